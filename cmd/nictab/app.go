@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+
+	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/ui"
+)
+
+// version is set at build time with -ldflags "-X main.version=…"; a plain
+// build reports the module version or "dev".
+var version = ""
+
+func nictabVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "0.1.0-dev"
+}
+
+// app is the wiring every subcommand shares: global flags, the terminal,
+// and constructors for the real kernel, names and store.
+type app struct {
+	stdin    io.Reader
+	out      io.Writer
+	errOut   io.Writer
+	netns    string
+	stateDir string
+	noColor  bool
+}
+
+// openKernel opens the namespace of --netns, or the host's.
+func (a *app) openKernel() (netcfg.Kernel, error) {
+	return netcfg.OpenKernel(a.netns)
+}
+
+func (a *app) namePaths() netcfg.NamePaths { return netcfg.DefaultNamePaths(a.netns) }
+
+func (a *app) loadNames() netcfg.Names { return netcfg.LoadNames(a.namePaths()) }
+
+// stateRoot is where snapshots and the journal live. A named namespace gets
+// a folder of its own: its history is not the host's.
+func (a *app) stateRoot() string {
+	if a.stateDir != "" {
+		return a.stateDir
+	}
+	base := "/var/lib/nictab"
+	if os.Geteuid() != 0 {
+		x := os.Getenv("XDG_STATE_HOME")
+		if x == "" {
+			home, _ := os.UserHomeDir()
+			x = filepath.Join(home, ".local", "state")
+		}
+		base = filepath.Join(x, "nictab")
+	}
+	if a.netns != "" {
+		return filepath.Join(base, "netns", a.netns)
+	}
+	return base
+}
+
+func (a *app) styles() ui.Styles {
+	return ui.DefaultStyles(ui.NewRenderer(a.out, a.noColor))
+}
+
+func (a *app) runTUI(ctx context.Context) error {
+	return a.runShowFallback(ctx)
+}

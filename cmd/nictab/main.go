@@ -1,0 +1,160 @@
+// Command nictab is a terminal UI and CLI for Linux policy-based routing.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nictab/nictab/netcfg"
+)
+
+// Exit statuses, as SPEC.md gives them.
+const (
+	exitOK       = 0
+	exitFailed   = 1
+	exitUsage    = 2
+	exitReverted = 3
+	exitChanges  = 4
+)
+
+// usageError is bad input or usage: exit status 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+// exitError carries an exit status other than 1 with its message, which
+// may be empty when the command has said everything already.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string {
+	if e.err == nil {
+		return ""
+	}
+	return e.err.Error()
+}
+func (e exitError) Unwrap() error { return e.err }
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRoot(stdin, stdout, stderr)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteC()
+	if err == nil {
+		return exitOK
+	}
+	code := exitCode(err)
+	if msg := err.Error(); msg != "" {
+		fmt.Fprintf(stderr, "nictab: %s\n", strings.TrimSpace(msg))
+	}
+	if code == exitUsage && cmd != nil && isFlagError(err) {
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+	}
+	return code
+}
+
+func exitCode(err error) int {
+	var ee exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	var ue usageError
+	var nse *netcfg.NamespaceError
+	var fe *netcfg.FieldError
+	if errors.As(err, &ue) || errors.As(err, &nse) || errors.As(err, &fe) {
+		return exitUsage
+	}
+	if isFlagError(err) {
+		return exitUsage
+	}
+	return exitFailed
+}
+
+// isFlagError recognises cobra's errors for unknown commands and flags,
+// which it does not type.
+func isFlagError(err error) bool {
+	var ue usageError
+	if errors.As(err, &ue) {
+		return true
+	}
+	s := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "invalid argument", "flag needs an argument", "accepts ", "requires at least", "requires exactly", "if any flags in the group"} {
+		if strings.Contains(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	a := &app{stdin: stdin, out: stdout, errOut: stderr}
+	root := &cobra.Command{
+		Use:   "nictab",
+		Short: "Policy-based routing for Linux: each NIC's traffic through its own table",
+		Long: `nictab lists the host's NICs, sends each NIC's traffic through its own
+routing table, previews every rule and route change with the equivalent ip
+commands, applies it through netlink with a confirm window, keeps a snapshot
+of every applied state, rolls back, and exports snapshots as NixOS
+configuration.
+
+Run without a command for the terminal UI. Try it safely first:
+  sudo nictab sandbox`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.runTUI(cmd.Context())
+		},
+	}
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.netns, "netns", "", "work inside the named network namespace (see `ip netns list`)")
+	pf.StringVar(&a.stateDir, "state-dir", "", "where snapshots and the journal live (default /var/lib/nictab as root, $XDG_STATE_HOME/nictab otherwise)")
+	pf.BoolVar(&a.noColor, "no-color", false, "no colour in output (NO_COLOR is honoured too)")
+	_ = root.RegisterFlagCompletionFunc("netns", completeNetns)
+
+	root.AddCommand(
+		a.tuiCmd(),
+		a.showCmd(),
+		a.sandboxCmd(),
+		a.versionCmd(),
+	)
+	for _, build := range registered {
+		root.AddCommand(build(a))
+	}
+	return root
+}
+
+// registered holds the subcommands that files of this package add with
+// register, so each subcommand lives in a file of its own.
+var registered []func(*app) *cobra.Command
+
+func register(build func(*app) *cobra.Command) { registered = append(registered, build) }
+
+func completeNetns(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	ents, err := os.ReadDir("/run/netns")
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var out []string
+	for _, e := range ents {
+		out = append(out, e.Name())
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}

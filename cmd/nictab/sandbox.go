@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nictab/nictab/netcfg"
+)
+
+func (a *app) sandboxCmd() *cobra.Command {
+	var keep bool
+	c := &cobra.Command{
+		Use:   "sandbox [--keep] [-- COMMAND [ARGS...]]",
+		Short: "Try nictab in a throwaway network namespace",
+		Long: fmt.Sprintf(`Create the network namespace %[1]s, shaped like the classic dual-NIC
+home server (eno1 192.168.10.2/24 via 192.168.10.1, enp2s0 192.168.20.2/24
+via 192.168.20.1, with IPv6 twins and the gateways in %[1]s-gw), and
+run nictab inside it: the terminal UI, or the nictab command given after --.
+Nothing done there touches this host's own routing.
+
+Without --keep both namespaces, and the snapshots made in them, are removed
+when nictab exits, also on Ctrl-C or a lost SSH session. With --keep they
+stay, for:  nictab --netns %[1]s …`, netcfg.SandboxName),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if os.Geteuid() != 0 {
+				return usagef("sandbox needs root to create network namespaces: run it with sudo")
+			}
+			return a.runSandbox(cmd.Context(), keep, args)
+		},
+	}
+	c.Flags().BoolVar(&keep, "keep", false, "leave the namespaces in place on exit")
+	return c
+}
+
+func (a *app) runSandbox(ctx context.Context, keep bool, args []string) (err error) {
+	name := netcfg.SandboxName
+	inner := *a
+	inner.netns = name
+	stateDir := inner.stateRoot()
+	if err := netcfg.CreateSandbox(name); err != nil {
+		return err
+	}
+	cleanup := func() error {
+		if keep {
+			return nil
+		}
+		return errors.Join(netcfg.DeleteSandbox(name), os.RemoveAll(stateDir))
+	}
+	defer func() {
+		if cerr := cleanup(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("remove sandbox: %w", cerr))
+		}
+	}()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	if keep {
+		fmt.Fprintf(a.errOut, "sandbox %s is ready and stays after exit: nictab --netns %s …\n", name, name)
+	} else {
+		fmt.Fprintf(a.errOut, "sandbox %s is ready; it is removed when nictab exits\n", name)
+	}
+	done := make(chan error, 1)
+	go func() {
+		if len(args) == 0 {
+			done <- inner.runTUI(ctx)
+			return
+		}
+		root := newRoot(a.stdin, a.out, a.errOut)
+		full := append([]string{"--netns", name, "--state-dir", stateDir}, args...)
+		if a.noColor {
+			full = append([]string{"--no-color"}, full...)
+		}
+		root.SetArgs(full)
+		root.SetContext(ctx)
+		done <- root.Execute()
+	}()
+	select {
+	case err := <-done:
+		return err
+	case s := <-sigs:
+		cancel()
+		fmt.Fprintf(a.errOut, "\nnictab sandbox: %v, removing the sandbox\n", s)
+		return exitError{code: 128 + int(s.(syscall.Signal)), err: nil}
+	}
+}
+
+// sandboxStateDir is where a kept sandbox's snapshots live.
+func sandboxStateDir(base string) string { return filepath.Join(base, "netns", netcfg.SandboxName) }

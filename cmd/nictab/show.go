@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/ui"
+)
+
+func (a *app) showCmd() *cobra.Command {
+	var (
+		asJSON bool
+		tables []string
+		all    bool
+	)
+	c := &cobra.Command{
+		Use:   "show",
+		Short: "Show NICs, addresses, gateways, tables, rules and routes",
+		Long: `Show the NICs with their addresses, gateways and the table their traffic
+uses, then the routing tables with their rule and route counts, then the
+rules. Tables that no rule refers to are not read: a full Internet table in
+main costs nothing here. --table lists the routes of one table, --all of
+every table; both stream, whatever the table's size.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			k, err := a.openKernel()
+			if err != nil {
+				return err
+			}
+			defer k.Close()
+			names := a.loadNames()
+			if all || len(tables) > 0 {
+				ids, err := tableIDs(tables, &names)
+				if err != nil {
+					return err
+				}
+				return a.showRoutes(k, &names, ids, asJSON)
+			}
+			s, err := netcfg.Detect(k, names, netcfg.DetectOptions{RuleTables: true, Owned: true})
+			if err != nil {
+				return err
+			}
+			v := ui.BuildShow(s, a.netns)
+			if asJSON {
+				enc := json.NewEncoder(a.out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(v)
+			}
+			_, err = fmt.Fprint(a.out, ui.RenderShow(v, 80, a.styles()))
+			return err
+		},
+	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON (schema in README.md)")
+	c.Flags().StringSliceVar(&tables, "table", nil, "list the routes of this table (id or name; repeatable)")
+	c.Flags().BoolVar(&all, "all", false, "list the routes of every table")
+	return c
+}
+
+func tableIDs(args []string, names *netcfg.Names) ([]uint32, error) {
+	var out []uint32
+	for _, t := range args {
+		if id, err := strconv.ParseUint(t, 0, 32); err == nil {
+			out = append(out, uint32(id))
+			continue
+		}
+		id, ok := names.TableID(t)
+		if !ok {
+			return nil, usagef("no table is named %q (names come from %s)", t, names.Dir)
+		}
+		out = append(out, id)
+	}
+	return out, nil
+}
+
+// showRoutes streams routes to the output as the kernel sends them: a table
+// of a million routes never sits in memory.
+func (a *app) showRoutes(k netcfg.Kernel, names *netcfg.Names, ids []uint32, asJSON bool) error {
+	w := bufio.NewWriterSize(a.out, 64<<10)
+	defer w.Flush()
+	queries := []netcfg.RouteQuery{{}}
+	if len(ids) > 0 {
+		queries = queries[:0]
+		for _, id := range ids {
+			queries = append(queries, netcfg.RouteQuery{Table: id})
+		}
+	}
+	first := true
+	if asJSON {
+		w.WriteString("[")
+	}
+	enc := json.NewEncoder(w)
+	for _, q := range queries {
+		err := k.Routes(q, func(r *netcfg.Route) error {
+			if asJSON {
+				if !first {
+					w.WriteString(",")
+				}
+				first = false
+				return enc.Encode(ui.RouteView{Route: *r, Text: netcfg.RouteString(r), Owned: r.Owned()})
+			}
+			_, err := fmt.Fprintln(w, ui.RouteLine(r, names))
+			return err
+		})
+		if err != nil {
+			// Lines already printed cannot be taken back; say loudly that
+			// they are not the whole table.
+			w.Flush()
+			return fmt.Errorf("listing routes stopped part-way, the output above is incomplete: %w", err)
+		}
+	}
+	if asJSON {
+		w.WriteString("]\n")
+	}
+	return nil
+}
+
+func (a *app) tuiCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "tui",
+		Short: "The terminal UI (the default when no command is given)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.runTUI(cmd.Context())
+		},
+	}
+}
+
+// runShowFallback prints the state where the terminal UI is not available.
+func (a *app) runShowFallback(ctx context.Context) error {
+	c := a.showCmd()
+	c.SetContext(ctx)
+	return c.RunE(c, nil)
+}
+
+func (a *app) versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print nictab's version",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			_, err := fmt.Fprintf(a.out, "nictab %s (snapshot format %d, routing protocol %d)\n", nictabVersion(), 1, netcfg.ProtoNictab)
+			return err
+		},
+	}
+}

@@ -1,0 +1,312 @@
+package netcfg
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// NameStore writes nictab's table names; NamesFile is the real one.
+type NameStore interface {
+	Save() (Saved, error)
+	Write(names []TableName) error
+	Restore(s Saved) error
+}
+
+// ApplyOptions wires Apply to its surroundings.
+type ApplyOptions struct {
+	// LoadNames reads the table names as they are now.
+	LoadNames func() Names
+	// Names receives the plan's table names; nil leaves names alone.
+	Names NameStore
+	// BeforeChange runs once the plan is known to be current, before the
+	// first change; the journal is written there. An error stops the apply
+	// with nothing changed.
+	BeforeChange func(before State) error
+	// Progress is told about each batch of steps as it completes.
+	Progress func(done, total int)
+}
+
+// ApplyResult describes an apply that went through and was verified.
+type ApplyResult struct {
+	Before State
+	After  State
+	// Steps is the number of kernel writes.
+	Steps int
+	// NamesNote is set when the table names could not be written (a
+	// read-only /etc): the routing change stands, the names do not.
+	NamesNote string
+}
+
+// StaleError refuses a plan made against a state that has since changed.
+type StaleError struct {
+	What []string
+}
+
+func (e *StaleError) Error() string {
+	return "plan is stale: the live state changed since it was made (" + strings.Join(e.What, "; ") + "); nothing was changed, make a new plan"
+}
+
+// ApplyError is an apply that failed and was undone (or, when UndoErr is
+// set, could not be undone completely).
+type ApplyError struct {
+	// Step is the 1-based kernel write that failed, of Total; 0 when the
+	// failure was not a kernel write (names file, verify).
+	Step, Total int
+	Err         error
+	UndoErr     error
+}
+
+func (e *ApplyError) Error() string {
+	var b strings.Builder
+	if e.Step > 0 {
+		fmt.Fprintf(&b, "apply failed at step %d of %d: %v", e.Step, e.Total, e.Err)
+	} else {
+		fmt.Fprintf(&b, "apply failed: %v", e.Err)
+	}
+	if e.UndoErr != nil {
+		fmt.Fprintf(&b, "; undoing the steps before it ALSO failed: %v — the host is between states, run `nictab recover`", e.UndoErr)
+	} else {
+		b.WriteString("; every step before it was undone, the host is as it was")
+	}
+	return b.String()
+}
+
+func (e *ApplyError) Unwrap() error { return e.Err }
+
+// ConflictError refuses a plan that would need to change what nictab does
+// not own.
+type ConflictError struct{ Conflicts []Conflict }
+
+func (e *ConflictError) Error() string {
+	var s []string
+	for _, c := range e.Conflicts {
+		s = append(s, c.Text)
+	}
+	return "plan cannot be applied: " + strings.Join(s, "; ")
+}
+
+// Apply carries out plan on the kernel as one transaction: it refuses a
+// stale plan, runs every step, reads the kernel back and compares it with
+// the plan's target. Any failure undoes the steps already done, in reverse.
+func Apply(k Kernel, plan Plan, opts ApplyOptions) (ApplyResult, error) {
+	if len(plan.Conflicts) > 0 {
+		return ApplyResult{}, &ConflictError{Conflicts: plan.Conflicts}
+	}
+	detectOpts := DetectOptions{Tables: plan.Tables, Owned: true}
+	before, err := Detect(k, opts.LoadNames(), detectOpts)
+	if err != nil {
+		return ApplyResult{}, fmt.Errorf("read live state: %w", err)
+	}
+	if fp := Fingerprint(before); fp != plan.Prior {
+		return ApplyResult{}, &StaleError{What: []string{"fingerprint " + fp + " is not the plan's " + plan.Prior}}
+	}
+	if opts.BeforeChange != nil {
+		if err := opts.BeforeChange(before); err != nil {
+			return ApplyResult{}, err
+		}
+	}
+	res := ApplyResult{Before: before}
+
+	var saved Saved
+	namesWritten := false
+	if opts.Names != nil && plan.NamesChanged() {
+		saved, err = opts.Names.Save()
+		if err == nil {
+			err = opts.Names.Write(plan.Target.Names)
+		}
+		switch {
+		case errors.Is(err, ErrNamesReadOnly):
+			res.NamesNote = fmt.Sprintf("table names were not written (%v); on NixOS they belong in the configuration: `nictab export nix`", err)
+		case err != nil:
+			return ApplyResult{}, &ApplyError{Err: fmt.Errorf("write table names: %w", err)}
+		default:
+			namesWritten = true
+		}
+	}
+	undoNames := func() error {
+		if !namesWritten {
+			return nil
+		}
+		if err := opts.Names.Restore(saved); err != nil {
+			return fmt.Errorf("restore table names: %w", err)
+		}
+		return nil
+	}
+
+	var ops, undo []Op
+	for i := range plan.Changes {
+		ops = append(ops, plan.Changes[i].Ops()...)
+		undo = append(undo, plan.Changes[i].UndoOps()...)
+	}
+	res.Steps = len(ops)
+	if err := execProgress(k, ops, undo, opts.Progress); err != nil {
+		err.UndoErr = errors.Join(err.UndoErr, undoNames())
+		return ApplyResult{}, err
+	}
+
+	after, err := Detect(k, opts.LoadNames(), DetectOptions{Tables: mergeTables(plan.Tables, plan.Target.TargetTables()), Owned: true})
+	if err == nil {
+		if diffs := VerifyTarget(after, plan.Target); len(diffs) > 0 {
+			err = fmt.Errorf("the kernel does not hold what the plan wanted: %s", strings.Join(diffs, "; "))
+		}
+	}
+	if err != nil {
+		uerr := undoAll(k, undo)
+		return ApplyResult{}, &ApplyError{Err: fmt.Errorf("verify: %w", err), UndoErr: errors.Join(uerr, undoNames())}
+	}
+	res.After = after
+	return res, nil
+}
+
+// execBatch is how many ops go to the executor between progress reports.
+const execBatch = 4096
+
+func execProgress(k Kernel, ops, undo []Op, progress func(done, total int)) *ApplyError {
+	done := 0
+	for done < len(ops) {
+		end := min(done+execBatch, len(ops))
+		r := k.Exec(ops[done:end])
+		if r.Failed != nil {
+			// Undo what the kernel accepted: everything before this batch,
+			// the leading part of it, and stray ops after the refusal.
+			var rev []Op
+			for _, i := range slices.Backward(r.Stray) {
+				rev = append(rev, undo[done+i])
+			}
+			for i := done + r.Done - 1; i >= 0; i-- {
+				rev = append(rev, undo[i])
+			}
+			failed := done + r.Failed.Index
+			return &ApplyError{
+				Step:    failed + 1,
+				Total:   len(ops),
+				Err:     fmt.Errorf("%s: %w", ops[failed].Command(), r.Failed.Err),
+				UndoErr: undoAllOrdered(k, rev),
+			}
+		}
+		done = end
+		if progress != nil {
+			progress(done, len(ops))
+		}
+	}
+	return nil
+}
+
+// undoAll reverses every op of a completed run.
+func undoAll(k Kernel, undo []Op) error {
+	rev := slices.Clone(undo)
+	slices.Reverse(rev)
+	return undoAllOrdered(k, rev)
+}
+
+// undoAllOrdered runs undo ops in the order given. It does not stop at a
+// failure: each op it can still do brings the host closer to where it was.
+func undoAllOrdered(k Kernel, ops []Op) error {
+	var errs []error
+	for len(ops) > 0 {
+		r := k.Exec(ops)
+		if r.Failed == nil {
+			break
+		}
+		// An object already gone (or already back) is what undo wants.
+		if !(IsNotFoundErr(r.Failed.Err) && r.Failed.Op.Kind.isDelete()) && !(IsExistsErr(r.Failed.Err) && !r.Failed.Op.Kind.isDelete()) {
+			errs = append(errs, fmt.Errorf("%s: %w", r.Failed.Op.Command(), r.Failed.Err))
+		}
+		// Ops after the refusal were not applied unless they are stray
+		// ops of the same window; send the others again.
+		stray := make(map[int]bool, len(r.Stray))
+		for _, i := range r.Stray {
+			stray[i] = true
+		}
+		var rest []Op
+		for i := r.Failed.Index + 1; i < len(ops); i++ {
+			if !stray[i] {
+				rest = append(rest, ops[i])
+			}
+		}
+		ops = rest
+	}
+	return errors.Join(errs...)
+}
+
+func (k OpKind) isDelete() bool { return k == OpDelRoute || k == OpDelRule }
+
+// UndoOps returns, for each op of Ops, the op that reverses it.
+func (c *Change) UndoOps() []Op {
+	s := c.Subject()
+	switch {
+	case s.Route != nil:
+		switch c.Action {
+		case ChangeAdd:
+			return []Op{{Kind: OpDelRoute, Route: c.After.Route}}
+		case ChangeDelete:
+			return []Op{{Kind: OpAddRoute, Route: c.Before.Route}}
+		case ChangeReplace:
+			return []Op{{Kind: OpReplaceRoute, Route: c.Before.Route}}
+		}
+	case s.Rule != nil:
+		switch c.Action {
+		case ChangeAdd:
+			return []Op{{Kind: OpDelRule, Rule: c.After.Rule}}
+		case ChangeDelete:
+			return []Op{{Kind: OpAddRule, Rule: c.Before.Rule}}
+		case ChangeReplace:
+			return []Op{{Kind: OpDelRule, Rule: c.After.Rule}, {Kind: OpAddRule, Rule: c.Before.Rule}}
+		}
+	}
+	return nil
+}
+
+func mergeTables(a, b []uint32) []uint32 {
+	out := slices.Concat(a, b)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// VerifyTarget compares what nictab owns in s with a plan's target and
+// describes every difference.
+func VerifyTarget(s State, t Target) []string {
+	var diffs []string
+	have := map[string]bool{}
+	for _, r := range s.OwnedRules() {
+		have[RuleKey(&r)] = true
+	}
+	want := map[string]bool{}
+	for i := range t.Rules {
+		k := RuleKey(&t.Rules[i])
+		want[k] = true
+		if !have[k] {
+			diffs = append(diffs, "missing rule "+RuleString(&t.Rules[i]))
+		}
+	}
+	for _, r := range s.OwnedRules() {
+		if !want[RuleKey(&r)] {
+			diffs = append(diffs, "unexpected rule "+RuleString(&r))
+		}
+	}
+	haveR := map[RouteKey]*Route{}
+	owned := s.OwnedRoutes()
+	for i := range owned {
+		haveR[owned[i].Key()] = &owned[i]
+	}
+	wantR := map[RouteKey]bool{}
+	for i := range t.Routes {
+		w := &t.Routes[i]
+		wantR[w.Key()] = true
+		if h := haveR[w.Key()]; h == nil || !RouteEqual(h, w) {
+			got := "nothing"
+			if h != nil {
+				got = RouteString(h)
+			}
+			diffs = append(diffs, fmt.Sprintf("route %s is %s", RouteString(w), got))
+		}
+	}
+	for i := range owned {
+		if !wantR[owned[i].Key()] {
+			diffs = append(diffs, "unexpected route "+RouteString(&owned[i]))
+		}
+	}
+	return diffs
+}

@@ -1,0 +1,228 @@
+package netcfg
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// RuleArgs returns the arguments that select and act like the rule in
+// `ip rule add|del`, in the order `ip rule show` prints them. Table ids are
+// numbers and protocol numbers stay numeric so the command works on hosts
+// that have no names for them.
+func RuleArgs(r *Rule) []string {
+	a := make([]string, 0, 12)
+	if r.Not {
+		a = append(a, "not")
+	}
+	a = append(a, "from", prefixArg(r.From))
+	if r.To.IsValid() {
+		a = append(a, "to", prefixArg(r.To))
+	}
+	if r.Tos != 0 {
+		a = append(a, "tos", fmt.Sprintf("0x%02x", r.Tos))
+	}
+	if r.Mark != nil {
+		if r.Mark.Mask == 0xffffffff {
+			a = append(a, "fwmark", fmt.Sprintf("0x%x", r.Mark.Value))
+		} else {
+			a = append(a, "fwmark", fmt.Sprintf("0x%x/0x%x", r.Mark.Value, r.Mark.Mask))
+		}
+	}
+	if r.IIF != "" {
+		a = append(a, "iif", r.IIF)
+	}
+	if r.OIF != "" {
+		a = append(a, "oif", r.OIF)
+	}
+	if r.L3MDev {
+		a = append(a, "l3mdev")
+	}
+	if r.UIDRange != nil {
+		a = append(a, "uidrange", fmt.Sprintf("%d-%d", r.UIDRange.Start, r.UIDRange.End))
+	}
+	if r.IPProto != 0 {
+		a = append(a, "ipproto", strconv.Itoa(int(r.IPProto)))
+	}
+	if r.SPort != nil {
+		a = append(a, "sport", portArg(r.SPort))
+	}
+	if r.DPort != nil {
+		a = append(a, "dport", portArg(r.DPort))
+	}
+	switch r.Action {
+	case ActionLookup:
+		a = append(a, "lookup", strconv.FormatUint(uint64(r.Table), 10))
+	case ActionGoto:
+		a = append(a, "goto", strconv.FormatUint(uint64(r.Goto), 10))
+	default:
+		a = append(a, r.Action.String())
+	}
+	if r.SuppressPrefixLen >= 0 {
+		a = append(a, "suppress_prefixlength", strconv.Itoa(r.SuppressPrefixLen))
+	}
+	if r.SuppressIfgroup >= 0 {
+		a = append(a, "suppress_ifgroup", strconv.Itoa(r.SuppressIfgroup))
+	}
+	if r.Proto != ProtoUnspec {
+		a = append(a, "proto", strconv.Itoa(int(r.Proto)))
+	}
+	return a
+}
+
+func prefixArg(p netip.Prefix) string {
+	if !p.IsValid() || (p.Bits() == 0 && p.Addr().IsUnspecified()) {
+		return "all"
+	}
+	if p.IsSingleIP() {
+		return p.Addr().String()
+	}
+	return p.String()
+}
+
+func portArg(p *PortRange) string {
+	if p.Start == p.End {
+		return strconv.Itoa(int(p.Start))
+	}
+	return fmt.Sprintf("%d-%d", p.Start, p.End)
+}
+
+// RuleString is the rule as `ip rule show` prints it: "1000: from … lookup 13".
+func RuleString(r *Rule) string {
+	return strconv.FormatUint(uint64(r.Priority), 10) + ":\t" + strings.Join(RuleArgs(r), " ")
+}
+
+// RuleCommand is the `ip` command that performs verb ("add" or "del") on
+// the rule.
+func RuleCommand(verb string, r *Rule) string {
+	var b strings.Builder
+	b.WriteString("ip ")
+	if r.Family == V6 {
+		b.WriteString("-6 ")
+	}
+	b.WriteString("rule ")
+	b.WriteString(verb)
+	for _, a := range RuleArgs(r) {
+		b.WriteByte(' ')
+		b.WriteString(ShellQuote(a))
+	}
+	b.WriteString(" pref ")
+	b.WriteString(strconv.FormatUint(uint64(r.Priority), 10))
+	return b.String()
+}
+
+// RouteArgs returns the arguments of `ip route add|del|replace` that
+// recreate the route exactly, table and protocol included.
+func RouteArgs(r *Route) []string {
+	a := make([]string, 0, 16)
+	if r.Type != RouteUnicast && r.Type != RouteUnspec {
+		a = append(a, r.Type.String())
+	}
+	if r.IsDefault() {
+		a = append(a, "default")
+	} else {
+		a = append(a, r.Dst.String())
+	}
+	if r.Tos != 0 {
+		a = append(a, "tos", fmt.Sprintf("0x%02x", r.Tos))
+	}
+	if r.Gw.IsValid() {
+		a = append(a, "via", r.Gw.String())
+	}
+	if r.Dev != "" {
+		a = append(a, "dev", r.Dev)
+	}
+	a = append(a, "table", strconv.FormatUint(uint64(r.Table), 10))
+	if r.Proto != ProtoUnspec {
+		a = append(a, "proto", strconv.Itoa(int(r.Proto)))
+	}
+	// IPv6 routes have no scope of their own; `ip -6` refuses nothing but
+	// prints none, so say none.
+	if r.Family() == V4 {
+		a = append(a, "scope", r.Scope.String())
+	}
+	if r.Src.IsValid() {
+		a = append(a, "src", r.Src.String())
+	}
+	if r.Metric != 0 || r.Family() == V6 {
+		a = append(a, "metric", strconv.FormatUint(uint64(r.Metric), 10))
+	}
+	if r.Onlink {
+		a = append(a, "onlink")
+	}
+	for _, nh := range r.MultiPath {
+		a = append(a, "nexthop")
+		if nh.Gw.IsValid() {
+			a = append(a, "via", nh.Gw.String())
+		}
+		if nh.Dev != "" {
+			a = append(a, "dev", nh.Dev)
+		}
+		a = append(a, "weight", strconv.Itoa(max(nh.Weight, 1)))
+		if nh.Onlink {
+			a = append(a, "onlink")
+		}
+	}
+	return a
+}
+
+// RouteString is the route as `ip route show table all` would print it.
+func RouteString(r *Route) string { return strings.Join(RouteArgs(r), " ") }
+
+// RouteCommand is the `ip` command that performs verb ("add", "del" or
+// "replace") on the route.
+func RouteCommand(verb string, r *Route) string {
+	var b strings.Builder
+	b.WriteString("ip ")
+	if r.Family() == V6 {
+		b.WriteString("-6 ")
+	}
+	b.WriteString("route ")
+	b.WriteString(verb)
+	for _, a := range RouteArgs(r) {
+		b.WriteByte(' ')
+		b.WriteString(ShellQuote(a))
+	}
+	return b.String()
+}
+
+// ShellQuote quotes s for a POSIX shell when it holds anything but the
+// characters of addresses, numbers and ordinary interface names. Interface
+// names may hold `$`, `;` or quotes, and a command a person pastes must not
+// run them.
+func ShellQuote(s string) string {
+	if s == "" {
+		return "''"
+	}
+	safe := true
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			strings.ContainsRune("-_.:/,@%+=", c)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// SafeText makes text from the kernel safe to print on a terminal: control
+// characters, escape sequences and invalid UTF-8 are shown as Go escapes, so
+// an interface alias cannot move the cursor or repaint the screen.
+func SafeText(s string) string {
+	clean := true
+	for _, c := range s {
+		if c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) || c == '\\' || c == 0xfffd {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	q := strconv.QuoteToGraphic(s)
+	return q[1 : len(q)-1]
+}

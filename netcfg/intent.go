@@ -1,0 +1,101 @@
+package netcfg
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+)
+
+// Intent is what a person asks for, as a snapshot file says it: which NIC
+// goes to which table, plus explicit extra rules and routes. Resolve turns
+// it into concrete rules and routes against a live state.
+type Intent struct {
+	Tables []TableDef    `json:"tables,omitempty"`
+	NICs   []NICIntent   `json:"nics,omitempty"`
+	Rules  []RuleIntent  `json:"rules,omitempty"`
+	Routes []RouteIntent `json:"routes,omitempty"`
+}
+
+// TableDef gives a table a name.
+type TableDef struct {
+	ID   uint32 `json:"id"`
+	Name string `json:"name,omitempty"`
+}
+
+// TableRef names a table by id or by name; exactly one is set.
+type TableRef struct {
+	ID   uint32 `json:"id,omitempty"`
+	Name string `json:"name,omitempty"`
+}
+
+func (t TableRef) String() string {
+	if t.Name != "" {
+		return t.Name
+	}
+	return strconv.FormatUint(uint64(t.ID), 10)
+}
+
+// Selector is a way a rule picks a NIC's traffic.
+type Selector string
+
+const (
+	SelectFrom   Selector = "from"
+	SelectOIF    Selector = "oif"
+	SelectIIF    Selector = "iif"
+	SelectFwmark Selector = "fwmark"
+)
+
+// Selectors lists every selector, in the order rules are made for them.
+var Selectors = []Selector{SelectFrom, SelectOIF, SelectIIF, SelectFwmark}
+
+// NICIntent sends one NIC's traffic through a table.
+type NICIntent struct {
+	Name  string   `json:"name"`
+	Table TableRef `json:"table"`
+	// Gateways holds at most one gateway per family; a family without one
+	// takes the gateway main uses through the NIC.
+	Gateways []netip.Addr `json:"gateways,omitempty"`
+	// Select defaults to [from].
+	Select []Selector `json:"select,omitempty"`
+	FwMark *FwMark    `json:"fwmark,omitempty"`
+	// Priority is 0 when nictab allocates it.
+	Priority uint32 `json:"priority,omitempty"`
+}
+
+// RuleIntent is an explicit extra rule. A rule with neither From nor To is
+// made for both families.
+type RuleIntent struct {
+	Priority uint32       `json:"priority,omitempty"`
+	From     netip.Prefix `json:"from,omitzero"`
+	To       netip.Prefix `json:"to,omitzero"`
+	IIF      string       `json:"iif,omitempty"`
+	OIF      string       `json:"oif,omitempty"`
+	FwMark   *FwMark      `json:"fwmark,omitempty"`
+	Table    TableRef     `json:"table"`
+}
+
+// RouteIntent is an explicit extra route.
+type RouteIntent struct {
+	Table  TableRef     `json:"table"`
+	Type   RouteType    `json:"type,omitempty"`
+	To     netip.Prefix `json:"to"`
+	Via    netip.Addr   `json:"via,omitzero"`
+	Dev    string       `json:"dev,omitempty"`
+	Src    netip.Addr   `json:"src,omitzero"`
+	Scope  *Scope       `json:"scope,omitempty"`
+	Metric uint32       `json:"metric,omitempty"`
+}
+
+// FieldError is bad input tied to one field of an intent, named by its path
+// in the snapshot file ("nics[0].gateway"), so the file reader can point at
+// the line.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+func fieldErr(field, format string, a ...any) *FieldError {
+	return &FieldError{Field: field, Msg: fmt.Sprintf(format, a...)}
+}

@@ -1,0 +1,475 @@
+package netcfg
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// ChangeAction says what a change does.
+type ChangeAction uint8
+
+const (
+	ChangeAdd ChangeAction = iota + 1
+	ChangeDelete
+	ChangeReplace
+)
+
+func (a ChangeAction) String() string {
+	switch a {
+	case ChangeAdd:
+		return "add"
+	case ChangeDelete:
+		return "delete"
+	case ChangeReplace:
+		return "replace"
+	}
+	return "action" + strconv.Itoa(int(a))
+}
+
+// Mark is the one-character sign of a diff line.
+func (a ChangeAction) Mark() string {
+	switch a {
+	case ChangeAdd:
+		return "+"
+	case ChangeDelete:
+		return "-"
+	}
+	return "~"
+}
+
+func (a ChangeAction) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
+
+func (a *ChangeAction) UnmarshalText(b []byte) error {
+	for _, x := range []ChangeAction{ChangeAdd, ChangeDelete, ChangeReplace} {
+		if x.String() == string(b) {
+			*a = x
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown change action %q", b)
+}
+
+// Object is one thing a change adds, deletes or replaces: exactly one field
+// is set.
+type Object struct {
+	Rule  *Rule      `json:"rule,omitempty"`
+	Route *Route     `json:"route,omitempty"`
+	Name  *TableName `json:"table_name,omitempty"`
+}
+
+// IsZero reports whether no object is set.
+func (o Object) IsZero() bool { return o.Rule == nil && o.Route == nil && o.Name == nil }
+
+// Kind is "rule", "route" or "table name".
+func (o Object) Kind() string {
+	switch {
+	case o.Rule != nil:
+		return "rule"
+	case o.Route != nil:
+		return "route"
+	case o.Name != nil:
+		return "table name"
+	}
+	return ""
+}
+
+// Table is the routing table the object belongs to; a change is shown under
+// it.
+func (o Object) Table() uint32 {
+	switch {
+	case o.Rule != nil:
+		return o.Rule.Table
+	case o.Route != nil:
+		return o.Route.Table
+	case o.Name != nil:
+		return o.Name.ID
+	}
+	return 0
+}
+
+// String is the object as `ip` shows it.
+func (o Object) String() string {
+	switch {
+	case o.Rule != nil:
+		return "rule " + RuleString(o.Rule)
+	case o.Route != nil:
+		return "route " + RouteString(o.Route)
+	case o.Name != nil:
+		return fmt.Sprintf("name %d %s", o.Name.ID, o.Name.Name)
+	}
+	return ""
+}
+
+// Change is one step of a plan. Reason only explains to people; the
+// executor never reads it.
+type Change struct {
+	Action ChangeAction `json:"action"`
+	Before Object       `json:"before,omitzero"`
+	After  Object       `json:"after,omitzero"`
+	Reason string       `json:"reason,omitempty"`
+}
+
+// Subject is the object the change is about: After, or Before for a delete.
+func (c *Change) Subject() Object {
+	if c.Action == ChangeDelete {
+		return c.Before
+	}
+	return c.After
+}
+
+// Ops returns the kernel writes that carry the change out, in order. Table
+// names are not kernel state and give none.
+func (c *Change) Ops() []Op {
+	s := c.Subject()
+	switch {
+	case s.Route != nil:
+		switch c.Action {
+		case ChangeAdd:
+			return []Op{{Kind: OpAddRoute, Route: c.After.Route}}
+		case ChangeDelete:
+			return []Op{{Kind: OpDelRoute, Route: c.Before.Route}}
+		case ChangeReplace:
+			return []Op{{Kind: OpReplaceRoute, Route: c.After.Route}}
+		}
+	case s.Rule != nil:
+		switch c.Action {
+		case ChangeAdd:
+			return []Op{{Kind: OpAddRule, Rule: c.After.Rule}}
+		case ChangeDelete:
+			return []Op{{Kind: OpDelRule, Rule: c.Before.Rule}}
+		case ChangeReplace:
+			// The kernel cannot change a rule in place; the new one goes in
+			// before the old one leaves, so the traffic never falls through
+			// to main in between.
+			return []Op{{Kind: OpAddRule, Rule: c.After.Rule}, {Kind: OpDelRule, Rule: c.Before.Rule}}
+		}
+	}
+	return nil
+}
+
+// Commands returns the `ip` commands (or, for names, the shell line) that
+// do the same as the change.
+func (c *Change) Commands(namesFile string) []string {
+	s := c.Subject()
+	if s.Name != nil {
+		switch c.Action {
+		case ChangeDelete:
+			return []string{fmt.Sprintf("sed -i '/^%d[[:space:]]/d' %s", c.Before.Name.ID, ShellQuote(namesFile))}
+		case ChangeReplace:
+			return []string{fmt.Sprintf("sed -i 's/^%d[[:space:]].*/%d %s/' %s", c.After.Name.ID, c.After.Name.ID, c.After.Name.Name, ShellQuote(namesFile))}
+		}
+		return []string{fmt.Sprintf("echo %s >> %s", ShellQuote(fmt.Sprintf("%d %s", c.After.Name.ID, c.After.Name.Name)), ShellQuote(namesFile))}
+	}
+	var out []string
+	for _, o := range c.Ops() {
+		out = append(out, o.Command())
+	}
+	return out
+}
+
+// Target is what nictab owns after a plan is applied.
+type Target struct {
+	Rules  []Rule      `json:"rules"`
+	Routes []Route     `json:"routes"`
+	Names  []TableName `json:"names"`
+}
+
+// Conflict is something in the way of a plan that nictab will not touch
+// because it does not own it.
+type Conflict struct {
+	Text string `json:"text"`
+}
+
+// Plan is the ordered list of changes that takes the live state to a
+// desired one. It is plain data: rendered for people, applied by Apply,
+// recorded in the journal.
+type Plan struct {
+	Changes []Change `json:"changes"`
+	// Prior is the fingerprint of the live state the plan was made from;
+	// Apply refuses the plan when the kernel no longer matches it.
+	Prior string `json:"prior"`
+	// Tables are the tables whose routes were read in full to plan; Apply
+	// reads the same ones to check for staleness and to verify.
+	Tables    []uint32   `json:"tables"`
+	Target    Target     `json:"target"`
+	Notes     []Note     `json:"notes,omitempty"`
+	Conflicts []Conflict `json:"conflicts,omitempty"`
+}
+
+// Empty reports whether the plan changes nothing.
+func (p *Plan) Empty() bool { return len(p.Changes) == 0 }
+
+// Ops returns the kernel writes of the whole plan, in order.
+func (p *Plan) Ops() []Op {
+	ops := make([]Op, 0, len(p.Changes))
+	for i := range p.Changes {
+		ops = append(ops, p.Changes[i].Ops()...)
+	}
+	return ops
+}
+
+// NamesChanged reports whether the plan changes table names.
+func (p *Plan) NamesChanged() bool {
+	return slices.ContainsFunc(p.Changes, func(c Change) bool { return c.Subject().Name != nil })
+}
+
+// Counts returns how many changes add, delete and replace.
+func (p *Plan) Counts() (add, del, repl int) {
+	for _, c := range p.Changes {
+		switch c.Action {
+		case ChangeAdd:
+			add++
+		case ChangeDelete:
+			del++
+		case ChangeReplace:
+			repl++
+		}
+	}
+	return
+}
+
+// OwnedAsDesired returns what nictab owns in s as a desired state: planning
+// towards it from a later state undoes everything in between.
+func OwnedAsDesired(s State) Desired {
+	d := Desired{Rules: s.OwnedRules(), Routes: s.OwnedRoutes(), Names: s.Names.OwnedTables()}
+	for i := range d.Names {
+		d.Names[i].File = ""
+	}
+	for _, r := range d.Routes {
+		d.Tables = append(d.Tables, r.Table)
+	}
+	for _, r := range d.Rules {
+		if r.Action == ActionLookup {
+			d.Tables = append(d.Tables, r.Table)
+		}
+	}
+	slices.Sort(d.Tables)
+	d.Tables = slices.Compact(d.Tables)
+	return d
+}
+
+// PlanChanges computes the plan from live to want. It is a pure function:
+// no clock, no I/O, and its output is sorted, so the same inputs give the
+// same plan. live must hold every route nictab owns (AllOwned) and the
+// tables of want in full.
+//
+// Order, so that there is never a routing hole: names first; then rules
+// that go away; then routes added or replaced, connected routes before the
+// routes whose gateways they make reachable; then routes that go away,
+// gateway routes first; then new rules, so no rule ever points at a table
+// that is half filled; names that go away last.
+func PlanChanges(live State, want Desired) Plan {
+	p := Plan{Prior: Fingerprint(live), Tables: slices.Clone(live.Complete), Notes: slices.Clone(want.Notes)}
+	var (
+		nameAdds, nameDels   []Change
+		ruleDels, ruleAdds   []Change
+		routeAdds, routeDels []Change
+	)
+
+	// Table names.
+	liveNames := live.Names.OwnedTables()
+	for i := range want.Names {
+		w := &want.Names[i]
+		j := slices.IndexFunc(liveNames, func(t TableName) bool { return t.ID == w.ID })
+		switch {
+		case j < 0:
+			nameAdds = append(nameAdds, Change{Action: ChangeAdd, After: Object{Name: w}, Reason: "table " + strconv.FormatUint(uint64(w.ID), 10) + " gets its name"})
+		case liveNames[j].Name != w.Name:
+			nameAdds = append(nameAdds, Change{Action: ChangeReplace, Before: Object{Name: &liveNames[j]}, After: Object{Name: w}, Reason: "table renamed"})
+		}
+		p.Target.Names = append(p.Target.Names, TableName{ID: w.ID, Name: w.Name})
+	}
+	for i := range liveNames {
+		if !slices.ContainsFunc(want.Names, func(t TableName) bool { return t.ID == liveNames[i].ID }) {
+			nameDels = append(nameDels, Change{Action: ChangeDelete, Before: Object{Name: &liveNames[i]}, Reason: "name no longer wanted"})
+		}
+	}
+
+	// Rules.
+	liveOwned := make(map[string]*Rule)
+	var liveUnowned []*Rule
+	for i := range live.Rules {
+		r := &live.Rules[i]
+		if r.Owned() {
+			liveOwned[RuleKey(r)] = r
+		} else {
+			liveUnowned = append(liveUnowned, r)
+		}
+	}
+	wantKeys := make(map[string]bool, len(want.Rules))
+	var added []*Rule
+	for i := range want.Rules {
+		w := &want.Rules[i]
+		k := RuleKey(w)
+		wantKeys[k] = true
+		if liveOwned[k] != nil {
+			p.Target.Rules = append(p.Target.Rules, *w)
+			continue
+		}
+		if j := slices.IndexFunc(liveUnowned, func(u *Rule) bool { return RuleEqualIgnoringProto(u, w) }); j >= 0 {
+			p.Notes = append(p.Notes, Note{Text: fmt.Sprintf("rule %q already exists and nictab does not own it; left as it is (`nictab snapshot save --adopt` takes it over)", RuleString(liveUnowned[j]))})
+			continue
+		}
+		added = append(added, w)
+		p.Target.Rules = append(p.Target.Rules, *w)
+	}
+	var gone []*Rule
+	for k, r := range liveOwned {
+		if !wantKeys[k] {
+			gone = append(gone, r)
+		}
+	}
+	slices.SortFunc(gone, func(a, b *Rule) int { return CompareRules(a, b) })
+	// A rule that keeps its selector but changes table or priority is one
+	// replace, so the new rule is in place before the old one goes.
+	bySel := make(map[string]*Rule, len(gone))
+	for _, r := range gone {
+		bySel[selectorKey(r)] = r
+	}
+	for _, w := range added {
+		if old := bySel[selectorKey(w)]; old != nil {
+			delete(bySel, selectorKey(w))
+			ruleAdds = append(ruleAdds, Change{Action: ChangeReplace, Before: Object{Rule: old}, After: Object{Rule: w}, Reason: ruleReplaceReason(old, w)})
+			continue
+		}
+		ruleAdds = append(ruleAdds, Change{Action: ChangeAdd, After: Object{Rule: w}, Reason: "sends traffic to table " + strconv.FormatUint(uint64(w.Table), 10)})
+	}
+	for _, r := range gone {
+		if bySel[selectorKey(r)] == r {
+			ruleDels = append(ruleDels, Change{Action: ChangeDelete, Before: Object{Rule: r}, Reason: "no longer wanted"})
+		}
+	}
+
+	// Routes.
+	liveByKey := make(map[RouteKey]*Route, len(live.Routes))
+	var liveOwnedRoutes []*Route
+	for i := range live.Routes {
+		r := &live.Routes[i]
+		k := r.Key()
+		if o := liveByKey[k]; o == nil || r.Owned() {
+			liveByKey[k] = r
+		}
+		if r.Owned() {
+			liveOwnedRoutes = append(liveOwnedRoutes, r)
+		}
+	}
+	wantRoute := make(map[RouteKey]bool, len(want.Routes))
+	for i := range want.Routes {
+		w := &want.Routes[i]
+		k := w.Key()
+		wantRoute[k] = true
+		l := liveByKey[k]
+		switch {
+		case l == nil:
+			routeAdds = append(routeAdds, Change{Action: ChangeAdd, After: Object{Route: w}, Reason: "table " + strconv.FormatUint(uint64(w.Table), 10) + " needs it"})
+		case !l.Owned() && RouteEqualIgnoringProto(l, w):
+			p.Notes = append(p.Notes, Note{Text: fmt.Sprintf("route %q already exists and nictab does not own it; left as it is (`nictab snapshot save --adopt` takes it over)", RouteString(l))})
+			continue
+		case !l.Owned():
+			p.Conflicts = append(p.Conflicts, Conflict{Text: fmt.Sprintf("table %d already has %q, which nictab does not own, where it would put %q; remove or adopt that route first", w.Table, RouteString(l), RouteString(w))})
+			continue
+		case !RouteEqual(l, w):
+			routeAdds = append(routeAdds, Change{Action: ChangeReplace, Before: Object{Route: l}, After: Object{Route: w}, Reason: "changed"})
+		}
+		p.Target.Routes = append(p.Target.Routes, *w)
+	}
+	for _, l := range liveOwnedRoutes {
+		if !wantRoute[l.Key()] {
+			routeDels = append(routeDels, Change{Action: ChangeDelete, Before: Object{Route: l}, Reason: "no longer wanted"})
+		}
+	}
+	slices.SortFunc(routeAdds, func(a, b Change) int { return compareRouteOrder(a.After.Route, b.After.Route, false) })
+	slices.SortFunc(routeDels, func(a, b Change) int { return compareRouteOrder(a.Before.Route, b.Before.Route, true) })
+	slices.SortStableFunc(ruleAdds, func(a, b Change) int { return CompareRules(a.After.Rule, b.After.Rule) })
+
+	p.Changes = slices.Concat(nameAdds, ruleDels, routeAdds, routeDels, ruleAdds, nameDels)
+	slices.SortFunc(p.Target.Rules, func(a, b Rule) int { return CompareRules(&a, &b) })
+	slices.SortFunc(p.Target.Routes, func(a, b Route) int { return a.Key().Compare(b.Key()) })
+	return p
+}
+
+// compareRouteOrder puts routes without a gateway (connected routes) before
+// routes with one, or after them when deleting.
+func compareRouteOrder(a, b *Route, deleting bool) int {
+	ga, gb := a.Gw.IsValid() || len(a.MultiPath) > 0, b.Gw.IsValid() || len(b.MultiPath) > 0
+	if ga != gb {
+		if ga == deleting {
+			return -1
+		}
+		return 1
+	}
+	return a.Key().Compare(b.Key())
+}
+
+// selectorKey is a rule without priority, action, table and protocol: what
+// it matches.
+func selectorKey(r *Rule) string {
+	c := *r
+	c.Priority, c.Action, c.Table, c.Goto, c.Proto = 0, ActionLookup, 0, 0, 0
+	return RuleKey(&c)
+}
+
+func ruleReplaceReason(old, w *Rule) string {
+	var parts []string
+	if old.Table != w.Table {
+		parts = append(parts, fmt.Sprintf("table %d → %d", old.Table, w.Table))
+	}
+	if old.Priority != w.Priority {
+		parts = append(parts, fmt.Sprintf("priority %d → %d", old.Priority, w.Priority))
+	}
+	if len(parts) == 0 {
+		return "changed"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Fingerprint digests the parts of a state a plan depends on: links and
+// their addresses (not their up/down state, which flaps without making a
+// plan wrong), every rule, every route read, and nictab's names. Two states
+// with the same fingerprint give the same plan.
+func Fingerprint(s State) string {
+	h := sha256.New()
+	var b []byte
+	for _, l := range s.Links {
+		b = fmt.Appendf(b[:0], "link %d %s", l.Index, l.Name)
+		for _, a := range l.Addrs {
+			b = fmt.Appendf(b, " %s", a.Prefix)
+		}
+		h.Write(append(b, '\n'))
+	}
+	for i := range s.Rules {
+		h.Write([]byte("rule " + RuleKey(&s.Rules[i]) + "\n"))
+	}
+	keys := make([]string, len(s.Routes))
+	for i := range s.Routes {
+		keys[i] = RouteString(&s.Routes[i])
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		h.Write([]byte("route " + k + "\n"))
+	}
+	for _, t := range s.Names.OwnedTables() {
+		b = fmt.Appendf(b[:0], "name %d %s\n", t.ID, t.Name)
+		h.Write(b)
+	}
+	b = fmt.Appendf(b[:0], "complete %v owned %v\n", s.Complete, s.AllOwned)
+	h.Write(b)
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// TargetTables returns every table a target puts routes or rules in.
+func (t *Target) TargetTables() []uint32 {
+	var out []uint32
+	for _, r := range t.Routes {
+		out = append(out, r.Table)
+	}
+	for _, r := range t.Rules {
+		out = append(out, r.Table)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}

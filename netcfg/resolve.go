@@ -1,0 +1,536 @@
+package netcfg
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+)
+
+// Desired is the set of rules, routes and table names nictab should own
+// after an apply.
+type Desired struct {
+	Rules  []Rule      `json:"rules"`
+	Routes []Route     `json:"routes"`
+	Names  []TableName `json:"names"`
+	// Tables are the tables the intent manages, ascending: their routes are
+	// read in full before planning.
+	Tables []uint32 `json:"tables"`
+	// Notes tell a person what was planned differently from what they
+	// might expect, such as a NIC that needs a gateway.
+	Notes []Note `json:"notes,omitempty"`
+	// NICs records, per NIC of the intent, the table and the gateways that
+	// were used, for summaries.
+	NICs []NICPlan `json:"nics,omitempty"`
+}
+
+// NICPlan is how one NIC of an intent was resolved.
+type NICPlan struct {
+	Name     string       `json:"name"`
+	Table    uint32       `json:"table"`
+	Gateways []netip.Addr `json:"gateways,omitempty"`
+	Priority uint32       `json:"priority"`
+}
+
+// Note is a remark about a resolved intent, tied to the field it concerns.
+type Note struct {
+	Field string `json:"field,omitempty"`
+	Text  string `json:"text"`
+}
+
+// PriorityRange is where nictab allocates rule priorities.
+type PriorityRange struct {
+	Min, Max uint32
+	// Step leaves room between nictab's rules.
+	Step uint32
+}
+
+// DefaultPriorities is 1000–1999 in steps of 10.
+//
+// NOTE: the gaps are deliberate. An administrator can put a rule of their own
+// between two of nictab's (say 1005, before eno1's 1010) without renumbering
+// anything, as tailscale leaves gaps between 5210/5230/5250/5270. The range
+// stays clear of the kernel's 0, 32766 and 32767, of wg-quick (which lets the
+// kernel pick, usually 32764/32765), tailscale (5210–5270) and
+// nm-cloud-setup (30200–30400).
+var DefaultPriorities = PriorityRange{Min: 1000, Max: 1999, Step: 10}
+
+// v6DefaultMetric is the metric the kernel gives an IPv6 route added
+// without one; a desired route says it so it reads back identical.
+const v6DefaultMetric = 1024
+
+// NormalizeRoute fills in what the kernel fills in when a route is added,
+// so that a desired route compares equal to the same route read back.
+func NormalizeRoute(r *Route) {
+	if r.Type == RouteUnspec {
+		r.Type = RouteUnicast
+	}
+	if r.Family() == V6 {
+		r.Scope = ScopeUniverse
+		if r.Metric == 0 {
+			r.Metric = v6DefaultMetric
+		}
+		if r.Dst.Addr().Is4In6() {
+			r.Dst = netip.PrefixFrom(r.Dst.Addr().Unmap(), r.Dst.Bits()-96)
+		}
+	}
+	r.Dst = r.Dst.Masked()
+}
+
+// Resolve turns an intent into the concrete rules, routes and names it
+// means against live, as SPEC.md's "Semantics" section says. Every problem
+// found is returned, each as a *FieldError, joined.
+func Resolve(in Intent, live State, pr PriorityRange) (Desired, error) {
+	r := resolver{in: in, live: live, pr: pr, used: map[uint32]bool{}, names: map[string]uint32{}}
+	return r.run()
+}
+
+type resolver struct {
+	in    Intent
+	live  State
+	pr    PriorityRange
+	errs  []error
+	d     Desired
+	used  map[uint32]bool // priorities allocated in this resolve
+	names map[string]uint32
+	// origin[i] is the intent field desired route i came from.
+	origin []string
+}
+
+func (r *resolver) addRoute(field string, rt Route) {
+	NormalizeRoute(&rt)
+	r.d.Routes = append(r.d.Routes, rt)
+	r.origin = append(r.origin, field)
+}
+
+func (r *resolver) fail(err *FieldError) { r.errs = append(r.errs, err) }
+
+func (r *resolver) run() (Desired, error) {
+	ids := map[uint32]int{}
+	for i, t := range r.in.Tables {
+		f := fmt.Sprintf("tables[%d]", i)
+		if ReservedTable(t.ID) {
+			r.fail(fieldErr(f+".id", "table %d is reserved by the kernel (0 unspec, 253 default, 254 main, 255 local); use 1–252 or 256–4294967295", t.ID))
+			continue
+		}
+		if j, dup := ids[t.ID]; dup {
+			r.fail(fieldErr(f+".id", "table %d is defined twice (also tables[%d])", t.ID, j))
+			continue
+		}
+		ids[t.ID] = i
+		if t.Name == "" {
+			continue
+		}
+		if !ValidTableName(t.Name) {
+			r.fail(fieldErr(f+".name", "%q is not a usable table name (letters, digits and -_. only, not a number, at most 64 bytes)", t.Name))
+			continue
+		}
+		if _, dup := r.names[t.Name]; dup {
+			r.fail(fieldErr(f+".name", "table name %q is used twice", t.Name))
+			continue
+		}
+		if id, ok := r.live.Names.TableID(t.Name); ok && id != t.ID && !r.ownedName(t.Name) {
+			r.fail(fieldErr(f+".name", "%q already names table %d in %s", t.Name, id, r.live.Names.Dir))
+			continue
+		}
+		r.names[t.Name] = t.ID
+		r.d.Names = append(r.d.Names, TableName{ID: t.ID, Name: t.Name})
+	}
+	seen := map[string]int{}
+	for i, n := range r.in.NICs {
+		if j, dup := seen[n.Name]; dup {
+			r.fail(fieldErr(fmt.Sprintf("nics[%d].name", i), "NIC %s is listed twice (also nics[%d])", n.Name, j))
+			continue
+		}
+		seen[n.Name] = i
+		r.nic(i, n)
+	}
+	for i, x := range r.in.Rules {
+		r.rule(i, x)
+	}
+	for i, x := range r.in.Routes {
+		r.route(i, x)
+	}
+	r.checkRouteClashes()
+	if len(r.errs) > 0 {
+		return Desired{}, errors.Join(r.errs...)
+	}
+	slices.SortFunc(r.d.Rules, func(a, b Rule) int { return CompareRules(&a, &b) })
+	slices.SortFunc(r.d.Routes, func(a, b Route) int { return a.Key().Compare(b.Key()) })
+	slices.SortFunc(r.d.Names, func(a, b TableName) int { return cmpU32(a.ID, b.ID) })
+	slices.Sort(r.d.Tables)
+	r.d.Tables = slices.Compact(r.d.Tables)
+	return r.d, nil
+}
+
+// ownedName reports whether nictab's own names file holds name, so that a
+// rename of one of its tables is not refused as a clash.
+func (r *resolver) ownedName(name string) bool {
+	return slices.ContainsFunc(r.live.Names.OwnedTables(), func(t TableName) bool { return t.Name == name })
+}
+
+func (r *resolver) table(field string, ref TableRef) (uint32, bool) {
+	id := ref.ID
+	if ref.Name != "" {
+		var ok bool
+		if id, ok = r.names[ref.Name]; !ok {
+			if id, ok = r.live.Names.TableID(ref.Name); !ok {
+				r.fail(fieldErr(field, "no table is named %q: define it under tables: (e.g. {id: 13, name: %s}) or use its id", ref.Name, ref.Name))
+				return 0, false
+			}
+		}
+	}
+	if ReservedTable(id) {
+		r.fail(fieldErr(field, "table %d is reserved by the kernel (0 unspec, 253 default, 254 main, 255 local); use 1–252 or 256–4294967295", id))
+		return 0, false
+	}
+	r.d.Tables = append(r.d.Tables, id)
+	return id, true
+}
+
+func (r *resolver) nic(i int, n NICIntent) {
+	f := fmt.Sprintf("nics[%d]", i)
+	link, ok := r.live.Link(n.Name)
+	if !ok {
+		var have []string
+		for _, l := range r.live.Links {
+			if !l.Loopback {
+				have = append(have, SafeText(l.Name))
+			}
+		}
+		r.fail(fieldErr(f+".name", "no NIC named %q here (NICs: %s)", SafeText(n.Name), strings.Join(have, ", ")))
+		return
+	}
+	table, ok := r.table(f+".table", n.Table)
+	if !ok {
+		return
+	}
+	var addrs []netip.Prefix
+	fams := map[Family]bool{}
+	for _, a := range link.Addrs {
+		// Link-local IPv6 addresses exist on every NIC and never source
+		// routed traffic; rules and routes for them would only add noise.
+		if a.Prefix.Addr().Is6() && a.Prefix.Addr().IsLinkLocalUnicast() {
+			continue
+		}
+		addrs = append(addrs, a.Prefix)
+		fams[FamilyOf(a.Prefix.Addr())] = true
+	}
+	np := NICPlan{Name: n.Name, Table: table}
+
+	gws := map[Family]netip.Addr{}
+	for j, g := range n.Gateways {
+		gf := fmt.Sprintf("%s.gateway", f)
+		if len(n.Gateways) > 1 {
+			gf = fmt.Sprintf("%s.gateway[%d]", f, j)
+		}
+		fam := FamilyOf(g)
+		if _, dup := gws[fam]; dup {
+			r.fail(fieldErr(gf, "more than one %s gateway", fam))
+			continue
+		}
+		if !onLink(g, addrs) {
+			r.fail(fieldErr(gf, "gateway %s is outside every prefix of %s (%s)", g, SafeText(n.Name), prefixList(addrs, fam)))
+			continue
+		}
+		gws[fam] = g
+	}
+	for _, fam := range []Family{V4, V6} {
+		if !fams[fam] {
+			continue
+		}
+		if _, ok := gws[fam]; ok {
+			continue
+		}
+		if g, ok := r.live.Gateway(n.Name, fam); ok {
+			gws[fam] = g
+			continue
+		}
+		r.d.Notes = append(r.d.Notes, Note{Field: f + ".gateway", Text: fmt.Sprintf("%s needs a gateway: main has no %s default route through it, so table %d gets no %s default route (give one with gateway:)", SafeText(n.Name), fam, table, fam)})
+	}
+
+	prio, ok := r.nicPriority(f, n, link, table)
+	if !ok {
+		return
+	}
+	np.Priority = prio
+
+	sel := n.Select
+	if len(sel) == 0 {
+		sel = []Selector{SelectFrom}
+	}
+	for _, s := range sel {
+		switch s {
+		case SelectFrom:
+			for _, a := range addrs {
+				rl := r.newRule(FamilyOf(a.Addr()), prio, table)
+				rl.From = netip.PrefixFrom(a.Addr(), a.Addr().BitLen())
+				r.d.Rules = append(r.d.Rules, rl)
+			}
+		case SelectOIF, SelectIIF, SelectFwmark:
+			if s == SelectFwmark && n.FwMark == nil {
+				r.fail(fieldErr(f+".select", "select: [fwmark] needs fwmark: (e.g. fwmark: 0x13)"))
+				return
+			}
+			for _, fam := range []Family{V4, V6} {
+				if !fams[fam] {
+					continue
+				}
+				rl := r.newRule(fam, prio, table)
+				switch s {
+				case SelectOIF:
+					rl.OIF = n.Name
+				case SelectIIF:
+					rl.IIF = n.Name
+				case SelectFwmark:
+					m := *n.FwMark
+					rl.Mark = &m
+				}
+				r.d.Rules = append(r.d.Rules, rl)
+			}
+		default:
+			r.fail(fieldErr(f+".select", "unknown selector %q (want from, oif, iif or fwmark)", s))
+			return
+		}
+	}
+	if n.FwMark != nil && !slices.Contains(sel, SelectFwmark) {
+		r.fail(fieldErr(f+".fwmark", "fwmark is set but select does not include fwmark"))
+		return
+	}
+
+	// One connected route per prefix, sourced from its first address.
+	seenPrefix := map[netip.Prefix]bool{}
+	for _, a := range addrs {
+		p := a.Masked()
+		if seenPrefix[p] || a.Bits() == a.Addr().BitLen() {
+			continue
+		}
+		seenPrefix[p] = true
+		r.addRoute(f+".table", Route{Table: table, Type: RouteUnicast, Dst: p, Dev: n.Name, Src: a.Addr(), Scope: ScopeLink, Proto: ProtoNictab})
+	}
+	for _, fam := range []Family{V4, V6} {
+		g, ok := gws[fam]
+		if !ok {
+			continue
+		}
+		dst := netip.PrefixFrom(netip.IPv4Unspecified(), 0)
+		if fam == V6 {
+			dst = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
+		}
+		r.addRoute(f+".table", Route{Table: table, Type: RouteUnicast, Dst: dst, Gw: g, Dev: n.Name, Scope: ScopeUniverse, Proto: ProtoNictab})
+		np.Gateways = append(np.Gateways, g)
+	}
+	r.d.NICs = append(r.d.NICs, np)
+}
+
+func (r *resolver) newRule(f Family, prio, table uint32) Rule {
+	rl := NewRule()
+	rl.Family = f
+	rl.Priority = prio
+	rl.Table = table
+	rl.Proto = ProtoNictab
+	return rl
+}
+
+func onLink(g netip.Addr, addrs []netip.Prefix) bool {
+	if g.Is6() && g.IsLinkLocalUnicast() {
+		return true
+	}
+	for _, p := range addrs {
+		if p.Masked().Contains(g) {
+			return true
+		}
+	}
+	return false
+}
+
+func prefixList(ps []netip.Prefix, f Family) string {
+	var s []string
+	for _, p := range ps {
+		if FamilyOf(p.Addr()) == f {
+			s = append(s, p.String())
+		}
+	}
+	if len(s) == 0 {
+		return "it has no " + f.String() + " address"
+	}
+	return strings.Join(s, ", ")
+}
+
+// unownedAt returns a rule nictab does not own at priority p.
+func (r *resolver) unownedAt(p uint32) (*Rule, bool) {
+	for i := range r.live.Rules {
+		if x := &r.live.Rules[i]; x.Priority == p && !x.Owned() {
+			return x, true
+		}
+	}
+	return nil, false
+}
+
+// nicPriority keeps the priority nictab already uses for the NIC's table
+// (so a replan changes nothing), else takes the given one, else allocates.
+func (r *resolver) nicPriority(f string, n NICIntent, link *Link, table uint32) (uint32, bool) {
+	if n.Priority != 0 {
+		if x, taken := r.unownedAt(n.Priority); taken {
+			r.fail(fieldErr(f+".priority", "priority %d is taken by a rule nictab does not own: %s", n.Priority, RuleString(x)))
+			return 0, false
+		}
+		r.used[n.Priority] = true
+		return n.Priority, true
+	}
+	for _, x := range r.live.Rules {
+		if !x.Owned() || x.Table != table || !ruleSelectsNIC(&x, link) {
+			continue
+		}
+		if _, taken := r.unownedAt(x.Priority); taken || r.used[x.Priority] {
+			continue
+		}
+		if x.Priority >= r.pr.Min && x.Priority <= r.pr.Max {
+			r.used[x.Priority] = true
+			return x.Priority, true
+		}
+	}
+	return r.allocate(f + ".priority")
+}
+
+func (r *resolver) allocate(field string) (uint32, bool) {
+	step := max(r.pr.Step, 1)
+	for p := r.pr.Min; p <= r.pr.Max; p += step {
+		if r.used[p] {
+			continue
+		}
+		if _, taken := r.unownedAt(p); taken {
+			continue
+		}
+		r.used[p] = true
+		return p, true
+	}
+	r.fail(fieldErr(field, "no free rule priority left in %d–%d (step %d); give one with priority:", r.pr.Min, r.pr.Max, step))
+	return 0, false
+}
+
+func (r *resolver) rule(i int, x RuleIntent) {
+	f := fmt.Sprintf("rules[%d]", i)
+	table, ok := r.table(f+".table", x.Table)
+	if !ok {
+		return
+	}
+	var fams []Family
+	switch {
+	case x.From.IsValid() && x.To.IsValid() && FamilyOf(x.From.Addr()) != FamilyOf(x.To.Addr()):
+		r.fail(fieldErr(f+".to", "from and to are of different families"))
+		return
+	case x.From.IsValid():
+		fams = []Family{FamilyOf(x.From.Addr())}
+	case x.To.IsValid():
+		fams = []Family{FamilyOf(x.To.Addr())}
+	default:
+		fams = []Family{V4, V6}
+	}
+	for _, dev := range []struct{ name, field string }{{x.IIF, ".iif"}, {x.OIF, ".oif"}} {
+		// A rule may name a device that does not exist yet (the kernel
+		// allows it, and a VPN tunnel comes and goes); only malformed names
+		// are refused.
+		if dev.name != "" && !validIfName(dev.name) {
+			r.fail(fieldErr(f+dev.field, "%q is not a valid interface name", SafeText(dev.name)))
+			return
+		}
+	}
+	prio := x.Priority
+	if prio == 0 {
+		if prio, ok = r.allocate(f + ".priority"); !ok {
+			return
+		}
+	} else if y, taken := r.unownedAt(prio); taken {
+		r.fail(fieldErr(f+".priority", "priority %d is taken by a rule nictab does not own: %s", prio, RuleString(y)))
+		return
+	}
+	for _, fam := range fams {
+		rl := r.newRule(fam, prio, table)
+		rl.From, rl.To = x.From, x.To
+		rl.IIF, rl.OIF = x.IIF, x.OIF
+		if x.FwMark != nil {
+			m := *x.FwMark
+			rl.Mark = &m
+		}
+		if slices.ContainsFunc(r.d.Rules, func(o Rule) bool { return RuleEqual(&o, &rl) }) {
+			r.fail(fieldErr(f, "the same rule is already planned: %s", RuleString(&rl)))
+			return
+		}
+		r.d.Rules = append(r.d.Rules, rl)
+	}
+}
+
+// validIfName follows the kernel's dev_valid_name.
+func validIfName(s string) bool {
+	if s == "" || len(s) > 15 || s == "." || s == ".." {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if c == '/' || c == ':' || c == 0 || c == ' ' || (c >= '\t' && c <= '\r') {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *resolver) route(i int, x RouteIntent) {
+	f := fmt.Sprintf("routes[%d]", i)
+	table, ok := r.table(f+".table", x.Table)
+	if !ok {
+		return
+	}
+	if !x.To.IsValid() {
+		r.fail(fieldErr(f+".to", "a route needs a destination (to: 10.0.0.0/8, or to: default)"))
+		return
+	}
+	if x.Via.IsValid() && FamilyOf(x.Via) != FamilyOf(x.To.Addr()) && FamilyOf(x.To.Addr()) == V6 {
+		r.fail(fieldErr(f+".via", "an IPv6 route cannot go via the IPv4 address %s", x.Via))
+		return
+	}
+	if x.Dev != "" {
+		if _, ok := r.live.Link(x.Dev); !ok {
+			r.fail(fieldErr(f+".dev", "no NIC named %q here", SafeText(x.Dev)))
+			return
+		}
+	}
+	typ := x.Type
+	if typ == RouteUnspec {
+		typ = RouteUnicast
+	}
+	if typ == RouteUnicast && !x.Via.IsValid() && x.Dev == "" {
+		r.fail(fieldErr(f, "a unicast route needs via: or dev:"))
+		return
+	}
+	rt := Route{Table: table, Type: typ, Dst: x.To.Masked(), Gw: x.Via, Dev: x.Dev, Src: x.Src, Proto: ProtoNictab, Metric: x.Metric}
+	switch {
+	case x.Scope != nil:
+		rt.Scope = *x.Scope
+	case typ == RouteUnicast && !x.Via.IsValid():
+		// As `ip route add` does: a route without a gateway is on-link.
+		rt.Scope = ScopeLink
+	default:
+		rt.Scope = ScopeUniverse
+	}
+	r.addRoute(f, rt)
+}
+
+// checkRouteClashes refuses two desired routes with the same key: the
+// kernel keeps only one route per table, destination, tos and metric.
+func (r *resolver) checkRouteClashes() {
+	seen := map[RouteKey]int{}
+	for i := range r.d.Routes {
+		k := r.d.Routes[i].Key()
+		if j, dup := seen[k]; dup {
+			a, b := &r.d.Routes[j], &r.d.Routes[i]
+			if RouteEqual(a, b) {
+				r.fail(fieldErr(r.origin[i], "the route %s is planned twice", RouteString(a)))
+				continue
+			}
+			r.fail(fieldErr(r.origin[i], "%s clashes with %s: a table holds one route per destination and metric; give each NIC its own table, or set a metric", RouteString(b), RouteString(a)))
+			continue
+		}
+		seen[k] = i
+	}
+}

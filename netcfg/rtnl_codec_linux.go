@@ -1,0 +1,505 @@
+//go:build linux
+
+package netcfg
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"golang.org/x/sys/unix"
+)
+
+const (
+	rtmsgLen  = unix.SizeofRtMsg // family, dst_len, src_len, tos, table, protocol, scope, type, flags
+	fibHdrLen = 12               // struct fib_rule_hdr
+	rtnhLen   = unix.SizeofRtNexthop
+
+	// Attributes newer than x/sys knows by name.
+	fraL3MDev    = 19
+	fraUIDRange  = 20
+	fraProtocol  = 21
+	fraIPProto   = 22
+	fraSPort     = 23
+	fraDPort     = 24
+	fibRuleInv   = 0x2
+	rtnhFOnlink  = 0x4
+	rtaVia       = 18
+	familyAddrV4 = 4
+)
+
+func afOf(f Family) uint8 {
+	if f == V6 {
+		return unix.AF_INET6
+	}
+	return unix.AF_INET
+}
+
+func addrBytes(a netip.Addr) []byte {
+	if a.Is4() {
+		b := a.As4()
+		return b[:]
+	}
+	b := a.As16()
+	return b[:]
+}
+
+func addrFrom(b []byte) (netip.Addr, bool) {
+	switch len(b) {
+	case 4:
+		return netip.AddrFrom4([4]byte(b)), true
+	case 16:
+		return netip.AddrFrom16([16]byte(b)), true
+	}
+	return netip.Addr{}, false
+}
+
+func zeroAddr(f uint8) netip.Addr {
+	if f == unix.AF_INET6 {
+		return netip.IPv6Unspecified()
+	}
+	return netip.IPv4Unspecified()
+}
+
+// linkIndexer maps interface names to indices and back for one namespace.
+type linkIndexer struct {
+	byName  map[string]int
+	byIndex map[int]string
+}
+
+func (l *linkIndexer) index(name string) (int, error) {
+	if i, ok := l.byName[name]; ok {
+		return i, nil
+	}
+	return 0, fmt.Errorf("no device named %q", name)
+}
+
+// encodeRoute appends a route request to wbuf.
+func (c *rtnl) encodeRoute(typ, flags uint16, r *Route, links *linkIndexer) (uint32, error) {
+	off, seq := c.begin(typ, flags)
+	var h [rtmsgLen]byte
+	h[0] = afOf(r.Family())
+	h[1] = uint8(r.Dst.Bits())
+	h[3] = r.Tos
+	if r.Table < 256 {
+		h[4] = uint8(r.Table)
+	}
+	h[5] = r.Proto
+	h[6] = uint8(r.Scope)
+	h[7] = uint8(r.Type)
+	if h[7] == 0 {
+		h[7] = uint8(RouteUnicast)
+	}
+	if r.Onlink {
+		binary.NativeEndian.PutUint32(h[8:], rtnhFOnlink)
+	}
+	c.wbuf = append(c.wbuf, h[:]...)
+	c.attrU32(unix.RTA_TABLE, r.Table)
+	if r.Dst.Bits() > 0 {
+		c.attr(unix.RTA_DST, addrBytes(r.Dst.Addr()))
+	}
+	if r.Gw.IsValid() {
+		if FamilyOf(r.Gw) == r.Family() {
+			c.attr(unix.RTA_GATEWAY, addrBytes(r.Gw))
+		} else {
+			// An IPv4 route through an IPv6 next hop (RFC 5549).
+			v := append([]byte{0, 0}, addrBytes(r.Gw)...)
+			binary.NativeEndian.PutUint16(v, uint16(afOf(FamilyOf(r.Gw))))
+			c.attr(rtaVia, v)
+		}
+	}
+	if r.Dev != "" {
+		i, err := links.index(r.Dev)
+		if err != nil {
+			c.wbuf = c.wbuf[:off]
+			return 0, err
+		}
+		c.attrU32(unix.RTA_OIF, uint32(i))
+	}
+	if r.Src.IsValid() {
+		c.attr(unix.RTA_PREFSRC, addrBytes(r.Src))
+	}
+	if r.Metric != 0 {
+		c.attrU32(unix.RTA_PRIORITY, r.Metric)
+	}
+	if len(r.MultiPath) > 0 {
+		var mp []byte
+		for _, nh := range r.MultiPath {
+			var rh [rtnhLen]byte
+			start := len(mp)
+			if nh.Onlink {
+				rh[2] = rtnhFOnlink
+			}
+			rh[3] = uint8(max(nh.Weight, 1) - 1)
+			if nh.Dev != "" {
+				i, err := links.index(nh.Dev)
+				if err != nil {
+					c.wbuf = c.wbuf[:off]
+					return 0, err
+				}
+				binary.NativeEndian.PutUint32(rh[4:], uint32(i))
+			}
+			mp = append(mp, rh[:]...)
+			if nh.Gw.IsValid() {
+				gw := addrBytes(nh.Gw)
+				var ah [4]byte
+				binary.NativeEndian.PutUint16(ah[0:], uint16(4+len(gw)))
+				binary.NativeEndian.PutUint16(ah[2:], unix.RTA_GATEWAY)
+				mp = append(mp, ah[:]...)
+				mp = append(mp, gw...)
+			}
+			binary.NativeEndian.PutUint16(mp[start:], uint16(len(mp)-start))
+		}
+		c.attr(unix.RTA_MULTIPATH, mp)
+	}
+	c.end(off)
+	return seq, nil
+}
+
+// decodeRoute fills r from an RTM_NEWROUTE message. It reports false for
+// messages that are not routes of a table (cached clones).
+func decodeRoute(data []byte, links *linkIndexer, r *Route) bool {
+	if len(data) < rtmsgLen {
+		return false
+	}
+	flags := binary.NativeEndian.Uint32(data[8:])
+	if flags&unix.RTM_F_CLONED != 0 {
+		return false
+	}
+	fam := data[0]
+	if fam != unix.AF_INET && fam != unix.AF_INET6 {
+		return false
+	}
+	*r = Route{
+		Table:  uint32(data[4]),
+		Proto:  data[5],
+		Scope:  Scope(data[6]),
+		Type:   RouteType(data[7]),
+		Tos:    data[3],
+		Onlink: flags&rtnhFOnlink != 0,
+	}
+	dstLen := int(data[1])
+	r.Dst = netip.PrefixFrom(zeroAddr(fam), dstLen)
+	forAttrs(data[rtmsgLen:], func(typ uint16, v []byte) {
+		switch typ {
+		case unix.RTA_TABLE:
+			if len(v) == 4 {
+				r.Table = binary.NativeEndian.Uint32(v)
+			}
+		case unix.RTA_DST:
+			if a, ok := addrFrom(v); ok {
+				r.Dst = netip.PrefixFrom(a, dstLen)
+			}
+		case unix.RTA_GATEWAY:
+			r.Gw, _ = addrFrom(v)
+		case rtaVia:
+			if len(v) > 2 {
+				r.Gw, _ = addrFrom(v[2:])
+			}
+		case unix.RTA_OIF:
+			if len(v) == 4 {
+				r.Dev = links.byIndex[int(binary.NativeEndian.Uint32(v))]
+			}
+		case unix.RTA_PREFSRC:
+			r.Src, _ = addrFrom(v)
+		case unix.RTA_PRIORITY:
+			if len(v) == 4 {
+				r.Metric = binary.NativeEndian.Uint32(v)
+			}
+		case unix.RTA_MULTIPATH:
+			r.MultiPath = decodeMultipath(v, links)
+		}
+	})
+	return true
+}
+
+func decodeMultipath(b []byte, links *linkIndexer) []NextHop {
+	var out []NextHop
+	for len(b) >= rtnhLen {
+		l := int(binary.NativeEndian.Uint16(b))
+		if l < rtnhLen || l > len(b) {
+			break
+		}
+		nh := NextHop{
+			Onlink: b[2]&rtnhFOnlink != 0,
+			Weight: int(b[3]) + 1,
+			Dev:    links.byIndex[int(binary.NativeEndian.Uint32(b[4:]))],
+		}
+		forAttrs(b[rtnhLen:l], func(typ uint16, v []byte) {
+			switch typ {
+			case unix.RTA_GATEWAY:
+				nh.Gw, _ = addrFrom(v)
+			case rtaVia:
+				if len(v) > 2 {
+					nh.Gw, _ = addrFrom(v[2:])
+				}
+			}
+		})
+		out = append(out, nh)
+		b = b[(l+3)&^3:]
+	}
+	return out
+}
+
+// encodeRule appends a rule request to wbuf.
+func (c *rtnl) encodeRule(typ, flags uint16, r *Rule) uint32 {
+	off, seq := c.begin(typ, flags)
+	var h [fibHdrLen]byte
+	h[0] = afOf(r.Family)
+	if r.From.IsValid() {
+		h[2] = uint8(r.From.Bits())
+	}
+	if r.To.IsValid() {
+		h[1] = uint8(r.To.Bits())
+	}
+	h[3] = r.Tos
+	if r.Table < 256 {
+		h[4] = uint8(r.Table)
+	}
+	h[7] = uint8(r.Action)
+	if r.Not {
+		binary.NativeEndian.PutUint32(h[8:], fibRuleInv)
+	}
+	c.wbuf = append(c.wbuf, h[:]...)
+	c.attrU32(unix.FRA_PRIORITY, r.Priority)
+	if r.From.IsValid() && r.From.Bits() > 0 {
+		c.attr(unix.FRA_SRC, addrBytes(r.From.Addr()))
+	}
+	if r.To.IsValid() && r.To.Bits() > 0 {
+		c.attr(unix.FRA_DST, addrBytes(r.To.Addr()))
+	}
+	if r.IIF != "" {
+		c.attr(unix.FRA_IIFNAME, append([]byte(r.IIF), 0))
+	}
+	if r.OIF != "" {
+		c.attr(unix.FRA_OIFNAME, append([]byte(r.OIF), 0))
+	}
+	if r.Mark != nil {
+		c.attrU32(unix.FRA_FWMARK, r.Mark.Value)
+		c.attrU32(unix.FRA_FWMASK, r.Mark.Mask)
+	}
+	if r.Action == ActionLookup && r.Table != 0 {
+		c.attrU32(unix.FRA_TABLE, r.Table)
+	}
+	if r.Action == ActionGoto {
+		c.attrU32(unix.FRA_GOTO, r.Goto)
+	}
+	if r.SuppressPrefixLen >= 0 {
+		c.attrU32(unix.FRA_SUPPRESS_PREFIXLEN, uint32(r.SuppressPrefixLen))
+	}
+	if r.SuppressIfgroup >= 0 {
+		c.attrU32(unix.FRA_SUPPRESS_IFGROUP, uint32(r.SuppressIfgroup))
+	}
+	if r.L3MDev {
+		c.attrU8(fraL3MDev, 1)
+	}
+	if r.UIDRange != nil {
+		var b [8]byte
+		binary.NativeEndian.PutUint32(b[0:], r.UIDRange.Start)
+		binary.NativeEndian.PutUint32(b[4:], r.UIDRange.End)
+		c.attr(fraUIDRange, b[:])
+	}
+	if r.IPProto != 0 {
+		c.attrU8(fraIPProto, r.IPProto)
+	}
+	for _, p := range []struct {
+		typ uint16
+		r   *PortRange
+	}{{fraSPort, r.SPort}, {fraDPort, r.DPort}} {
+		if p.r != nil {
+			var b [4]byte
+			binary.NativeEndian.PutUint16(b[0:], p.r.Start)
+			binary.NativeEndian.PutUint16(b[2:], p.r.End)
+			c.attr(p.typ, b[:])
+		}
+	}
+	if r.Proto != 0 {
+		c.attrU8(fraProtocol, r.Proto)
+	}
+	c.end(off)
+	return seq
+}
+
+// decodeRule parses an RTM_NEWRULE message.
+func decodeRule(data []byte) (Rule, bool) {
+	if len(data) < fibHdrLen {
+		return Rule{}, false
+	}
+	fam := data[0]
+	if fam != unix.AF_INET && fam != unix.AF_INET6 {
+		return Rule{}, false
+	}
+	r := NewRule()
+	r.Family = V4
+	if fam == unix.AF_INET6 {
+		r.Family = V6
+	}
+	dstLen, srcLen := int(data[1]), int(data[2])
+	r.Tos = data[3]
+	r.Table = uint32(data[4])
+	r.Action = RuleAction(data[7])
+	r.Not = binary.NativeEndian.Uint32(data[8:])&fibRuleInv != 0
+	var mark, mask uint32
+	hasMark, hasMask := false, false
+	forAttrs(data[fibHdrLen:], func(typ uint16, v []byte) {
+		u32 := func() uint32 {
+			if len(v) >= 4 {
+				return binary.NativeEndian.Uint32(v)
+			}
+			return 0
+		}
+		switch typ {
+		case unix.FRA_PRIORITY:
+			r.Priority = u32()
+		case unix.FRA_SRC:
+			if a, ok := addrFrom(v); ok {
+				r.From = netip.PrefixFrom(a, srcLen)
+			}
+		case unix.FRA_DST:
+			if a, ok := addrFrom(v); ok {
+				r.To = netip.PrefixFrom(a, dstLen)
+			}
+		case unix.FRA_IIFNAME:
+			r.IIF = cString(v)
+		case unix.FRA_OIFNAME:
+			r.OIF = cString(v)
+		case unix.FRA_FWMARK:
+			mark, hasMark = u32(), true
+		case unix.FRA_FWMASK:
+			mask, hasMask = u32(), true
+		case unix.FRA_TABLE:
+			r.Table = u32()
+		case unix.FRA_GOTO:
+			r.Goto = u32()
+		case unix.FRA_SUPPRESS_PREFIXLEN:
+			r.SuppressPrefixLen = int(int32(u32()))
+		case unix.FRA_SUPPRESS_IFGROUP:
+			r.SuppressIfgroup = int(int32(u32()))
+		case fraL3MDev:
+			r.L3MDev = len(v) > 0 && v[0] != 0
+		case fraUIDRange:
+			if len(v) >= 8 {
+				r.UIDRange = &UIDRange{Start: binary.NativeEndian.Uint32(v), End: binary.NativeEndian.Uint32(v[4:])}
+			}
+		case fraIPProto:
+			if len(v) > 0 {
+				r.IPProto = v[0]
+			}
+		case fraSPort, fraDPort:
+			if len(v) >= 4 {
+				p := &PortRange{Start: binary.NativeEndian.Uint16(v), End: binary.NativeEndian.Uint16(v[2:])}
+				if typ == fraSPort {
+					r.SPort = p
+				} else {
+					r.DPort = p
+				}
+			}
+		case fraProtocol:
+			if len(v) > 0 {
+				r.Proto = v[0]
+			}
+		}
+	})
+	if hasMark || hasMask {
+		if !hasMask {
+			mask = 0xffffffff
+		}
+		r.Mark = &FwMark{Value: mark, Mask: mask}
+	}
+	if r.Action != ActionLookup {
+		r.Table = 0
+	}
+	return r, true
+}
+
+// routes streams the routes matching q. r is reused between calls.
+func (c *rtnl) routes(q RouteQuery, links *linkIndexer, fn func(r *Route) error) error {
+	fams := []Family{V4, V6}
+	if q.Family != 0 {
+		fams = []Family{q.Family}
+	}
+	for _, f := range fams {
+		if err := c.routesFamily(f, q, links, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *rtnl) routesFamily(f Family, q RouteQuery, links *linkIndexer, fn func(r *Route) error) error {
+	var r Route
+	var ferr error
+	err := c.dumpOnce(func() uint32 {
+		off, seq := c.begin(unix.RTM_GETROUTE, unix.NLM_F_REQUEST|unix.NLM_F_DUMP)
+		var h [rtmsgLen]byte
+		h[0] = afOf(f)
+		h[5] = q.Proto
+		c.wbuf = append(c.wbuf, h[:]...)
+		if q.Table != 0 {
+			c.attrU32(unix.RTA_TABLE, q.Table)
+		}
+		c.end(off)
+		return seq
+	}, func(m nlMsg) bool {
+		if m.typ != unix.RTM_NEWROUTE || !decodeRoute(m.data, links, &r) {
+			return true
+		}
+		if q.Table != 0 && r.Table != q.Table {
+			return true
+		}
+		if q.DefaultsOnly && f == V4 && r.Dst.Addr() != netip.IPv4Unspecified() {
+			return false
+		}
+		if q.DefaultsOnly && !r.IsDefault() {
+			return true
+		}
+		if err := fn(&r); err != nil {
+			ferr = err
+			return false
+		}
+		return true
+	})
+	if ferr != nil {
+		return ferr
+	}
+	// A table that does not exist yet is empty, not an error.
+	if errors.Is(err, unix.ENOENT) {
+		return nil
+	}
+	return err
+}
+
+// dumpOnce builds a request with build and runs the dump, once.
+func (c *rtnl) dumpOnce(build func() uint32, fn func(m nlMsg) bool) error {
+	c.wbuf = c.wbuf[:0]
+	seq := build()
+	return c.dump(seq, fn)
+}
+
+// rules returns every IPv4 and IPv6 rule, in kernel order.
+func (c *rtnl) rules() ([]Rule, error) {
+	var out []Rule
+	for _, f := range []Family{V4, V6} {
+		err := c.dumpOnce(func() uint32 {
+			off, seq := c.begin(unix.RTM_GETRULE, unix.NLM_F_REQUEST|unix.NLM_F_DUMP)
+			var h [fibHdrLen]byte
+			h[0] = afOf(f)
+			c.wbuf = append(c.wbuf, h[:]...)
+			c.end(off)
+			return seq
+		}, func(m nlMsg) bool {
+			if m.typ != unix.RTM_NEWRULE {
+				return true
+			}
+			if r, ok := decodeRule(m.data); ok {
+				out = append(out, r)
+			}
+			return true
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list %s rules: %w", f, err)
+		}
+	}
+	return out, nil
+}

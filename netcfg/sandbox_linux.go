@@ -1,0 +1,190 @@
+//go:build linux
+
+package netcfg
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// SandboxName is the namespace `nictab sandbox` creates.
+const SandboxName = "nictab-sandbox"
+
+// SandboxNIC describes one NIC of the sandbox and the gateway at the far
+// end of its veth pair.
+type SandboxNIC struct {
+	Name, Peer    string
+	Addr4, Gw4    netip.Prefix
+	Addr6, Gw6    netip.Prefix
+	DefaultMetric uint32
+}
+
+// SandboxNICs is the classic dual-NIC home server: the VPN NIC eno1 and the
+// LAN NIC enp2s0, each with a gateway, and the two default routes a DHCP
+// client leaves in main (enp2s0 preferred).
+var SandboxNICs = []SandboxNIC{
+	{Name: "eno1", Peer: "gw-eno1", Addr4: netip.MustParsePrefix("192.168.10.2/24"), Gw4: netip.MustParsePrefix("192.168.10.1/24"),
+		Addr6: netip.MustParsePrefix("2001:db8:10::2/64"), Gw6: netip.MustParsePrefix("2001:db8:10::1/64"), DefaultMetric: 200},
+	{Name: "enp2s0", Peer: "gw-enp2s0", Addr4: netip.MustParsePrefix("192.168.20.2/24"), Gw4: netip.MustParsePrefix("192.168.20.1/24"),
+		Addr6: netip.MustParsePrefix("2001:db8:20::2/64"), Gw6: netip.MustParsePrefix("2001:db8:20::1/64"), DefaultMetric: 100},
+}
+
+// SandboxGatewayNS is the namespace that holds the sandbox's gateways.
+func SandboxGatewayNS(name string) string { return name + "-gw" }
+
+// CreateSandbox makes the namespace name, holding SandboxNICs, and its
+// gateway namespace. Whatever it made is removed again when it fails.
+func CreateSandbox(name string) (err error) {
+	gwName := SandboxGatewayNS(name)
+	for _, n := range []string{name, gwName} {
+		if _, err := os.Stat(filepath.Join("/run/netns", n)); err == nil {
+			return fmt.Errorf("network namespace %q already exists (remove it with `ip netns del %s`, or use it with --netns %s)", n, n, name)
+		}
+	}
+	ns, err := newNamedNS(name)
+	if err != nil {
+		return fmt.Errorf("create network namespace %q: %w", name, err)
+	}
+	defer ns.Close()
+	defer func() {
+		if err != nil {
+			_ = DeleteSandbox(name)
+		}
+	}()
+	gw, err := newNamedNS(gwName)
+	if err != nil {
+		return fmt.Errorf("create network namespace %q: %w", gwName, err)
+	}
+	defer gw.Close()
+
+	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
+	if err != nil {
+		return fmt.Errorf("netlink in %s: %w", name, err)
+	}
+	defer h.Close()
+	hg, err := netlink.NewHandleAt(gw, unix.NETLINK_ROUTE)
+	if err != nil {
+		return fmt.Errorf("netlink in %s: %w", gwName, err)
+	}
+	defer hg.Close()
+
+	for _, hh := range []*netlink.Handle{h, hg} {
+		lo, err := hh.LinkByName("lo")
+		if err != nil {
+			return fmt.Errorf("find lo: %w", err)
+		}
+		if err := hh.LinkSetUp(lo); err != nil {
+			return fmt.Errorf("set lo up: %w", err)
+		}
+	}
+	for _, n := range SandboxNICs {
+		veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: n.Name}, PeerName: n.Peer, PeerNamespace: netlink.NsFd(int(gw))}
+		if err := h.LinkAdd(veth); err != nil {
+			return fmt.Errorf("add veth %s: %w", n.Name, err)
+		}
+		if err := addrsUp(h, n.Name, n.Addr4, n.Addr6); err != nil {
+			return err
+		}
+		if err := addrsUp(hg, n.Peer, n.Gw4, n.Gw6); err != nil {
+			return err
+		}
+	}
+	k, err := OpenKernelAt(ns)
+	if err != nil {
+		return err
+	}
+	defer k.Close()
+	var ops []Op
+	for _, n := range SandboxNICs {
+		ops = append(ops,
+			Op{Kind: OpAddRoute, Route: &Route{Table: TableMain, Type: RouteUnicast, Dst: netip.MustParsePrefix("0.0.0.0/0"), Gw: n.Gw4.Addr(), Dev: n.Name, Proto: ProtoDHCP, Metric: n.DefaultMetric}},
+			Op{Kind: OpAddRoute, Route: &Route{Table: TableMain, Type: RouteUnicast, Dst: netip.MustParsePrefix("::/0"), Gw: n.Gw6.Addr(), Dev: n.Name, Proto: ProtoRA, Metric: n.DefaultMetric}},
+		)
+	}
+	if res := k.Exec(ops); res.Failed != nil {
+		return fmt.Errorf("sandbox default routes: %w", res.Failed)
+	}
+	return nil
+}
+
+func addrsUp(h *netlink.Handle, dev string, addrs ...netip.Prefix) error {
+	l, err := h.LinkByName(dev)
+	if err != nil {
+		return fmt.Errorf("find %s: %w", dev, err)
+	}
+	for _, p := range addrs {
+		a := &netlink.Addr{IPNet: &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}}
+		if p.Addr().Is6() {
+			// Duplicate address detection would leave the address
+			// tentative, and unusable as a source, for a second or two.
+			a.Flags = unix.IFA_F_NODAD
+		}
+		if err := h.AddrAdd(l, a); err != nil {
+			return fmt.Errorf("add %s to %s: %w", p, dev, err)
+		}
+	}
+	if err := h.LinkSetUp(l); err != nil {
+		return fmt.Errorf("set %s up: %w", dev, err)
+	}
+	return nil
+}
+
+// newNamedNS creates a namespace bound at /run/netns/name, as `ip netns
+// add` does, without moving the calling thread into it.
+func newNamedNS(name string) (netns.NsHandle, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		return netns.None(), err
+	}
+	defer orig.Close()
+	ns, err := netns.NewNamed(name)
+	if serr := netns.Set(orig); serr != nil {
+		panic(fmt.Sprintf("cannot return to the original network namespace: %v", serr))
+	}
+	if err != nil {
+		_ = os.Remove(filepath.Join("/run/netns", name))
+		return netns.None(), err
+	}
+	return ns, nil
+}
+
+// DeleteSandbox removes the sandbox namespace, its gateway namespace and
+// the names files kept for it under /etc/netns. Parts already gone are not
+// an error.
+func DeleteSandbox(name string) error {
+	var errs []error
+	for _, n := range []string{name, SandboxGatewayNS(name)} {
+		if err := DeleteNamedNS(n); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// DeleteNamedNS removes /run/netns/name and the /etc/netns/name folder
+// `ip netns` keeps for it.
+func DeleteNamedNS(name string) error {
+	p := filepath.Join("/run/netns", name)
+	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+		return os.RemoveAll(filepath.Join("/etc/netns", name))
+	}
+	if err := netns.DeleteNamed(name); err != nil {
+		return fmt.Errorf("delete network namespace %q: %w", name, err)
+	}
+	if err := os.RemoveAll(filepath.Join("/etc/netns", name)); err != nil {
+		return fmt.Errorf("remove /etc/netns/%s: %w", name, err)
+	}
+	return nil
+}

@@ -1,0 +1,349 @@
+// Package netcfg reads the live policy-routing state of a network namespace,
+// turns a person's intent into the concrete rules and routes it means,
+// plans the changes between the two, applies them through netlink and
+// simulates route lookups.
+//
+// The types in this file are plain values: they import no netlink, so the
+// planner, the resolver and the lookup simulator build and test anywhere.
+package netcfg
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+)
+
+// Family is an address family. Its values are the IP versions so that they
+// read naturally in tests and JSON.
+type Family uint8
+
+const (
+	V4 Family = 4
+	V6 Family = 6
+)
+
+func (f Family) String() string {
+	switch f {
+	case V4:
+		return "inet"
+	case V6:
+		return "inet6"
+	}
+	return "family" + strconv.Itoa(int(f))
+}
+
+// FamilyOf reports the family of an address.
+func FamilyOf(a netip.Addr) Family {
+	if a.Is4() || a.Is4In6() {
+		return V4
+	}
+	return V6
+}
+
+// Well-known routing tables. The kernel owns 0 and 253–255.
+const (
+	TableUnspec  uint32 = 0
+	TableDefault uint32 = 253
+	TableMain    uint32 = 254
+	TableLocal   uint32 = 255
+)
+
+// ReservedTable reports whether a table id belongs to the kernel and may
+// never be managed by nictab.
+func ReservedTable(id uint32) bool {
+	return id == TableUnspec || (id >= TableDefault && id <= TableLocal)
+}
+
+// ProtoNictab is the routing protocol number that marks every rule and route
+// nictab installs (rtm_protocol on routes, FRA_PROTOCOL on rules).
+//
+// NOTE: ownership is decided by this number alone. 201 is not used by any
+// protocol in the kernel's rtnetlink.h or iproute2's rt_protos, nor by the
+// routing daemons we know of (zebra 11, bird 12, babel 42, bgp 186–192,
+// keepalived 18). nictab names it in rt_protos.d/nictab.conf so `ip` prints
+// "proto nictab".
+const ProtoNictab uint8 = 201
+
+// Kernel protocol numbers that nictab needs to recognise.
+const (
+	ProtoUnspec uint8 = 0
+	ProtoKernel uint8 = 2
+	ProtoBoot   uint8 = 3
+	ProtoStatic uint8 = 4
+	ProtoRA     uint8 = 9
+	ProtoDHCP   uint8 = 16
+)
+
+// Scope is a route or address scope (rtm_scope).
+type Scope uint8
+
+const (
+	ScopeUniverse Scope = 0
+	ScopeSite     Scope = 200
+	ScopeLink     Scope = 253
+	ScopeHost     Scope = 254
+	ScopeNowhere  Scope = 255
+)
+
+var scopeNames = map[Scope]string{
+	ScopeUniverse: "global",
+	ScopeSite:     "site",
+	ScopeLink:     "link",
+	ScopeHost:     "host",
+	ScopeNowhere:  "nowhere",
+}
+
+func (s Scope) String() string {
+	if n, ok := scopeNames[s]; ok {
+		return n
+	}
+	return strconv.Itoa(int(s))
+}
+
+// ParseScope accepts the names `ip` prints and plain numbers.
+func ParseScope(s string) (Scope, error) {
+	for k, v := range scopeNames {
+		if v == s {
+			return k, nil
+		}
+	}
+	if s == "universe" {
+		return ScopeUniverse, nil
+	}
+	n, err := strconv.ParseUint(s, 0, 8)
+	if err != nil {
+		return 0, fmt.Errorf("unknown scope %q (want global, site, link, host, nowhere or 0–255)", s)
+	}
+	return Scope(n), nil
+}
+
+func (s Scope) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+func (s *Scope) UnmarshalText(b []byte) error {
+	v, err := ParseScope(string(b))
+	*s = v
+	return err
+}
+
+// RouteType is rtm_type.
+type RouteType uint8
+
+const (
+	RouteUnspec      RouteType = 0
+	RouteUnicast     RouteType = 1
+	RouteLocal       RouteType = 2
+	RouteBroadcast   RouteType = 3
+	RouteAnycast     RouteType = 4
+	RouteMulticast   RouteType = 5
+	RouteBlackhole   RouteType = 6
+	RouteUnreachable RouteType = 7
+	RouteProhibit    RouteType = 8
+	RouteThrow       RouteType = 9
+	RouteNAT         RouteType = 10
+)
+
+var routeTypeNames = [...]string{"unspec", "unicast", "local", "broadcast", "anycast", "multicast", "blackhole", "unreachable", "prohibit", "throw", "nat"}
+
+func (t RouteType) String() string {
+	if int(t) < len(routeTypeNames) {
+		return routeTypeNames[t]
+	}
+	return strconv.Itoa(int(t))
+}
+
+// ParseRouteType accepts the names `ip route` uses.
+func ParseRouteType(s string) (RouteType, error) {
+	for i, n := range routeTypeNames {
+		if n == s {
+			return RouteType(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown route type %q", s)
+}
+
+func (t RouteType) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+func (t *RouteType) UnmarshalText(b []byte) error {
+	v, err := ParseRouteType(string(b))
+	*t = v
+	return err
+}
+
+// RuleAction is the fib rule action (frh.action).
+type RuleAction uint8
+
+const (
+	ActionUnspec      RuleAction = 0
+	ActionLookup      RuleAction = 1 // FR_ACT_TO_TBL
+	ActionGoto        RuleAction = 2
+	ActionNop         RuleAction = 3
+	ActionBlackhole   RuleAction = 6
+	ActionUnreachable RuleAction = 7
+	ActionProhibit    RuleAction = 8
+)
+
+var actionNames = map[RuleAction]string{
+	ActionUnspec:      "unspec",
+	ActionLookup:      "lookup",
+	ActionGoto:        "goto",
+	ActionNop:         "nop",
+	ActionBlackhole:   "blackhole",
+	ActionUnreachable: "unreachable",
+	ActionProhibit:    "prohibit",
+}
+
+func (a RuleAction) String() string {
+	if n, ok := actionNames[a]; ok {
+		return n
+	}
+	return strconv.Itoa(int(a))
+}
+
+// ParseRuleAction accepts the names `ip rule` uses.
+func ParseRuleAction(s string) (RuleAction, error) {
+	for k, v := range actionNames {
+		if v == s {
+			return k, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown rule action %q", s)
+}
+
+func (a RuleAction) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
+
+func (a *RuleAction) UnmarshalText(b []byte) error {
+	v, err := ParseRuleAction(string(b))
+	*a = v
+	return err
+}
+
+// Addr is an address configured on a link, with its prefix length
+// (192.168.10.2/24).
+type Addr struct {
+	Prefix netip.Prefix `json:"prefix"`
+	Scope  Scope        `json:"scope"`
+	// Flags holds the address flags `ip addr` prints that change how the
+	// address may be used (tentative, dadfailed, deprecated, noprefixroute).
+	Flags []string `json:"flags,omitempty"`
+}
+
+// Link is a network interface.
+type Link struct {
+	Index int    `json:"index"`
+	Name  string `json:"name"`
+	// Kind is the rtnetlink link kind ("veth", "bridge", "vlan", …); empty
+	// for a plain device such as a physical NIC.
+	Kind      string `json:"kind,omitempty"`
+	OperState string `json:"operstate"`
+	Up        bool   `json:"up"`
+	Carrier   bool   `json:"carrier"`
+	MAC       string `json:"mac,omitempty"`
+	MTU       int    `json:"mtu"`
+	Alias     string `json:"alias,omitempty"`
+	Master    string `json:"master,omitempty"`
+	Group     uint32 `json:"group"`
+	Loopback  bool   `json:"loopback,omitempty"`
+	Addrs     []Addr `json:"addrs"`
+}
+
+// NextHop is one path of a multipath route.
+type NextHop struct {
+	Gw     netip.Addr `json:"gateway,omitzero"`
+	Dev    string     `json:"dev,omitempty"`
+	Weight int        `json:"weight"`
+	Onlink bool       `json:"onlink,omitempty"`
+}
+
+// Route is one entry of a routing table, with the fields an administrator
+// reads in `ip route`.
+type Route struct {
+	Table  uint32       `json:"table"`
+	Type   RouteType    `json:"type"`
+	Dst    netip.Prefix `json:"dst"`
+	Gw     netip.Addr   `json:"gateway,omitzero"`
+	Dev    string       `json:"dev,omitempty"`
+	Src    netip.Addr   `json:"prefsrc,omitzero"`
+	Scope  Scope        `json:"scope"`
+	Proto  uint8        `json:"protocol"`
+	Metric uint32       `json:"metric"`
+	Tos    uint8        `json:"tos,omitempty"`
+	Onlink bool         `json:"onlink,omitempty"`
+	// MultiPath holds the next hops of an ECMP route; Gw and Dev are then
+	// empty.
+	MultiPath []NextHop `json:"nexthops,omitempty"`
+}
+
+// Family reports the family of the route's destination.
+func (r *Route) Family() Family { return FamilyOf(r.Dst.Addr()) }
+
+// Owned reports whether nictab installed the route.
+func (r *Route) Owned() bool { return r.Proto == ProtoNictab }
+
+// IsDefault reports whether the route's destination is 0.0.0.0/0 or ::/0.
+func (r *Route) IsDefault() bool { return r.Dst.Bits() == 0 }
+
+// PortRange is a rule's sport or dport selector.
+type PortRange struct {
+	Start uint16 `json:"start"`
+	End   uint16 `json:"end"`
+}
+
+// FwMark is a rule's fwmark selector. Mask is 0xffffffff when the rule
+// gives no mask.
+type FwMark struct {
+	Value uint32 `json:"value"`
+	Mask  uint32 `json:"mask"`
+}
+
+// UIDRange is a rule's uidrange selector.
+type UIDRange struct {
+	Start uint32 `json:"start"`
+	End   uint32 `json:"end"`
+}
+
+// Rule is a routing policy rule, as `ip rule` shows it.
+type Rule struct {
+	Family   Family `json:"family"`
+	Priority uint32 `json:"priority"`
+	// Not inverts the selector (`ip rule add not from …`).
+	Not  bool         `json:"not,omitempty"`
+	From netip.Prefix `json:"from,omitzero"`
+	To   netip.Prefix `json:"to,omitzero"`
+	IIF  string       `json:"iif,omitempty"`
+	OIF  string       `json:"oif,omitempty"`
+	// Mark is nil when the rule has no fwmark selector; fwmark 0 is a
+	// selector of its own.
+	Mark     *FwMark    `json:"fwmark,omitempty"`
+	Tos      uint8      `json:"tos,omitempty"`
+	UIDRange *UIDRange  `json:"uidrange,omitempty"`
+	IPProto  uint8      `json:"ipproto,omitempty"`
+	SPort    *PortRange `json:"sport,omitempty"`
+	DPort    *PortRange `json:"dport,omitempty"`
+	L3MDev   bool       `json:"l3mdev,omitempty"`
+	Action   RuleAction `json:"action"`
+	Table    uint32     `json:"table,omitempty"`
+	// Goto is the priority a goto rule jumps to.
+	Goto uint32 `json:"goto,omitempty"`
+	// SuppressPrefixLen and SuppressIfgroup are -1 when unset, as in the
+	// kernel; 0 is a meaningful prefix length and group.
+	SuppressPrefixLen int   `json:"suppress_prefixlength"`
+	SuppressIfgroup   int   `json:"suppress_ifgroup"`
+	Proto             uint8 `json:"protocol"`
+}
+
+// NewRule returns a rule with every optional selector unset.
+func NewRule() Rule {
+	return Rule{Action: ActionLookup, SuppressPrefixLen: -1, SuppressIfgroup: -1}
+}
+
+// Owned reports whether nictab installed the rule.
+func (r *Rule) Owned() bool { return r.Proto == ProtoNictab }
+
+// TableName is one line of an rt_tables file: a name for a table id.
+type TableName struct {
+	ID   uint32 `json:"id"`
+	Name string `json:"name"`
+	// File is where the name was read; empty for names that exist only in a
+	// desired state.
+	File string `json:"file,omitempty"`
+}

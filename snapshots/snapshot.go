@@ -1,0 +1,50 @@
+// Package snapshots holds nictab's snapshot files: the intent a person
+// writes, and what nictab saves after every apply (that intent plus the
+// concrete rules, routes and names that were live, and metadata). It keeps
+// their history on disk, diffs them, runs the apply transaction around
+// netcfg (journal, confirm window, revert) and exports them as NixOS,
+// systemd-networkd and shell configuration.
+package snapshots
+
+import (
+	"time"
+
+	"github.com/nictab/nictab/netcfg"
+)
+
+// Version is the snapshot file format this nictab reads and writes.
+const Version = 1
+
+// Snapshot is one snapshot file.
+//
+// A file a person writes has Version, Comment and Intent. A file nictab
+// saves adds Meta and Resolved; it is still a valid input file, so a saved
+// snapshot can be edited and applied again.
+type Snapshot struct {
+	Version int
+	Comment string
+	Intent  netcfg.Intent
+	// Meta is set on saved snapshots only.
+	Meta *Meta
+	// Resolved is what nictab owned after the apply: exactly what a
+	// rollback restores. Nil on files a person writes.
+	Resolved *netcfg.Target
+}
+
+// Meta describes a saved snapshot.
+type Meta struct {
+	ID   string
+	Time time.Time // UTC
+	Host string
+	// NictabVersion is the version of nictab that saved the snapshot.
+	NictabVersion string
+	// Parent is the id of the snapshot that was live before this one.
+	Parent string
+	// Netns is the named network namespace the snapshot was taken in.
+	Netns string
+	// Kind says what made the snapshot: apply, rollback, save or adopt.
+	Kind string
+	// Networkd records that systemd-networkd managed the host's links when
+	// the snapshot was taken; export picks its flavour from it.
+	Networkd bool
+}
