@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"io"
 	"os"
 	"path/filepath"
@@ -68,8 +67,4 @@ func (a *app) stateRoot() string {
 
 func (a *app) styles() ui.Styles {
 	return ui.DefaultStyles(ui.NewRenderer(a.out, a.noColor))
-}
-
-func (a *app) runTUI(ctx context.Context) error {
-	return a.runShowFallback(ctx)
 }

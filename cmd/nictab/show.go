@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -118,24 +117,6 @@ func (a *app) showRoutes(k netcfg.Kernel, names *netcfg.Names, ids []uint32, asJ
 		w.WriteString("]\n")
 	}
 	return nil
-}
-
-func (a *app) tuiCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "tui",
-		Short: "The terminal UI (the default when no command is given)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.runTUI(cmd.Context())
-		},
-	}
-}
-
-// runShowFallback prints the state where the terminal UI is not available.
-func (a *app) runShowFallback(ctx context.Context) error {
-	c := a.showCmd()
-	c.SetContext(ctx)
-	return c.RunE(c, nil)
 }
 
 func (a *app) versionCmd() *cobra.Command {
