@@ -257,11 +257,13 @@ func OwnedAsDesired(s State) Desired {
 // same plan. live must hold every route nictab owns (AllOwned) and the
 // tables of want in full.
 //
-// Order, so that there is never a routing hole: names first; then rules
-// that go away; then routes added or replaced, connected routes before the
-// routes whose gateways they make reachable; then routes that go away,
-// gateway routes first; then new rules, so no rule ever points at a table
-// that is half filled; names that go away last.
+// Order, so that there is never a routing hole: names first; then routes
+// added or replaced, connected routes before the routes whose gateways they
+// make reachable; then new and changed rules, so no rule ever points at a
+// table that is half filled; then rules that go away; then routes that go
+// away, gateway routes first, once no rule of nictab's sends traffic to
+// them; names that go away last. A NIC that moves from table 13 to 15 thus
+// has its new table filled and its rule switched before table 13 empties.
 func PlanChanges(live State, want Desired) Plan {
 	p := Plan{Prior: Fingerprint(live), Tables: slices.Clone(live.Complete), Notes: slices.Clone(want.Notes)}
 	var (
@@ -386,7 +388,7 @@ func PlanChanges(live State, want Desired) Plan {
 	slices.SortFunc(routeDels, func(a, b Change) int { return compareRouteOrder(a.Before.Route, b.Before.Route, true) })
 	slices.SortStableFunc(ruleAdds, func(a, b Change) int { return CompareRules(a.After.Rule, b.After.Rule) })
 
-	p.Changes = slices.Concat(nameAdds, ruleDels, routeAdds, routeDels, ruleAdds, nameDels)
+	p.Changes = slices.Concat(nameAdds, routeAdds, ruleAdds, ruleDels, routeDels, nameDels)
 	slices.SortFunc(p.Target.Rules, func(a, b Rule) int { return CompareRules(&a, &b) })
 	slices.SortFunc(p.Target.Routes, func(a, b Route) int { return a.Key().Compare(b.Key()) })
 	return p

@@ -1,0 +1,31 @@
+//go:build linux
+
+package netcfg
+
+import (
+	"bufio"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// capNetAdmin is CAP_NET_ADMIN's bit in the capability sets.
+const capNetAdmin = 12
+
+// CanAdmin reports whether this process has CAP_NET_ADMIN, which every
+// routing change needs. Reading works without it.
+func CanAdmin() bool {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return os.Geteuid() == 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "CapEff:"); ok {
+			caps, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			return err == nil && caps&(1<<capNetAdmin) != 0
+		}
+	}
+	return false
+}

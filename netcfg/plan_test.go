@@ -1,0 +1,85 @@
+package netcfg_test
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/nictab/nictab/netcfg"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// TestPlanCases runs every folder of testdata/plan: live.txt and
+// desired.txt in, plan.txt the expected plan.
+func TestPlanCases(t *testing.T) {
+	dirs, err := filepath.Glob("testdata/plan/*")
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no plan cases: %v", err)
+	}
+	for _, dir := range dirs {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			live, _ := readTextState(t, filepath.Join(dir, "live.txt"))
+			_, want := readTextState(t, filepath.Join(dir, "desired.txt"))
+			p := netcfg.PlanChanges(live, want)
+			got := planText(p)
+			golden := filepath.Join(dir, "plan.txt")
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			exp, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(string(exp), got); d != "" {
+				t.Errorf("plan differs from %s (-want +got):\n%s", golden, d)
+			}
+			// Planning from the plan's own target changes nothing: the
+			// plan is a fixed point once applied.
+			after := stateAfter(live, p)
+			if again := netcfg.PlanChanges(after, want); !again.Empty() {
+				t.Errorf("a second plan after applying is not empty:\n%s", planText(again))
+			}
+			if diffs := netcfg.VerifyTarget(after, p.Target); len(diffs) > 0 {
+				t.Errorf("target does not match the state after the plan: %v", diffs)
+			}
+		})
+	}
+}
+
+// stateAfter applies a plan's changes to a copy of s, as the kernel would.
+func stateAfter(s netcfg.State, p netcfg.Plan) netcfg.State {
+	out := s
+	out.Rules = append([]netcfg.Rule(nil), s.Rules...)
+	out.Routes = append([]netcfg.Route(nil), s.Routes...)
+	out.Names.Tables = append([]netcfg.TableName(nil), s.Names.Tables...)
+	for _, c := range p.Changes {
+		if b := c.Before; !b.IsZero() {
+			switch {
+			case b.Rule != nil:
+				out.Rules = slices.DeleteFunc(out.Rules, func(r netcfg.Rule) bool { return netcfg.RuleEqual(&r, b.Rule) })
+			case b.Route != nil:
+				out.Routes = slices.DeleteFunc(out.Routes, func(r netcfg.Route) bool { return netcfg.RouteEqual(&r, b.Route) })
+			case b.Name != nil:
+				out.Names.Tables = slices.DeleteFunc(out.Names.Tables, func(n netcfg.TableName) bool { return n.ID == b.Name.ID })
+			}
+		}
+		if a := c.After; !a.IsZero() {
+			switch {
+			case a.Rule != nil:
+				out.Rules = append(out.Rules, *a.Rule)
+			case a.Route != nil:
+				out.Routes = append(out.Routes, *a.Route)
+			case a.Name != nil:
+				out.Names.Tables = append(out.Names.Tables, netcfg.TableName{ID: a.Name.ID, Name: a.Name.Name, File: "/etc/iproute2/rt_tables.d/nictab.conf"})
+			}
+		}
+	}
+	return out
+}
