@@ -1,0 +1,270 @@
+package netcfg_test
+
+import (
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/nictab/nictab/internal/nstest"
+	"github.com/nictab/nictab/netcfg"
+)
+
+// specIntent is SPEC.md's example: eno1 to table 13 vpn, enp2s0 to 14 lan.
+func specIntent() netcfg.Intent {
+	return netcfg.Intent{
+		Tables: []netcfg.TableDef{{ID: 13, Name: "vpn"}, {ID: 14, Name: "lan"}},
+		NICs: []netcfg.NICIntent{
+			{Name: "eno1", Table: netcfg.TableRef{ID: 13}, Gateways: []netip.Addr{netip.MustParseAddr("192.168.10.1")}, Select: []netcfg.Selector{netcfg.SelectFrom}},
+			{Name: "enp2s0", Table: netcfg.TableRef{ID: 14}},
+		},
+	}
+}
+
+type engineT struct {
+	t     *testing.T
+	ns    *nstest.NS
+	k     netcfg.Kernel
+	paths netcfg.NamePaths
+}
+
+func newEngineT(t *testing.T) *engineT {
+	ns := nstest.Sandbox(t)
+	return &engineT{t: t, ns: ns, k: openNS(t, ns), paths: netcfg.DefaultNamePaths(ns.Name)}
+}
+
+func (e *engineT) names() netcfg.Names { return netcfg.LoadNames(e.paths) }
+
+// plan detects, resolves and plans in as the engine does.
+func (e *engineT) plan(in netcfg.Intent) netcfg.Plan {
+	e.t.Helper()
+	live, err := netcfg.Detect(e.k, e.names(), netcfg.DetectOptions{Tables: []uint32{13, 14}, Owned: true})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	d, err := netcfg.Resolve(in, live, netcfg.DefaultPriorities)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return netcfg.PlanChanges(live, d)
+}
+
+func (e *engineT) apply(k netcfg.Kernel, p netcfg.Plan) (netcfg.ApplyResult, error) {
+	return netcfg.Apply(k, p, netcfg.ApplyOptions{LoadNames: e.names, Names: netcfg.NamesFile{Paths: e.paths}})
+}
+
+// TestApplySpecExample is the engine's "done when": SPEC.md's file applied
+// in a namespace like the sandbox gives the rules and routes `ip` shows,
+// keeps a hand-made route, and a second plan is empty.
+func TestApplySpecExample(t *testing.T) {
+	e := newEngineT(t)
+	e.ns.IP("route", "add", "10.99.0.0/16", "via", "192.168.10.254", "dev", "eno1", "table", "13")
+	res, err := e.apply(e.k, e.plan(specIntent()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Steps != 12 {
+		t.Errorf("steps = %d, want 12 (4 rules, 8 routes)", res.Steps)
+	}
+	rules := e.ns.IP("rule", "show") + e.ns.IP("-6", "rule", "show")
+	for _, want := range []string{
+		"1000:\tfrom 192.168.10.2 lookup vpn proto nictab",
+		"1010:\tfrom 192.168.20.2 lookup lan proto nictab",
+		"1000:\tfrom 2001:db8:10::2 lookup vpn proto nictab",
+		"1010:\tfrom 2001:db8:20::2 lookup lan proto nictab",
+	} {
+		if !strings.Contains(rules, want) {
+			t.Errorf("ip rule lacks %q:\n%s", want, rules)
+		}
+	}
+	t13 := e.ns.IP("route", "show", "table", "13") + e.ns.IP("-6", "route", "show", "table", "13")
+	for _, want := range []string{
+		"default via 192.168.10.1 dev eno1 proto nictab",
+		"192.168.10.0/24 dev eno1 proto nictab scope link src 192.168.10.2",
+		"10.99.0.0/16 via 192.168.10.254 dev eno1",
+		"default via 2001:db8:10::1 dev eno1 proto nictab",
+		"2001:db8:10::/64 dev eno1 proto nictab src 2001:db8:10::2",
+	} {
+		if !strings.Contains(t13, want) {
+			t.Errorf("table 13 lacks %q:\n%s", want, t13)
+		}
+	}
+	if again := e.plan(specIntent()); !again.Empty() {
+		t.Errorf("second plan is not empty:\n%s", planText(again))
+	}
+	// Removing everything again leaves only the hand-made route.
+	if _, err := e.apply(e.k, e.plan(netcfg.Intent{})); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(e.ns.IP("route", "show", "table", "13")); got != "10.99.0.0/16 via 192.168.10.254 dev eno1" {
+		t.Errorf("table 13 after removing nictab's routes: %q", got)
+	}
+}
+
+// faultKernel makes the op with global index failAt fail once, as if the
+// kernel had refused it.
+type faultKernel struct {
+	netcfg.Kernel
+	failAt, seen int
+}
+
+var errInjected = errors.New("injected failure")
+
+func (f *faultKernel) Exec(ops []netcfg.Op) netcfg.ExecResult {
+	if f.failAt < 0 || f.seen+len(ops) <= f.failAt {
+		f.seen += len(ops)
+		return f.Kernel.Exec(ops)
+	}
+	k := f.failAt - f.seen
+	f.seen += len(ops)
+	f.failAt = -1 // the undo must go through
+	r := f.Kernel.Exec(ops[:k])
+	if r.Failed != nil {
+		return r
+	}
+	return netcfg.ExecResult{Done: k, Failed: &netcfg.OpError{Index: k, Op: ops[k], Err: errInjected}}
+}
+
+// TestApplyFailsAtEveryStep makes step k fail for every k of the plan and
+// checks that the namespace, names included, is exactly as before.
+func TestApplyFailsAtEveryStep(t *testing.T) {
+	e := newEngineT(t)
+	before := e.ns.Routing()
+	p := e.plan(specIntent())
+	n := len(p.Ops())
+	if n < 10 {
+		t.Fatalf("plan has only %d steps", n)
+	}
+	for k := range n {
+		_, err := e.apply(&faultKernel{Kernel: e.k, failAt: k}, p)
+		var ae *netcfg.ApplyError
+		if !errors.As(err, &ae) || !errors.Is(err, errInjected) || ae.Step != k+1 || ae.UndoErr != nil {
+			t.Fatalf("fail at step %d: err = %v", k+1, err)
+		}
+		if after := e.ns.Routing(); after != before {
+			t.Fatalf("after a failure at step %d of %d the namespace differs:\nbefore:\n%s\nafter:\n%s", k+1, n, before, after)
+		}
+		if names := e.names(); names.TableName(13) != "" {
+			t.Fatalf("after a failure at step %d the name of table 13 stayed: %q", k+1, names.TableName(13))
+		}
+	}
+}
+
+// TestApplyKernelRefuses puts a route whose gateway is not on-link in the
+// middle of a plan: the kernel refuses it, and everything before is undone.
+func TestApplyKernelRefuses(t *testing.T) {
+	e := newEngineT(t)
+	before := e.ns.Routing()
+	in := specIntent()
+	in.Routes = []netcfg.RouteIntent{{Table: netcfg.TableRef{ID: 13}, To: netip.MustParsePrefix("10.50.0.0/16"), Via: netip.MustParseAddr("10.99.99.1"), Dev: "eno1"}}
+	_, err := e.apply(e.k, e.plan(in))
+	var ae *netcfg.ApplyError
+	if !errors.As(err, &ae) || ae.UndoErr != nil || ae.Step < 2 {
+		t.Fatalf("err = %v, want a refusal after the first step, undone", err)
+	}
+	if !strings.Contains(err.Error(), "10.50.0.0/16 via 10.99.99.1") {
+		t.Errorf("the error does not name the route: %v", err)
+	}
+	if after := e.ns.Routing(); after != before {
+		t.Errorf("namespace changed:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
+
+// TestApplyStale changes the namespace between plan and apply, as someone
+// else would: a NIC is deleted, or a rule is added. The plan is refused
+// and nothing is done.
+func TestApplyStale(t *testing.T) {
+	for name, change := range map[string][]string{
+		"nic deleted": {"link", "del", "enp2s0"},
+		"rule added":  {"rule", "add", "from", "10.1.2.3", "lookup", "99", "pref", "500"},
+		"addr added":  {"addr", "add", "192.168.10.3/24", "dev", "eno1"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEngineT(t)
+			p := e.plan(specIntent())
+			e.ns.IP(change...)
+			before := e.ns.Routing()
+			_, err := e.apply(e.k, p)
+			var se *netcfg.StaleError
+			if !errors.As(err, &se) {
+				t.Fatalf("err = %v, want the plan refused as stale", err)
+			}
+			if after := e.ns.Routing(); after != before {
+				t.Errorf("a stale plan changed the namespace")
+			}
+		})
+	}
+}
+
+// lossyKernel accepts one op without sending it: verify must notice.
+type lossyKernel struct {
+	netcfg.Kernel
+	drop int
+	seen int
+}
+
+func (l *lossyKernel) Exec(ops []netcfg.Op) netcfg.ExecResult {
+	if l.drop < 0 || l.seen+len(ops) <= l.drop {
+		l.seen += len(ops)
+		return l.Kernel.Exec(ops)
+	}
+	k := l.drop - l.seen
+	l.seen += len(ops)
+	l.drop = -1
+	rest := append(append([]netcfg.Op{}, ops[:k]...), ops[k+1:]...)
+	r := l.Kernel.Exec(rest)
+	if r.Failed != nil {
+		return r
+	}
+	return netcfg.ExecResult{Done: len(ops)}
+}
+
+func TestApplyVerifyCatchesMismatch(t *testing.T) {
+	e := newEngineT(t)
+	before := e.ns.Routing()
+	p := e.plan(specIntent())
+	_, err := e.apply(&lossyKernel{Kernel: e.k, drop: 3}, p)
+	if err == nil || !strings.Contains(err.Error(), "verify") {
+		t.Fatalf("err = %v, want a verify failure", err)
+	}
+	if after := e.ns.Routing(); after != before {
+		t.Errorf("namespace changed after a failed verify:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
+
+// TestApplyConflictRefused: an unowned route where nictab would put its own
+// stops the apply before anything happens.
+func TestApplyConflictRefused(t *testing.T) {
+	e := newEngineT(t)
+	e.ns.IP("route", "add", "default", "via", "192.168.10.254", "dev", "eno1", "table", "13")
+	before := e.ns.Routing()
+	_, err := e.apply(e.k, e.plan(specIntent()))
+	var ce *netcfg.ConflictError
+	if !errors.As(err, &ce) {
+		t.Fatalf("err = %v, want a conflict", err)
+	}
+	if after := e.ns.Routing(); after != before {
+		t.Errorf("namespace changed")
+	}
+}
+
+// roNames refuses every write, as a read-only /etc does.
+type roNames struct{ netcfg.NamesFile }
+
+func (roNames) Write([]netcfg.TableName) error {
+	return errors.Join(netcfg.ErrNamesReadOnly, errors.New("read-only file system"))
+}
+
+func TestApplyReadOnlyNames(t *testing.T) {
+	e := newEngineT(t)
+	res, err := netcfg.Apply(e.k, e.plan(specIntent()), netcfg.ApplyOptions{LoadNames: e.names, Names: roNames{netcfg.NamesFile{Paths: e.paths}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(res.NamesNote, "nictab export nix") {
+		t.Errorf("names note = %q, want a pointer to the Nix export", res.NamesNote)
+	}
+	if !strings.Contains(e.ns.IP("rule", "show"), "lookup 13") {
+		t.Errorf("the routing change did not go through")
+	}
+}
