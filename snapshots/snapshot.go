@@ -29,6 +29,11 @@ type Snapshot struct {
 	// Resolved is what nictab owned after the apply: exactly what a
 	// rollback restores. Nil on files a person writes.
 	Resolved *netcfg.Target
+
+	// origin is where Parse read the snapshot, so Locate can point errors
+	// found later (by Resolve) at lines of the file. Nil for a snapshot
+	// built in memory. Compare snapshots with it ignored.
+	origin *fileOrigin
 }
 
 // Meta describes a saved snapshot.

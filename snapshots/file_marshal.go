@@ -1,0 +1,389 @@
+package snapshots
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml/lexer"
+	"github.com/goccy/go-yaml/token"
+
+	"github.com/nictab/nictab/netcfg"
+)
+
+// Marshal writes s as a version 1 snapshot file: keys in a fixed order,
+// empty sections left out, one rule or route per line so that two
+// snapshots diff line by line, and the checksum line last. The same
+// snapshot always gives the same bytes.
+//
+// Nil and empty slices are written alike, and a rule's negative
+// suppress_prefixlength or suppress_ifgroup is written as unset, so
+// Parse(Marshal(s)) equals s up to those and the position records Parse
+// adds. A Resolved that is empty but not nil is written as "resolved: {}":
+// a snapshot of a host where nictab owns nothing still restores that.
+//
+// Marshal parses what it wrote and fails if the file would not load, so a
+// snapshot that cannot be read back is never saved.
+func Marshal(s *Snapshot) ([]byte, error) {
+	if s == nil {
+		return nil, errors.New("marshal snapshot: no snapshot")
+	}
+	if s.Version != 0 && s.Version != Version {
+		return nil, fmt.Errorf("marshal snapshot: this nictab writes version %d files, not version %d", Version, s.Version)
+	}
+	var w bytes.Buffer
+	fmt.Fprintf(&w, "version: %d\n", Version)
+	if s.Comment != "" {
+		fmt.Fprintf(&w, "comment: %s\n", str(s.Comment))
+	}
+	writeIntent(&w, &s.Intent)
+	if m := s.Meta; m != nil {
+		w.WriteString("snapshot:\n")
+		for _, kv := range [][2]string{{"id", m.ID}, {"time", timeText(m.Time)}, {"host", m.Host}, {"nictab", m.NictabVersion}, {"parent", m.Parent}, {"netns", m.Netns}, {"kind", m.Kind}} {
+			if kv[1] != "" {
+				fmt.Fprintf(&w, "  %s: %s\n", kv[0], str(kv[1]))
+			}
+		}
+		if m.Networkd {
+			w.WriteString("  networkd: true\n")
+		}
+	}
+	if t := s.Resolved; t != nil {
+		writeResolved(&w, t)
+	}
+	body := w.Bytes()
+	out := fmt.Appendf(body[:len(body):len(body)], "checksum: %s\n", checksum(body))
+	if _, err := Parse("", out); err != nil {
+		return nil, fmt.Errorf("marshal snapshot: it would not load back: %w", err)
+	}
+	return out, nil
+}
+
+func timeText(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func writeIntent(w *bytes.Buffer, in *netcfg.Intent) {
+	if len(in.Tables) > 0 {
+		w.WriteString("tables:\n")
+		for _, t := range in.Tables {
+			var f flow
+			f.add("id", num(t.ID))
+			f.str("name", t.Name)
+			fmt.Fprintf(w, "  - %s\n", f)
+		}
+	}
+	if len(in.NICs) > 0 {
+		w.WriteString("nics:\n")
+		for _, n := range in.NICs {
+			fmt.Fprintf(w, "  - name: %s\n", str(n.Name))
+			fmt.Fprintf(w, "    table: %s\n", tableRefText(n.Table))
+			switch len(n.Gateways) {
+			case 0:
+			case 1:
+				fmt.Fprintf(w, "    gateway: %s\n", str(addrText(n.Gateways[0])))
+			default:
+				gws := make([]string, len(n.Gateways))
+				for i, g := range n.Gateways {
+					gws[i] = str(addrText(g))
+				}
+				fmt.Fprintf(w, "    gateway: [%s]\n", strings.Join(gws, ", "))
+			}
+			if len(n.Select) > 0 {
+				sel := make([]string, len(n.Select))
+				for i, s := range n.Select {
+					sel[i] = str(string(s))
+				}
+				fmt.Fprintf(w, "    select: [%s]\n", strings.Join(sel, ", "))
+			}
+			if n.FwMark != nil {
+				fmt.Fprintf(w, "    fwmark: %s\n", fwmarkText(n.FwMark))
+			}
+			if n.Priority != 0 {
+				fmt.Fprintf(w, "    priority: %d\n", n.Priority)
+			}
+		}
+	}
+	if len(in.Rules) > 0 {
+		w.WriteString("rules:\n")
+		for _, r := range in.Rules {
+			var f flow
+			if r.Priority != 0 {
+				f.add("priority", num(r.Priority))
+			}
+			f.prefix("from", r.From)
+			f.prefix("to", r.To)
+			f.str("iif", r.IIF)
+			f.str("oif", r.OIF)
+			if r.FwMark != nil {
+				f.add("fwmark", fwmarkText(r.FwMark))
+			}
+			f.add("table", tableRefText(r.Table))
+			fmt.Fprintf(w, "  - %s\n", f)
+		}
+	}
+	if len(in.Routes) > 0 {
+		w.WriteString("routes:\n")
+		for _, r := range in.Routes {
+			var f flow
+			f.add("table", tableRefText(r.Table))
+			f.prefix("to", r.To)
+			f.addr("via", r.Via)
+			f.str("dev", r.Dev)
+			f.addr("src", r.Src)
+			if r.Scope != nil {
+				f.str("scope", r.Scope.String())
+			}
+			if r.Metric != 0 {
+				f.add("metric", num(r.Metric))
+			}
+			if r.Type != netcfg.RouteUnspec {
+				f.str("type", r.Type.String())
+			}
+			fmt.Fprintf(w, "  - %s\n", f)
+		}
+	}
+}
+
+func writeResolved(w *bytes.Buffer, t *netcfg.Target) {
+	if len(t.Names) == 0 && len(t.Rules) == 0 && len(t.Routes) == 0 {
+		w.WriteString("resolved: {}\n")
+		return
+	}
+	w.WriteString("resolved:\n")
+	if len(t.Names) > 0 {
+		w.WriteString("  names:\n")
+		for _, n := range t.Names {
+			var f flow
+			f.add("id", num(n.ID))
+			f.str("name", n.Name)
+			fmt.Fprintf(w, "    - %s\n", f)
+		}
+	}
+	if len(t.Rules) > 0 {
+		w.WriteString("  rules:\n")
+		for i := range t.Rules {
+			fmt.Fprintf(w, "    - %s\n", savedRuleFlow(&t.Rules[i]))
+		}
+	}
+	if len(t.Routes) > 0 {
+		w.WriteString("  routes:\n")
+		for i := range t.Routes {
+			fmt.Fprintf(w, "    - %s\n", savedRouteFlow(&t.Routes[i]))
+		}
+	}
+}
+
+func savedRuleFlow(r *netcfg.Rule) flow {
+	var f flow
+	f.str("family", r.Family.String())
+	f.add("priority", num(r.Priority))
+	f.flag("not", r.Not)
+	f.prefix("from", r.From)
+	f.prefix("to", r.To)
+	f.str("iif", r.IIF)
+	f.str("oif", r.OIF)
+	if r.Mark != nil {
+		f.add("fwmark", fwmarkText(r.Mark))
+	}
+	if r.Tos != 0 {
+		f.add("tos", num(r.Tos))
+	}
+	if r.UIDRange != nil {
+		f.add("uidrange", rangeText(uint64(r.UIDRange.Start), uint64(r.UIDRange.End)))
+	}
+	if r.IPProto != 0 {
+		f.add("ipproto", num(r.IPProto))
+	}
+	if r.SPort != nil {
+		f.add("sport", rangeText(uint64(r.SPort.Start), uint64(r.SPort.End)))
+	}
+	if r.DPort != nil {
+		f.add("dport", rangeText(uint64(r.DPort.Start), uint64(r.DPort.End)))
+	}
+	f.flag("l3mdev", r.L3MDev)
+	if r.Action != netcfg.ActionLookup {
+		if _, err := netcfg.ParseRuleAction(r.Action.String()); err == nil {
+			f.str("action", r.Action.String())
+		} else {
+			f.add("action", num(r.Action))
+		}
+	}
+	if r.Table != 0 {
+		f.add("table", num(r.Table))
+	}
+	if r.Goto != 0 {
+		f.add("goto", num(r.Goto))
+	}
+	if r.SuppressPrefixLen >= 0 {
+		f.add("suppress_prefixlength", strconv.Itoa(r.SuppressPrefixLen))
+	}
+	if r.SuppressIfgroup >= 0 {
+		f.add("suppress_ifgroup", strconv.Itoa(r.SuppressIfgroup))
+	}
+	if r.Proto != 0 {
+		f.add("protocol", num(r.Proto))
+	}
+	return f
+}
+
+func savedRouteFlow(r *netcfg.Route) flow {
+	var f flow
+	f.add("table", num(r.Table))
+	if r.Type != netcfg.RouteUnicast {
+		if _, err := netcfg.ParseRouteType(r.Type.String()); err == nil {
+			f.str("type", r.Type.String())
+		} else {
+			f.add("type", num(r.Type))
+		}
+	}
+	f.prefix("to", r.Dst)
+	f.addr("via", r.Gw)
+	f.str("dev", r.Dev)
+	f.addr("src", r.Src)
+	if r.Scope != netcfg.ScopeUniverse {
+		f.str("scope", r.Scope.String())
+	}
+	if r.Proto != 0 {
+		f.add("protocol", num(r.Proto))
+	}
+	if r.Metric != 0 {
+		f.add("metric", num(r.Metric))
+	}
+	if r.Tos != 0 {
+		f.add("tos", num(r.Tos))
+	}
+	f.flag("onlink", r.Onlink)
+	if len(r.MultiPath) > 0 {
+		hops := make([]string, len(r.MultiPath))
+		for i, nh := range r.MultiPath {
+			var h flow
+			h.addr("via", nh.Gw)
+			h.str("dev", nh.Dev)
+			if nh.Weight != 0 {
+				h.add("weight", strconv.Itoa(nh.Weight))
+			}
+			h.flag("onlink", nh.Onlink)
+			hops[i] = h.String()
+		}
+		f.add("nexthops", "["+strings.Join(hops, ", ")+"]")
+	}
+	return f
+}
+
+// flow builds a flow mapping, {key: value, …}, from encoded values.
+type flow []string
+
+func (f *flow) add(key, val string) { *f = append(*f, key+": "+val) }
+
+func (f *flow) str(key, s string) {
+	if s != "" {
+		f.add(key, str(s))
+	}
+}
+
+func (f *flow) flag(key string, b bool) {
+	if b {
+		f.add(key, "true")
+	}
+}
+
+func (f *flow) addr(key string, a netip.Addr) {
+	if a.IsValid() {
+		f.add(key, str(addrText(a)))
+	}
+}
+
+func (f *flow) prefix(key string, p netip.Prefix) {
+	if p.IsValid() {
+		f.add(key, str(p.String()))
+	}
+}
+
+func (f flow) String() string { return "{" + strings.Join(f, ", ") + "}" }
+
+func num[T uint8 | uint32 | netcfg.RouteType | netcfg.RuleAction](v T) string {
+	return strconv.FormatUint(uint64(v), 10)
+}
+
+func addrText(a netip.Addr) string { return a.String() }
+
+func tableRefText(t netcfg.TableRef) string {
+	if t.Name != "" {
+		return str(t.Name)
+	}
+	return num(t.ID)
+}
+
+func fwmarkText(m *netcfg.FwMark) string {
+	if m.Mask == 0xffffffff {
+		return fmt.Sprintf("0x%x", m.Value)
+	}
+	return fmt.Sprintf("0x%x/0x%x", m.Value, m.Mask)
+}
+
+func rangeText(lo, hi uint64) string {
+	if lo == hi {
+		return strconv.FormatUint(lo, 10)
+	}
+	return str(fmt.Sprintf("%d-%d", lo, hi))
+}
+
+// str encodes text as a YAML scalar: plain where the YAML lexer reads it
+// back as the same string in both block and flow context (names,
+// addresses, prefixes), double-quoted otherwise (anything that would read
+// as a number, a boolean, null, or holds YAML punctuation).
+func str(s string) string {
+	if plainOK(s) {
+		return s
+	}
+	return quote(s)
+}
+
+func plainOK(s string) bool {
+	if s == "" || len(s) > 256 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("._-/:@+ ()=", c)) {
+			return false
+		}
+	}
+	block := lexer.Tokenize("k: " + s)
+	inFlow := lexer.Tokenize("{k: " + s + "}")
+	return len(block) == 3 && isPlain(block[2], s) && len(inFlow) == 5 && isPlain(inFlow[3], s)
+}
+
+func isPlain(tk *token.Token, s string) bool { return tk.Type == token.StringType && tk.Value == s }
+
+// quote writes a YAML double-quoted scalar. Control characters, and the
+// characters YAML or terminals treat as line breaks, are escaped; the rest
+// is written as it is.
+func quote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, c := range s {
+		switch {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(c)
+		case c == '\n':
+			b.WriteString(`\n`)
+		case c == '\t':
+			b.WriteString(`\t`)
+		case c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) || c == 0x2028 || c == 0x2029 || c == 0xfeff:
+			fmt.Fprintf(&b, `\u%04x`, c)
+		default:
+			b.WriteRune(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
