@@ -1,0 +1,306 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
+
+	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/snapshots"
+	"github.com/nictab/nictab/ui"
+)
+
+func init() {
+	register(func(a *app) *cobra.Command { return a.planCmd() })
+	register(func(a *app) *cobra.Command { return a.applyCmd() })
+	register(func(a *app) *cobra.Command { return a.confirmCmd() })
+}
+
+// defaultConfirm is the confirm window over SSH when none is given.
+const defaultConfirm = 60 * time.Second
+
+// loadIntent reads a snapshot file; its problems are bad input (exit 2).
+func loadIntent(path string) (*snapshots.Snapshot, error) {
+	if path == "" {
+		return nil, usagef("-f FILE is required: the snapshot file to plan from")
+	}
+	s, err := snapshots.Load(path)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return s, nil
+}
+
+// propose resolves a file's intent; resolve errors point at its lines.
+func (a *app) propose(e *snapshots.Engine, s *snapshots.Snapshot, comment string) (*snapshots.Proposal, error) {
+	if comment == "" {
+		comment = s.Comment
+	}
+	p, err := e.Propose(s.Intent, comment)
+	if err != nil {
+		var fe *netcfg.FieldError
+		if errors.As(err, &fe) {
+			return nil, usageError{s.Locate(err)}
+		}
+		return nil, err
+	}
+	return p, nil
+}
+
+func (a *app) printPlan(p *snapshots.Proposal, asJSON, commands bool) error {
+	if asJSON {
+		enc := json.NewEncoder(a.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(p.Plan)
+	}
+	names := ui.PlanNames(p.Live.Names, &p.Plan)
+	file := netcfg.NamesFile{Paths: a.namePaths()}.TablesPath()
+	_, err := fmt.Fprint(a.out, ui.RenderPlanText(&p.Plan, &names, file, commands, a.styles()))
+	return err
+}
+
+func (a *app) planCmd() *cobra.Command {
+	var (
+		file             string
+		asJSON, detailed bool
+		noCommands       bool
+	)
+	c := &cobra.Command{
+		Use:   "plan -f FILE",
+		Short: "Show what applying a snapshot file would change, with the equivalent ip commands",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			s, err := loadIntent(file)
+			if err != nil {
+				return err
+			}
+			e, err := a.engine()
+			if err != nil {
+				return err
+			}
+			p, err := a.propose(e, s, "")
+			if err != nil {
+				return err
+			}
+			if err := a.printPlan(p, asJSON, !noCommands); err != nil {
+				return err
+			}
+			if len(p.Plan.Conflicts) > 0 {
+				return exitError{code: exitFailed, err: errors.New("the plan has conflicts; it cannot be applied as it is")}
+			}
+			if detailed && !p.Plan.Empty() {
+				return exitError{code: exitChanges}
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVarP(&file, "file", "f", "", "snapshot file to plan from")
+	c.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON")
+	c.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when nothing would change, 4 when something would")
+	c.Flags().BoolVar(&noCommands, "no-commands", false, "leave out the equivalent ip commands")
+	return c
+}
+
+// applyFlags are the choices apply and rollback share.
+type applyFlags struct {
+	yes     bool
+	confirm time.Duration
+	message string
+}
+
+func (f *applyFlags) add(c *cobra.Command) {
+	c.Flags().BoolVarP(&f.yes, "yes", "y", false, `answer "apply?" with yes`)
+	c.Flags().DurationVar(&f.confirm, "confirm", 0, "keep the change only if `nictab confirm` comes within this time (default 60s over SSH with a terminal; 0 turns it off)")
+	c.Flags().StringVarP(&f.message, "message", "m", "", "comment for the snapshot")
+}
+
+func (a *app) applyCmd() *cobra.Command {
+	var (
+		file string
+		f    applyFlags
+	)
+	c := &cobra.Command{
+		Use:   "apply -f FILE",
+		Short: "Apply a snapshot file: preview, apply through netlink, verify, keep or revert",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := loadIntent(file)
+			if err != nil {
+				return err
+			}
+			e, err := a.engine()
+			if err != nil {
+				return err
+			}
+			p, err := a.propose(e, s, f.message)
+			if err != nil {
+				return err
+			}
+			return a.runApply(cmd, e, p, f)
+		},
+	}
+	c.Flags().StringVarP(&file, "file", "f", "", "snapshot file to apply")
+	f.add(c)
+	return c
+}
+
+// runApply shows a proposal, asks, applies, and runs the confirm window.
+func (a *app) runApply(cmd *cobra.Command, e *snapshots.Engine, p *snapshots.Proposal, f applyFlags) error {
+	if err := a.printPlan(p, false, true); err != nil {
+		return err
+	}
+	if len(p.Plan.Conflicts) > 0 {
+		return errors.New("the plan has conflicts; nothing was changed")
+	}
+	if p.Plan.Empty() {
+		return nil
+	}
+	if err := requireAdmin(); err != nil {
+		return err
+	}
+	window := f.confirm
+	if !cmd.Flags().Changed("confirm") && os.Getenv("SSH_CONNECTION") != "" && isTerminal(a.stdin) {
+		window = defaultConfirm
+	}
+	if !f.yes {
+		if !isTerminal(a.stdin) {
+			return usagef("not asking on a non-terminal: pass --yes to apply")
+		}
+		if !a.ask(fmt.Sprintf("\nApply these changes (%s)? [y/N] ", ui.PlanCounts(&p.Plan))) {
+			fmt.Fprintln(a.out, "Nothing was changed.")
+			return nil
+		}
+	}
+	total := len(p.Plan.Ops())
+	out, err := e.Apply(p, snapshots.ApplyOptions{
+		Confirm: window,
+		Progress: func(done, n int) {
+			if n > 10000 {
+				fmt.Fprintf(a.errOut, "\rapplied %d of %d steps", done, n)
+			}
+		},
+	})
+	if total > 10000 {
+		fmt.Fprintln(a.errOut)
+	}
+	if err != nil {
+		return err
+	}
+	if out.Recovered != "" {
+		fmt.Fprintf(a.errOut, "recovered first: %s\n", out.Recovered)
+	}
+	if out.Result.NamesNote != "" {
+		fmt.Fprintf(a.errOut, "note: %s\n", out.Result.NamesNote)
+	}
+	if out.Pending == nil {
+		fmt.Fprintf(a.out, "Applied %d steps and verified. Snapshot %s saved.\n", out.Result.Steps, out.Snapshot.Meta.ID)
+		return nil
+	}
+	return a.confirmWindow(cmd.Context(), e, out)
+}
+
+// confirmWindow waits for a pending change to be kept or reverted. On a
+// terminal it asks; elsewhere it waits for `nictab confirm`.
+func (a *app) confirmWindow(ctx context.Context, e *snapshots.Engine, out *snapshots.Outcome) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	p := out.Pending
+	left := time.Until(p.Deadline).Round(time.Second)
+	fmt.Fprintf(a.out, "Applied %d steps and verified.\n", out.Result.Steps)
+	var res *snapshots.TxOutcome
+	var err error
+	if isTerminal(a.stdin) {
+		fmt.Fprintf(a.out, "Keep these changes? Reverting in %s (at %s) unless you answer y here or run `nictab confirm`. [y/N] ", left, p.Deadline.Local().Format("15:04:05"))
+		answer := make(chan string, 1)
+		go func() {
+			line, _ := bufio.NewReader(a.stdin).ReadString('\n')
+			answer <- strings.TrimSpace(line)
+		}()
+		waited := make(chan struct{})
+		go func() { res, err = e.Wait(ctx, p); close(waited) }()
+		select {
+		case line := <-answer:
+			if strings.EqualFold(line, "y") || strings.EqualFold(line, "yes") {
+				snap, cerr := e.Confirm()
+				if cerr != nil {
+					<-waited
+					return a.reportOutcome(res, err)
+				}
+				<-waited
+				fmt.Fprintf(a.out, "Kept. Snapshot %s saved.\n", snap.Meta.ID)
+				return nil
+			}
+			res, err = e.Revert(ctx)
+			<-waited
+			if err == nil && res != nil {
+				return a.reportOutcome(res, nil)
+			}
+		case <-waited:
+			fmt.Fprintln(a.out)
+		}
+	} else {
+		fmt.Fprintf(a.out, "Waiting for `nictab confirm` until %s; without it the change reverts by itself.\n", p.Deadline.Local().Format("15:04:05"))
+		res, err = e.Wait(ctx, p)
+	}
+	return a.reportOutcome(res, err)
+}
+
+func (a *app) reportOutcome(res *snapshots.TxOutcome, err error) error {
+	if err != nil {
+		return err
+	}
+	switch res.Result {
+	case "kept":
+		fmt.Fprintln(a.out, "Kept (confirmed).")
+		return nil
+	case "reverted":
+		return exitError{code: exitReverted, err: fmt.Errorf("reverted (%s): the host is as it was before the apply", res.Detail)}
+	}
+	return fmt.Errorf("the revert failed: %s — run `nictab recover`", res.Detail)
+}
+
+func (a *app) ask(prompt string) bool {
+	fmt.Fprint(a.out, prompt)
+	line, _ := bufio.NewReader(a.stdin).ReadString('\n')
+	line = strings.TrimSpace(line)
+	return strings.EqualFold(line, "y") || strings.EqualFold(line, "yes")
+}
+
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
+func (a *app) confirmCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "confirm",
+		Short: "Keep the change the last apply made (inside its confirm window)",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			e, err := a.engine()
+			if err != nil {
+				return err
+			}
+			snap, err := e.Confirm()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.out, "Kept. Snapshot %s saved.\n", snap.Meta.ID)
+			return nil
+		},
+	}
+}

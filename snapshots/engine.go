@@ -1,0 +1,348 @@
+package snapshots
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/nictab/nictab/netcfg"
+)
+
+// EngineConfig wires the engine to a namespace, a state directory and the
+// outside world.
+type EngineConfig struct {
+	// Netns is the named namespace worked in ("" for the host's own).
+	Netns string
+	// StateDir holds the history, the journal and the lock.
+	StateDir  string
+	NamePaths netcfg.NamePaths
+	// Open opens the kernel of the namespace.
+	Open       func() (netcfg.Kernel, error)
+	Now        func() time.Time
+	Host       string
+	Version    string
+	Priorities netcfg.PriorityRange
+	// Networkd records in snapshots that systemd-networkd manages links.
+	Networkd bool
+	// StartWatchdog starts the process that reverts a change at its
+	// deadline unless it is confirmed, handing it the lock. It must outlive
+	// the caller: the terminal or SSH session that applied may die. Nil
+	// means no confirm window can be opened.
+	StartWatchdog func(lock *Lock) error
+}
+
+// Engine runs changes as transactions: lock, journal, apply, verify, then
+// keep (saving a snapshot) or revert.
+type Engine struct {
+	cfg   EngineConfig
+	store *Store
+}
+
+// NewEngine opens the store of cfg.StateDir.
+func NewEngine(cfg EngineConfig) (*Engine, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Priorities == (netcfg.PriorityRange{}) {
+		cfg.Priorities = netcfg.DefaultPriorities
+	}
+	st, err := OpenStore(cfg.StateDir, cfg.Now)
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{cfg: cfg, store: st}, nil
+}
+
+// Store is the engine's snapshot history.
+func (e *Engine) Store() *Store { return e.store }
+
+func (e *Engine) names() netcfg.Names { return netcfg.LoadNames(e.cfg.NamePaths) }
+
+// Live reads the state a person looks at: every table a rule refers to,
+// and every route nictab owns.
+func (e *Engine) Live() (netcfg.State, error) {
+	k, err := e.cfg.Open()
+	if err != nil {
+		return netcfg.State{}, err
+	}
+	defer k.Close()
+	return netcfg.Detect(k, e.names(), netcfg.DetectOptions{RuleTables: true, Owned: true})
+}
+
+// Proposal is a plan ready to be shown and applied, with what it was made
+// from.
+type Proposal struct {
+	Live    netcfg.State
+	Desired netcfg.Desired
+	Plan    netcfg.Plan
+	// Intent, Kind and Comment go into the snapshot saved when the change
+	// is kept.
+	Intent  netcfg.Intent
+	Kind    string
+	Comment string
+}
+
+// Propose resolves an intent against the live state and plans the change.
+// Errors from resolving are *netcfg.FieldError values, joined.
+func (e *Engine) Propose(in netcfg.Intent, comment string) (*Proposal, error) {
+	k, err := e.cfg.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer k.Close()
+	names := e.names()
+	// Resolving needs links, rules, names and main's gateways; planning
+	// also needs the tables the intent uses, read in full. Resolve once to
+	// learn them, then read them and resolve for real.
+	live, err := netcfg.Detect(k, names, netcfg.DetectOptions{Owned: true})
+	if err != nil {
+		return nil, err
+	}
+	d, err := netcfg.Resolve(in, live, e.cfg.Priorities)
+	if err != nil {
+		return nil, err
+	}
+	live, err = netcfg.Detect(k, names, netcfg.DetectOptions{Tables: d.Tables, Owned: true})
+	if err != nil {
+		return nil, err
+	}
+	if d, err = netcfg.Resolve(in, live, e.cfg.Priorities); err != nil {
+		return nil, err
+	}
+	return &Proposal{Live: live, Desired: d, Plan: netcfg.PlanChanges(live, d), Intent: in, Kind: "apply", Comment: comment}, nil
+}
+
+// ProposeRollback plans the return to a snapshot's recorded rules, routes
+// and names, exactly, whatever the NICs' addresses are now. A NIC the
+// snapshot's routes need that is gone is refused.
+func (e *Engine) ProposeRollback(s *Snapshot) (*Proposal, error) {
+	if s.Resolved == nil || s.Meta == nil {
+		return nil, errors.New("only a saved snapshot can be rolled back to")
+	}
+	k, err := e.cfg.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer k.Close()
+	d := TargetAsDesired(*s.Resolved)
+	live, err := netcfg.Detect(k, e.names(), netcfg.DetectOptions{Tables: d.Tables, Owned: true})
+	if err != nil {
+		return nil, err
+	}
+	var gone []string
+	for _, r := range d.Routes {
+		for _, dev := range routeDevs(&r) {
+			if _, ok := live.Link(dev); !ok && !slices.Contains(gone, dev) {
+				gone = append(gone, dev)
+			}
+		}
+	}
+	if len(gone) > 0 {
+		return nil, fmt.Errorf("snapshot %s needs NIC %s, which is gone: nothing was changed", s.Meta.ID, netcfg.SafeText(fmt.Sprint(gone)))
+	}
+	return &Proposal{
+		Live: live, Desired: d, Plan: netcfg.PlanChanges(live, d),
+		Intent: s.Intent, Kind: "rollback", Comment: fmt.Sprintf("rollback to %s", s.Meta.ID),
+	}, nil
+}
+
+func routeDevs(r *netcfg.Route) []string {
+	var out []string
+	if r.Dev != "" {
+		out = append(out, r.Dev)
+	}
+	for _, nh := range r.MultiPath {
+		if nh.Dev != "" {
+			out = append(out, nh.Dev)
+		}
+	}
+	return out
+}
+
+// TargetAsDesired turns a snapshot's recorded state back into a desired
+// state for planning.
+func TargetAsDesired(t netcfg.Target) netcfg.Desired {
+	d := netcfg.Desired{Rules: slices.Clone(t.Rules), Routes: slices.Clone(t.Routes), Names: slices.Clone(t.Names)}
+	d.Tables = t.TargetTables()
+	for _, n := range t.Names {
+		d.Tables = append(d.Tables, n.ID)
+	}
+	slices.Sort(d.Tables)
+	d.Tables = slices.Compact(d.Tables)
+	return d
+}
+
+// ApplyOptions are a person's choices for one apply.
+type ApplyOptions struct {
+	// Confirm opens a confirm window of this length; 0 keeps the change
+	// at once.
+	Confirm  time.Duration
+	Progress func(done, total int)
+}
+
+// Outcome is the result of an apply that went through.
+type Outcome struct {
+	Result netcfg.ApplyResult
+	// Snapshot is the saved snapshot when the change was kept at once.
+	Snapshot *Snapshot
+	// Pending is set when a confirm window is open.
+	Pending *Pending
+	// Recovered describes an interrupted earlier apply that was finished or
+	// undone first.
+	Recovered string
+}
+
+// Pending is a change waiting for confirmation.
+type Pending struct {
+	TxID       string
+	Deadline   time.Time
+	SnapshotID string
+}
+
+// Apply runs a proposal as a transaction. Without a confirm window the
+// change is kept and saved as a snapshot; with one, a detached watchdog
+// reverts it at the deadline unless Confirm is called. If the snapshot
+// cannot be recorded (disk full, read-only state directory), the change is
+// undone: an apply is never left applied but unrecorded.
+func (e *Engine) Apply(p *Proposal, o ApplyOptions) (*Outcome, error) {
+	if o.Confirm > 0 && e.cfg.StartWatchdog == nil {
+		return nil, errors.New("a confirm window needs a watchdog process, and none can be started here")
+	}
+	lock, err := AcquireLock(e.store.dir, commandLine(), e.cfg.Now())
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
+	out := &Outcome{}
+	if out.Recovered, err = e.recoverLocked(); err != nil {
+		return nil, fmt.Errorf("an earlier apply was interrupted and could not be recovered: %w", err)
+	}
+	k, err := e.cfg.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer k.Close()
+
+	j := &Journal{TxID: e.store.NewID(), Started: e.cfg.Now().UTC(), PID: os.Getpid(), Phase: PhaseApplying}
+	res, err := netcfg.Apply(k, p.Plan, netcfg.ApplyOptions{
+		LoadNames: e.names,
+		Names:     netcfg.NamesFile{Paths: e.cfg.NamePaths},
+		Progress:  o.Progress,
+		BeforeChange: func(before netcfg.State) error {
+			j.Before = netcfg.OwnedAsDesired(before)
+			j.Tables = before.Complete
+			return e.store.writeJournal(j)
+		},
+	})
+	if err != nil {
+		var ae *netcfg.ApplyError
+		if errors.As(err, &ae) && ae.UndoErr != nil {
+			// The journal stays: recovery finishes the undo.
+			return nil, err
+		}
+		if rerr := e.store.removeJournal(journalFile); rerr != nil {
+			return nil, errors.Join(err, rerr)
+		}
+		return nil, err
+	}
+	out.Result = res
+	if p.Plan.Empty() {
+		// Nothing changed: nothing to confirm, and no new snapshot.
+		return out, e.store.removeJournal(journalFile)
+	}
+	snap := e.snapshotOf(p, res.After, j.TxID)
+	j.SnapshotID = snap.Meta.ID
+	if err := e.store.savePending(snap); err != nil {
+		return nil, e.undoUnrecorded(k, j, fmt.Errorf("the change could not be recorded: %w", err))
+	}
+	if o.Confirm > 0 {
+		j.Deadline = e.cfg.Now().Add(o.Confirm).UTC()
+	}
+	j.Phase = PhaseApplied
+	if err := e.store.writeJournal(j); err != nil {
+		return nil, e.undoUnrecorded(k, j, err)
+	}
+	if o.Confirm == 0 {
+		if err := e.keep(j); err != nil {
+			return nil, e.undoUnrecorded(k, j, err)
+		}
+		out.Snapshot = snap
+		return out, nil
+	}
+	if err := lock.Describe(LockHolder{PID: os.Getpid(), Command: "waiting for confirmation", Since: e.cfg.Now(), Until: j.Deadline}); err != nil {
+		return nil, e.undoUnrecorded(k, j, err)
+	}
+	if err := e.cfg.StartWatchdog(lock); err != nil {
+		return nil, e.undoUnrecorded(k, j, fmt.Errorf("start the revert watchdog: %w", err))
+	}
+	out.Pending = &Pending{TxID: j.TxID, Deadline: j.Deadline, SnapshotID: snap.Meta.ID}
+	return out, nil
+}
+
+// undoUnrecorded reverts a verified change whose record could not be
+// completed, and reports both.
+func (e *Engine) undoUnrecorded(k netcfg.Kernel, j *Journal, cause error) error {
+	if err := e.revert(k, j); err != nil {
+		return fmt.Errorf("%w; undoing the change ALSO failed: %v — run `nictab recover`", cause, err)
+	}
+	_ = e.store.dropPending(j.SnapshotID)
+	if err := e.store.removeJournal(journalFile); err != nil {
+		return fmt.Errorf("%w; the change was undone, but the journal could not be removed: %v", cause, err)
+	}
+	return fmt.Errorf("%w; the change was undone, the host is as it was", cause)
+}
+
+func (e *Engine) snapshotOf(p *Proposal, after netcfg.State, txid string) *Snapshot {
+	host := e.cfg.Host
+	if host == "" {
+		host, _ = os.Hostname()
+	}
+	d := netcfg.OwnedAsDesired(after)
+	parent := ""
+	if latest, err := e.store.Latest(); err == nil && latest != nil {
+		parent = latest.Meta.ID
+	}
+	return &Snapshot{
+		Version: Version,
+		Comment: p.Comment,
+		Intent:  p.Intent,
+		Meta: &Meta{
+			ID: txid, Time: e.cfg.Now().UTC().Truncate(time.Second), Host: host, NictabVersion: e.cfg.Version,
+			Parent: parent, Netns: e.cfg.Netns, Kind: p.Kind, Networkd: e.cfg.Networkd,
+		},
+		Resolved: &netcfg.Target{Rules: d.Rules, Routes: d.Routes, Names: d.Names},
+	}
+}
+
+// keep records a verified change as kept: its snapshot joins the history
+// and the journal goes.
+func (e *Engine) keep(j *Journal) error {
+	if err := e.store.commitPending(j.SnapshotID); err != nil {
+		return err
+	}
+	if err := e.store.writeOutcome(TxOutcome{TxID: j.TxID, Result: "kept", Time: e.cfg.Now().UTC()}); err != nil {
+		return err
+	}
+	return e.store.removeJournal(journalFile)
+}
+
+// revert brings the host back to what nictab owned before j's apply.
+func (e *Engine) revert(k netcfg.Kernel, j *Journal) error {
+	tables := slices.Concat(j.Tables, j.Before.Tables)
+	slices.Sort(tables)
+	tables = slices.Compact(tables)
+	live, err := netcfg.Detect(k, e.names(), netcfg.DetectOptions{Tables: tables, Owned: true})
+	if err != nil {
+		return fmt.Errorf("read live state: %w", err)
+	}
+	plan := netcfg.PlanChanges(live, j.Before)
+	if plan.Empty() {
+		return nil
+	}
+	if _, err := netcfg.Apply(k, plan, netcfg.ApplyOptions{LoadNames: e.names, Names: netcfg.NamesFile{Paths: e.cfg.NamePaths}}); err != nil {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,89 @@
+package snapshots
+
+import (
+	"fmt"
+
+	"github.com/nictab/nictab/netcfg"
+)
+
+// SaveCurrent records what nictab owns now as a snapshot without changing
+// anything.
+func (e *Engine) SaveCurrent(comment string) (*Snapshot, error) {
+	lock, err := AcquireLock(e.store.dir, commandLine(), e.cfg.Now())
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
+	if _, err := e.recoverLocked(); err != nil {
+		return nil, fmt.Errorf("an earlier apply was interrupted and could not be recovered: %w", err)
+	}
+	k, err := e.cfg.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer k.Close()
+	live, err := netcfg.Detect(k, e.names(), netcfg.DetectOptions{Owned: true})
+	if err != nil {
+		return nil, err
+	}
+	p := &Proposal{Kind: "save", Comment: comment}
+	if latest, err := e.store.Latest(); err == nil && latest != nil {
+		p.Intent = latest.Intent
+	}
+	snap := e.snapshotOf(p, live, e.store.NewID())
+	if err := e.store.Save(snap); err != nil {
+		return nil, err
+	}
+	return snap, nil
+}
+
+// ProposeAdoption plans taking the rules and routes configured by hand
+// into nictab's ownership (see netcfg.Adoptable), so later plans may
+// manage them. Adoption is never implicit: only this asks for it.
+func (e *Engine) ProposeAdoption(comment string) (*Proposal, error) {
+	k, err := e.cfg.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer k.Close()
+	live, err := netcfg.Detect(k, e.names(), netcfg.DetectOptions{RuleTables: true, Owned: true})
+	if err != nil {
+		return nil, err
+	}
+	rules, routes := netcfg.Adoptable(live)
+	p := &Proposal{Live: live, Plan: netcfg.AdoptPlan(live, rules, routes), Kind: "adopt", Comment: comment}
+	if latest, err := e.store.Latest(); err == nil && latest != nil {
+		p.Intent = latest.Intent
+	}
+	p.Intent = adoptIntent(p.Intent, rules, routes)
+	return p, nil
+}
+
+// adoptIntent adds the adopted rules and routes that an intent can say as
+// explicit entries, so an edited copy of the snapshot keeps them. The rest
+// lives on in the snapshot's resolved section.
+func adoptIntent(in netcfg.Intent, rules []netcfg.Rule, routes []netcfg.Route) netcfg.Intent {
+	out := in
+	out.Rules = append([]netcfg.RuleIntent(nil), in.Rules...)
+	out.Routes = append([]netcfg.RouteIntent(nil), in.Routes...)
+	for _, r := range rules {
+		if r.Action != netcfg.ActionLookup || r.Not || r.Tos != 0 || r.UIDRange != nil || r.IPProto != 0 ||
+			r.SPort != nil || r.DPort != nil || r.L3MDev || r.SuppressPrefixLen >= 0 || r.SuppressIfgroup >= 0 {
+			continue
+		}
+		if !r.From.IsValid() && !r.To.IsValid() {
+			// An intent rule without addresses means both families; this
+			// one is of one family only.
+			continue
+		}
+		out.Rules = append(out.Rules, netcfg.RuleIntent{Priority: r.Priority, From: r.From, To: r.To, IIF: r.IIF, OIF: r.OIF, FwMark: r.Mark, Table: netcfg.TableRef{ID: r.Table}})
+	}
+	for _, r := range routes {
+		if len(r.MultiPath) > 0 || r.Tos != 0 || r.Onlink {
+			continue
+		}
+		sc := r.Scope
+		out.Routes = append(out.Routes, netcfg.RouteIntent{Table: netcfg.TableRef{ID: r.Table}, Type: r.Type, To: r.Dst, Via: r.Gw, Dev: r.Dev, Src: r.Src, Scope: &sc, Metric: r.Metric})
+	}
+	return out
+}

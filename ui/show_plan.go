@@ -1,0 +1,153 @@
+package ui
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/nictab/nictab/netcfg"
+)
+
+// RouteText is a route as a person reads it inside its table: without the
+// table, and without nictab's own protocol.
+func RouteText(r *netcfg.Route, names *netcfg.Names) string {
+	args := netcfg.RouteArgs(r)
+	out := args[:0:0]
+	for i := 0; i < len(args); i++ {
+		if i+1 < len(args) {
+			switch args[i] {
+			case "table":
+				i++
+				continue
+			case "proto":
+				if r.Proto != netcfg.ProtoNictab {
+					p := args[i+1]
+					if names != nil {
+						p = names.ProtoName(r.Proto)
+					}
+					out = append(out, "proto", p)
+				}
+				i++
+				continue
+			case "metric":
+				// 1024 is what the kernel gives an IPv6 route without one.
+				if r.Family() == netcfg.V6 && args[i+1] == "1024" {
+					i++
+					continue
+				}
+			case "scope":
+				// The scope a route gets by default says nothing.
+				if (args[i+1] == "global" && r.Gw.IsValid()) || (args[i+1] == "link" && !r.Gw.IsValid()) {
+					i++
+					continue
+				}
+			}
+		}
+		out = append(out, args[i])
+	}
+	return netcfg.SafeText(strings.Join(out, " "))
+}
+
+// ObjectText is a planned object as a diff line shows it.
+func ObjectText(o netcfg.Object, names *netcfg.Names) string {
+	switch {
+	case o.Rule != nil:
+		return fmt.Sprintf("rule  %d: %s", o.Rule.Priority, RuleText(o.Rule, names.TableName(o.Rule.Table), names))
+	case o.Route != nil:
+		return "route " + RouteText(o.Route, names)
+	case o.Name != nil:
+		return fmt.Sprintf("name  %d %s", o.Name.ID, netcfg.SafeText(o.Name.Name))
+	}
+	return ""
+}
+
+// ChangeText is one change as a diff line: "+ route …", "- rule …",
+// "~ route old → new".
+func ChangeText(c *netcfg.Change, names *netcfg.Names) string {
+	if c.Action == netcfg.ChangeReplace {
+		before := ObjectText(c.Before, names)
+		after := ObjectText(c.After, names)
+		// The kind is said once.
+		if i := strings.IndexByte(after, ' '); i > 0 && strings.HasPrefix(before, after[:i]) {
+			after = strings.TrimLeft(after[i:], " ")
+		}
+		return "~ " + before + "  →  " + after
+	}
+	return c.Action.Mark() + " " + ObjectText(c.Subject(), names)
+}
+
+// PlanNames is live's table names with the names a plan gives its tables,
+// so a plan shows "13 vpn" before the name exists.
+func PlanNames(live netcfg.Names, p *netcfg.Plan) netcfg.Names {
+	out := live
+	out.Tables = append(append([]netcfg.TableName(nil), live.Tables...), p.Target.Names...)
+	return out
+}
+
+// PlanCounts is "3 to add, 1 to change, 2 to delete".
+func PlanCounts(p *netcfg.Plan) string {
+	add, del, repl := p.Counts()
+	return fmt.Sprintf("%d to add, %d to change, %d to delete", add, repl, del)
+}
+
+// RenderPlanText is a plan as `nictab plan` prints it: the changes as a
+// diff grouped by table, notes, conflicts, and with commands the `ip`
+// commands that do the same, in the order nictab runs them.
+func RenderPlanText(p *netcfg.Plan, names *netcfg.Names, namesFile string, commands bool, st Styles) string {
+	var b strings.Builder
+	if p.Empty() && len(p.Conflicts) == 0 {
+		b.WriteString(st.OK.Render("No changes.") + " The live state already matches.\n")
+	} else {
+		b.WriteString(st.Title.Render("Plan: "+PlanCounts(p)) + "\n")
+	}
+	var tables []uint32
+	for i := range p.Changes {
+		t := p.Changes[i].Subject().Table()
+		if !slices.Contains(tables, t) {
+			tables = append(tables, t)
+		}
+	}
+	slices.Sort(tables)
+	for _, t := range tables {
+		b.WriteString("\n" + st.Header.Render("table "+names.TableLabel(t)) + "\n")
+		for i := range p.Changes {
+			c := &p.Changes[i]
+			if c.Subject().Table() != t {
+				continue
+			}
+			line := ChangeText(c, names)
+			b.WriteString("  " + diffStyle(c.Action, st).Render(line) + "\n")
+		}
+	}
+	if len(p.Notes) > 0 {
+		b.WriteString("\n" + st.Title.Render("Notes") + "\n")
+		for _, n := range p.Notes {
+			b.WriteString("  " + st.Warning.Render("!") + " " + netcfg.SafeText(n.Text) + "\n")
+		}
+	}
+	if len(p.Conflicts) > 0 {
+		b.WriteString("\n" + st.Danger.Render("Conflicts: this plan cannot be applied") + "\n")
+		for _, c := range p.Conflicts {
+			b.WriteString("  " + st.Removed.Render("✗ "+netcfg.SafeText(c.Text)) + "\n")
+		}
+	}
+	if commands && !p.Empty() {
+		b.WriteString("\n" + st.Title.Render("Equivalent commands") + "\n")
+		for i := range p.Changes {
+			for _, cmd := range p.Changes[i].Commands(namesFile) {
+				b.WriteString("  " + st.Command.Render(cmd) + "\n")
+			}
+		}
+	}
+	return b.String()
+}
+
+func diffStyle(a netcfg.ChangeAction, st Styles) interface{ Render(...string) string } {
+	switch a {
+	case netcfg.ChangeAdd:
+		return st.Added
+	case netcfg.ChangeDelete:
+		return st.Removed
+	}
+	return st.Changed
+}
