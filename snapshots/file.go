@@ -94,13 +94,13 @@ func Parse(name string, data []byte) (*Snapshot, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, &FileError{File: name, Msg: "the file is empty; a snapshot file starts with version: 1"}
 	}
-	if !utf8.Valid(data) {
-		line, col := posAt(data, invalidUTF8At(data))
-		return nil, &FileError{File: name, Line: line, Column: col, Msg: "the file is not valid UTF-8"}
-	}
 	sumLine, err := verifyChecksum(name, data)
 	if err != nil {
 		return nil, err
+	}
+	if !utf8.Valid(data) {
+		line, col := posAt(data, invalidUTF8At(data))
+		return nil, &FileError{File: name, Line: line, Column: col, Msg: "the file is not valid UTF-8"}
 	}
 	root, err := parseYAML(name, data)
 	if err != nil {
