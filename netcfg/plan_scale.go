@@ -1,0 +1,262 @@
+package netcfg
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/binary"
+	"hash"
+	"slices"
+	"strconv"
+)
+
+// NOTE: planning, fingerprinting and verifying touch every route of the
+// tables they cover, 100k and more on a router. The helpers here do that
+// work without an allocation per route and with map keys the garbage
+// collector need not scan; what they compute is exactly what the plain
+// code they replace computed (RouteKey, RouteString), which tests check.
+
+// routeIdx is a RouteKey as plain memory. RouteKey holds a netip.Prefix,
+// whose address carries a pointer: a map of 100k of those is slow to hash
+// and is scanned by every garbage collection.
+type routeIdx struct {
+	addr   [16]byte
+	table  uint32
+	metric uint32
+	bits   int16 // -1 for an invalid prefix
+	fam    uint8 // 0 invalid, 4, 6
+	tos    uint8
+}
+
+func routeIdxOf(r *Route) routeIdx {
+	a := r.Dst.Addr()
+	k := routeIdx{addr: a.As16(), table: r.Table, metric: r.Metric, bits: int16(r.Dst.Bits()), tos: r.Tos}
+	switch {
+	case a.Is4():
+		k.fam = 4
+	case a.Is6():
+		k.fam = 6
+	}
+	return k
+}
+
+// appendRouteString appends RouteString(r) to b.
+func appendRouteString(b []byte, r *Route) []byte {
+	if r.Type != RouteUnicast && r.Type != RouteUnspec {
+		b = append(b, r.Type.String()...)
+		b = append(b, ' ')
+	}
+	switch {
+	case r.IsDefault():
+		b = append(b, "default"...)
+	case !r.Dst.IsValid():
+		b = append(b, r.Dst.String()...)
+	default:
+		b = r.Dst.AppendTo(b)
+	}
+	if r.Tos != 0 {
+		const hex = "0123456789abcdef"
+		b = append(b, " tos 0x"...)
+		b = append(b, hex[r.Tos>>4], hex[r.Tos&0xf])
+	}
+	if r.Gw.IsValid() {
+		b = append(b, " via "...)
+		b = r.Gw.AppendTo(b)
+	}
+	if r.Dev != "" {
+		b = append(b, " dev "...)
+		b = append(b, r.Dev...)
+	}
+	b = append(b, " table "...)
+	b = strconv.AppendUint(b, uint64(r.Table), 10)
+	if r.Proto != ProtoUnspec {
+		b = append(b, " proto "...)
+		b = strconv.AppendUint(b, uint64(r.Proto), 10)
+	}
+	fam := r.Family()
+	if fam == V4 {
+		b = append(b, " scope "...)
+		b = append(b, r.Scope.String()...)
+	}
+	if r.Src.IsValid() {
+		b = append(b, " src "...)
+		b = r.Src.AppendTo(b)
+	}
+	if r.Metric != 0 || fam == V6 {
+		b = append(b, " metric "...)
+		b = strconv.AppendUint(b, uint64(r.Metric), 10)
+	}
+	if r.Onlink {
+		b = append(b, " onlink"...)
+	}
+	for _, nh := range r.MultiPath {
+		b = append(b, " nexthop"...)
+		if nh.Gw.IsValid() {
+			b = append(b, " via "...)
+			b = nh.Gw.AppendTo(b)
+		}
+		if nh.Dev != "" {
+			b = append(b, " dev "...)
+			b = append(b, nh.Dev...)
+		}
+		b = append(b, " weight "...)
+		b = strconv.AppendInt(b, int64(max(nh.Weight, 1)), 10)
+		if nh.Onlink {
+			b = append(b, " onlink"...)
+		}
+	}
+	return b
+}
+
+// hashRouteStrings writes "route " + RouteString(r) + "\n" for every route
+// to h, the lines in byte order.
+func hashRouteStrings(h hash.Hash, routes []Route) {
+	arena := make([]byte, 0, len(routes)*64)
+	spans := make([]strSpan, len(routes))
+	for i := range routes {
+		off := len(arena)
+		arena = appendRouteString(arena, &routes[i])
+		var p [8]byte
+		copy(p[:], arena[off:])
+		spans[i] = strSpan{pre: binary.BigEndian.Uint64(p[:]), off: uint32(off), end: uint32(len(arena))}
+	}
+	sortSpans(arena, spans)
+	buf := make([]byte, 0, 64<<10)
+	for _, s := range spans {
+		if len(buf) > 60<<10 {
+			h.Write(buf)
+			buf = buf[:0]
+		}
+		buf = append(buf, "route "...)
+		buf = append(buf, arena[s.off:s.end]...)
+		buf = append(buf, '\n')
+	}
+	h.Write(buf)
+}
+
+// strSpan is one string of an arena with its first 8 bytes, big-endian
+// and zero-padded, so that comparing pre orders most pairs as bytes do.
+type strSpan struct {
+	pre      uint64
+	off, end uint32
+}
+
+// sortSpans sorts spans by the bytes they cover: a radix sort on pre, then
+// a comparison sort of each run that shares it.
+func sortSpans(arena []byte, spans []strSpan) {
+	if len(spans) < 2 {
+		return
+	}
+	tmp := make([]strSpan, len(spans))
+	src, dst := spans, tmp
+	var count [256]int
+	for shift := uint(0); shift < 64; shift += 8 {
+		clear(count[:])
+		for _, s := range src {
+			count[byte(s.pre>>shift)]++
+		}
+		if count[byte(src[0].pre>>shift)] == len(src) {
+			continue // every key has the same byte here
+		}
+		pos := 0
+		for i, c := range count {
+			count[i] = pos
+			pos += c
+		}
+		for _, s := range src {
+			b := byte(s.pre >> shift)
+			dst[count[b]] = s
+			count[b]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &spans[0] {
+		copy(spans, src)
+	}
+	for i := 0; i < len(spans); {
+		j := i + 1
+		for j < len(spans) && spans[j].pre == spans[i].pre {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortFunc(spans[i:j], func(a, b strSpan) int {
+				return bytes.Compare(arena[a.off:a.end], arena[b.off:b.end])
+			})
+		}
+		i = j
+	}
+}
+
+// compareIdx orders routeIdx keys; 0 means the same RouteKey.
+func compareIdx(a, b *routeIdx) int {
+	if c := cmp.Compare(a.table, b.table); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.fam, b.fam); c != 0 {
+		return c
+	}
+	if c := bytes.Compare(a.addr[:], b.addr[:]); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.bits, b.bits); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.tos, b.tos); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.metric, b.metric)
+}
+
+// keyOrder returns the keys of routes and their positions sorted by key,
+// equal keys in list order. Lists read from the kernel or resolved from
+// an intent are mostly in key order already, which the sort notices.
+func keyOrder(routes []Route) ([]routeIdx, []int32) {
+	keys := make([]routeIdx, len(routes))
+	order := make([]int32, len(routes))
+	for i := range routes {
+		keys[i] = routeIdxOf(&routes[i])
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		if c := compareIdx(&keys[a], &keys[b]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	return keys, order
+}
+
+// matchRoutes pairs every wanted route with the live route of the same
+// key, as a map from key to live route would: among live routes sharing a
+// key the last one nictab owns, else the first. match[i] is the index in
+// live of want[i]'s partner, or -1; wanted[j] says whether some wanted
+// route has live[j]'s key.
+func matchRoutes(live, want []Route) (match []int32, wanted []bool) {
+	lk, lo := keyOrder(live)
+	wk, wo := keyOrder(want)
+	match = make([]int32, len(want))
+	wanted = make([]bool, len(live))
+	i, j := 0, 0
+	for j < len(wo) {
+		// The run of wanted routes with one key.
+		k := &wk[wo[j]]
+		j2 := j + 1
+		for j2 < len(wo) && compareIdx(&wk[wo[j2]], k) == 0 {
+			j2++
+		}
+		for i < len(lo) && compareIdx(&lk[lo[i]], k) < 0 {
+			i++
+		}
+		partner := int32(-1)
+		for ; i < len(lo) && compareIdx(&lk[lo[i]], k) == 0; i++ {
+			l := lo[i]
+			wanted[l] = true
+			if partner < 0 || live[l].Owned() {
+				partner = l
+			}
+		}
+		for ; j < j2; j++ {
+			match[wo[j]] = partner
+		}
+	}
+	return match, wanted
+}
