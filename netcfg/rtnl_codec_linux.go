@@ -75,9 +75,10 @@ func (l *linkIndexer) index(name string) (int, error) {
 	return 0, fmt.Errorf("no device named %q", name)
 }
 
-// encodeRoute appends a route request to wbuf.
-func (c *rtnl) encodeRoute(typ, flags uint16, r *Route, links *linkIndexer) (uint32, error) {
-	off, seq := c.begin(typ, flags)
+// encodeRoute appends a route request to wbuf; it takes the next sequence
+// number.
+func (c *rtnl) encodeRoute(typ, flags uint16, r *Route, links *linkIndexer) error {
+	off, _ := c.begin(typ, flags)
 	var h [rtmsgLen]byte
 	h[0] = afOf(r.Family())
 	h[1] = uint8(r.Dst.Bits())
@@ -97,11 +98,11 @@ func (c *rtnl) encodeRoute(typ, flags uint16, r *Route, links *linkIndexer) (uin
 	c.wbuf = append(c.wbuf, h[:]...)
 	c.attrU32(unix.RTA_TABLE, r.Table)
 	if r.Dst.Bits() > 0 {
-		c.attr(unix.RTA_DST, addrBytes(r.Dst.Addr()))
+		c.attrAddr(unix.RTA_DST, r.Dst.Addr())
 	}
 	if r.Gw.IsValid() {
 		if FamilyOf(r.Gw) == r.Family() {
-			c.attr(unix.RTA_GATEWAY, addrBytes(r.Gw))
+			c.attrAddr(unix.RTA_GATEWAY, r.Gw)
 		} else {
 			// An IPv4 route through an IPv6 next hop (RFC 5549).
 			v := append([]byte{0, 0}, addrBytes(r.Gw)...)
@@ -113,12 +114,12 @@ func (c *rtnl) encodeRoute(typ, flags uint16, r *Route, links *linkIndexer) (uin
 		i, err := links.index(r.Dev)
 		if err != nil {
 			c.wbuf = c.wbuf[:off]
-			return 0, err
+			return err
 		}
 		c.attrU32(unix.RTA_OIF, uint32(i))
 	}
 	if r.Src.IsValid() {
-		c.attr(unix.RTA_PREFSRC, addrBytes(r.Src))
+		c.attrAddr(unix.RTA_PREFSRC, r.Src)
 	}
 	if r.Metric != 0 {
 		c.attrU32(unix.RTA_PRIORITY, r.Metric)
@@ -136,7 +137,7 @@ func (c *rtnl) encodeRoute(typ, flags uint16, r *Route, links *linkIndexer) (uin
 				i, err := links.index(nh.Dev)
 				if err != nil {
 					c.wbuf = c.wbuf[:off]
-					return 0, err
+					return err
 				}
 				binary.NativeEndian.PutUint32(rh[4:], uint32(i))
 			}
@@ -154,7 +155,7 @@ func (c *rtnl) encodeRoute(typ, flags uint16, r *Route, links *linkIndexer) (uin
 		c.attr(unix.RTA_MULTIPATH, mp)
 	}
 	c.end(off)
-	return seq, nil
+	return nil
 }
 
 // decodeRoute fills r from an RTM_NEWROUTE message. It reports false for

@@ -3,87 +3,141 @@
 package netcfg
 
 import (
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"runtime"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// execWindow is how many requests are sent before their ACKs are read.
-// Each queued ACK costs about 1 KB of the receive buffer (8 MB here), so
-// the window stays far below what would make the kernel drop ACKs.
-const execWindow = 1024
+const (
+	// execMaxWindow is the most requests sent before their ACKs are read.
+	// It is also the most datagrams one recvmmsg takes (UIO_MAXIOV), so a
+	// whole window of ACKs comes back in one system call.
+	execMaxWindow = 1024
+	// execMinWindow keeps pipelining worth its name on a socket whose
+	// receive buffer could not be raised.
+	execMinWindow = 16
+	// ackTruesize is what one queued ACK costs the receive buffer, with
+	// room to spare. The kernel charges the buffer of the skb that carries
+	// it (about 700 bytes for a 36-byte ACK, more with an extended-ACK
+	// message), not the bytes of the message; when the next one does not
+	// fit, it drops the ACK and the reader gets ENOBUFS.
+	ackTruesize = 2048
+	// ackSlot is the room for one ACK datagram in a batched receive. With
+	// NETLINK_CAP_ACK an ACK is 36 bytes and a refusal adds the kernel's
+	// reason, well under this; anything longer is not an ACK of ours.
+	ackSlot = 512
+)
+
+// Per-request ACK states of a window.
+const (
+	ackPending uint8 = iota
+	ackOK
+	ackRefused
+)
+
+// ackRing holds what a batched receive needs, allocated once per socket.
+type ackRing struct {
+	buf   []byte
+	iov   []unix.Iovec
+	hdrs  []unix.Mmsghdr
+	state []uint8
+	errs  []error
+}
+
+func newAckRing(n int) *ackRing {
+	r := &ackRing{
+		buf:   make([]byte, n*ackSlot),
+		iov:   make([]unix.Iovec, n),
+		hdrs:  make([]unix.Mmsghdr, n),
+		state: make([]uint8, n),
+		errs:  make([]error, n),
+	}
+	for i := range n {
+		r.iov[i].Base = &r.buf[i*ackSlot]
+		r.iov[i].SetLen(ackSlot)
+		r.hdrs[i].Hdr.Iov = &r.iov[i]
+		r.hdrs[i].Hdr.SetIovlen(1)
+	}
+	return r
+}
 
 // exec writes ops in pipelined windows: a window of requests goes out in
-// one sendmsg, then every ACK of the window is read and matched to its
-// request by sequence number. After a refusal no further window is sent.
+// one sendmsg, then every ACK of the window is read, matched to its request
+// by sequence number. After a refusal no further window is sent.
+//
+// The kernel handles a sendmsg's requests one after the other before the
+// call returns, queueing one ACK per request on this socket. The window is
+// sized at open from the receive buffer the kernel granted, so a whole
+// window of ACKs fits and none is dropped; should one be dropped anyway
+// (ENOBUFS), which ops of that window landed is unknown, and the result
+// says so rather than guess.
 func (c *rtnl) exec(ops []Op, links *linkIndexer) ExecResult {
-	res := ExecResult{}
-	type sent struct {
-		seq uint32
-		idx int
+	var res ExecResult
+	if c.acks == nil {
+		c.acks = newAckRing(c.window)
 	}
-	window := make([]sent, 0, execWindow)
-	errs := make(map[int]error)
-	for start := 0; start < len(ops); start += execWindow {
-		end := min(start+execWindow, len(ops))
+	for start := 0; start < len(ops); {
 		c.wbuf = c.wbuf[:0]
-		window = window[:0]
+		first := c.seq + 1
+		end := start
 		var encErr *OpError
-		for i := start; i < end; i++ {
-			seq, err := c.encodeOp(ops[i], links)
-			if err != nil {
-				encErr = &OpError{Index: i, Op: ops[i], Err: err}
+		for end < len(ops) && end-start < c.window && len(c.wbuf) < c.sendMax {
+			if err := c.encodeOp(ops[end], links); err != nil {
+				encErr = &OpError{Index: end, Op: ops[end], Err: err}
 				break
 			}
-			window = append(window, sent{seq: seq, idx: i})
+			end++
 		}
-		if len(window) > 0 {
+		n := end - start
+		if n > 0 {
 			if err := c.send(); err != nil {
 				// Nothing of this window reached the kernel.
-				res.Failed = &OpError{Index: window[0].idx, Op: ops[window[0].idx], Err: err}
+				res.Failed = &OpError{Index: start, Op: ops[start], Err: err}
 				return res
 			}
-			first := window[0].seq
-			if err := c.readAcks(first, len(window), func(k int, err error) {
-				if err != nil {
-					errs[window[k].idx] = err
-				}
-			}); err != nil {
-				// The ACKs are lost, so which ops landed is unknown: report
-				// the window's first op as failed and every other op of the
-				// window as possibly applied, so an undo tries them all.
-				res.Done = window[0].idx
-				res.Failed = &OpError{Index: window[0].idx, Op: ops[window[0].idx], Err: err}
-				for _, s := range window[1:] {
-					res.Stray = append(res.Stray, s.idx)
+			if err := c.readAcks(first, n); err != nil {
+				// ACKs are lost, so which ops of the window landed is
+				// unknown: its first op is reported failed and every other
+				// one as possibly applied, so an undo tries them all.
+				res.Failed = &OpError{Index: start, Op: ops[start], Err: err}
+				for i := start + 1; i < end; i++ {
+					res.Stray = append(res.Stray, i)
 				}
 				return res
 			}
-		}
-		// The first refusal decides the result.
-		for _, s := range window {
-			if err, bad := errs[s.idx]; bad && res.Failed == nil {
-				res.Failed = &OpError{Index: s.idx, Op: ops[s.idx], Err: err}
-				continue
+			// The first refusal decides the result; requests after it in
+			// the same window were handled all the same.
+			st := c.acks.state
+			for k := range n {
+				i := start + k
+				switch {
+				case res.Failed == nil && st[k] == ackOK:
+					res.Done = i + 1
+				case res.Failed == nil:
+					res.Failed = &OpError{Index: i, Op: ops[i], Err: c.acks.errs[k]}
+				case st[k] == ackOK:
+					res.Stray = append(res.Stray, i)
+				}
 			}
-			if res.Failed == nil {
-				res.Done = s.idx + 1
-			} else if errs[s.idx] == nil {
-				res.Stray = append(res.Stray, s.idx)
+			clear(c.acks.errs[:n])
+			if res.Failed != nil {
+				return res
 			}
-		}
-		if res.Failed != nil {
-			return res
 		}
 		if encErr != nil {
 			res.Failed = encErr
 			return res
 		}
+		start = end
 	}
 	return res
 }
 
-func (c *rtnl) encodeOp(o Op, links *linkIndexer) (uint32, error) {
+func (c *rtnl) encodeOp(o Op, links *linkIndexer) error {
 	const req = unix.NLM_F_REQUEST | unix.NLM_F_ACK
 	switch o.Kind {
 	case OpAddRoute:
@@ -93,36 +147,80 @@ func (c *rtnl) encodeOp(o Op, links *linkIndexer) (uint32, error) {
 	case OpDelRoute:
 		return c.encodeRoute(unix.RTM_DELROUTE, req, o.Route, links)
 	case OpAddRule:
-		return c.encodeRule(unix.RTM_NEWRULE, req|unix.NLM_F_CREATE|unix.NLM_F_EXCL, o.Rule), nil
+		c.encodeRule(unix.RTM_NEWRULE, req|unix.NLM_F_CREATE|unix.NLM_F_EXCL, o.Rule)
+		return nil
 	case OpDelRule:
-		return c.encodeRule(unix.RTM_DELRULE, req, o.Rule), nil
+		c.encodeRule(unix.RTM_DELRULE, req, o.Rule)
+		return nil
 	}
-	return 0, fmt.Errorf("unknown op %v", o.Kind)
+	return fmt.Errorf("unknown op %v", o.Kind)
 }
 
-// readAcks reads n ACKs for the sequence numbers first..first+n-1 and calls
-// got with each one's position and result.
-func (c *rtnl) readAcks(first uint32, n int, got func(k int, err error)) error {
+// readAcks reads the ACKs of the n requests numbered first…first+n-1 into
+// c.acks.state and c.acks.errs. Anything else on the socket (ACKs of an
+// earlier window given up on, the tail of an abandoned dump) is skipped.
+func (c *rtnl) readAcks(first uint32, n int) error {
+	r := c.acks
+	clear(r.state[:n])
 	seen := 0
 	for seen < n {
-		b, err := c.recv()
+		got, err := c.recvBatch(n - seen)
 		if err != nil {
 			return err
 		}
-		if err := eachMsg(b, func(m nlMsg) error {
-			if m.typ != unix.NLMSG_ERROR {
-				return nil
+		for i := range got {
+			h := &r.hdrs[i]
+			b := r.buf[i*ackSlot : i*ackSlot+int(h.Len)]
+			if h.Hdr.Flags&unix.MSG_TRUNC != 0 {
+				// Longer than any ACK of ours: not one, or one whose
+				// reason text was cut. The errno is in the part kept.
+				if len(b) < nlHdrLen+4 {
+					continue
+				}
+				binary.NativeEndian.PutUint32(b, uint32(len(b)))
 			}
-			k := int(m.seq - first)
-			if k < 0 || k >= n {
+			err := eachMsg(b, func(m nlMsg) error {
+				if m.typ != unix.NLMSG_ERROR {
+					return nil
+				}
+				k := int(m.seq - first)
+				if k < 0 || k >= n || r.state[k] != ackPending {
+					return nil
+				}
+				seen++
+				if e := parseErr(m.data, m.flags); e != nil {
+					r.state[k], r.errs[k] = ackRefused, e
+				} else {
+					r.state[k] = ackOK
+				}
 				return nil
+			})
+			if err != nil {
+				return err
 			}
-			seen++
-			got(k, parseErr(m.data, m.flags))
-			return nil
-		}); err != nil {
-			return err
 		}
 	}
 	return nil
+}
+
+// recvBatch receives up to max datagrams in one recvmmsg, waiting for the
+// first one only: the ACKs of a window are all queued by the time its
+// sendmsg returns.
+func (c *rtnl) recvBatch(max int) (int, error) {
+	r := c.acks
+	max = min(max, len(r.hdrs))
+	for {
+		n, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(c.fd),
+			uintptr(unsafe.Pointer(&r.hdrs[0])), uintptr(max), unix.MSG_WAITFORONE, 0, 0)
+		runtime.KeepAlive(r)
+		switch {
+		case errno == unix.EINTR:
+			continue
+		case errors.Is(errno, unix.ENOBUFS):
+			return 0, fmt.Errorf("netlink receive: the kernel dropped ACKs (socket buffer full): %w", errno)
+		case errno != 0:
+			return 0, fmt.Errorf("netlink receive: %w", errno)
+		}
+		return int(n), nil
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 	"runtime"
 	"syscall"
 
@@ -30,6 +31,12 @@ type rtnl struct {
 	seq  uint32
 	rbuf []byte
 	wbuf []byte
+	// window is how many requests exec sends before reading their ACKs,
+	// and sendMax how many bytes of requests one sendmsg may carry; both
+	// follow from the socket buffers the kernel granted.
+	window  int
+	sendMax int
+	acks    *ackRing
 }
 
 // openRtnl opens a route socket inside ns (netns.None() for the current
@@ -66,11 +73,26 @@ func (c *rtnl) open() error {
 		}
 	}
 	// Pipelined writes queue one ACK per request; the receive buffer must
-	// hold a whole window of them or the kernel drops ACKs (ENOBUFS).
-	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 8<<20); err != nil {
-		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 8<<20)
+	// hold a whole window of them or the kernel drops ACKs (ENOBUFS). The
+	// FORCE options need CAP_NET_ADMIN, which writing needs anyway; without
+	// it the buffers stay within net.core.[rw]mem_max and the window
+	// shrinks to fit what was granted.
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 4<<20); err != nil {
+		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 4<<20)
 	}
-	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, 1<<20)
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, 1<<20); err != nil {
+		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, 1<<20)
+	}
+	rcv, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF)
+	if err != nil {
+		unix.Close(fd)
+		return fmt.Errorf("netlink receive buffer size: %w", err)
+	}
+	snd, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF)
+	if err != nil {
+		unix.Close(fd)
+		return fmt.Errorf("netlink send buffer size: %w", err)
+	}
 	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		unix.Close(fd)
 		return fmt.Errorf("bind netlink socket: %w", err)
@@ -82,7 +104,22 @@ func (c *rtnl) open() error {
 	}
 	c.fd = fd
 	c.pid = sa.(*unix.SockaddrNetlink).Pid
+	c.setWindow(rcv, snd)
 	return nil
+}
+
+// setWindow sizes exec's windows for a socket with rcv bytes of receive
+// buffer and snd of send buffer, as getsockopt reports them.
+func (c *rtnl) setWindow(rcv, snd int) {
+	w := min(max(rcv/ackTruesize, execMinWindow), execMaxWindow)
+	if c.acks != nil && len(c.acks.hdrs) < w {
+		c.acks = nil
+	}
+	c.window = w
+	// The kernel refuses a sendmsg longer than the send buffer less a
+	// little; a window stops growing at half of it, so the request that
+	// crosses the mark still fits.
+	c.sendMax = max(snd/2, 4096)
 }
 
 // socketIn creates a netlink socket inside ns. Sockets keep the namespace
@@ -182,6 +219,18 @@ func (c *rtnl) attrU32(typ uint16, v uint32) {
 }
 
 func (c *rtnl) attrU8(typ uint16, v uint8) { c.attr(typ, []byte{v}) }
+
+// attrAddr appends an address attribute without the slice addrBytes
+// would allocate: it runs once or twice per route written.
+func (c *rtnl) attrAddr(typ uint16, a netip.Addr) {
+	if a.Is4() {
+		b := a.As4()
+		c.attr(typ, b[:])
+		return
+	}
+	b := a.As16()
+	c.attr(typ, b[:])
+}
 
 func (c *rtnl) send() error {
 	defer func() { c.wbuf = c.wbuf[:0] }()
