@@ -201,7 +201,7 @@ func verifyChecksum(name string, data []byte) (int, error) {
 	return line, nil
 }
 
-// Checksum returns the checksum line's value for content: the sha256 of
+// checksum returns the checksum line's value for content: the sha256 of
 // every byte before the line.
 func checksum(content []byte) string {
 	sum := sha256.Sum256(content)

@@ -71,8 +71,10 @@ func (d *decoder) version(root ast.Node) bool {
 			continue
 		}
 		n := kv.Value
-		if i, ok := n.(*ast.IntegerNode); ok && i.GetToken().Value == "1" {
-			return true
+		if i, ok := n.(*ast.IntegerNode); ok {
+			if v, err := parseNum(i.GetToken().Value); err == nil && v == Version {
+				return true
+			}
 		}
 		if i, ok := n.(*ast.IntegerNode); ok {
 			d.fail(n, "version", "this nictab reads snapshot files of version %d only, and this one is version %s", Version, i.GetToken().Value)
@@ -370,6 +372,11 @@ func (d *decoder) meta(n ast.Node) *Meta {
 			*w.dst, _ = d.word(f.vals[w.key], join("snapshot", w.key))
 		}
 	}
+	for _, id := range []struct{ key, val string }{{"id", m.ID}, {"parent", m.Parent}} {
+		if id.val != "" && !validID(id.val) {
+			d.fail(f.vals[id.key], join("snapshot", id.key), "%q is not a snapshot id (letters, digits, '.', '_' and '-', not starting with '.' or '-', at most 64 bytes)", id.val)
+		}
+	}
 	if m.Kind != "" && !slices.Contains(metaKinds, m.Kind) {
 		d.fail(f.vals["kind"], "snapshot.kind", "unknown kind %q (want %s)", m.Kind, strings.Join(metaKinds, ", "))
 	}
@@ -384,4 +391,18 @@ func (d *decoder) meta(n ast.Node) *Meta {
 		m.Networkd, _ = d.boolean(f.vals["networkd"], "snapshot.networkd")
 	}
 	return m
+}
+
+// validID reports whether s can be a snapshot id. The store names files
+// after ids, so an id must never be able to reach outside its directory.
+func validID(s string) bool {
+	if s == "" || len(s) > 64 || s[0] == '.' || s[0] == '-' {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
