@@ -67,6 +67,14 @@ func CreateSandbox(name string) (err error) {
 	}
 	defer gw.Close()
 
+	// Without duplicate address detection the link-local addresses are
+	// usable at once, so the sandbox is complete when this returns rather
+	// than a second or two later.
+	for _, h := range []netns.NsHandle{ns, gw} {
+		if err := inNS(h, noDAD); err != nil {
+			return fmt.Errorf("turn off IPv6 duplicate address detection: %w", err)
+		}
+	}
 	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
 	if err != nil {
 		return fmt.Errorf("netlink in %s: %w", name, err)
@@ -135,6 +143,44 @@ func addrsUp(h *netlink.Handle, dev string, addrs ...netip.Prefix) error {
 	}
 	if err := h.LinkSetUp(l); err != nil {
 		return fmt.Errorf("set %s up: %w", dev, err)
+	}
+	return nil
+}
+
+// inNS runs fn on a thread inside ns. Files under /proc/sys/net belong to
+// the namespace of the thread that opens them.
+func inNS(ns netns.NsHandle, fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer orig.Close()
+		if err := netns.Set(ns); err != nil {
+			errc <- err
+			return
+		}
+		ferr := fn()
+		if err := netns.Set(orig); err != nil {
+			// Leave the thread locked: it dies with this goroutine.
+			errc <- errors.Join(ferr, err)
+			return
+		}
+		runtime.UnlockOSThread()
+		errc <- ferr
+	}()
+	return <-errc
+}
+
+func noDAD() error {
+	for _, k := range []string{"all", "default"} {
+		p := filepath.Join("/proc/sys/net/ipv6/conf", k, "accept_dad")
+		if err := os.WriteFile(p, []byte("0"), 0o644); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -179,6 +179,9 @@ func RenderShow(v ShowView, width int, st Styles) string {
 					state = st.Warning.Render(state)
 				}
 				row[0], row[1], row[4] = netcfg.SafeText(n.Name), state, table
+				if n.Alias != "" {
+					row[0] += " " + st.Muted.Render(truncate(netcfg.SafeText(n.Alias), 16))
+				}
 			}
 			rows = append(rows, row)
 		}
@@ -292,4 +295,13 @@ func RuleText(r *netcfg.Rule, tableName string, names *netcfg.Names) string {
 		}
 	}
 	return strings.Join(out, " ")
+}
+
+// truncate shortens s to n runes, marking the cut.
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }

@@ -58,9 +58,13 @@ func (a *app) propose(e *snapshots.Engine, s *snapshots.Snapshot, comment string
 
 func (a *app) printPlan(p *snapshots.Proposal, asJSON, commands bool) error {
 	if asJSON {
+		plan := p.Plan
+		if plan.Changes == nil {
+			plan.Changes = []netcfg.Change{}
+		}
 		enc := json.NewEncoder(a.out)
 		enc.SetIndent("", "  ")
-		return enc.Encode(p.Plan)
+		return enc.Encode(plan)
 	}
 	names := ui.PlanNames(p.Live.Names, &p.Plan)
 	file := netcfg.NamesFile{Paths: a.namePaths()}.TablesPath()

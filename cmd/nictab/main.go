@@ -60,7 +60,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if msg := err.Error(); msg != "" {
 		fmt.Fprintf(stderr, "nictab: %s\n", strings.TrimSpace(msg))
 	}
-	if code == exitUsage && cmd != nil && isFlagError(err) {
+	var ue usageError
+	if code == exitUsage && cmd != nil && isFlagError(err) && !errors.As(err, &ue) {
 		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	}
 	return code

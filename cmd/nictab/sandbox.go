@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -15,7 +15,10 @@ import (
 )
 
 func (a *app) sandboxCmd() *cobra.Command {
-	var keep bool
+	var (
+		keep bool
+		name string
+	)
 	c := &cobra.Command{
 		Use:   "sandbox [--keep] [-- COMMAND [ARGS...]]",
 		Short: "Try nictab in a throwaway network namespace",
@@ -32,15 +35,18 @@ stay, for:  nictab --netns %[1]s …`, netcfg.SandboxName),
 			if os.Geteuid() != 0 {
 				return usagef("sandbox needs root to create network namespaces: run it with sudo")
 			}
-			return a.runSandbox(cmd.Context(), keep, args)
+			if name == "" || strings.ContainsAny(name, "/ ") || len(name) > 40 {
+				return usagef("--name %q is not a usable namespace name", name)
+			}
+			return a.runSandbox(cmd.Context(), name, keep, args)
 		},
 	}
 	c.Flags().BoolVar(&keep, "keep", false, "leave the namespaces in place on exit")
+	c.Flags().StringVar(&name, "name", netcfg.SandboxName, "name of the sandbox namespace (its gateways live in NAME-gw)")
 	return c
 }
 
-func (a *app) runSandbox(ctx context.Context, keep bool, args []string) (err error) {
-	name := netcfg.SandboxName
+func (a *app) runSandbox(ctx context.Context, name string, keep bool, args []string) (err error) {
 	inner := *a
 	inner.netns = name
 	stateDir := inner.stateRoot()
@@ -93,6 +99,3 @@ func (a *app) runSandbox(ctx context.Context, keep bool, args []string) (err err
 		return exitError{code: 128 + int(s.(syscall.Signal)), err: nil}
 	}
 }
-
-// sandboxStateDir is where a kept sandbox's snapshots live.
-func sandboxStateDir(base string) string { return filepath.Join(base, "netns", netcfg.SandboxName) }

@@ -313,4 +313,3 @@ never between. Every command that changes something does this first.`,
 		},
 	}
 }
-
