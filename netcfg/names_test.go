@@ -25,15 +25,15 @@ func writeFiles(t *testing.T, root string, files map[string]string) {
 func TestLoadNames(t *testing.T) {
 	root := t.TempDir()
 	writeFiles(t, root, map[string]string{
-		"etc/rt_tables":                 "255 local\n254 main\n253 default\n0 unspec\n#1 inr.ruhep\n  \n",
-		"etc/rt_tables.d/a.conf":        "13 vpn\n0x20 hexa # trailing comment\nthis is corrupt\n99999999999 toolarge\n",
-		"etc/rt_tables.d/nictab.conf":   "14\tlan\n",
-		"etc/rt_tables.d/ignored.txt":   "15 notread\n",
-		"usr/rt_tables":                 "1 fromusr\n",
-		"usr/rt_tables.d/a.conf":        "16 shadowed\n",
-		"usr/rt_tables.d/z.conf":        "17 usrextra\n13 override\n",
-		"etc/rt_protos":                 "2 kernel\n16 dhcp\n",
-		"etc/rt_protos.d/nictab.conf":   "201 nictab\n",
+		"etc/rt_tables":               "255 local\n254 main\n253 default\n0 unspec\n#1 inr.ruhep\n  \n",
+		"etc/rt_tables.d/a.conf":      "13 vpn\n0x20 hexa # trailing comment\nthis is corrupt\n99999999999 toolarge\n",
+		"etc/rt_tables.d/nictab.conf": "14\tlan\n",
+		"etc/rt_tables.d/ignored.txt": "15 notread\n",
+		"usr/rt_tables":               "1 fromusr\n",
+		"usr/rt_tables.d/a.conf":      "16 shadowed\n",
+		"usr/rt_tables.d/z.conf":      "17 usrextra\n13 override\n",
+		"etc/rt_protos":               "2 kernel\n16 dhcp\n",
+		"etc/rt_protos.d/nictab.conf": "201 nictab\n",
 	})
 	n := netcfg.LoadNames(netcfg.NamePaths{Etc: filepath.Join(root, "etc"), Usr: filepath.Join(root, "usr")})
 	for id, want := range map[uint32]string{13: "override", 14: "lan", 32: "hexa", 17: "usrextra", 254: "main", 15: "", 16: "", 1: ""} {
