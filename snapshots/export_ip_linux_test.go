@@ -1,0 +1,103 @@
+//go:build linux
+
+package snapshots
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nictab/nictab/internal/nstest"
+)
+
+// runInNS runs a shell script inside the namespace, with the table names
+// going to a directory of the test's own: never the host's /etc/iproute2.
+func runInNS(t *testing.T, ns *nstest.NS, script, iproute2 string) {
+	t.Helper()
+	cmd := exec.Command("ip", "netns", "exec", ns.Name, "sh", "-c", script)
+	cmd.Env = append(os.Environ(), "IPROUTE2_DIR="+iproute2)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("script in %s: %v\n%s", ns.Name, err, out)
+	}
+}
+
+// TestExportIPRecreatesSnapshot runs the ip export of the sandbox's
+// snapshot in a sandbox namespace, twice: the first run must install every
+// rule and route nictab would, owned by nictab, and the second change
+// nothing.
+func TestExportIPRecreatesSnapshot(t *testing.T) {
+	ns := nstest.Sandbox(t)
+	snap := sandboxSnapshot(t)
+	script, err := ExportIP(snap, IPOptions{Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	before := ns.Routing()
+	runInNS(t, ns, script, dir)
+	first := ns.Routing()
+	if first == before {
+		t.Fatal("the script changed nothing")
+	}
+	runInNS(t, ns, script, dir)
+	if second := ns.Routing(); second != first {
+		t.Errorf("a second run changed the namespace:\n--- after one run\n%s\n--- after two\n%s", first, second)
+	}
+	for _, want := range []string{
+		"1000:\tfrom 192.168.10.2 lookup 13 proto 201",
+		"1010:\tfrom 192.168.20.2 lookup 14 proto 201",
+		"1000:\tfrom 2001:db8:10::2 lookup 13 proto 201",
+		"default via 192.168.10.1 dev eno1 table 13 proto 201",
+		"192.168.20.0/24 dev enp2s0 table 14 proto 201 scope link src 192.168.20.2",
+		"default via 2001:db8:20::1 dev enp2s0 table 14 proto 201 metric 1024",
+	} {
+		if !strings.Contains(first, want) {
+			t.Errorf("missing %q in\n%s", want, first)
+		}
+	}
+	if n := strings.Count(first, "lookup 13 proto 201"); n != 2 {
+		t.Errorf("%d rules look up table 13, want 2 (one per family)", n)
+	}
+	names, err := os.ReadFile(filepath.Join(dir, "rt_tables.d", "nictab.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(names), "13\tvpn\n14\tlan\n") {
+		t.Errorf("names file:\n%s", names)
+	}
+}
+
+// TestExportScriptedRulesIdempotent runs the rules a scripted NixOS module
+// puts in networking.localCommands, as NixOS would at each boot and
+// rebuild: after any number of runs, each rule exists once.
+func TestExportScriptedRulesIdempotent(t *testing.T) {
+	nix := nixInstantiate(t)
+	ns := nstest.Sandbox(t)
+	path, err := filepath.Abs(filepath.Join("testdata", "export", "sandbox.scripted.nix"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := evalModule(t, nix, path)
+	cmds, ok := obj(t, v["networking"], "networking")["localCommands"].(string)
+	if !ok {
+		t.Fatal("the module has no localCommands")
+	}
+	// NixOS runs localCommands under `set -e`.
+	script := "set -e\n" + cmds
+	runInNS(t, ns, script, t.TempDir())
+	first := ns.Routing()
+	for i := 0; i < 2; i++ {
+		runInNS(t, ns, script, t.TempDir())
+	}
+	if again := ns.Routing(); again != first {
+		t.Errorf("running localCommands again changed the rules:\n--- once\n%s\n--- thrice\n%s", first, again)
+	}
+	if n := strings.Count(first, "from 192.168.10.2 lookup 13 proto static"); n != 1 {
+		t.Errorf("rule from 192.168.10.2 present %d times, want once:\n%s", n, first)
+	}
+	if n := strings.Count(first, "from 2001:db8:20::2 lookup 14 proto static"); n != 1 {
+		t.Errorf("rule from 2001:db8:20::2 present %d times, want once:\n%s", n, first)
+	}
+}
