@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole test suite: vet, staticcheck, and every test, including the ones
+# that build network namespaces (they need root) and the ones that drive the
+# terminal UI under tmux and check Nix output with nix-instantiate.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "test.sh: the tests create network namespaces and need root: sudo env \"PATH=\$PATH\" ./test.sh" >&2
+	exit 2
+fi
+need=()
+command -v ip >/dev/null || need+=(iproute2)
+command -v tmux >/dev/null || need+=(tmux)
+command -v nix-instantiate >/dev/null || need+=(nix-bin)
+if [ ${#need[@]} -gt 0 ]; then
+	echo "test.sh: installing ${need[*]}" >&2
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+set -x
+gofmt_out=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$gofmt_out" ]; then
+	echo "gofmt would change: $gofmt_out" >&2
+	exit 1
+fi
+go vet ./...
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+go test -race -count=1 -timeout 15m ./...
