@@ -180,6 +180,9 @@ type ApplyOptions struct {
 	// at once.
 	Confirm  time.Duration
 	Progress func(done, total int)
+	// Unrecorded applies without saving a snapshot: for a return to the
+	// newest snapshot, which already records the result.
+	Unrecorded bool
 }
 
 // Outcome is the result of an apply that went through.
@@ -207,6 +210,9 @@ type Pending struct {
 // cannot be recorded (disk full, read-only state directory), the change is
 // undone: an apply is never left applied but unrecorded.
 func (e *Engine) Apply(p *Proposal, o ApplyOptions) (*Outcome, error) {
+	if o.Confirm > 0 && o.Unrecorded {
+		return nil, errors.New("an unrecorded apply cannot have a confirm window")
+	}
 	if o.Confirm > 0 && e.cfg.StartWatchdog == nil {
 		return nil, errors.New("a confirm window needs a watchdog process, and none can be started here")
 	}
@@ -248,8 +254,8 @@ func (e *Engine) Apply(p *Proposal, o ApplyOptions) (*Outcome, error) {
 		return nil, err
 	}
 	out.Result = res
-	if p.Plan.Empty() {
-		// Nothing changed: nothing to confirm, and no new snapshot.
+	if p.Plan.Empty() || o.Unrecorded {
+		// Nothing changed, or nothing new to record.
 		return out, e.store.removeJournal(journalFile)
 	}
 	snap := e.snapshotOf(p, res.After, j.TxID)

@@ -66,6 +66,13 @@ func (c *cli) cmd(args ...string) *exec.Cmd {
 	return cmd
 }
 
+// hostCmd runs nictab with exactly args: no --netns or --state-dir added.
+func (c *cli) hostCmd(args ...string) *exec.Cmd {
+	cmd := exec.Command(nictabBin, args...)
+	cmd.Env = append(append(os.Environ(), "NO_COLOR=1"), c.env...)
+	return cmd
+}
+
 func (c *cli) run(args ...string) result {
 	c.t.Helper()
 	return runCmd(c.t, c.cmd(args...))
