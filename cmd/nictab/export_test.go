@@ -1,0 +1,116 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// savedID applies SPEC.md's file in the sandbox and returns the id of the
+// snapshot the apply saved.
+func savedID(t *testing.T, c *cli) string {
+	t.Helper()
+	if r := c.run("apply", "-f", writeFile(t, "blog.yaml", specFile), "--yes", "-m", "for export"); r.code != 0 {
+		t.Fatal(r)
+	}
+	files, err := filepath.Glob(filepath.Join(c.state, "snapshots", "*.yaml"))
+	if err != nil || len(files) != 1 {
+		t.Fatalf("snapshots after one apply: %v, %v", files, err)
+	}
+	return strings.TrimSuffix(filepath.Base(files[0]), ".yaml")
+}
+
+// TestExportAfterApply exports what a real apply saved, in every format.
+func TestExportAfterApply(t *testing.T) {
+	c := newCLI(t)
+	id := savedID(t, c)
+
+	// The newest snapshot by default; a namespace is not under networkd,
+	// so the scripted flavour, and a note saying so.
+	r := c.run("export", "nix")
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	mustContain(t, "export nix", r.stdout, "From snapshot "+id, "networking.iproute2.rttablesExtraConfig = \"13 vpn\\n14 lan\";",
+		`networking.interfaces.eno1.ipv4.routes = [`, "ip rule add from 192.168.10.2 lookup 13 proto 4 pref 1000")
+	mustContain(t, "export nix stderr", r.stderr, "scripted flavour")
+
+	out := filepath.Join(t.TempDir(), "nictab.nix")
+	r = c.run("export", "nix", id[:6], "--flavor", "networkd", "--nixos", "24.05", "-o", out)
+	if r.code != 0 || r.stdout != "" {
+		t.Fatal(r)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, out, string(data), `systemd.network.networks."40-eno1" = {`,
+		`{ routingPolicyRuleConfig = { From = "192.168.10.2/32"; Table = 13; Priority = 1000; }; }`)
+	if nix, err := exec.LookPath("nix-instantiate"); err == nil {
+		if o, err := exec.Command(nix, "--readonly-mode", "--parse", out).CombinedOutput(); err != nil {
+			t.Errorf("nix-instantiate --parse: %v\n%s", err, o)
+		}
+	}
+
+	dir := t.TempDir()
+	if r := c.run("export", "networkd", id, "--unit-prefix", "10-", "-o", dir); r.code != 0 {
+		t.Fatal(r)
+	}
+	drop, err := os.ReadFile(filepath.Join(dir, "network", "10-enp2s0.network.d", "nictab.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, "drop-in", string(drop), "[RoutingPolicyRule]\nFrom=192.168.20.2/32\nTable=14\nPriority=1010\n")
+	if _, err := os.Stat(filepath.Join(dir, "networkd.conf.d", "nictab.conf")); err != nil {
+		t.Error(err)
+	}
+
+	script := filepath.Join(t.TempDir(), "restore.sh")
+	if r := c.run("export", "ip", "-o", script); r.code != 0 {
+		t.Fatal(r)
+	}
+	fi, err := os.Stat(script)
+	if err != nil || fi.Mode().Perm()&0o100 == 0 {
+		t.Errorf("script %v, %v: want an executable file", fi, err)
+	}
+}
+
+// TestExportBadInput: an unknown id, a missing or damaged file, an intent
+// file, no history and bad flags are bad input, exit 2, with a message.
+func TestExportBadInput(t *testing.T) {
+	c := newCLI(t)
+	id := savedID(t, c)
+	saved := filepath.Join(c.state, "snapshots", id+".yaml")
+	good, err := os.ReadFile(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	damaged := writeFile(t, "damaged.yaml", strings.Replace(string(good), "192.168.10.2", "192.168.10.3", 1))
+	empty := filepath.Join(t.TempDir(), "empty-state")
+	for _, x := range []struct {
+		args []string
+		say  string
+	}{
+		{[]string{"export", "nix", "zz"}, "no such snapshot"},
+		{[]string{"export", "nix", "-f", filepath.Join(t.TempDir(), "missing.yaml")}, "missing.yaml"},
+		{[]string{"export", "nix", "-f", damaged}, "checksum"},
+		{[]string{"export", "ip", "-f", writeFile(t, "intent.yaml", specFile)}, "no resolved rules"},
+		{[]string{"export", "nix", id, "-f", saved}, "not both"},
+		{[]string{"export", "nix", "--flavor", "nm"}, "unknown flavour"},
+		{[]string{"export", "nix", "--nixos", "24"}, "YY.MM"},
+		{[]string{"--state-dir", empty, "export", "networkd"}, "no snapshot history"},
+	} {
+		r := c.run(x.args...)
+		if r.code != 2 || !strings.Contains(r.stderr, x.say) {
+			t.Errorf("nictab %s: want exit 2 saying %q, got %s", strings.Join(x.args, " "), x.say, r)
+		}
+		if r.stdout != "" {
+			t.Errorf("nictab %s wrote to stdout:\n%s", strings.Join(x.args, " "), r.stdout)
+		}
+	}
+	if _, err := os.Stat(empty); err == nil {
+		t.Error("looking for a snapshot created the state directory")
+	}
+}
