@@ -106,6 +106,9 @@ type fields struct {
 	path string
 	node ast.Node
 	vals map[string]ast.Node
+	// refused holds the keys given with a value already reported as
+	// unusable, so they are not reported missing as well.
+	refused map[string]bool
 }
 
 // has reports whether key was given a value; a key given null counts as
@@ -113,7 +116,10 @@ type fields struct {
 func (f *fields) has(key string) bool { return !isNull(f.vals[key]) }
 
 // mapping decodes n as a mapping whose keys must be among allowed,
-// recording the position of each value under its field path.
+// recording the position of each value under its field path. It returns
+// nil when n is not a mapping; ok is false when a key was refused, and the
+// keys that were not are still returned, so their problems are reported in
+// the same run.
 func (d *decoder) mapping(n ast.Node, path string, allowed ...string) (*fields, bool) {
 	if d.unsupported(n, path) {
 		return nil, false
@@ -128,11 +134,12 @@ func (d *decoder) mapping(n ast.Node, path string, allowed ...string) (*fields, 
 		d.fail(n, path, "want a mapping (key: value), got %s", describe(n))
 		return nil, false
 	}
-	f := &fields{path: path, node: n, vals: map[string]ast.Node{}}
+	f := &fields{path: path, node: n, vals: map[string]ast.Node{}, refused: map[string]bool{}}
 	first := map[string]filePos{}
 	ok := true
 	for _, kv := range pairs {
 		if d.unsupported(kv.Key, path) || d.unsupported(kv.Value, join(path, keyText(kv.Key))) {
+			f.refused[keyText(kv.Key)] = true
 			ok = false
 			continue
 		}
@@ -185,6 +192,10 @@ func keyText(k ast.Node) string {
 func (d *decoder) require(f *fields, keys ...string) bool {
 	ok := true
 	for _, k := range keys {
+		if f.refused[k] {
+			ok = false
+			continue
+		}
 		if !f.has(k) {
 			d.fail(f.node, join(f.path, k), "missing: %s needs %s:", describeSection(f.path), k)
 			ok = false

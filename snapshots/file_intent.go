@@ -106,11 +106,12 @@ func (d *decoder) tables(n ast.Node) []netcfg.TableDef {
 	names := map[string]int{}
 	for i, item := range items {
 		path := index("tables", i)
-		f, ok := d.mapping(item, path, tableKeys...)
-		if !ok || !d.require(f, "id") {
+		f, clean := d.mapping(item, path, tableKeys...)
+		if f == nil || !d.require(f, "id") {
 			continue
 		}
 		var t netcfg.TableDef
+		var ok bool
 		if t.ID, ok = d.tableID(f.vals["id"], join(path, "id")); !ok {
 			continue
 		}
@@ -129,7 +130,9 @@ func (d *decoder) tables(n ast.Node) []netcfg.TableDef {
 			}
 			names[t.Name] = i
 		}
-		out = append(out, t)
+		if clean {
+			out = append(out, t)
+		}
 	}
 	return out
 }
@@ -140,12 +143,12 @@ func (d *decoder) nics(n ast.Node) []netcfg.NICIntent {
 	seen := map[string]int{}
 	for i, item := range items {
 		path := index("nics", i)
-		f, ok := d.mapping(item, path, nicKeys...)
-		if !ok {
+		f, clean := d.mapping(item, path, nicKeys...)
+		if f == nil {
 			continue
 		}
 		nic, ok := d.nic(f, path)
-		if !ok {
+		if !ok || !clean {
 			continue
 		}
 		if j, dup := seen[nic.Name]; dup {
@@ -292,12 +295,12 @@ func (d *decoder) rules(n ast.Node) []netcfg.RuleIntent {
 	seen := map[string]int{}
 	for i, item := range items {
 		path := index("rules", i)
-		f, ok := d.mapping(item, path, ruleKeys...)
-		if !ok {
+		f, clean := d.mapping(item, path, ruleKeys...)
+		if f == nil {
 			continue
 		}
 		r, ok := d.rule(f, path)
-		if !ok {
+		if !ok || !clean {
 			continue
 		}
 		k := ruleIntentKey(&r)
@@ -358,8 +361,8 @@ func ruleIntentKey(r *netcfg.RuleIntent) string {
 }
 
 func (d *decoder) meta(n ast.Node) *Meta {
-	f, ok := d.mapping(n, "snapshot", metaKeys...)
-	if !ok || !d.require(f, "id", "time") {
+	f, _ := d.mapping(n, "snapshot", metaKeys...)
+	if f == nil || !d.require(f, "id", "time") {
 		return nil
 	}
 	m := &Meta{}

@@ -25,16 +25,16 @@ const (
 )
 
 func (d *decoder) resolved(n ast.Node) *netcfg.Target {
-	f, ok := d.mapping(n, "resolved", resolvedKeys...)
-	if !ok {
+	f, _ := d.mapping(n, "resolved", resolvedKeys...)
+	if f == nil {
 		return nil
 	}
 	t := &netcfg.Target{}
 	items, _ := d.list(f.vals["names"], "resolved.names")
 	for i, item := range items {
 		path := index("resolved.names", i)
-		g, ok := d.mapping(item, path, tableKeys...)
-		if !ok || !d.require(g, "id", "name") {
+		g, clean := d.mapping(item, path, tableKeys...)
+		if g == nil || !d.require(g, "id", "name") {
 			continue
 		}
 		id, ok1 := d.uint(g.vals["id"], join(path, "id"), maxU32, "table ids are 0–4294967295")
@@ -43,15 +43,15 @@ func (d *decoder) resolved(n ast.Node) *netcfg.Target {
 			d.fail(g.vals["name"], join(path, "name"), "%q is not a usable table name", name)
 			ok2 = false
 		}
-		if ok1 && ok2 {
+		if ok1 && ok2 && clean {
 			t.Names = append(t.Names, netcfg.TableName{ID: uint32(id), Name: name})
 		}
 	}
 	items, _ = d.list(f.vals["rules"], "resolved.rules")
 	for i, item := range items {
 		path := index("resolved.rules", i)
-		if g, ok := d.mapping(item, path, savedRuleKeys...); ok {
-			if r, ok := d.savedRule(g, path); ok {
+		if g, clean := d.mapping(item, path, savedRuleKeys...); g != nil {
+			if r, ok := d.savedRule(g, path); ok && clean {
 				t.Rules = append(t.Rules, r)
 			}
 		}
@@ -59,8 +59,8 @@ func (d *decoder) resolved(n ast.Node) *netcfg.Target {
 	items, _ = d.list(f.vals["routes"], "resolved.routes")
 	for i, item := range items {
 		path := index("resolved.routes", i)
-		if g, ok := d.mapping(item, path, savedRouteKeys...); ok {
-			if r, ok := d.savedRoute(g, path); ok {
+		if g, clean := d.mapping(item, path, savedRouteKeys...); g != nil {
+			if r, ok := d.savedRoute(g, path); ok && clean {
 				t.Routes = append(t.Routes, r)
 			}
 		}
@@ -242,12 +242,12 @@ func (d *decoder) savedRoute(f *fields, path string) (netcfg.Route, bool) {
 	x.ok = x.ok && ok
 	for i, item := range items {
 		hp := index(join(path, "nexthops"), i)
-		g, ok := d.mapping(item, hp, nexthopKeys...)
-		if !ok {
+		g, clean := d.mapping(item, hp, nexthopKeys...)
+		if g == nil {
 			x.ok = false
 			continue
 		}
-		h := &numbers{d: d, f: g, ok: true}
+		h := &numbers{d: d, f: g, ok: clean}
 		var nh netcfg.NextHop
 		h.addr("via", &nh.Gw)
 		h.iface("dev", &nh.Dev)

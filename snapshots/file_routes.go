@@ -16,12 +16,12 @@ func (d *decoder) routes(n ast.Node) []netcfg.RouteIntent {
 	keys := map[string]int{}
 	for i, item := range items {
 		path := index("routes", i)
-		f, ok := d.mapping(item, path, routeKeys...)
-		if !ok {
+		f, clean := d.mapping(item, path, routeKeys...)
+		if f == nil {
 			continue
 		}
 		r, ok := d.route(f, path)
-		if !ok {
+		if !ok || !clean {
 			continue
 		}
 		k, full := routeIntentKeys(&r)
