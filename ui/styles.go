@@ -6,6 +6,7 @@ package ui
 import (
 	"io"
 	"os"
+	"strings"
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
@@ -30,6 +31,15 @@ type Styles struct {
 	Selected lipgloss.Style
 	Border   lipgloss.Style
 	Command  lipgloss.Style
+
+	// Bar is the title bar at the top of the terminal UI.
+	Bar lipgloss.Style
+	// Focus marks the field or pane that keys go to.
+	Focus lipgloss.Style
+	// Box frames a dialog.
+	Box lipgloss.Style
+	// Alarm frames a dialog that asks for a decision with a deadline.
+	Alarm lipgloss.Style
 }
 
 // DefaultStyles builds the styles for a renderer. With the Ascii profile
@@ -52,17 +62,71 @@ func DefaultStyles(r *lipgloss.Renderer) Styles {
 		Selected: s().Reverse(true),
 		Border:   s().Foreground(lipgloss.Color("8")),
 		Command:  s().Foreground(lipgloss.AdaptiveColor{Light: "5", Dark: "13"}),
+		Bar:      s().Foreground(lipgloss.Color("15")).Background(lipgloss.Color("4")).Bold(true),
+		Focus:    s().Foreground(lipgloss.AdaptiveColor{Light: "4", Dark: "14"}).Bold(true),
+		Box:      s().Border(lipgloss.NormalBorder()).BorderForeground(lipgloss.Color("8")).Padding(0, 1),
+		Alarm:    s().Border(lipgloss.DoubleBorder()).BorderForeground(lipgloss.Color("11")).Padding(0, 1),
 	}
+}
+
+// MonoStyles are the terminal UI's styles without colour, for NO_COLOR and
+// --no-color: bold, underline and reverse video stay, so the cursor, the
+// focus and the title bar remain visible, and diffs read by their +/-/~
+// marks.
+func MonoStyles(r *lipgloss.Renderer) Styles {
+	st := DefaultStyles(r)
+	for _, p := range []*lipgloss.Style{
+		&st.Title, &st.Header, &st.Added, &st.Removed, &st.Changed, &st.Muted, &st.Warning,
+		&st.OK, &st.Owned, &st.Key, &st.Selected, &st.Border, &st.Command, &st.Focus, &st.Box, &st.Alarm,
+	} {
+		*p = p.UnsetForeground().UnsetBackground().UnsetBorderForeground()
+	}
+	st.Danger = st.Danger.UnsetForeground().UnsetBackground().Reverse(true)
+	st.Bar = st.Bar.UnsetForeground().UnsetBackground().Reverse(true)
+	return st
 }
 
 // NewRenderer returns a renderer for w that honours NO_COLOR and noColor,
 // and limits colours to what the terminal says it has.
 func NewRenderer(w io.Writer, noColor bool) *lipgloss.Renderer {
 	r := lipgloss.NewRenderer(w)
+	// Without this the first adaptive colour asks the terminal for its
+	// background (OSC 11) and waits for the answer: seconds over a slow
+	// SSH link, and the answer can land in the TUI's input.
+	r.SetHasDarkBackground(DarkBackground())
 	if noColor || os.Getenv("NO_COLOR") != "" {
 		r.SetColorProfile(termenv.Ascii)
 	}
 	return r
+}
+
+// TerminalStyles are the terminal UI's styles for the terminal w. With
+// NO_COLOR or --no-color they carry no colour but keep bold and reverse
+// video (termenv would drop those too), so the cursor stays visible.
+func TerminalStyles(w io.Writer, noColor bool) Styles {
+	r := lipgloss.NewRenderer(w)
+	r.SetHasDarkBackground(DarkBackground())
+	if noColor || os.Getenv("NO_COLOR") != "" {
+		if os.Getenv("TERM") != "dumb" {
+			r.SetColorProfile(termenv.ANSI)
+		}
+		return MonoStyles(r)
+	}
+	return DefaultStyles(r)
+}
+
+// DarkBackground guesses the terminal's background from COLORFGBG (set by
+// rxvt, konsole and others as "fg;bg"); without it, dark, as terminals and
+// the Linux console mostly are.
+func DarkBackground() bool {
+	v := os.Getenv("COLORFGBG")
+	if i := strings.LastIndexByte(v, ';'); i >= 0 {
+		switch v[i+1:] {
+		case "7", "15":
+			return false
+		}
+	}
+	return true
 }
 
 // PlainStyles renders no colour and no attributes: for golden files and

@@ -1,0 +1,156 @@
+package ui
+
+import (
+	"context"
+	"time"
+
+	"github.com/nictab/nictab/netcfg"
+)
+
+// Backend is everything the terminal UI asks of the rest of nictab. The UI
+// reaches the kernel, the snapshot store and the exporters only through it:
+// cmd/nictab wires the real one, tests a fake. Every method may block; the
+// UI calls them from tea.Cmds, never from Update.
+type Backend interface {
+	// Capabilities says what this backend can do here; it does no I/O
+	// and is read once at start.
+	Capabilities() Capabilities
+	// Detect reads the live state: links, rules, the tables rules refer
+	// to, and every route nictab owns.
+	Detect() (netcfg.State, error)
+	// Intent is what nictab manages now (the intent of the snapshot that
+	// is live), the base that edits in the UI start from.
+	Intent() (netcfg.Intent, error)
+	// Propose resolves an intent against the live state and plans it.
+	Propose(in netcfg.Intent) (*Proposal, error)
+	// Apply carries a proposal out. With o.Confirm > 0 the change is
+	// reverted at Outcome.Deadline unless Confirm is called, even when
+	// this process is gone by then.
+	Apply(ctx context.Context, p *Proposal, o ApplyOptions) (*Outcome, error)
+	// Confirm keeps the change of the last apply.
+	Confirm() error
+	// Revert undoes the change of the last apply now.
+	Revert() error
+	// Pending returns the apply that waits for confirmation, or nil.
+	Pending() (*Pending, error)
+	// History lists the saved snapshots, newest first, damaged files
+	// included and marked.
+	History() ([]SnapshotInfo, error)
+	// SnapshotText is a snapshot file as it is stored.
+	SnapshotText(id string) (string, error)
+	// DiffSnapshot lists what differs between a snapshot and the live
+	// state, as the changes that lead from the snapshot to live.
+	DiffSnapshot(id string) (*SnapshotDiff, error)
+	// ProposeRollback plans the way from live back to a snapshot.
+	ProposeRollback(id string) (*Proposal, error)
+	// Export renders a snapshot as NixOS configuration of a flavour
+	// ("networkd" or "scripted").
+	Export(id, flavor string) (string, error)
+	// WriteFile writes data to path atomically.
+	WriteFile(path string, data []byte) error
+	// Watch reports changes made to the namespace by anyone, coalesced,
+	// until ctx ends.
+	Watch(ctx context.Context) (<-chan struct{}, error)
+}
+
+// Capabilities says what the UI may offer.
+type Capabilities struct {
+	// Netns is the named network namespace nictab works in, or "".
+	Netns string
+	// ReadOnly is set when nictab cannot change routing here; Reason says
+	// why in one line, for the banner.
+	ReadOnly bool
+	Reason   string
+	// History is set when the snapshot store can be read.
+	History bool
+	// Export is set when snapshots can be exported as Nix.
+	Export bool
+	// Confirm is how long an apply from the UI waits for confirmation
+	// before it is reverted.
+	Confirm time.Duration
+	// SSHClient is the address of the SSH client this session runs for,
+	// or "".
+	SSHClient string
+	// Host names the machine in the title bar.
+	Host string
+}
+
+// Proposal is a plan ready to be shown and applied.
+type Proposal struct {
+	Intent  netcfg.Intent
+	Live    netcfg.State
+	Desired netcfg.Desired
+	Plan    netcfg.Plan
+	// Snapshot is the text of the snapshot an apply will save.
+	Snapshot string
+	// NamesFile is where table names are written, for the equivalent
+	// commands.
+	NamesFile string
+	// SSH is the path to the SSH client before and after, when this
+	// session runs over SSH.
+	SSH *SSHCheck
+	// RollbackTo is the snapshot a rollback proposal returns to.
+	RollbackTo string
+	// Handle is the backend's own value for this proposal.
+	Handle any
+}
+
+// SSHCheck is the path replies to the SSH client take now and after the
+// plan.
+type SSHCheck struct {
+	Client string
+	Before string
+	After  string
+	// Changed is set when the path moves to another NIC or gateway;
+	// Broken when it has no route after.
+	Changed, Broken bool
+	// Culprit names the rule or route that moves or breaks it.
+	Culprit string
+}
+
+// ApplyOptions are the choices made for one apply.
+type ApplyOptions struct {
+	Confirm time.Duration
+	Comment string
+	// Progress is called as steps complete, from another goroutine.
+	Progress func(done, total int)
+}
+
+// Outcome is an apply that went through and was verified.
+type Outcome struct {
+	Steps int
+	// Deadline is when the change is reverted unless confirmed; zero
+	// without a confirm window.
+	Deadline time.Time
+	// SnapshotID is the snapshot saved for the change, once kept.
+	SnapshotID string
+	// Notes are remarks such as names that could not be written.
+	Notes []string
+}
+
+// Pending is an apply that waits for confirmation.
+type Pending struct {
+	Deadline time.Time
+	Comment  string
+}
+
+// SnapshotInfo is one entry of the history.
+type SnapshotInfo struct {
+	ID      string
+	Time    time.Time
+	Kind    string
+	Comment string
+	Summary string
+	// Live is set on the snapshot whose state nictab holds now.
+	Live bool
+	// Damaged says why a file could not be read; the other fields may be
+	// empty then.
+	Damaged string
+	File    string
+}
+
+// SnapshotDiff is what differs between a snapshot and live.
+type SnapshotDiff struct {
+	Changes []netcfg.Change
+	Names   netcfg.Names
+}
