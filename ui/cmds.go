@@ -1,0 +1,250 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/nictab/nictab/netcfg"
+)
+
+// Every call to the backend runs in one of these commands and comes back
+// as a typed message; Update never waits on I/O.
+
+type stateMsg struct {
+	state netcfg.State
+	err   error
+}
+
+type intentMsg struct {
+	intent netcfg.Intent
+	err    error
+}
+
+type pendingMsg struct {
+	pending *Pending
+	err     error
+}
+
+// proposalPurpose says why a proposal was asked for.
+type proposalPurpose int
+
+const (
+	forPreview proposalPurpose = iota
+	forRollback
+	// forStaleCheck re-plans in the background after a live change, to
+	// see whether the plan on screen still matches the kernel.
+	forStaleCheck
+)
+
+type proposalMsg struct {
+	purpose  proposalPurpose
+	proposal *Proposal
+	err      error
+}
+
+type watchStartedMsg struct {
+	ch  <-chan struct{}
+	err error
+}
+
+// liveMsg says the namespace changed; the watcher's channel closing
+// arrives as a liveMsg with closed set.
+type liveMsg struct{ closed bool }
+
+type progressMsg struct{ done, total int }
+
+type appliedMsg struct {
+	outcome *Outcome
+	err     error
+	// at is when the apply returned; the countdown starts from it.
+	at time.Time
+}
+
+type tickMsg time.Time
+
+type confirmedMsg struct{ err error }
+
+type revertedMsg struct {
+	err error
+	// why is "timeout" or "key".
+	why string
+}
+
+type historyMsg struct {
+	list []SnapshotInfo
+	err  error
+}
+
+type snapshotTextMsg struct {
+	id, text string
+	err      error
+}
+
+type diffMsg struct {
+	id   string
+	diff *SnapshotDiff
+	err  error
+}
+
+type exportMsg struct {
+	id, flavor, text string
+	err              error
+}
+
+type wroteMsg struct {
+	path string
+	n    int
+	err  error
+}
+
+func detectCmd(be Backend) tea.Cmd {
+	return func() tea.Msg {
+		s, err := be.Detect()
+		return stateMsg{state: s, err: err}
+	}
+}
+
+func intentCmd(be Backend) tea.Cmd {
+	return func() tea.Msg {
+		in, err := be.Intent()
+		return intentMsg{intent: in, err: err}
+	}
+}
+
+func pendingCmd(be Backend) tea.Cmd {
+	return func() tea.Msg {
+		p, err := be.Pending()
+		return pendingMsg{pending: p, err: err}
+	}
+}
+
+func proposeCmd(be Backend, in netcfg.Intent, purpose proposalPurpose) tea.Cmd {
+	return func() tea.Msg {
+		p, err := be.Propose(in)
+		return proposalMsg{purpose: purpose, proposal: p, err: err}
+	}
+}
+
+func rollbackCmd(be Backend, id string, purpose proposalPurpose) tea.Cmd {
+	return func() tea.Msg {
+		p, err := be.ProposeRollback(id)
+		return proposalMsg{purpose: purpose, proposal: p, err: err}
+	}
+}
+
+func watchCmd(ctx context.Context, be Backend) tea.Cmd {
+	return func() tea.Msg {
+		ch, err := be.Watch(ctx)
+		return watchStartedMsg{ch: ch, err: err}
+	}
+}
+
+// waitLive waits for the next change the watcher reports.
+func waitLive(ch <-chan struct{}) tea.Cmd {
+	return func() tea.Msg {
+		_, ok := <-ch
+		return liveMsg{closed: !ok}
+	}
+}
+
+// applyRun carries one apply: the command that runs it and the channel
+// its progress comes through.
+type applyRun struct {
+	progress chan progressMsg
+	done     chan appliedMsg
+}
+
+// startApply runs the apply in the background and returns the commands
+// that deliver its progress and its end as messages.
+func startApply(ctx context.Context, be Backend, p *Proposal, o ApplyOptions) (applyRun, tea.Cmd) {
+	run := applyRun{progress: make(chan progressMsg, 1), done: make(chan appliedMsg, 1)}
+	start := func() tea.Msg {
+		o.Progress = func(done, total int) {
+			// Only the latest count matters; a stale one is dropped.
+			select {
+			case <-run.progress:
+			default:
+			}
+			run.progress <- progressMsg{done: done, total: total}
+		}
+		out, err := be.Apply(ctx, p, o)
+		run.done <- appliedMsg{outcome: out, err: err, at: time.Now()}
+		close(run.done)
+		return nil
+	}
+	return run, tea.Batch(start, waitApply(run))
+}
+
+// waitApply delivers the next progress report, or the end of the apply.
+func waitApply(run applyRun) tea.Cmd {
+	return func() tea.Msg {
+		select {
+		case p := <-run.progress:
+			return p
+		case d, ok := <-run.done:
+			if !ok {
+				return nil
+			}
+			return d
+		}
+	}
+}
+
+// tick drives the confirm countdown, once a second on the second of the
+// deadline, so the number shown changes exactly when a second has passed.
+func tick(deadline time.Time) tea.Cmd {
+	wait := time.Until(deadline) % time.Second
+	if wait <= 0 {
+		wait = time.Second
+	}
+	return tea.Tick(wait, func(t time.Time) tea.Msg { return tickMsg(t) })
+}
+
+func confirmCmd(be Backend) tea.Cmd {
+	return func() tea.Msg { return confirmedMsg{err: be.Confirm()} }
+}
+
+func revertCmd(be Backend, why string) tea.Cmd {
+	return func() tea.Msg { return revertedMsg{err: be.Revert(), why: why} }
+}
+
+func historyCmd(be Backend) tea.Cmd {
+	return func() tea.Msg {
+		l, err := be.History()
+		return historyMsg{list: l, err: err}
+	}
+}
+
+func snapshotTextCmd(be Backend, id string) tea.Cmd {
+	return func() tea.Msg {
+		t, err := be.SnapshotText(id)
+		return snapshotTextMsg{id: id, text: t, err: err}
+	}
+}
+
+func diffCmd(be Backend, id string) tea.Cmd {
+	return func() tea.Msg {
+		d, err := be.DiffSnapshot(id)
+		return diffMsg{id: id, diff: d, err: err}
+	}
+}
+
+func exportCmd(be Backend, id, flavor string) tea.Cmd {
+	return func() tea.Msg {
+		t, err := be.Export(id, flavor)
+		return exportMsg{id: id, flavor: flavor, text: t, err: err}
+	}
+}
+
+func writeCmd(be Backend, path string, data []byte) tea.Cmd {
+	return func() tea.Msg {
+		err := be.WriteFile(path, data)
+		if err != nil {
+			err = fmt.Errorf("write %s: %w", path, err)
+		}
+		return wroteMsg{path: path, n: len(data), err: err}
+	}
+}

@@ -1,0 +1,443 @@
+package ui
+
+import (
+	"context"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/nictab/nictab/netcfg"
+)
+
+// screen is where the person is.
+type screen int
+
+const (
+	screenNICs screen = iota
+	screenAssign
+	screenPreview
+	screenApply
+	screenSnapshots
+	screenSnapshot
+	screenExport
+)
+
+// loadState is the state of the first read of the namespace: nothing can
+// be shown before it.
+type loadState int
+
+const (
+	loading loadState = iota
+	loadFailed
+	ready
+)
+
+// Options configures the terminal UI.
+type Options struct {
+	Backend Backend
+	Styles  Styles
+	// Keys defaults to DefaultKeyMap().
+	Keys *KeyMap
+	// Context ends the background work (live updates) when cancelled.
+	Context context.Context
+}
+
+// Model is the root of the terminal UI. It holds one value per screen and
+// routes messages to the one on show.
+type Model struct {
+	be   Backend
+	caps Capabilities
+	ctx  context.Context
+	st   Styles
+	keys KeyMap
+	help help.Model
+
+	width, height int
+	screen        screen
+	load          loadState
+	loadErr       error
+
+	state   netcfg.State
+	show    ShowView
+	lines   []nicLine
+	base    netcfg.Intent
+	baseErr error
+	edits   edits
+
+	nics    nicsScreen
+	assign  assignScreen
+	preview previewScreen
+	apply   applyScreen
+	snaps   snapshotsScreen
+	snap    snapshotScreen
+	export  exportScreen
+
+	showHelp bool
+	ask      *question
+	// flash is a one-line message under the screen until the next key.
+	flash    string
+	flashBad bool
+
+	live liveState
+}
+
+// liveState tracks the watcher and the reads it causes: one read at a
+// time, and one more if changes came in during it.
+type liveState struct {
+	ch      <-chan struct{}
+	err     error
+	reading bool
+	again   bool
+}
+
+// question asks yes or no before something that cannot be taken back.
+type question struct {
+	text string
+	yes  func(m *Model) tea.Cmd
+}
+
+// New builds the root model. Nothing is read until Init.
+func New(o Options) Model {
+	keys := DefaultKeyMap()
+	if o.Keys != nil {
+		keys = *o.Keys
+	}
+	ctx := o.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	h := help.New()
+	h.Styles = help.Styles{
+		ShortKey: o.Styles.Key, ShortDesc: o.Styles.Muted, ShortSeparator: o.Styles.Muted,
+		FullKey: o.Styles.Key, FullDesc: o.Styles.Muted, FullSeparator: o.Styles.Muted,
+		Ellipsis: o.Styles.Muted,
+	}
+	h.ShortSeparator = " · "
+	return Model{
+		be: o.Backend, caps: o.Backend.Capabilities(), ctx: ctx, st: o.Styles, keys: keys, help: h,
+		width: 80, height: 24,
+	}
+}
+
+// Init reads the namespace, the intent and any apply left waiting for
+// confirmation, and starts live updates.
+func (m Model) Init() tea.Cmd {
+	m.live.reading = true
+	return tea.Batch(detectCmd(m.be), intentCmd(m.be), pendingCmd(m.be), watchCmd(m.ctx, m.be))
+}
+
+// bodyHeight is what is left for a screen under the title bar and banner
+// and over the message and help lines.
+func (m *Model) bodyHeight() int {
+	return max(m.height-2-len(m.banners())-1, 3)
+}
+
+// banners are the warnings that stay on top of every screen.
+func (m *Model) banners() []string {
+	var out []string
+	if m.caps.ReadOnly {
+		out = append(out, "read-only: "+m.caps.Reason)
+	}
+	return out
+}
+
+// tableName names a table from the live names, the intent, or the edits.
+func (m *Model) tableName(id uint32) string {
+	if n := m.state.Names.TableName(id); n != "" {
+		return n
+	}
+	for _, t := range m.base.Tables {
+		if t.ID == id {
+			return t.Name
+		}
+	}
+	for _, t := range m.edits.newTables() {
+		if t.ID == id {
+			return t.Name
+		}
+	}
+	return ""
+}
+
+func (m *Model) tableLabel(id uint32) string { return tableLabel(id, m.tableName(id)) }
+
+func (m *Model) setFlash(s string, bad bool) { m.flash, m.flashBad = s, bad }
+
+// intent is what the edits make of the base.
+func (m *Model) intent() netcfg.Intent { return applyEdits(m.base, m.edits) }
+
+// Update routes a message: results of commands first, then keys.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.help.Width = msg.Width
+		m.relayout()
+		return m, nil
+	case tea.KeyMsg:
+		return m.updateKey(msg)
+	}
+	cmd := m.updateResult(msg)
+	return m, cmd
+}
+
+// relayout fits the screens' scroll positions to the terminal.
+func (m *Model) relayout() {
+	if m.load == ready {
+		m.nics.reflow(&m.show, m.lines, m.bodyHeight())
+	}
+	m.preview.resize(m, m.width, m.bodyHeight())
+	m.snap.resize(m.width, m.bodyHeight())
+	m.export.resize(m.width, m.bodyHeight())
+	m.snaps.reflow(m.bodyHeight())
+}
+
+// setState takes in a newly read state.
+func (m *Model) setState(s netcfg.State) {
+	m.state = s
+	m.show = BuildShow(s, m.caps.Netns)
+	m.lines = nicLines(&m.show, &m.state)
+	m.load = ready
+	m.nics.reflow(&m.show, m.lines, m.bodyHeight())
+}
+
+func (m Model) updateKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+	m.flash = ""
+	if m.ask != nil {
+		switch {
+		case key.Matches(msg, m.keys.Yes):
+			q := m.ask
+			m.ask = nil
+			return m, q.yes(&m)
+		case key.Matches(msg, m.keys.No), msg.Type == tea.KeyCtrlC:
+			m.ask = nil
+		}
+		return m, nil
+	}
+	if m.screen == screenApply {
+		// The confirm dialog takes every key: y keeps, anything else
+		// reverts. Nothing else may happen while a change is in flight.
+		return m, m.apply.key(&m, msg)
+	}
+	if m.showHelp {
+		m.showHelp = false
+		return m, nil
+	}
+	if m.load != ready {
+		switch {
+		case key.Matches(msg, m.keys.Quit):
+			return m, tea.Quit
+		case key.Matches(msg, m.keys.Reload) && m.load == loadFailed:
+			m.load = loading
+			return m, detectCmd(m.be)
+		}
+		return m, nil
+	}
+	typing := m.typing()
+	switch {
+	case msg.Type == tea.KeyCtrlC, key.Matches(msg, m.keys.Quit) && !typing:
+		return m, m.quit()
+	case key.Matches(msg, m.keys.Help) && !typing:
+		m.showHelp = true
+		return m, nil
+	}
+	var cmd tea.Cmd
+	switch m.screen {
+	case screenNICs:
+		cmd = m.nicsKey(msg)
+	case screenAssign:
+		cmd = m.assignKey(msg)
+	case screenPreview:
+		cmd = m.previewKey(msg)
+	case screenSnapshots:
+		cmd = m.snapshotsKey(msg)
+	case screenSnapshot:
+		cmd = m.snapshotKey(msg)
+	case screenExport:
+		cmd = m.exportKey(msg)
+	}
+	return m, cmd
+}
+
+// typing reports whether keys go to a text field, where q and ? are
+// letters.
+func (m *Model) typing() bool {
+	switch m.screen {
+	case screenAssign:
+		return m.assign.focus != fieldTable && m.assign.focus != fieldSelect
+	case screenExport:
+		return m.export.asking
+	}
+	return false
+}
+
+// quit leaves, asking first when edits would be lost.
+func (m *Model) quit() tea.Cmd {
+	if n := m.edits.len(); n > 0 {
+		m.ask = &question{
+			text: "Quit and drop " + plural(n, "unapplied edit") + "?",
+			yes:  func(*Model) tea.Cmd { return tea.Quit },
+		}
+		return nil
+	}
+	return tea.Quit
+}
+
+// back goes to the screen a screen was opened from.
+func (m *Model) back() {
+	switch m.screen {
+	case screenSnapshot, screenExport:
+		m.screen = screenSnapshots
+	case screenPreview:
+		if m.preview.rollback != "" {
+			m.screen = screenSnapshots
+			return
+		}
+		m.screen = screenNICs
+	default:
+		m.screen = screenNICs
+	}
+}
+
+// View draws the whole terminal: title bar, banners, the screen, a message
+// line and the help line, exactly width × height.
+func (m Model) View() string {
+	w, h := max(m.width, 20), max(m.height, 5)
+	var out []string
+	out = append(out, titleBar(m.crumbs(), m.status(), w, m.st))
+	for _, b := range m.banners() {
+		out = append(out, m.st.Warning.Render(cut(netcfg.SafeText(b), w)))
+	}
+	bh := m.bodyHeight()
+	body := fit(m.body(w, bh), w, bh)
+	if m.ask != nil {
+		body = overlay(body, box([]string{m.ask.text, "", m.st.Key.Render("y") + " yes   " + m.st.Key.Render("n") + " no"}, w, m.st.Alarm), w)
+	}
+	if m.showHelp {
+		body = overlay(body, m.fullHelp(w), w)
+	}
+	out = append(out, body...)
+	flash := ""
+	if m.flash != "" {
+		style := m.st.OK
+		if m.flashBad {
+			style = m.st.Warning
+		}
+		flash = style.Render(cut(m.flash, w))
+	}
+	out = append(out, flash)
+	out = append(out, cut(m.help.ShortHelpView(m.helpKeys().ShortHelp()), w))
+	return strings.Join(fit(strings.Join(out, "\n"), w, h), "\n")
+}
+
+func (m *Model) fullHelp(w int) string {
+	hm := m.help
+	hm.ShowAll = true
+	lines := strings.Split(hm.FullHelpView(m.helpKeys().FullHelp()), "\n")
+	lines = append([]string{m.st.Title.Render("Keys on this screen"), ""}, lines...)
+	lines = append(lines, "", m.st.Muted.Render("any key closes this"))
+	return box(lines, w, m.st.Box)
+}
+
+// helpKeys are the keys of the screen on show.
+func (m *Model) helpKeys() helpKeys {
+	if m.ask != nil {
+		return m.keys.questionHelp()
+	}
+	switch m.screen {
+	case screenAssign:
+		return m.keys.assignHelp()
+	case screenPreview:
+		return m.keys.previewHelp()
+	case screenApply:
+		if m.apply.phase == phaseConfirm {
+			return m.keys.confirmHelp()
+		}
+		return m.keys.resultHelp()
+	case screenSnapshots:
+		return m.keys.snapshotsHelp()
+	case screenSnapshot:
+		return m.keys.textHelp(m.keys.Diff, m.keys.Rollback, m.keys.Export)
+	case screenExport:
+		return m.keys.textHelp(m.keys.Write, m.keys.Flavor)
+	}
+	return m.keys.nicsHelp(m.caps.ReadOnly)
+}
+
+// crumbs says where the person is.
+func (m *Model) crumbs() string {
+	parts := []string{"nictab"}
+	switch m.screen {
+	case screenNICs:
+		parts = append(parts, "NICs")
+	case screenAssign:
+		parts = append(parts, "NICs", "assign "+netcfg.SafeText(m.assign.link.Name))
+	case screenPreview:
+		if m.preview.rollback != "" {
+			parts = append(parts, "snapshots", "roll back")
+		} else {
+			parts = append(parts, "NICs", "preview")
+		}
+	case screenApply:
+		parts = append(parts, "apply")
+	case screenSnapshots:
+		parts = append(parts, "snapshots")
+	case screenSnapshot:
+		parts = append(parts, "snapshots", m.snap.id)
+	case screenExport:
+		parts = append(parts, "snapshots", "export "+m.export.id)
+	}
+	return " " + strings.Join(parts, " › ")
+}
+
+// status is the right end of the title bar: namespace and live updates.
+func (m *Model) status() string {
+	var s []string
+	if m.caps.Netns != "" {
+		s = append(s, "netns "+netcfg.SafeText(m.caps.Netns))
+	} else if m.caps.Host != "" {
+		s = append(s, netcfg.SafeText(m.caps.Host))
+	}
+	switch {
+	case m.live.err != nil:
+		s = append(s, "live off")
+	case m.live.ch != nil:
+		s = append(s, "live")
+	}
+	return strings.Join(s, " · ") + " "
+}
+
+// body is the screen itself.
+func (m *Model) body(w, h int) string {
+	switch m.load {
+	case loading:
+		return "\n  Reading the network namespace…"
+	case loadFailed:
+		return "\n  " + m.st.Danger.Render(" cannot read the network namespace ") + "\n\n  " +
+			netcfg.SafeText(m.loadErr.Error()) + "\n\n  " + m.st.Key.Render("r") + " try again   " + m.st.Key.Render("q") + " quit"
+	}
+	switch m.screen {
+	case screenAssign:
+		return renderAssign(m.assignView(), w, m.st)
+	case screenPreview:
+		return m.preview.view(m, w, h)
+	case screenApply:
+		return renderApply(m.apply, m.caps, w, h, m.st)
+	case screenSnapshots:
+		return renderSnapshots(m.snaps, w, h, m.st)
+	case screenSnapshot:
+		return m.snap.view(w, m.st)
+	case screenExport:
+		return m.export.view(w, m.st)
+	}
+	return renderNICs(m.nicsView(), w, m.st)
+}
+
+func (m *Model) nicsView() nicsView {
+	return nicsView{
+		show: &m.show, lines: m.lines, screen: m.nics, layout: layoutNICs(paneSizes(&m.show, m.lines), m.bodyHeight()),
+		edits: m.edits, names: &m.state.Names, tableOf: m.tableLabel, readOnly: m.caps.ReadOnly,
+	}
+}

@@ -1,0 +1,384 @@
+package ui
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/viewport"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/nictab/nictab/netcfg"
+)
+
+// The preview screen: the plan as a diff grouped by table, the equivalent
+// ip commands, or the snapshot apply will save; over SSH, the path to the
+// client before and after, always in view.
+
+type previewMode int
+
+const (
+	modeDiff previewMode = iota
+	modeCommands
+	modeSnapshot
+)
+
+type previewScreen struct {
+	loading  bool
+	intent   netcfg.Intent
+	rollback string
+	proposal *Proposal
+	err      error
+	mode     previewMode
+	// stale is set when the live state moved since the plan was made;
+	// staleWhy says how.
+	stale    bool
+	staleWhy string
+	checking bool
+	vp       viewport.Model
+	width    int
+}
+
+// openPreview plans the edits.
+func (m *Model) openPreview() tea.Cmd {
+	in := m.intent()
+	m.preview = previewScreen{loading: true, intent: in, vp: m.preview.vp}
+	m.screen = screenPreview
+	m.preview.resize(m, m.width, m.bodyHeight())
+	return proposeCmd(m.be, in, forPreview)
+}
+
+// openRollback plans the way back to a snapshot.
+func (m *Model) openRollback(id string) tea.Cmd {
+	if m.caps.ReadOnly {
+		m.setFlash("read-only: "+m.caps.Reason, true)
+		return nil
+	}
+	m.preview = previewScreen{loading: true, rollback: id, vp: m.preview.vp}
+	m.screen = screenPreview
+	m.preview.resize(m, m.width, m.bodyHeight())
+	return rollbackCmd(m.be, id, forRollback)
+}
+
+func (p *previewScreen) take(m *Model, msg proposalMsg) {
+	p.loading, p.proposal, p.err = false, msg.proposal, msg.err
+	p.stale, p.staleWhy = false, ""
+	p.vp.GotoTop()
+	p.refresh(m)
+}
+
+// staleCheck plans again in the background after a live change, to see
+// whether the plan on screen was made from the state that is live now.
+func (p *previewScreen) staleCheck(m *Model) tea.Cmd {
+	if m.screen != screenPreview || p.proposal == nil || p.checking || p.stale {
+		return nil
+	}
+	p.checking = true
+	if p.rollback != "" {
+		return rollbackCmd(m.be, p.rollback, forStaleCheck)
+	}
+	return proposeCmd(m.be, p.intent, forStaleCheck)
+}
+
+func (p *previewScreen) gotCheck(msg proposalMsg) {
+	p.checking = false
+	if p.proposal == nil {
+		return
+	}
+	switch {
+	case msg.err != nil:
+		p.stale, p.staleWhy = true, "it no longer resolves: "+firstLine(msg.err.Error())
+	case msg.proposal.Plan.Prior != p.proposal.Plan.Prior:
+		p.stale, p.staleWhy = true, "the live state changed since it was made"
+	}
+}
+
+func firstLine(s string) string {
+	first, _, _ := strings.Cut(s, "\n")
+	return first
+}
+
+// header is the part that does not scroll: counts, staleness, SSH path.
+func (p *previewScreen) header(width int, st Styles) []string {
+	var out []string
+	switch {
+	case p.loading:
+		return []string{" Planning…"}
+	case p.err != nil:
+		return []string{" " + st.Danger.Render(" this cannot be planned ")}
+	case p.proposal == nil:
+		return nil
+	}
+	pl := &p.proposal.Plan
+	add, del, repl := pl.Counts()
+	counts := st.Added.Render(fmt.Sprintf("+%d to add", add)) + "  " + st.Changed.Render(fmt.Sprintf("~%d to change", repl)) + "  " + st.Removed.Render(fmt.Sprintf("-%d to delete", del))
+	if pl.Empty() {
+		counts = st.OK.Render("No changes:") + " the live state already matches"
+	}
+	out = append(out, " "+counts+st.Muted.Render("   plan of "+shortPrior(pl.Prior)))
+	if p.stale {
+		out = append(out, " "+st.Danger.Render(" STALE ")+" "+st.Warning.Render(netcfg.SafeText(p.staleWhy)+": r plans again"))
+	}
+	if c := p.proposal.SSH; c != nil {
+		out = append(out, sshLines(c, width, st)...)
+	}
+	return out
+}
+
+func shortPrior(fp string) string {
+	if len(fp) > 8 {
+		return fp[:8]
+	}
+	return fp
+}
+
+// sshLines say where replies to the SSH client go now and after; loudly
+// when the plan moves or breaks them.
+func sshLines(c *SSHCheck, width int, st Styles) []string {
+	client := netcfg.SafeText(c.Client)
+	if !c.Changed && !c.Broken {
+		return []string{" " + st.OK.Render("SSH ok") + st.Muted.Render(" replies to "+client+" keep their path: ") + netcfg.SafeText(c.After)}
+	}
+	what := "MOVES"
+	if c.Broken {
+		what = "BREAKS"
+	}
+	out := []string{
+		" " + st.Danger.Render(" THIS PLAN "+what+" YOUR SSH SESSION ") + " " + st.Warning.Render("replies to "+client),
+		"   now:   " + netcfg.SafeText(c.Before),
+		"   after: " + st.Removed.Render(netcfg.SafeText(c.After)),
+	}
+	if c.Culprit != "" {
+		out = append(out, "   "+st.Warning.Render("because: "+netcfg.SafeText(c.Culprit)))
+	}
+	return out
+}
+
+func (p *previewScreen) resize(m *Model, w, h int) {
+	p.width = w
+	p.vp.Width = w
+	p.vp.Height = max(h-len(p.header(w, m.st))-1, 1)
+	p.refresh(m)
+}
+
+// refresh renders the scrolling part for the current mode.
+func (p *previewScreen) refresh(m *Model) {
+	p.vp.Height = max(m.bodyHeight()-len(p.header(p.width, m.st))-1, 1)
+	off := p.vp.YOffset
+	p.vp.SetContent(renderPreviewBody(p, m.st))
+	p.vp.SetYOffset(off)
+}
+
+func (p *previewScreen) view(m *Model, w, h int) string {
+	head := p.header(w, m.st)
+	return strings.Join(head, "\n") + "\n" + tabs([]string{"diff", "ip commands", "snapshot"}, int(p.mode), m.st) + "\n" + p.vp.View()
+}
+
+// tabs draws the modes of a screen, the current one marked.
+func tabs(names []string, at int, st Styles) string {
+	var out []string
+	for i, n := range names {
+		if i == at {
+			out = append(out, st.Focus.Render("["+n+"]"))
+		} else {
+			out = append(out, st.Muted.Render(" "+n+" "))
+		}
+	}
+	return " " + strings.Join(out, " ")
+}
+
+var nicField = regexp.MustCompile(`nics\[(\d+)\]`)
+
+// renderPreviewBody is the scrolling text of the preview.
+func renderPreviewBody(p *previewScreen, st Styles) string {
+	if p.loading || (p.proposal == nil && p.err == nil) {
+		return ""
+	}
+	if p.err != nil {
+		var b strings.Builder
+		for _, l := range strings.Split(p.err.Error(), "\n") {
+			// Field paths name NICs by index; a person knows them by name.
+			l = nicField.ReplaceAllStringFunc(l, func(s string) string {
+				i, _ := strconv.Atoi(nicField.FindStringSubmatch(s)[1])
+				if i < len(p.intent.NICs) {
+					return netcfg.SafeText(p.intent.NICs[i].Name)
+				}
+				return s
+			})
+			b.WriteString(" " + st.Warning.Render("! ") + netcfg.SafeText(l) + "\n")
+		}
+		b.WriteString("\n " + st.Muted.Render("esc goes back to change the edits."))
+		return b.String()
+	}
+	pr := p.proposal
+	names := mergedNames(pr)
+	switch p.mode {
+	case modeCommands:
+		var b strings.Builder
+		b.WriteString(" " + st.Muted.Render("What apply does, as ip commands, in this order:") + "\n")
+		for i := range pr.Plan.Changes {
+			for _, c := range pr.Plan.Changes[i].Commands(pr.NamesFile) {
+				for _, l := range wrapCommand(printable(c), p.width-2) {
+					b.WriteString(" " + st.Command.Render(l) + "\n")
+				}
+			}
+		}
+		if pr.Plan.Empty() {
+			b.WriteString(" " + st.Muted.Render("(none)") + "\n")
+		}
+		return b.String()
+	case modeSnapshot:
+		if pr.Snapshot == "" {
+			return " " + st.Muted.Render("The snapshot is written when the change is kept.")
+		}
+		return " " + st.Muted.Render("Saved when the change is kept:") + "\n" + indent(printable(pr.Snapshot), " ")
+	}
+	return renderPlanDiff(pr, &names, st)
+}
+
+// mergedNames are the live names plus those the plan gives, so a new
+// table shows by its new name.
+func mergedNames(p *Proposal) netcfg.Names {
+	n := p.Live.Names
+	n.Tables = slices.Clone(n.Tables)
+	n.Tables = append(n.Tables, p.Plan.Target.Names...)
+	return n
+}
+
+// renderPlanDiff shows the NICs the plan is for, then every change under
+// its table, then notes and conflicts.
+func renderPlanDiff(p *Proposal, names *netcfg.Names, st Styles) string {
+	var b strings.Builder
+	for _, n := range p.Desired.NICs {
+		var gws []string
+		for _, g := range n.Gateways {
+			gws = append(gws, g.String())
+		}
+		via := st.Warning.Render("no gateway")
+		if len(gws) > 0 {
+			via = "via " + strings.Join(gws, ", ")
+		}
+		b.WriteString(" " + st.Title.Render(netcfg.SafeText(n.Name)) + " → table " + names.TableLabel(n.Table) + ", " + via + st.Muted.Render(", rule priority "+strconv.FormatUint(uint64(n.Priority), 10)) + "\n")
+	}
+	pl := &p.Plan
+	var tables []uint32
+	for i := range pl.Changes {
+		if t := pl.Changes[i].Subject().Table(); !slices.Contains(tables, t) {
+			tables = append(tables, t)
+		}
+	}
+	slices.Sort(tables)
+	for _, t := range tables {
+		b.WriteString("\n " + st.Header.Render("table "+netcfg.SafeText(names.TableLabel(t))) + "\n")
+		for i := range pl.Changes {
+			c := &pl.Changes[i]
+			if c.Subject().Table() == t {
+				b.WriteString("   " + diffStyle(c.Action, st).Render(ChangeText(c, names)) + "\n")
+			}
+		}
+	}
+	if len(pl.Notes) > 0 {
+		b.WriteString("\n " + st.Title.Render("Notes") + "\n")
+		for _, n := range pl.Notes {
+			b.WriteString("   " + st.Warning.Render("!") + " " + netcfg.SafeText(n.Text) + "\n")
+		}
+	}
+	if len(pl.Conflicts) > 0 {
+		b.WriteString("\n " + st.Danger.Render(" Conflicts: this plan cannot be applied ") + "\n")
+		for _, c := range pl.Conflicts {
+			b.WriteString("   " + st.Removed.Render("x "+netcfg.SafeText(c.Text)) + "\n")
+		}
+	}
+	return b.String()
+}
+
+func indent(s, prefix string) string {
+	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = prefix + l
+	}
+	return strings.Join(lines, "\n")
+}
+
+// scroll moves a viewport by the navigation keys, left and right too for
+// lines wider than the terminal; it reports whether the key was one of
+// them.
+func scroll(vp *viewport.Model, msg tea.KeyMsg, k KeyMap) bool {
+	switch {
+	case key.Matches(msg, k.Up):
+		vp.ScrollUp(1)
+	case key.Matches(msg, k.Down):
+		vp.ScrollDown(1)
+	case key.Matches(msg, k.PageUp):
+		vp.PageUp()
+	case key.Matches(msg, k.PageDown):
+		vp.PageDown()
+	case key.Matches(msg, k.Top):
+		vp.GotoTop()
+	case key.Matches(msg, k.Bottom):
+		vp.GotoBottom()
+	case msg.Type == tea.KeyLeft, msg.String() == "h":
+		vp.ScrollLeft(8)
+	case msg.Type == tea.KeyRight, msg.String() == "l":
+		vp.ScrollRight(8)
+	default:
+		return false
+	}
+	return true
+}
+
+// previewKey handles a key on the preview screen.
+func (m *Model) previewKey(msg tea.KeyMsg) tea.Cmd {
+	p := &m.preview
+	k := m.keys
+	switch {
+	case scroll(&p.vp, msg, k):
+	case key.Matches(msg, k.Back):
+		m.back()
+	case key.Matches(msg, k.Commands):
+		p.mode = map[bool]previewMode{true: modeDiff, false: modeCommands}[p.mode == modeCommands]
+		p.vp.GotoTop()
+		p.refresh(m)
+	case key.Matches(msg, k.SnapshotText):
+		p.mode = map[bool]previewMode{true: modeDiff, false: modeSnapshot}[p.mode == modeSnapshot]
+		p.vp.GotoTop()
+		p.refresh(m)
+	case key.Matches(msg, k.Replan):
+		if p.rollback != "" {
+			return m.openRollback(p.rollback)
+		}
+		return m.openPreview()
+	case key.Matches(msg, k.Apply):
+		return m.startApplying()
+	}
+	return nil
+}
+
+// startApplying applies the plan on screen, unless something stands in the
+// way; then says what.
+func (m *Model) startApplying() tea.Cmd {
+	p := &m.preview
+	switch {
+	case m.caps.ReadOnly:
+		m.setFlash("read-only: "+m.caps.Reason, true)
+	case p.loading || p.proposal == nil:
+		m.setFlash("there is no plan to apply", true)
+	case p.stale:
+		m.setFlash("this plan is stale ("+p.staleWhy+"): press r to plan again", true)
+	case len(p.proposal.Plan.Conflicts) > 0:
+		m.setFlash("this plan has conflicts and cannot be applied", true)
+	case p.proposal.Plan.Empty():
+		m.setFlash("nothing to apply: the live state already matches", false)
+	default:
+		// No comment of its own: the history's summary already says which
+		// NIC went to which table, and a rollback names its target.
+		run, cmd := startApply(m.ctx, m.be, p.proposal, ApplyOptions{Confirm: m.caps.Confirm})
+		m.apply = applyScreen{phase: phaseApplying, run: run, proposal: p.proposal, total: len(p.proposal.Plan.Ops())}
+		m.screen = screenApply
+		return cmd
+	}
+	return nil
+}

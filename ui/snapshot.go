@@ -1,0 +1,121 @@
+package ui
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/viewport"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/nictab/nictab/netcfg"
+)
+
+// The snapshot screen: one snapshot's file, or what differs between it
+// and the live state; d switches between them.
+
+type snapshotScreen struct {
+	id      string
+	diff    bool
+	loading bool
+	text    string
+	changes *SnapshotDiff
+	err     error
+	vp      viewport.Model
+	width   int
+}
+
+func (m *Model) openSnapshot(id string, diff bool) tea.Cmd {
+	m.snap = snapshotScreen{id: id, diff: diff, loading: true, vp: m.snap.vp}
+	m.screen = screenSnapshot
+	m.snap.resize(m.width, m.bodyHeight())
+	if diff {
+		return diffCmd(m.be, id)
+	}
+	return snapshotTextCmd(m.be, id)
+}
+
+func (s *snapshotScreen) take(m *Model, msg tea.Msg) {
+	switch msg := msg.(type) {
+	case snapshotTextMsg:
+		if msg.id != s.id || s.diff {
+			return
+		}
+		s.loading, s.text, s.err = false, msg.text, msg.err
+	case diffMsg:
+		if msg.id != s.id || !s.diff {
+			return
+		}
+		s.loading, s.changes, s.err = false, msg.diff, msg.err
+	}
+	s.vp.GotoTop()
+	s.refresh(m.st)
+}
+
+func (s *snapshotScreen) resize(w, h int) {
+	s.width = w
+	s.vp.Width = w
+	s.vp.Height = max(h-1, 1)
+}
+
+func (s *snapshotScreen) refresh(st Styles) {
+	s.vp.SetContent(renderSnapshotBody(s, st))
+}
+
+func (s *snapshotScreen) view(w int, st Styles) string {
+	t := tabs([]string{"snapshot file", "diff with live"}, map[bool]int{false: 0, true: 1}[s.diff], st)
+	s.vp.SetContent(renderSnapshotBody(s, st))
+	return t + "\n" + s.vp.View()
+}
+
+func renderSnapshotBody(s *snapshotScreen, st Styles) string {
+	switch {
+	case s.loading:
+		return " Reading…"
+	case s.err != nil:
+		return " " + st.Warning.Render("! ") + netcfg.SafeText(s.err.Error())
+	case !s.diff:
+		return indent(printable(s.text), " ")
+	}
+	d := s.changes
+	if d == nil || len(d.Changes) == 0 {
+		return " " + st.OK.Render("No differences:") + " the live state is what this snapshot recorded."
+	}
+	var b strings.Builder
+	b.WriteString(" " + st.Muted.Render("From the snapshot to live: + is live and not in the snapshot, - is in the snapshot and gone from live.") + "\n")
+	var tables []uint32
+	for i := range d.Changes {
+		if t := d.Changes[i].Subject().Table(); !slices.Contains(tables, t) {
+			tables = append(tables, t)
+		}
+	}
+	slices.Sort(tables)
+	for _, t := range tables {
+		b.WriteString("\n " + st.Header.Render("table "+netcfg.SafeText(d.Names.TableLabel(t))) + "\n")
+		for i := range d.Changes {
+			c := &d.Changes[i]
+			if c.Subject().Table() == t {
+				b.WriteString("   " + diffStyle(c.Action, st).Render(ChangeText(c, &d.Names)) + "\n")
+			}
+		}
+	}
+	return b.String()
+}
+
+// snapshotKey handles a key on the snapshot screen.
+func (m *Model) snapshotKey(msg tea.KeyMsg) tea.Cmd {
+	k := m.keys
+	s := &m.snap
+	switch {
+	case scroll(&s.vp, msg, k):
+	case key.Matches(msg, k.Back):
+		m.back()
+	case key.Matches(msg, k.Diff):
+		return m.openSnapshot(s.id, !s.diff)
+	case key.Matches(msg, k.Rollback):
+		return m.openRollback(s.id)
+	case key.Matches(msg, k.Export):
+		return m.openExport(s.id)
+	}
+	return nil
+}

@@ -1,0 +1,116 @@
+package ui
+
+import (
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+// updateResult takes in what a command brought back.
+func (m *Model) updateResult(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case stateMsg:
+		return m.gotState(msg)
+	case intentMsg:
+		m.base, m.baseErr = msg.intent, msg.err
+		if msg.err != nil {
+			m.setFlash("cannot read what nictab manages now: "+msg.err.Error(), true)
+		}
+		return nil
+	case pendingMsg:
+		if msg.err != nil {
+			m.setFlash("cannot tell whether a change waits for confirmation: "+msg.err.Error(), true)
+			return nil
+		}
+		if msg.pending != nil && m.screen != screenApply {
+			// A change from an earlier session (or another terminal)
+			// still waits: the person decides here, as if just applied.
+			m.screen = screenApply
+			m.apply = resumeConfirm(msg.pending)
+			return tick(msg.pending.Deadline)
+		}
+		return nil
+	case watchStartedMsg:
+		if msg.err != nil {
+			m.live.err = msg.err
+			m.setFlash("live updates are off: "+msg.err.Error(), true)
+			return nil
+		}
+		m.live.ch = msg.ch
+		return waitLive(msg.ch)
+	case liveMsg:
+		return m.gotLive(msg)
+	case proposalMsg:
+		return m.gotProposal(msg)
+	case progressMsg, appliedMsg, tickMsg, confirmedMsg, revertedMsg:
+		return m.apply.update(m, msg)
+	case historyMsg:
+		m.snaps.take(msg)
+		m.snaps.reflow(m.bodyHeight())
+		return nil
+	case snapshotTextMsg, diffMsg:
+		m.snap.take(m, msg)
+		return nil
+	case exportMsg, wroteMsg:
+		m.export.take(m, msg)
+		return nil
+	}
+	return nil
+}
+
+func (m *Model) gotState(msg stateMsg) tea.Cmd {
+	m.live.reading = false
+	if msg.err != nil {
+		if m.load != ready {
+			m.load, m.loadErr = loadFailed, msg.err
+			return nil
+		}
+		m.setFlash("reading the namespace failed: "+msg.err.Error(), true)
+	} else {
+		m.setState(msg.state)
+	}
+	if m.live.again {
+		m.live.again = false
+		m.live.reading = true
+		return detectCmd(m.be)
+	}
+	return nil
+}
+
+// gotLive reacts to a change made by anyone: read the namespace again
+// (once at a time), and check whether the plan on screen still holds.
+func (m *Model) gotLive(msg liveMsg) tea.Cmd {
+	if msg.closed {
+		m.live.ch = nil
+		m.live.err = errWatchEnded
+		return nil
+	}
+	cmds := []tea.Cmd{waitLive(m.live.ch)}
+	if m.live.reading {
+		m.live.again = true
+	} else {
+		m.live.reading = true
+		cmds = append(cmds, detectCmd(m.be))
+	}
+	if c := m.preview.staleCheck(m); c != nil {
+		cmds = append(cmds, c)
+	}
+	return tea.Batch(cmds...)
+}
+
+type watchEnded struct{}
+
+func (watchEnded) Error() string { return "the watch on the namespace ended" }
+
+var errWatchEnded error = watchEnded{}
+
+func (m *Model) gotProposal(msg proposalMsg) tea.Cmd {
+	if msg.purpose == forStaleCheck {
+		m.preview.gotCheck(msg)
+		return nil
+	}
+	if m.screen != screenPreview {
+		// The person went elsewhere while it was planned.
+		return nil
+	}
+	m.preview.take(m, msg)
+	return nil
+}
