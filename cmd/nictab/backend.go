@@ -1,0 +1,370 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nictab/nictab/internal/atomicfile"
+	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/snapshots"
+	"github.com/nictab/nictab/ui"
+)
+
+// tuiConfirmWindow is how long a change made in the terminal UI waits for
+// confirmation. The UI is used over SSH on the machine it changes, so the
+// window is always open there.
+const tuiConfirmWindow = 60 * time.Second
+
+// tuiBackend is the terminal UI's way to the engine, the store and the
+// kernel of --netns.
+type tuiBackend struct {
+	a      *app
+	eng    *snapshots.Engine
+	engErr error
+
+	mu sync.Mutex
+	// pending is the change this process applied or found waiting, so a
+	// revert that finds the watchdog already done can tell its outcome.
+	pending *snapshots.Pending
+}
+
+func (a *app) newTUIBackend() *tuiBackend {
+	b := &tuiBackend{a: a}
+	b.eng, b.engErr = a.engine()
+	return b
+}
+
+func (b *tuiBackend) engine() (*snapshots.Engine, error) {
+	if b.engErr != nil {
+		return nil, fmt.Errorf("the snapshot store in %s cannot be used: %w", b.a.stateRoot(), b.engErr)
+	}
+	return b.eng, nil
+}
+
+func (b *tuiBackend) Capabilities() ui.Capabilities {
+	c := ui.Capabilities{Netns: b.a.netns, History: b.engErr == nil, Export: true, Confirm: tuiConfirmWindow}
+	c.Host, _ = os.Hostname()
+	if client, _, ok := strings.Cut(os.Getenv("SSH_CONNECTION"), " "); ok {
+		c.SSHClient = client
+	}
+	switch {
+	case !netcfg.CanAdmin():
+		c.ReadOnly = true
+		c.Reason = "nictab runs without CAP_NET_ADMIN, so it can look but not change (run it with sudo)"
+	case b.engErr != nil:
+		c.ReadOnly = true
+		c.Reason = "the state directory " + b.a.stateRoot() + " cannot be used: " + b.engErr.Error()
+	}
+	return c
+}
+
+func (b *tuiBackend) Detect() (netcfg.State, error) {
+	if b.eng != nil {
+		return b.eng.Live()
+	}
+	k, err := b.a.openKernel()
+	if err != nil {
+		return netcfg.State{}, err
+	}
+	defer k.Close()
+	return netcfg.Detect(k, b.a.loadNames(), netcfg.DetectOptions{RuleTables: true, Owned: true})
+}
+
+// Intent is the newest snapshot's intent. Without one, it is read from
+// what nictab owns on the host, so that edits made on top of a lost
+// history do not plan the removal of everything else nictab installed.
+func (b *tuiBackend) Intent() (netcfg.Intent, error) {
+	if e, err := b.engine(); err == nil {
+		latest, err := e.Store().Latest()
+		if err != nil {
+			return netcfg.Intent{}, err
+		}
+		if latest != nil {
+			return latest.Intent, nil
+		}
+	}
+	live, err := b.Detect()
+	if err != nil {
+		return netcfg.Intent{}, err
+	}
+	return intentFromOwned(live), nil
+}
+
+// intentFromOwned is the intent nictab's own rules express: each NIC that
+// one of its rules sends to a table, and the names of its tables.
+func intentFromOwned(s netcfg.State) netcfg.Intent {
+	var in netcfg.Intent
+	for _, t := range s.Names.OwnedTables() {
+		in.Tables = append(in.Tables, netcfg.TableDef{ID: t.ID, Name: t.Name})
+	}
+	for i := range s.Links {
+		l := &s.Links[i]
+		for _, u := range s.NICTables(l) {
+			if u.Rule.Owned() {
+				in.NICs = append(in.NICs, netcfg.NICIntent{Name: l.Name, Table: netcfg.TableRef{ID: u.Table}})
+				break
+			}
+		}
+	}
+	return in
+}
+
+func (b *tuiBackend) Propose(in netcfg.Intent) (*ui.Proposal, error) {
+	e, err := b.engine()
+	if err != nil {
+		return nil, err
+	}
+	p, err := e.Propose(in, "")
+	if err != nil {
+		return nil, err
+	}
+	return b.proposal(p, ""), nil
+}
+
+func (b *tuiBackend) proposal(p *snapshots.Proposal, rollback string) *ui.Proposal {
+	out := &ui.Proposal{
+		Intent: p.Intent, Live: p.Live, Desired: p.Desired, Plan: p.Plan, RollbackTo: rollback, Handle: p,
+		NamesFile: netcfg.NamesFile{Paths: b.a.namePaths()}.TablesPath(),
+	}
+	target := p.Plan.Target
+	if text, err := snapshots.Marshal(&snapshots.Snapshot{Version: snapshots.Version, Comment: p.Comment, Intent: p.Intent, Resolved: &target}); err == nil {
+		out.Snapshot = string(text)
+	} else {
+		out.Snapshot = "# the snapshot cannot be shown: " + err.Error()
+	}
+	out.SSH = sshCheck(p)
+	return out
+}
+
+// sshCheck is the path of replies to the SSH client before and after the
+// plan. It waits for the guard netcfg is getting (issue 7); until then the
+// preview shows no SSH line.
+func sshCheck(*snapshots.Proposal) *ui.SSHCheck {
+	return nil
+}
+
+func (b *tuiBackend) Apply(ctx context.Context, p *ui.Proposal, o ui.ApplyOptions) (*ui.Outcome, error) {
+	e, err := b.engine()
+	if err != nil {
+		return nil, err
+	}
+	sp, ok := p.Handle.(*snapshots.Proposal)
+	if !ok {
+		return nil, errors.New("this plan was not made by this nictab")
+	}
+	c := *sp
+	if o.Comment != "" && c.Comment == "" {
+		c.Comment = o.Comment
+	}
+	out, err := e.Apply(&c, snapshots.ApplyOptions{Confirm: o.Confirm, Progress: o.Progress})
+	if err != nil {
+		return nil, err
+	}
+	res := &ui.Outcome{Steps: out.Result.Steps}
+	if out.Result.NamesNote != "" {
+		res.Notes = append(res.Notes, out.Result.NamesNote)
+	}
+	if out.Recovered != "" {
+		res.Notes = append(res.Notes, "an interrupted earlier apply was recovered first: "+out.Recovered)
+	}
+	if out.Snapshot != nil && out.Snapshot.Meta != nil {
+		res.SnapshotID = out.Snapshot.Meta.ID
+	}
+	if out.Pending != nil {
+		res.Deadline = out.Pending.Deadline
+		res.SnapshotID = out.Pending.SnapshotID
+		b.mu.Lock()
+		b.pending = out.Pending
+		b.mu.Unlock()
+	}
+	return res, nil
+}
+
+func (b *tuiBackend) Confirm() error {
+	e, err := b.engine()
+	if err != nil {
+		return err
+	}
+	_, err = e.Confirm()
+	return err
+}
+
+// Revert asks the watchdog to revert now and waits for it. When the
+// watchdog was quicker (the deadline passed), its recorded outcome says
+// whether the change was reverted, or kept from another terminal.
+func (b *tuiBackend) Revert() error {
+	e, err := b.engine()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	o, err := e.Revert(ctx)
+	if errors.Is(err, snapshots.ErrNothingPending) {
+		b.mu.Lock()
+		p := b.pending
+		b.mu.Unlock()
+		if p == nil {
+			return err
+		}
+		if o, err = e.Wait(ctx, p); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	switch o.Result {
+	case "reverted":
+		return nil
+	case "kept":
+		return errors.New("the change was kept: it was confirmed elsewhere before the revert")
+	}
+	return fmt.Errorf("the revert did not finish (%s: %s): run `nictab recover`", o.Result, o.Detail)
+}
+
+func (b *tuiBackend) Pending() (*ui.Pending, error) {
+	e, err := b.engine()
+	if err != nil {
+		return nil, nil
+	}
+	p, err := e.Pending()
+	if err != nil || p == nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	b.pending = p
+	b.mu.Unlock()
+	return &ui.Pending{Deadline: p.Deadline}, nil
+}
+
+func (b *tuiBackend) History() ([]ui.SnapshotInfo, error) {
+	e, err := b.engine()
+	if err != nil {
+		return nil, err
+	}
+	list, err := e.Store().List()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ui.SnapshotInfo, 0, len(list))
+	live := false
+	for _, en := range list {
+		info := ui.SnapshotInfo{ID: en.ID, File: en.Path}
+		if en.Err != nil {
+			info.Damaged = en.Err.Error()
+		} else {
+			s := en.Snapshot
+			info.Time, info.Kind, info.Comment, info.Summary = s.Meta.Time, s.Meta.Kind, s.Comment, snapshots.Summary(s)
+			// The newest readable snapshot is what nictab last applied.
+			info.Live = !live
+			live = true
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+func (b *tuiBackend) SnapshotText(id string) (string, error) {
+	e, err := b.engine()
+	if err != nil {
+		return "", err
+	}
+	en, err := e.Store().Find(id)
+	if err != nil {
+		return "", err
+	}
+	data, err := os.ReadFile(en.Path)
+	if err != nil {
+		return "", fmt.Errorf("read snapshot %s: %w", id, err)
+	}
+	return string(data), nil
+}
+
+func (b *tuiBackend) DiffSnapshot(id string) (*ui.SnapshotDiff, error) {
+	e, err := b.engine()
+	if err != nil {
+		return nil, err
+	}
+	s, err := e.Store().Get(id)
+	if err != nil {
+		return nil, err
+	}
+	live, err := e.Live()
+	if err != nil {
+		return nil, err
+	}
+	now := netcfg.Target{Rules: live.OwnedRules(), Routes: live.OwnedRoutes(), Names: live.Names.OwnedTables()}
+	for i := range now.Names {
+		now.Names[i].File = ""
+	}
+	plan := snapshots.Diff(*s.Resolved, now)
+	names := live.Names
+	names.Tables = slices.Concat(s.Resolved.Names, names.Tables)
+	return &ui.SnapshotDiff{Changes: plan.Changes, Names: names}, nil
+}
+
+func (b *tuiBackend) ProposeRollback(id string) (*ui.Proposal, error) {
+	e, err := b.engine()
+	if err != nil {
+		return nil, err
+	}
+	s, err := e.Store().Get(id)
+	if err != nil {
+		return nil, err
+	}
+	p, err := e.ProposeRollback(s)
+	if err != nil {
+		return nil, err
+	}
+	return b.proposal(p, id), nil
+}
+
+func (b *tuiBackend) Export(id, flavor string) (string, error) {
+	e, err := b.engine()
+	if err != nil {
+		return "", err
+	}
+	s, err := e.Store().Get(id)
+	if err != nil {
+		return "", err
+	}
+	return snapshots.ExportNix(s, snapshots.NixOptions{Flavor: snapshots.Flavor(flavor), Version: nictabVersion()})
+}
+
+// WriteFile writes an export where the person said, relative to the
+// directory nictab was started in.
+func (b *tuiBackend) WriteFile(path string, data []byte) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(abs, data, 0o644)
+}
+
+// Watch turns the namespace's rtnetlink notifications into the UI's
+// change signal.
+func (b *tuiBackend) Watch(ctx context.Context) (<-chan struct{}, error) {
+	events, err := netcfg.Watch(ctx, b.a.netns, netcfg.WatchOptions{})
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan struct{}, 1)
+	go func() {
+		defer close(out)
+		for range events {
+			select {
+			case out <- struct{}{}:
+			default:
+				// One signal already waits; it covers this change too.
+			}
+		}
+	}()
+	return out, nil
+}
