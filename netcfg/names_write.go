@@ -77,6 +77,16 @@ func (n NamesFile) Restore(s Saved) error {
 	return readOnly(n.write(n.TablesPath(), s.Data))
 }
 
+// EnsureProto names nictab's protocol in rt_protos.d/nictab.conf, so `ip`
+// prints "proto nictab" for what nictab installs. A read-only /etc is
+// reported as ErrNamesReadOnly.
+func (n NamesFile) EnsureProto() error {
+	if err := n.ensureDir(); err != nil {
+		return err
+	}
+	return n.writeProtos()
+}
+
 func (n NamesFile) writeProtos() error {
 	want := fmt.Sprintf("# The routing protocol number of rules and routes nictab installs.\n%d\tnictab\n", ProtoNictab)
 	if b, err := os.ReadFile(n.protosPath()); err == nil && string(b) == want {

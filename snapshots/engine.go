@@ -231,6 +231,13 @@ func (e *Engine) Apply(p *Proposal, o ApplyOptions) (*Outcome, error) {
 	}
 	defer k.Close()
 
+	if !p.Plan.Empty() {
+		// Naming the protocol changes no routing; where /etc is read-only
+		// the names note of the apply says what to do.
+		if err := (netcfg.NamesFile{Paths: e.cfg.NamePaths}).EnsureProto(); err != nil && !errors.Is(err, netcfg.ErrNamesReadOnly) {
+			return nil, err
+		}
+	}
 	j := &Journal{TxID: e.store.NewID(), Started: e.cfg.Now().UTC(), PID: os.Getpid(), Phase: PhaseApplying}
 	res, err := netcfg.Apply(k, p.Plan, netcfg.ApplyOptions{
 		LoadNames: e.names,
