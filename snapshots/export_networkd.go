@@ -20,9 +20,11 @@ type NetworkdOptions struct {
 	Version string
 }
 
-// NetworkdConfPath is where, under /etc/systemd, the export's global
-// networkd settings go.
-const NetworkdConfPath = "networkd.conf.d/nictab.conf"
+// ExportNetworkdConfPath is where, under /etc/systemd, the export's global
+// networkd settings go: a file of its own, so that it and the drop-in of
+// `nictab persist` (NetworkdDropInPath) never overwrite or remove each
+// other.
+const ExportNetworkdConfPath = "networkd.conf.d/nictab-export.conf"
 
 // ExportNetworkd turns a saved snapshot into systemd-networkd drop-ins for
 // any host networkd manages: one per NIC, extending the unit that already
@@ -54,7 +56,7 @@ func ExportNetworkd(s *Snapshot, o NetworkdOptions) ([]File, error) {
 		}
 		b.WriteString("RouteTable=" + strings.Join(parts, " ") + "\n")
 	}
-	files = append(files, File{Path: NetworkdConfPath, Data: []byte(b.String())})
+	files = append(files, File{Path: ExportNetworkdConfPath, Data: []byte(b.String())})
 
 	for _, c := range nics {
 		if err := checkNetworkdIfName("NIC", c.NIC); err != nil {

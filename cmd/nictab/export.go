@@ -207,8 +207,8 @@ func (a *app) exportNetworkdCmd() *cobra.Command {
 		Long: `Write a snapshot as systemd-networkd drop-ins for any host networkd manages:
 per NIC, network/UNIT.network.d/nictab.conf with [RoutingPolicyRule] and
 [Route] sections, extending the unit that configures the NIC; and
-networkd.conf.d/nictab.conf, which names the tables and keeps networkd from
-deleting rules it did not make.
+networkd.conf.d/nictab-export.conf, which names the tables and keeps
+networkd from deleting rules it did not make.
 
 With -o DIR (an existing directory, or a path ending in /) the files are
 written under DIR: give /etc/systemd, then run networkctl reload. With

@@ -63,7 +63,7 @@ func TestExportAfterApply(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustContain(t, "drop-in", string(drop), "[RoutingPolicyRule]\nFrom=192.168.20.2/32\nTable=14\nPriority=1010\n")
-	if _, err := os.Stat(filepath.Join(dir, "networkd.conf.d", "nictab.conf")); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, "networkd.conf.d", "nictab-export.conf")); err != nil {
 		t.Error(err)
 	}
 
