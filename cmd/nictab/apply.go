@@ -137,6 +137,9 @@ func (a *app) applyCmd() *cobra.Command {
 		Short: "Apply a snapshot file: preview, apply through netlink, verify, keep or revert",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := requireAdmin(); err != nil {
+				return err
+			}
 			s, err := loadIntent(file)
 			if err != nil {
 				return err
@@ -167,9 +170,6 @@ func (a *app) runApply(cmd *cobra.Command, e *snapshots.Engine, p *snapshots.Pro
 	}
 	if p.Plan.Empty() {
 		return nil
-	}
-	if err := requireAdmin(); err != nil {
-		return err
 	}
 	window := f.confirm
 	if !cmd.Flags().Changed("confirm") && os.Getenv("SSH_CONNECTION") != "" && isTerminal(a.stdin) {

@@ -121,3 +121,30 @@ func TestShowEscapesKernelText(t *testing.T) {
 		t.Errorf("JSON does not carry the alias escaped: %s", r.stdout)
 	}
 }
+
+// TestWithoutNetAdmin runs nictab as root without CAP_NET_ADMIN: reading
+// works, a change is refused up front, saying what it needs.
+func TestWithoutNetAdmin(t *testing.T) {
+	c := newCLI(t)
+	f := writeFile(t, "blog.yaml", specFile)
+	before := c.routing()
+	drop := func(args ...string) result {
+		full := append([]string{"--bounding-set", "-net_admin", "--inh-caps", "-net_admin", "--", nictabBin, "--netns", c.ns.Name, "--state-dir", c.state}, args...)
+		return runCmd(t, exec.Command("setpriv", full...))
+	}
+	if r := drop("show"); r.code != 0 || !strings.Contains(r.stdout, "eno1") {
+		t.Errorf("show without CAP_NET_ADMIN: %s", r)
+	}
+	if r := drop("plan", "-f", f); r.code != 0 || !strings.Contains(r.stdout, "Plan: 14 to add") {
+		t.Errorf("plan without CAP_NET_ADMIN: %s", r)
+	}
+	for _, args := range [][]string{{"apply", "-f", f, "--yes"}, {"rollback", "--yes"}, {"recover"}} {
+		r := drop(args...)
+		if r.code != 1 || !strings.Contains(r.stderr, "needs CAP_NET_ADMIN") {
+			t.Errorf("%v without CAP_NET_ADMIN: %s", args, r)
+		}
+	}
+	if c.routing() != before {
+		t.Error("the namespace changed")
+	}
+}

@@ -76,6 +76,9 @@ twin before the original goes. The adoption is shown first.`,
 				fmt.Fprintf(a.out, "Snapshot %s saved: %s\n", snap.Meta.ID, snapshots.Summary(snap))
 				return nil
 			}
+			if err := requireAdmin(); err != nil {
+				return err
+			}
 			p, err := e.ProposeAdoption(msg)
 			if err != nil {
 				return err
@@ -257,6 +260,9 @@ Rules and routes nictab does not own are never touched.`,
 			if len(args) == 1 && cmd.Flags().Changed("steps") {
 				return usagef("give an ID or --steps, not both")
 			}
+			if err := requireAdmin(); err != nil {
+				return err
+			}
 			e, err := a.engine()
 			if err != nil {
 				return err
@@ -297,6 +303,9 @@ lost its watchdog is reverted. The host ends in the state before or after,
 never between. Every command that changes something does this first.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
+			if err := requireAdmin(); err != nil {
+				return err
+			}
 			e, err := a.engine()
 			if err != nil {
 				return err
