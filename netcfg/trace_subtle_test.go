@@ -1,0 +1,143 @@
+//go:build linux
+
+package netcfg_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/nictab/nictab/internal/nstest"
+	"github.com/nictab/nictab/netcfg"
+)
+
+// traceNS makes a namespace with two NICs for the kernel subtlety tests.
+func traceNS(t *testing.T, lines ...string) (*nstest.NS, netcfg.State) {
+	t.Helper()
+	ns := nstest.New(t)
+	if out, err := exec.Command("ip", "netns", "exec", ns.Name, "sysctl", "-qw", "net.ipv4.ip_forward=1").CombinedOutput(); err != nil {
+		t.Fatalf("sysctl: %v: %s", err, out)
+	}
+	ns.Veth("a0", "a1", "10.1.0.2/24", "2001:db8:1::2/64")
+	ns.Veth("b0", "b1", "10.2.0.2/24", "2001:db8:2::2/64")
+	ns.Batch([]string{"route add default via 10.1.0.1 dev a0", "route add ::/0 via 2001:db8:1::1 dev a0"})
+	// A batch cannot switch families, so each line is a command.
+	for _, l := range lines {
+		ns.IP(strings.Fields(l)...)
+	}
+	return ns, detectNS(t, ns)
+}
+
+func detectNS(t *testing.T, ns *nstest.NS) netcfg.State {
+	t.Helper()
+	k, err := netcfg.OpenKernel(ns.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	s, err := netcfg.Detect(k, netcfg.Names{}, netcfg.TraceDetectOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func kernelGet(t *testing.T, ns *nstest.NS, args string) (get, fib kernelAnswer) {
+	t.Helper()
+	a := routeGet(t, ns, []string{"route get " + args, "route get " + args + " fibmatch"})
+	return a[0], a[1]
+}
+
+// TestTraceKernelMergedTables: until a namespace has a rule of its own, the
+// kernel keeps the local and main tables in one trie and reports a route of
+// the local table as main's. The simulator names the table the route is
+// in; the route, device and source are the same.
+func TestTraceKernelMergedTables(t *testing.T) {
+	ns, s := traceNS(t)
+	get, _ := kernelGet(t, ns, "10.2.0.2")
+	p := mustTrace(t, s, netcfg.Packet{Dst: ip("10.2.0.2")})
+	if get.Table != "" || p.Table != netcfg.TableLocal {
+		t.Errorf("kernel table %q (want none: main), simulator %d (want local)", get.Table, p.Table)
+	}
+	if get.Type != "2" || p.Verdict != netcfg.VerdictLocal || get.Dev != p.Dev || get.Prefsrc != addrText(p.Src) {
+		t.Errorf("kernel %v, simulator %s", get, pathText(&p))
+	}
+	// One rule anywhere splits the tables for good, and the kernel names
+	// local from then on.
+	ns.IP("rule", "add", "pref", "100", "to", "192.0.2.0/24", "lookup", "100")
+	get, _ = kernelGet(t, ns, "10.2.0.2")
+	if get.Table != "255" {
+		t.Errorf("with a rule, the kernel says table %q, want 255", get.Table)
+	}
+}
+
+// TestTraceKernelSubtleties pins the kernel behaviours the simulator
+// copies, each of which the differential test can hit only by chance.
+func TestTraceKernelSubtleties(t *testing.T) {
+	ns, s := traceNS(t,
+		"rule add pref 100 ipproto udp lookup 100",
+		"route add 8.8.0.0/16 via 10.2.0.1 table 100",
+		"rule add pref 110 uidrange 1000-2000 lookup 110",
+		"route add 9.9.0.0/16 via 10.2.0.1 table 110",
+		"rule add pref 120 tos 0x10 lookup 120",
+		"route add 7.7.0.0/16 via 10.2.0.1 table 120",
+		"rule add pref 130 ipproto icmp dport 7 lookup 130",
+		"route add 6.6.0.0/16 via 10.2.0.1 table 130",
+		"route add blackhole 5.5.0.0/16",
+		"-6 rule add pref 100 from 2001:db8:1::/64 lookup 100",
+		"-6 route add 2001:db8:8::/48 via 2001:db8:2::1 dev b0 table 100",
+		"-6 rule add pref 110 uidrange 1000-2000 lookup 110",
+		"-6 route add 2001:db8:9::/48 via 2001:db8:2::1 dev b0 table 110",
+		"-6 rule add pref 130 ipproto udp dport 7 lookup 130",
+		"-6 route add 2001:db8:6::/48 via 2001:db8:2::1 dev b0 table 130",
+	)
+	uid := uint32(1500)
+	for _, c := range []struct {
+		name  string
+		args  string
+		pkt   netcfg.Packet
+		table uint32
+	}{
+		// `ip route get` routes an IPv4 packet as UDP when no protocol is
+		// given; callers of Trace say so themselves.
+		{"IPv4 route get defaults to UDP", "8.8.8.8", netcfg.Packet{Dst: ip("8.8.8.8"), IPProto: netcfg.ProtoUDP}, 100},
+		{"IPv4 with another protocol", "8.8.8.8 ipproto tcp", netcfg.Packet{Dst: ip("8.8.8.8"), IPProto: netcfg.ProtoTCP}, netcfg.TableMain},
+		// An arriving IPv4 packet is routed as root's, whatever uid is
+		// asked for; IPv6 keeps it.
+		{"IPv4 uid sent", "9.9.9.9 uid 1500", netcfg.Packet{Dst: ip("9.9.9.9"), UID: &uid, IPProto: netcfg.ProtoUDP}, 110},
+		{"IPv4 uid arriving", "9.9.9.9 from 10.1.0.9 iif a0 uid 1500", netcfg.Packet{Dst: ip("9.9.9.9"), Src: ip("10.1.0.9"), IIF: "a0", UID: &uid, IPProto: netcfg.ProtoUDP}, netcfg.TableMain},
+		{"IPv6 uid arriving", "2001:db8:9::1 from 2001:db8:1::9 iif a0 uid 1500", netcfg.Packet{Dst: ip("2001:db8:9::1"), Src: ip("2001:db8:1::9"), IIF: "a0", UID: &uid}, 110},
+		// An IPv4 rule's tos is compared with the TOS bits 0x1c alone.
+		{"IPv4 legacy tos", "7.7.7.7 tos 0x30", netcfg.Packet{Dst: ip("7.7.7.7"), Tos: 0x30, IPProto: netcfg.ProtoUDP}, 120},
+		// Ports count for any protocol on a packet the host sends, and
+		// only for TCP and UDP on an arriving IPv4 one; IPv6 reads them
+		// whatever the protocol.
+		{"IPv4 icmp port sent", "6.6.6.6 ipproto icmp dport 7", netcfg.Packet{Dst: ip("6.6.6.6"), IPProto: netcfg.ProtoICMP, DPort: 7}, 130},
+		{"IPv4 icmp port arriving", "6.6.6.6 from 10.1.0.9 iif a0 ipproto icmp dport 7", netcfg.Packet{Dst: ip("6.6.6.6"), Src: ip("10.1.0.9"), IIF: "a0", IPProto: netcfg.ProtoICMP, DPort: 7}, netcfg.TableMain},
+		{"IPv6 port arriving without protocol", "2001:db8:6::1 from 2001:db8:1::9 iif a0 dport 7", netcfg.Packet{Dst: ip("2001:db8:6::1"), Src: ip("2001:db8:1::9"), IIF: "a0", DPort: 7}, netcfg.TableMain},
+		{"IPv6 udp port arriving", "2001:db8:6::1 from 2001:db8:1::9 iif a0 ipproto udp dport 7", netcfg.Packet{Dst: ip("2001:db8:6::1"), Src: ip("2001:db8:1::9"), IIF: "a0", IPProto: netcfg.ProtoUDP, DPort: 7}, 130},
+		// An IPv6 `from` rule cannot match before there is a source.
+		{"IPv6 from without source", "2001:db8:8::1", netcfg.Packet{Dst: ip("2001:db8:8::1")}, netcfg.TableMain},
+		{"IPv6 from with source", "2001:db8:8::1 from 2001:db8:1::2", netcfg.Packet{Dst: ip("2001:db8:8::1"), Src: ip("2001:db8:1::2")}, 100},
+		// Bound to a device, an IPv4 packet leaves through it even past a
+		// blackhole route.
+		{"IPv4 oif past a blackhole", "5.5.5.5 oif b0", netcfg.Packet{Dst: ip("5.5.5.5"), OIF: "b0", IPProto: netcfg.ProtoUDP}, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			get, fib := kernelGet(t, ns, c.args)
+			p := mustTrace(t, s, c.pkt)
+			if diff := compareTrace(&p, tracePacket{pkt: c.pkt, args: c.args}, get, fib); diff != "" {
+				t.Errorf("ip route get %s: %s\nkernel %v\nsimulator %s", c.args, diff, get, pathText(&p))
+			}
+			if p.Table != c.table {
+				t.Errorf("simulator table %d, want %d\n%s", p.Table, c.table, stepsText(&p))
+			}
+		})
+	}
+	// The blackhole stops an unbound packet.
+	get, _ := kernelGet(t, ns, "5.5.5.5")
+	p := mustTrace(t, s, netcfg.Packet{Dst: ip("5.5.5.5")})
+	if get.Err != "Invalid argument" || p.Verdict != netcfg.VerdictBlackhole || !strings.Contains(p.Reason, "blackhole") {
+		t.Errorf("kernel %v, simulator %s", get, pathText(&p))
+	}
+}
