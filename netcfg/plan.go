@@ -433,7 +433,7 @@ func ruleReplaceReason(old, w *Rule) string {
 
 // Fingerprint digests the parts of a state a plan depends on: links and
 // their addresses (not their up/down state, which flaps without making a
-// plan wrong), every rule, every route read, and nictab's names. Two states
+// plan wrong, nor IPv6 link-local addresses), every rule, every route read, and nictab's names. Two states
 // with the same fingerprint give the same plan.
 func Fingerprint(s State) string {
 	h := sha256.New()
@@ -441,6 +441,12 @@ func Fingerprint(s State) string {
 	for _, l := range s.Links {
 		b = fmt.Appendf(b[:0], "link %d %s", l.Index, l.Name)
 		for _, a := range l.Addrs {
+			// IPv6 link-local addresses come and go with carrier (the
+			// kernel adds them up to a second after a link comes up) and
+			// never enter a plan.
+			if a.Prefix.Addr().Is6() && a.Prefix.Addr().IsLinkLocalUnicast() {
+				continue
+			}
 			b = fmt.Appendf(b, " %s", a.Prefix)
 		}
 		h.Write(append(b, '\n'))

@@ -432,8 +432,8 @@ func (r *resolver) rule(i int, x RuleIntent) {
 		// A rule may name a device that does not exist yet (the kernel
 		// allows it, and a VPN tunnel comes and goes); only malformed names
 		// are refused.
-		if dev.name != "" && !validIfName(dev.name) {
-			r.fail(fieldErr(f+dev.field, "%q is not a valid interface name", SafeText(dev.name)))
+		if msg := IfNameProblem(dev.name); dev.name != "" && msg != "" {
+			r.fail(fieldErr(f+dev.field, "%q is not a valid interface name: %s", SafeText(dev.name), msg))
 			return
 		}
 	}
@@ -462,17 +462,23 @@ func (r *resolver) rule(i int, x RuleIntent) {
 	}
 }
 
-// validIfName follows the kernel's dev_valid_name.
-func validIfName(s string) bool {
-	if s == "" || len(s) > 15 || s == "." || s == ".." {
-		return false
+// IfNameProblem says what makes s unusable as an interface name, following
+// the kernel's dev_valid_name, or "" when it is usable.
+func IfNameProblem(s string) string {
+	switch {
+	case s == "":
+		return "it is empty"
+	case len(s) > 15:
+		return fmt.Sprintf("%d bytes long, the kernel allows 15", len(s))
+	case s == "." || s == "..":
+		return "the kernel refuses . and .."
 	}
 	for _, c := range []byte(s) {
 		if c == '/' || c == ':' || c == 0 || c == ' ' || (c >= '\t' && c <= '\r') {
-			return false
+			return "it may not hold '/', ':' or white space"
 		}
 	}
-	return true
+	return ""
 }
 
 func (r *resolver) route(i int, x RouteIntent) {

@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -122,7 +124,37 @@ func CreateSandbox(name string) (err error) {
 	if res := k.Exec(ops); res.Failed != nil {
 		return fmt.Errorf("sandbox default routes: %w", res.Failed)
 	}
-	return nil
+	return waitSettled(k)
+}
+
+// waitSettled waits until every sandbox NIC has carrier and its IPv6
+// link-local address: the kernel reports carrier through a delayed work
+// queue, up to a second after both ends are up, and only then adds the
+// address. A sandbox that is still settling changes under whoever looks.
+func waitSettled(k Kernel) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		links, err := k.Links()
+		if err != nil {
+			return err
+		}
+		ready := 0
+		for _, l := range links {
+			for _, a := range l.Addrs {
+				if l.Carrier && a.Prefix.Addr().IsLinkLocalUnicast() && !slices.Contains(a.Flags, "tentative") {
+					ready++
+					break
+				}
+			}
+		}
+		if ready >= len(SandboxNICs) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("sandbox NICs did not come up within 5s (%d of %d ready)", ready, len(SandboxNICs))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func addrsUp(h *netlink.Handle, dev string, addrs ...netip.Prefix) error {

@@ -92,7 +92,7 @@ func Load(path string) (*Snapshot, error) {
 // with errors.Join.
 func Parse(name string, data []byte) (*Snapshot, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, &FileError{File: name, Msg: "the file is empty; a snapshot file starts with version: 1"}
+		return nil, &FileError{File: name, Line: 1, Column: 1, Field: "version", Msg: "the file is empty; a snapshot file starts with version: 1"}
 	}
 	sumLine, err := verifyChecksum(name, data)
 	if err != nil {
@@ -144,7 +144,7 @@ func parseYAML(name string, data []byte) (ast.Node, error) {
 		body = doc.Body
 	}
 	if body == nil {
-		return nil, &FileError{File: name, Msg: "the file holds only comments; a snapshot file starts with version: 1"}
+		return nil, &FileError{File: name, Line: 1, Column: 1, Field: "version", Msg: "the file holds only comments; a snapshot file starts with version: 1"}
 	}
 	return body, nil
 }

@@ -86,29 +86,11 @@ func (d *decoder) ifName(n ast.Node, path string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	if msg := ifNameProblem(s); msg != "" {
+	if msg := netcfg.IfNameProblem(s); msg != "" {
 		d.fail(n, path, "%q is not a valid interface name: %s", s, msg)
 		return "", false
 	}
 	return s, true
-}
-
-// ifNameProblem follows the kernel's dev_valid_name.
-func ifNameProblem(s string) string {
-	switch {
-	case s == "":
-		return "it is empty"
-	case len(s) > 15:
-		return fmt.Sprintf("%d bytes long, the kernel allows 15", len(s))
-	case s == "." || s == "..":
-		return "the kernel refuses . and .."
-	}
-	for _, c := range []byte(s) {
-		if c == '/' || c == ':' || c == 0 || c == ' ' || (c >= '\t' && c <= '\r') {
-			return "it may not hold '/', ':' or white space"
-		}
-	}
-	return ""
 }
 
 // addr decodes an IP address, without a zone: routes and rules name their
