@@ -261,7 +261,8 @@ func TraceDetectOptions() DetectOptions {
 // lists tables it needed and did not have.
 //
 // For a packet that arrives (IIF set) it assumes the host forwards
-// (net.ipv4.ip_forward=1), does no reverse-path filtering (rp_filter=0)
+// (net.ipv4.ip_forward=1; TraceWith can say otherwise), does no
+// reverse-path filtering (rp_filter=0)
 // and neither accepts packets from its own addresses (accept_local=0) nor
 // lets the mark choose the route back (src_valid_mark=0), which are the
 // kernel's defaults for a router.
@@ -273,10 +274,25 @@ func TraceDetectOptions() DetectOptions {
 // the tables as the rules name them and reports the table a route is in;
 // the packet goes the same way unless main shadows a local route.
 func Trace(s State, p Packet) (Path, error) {
+	return TraceWith(s, p, TraceOptions{})
+}
+
+// TraceOptions tells Trace about settings of the host a State does not
+// hold.
+type TraceOptions struct {
+	// Forwarding reports whether the host forwards IPv4 packets that
+	// arrive on a device (net.ipv4.conf.DEV.forwarding); nil means it
+	// forwards on every device, as a router does.
+	Forwarding func(dev string) bool
+}
+
+// TraceWith is Trace with the host's settings.
+func TraceWith(s State, p Packet, o TraceOptions) (Path, error) {
 	if err := checkPacket(&s, &p); err != nil {
 		return Path{}, err
 	}
 	t := newTracer(&s, p.Family())
+	t.forwarding = o.Forwarding
 	path := Path{Packet: p, Family: p.Family(), Input: p.IIF != "", Steps: []Step{}}
 	switch {
 	case path.Family == V4 && path.Input:
@@ -353,7 +369,8 @@ type tracer struct {
 	lo      string
 	// portRules is set when some rule selects on ipproto or ports; the
 	// kernel only dissects a forwarded packet's ports then.
-	portRules bool
+	portRules  bool
+	forwarding func(dev string) bool
 }
 
 func newTracer(s *State, fam Family) *tracer {

@@ -296,91 +296,184 @@ type tracePacket struct {
 	args string
 }
 
-func genPacket(r *rand.Rand, f netcfg.Family, dsts []netip.Prefix) tracePacket {
+func unroutable(a netip.Addr) bool {
+	return !a.IsValid() || a.IsMulticast() || a.IsUnspecified() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255})
+}
+
+// genPacket makes a random packet of family f; half of them are aimed at
+// one of the configuration's rules, so that rules decide often.
+func genPacket(r *rand.Rand, f netcfg.Family, c *traceConfig) tracePacket {
 	p := pools[f]
-	var dst netip.Addr
+	var pk netcfg.Packet
 	switch k := r.IntN(100); {
-	case k < 45 || len(dsts) == 0:
-		dst = addr(pick(r, p.hot))
+	case k < 45 || len(c.dsts[f]) == 0:
+		pk.Dst = addr(pick(r, p.hot))
 	case k < 85:
-		// Multicast and the limited broadcast are not simulated.
-		for !dst.IsValid() || dst.IsMulticast() || dst.IsUnspecified() || dst == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
-			dst = randIn(r, pick(r, dsts))
+		for unroutable(pk.Dst) {
+			pk.Dst = randIn(r, pick(r, c.dsts[f]))
 		}
 	default:
-		dst = addr(pick(r, p.locals))
+		pk.Dst = addr(pick(r, p.locals))
 	}
-	tp := tracePacket{pkt: netcfg.Packet{Dst: dst}}
-	args := []string{dst.String()}
 	if chance(r, 35) {
-		tp.pkt.IIF = pick(r, []string{"n0", "n1", "n2", "n2", "n1", "n3"})
+		pk.IIF = pick(r, []string{"n0", "n1", "n2", "n2", "n1", "n3"})
 		if chance(r, 90) {
-			tp.pkt.Src = addr(pick(r, p.remotes))
+			pk.Src = addr(pick(r, p.remotes))
 		}
 		if f == netcfg.V4 && chance(r, 5) {
-			tp.pkt.Src = addr(pick(r, p.hot))
+			pk.Src = addr(pick(r, p.hot))
 		}
 	} else {
 		switch k := r.IntN(100); {
 		case k < 45:
-			tp.pkt.Src = addr(pick(r, p.locals))
+			pk.Src = addr(pick(r, p.locals))
 		case k < 55:
-			tp.pkt.Src = addr(pick(r, p.remotes))
+			pk.Src = addr(pick(r, p.remotes))
 		}
 		if chance(r, 20) {
-			tp.pkt.OIF = pick(r, []string{"n0", "n1", "n2", "n3", "lo"})
+			pk.OIF = pick(r, []string{"n0", "n1", "n2", "n3", "lo"})
 		}
 	}
-	if tp.pkt.Src.IsValid() {
-		args = append(args, "from", tp.pkt.Src.String())
-	}
-	if tp.pkt.IIF != "" {
-		args = append(args, "iif", tp.pkt.IIF)
-	}
-	if tp.pkt.OIF != "" {
-		args = append(args, "oif", tp.pkt.OIF)
-	}
 	if chance(r, 30) {
-		tp.pkt.Mark = pick(r, []uint32{0x1, 0x13, 0x113, 0x100, 0, 0xf13})
-		args = append(args, "mark", fmt.Sprintf("0x%x", tp.pkt.Mark))
+		pk.Mark = pick(r, []uint32{0x1, 0x13, 0x113, 0x100, 0, 0xf13})
 	}
+	var uid *uint32
 	if chance(r, 30) {
 		u := pick(r, []uint32{0, 1000, 1500, 500, 65534, 2001})
-		tp.pkt.UID = &u
-		args = append(args, "uid", fmt.Sprint(u))
+		uid = &u
+	}
+	protos := []uint8{netcfg.ProtoTCP, netcfg.ProtoUDP, netcfg.ProtoICMP}
+	if f == netcfg.V6 {
+		protos[2] = netcfg.ProtoICMPv6
 	}
 	if chance(r, 40) {
-		name := pick(r, []string{"tcp", "udp", "icmp"})
-		if f == netcfg.V6 && name == "icmp" {
-			name = "ipv6-icmp"
-		}
-		tp.pkt.IPProto, _ = netcfg.ParseIPProto(name)
-		args = append(args, "ipproto", name)
-	} else if f == netcfg.V4 {
-		// NOTE: `ip route get` without ipproto routes an IPv4 packet as
-		// UDP (the kernel's default for RTM_GETROUTE), an IPv6 one as
-		// protocol 0.
-		tp.pkt.IPProto = netcfg.ProtoUDP
+		pk.IPProto = pick(r, protos)
 	}
 	ports := []uint16{53, 80, 443, 1500, 22, 5000}
 	if chance(r, 35) {
-		tp.pkt.SPort = pick(r, ports)
-		args = append(args, "sport", fmt.Sprint(tp.pkt.SPort))
+		pk.SPort = pick(r, ports)
 	}
 	if chance(r, 40) {
-		tp.pkt.DPort = pick(r, ports)
-		args = append(args, "dport", fmt.Sprint(tp.pkt.DPort))
+		pk.DPort = pick(r, ports)
 	}
 	if chance(r, 30) {
 		tos := []uint8{0x10, 0x12, 0x30, 0x14, 0x1c, 0xb8, 0x04}
 		if f == netcfg.V6 {
 			tos = []uint8{0x10, 0x20, 0xb8, 0x12}
 		}
-		tp.pkt.Tos = pick(r, tos)
-		args = append(args, "tos", fmt.Sprintf("0x%02x", tp.pkt.Tos))
+		pk.Tos = pick(r, tos)
 	}
-	tp.args = strings.Join(args, " ")
-	return tp
+	var rules []netcfg.Rule
+	for _, rl := range c.rules {
+		if rl.Family == f {
+			rules = append(rules, rl)
+		}
+	}
+	if len(rules) > 0 && chance(r, 50) {
+		aim(r, &pk, &uid, pick(r, rules), protos)
+	}
+	pk.UID = uid
+	return packetArgs(pk)
+}
+
+// aim changes a packet so that most of a rule's selectors match it.
+func aim(r *rand.Rand, pk *netcfg.Packet, uid **uint32, rl netcfg.Rule, protos []uint8) {
+	p := pools[rl.Family]
+	if rl.To.IsValid() && rl.To.Bits() > 0 && chance(r, 80) {
+		for range 5 {
+			if d := randIn(r, rl.To); !unroutable(d) {
+				pk.Dst = d
+				break
+			}
+		}
+	}
+	if rl.IIF != "" && rl.IIF != "ghost0" && chance(r, 70) {
+		pk.IIF, pk.OIF = rl.IIF, ""
+		if rl.IIF == "lo" {
+			pk.IIF = ""
+		}
+	}
+	if rl.OIF != "" && rl.OIF != "ghost0" && pk.IIF == "" && chance(r, 70) {
+		pk.OIF = rl.OIF
+	}
+	if rl.From.IsValid() && rl.From.Bits() > 0 && chance(r, 80) {
+		var inside []string
+		for _, a := range append(slices.Clone(p.locals), p.remotes...) {
+			if rl.From.Contains(addr(a)) {
+				inside = append(inside, a)
+			}
+		}
+		switch {
+		case len(inside) > 0:
+			pk.Src = addr(pick(r, inside))
+		case pk.IIF != "":
+			pk.Src = randIn(r, rl.From)
+		}
+	}
+	if pk.IIF != "" && !pk.Src.IsValid() {
+		pk.Src = addr(pick(r, p.remotes))
+	}
+	if rl.Mark != nil && chance(r, 80) {
+		pk.Mark = rl.Mark.Value | pick(r, []uint32{0, 0x1000, ^rl.Mark.Mask & 0x3})
+	}
+	if rl.UIDRange != nil && chance(r, 80) {
+		u := pick(r, []uint32{rl.UIDRange.Start, rl.UIDRange.End})
+		*uid = &u
+	}
+	if rl.IPProto != 0 && slices.Contains(protos, rl.IPProto) && chance(r, 80) {
+		pk.IPProto = rl.IPProto
+	}
+	if rl.SPort != nil && chance(r, 80) {
+		pk.SPort = pick(r, []uint16{rl.SPort.Start, rl.SPort.End})
+	}
+	if rl.DPort != nil && chance(r, 80) {
+		pk.DPort = pick(r, []uint16{rl.DPort.Start, rl.DPort.End})
+	}
+	if rl.Tos != 0 && chance(r, 80) {
+		pk.Tos = rl.Tos | pick(r, []uint8{0, 0x20, 0x02, 0x01})
+	}
+}
+
+// packetArgs writes a packet as `ip route get` arguments. A packet without
+// a protocol is sent without ipproto and becomes what the kernel makes of
+// that.
+func packetArgs(pk netcfg.Packet) tracePacket {
+	args := []string{pk.Dst.String()}
+	if pk.Src.IsValid() {
+		args = append(args, "from", pk.Src.String())
+	}
+	if pk.IIF != "" {
+		args = append(args, "iif", pk.IIF)
+	}
+	if pk.OIF != "" {
+		args = append(args, "oif", pk.OIF)
+	}
+	if pk.Mark != 0 {
+		args = append(args, "mark", fmt.Sprintf("0x%x", pk.Mark))
+	}
+	if pk.UID != nil {
+		args = append(args, "uid", fmt.Sprint(*pk.UID))
+	}
+	switch {
+	case pk.IPProto != 0:
+		name := map[uint8]string{netcfg.ProtoTCP: "tcp", netcfg.ProtoUDP: "udp", netcfg.ProtoICMP: "icmp", netcfg.ProtoICMPv6: "ipv6-icmp"}[pk.IPProto]
+		args = append(args, "ipproto", name)
+	case pk.Dst.Is4():
+		// NOTE: `ip route get` without ipproto routes an IPv4 packet as
+		// UDP (the kernel's default for RTM_GETROUTE), an IPv6 one as
+		// protocol 0.
+		pk.IPProto = netcfg.ProtoUDP
+	}
+	if pk.SPort != 0 {
+		args = append(args, "sport", fmt.Sprint(pk.SPort))
+	}
+	if pk.DPort != 0 {
+		args = append(args, "dport", fmt.Sprint(pk.DPort))
+	}
+	if pk.Tos != 0 {
+		args = append(args, "tos", fmt.Sprintf("0x%02x", pk.Tos))
+	}
+	return tracePacket{pkt: pk, args: strings.Join(args, " ")}
 }
 
 // randIn returns a random address inside p.

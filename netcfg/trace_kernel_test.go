@@ -43,6 +43,10 @@ func TestTraceKernel(t *testing.T) {
 		}
 	}
 	ns.Batch(traceWorld)
+	// n2 is a NIC the host does not forward from.
+	if out, err := exec.Command("ip", "netns", "exec", ns.Name, "sysctl", "-qw", "net.ipv4.conf.n2.forwarding=0").CombinedOutput(); err != nil {
+		t.Fatalf("sysctl: %v: %s", err, out)
+	}
 	k, err := netcfg.OpenKernel(ns.Name)
 	if err != nil {
 		t.Fatal(err)
@@ -82,6 +86,9 @@ func envInt(t *testing.T, name string, def int) int {
 	}
 	return n
 }
+
+// traceOptions says what the world's sysctls say: n2 does not forward.
+var traceOptions = netcfg.TraceOptions{Forwarding: func(dev string) bool { return dev != "n2" }}
 
 // kernelRules are the rules a namespace starts with.
 func kernelRules() []netcfg.Rule {
@@ -174,7 +181,7 @@ func runTraceConfig(t *testing.T, ns *nstest.NS, k netcfg.Kernel, seed uint64, v
 	}
 	var pkts []tracePacket
 	for range 12 {
-		pkts = append(pkts, genPacket(r, netcfg.V4, cfg.dsts[netcfg.V4]), genPacket(r, netcfg.V6, cfg.dsts[netcfg.V6]))
+		pkts = append(pkts, genPacket(r, netcfg.V4, &cfg), genPacket(r, netcfg.V6, &cfg))
 	}
 	var lines []string
 	for _, p := range pkts {
@@ -184,7 +191,7 @@ func runTraceConfig(t *testing.T, ns *nstest.NS, k netcfg.Kernel, seed uint64, v
 	n, bad := 0, 0
 	for i, p := range pkts {
 		get, fib := answers[2*i], answers[2*i+1]
-		path, err := netcfg.Trace(state, p.pkt)
+		path, err := netcfg.TraceWith(state, p.pkt, traceOptions)
 		if err != nil {
 			t.Fatalf("seed %d: trace %s: %v", seed, p.args, err)
 		}

@@ -7,7 +7,13 @@ import (
 
 var limitedBroadcast = netip.AddrFrom4([4]byte{255, 255, 255, 255})
 
-func zeronet4(a netip.Addr) bool { return a.Is4() && a.As4()[0] == 0 }
+// zeronet4 reports a source or destination the kernel treats as a
+// martian for being "this network".
+//
+// NOTE: only 0.0.0.0 itself: the kernel has taken the rest of 0.0.0.0/8 as
+// ordinary unicast addresses since Linux 5.3, and routes packets to and
+// from them.
+func zeronet4(a netip.Addr) bool { return a.Is4() && a.IsUnspecified() }
 
 func uidOr(u *uint32, def uint32) uint32 {
 	if u != nil {
@@ -117,7 +123,7 @@ func (t *tracer) output4(p *Path) {
 		return
 	}
 	rt := d.route
-	if d.verdict == VerdictLocal {
+	if rt.Type == RouteLocal {
 		t.routed(p, d, t.lo, netip.Addr{})
 		if !p.Src.IsValid() {
 			p.Src = rt.Src
@@ -129,6 +135,10 @@ func (t *tracer) output4(p *Path) {
 	}
 	dev, gw := routeDev(rt, d.nh), routeGw(rt, d.nh)
 	t.routed(p, d, dev, gw)
+	if rt.Type == RouteAnycast {
+		// IPv4 sends to an anycast route like to a unicast one.
+		p.Verdict = VerdictRouted
+	}
 	if !p.Src.IsValid() {
 		p.Src = rt.Src
 		if !p.Src.IsValid() {
@@ -158,10 +168,10 @@ func (t *tracer) input4(p *Path) {
 		refuse(p, EINVAL, "martian source: "+src.String()+" cannot be the source of a packet")
 		return
 	case !src.IsValid() || zeronet4(src):
-		refuse(p, EINVAL, "a packet that arrives needs a source address (give one; 0.0.0.0/8 is a martian source)")
+		refuse(p, EINVAL, "a packet that arrives needs a source address (give one; 0.0.0.0 is a martian source)")
 		return
 	case zeronet4(dst):
-		refuse(p, EINVAL, "martian destination: "+dst.String()+" is in 0.0.0.0/8")
+		refuse(p, EINVAL, "martian destination: 0.0.0.0")
 		return
 	case dst.IsLoopback():
 		refuse(p, EINVAL, "martian destination: "+dst.String()+" is a loopback address, which never arrives on a NIC")
@@ -179,14 +189,20 @@ func (t *tracer) input4(p *Path) {
 		f.sport, f.dport = pk.SPort, pk.DPort
 	}
 	d := t.walk(&f, &p.Steps)
+	forwards := t.forwarding == nil || t.forwarding(pk.IIF)
 	if d.err != 0 {
 		t.fail(p, d)
+		// A host that does not forward answers every packet it has no
+		// local route for alike.
+		if !forwards {
+			p.Errno = EHOSTUNREACH
+		}
 		return
 	}
 	var dev string
 	var gw netip.Addr
-	switch d.verdict {
-	case VerdictBroadcast:
+	switch d.route.Type {
+	case RouteBroadcast:
 		// The route back is checked towards 0.0.0.0, as the kernel does
 		// for a broadcast.
 		if why := t.validateSource4(&f, netip.IPv4Unspecified(), ""); why != "" {
@@ -194,14 +210,20 @@ func (t *tracer) input4(p *Path) {
 			return
 		}
 		dev = t.lo
-	case VerdictLocal:
+	case RouteLocal:
 		if why := t.validateSource4(&f, dst, ""); why != "" {
 			refuse(p, EINVAL, why)
 			return
 		}
 		dev = t.lo
-	case VerdictRouted:
+	case RouteUnicast, RouteUnspec:
 		dev, gw = routeDev(d.route, d.nh), routeGw(d.route, d.nh)
+		if !forwards {
+			t.routed(p, d, dev, gw)
+			p.Verdict, p.Errno = VerdictRefused, EHOSTUNREACH
+			p.Reason = fmt.Sprintf("%s; but this host does not forward packets that arrive on %s (net.ipv4.conf.%s.forwarding=0), so it refuses it", p.Reason, SafeText(pk.IIF), SafeText(pk.IIF))
+			return
+		}
 		if why := t.validateSource4(&f, dst, dev); why != "" {
 			refuse(p, EINVAL, why)
 			return
@@ -210,6 +232,9 @@ func (t *tracer) input4(p *Path) {
 		t.fail(p, d)
 		p.Verdict, p.Errno = VerdictRefused, EINVAL
 		p.Reason = fmt.Sprintf("martian destination: the %s route %s does not forward", d.route.Type, RouteString(d.route))
+		if !forwards {
+			p.Errno = EHOSTUNREACH
+		}
 		return
 	}
 	t.routed(p, d, dev, gw)

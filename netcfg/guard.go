@@ -1,0 +1,231 @@
+package netcfg
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// SSHConn is the connection $SSH_CONNECTION describes.
+type SSHConn struct {
+	Client netip.AddrPort `json:"client"`
+	Server netip.AddrPort `json:"server"`
+}
+
+// ParseSSHConn reads $SSH_CONNECTION: "client_ip client_port server_ip
+// server_port". IPv4-mapped IPv6 addresses are read as IPv4; a link-local
+// client keeps its zone (fe80::1%eth0), which names the NIC it is on.
+func ParseSSHConn(s string) (SSHConn, bool) {
+	f := strings.Fields(s)
+	if len(f) != 4 {
+		return SSHConn{}, false
+	}
+	var c SSHConn
+	for i, ap := range []*netip.AddrPort{&c.Client, &c.Server} {
+		a, err := netip.ParseAddr(f[2*i])
+		if err != nil {
+			return SSHConn{}, false
+		}
+		if a.Is4In6() {
+			a = a.Unmap()
+		}
+		p, err := strconv.ParseUint(f[2*i+1], 10, 16)
+		if err != nil || p == 0 {
+			return SSHConn{}, false
+		}
+		*ap = netip.AddrPortFrom(a, uint16(p))
+	}
+	if FamilyOf(c.Client.Addr()) != FamilyOf(c.Server.Addr()) {
+		return SSHConn{}, false
+	}
+	return c, true
+}
+
+// ParseSSHConnection reads the addresses of $SSH_CONNECTION.
+func ParseSSHConnection(s string) (client, server netip.Addr, ok bool) {
+	c, ok := ParseSSHConn(s)
+	return c.Client.Addr(), c.Server.Addr(), ok
+}
+
+// GuardStatus says what a change does to the path of an SSH session.
+type GuardStatus uint8
+
+const (
+	// GuardSafe: the replies leave as they do now.
+	GuardSafe GuardStatus = iota + 1
+	// GuardMoved: the replies still leave, but through another NIC,
+	// gateway or source address; the session hangs unless the client is
+	// reachable that way too.
+	GuardMoved
+	// GuardBroken: the replies have no route after the change.
+	GuardBroken
+	// GuardUnknown: the simulator cannot judge the change.
+	GuardUnknown
+)
+
+var guardNames = [...]string{"", "safe", "moved", "broken", "unknown"}
+
+func (g GuardStatus) String() string {
+	if int(g) < len(guardNames) && g != 0 {
+		return guardNames[g]
+	}
+	return "guard" + strconv.Itoa(int(g))
+}
+
+func (g GuardStatus) MarshalText() ([]byte, error) { return []byte(g.String()), nil }
+
+func (g *GuardStatus) UnmarshalText(b []byte) error {
+	for i, n := range guardNames {
+		if i > 0 && n == string(b) {
+			*g = GuardStatus(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown guard status %q", b)
+}
+
+// Guard is the SSH guard's verdict on a change: the path of the replies
+// to the SSH client before and after it.
+type Guard struct {
+	Conn   SSHConn     `json:"connection"`
+	Status GuardStatus `json:"status"`
+	Before Path        `json:"before"`
+	After  Path        `json:"after"`
+	// Cause names what moves or breaks the path: the rule that now
+	// decides, or the route that now wins.
+	Cause      string `json:"cause,omitempty"`
+	CauseRule  *Rule  `json:"cause_rule,omitempty"`
+	CauseRoute *Route `json:"cause_route,omitempty"`
+	// Message is the verdict in a sentence or two.
+	Message string `json:"message"`
+}
+
+// Dangerous reports whether the change moves or breaks the session's
+// path.
+func (g *Guard) Dangerous() bool { return g.Status == GuardMoved || g.Status == GuardBroken }
+
+// GuardSSH traces the replies of an SSH session — from server to client,
+// the packet this host sends back — in the state before a change and in
+// the state after it, and says whether they would leave another way.
+// Ports are not known here; GuardConn uses them when $SSH_CONNECTION gives
+// them.
+func GuardSSH(before, after State, client, server netip.Addr) Guard {
+	return GuardConn(before, after, SSHConn{Client: netip.AddrPortFrom(client, 0), Server: netip.AddrPortFrom(server, 0)})
+}
+
+// GuardConn is GuardSSH for a whole connection: the replies are TCP from
+// the server's port to the client's, so rules that select SSH by port
+// (`sport 22 lookup main`) count.
+func GuardConn(before, after State, c SSHConn) Guard {
+	g := Guard{Conn: c}
+	pkt := Packet{Dst: c.Client.Addr(), Src: c.Server.Addr(), IPProto: ProtoTCP, SPort: c.Server.Port(), DPort: c.Client.Port()}
+	// A link-local client is reached through the NIC its zone names.
+	if z := pkt.Dst.Zone(); z != "" && pkt.Dst.IsLinkLocalUnicast() {
+		pkt.OIF = z
+	}
+	var errB, errA error
+	g.Before, errB = Trace(before, pkt)
+	g.After, errA = Trace(after, pkt)
+	client := c.Client.Addr().WithZone("")
+	switch {
+	case errB != nil || errA != nil:
+		g.Status = GuardUnknown
+		g.Message = fmt.Sprintf("the path to the SSH client %s cannot be traced: %v", client, firstErr(errB, errA))
+		return g
+	case !g.Before.Verdict.Delivered():
+		g.Status = GuardUnknown
+		g.Message = fmt.Sprintf("the simulator finds no path to the SSH client %s even now (%s), so it cannot judge this change", client, g.Before.Reason)
+		return g
+	case !g.After.Verdict.Delivered():
+		g.Status = GuardBroken
+	case g.After.Dev != g.Before.Dev || g.After.Gateway != g.Before.Gateway || g.After.Src != g.Before.Src:
+		g.Status = GuardMoved
+	default:
+		g.Status = GuardSafe
+		g.Message = fmt.Sprintf("replies to the SSH client %s keep leaving %s", client, hopText(&g.After, false))
+		g.addIncomplete()
+		return g
+	}
+	g.Cause, g.CauseRule, g.CauseRoute = guardCause(&g.Before, &g.After)
+	src := g.Before.Src != g.After.Src
+	if g.Status == GuardBroken {
+		g.Message = fmt.Sprintf("this change cuts the SSH session: replies to %s, which now leave %s, would have no way out (%s): %s", client, hopText(&g.Before, src), g.After.Verdict, g.Cause)
+	} else {
+		g.Message = fmt.Sprintf("this change moves the SSH session: replies to %s would leave %s instead of %s: %s", client, hopText(&g.After, src), hopText(&g.Before, src), g.Cause)
+	}
+	g.addIncomplete()
+	return g
+}
+
+func (g *Guard) addIncomplete() {
+	missing := append(append([]uint32(nil), g.Before.Missing...), g.After.Missing...)
+	if len(missing) > 0 {
+		g.Message += fmt.Sprintf(" (tables %v were not read in full, so this may be wrong)", missing)
+	}
+}
+
+func firstErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// hopText is where a delivered path leaves: "through eno1 via
+// 192.168.10.1", with the source when it matters.
+func hopText(p *Path, src bool) string {
+	s := "through " + SafeText(p.Dev)
+	if p.Gateway.IsValid() {
+		s += " via " + p.Gateway.String()
+	}
+	if src && p.Src.IsValid() {
+		s += " from " + p.Src.String()
+	}
+	return s
+}
+
+// guardCause names the rule or route responsible for the difference
+// between two paths.
+func guardCause(b, a *Path) (string, *Rule, *Route) {
+	switch {
+	case a.Rule != nil && (b.Rule == nil || !RuleEqual(a.Rule, b.Rule)):
+		was := "no rule matched before"
+		if b.Rule != nil {
+			was = "before: rule " + ruleText(b.Rule)
+		}
+		return fmt.Sprintf("rule %s now matches and %s (%s)", ruleText(a.Rule), pathDeed(a), was), a.Rule, a.Route
+	case a.Route != nil && (b.Route == nil || !RouteEqual(a.Route, b.Route)):
+		was := ""
+		if b.Route != nil {
+			was = fmt.Sprintf(" (before: %s)", RouteString(b.Route))
+		}
+		return fmt.Sprintf("route %s now wins in table %d%s", RouteString(a.Route), a.Table, was), a.Rule, a.Route
+	case a.Rule == nil && b.Rule != nil:
+		return fmt.Sprintf("no rule leads to a route any more; before, rule %s sent them to %s", ruleText(b.Rule), routeOrNothing(b.Route)), nil, nil
+	}
+	return a.Reason, a.Rule, a.Route
+}
+
+// pathDeed says what the deciding rule of a path does with the packets.
+func pathDeed(p *Path) string {
+	switch {
+	case p.Route != nil && p.Verdict.Delivered():
+		return fmt.Sprintf("sends them to table %d (%s)", p.Table, RouteString(p.Route))
+	case p.Route != nil:
+		return fmt.Sprintf("sends them to table %d, where %s refuses them", p.Table, RouteString(p.Route))
+	case p.Verdict == VerdictBlackhole:
+		return "drops them"
+	}
+	return "refuses them"
+}
+
+// ruleText is a rule on one line: "1000: from 192.168.10.2 lookup 13".
+func ruleText(r *Rule) string { return strings.Replace(RuleString(r), ":\t", ": ", 1) }
+
+func routeOrNothing(r *Route) string {
+	if r == nil {
+		return "no route"
+	}
+	return RouteString(r)
+}

@@ -1,0 +1,142 @@
+package netcfg_test
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/nictab/nictab/netcfg"
+)
+
+func TestParseSSHConnection(t *testing.T) {
+	for _, c := range []struct {
+		in             string
+		client, server string
+		ok             bool
+	}{
+		{"203.0.113.5 51234 192.168.20.2 22", "203.0.113.5", "192.168.20.2", true},
+		{"2001:db8:99::5 40000 2001:db8:20::2 22", "2001:db8:99::5", "2001:db8:20::2", true},
+		{"::ffff:203.0.113.5 51234 ::ffff:192.168.20.2 22", "203.0.113.5", "192.168.20.2", true},
+		{"fe80::1%eno1 40000 fe80::2%eno1 22", "fe80::1%eno1", "fe80::2%eno1", true},
+		{"  203.0.113.5   51234 192.168.20.2 22\n", "203.0.113.5", "192.168.20.2", true},
+		{"", "", "", false},
+		{"203.0.113.5 51234 192.168.20.2", "", "", false},
+		{"203.0.113.5 51234 192.168.20.2 22 extra", "", "", false},
+		{"203.0.113.5 port 192.168.20.2 22", "", "", false},
+		{"203.0.113.5 51234 192.168.20.2 65536", "", "", false},
+		{"203.0.113.5 0 192.168.20.2 22", "", "", false},
+		{"example.org 51234 192.168.20.2 22", "", "", false},
+		{"203.0.113.5 51234 2001:db8:20::2 22", "", "", false},
+	} {
+		client, server, ok := netcfg.ParseSSHConnection(c.in)
+		if ok != c.ok || addrText(client) != c.client || addrText(server) != c.server {
+			t.Errorf("ParseSSHConnection(%q) = %s, %s, %v; want %s, %s, %v", c.in, client, server, ok, c.client, c.server, c.ok)
+		}
+	}
+	conn, ok := netcfg.ParseSSHConn("203.0.113.5 51234 192.168.20.2 2222")
+	if !ok || conn.Client.Port() != 51234 || conn.Server.Port() != 2222 {
+		t.Errorf("ParseSSHConn kept ports %v, %v", conn.Client, conn.Server)
+	}
+}
+
+func TestGuardSSH(t *testing.T) {
+	before := traceState(t, homeServer, "complete 13")
+	vpn := `
+		rule pref 1000 from 192.168.10.2 lookup 13 proto 201
+		rule -6 pref 1000 from 2001:db8:10::2 lookup 13 proto 201
+		route 192.168.10.0/24 dev eno1 table 13 src 192.168.10.2 proto 201
+		route default via 192.168.10.1 dev eno1 table 13 proto 201
+		route default via 2001:db8:10::1 dev eno1 table 13 proto 201`
+	lan := `
+		rule pref 1010 from 192.168.20.2 lookup 14 proto 201
+		route default via 192.168.20.1 dev enp2s0 table 14 proto 201
+		complete 14`
+	client := ip("203.0.113.5")
+	for _, c := range []struct {
+		name   string
+		after  netcfg.State
+		server string
+		status netcfg.GuardStatus
+		cause  []string
+	}{
+		{"a session on the LAN NIC is untouched by the VPN NIC's table", traceState(t, homeServer, vpn, "complete 13"), "192.168.20.2",
+			netcfg.GuardSafe, nil},
+		{"a session on the VPN NIC moves from main's default to table 13", traceState(t, homeServer, vpn, "complete 13"), "192.168.10.2",
+			netcfg.GuardMoved, []string{"rule 1000: from 192.168.10.2 lookup 13", "before: rule 32766: from all lookup 254"}},
+		{"a session moved to the same NIC and gateway through another table is safe", traceState(t, homeServer, lan, "complete 13"), "192.168.20.2",
+			netcfg.GuardSafe, nil},
+		{"a blackhole rule cuts it", traceState(t, homeServer, "rule pref 500 to 203.0.113.0/24 blackhole", "complete 13"), "192.168.20.2",
+			netcfg.GuardBroken, []string{"rule 500: from all to 203.0.113.0/24 blackhole now matches and drops them"}},
+		{"a route of main now wins", traceState(t, homeServer, "route 203.0.113.0/24 via 192.168.10.1 dev eno1", "complete 13"), "192.168.20.2",
+			netcfg.GuardMoved, []string{"route 203.0.113.0/24 via 192.168.10.1 dev eno1", "now wins in table 254", "before: default via 192.168.20.1"}},
+		{"an unreachable route cuts it", traceState(t, homeServer, "route unreachable 203.0.113.0/24", "complete 13"), "192.168.20.2",
+			netcfg.GuardBroken, []string{"unreachable 203.0.113.0/24"}},
+		{"without main nothing routes it", traceState(t, homeServer, "-rule 32766", "complete 13"), "192.168.20.2",
+			netcfg.GuardBroken, []string{"no rule leads to a route any more", "rule 32766: from all lookup 254"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			g := netcfg.GuardSSH(before, c.after, client, ip(c.server))
+			if g.Status != c.status {
+				t.Fatalf("status %s, want %s: %s", g.Status, c.status, g.Message)
+			}
+			if g.Dangerous() != (c.status == netcfg.GuardMoved || c.status == netcfg.GuardBroken) {
+				t.Errorf("Dangerous() = %v for %s", g.Dangerous(), g.Status)
+			}
+			for _, w := range c.cause {
+				if !strings.Contains(g.Cause, w) || !strings.Contains(g.Message, w) {
+					t.Errorf("cause %q (message %q) does not say %q", g.Cause, g.Message, w)
+				}
+			}
+			if g.Dangerous() && g.CauseRule == nil && g.CauseRoute == nil && !strings.Contains(g.Cause, "no rule") {
+				t.Errorf("a dangerous change names neither a rule nor a route: %q", g.Cause)
+			}
+			if !strings.Contains(g.Message, "203.0.113.5") {
+				t.Errorf("message %q does not name the client", g.Message)
+			}
+		})
+	}
+}
+
+// TestGuardSSHPorts: an administrator keeps SSH on main with a port rule;
+// with the ports of $SSH_CONNECTION the guard sees it, without them it
+// cannot.
+func TestGuardSSHPorts(t *testing.T) {
+	before := traceState(t, homeServer, "complete 13")
+	after := traceState(t, homeServer, `
+		rule pref 900 sport 22 lookup 254
+		rule pref 1000 from 192.168.10.2 lookup 13
+		route default via 192.168.10.1 dev eno1 table 13
+		complete 13`)
+	conn, ok := netcfg.ParseSSHConn("203.0.113.5 51234 192.168.10.2 22")
+	if !ok {
+		t.Fatal("ParseSSHConn failed")
+	}
+	if g := netcfg.GuardConn(before, after, conn); g.Status != netcfg.GuardSafe {
+		t.Errorf("with ports: %s, want safe: %s", g.Status, g.Message)
+	}
+	if g := netcfg.GuardSSH(before, after, conn.Client.Addr(), conn.Server.Addr()); g.Status != netcfg.GuardMoved {
+		t.Errorf("without ports: %s, want moved: %s", g.Status, g.Message)
+	}
+}
+
+func TestGuardSSHUnknown(t *testing.T) {
+	s := traceState(t, homeServer, "complete 13")
+	// Nothing routes to the client even now: the simulator cannot judge.
+	dead := traceState(t, homeServer, "-rule 32766")
+	g := netcfg.GuardSSH(dead, s, ip("203.0.113.5"), ip("192.168.20.2"))
+	if g.Status != netcfg.GuardUnknown || g.Dangerous() || !strings.Contains(g.Message, "even now") {
+		t.Errorf("status %s: %s", g.Status, g.Message)
+	}
+	// A zone that names no NIC cannot be traced.
+	g = netcfg.GuardSSH(s, s, netip.MustParseAddr("fe80::1%nope0"), ip("fe80::2"))
+	if g.Status != netcfg.GuardUnknown || !strings.Contains(g.Message, "nope0") {
+		t.Errorf("status %s: %s", g.Status, g.Message)
+	}
+	// A table the rules reach that was not read makes the verdict a guess,
+	// and the message says so.
+	partial := traceState(t, homeServer, "rule pref 1000 from 192.168.10.2 lookup 13")
+	g = netcfg.GuardSSH(partial, partial, ip("203.0.113.5"), ip("192.168.10.2"))
+	if g.Status != netcfg.GuardSafe || !strings.Contains(g.Message, "not read in full") {
+		t.Errorf("status %s: %s", g.Status, g.Message)
+	}
+}
