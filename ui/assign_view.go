@@ -124,7 +124,7 @@ func renderAssign(v assignView, width int, st Styles) string {
 		hint := ""
 		if in.Value() == "" {
 			if detected != "" {
-				hint = st.Muted.Render("  detected in main; empty keeps following it")
+				hint = st.Muted.Render("  detected; empty follows main")
 			} else {
 				hint = st.Warning.Render("  none: the table gets no " + famLabel(fam) + " default")
 			}

@@ -36,7 +36,7 @@ func (m *Model) openExport(id string) tea.Cmd {
 		return nil
 	}
 	in := newInput(m.st, "", 4096)
-	in.Width = max(m.width-20, 20)
+	in.Width = max(m.width-44, 20)
 	in.SetValue("nictab-" + id + ".nix")
 	m.export = exportScreen{id: id, flavor: flavors[0], loading: true, vp: m.export.vp, path: in}
 	m.screen = screenExport

@@ -96,7 +96,7 @@ func (k KeyMap) nicsHelp(readOnly bool) helpKeys {
 		// Shown disabled rather than hidden: a person learns the key and
 		// why it does nothing here from the banner.
 		for _, b := range []*key.Binding{&assign, &unassign, &preview} {
-			b.SetHelp(b.Help().Key, b.Help().Desc+" (read-only)")
+			b.SetHelp(b.Help().Key, b.Help().Desc+" (off)")
 		}
 	}
 	return helpKeys{

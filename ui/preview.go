@@ -54,7 +54,7 @@ func (m *Model) openPreview() tea.Cmd {
 // openRollback plans the way back to a snapshot.
 func (m *Model) openRollback(id string) tea.Cmd {
 	if m.caps.ReadOnly {
-		m.setFlash("read-only: "+m.caps.Reason, true)
+		m.setFlash("read-only, nothing changed: "+m.caps.Reason, true)
 		return nil
 	}
 	m.preview = previewScreen{loading: true, rollback: id, vp: m.preview.vp}
@@ -208,7 +208,13 @@ func renderPreviewBody(p *previewScreen, st Styles) string {
 				}
 				return s
 			})
-			b.WriteString(" " + st.Warning.Render("! ") + netcfg.SafeText(l) + "\n")
+			for i, w := range wrap(netcfg.SafeText(l), p.width-4) {
+				lead := "   "
+				if i == 0 {
+					lead = " " + st.Warning.Render("!") + " "
+				}
+				b.WriteString(lead + w + "\n")
+			}
 		}
 		b.WriteString("\n " + st.Muted.Render("esc goes back to change the edits."))
 		return b.String()
@@ -363,7 +369,7 @@ func (m *Model) startApplying() tea.Cmd {
 	p := &m.preview
 	switch {
 	case m.caps.ReadOnly:
-		m.setFlash("read-only: "+m.caps.Reason, true)
+		m.setFlash("read-only, nothing changed: "+m.caps.Reason, true)
 	case p.loading || p.proposal == nil:
 		m.setFlash("there is no plan to apply", true)
 	case p.stale:

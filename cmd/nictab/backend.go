@@ -57,7 +57,7 @@ func (b *tuiBackend) Capabilities() ui.Capabilities {
 	switch {
 	case !netcfg.CanAdmin():
 		c.ReadOnly = true
-		c.Reason = "nictab runs without CAP_NET_ADMIN, so it can look but not change (run it with sudo)"
+		c.Reason = "no CAP_NET_ADMIN: nictab can look, not change (run it with sudo)"
 	case b.engErr != nil:
 		c.ReadOnly = true
 		c.Reason = "the state directory " + b.a.stateRoot() + " cannot be used: " + b.engErr.Error()
