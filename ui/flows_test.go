@@ -1,0 +1,232 @@
+package ui
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/exp/teatest"
+
+	"github.com/nictab/nictab/netcfg"
+)
+
+// TestFlowAssignApplyKeep is the whole path of issue 5: eno1 to a new
+// table 13 named vpn, previewed, applied, kept.
+func TestFlowAssignApplyKeep(t *testing.T) {
+	f := newFake()
+	tm := run(t, f, 80, 24, false, with(previewEno1, []step{keys("a"), wait("Reverting in 60s"), keys("y"), wait("Kept")})...)
+	m := finish(t, tm)
+	if len(f.applied) != 1 || f.confirmed != 1 || f.reverted != 0 {
+		t.Fatalf("applied %d, confirmed %d, reverted %d; want 1, 1, 0", len(f.applied), f.confirmed, f.reverted)
+	}
+	want := netcfg.Intent{
+		Tables: []netcfg.TableDef{{ID: 13, Name: "vpn"}},
+		NICs:   []netcfg.NICIntent{{Name: "eno1", Table: netcfg.TableRef{ID: 13}}},
+	}
+	if got := f.applied[0]; !intentEqual(got, want) {
+		t.Fatalf("applied intent %+v, want %+v", got, want)
+	}
+	if m.edits.len() != 0 {
+		t.Errorf("edits left after the change was kept: %v", m.edits.order)
+	}
+	if m.apply.result.kind != resultKept {
+		t.Errorf("result %q, want kept", m.apply.result.title)
+	}
+	if !strings.Contains(plain(m.View()), "Saved as snapshot 261124-184100") {
+		t.Errorf("the result does not name the snapshot:\n%s", plain(m.View()))
+	}
+}
+
+func intentEqual(a, b netcfg.Intent) bool {
+	if !slices.Equal(a.Tables, b.Tables) || len(a.NICs) != len(b.NICs) {
+		return false
+	}
+	for i := range a.NICs {
+		x, y := a.NICs[i], b.NICs[i]
+		if x.Name != y.Name || x.Table != y.Table || !slices.Equal(x.Gateways, y.Gateways) || !slices.Equal(x.Select, y.Select) || x.Priority != y.Priority {
+			return false
+		}
+	}
+	return true
+}
+
+// TestFlowAnyOtherKeyReverts: in the confirm dialog every key but y
+// reverts, ctrl+c and esc included.
+func TestFlowAnyOtherKeyReverts(t *testing.T) {
+	for _, k := range []step{keys("n"), keys("q"), press(tea.KeyEsc), press(tea.KeyCtrlC), press(tea.KeyEnter), keys("Y")} {
+		f := newFake()
+		m := finish(t, run(t, f, 80, 24, false, with(previewEno1, []step{keys("a"), wait("Reverting in"), k, wait("Reverted")})...))
+		if f.reverted != 1 || f.confirmed != 0 {
+			t.Fatalf("key %v: reverted %d, confirmed %d", k.keys, f.reverted, f.confirmed)
+		}
+		if m.edits.len() != 1 {
+			t.Errorf("key %v: the edit should stay for another try, have %d", k.keys, m.edits.len())
+		}
+	}
+}
+
+// TestFlowSilenceReverts: the countdown reaches zero and the change is
+// reverted without a key.
+func TestFlowSilenceReverts(t *testing.T) {
+	f := newFake()
+	f.deadline = 1500 * time.Millisecond
+	m := finish(t, run(t, f, 80, 24, false, with(previewEno1, []step{keys("a"), wait("Reverting in 2s"), wait("Reverting in 1s"), wait("not confirmed in time")})...))
+	if f.reverted != 1 || f.confirmed != 0 {
+		t.Fatalf("reverted %d, confirmed %d", f.reverted, f.confirmed)
+	}
+	if m.apply.result.kind != resultReverted {
+		t.Fatalf("result %q, want reverted", m.apply.result.title)
+	}
+}
+
+// TestFlowPendingAtStart: a change from an earlier session that still
+// waits for confirmation opens the confirm dialog at once.
+func TestFlowPendingAtStart(t *testing.T) {
+	f := newFake()
+	f.pending = &Pending{Deadline: time.Now().Add(30 * time.Second)}
+	f.applied = []netcfg.Intent{{}}
+	finish(t, run(t, f, 80, 24, false, wait("Keep these changes? Reverting in 30s"), keys("y"), wait("Kept")))
+	if f.confirmed != 1 {
+		t.Fatalf("confirmed %d, want 1", f.confirmed)
+	}
+}
+
+// TestFlowQuitAsksWithEdits: q with an unapplied edit asks; n stays, y
+// quits. Without edits q quits at once.
+func TestFlowQuitAsksWithEdits(t *testing.T) {
+	f := newFake()
+	tm := run(t, f, 80, 24, false, with(assignEno1, []step{keys("q"), wait("Quit and drop 1 unapplied edit?"), keys("n"), wait("assign")})...)
+	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q")})
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return strings.Contains(string(b), "Quit and drop") }, teatest.WithDuration(3*time.Second))
+	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("y")})
+	tm.WaitFinished(t, teatest.WithFinalTimeout(3*time.Second))
+
+	f = newFake()
+	tm = run(t, f, 80, 24, false, wait("enp2s0"), keys("q"))
+	tm.WaitFinished(t, teatest.WithFinalTimeout(3*time.Second))
+}
+
+// TestFlowTypingIsNotAKey: in a text field q, ? and j are letters.
+func TestFlowTypingIsNotAKey(t *testing.T) {
+	f := newFake()
+	m := finish(t, run(t, f, 80, 24, false, wait("enp2s0"), keys("a"), wait("new table"), keys("1"), press(tea.KeyTab), keys("q?jk"), wait("q?jk")))
+	if m.screen != screenAssign || m.assign.inputs[fieldName].Value() != "q?jk" {
+		t.Fatalf("screen %v, name %q", m.screen, m.assign.inputs[fieldName].Value())
+	}
+}
+
+// TestFlowUnassign: u on a NIC nictab manages plans its removal.
+func TestFlowUnassign(t *testing.T) {
+	f := newFake()
+	f.base = netcfg.Intent{Tables: []netcfg.TableDef{{ID: 13, Name: "vpn"}}, NICs: []netcfg.NICIntent{{Name: "eno1", Table: netcfg.TableRef{ID: 13}}}}
+	p, err := f.Propose(f.base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.state = withTarget(f.state, p.Plan.Target)
+	m := finish(t, run(t, f, 80, 24, false, wait("13 vpn (nictab)"), keys("u"), wait("back to main"), keys("p"), wait("to delete")))
+	add, del, _ := m.preview.proposal.Plan.Counts()
+	if add != 0 || del != 6 {
+		t.Fatalf("unassign plans %d adds and %d deletes, want 0 and 6", add, del)
+	}
+}
+
+// TestFlowLiveChange: a NIC going down elsewhere shows within the UI
+// without a key.
+func TestFlowLiveChange(t *testing.T) {
+	f := newFake()
+	tm := run(t, f, 80, 24, false, wait("enp2s0"), do(func() {
+		f.change(func(s *netcfg.State) { s.Links[2].Carrier = false })
+	}), wait("no carrier"))
+	m := finish(t, tm)
+	if !strings.Contains(plain(m.View()), "no carrier") {
+		t.Fatal("the NIC's new state is not shown")
+	}
+}
+
+// TestFlowRollback: R on a snapshot previews the way back and applies it
+// with the same confirm window.
+func TestFlowRollback(t *testing.T) {
+	f := newFake()
+	f.base = netcfg.Intent{Tables: []netcfg.TableDef{{ID: 13, Name: "vpn"}}, NICs: []netcfg.NICIntent{{Name: "eno1", Table: netcfg.TableRef{ID: 13}}}}
+	p, _ := f.Propose(f.base)
+	f.state = withTarget(f.state, p.Plan.Target)
+	m := finish(t, run(t, f, 80, 24, false, wait("enp2s0"), keys("s"), wait("History"), keys("R"), wait("to delete"), keys("a"), wait("Reverting in"), keys("y"), wait("Kept")))
+	if f.confirmed != 1 || m.preview.rollback != "261124-184000" {
+		t.Fatalf("confirmed %d, rollback %q", f.confirmed, m.preview.rollback)
+	}
+}
+
+// TestFlowDamagedSnapshot: a damaged file is listed and refused, not used.
+func TestFlowDamagedSnapshot(t *testing.T) {
+	f := newFake()
+	m := finish(t, run(t, f, 80, 24, false, wait("enp2s0"), keys("s"), wait("History"), keys("j"), keys("R"), wait("is damaged and cannot be used")))
+	if m.screen != screenSnapshots {
+		t.Fatalf("screen %v, want snapshots", m.screen)
+	}
+}
+
+// TestFlowExportWrite: the export is written where the person says.
+func TestFlowExportWrite(t *testing.T) {
+	f := newFake()
+	finish(t, run(t, f, 80, 24, false, wait("enp2s0"), keys("s"), wait("History"), keys("e"), wait("routeTables"),
+		keys("w"), wait("write to"), press(tea.KeyCtrlU), keys("/etc/nixos/nictab.nix"), press(tea.KeyEnter), wait("wrote")))
+	got, ok := f.written["/etc/nixos/nictab.nix"]
+	if !ok || !strings.Contains(string(got), "routeTables = { vpn = 13; }") {
+		t.Fatalf("written %v", f.written)
+	}
+}
+
+// TestFlowReadOnly: without CAP_NET_ADMIN assign and preview say why and
+// do nothing.
+func TestFlowReadOnly(t *testing.T) {
+	f := newFake()
+	f.caps.ReadOnly, f.caps.Reason = true, "no CAP_NET_ADMIN"
+	m := finish(t, run(t, f, 80, 24, false, wait("enp2s0"), keys("a"), wait("nothing changed: no CAP_NET_ADMIN"), keys("j"), keys("p")))
+	if !strings.Contains(m.flash, "nothing changed") {
+		t.Errorf("p said %q", m.flash)
+	}
+	if m.screen != screenNICs || m.edits.len() != 0 {
+		t.Fatalf("screen %v with %d edits, want NICs and none", m.screen, m.edits.len())
+	}
+}
+
+// TestFlowHostileAlias: an alias or name holding escape sequences shows
+// escaped; the frame holds no escape the kernel sent.
+func TestFlowHostileAlias(t *testing.T) {
+	f := newFake()
+	f.state.Links[1].Name = "eno1\x1b[2J"
+	f.state.Links[1].Alias = "\x1b]0;pwned\x07\x1b[31mred"
+	m := finish(t, run(t, f, 120, 40, false, wait("enp2s0"), keys("a"), wait(`\x1b]0;pwned`)))
+	v := m.View()
+	checkFrame(t, v, 120, 40)
+	if !strings.Contains(v, `eno1\x1b[2J`) {
+		t.Fatalf("the name is not shown escaped:\n%s", plain(v))
+	}
+}
+
+// TestFlowResize: the frame follows the terminal's size.
+func TestFlowResize(t *testing.T) {
+	f := newFake()
+	tm := run(t, f, 80, 24, true, wait("enp2s0"))
+	for _, s := range [][2]int{{120, 40}, {80, 24}, {100, 30}, {60, 15}} {
+		tm.Send(tea.WindowSizeMsg{Width: s[0], Height: s[1]})
+	}
+	m := finish(t, tm)
+	checkFrame(t, m.View(), 60, 15)
+}
+
+// TestFlowGatewayTyped: a typed gateway is checked and carried into the
+// intent.
+func TestFlowGatewayTyped(t *testing.T) {
+	f := newFake()
+	m := finish(t, run(t, f, 80, 24, false, wait("enp2s0"), keys("a"), wait("new table"), keys("13"), press(tea.KeyTab), press(tea.KeyTab),
+		keys("192.168.99.1"), wait("is outside 192.168.10.0/24"), press(tea.KeyCtrlU), keys("192.168.10.254"), press(tea.KeyEnter), wait("unapplied edit")))
+	ed, ok := m.edits.get("eno1")
+	if !ok || !slices.Equal(ed.nic.Gateways, []netip.Addr{addr("192.168.10.254")}) {
+		t.Fatalf("edit %+v", ed)
+	}
+}
