@@ -102,10 +102,13 @@ type SSHCheck struct {
 	Before string
 	After  string
 	// Changed is set when the path moves to another NIC or gateway;
-	// Broken when it has no route after.
-	Changed, Broken bool
+	// Broken when it has no route after; Unknown when the simulator
+	// cannot judge.
+	Changed, Broken, Unknown bool
 	// Culprit names the rule or route that moves or breaks it.
 	Culprit string
+	// Message is the verdict in a sentence.
+	Message string
 }
 
 // ApplyOptions are the choices made for one apply.

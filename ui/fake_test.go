@@ -25,6 +25,8 @@ type fakeBackend struct {
 	pending  *Pending
 	deadline time.Duration
 	applyErr error
+	// ssh is attached to every proposal, as the guard's verdict.
+	ssh *SSHCheck
 
 	applied   []netcfg.Intent
 	confirmed int
@@ -135,7 +137,7 @@ func (f *fakeBackend) Propose(in netcfg.Intent) (*Proposal, error) {
 	slices.Sort(live.Complete)
 	return &Proposal{Intent: in, Live: live, Desired: d, Plan: netcfg.PlanChanges(live, d),
 		NamesFile: "/etc/netns/test/iproute2/rt_tables.d/nictab.conf",
-		Snapshot:  "version: 1\nnics:\n  - name: eno1\n    table: 13\n"}, nil
+		Snapshot:  "version: 1\nnics:\n  - name: eno1\n    table: 13\n", SSH: f.ssh}, nil
 }
 
 func (f *fakeBackend) Apply(_ context.Context, p *Proposal, o ApplyOptions) (*Outcome, error) {

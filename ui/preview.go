@@ -139,6 +139,17 @@ func shortPrior(fp string) string {
 // when the plan moves or breaks them.
 func sshLines(c *SSHCheck, width int, st Styles) []string {
 	client := netcfg.SafeText(c.Client)
+	if c.Unknown {
+		var out []string
+		for i, l := range wrap(netcfg.SafeText(c.Message), width-9) {
+			lead := "         "
+			if i == 0 {
+				lead = " " + st.Warning.Render("SSH ?") + "   "
+			}
+			out = append(out, lead+l)
+		}
+		return out
+	}
 	if !c.Changed && !c.Broken {
 		return []string{" " + st.OK.Render("SSH ok") + st.Muted.Render(" replies to "+client+" keep their path: ") + netcfg.SafeText(c.After)}
 	}
@@ -152,8 +163,14 @@ func sshLines(c *SSHCheck, width int, st Styles) []string {
 		"   after: " + st.Removed.Render(netcfg.SafeText(c.After)),
 	}
 	if c.Culprit != "" {
-		out = append(out, "   "+st.Warning.Render("because: "+netcfg.SafeText(c.Culprit)))
+		for i, l := range wrap("because: "+netcfg.SafeText(c.Culprit), width-8) {
+			if i > 0 {
+				l = "  " + l
+			}
+			out = append(out, "   "+st.Warning.Render(l))
+		}
 	}
+	out = append(out, "   "+st.Muted.Render("apply keeps the confirm window: if the session hangs, it reverts on its own"))
 	return out
 }
 

@@ -52,6 +52,15 @@ func screenCases() []struct {
 			f.base = netcfg.Intent{Tables: []netcfg.TableDef{{ID: 14, Name: "lan"}}}
 		}, []step{wait("enp2s0"), keys("j"), keys("a"), wait("new table"), keys("kk"), wait("to table 14 lan")}},
 		{"preview", none, previewEno1},
+		{"preview-ssh-moved", func(f *fakeBackend) {
+			f.ssh = &SSHCheck{Client: "203.0.113.5", Changed: true,
+				Before:  "through enp2s0 via 192.168.20.1 from 192.168.10.2",
+				After:   "through eno1 via 192.168.10.1 from 192.168.10.2",
+				Culprit: "rule 1000: from 192.168.10.2 lookup 13 now matches and sends them to table 13 (default via 192.168.10.1 dev eno1 table 13)"}
+		}, with(assignEno1, []step{keys("p"), wait("MOVES YOUR SSH SESSION")})},
+		{"preview-ssh-safe", func(f *fakeBackend) {
+			f.ssh = &SSHCheck{Client: "192.168.20.50", Before: "through enp2s0 from 192.168.20.2", After: "through enp2s0 from 192.168.20.2"}
+		}, with(assignEno1, []step{keys("p"), wait("SSH ok")})},
 		{"preview-commands", none, with(previewEno1, []step{keys("c"), wait("ip rule add")})},
 		{"preview-snapshot", none, with(previewEno1, []step{keys("s"), wait("Saved when")})},
 		{"preview-cannot-plan", none, with(assignEno1, []step{

@@ -25,9 +25,10 @@ const tuiConfirmWindow = 60 * time.Second
 // tuiBackend is the terminal UI's way to the engine, the store and the
 // kernel of --netns.
 type tuiBackend struct {
-	a      *app
-	eng    *snapshots.Engine
-	engErr error
+	a       *app
+	eng     *snapshots.Engine
+	engErr  error
+	confirm time.Duration
 
 	mu sync.Mutex
 	// pending is the change this process applied or found waiting, so a
@@ -36,7 +37,7 @@ type tuiBackend struct {
 }
 
 func (a *app) newTUIBackend() *tuiBackend {
-	b := &tuiBackend{a: a}
+	b := &tuiBackend{a: a, confirm: tuiConfirmWindow}
 	b.eng, b.engErr = a.engine()
 	return b
 }
@@ -49,7 +50,7 @@ func (b *tuiBackend) engine() (*snapshots.Engine, error) {
 }
 
 func (b *tuiBackend) Capabilities() ui.Capabilities {
-	c := ui.Capabilities{Netns: b.a.netns, History: b.engErr == nil, Export: true, Confirm: tuiConfirmWindow}
+	c := ui.Capabilities{Netns: b.a.netns, History: b.engErr == nil, Export: true, Confirm: b.confirm}
 	c.Host, _ = os.Hostname()
 	if client, _, ok := strings.Cut(os.Getenv("SSH_CONNECTION"), " "); ok {
 		c.SSHClient = client
@@ -139,15 +140,54 @@ func (b *tuiBackend) proposal(p *snapshots.Proposal, rollback string) *ui.Propos
 	} else {
 		out.Snapshot = "# the snapshot cannot be shown: " + err.Error()
 	}
-	out.SSH = sshCheck(p)
+	out.SSH = b.sshCheck(p)
 	return out
 }
 
-// sshCheck is the path of replies to the SSH client before and after the
-// plan. It waits for the guard netcfg is getting (issue 7); until then the
-// preview shows no SSH line.
-func sshCheck(*snapshots.Proposal) *ui.SSHCheck {
-	return nil
+// sshCheck traces the replies to the SSH client this session runs for,
+// now and after the plan, with the lookup simulator. It reads every table
+// a rule reaches, main in full: costly on a router with a full table, so
+// only over SSH.
+func (b *tuiBackend) sshCheck(p *snapshots.Proposal) *ui.SSHCheck {
+	conn, ok := netcfg.ParseSSHConn(os.Getenv("SSH_CONNECTION"))
+	if !ok {
+		return nil
+	}
+	client := conn.Client.Addr().WithZone("").String()
+	k, err := b.a.openKernel()
+	if err != nil {
+		return &ui.SSHCheck{Client: client, Unknown: true, Message: "the path to the SSH client cannot be traced: " + err.Error()}
+	}
+	defer k.Close()
+	opts := netcfg.TraceDetectOptions()
+	opts.Tables = append(opts.Tables, p.Plan.Tables...)
+	opts.Owned = true
+	before, err := netcfg.Detect(k, b.a.loadNames(), opts)
+	if err != nil {
+		return &ui.SSHCheck{Client: client, Unknown: true, Message: "the path to the SSH client cannot be traced: " + err.Error()}
+	}
+	g := netcfg.GuardConn(before, netcfg.ProjectPlan(before, p.Plan), conn)
+	return &ui.SSHCheck{
+		Client: client, Before: pathText(&g.Before), After: pathText(&g.After),
+		Changed: g.Status == netcfg.GuardMoved, Broken: g.Status == netcfg.GuardBroken, Unknown: g.Status == netcfg.GuardUnknown,
+		Culprit: g.Cause, Message: g.Message,
+	}
+}
+
+// pathText is where a traced reply goes: "through eno1 via 192.168.10.1
+// from 192.168.10.2", or why it goes nowhere.
+func pathText(p *netcfg.Path) string {
+	if !p.Verdict.Delivered() {
+		return p.Verdict.String() + ": " + p.Reason
+	}
+	s := "through " + p.Dev
+	if p.Gateway.IsValid() {
+		s += " via " + p.Gateway.String()
+	}
+	if p.Src.IsValid() {
+		s += " from " + p.Src.String()
+	}
+	return s
 }
 
 func (b *tuiBackend) Apply(ctx context.Context, p *ui.Proposal, o ui.ApplyOptions) (*ui.Outcome, error) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/spf13/cobra"
@@ -14,14 +15,27 @@ import (
 )
 
 func (a *app) tuiCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "tui",
+	confirm := tuiConfirmWindow
+	c := &cobra.Command{
+		Use:   "tui [--confirm DURATION]",
 		Short: "The terminal UI (the default when no command is given)",
-		Args:  cobra.NoArgs,
+		Long: `The terminal UI: the NICs and the tables their traffic uses, assign a NIC to
+a table, preview the plan, apply it and confirm it, browse, compare, roll
+back and export snapshots.
+
+Every change made here opens a confirm window: unless you keep it (y) it is
+reverted when the window closes, also when this terminal or SSH session is
+gone by then. --confirm sets its length (default 60s).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.runTUI(cmd.Context())
+			if confirm < time.Second {
+				return usagef("--confirm %v is too short: the terminal UI always keeps a confirm window of at least 1s", confirm)
+			}
+			return a.runTUIWith(cmd.Context(), confirm)
 		},
 	}
+	c.Flags().DurationVar(&confirm, "confirm", tuiConfirmWindow, "how long a change waits for confirmation before it is reverted")
+	return c
 }
 
 // runShowFallback prints the state where the terminal UI is not available.
@@ -41,9 +55,13 @@ func ttyFile(v any) (*os.File, bool) {
 	return f, err == nil
 }
 
-// runTUI starts the terminal UI. When stdin or stdout is not a terminal
-// (a pipe, a script, cron) it prints what `nictab show` prints instead.
-func (a *app) runTUI(ctx context.Context) error {
+// runTUI starts the terminal UI with the default confirm window.
+func (a *app) runTUI(ctx context.Context) error { return a.runTUIWith(ctx, tuiConfirmWindow) }
+
+// runTUIWith starts the terminal UI. When stdin or stdout is not a
+// terminal (a pipe, a script, cron) it prints what `nictab show` prints
+// instead.
+func (a *app) runTUIWith(ctx context.Context, confirm time.Duration) error {
 	out, outTTY := ttyFile(a.out)
 	in, inTTY := ttyFile(a.stdin)
 	if !outTTY || !inTTY {
@@ -54,7 +72,9 @@ func (a *app) runTUI(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	m := ui.New(ui.Options{Backend: a.newTUIBackend(), Styles: ui.TerminalStyles(out, a.noColor), Context: ctx})
+	be := a.newTUIBackend()
+	be.confirm = confirm
+	m := ui.New(ui.Options{Backend: be, Styles: ui.TerminalStyles(out, a.noColor), Context: ctx})
 	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out))
 	if _, err := p.Run(); err != nil {
 		if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
