@@ -1,0 +1,220 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// tmuxTUI is the real binary's terminal UI running in a tmux server of its
+// own, driven by keystrokes and read back as the text on its screen, as a
+// person over SSH would use it.
+type tmuxTUI struct {
+	t      *testing.T
+	socket string
+	errLog string
+}
+
+// startTUI runs `nictab [args] tui …` in a w×h tmux window against the
+// test's namespace.
+func startTUI(t *testing.T, c *cli, w, h int, env []string, tuiArgs ...string) *tmuxTUI {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("the terminal UI tests need tmux (apt-get install tmux)")
+		}
+		t.Skip("tmux is not installed")
+	}
+	dir := t.TempDir()
+	x := &tmuxTUI{t: t, socket: filepath.Join(dir, "tmux.sock"), errLog: filepath.Join(dir, "stderr")}
+	args := append([]string{nictabBin, "--netns", c.ns.Name, "--state-dir", c.state, "tui"}, tuiArgs...)
+	var line []string
+	for _, e := range env {
+		line = append(line, shellQuote(e))
+	}
+	for _, a := range args {
+		line = append(line, shellQuote(a))
+	}
+	cmdline := "env " + strings.Join(line, " ") + " 2>" + shellQuote(x.errLog)
+	// remain-on-exit keeps the pane after nictab quits, so its exit can be
+	// seen; TERM is what tmux gives its panes.
+	x.tmux("new-session", "-d", "-s", "nictab", "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), cmdline)
+	x.tmux("set-option", "-t", "nictab", "remain-on-exit", "on")
+	t.Cleanup(func() {
+		_ = exec.Command("tmux", "-S", x.socket, "kill-server").Run()
+		if t.Failed() {
+			if b, err := os.ReadFile(x.errLog); err == nil && len(b) > 0 {
+				t.Logf("nictab's stderr:\n%s", b)
+			}
+		}
+	})
+	return x
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+func (x *tmuxTUI) tmux(args ...string) string {
+	x.t.Helper()
+	out, err := exec.Command("tmux", append([]string{"-S", x.socket}, args...)...).CombinedOutput()
+	if err != nil {
+		x.t.Fatalf("tmux %v: %v: %s", args, err, out)
+	}
+	return string(out)
+}
+
+func (x *tmuxTUI) screen() string {
+	x.t.Helper()
+	return x.tmux("capture-pane", "-p", "-t", "nictab")
+}
+
+// press sends keys one at a time, with a pause between them: an escape
+// followed at once by a letter would read as alt+letter.
+func (x *tmuxTUI) press(keys ...string) {
+	x.t.Helper()
+	for _, k := range keys {
+		x.tmux("send-keys", "-t", "nictab", k)
+		time.Sleep(30 * time.Millisecond)
+	}
+}
+
+// typeText types literal text.
+func (x *tmuxTUI) typeText(s string) {
+	x.t.Helper()
+	x.tmux("send-keys", "-t", "nictab", "-l", s)
+	time.Sleep(30 * time.Millisecond)
+}
+
+// waitScreen waits until the screen shows every text.
+func (x *tmuxTUI) waitScreen(timeout time.Duration, texts ...string) string {
+	x.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		s := x.screen()
+		missing := ""
+		for _, t := range texts {
+			if !strings.Contains(s, t) {
+				missing = t
+				break
+			}
+		}
+		if missing == "" {
+			return s
+		}
+		if time.Now().After(deadline) {
+			x.t.Fatalf("the screen does not show %q after %v:\n%s", missing, timeout, s)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// exited reports whether nictab has quit, and its exit status.
+func (x *tmuxTUI) exited() (bool, string) {
+	out := strings.Fields(x.tmux("list-panes", "-t", "nictab", "-F", "#{pane_dead} #{pane_dead_status}"))
+	if len(out) == 0 || out[0] != "1" {
+		return false, ""
+	}
+	if len(out) < 2 {
+		// tmux leaves the status empty for an exit with 0.
+		return true, "0"
+	}
+	return true, out[1]
+}
+
+// assignEno1 types what a person types to send eno1 to a new table 13
+// named vpn, and applies it: up to the confirm dialog.
+func assignEno1(x *tmuxTUI) {
+	x.t.Helper()
+	x.waitScreen(5*time.Second, "eno1", "enp2s0", "Tables", "Rules")
+	x.press("a")
+	x.waitScreen(3*time.Second, "assign eno1", "new table")
+	x.typeText("13")
+	x.press("Tab")
+	x.typeText("vpn")
+	x.waitScreen(3*time.Second, "table 13 vpn (new)")
+	x.press("Enter")
+	x.waitScreen(3*time.Second, "1 unapplied edit", "main → 13 vpn")
+	x.press("p")
+	s := x.waitScreen(5*time.Second, "+7 to add", "table 13 vpn")
+	for _, want := range []string{"+ rule  1000: from 192.168.10.2 lookup 13 vpn", "+ route default via 192.168.10.1 dev eno1"} {
+		if !strings.Contains(s, want) {
+			x.t.Fatalf("the preview does not show %q:\n%s", want, s)
+		}
+	}
+	x.press("a")
+	x.waitScreen(10*time.Second, "Keep these changes? Reverting in")
+}
+
+// TestTUIAssignApplyConfirm is issue 5's path through the real binary:
+// eno1 to a new table 13 named vpn by keystrokes at 80×24, previewed,
+// applied, confirmed, and then in the kernel.
+func TestTUIAssignApplyConfirm(t *testing.T) {
+	c := newCLI(t)
+	x := startTUI(t, c, 80, 24, []string{"TERM=screen"})
+	assignEno1(x)
+	x.press("y")
+	x.waitScreen(10*time.Second, "Kept", "Saved as snapshot")
+
+	rules := c.ns.IP("rule", "show")
+	mustContain(t, "ip rule", rules, "1000:\tfrom 192.168.10.2 lookup vpn proto nictab")
+	mustContain(t, "ip -6 rule", c.ns.IP("-6", "rule", "show"), "1000:\tfrom 2001:db8:10::2 lookup vpn proto nictab")
+	mustContain(t, "ip route show table 13", c.ns.IP("route", "show", "table", "13"),
+		"default via 192.168.10.1 dev eno1 proto nictab",
+		"192.168.10.0/24 dev eno1 proto nictab scope link src 192.168.10.2")
+	// The change stays after the confirm window would have closed.
+	time.Sleep(time.Second)
+	if r := c.run("snapshot", "list"); r.code != 0 || !strings.Contains(r.stdout, "eno1→13 vpn") {
+		t.Fatalf("snapshot list after the change was kept:\n%s", r)
+	}
+
+	x.press("Escape")
+	x.waitScreen(5*time.Second, "13 vpn (nictab)")
+	x.press("q")
+	waitFor(t, 5*time.Second, "nictab to quit", func() bool { ok, _ := x.exited(); return ok })
+	if _, status := x.exited(); status != "0" {
+		t.Fatalf("nictab exited with %s", status)
+	}
+}
+
+// TestTUIUnconfirmedChangeReverts: the confirm window closes without an
+// answer and the change is undone.
+func TestTUIUnconfirmedChangeReverts(t *testing.T) {
+	c := newCLI(t)
+	before := c.routing()
+	x := startTUI(t, c, 80, 24, []string{"NO_COLOR=1", "TERM=xterm-256color"}, "--confirm", "3s")
+	assignEno1(x)
+	mustContain(t, "ip rule during the confirm window", c.ns.IP("rule", "show"), "lookup vpn")
+	x.waitScreen(10*time.Second, "Reverted", "It was not confirmed in time.")
+	if after := c.routing(); after != before {
+		t.Fatalf("after the revert the namespace is not as before:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	if r := c.run("snapshot", "list"); strings.Contains(r.stdout, "eno1→13") {
+		t.Fatalf("a reverted change left a snapshot:\n%s", r)
+	}
+}
+
+// TestTUISessionCutReverts: the terminal goes away with the confirm
+// dialog open; the change is reverted all the same.
+func TestTUISessionCutReverts(t *testing.T) {
+	c := newCLI(t)
+	before := c.routing()
+	x := startTUI(t, c, 80, 24, []string{"TERM=linux"}, "--confirm", "3s")
+	assignEno1(x)
+	// Killing the tmux server hangs up nictab's terminal, as a dropped
+	// SSH connection does.
+	x.tmux("kill-server")
+	waitFor(t, 15*time.Second, "the change to be reverted", func() bool { return c.routing() == before })
+}
+
+// TestTUINoTerminalPrintsShow: without a terminal the TUI command prints
+// what show prints.
+func TestTUINoTerminalPrintsShow(t *testing.T) {
+	c := newCLI(t)
+	r := c.run("tui")
+	if r.code != 0 || !strings.Contains(r.stdout, "eno1") || !strings.Contains(r.stdout, "Tables") {
+		t.Fatalf("tui without a terminal:\n%s", r)
+	}
+}
