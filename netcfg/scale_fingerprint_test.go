@@ -14,7 +14,9 @@ import (
 // RouteKey holds, with many keys shared, so the fast paths meet every case
 // the plain code handled.
 func randomRoutes(rng *rand.Rand, n int) []Route {
-	v4 := func() netip.Addr { return netip.AddrFrom4([4]byte{byte(rng.IntN(3)), byte(rng.IntN(2)), byte(rng.IntN(16)), 0}) }
+	v4 := func() netip.Addr {
+		return netip.AddrFrom4([4]byte{byte(rng.IntN(3)), byte(rng.IntN(2)), byte(rng.IntN(16)), 0})
+	}
 	v6 := func() netip.Addr {
 		return netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, byte(rng.IntN(3)), 15: byte(rng.IntN(4))})
 	}
