@@ -286,16 +286,16 @@ func VerifyTarget(s State, t Target) []string {
 			diffs = append(diffs, "unexpected rule "+RuleString(&r))
 		}
 	}
-	haveR := map[RouteKey]*Route{}
-	owned := s.OwnedRoutes()
-	for i := range owned {
-		haveR[owned[i].Key()] = &owned[i]
-	}
-	wantR := map[RouteKey]bool{}
+	// Matched by a merge in key order, not maps: a table of 100k routes is
+	// verified after every apply.
+	match, wanted := matchRoutes(s.Routes, t.Routes)
 	for i := range t.Routes {
 		w := &t.Routes[i]
-		wantR[w.Key()] = true
-		if h := haveR[w.Key()]; h == nil || !RouteEqual(h, w) {
+		var h *Route
+		if j := match[i]; j >= 0 && s.Routes[j].Owned() {
+			h = &s.Routes[j]
+		}
+		if h == nil || !RouteEqual(h, w) {
 			got := "nothing"
 			if h != nil {
 				got = RouteString(h)
@@ -303,9 +303,9 @@ func VerifyTarget(s State, t Target) []string {
 			diffs = append(diffs, fmt.Sprintf("route %s is %s", RouteString(w), got))
 		}
 	}
-	for i := range owned {
-		if !wantR[owned[i].Key()] {
-			diffs = append(diffs, "unexpected route "+RouteString(&owned[i]))
+	for i := range s.Routes {
+		if r := &s.Routes[i]; r.Owned() && !wanted[i] {
+			diffs = append(diffs, "unexpected route "+RouteString(r))
 		}
 	}
 	return diffs
