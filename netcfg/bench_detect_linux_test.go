@@ -65,3 +65,46 @@ func BenchmarkStreamTable100k(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDetectStartup is what `nictab show` reads before it prints:
+// links, rules, main's default routes and the tables rules point at, in a
+// namespace whose main holds a full Internet table (1M routes) and with an
+// unrelated 100k table, beside the same namespace with neither. Neither
+// big table may cost anything: main is left after its default routes and
+// table 200 is never asked for.
+func BenchmarkDetectStartup(b *testing.B) {
+	for _, big := range []bool{false, true} {
+		b.Run(map[bool]string{false: "empty", true: "main=1M,other=100k"}[big], func(b *testing.B) {
+			ns := scaleNS(b)
+			ns.IP("route", "add", "default", "via", scaleGw, "dev", scaleDev, "proto", "dhcp")
+			ns.IP("-6", "route", "add", "default", "via", "fd00::2", "dev", scaleDev, "proto", "ra")
+			ns.IP("rule", "add", "from", "10.0.0.1", "lookup", "13", "pref", "1000")
+			ns.IP("route", "add", "default", "via", scaleGw, "dev", scaleDev, "table", "13", "proto", "201")
+			k := openScale(b, ns)
+			if big {
+				const chunk = 100_000
+				all := scaleRoutes(1_100_000, netcfg.TableMain)
+				for i := range all {
+					all[i].Proto = 186 // a BGP daemon's
+					if i >= 1_000_000 {
+						all[i].Table = 200
+					}
+				}
+				for s := 0; s < len(all); s += chunk {
+					loadRoutes(b, k, all[s:s+chunk])
+				}
+			}
+			names := scaleNames(ns)()
+			b.ResetTimer()
+			for range b.N {
+				s, err := netcfg.Detect(k, names, netcfg.DetectOptions{RuleTables: true})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if g, ok := s.Gateway(scaleDev, netcfg.V4); !ok || g.String() != scaleGw {
+					b.Fatalf("gateway of %s: %v %v", scaleDev, g, ok)
+				}
+			}
+		})
+	}
+}

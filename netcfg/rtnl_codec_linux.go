@@ -429,6 +429,20 @@ func (c *rtnl) routes(q RouteQuery, links *linkIndexer, fn func(r *Route) error)
 }
 
 func (c *rtnl) routesFamily(f Family, q RouteQuery, links *linkIndexer, fn func(r *Route) error) error {
+	if q.DefaultsOnly && f == V4 && !c.oneShot {
+		// NOTE: the kernel fills the first datagram of a dump while the
+		// request is sent, as large as the largest read the socket has
+		// seen (32 KB, ~500 routes, once it has dumped anything). A
+		// socket that has never read fills only a page, so abandoning a
+		// full Internet table after its default routes costs a few dozen
+		// routes. It is closed after, as an abandoned dump's socket must.
+		p := &rtnl{ns: c.ns, rbuf: make([]byte, 64<<10), oneShot: true}
+		if err := p.open(); err != nil {
+			return err
+		}
+		defer unix.Close(p.fd)
+		c = p
+	}
 	var r Route
 	var ferr error
 	err := c.dumpOnce(func() uint32 {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -100,14 +101,17 @@ func (c *rtnl) exec(ops []Op, links *linkIndexer) ExecResult {
 				return res
 			}
 			if err := c.readAcks(first, n); err != nil {
-				// ACKs are lost, so which ops of the window landed is
-				// unknown: its first op is reported failed and every other
-				// one as possibly applied, so an undo tries them all.
-				res.Failed = &OpError{Index: start, Op: ops[start], Err: err}
-				for i := start + 1; i < end; i++ {
-					res.Stray = append(res.Stray, i)
+				if !errors.Is(err, unix.ENOBUFS) {
+					res.Failed = &OpError{Index: start, Op: ops[start], Err: err}
+					return res
 				}
-				return res
+				// The window is sized so this does not happen; should the
+				// kernel drop ACKs all the same, what became of the ops
+				// whose ACK is missing is read back from the kernel.
+				if err := c.settleLost(first, ops[start:end], links, err); err != nil {
+					res.Failed = &OpError{Index: start, Op: ops[start], Err: err}
+					return res
+				}
 			}
 			// The first refusal decides the result; requests after it in
 			// the same window were handled all the same.
@@ -160,47 +164,148 @@ func (c *rtnl) encodeOp(o Op, links *linkIndexer) error {
 // c.acks.state and c.acks.errs. Anything else on the socket (ACKs of an
 // earlier window given up on, the tail of an abandoned dump) is skipped.
 func (c *rtnl) readAcks(first uint32, n int) error {
-	r := c.acks
-	clear(r.state[:n])
-	seen := 0
-	for seen < n {
+	clear(c.acks.state[:n])
+	for seen := 0; seen < n; {
 		got, err := c.recvBatch(n - seen)
 		if err != nil {
 			return err
 		}
-		for i := range got {
-			h := &r.hdrs[i]
-			b := r.buf[i*ackSlot : i*ackSlot+int(h.Len)]
-			if h.Hdr.Flags&unix.MSG_TRUNC != 0 {
-				// Longer than any ACK of ours: not one, or one whose
-				// reason text was cut. The errno is in the part kept.
-				if len(b) < nlHdrLen+4 {
-					continue
-				}
-				binary.NativeEndian.PutUint32(b, uint32(len(b)))
+		seen += c.takeAcks(first, n, got)
+	}
+	return nil
+}
+
+// takeAcks records the ACKs among the got datagrams just received and
+// returns how many it recorded.
+func (c *rtnl) takeAcks(first uint32, n, got int) int {
+	r := c.acks
+	taken := 0
+	for i := range got {
+		h := &r.hdrs[i]
+		b := r.buf[i*ackSlot : i*ackSlot+int(h.Len)]
+		if h.Hdr.Flags&unix.MSG_TRUNC != 0 {
+			// Longer than any ACK of ours: not one, or one whose reason
+			// text was cut. The errno is in the part kept.
+			if len(b) < nlHdrLen+4 {
+				continue
 			}
-			err := eachMsg(b, func(m nlMsg) error {
-				if m.typ != unix.NLMSG_ERROR {
-					return nil
-				}
-				k := int(m.seq - first)
-				if k < 0 || k >= n || r.state[k] != ackPending {
-					return nil
-				}
-				seen++
-				if e := parseErr(m.data, m.flags); e != nil {
-					r.state[k], r.errs[k] = ackRefused, e
-				} else {
-					r.state[k] = ackOK
-				}
+			binary.NativeEndian.PutUint32(b, uint32(len(b)))
+		}
+		// A malformed datagram is not an ACK of ours; the window's own
+		// ACKs are still counted, so nothing is taken for granted.
+		_ = eachMsg(b, func(m nlMsg) error {
+			if m.typ != unix.NLMSG_ERROR {
 				return nil
-			})
-			if err != nil {
-				return err
 			}
+			k := int(m.seq - first)
+			if k < 0 || k >= n || r.state[k] != ackPending {
+				return nil
+			}
+			taken++
+			if e := parseErr(m.data, m.flags); e != nil {
+				r.state[k], r.errs[k] = ackRefused, e
+			} else {
+				r.state[k] = ackOK
+			}
+			return nil
+		})
+	}
+	return taken
+}
+
+// settleLost finds out, after the kernel dropped some ACKs of a window
+// (ENOBUFS), which of its ops took effect. The ACKs still queued are read
+// first; an op whose ACK is missing took effect when the kernel now holds
+// what it added, or no longer holds what it deleted, which a read-back of
+// its table (or of the rules) tells.
+func (c *rtnl) settleLost(first uint32, ops []Op, links *linkIndexer, lost error) error {
+	c.lostWindows++
+	r := c.acks
+	n := len(ops)
+	for {
+		got, err := c.recvQueued(n)
+		if err != nil && !errors.Is(err, unix.ENOBUFS) {
+			return err
+		}
+		if got == 0 && err == nil {
+			break
+		}
+		c.takeAcks(first, n, got)
+	}
+	tables := map[uint32]bool{}
+	rulesToo := false
+	for k := range n {
+		if r.state[k] != ackPending {
+			continue
+		}
+		if ops[k].Route != nil {
+			tables[ops[k].Route.Table] = true
+		} else {
+			rulesToo = true
+		}
+	}
+	have := map[RouteKey][]Route{}
+	for t := range tables {
+		err := c.routes(RouteQuery{Table: t}, links, func(rt *Route) error {
+			cp := *rt
+			cp.MultiPath = slices.Clone(rt.MultiPath)
+			have[rt.Key()] = append(have[rt.Key()], cp)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("ACKs were lost (%v) and table %d could not be read back: %w", lost, t, err)
+		}
+	}
+	haveRule := map[string]bool{}
+	if rulesToo {
+		rs, err := c.rules()
+		if err != nil {
+			return fmt.Errorf("ACKs were lost (%v) and the rules could not be read back: %w", lost, err)
+		}
+		for i := range rs {
+			haveRule[RuleKey(&rs[i])] = true
+		}
+	}
+	for k := range n {
+		if r.state[k] != ackPending {
+			continue
+		}
+		o := ops[k]
+		var present bool
+		if o.Route != nil {
+			present = slices.ContainsFunc(have[o.Route.Key()], func(h Route) bool { return RouteEqual(&h, o.Route) })
+		} else {
+			present = haveRule[RuleKey(o.Rule)]
+		}
+		if present == !o.Kind.isDelete() {
+			r.state[k] = ackOK
+		} else {
+			r.state[k] = ackRefused
+			r.errs[k] = fmt.Errorf("the kernel's answer was lost (%v) and the change is not in the kernel", lost)
 		}
 	}
 	return nil
+}
+
+// recvQueued is recvBatch without waiting: it returns 0 when nothing is
+// queued.
+func (c *rtnl) recvQueued(max int) (int, error) {
+	r := c.acks
+	max = min(max, len(r.hdrs))
+	for {
+		n, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(c.fd),
+			uintptr(unsafe.Pointer(&r.hdrs[0])), uintptr(max), unix.MSG_DONTWAIT, 0, 0)
+		runtime.KeepAlive(r)
+		switch errno {
+		case 0:
+			return int(n), nil
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return 0, nil
+		}
+		return 0, fmt.Errorf("netlink receive: %w", errno)
+	}
 }
 
 // recvBatch receives up to max datagrams in one recvmmsg, waiting for the

@@ -37,6 +37,10 @@ type rtnl struct {
 	window  int
 	sendMax int
 	acks    *ackRing
+	// oneShot marks a socket opened for one dump and closed after it.
+	oneShot bool
+	// lostWindows counts windows whose ACKs the kernel dropped.
+	lostWindows int
 }
 
 // openRtnl opens a route socket inside ns (netns.None() for the current
@@ -235,7 +239,8 @@ func (c *rtnl) attrAddr(typ uint16, a netip.Addr) {
 func (c *rtnl) send() error {
 	defer func() { c.wbuf = c.wbuf[:0] }()
 	for {
-		err := unix.Sendto(c.fd, c.wbuf, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
+		// No address: an unconnected netlink socket sends to the kernel.
+		err := unix.Sendto(c.fd, c.wbuf, 0, nil)
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
@@ -408,6 +413,9 @@ func (c *rtnl) dump(seq uint32, fn func(m nlMsg) bool) error {
 			return err
 		}
 		if stop {
+			if c.oneShot {
+				return nil // closed by its user, never read again
+			}
 			return c.reset()
 		}
 		if done {
