@@ -41,7 +41,16 @@ every table; both stream, whatever the table's size.`,
 				}
 				return a.showRoutes(k, &names, ids, asJSON)
 			}
-			s, err := netcfg.Detect(k, names, netcfg.DetectOptions{RuleTables: true, Owned: true})
+			// NOTE: not Owned, which has the kernel walk every table,
+			// main's full Internet table included, to find nictab's
+			// routes: ~0.1 s a million routes. The tables that matter
+			// here are those rules send traffic to and those nictab
+			// named; a table of nictab's that neither is routes nothing.
+			var own []uint32
+			for _, t := range names.OwnedTables() {
+				own = append(own, t.ID)
+			}
+			s, err := netcfg.Detect(k, names, netcfg.DetectOptions{RuleTables: true, Tables: own})
 			if err != nil {
 				return err
 			}
@@ -94,6 +103,8 @@ func (a *app) showRoutes(k netcfg.Kernel, names *netcfg.Names, ids []uint32, asJ
 		w.WriteString("[")
 	}
 	enc := json.NewEncoder(w)
+	lines := newRouteLines(names)
+	var line []byte
 	for _, q := range queries {
 		err := k.Routes(q, func(r *netcfg.Route) error {
 			if asJSON {
@@ -103,7 +114,8 @@ func (a *app) showRoutes(k netcfg.Kernel, names *netcfg.Names, ids []uint32, asJ
 				first = false
 				return enc.Encode(ui.RouteView{Route: *r, Text: netcfg.RouteString(r), Owned: r.Owned()})
 			}
-			_, err := fmt.Fprintln(w, ui.RouteLine(r, names))
+			line = lines.append(line[:0], r)
+			_, err := w.Write(append(line, '\n'))
 			return err
 		})
 		if err != nil {
