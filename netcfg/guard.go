@@ -147,7 +147,7 @@ func GuardConn(before, after State, c SSHConn) Guard {
 		g.addIncomplete()
 		return g
 	}
-	g.Cause, g.CauseRule, g.CauseRoute = guardCause(&g.Before, &g.After)
+	g.Cause, g.CauseRule, g.CauseRoute = guardCause(&g.Before, &g.After, &after.Names)
 	src := g.Before.Src != g.After.Src
 	if g.Status == GuardBroken {
 		g.Message = fmt.Sprintf("this change cuts the SSH session: replies to %s, which now leave %s, would have no way out (%s): %s", client, hopText(&g.Before, src), g.After.Verdict, g.Cause)
@@ -186,21 +186,21 @@ func hopText(p *Path, src bool) string {
 }
 
 // guardCause names the rule or route responsible for the difference
-// between two paths.
-func guardCause(b, a *Path) (string, *Rule, *Route) {
+// between two paths; names gives the tables their names.
+func guardCause(b, a *Path, names *Names) (string, *Rule, *Route) {
 	switch {
 	case a.Rule != nil && (b.Rule == nil || !RuleEqual(a.Rule, b.Rule)):
 		was := "no rule matched before"
 		if b.Rule != nil {
 			was = "before: rule " + ruleText(b.Rule)
 		}
-		return fmt.Sprintf("rule %s now matches and %s (%s)", ruleText(a.Rule), pathDeed(a), was), a.Rule, a.Route
+		return fmt.Sprintf("rule %s now matches and %s (%s)", ruleText(a.Rule), pathDeed(a, names), was), a.Rule, a.Route
 	case a.Route != nil && (b.Route == nil || !RouteEqual(a.Route, b.Route)):
 		was := ""
 		if b.Route != nil {
-			was = fmt.Sprintf(" (before: %s)", RouteString(b.Route))
+			was = fmt.Sprintf(" (before: %s)", shortRoute(b.Route))
 		}
-		return fmt.Sprintf("route %s now wins in table %d%s", RouteString(a.Route), a.Table, was), a.Rule, a.Route
+		return fmt.Sprintf("route %s now wins in table %s%s", shortRoute(a.Route), names.TableLabel(a.Table), was), a.Rule, a.Route
 	case a.Rule == nil && b.Rule != nil:
 		return fmt.Sprintf("no rule leads to a route any more; before, rule %s sent them to %s", ruleText(b.Rule), routeOrNothing(b.Route)), nil, nil
 	}
@@ -208,24 +208,57 @@ func guardCause(b, a *Path) (string, *Rule, *Route) {
 }
 
 // pathDeed says what the deciding rule of a path does with the packets.
-func pathDeed(p *Path) string {
+func pathDeed(p *Path, names *Names) string {
 	switch {
 	case p.Route != nil && p.Verdict.Delivered():
-		return fmt.Sprintf("sends them to table %d (%s)", p.Table, RouteString(p.Route))
+		return fmt.Sprintf("sends them to table %s (%s)", names.TableLabel(p.Table), shortRoute(p.Route))
 	case p.Route != nil:
-		return fmt.Sprintf("sends them to table %d, where %s refuses them", p.Table, RouteString(p.Route))
+		return fmt.Sprintf("sends them to table %s, where %s refuses them", names.TableLabel(p.Table), shortRoute(p.Route))
 	case p.Verdict == VerdictBlackhole:
 		return "drops them"
 	}
 	return "refuses them"
 }
 
-// ruleText is a rule on one line: "1000: from 192.168.10.2 lookup 13".
-func ruleText(r *Rule) string { return strings.Replace(RuleString(r), ":\t", ": ", 1) }
+// ruleText is a rule on one line as a person reads it: "1000: from
+// 192.168.10.2 lookup 13", without its protocol.
+func ruleText(r *Rule) string {
+	c := *r
+	c.Proto = ProtoUnspec
+	return strings.Replace(RuleString(&c), ":\t", ": ", 1)
+}
+
+// shortRoute is a route as it reads inside its table: without the table,
+// the protocol, and the scope and metric it has by default.
+func shortRoute(r *Route) string {
+	args := RouteArgs(r)
+	out := args[:0:0]
+	for i := 0; i < len(args); i++ {
+		if i+1 < len(args) {
+			switch v := args[i+1]; args[i] {
+			case "table", "proto":
+				i++
+				continue
+			case "scope":
+				if (v == "global" && r.Gw.IsValid()) || (v == "link" && !r.Gw.IsValid()) || r.Type != RouteUnicast {
+					i++
+					continue
+				}
+			case "metric":
+				if v == "0" || (r.Family() == V6 && v == "1024") {
+					i++
+					continue
+				}
+			}
+		}
+		out = append(out, args[i])
+	}
+	return SafeText(strings.Join(out, " "))
+}
 
 func routeOrNothing(r *Route) string {
 	if r == nil {
 		return "no route"
 	}
-	return RouteString(r)
+	return shortRoute(r)
 }

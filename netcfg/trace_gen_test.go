@@ -103,12 +103,18 @@ var (
 // traceProto marks what the generator adds, so it can be removed again.
 const traceProto = 99
 
+// traceMove takes out the kernel's rule of one family and priority.
+type traceMove struct {
+	fam  netcfg.Family
+	prio uint32
+}
+
 // traceConfig is one random set of rules and routes.
 type traceConfig struct {
 	rules  []netcfg.Rule
 	routes []netcfg.Route
-	// moves are the kernel's own rules to take out, by priority.
-	moves []uint32
+	// moves are the kernel's own rules to take out.
+	moves []traceMove
 	// dsts are the destinations of the routes, per family, for packets.
 	dsts map[netcfg.Family][]netip.Prefix
 }
@@ -279,13 +285,13 @@ func genRules(r *rand.Rand, f netcfg.Family, c *traceConfig) {
 		rl := netcfg.NewRule()
 		rl.Family, rl.Priority, rl.Table, rl.Proto = f, uint32(1+r.IntN(40000)), netcfg.TableMain, traceProto
 		c.rules = append(c.rules, rl)
-		c.moves = append(c.moves, 32766)
+		c.moves = append(c.moves, traceMove{f, 32766})
 	}
 	if chance(r, 5) {
 		rl := netcfg.NewRule()
 		rl.Family, rl.Priority, rl.Table, rl.Proto = f, 50, netcfg.TableLocal, traceProto
 		c.rules = append(c.rules, rl)
-		c.moves = append(c.moves, 0)
+		c.moves = append(c.moves, traceMove{f, 0})
 	}
 }
 

@@ -155,15 +155,22 @@ func applyConfig(t *testing.T, k netcfg.Kernel, cfg traceConfig) {
 	}
 	ops = ops[:0]
 	for _, kr := range kernelRules() {
-		if slices.Contains(cfg.moves, kr.Priority) && (kr.Table == netcfg.TableLocal) == (kr.Priority == 0) {
+		if slices.Contains(cfg.moves, traceMove{kr.Family, kr.Priority}) {
 			ops = append(ops, netcfg.Op{Kind: netcfg.OpDelRule, Rule: &kr})
 		}
 	}
-	for i := range cfg.routes {
-		ops = append(ops, netcfg.Op{Kind: netcfg.OpAddRoute, Route: &cfg.routes[i]})
-	}
 	for i := range cfg.rules {
 		ops = append(ops, netcfg.Op{Kind: netcfg.OpAddRule, Rule: &cfg.rules[i]})
+	}
+	// The kernel resolves a gateway when its route is added, and the
+	// simulator against the final state: rules and local routes go in
+	// first, so that both see the same (see gatewayIsLocal4).
+	for _, local := range []bool{true, false} {
+		for i := range cfg.routes {
+			if (cfg.routes[i].Type == netcfg.RouteLocal) == local {
+				ops = append(ops, netcfg.Op{Kind: netcfg.OpAddRoute, Route: &cfg.routes[i]})
+			}
+		}
 	}
 	execEach(t, k, ops)
 }

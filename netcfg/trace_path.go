@@ -133,7 +133,7 @@ func (t *tracer) output4(p *Path) {
 		}
 		return
 	}
-	dev, gw := routeDev(rt, d.nh), routeGw(rt, d.nh)
+	dev, gw := routeDev(rt, d.nh), t.usedGateway(p, rt, d.nh)
 	t.routed(p, d, dev, gw)
 	if rt.Type == RouteAnycast {
 		// IPv4 sends to an anycast route like to a unicast one.
@@ -142,10 +142,21 @@ func (t *tracer) output4(p *Path) {
 	if !p.Src.IsValid() {
 		p.Src = rt.Src
 		if !p.Src.IsValid() {
-			p.Src = t.selectAddr4(dev, gw, rt.Scope)
+			p.Src = t.selectAddr4(dev, routeGw(rt, d.nh), rt.Scope)
 		}
 	}
 	t.checkLoopbackSrc4(p)
+}
+
+// usedGateway is the gateway an IPv4 packet is sent to through next hop
+// nh: none when the kernel resolved the route's gateway to a local route.
+func (t *tracer) usedGateway(p *Path, rt *Route, nh int) netip.Addr {
+	gw := routeGw(rt, nh)
+	if gw.IsValid() && t.gatewayIsLocal4(rt, nh) {
+		p.Notes = append(p.Notes, fmt.Sprintf("the gateway %s resolves to a local route, so the kernel sends straight to the destination on %s", gw, SafeText(routeDev(rt, nh))))
+		return netip.Addr{}
+	}
+	return gw
 }
 
 // checkLoopbackSrc4 refuses a packet from 127.0.0.0/8 that would leave
@@ -217,7 +228,7 @@ func (t *tracer) input4(p *Path) {
 		}
 		dev = t.lo
 	case RouteUnicast, RouteUnspec:
-		dev, gw = routeDev(d.route, d.nh), routeGw(d.route, d.nh)
+		dev, gw = routeDev(d.route, d.nh), t.usedGateway(p, d.route, d.nh)
 		if !forwards {
 			t.routed(p, d, dev, gw)
 			p.Verdict, p.Errno = VerdictRefused, EHOSTUNREACH

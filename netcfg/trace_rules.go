@@ -28,6 +28,9 @@ type flow struct {
 	// input device); strict makes it a requirement.
 	prefer string
 	strict bool
+	// minScope passes over IPv4 routes of a wider scope, as the kernel's
+	// lookup of a gateway does.
+	minScope Scope
 }
 
 // decision is the outcome of a walk through the rules.
@@ -182,13 +185,11 @@ func (t *tracer) suppressed(r *Rule, rt *Route, nh int) (string, bool) {
 		return fmt.Sprintf("its prefix length %d is within suppress_prefixlength %d", rt.Dst.Bits(), r.SuppressPrefixLen), true
 	}
 	if r.SuppressIfgroup >= 0 {
+		// IPv6 checks the device of the next hop chosen (for a route to
+		// this host too, though the packet is then handed to the loopback
+		// device); IPv4 the route's first next hop.
 		dev := routeDev(rt, nh)
-		// IPv6 checks the device the packet is handed to, which for a
-		// route to this host is the loopback device; IPv4 checks the
-		// route's first next hop.
-		if t.fam == V6 && (rt.Type == RouteLocal || rt.Type == RouteAnycast) {
-			dev = t.lo
-		} else if t.fam == V4 {
+		if t.fam == V4 {
 			dev = routeDev(rt, 0)
 		}
 		if l, ok := t.s.Link(dev); ok && int64(l.Group) == int64(r.SuppressIfgroup) {

@@ -90,6 +90,16 @@ func TestTraceKernelSubtleties(t *testing.T) {
 		"-6 route add 2001:db8:9::/48 via 2001:db8:2::1 dev b0 table 110",
 		"-6 rule add pref 130 ipproto udp dport 7 lookup 130",
 		"-6 route add 2001:db8:6::/48 via 2001:db8:2::1 dev b0 table 130",
+		// A gateway covered by a local route of the route's own table.
+		"route add local 10.9.0.0/24 dev a0 table 140",
+		"route add 4.4.0.0/16 via 10.9.0.1 dev a0 table 140",
+		"rule add pref 140 to 4.4.0.0/16 lookup 140",
+		// b1 is in group 7; the local default route of table 150 goes
+		// through it.
+		"link set b1 group 7",
+		"-6 route add local ::/0 dev b1 table 150",
+		"-6 rule add pref 150 from 2001:db8:2::9 lookup 150 suppress_ifgroup 7",
+		"-6 rule add pref 151 from 2001:db8:2::8 lookup 150 suppress_ifgroup 0",
 	)
 	uid := uint32(1500)
 	for _, c := range []struct {
@@ -119,6 +129,13 @@ func TestTraceKernelSubtleties(t *testing.T) {
 		// An IPv6 `from` rule cannot match before there is a source.
 		{"IPv6 from without source", "2001:db8:8::1", netcfg.Packet{Dst: ip("2001:db8:8::1")}, netcfg.TableMain},
 		{"IPv6 from with source", "2001:db8:8::1 from 2001:db8:1::2", netcfg.Packet{Dst: ip("2001:db8:8::1"), Src: ip("2001:db8:1::2")}, 100},
+		// The kernel does not send through a gateway that resolved to a
+		// local route when its route was added.
+		{"IPv4 gateway resolved to a local route", "4.4.4.4", netcfg.Packet{Dst: ip("4.4.4.4"), IPProto: netcfg.ProtoUDP}, 140},
+		// IPv6 suppress_ifgroup looks at the next hop's device, also for a
+		// route to this host, whose packets go to the loopback device.
+		{"IPv6 suppress_ifgroup of a local route's device", "2001:db8:77::1 from 2001:db8:2::9", netcfg.Packet{Dst: ip("2001:db8:77::1"), Src: ip("2001:db8:2::9")}, netcfg.TableMain},
+		{"IPv6 suppress_ifgroup of another group", "2001:db8:77::1 from 2001:db8:2::8", netcfg.Packet{Dst: ip("2001:db8:77::1"), Src: ip("2001:db8:2::8")}, 150},
 		// Bound to a device, an IPv4 packet leaves through it even past a
 		// blackhole route.
 		{"IPv4 oif past a blackhole", "5.5.5.5 oif b0", netcfg.Packet{Dst: ip("5.5.5.5"), OIF: "b0", IPProto: netcfg.ProtoUDP}, 0},
@@ -128,6 +145,9 @@ func TestTraceKernelSubtleties(t *testing.T) {
 			p := mustTrace(t, s, c.pkt)
 			if diff := compareTrace(&p, tracePacket{pkt: c.pkt, args: c.args}, get, fib); diff != "" {
 				t.Errorf("ip route get %s: %s\nkernel %v\nsimulator %s", c.args, diff, get, pathText(&p))
+			}
+			if c.table == 140 && (p.Gateway.IsValid() || get.Gateway != "") {
+				t.Errorf("gateway: kernel %q, simulator %s; want none", get.Gateway, p.Gateway)
 			}
 			if p.Table != c.table {
 				t.Errorf("simulator table %d, want %d\n%s", p.Table, c.table, stepsText(&p))

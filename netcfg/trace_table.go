@@ -51,6 +51,9 @@ func (t *tracer) lookup4(cands []*Route, f *flow) tableResult {
 		if r.Tos != 0 && r.Tos != f.tos&0x1c {
 			continue
 		}
+		if r.Scope < f.minScope {
+			continue
+		}
 		if err, throw, reject := rejectErr(r.Type); reject {
 			return tableResult{route: r, nh: -1, err: err, throw: throw}
 		}
@@ -196,4 +199,31 @@ func (t *tracer) score6(r *Route, f *flow) (int, int) {
 		bestNH = -1
 	}
 	return best, bestNH
+}
+
+// gatewayIsLocal4 reports whether the gateway of next hop nh of an IPv4
+// route resolves to a local route, as the kernel finds when the route is
+// added: first in the route's own table, then through the rules, among
+// routes of link or host scope through the route's device.
+//
+// NOTE: the kernel resolves a gateway once, when the route is added, and
+// a gateway that resolves to a local route (an address of this host, or a
+// `local` route that covers it) gives a next hop of host scope, which the
+// kernel does not send through: `ip route get` reports the route's device
+// and no gateway. A state does not record how a gateway was resolved, so
+// the simulator resolves it against the state it has, which agrees unless
+// the rules or local routes changed after the route was added.
+func (t *tracer) gatewayIsLocal4(rt *Route, nh int) bool {
+	gw := routeGw(rt, nh)
+	if !gw.Is4() {
+		return false
+	}
+	f := flow{dst: gw, iif: t.lo, oif: routeDev(rt, nh), minScope: ScopeLink}
+	if rt.Table != TableMain {
+		if res := t.lookup(rt.Table, &f); res.route != nil && res.err == 0 && !res.throw {
+			return res.route.Type == RouteLocal
+		}
+	}
+	d := t.walk(&f, nil)
+	return d.err == 0 && d.route != nil && d.route.Type == RouteLocal
 }
