@@ -91,9 +91,18 @@ func (b *tuiBackend) Intent() (netcfg.Intent, error) {
 			return latest.Intent, nil
 		}
 	}
-	live, err := b.Detect()
+	// Links, rules and names say it all; routes are not needed.
+	k, err := b.a.openKernel()
 	if err != nil {
 		return netcfg.Intent{}, err
+	}
+	defer k.Close()
+	live := netcfg.State{Names: b.a.loadNames()}
+	if live.Links, err = k.Links(); err != nil {
+		return netcfg.Intent{}, fmt.Errorf("list links: %w", err)
+	}
+	if live.Rules, err = k.Rules(); err != nil {
+		return netcfg.Intent{}, fmt.Errorf("list rules: %w", err)
 	}
 	return intentFromOwned(live), nil
 }
