@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -131,22 +132,9 @@ func TestTraceRender(t *testing.T) {
 		{"partial", partial, netcfg.Packet{Dst: ip("8.8.8.8")}},
 	} {
 		for _, w := range []int{80, 120} {
-			goldenTrace(t, c.name+"_"+itoa(w), ui.RenderTrace(trace(t, c.s, c.p), &c.s.Names, w, st))
+			goldenTrace(t, c.name+"_"+strconv.Itoa(w), ui.RenderTrace(trace(t, c.s, c.p), &c.s.Names, w, st))
 		}
 	}
-}
-
-func itoa(n int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + fmtInt(n)) }
-
-func fmtInt(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var d []byte
-	for ; n > 0; n /= 10 {
-		d = append([]byte{byte('0' + n%10)}, d...)
-	}
-	return string(d)
 }
 
 func TestTraceCompareRender(t *testing.T) {
@@ -164,7 +152,7 @@ func TestTraceCompareRender(t *testing.T) {
 		t.Errorf("the VPN plan changes the LAN NIC's path: %s", same.Summary)
 	}
 	for _, w := range []int{60, 80, 140} {
-		goldenTrace(t, "compare_changed_"+itoa(w), ui.RenderTraceCompare(changed, &live.Names, &planned.Names, w, st))
+		goldenTrace(t, "compare_changed_"+strconv.Itoa(w), ui.RenderTraceCompare(changed, &live.Names, &planned.Names, w, st))
 	}
 	goldenTrace(t, "compare_same_140", ui.RenderTraceCompare(same, &live.Names, &planned.Names, 140, st))
 }
