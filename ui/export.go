@@ -91,7 +91,7 @@ func (e *exportScreen) view(w int, st Styles) string {
 		body = indent(printable(e.text), " ")
 	}
 	e.vp.SetContent(body)
-	return head + "\n" + e.vp.View() + "\n" + foot
+	return head + viewNote(e.vp.YOffset, e.vp.Height, e.vp.TotalLineCount(), st) + "\n" + e.vp.View() + "\n" + foot
 }
 
 func indexOf(list []string, s string) int {

@@ -183,3 +183,16 @@ func wrapCommand(cmd string, width int) []string {
 	}
 	return append(out, line)
 }
+
+// viewNote says which lines of a scrolled text are shown, when not all
+// fit, so a person knows there is more below.
+func viewNote(top, visible, total int, st Styles) string {
+	if total <= visible {
+		return ""
+	}
+	more := ""
+	if top+visible < total {
+		more = "  ↓ more"
+	}
+	return st.Muted.Render("  lines " + strconv.Itoa(top+1) + "–" + strconv.Itoa(min(top+visible, total)) + " of " + strconv.Itoa(total) + more)
+}

@@ -119,6 +119,9 @@ func (p *previewScreen) header(width int, st Styles) []string {
 		counts = st.OK.Render("No changes:") + " the live state already matches"
 	}
 	out = append(out, " "+counts+st.Muted.Render("   plan of "+shortPrior(pl.Prior)))
+	if p.rollback != "" {
+		out = append(out, " "+st.Title.Render("Back to snapshot "+p.rollback)+st.Muted.Render(": exactly the rules, routes and names it recorded"))
+	}
 	if p.stale {
 		out = append(out, " "+st.Danger.Render(" STALE ")+" "+st.Warning.Render(netcfg.SafeText(p.staleWhy)+": r plans again"))
 	}
@@ -191,7 +194,8 @@ func (p *previewScreen) refresh(m *Model) {
 
 func (p *previewScreen) view(m *Model, w, h int) string {
 	head := p.header(w, m.st)
-	return strings.Join(head, "\n") + "\n" + tabs([]string{"diff", "ip commands", "snapshot"}, int(p.mode), m.st) + "\n" + p.vp.View()
+	note := viewNote(p.vp.YOffset, p.vp.Height, p.vp.TotalLineCount(), m.st)
+	return strings.Join(head, "\n") + "\n" + tabs([]string{"diff", "ip commands", "snapshot"}, int(p.mode), m.st) + note + "\n" + p.vp.View()
 }
 
 // tabs draws the modes of a screen, the current one marked.

@@ -65,7 +65,7 @@ func (s *snapshotScreen) refresh(st Styles) {
 func (s *snapshotScreen) view(w int, st Styles) string {
 	t := tabs([]string{"snapshot file", "diff with live"}, map[bool]int{false: 0, true: 1}[s.diff], st)
 	s.vp.SetContent(renderSnapshotBody(s, st))
-	return t + "\n" + s.vp.View()
+	return t + viewNote(s.vp.YOffset, s.vp.Height, s.vp.TotalLineCount(), st) + "\n" + s.vp.View()
 }
 
 func renderSnapshotBody(s *snapshotScreen, st Styles) string {

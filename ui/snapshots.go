@@ -26,8 +26,10 @@ type snapshotsScreen struct {
 // detailLines is the room under the list for the selected snapshot.
 const detailLines = 5
 
+// openSnapshots shows the history from its newest entry.
 func (m *Model) openSnapshots() tea.Cmd {
 	m.screen = screenSnapshots
+	m.snaps.cursor, m.snaps.offset = 0, 0
 	m.snaps.loading = true
 	m.snaps.reflow(m.bodyHeight())
 	return historyCmd(m.be)
@@ -72,7 +74,8 @@ func (m *Model) snapshotsKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Bottom):
 		s.cursor = max(n-1, 0)
 	case key.Matches(msg, k.Reload):
-		return m.openSnapshots()
+		s.loading = true
+		return historyCmd(m.be)
 	case key.Matches(msg, k.Open), key.Matches(msg, k.Diff), key.Matches(msg, k.Rollback), key.Matches(msg, k.Export):
 		return m.snapshotAction(msg)
 	}
