@@ -3,9 +3,12 @@
 package netcfg_test
 
 import (
+	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 
+	"github.com/nictab/nictab/internal/nstest"
 	"github.com/nictab/nictab/netcfg"
 )
 
@@ -66,4 +69,91 @@ func TestExecSettlesLostACKs(t *testing.T) {
 		t.Fatalf("deleting what landed: done %d of %d, failed %v", d.Done, len(dels), d.Failed)
 	}
 	assertTableHolds(t, k, routes, netcfg.ExecResult{})
+}
+
+func ruleOp(f netcfg.Family, prio uint32, from string) netcfg.Op {
+	r := netcfg.NewRule()
+	r.Family, r.Priority, r.Table, r.Proto = f, prio, scaleTable, netcfg.ProtoNictab
+	r.From = netip.MustParsePrefix(from)
+	return netcfg.Op{Kind: netcfg.OpAddRule, Rule: &r}
+}
+
+// TestExecRulesEndAsSentInOrder adds rules, some sharing a priority, in
+// the order a plan gives them, through Exec (which sends rising runs
+// backwards) and through ip one by one: the kernel must end with the same
+// rules in the same order.
+func TestExecRulesEndAsSentInOrder(t *testing.T) {
+	var ops []netcfg.Op
+	for i := range 300 {
+		p := uint32(1000 + i/3*10) // three rules a priority
+		ops = append(ops, ruleOp(netcfg.V4, p, fmt.Sprintf("10.9.%d.%d/32", i/256, i%256)))
+		if i%2 == 0 {
+			ops = append(ops, ruleOp(netcfg.V6, p, fmt.Sprintf("fd09::%x/128", i)))
+		}
+	}
+	viaExec, viaIP := nstest.New(t), nstest.New(t)
+	k := openScale(t, viaExec)
+	if r := k.Exec(ops); r.Failed != nil || r.Done != len(ops) {
+		t.Fatalf("Exec: done %d of %d, failed %v", r.Done, len(ops), r.Failed)
+	}
+	// ip -batch takes no -6, so IPv6 rules go one by one; the order
+	// between the families does not matter, the order within each does.
+	var lines []string
+	for _, o := range ops {
+		args := strings.Fields(strings.TrimPrefix(o.Command(), "ip "))
+		if o.Rule.Family == netcfg.V6 {
+			viaIP.IP(args...)
+			continue
+		}
+		lines = append(lines, strings.Join(args, " "))
+	}
+	viaIP.Batch(lines)
+	for _, fam := range []string{"-4", "-6"} {
+		if a, b := viaExec.IP(fam, "rule", "show"), viaIP.IP(fam, "rule", "show"); a != b {
+			t.Errorf("ip %s rule show differs:\n%s", fam, lineDiff(b, a))
+		}
+	}
+}
+
+// TestExecRuleRefusedInBackwardRun makes the kernel refuse rule 500 of a
+// rising run of 2000 (it exists already), which goes out backwards, after
+// the rules above it: the result says exactly which rules landed.
+func TestExecRuleRefusedInBackwardRun(t *testing.T) {
+	ns := scaleNS(t)
+	k := openScale(t, ns)
+	var ops []netcfg.Op
+	for i := range 2000 {
+		ops = append(ops, ruleOp(netcfg.V4, uint32(1000+i), fmt.Sprintf("10.9.%d.%d/32", i/256, i%256)))
+	}
+	ns.IP(strings.Fields(strings.TrimPrefix(ops[500].Command(), "ip "))...)
+	r := k.Exec(ops)
+	if r.Failed == nil || r.Failed.Index != 500 || r.Done != 500 || !netcfg.IsExistsErr(r.Failed.Err) {
+		t.Fatalf("Exec = done %d, failed %v; want rule 500 refused as existing after 500 done", r.Done, r.Failed)
+	}
+	want := map[uint32]bool{}
+	for i := range r.Done {
+		want[ops[i].Rule.Priority] = true
+	}
+	for _, i := range r.Stray {
+		want[ops[i].Rule.Priority] = true
+	}
+	rules, err := k.Rules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[uint32]bool{}
+	for _, ru := range rules {
+		if ru.Table == scaleTable {
+			got[ru.Priority] = true
+		}
+	}
+	want[ops[500].Rule.Priority] = true // it was there before
+	if len(got) != len(want) || len(got) != 2000 {
+		t.Fatalf("the kernel holds %d of the rules, the result accounts for %d; want 2000 both", len(got), len(want))
+	}
+	for p := range want {
+		if !got[p] {
+			t.Errorf("rule %d is reported landed but is not in the kernel", p)
+		}
+	}
 }
