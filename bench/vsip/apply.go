@@ -1,0 +1,187 @@
+//go:build linux
+
+package main
+
+import (
+	"fmt"
+	"net/netip"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/nictab/nictab/netcfg"
+)
+
+// timeIP runs `ip -n ns -batch file` and returns how long it took.
+func timeIP(ns, file string) (float64, error) {
+	t := time.Now()
+	out, err := exec.Command("ip", "-n", ns, "-batch", file).CombinedOutput()
+	d := since(t)
+	if err != nil {
+		return 0, fmt.Errorf("ip -batch %s: %v: %s", file, err, firstLine(out))
+	}
+	return d, nil
+}
+
+func firstLine(b []byte) string {
+	s, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+	return s
+}
+
+// engine is nictab's apply engine bound to one namespace, as `nictab
+// apply` drives it: detect, plan, then netcfg.Apply, which checks the plan
+// is current, writes with an ACK per request, reads back and verifies.
+type engine struct {
+	ns    string
+	k     netcfg.Kernel
+	names func() netcfg.Names
+}
+
+func newEngine(ns string) (*engine, error) {
+	k, err := netcfg.OpenKernel(ns)
+	if err != nil {
+		return nil, err
+	}
+	paths := netcfg.DefaultNamePaths(ns)
+	return &engine{ns: ns, k: k, names: func() netcfg.Names { return netcfg.LoadNames(paths) }}, nil
+}
+
+// plan is not timed: ip -batch has nothing like it. The plan benchmark
+// (go test -bench PlanRoutes ./netcfg/) measures it.
+func (e *engine) plan(want netcfg.Desired) (netcfg.Plan, error) {
+	live, err := netcfg.Detect(e.k, e.names(), netcfg.DetectOptions{Tables: want.Tables, Owned: true})
+	if err != nil {
+		return netcfg.Plan{}, err
+	}
+	return netcfg.PlanChanges(live, want), nil
+}
+
+// apply plans the move to want and times netcfg.Apply of that plan.
+func (e *engine) apply(want netcfg.Desired, steps int) (float64, error) {
+	p, err := e.plan(want)
+	if err != nil {
+		return 0, err
+	}
+	if n := len(p.Ops()); n != steps {
+		return 0, fmt.Errorf("plan has %d steps, want %d", n, steps)
+	}
+	runtime.GC()
+	t := time.Now()
+	_, err = netcfg.Apply(e.k, p, netcfg.ApplyOptions{LoadNames: e.names})
+	d := since(t)
+	if err != nil {
+		return 0, err
+	}
+	return d, nil
+}
+
+func benchApply(o options, set *nsSet) ([]row, error) {
+	add := row{work: fmt.Sprintf("add %d routes to a table", o.routes), baseline: "ip -batch", unit: "s", limit: 0.2}
+	del := row{work: fmt.Sprintf("delete %d routes", o.routes), baseline: "ip -batch", unit: "s", limit: 0.2}
+	ns, err := set.add("apply")
+	if err != nil {
+		return nil, err
+	}
+	if err := veth(ns, "sc0", "10.0.0.1/16"); err != nil {
+		return nil, err
+	}
+	g := routeGen{table: 100, gw: netip.MustParseAddr("10.0.0.2"), dev: "sc0", proto: netcfg.ProtoNictab, skip: map[uint32]bool{10: true, 127: true}}
+	routes := g.routes(o.routes)
+	addLines := make([]string, len(routes))
+	delLines := make([]string, len(routes))
+	for i := range routes {
+		s := netcfg.RouteString(&routes[i])
+		addLines[i], delLines[i] = "route add "+s, "route del "+s
+	}
+	addFile, err := writeBatch(o.tmp, "routes-add", addLines)
+	if err != nil {
+		return nil, err
+	}
+	delFile, err := writeBatch(o.tmp, "routes-del", delLines)
+	if err != nil {
+		return nil, err
+	}
+	e, err := newEngine(ns)
+	if err != nil {
+		return nil, err
+	}
+	defer e.k.Close()
+	full := netcfg.Desired{Routes: routes, Tables: []uint32{100}}
+	empty := netcfg.Desired{Tables: []uint32{100}}
+	for range o.runs {
+		d, err := timeIP(ns, addFile)
+		if err != nil {
+			return nil, err
+		}
+		add.theirs = append(add.theirs, d)
+		if d, err = timeIP(ns, delFile); err != nil {
+			return nil, err
+		}
+		del.theirs = append(del.theirs, d)
+		if d, err = e.apply(full, len(routes)); err != nil {
+			return nil, err
+		}
+		add.ours = append(add.ours, d)
+		if d, err = e.apply(empty, len(routes)); err != nil {
+			return nil, err
+		}
+		del.ours = append(del.ours, d)
+	}
+	return []row{add, del}, nil
+}
+
+func benchRules(o options, set *nsSet) ([]row, error) {
+	add := row{work: fmt.Sprintf("add %d rules", o.rules), baseline: "ip -batch", unit: "s", limit: 0.7}
+	del := row{work: fmt.Sprintf("delete %d rules", o.rules), baseline: "ip -batch", unit: "s", limit: 0.7}
+	ns, err := set.add("rules")
+	if err != nil {
+		return nil, err
+	}
+	rules := make([]netcfg.Rule, o.rules)
+	addLines := make([]string, len(rules))
+	delLines := make([]string, len(rules))
+	for i := range rules {
+		r := netcfg.NewRule()
+		r.Family, r.Priority, r.Table, r.Proto = netcfg.V4, uint32(1000+i), 100, netcfg.ProtoNictab
+		r.From = netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 9, byte(i >> 8), byte(i)}), 32)
+		rules[i] = r
+		addLines[i] = strings.TrimPrefix(netcfg.RuleCommand("add", &r), "ip ")
+		delLines[i] = strings.TrimPrefix(netcfg.RuleCommand("del", &r), "ip ")
+	}
+	addFile, err := writeBatch(o.tmp, "rules-add", addLines)
+	if err != nil {
+		return nil, err
+	}
+	delFile, err := writeBatch(o.tmp, "rules-del", delLines)
+	if err != nil {
+		return nil, err
+	}
+	e, err := newEngine(ns)
+	if err != nil {
+		return nil, err
+	}
+	defer e.k.Close()
+	full := netcfg.Desired{Rules: rules, Tables: []uint32{100}}
+	empty := netcfg.Desired{Tables: []uint32{100}}
+	for range o.runs {
+		d, err := timeIP(ns, addFile)
+		if err != nil {
+			return nil, err
+		}
+		add.theirs = append(add.theirs, d)
+		if d, err = timeIP(ns, delFile); err != nil {
+			return nil, err
+		}
+		del.theirs = append(del.theirs, d)
+		if d, err = e.apply(full, len(rules)); err != nil {
+			return nil, err
+		}
+		add.ours = append(add.ours, d)
+		if d, err = e.apply(empty, len(rules)); err != nil {
+			return nil, err
+		}
+		del.ours = append(del.ours, d)
+	}
+	return []row{add, del}, nil
+}

@@ -1,0 +1,191 @@
+//go:build linux
+
+// Command vsip times nictab beside iproute2's ip on the same work, in the
+// same network namespaces, in one run, and prints the medians, their
+// ratios and whether each meets its target. bench/vs-iproute2.sh builds
+// nictab and this program and runs it; bench/README.md explains the rows.
+//
+// Everything happens inside namespaces vsip creates and deletes again,
+// also when it is interrupted.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	nictab string
+	runs   int
+	prefix string
+	routes int
+	rules  int
+	main   int
+	other  int
+	only   string
+	keep   bool
+	rmdir  string
+	tmp    string
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.nictab, "nictab", "", "the nictab binary to time (for the show rows)")
+	flag.IntVar(&o.runs, "runs", 3, "repetitions of every measurement (at least 3)")
+	flag.StringVar(&o.prefix, "prefix", fmt.Sprintf("vsip%d", os.Getpid()), "prefix of the namespaces made")
+	flag.IntVar(&o.routes, "routes", 100_000, "routes added and deleted by the apply rows")
+	flag.IntVar(&o.rules, "rules", 10_000, "rules added and deleted by the rule rows")
+	flag.IntVar(&o.main, "main", 1_000_000, "routes in main for the detection rows")
+	flag.IntVar(&o.other, "other", 100_000, "routes in an unrelated table for the detection rows")
+	flag.StringVar(&o.only, "only", "apply,rules,show,table", "row groups to run")
+	flag.StringVar(&o.rmdir, "rmdir", "", "a directory to remove on the way out (the script's build directory)")
+	flag.BoolVar(&o.keep, "keep", false, "leave the namespaces of the last group for inspection (delete them with ip netns del)")
+	flag.Parse()
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(os.Stderr, "vsip: run as root: it creates network namespaces and writes routes in them")
+		os.Exit(2)
+	}
+	if o.runs < 3 {
+		fmt.Fprintln(os.Stderr, "vsip: -runs must be at least 3")
+		os.Exit(2)
+	}
+	var err error
+	if o.tmp, err = os.MkdirTemp("", "vsip"); err != nil {
+		fmt.Fprintln(os.Stderr, "vsip:", err)
+		os.Exit(1)
+	}
+	set := &nsSet{prefix: o.prefix}
+	var once sync.Once
+	cleanup := func() {
+		once.Do(func() {
+			if o.keep {
+				fmt.Fprintf(os.Stderr, "vsip: left namespaces %v\n", set.names)
+				set.names = nil
+			}
+			set.deleteAll()
+			os.RemoveAll(o.tmp)
+			if o.rmdir != "" {
+				os.RemoveAll(o.rmdir)
+			}
+		})
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		s := <-sig
+		fmt.Fprintf(os.Stderr, "vsip: %v: removing the namespaces\n", s)
+		cleanup()
+		os.Exit(130)
+	}()
+	rows, err := run(o, set)
+	cleanup()
+	printRows(rows)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vsip:", err)
+		os.Exit(1)
+	}
+	for _, r := range rows {
+		if !r.pass() {
+			os.Exit(1)
+		}
+	}
+}
+
+func run(o options, set *nsSet) ([]row, error) {
+	var rows []row
+	groups := strings.Split(o.only, ",")
+	steps := []struct {
+		name string
+		fn   func(options, *nsSet) ([]row, error)
+	}{
+		{"apply", benchApply},
+		{"rules", benchRules},
+		{"show", benchShow},
+	}
+	for _, s := range steps {
+		if !slices.Contains(groups, s.name) && !(s.name == "show" && slices.Contains(groups, "table")) {
+			continue
+		}
+		r, err := s.fn(o, set)
+		rows = append(rows, r...)
+		if err != nil {
+			return rows, fmt.Errorf("%s: %w", s.name, err)
+		}
+		if !o.keep {
+			set.deleteAll()
+		}
+		runtime.GC()
+	}
+	return rows, nil
+}
+
+// row is one line of the result table: nictab's measurements beside the
+// baseline's (ip, or nictab itself without the big tables).
+type row struct {
+	work     string
+	baseline string // what ours is compared with
+	unit     string // "s", "ms" or "MB"
+	ours     []float64
+	theirs   []float64 // nil for a row with an absolute limit
+	limit    float64   // the highest ratio, or value, that passes
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func (r row) value() float64 {
+	if r.theirs == nil {
+		return median(r.ours)
+	}
+	return median(r.ours) / median(r.theirs)
+}
+
+func (r row) pass() bool { return len(r.ours) > 0 && r.value() <= r.limit }
+
+func printRows(rows []row) {
+	fmt.Println("| work | nictab | baseline | ratio | target | |")
+	fmt.Println("|---|---:|---:|---:|---:|---|")
+	for _, r := range rows {
+		res := "FAIL"
+		if r.pass() {
+			res = "PASS"
+		}
+		ours := fmtVal(median(r.ours), r.unit)
+		if r.theirs == nil {
+			fmt.Printf("| %s | %s | | | ≤ %s | %s |\n", r.work, ours, fmtVal(r.limit, r.unit), res)
+			continue
+		}
+		fmt.Printf("| %s | %s | %s: %s | %.3f× | ≤ %.2f× | %s |\n", r.work, ours, r.baseline, fmtVal(median(r.theirs), r.unit), r.value(), r.limit, res)
+	}
+}
+
+func fmtVal(v float64, unit string) string {
+	switch unit {
+	case "s":
+		return fmt.Sprintf("%.3f s", v)
+	case "ms":
+		return fmt.Sprintf("%.1f ms", v)
+	case "MB":
+		return fmt.Sprintf("%.1f MB", v)
+	}
+	return fmt.Sprint(v)
+}
+
+func since(t time.Time) float64 { return time.Since(t).Seconds() }
