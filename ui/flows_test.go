@@ -230,3 +230,14 @@ func TestFlowGatewayTyped(t *testing.T) {
 		t.Fatalf("edit %+v", ed)
 	}
 }
+
+// TestFlowKeysInOnePacket: keystrokes that arrive together (fast typing
+// over SSH) act one by one.
+func TestFlowKeysInOnePacket(t *testing.T) {
+	f := newFake()
+	chunk := func(s string) step { return step{keys: []tea.KeyMsg{{Type: tea.KeyRunes, Runes: []rune(s)}}} }
+	m := finish(t, run(t, f, 80, 24, false, wait("enp2s0"), chunk("a13"), press(tea.KeyTab), chunk("vpn"), press(tea.KeyEnter), chunk("p"), wait("+7 to add")))
+	if m.screen != screenPreview || len(m.preview.intent.Tables) != 1 || m.preview.intent.Tables[0] != (netcfg.TableDef{ID: 13, Name: "vpn"}) {
+		t.Fatalf("screen %v, intent %+v", m.screen, m.preview.intent)
+	}
+}

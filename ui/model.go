@@ -177,6 +177,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.relayout()
 		return m, nil
 	case tea.KeyMsg:
+		if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste {
+			return m.updateRunes(msg)
+		}
 		return m.updateKey(msg)
 	}
 	cmd := m.updateResult(msg)
@@ -201,6 +204,19 @@ func (m *Model) setState(s netcfg.State) {
 	m.lines = nicLines(&m.show, &m.state)
 	m.load = ready
 	m.nics.reflow(&m.show, m.lines, m.bodyHeight())
+}
+
+// updateRunes takes letters that arrived together one at a time. Over SSH
+// several keystrokes often come in one packet, and the terminal reads them
+// as one message: "pa" must be p, then a, not a key nobody has.
+func (m Model) updateRunes(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+	var cmds []tea.Cmd
+	for _, r := range msg.Runes {
+		next, cmd := m.updateKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt})
+		m = next.(Model)
+		cmds = append(cmds, cmd)
+	}
+	return m, tea.Batch(cmds...)
 }
 
 func (m Model) updateKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {

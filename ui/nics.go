@@ -422,7 +422,7 @@ func (m *Model) nicsKey(msg tea.KeyMsg) tea.Cmd {
 func (m *Model) nicsAction(msg tea.KeyMsg) tea.Cmd {
 	k := m.keys
 	if m.caps.ReadOnly {
-		m.setFlash("read-only, nothing changed: "+m.caps.Reason, true)
+		m.setFlash("nothing changed: "+m.caps.Reason, true)
 		return nil
 	}
 	if key.Matches(msg, k.Preview) {

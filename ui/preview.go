@@ -54,7 +54,7 @@ func (m *Model) openPreview() tea.Cmd {
 // openRollback plans the way back to a snapshot.
 func (m *Model) openRollback(id string) tea.Cmd {
 	if m.caps.ReadOnly {
-		m.setFlash("read-only, nothing changed: "+m.caps.Reason, true)
+		m.setFlash("nothing changed: "+m.caps.Reason, true)
 		return nil
 	}
 	m.preview = previewScreen{loading: true, rollback: id, vp: m.preview.vp}
@@ -390,7 +390,7 @@ func (m *Model) startApplying() tea.Cmd {
 	p := &m.preview
 	switch {
 	case m.caps.ReadOnly:
-		m.setFlash("read-only, nothing changed: "+m.caps.Reason, true)
+		m.setFlash("nothing changed: "+m.caps.Reason, true)
 	case p.loading || p.proposal == nil:
 		m.setFlash("there is no plan to apply", true)
 	case p.stale:

@@ -218,3 +218,41 @@ func TestTUINoTerminalPrintsShow(t *testing.T) {
 		t.Fatalf("tui without a terminal:\n%s", r)
 	}
 }
+
+// TestTUILive: what others change shows within a second, a plan on screen
+// that they made stale says so, and a resize redraws at the new size.
+func TestTUILive(t *testing.T) {
+	c := newCLI(t)
+	x := startTUI(t, c, 80, 24, nil)
+	x.waitScreen(5*time.Second, "enp2s0", "Rules")
+	c.ns.IP("link", "set", "enp2s0", "down")
+	x.waitScreen(time.Second, "enp2s0    down")
+	c.ns.IP("rule", "add", "from", "10.9.0.0/24", "lookup", "77", "pref", "900")
+	x.waitScreen(time.Second, "1 rule not nictab's")
+
+	x.press("a")
+	x.waitScreen(3*time.Second, "new table")
+	x.typeText("13")
+	x.press("Tab")
+	x.typeText("vpn")
+	x.press("Enter")
+	x.press("p")
+	x.waitScreen(5*time.Second, "+7 to add")
+	c.ns.IP("addr", "add", "192.168.10.9/24", "dev", "eno1")
+	x.waitScreen(2*time.Second, "STALE")
+	x.press("a")
+	x.waitScreen(time.Second, "this plan is stale")
+	if strings.Contains(c.ns.IP("rule", "show"), "lookup 13") {
+		t.Fatal("a stale plan was applied")
+	}
+	x.press("r")
+	x.waitScreen(5*time.Second, "+8 to add")
+
+	x.tmux("resize-window", "-t", "nictab", "-x", "120", "-y", "40")
+	waitFor(t, 2*time.Second, "a redraw at 120x40", func() bool {
+		lines := strings.Split(strings.TrimRight(x.screen(), "\n"), "\n")
+		// The title bar spans the width and the help line is the last.
+		return len(lines) == 40 && strings.HasSuffix(strings.TrimRight(lines[0], " "), "live") &&
+			len([]rune(strings.TrimRight(lines[0], " "))) > 100 && strings.Contains(lines[39], "apply")
+	})
+}
