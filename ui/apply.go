@@ -231,9 +231,9 @@ func renderApply(a applyScreen, caps Capabilities, width, height int, st Styles)
 		lines = append(lines, "", " "+st.Muted.Render("Each step is checked; a failure undoes the steps before it."))
 		return strings.Join(lines, "\n")
 	case phaseKeeping:
-		return "\n " + st.Title.Render("Keeping the change…")
+		return "\n " + st.Title.Render("Keeping the change...")
 	case phaseReverting:
-		return "\n " + st.Title.Render("Reverting the change…")
+		return "\n " + st.Title.Render("Reverting the change...")
 	case phaseConfirm:
 		where := "this host"
 		if caps.Netns != "" {

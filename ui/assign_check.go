@@ -16,7 +16,7 @@ import (
 func checkTableID(s string, known []tableChoice) (uint32, string) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return 0, "type a table id: 1–252 or 256–4294967295"
+		return 0, "type a table id: 1-252 or 256-4294967295"
 	}
 	v, err := strconv.ParseUint(s, 0, 64)
 	if err != nil {
@@ -28,9 +28,9 @@ func checkTableID(s string, known []tableChoice) (uint32, string) {
 	id := uint32(v)
 	switch id {
 	case netcfg.TableUnspec:
-		return 0, "table 0 means no table to the kernel; use 1–252 or 256 and up"
+		return 0, "table 0 means no table to the kernel; use 1-252 or 256 and up"
 	case netcfg.TableDefault, netcfg.TableMain, netcfg.TableLocal:
-		return 0, fmt.Sprintf("table %d is the kernel's %s table, reserved; use 1–252 or 256 and up", id, builtinName(id))
+		return 0, fmt.Sprintf("table %d is the kernel's %s table, reserved; use 1-252 or 256 and up", id, builtinName(id))
 	}
 	for _, c := range known {
 		if c.ID == id {

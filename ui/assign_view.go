@@ -98,7 +98,7 @@ func renderAssign(v assignView, width int, st Styles) string {
 		if i == a.offset {
 			lab = label(fieldTable, "Table")
 		}
-		text := "+ new table…"
+		text := "+ new table..."
 		note := ""
 		if i < len(a.choices) {
 			text = a.choices[i].label()
@@ -112,7 +112,7 @@ func renderAssign(v assignView, width int, st Styles) string {
 		b.WriteString(lab + " " + marker(sel) + line + " " + st.Muted.Render(note) + "\n")
 	}
 	if more := n - a.offset - tableListRows; more > 0 {
-		b.WriteString(strings.Repeat(" ", labelWidth+4) + st.Muted.Render(fmt.Sprintf("… %d more below", more)) + "\n")
+		b.WriteString(strings.Repeat(" ", labelWidth+4) + st.Muted.Render(fmt.Sprintf("... %d more below", more)) + "\n")
 	}
 
 	if a.isNew() {

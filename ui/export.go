@@ -82,7 +82,7 @@ func (e *exportScreen) view(w int, st Styles) string {
 	var body string
 	switch {
 	case e.loading:
-		body = " Exporting…"
+		body = " Exporting..."
 	case e.err != nil:
 		body = " " + st.Warning.Render("! ") + netcfg.SafeText(e.err.Error())
 	default:

@@ -122,7 +122,7 @@ func scrollNote(offset, visible, n int, st Styles) string {
 	if n <= visible {
 		return ""
 	}
-	return st.Muted.Render(" " + strconv.Itoa(offset+1) + "–" + strconv.Itoa(min(offset+visible, n)) + " of " + strconv.Itoa(n))
+	return st.Muted.Render(" " + strconv.Itoa(offset+1) + "-" + strconv.Itoa(min(offset+visible, n)) + " of " + strconv.Itoa(n))
 }
 
 // printable shows a file's text (a snapshot, an export) on the terminal:
@@ -194,5 +194,5 @@ func viewNote(top, visible, total int, st Styles) string {
 	if top+visible < total {
 		more = "  ↓ more"
 	}
-	return st.Muted.Render("  lines " + strconv.Itoa(top+1) + "–" + strconv.Itoa(min(top+visible, total)) + " of " + strconv.Itoa(total) + more)
+	return st.Muted.Render("  lines " + strconv.Itoa(top+1) + "-" + strconv.Itoa(min(top+visible, total)) + " of " + strconv.Itoa(total) + more)
 }

@@ -405,7 +405,7 @@ func (m *Model) crumbs() string {
 	case screenExport:
 		parts = append(parts, "snapshots", "export "+m.export.id)
 	}
-	return " " + strings.Join(parts, " › ")
+	return " " + strings.Join(parts, " » ")
 }
 
 // status is the right end of the title bar: namespace and live updates.
@@ -429,7 +429,7 @@ func (m *Model) status() string {
 func (m *Model) body(w, h int) string {
 	switch m.load {
 	case loading:
-		return "\n  Reading the network namespace…"
+		return "\n  Reading the network namespace..."
 	case loadFailed:
 		return "\n  " + m.st.Danger.Render(" cannot read the network namespace ") + "\n\n  " +
 			netcfg.SafeText(m.loadErr.Error()) + "\n\n  " + m.st.Key.Render("r") + " try again   " + m.st.Key.Render("q") + " quit"

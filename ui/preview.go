@@ -106,7 +106,7 @@ func (p *previewScreen) header(width int, st Styles) []string {
 	var out []string
 	switch {
 	case p.loading:
-		return []string{" Planning…"}
+		return []string{" Planning..."}
 	case p.err != nil:
 		return []string{" " + st.Danger.Render(" this cannot be planned ")}
 	case p.proposal == nil:

@@ -71,7 +71,7 @@ func (s *snapshotScreen) view(w int, st Styles) string {
 func renderSnapshotBody(s *snapshotScreen, st Styles) string {
 	switch {
 	case s.loading:
-		return " Reading…"
+		return " Reading..."
 	case s.err != nil:
 		return " " + st.Warning.Render("! ") + netcfg.SafeText(s.err.Error())
 	case !s.diff:

@@ -112,7 +112,7 @@ func renderSnapshots(s snapshotsScreen, width, height int, st Styles) string {
 	var b strings.Builder
 	switch {
 	case s.loading && len(s.list) == 0:
-		return "\n Reading the history…"
+		return "\n Reading the history..."
 	case s.err != nil:
 		return "\n " + st.Warning.Render("! cannot read the history: ") + netcfg.SafeText(s.err.Error())
 	case len(s.list) == 0:
@@ -137,7 +137,7 @@ func renderSnapshots(s snapshotsScreen, width, height int, st Styles) string {
 		} else {
 			what := netcfg.SafeText(e.Summary)
 			if e.Comment != "" {
-				what = netcfg.SafeText(e.Comment) + " — " + what
+				what = netcfg.SafeText(e.Comment) + " - " + what
 			}
 			line = row(cols, cut(id, 20), e.Time.Local().Format(time.DateOnly+" 15:04"), e.Kind, what)
 		}
