@@ -66,7 +66,7 @@ func renderAssign(v assignView, width int, st Styles) string {
 	if kind == "" {
 		kind = "device"
 	}
-	head := st.Title.Render(netcfg.SafeText(l.Name)) + "  " + kind + "  " + NICState(l)
+	head := st.Title.Render(netcfg.SafeText(l.Name)) + "  " + netcfg.SafeText(kind) + "  " + NICState(l)
 	if l.Alias != "" {
 		head += "  " + st.Muted.Render("alias ") + netcfg.SafeText(l.Alias)
 	}

@@ -51,6 +51,7 @@ func (e *exportScreen) take(m *Model, msg tea.Msg) {
 			return
 		}
 		e.loading, e.text, e.err = false, msg.text, msg.err
+		e.refresh(m.st)
 		e.vp.GotoTop()
 	case wroteMsg:
 		if msg.err != nil {
@@ -68,17 +69,8 @@ func (e *exportScreen) resize(w, h int) {
 	e.vp.Height = max(h-2, 1)
 }
 
-func (e *exportScreen) view(w int, st Styles) string {
-	head := tabs(flavors, indexOf(flavors, e.flavor), st) + st.Muted.Render("  f switches")
-	var foot string
-	switch {
-	case e.asking:
-		foot = st.Focus.Render("> write to ") + e.path.View() + st.Muted.Render("  enter writes · esc cancels")
-	case e.wrote != "":
-		foot = st.Muted.Render(" written to " + netcfg.SafeText(e.wrote) + "; import it from configuration.nix")
-	default:
-		foot = st.Muted.Render(" w writes this module to a file")
-	}
+// refresh puts the text for the current state into the viewport.
+func (e *exportScreen) refresh(st Styles) {
 	var body string
 	switch {
 	case e.loading:
@@ -91,6 +83,19 @@ func (e *exportScreen) view(w int, st Styles) string {
 		body = indent(printable(e.text), " ")
 	}
 	e.vp.SetContent(body)
+}
+
+func (e *exportScreen) view(w int, st Styles) string {
+	head := tabs(flavors, indexOf(flavors, e.flavor), st) + st.Muted.Render("  f switches")
+	var foot string
+	switch {
+	case e.asking:
+		foot = st.Focus.Render("> write to ") + e.path.View() + st.Muted.Render("  enter writes · esc cancels")
+	case e.wrote != "":
+		foot = st.Muted.Render(" written to " + netcfg.SafeText(e.wrote) + "; import it from configuration.nix")
+	default:
+		foot = st.Muted.Render(" w writes this module to a file")
+	}
 	return head + viewNote(e.vp.YOffset, e.vp.Height, e.vp.TotalLineCount(), st) + "\n" + e.vp.View() + "\n" + foot
 }
 
@@ -134,6 +139,7 @@ func (m *Model) exportKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Flavor):
 		e.flavor = flavors[(indexOf(flavors, e.flavor)+1)%len(flavors)]
 		e.loading = true
+		e.refresh(m.st)
 		return exportCmd(m.be, e.id, e.flavor)
 	case key.Matches(msg, k.Write):
 		if e.loading || e.err != nil {

@@ -3,6 +3,8 @@ package ui
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"net/netip"
 	"slices"
 	"sync"
@@ -225,8 +227,15 @@ func (f *fakeBackend) ProposeRollback(string) (*Proposal, error) {
 	return f.Propose(netcfg.Intent{})
 }
 
+// Export is longer than a screen, so that it scrolls.
 func (f *fakeBackend) Export(id, flavor string) (string, error) {
-	return "# NixOS module written by nictab, flavour " + flavor + ", snapshot " + id + "\n{ ... }:\n{\n  systemd.network.config.routeTables = { vpn = 13; };\n}\n", nil
+	var b strings.Builder
+	b.WriteString("# NixOS module written by nictab, flavour " + flavor + ", snapshot " + id + "\n{ ... }:\n{\n  systemd.network.config.routeTables = { vpn = 13; };\n")
+	for i := range 40 {
+		fmt.Fprintf(&b, "  # option %d\n", i)
+	}
+	b.WriteString("}\n")
+	return b.String(), nil
 }
 
 func (f *fakeBackend) WriteFile(path string, data []byte) error {

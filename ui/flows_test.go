@@ -241,3 +241,31 @@ func TestFlowKeysInOnePacket(t *testing.T) {
 		t.Fatalf("screen %v, intent %+v", m.screen, m.preview.intent)
 	}
 }
+
+// TestFlowHostileNameInPlan: a NIC name with an escape sequence, carried
+// into a rule's iif, shows escaped in the plan too.
+func TestFlowHostileNameInPlan(t *testing.T) {
+	f := newFake()
+	f.state.Links[1].Name = "e\x1b[2J"
+	for i := range f.state.Routes {
+		if f.state.Routes[i].Dev == "eno1" {
+			f.state.Routes[i].Dev = "e\x1b[2J"
+		}
+	}
+	m := finish(t, run(t, f, 120, 40, true, wait("enp2s0"), keys("a"), wait("new table"), keys("13"), press(tea.KeyTab), press(tea.KeyTab),
+		press(tea.KeyTab), press(tea.KeyTab), press(tea.KeyRight), press(tea.KeyRight), keys(" "), press(tea.KeyEnter), wait("unapplied edit"), keys("p"), wait("to add")))
+	v := m.View()
+	checkFrame(t, v, 120, 40)
+	if !strings.Contains(plain(v), `iif e\x1b[2J lookup 13`) {
+		t.Fatalf("the iif rule is not shown escaped:\n%s", plain(v))
+	}
+}
+
+// TestFlowExportScrolls: an export longer than the screen scrolls.
+func TestFlowExportScrolls(t *testing.T) {
+	f := newFake()
+	m := finish(t, run(t, f, 80, 24, false, wait("enp2s0"), keys("s"), wait("History"), keys("e"), wait("routeTables"), keys("jjj"), press(tea.KeyPgDown)))
+	if want := 3 + m.export.vp.Height; m.export.vp.YOffset != want {
+		t.Fatalf("after 3 lines and a page down the export is at line %d, want %d", m.export.vp.YOffset, want)
+	}
+}

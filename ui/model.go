@@ -324,7 +324,7 @@ func (m Model) View() string {
 	var out []string
 	out = append(out, titleBar(m.crumbs(), m.status(), w, m.st))
 	for _, b := range m.banners() {
-		out = append(out, m.st.Warning.Render(cut(netcfg.SafeText(b), w)))
+		out = append(out, m.st.Warning.Render(cut(printable(b), w)))
 	}
 	bh := m.bodyHeight()
 	body := fit(m.body(w, bh), w, bh)
@@ -341,7 +341,8 @@ func (m Model) View() string {
 		if m.flashBad {
 			style = m.st.Warning
 		}
-		flash = style.Render(cut(m.flash, w))
+		// Messages carry errors, and errors carry the kernel's text.
+		flash = style.Render(cut(printable(m.flash), w))
 	}
 	out = append(out, flash)
 	out = append(out, cut(m.help.ShortHelpView(m.helpKeys().ShortHelp()), w))

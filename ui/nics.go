@@ -231,7 +231,7 @@ func renderNICPane(b *strings.Builder, d nicsView, width int, st Styles) {
 		name, state, kind, table := "", "", "", ""
 		if ln.first {
 			name = netcfg.SafeText(n.Name)
-			state, kind = n.State, n.Kind
+			state, kind = n.State, netcfg.SafeText(n.Kind)
 			table = nicTableCell(d, n, st)
 		}
 		addr := ln.addr

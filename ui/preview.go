@@ -303,7 +303,8 @@ func renderPlanDiff(p *Proposal, names *netcfg.Names, st Styles) string {
 		for i := range pl.Changes {
 			c := &pl.Changes[i]
 			if c.Subject().Table() == t {
-				b.WriteString("   " + diffStyle(c.Action, st).Render(ChangeText(c, names)) + "\n")
+				// printable: a rule's iif or oif is the kernel's text.
+				b.WriteString("   " + diffStyle(c.Action, st).Render(printable(ChangeText(c, names))) + "\n")
 			}
 		}
 	}

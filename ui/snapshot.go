@@ -64,7 +64,6 @@ func (s *snapshotScreen) refresh(st Styles) {
 
 func (s *snapshotScreen) view(w int, st Styles) string {
 	t := tabs([]string{"snapshot file", "diff with live"}, map[bool]int{false: 0, true: 1}[s.diff], st)
-	s.vp.SetContent(renderSnapshotBody(s, st))
 	return t + viewNote(s.vp.YOffset, s.vp.Height, s.vp.TotalLineCount(), st) + "\n" + s.vp.View()
 }
 
@@ -95,7 +94,7 @@ func renderSnapshotBody(s *snapshotScreen, st Styles) string {
 		for i := range d.Changes {
 			c := &d.Changes[i]
 			if c.Subject().Table() == t {
-				b.WriteString("   " + diffStyle(c.Action, st).Render(ChangeText(c, &d.Names)) + "\n")
+				b.WriteString("   " + diffStyle(c.Action, st).Render(printable(ChangeText(c, &d.Names))) + "\n")
 			}
 		}
 	}
