@@ -2,6 +2,7 @@ package snapshots
 
 import (
 	"fmt"
+	"net/netip"
 
 	"github.com/nictab/nictab/netcfg"
 )
@@ -22,6 +23,14 @@ func (e *Engine) Guard(p *Proposal, c netcfg.SSHConn) (netcfg.Guard, error) {
 	before, err := netcfg.Detect(k, e.names(), opts)
 	if err != nil {
 		return netcfg.Guard{}, fmt.Errorf("read the state to trace the SSH connection: %w", err)
+	}
+	if !c.Server.Addr().IsValid() {
+		// Only the client is known (--ssh-client): the session's replies
+		// come from the address the host would pick for it now.
+		path, err := netcfg.Trace(before, netcfg.Packet{Dst: c.Client.Addr(), IPProto: netcfg.ProtoTCP})
+		if err == nil && path.Src.IsValid() {
+			c.Server = netip.AddrPortFrom(path.Src, c.Server.Port())
+		}
 	}
 	return netcfg.GuardConn(before, netcfg.ProjectPlan(before, p.Plan), c), nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -77,6 +78,7 @@ func (a *app) planCmd() *cobra.Command {
 		file             string
 		asJSON, detailed bool
 		noCommands       bool
+		sshClient        string
 	)
 	c := &cobra.Command{
 		Use:   "plan -f FILE",
@@ -98,6 +100,11 @@ func (a *app) planCmd() *cobra.Command {
 			if err := a.printPlan(p, asJSON, !noCommands); err != nil {
 				return err
 			}
+			if !asJSON {
+				if _, err := a.guard(e, p, sshClient); err != nil {
+					return err
+				}
+			}
 			if len(p.Plan.Conflicts) > 0 {
 				return exitError{code: exitFailed, err: errors.New("the plan has conflicts; it cannot be applied as it is")}
 			}
@@ -111,20 +118,55 @@ func (a *app) planCmd() *cobra.Command {
 	c.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON")
 	c.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when nothing would change, 4 when something would")
 	c.Flags().BoolVar(&noCommands, "no-commands", false, "leave out the equivalent ip commands")
+	c.Flags().StringVar(&sshClient, "ssh-client", "", "check the path to this SSH client (default: the one $SSH_CONNECTION names)")
 	return c
 }
 
 // applyFlags are the choices apply and rollback share.
 type applyFlags struct {
-	yes     bool
-	confirm time.Duration
-	message string
+	yes       bool
+	confirm   time.Duration
+	message   string
+	sshClient string
+	force     bool
 }
 
 func (f *applyFlags) add(c *cobra.Command) {
 	c.Flags().BoolVarP(&f.yes, "yes", "y", false, `answer "apply?" with yes`)
 	c.Flags().DurationVar(&f.confirm, "confirm", 0, "keep the change only if `nictab confirm` comes within this time (default 60s over SSH with a terminal; 0 turns it off)")
 	c.Flags().StringVarP(&f.message, "message", "m", "", "comment for the snapshot")
+	c.Flags().StringVar(&f.sshClient, "ssh-client", "", "check the path to this SSH client (default: the one $SSH_CONNECTION names)")
+	c.Flags().BoolVar(&f.force, "force", false, "allow --confirm 0 when the change moves or cuts the SSH session")
+}
+
+// sshConn is the SSH connection to guard: --ssh-client, else
+// $SSH_CONNECTION. ok is false when nictab is not run over SSH.
+func sshConn(flag string) (netcfg.SSHConn, bool, error) {
+	if flag != "" {
+		addr, err := netip.ParseAddr(flag)
+		if err != nil {
+			return netcfg.SSHConn{}, false, usagef("--ssh-client %q is not an address", flag)
+		}
+		return netcfg.SSHConn{Client: netip.AddrPortFrom(addr, 0)}, true, nil
+	}
+	c, ok := netcfg.ParseSSHConn(os.Getenv("SSH_CONNECTION"))
+	return c, ok, nil
+}
+
+// guard traces the SSH session's replies now and after the plan and says
+// so; over SSH it always speaks, loudly when the change moves or cuts the
+// session. nil means nictab does not run over SSH.
+func (a *app) guard(e *snapshots.Engine, p *snapshots.Proposal, clientFlag string) (*netcfg.Guard, error) {
+	c, ok, err := sshConn(clientFlag)
+	if err != nil || !ok || p.Plan.Empty() {
+		return nil, err
+	}
+	g, err := e.Guard(p, c)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprint(a.out, "\n"+ui.RenderGuard(g, 80, a.styles()))
+	return &g, nil
 }
 
 func (a *app) applyCmd() *cobra.Command {
@@ -171,8 +213,18 @@ func (a *app) runApply(cmd *cobra.Command, e *snapshots.Engine, p *snapshots.Pro
 	if p.Plan.Empty() {
 		return nil
 	}
+	g, err := a.guard(e, p, f.sshClient)
+	if err != nil {
+		return err
+	}
 	window := f.confirm
-	if !cmd.Flags().Changed("confirm") && os.Getenv("SSH_CONNECTION") != "" && isTerminal(a.stdin) {
+	explicit := cmd.Flags().Lookup("confirm") != nil && cmd.Flags().Changed("confirm")
+	switch {
+	case g != nil && g.Dangerous() && explicit && window == 0 && !f.force:
+		return usagef("this change moves or cuts your SSH session, so it needs a confirm window: drop --confirm 0, or add --force; nothing was changed")
+	case g != nil && g.Dangerous() && !explicit:
+		window = defaultConfirm
+	case !explicit && os.Getenv("SSH_CONNECTION") != "" && isTerminal(a.stdin):
 		window = defaultConfirm
 	}
 	if !f.yes {
