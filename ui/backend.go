@@ -23,6 +23,10 @@ type Backend interface {
 	Intent() (netcfg.Intent, error)
 	// Propose resolves an intent against the live state and plans it.
 	Propose(in netcfg.Intent) (*Proposal, error)
+	// Prior reads the live state again as p's plan read it and returns
+	// its netcfg.Fingerprint: when it differs from p.Plan.Prior, the plan
+	// is stale, and apply would refuse it.
+	Prior(p *Proposal) (string, error)
 	// Apply carries a proposal out. With o.Confirm > 0 the change is
 	// reverted at Outcome.Deadline unless Confirm is called, even when
 	// this process is gone by then.

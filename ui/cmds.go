@@ -34,14 +34,18 @@ type proposalPurpose int
 const (
 	forPreview proposalPurpose = iota
 	forRollback
-	// forStaleCheck re-plans in the background after a live change, to
-	// see whether the plan on screen still matches the kernel.
-	forStaleCheck
 )
 
 type proposalMsg struct {
 	purpose  proposalPurpose
 	proposal *Proposal
+	err      error
+}
+
+// priorMsg is the fingerprint of the live state as a plan read it.
+type priorMsg struct {
+	proposal *Proposal
+	fp       string
 	err      error
 }
 
@@ -132,6 +136,13 @@ func rollbackCmd(be Backend, id string, purpose proposalPurpose) tea.Cmd {
 	return func() tea.Msg {
 		p, err := be.ProposeRollback(id)
 		return proposalMsg{purpose: purpose, proposal: p, err: err}
+	}
+}
+
+func priorCmd(be Backend, p *Proposal) tea.Cmd {
+	return func() tea.Msg {
+		fp, err := be.Prior(p)
+		return priorMsg{proposal: p, fp: fp, err: err}
 	}
 }
 

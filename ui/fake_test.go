@@ -142,6 +142,12 @@ func (f *fakeBackend) Propose(in netcfg.Intent) (*Proposal, error) {
 		Snapshot:  "version: 1\nnics:\n  - name: eno1\n    table: 13\n", SSH: f.ssh}, nil
 }
 
+func (f *fakeBackend) Prior(p *Proposal) (string, error) {
+	s, _ := f.Detect()
+	s.Complete = p.Live.Complete
+	return netcfg.Fingerprint(s), nil
+}
+
 func (f *fakeBackend) Apply(_ context.Context, p *Proposal, o ApplyOptions) (*Outcome, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -70,28 +70,26 @@ func (p *previewScreen) take(m *Model, msg proposalMsg) {
 	p.refresh(m)
 }
 
-// staleCheck plans again in the background after a live change, to see
-// whether the plan on screen was made from the state that is live now.
+// staleCheck reads, after a live change, the state the plan on screen was
+// made from, to see whether the plan still holds: the same check apply
+// makes before its first change.
 func (p *previewScreen) staleCheck(m *Model) tea.Cmd {
 	if m.screen != screenPreview || p.proposal == nil || p.checking || p.stale {
 		return nil
 	}
 	p.checking = true
-	if p.rollback != "" {
-		return rollbackCmd(m.be, p.rollback, forStaleCheck)
-	}
-	return proposeCmd(m.be, p.intent, forStaleCheck)
+	return priorCmd(m.be, p.proposal)
 }
 
-func (p *previewScreen) gotCheck(msg proposalMsg) {
+func (p *previewScreen) gotPrior(msg priorMsg) {
 	p.checking = false
-	if p.proposal == nil {
+	if p.proposal == nil || msg.proposal != p.proposal {
 		return
 	}
 	switch {
 	case msg.err != nil:
-		p.stale, p.staleWhy = true, "it no longer resolves: "+firstLine(msg.err.Error())
-	case msg.proposal.Plan.Prior != p.proposal.Plan.Prior:
+		p.stale, p.staleWhy = true, "the live state cannot be read again: "+firstLine(msg.err.Error())
+	case msg.fp != p.proposal.Plan.Prior:
 		p.stale, p.staleWhy = true, "the live state changed since it was made"
 	}
 }

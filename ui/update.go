@@ -40,6 +40,9 @@ func (m *Model) updateResult(msg tea.Msg) tea.Cmd {
 		return m.gotLive(msg)
 	case proposalMsg:
 		return m.gotProposal(msg)
+	case priorMsg:
+		m.preview.gotPrior(msg)
+		return nil
 	case progressMsg, appliedMsg, tickMsg, confirmedMsg, revertedMsg:
 		return m.apply.update(m, msg)
 	case historyMsg:
@@ -103,10 +106,6 @@ func (watchEnded) Error() string { return "the watch on the namespace ended" }
 var errWatchEnded error = watchEnded{}
 
 func (m *Model) gotProposal(msg proposalMsg) tea.Cmd {
-	if msg.purpose == forStaleCheck {
-		m.preview.gotCheck(msg)
-		return nil
-	}
 	if m.screen != screenPreview {
 		// The person went elsewhere while it was planned.
 		return nil

@@ -138,6 +138,20 @@ func (b *tuiBackend) Propose(in netcfg.Intent) (*ui.Proposal, error) {
 	return b.proposal(p, ""), nil
 }
 
+// Prior reads what apply reads to refuse a stale plan, and fingerprints it.
+func (b *tuiBackend) Prior(p *ui.Proposal) (string, error) {
+	k, err := b.a.openKernel()
+	if err != nil {
+		return "", err
+	}
+	defer k.Close()
+	s, err := netcfg.Detect(k, b.a.loadNames(), netcfg.DetectOptions{Tables: p.Plan.Tables, Owned: true})
+	if err != nil {
+		return "", err
+	}
+	return netcfg.Fingerprint(s), nil
+}
+
 func (b *tuiBackend) proposal(p *snapshots.Proposal, rollback string) *ui.Proposal {
 	out := &ui.Proposal{
 		Intent: p.Intent, Live: p.Live, Desired: p.Desired, Plan: p.Plan, RollbackTo: rollback, Handle: p,
