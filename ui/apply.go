@@ -172,14 +172,19 @@ func (m *Model) reload(kept bool) tea.Cmd {
 
 func keptResult(o *Outcome) applyResult {
 	r := applyResult{kind: resultKept, title: "Kept"}
-	if o != nil {
+	if o == nil {
+		return r
+	}
+	if o.Steps > 0 {
 		r.lines = append(r.lines, fmt.Sprintf("%s applied and verified against the kernel.", plural(o.Steps, "step")))
-		if o.SnapshotID != "" {
-			r.lines = append(r.lines, "Saved as snapshot "+o.SnapshotID+" (s shows the history).")
-		}
-		for _, n := range o.Notes {
-			r.lines = append(r.lines, "Note: "+netcfg.SafeText(n))
-		}
+	} else {
+		r.lines = append(r.lines, "The change that waited for confirmation stays.")
+	}
+	if o.SnapshotID != "" {
+		r.lines = append(r.lines, "Saved as snapshot "+o.SnapshotID+" (s shows the history).")
+	}
+	for _, n := range o.Notes {
+		r.lines = append(r.lines, "Note: "+netcfg.SafeText(n))
 	}
 	return r
 }

@@ -269,3 +269,16 @@ func TestFlowExportScrolls(t *testing.T) {
 		t.Fatalf("after 3 lines and a page down the export is at line %d, want %d", m.export.vp.YOffset, want)
 	}
 }
+
+// TestKeptResultOfResumedChange: a change confirmed from a later session
+// says it stays, not that nothing was applied.
+func TestKeptResultOfResumedChange(t *testing.T) {
+	r := keptResult(&Outcome{Deadline: time.Now()})
+	if len(r.lines) != 1 || !strings.Contains(r.lines[0], "stays") {
+		t.Fatalf("%+v", r)
+	}
+	r = keptResult(&Outcome{Steps: 6, SnapshotID: "x", Notes: []string{"names were not written"}})
+	if got := strings.Join(r.lines, "|"); got != "6 steps applied and verified against the kernel.|Saved as snapshot x (s shows the history).|Note: names were not written" {
+		t.Fatalf("%q", got)
+	}
+}
