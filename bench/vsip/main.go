@@ -39,7 +39,7 @@ type options struct {
 func main() {
 	var o options
 	flag.StringVar(&o.nictab, "nictab", "", "the nictab binary to time (for the show rows)")
-	flag.IntVar(&o.runs, "runs", 3, "repetitions of every measurement (at least 3)")
+	flag.IntVar(&o.runs, "runs", 5, "repetitions of every measurement (at least 3)")
 	flag.StringVar(&o.prefix, "prefix", fmt.Sprintf("vsip%d", os.Getpid()), "prefix of the namespaces made")
 	flag.IntVar(&o.routes, "routes", 100_000, "routes added and deleted by the apply rows")
 	flag.IntVar(&o.rules, "rules", 10_000, "rules added and deleted by the rule rows")
