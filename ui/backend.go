@@ -15,6 +15,10 @@ type Backend interface {
 	// Capabilities says what this backend can do here; it does no I/O
 	// and is read once at start.
 	Capabilities() Capabilities
+	// Recover finishes or undoes an apply that a crash or a kill
+	// interrupted, so the host is in the state before it or after it, and
+	// says what it did ("" when there was nothing to do).
+	Recover() (string, error)
 	// Detect reads the live state: links, rules, the tables rules refer
 	// to, and every route nictab owns.
 	Detect() (netcfg.State, error)

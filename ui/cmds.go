@@ -13,6 +13,11 @@ import (
 // Every call to the backend runs in one of these commands and comes back
 // as a typed message; Update never waits on I/O.
 
+type recoveredMsg struct {
+	what string
+	err  error
+}
+
 type stateMsg struct {
 	state netcfg.State
 	err   error
@@ -102,6 +107,13 @@ type wroteMsg struct {
 	path string
 	n    int
 	err  error
+}
+
+func recoverCmd(be Backend) tea.Cmd {
+	return func() tea.Msg {
+		what, err := be.Recover()
+		return recoveredMsg{what: what, err: err}
+	}
 }
 
 func detectCmd(be Backend) tea.Cmd {

@@ -29,6 +29,10 @@ type fakeBackend struct {
 	applyErr error
 	// ssh is attached to every proposal, as the guard's verdict.
 	ssh *SSHCheck
+	// recovered is what Recover reports having done.
+	recovered string
+	// calls records the order of Recover and Detect.
+	calls []string
 
 	applied   []netcfg.Intent
 	confirmed int
@@ -100,9 +104,17 @@ func newFake() *fakeBackend {
 
 func (f *fakeBackend) Capabilities() Capabilities { return f.caps }
 
+func (f *fakeBackend) Recover() (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "recover")
+	return f.recovered, nil
+}
+
 func (f *fakeBackend) Detect() (netcfg.State, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.calls = append(f.calls, "detect")
 	return cloneState(f.state), nil
 }
 

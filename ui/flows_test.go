@@ -282,3 +282,17 @@ func TestKeptResultOfResumedChange(t *testing.T) {
 		t.Fatalf("%q", got)
 	}
 }
+
+// TestFlowRecoversFirst: an apply a crash interrupted is finished or
+// undone before the state is shown, and the person is told.
+func TestFlowRecoversFirst(t *testing.T) {
+	f := newFake()
+	f.recovered = "an apply cut short at step 3 of 6 was undone"
+	m := finish(t, run(t, f, 80, 24, false, wait("recovered: an apply cut short"), do(func() { time.Sleep(300 * time.Millisecond) })))
+	if m.load != ready || !strings.Contains(plain(m.View()), "enp2s0") {
+		t.Fatalf("the namespace was not read after the recovery:\n%s", plain(m.View()))
+	}
+	if f.calls[0] != "recover" || !slices.Contains(f.calls, "detect") {
+		t.Fatalf("calls %v: recover must come before anything is read", f.calls)
+	}
+}

@@ -121,11 +121,12 @@ func New(o Options) Model {
 	}
 }
 
-// Init reads the namespace, the intent and any apply left waiting for
-// confirmation, and starts live updates.
+// Init first brings back to a whole state a host an interrupted apply left
+// between two, so that what the screen shows is real; then it reads the
+// namespace, the intent and any change left waiting for confirmation, and
+// starts live updates.
 func (m Model) Init() tea.Cmd {
-	m.live.reading = true
-	return tea.Batch(detectCmd(m.be), intentCmd(m.be), pendingCmd(m.be), watchCmd(m.ctx, m.be))
+	return tea.Sequence(recoverCmd(m.be), tea.Batch(detectCmd(m.be), intentCmd(m.be), pendingCmd(m.be), watchCmd(m.ctx, m.be)))
 }
 
 // bodyHeight is what is left for a screen under the title bar and banner

@@ -7,6 +7,15 @@ import (
 // updateResult takes in what a command brought back.
 func (m *Model) updateResult(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
+	case recoveredMsg:
+		switch {
+		case msg.err != nil:
+			m.setFlash("an interrupted apply could not be finished or undone: "+msg.err.Error()+" (run `nictab recover`)", true)
+		case msg.what != "":
+			m.setFlash("recovered: "+msg.what, false)
+		}
+		m.live.reading = true
+		return nil
 	case stateMsg:
 		return m.gotState(msg)
 	case intentMsg:

@@ -66,6 +66,19 @@ func (b *tuiBackend) Capabilities() ui.Capabilities {
 	return c
 }
 
+// Recover runs only where it can change something, and only when a
+// journal is left that no running nictab (a watchdog) is handling.
+func (b *tuiBackend) Recover() (string, error) {
+	if b.engErr != nil || !netcfg.CanAdmin() {
+		return "", nil
+	}
+	need, err := b.eng.NeedsRecovery()
+	if err != nil || !need {
+		return "", err
+	}
+	return b.eng.Recover()
+}
+
 func (b *tuiBackend) Detect() (netcfg.State, error) {
 	if b.eng != nil {
 		return b.eng.Live()
