@@ -12,8 +12,8 @@ import (
 // cmd/nictab wires the real one, tests a fake. Every method may block; the
 // UI calls them from tea.Cmds, never from Update.
 type Backend interface {
-	// Capabilities says what this backend can do here; it does no I/O
-	// and is read once at start.
+	// Capabilities says what this backend can do here. It is read once,
+	// when the model is built, so it must be quick.
 	Capabilities() Capabilities
 	// Recover finishes or undoes an apply that a crash or a kill
 	// interrupted, so the host is in the state before it or after it, and
