@@ -100,6 +100,15 @@ func TestTraceKernelSubtleties(t *testing.T) {
 		"-6 route add local ::/0 dev b1 table 150",
 		"-6 rule add pref 150 from 2001:db8:2::9 lookup 150 suppress_ifgroup 7",
 		"-6 rule add pref 151 from 2001:db8:2::8 lookup 150 suppress_ifgroup 0",
+		// A gateway is looked up among routes of link or host scope only:
+		// the global /24 does not count, the local /16 does.
+		"route add local 10.8.0.0/16 dev a0 table 160",
+		"route add 10.8.1.0/24 via 10.1.0.1 dev a0 table 160",
+		"route add 3.3.0.0/16 via 10.8.1.1 dev a0 table 160",
+		"rule add pref 160 to 3.3.0.0/16 lookup 160",
+		// An unreachable route, and a wider route through b0.
+		"-6 route add unreachable 2001:db8:5::/48",
+		"-6 route add 2001:db8::/32 via 2001:db8:2::1 dev b0",
 	)
 	uid := uint32(1500)
 	for _, c := range []struct {
@@ -132,6 +141,11 @@ func TestTraceKernelSubtleties(t *testing.T) {
 		// The kernel does not send through a gateway that resolved to a
 		// local route when its route was added.
 		{"IPv4 gateway resolved to a local route", "4.4.4.4", netcfg.Packet{Dst: ip("4.4.4.4"), IPProto: netcfg.ProtoUDP}, 140},
+		{"IPv4 gateway resolved among link and host routes", "3.3.3.3", netcfg.Packet{Dst: ip("3.3.3.3"), IPProto: netcfg.ProtoUDP}, 160},
+		// IPv6 refusing routes go through lo, so a lookup that must leave
+		// through b0 passes over them; one that need not takes them.
+		{"IPv6 strict oif passes a reject route", "2001:db8:5::1 oif b0", netcfg.Packet{Dst: ip("2001:db8:5::1"), OIF: "b0"}, netcfg.TableMain},
+		{"IPv6 reject route without oif", "2001:db8:5::1", netcfg.Packet{Dst: ip("2001:db8:5::1")}, netcfg.TableMain},
 		// IPv6 suppress_ifgroup looks at the next hop's device, also for a
 		// route to this host, whose packets go to the loopback device.
 		{"IPv6 suppress_ifgroup of a local route's device", "2001:db8:77::1 from 2001:db8:2::9", netcfg.Packet{Dst: ip("2001:db8:77::1"), Src: ip("2001:db8:2::9")}, netcfg.TableMain},
@@ -146,7 +160,7 @@ func TestTraceKernelSubtleties(t *testing.T) {
 			if diff := compareTrace(&p, tracePacket{pkt: c.pkt, args: c.args}, get, fib); diff != "" {
 				t.Errorf("ip route get %s: %s\nkernel %v\nsimulator %s", c.args, diff, get, pathText(&p))
 			}
-			if c.table == 140 && (p.Gateway.IsValid() || get.Gateway != "") {
+			if (c.table == 140 || c.table == 160) && (p.Gateway.IsValid() || get.Gateway != "") {
 				t.Errorf("gateway: kernel %q, simulator %s; want none", get.Gateway, p.Gateway)
 			}
 			if p.Table != c.table {
