@@ -182,6 +182,7 @@ func addrFlags(f int) []string {
 		{unix.IFA_F_DADFAILED, "dadfailed"},
 		{unix.IFA_F_DEPRECATED, "deprecated"},
 		{unix.IFA_F_NOPREFIXROUTE, "noprefixroute"},
+		{unix.IFA_F_SECONDARY, "secondary"},
 	} {
 		if f&x.bit != 0 {
 			out = append(out, x.name)

@@ -52,7 +52,7 @@ func RouteText(r *netcfg.Route, names *netcfg.Names) string {
 func ObjectText(o netcfg.Object, names *netcfg.Names) string {
 	switch {
 	case o.Rule != nil:
-		return fmt.Sprintf("rule  %d: %s", o.Rule.Priority, RuleText(o.Rule, names.TableName(o.Rule.Table), names))
+		return fmt.Sprintf("rule  %d: %s", o.Rule.Priority, netcfg.SafeText(RuleText(o.Rule, names.TableName(o.Rule.Table), names)))
 	case o.Route != nil:
 		return "route " + RouteText(o.Route, names)
 	case o.Name != nil:
