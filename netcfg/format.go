@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // RuleArgs returns the arguments that select and act like the rule in
@@ -188,48 +187,26 @@ func RouteCommand(verb string, r *Route) string {
 	return b.String()
 }
 
-// ShellQuote quotes s for a shell when it holds anything but the
+// ShellQuote quotes s for a POSIX shell when it holds anything but the
 // characters of addresses, numbers and ordinary interface names. Interface
 // names may hold `$`, `;` or quotes, and a command a person pastes must not
-// run them. A name with control characters is written in ANSI-C quotes
-// ($'\x1b…', which bash, zsh and ksh read), so that printing the command
-// cannot move the cursor or repaint the screen.
+// run them.
 func ShellQuote(s string) string {
 	if s == "" {
 		return "''"
 	}
-	safe, printable := true, utf8.ValidString(s)
+	safe := true
 	for _, c := range s {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
 			strings.ContainsRune("-_.:/,@%+=", c)) {
 			safe = false
-		}
-		if c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) {
-			printable = false
+			break
 		}
 	}
-	switch {
-	case safe:
+	if safe {
 		return s
-	case printable:
-		return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 	}
-	var b strings.Builder
-	b.WriteString("$'")
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '\\' || c == '\'':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c < 0x20 || c >= 0x7f:
-			fmt.Fprintf(&b, "\\x%02x", c)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte('\'')
-	return b.String()
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // SafeText makes text from the kernel safe to print on a terminal: control

@@ -135,7 +135,7 @@ func RenderPlanText(p *netcfg.Plan, names *netcfg.Names, namesFile string, comma
 		b.WriteString("\n" + st.Title.Render("Equivalent commands") + "\n")
 		for i := range p.Changes {
 			for _, cmd := range p.Changes[i].Commands(namesFile) {
-				b.WriteString("  " + st.Command.Render(cmd) + "\n")
+				b.WriteString("  " + CommandText(cmd, st) + "\n")
 			}
 		}
 	}
@@ -150,4 +150,23 @@ func diffStyle(a netcfg.ChangeAction, st Styles) interface{ Render(...string) st
 		return st.Removed
 	}
 	return st.Changed
+}
+
+// CommandText is a shell command for a terminal. A command holding control
+// characters (a device name can) is shown escaped and marked so, since
+// printing it as it is would drive the terminal.
+func CommandText(cmd string, st Styles) string {
+	if hasControl(cmd) {
+		return st.Command.Render(netcfg.SafeText(cmd)) + st.Muted.Render("  (control characters shown escaped)")
+	}
+	return st.Command.Render(cmd)
+}
+
+func hasControl(s string) bool {
+	for _, c := range s {
+		if c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) {
+			return true
+		}
+	}
+	return false
 }

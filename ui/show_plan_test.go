@@ -26,7 +26,7 @@ func TestPlanTextEscapesKernelText(t *testing.T) {
 	if strings.ContainsAny(out, "\x1b\a") {
 		t.Errorf("control characters reached the output:\n%q", out)
 	}
-	for _, want := range []string{`iif e\x1b[2Jvil lookup 13`, `dev r\x1b]0;t\a`, `ip rule add from all iif $'e\x1b[2Jvil'`} {
+	for _, want := range []string{`iif e\x1b[2Jvil lookup 13`, `dev r\x1b]0;t\a`, `(control characters shown escaped)`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
