@@ -148,7 +148,7 @@ func (b *tuiBackend) Propose(in netcfg.Intent) (*ui.Proposal, error) {
 	if err != nil {
 		return nil, err
 	}
-	return b.proposal(p, ""), nil
+	return b.proposal(e, p, ""), nil
 }
 
 // Prior reads what apply reads to refuse a stale plan, and fingerprints it.
@@ -165,7 +165,7 @@ func (b *tuiBackend) Prior(p *ui.Proposal) (string, error) {
 	return netcfg.Fingerprint(s), nil
 }
 
-func (b *tuiBackend) proposal(p *snapshots.Proposal, rollback string) *ui.Proposal {
+func (b *tuiBackend) proposal(e *snapshots.Engine, p *snapshots.Proposal, rollback string) *ui.Proposal {
 	out := &ui.Proposal{
 		Intent: p.Intent, Live: p.Live, Desired: p.Desired, Plan: p.Plan, RollbackTo: rollback, Handle: p,
 		NamesFile: netcfg.NamesFile{Paths: b.a.namePaths()}.TablesPath(),
@@ -176,7 +176,7 @@ func (b *tuiBackend) proposal(p *snapshots.Proposal, rollback string) *ui.Propos
 	} else {
 		out.Snapshot = "# the snapshot cannot be shown: " + err.Error()
 	}
-	out.SSH = b.sshCheck(p)
+	out.SSH = b.sshCheck(e, p)
 	return out
 }
 
@@ -184,25 +184,16 @@ func (b *tuiBackend) proposal(p *snapshots.Proposal, rollback string) *ui.Propos
 // now and after the plan, with the lookup simulator. It reads every table
 // a rule reaches, main in full: costly on a router with a full table, so
 // only over SSH.
-func (b *tuiBackend) sshCheck(p *snapshots.Proposal) *ui.SSHCheck {
+func (b *tuiBackend) sshCheck(e *snapshots.Engine, p *snapshots.Proposal) *ui.SSHCheck {
 	conn, ok := netcfg.ParseSSHConn(os.Getenv("SSH_CONNECTION"))
 	if !ok {
 		return nil
 	}
 	client := conn.Client.Addr().WithZone("").String()
-	k, err := b.a.openKernel()
+	g, err := e.Guard(p, conn)
 	if err != nil {
 		return &ui.SSHCheck{Client: client, Unknown: true, Message: "the path to the SSH client cannot be traced: " + err.Error()}
 	}
-	defer k.Close()
-	opts := netcfg.TraceDetectOptions()
-	opts.Tables = append(opts.Tables, p.Plan.Tables...)
-	opts.Owned = true
-	before, err := netcfg.Detect(k, b.a.loadNames(), opts)
-	if err != nil {
-		return &ui.SSHCheck{Client: client, Unknown: true, Message: "the path to the SSH client cannot be traced: " + err.Error()}
-	}
-	g := netcfg.GuardConn(before, netcfg.ProjectPlan(before, p.Plan), conn)
 	return &ui.SSHCheck{
 		Client: client, Before: pathText(&g.Before), After: pathText(&g.After),
 		Changed: g.Status == netcfg.GuardMoved, Broken: g.Status == netcfg.GuardBroken, Unknown: g.Status == netcfg.GuardUnknown,
@@ -399,7 +390,7 @@ func (b *tuiBackend) ProposeRollback(id string) (*ui.Proposal, error) {
 	if err != nil {
 		return nil, err
 	}
-	return b.proposal(p, id), nil
+	return b.proposal(e, p, id), nil
 }
 
 func (b *tuiBackend) Export(id, flavor string) (string, error) {
