@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/netip"
 	"slices"
+	"sync/atomic"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -19,7 +20,8 @@ import (
 type fakeDumper struct {
 	fd             int
 	first, settled []Route
-	dumps          int
+	// dumps is counted by the serving goroutine and read by the test.
+	dumps atomic.Int32
 }
 
 func (f *fakeDumper) serve(t *testing.T, links *linkIndexer) {
@@ -34,9 +36,9 @@ func (f *fakeDumper) serve(t *testing.T, links *linkIndexer) {
 		var rs []Route
 		var flags uint16 = unix.NLM_F_MULTI
 		if fam == unix.AF_INET {
-			f.dumps++
+			n := f.dumps.Add(1)
 			rs = f.settled
-			if f.dumps == 1 {
+			if n == 1 {
 				rs, flags = f.first, flags|unix.NLM_F_DUMP_INTR
 			}
 		}
@@ -116,7 +118,7 @@ func TestInterruptedDumpIsReadAgain(t *testing.T) {
 	}
 
 	// Detection reads again and keeps only the settled table.
-	f.dumps = 0
+	f.dumps.Store(0)
 	s, err := Detect(&pairReader{c: c, links: links}, Names{}, DetectOptions{Tables: []uint32{13}})
 	if err != nil {
 		t.Fatal(err)
@@ -127,8 +129,8 @@ func TestInterruptedDumpIsReadAgain(t *testing.T) {
 			got = append(got, r)
 		}
 	}
-	if f.dumps < 2 {
-		t.Errorf("table 13 was dumped %d times; the interrupted dump was not read again", f.dumps)
+	if n := f.dumps.Load(); n < 2 {
+		t.Errorf("table 13 was dumped %d times; the interrupted dump was not read again", n)
 	}
 	if !slices.EqualFunc(got, f.settled, func(a, b Route) bool { return RouteEqual(&a, &b) }) {
 		t.Errorf("detection kept %d routes of table 13, want the %d of the settled table: %v", len(got), len(f.settled), got)

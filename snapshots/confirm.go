@@ -175,3 +175,22 @@ func (e *Engine) finishRevert(j *Journal, why string) error {
 	}
 	return e.store.removeJournal(revertingFile)
 }
+
+// acquire takes the apply lock. A watchdog whose change was just kept or
+// reverted holds it for a moment more, until it notices (it looks ten times
+// a second); a nictab that comes just then waits for it instead of being
+// refused.
+func (e *Engine) acquire() (*Lock, error) {
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		lock, err := AcquireLock(e.store.dir, commandLine(), e.cfg.Now())
+		var le *LockedError
+		if err == nil || !errors.As(err, &le) || le.Holder.Until.IsZero() || time.Now().After(deadline) {
+			return lock, err
+		}
+		if j, jerr := e.store.readJournal(journalFile); jerr != nil || j != nil {
+			return nil, err // a change is still waiting
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -216,7 +216,7 @@ func (e *Engine) Apply(p *Proposal, o ApplyOptions) (*Outcome, error) {
 	if o.Confirm > 0 && e.cfg.StartWatchdog == nil {
 		return nil, errors.New("a confirm window needs a watchdog process, and none can be started here")
 	}
-	lock, err := AcquireLock(e.store.dir, commandLine(), e.cfg.Now())
+	lock, err := e.acquire()
 	if err != nil {
 		return nil, err
 	}

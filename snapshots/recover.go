@@ -10,7 +10,7 @@ import (
 // before it or after it, never between. It reports what it did; "" means
 // there was nothing to do.
 func (e *Engine) Recover() (string, error) {
-	lock, err := AcquireLock(e.store.dir, commandLine(), e.cfg.Now())
+	lock, err := e.acquire()
 	if err != nil {
 		return "", err
 	}

@@ -9,7 +9,7 @@ import (
 // SaveCurrent records what nictab owns now as a snapshot without changing
 // anything.
 func (e *Engine) SaveCurrent(comment string) (*Snapshot, error) {
-	lock, err := AcquireLock(e.store.dir, commandLine(), e.cfg.Now())
+	lock, err := e.acquire()
 	if err != nil {
 		return nil, err
 	}
