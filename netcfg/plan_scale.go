@@ -39,8 +39,28 @@ func routeIdxOf(r *Route) routeIdx {
 	return k
 }
 
+// RouteLabels names a route's device, table and protocol for AppendRoute.
+// Each method appends its label to b.
+type RouteLabels interface {
+	Dev(b []byte, dev string) []byte
+	Table(b []byte, id uint32) []byte
+	Proto(b []byte, p uint8) []byte
+}
+
+// numericLabels writes tables and protocols as numbers and devices as
+// they are: RouteString's form.
+type numericLabels struct{}
+
+func (numericLabels) Dev(b []byte, dev string) []byte  { return append(b, dev...) }
+func (numericLabels) Table(b []byte, id uint32) []byte { return strconv.AppendUint(b, uint64(id), 10) }
+func (numericLabels) Proto(b []byte, p uint8) []byte   { return strconv.AppendUint(b, uint64(p), 10) }
+
 // appendRouteString appends RouteString(r) to b.
-func appendRouteString(b []byte, r *Route) []byte {
+func appendRouteString(b []byte, r *Route) []byte { return AppendRoute(b, r, numericLabels{}) }
+
+// AppendRoute appends the route in RouteArgs' form to b without building
+// a string per field, so a million routes print or hash in one buffer.
+func AppendRoute(b []byte, r *Route, l RouteLabels) []byte {
 	if r.Type != RouteUnicast && r.Type != RouteUnspec {
 		b = append(b, r.Type.String()...)
 		b = append(b, ' ')
@@ -64,13 +84,13 @@ func appendRouteString(b []byte, r *Route) []byte {
 	}
 	if r.Dev != "" {
 		b = append(b, " dev "...)
-		b = append(b, r.Dev...)
+		b = l.Dev(b, r.Dev)
 	}
 	b = append(b, " table "...)
-	b = strconv.AppendUint(b, uint64(r.Table), 10)
+	b = l.Table(b, r.Table)
 	if r.Proto != ProtoUnspec {
 		b = append(b, " proto "...)
-		b = strconv.AppendUint(b, uint64(r.Proto), 10)
+		b = l.Proto(b, r.Proto)
 	}
 	fam := r.Family()
 	if fam == V4 {
@@ -96,7 +116,7 @@ func appendRouteString(b []byte, r *Route) []byte {
 		}
 		if nh.Dev != "" {
 			b = append(b, " dev "...)
-			b = append(b, nh.Dev...)
+			b = l.Dev(b, nh.Dev)
 		}
 		b = append(b, " weight "...)
 		b = strconv.AppendInt(b, int64(max(nh.Weight, 1)), 10)

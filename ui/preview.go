@@ -288,36 +288,7 @@ func renderPlanDiff(p *Proposal, names *netcfg.Names, st Styles) string {
 		}
 		b.WriteString(" " + st.Title.Render(netcfg.SafeText(n.Name)) + " → table " + names.TableLabel(n.Table) + ", " + via + st.Muted.Render(", rule priority "+strconv.FormatUint(uint64(n.Priority), 10)) + "\n")
 	}
-	pl := &p.Plan
-	var tables []uint32
-	for i := range pl.Changes {
-		if t := pl.Changes[i].Subject().Table(); !slices.Contains(tables, t) {
-			tables = append(tables, t)
-		}
-	}
-	slices.Sort(tables)
-	for _, t := range tables {
-		b.WriteString("\n " + st.Header.Render("table "+netcfg.SafeText(names.TableLabel(t))) + "\n")
-		for i := range pl.Changes {
-			c := &pl.Changes[i]
-			if c.Subject().Table() == t {
-				// printable: a rule's iif or oif is the kernel's text.
-				b.WriteString("   " + diffStyle(c.Action, st).Render(printable(ChangeText(c, names))) + "\n")
-			}
-		}
-	}
-	if len(pl.Notes) > 0 {
-		b.WriteString("\n " + st.Title.Render("Notes") + "\n")
-		for _, n := range pl.Notes {
-			b.WriteString("   " + st.Warning.Render("!") + " " + netcfg.SafeText(n.Text) + "\n")
-		}
-	}
-	if len(pl.Conflicts) > 0 {
-		b.WriteString("\n " + st.Danger.Render(" Conflicts: this plan cannot be applied ") + "\n")
-		for _, c := range pl.Conflicts {
-			b.WriteString("   " + st.Removed.Render("x "+netcfg.SafeText(c.Text)) + "\n")
-		}
-	}
+	writePlanDiff(&b, &p.Plan, names, " ", st)
 	return b.String()
 }
 

@@ -100,37 +100,7 @@ func RenderPlanText(p *netcfg.Plan, names *netcfg.Names, namesFile string, comma
 	} else {
 		b.WriteString(st.Title.Render("Plan: "+PlanCounts(p)) + "\n")
 	}
-	var tables []uint32
-	for i := range p.Changes {
-		t := p.Changes[i].Subject().Table()
-		if !slices.Contains(tables, t) {
-			tables = append(tables, t)
-		}
-	}
-	slices.Sort(tables)
-	for _, t := range tables {
-		b.WriteString("\n" + st.Header.Render("table "+names.TableLabel(t)) + "\n")
-		for i := range p.Changes {
-			c := &p.Changes[i]
-			if c.Subject().Table() != t {
-				continue
-			}
-			line := ChangeText(c, names)
-			b.WriteString("  " + diffStyle(c.Action, st).Render(line) + "\n")
-		}
-	}
-	if len(p.Notes) > 0 {
-		b.WriteString("\n" + st.Title.Render("Notes") + "\n")
-		for _, n := range p.Notes {
-			b.WriteString("  " + st.Warning.Render("!") + " " + netcfg.SafeText(n.Text) + "\n")
-		}
-	}
-	if len(p.Conflicts) > 0 {
-		b.WriteString("\n" + st.Danger.Render("Conflicts: this plan cannot be applied") + "\n")
-		for _, c := range p.Conflicts {
-			b.WriteString("  " + st.Removed.Render("✗ "+netcfg.SafeText(c.Text)) + "\n")
-		}
-	}
+	writePlanDiff(&b, p, names, "", st)
 	if commands && !p.Empty() {
 		b.WriteString("\n" + st.Title.Render("Equivalent commands") + "\n")
 		for i := range p.Changes {
@@ -169,4 +139,38 @@ func hasControl(s string) bool {
 		}
 	}
 	return false
+}
+
+// writePlanDiff writes a plan's changes under their tables, then its notes
+// and conflicts, each line after indent: `nictab plan` and the TUI's
+// preview show the same diff.
+func writePlanDiff(b *strings.Builder, p *netcfg.Plan, names *netcfg.Names, indent string, st Styles) {
+	var tables []uint32
+	for i := range p.Changes {
+		if t := p.Changes[i].Subject().Table(); !slices.Contains(tables, t) {
+			tables = append(tables, t)
+		}
+	}
+	slices.Sort(tables)
+	for _, t := range tables {
+		b.WriteString("\n" + indent + st.Header.Render("table "+netcfg.SafeText(names.TableLabel(t))) + "\n")
+		for i := range p.Changes {
+			if c := &p.Changes[i]; c.Subject().Table() == t {
+				b.WriteString(indent + "  " + diffStyle(c.Action, st).Render(ChangeText(c, names)) + "\n")
+			}
+		}
+	}
+	if len(p.Notes) > 0 {
+		b.WriteString("\n" + indent + st.Title.Render("Notes") + "\n")
+		for _, n := range p.Notes {
+			b.WriteString(indent + "  " + st.Warning.Render("!") + " " + netcfg.SafeText(n.Text) + "\n")
+		}
+	}
+	if len(p.Conflicts) > 0 {
+		b.WriteString("\n" + indent + st.Danger.Render(" Conflicts: this plan cannot be applied ") + "\n")
+		for _, c := range p.Conflicts {
+			// x, not a cross: the Linux console font has no ✗.
+			b.WriteString(indent + "  " + st.Removed.Render("x "+netcfg.SafeText(c.Text)) + "\n")
+		}
+	}
 }

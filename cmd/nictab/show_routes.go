@@ -1,8 +1,6 @@
 package main
 
 import (
-	"strconv"
-
 	"github.com/nictab/nictab/netcfg"
 )
 
@@ -53,71 +51,10 @@ func (l *routeLines) dev(d string) string {
 	return s
 }
 
-// append appends the line of r, without a newline. The fields and their
-// order are netcfg.RouteArgs'.
-func (l *routeLines) append(b []byte, r *netcfg.Route) []byte {
-	if r.Type != netcfg.RouteUnicast && r.Type != netcfg.RouteUnspec {
-		b = append(b, r.Type.String()...)
-		b = append(b, ' ')
-	}
-	switch {
-	case r.IsDefault():
-		b = append(b, "default"...)
-	case !r.Dst.IsValid():
-		b = append(b, r.Dst.String()...)
-	default:
-		b = r.Dst.AppendTo(b)
-	}
-	if r.Tos != 0 {
-		const hex = "0123456789abcdef"
-		b = append(b, " tos 0x"...)
-		b = append(b, hex[r.Tos>>4], hex[r.Tos&0xf])
-	}
-	if r.Gw.IsValid() {
-		b = append(b, " via "...)
-		b = r.Gw.AppendTo(b)
-	}
-	if r.Dev != "" {
-		b = append(b, " dev "...)
-		b = append(b, l.dev(r.Dev)...)
-	}
-	b = append(b, " table "...)
-	b = append(b, l.table(r.Table)...)
-	if r.Proto != netcfg.ProtoUnspec {
-		b = append(b, " proto "...)
-		b = append(b, l.proto(r.Proto)...)
-	}
-	fam := r.Family()
-	if fam == netcfg.V4 {
-		b = append(b, " scope "...)
-		b = append(b, r.Scope.String()...)
-	}
-	if r.Src.IsValid() {
-		b = append(b, " src "...)
-		b = r.Src.AppendTo(b)
-	}
-	if r.Metric != 0 || fam == netcfg.V6 {
-		b = append(b, " metric "...)
-		b = strconv.AppendUint(b, uint64(r.Metric), 10)
-	}
-	if r.Onlink {
-		b = append(b, " onlink"...)
-	}
-	for _, nh := range r.MultiPath {
-		b = append(b, " nexthop"...)
-		if nh.Gw.IsValid() {
-			b = append(b, " via "...)
-			b = nh.Gw.AppendTo(b)
-		}
-		if nh.Dev != "" {
-			b = append(b, " dev "...)
-			b = append(b, l.dev(nh.Dev)...)
-		}
-		b = append(b, " weight "...)
-		b = strconv.AppendInt(b, int64(max(nh.Weight, 1)), 10)
-		if nh.Onlink {
-			b = append(b, " onlink"...)
-		}
-	}
-	return b
-}
+// append appends the line of r, without a newline.
+func (l *routeLines) append(b []byte, r *netcfg.Route) []byte { return netcfg.AppendRoute(b, r, l) }
+
+// Table, Proto and Dev are netcfg.RouteLabels: names, escaped.
+func (l *routeLines) Table(b []byte, id uint32) []byte { return append(b, l.table(id)...) }
+func (l *routeLines) Proto(b []byte, p uint8) []byte   { return append(b, l.proto(p)...) }
+func (l *routeLines) Dev(b []byte, d string) []byte    { return append(b, l.dev(d)...) }
