@@ -3,7 +3,6 @@ package ui
 import (
 	"fmt"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -239,7 +238,7 @@ func renderPreviewBody(p *previewScreen, st Styles) string {
 		return b.String()
 	}
 	pr := p.proposal
-	names := mergedNames(pr)
+	names := PlanNames(pr.Live.Names, &pr.Plan)
 	switch p.mode {
 	case modeCommands:
 		var b strings.Builder
@@ -264,14 +263,6 @@ func renderPreviewBody(p *previewScreen, st Styles) string {
 	return renderPlanDiff(pr, &names, st)
 }
 
-// mergedNames are the live names plus those the plan gives, so a new
-// table shows by its new name.
-func mergedNames(p *Proposal) netcfg.Names {
-	n := p.Live.Names
-	n.Tables = slices.Clone(n.Tables)
-	n.Tables = append(n.Tables, p.Plan.Target.Names...)
-	return n
-}
 
 // renderPlanDiff shows the NICs the plan is for, then every change under
 // its table, then notes and conflicts.
