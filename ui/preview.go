@@ -263,7 +263,6 @@ func renderPreviewBody(p *previewScreen, st Styles) string {
 	return renderPlanDiff(pr, &names, st)
 }
 
-
 // renderPlanDiff shows the NICs the plan is for, then every change under
 // its table, then notes and conflicts.
 func renderPlanDiff(p *Proposal, names *netcfg.Names, st Styles) string {

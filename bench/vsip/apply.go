@@ -94,39 +94,8 @@ func benchApply(o options, set *nsSet) ([]row, error) {
 		s := netcfg.RouteString(&routes[i])
 		addLines[i], delLines[i] = "route add "+s, "route del "+s
 	}
-	addFile, err := writeBatch(o.tmp, "routes-add", addLines)
-	if err != nil {
+	if err := addThenDelete(o, ns, "routes", addLines, delLines, netcfg.Desired{Routes: routes, Tables: []uint32{100}}, len(routes), &add, &del); err != nil {
 		return nil, err
-	}
-	delFile, err := writeBatch(o.tmp, "routes-del", delLines)
-	if err != nil {
-		return nil, err
-	}
-	e, err := newEngine(ns)
-	if err != nil {
-		return nil, err
-	}
-	defer e.k.Close()
-	full := netcfg.Desired{Routes: routes, Tables: []uint32{100}}
-	empty := netcfg.Desired{Tables: []uint32{100}}
-	for range o.runs {
-		d, err := timeIP(ns, addFile)
-		if err != nil {
-			return nil, err
-		}
-		add.theirs = append(add.theirs, d)
-		if d, err = timeIP(ns, delFile); err != nil {
-			return nil, err
-		}
-		del.theirs = append(del.theirs, d)
-		if d, err = e.apply(full, len(routes)); err != nil {
-			return nil, err
-		}
-		add.ours = append(add.ours, d)
-		if d, err = e.apply(empty, len(routes)); err != nil {
-			return nil, err
-		}
-		del.ours = append(del.ours, d)
 	}
 	return []row{add, del}, nil
 }
@@ -149,39 +118,47 @@ func benchRules(o options, set *nsSet) ([]row, error) {
 		addLines[i] = strings.TrimPrefix(netcfg.RuleCommand("add", &r), "ip ")
 		delLines[i] = strings.TrimPrefix(netcfg.RuleCommand("del", &r), "ip ")
 	}
-	addFile, err := writeBatch(o.tmp, "rules-add", addLines)
-	if err != nil {
+	if err := addThenDelete(o, ns, "rules", addLines, delLines, netcfg.Desired{Rules: rules, Tables: []uint32{100}}, len(rules), &add, &del); err != nil {
 		return nil, err
 	}
-	delFile, err := writeBatch(o.tmp, "rules-del", delLines)
+	return []row{add, del}, nil
+}
+
+// addThenDelete times, o.runs times over, ip -batch adding then deleting
+// the lines, and nictab applying full then an empty table 100.
+func addThenDelete(o options, ns, name string, addLines, delLines []string, full netcfg.Desired, n int, add, del *row) error {
+	addFile, err := writeBatch(o.tmp, name+"-add", addLines)
 	if err != nil {
-		return nil, err
+		return err
+	}
+	delFile, err := writeBatch(o.tmp, name+"-del", delLines)
+	if err != nil {
+		return err
 	}
 	e, err := newEngine(ns)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer e.k.Close()
-	full := netcfg.Desired{Rules: rules, Tables: []uint32{100}}
-	empty := netcfg.Desired{Tables: []uint32{100}}
+	empty := netcfg.Desired{Tables: full.Tables}
 	for range o.runs {
 		d, err := timeIP(ns, addFile)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		add.theirs = append(add.theirs, d)
 		if d, err = timeIP(ns, delFile); err != nil {
-			return nil, err
+			return err
 		}
 		del.theirs = append(del.theirs, d)
-		if d, err = e.apply(full, len(rules)); err != nil {
-			return nil, err
+		if d, err = e.apply(full, n); err != nil {
+			return err
 		}
 		add.ours = append(add.ours, d)
-		if d, err = e.apply(empty, len(rules)); err != nil {
-			return nil, err
+		if d, err = e.apply(empty, n); err != nil {
+			return err
 		}
 		del.ours = append(del.ours, d)
 	}
-	return []row{add, del}, nil
+	return nil
 }
