@@ -68,7 +68,7 @@ func (e *ApplyError) Error() string {
 	if e.UndoErr != nil {
 		fmt.Fprintf(&b, "; undoing the steps before it ALSO failed: %v — the host is between states, run `nictab recover`", e.UndoErr)
 	} else {
-		b.WriteString("; every step before it was undone, the host is as it was")
+		b.WriteString("; every step before it was undone and the kernel read back: the host is as it was")
 	}
 	return b.String()
 }
@@ -141,8 +141,21 @@ func Apply(k Kernel, plan Plan, opts ApplyOptions) (ApplyResult, error) {
 		undo = append(undo, plan.Changes[i].UndoOps()...)
 	}
 	res.Steps = len(ops)
+	// An undo's error codes do not say what the kernel holds ("exists" may
+	// be another owner's route): the undo is read back and finished from
+	// the kernel's state, and only that says whether the host is as it was.
+	checkUndo := func(opErr error) error {
+		rep, err := Restore(k, OwnedAsDesired(before), RestoreOptions{Tables: plan.Tables, LoadNames: opts.LoadNames, Foreign: ForeignObjects(before)})
+		if err != nil {
+			return errors.Join(opErr, err)
+		}
+		if !rep.AsBefore() {
+			return errors.New(rep.Text())
+		}
+		return nil
+	}
 	if err := execProgress(k, ops, undo, opts.Progress); err != nil {
-		err.UndoErr = errors.Join(err.UndoErr, undoNames())
+		err.UndoErr = errors.Join(checkUndo(err.UndoErr), undoNames())
 		return ApplyResult{}, err
 	}
 
@@ -153,7 +166,7 @@ func Apply(k Kernel, plan Plan, opts ApplyOptions) (ApplyResult, error) {
 		}
 	}
 	if err != nil {
-		uerr := undoAll(k, undo)
+		uerr := checkUndo(undoAll(k, undo))
 		return ApplyResult{}, &ApplyError{Err: fmt.Errorf("verify: %w", err), UndoErr: errors.Join(uerr, undoNames())}
 	}
 	res.After = after

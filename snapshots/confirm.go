@@ -2,6 +2,7 @@ package snapshots
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -12,17 +13,30 @@ import (
 // ErrNothingPending means no change is waiting for confirmation.
 var ErrNothingPending = errors.New("no change is waiting for confirmation")
 
+// ErrTooLate refuses a confirm after the window closed.
+var ErrTooLate = errors.New("too late to confirm: the confirm window has closed")
+
+// Why a change was reverted, as the outcome records it.
+const (
+	WhyDeadline      = "not confirmed in time"
+	WhyWatchdogStop  = "the watchdog was told to stop before the deadline (SIGTERM/SIGINT); it reverted at once"
+	WhyRevertAsked   = "a revert was asked for before the deadline"
+	WhyWatchdogDied  = "the watchdog died with the window open"
+	WhyApplyCutShort = "apply interrupted; reverted by recover"
+)
+
 // Pending returns the change waiting for confirmation, or nil.
 func (e *Engine) Pending() (*Pending, error) {
 	j, err := e.store.readJournal(journalFile)
 	if err != nil || j == nil || j.Phase != PhaseApplied || j.Deadline.IsZero() {
 		return nil, err
 	}
-	return &Pending{TxID: j.TxID, Deadline: j.Deadline, SnapshotID: j.SnapshotID}, nil
+	return e.pendingOf(j), nil
 }
 
 // Confirm keeps the change waiting for confirmation. It races the watchdog
-// fairly: both rename the journal, and only one rename can succeed.
+// fairly: both rename the journal, and only one rename can succeed. After
+// the deadline it refuses, whether or not the watchdog has reverted yet.
 func (e *Engine) Confirm() (*Snapshot, error) {
 	j, err := e.store.readJournal(journalFile)
 	if err != nil {
@@ -30,6 +44,18 @@ func (e *Engine) Confirm() (*Snapshot, error) {
 	}
 	if j == nil || j.Phase != PhaseApplied || j.Deadline.IsZero() {
 		return nil, e.tooLate(ErrNothingPending)
+	}
+	if e.overdue(j) {
+		err := fmt.Errorf("%w (it closed at %s); the change is not kept", ErrTooLate, j.Deadline.Local().Format("15:04:05"))
+		if !e.watchdogAlive(j) {
+			// Nobody else will revert it: do what the watchdog would have.
+			if what, rerr := e.revertOrphan("confirm"); rerr != nil {
+				return nil, fmt.Errorf("%w; its watchdog is dead and the revert failed: %v — run `nictab recover`", err, rerr)
+			} else if what != "" {
+				return nil, fmt.Errorf("%w; %s", err, what)
+			}
+		}
+		return nil, err
 	}
 	if err := os.Rename(e.store.jpath(journalFile), e.store.jpath(keptFile)); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -48,7 +74,7 @@ func (e *Engine) Confirm() (*Snapshot, error) {
 func (e *Engine) tooLate(err error) error {
 	o, _ := e.store.readOutcome()
 	if o != nil && o.Result != "kept" && time.Since(o.Time) < time.Hour {
-		return fmt.Errorf("%w: the last change was %s at %s", err, o.Result, o.Time.Local().Format("15:04:05"))
+		return fmt.Errorf("%w: the last change was %s at %s (%s)", err, o.Result, o.Time.Local().Format("15:04:05"), o.Detail)
 	}
 	return err
 }
@@ -61,12 +87,26 @@ func (e *Engine) finishKept(j *Journal) error {
 	if err := e.store.writeOutcome(TxOutcome{TxID: j.TxID, Result: "kept", Time: e.cfg.Now().UTC()}); err != nil {
 		return err
 	}
+	e.clearWindowFiles()
 	return e.store.removeJournal(keptFile)
+}
+
+// clearWindowFiles removes what a confirm window leaves: the heartbeat
+// and any revert request.
+func (e *Engine) clearWindowFiles() {
+	for _, n := range []string{watchdogFile, revertNowFile} {
+		_ = os.Remove(e.store.jpath(n))
+	}
 }
 
 // Revert asks the watchdog to revert the pending change now instead of at
 // the deadline, and waits for it.
 func (e *Engine) Revert(ctx context.Context) (*TxOutcome, error) {
+	return e.RevertBecause(ctx, WhyRevertAsked)
+}
+
+// RevertBecause is Revert with the reason the outcome records.
+func (e *Engine) RevertBecause(ctx context.Context, why string) (*TxOutcome, error) {
 	p, err := e.Pending()
 	if err != nil {
 		return nil, err
@@ -74,23 +114,37 @@ func (e *Engine) Revert(ctx context.Context) (*TxOutcome, error) {
 	if p == nil {
 		return nil, ErrNothingPending
 	}
-	f, err := os.OpenFile(e.store.jpath(revertNowFile), os.O_CREATE|os.O_WRONLY, 0o600)
-	if err != nil {
+	b, _ := json.Marshal(revertRequest{TxID: p.TxID, Why: why})
+	if err := os.WriteFile(e.store.jpath(revertNowFile), b, 0o600); err != nil {
 		return nil, fmt.Errorf("ask for revert: %w", err)
 	}
-	f.Close()
 	return e.Wait(ctx, p)
 }
 
+// revertAsked returns the reason of a revert request for txid, if any.
+func (e *Engine) revertAsked(txid string) (string, bool) {
+	b, err := os.ReadFile(e.store.jpath(revertNowFile))
+	if err != nil {
+		return "", false
+	}
+	var r revertRequest
+	if json.Unmarshal(b, &r) != nil || r.TxID != txid {
+		return "", false
+	}
+	return r.Why, true
+}
+
 // Wait blocks until the pending change is kept or reverted and returns
-// which. Cancelling ctx stops the wait, not the watchdog.
+// which. Cancelling ctx stops the wait, not the watchdog. When the
+// watchdog dies, Wait takes its place: at the deadline it reverts the
+// change itself.
 func (e *Engine) Wait(ctx context.Context, p *Pending) (*TxOutcome, error) {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
-	for {
+	for n := 0; ; n++ {
 		busy := false
-		for _, n := range []string{journalFile, keptFile, revertingFile} {
-			if _, err := os.Stat(e.store.jpath(n)); err == nil {
+		for _, f := range []string{journalFile, keptFile, revertingFile} {
+			if _, err := os.Stat(e.store.jpath(f)); err == nil {
 				busy = true
 			}
 		}
@@ -104,6 +158,20 @@ func (e *Engine) Wait(ctx context.Context, p *Pending) (*TxOutcome, error) {
 			}
 			return o, nil
 		}
+		if n%5 == 4 {
+			if j, err := e.store.readJournal(journalFile); err == nil && j != nil && j.TxID == p.TxID && j.Phase == PhaseApplied && !e.watchdogAlive(j) {
+				why, asked := e.revertAsked(j.TxID)
+				if asked || e.overdue(j) {
+					if !asked {
+						why = WhyDeadline
+					}
+					if _, err := e.revertOrphanBecause(why + "; " + WhyWatchdogDied + ", so the waiting nictab reverted it"); err != nil {
+						return nil, err
+					}
+					continue
+				}
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
@@ -112,37 +180,70 @@ func (e *Engine) Wait(ctx context.Context, p *Pending) (*TxOutcome, error) {
 	}
 }
 
-// RunWatchdog is the detached process of a confirm window: it holds the
-// lock it inherited, waits for the deadline, and reverts the change unless
-// `nictab confirm` took the journal first. It returns when the change is
-// kept or reverted. stop, when it fires, reverts at once (the watchdog is
-// being killed: the safe side is the state before).
+// RunWatchdog is the process of a confirm window: it holds the lock, waits
+// for the deadline, and reverts the change unless `nictab confirm` took the
+// journal first. It returns when the change is kept or reverted. lock is
+// the lock inherited from apply; nil means the watchdog runs where it could
+// not inherit it (a systemd transient unit) and takes it when apply lets
+// go. stop, when it fires, reverts at once (the watchdog is being killed:
+// the safe side is the state before).
 func (e *Engine) RunWatchdog(lock *Lock, stop <-chan struct{}) error {
+	j, err := e.store.readJournal(journalFile)
+	if err != nil {
+		return err
+	}
+	if j == nil || j.Phase != PhaseApplied || j.Deadline.IsZero() {
+		return nil // confirmed or handled already
+	}
+	txid := j.TxID
+	if err := e.writeBeat(txid); err != nil {
+		return err
+	}
+	defer func() {
+		if st, _ := e.readBeat(); st != nil && st.TxID == txid && st.PID == os.Getpid() {
+			_ = os.Remove(e.store.jpath(watchdogFile))
+		}
+	}()
+	if lock == nil {
+		if lock, err = e.takeLockFromApply(txid, stop); err != nil || lock == nil {
+			return err
+		}
+	}
 	defer lock.Release()
+	_ = lock.Describe(LockHolder{PID: os.Getpid(), Command: "watchdog of " + txid, Since: e.cfg.Now(), Until: j.Deadline})
+	lastBeat := time.Now()
 	for {
 		j, err := e.store.readJournal(journalFile)
 		if err != nil {
 			return err
 		}
-		if j == nil || j.Phase != PhaseApplied {
+		if j == nil || j.Phase != PhaseApplied || j.TxID != txid {
 			// Confirmed (or handled by recover): nothing left to watch.
 			return nil
 		}
-		now := e.cfg.Now()
-		_, flagErr := os.Stat(e.store.jpath(revertNowFile))
+		if time.Since(lastBeat) >= heartbeatEvery {
+			if err := e.writeBeat(txid); err != nil {
+				return err
+			}
+			lastBeat = time.Now()
+		}
+		why, asked := e.revertAsked(txid)
 		stopped := false
 		select {
 		case <-stop:
-			stopped = true
+			stopped, why = true, WhyWatchdogStop
 		default:
 		}
-		if now.Before(j.Deadline) && flagErr != nil && !stopped {
-			wait := min(j.Deadline.Sub(now), 100*time.Millisecond)
-			select {
-			case <-stop:
-			case <-time.After(wait):
+		if !asked && !stopped {
+			if !e.overdue(j) {
+				wait := min(e.left(j), 100*time.Millisecond)
+				select {
+				case <-stop:
+				case <-time.After(wait):
+				}
+				continue
 			}
-			continue
+			why = WhyDeadline
 		}
 		if err := os.Rename(e.store.jpath(journalFile), e.store.jpath(revertingFile)); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
@@ -150,30 +251,37 @@ func (e *Engine) RunWatchdog(lock *Lock, stop <-chan struct{}) error {
 			}
 			return fmt.Errorf("take the journal for revert: %w", err)
 		}
-		return e.finishRevert(j, "not confirmed in time")
+		return e.finishRevert(j, why)
 	}
 }
 
-// finishRevert reverts the change of a journal under the reverting name and
-// records the outcome. On failure the journal stays for `nictab recover`.
-func (e *Engine) finishRevert(j *Journal, why string) error {
-	k, err := e.cfg.Open()
-	if err == nil {
-		err = e.revert(k, j)
-		k.Close()
+// takeLockFromApply waits for the apply that started this watchdog to let
+// go of the lock. Another nictab may slip in between; it finds this
+// watchdog alive and leaves the window alone.
+func (e *Engine) takeLockFromApply(txid string, stop <-chan struct{}) (*Lock, error) {
+	for {
+		lock, err := AcquireLock(e.store.dir, commandLine(), e.cfg.Now())
+		var le *LockedError
+		if err == nil {
+			return lock, nil
+		}
+		if !errors.As(err, &le) {
+			return nil, err
+		}
+		if j, err := e.store.readJournal(journalFile); err != nil || j == nil || j.TxID != txid {
+			return nil, err
+		}
+		if err := e.writeBeat(txid); err != nil {
+			return nil, err
+		}
+		select {
+		case <-stop:
+			// Killed while apply still holds the lock: the apply's
+			// waiting foreground, or the next nictab, reverts.
+			return nil, errors.New("stopped before it could take the lock")
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
-	if err != nil {
-		_ = e.store.writeOutcome(TxOutcome{TxID: j.TxID, Result: "revert-failed", Time: e.cfg.Now().UTC(), Detail: err.Error()})
-		return fmt.Errorf("revert: %w", err)
-	}
-	if err := e.store.dropPending(j.SnapshotID); err != nil {
-		return err
-	}
-	_ = os.Remove(e.store.jpath(revertNowFile))
-	if err := e.store.writeOutcome(TxOutcome{TxID: j.TxID, Result: "reverted", Time: e.cfg.Now().UTC(), Detail: why}); err != nil {
-		return err
-	}
-	return e.store.removeJournal(revertingFile)
 }
 
 // acquire takes the apply lock. A watchdog whose change was just kept or

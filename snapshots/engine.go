@@ -31,19 +31,26 @@ type EngineConfig struct {
 	// the caller: the terminal or SSH session that applied may die. Nil
 	// means no confirm window can be opened.
 	StartWatchdog func(lock *Lock) error
+	// Boottime reads the monotonic clock deadlines are kept on
+	// (CLOCK_BOOTTIME); tests step Now without moving it.
+	Boottime func() time.Duration
 }
 
 // Engine runs changes as transactions: lock, journal, apply, verify, then
 // keep (saving a snapshot) or revert.
 type Engine struct {
-	cfg   EngineConfig
-	store *Store
+	cfg    EngineConfig
+	store  *Store
+	bootID string
 }
 
 // NewEngine opens the store of cfg.StateDir.
 func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Boottime == nil {
+		cfg.Boottime = Boottime
 	}
 	if cfg.Priorities == (netcfg.PriorityRange{}) {
 		cfg.Priorities = netcfg.DefaultPriorities
@@ -52,7 +59,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{cfg: cfg, store: st}, nil
+	return &Engine{cfg: cfg, store: st, bootID: BootID()}, nil
 }
 
 // Store is the engine's snapshot history.
@@ -195,13 +202,21 @@ type Outcome struct {
 	// Recovered describes an interrupted earlier apply that was finished or
 	// undone first.
 	Recovered string
+	// Baseline is the "before nictab" snapshot this first change recorded.
+	Baseline *Snapshot
 }
 
 // Pending is a change waiting for confirmation.
 type Pending struct {
-	TxID       string
+	TxID string
+	// Deadline is on the wall clock, for people; the window closes after
+	// Left on the monotonic clock, whatever the wall clock does.
 	Deadline   time.Time
+	Left       time.Duration
 	SnapshotID string
+	// Watchdog is false when the watchdog that reverts at the deadline is
+	// gone: only a nictab that looks will revert then.
+	Watchdog bool
 }
 
 // Apply runs a proposal as a transaction. Without a confirm window the
@@ -238,7 +253,8 @@ func (e *Engine) Apply(p *Proposal, o ApplyOptions) (*Outcome, error) {
 			return nil, err
 		}
 	}
-	j := &Journal{TxID: e.store.NewID(), Started: e.cfg.Now().UTC(), PID: os.Getpid(), Phase: PhaseApplying}
+	j := &Journal{Started: e.cfg.Now().UTC(), PID: os.Getpid(), Phase: PhaseApplying}
+	var baseline *Snapshot
 	res, err := netcfg.Apply(k, p.Plan, netcfg.ApplyOptions{
 		LoadNames: e.names,
 		Names:     netcfg.NamesFile{Paths: e.cfg.NamePaths},
@@ -246,6 +262,15 @@ func (e *Engine) Apply(p *Proposal, o ApplyOptions) (*Outcome, error) {
 		BeforeChange: func(before netcfg.State) error {
 			j.Before = netcfg.OwnedAsDesired(before)
 			j.Tables = before.Complete
+			j.Foreign = netcfg.ForeignObjects(before)
+			if !o.Unrecorded {
+				var err error
+				if baseline, err = e.saveBaseline(before); err != nil {
+					return err
+				}
+			}
+			// After the baseline, so the change's id sorts after it.
+			j.TxID = e.store.NewID()
 			return e.store.writeJournal(j)
 		},
 	})
@@ -261,6 +286,7 @@ func (e *Engine) Apply(p *Proposal, o ApplyOptions) (*Outcome, error) {
 		return nil, err
 	}
 	out.Result = res
+	out.Baseline = baseline
 	if p.Plan.Empty() || o.Unrecorded {
 		// Nothing changed, or nothing new to record.
 		return out, e.store.removeJournal(journalFile)
@@ -272,6 +298,11 @@ func (e *Engine) Apply(p *Proposal, o ApplyOptions) (*Outcome, error) {
 	}
 	if o.Confirm > 0 {
 		j.Deadline = e.cfg.Now().Add(o.Confirm).UTC()
+		j.DeadlineBoot = e.cfg.Boottime() + o.Confirm
+		j.BootID = e.bootID
+		// A request or heartbeat left by an earlier window must not act
+		// on this one.
+		e.clearWindowFiles()
 	}
 	j.Phase = PhaseApplied
 	if err := e.store.writeJournal(j); err != nil {
@@ -287,24 +318,40 @@ func (e *Engine) Apply(p *Proposal, o ApplyOptions) (*Outcome, error) {
 	if err := lock.Describe(LockHolder{PID: os.Getpid(), Command: "waiting for confirmation", Since: e.cfg.Now(), Until: j.Deadline}); err != nil {
 		return nil, e.undoUnrecorded(k, j, err)
 	}
-	if err := e.cfg.StartWatchdog(lock); err != nil {
-		return nil, e.undoUnrecorded(k, j, fmt.Errorf("start the revert watchdog: %w", err))
+	err = e.cfg.StartWatchdog(lock)
+	if err == nil {
+		err = e.waitForWatchdog(j, 10*time.Second)
 	}
-	out.Pending = &Pending{TxID: j.TxID, Deadline: j.Deadline, SnapshotID: snap.Meta.ID}
+	if err != nil {
+		// A watchdog that starts late finds the journal gone and leaves.
+		if rerr := renameJournal(e.store, journalFile, revertingFile); rerr != nil {
+			return nil, fmt.Errorf("start the revert watchdog: %w; %v", err, rerr)
+		}
+		return nil, e.undoUnrecordedAs(k, j, revertingFile, fmt.Errorf("start the revert watchdog: %w", err))
+	}
+	out.Pending = e.pendingOf(j)
 	return out, nil
 }
 
 // undoUnrecorded reverts a verified change whose record could not be
 // completed, and reports both.
 func (e *Engine) undoUnrecorded(k netcfg.Kernel, j *Journal, cause error) error {
-	if err := e.revert(k, j); err != nil {
+	return e.undoUnrecordedAs(k, j, journalFile, cause)
+}
+
+func (e *Engine) undoUnrecordedAs(k netcfg.Kernel, j *Journal, name string, cause error) error {
+	rep, err := e.revert(k, j)
+	if err == nil && !rep.Complete() {
+		err = &RevertIncompleteError{TxID: j.TxID, Report: rep}
+	}
+	if err != nil {
 		return fmt.Errorf("%w; undoing the change ALSO failed: %v — run `nictab recover`", cause, err)
 	}
 	_ = e.store.dropPending(j.SnapshotID)
-	if err := e.store.removeJournal(journalFile); err != nil {
+	if err := e.store.removeJournal(name); err != nil {
 		return fmt.Errorf("%w; the change was undone, but the journal could not be removed: %v", cause, err)
 	}
-	return fmt.Errorf("%w; the change was undone, the host is as it was", cause)
+	return fmt.Errorf("%w; the change was undone: %s", cause, asBefore(rep))
 }
 
 func (e *Engine) snapshotOf(p *Proposal, after netcfg.State, txid string) *Snapshot {
@@ -339,23 +386,4 @@ func (e *Engine) keep(j *Journal) error {
 		return err
 	}
 	return e.store.removeJournal(journalFile)
-}
-
-// revert brings the host back to what nictab owned before j's apply.
-func (e *Engine) revert(k netcfg.Kernel, j *Journal) error {
-	tables := slices.Concat(j.Tables, j.Before.Tables)
-	slices.Sort(tables)
-	tables = slices.Compact(tables)
-	live, err := netcfg.Detect(k, e.names(), netcfg.DetectOptions{Tables: tables, Owned: true})
-	if err != nil {
-		return fmt.Errorf("read live state: %w", err)
-	}
-	plan := netcfg.PlanChanges(live, j.Before)
-	if plan.Empty() {
-		return nil
-	}
-	if _, err := netcfg.Apply(k, plan, netcfg.ApplyOptions{LoadNames: e.names, Names: netcfg.NamesFile{Paths: e.cfg.NamePaths}}); err != nil {
-		return err
-	}
-	return nil
 }

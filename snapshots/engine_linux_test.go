@@ -115,8 +115,12 @@ func TestRollbackRestoresExactly(t *testing.T) {
 		t.Errorf("after rollback:\n%s\nwant A's:\n%s", got, routingA)
 	}
 	list, err := r.e.Store().List()
-	if err != nil || len(list) != 3 {
-		t.Fatalf("history = %d entries, %v; want 3", len(list), err)
+	// A, B, the rollback, and the baseline before A.
+	if err != nil || len(list) != 4 {
+		t.Fatalf("history = %d entries, %v; want 4", len(list), err)
+	}
+	if k := list[3].Snapshot.Meta.Kind; k != snapshots.KindBaseline {
+		t.Errorf("oldest kind = %q, want the baseline", k)
 	}
 	if list[0].Snapshot.Meta.Kind != "rollback" {
 		t.Errorf("newest kind = %q, want rollback", list[0].Snapshot.Meta.Kind)
@@ -165,8 +169,8 @@ func TestDamagedSnapshotSkipped(t *testing.T) {
 			}
 		}
 	}
-	if damaged != 2 || len(list) != 4 {
-		t.Errorf("list: %d entries, %d damaged; want 4 and 2", len(list), damaged)
+	if damaged != 2 || len(list) != 5 {
+		t.Errorf("list: %d entries, %d damaged; want 5 (the baseline too) and 2", len(list), damaged)
 	}
 	if _, err := r.e.Store().Get(b.Snapshot.Meta.ID); err == nil || !strings.Contains(err.Error(), "damaged") {
 		t.Errorf("Get of the damaged one: %v", err)
@@ -207,8 +211,8 @@ func TestConfirmWindow(t *testing.T) {
 	if after := r.ns.Routing(); after != before {
 		t.Errorf("not reverted exactly:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
-	if list, _ := r.e.Store().List(); len(list) != 0 {
-		t.Errorf("a reverted apply left %d snapshots", len(list))
+	if list, _ := r.e.Store().List(); len(list) != 1 || list[0].Snapshot.Meta.Kind != snapshots.KindBaseline {
+		t.Errorf("a reverted first apply left %d snapshots; want only the baseline", len(list))
 	}
 	if _, err := r.e.Confirm(); !errors.Is(err, snapshots.ErrNothingPending) || !strings.Contains(err.Error(), "reverted") {
 		t.Errorf("late confirm: %v", err)

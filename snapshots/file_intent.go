@@ -23,7 +23,7 @@ var (
 )
 
 // metaKinds are what may make a snapshot (Meta.Kind).
-var metaKinds = []string{"apply", "rollback", "save", "adopt"}
+var metaKinds = []string{"apply", "rollback", "save", "adopt", KindBaseline}
 
 const prioRange = "rule priorities 1–32765 are free to use; 0, 32766 and 32767 hold the kernel's own rules (local, main, default)"
 

@@ -34,10 +34,18 @@ type Journal struct {
 	// Deadline is when an unconfirmed change reverts; zero without a
 	// confirm window.
 	Deadline time.Time `json:"deadline,omitzero"`
+	// DeadlineBoot is the deadline on CLOCK_BOOTTIME, of the boot BootID:
+	// the one the watchdog goes by (see clock_linux.go).
+	DeadlineBoot time.Duration `json:"deadline_boottime,omitempty"`
+	BootID       string        `json:"boot_id,omitempty"`
 	// Before is what nictab owned before the apply: the revert target.
 	Before netcfg.Desired `json:"before"`
 	// Tables are the tables the apply read and wrote.
 	Tables []uint32 `json:"tables"`
+	// Foreign lists the rules, and the routes of Tables, that nictab did
+	// not own before the apply (netcfg.ForeignObjects): a revert checks
+	// that each is still there, so "as before" is true of them too.
+	Foreign []string `json:"foreign,omitempty"`
 	// SnapshotID is the id the snapshot of the change gets once kept. The
 	// snapshot itself waits in DIR/pending/ID.yaml, written before the
 	// change is called done, so keeping it cannot fail for want of space.
@@ -99,7 +107,7 @@ func (s *Store) removeJournal(name string) error {
 // Outcome of a transaction, recorded for the process that started it.
 type TxOutcome struct {
 	TxID   string    `json:"txid"`
-	Result string    `json:"result"` // kept | reverted | revert-failed
+	Result string    `json:"result"` // kept | reverted | revert-failed | revert-incomplete
 	Time   time.Time `json:"time"`
 	Detail string    `json:"detail,omitempty"`
 }

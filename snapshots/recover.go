@@ -1,9 +1,25 @@
 package snapshots
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"slices"
+
+	"github.com/nictab/nictab/netcfg"
 )
+
+// RevertIncompleteError is a revert that did all it safely could and read
+// the kernel back, but could not restore everything. The journal stays, so
+// `nictab recover` finishes the revert once what blocked it is gone.
+type RevertIncompleteError struct {
+	TxID   string
+	Report netcfg.RestoreReport
+}
+
+func (e *RevertIncompleteError) Error() string {
+	return fmt.Sprintf("the revert of %s did all it safely could, but the host is NOT as it was: %s — the journal is kept; `nictab recover` finishes the revert once that is resolved", e.TxID, e.Report.Text())
+}
 
 // Recover finishes or undoes an apply that was interrupted (a crash,
 // SIGKILL, a power cut, a watchdog that died), so the host is in the state
@@ -33,6 +49,9 @@ func (e *Engine) NeedsRecovery() (bool, error) {
 			return true, err
 		}
 		if j != nil {
+			if n == journalFile && j.Phase == PhaseApplied && !j.Deadline.IsZero() && e.watchdogAlive(j) {
+				continue // a watchdog taking over from its apply
+			}
 			return true, nil
 		}
 	}
@@ -40,7 +59,8 @@ func (e *Engine) NeedsRecovery() (bool, error) {
 }
 
 // recoverLocked does Recover's work; the caller holds the lock, so whoever
-// wrote the journal is gone.
+// wrote the journal is gone (or is a watchdog about to take the lock from
+// its apply, which is left alone).
 func (e *Engine) recoverLocked() (string, error) {
 	if j, err := e.store.readJournal(keptFile); err != nil {
 		return "", err
@@ -53,10 +73,11 @@ func (e *Engine) recoverLocked() (string, error) {
 	if j, err := e.store.readJournal(revertingFile); err != nil {
 		return "", err
 	} else if j != nil {
-		if err := e.finishRevert(j, "revert interrupted, finished by recover"); err != nil {
+		rep, err := e.finishRevertReport(j, "revert interrupted or incomplete, finished by recover")
+		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("an interrupted revert (of %s) was finished: the host is as it was before that apply", j.TxID), nil
+		return fmt.Sprintf("an unfinished revert (of %s) was finished: %s", j.TxID, asBefore(rep)), nil
 	}
 	j, err := e.store.readJournal(journalFile)
 	if err != nil || j == nil {
@@ -70,24 +91,41 @@ func (e *Engine) recoverLocked() (string, error) {
 		}
 		return fmt.Sprintf("an apply that had finished and verified (snapshot %s) was kept and recorded", j.SnapshotID), nil
 	case j.Phase == PhaseApplied:
+		if e.watchdogAlive(j) {
+			return "", &LockedError{Holder: LockHolder{PID: j.PID, Command: "watchdog of " + j.TxID, Until: j.Deadline}}
+		}
 		// A confirm window whose watchdog is gone: nobody confirmed, so the
 		// change goes, as it would have at the deadline.
+		why := WhyWatchdogDied + "; reverted by recover before the deadline"
+		if e.overdue(j) {
+			why = WhyDeadline + "; " + WhyWatchdogDied + ", so recover reverted it"
+		}
 		if err := renameJournal(e.store, journalFile, revertingFile); err != nil {
 			return "", err
 		}
-		if err := e.finishRevert(j, "confirm window lost its watchdog; reverted by recover"); err != nil {
+		rep, err := e.finishRevertReport(j, why)
+		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("an unconfirmed change (%s) whose confirm window was cut short was reverted", j.TxID), nil
+		return fmt.Sprintf("an unconfirmed change (%s) whose watchdog was gone was reverted: %s", j.TxID, asBefore(rep)), nil
 	default:
 		if err := renameJournal(e.store, journalFile, revertingFile); err != nil {
 			return "", err
 		}
-		if err := e.finishRevert(j, "apply interrupted; reverted by recover"); err != nil {
+		rep, err := e.finishRevertReport(j, WhyApplyCutShort)
+		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("an apply interrupted part-way (%s) was undone: the host is as it was before it", j.TxID), nil
+		return fmt.Sprintf("an apply interrupted part-way (%s) was undone: %s", j.TxID, asBefore(rep)), nil
 	}
+}
+
+// asBefore says "as before" only when the read-back showed it.
+func asBefore(rep netcfg.RestoreReport) string {
+	if rep.AsBefore() {
+		return "the kernel, read back, is as it was before it"
+	}
+	return "nictab's rules and routes, read back, are as they were before it; " + rep.Text()
 }
 
 func renameJournal(s *Store, from, to string) error {
@@ -95,4 +133,59 @@ func renameJournal(s *Store, from, to string) error {
 		return fmt.Errorf("take the journal: %w", err)
 	}
 	return nil
+}
+
+// revert brings what nictab owns back to what it owned before j's apply,
+// doing all it safely can, and reads the kernel back.
+func (e *Engine) revert(k netcfg.Kernel, j *Journal) (netcfg.RestoreReport, error) {
+	tables := slices.Concat(j.Tables, j.Before.Tables)
+	return netcfg.Restore(k, j.Before, netcfg.RestoreOptions{
+		Tables: tables, LoadNames: e.names, Names: netcfg.NamesFile{Paths: e.cfg.NamePaths}, Foreign: j.Foreign,
+	})
+}
+
+// finishRevert reverts the change of a journal under the reverting name and
+// records the outcome. When nictab's objects cannot all be restored, the
+// journal stays for `nictab recover`.
+func (e *Engine) finishRevert(j *Journal, why string) error {
+	_, err := e.finishRevertReport(j, why)
+	return err
+}
+
+func (e *Engine) finishRevertReport(j *Journal, why string) (netcfg.RestoreReport, error) {
+	k, err := e.cfg.Open()
+	var rep netcfg.RestoreReport
+	if err == nil {
+		rep, err = e.revert(k, j)
+		k.Close()
+	}
+	if err != nil {
+		_ = e.store.writeOutcome(TxOutcome{TxID: j.TxID, Result: "revert-failed", Time: e.cfg.Now().UTC(), Detail: why + "; " + err.Error()})
+		return rep, fmt.Errorf("revert: %w", err)
+	}
+	if !rep.Complete() {
+		ie := &RevertIncompleteError{TxID: j.TxID, Report: rep}
+		_ = e.store.writeOutcome(TxOutcome{TxID: j.TxID, Result: "revert-incomplete", Time: e.cfg.Now().UTC(), Detail: why + "; " + rep.Text()})
+		e.clearWindowFiles()
+		return rep, ie
+	}
+	if err := e.store.dropPending(j.SnapshotID); err != nil {
+		return rep, err
+	}
+	e.clearWindowFiles()
+	detail := why
+	if !rep.AsBefore() {
+		detail += "; " + rep.Text()
+	}
+	if err := e.store.writeOutcome(TxOutcome{TxID: j.TxID, Result: "reverted", Time: e.cfg.Now().UTC(), Detail: detail}); err != nil {
+		return rep, err
+	}
+	return rep, e.store.removeJournal(revertingFile)
+}
+
+// IsRevertIncomplete reports whether err is a revert that could not
+// restore everything.
+func IsRevertIncomplete(err error) bool {
+	var ie *RevertIncompleteError
+	return errors.As(err, &ie)
 }

@@ -33,6 +33,8 @@ type app struct {
 	netns    string
 	stateDir string
 	noColor  bool
+	// watchdogLauncher is --watchdog: auto, systemd-run or detached.
+	watchdogLauncher string
 }
 
 // openKernel opens the namespace of --netns, or the host's.

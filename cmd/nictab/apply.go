@@ -9,7 +9,9 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -257,22 +259,47 @@ func (a *app) runApply(cmd *cobra.Command, e *snapshots.Engine, p *snapshots.Pro
 	if out.Result.NamesNote != "" {
 		fmt.Fprintf(a.errOut, "note: %s\n", out.Result.NamesNote)
 	}
+	if out.Baseline != nil {
+		fmt.Fprintf(a.out, "First change here: the state before it is snapshot %s (%q); `nictab rollback %s` returns to it.\n", out.Baseline.Meta.ID, snapshots.BaselineComment, out.Baseline.Meta.ID)
+	}
 	if out.Pending == nil {
-		fmt.Fprintf(a.out, "Applied %d steps and verified. Snapshot %s saved.\n", out.Result.Steps, out.Snapshot.Meta.ID)
+		fmt.Fprintf(a.out, "%s and verified. Snapshot %s saved.\n", appliedText(&p.Plan, out.Result.Steps), out.Snapshot.Meta.ID)
 		return nil
 	}
-	return a.confirmWindow(cmd.Context(), e, out)
+	return a.confirmWindow(cmd.Context(), e, out, appliedText(&p.Plan, out.Result.Steps))
+}
+
+// appliedText says what an apply did in the plan's own counts, so they
+// match the "Apply these changes (…)?" question; kernel writes differ (a
+// changed rule is two, a table name none).
+func appliedText(p *netcfg.Plan, steps int) string {
+	names := 0
+	for i := range p.Changes {
+		if p.Changes[i].Subject().Name != nil {
+			names++
+		}
+	}
+	s := fmt.Sprintf("Applied %d changes (%s): %d kernel writes", len(p.Changes), ui.PlanCounts(p), steps)
+	if names > 0 {
+		s += fmt.Sprintf(", %d table names", names)
+	}
+	return s
 }
 
 // confirmWindow waits for a pending change to be kept or reverted. On a
 // terminal it asks; elsewhere it waits for `nictab confirm`.
-func (a *app) confirmWindow(ctx context.Context, e *snapshots.Engine, out *snapshots.Outcome) error {
+func (a *app) confirmWindow(ctx context.Context, e *snapshots.Engine, out *snapshots.Outcome, applied string) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	p := out.Pending
-	left := time.Until(p.Deadline).Round(time.Second)
-	fmt.Fprintf(a.out, "Applied %d steps and verified.\n", out.Result.Steps)
+	left := p.Left.Round(time.Second)
+	fmt.Fprintf(a.out, "%s and verified.\n", applied)
+	// Ctrl-C at the question is a no, said loudly: the change is reverted
+	// now rather than left for the watchdog with nobody watching.
+	intr := make(chan os.Signal, 1)
+	signal.Notify(intr, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(intr)
 	var res *snapshots.TxOutcome
 	var err error
 	if isTerminal(a.stdin) {
@@ -289,6 +316,7 @@ func (a *app) confirmWindow(ctx context.Context, e *snapshots.Engine, out *snaps
 			if strings.EqualFold(line, "y") || strings.EqualFold(line, "yes") {
 				snap, cerr := e.Confirm()
 				if cerr != nil {
+					fmt.Fprintf(a.errOut, "%v\n", cerr)
 					<-waited
 					return a.reportOutcome(res, err)
 				}
@@ -296,11 +324,23 @@ func (a *app) confirmWindow(ctx context.Context, e *snapshots.Engine, out *snaps
 				fmt.Fprintf(a.out, "Kept. Snapshot %s saved.\n", snap.Meta.ID)
 				return nil
 			}
-			res, err = e.Revert(ctx)
-			<-waited
-			if err == nil && res != nil {
-				return a.reportOutcome(res, nil)
+			why := "you answered no at the prompt"
+			if line == "" {
+				why = "you answered the prompt without a yes"
 			}
+			r, rerr := e.RevertBecause(ctx, why)
+			<-waited
+			if rerr == nil {
+				return a.reportOutcome(r, nil)
+			}
+		case <-intr:
+			fmt.Fprintln(a.out, "\nInterrupted: reverting the change now.")
+			r, rerr := e.RevertBecause(context.Background(), "interrupted at the prompt (Ctrl-C)")
+			<-waited
+			if rerr == nil {
+				return a.reportOutcome(r, nil)
+			}
+			return a.reportOutcome(res, err)
 		case <-waited:
 			fmt.Fprintln(a.out)
 		}
@@ -320,9 +360,9 @@ func (a *app) reportOutcome(res *snapshots.TxOutcome, err error) error {
 		fmt.Fprintln(a.out, "Kept (confirmed).")
 		return nil
 	case "reverted":
-		return exitError{code: exitReverted, err: fmt.Errorf("reverted (%s): the host is as it was before the apply", res.Detail)}
+		return exitError{code: exitReverted, err: fmt.Errorf("reverted (%s): nictab's rules and routes were read back and are as they were before the apply", res.Detail)}
 	}
-	return fmt.Errorf("the revert failed: %s — run `nictab recover`", res.Detail)
+	return fmt.Errorf("the revert is NOT complete (%s): %s — the journal is kept; `nictab recover` finishes it", res.Result, res.Detail)
 }
 
 func (a *app) ask(prompt string) bool {
@@ -351,6 +391,7 @@ func (a *app) confirmCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			a.noticeWindow(e, "confirm")
 			snap, err := e.Confirm()
 			if err != nil {
 				return err
@@ -358,5 +399,17 @@ func (a *app) confirmCmd() *cobra.Command {
 			fmt.Fprintf(a.out, "Kept. Snapshot %s saved.\n", snap.Meta.ID)
 			return nil
 		},
+	}
+}
+
+// noticeWindow has the engine look at an open confirm window whose
+// watchdog may be gone, and says loudly what it found or did.
+func (a *app) noticeWindow(e *snapshots.Engine, who string) {
+	msg, err := e.CheckWindow(who, netcfg.CanAdmin())
+	if err != nil {
+		fmt.Fprintf(a.errOut, "WARNING: %v\n", err)
+	}
+	if msg != "" {
+		fmt.Fprintln(a.errOut, msg)
 	}
 }

@@ -273,7 +273,7 @@ func (b *tuiBackend) Revert() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	o, err := e.Revert(ctx)
+	o, err := e.RevertBecause(ctx, "reverted from the terminal UI")
 	if errors.Is(err, snapshots.ErrNothingPending) {
 		b.mu.Lock()
 		p := b.pending
@@ -301,6 +301,12 @@ func (b *tuiBackend) Pending() (*ui.Pending, error) {
 	if err != nil {
 		return nil, nil
 	}
+	// A window whose watchdog died is reverted past its deadline here, as
+	// the watchdog would have; before it, the UI is told loudly.
+	msg, err := e.CheckWindow("tui", netcfg.CanAdmin())
+	if err != nil {
+		return nil, err
+	}
 	p, err := e.Pending()
 	if err != nil || p == nil {
 		return nil, err
@@ -308,7 +314,7 @@ func (b *tuiBackend) Pending() (*ui.Pending, error) {
 	b.mu.Lock()
 	b.pending = p
 	b.mu.Unlock()
-	return &ui.Pending{Deadline: p.Deadline}, nil
+	return &ui.Pending{Deadline: p.Deadline, Comment: msg}, nil
 }
 
 func (b *tuiBackend) History() ([]ui.SnapshotInfo, error) {

@@ -7,7 +7,9 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -39,9 +41,10 @@ func networkdRunning() bool {
 	return err == nil
 }
 
-// startWatchdog runs `nictab __watchdog` as a new session, so that it
-// outlives the terminal and the SSH connection the apply came from; it
-// inherits the lock as file descriptor 3.
+// startWatchdog starts `nictab __watchdog` so that it outlives the
+// terminal, the SSH connection and the login session the apply came from:
+// as a systemd transient unit where systemd runs the host, else as a
+// process in a session of its own.
 func (a *app) startWatchdog(l *snapshots.Lock) error {
 	exe, err := os.Executable()
 	if err != nil {
@@ -51,7 +54,89 @@ func (a *app) startWatchdog(l *snapshots.Lock) error {
 	if a.netns != "" {
 		args = append(args, "--netns", a.netns)
 	}
-	cmd := exec.Command(exe, append(args, "__watchdog")...)
+	args = append(args, "__watchdog")
+	launcher, err := chooseLauncher(a.watchdogLauncher, systemdBootedDir, exec.LookPath)
+	if err != nil {
+		return err
+	}
+	if launcher == launcherSystemd {
+		return a.startWatchdogUnit(exe, args)
+	}
+	return a.startWatchdogDetached(exe, args, l)
+}
+
+// Watchdog launchers.
+const (
+	launcherAuto     = "auto"
+	launcherSystemd  = "systemd-run"
+	launcherDetached = "detached"
+)
+
+// systemdBootedDir exists when systemd is PID 1 (sd_booted(3) looks there).
+const systemdBootedDir = "/run/systemd/system"
+
+// NOTE: a detached process (setsid) survives the terminal and sshd, but
+// not logind: with KillUserProcesses=yes, or `loginctl terminate-session`,
+// systemd kills every process of the session's cgroup, setsid or not. A
+// transient service lives in system.slice, outside any session, so only
+// an explicit `systemctl stop` (which the watchdog answers by reverting)
+// ends it.
+
+// chooseLauncher picks how to start the watchdog: want is --watchdog
+// (auto, systemd-run, detached).
+func chooseLauncher(want, bootedDir string, lookPath func(string) (string, error)) (string, error) {
+	switch want {
+	case launcherDetached:
+		return launcherDetached, nil
+	case launcherSystemd:
+		if _, err := lookPath("systemd-run"); err != nil {
+			return "", fmt.Errorf("--watchdog systemd-run: %w", err)
+		}
+		return launcherSystemd, nil
+	case launcherAuto, "":
+		if fi, err := os.Stat(bootedDir); err != nil || !fi.IsDir() {
+			return launcherDetached, nil
+		}
+		if _, err := lookPath("systemd-run"); err != nil {
+			return launcherDetached, nil
+		}
+		return launcherSystemd, nil
+	}
+	return "", usagef("--watchdog %q: want auto, systemd-run or detached", want)
+}
+
+// systemdRunArgs is the systemd-run command line that starts the watchdog
+// of a window as a transient service.
+func systemdRunArgs(exe string, args []string, unit string) []string {
+	return append([]string{
+		"--unit=" + unit,
+		"--description=nictab: revert an unconfirmed routing change at its deadline",
+		// exec: systemd-run fails when the binary cannot be started,
+		// rather than reporting a unit that dies at once.
+		"--service-type=exec",
+		"--collect",
+		"--quiet",
+		// Stopping the unit makes the watchdog revert; give it time to.
+		"--property=TimeoutStopSec=60",
+		"--property=KillMode=mixed",
+		"--",
+		exe,
+	}, args...)
+}
+
+func (a *app) startWatchdogUnit(exe string, args []string) error {
+	// The unit cannot inherit the lock: the watchdog takes it when apply
+	// lets go (snapshots.Engine.RunWatchdog).
+	unit := fmt.Sprintf("nictab-watchdog-%d-%d.service", os.Getpid(), time.Now().UnixNano())
+	out, err := exec.Command("systemd-run", systemdRunArgs(exe, args, unit)...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("systemd-run: %w: %s", err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+func (a *app) startWatchdogDetached(exe string, args []string, l *snapshots.Lock) error {
+	cmd := exec.Command(exe, append(args, "--inherited-lock")...)
 	devnull, err := os.Open(os.DevNull)
 	if err != nil {
 		return err
@@ -68,19 +153,27 @@ func (a *app) startWatchdog(l *snapshots.Lock) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", exe, err)
 	}
-	return cmd.Process.Release()
+	// Reaped when it ends, so a long-lived TUI collects no zombies; a CLI
+	// that exits first hands it to init, which reaps it.
+	go func() { _ = cmd.Wait() }()
+	return nil
 }
 
 func (a *app) watchdogCmd() *cobra.Command {
-	return &cobra.Command{
+	var inherited bool
+	c := &cobra.Command{
 		Use:    "__watchdog",
 		Short:  "reverts an unconfirmed change at its deadline (started by apply)",
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			f := os.NewFile(3, "lock")
-			if f == nil {
-				return errors.New("__watchdog is started by apply with the lock on descriptor 3")
+			var lock *snapshots.Lock
+			if inherited {
+				f := os.NewFile(3, "lock")
+				if f == nil {
+					return errors.New("__watchdog --inherited-lock is started by apply with the lock on descriptor 3")
+				}
+				lock = snapshots.LockFromFile(f)
 			}
 			e, err := a.engine()
 			if err != nil {
@@ -93,13 +186,15 @@ func (a *app) watchdogCmd() *cobra.Command {
 			signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 			stop := make(chan struct{})
 			go func() { <-sigs; close(stop) }()
-			err = e.RunWatchdog(snapshots.LockFromFile(f), stop)
+			err = e.RunWatchdog(lock, stop)
 			if err != nil {
 				fmt.Fprintf(a.errOut, "nictab watchdog: %v\n", err)
 			}
 			return err
 		},
 	}
+	c.Flags().BoolVar(&inherited, "inherited-lock", false, "the lock is open on descriptor 3")
+	return c
 }
 
 // requireAdmin refuses a change up front when the process cannot make it.

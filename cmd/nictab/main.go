@@ -128,6 +128,8 @@ Run without a command for the terminal UI. Try it safely first:
 	pf.StringVar(&a.netns, "netns", "", "work inside the named network namespace (see `ip netns list`)")
 	pf.StringVar(&a.stateDir, "state-dir", "", "where snapshots and the journal live (default /var/lib/nictab as root, $XDG_STATE_HOME/nictab otherwise)")
 	pf.BoolVar(&a.noColor, "no-color", false, "no colour in output (NO_COLOR is honoured too)")
+	pf.StringVar(&a.watchdogLauncher, "watchdog", launcherAuto, "how a confirm window's watchdog is started: auto (systemd-run where systemd is PID 1), systemd-run, detached")
+	_ = pf.MarkHidden("watchdog")
 	_ = root.RegisterFlagCompletionFunc("netns", completeNetns)
 
 	root.AddCommand(

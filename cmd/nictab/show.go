@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -28,6 +29,13 @@ main costs nothing here. --table lists the routes of one table, --all of
 every table; both stream, whatever the table's size.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// Only a state directory that exists can hold an open window;
+			// show creates none.
+			if _, err := os.Stat(a.stateRoot()); err == nil {
+				if e, err := a.engine(); err == nil {
+					a.noticeWindow(e, "show")
+				}
+			}
 			k, err := a.openKernel()
 			if err != nil {
 				return err

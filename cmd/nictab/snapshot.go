@@ -129,6 +129,7 @@ func (a *app) snapListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			a.noticeWindow(e, "snapshot list")
 			rows, err := a.historyRows(e)
 			if err != nil {
 				return err
@@ -310,6 +311,7 @@ never between. Every command that changes something does this first.`,
 			if err != nil {
 				return err
 			}
+			a.noticeWindow(e, "recover")
 			what, err := e.Recover()
 			if err != nil {
 				return err
