@@ -349,6 +349,7 @@ func PlanChanges(live State, want Desired) Plan {
 	// Routes, matched by key through a merge of both lists in key order:
 	// at 100k routes, maps under RouteKey were most of the plan's time.
 	match, wanted := matchRoutes(live.Routes, want.Routes)
+	foreignAt, ownedAt := routeSharers(live.Routes, want.Routes)
 	p.Target.Routes = make([]Route, 0, len(want.Routes))
 	var needsIt string
 	var needsItTable uint32
@@ -357,6 +358,18 @@ func PlanChanges(live State, want Desired) Plan {
 		var l *Route
 		if j := match[i]; j >= 0 {
 			l = &live.Routes[j]
+		}
+		var foreign *Route
+		if j := foreignAt[i]; j >= 0 {
+			foreign = &live.Routes[j]
+		}
+		if foreign != nil && RouteEqualIgnoringProto(foreign, w) && !(l != nil && l.Owned() && RouteEqual(l, w)) {
+			p.Notes = append(p.Notes, Note{Text: fmt.Sprintf("route %q already exists and nictab does not own it; left as it is (`nictab snapshot save --adopt` takes it over)", RouteString(foreign))})
+			continue
+		}
+		if c := identityConflict(w, l, foreign, int(ownedAt[i])); c != "" {
+			p.Conflicts = append(p.Conflicts, Conflict{Text: c})
+			continue
 		}
 		switch {
 		case l == nil:

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nictab/nictab/ui"
 )
 
 // TestApplySpecFile: SPEC.md's file applied with --yes gives the rules and
@@ -98,8 +101,9 @@ func TestConfirmWindowCLI(t *testing.T) {
 	if after := c.routing(); after != before {
 		t.Fatalf("not reverted:\n%s", after)
 	}
-	if r := c.run("snapshot", "list", "--json"); strings.TrimSpace(r.stdout) != "[]" {
-		t.Errorf("a reverted apply was recorded: %s", r.stdout)
+	var rows []ui.HistoryRow
+	if r := c.run("snapshot", "list", "--json"); json.Unmarshal([]byte(r.stdout), &rows) != nil || len(rows) != 1 || rows[0].Kind != "baseline" || !rows[0].Live {
+		t.Errorf("a reverted first apply must leave only the live baseline: %s", r.stdout)
 	}
 
 	// Confirmed from a second process while the first waits.
@@ -121,10 +125,12 @@ func TestConfirmWindowCLI(t *testing.T) {
 		t.Fatal("a confirmed change changed again")
 	}
 
-	// Back to the start for the kill tests.
-	if r := c.run("rollback", "--yes"); r.code != 2 {
-		// The history holds one snapshot: nothing to roll back to.
-		t.Fatalf("rollback with one snapshot: %s", r)
+	// One step back is the state before nictab.
+	if r := c.run("rollback", "--yes"); r.code != 0 || !strings.Contains(r.stdout, "before nictab") {
+		t.Fatalf("rollback to the baseline: %s", r)
+	}
+	if after := c.routing(); after != before {
+		t.Fatalf("rollback to the baseline did not restore the start:\n%s", after)
 	}
 	empty := writeFile(t, "empty.yaml", "version: 1\n")
 	if r := c.run("apply", "-f", empty, "--yes"); r.code != 0 {

@@ -54,10 +54,10 @@ func TestRollbackCLI(t *testing.T) {
 
 	var rows []ui.HistoryRow
 	r = c.run("snapshot", "list", "--json")
-	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil || len(rows) != 3 {
+	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil || len(rows) != 4 {
 		t.Fatalf("snapshot list: %v %s", err, r)
 	}
-	if rows[0].Kind != "rollback" || rows[1].Comment != "B" || rows[2].Comment != "A" || !rows[0].Live {
+	if rows[0].Kind != "rollback" || rows[1].Comment != "B" || rows[2].Comment != "A" || rows[3].Kind != "baseline" || !rows[0].Live {
 		t.Errorf("history: %+v", rows)
 	}
 	r = c.run("snapshot", "diff", rows[2].ID, rows[1].ID)

@@ -277,7 +277,11 @@ Rules and routes nictab does not own are never touched.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "Rolling back to %s (%s): %s\n\n", target.Meta.ID, target.Meta.Time.Local().Format("2006-01-02 15:04:05"), snapshots.Summary(target))
+			what := snapshots.Summary(target)
+			if target.Meta.Kind == snapshots.KindBaseline {
+				what = "the state " + snapshots.BaselineComment + ": every rule and route nictab owns goes, nothing else is touched"
+			}
+			fmt.Fprintf(a.out, "Rolling back to %s (%s): %s\n\n", target.Meta.ID, target.Meta.Time.Local().Format("2006-01-02 15:04:05"), what)
 			p, err := e.ProposeRollback(target)
 			if err != nil {
 				return err

@@ -1,0 +1,125 @@
+package netcfg
+
+import (
+	"fmt"
+	"net/netip"
+)
+
+// NOTE: identity as the kernel sees it. A plan never sends a request the
+// kernel could apply to an object nictab does not own, so it must know
+// which objects the kernel takes for one another. Each row is tested
+// against the kernel (identity_linux_test.go).
+//
+//	object     | identity                         | kernel behaviour relied on
+//	-----------+----------------------------------+---------------------------------------------
+//	IPv4 route | table, dst, tos, priority        | add (CREATE|EXCL) fails EEXIST when any route
+//	           |                                  | has it; several can share it (prepend,
+//	           |                                  | append); REPLACE rewrites the FIRST of them,
+//	           |                                  | whoever owns it; delete removes the first
+//	           |                                  | that matches every attribute sent (type,
+//	           |                                  | scope, prefsrc, protocol, next hops)
+//	IPv6 route | table, dst, src, metric          | add (CREATE|EXCL) fails EEXIST; append, and
+//	           |                                  | prepend, of a gateway route onto a gateway
+//	           |                                  | route merge them into siblings, which the
+//	           |                                  | kernel dumps as ONE multipath route with the
+//	           |                                  | first sibling's protocol (no owner per hop);
+//	           |                                  | delete with a gateway removes that sibling
+//	           |                                  | only, and only if its protocol matches
+//	rule       | every attribute, priority and    | add fails EEXIST only for an exact duplicate;
+//	           | protocol included                | delete removes the first rule matching every
+//	           |                                  | attribute sent
+//
+// Hence the plan (PlanChanges): a wanted route whose identity a foreign
+// route shares is a conflict naming it (unless that route is the wanted one
+// already); a route of nictab's is replaced only when it is the one route of
+// its identity; an IPv6 route dumped with several next hops is changed or
+// removed only when wanted exactly as it is, since some hops may be another
+// owner's; deletes send every attribute, protocol included.
+
+// RouteIdentity is the kernel's identity of a route in its table.
+type RouteIdentity struct {
+	Table  uint32
+	Family Family
+	Dst    netip.Prefix
+	// Tos is IPv4's; Src is IPv6's source prefix (RTA_SRC).
+	Tos    uint8
+	Src    netip.Prefix
+	Metric uint32
+}
+
+// IdentityOf returns r's identity. Attributes are read through small
+// accessors so that new route fields join the identity in one place.
+func IdentityOf(r *Route) RouteIdentity {
+	id := RouteIdentity{Table: r.Table, Family: r.Family(), Dst: r.Dst, Metric: r.Metric}
+	if id.Family == V4 {
+		id.Tos = r.Tos
+	} else {
+		id.Src = routeSrcPrefix(r)
+	}
+	return id
+}
+
+// routeSrcPrefix is the IPv6 source prefix of a route (`from` in `ip -6
+// route`); the model has none yet, so every route has the empty one.
+func routeSrcPrefix(*Route) netip.Prefix { return netip.Prefix{} }
+
+// multiHop reports whether a route is dumped with several next hops.
+func multiHop(r *Route) bool { return len(r.MultiPath) > 1 }
+
+// identityConflict says why a wanted route w cannot be sent, given the
+// live routes of its identity (owned: how many nictab owns, foreign: the
+// first one it does not, partner: the one it would replace), or "" when
+// it can.
+func identityConflict(w, partner, foreign *Route, owned int) string {
+	switch {
+	case partner != nil && partner.Owned() && RouteEqual(partner, w):
+		return "" // nothing to send
+	case foreign != nil:
+		return fmt.Sprintf("table %d already has %q, which nictab does not own, with the same identity as %q (%s): the kernel would refuse the route, or apply the change to that one; remove or adopt that route first",
+			w.Table, RouteString(foreign), RouteString(w), identityWords(w))
+	case owned > 1:
+		return fmt.Sprintf("table %d holds %d routes of nictab's with the identity of %q (%s): a replace would rewrite whichever comes first; remove the extra ones by hand",
+			w.Table, owned, RouteString(w), identityWords(w))
+	case partner != nil && partner.Family() == V6 && multiHop(partner):
+		return fmt.Sprintf("table %d has %q as one multipath route: the kernel merges IPv6 routes of the same identity (%s) into siblings and does not say whose each next hop is, so nictab will not change it; remove the next hops that are not nictab's, or adopt them",
+			w.Table, RouteString(partner), identityWords(w))
+	}
+	return ""
+}
+
+// routeSharers returns, for each wanted route, the first live route of its
+// identity that nictab does not own (-1 for none) and how many live routes
+// of its identity nictab owns: a merge of both lists in key order, as
+// matchRoutes does.
+func routeSharers(live, want []Route) (foreign, owned []int32) {
+	lk, lo := keyOrder(live)
+	wk, wo := keyOrder(want)
+	foreign = make([]int32, len(want))
+	owned = make([]int32, len(want))
+	i := 0
+	for j := 0; j < len(wo); {
+		k := &wk[wo[j]]
+		for i < len(lo) && compareIdx(&lk[lo[i]], k) < 0 {
+			i++
+		}
+		f, n := int32(-1), int32(0)
+		for i2 := i; i2 < len(lo) && compareIdx(&lk[lo[i2]], k) == 0; i2++ {
+			if live[lo[i2]].Owned() {
+				n++
+			} else if f < 0 {
+				f = lo[i2]
+			}
+		}
+		for ; j < len(wo) && compareIdx(&wk[wo[j]], k) == 0; j++ {
+			foreign[wo[j]], owned[wo[j]] = f, n
+		}
+	}
+	return foreign, owned
+}
+
+func identityWords(r *Route) string {
+	if r.Family() == V4 {
+		return "table, destination, tos and priority"
+	}
+	return "table, destination, source and metric"
+}
