@@ -87,6 +87,19 @@ func identityConflict(w, partner, foreign *Route, owned int) string {
 	return ""
 }
 
+// deleteConflict says why a live route of nictab's that is no longer
+// wanted is not deleted, or "". An IPv6 route dumped with several next hops
+// may hold another owner's siblings: the kernel would refuse the delete of
+// those (their protocol differs) after removing nictab's, and an undo could
+// not put nictab's back beside them.
+func deleteConflict(l *Route) string {
+	if l.Family() == V6 && multiHop(l) {
+		return fmt.Sprintf("table %d has %q as one multipath route: the kernel merges IPv6 routes of the same identity into siblings and does not say whose each next hop is, so nictab will not delete it; delete its next hops by hand",
+			l.Table, RouteString(l))
+	}
+	return ""
+}
+
 // routeSharers returns, for each wanted route, the first live route of its
 // identity that nictab does not own (-1 for none) and how many live routes
 // of its identity nictab owns: a merge of both lists in key order, as

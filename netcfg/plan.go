@@ -391,6 +391,10 @@ func PlanChanges(live State, want Desired) Plan {
 	for i := range live.Routes {
 		l := &live.Routes[i]
 		if l.Owned() && !wanted[i] {
+			if c := deleteConflict(l); c != "" {
+				p.Conflicts = append(p.Conflicts, Conflict{Text: c})
+				continue
+			}
 			routeDels = append(routeDels, Change{Action: ChangeDelete, Before: Object{Route: l}, Reason: "no longer wanted"})
 		}
 	}
