@@ -20,6 +20,8 @@ type rig struct {
 	ns  *nstest.NS
 	e   *snapshots.Engine
 	dir string
+	// mod changes the engine's configuration before it is made.
+	mod func(*snapshots.EngineConfig)
 }
 
 // newRig makes a sandbox namespace and an engine on it whose watchdog runs
@@ -34,7 +36,7 @@ func newRig(t *testing.T) *rig {
 func (r *rig) engine() *snapshots.Engine {
 	var e *snapshots.Engine
 	var err error
-	e, err = snapshots.NewEngine(snapshots.EngineConfig{
+	cfg := snapshots.EngineConfig{
 		Netns:     r.ns.Name,
 		StateDir:  r.dir,
 		NamePaths: netcfg.DefaultNamePaths(r.ns.Name),
@@ -52,7 +54,11 @@ func (r *rig) engine() *snapshots.Engine {
 			go func() { _ = e.RunWatchdog(held, nil) }()
 			return nil
 		},
-	})
+	}
+	if r.mod != nil {
+		r.mod(&cfg)
+	}
+	e, err = snapshots.NewEngine(cfg)
 	if err != nil {
 		r.t.Fatal(err)
 	}

@@ -1,5 +1,25 @@
 package snapshots
 
+import (
+	"encoding/json"
+	"os"
+)
+
 // WriteJournalForTest writes a journal as an apply does before its first
 // change, so tests can leave one behind as a killed apply would.
 func WriteJournalForTest(e *Engine, j *Journal) error { return e.store.writeJournal(j) }
+
+// WriteBeatForTest writes a watchdog heartbeat for the open window as if
+// process pid were its watchdog.
+func WriteBeatForTest(e *Engine, pid int) error {
+	j, err := e.store.readJournal(journalFile)
+	if err != nil || j == nil {
+		return err
+	}
+	st := watchdogState{TxID: j.TxID, PID: pid, Start: procStart(pid), BootID: e.bootID, Beat: e.cfg.Boottime()}
+	b, _ := json.Marshal(st)
+	return os.WriteFile(e.store.jpath(watchdogFile), b, 0o600)
+}
+
+// JournalForTest reads the journal under its plain name.
+func JournalForTest(e *Engine) (*Journal, error) { return e.store.readJournal(journalFile) }
