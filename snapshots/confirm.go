@@ -158,6 +158,10 @@ func (e *Engine) Wait(ctx context.Context, p *Pending) (*TxOutcome, error) {
 			}
 			return o, nil
 		}
+		if o, err := e.store.readOutcome(); err == nil && o != nil && o.TxID == p.TxID && (o.Result == "revert-incomplete" || o.Result == "revert-failed") {
+			// The revert did what it could; the journal stays for recover.
+			return o, nil
+		}
 		if n%5 == 4 {
 			if j, err := e.store.readJournal(journalFile); err == nil && j != nil && j.TxID == p.TxID && j.Phase == PhaseApplied && !e.watchdogAlive(j) {
 				why, asked := e.revertAsked(j.TxID)
