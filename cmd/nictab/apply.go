@@ -391,7 +391,8 @@ func (a *app) confirmCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			a.noticeWindow(e, "confirm")
+			// Confirm itself refuses a window past its deadline and reverts
+			// it when its watchdog is gone.
 			snap, err := e.Confirm()
 			if err != nil {
 				return err

@@ -62,7 +62,8 @@ func (a *app) startWatchdog(l *snapshots.Lock) error {
 	if launcher == launcherSystemd {
 		return a.startWatchdogUnit(exe, args)
 	}
-	return a.startWatchdogDetached(exe, args, l)
+	_, err = a.startWatchdogDetached(exe, args, l)
+	return err
 }
 
 // Watchdog launchers.
@@ -135,28 +136,30 @@ func (a *app) startWatchdogUnit(exe string, args []string) error {
 	return nil
 }
 
-func (a *app) startWatchdogDetached(exe string, args []string, l *snapshots.Lock) error {
+// startWatchdogDetached starts the watchdog in a session of its own with
+// the lock on descriptor 3, and returns its pid.
+func (a *app) startWatchdogDetached(exe string, args []string, l *snapshots.Lock) (int, error) {
 	cmd := exec.Command(exe, append(args, "--inherited-lock")...)
 	devnull, err := os.Open(os.DevNull)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer devnull.Close()
 	log, err := os.OpenFile(filepath.Join(a.stateRoot(), "watchdog.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
-		return fmt.Errorf("open watchdog log: %w", err)
+		return 0, fmt.Errorf("open watchdog log: %w", err)
 	}
 	defer log.Close()
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, log, log
 	cmd.ExtraFiles = []*os.File{l.File()}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", exe, err)
+		return 0, fmt.Errorf("start %s: %w", exe, err)
 	}
 	// Reaped when it ends, so a long-lived TUI collects no zombies; a CLI
 	// that exits first hands it to init, which reaps it.
 	go func() { _ = cmd.Wait() }()
-	return nil
+	return cmd.Process.Pid, nil
 }
 
 func (a *app) watchdogCmd() *cobra.Command {
