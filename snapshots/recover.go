@@ -123,7 +123,7 @@ func (e *Engine) recoverLocked() (string, error) {
 // asBefore says "as before" only when the read-back showed it.
 func asBefore(rep netcfg.RestoreReport) string {
 	if rep.AsBefore() {
-		return "the kernel, read back, is as it was before it"
+		return "the kernel, read back, is as it was before it (every rule, and every route of the tables the change touched)"
 	}
 	return "nictab's rules and routes, read back, are as they were before it; " + rep.Text()
 }
