@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -338,20 +339,22 @@ func TestStoreIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	kind := snapshots.KindBaseline
 	save := func() string {
-		s := &snapshots.Snapshot{Version: 1, Meta: &snapshots.Meta{Time: now, Kind: "save"}, Resolved: &netcfg.Target{}}
+		s := &snapshots.Snapshot{Version: 1, Meta: &snapshots.Meta{Time: now, Kind: kind}, Resolved: &netcfg.Target{}}
 		if err := st.Save(s); err != nil {
 			t.Fatal(err)
 		}
+		kind = "save"
 		return s.Meta.ID
 	}
-	ids := []string{save(), save(), save()}
+	ids := []string{save(), save(), save(), save()}
 	if ids[0] != "261124-175512" || ids[1] != "261124-175512-2" || ids[2] != "261124-175512-3" {
 		t.Errorf("ids = %v", ids)
 	}
 	now = now.Add(time.Minute)
 	newest := save()
-	if _, err := st.Get("261124-1755"); err == nil || !strings.Contains(err.Error(), "matches 3 snapshots") {
+	if _, err := st.Get("261124-1755"); err == nil || !strings.Contains(err.Error(), "matches 4 snapshots") {
 		t.Errorf("ambiguous prefix: %v", err)
 	}
 	if s, err := st.Get("261124-1756"); err != nil || s.Meta.ID != newest {
@@ -366,6 +369,9 @@ func TestStoreIDs(t *testing.T) {
 	}
 	if l, _ := st.Latest(); l == nil || l.Meta.ID != newest {
 		t.Error("prune removed the live snapshot")
+	}
+	if s, err := st.Get(ids[0]); err != nil || s.Meta.Kind != snapshots.KindBaseline || slices.Contains(removed, ids[0]) {
+		t.Errorf("prune removed the baseline: %v, removed %v", err, removed)
 	}
 	if _, err := st.Prune(0); err == nil {
 		t.Error("prune --keep 0 must be refused")

@@ -241,7 +241,7 @@ func (s *Store) Back(steps int) (*Snapshot, error) {
 }
 
 // Prune removes all but the newest keep snapshots, never the live one
-// (the newest). Damaged files are kept for a person to look at.
+// (the newest) nor the baseline "before nictab". Damaged files are kept for a person to look at.
 func (s *Store) Prune(keep int) ([]string, error) {
 	if keep < 1 {
 		return nil, fmt.Errorf("--keep must be 1 or more: the live snapshot is never pruned")
@@ -257,7 +257,8 @@ func (s *Store) Prune(keep int) ([]string, error) {
 			continue
 		}
 		n++
-		if n <= keep {
+		// The baseline is how rollback reaches the state before nictab.
+		if n <= keep || e.Snapshot.Meta.Kind == KindBaseline {
 			continue
 		}
 		if err := os.Remove(e.Path); err != nil {
