@@ -148,6 +148,9 @@ func TestReproRevertConflict(t *testing.T) {
 	if routes := r.ns.IP("route", "show", "table", "14"); routes != "" {
 		t.Errorf("table 14 keeps B's routes:\n%s", routes)
 	}
+	if msg, err := r.e.CheckWindow("show", true); err != nil || !strings.Contains(msg, "did not finish") {
+		t.Errorf("show after an incomplete revert: %q, %v; want a warning", msg, err)
+	}
 	if _, err := r.e.Recover(); !snapshots.IsRevertIncomplete(err) {
 		t.Errorf("recover while the foreign route is there: %v; want the same incomplete revert", err)
 	}

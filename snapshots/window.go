@@ -13,6 +13,14 @@ import (
 // the lock is free; otherwise it returns a loud warning. It returns ""
 // when the window is in order or there is none.
 func (e *Engine) CheckWindow(who string, canRevert bool) (string, error) {
+	if r, err := e.store.readJournal(revertingFile); err == nil && r != nil && e.lockFree() {
+		o, _ := e.store.readOutcome()
+		detail := ""
+		if o != nil && o.TxID == r.TxID {
+			detail = " (" + o.Result + ": " + o.Detail + ")"
+		}
+		return fmt.Sprintf("WARNING: the revert of change %s did not finish%s: the host is NOT as it was before it. `nictab recover` finishes it.", r.TxID, detail), nil
+	}
 	j, err := e.store.readJournal(journalFile)
 	if err != nil || j == nil || j.Phase != PhaseApplied || j.Deadline.IsZero() || e.watchdogAlive(j) {
 		return "", err
