@@ -92,7 +92,12 @@ func (e *Engine) recoverLocked() (string, error) {
 		return fmt.Sprintf("an apply that had finished and verified (snapshot %s) was kept and recorded", j.SnapshotID), nil
 	case j.Phase == PhaseApplied:
 		if e.watchdogAlive(j) {
-			return "", &LockedError{Holder: LockHolder{PID: j.PID, Command: "watchdog of " + j.TxID, Until: j.Deadline}}
+			// Its watchdog is about to take the lock from the apply.
+			pid := j.PID
+			if st, _ := e.readBeat(); st != nil {
+				pid = st.PID
+			}
+			return "", &LockedError{Holder: LockHolder{PID: pid, Command: "watchdog of " + j.TxID, Until: j.Deadline}}
 		}
 		// A confirm window whose watchdog is gone: nobody confirmed, so the
 		// change goes, as it would have at the deadline.
