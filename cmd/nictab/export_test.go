@@ -12,14 +12,21 @@ import (
 // snapshot the apply saved.
 func savedID(t *testing.T, c *cli) string {
 	t.Helper()
-	if r := c.run("apply", "-f", writeFile(t, "blog.yaml", specFile), "--yes", "-m", "for export"); r.code != 0 {
+	r := c.run("apply", "-f", writeFile(t, "blog.yaml", specFile), "--yes", "-m", "for export")
+	if r.code != 0 {
 		t.Fatal(r)
 	}
+	// The first apply saves the baseline "before nictab" and its own.
 	files, err := filepath.Glob(filepath.Join(c.state, "snapshots", "*.yaml"))
-	if err != nil || len(files) != 1 {
+	if err != nil || len(files) != 2 {
 		t.Fatalf("snapshots after one apply: %v, %v", files, err)
 	}
-	return strings.TrimSuffix(filepath.Base(files[0]), ".yaml")
+	_, rest, _ := strings.Cut(r.stdout, "verified. Snapshot ")
+	id, _, _ := strings.Cut(rest, " ")
+	if _, err := os.Stat(filepath.Join(c.state, "snapshots", id+".yaml")); err != nil {
+		t.Fatalf("apply named snapshot %q: %v\n%s", id, err, r)
+	}
+	return id
 }
 
 // TestExportAfterApply exports what a real apply saved, in every format.
@@ -38,7 +45,7 @@ func TestExportAfterApply(t *testing.T) {
 	mustContain(t, "export nix stderr", r.stderr, "scripted flavour")
 
 	out := filepath.Join(t.TempDir(), "nictab.nix")
-	r = c.run("export", "nix", id[:6], "--flavor", "networkd", "--nixos", "24.05", "-o", out)
+	r = c.run("export", "nix", id, "--flavor", "networkd", "--nixos", "24.05", "-o", out)
 	if r.code != 0 || r.stdout != "" {
 		t.Fatal(r)
 	}
