@@ -263,7 +263,7 @@ func (e *Engine) Apply(p *Proposal, o ApplyOptions) (*Outcome, error) {
 			j.Before = netcfg.OwnedAsDesired(before)
 			j.Tables = before.Complete
 			j.Foreign = netcfg.ForeignObjects(before)
-			if !o.Unrecorded {
+			if !o.Unrecorded && !p.Plan.Empty() {
 				var err error
 				if baseline, err = e.saveBaseline(before); err != nil {
 					return err
