@@ -163,6 +163,13 @@ func (e *Engine) Wait(ctx context.Context, p *Pending) (*TxOutcome, error) {
 			return o, nil
 		}
 		if n%5 == 4 {
+			if r, err := e.store.readJournal(revertingFile); err == nil && r != nil && r.TxID == p.TxID && e.lockFree() {
+				// The watchdog died in the middle of its revert: finish it.
+				if _, err := e.Recover(); err != nil && !IsRevertIncomplete(err) {
+					return nil, err
+				}
+				continue
+			}
 			if j, err := e.store.readJournal(journalFile); err == nil && j != nil && j.TxID == p.TxID && j.Phase == PhaseApplied && !e.watchdogAlive(j) {
 				why, asked := e.revertAsked(j.TxID)
 				if asked || e.overdue(j) {
