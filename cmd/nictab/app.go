@@ -33,6 +33,8 @@ type app struct {
 	netns    string
 	stateDir string
 	noColor  bool
+	// jsonDone is set once a command printed its --json document.
+	jsonDone bool
 }
 
 // openKernel opens the namespace of --netns, or the host's.

@@ -276,7 +276,11 @@ Rules and routes nictab does not own are never touched.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "Rolling back to %s (%s): %s\n\n", target.Meta.ID, target.Meta.Time.Local().Format("2006-01-02 15:04:05"), snapshots.Summary(target))
+			if f.asJSON {
+				f.rollbackTo = target.Meta.ID
+			} else {
+				fmt.Fprintf(a.out, "Rolling back to %s (%s): %s\n\n", target.Meta.ID, target.Meta.Time.Local().Format("2006-01-02 15:04:05"), snapshots.Summary(target))
+			}
 			p, err := e.ProposeRollback(target)
 			if err != nil {
 				return err
@@ -289,11 +293,12 @@ Rules and routes nictab does not own are never touched.`,
 	}
 	c.Flags().IntVar(&steps, "steps", 1, "go back N snapshots from the newest")
 	f.add(c)
-	return c
+	return a.withJSON(c, &f.asJSON)
 }
 
 func (a *app) recoverCmd() *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	c := &cobra.Command{
 		Use:   "recover",
 		Short: "Finish or undo an apply that was interrupted",
 		Long: `Finish or undo an apply that was interrupted by a crash, a power cut or
@@ -314,6 +319,9 @@ never between. Every command that changes something does this first.`,
 			if err != nil {
 				return err
 			}
+			if asJSON {
+				return a.recoverJSON(what)
+			}
 			if what == "" {
 				what = "nothing to recover: no apply was interrupted"
 			}
@@ -321,4 +329,6 @@ never between. Every command that changes something does this first.`,
 			return nil
 		},
 	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print the outcome as one JSON document (see the README's Headless use)")
+	return a.withJSON(c, &asJSON)
 }
