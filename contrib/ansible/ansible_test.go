@@ -44,7 +44,7 @@ func TestMain(m *testing.M) {
 func requireAnsible(t *testing.T) {
 	t.Helper()
 	nstest.RequireRoot(t)
-	for _, p := range []string{"ansible-playbook", "ansible-doc", "ping"} {
+	for _, p := range []string{"ansible-playbook", "ansible-doc", "ansible-test", "ping"} {
 		if _, err := exec.LookPath(p); err != nil {
 			if os.Getenv("CI") == "true" {
 				t.Fatalf("%s is missing; test.sh installs ansible-core and iputils-ping", p)

@@ -2,6 +2,9 @@ package ansible
 
 import (
 	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -44,6 +47,46 @@ func TestDocs(t *testing.T) {
 				t.Errorf("%s: ansible-doc lists no option %s (has %v)", c.name, o, keys(opts))
 			}
 		}
+	}
+}
+
+// TestSanity runs the ansible-test sanity tests that need nothing from the
+// network (validate-modules, pylint and the like fetch their tools into a
+// virtualenv and cannot run offline); ansible-doc is TestDocs.
+func TestSanity(t *testing.T) {
+	requireAnsible(t)
+	args := []string{"sanity", "--local", "--color", "no"}
+	for _, x := range []string{"action-plugin-docs", "compile", "empty-init", "future-import-boilerplate",
+		"line-endings", "metaclass-boilerplate", "no-assert", "no-basestring", "no-dict-iteritems",
+		"no-dict-iterkeys", "no-dict-itervalues", "no-get-exception", "no-illegal-filenames",
+		"no-main-display", "no-smart-quotes", "no-unicode-literals", "replace-urlopen", "shebang",
+		"symlinks", "use-argspec-type-path", "use-compat-six"} {
+		args = append(args, "--test", x)
+	}
+	// On a copy: ansible-test writes tests/output into the collection.
+	dir := filepath.Join(t.TempDir(), "ansible_collections", "nictab")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("cp", "-a", filepath.Join("ansible_collections", "nictab", "routing"), dir).CombinedOutput(); err != nil {
+		t.Fatalf("copy the collection: %v: %s", err, out)
+	}
+	// The Python ansible-core runs on, not whichever python3 is first on
+	// the PATH.
+	v, err := exec.Command("/usr/bin/python3", "-c", "import sys; print('%d.%d' % sys.version_info[:2])").Output()
+	if err != nil {
+		t.Fatalf("python3 version: %v", err)
+	}
+	args = append(args, "--python", strings.TrimSpace(string(v)))
+	cmd := exec.Command("ansible-test", args...)
+	cmd.Dir = filepath.Join(dir, "routing")
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.Contains(string(out), "ERROR") {
+		t.Fatalf("ansible-test %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	if n := strings.Count(string(out), "Running sanity test"); n != 21 {
+		t.Errorf("ran %d sanity tests, want 21:\n%s", n, out)
 	}
 }
 
