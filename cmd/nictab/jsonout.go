@@ -46,8 +46,8 @@ type changeResult struct {
 	// will be saved as (pending); confirm ID takes it.
 	Snapshot   string `json:"snapshot,omitempty"`
 	RollbackTo string `json:"rollback_to,omitempty"`
-	// Steps is how many kernel writes the apply made.
-	Steps int `json:"steps"`
+	// Steps is how many kernel writes the apply made (absent: none).
+	Steps int `json:"steps,omitempty"`
 	// Deadline is when a pending change reverts unless confirmed.
 	Deadline time.Time     `json:"deadline,omitzero"`
 	Guard    *netcfg.Guard `json:"guard,omitempty"`

@@ -221,7 +221,7 @@ func TestUnconfirmedApplyReverts(t *testing.T) {
 	}
 	for _, h := range hs {
 		bad := r.task(t, h.ns.Name, "A snapshot naming a NIC this host lacks")
-		if bad.Status != "failed" || !strings.Contains(str(bad.Result, "msg"), "nictab plan: ") || !strings.Contains(str(bad.Result, "msg"), "eth9") {
+		if msg := str(bad.Result, "msg"); bad.Status != "failed" || !strings.HasPrefix(msg, "nictab plan: content:") || !strings.Contains(msg, "eth9") {
 			t.Errorf("%s: bad snapshot: %+v", h.ns.Name, bad)
 		}
 		a := r.task(t, h.ns.Name, "Apply, and confirm nothing")

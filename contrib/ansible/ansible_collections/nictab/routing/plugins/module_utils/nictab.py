@@ -35,6 +35,8 @@ class Nictab(object):
             'nictab', required=True, opt_dirs=['/usr/local/sbin', '/usr/local/bin', '/usr/sbin'])
         self.netns = p.get('netns')
         self.state_dir = p.get('state_dir')
+        # Paths that messages should call by another name.
+        self.aliases = {}
 
     def argv(self, *args):
         cmd = [self.binary, '--no-color']
@@ -63,6 +65,8 @@ class Nictab(object):
             msg = doc['error']
         if not msg:
             msg = nictab_message(err) or out.strip() or 'exit status %d' % rc
+        for path, name in self.aliases.items():
+            msg = msg.replace(path, name)
         self.module.fail_json(msg='nictab %s: %s' % (what, msg), rc=rc, stdout=out, stderr=err,
                               cmd=cmd, nictab=doc, **extra)
 

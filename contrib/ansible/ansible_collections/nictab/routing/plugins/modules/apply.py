@@ -149,6 +149,7 @@ ansible_facts:
   type: dict
 '''
 
+import json
 import os
 import tempfile
 
@@ -167,7 +168,8 @@ def snapshot_file(module):
     content = module.params['content']
     if not isinstance(content, string_types):
         # JSON is YAML: a mapping from a variable needs no YAML library.
-        content = module.jsonify(content)
+        # Indented, so the line nictab names in an error is worth reading.
+        content = json.dumps(json.loads(module.jsonify(content)), indent=2, sort_keys=True)
     fd, path = tempfile.mkstemp(prefix='nictab-', suffix='.yaml', dir=module.tmpdir)
     with os.fdopen(fd, 'wb') as f:
         f.write(to_bytes(content, errors='surrogate_or_strict'))
@@ -207,6 +209,8 @@ def main():
     path, temp = snapshot_file(module)
     if temp:
         module.add_cleanup_file(temp)
+        # nictab's messages name the file and line: call it what the task calls it.
+        nictab.aliases[temp] = 'content'
 
     guard_args = ['--ssh-client', p['ssh_client']] if p['ssh_client'] else []
     rc, plan, out, err, cmd = nictab.run('plan', '-f', path, '--json', '--detailed-exitcode', *guard_args)
