@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -186,19 +187,29 @@ func objectRank(line string) int {
 // writeJSON prints one document and notes that it was printed, so a
 // failing command does not print a second one.
 func (a *app) writeJSON(v any) error {
-	enc := json.NewEncoder(a.out)
+	w := a.out
+	if a.jsonOut != nil {
+		w = a.jsonOut
+	}
+	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	a.jsonDone = true
 	return enc.Encode(v)
 }
 
-// withJSON makes a command whose --json flag is on print a changeResult
-// when it fails before it printed anything: a tool always gets a document
-// (flag parsing errors aside, which exit 2 with an empty stdout).
+// withJSON makes a command whose --json flag is on print nothing but its
+// document on stdout, and a changeResult when it fails before it printed
+// one: a tool always gets a document (flag parsing errors aside, which
+// exit 2 with an empty stdout).
 func (a *app) withJSON(c *cobra.Command, on *bool) *cobra.Command {
 	run := c.RunE
 	c.RunE = func(cmd *cobra.Command, args []string) error {
 		a.jsonDone = false
+		if *on {
+			out := a.out
+			a.jsonOut, a.out = out, io.Discard
+			defer func() { a.jsonOut, a.out = nil, out }()
+		}
 		err := run(cmd, args)
 		if err != nil && *on && !a.jsonDone {
 			res := &changeResult{Command: cmd.Name(), Netns: a.netns}

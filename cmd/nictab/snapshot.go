@@ -276,11 +276,7 @@ Rules and routes nictab does not own are never touched.`,
 			if err != nil {
 				return err
 			}
-			if f.asJSON {
-				f.rollbackTo = target.Meta.ID
-			} else {
-				fmt.Fprintf(a.out, "Rolling back to %s (%s): %s\n\n", target.Meta.ID, target.Meta.Time.Local().Format("2006-01-02 15:04:05"), snapshots.Summary(target))
-			}
+			fmt.Fprintf(a.out, "Rolling back to %s (%s): %s\n\n", target.Meta.ID, target.Meta.Time.Local().Format("2006-01-02 15:04:05"), snapshots.Summary(target))
 			p, err := e.ProposeRollback(target)
 			if err != nil {
 				return err
@@ -288,6 +284,7 @@ Rules and routes nictab does not own are never touched.`,
 			if f.message != "" {
 				p.Comment = f.message
 			}
+			f.rollbackTo = target.Meta.ID
 			return a.runApply(cmd, e, p, f)
 		},
 	}
