@@ -120,7 +120,7 @@ func (a *app) planCmd() *cobra.Command {
 	c.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when nothing would change, 4 when something would")
 	c.Flags().BoolVar(&noCommands, "no-commands", false, "leave out the equivalent ip commands")
 	c.Flags().StringVar(&sshClient, "ssh-client", "", "check the path to this SSH client (default: the one $SSH_CONNECTION names)")
-	return c
+	return a.withJSON(c, &asJSON)
 }
 
 // applyFlags are the choices apply and rollback share.

@@ -131,6 +131,10 @@ func TestJSONReverted(t *testing.T) {
 		t.Errorf("confirm after the revert: %s", r)
 	}
 	bad := writeFile(t, "bad.yaml", "version: 1\nnics:\n  - {name: eth9, table: 13}\n")
+	doc, r = c.jsonDoc("plan", "-f", bad, "--json", "--detailed-exitcode")
+	if r.code != 2 || doc["command"] != "plan" || doc["result"] != "invalid" || !strings.Contains(doc["error"].(string), bad+":3:") {
+		t.Errorf("plan --json of a bad file: %s", r)
+	}
 	doc, r = c.jsonDoc("apply", "-f", bad, "--json", "--yes")
 	if r.code != 2 || doc["result"] != "invalid" || !strings.Contains(doc["error"].(string), "eth9") {
 		t.Errorf("apply --json of a bad file: %s", r)
