@@ -64,7 +64,10 @@ class Nictab(object):
         if isinstance(doc, dict) and doc.get('error'):
             msg = doc['error']
         if not msg:
-            msg = nictab_message(err) or out.strip() or 'exit status %d' % rc
+            msg = nictab_message(err) or 'exit status %d' % rc
+        if isinstance(doc, dict) and doc.get('conflicts'):
+            # What is in the way, as the plan names it.
+            msg += ': ' + '; '.join(c.get('text', '') for c in doc['conflicts'])
         for path, name in self.aliases.items():
             msg = msg.replace(path, name)
         self.module.fail_json(msg='nictab %s: %s' % (what, msg), rc=rc, stdout=out, stderr=err,
