@@ -160,6 +160,8 @@ func ansible(t *testing.T, command string, args ...string) playRun {
 		"ANSIBLE_REMOTE_TEMP="+filepath.Join(tmp, "remote"),
 		"ANSIBLE_RETRY_FILES_ENABLED=0",
 		"ANSIBLE_HOME="+filepath.Join(tmp, "home"),
+		// Ansible refuses to start in a locale that is not UTF-8.
+		"LC_ALL=C.UTF-8",
 	)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -80,7 +80,7 @@ func TestSanity(t *testing.T) {
 	args = append(args, "--python", strings.TrimSpace(string(v)))
 	cmd := exec.Command("ansible-test", args...)
 	cmd.Dir = filepath.Join(dir, "routing")
-	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "LC_ALL=C.UTF-8")
 	out, err := cmd.CombinedOutput()
 	if err != nil || strings.Contains(string(out), "ERROR") {
 		t.Fatalf("ansible-test %s: %v\n%s", strings.Join(args, " "), err, out)
