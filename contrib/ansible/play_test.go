@@ -149,7 +149,9 @@ func TestSeedPlaybook(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("apply: %s", r)
 	}
-	if strings.Contains(r.stdout, "[WARNING]") {
+	// wait_for_connection resets the connection first, which the local
+	// connection cannot do, and says so; any other warning is a fault.
+	if w := strings.ReplaceAll(r.stdout, "[WARNING]: Reset is not implemented for this connection", ""); strings.Contains(w, "[WARNING]") {
 		t.Errorf("the play warns:\n%s", r.stdout)
 	}
 	kept := map[string]string{}
