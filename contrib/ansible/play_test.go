@@ -136,6 +136,9 @@ func TestSeedPlaybook(t *testing.T) {
 		if ids := snapshotIDs(t, h); len(ids) != 0 {
 			t.Errorf("%s: check mode saved snapshots %v", h.ns.Name, ids)
 		}
+		if _, err := os.Stat(filepath.Join("/etc/netns", h.ns.Name, "iproute2", "rt_tables.d", "nictab.conf")); err == nil {
+			t.Errorf("%s: check mode wrote the table names", h.ns.Name)
+		}
 	}
 	if !strings.Contains(r.stdout, "+  rule  1000: from 192.168.10.2 lookup 13 vpn") || !strings.Contains(r.stdout, "--- before: nictab: ") {
 		t.Errorf("--diff output does not show the plan:\n%s", r.stdout)
@@ -207,6 +210,9 @@ func TestSeedPlaybook(t *testing.T) {
 		if got := nictabRules(t, h); !sameSet(got, seedRules) {
 			t.Errorf("%s: rules after the deadline %v, want %v", h.ns.Name, got, seedRules)
 		}
+		if b, err := os.ReadFile(filepath.Join("/etc/netns", h.ns.Name, "iproute2", "rt_tables.d", "nictab.conf")); err != nil || !strings.Contains(string(b), "13\tvpn") && !strings.Contains(string(b), "13 vpn") {
+			t.Errorf("%s: table names %q (%v)", h.ns.Name, b, err)
+		}
 		if gw13, gw14 := defaultVia(t, h, "13"), defaultVia(t, h, "14"); gw13 != "192.168.10.1" || gw14 != "192.168.20.1" {
 			t.Errorf("%s: default routes of 13 and 14 via %q and %q", h.ns.Name, gw13, gw14)
 		}
@@ -218,7 +224,9 @@ func TestSeedPlaybook(t *testing.T) {
 
 // TestUnconfirmedApplyReverts: an apply no task confirms is live until its
 // deadline and reverted after it; a confirm that comes too late fails with
-// nictab's message, and so does a snapshot naming a NIC the host lacks.
+// nictab's message, and so do a snapshot naming a NIC the host lacks and a
+// change that moves the SSH session with no confirm window (the guard's
+// verdict in the result). None of them leaves a trace in the namespace.
 func TestUnconfirmedApplyReverts(t *testing.T) {
 	requireAnsible(t)
 	t.Parallel()
@@ -234,6 +242,14 @@ func TestUnconfirmedApplyReverts(t *testing.T) {
 		bad := r.task(t, h.ns.Name, "A snapshot naming a NIC this host lacks")
 		if msg := str(bad.Result, "msg"); bad.Status != "failed" || !strings.HasPrefix(msg, "nictab plan: content:") || !strings.Contains(msg, "eth9") {
 			t.Errorf("%s: bad snapshot: %+v", h.ns.Name, bad)
+		}
+		// The guard's verdict reaches the play, and nictab refuses to
+		// move the session with no window to take it back.
+		mv := r.task(t, h.ns.Name, "A change that moves the SSH session, without a confirm window")
+		doc, _ := mv.Result["nictab"].(map[string]any)
+		guard, _ := doc["guard"].(map[string]any)
+		if mv.Status != "failed" || !strings.Contains(str(mv.Result, "msg"), "moves or cuts your SSH session") || str(guard, "status") != "moved" || !strings.Contains(str(guard, "message"), "192.168.20.254") {
+			t.Errorf("%s: session-moving change with no window: %+v", h.ns.Name, mv)
 		}
 		a := r.task(t, h.ns.Name, "Apply, and confirm nothing")
 		if a.Result["pending"] != true || str(a.Result, "deadline") == "" {
