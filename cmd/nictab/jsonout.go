@@ -295,14 +295,15 @@ func (a *app) runApplyJSON(cmd *cobra.Command, e *snapshots.Engine, p *snapshots
 		if err := a.writeJSON(res); err != nil {
 			return err
 		}
-		return exitError{code: exitReverted}
+		// The same on stderr, for logs that keep only that.
+		return exitError{code: exitReverted, err: fmt.Errorf("reverted (%s): the change was not confirmed", o.Detail)}
 	}
 	res.Result, res.ExitStatus = resRevertErr, exitFailed
 	res.Error = fmt.Sprintf("the revert failed: %s — run `nictab recover`", o.Detail)
 	if err := a.writeJSON(res); err != nil {
 		return err
 	}
-	return exitError{code: exitFailed}
+	return exitError{code: exitFailed, err: errors.New(res.Error)}
 }
 
 // confirmChange keeps the pending change, which must be want when it is

@@ -116,7 +116,7 @@ func TestJSONReverted(t *testing.T) {
 	f := writeFile(t, "blog.yaml", specFile)
 	before := c.routing()
 	doc, r := c.jsonDoc("apply", "-f", f, "--json", "--yes", "--confirm", "2s")
-	if r.code != 3 || doc["result"] != "reverted" || doc["snapshot"] == nil {
+	if r.code != 3 || doc["result"] != "reverted" || doc["snapshot"] == nil || !strings.Contains(r.stderr, "nictab: reverted (") {
 		t.Fatalf("unconfirmed apply --json: %s", r)
 	}
 	if got := c.routing(); got != before {
