@@ -50,12 +50,14 @@ func golden(t *testing.T, name, got string) string {
 }
 
 type fixNIC struct {
-	name   string
-	addrs  []string
-	table  uint32
-	gws    []string
-	sel    []netcfg.Selector
-	fwmark *netcfg.FwMark
+	name  string
+	addrs []string
+	// dynamic are addresses DHCP or router advertisements gave.
+	dynamic []string
+	table   uint32
+	gws     []string
+	sel     []netcfg.Selector
+	fwmark  *netcfg.FwMark
 }
 
 var fixTime = time.Date(2025, 3, 1, 10, 15, 0, 0, time.UTC)
@@ -72,6 +74,9 @@ func resolveFixture(t *testing.T, meta *Meta, comment string, tables []netcfg.Ta
 		for _, a := range n.addrs {
 			l.Addrs = append(l.Addrs, netcfg.Addr{Prefix: netip.MustParsePrefix(a)})
 		}
+		for _, a := range n.dynamic {
+			l.Addrs = append(l.Addrs, netcfg.Addr{Prefix: netip.MustParsePrefix(a), Dynamic: true})
+		}
 		live.Links = append(live.Links, l)
 		ni := netcfg.NICIntent{Name: n.name, Table: netcfg.TableRef{ID: n.table}, Select: n.sel, FwMark: n.fwmark}
 		for _, g := range n.gws {
@@ -83,12 +88,16 @@ func resolveFixture(t *testing.T, meta *Meta, comment string, tables []netcfg.Ta
 	if err != nil {
 		t.Fatalf("resolve fixture: %v", err)
 	}
+	target := netcfg.Target{Rules: d.Rules, Routes: d.Routes, Names: d.Names}
+	if meta != nil {
+		meta.Addressing = addressingOf(live, target, in)
+	}
 	return &Snapshot{
 		Version:  Version,
 		Comment:  comment,
 		Intent:   in,
 		Meta:     meta,
-		Resolved: &netcfg.Target{Rules: d.Rules, Routes: d.Routes, Names: d.Names},
+		Resolved: &target,
 	}
 }
 
@@ -162,5 +171,32 @@ func hostileScriptedSnapshot(t *testing.T) *Snapshot {
 			{name: `a\b'c`, addrs: []string{"2001:db8:20::2/64"}, table: 14, gws: []string{"2001:db8:20::1"}, sel: []netcfg.Selector{netcfg.SelectOIF}},
 			{name: "$(reboot)", addrs: []string{"192.168.30.2/24"}, table: 15},
 			{name: "nl\nx", addrs: []string{"192.168.40.2/24"}, table: 15, gws: []string{"192.168.40.1"}},
+		}, nil)
+}
+
+// dhcpSnapshot has a laptop's NICs: wlan0 with an IPv4 address from DHCP
+// and IPv6 addresses from router advertisements (SLAAC) and DHCPv6, eth1
+// with a fixed address; plus a blackhole route and a fwmark rule tied to
+// no NIC.
+func dhcpSnapshot(t *testing.T) *Snapshot {
+	bh := netcfg.RouteIntent{Table: netcfg.TableRef{ID: 60}, Type: netcfg.RouteBlackhole, To: netip.MustParsePrefix("10.77.0.0/16")}
+	s := resolveFixture(t, fixMeta("20250304T090000Z-d4c9", "laptop", true), "DHCP NIC to its own table",
+		[]netcfg.TableDef{{ID: 50, Name: "wifi"}, {ID: 60, Name: "wired"}},
+		[]fixNIC{
+			{name: "wlan0", dynamic: []string{"192.168.50.23/24", "2001:db8:60::5a1:2ff:fe03:405/64", "2001:db8:60::77/128"}, table: 50, gws: []string{"192.168.50.1", "2001:db8:60::1"}},
+			{name: "eth1", addrs: []string{"10.60.0.2/24"}, table: 60, gws: []string{"10.60.0.1"}, sel: []netcfg.Selector{netcfg.SelectFwmark}, fwmark: &netcfg.FwMark{Value: 0x3c, Mask: 0xffffffff}},
+		}, []netcfg.RouteIntent{bh})
+	return s
+}
+
+// hostileBuildableSnapshot has NIC names that networkd and Nix both take
+// as they are ('+', '=', '.'), for the mode that merges into the host's
+// units, which must be named after them.
+func hostileBuildableSnapshot(t *testing.T) *Snapshot {
+	return resolveFixture(t, fixMeta("20250305T000000Z-0001", "odd", true), "",
+		[]netcfg.TableDef{{ID: 70, Name: "odd"}},
+		[]fixNIC{
+			{name: "a+b=c", addrs: []string{"192.168.70.2/24"}, table: 70, gws: []string{"192.168.70.1"}},
+			{name: "x.y", addrs: []string{"192.168.71.2/24"}, table: 70},
 		}, nil)
 }

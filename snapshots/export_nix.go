@@ -129,7 +129,7 @@ func (w *nixWriter) fail(err error) {
 func (w *nixWriter) str(what, s string) string {
 	q, err := NixString(s)
 	if err != nil {
-		w.fail(exportErrf("%s %q %v", what, s, err))
+		w.fail(exportErrf("%s %s %v", what, quoteText(s), err))
 	}
 	return q
 }
@@ -138,7 +138,7 @@ func (w *nixWriter) str(what, s string) string {
 func (w *nixWriter) attr(what, s string) string {
 	q, err := NixAttr(s)
 	if err != nil {
-		w.fail(exportErrf("%s %q %v", what, s, err))
+		w.fail(exportErrf("%s %s %v", what, quoteText(s), err))
 	}
 	return q
 }

@@ -47,7 +47,7 @@ func (f ndField) nixText(w *nixWriter) string {
 // rules as "proto static". The export says so in its header rather than
 // refuse every rule.
 func ruleSection(r *netcfg.Rule, legacy bool) ([]ndField, error) {
-	what := func() string { return fmt.Sprintf("rule %q", netcfg.SafeText(netcfg.RuleString(r))) }
+	what := func() string { return ruleText(r) }
 	var fs []ndField
 	from := r.From.IsValid() && r.From.Bits() > 0
 	to := r.To.IsValid() && r.To.Bits() > 0
@@ -173,7 +173,7 @@ func needMetric(r *netcfg.Route) bool {
 // routeSection maps a route onto systemd.network(5)'s [Route]. The device
 // is not a setting: it is the link of the unit the section goes in.
 func routeSection(r *netcfg.Route) ([]ndField, error) {
-	what := func() string { return fmt.Sprintf("route %q", netcfg.SafeText(netcfg.RouteString(r))) }
+	what := func() string { return routeText(r) }
 	if len(r.MultiPath) > 0 {
 		return nil, exportErrf("%s has several next hops, which this export cannot express yet; use the ip export", what())
 	}

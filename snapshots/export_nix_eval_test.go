@@ -1,0 +1,145 @@
+package snapshots
+
+import (
+	"bytes"
+	"encoding/json"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// nixEvalJSON evaluates a Nix expression with real Nix, offline, and
+// decodes its JSON value; ok is false with Nix's message when it fails.
+func nixEvalJSON(t *testing.T, nix, expr string, v any) (msg string, ok bool) {
+	t.Helper()
+	var stderr bytes.Buffer
+	cmd := exec.Command(nix, "--readonly-mode", "--eval", "--strict", "--json", "-E", expr)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return stderr.String(), false
+	}
+	if err := json.Unmarshal(out, v); err != nil {
+		t.Fatalf("decode %s: %v", out, err)
+	}
+	return "", true
+}
+
+// checkUnitStoreNames has Nix make the store path of every unit the way
+// NixOS names its derivation, "unit-NAME.network": a name Nix refuses
+// would fail the system's build.
+func checkUnitStoreNames(t *testing.T, nix string, v map[string]any) {
+	t.Helper()
+	nets := obj(t, obj(t, obj(t, v["systemd"], "systemd")["network"], "network")["networks"], "networks")
+	for _, unit := range keysOf(nets) {
+		lit, err := NixString("unit-" + unit + ".network")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var path string
+		if msg, ok := nixEvalJSON(t, nix, "builtins.toFile "+lit+" \"\"", &path); !ok {
+			t.Errorf("unit %q: Nix cannot make its store path: %s", unit, strings.TrimSpace(msg))
+		}
+	}
+}
+
+// checkAddressing checks what each unit of an evaluated networkd module
+// holds against the snapshot: every rule and route on some unit, and the
+// addressing nictab saw on the units of its own, as a person would write
+// it (fixed addresses, DHCP for a dynamic IPv4 address, DHCPv6 for a
+// dynamic /128, router advertisements for other dynamic IPv6 ones).
+func checkAddressing(t *testing.T, s *Snapshot, u UnitNames, v map[string]any) {
+	t.Helper()
+	nets := obj(t, obj(t, obj(t, v["systemd"], "systemd")["network"], "network")["networks"], "networks")
+	var rules, routes int
+	for _, unit := range keysOf(nets) {
+		um := obj(t, nets[unit], unit)
+		nic, _ := obj(t, um["matchConfig"], unit)["Name"].(string)
+		if l, ok := um["routingPolicyRules"].([]any); ok {
+			rules += len(l)
+		}
+		if l, ok := um["routes"].([]any); ok {
+			routes += len(l)
+		}
+		_, named := u.Units[nic]
+		if u.Mode != UnitsOwn || named {
+			if _, ok := um["address"]; ok {
+				t.Errorf("%s: carries addresses in a mode that leaves them to the host", unit)
+			}
+			if _, ok := um["networkConfig"]; ok {
+				t.Errorf("%s: carries networkConfig in a mode that leaves it to the host", unit)
+			}
+			continue
+		}
+		a, ok := s.Meta.addressing(nic)
+		if !ok {
+			t.Errorf("%s: NIC %q has no recorded addressing, yet the unit was written", unit, nic)
+			continue
+		}
+		var want []any
+		for _, p := range a.Static {
+			want = append(want, p.String())
+		}
+		got, _ := mkDefault(t, um["address"], unit+".address").([]any)
+		if !slices.Equal(got, want) && !(len(got) == 0 && len(want) == 0) {
+			t.Errorf("%s.address = %v, want %v", unit, got, want)
+		}
+		var v4, v6m, ra bool
+		for _, p := range a.Dynamic {
+			switch {
+			case p.Addr().Is4():
+				v4 = true
+			case p.Bits() == 128:
+				v6m, ra = true, true
+			default:
+				ra = true
+			}
+		}
+		wantDHCP := map[[2]bool]any{{true, true}: "yes", {true, false}: "ipv4", {false, true}: "ipv6", {false, false}: nil}[[2]bool{v4, v6m}]
+		nc, _ := um["networkConfig"].(map[string]any)
+		var gotDHCP, gotRA any
+		if x, ok := nc["DHCP"]; ok {
+			gotDHCP = mkDefault(t, x, unit+".networkConfig.DHCP")
+		}
+		if x, ok := nc["IPv6AcceptRA"]; ok {
+			gotRA = mkDefault(t, x, unit+".networkConfig.IPv6AcceptRA")
+		}
+		if gotDHCP != wantDHCP {
+			t.Errorf("%s: DHCP = %v, want %v (dynamic %v)", unit, gotDHCP, wantDHCP, a.Dynamic)
+		}
+		if (gotRA == true) != ra {
+			t.Errorf("%s: IPv6AcceptRA = %v, want %v (dynamic %v)", unit, gotRA, ra, a.Dynamic)
+		}
+	}
+	if rules != len(s.Resolved.Rules) || routes != len(s.Resolved.Routes) {
+		t.Errorf("the units hold %d rules and %d routes, the snapshot %d and %d", rules, routes, len(s.Resolved.Rules), len(s.Resolved.Routes))
+	}
+}
+
+// TestStoreNameRuleIsNix checks ValidStoreName, which decides whether a
+// unit name is used as it is, against real Nix on names at the edges of
+// the rule.
+func TestStoreNameRuleIsNix(t *testing.T) {
+	nix := nixInstantiate(t)
+	names := []string{"40-eno1", "40-eth0.100", "40-a+b=c", "40-x?y", "40-p${q}", "40-p$q", "40-p{q}", "40-a b", "40-a:b", "40-a@b", "40-a%b", "40-é", ".hidden", "-dash", "_under", "40-" + strings.Repeat("a", 208), "40-" + strings.Repeat("a", 209), "40-__reboot_-796c4c55"}
+	for _, n := range names {
+		lit, err := NixString(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var path string
+		_, nixOK := nixEvalJSON(t, nix, "builtins.toFile "+lit+" \"\"", &path)
+		// A leading dot is refused on purpose: newer Nix refuses it,
+		// and a unit file named so would be hidden.
+		if got := ValidStoreName(n); got != nixOK && !(n[0] == '.' && !got) {
+			t.Errorf("ValidStoreName(%q) = %v, Nix says %v", n, got, nixOK)
+		}
+	}
+	// Every NIC name the kernel takes gives a unit name Nix takes.
+	for _, nic := range []string{"p${q}", "$(reboot)", "a b", "é", ".x", "x?y", "eth0.100", "a+b=c"} {
+		if u := (UnitNames{}).Unit(nic); !ValidStoreName("unit-" + u + ".network") {
+			t.Errorf("NIC %q: unit name %q is not a store name", nic, u)
+		}
+	}
+}
