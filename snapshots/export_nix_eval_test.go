@@ -3,8 +3,12 @@ package snapshots
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -141,5 +145,132 @@ func TestStoreNameRuleIsNix(t *testing.T) {
 		if u := (UnitNames{}).Unit(nic); !ValidStoreName("unit-" + u + ".network") {
 			t.Errorf("NIC %q: unit name %q is not a store name", nic, u)
 		}
+	}
+}
+
+// unitLines renders one evaluated systemd.network.networks entry as the
+// lines NixOS writes in its .network file, "Section.Key=value", sections
+// numbered in order.
+func unitLines(t *testing.T, um map[string]any) []string {
+	t.Helper()
+	val := func(x any) string {
+		switch v := x.(type) {
+		case bool:
+			if v {
+				return "yes"
+			}
+			return "no"
+		case json.Number:
+			return v.String()
+		case string:
+			return v
+		}
+		t.Errorf("value %v of type %T", x, x)
+		return ""
+	}
+	out := []string{"Match.Name=" + val(obj(t, um["matchConfig"], "matchConfig")["Name"])}
+	if raw, ok := um["address"]; ok {
+		l, _ := mkDefault(t, raw, "address").([]any)
+		for _, a := range l {
+			out = append(out, "Network.Address="+val(a))
+		}
+	}
+	if raw, ok := um["networkConfig"]; ok {
+		nc := obj(t, raw, "networkConfig")
+		for _, k := range []string{"DHCP", "IPv6AcceptRA"} {
+			if x, ok := nc[k]; ok {
+				out = append(out, "Network."+k+"="+val(mkDefault(t, x, k)))
+			}
+		}
+	}
+	n := 0
+	for _, list := range []struct{ key, section string }{{"routingPolicyRules", "RoutingPolicyRule"}, {"routes", "Route"}} {
+		l, _ := um[list.key].([]any)
+		for _, e := range l {
+			m := obj(t, e, list.key)
+			for _, k := range keysOf(m) {
+				out = append(out, fmt.Sprintf("%s%d.%s=%s", list.section, n, k, val(m[k])))
+			}
+			n++
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// fileLines reads a .network file into the same lines.
+func fileLines(data string) []string {
+	var out []string
+	section, n := "", -1
+	for _, l := range strings.Split(data, "\n") {
+		switch {
+		case l == "" || strings.HasPrefix(l, "#"):
+		case strings.HasPrefix(l, "["):
+			section = strings.Trim(l, "[]")
+			if section == "RoutingPolicyRule" || section == "Route" {
+				n++
+				section += strconv.Itoa(n)
+			}
+		default:
+			out = append(out, section+"."+l)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestNixUnitsAreTheNetworkdFiles: the NixOS networkd flavour, evaluated
+// by Nix, says for every unit exactly what the .network file of
+// `export networkd --whole-units` says, so the run of the real networkd
+// on those files (TestNetworkdAppliesExport) stands for the NixOS module.
+func TestNixUnitsAreTheNetworkdFiles(t *testing.T) {
+	nix := nixInstantiate(t)
+	for _, c := range []struct {
+		name string
+		snap func(*testing.T) *Snapshot
+		u    UnitNames
+	}{
+		{"sandbox", sandboxSnapshot, UnitNames{}},
+		{"dhcp", dhcpSnapshot, UnitNames{}},
+		{"vlan", vlanSnapshot, UnitNames{}},
+		{"hostile", hostileNetworkdSnapshot, UnitNames{}},
+		{"rules-only", dhcpSnapshot, UnitNames{Mode: UnitsRulesOnly}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := c.snap(t)
+			mod, err := ExportNix(s, NixOptions{Flavor: FlavorNetworkd, Units: c.u})
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(t.TempDir(), "m.nix")
+			if err := os.WriteFile(path, []byte(mod), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			v := evalModule(t, nix, path)
+			nets := obj(t, obj(t, obj(t, v["systemd"], "systemd")["network"], "network")["networks"], "networks")
+			files, err := ExportNetworkd(s, NetworkdOptions{Units: c.u, Whole: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := 0
+			for _, f := range files {
+				unit, ok := strings.CutSuffix(strings.TrimPrefix(f.Path, "network/"), ".network")
+				if !ok {
+					continue
+				}
+				seen++
+				um, ok := nets[unit].(map[string]any)
+				if !ok {
+					t.Errorf("the module has no unit %q; it has %v", unit, keysOf(nets))
+					continue
+				}
+				if got, want := unitLines(t, um), fileLines(string(f.Data)); !slices.Equal(got, want) {
+					t.Errorf("unit %s: the module says\n%s\nthe file says\n%s", unit, strings.Join(got, "\n"), strings.Join(want, "\n"))
+				}
+			}
+			if seen != len(nets) || seen == 0 {
+				t.Errorf("%d unit files, %d units in the module", seen, len(nets))
+			}
+		})
 	}
 }

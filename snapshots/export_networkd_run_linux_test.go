@@ -1,0 +1,186 @@
+//go:build linux
+
+package snapshots
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nictab/nictab/internal/nstest"
+	"github.com/nictab/nictab/netcfg"
+)
+
+const networkdBinary = "/usr/lib/systemd/systemd-networkd"
+
+// networkdSetup is the shell that runs networkd inside the test
+// namespace. It gets a mount namespace of its own, where /run,
+// /etc/systemd and /usr/lib/systemd/network are empty tmpfs with only the
+// exported files, so it reads no unit of the host and writes no state of
+// it.
+//
+// NOTE: what networkd needs to run without systemd as PID 1 and without
+// D-Bus, found by running it with SYSTEMD_LOG_LEVEL=debug:
+//   - /run/systemd/netif owned by systemd-network: started as root it
+//     drops to that user and refuses a directory root owns ("Could not
+//     create runtime directory").
+//   - /sys read-only: with a writable /sys it waits for udev to
+//     initialise every link ("link pending udev initialization"), and no
+//     udevd runs here; read-only, it takes links as they are, as in a
+//     container.
+//   - D-Bus is not needed: it watches for the bus socket and goes on
+//     without it.
+//
+// It runs in a PID namespace of its own whose init is `timeout`: when
+// the test ends, fails or dies, the unshare process (killed with the
+// test) takes that init down, and the kernel kills networkd with it;
+// timeout bounds it in any case.
+const networkdSetup = `set -e
+mount -t tmpfs tmpfs /run
+mkdir -p /run/systemd/netif
+chown systemd-network:systemd-network /run/systemd/netif
+mount -t tmpfs tmpfs /etc/systemd
+cp -r "$1"/. /etc/systemd/
+mount -t tmpfs tmpfs /usr/lib/systemd/network
+mount -o remount,bind,ro /sys
+exec timeout -s KILL 60 env SYSTEMD_LOG_LEVEL=debug SYSTEMD_LOG_TARGET=console ` + networkdBinary + "\n"
+
+// runNetworkd starts systemd-networkd in ns with files (paths relative to
+// /etc/systemd) and stops it when the test ends.
+func runNetworkd(t *testing.T, ns *nstest.NS, files []File) (stop func() string) {
+	t.Helper()
+	if _, err := os.Stat(networkdBinary); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is missing: %v", networkdBinary, err)
+		}
+		t.Skipf("no %s", networkdBinary)
+	}
+	dir := t.TempDir()
+	for _, f := range files {
+		p := filepath.Join(dir, filepath.FromSlash(f.Path))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, f.Data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command("ip", "netns", "exec", ns.Name,
+		"unshare", "--mount", "--propagation", "private", "--pid", "--fork", "--kill-child=SIGKILL", "--mount-proc",
+		"sh", "-c", networkdSetup, "sh", dir)
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	stopped := false
+	stop = func() string {
+		if !stopped {
+			stopped = true
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Errorf("systemd-networkd (pid %d) did not end", cmd.Process.Pid)
+			}
+		}
+		return log.String()
+	}
+	t.Cleanup(func() { stop() })
+	return stop
+}
+
+// TestNetworkdAppliesExport is the networkd flavour applied for real:
+// nictab applies an intent in one namespace; the whole units of
+// `nictab export networkd --whole-units` for the snapshot it saves are
+// given to the real systemd-networkd in a second namespace with the same
+// NICs and no addresses. networkd must address the NICs as they were and
+// install rules and routes equal to nictab's, read back with ip -j. One
+// NIC's name holds '$', '{' and '}', which no Nix store path can.
+func TestNetworkdAppliesExport(t *testing.T) {
+	nics := []runNIC{
+		{name: "eno1", addrs: []string{"192.168.10.2/24", "2001:db8:10::2/64"}},
+		{name: "p${q}", addrs: []string{"192.168.30.2/24"}},
+	}
+	in := netcfg.Intent{
+		Tables: []netcfg.TableDef{{ID: 13, Name: "vpn"}, {ID: 14, Name: "odd"}},
+		NICs: []netcfg.NICIntent{
+			{Name: "eno1", Table: netcfg.TableRef{ID: 13}, Gateways: []netip.Addr{netip.MustParseAddr("192.168.10.1"), netip.MustParseAddr("2001:db8:10::1")},
+				Select: []netcfg.Selector{netcfg.SelectFrom, netcfg.SelectFwmark}, FwMark: &netcfg.FwMark{Value: 0x13, Mask: 0xffffffff}},
+			{Name: "p${q}", Table: netcfg.TableRef{ID: 14}, Gateways: []netip.Addr{netip.MustParseAddr("192.168.30.1")},
+				Select: []netcfg.Selector{netcfg.SelectFrom, netcfg.SelectIIF}},
+		},
+		Routes: []netcfg.RouteIntent{{Table: netcfg.TableRef{ID: 14}, Type: netcfg.RouteBlackhole, To: netip.MustParsePrefix("10.99.0.0/16")}},
+	}
+	applied := nstest.New(t)
+	addNICs(t, applied, nics, true)
+	snap := applyAsNictab(t, applied, in, true)
+	tables := tablesOf(snap)
+	want := policyRouting(t, applied, tables)
+	if len(want) < 10 {
+		t.Fatalf("nictab applied only %d rules and routes:\n%v", len(want), want)
+	}
+
+	files, err := ExportNetworkd(snap, NetworkdOptions{Whole: true, Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		checkUnitFile(t, f)
+	}
+	fresh := nstest.New(t)
+	addNICs(t, fresh, nics, false)
+	start := time.Now()
+	stop := runNetworkd(t, fresh, files)
+	var got []string
+	ok := false
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		got = policyRouting(t, fresh, tables)
+		if slices.Equal(got, want) && addressesAsApplied(t, applied, fresh, nics) {
+			ok = true
+			break
+		}
+	}
+	took := time.Since(start)
+	// networkd must keep it: nothing it does later may take it away.
+	time.Sleep(time.Second)
+	after := policyRouting(t, fresh, tables)
+	log := stop()
+	if !ok {
+		t.Fatalf("systemd-networkd did not reach nictab's rules and routes in 30 s (- nictab only, + networkd only):\n%s\naddresses: %s\nnetworkd's log:\n%s", lineDiff(want, got), addrReport(t, applied, fresh, nics), log)
+	}
+	if !slices.Equal(after, want) {
+		t.Errorf("a second later, networkd's state changed:\n%s", lineDiff(want, after))
+	}
+	t.Logf("nictab applied, and networkd reproduced:\n%s", strings.Join(want, "\n"))
+	t.Logf("systemd-networkd configured %d rules and routes and %d NICs' addresses from the export in %v", len(want), len(nics), took.Round(time.Millisecond))
+}
+
+func addressesAsApplied(t *testing.T, a, b *nstest.NS, nics []runNIC) bool {
+	t.Helper()
+	for _, n := range nics {
+		if !slices.Equal(addresses(t, a, n.name), addresses(t, b, n.name)) {
+			return false
+		}
+	}
+	return true
+}
+
+func addrReport(t *testing.T, a, b *nstest.NS, nics []runNIC) string {
+	var s string
+	for _, n := range nics {
+		s += fmt.Sprintf("%s: nictab's %v, networkd's %v; ", n.name, addresses(t, a, n.name), addresses(t, b, n.name))
+	}
+	return s
+}
