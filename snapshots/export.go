@@ -126,10 +126,13 @@ func safeUnitPart(nic string) string {
 	return string(b) + "-" + hex.EncodeToString(sum[:4])
 }
 
-// checkUnitName refuses unit names that NixOS cannot build or that would
-// not stay one file in /etc/systemd/network.
-func checkUnitName(unit, nic string, u UnitNames) error {
-	if ValidStoreName(unit+".network") && unit != "" && unit[0] != '.' {
+// checkUnitName refuses unit names that would not stay one file in
+// /etc/systemd/network, and for NixOS (nix set) those it cannot build.
+func checkUnitName(unit, nic string, u UnitNames, nix bool) error {
+	if unit == "" || unit[0] == '.' || strings.ContainsAny(unit, "/\\") || hasControl(unit) {
+		return exportErrf("the unit name %s for NIC %s cannot be a file name in /etc/systemd/network (not empty, no leading dot, no /, \\ or control characters); name it with --unit %s=UNIT", quoteText(unit), quoteText(nic), readable(nic))
+	}
+	if !nix || ValidStoreName(unit+".network") {
 		return nil
 	}
 	why := "a unit name must be letters, digits and + - . _ ? = only, not starting with a dot: NixOS builds each unit as a Nix store path, which takes no other character, and networkd reads it as a file name"

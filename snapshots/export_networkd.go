@@ -48,7 +48,7 @@ func ExportNetworkd(s *Snapshot, o NetworkdOptions) ([]File, error) {
 		// A drop-in extends the host's unit, named as the host names it.
 		u.Mode = UnitsMerge
 	}
-	units, err := buildUnits(s, u, false)
+	units, err := buildUnits(s, u, false, false)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +74,7 @@ func ExportNetworkd(s *Snapshot, o NetworkdOptions) ([]File, error) {
 		if o.Whole {
 			unitComment(&b, header(s, "systemd-networkd unit for "+nixComment(un.NIC)+",", o.Version))
 			unitComment(&b, []string{""})
-			unitComment(&b, wrapComment(unitsHeader(u)))
+			unitComment(&b, wrapComment(unitsHeader(u, false)))
 			writeUnitText(&b, un)
 			files = append(files, File{Path: path.Join("network", un.Name+".network"), Data: []byte(b.String())})
 			continue

@@ -28,7 +28,7 @@ func writeNetworkdModule(w *nixWriter, s *Snapshot, o NixOptions) error {
 	if err := checkTableNames(names, true); err != nil {
 		return err
 	}
-	units, err := buildUnits(s, o.Units, legacy)
+	units, err := buildUnits(s, o.Units, legacy, true)
 	if err != nil {
 		return err
 	}
@@ -41,9 +41,9 @@ func writeNetworkdModule(w *nixWriter, s *Snapshot, o NixOptions) error {
 	w.comment("Import it from configuration.nix:  imports = [ ./nictab.nix ];")
 	w.comment("Flavour: systemd-networkd, layout of NixOS " + o.NixOS.String() + " (" + layout + ").")
 	w.comment("")
-	w.comment(wrapComment("It enables systemd-networkd (systemd.network.enable, with lib.mkDefault so the configuration's own choice wins): the rules, the routes and the table names, which NixOS puts in rt_tables through networkd's routeTables, take effect only under networkd. A host on classic networking that keeps it then runs both; the scripted flavour (--flavor scripted) suits it better.")...)
+	w.comment(wrapComment("It enables systemd-networkd (systemd.network.enable, with lib.mkDefault so the configuration's own choice wins): the rules, the routes and the table names, which NixOS puts in rt_tables through networkd's routeTables, take effect only under networkd. On a host that keeps classic networking, networkd then configures these NICs beside it; the scripted flavour (--flavor scripted) suits such a host.")...)
 	w.comment("")
-	w.comment(wrapComment(unitsHeader(o.Units))...)
+	w.comment(wrapComment(unitsHeader(o.Units, true))...)
 	w.comment("")
 	w.comment(wrapComment("networkd deletes routing policy rules it did not create whenever it configures a link, unless ManageForeignRoutingPolicyRules is off. This module turns it off, so rules nictab or anyone else adds live survive the next link change. networkd installs the rules and routes below with its own protocol (static), so nictab shows them as not its own.")...)
 	w.line("{ lib, ... }:")

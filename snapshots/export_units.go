@@ -91,7 +91,7 @@ func prefixList(ps []netip.Prefix) string {
 // buildUnits places the snapshot's rules and routes on one unit per NIC,
 // with the addressing when the mode carries it, and checks every name a
 // unit holds.
-func buildUnits(s *Snapshot, u UnitNames, legacy bool) ([]ndUnit, error) {
+func buildUnits(s *Snapshot, u UnitNames, legacy, nix bool) ([]ndUnit, error) {
 	nics, err := placeAll(s, u)
 	if err != nil {
 		return nil, err
@@ -103,7 +103,7 @@ func buildUnits(s *Snapshot, u UnitNames, legacy bool) ([]ndUnit, error) {
 			return nil, err
 		}
 		name := u.Unit(c.NIC)
-		if err := checkUnitName(name, c.NIC, u); err != nil {
+		if err := checkUnitName(name, c.NIC, u, nix || u.Mode == UnitsOwn); err != nil {
 			return nil, err
 		}
 		if other, dup := seen[name]; dup {
@@ -139,15 +139,17 @@ func buildUnits(s *Snapshot, u UnitNames, legacy bool) ([]ndUnit, error) {
 
 // unitsHeader explains, for both networkd exports, what the units hold and
 // why, in the mode chosen.
-func unitsHeader(u UnitNames) string {
+func unitsHeader(u UnitNames, nix bool) string {
 	prefix := u.Prefix
 	if prefix == "" {
 		prefix = DefaultUnitPrefix
 	}
-	switch u.Mode {
-	case UnitsOwn:
-		return `Units: each NIC gets the unit "` + readable(prefix) + `" and its name (a name with characters a Nix store path cannot hold is written with '_' and a hash; [Match] Name= has the real one). The unit carries the NIC's addressing as nictab saw it when the snapshot was saved: fixed addresses as Address=, a dynamic IPv4 address as DHCP, dynamic IPv6 addresses as DHCPv6 or router advertisements. Why: networkd applies only the first .network unit, in name order, that matches a NIC, so a unit with rules and routes only would take the NIC's address away on a host whose configuration does not define that very unit (a DHCP laptop, NixOS's default DHCP unit). Under networking.useNetworkd NixOS names a NIC's unit "40-" and its name too; the two then merge, and the addressing here is set with lib.mkDefault so what the configuration says wins. A NIC whose unit --unit names gets rules and routes only, merged into that unit. If the configuration owns the addresses on units of these names, export with --rules-routes-only; to merge into units of other names, --unit-prefix PREFIX or --unit NIC=UNIT.`
-	case UnitsMerge:
+	switch {
+	case u.Mode == UnitsOwn && !nix:
+		return `A unit of nictab's own, "` + readable(prefix) + `" and the NIC's name (characters a Nix store path cannot hold written as '_' with a hash after the name): it matches the NIC by its real name and carries the NIC's addressing as nictab saw it when the snapshot was saved (fixed addresses as Address=, a dynamic IPv4 address as DHCP, dynamic IPv6 addresses as DHCPv6 or IPv6AcceptRA), so it cannot leave the NIC without an address. networkd applies only the first .network unit, in name order, that matches a NIC: this one takes the NIC over from units whose names sort after it and is ignored after one that sorts before (networkctl status NIC shows the "Network File"). Without --whole-units, drop-ins extend the host's units instead.`
+	case u.Mode == UnitsOwn:
+		return `Units: each NIC gets the unit "` + readable(prefix) + `" and its name (a name with characters a Nix store path cannot hold is written with '_' and a hash; [Match] Name= has the real one). The unit carries the NIC's addressing as nictab saw it when the snapshot was saved: fixed addresses as address, a dynamic IPv4 address as DHCP, dynamic IPv6 addresses as DHCPv6 or IPv6AcceptRA (router advertisements). Why: networkd applies only the first .network unit, in name order, that matches a NIC, so a unit with rules and routes only would take the NIC's address away on a host whose configuration does not define that very unit (a DHCP laptop, NixOS's default DHCP unit). Under networking.useNetworkd NixOS names a NIC's unit "40-" and its name too; the two then merge, and the addressing here is set with lib.mkDefault so what the configuration says wins. A NIC whose unit --unit names gets rules and routes only, merged into that unit. If the configuration owns the addresses on units of these names, export with --rules-routes-only; to merge into units of other names, --unit-prefix PREFIX or --unit NIC=UNIT.`
+	case u.Mode == UnitsMerge:
 		return `Units: rules and routes go on the units the configuration already defines for the NICs ("` + readable(prefix) + `" and the NIC's name, or as --unit named them), so they merge with them, and the addressing stays with those units. networkd applies only the first .network unit, in name order, that matches a NIC: if no unit of that name configures the NIC, this one takes it over with no address. Check with networkctl status NIC ("Network File"); without --unit-prefix and --unit the export carries the addressing itself.`
 	}
 	return `Units: rules and routes only, on the units "` + readable(prefix) + `" and the NIC's name (--rules-routes-only): the configuration must give each NIC its addresses on a unit of exactly that name, or networkd, which applies only the first unit that matches a NIC, leaves the NIC without an address. Without --rules-routes-only the export carries the addressing nictab saw.`

@@ -7,8 +7,9 @@
 # It enables systemd-networkd (systemd.network.enable, with lib.mkDefault so
 # the configuration's own choice wins): the rules, the routes and the table
 # names, which NixOS puts in rt_tables through networkd's routeTables, take
-# effect only under networkd. A host on classic networking that keeps it then
-# runs both; the scripted flavour (--flavor scripted) suits it better.
+# effect only under networkd. On a host that keeps classic networking,
+# networkd then configures these NICs beside it; the scripted flavour
+# (--flavor scripted) suits such a host.
 #
 # Units: rules and routes go on the units the configuration already defines
 # for the NICs ("40-" and the NIC's name, or as --unit named them), so they

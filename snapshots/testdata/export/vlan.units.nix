@@ -8,24 +8,25 @@
 # It enables systemd-networkd (systemd.network.enable, with lib.mkDefault so
 # the configuration's own choice wins): the rules, the routes and the table
 # names, which NixOS puts in rt_tables through networkd's routeTables, take
-# effect only under networkd. A host on classic networking that keeps it then
-# runs both; the scripted flavour (--flavor scripted) suits it better.
+# effect only under networkd. On a host that keeps classic networking,
+# networkd then configures these NICs beside it; the scripted flavour
+# (--flavor scripted) suits such a host.
 #
 # Units: each NIC gets the unit "10-" and its name (a name with characters a
 # Nix store path cannot hold is written with '_' and a hash; [Match] Name= has
 # the real one). The unit carries the NIC's addressing as nictab saw it when
-# the snapshot was saved: fixed addresses as Address=, a dynamic IPv4 address
-# as DHCP, dynamic IPv6 addresses as DHCPv6 or router advertisements. Why:
-# networkd applies only the first .network unit, in name order, that matches a
-# NIC, so a unit with rules and routes only would take the NIC's address away
-# on a host whose configuration does not define that very unit (a DHCP laptop,
-# NixOS's default DHCP unit). Under networking.useNetworkd NixOS names a NIC's
-# unit "40-" and its name too; the two then merge, and the addressing here is
-# set with lib.mkDefault so what the configuration says wins. A NIC whose unit
-# --unit names gets rules and routes only, merged into that unit. If the
-# configuration owns the addresses on units of these names, export with
-# --rules-routes-only; to merge into units of other names, --unit-prefix
-# PREFIX or --unit NIC=UNIT.
+# the snapshot was saved: fixed addresses as address, a dynamic IPv4 address
+# as DHCP, dynamic IPv6 addresses as DHCPv6 or IPv6AcceptRA (router
+# advertisements). Why: networkd applies only the first .network unit, in name
+# order, that matches a NIC, so a unit with rules and routes only would take
+# the NIC's address away on a host whose configuration does not define that
+# very unit (a DHCP laptop, NixOS's default DHCP unit). Under
+# networking.useNetworkd NixOS names a NIC's unit "40-" and its name too; the
+# two then merge, and the addressing here is set with lib.mkDefault so what
+# the configuration says wins. A NIC whose unit --unit names gets rules and
+# routes only, merged into that unit. If the configuration owns the addresses
+# on units of these names, export with --rules-routes-only; to merge into
+# units of other names, --unit-prefix PREFIX or --unit NIC=UNIT.
 #
 # networkd deletes routing policy rules it did not create whenever it
 # configures a link, unless ManageForeignRoutingPolicyRules is off. This
