@@ -275,7 +275,7 @@ func newPlacer(t *netcfg.Target, in netcfg.Intent, rulesNIC string) *placer {
 	routes := slices.Clone(t.Routes)
 	slices.SortFunc(routes, func(a, b netcfg.Route) int { return cmp.Compare(a.Dev, b.Dev) })
 	for _, r := range routes {
-		if r.Dev == "" {
+		if r.Dev == "" || r.Dev == "lo" && deviceless(r.Type) {
 			continue
 		}
 		p.nics[r.Dev] = true
@@ -358,7 +358,10 @@ func (p *placer) ruleNIC(r *netcfg.Rule) (nic string, loose bool, err error) {
 // none of the snapshot's NICs, cannot go on a unit: networkd ties every
 // route of a .network file to that file's link.
 func (p *placer) routeNIC(r *netcfg.Route) (nic string, loose bool, err error) {
-	if r.Dev != "" {
+	// NOTE: the kernel shows an IPv6 blackhole, unreachable or prohibit
+	// route on lo; it belongs to no NIC, and a unit for lo would take
+	// the loopback over.
+	if r.Dev != "" && !(r.Dev == "lo" && deviceless(r.Type)) {
 		return r.Dev, false, nil
 	}
 	if r.Gw.IsValid() {

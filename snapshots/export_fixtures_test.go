@@ -200,3 +200,29 @@ func hostileBuildableSnapshot(t *testing.T) *Snapshot {
 			{name: "x.y", addrs: []string{"192.168.71.2/24"}, table: 70},
 		}, nil)
 }
+
+// attrsSnapshot adds to the sandbox's snapshot a rule and routes with
+// every attribute nictab models that systemd-networkd can say, so each is
+// checked by Nix in both flavours.
+func attrsSnapshot(t *testing.T) *Snapshot {
+	s := sandboxSnapshot(t)
+	r := netcfg.NewRule()
+	r.Family, r.Priority, r.Table, r.Proto = netcfg.V4, 1500, 13, netcfg.ProtoNictab
+	r.From, r.To = netip.MustParsePrefix("192.168.10.0/24"), netip.MustParsePrefix("10.8.0.0/16")
+	r.Not, r.IIF, r.OIF = true, "eno1", "enp2s0"
+	r.Mark = &netcfg.FwMark{Value: 0x13, Mask: 0xff}
+	r.Tos, r.IPProto = 0x10, 6
+	r.SPort, r.DPort = &netcfg.PortRange{Start: 1000, End: 2000}, &netcfg.PortRange{Start: 443, End: 443}
+	r.UIDRange = &netcfg.UIDRange{Start: 1000, End: 1999}
+	r.SuppressPrefixLen, r.SuppressIfgroup = 0, 7
+	bh := netcfg.NewRule()
+	bh.Family, bh.Priority, bh.Action, bh.Proto = netcfg.V6, 1600, netcfg.ActionProhibit, netcfg.ProtoNictab
+	bh.To = netip.MustParsePrefix("2001:db8:99::/48")
+	s.Resolved.Rules = append(s.Resolved.Rules, r, bh)
+	s.Resolved.Routes = append(s.Resolved.Routes,
+		netcfg.Route{Table: 13, Type: netcfg.RouteUnicast, Dst: netip.MustParsePrefix("10.8.0.0/16"), Gw: netip.MustParseAddr("10.9.9.9"), Dev: "eno1", Onlink: true, Metric: 50, Proto: netcfg.ProtoNictab},
+		netcfg.Route{Table: 14, Type: netcfg.RouteUnreachable, Dst: netip.MustParsePrefix("2001:db8:98::/48"), Metric: 1024, Proto: netcfg.ProtoNictab},
+		netcfg.Route{Table: 14, Type: netcfg.RouteUnicast, Dst: netip.MustParsePrefix("192.168.21.0/24"), Dev: "enp2s0", Scope: netcfg.ScopeLink, Src: netip.MustParseAddr("192.168.20.2"), Metric: 10, Proto: netcfg.ProtoNictab},
+	)
+	return s
+}

@@ -125,7 +125,14 @@ func TestNetworkdAppliesExport(t *testing.T) {
 	}
 	applied := nstest.New(t)
 	addNICs(t, applied, nics, true)
-	snap := applyAsNictab(t, applied, in, true)
+	// Every rule and route attribute nictab models that networkd can say.
+	snap := applyAsNictab(t, applied, in, true,
+		"rule add not from 192.168.10.0/24 to 10.8.0.0/16 iif eno1 fwmark 0x13/0xff tos 0x10 ipproto tcp sport 1000-2000 dport 443 uidrange 1000-1999 lookup 13 suppress_prefixlength 0 suppress_ifgroup 7 pref 1500 proto 201",
+		"-6 rule add to 2001:db8:99::/48 prohibit pref 1600 proto 201",
+		"route add 10.8.0.0/16 via 10.9.9.9 dev eno1 onlink metric 50 table 13 proto 201",
+		"route add unreachable 2001:db8:98::/48 table 14 proto 201",
+		"route add 192.168.31.0/24 dev p${q} scope link src 192.168.30.2 metric 10 table 14 proto 201",
+	)
 	tables := tablesOf(snap)
 	want := policyRouting(t, applied, tables)
 	if len(want) < 10 {
