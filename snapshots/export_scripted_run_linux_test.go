@@ -167,8 +167,8 @@ func TestScriptedServiceInNamespaces(t *testing.T) {
 		}
 		addAddr(t, ns, "enp2s0", "192.168.20.2/24", false)
 		// One probe a second, so DAD certainly outlasts the start.
-		if _, err := exec.Command("ip", "netns", "exec", ns.Name, "sysctl", "-qw", "net.ipv6.conf.enp2s0.dad_transmits=2").CombinedOutput(); err != nil {
-			t.Fatal(err)
+		if out, err := exec.Command("ip", "netns", "exec", ns.Name, "sh", "-c", "echo 2 >/proc/sys/net/ipv6/conf/enp2s0/dad_transmits").CombinedOutput(); err != nil {
+			t.Fatalf("set dad_transmits: %v: %s", err, out)
 		}
 		addAddr(t, ns, "enp2s0", "2001:db8:20::2/64", true)
 		if !strings.Contains(ns.IP("-6", "addr", "show", "dev", "enp2s0"), "tentative") {
