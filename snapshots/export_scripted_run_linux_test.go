@@ -184,3 +184,38 @@ func TestScriptedServiceInNamespaces(t *testing.T) {
 		check(t, ns, "after start", main)
 	})
 }
+
+// TestScriptedServiceHostileNames runs the service for NICs whose names
+// mean something to a shell and to Nix (the kernel takes them): every
+// command reaches its NIC, and the tables equal nictab's.
+func TestScriptedServiceHostileNames(t *testing.T) {
+	nics := []runNIC{
+		{name: `eth"0`, addrs: []string{"192.168.10.2/24"}},
+		{name: `a\b'c`, addrs: []string{"2001:db8:20::2/64"}},
+		{name: "$(reboot)", addrs: []string{"192.168.30.2/24"}},
+	}
+	a := netip.MustParseAddr
+	in := netcfg.Intent{NICs: []netcfg.NICIntent{
+		{Name: nics[0].name, Table: netcfg.TableRef{ID: 13}, Gateways: []netip.Addr{a("192.168.10.1")}},
+		{Name: nics[1].name, Table: netcfg.TableRef{ID: 14}, Gateways: []netip.Addr{a("2001:db8:20::1")}, Select: []netcfg.Selector{netcfg.SelectOIF}},
+		{Name: nics[2].name, Table: netcfg.TableRef{ID: 15}},
+	}}
+	applied := nstest.New(t)
+	addNICs(t, applied, nics, true)
+	snap := applyAsNictab(t, applied, in, false)
+	tables := tablesOf(snap)
+	want := policyRouting(t, applied, tables)
+	mod, err := ExportNix(snap, NixOptions{Flavor: FlavorScripted, Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, _ := scriptedService(t, mod)
+	ns := nstest.New(t)
+	addNICs(t, ns, nics, true)
+	if out, err := runScript(ns, start); err != nil {
+		t.Fatalf("start: %v\n%s", err, out)
+	}
+	if got := policyRouting(t, ns, tables); !slices.Equal(got, want) || len(want) < 5 {
+		t.Errorf("the policy tables differ from nictab's (- nictab only, + here only):\n%s", lineDiff(want, got))
+	}
+}

@@ -190,8 +190,12 @@ func routeSection(r *netcfg.Route) ([]ndField, error) {
 	if r.Gw.IsValid() {
 		fs = append(fs, ndStr("Gateway", r.Gw.String()))
 	}
-	if r.Onlink {
-		fs = append(fs, ndField{Key: "GatewayOnLink", Text: "true", Kind: ndBool})
+	// NOTE: said either way: networkd turns GatewayOnLink on by itself
+	// for a route with a gateway on a unit with no static address (a DHCP
+	// NIC's), which is not the route nictab applied. Off, it waits until
+	// the gateway is reachable.
+	if r.Gw.IsValid() {
+		fs = append(fs, ndField{Key: "GatewayOnLink", Text: strconv.FormatBool(r.Onlink), Kind: ndBool})
 	}
 	fs = append(fs, ndNum("Table", r.Table))
 	if needScope(r) {

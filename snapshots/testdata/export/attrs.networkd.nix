@@ -59,9 +59,9 @@
     routes = [
       { Destination = "10.8.0.0/16"; Gateway = "10.9.9.9"; GatewayOnLink = true; Table = 13; Metric = 50; }
       { Destination = "192.168.10.0/24"; Table = 13; Scope = "link"; PreferredSource = "192.168.10.2"; }
-      { Gateway = "192.168.10.1"; Table = 13; }
+      { Gateway = "192.168.10.1"; GatewayOnLink = false; Table = 13; }
       { Destination = "2001:db8:10::/64"; Table = 13; PreferredSource = "2001:db8:10::2"; }
-      { Gateway = "2001:db8:10::1"; Table = 13; }
+      { Gateway = "2001:db8:10::1"; GatewayOnLink = false; Table = 13; }
     ];
   };
 
@@ -77,11 +77,11 @@
     routes = [
       { Destination = "192.168.20.0/24"; Table = 14; Scope = "link"; PreferredSource = "192.168.20.2"; }
       { Destination = "192.168.21.0/24"; Table = 14; Scope = "link"; PreferredSource = "192.168.20.2"; Metric = 10; }
-      { Gateway = "192.168.20.1"; Table = 14; }
+      { Gateway = "192.168.20.1"; GatewayOnLink = false; Table = 14; }
       { Destination = "2001:db8:20::/64"; Table = 14; PreferredSource = "2001:db8:20::2"; }
       # Tied to no NIC; this unit carries it (--rules-nic picks another).
       { Type = "unreachable"; Destination = "2001:db8:98::/48"; Table = 14; }
-      { Gateway = "2001:db8:20::1"; Table = 14; }
+      { Gateway = "2001:db8:20::1"; GatewayOnLink = false; Table = 14; }
     ];
   };
 }

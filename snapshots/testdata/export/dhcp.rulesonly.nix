@@ -44,7 +44,7 @@
       { Destination = "10.60.0.0/24"; Table = 60; Scope = "link"; PreferredSource = "10.60.0.2"; }
       # Tied to no NIC; this unit carries it (--rules-nic picks another).
       { Type = "blackhole"; Destination = "10.77.0.0/16"; Table = 60; }
-      { Gateway = "10.60.0.1"; Table = 60; }
+      { Gateway = "10.60.0.1"; GatewayOnLink = false; Table = 60; }
     ];
   };
 
@@ -57,9 +57,9 @@
     ];
     routes = [
       { Destination = "192.168.50.0/24"; Table = 50; Scope = "link"; PreferredSource = "192.168.50.23"; }
-      { Gateway = "192.168.50.1"; Table = 50; }
+      { Gateway = "192.168.50.1"; GatewayOnLink = false; Table = 50; }
       { Destination = "2001:db8:60::/64"; Table = 50; PreferredSource = "2001:db8:60:0:5a1:2ff:fe03:405"; }
-      { Gateway = "2001:db8:60::1"; Table = 50; }
+      { Gateway = "2001:db8:60::1"; GatewayOnLink = false; Table = 50; }
     ];
   };
 }

@@ -41,7 +41,7 @@
     ];
     routes = [
       { Destination = "192.168.70.0/24"; Table = 70; Scope = "link"; PreferredSource = "192.168.70.2"; }
-      { Gateway = "192.168.70.1"; Table = 70; }
+      { Gateway = "192.168.70.1"; GatewayOnLink = false; Table = 70; }
     ];
   };
 

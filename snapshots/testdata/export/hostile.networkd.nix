@@ -53,7 +53,7 @@
     ];
     routes = [
       { Destination = "192.168.10.0/24"; Table = 13; Scope = "link"; PreferredSource = "192.168.10.2"; }
-      { Gateway = "192.168.10.1"; Table = 13; }
+      { Gateway = "192.168.10.1"; GatewayOnLink = false; Table = 13; }
     ];
   };
 
@@ -67,7 +67,7 @@
     ];
     routes = [
       { Destination = "2001:db8:20::/64"; Table = 14; PreferredSource = "2001:db8:20::2"; }
-      { Gateway = "2001:db8:20::1"; Table = 14; }
+      { Gateway = "2001:db8:20::1"; GatewayOnLink = false; Table = 14; }
     ];
   };
 }

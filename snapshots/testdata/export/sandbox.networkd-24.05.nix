@@ -55,9 +55,9 @@
     ];
     routes = [
       { routeConfig = { Destination = "192.168.10.0/24"; Table = 13; Scope = "link"; PreferredSource = "192.168.10.2"; }; }
-      { routeConfig = { Gateway = "192.168.10.1"; Table = 13; }; }
+      { routeConfig = { Gateway = "192.168.10.1"; GatewayOnLink = false; Table = 13; }; }
       { routeConfig = { Destination = "2001:db8:10::/64"; Table = 13; PreferredSource = "2001:db8:10::2"; }; }
-      { routeConfig = { Gateway = "2001:db8:10::1"; Table = 13; }; }
+      { routeConfig = { Gateway = "2001:db8:10::1"; GatewayOnLink = false; Table = 13; }; }
     ];
   };
 
@@ -72,9 +72,9 @@
     ];
     routes = [
       { routeConfig = { Destination = "192.168.20.0/24"; Table = 14; Scope = "link"; PreferredSource = "192.168.20.2"; }; }
-      { routeConfig = { Gateway = "192.168.20.1"; Table = 14; }; }
+      { routeConfig = { Gateway = "192.168.20.1"; GatewayOnLink = false; Table = 14; }; }
       { routeConfig = { Destination = "2001:db8:20::/64"; Table = 14; PreferredSource = "2001:db8:20::2"; }; }
-      { routeConfig = { Gateway = "2001:db8:20::1"; Table = 14; }; }
+      { routeConfig = { Gateway = "2001:db8:20::1"; GatewayOnLink = false; Table = 14; }; }
     ];
   };
 }

@@ -55,9 +55,9 @@
     ];
     routes = [
       { Destination = "192.168.10.0/24"; Table = 13; Scope = "link"; PreferredSource = "192.168.10.2"; }
-      { Gateway = "192.168.10.1"; Table = 13; }
+      { Gateway = "192.168.10.1"; GatewayOnLink = false; Table = 13; }
       { Destination = "2001:db8:10::/64"; Table = 13; PreferredSource = "2001:db8:10::2"; }
-      { Gateway = "2001:db8:10::1"; Table = 13; }
+      { Gateway = "2001:db8:10::1"; GatewayOnLink = false; Table = 13; }
     ];
   };
 
@@ -72,9 +72,9 @@
     ];
     routes = [
       { Destination = "192.168.20.0/24"; Table = 14; Scope = "link"; PreferredSource = "192.168.20.2"; }
-      { Gateway = "192.168.20.1"; Table = 14; }
+      { Gateway = "192.168.20.1"; GatewayOnLink = false; Table = 14; }
       { Destination = "2001:db8:20::/64"; Table = 14; PreferredSource = "2001:db8:20::2"; }
-      { Gateway = "2001:db8:20::1"; Table = 14; }
+      { Gateway = "2001:db8:20::1"; GatewayOnLink = false; Table = 14; }
     ];
   };
 }

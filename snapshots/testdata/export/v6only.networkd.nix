@@ -51,7 +51,7 @@
     ];
     routes = [
       { Destination = "2001:db8:30::/64"; Table = 30; PreferredSource = "2001:db8:30::2"; }
-      { Gateway = "2001:db8:30::1"; Table = 30; }
+      { Gateway = "2001:db8:30::1"; GatewayOnLink = false; Table = 30; }
     ];
   };
 }

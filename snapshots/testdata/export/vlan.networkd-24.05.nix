@@ -56,7 +56,7 @@
       # Tied to no NIC; this unit carries it (--rules-nic picks another).
       { routeConfig = { Type = "blackhole"; Destination = "10.99.0.0/16"; Table = 100; }; }
       { routeConfig = { Destination = "10.100.0.0/24"; Table = 100; Scope = "link"; PreferredSource = "10.100.0.2"; }; }
-      { routeConfig = { Gateway = "10.100.0.1"; Table = 100; }; }
+      { routeConfig = { Gateway = "10.100.0.1"; GatewayOnLink = false; Table = 100; }; }
     ];
   };
 
@@ -71,7 +71,7 @@
     ];
     routes = [
       { routeConfig = { Destination = "10.200.0.0/24"; Table = 200; Scope = "link"; PreferredSource = "10.200.0.2"; }; }
-      { routeConfig = { Gateway = "10.200.0.1"; Table = 200; }; }
+      { routeConfig = { Gateway = "10.200.0.1"; GatewayOnLink = false; Table = 200; }; }
     ];
   };
 }

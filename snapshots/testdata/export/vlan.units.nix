@@ -58,7 +58,7 @@
       # Tied to no NIC; this unit carries it (--rules-nic picks another).
       { Type = "blackhole"; Destination = "10.99.0.0/16"; Table = 100; }
       { Destination = "10.100.0.0/24"; Table = 100; Scope = "link"; PreferredSource = "10.100.0.2"; }
-      { Gateway = "10.100.0.1"; Table = 100; }
+      { Gateway = "10.100.0.1"; GatewayOnLink = false; Table = 100; }
     ];
   };
 
@@ -69,7 +69,7 @@
     ];
     routes = [
       { Destination = "10.200.0.0/24"; Table = 200; Scope = "link"; PreferredSource = "10.200.0.2"; }
-      { Gateway = "10.200.0.1"; Table = 200; }
+      { Gateway = "10.200.0.1"; GatewayOnLink = false; Table = 200; }
     ];
   };
 }
