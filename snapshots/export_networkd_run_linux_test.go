@@ -192,54 +192,71 @@ func addrReport(t *testing.T, a, b *nstest.NS, nics []runNIC) string {
 	return s
 }
 
-// TestNetworkdDHCPNIC: a NIC whose address came from DHCP. Its unit says
-// DHCP=ipv4 rather than a fixed address; applied by networkd in a
-// namespace where networkd also serves DHCP on the NIC's peer (a pool of
-// one: the address nictab saw), the NIC gets its address back
-// and the policy routing equals nictab's, the routes that use the
-// address as their source included.
-func TestNetworkdDHCPNIC(t *testing.T) {
-	const addr = "192.168.50.23/24"
-	in := netcfg.Intent{NICs: []netcfg.NICIntent{{Name: "wlan0", Table: netcfg.TableRef{ID: 50}, Gateways: []netip.Addr{netip.MustParseAddr("192.168.50.1")}}}}
-	applied := nstest.New(t)
-	addNICs(t, applied, []runNIC{{name: "wlan0"}}, false)
-	// A lifetime makes it what a DHCP client leaves: not permanent.
-	applied.IP("addr", "add", addr, "dev", "wlan0", "valid_lft", "3600", "preferred_lft", "3600")
-	snap := applyAsNictab(t, applied, in, true)
-	if a, _ := snap.Meta.addressing("wlan0"); len(a.Dynamic) != 1 || len(a.Static) != 0 {
-		t.Fatalf("recorded addressing %+v, want one dynamic address", a)
-	}
-	tables := tablesOf(snap)
-	want := policyRouting(t, applied, tables)
+// TestNetworkdDynamicNIC: a NIC whose address came from DHCP, and one
+// whose address came from router advertisements (SLAAC). Their units ask
+// for DHCP and IPv6AcceptRA, not a fixed address. Applied by networkd in
+// a namespace whose NIC's peer is in another, where a second networkd
+// serves DHCP or sends advertisements handing out the address nictab saw,
+// the NIC gets its
+// address back and the policy routing equals nictab's, the routes that use
+// the address as their source included.
+func TestNetworkdDynamicNIC(t *testing.T) {
+	for _, c := range []struct {
+		name, addr, gw, mac, setting, server string
+	}{
+		{"DHCP", "192.168.50.23/24", "192.168.50.1", "02:00:00:00:50:23", "DHCP=ipv4",
+			"[Network]\nAddress=192.168.50.1/24\nDHCPServer=yes\n\n[DHCPServer]\nPoolOffset=23\nPoolSize=1\n"},
+		// The address SLAAC makes from the MAC (EUI-64).
+		{"SLAAC", "2001:db8:60::ff:fe00:6005/64", "2001:db8:60::1", "02:00:00:00:60:05", "IPv6AcceptRA=yes",
+			"[Network]\nAddress=2001:db8:60::1/64\nIPv6SendRA=yes\n\n[IPv6Prefix]\nPrefix=2001:db8:60::/64\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			in := netcfg.Intent{NICs: []netcfg.NICIntent{{Name: "wlan0", Table: netcfg.TableRef{ID: 50}, Gateways: []netip.Addr{netip.MustParseAddr(c.gw)}}}}
+			applied := nstest.New(t)
+			applied.IP("link", "add", "wlan0", "address", c.mac, "type", "veth", "peer", "name", "peera")
+			applied.IP("link", "set", "peera", "up")
+			applied.IP("link", "set", "wlan0", "up")
+			// A lifetime makes it what DHCP or SLAAC leaves: not permanent.
+			applied.IP("addr", "add", c.addr, "dev", "wlan0", "valid_lft", "3600", "preferred_lft", "3600", "nodad")
+			snap := applyAsNictab(t, applied, in, true)
+			if a, _ := snap.Meta.addressing("wlan0"); len(a.Dynamic) != 1 || len(a.Static) != 0 {
+				t.Fatalf("recorded addressing %+v, want one dynamic address", a)
+			}
+			tables := tablesOf(snap)
+			want := policyRouting(t, applied, tables)
 
-	files, err := ExportNetworkd(snap, NetworkdOptions{Whole: true, Version: "test"})
-	if err != nil {
-		t.Fatal(err)
+			files, err := ExportNetworkd(snap, NetworkdOptions{Whole: true, Version: "test"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if unit := string(files[1].Data); !strings.Contains(unit, "\n"+c.setting+"\n") || strings.Contains(unit, "\nAddress=") {
+				t.Fatalf("the unit does not ask for %s only:\n%s", c.setting, unit)
+			}
+			// The test's server, a networkd of its own on the peer in a
+			// namespace of its own (an IPv6 gateway may not be a local
+			// address); not part of the export.
+			fresh, server := nstest.New(t), nstest.New(t)
+			fresh.IP("link", "add", "wlan0", "address", c.mac, "type", "veth", "peer", "name", "peera", "netns", server.Name)
+			server.IP("link", "set", "peera", "up")
+			fresh.IP("link", "set", "wlan0", "up")
+			runNetworkd(t, server, []File{{Path: "network/10-server.network", Data: []byte("[Match]\nName=peera\n\n" + c.server)}})
+			start := time.Now()
+			stop := runNetworkd(t, fresh, files)
+			var got, addrs []string
+			ok := false
+			for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+				got, addrs = policyRouting(t, fresh, tables), addresses(t, fresh, "wlan0")
+				if slices.Equal(got, want) && slices.Equal(addrs, []string{c.addr}) {
+					ok = true
+					break
+				}
+			}
+			took := time.Since(start)
+			log := stop()
+			if !ok {
+				t.Fatalf("networkd did not get wlan0 its address and nictab's routing in 30 s: wlan0 has %v\n%s\nnetworkd's log:\n%s", addrs, lineDiff(want, got), log)
+			}
+			t.Logf("wlan0 got %s by %s and networkd installed %d rules and routes in %v", c.addr, c.name, len(want), took.Round(time.Millisecond))
+		})
 	}
-	if unit := string(files[1].Data); !strings.Contains(unit, "\nDHCP=ipv4\n") || strings.Contains(unit, "\nAddress=") {
-		t.Fatalf("the unit does not ask for DHCP only:\n%s", unit)
-	}
-	// The test's DHCP server, on the peer; not part of the export.
-	files = append(files, File{Path: "network/10-server.network", Data: []byte("[Match]\nName=peera\n\n[Network]\nAddress=192.168.50.1/24\nDHCPServer=yes\n\n[DHCPServer]\nPoolOffset=23\nPoolSize=1\n")})
-	fresh := nstest.New(t)
-	fresh.IP("link", "add", "wlan0", "type", "veth", "peer", "name", "peera")
-	fresh.IP("link", "set", "peera", "up")
-	fresh.IP("link", "set", "wlan0", "up")
-	start := time.Now()
-	stop := runNetworkd(t, fresh, files)
-	var got, addrs []string
-	ok := false
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		got, addrs = policyRouting(t, fresh, tables), addresses(t, fresh, "wlan0")
-		if slices.Equal(got, want) && slices.Equal(addrs, []string{addr}) {
-			ok = true
-			break
-		}
-	}
-	took := time.Since(start)
-	log := stop()
-	if !ok {
-		t.Fatalf("networkd did not get wlan0 its lease and nictab's routing in 30 s: wlan0 has %v\n%s\nnetworkd's log:\n%s", addrs, lineDiff(want, got), log)
-	}
-	t.Logf("wlan0 got %s by DHCP and networkd installed %d rules and routes in %v", addr, len(want), took.Round(time.Millisecond))
 }
