@@ -102,12 +102,15 @@ func runNetworkd(t *testing.T, ns *nstest.NS, files []File) (stop func() string)
 }
 
 // TestNetworkdAppliesExport is the networkd flavour applied for real:
-// nictab applies an intent in one namespace; the whole units of
-// `nictab export networkd --whole-units` for the snapshot it saves are
-// given to the real systemd-networkd in a second namespace with the same
-// NICs and no addresses. networkd must address the NICs as they were and
-// install rules and routes equal to nictab's, read back with ip -j. One
-// NIC's name holds '$', '{' and '}', which no Nix store path can.
+// nictab applies an intent in one namespace, plus rules and routes with
+// every attribute networkd can say; the export of the snapshot it saves
+// is given to the real systemd-networkd in a fresh namespace with the same
+// NICs and no addresses: the whole units of `export networkd
+// --whole-units` (the units the NixOS module defines), and the default
+// drop-ins beside host units that address the NICs. networkd must address
+// the NICs as they were and install rules and routes equal to nictab's,
+// read back with ip -j. One NIC's name holds '$', '{' and '}', which no
+// Nix store path can.
 func TestNetworkdAppliesExport(t *testing.T) {
 	nics := []runNIC{
 		{name: "eno1", addrs: []string{"192.168.10.2/24", "2001:db8:10::2/64"}},
@@ -139,10 +142,37 @@ func TestNetworkdAppliesExport(t *testing.T) {
 		t.Fatalf("nictab applied only %d rules and routes:\n%v", len(want), want)
 	}
 
-	files, err := ExportNetworkd(snap, NetworkdOptions{Whole: true, Version: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Run("whole units", func(t *testing.T) {
+		files, err := ExportNetworkd(snap, NetworkdOptions{Whole: true, Version: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		networkdReproduces(t, applied, nics, tables, want, files)
+	})
+	// A host whose own units address the NICs; the default export's
+	// drop-ins extend them.
+	t.Run("drop-ins", func(t *testing.T) {
+		files, err := ExportNetworkd(snap, NetworkdOptions{Version: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range nics {
+			unit := "[Match]\nName=" + n.name + "\n\n[Network]\n"
+			for _, a := range n.addrs {
+				unit += "Address=" + a + "\n"
+			}
+			files = append(files, File{Path: "network/40-" + n.name + ".network", Data: []byte(unit)})
+		}
+		networkdReproduces(t, applied, nics, tables, want, files)
+	})
+}
+
+// networkdReproduces runs systemd-networkd on files in a fresh namespace
+// with the NICs, unaddressed, and checks that it reaches what nictab
+// applied in applied: the same addresses and rules and routes, and keeps
+// them.
+func networkdReproduces(t *testing.T, applied *nstest.NS, nics []runNIC, tables, want []string, files []File) {
+	t.Helper()
 	for _, f := range files {
 		checkUnitFile(t, f)
 	}
