@@ -14,9 +14,9 @@ const (
 	// FlavorNetworkd writes systemd.network options: rules and routes
 	// are native there, and networkd keeps them across link changes.
 	FlavorNetworkd Flavor = "networkd"
-	// FlavorScripted writes classic networking.interfaces options, with
-	// the rules (which that module has no option for) in
-	// networking.localCommands.
+	// FlavorScripted is for classic NixOS networking: the table names in
+	// networking.iproute2, rules and routes from a service of their own
+	// that waits for the NICs' addresses.
 	FlavorScripted Flavor = "scripted"
 )
 

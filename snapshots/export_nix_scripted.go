@@ -8,15 +8,15 @@ import (
 	"github.com/nictab/nictab/netcfg"
 )
 
-// scriptedSafeName reports whether classic NixOS networking can take an
-// interface name in networking.interfaces.
+// scriptedSafeName reports whether classic NixOS networking can have a
+// unit network-addresses-NAME.service for the interface, which the
+// service is then ordered after.
 //
-// NOTE: that module pastes the name unescaped between double quotes in the
-// shell script of network-addresses-NAME.service, and into the unit's name,
-// where '@' would make it a template. A name with `$`, a quote or a
-// backquote would run as shell code there, whatever the Nix escaping; the
-// routes of such a NIC are carried as shell-quoted commands in
-// networking.localCommands instead.
+// NOTE: that module pastes the name unescaped into the unit's name, where
+// '@' would make it a template, and between double quotes in its shell
+// script, where `$` or a quote would run as code. The service's own
+// commands shell-quote every name, so any NIC is carried; one without a
+// safe name is ordered by the service's wait alone.
 func scriptedSafeName(name string) bool {
 	if name == "" || len(name) > 15 {
 		return false
