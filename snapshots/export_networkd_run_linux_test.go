@@ -112,6 +112,8 @@ func runNetworkd(t *testing.T, ns *nstest.NS, files []File) (stop func() string)
 // read back with ip -j. One NIC's name holds '$', '{' and '}', which no
 // Nix store path can.
 func TestNetworkdAppliesExport(t *testing.T) {
+	// Mostly waiting for networkd, DAD or a late address: beside the others.
+	t.Parallel()
 	nics := []runNIC{
 		{name: "eno1", addrs: []string{"192.168.10.2/24", "2001:db8:10::2/64"}},
 		{name: "p${q}", addrs: []string{"192.168.30.2/24"}},
@@ -231,6 +233,8 @@ func addrReport(t *testing.T, a, b *nstest.NS, nics []runNIC) string {
 // address back and the policy routing equals nictab's, the routes that use
 // the address as their source included.
 func TestNetworkdDynamicNIC(t *testing.T) {
+	// Mostly waiting for networkd, DAD or a late address: beside the others.
+	t.Parallel()
 	for _, c := range []struct {
 		name, addr, gw, mac, setting, server string
 	}{

@@ -84,6 +84,8 @@ func addMainRoutes(ns *nstest.NS) {
 // detection. Each time the policy tables must equal what nictab applied
 // (protocol aside) and main's routes must be as before.
 func TestScriptedServiceInNamespaces(t *testing.T) {
+	// Mostly waiting for networkd, DAD or a late address: beside the others.
+	t.Parallel()
 	applied := nstest.New(t)
 	addNICs(t, applied, scriptedNICs, true)
 	snap := applyAsNictab(t, applied, scriptedIntent(), false)
@@ -189,6 +191,8 @@ func TestScriptedServiceInNamespaces(t *testing.T) {
 // mean something to a shell and to Nix (the kernel takes them): every
 // command reaches its NIC, and the tables equal nictab's.
 func TestScriptedServiceHostileNames(t *testing.T) {
+	// Mostly waiting for networkd, DAD or a late address: beside the others.
+	t.Parallel()
 	nics := []runNIC{
 		{name: `eth"0`, addrs: []string{"192.168.10.2/24"}},
 		{name: `a\b'c`, addrs: []string{"2001:db8:20::2/64"}},
