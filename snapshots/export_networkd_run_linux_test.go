@@ -23,9 +23,9 @@ const networkdBinary = "/usr/lib/systemd/systemd-networkd"
 
 // networkdSetup is the shell that runs networkd inside the test
 // namespace. It gets a mount namespace of its own, where /run,
-// /etc/systemd and /usr/lib/systemd/network are empty tmpfs with only the
-// exported files, so it reads no unit of the host and writes no state of
-// it.
+// /etc/systemd and every other directory networkd reads units from are
+// empty tmpfs, /etc/systemd holding only the exported files, so it reads
+// no unit of the host and writes no state of it.
 //
 // NOTE: what networkd needs to run without systemd as PID 1 and without
 // D-Bus, found by running it with SYSTEMD_LOG_LEVEL=debug:
@@ -49,7 +49,9 @@ mkdir -p /run/systemd/netif
 chown systemd-network:systemd-network /run/systemd/netif
 mount -t tmpfs tmpfs /etc/systemd
 cp -r "$1"/. /etc/systemd/
-mount -t tmpfs tmpfs /usr/lib/systemd/network
+for d in /usr/lib/systemd/network /lib/systemd/network /usr/local/lib/systemd/network; do
+	if [ -d "$d" ] && ! mountpoint -q "$d"; then mount -t tmpfs tmpfs "$d"; fi
+done
 mount -o remount,bind,ro /sys
 exec timeout -s KILL 60 env SYSTEMD_LOG_LEVEL=debug SYSTEMD_LOG_TARGET=console ` + networkdBinary + "\n"
 
