@@ -74,6 +74,9 @@ func checkAddressing(t *testing.T, s *Snapshot, u UnitNames, v map[string]any) {
 			if _, ok := um["networkConfig"]; ok {
 				t.Errorf("%s: carries networkConfig in a mode that leaves it to the host", unit)
 			}
+			if _, ok := um["DHCP"]; ok {
+				t.Errorf("%s: carries DHCP in a mode that leaves it to the host", unit)
+			}
 			continue
 		}
 		a, ok := s.Meta.addressing(nic)
@@ -103,8 +106,8 @@ func checkAddressing(t *testing.T, s *Snapshot, u UnitNames, v map[string]any) {
 		wantDHCP := map[[2]bool]any{{true, true}: "yes", {true, false}: "ipv4", {false, true}: "ipv6", {false, false}: nil}[[2]bool{v4, v6m}]
 		nc, _ := um["networkConfig"].(map[string]any)
 		var gotDHCP, gotRA any
-		if x, ok := nc["DHCP"]; ok {
-			gotDHCP = mkDefault(t, x, unit+".networkConfig.DHCP")
+		if x, ok := um["DHCP"]; ok {
+			gotDHCP = mkDefault(t, x, unit+".DHCP")
 		}
 		if x, ok := nc["IPv6AcceptRA"]; ok {
 			gotRA = mkDefault(t, x, unit+".networkConfig.IPv6AcceptRA")
@@ -175,12 +178,16 @@ func unitLines(t *testing.T, um map[string]any) []string {
 			out = append(out, "Network.Address="+val(a))
 		}
 	}
+	if raw, ok := um["DHCP"]; ok {
+		out = append(out, "Network.DHCP="+val(mkDefault(t, raw, "DHCP")))
+	}
 	if raw, ok := um["networkConfig"]; ok {
 		nc := obj(t, raw, "networkConfig")
-		for _, k := range []string{"DHCP", "IPv6AcceptRA"} {
-			if x, ok := nc[k]; ok {
-				out = append(out, "Network."+k+"="+val(mkDefault(t, x, k)))
-			}
+		if x, ok := nc["IPv6AcceptRA"]; ok {
+			out = append(out, "Network.IPv6AcceptRA="+val(mkDefault(t, x, "IPv6AcceptRA")))
+		}
+		if len(nc) > 1 || len(nc) == 1 && nc["IPv6AcceptRA"] == nil {
+			t.Errorf("networkConfig holds more than IPv6AcceptRA: %v", nc)
 		}
 	}
 	n := 0

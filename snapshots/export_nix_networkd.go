@@ -84,8 +84,10 @@ func writeNetworkdUnit(w *nixWriter, u *ndUnit, legacy bool) {
 			list = "[ " + strings.Join(addrs, " ") + " ]"
 		}
 		w.line("address = lib.mkDefault " + list + ";")
+		// The unit's own DHCP option, the one NixOS sets from
+		// networking.interfaces, so the configuration's value wins.
 		if n.DHCP != "" {
-			w.line("networkConfig.DHCP = lib.mkDefault " + w.str("DHCP", n.DHCP) + ";")
+			w.line("DHCP = lib.mkDefault " + w.str("DHCP", n.DHCP) + ";")
 		}
 		if n.AcceptRA {
 			w.line("networkConfig.IPv6AcceptRA = lib.mkDefault true;")

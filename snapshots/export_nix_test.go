@@ -308,14 +308,15 @@ func checkNetworkdValue(t *testing.T, v map[string]any, legacy bool) {
 				}
 			}
 		}
+		if raw, ok := um["DHCP"]; ok {
+			if c := mkDefault(t, raw, unit+".DHCP"); c != "ipv4" && c != "ipv6" && c != "yes" {
+				t.Errorf("%s.DHCP = %v", unit, c)
+			}
+		}
 		if raw, ok := um["networkConfig"]; ok {
 			for k, x := range obj(t, raw, unit+".networkConfig") {
 				c := mkDefault(t, x, unit+".networkConfig."+k)
 				switch k {
-				case "DHCP":
-					if c != "ipv4" && c != "ipv6" && c != "yes" {
-						t.Errorf("%s.networkConfig.DHCP = %v", unit, c)
-					}
 				case "IPv6AcceptRA":
 					if c != true {
 						t.Errorf("%s.networkConfig.IPv6AcceptRA = %v", unit, c)
@@ -327,7 +328,7 @@ func checkNetworkdValue(t *testing.T, v map[string]any, legacy bool) {
 		}
 		for k := range um {
 			switch k {
-			case "matchConfig", "routingPolicyRules", "routes", "address", "networkConfig":
+			case "matchConfig", "routingPolicyRules", "routes", "address", "DHCP", "networkConfig":
 			default:
 				t.Errorf("%s: unknown key %q", unit, k)
 			}

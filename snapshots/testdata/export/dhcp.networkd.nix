@@ -65,7 +65,7 @@
     # Addressing of wlan0 as nictab saw it: dynamic 192.168.50.23/24,
     # 2001:db8:60:0:5a1:2ff:fe03:405/64, 2001:db8:60::77/128.
     address = lib.mkDefault [ ];
-    networkConfig.DHCP = lib.mkDefault "yes";
+    DHCP = lib.mkDefault "yes";
     networkConfig.IPv6AcceptRA = lib.mkDefault true;
     routingPolicyRules = [
       { From = "192.168.50.23/32"; Table = 50; Priority = 1000; }
