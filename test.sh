@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: vet, staticcheck, and every test, including the ones
 # that build network namespaces (they need root) and the ones that drive the
-# terminal UI under tmux, check Nix output with nix-instantiate, and run the
+# terminal UI under tmux, check Nix output with nix-instantiate, run
+# systemd-networkd on the networkd export inside a namespace, and run the
 # Ansible collection of contrib/ansible with ansible-core.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -14,6 +15,8 @@ need=()
 command -v ip >/dev/null || need+=(iproute2)
 command -v tmux >/dev/null || need+=(tmux)
 command -v nix-instantiate >/dev/null || need+=(nix-bin)
+# The networkd export is applied by the real systemd-networkd in a namespace.
+[ -x /usr/lib/systemd/systemd-networkd ] || need+=(systemd)
 command -v ping >/dev/null || need+=(iputils-ping)
 # ansible-core alone: its recommended "ansible" brings 250 MB of collections
 # the tests of contrib/ansible do not use.
