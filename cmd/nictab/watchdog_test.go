@@ -222,8 +222,12 @@ func TestCtrlCAtPrompt(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	c.waitWatchdog()
-	time.Sleep(200 * time.Millisecond)
+	pid := c.waitWatchdog()
+	// The lock names the watchdog that holds it, not the apply.
+	waitFor(t, 5*time.Second, "the lock to name the watchdog", func() bool {
+		r := c.run("snapshot", "save", "-m", "during the window")
+		return r.code != 0 && strings.Contains(r.stderr, "pid "+strconv.Itoa(pid)+")")
+	})
 	_ = cmd.Process.Signal(os.Interrupt)
 	err := cmd.Wait()
 	var ee *exec.ExitError
