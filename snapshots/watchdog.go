@@ -123,6 +123,9 @@ func (e *Engine) pendingOf(j *Journal) *Pending {
 func (e *Engine) waitForWatchdog(j *Journal, timeout time.Duration) error {
 	until := time.Now().Add(timeout)
 	for !e.watchdogAlive(j) {
+		if st, _ := e.readBeat(); st != nil && st.TxID == j.TxID && procStart(st.PID) != st.Start {
+			return fmt.Errorf("the watchdog (pid %d) died as it started", st.PID)
+		}
 		if time.Now().After(until) {
 			return fmt.Errorf("the watchdog did not report in within %s", timeout)
 		}

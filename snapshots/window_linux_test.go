@@ -162,3 +162,39 @@ func TestStaleRevertRequestIgnored(t *testing.T) {
 		t.Errorf("revert: %+v, %v; want the reason recorded", res, err)
 	}
 }
+
+// TestWatchdogDiesAsItStarts: a watchdog that dies before the apply sees
+// it report in makes the apply undo its change at once, not wait.
+func TestWatchdogDiesAsItStarts(t *testing.T) {
+	r := &rig{t: t}
+	r.mod = func(c *snapshots.EngineConfig) {
+		c.StartWatchdog = func(*snapshots.Lock) error {
+			child := exec.Command("sleep", "60")
+			if err := child.Start(); err != nil {
+				return err
+			}
+			err := snapshots.WriteBeatForTest(r.e, child.Process.Pid)
+			_ = child.Process.Kill()
+			_ = child.Wait()
+			return err
+		}
+	}
+	r.ns, r.dir = newRig(t).ns, filepath.Join(t.TempDir(), "state")
+	r.e = r.engine()
+	before := r.ns.Routing()
+	p, err := r.e.Propose(nicIntent("eno1", 13), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = r.e.Apply(p, snapshots.ApplyOptions{Confirm: 30 * time.Second})
+	if err == nil || !strings.Contains(err.Error(), "died as it started") || !strings.Contains(err.Error(), "undone") {
+		t.Fatalf("apply: %v", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("the apply waited %s for a dead watchdog", took)
+	}
+	if got := r.ns.Routing(); got != before {
+		t.Errorf("not undone:\n%s", got)
+	}
+}
