@@ -109,11 +109,13 @@ func (e *Engine) left(j *Journal) time.Duration {
 }
 
 // pendingOf describes j's window. The wall-clock deadline is recomputed
-// from the monotonic one, so it is right even after the clock stepped.
+// from the monotonic one, so it is right even after the clock stepped, and
+// it keeps time.Now's monotonic reading: a countdown in this process (the
+// TUI's) compares on the monotonic clock too.
 func (e *Engine) pendingOf(j *Journal) *Pending {
 	return &Pending{
 		TxID: j.TxID, SnapshotID: j.SnapshotID,
-		Deadline: e.cfg.Now().Add(e.left(j)).Truncate(time.Millisecond),
+		Deadline: e.cfg.Now().Add(e.left(j)),
 		Left:     e.left(j),
 		Watchdog: e.watchdogAlive(j),
 	}
