@@ -223,7 +223,9 @@ func undoAllOrdered(k Kernel, ops []Op) error {
 		if r.Failed == nil {
 			break
 		}
-		// An object already gone (or already back) is what undo wants.
+		// An object already gone (or already back) is what undo wants, if
+		// it is the object meant; the read-back after the undo (checkUndo
+		// in Apply) says whether it was.
 		if !(IsNotFoundErr(r.Failed.Err) && r.Failed.Op.Kind.isDelete()) && !(IsExistsErr(r.Failed.Err) && !r.Failed.Op.Kind.isDelete()) {
 			errs = append(errs, fmt.Errorf("%s: %w", r.Failed.Op.Command(), r.Failed.Err))
 		}
