@@ -42,6 +42,21 @@ func (e *Engine) Confirm() (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	if j == nil {
+		if r, err := e.store.readJournal(revertingFile); err == nil && r != nil && !r.Deadline.IsZero() {
+			// Its window closed and the revert began; a watchdog that died
+			// in the middle of it left it to whoever comes.
+			err := fmt.Errorf("%w: change %s is being reverted", ErrTooLate, r.TxID)
+			if e.lockFree() {
+				what, rerr := e.Recover()
+				if rerr != nil {
+					return nil, fmt.Errorf("%w; finishing its revert failed: %v", err, rerr)
+				}
+				err = fmt.Errorf("%w; %s", err, what)
+			}
+			return nil, err
+		}
+	}
 	if j == nil || j.Phase != PhaseApplied || j.Deadline.IsZero() {
 		return nil, e.tooLate(ErrNothingPending)
 	}

@@ -198,3 +198,24 @@ func TestWatchdogDiesAsItStarts(t *testing.T) {
 		t.Errorf("not undone:\n%s", got)
 	}
 }
+
+// TestConfirmDuringUnfinishedRevert: a watchdog that died in the middle of
+// its revert leaves the journal under its reverting name; confirm is too
+// late, says so, and finishes the revert.
+func TestConfirmDuringUnfinishedRevert(t *testing.T) {
+	r, kill := deadWatchdogRig(t)
+	before := r.ns.Routing()
+	r.apply(nicIntent("eno1", 13), "cut", 10*time.Second)
+	kill()
+	// As the watchdog does when it takes the journal to revert.
+	if err := os.Rename(filepath.Join(r.dir, "journal.json"), filepath.Join(r.dir, "journal.reverting.json")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := r.e.Confirm()
+	if !errors.Is(err, snapshots.ErrTooLate) || !strings.Contains(err.Error(), "was finished") {
+		t.Fatalf("confirm during an unfinished revert: %v", err)
+	}
+	if got := r.ns.Routing(); got != before {
+		t.Errorf("the revert was not finished:\n%s", got)
+	}
+}
