@@ -25,6 +25,9 @@ func (e *NamespaceError) Error() string {
 	if errors.Is(e.Err, fs.ErrNotExist) {
 		return fmt.Sprintf("network namespace %q does not exist (see `ip netns list`)", e.Name)
 	}
+	if errors.Is(e.Err, fs.ErrPermission) {
+		return fmt.Sprintf("entering network namespace %q needs root (CAP_SYS_ADMIN): run nictab with sudo (nothing was changed)", e.Name)
+	}
 	return fmt.Sprintf("open network namespace %q: %v", e.Name, e.Err)
 }
 
@@ -51,6 +54,12 @@ func OpenKernel(name string) (Kernel, error) {
 		ns, err = netns.GetFromName(name)
 		if err != nil {
 			return nil, &NamespaceError{Name: name, Err: err}
+		}
+		if !CanEnterNamespace() {
+			// netlink's own error for this loses its type ("failed to
+			// set into network namespace … operation not permitted").
+			ns.Close()
+			return nil, &NamespaceError{Name: name, Err: fs.ErrPermission}
 		}
 	}
 	return openKernelAt(ns)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"time"
 )
 
@@ -31,7 +30,7 @@ func (e *Engine) Confirm() (*Snapshot, error) {
 	if j == nil || j.Phase != PhaseApplied || j.Deadline.IsZero() {
 		return nil, e.tooLate(ErrNothingPending)
 	}
-	if err := os.Rename(e.store.jpath(journalFile), e.store.jpath(keptFile)); err != nil {
+	if err := e.store.renameState(journalFile, keptFile); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, e.tooLate(ErrNothingPending)
 		}
@@ -74,11 +73,9 @@ func (e *Engine) Revert(ctx context.Context) (*TxOutcome, error) {
 	if p == nil {
 		return nil, ErrNothingPending
 	}
-	f, err := os.OpenFile(e.store.jpath(revertNowFile), os.O_CREATE|os.O_WRONLY, 0o600)
-	if err != nil {
+	if err := e.store.touchState(revertNowFile); err != nil {
 		return nil, fmt.Errorf("ask for revert: %w", err)
 	}
-	f.Close()
 	return e.Wait(ctx, p)
 }
 
@@ -90,7 +87,7 @@ func (e *Engine) Wait(ctx context.Context, p *Pending) (*TxOutcome, error) {
 	for {
 		busy := false
 		for _, n := range []string{journalFile, keptFile, revertingFile} {
-			if _, err := os.Stat(e.store.jpath(n)); err == nil {
+			if e.store.hasState(n) {
 				busy = true
 			}
 		}
@@ -129,14 +126,14 @@ func (e *Engine) RunWatchdog(lock *Lock, stop <-chan struct{}) error {
 			return nil
 		}
 		now := e.cfg.Now()
-		_, flagErr := os.Stat(e.store.jpath(revertNowFile))
+		revertNow := e.store.hasState(revertNowFile)
 		stopped := false
 		select {
 		case <-stop:
 			stopped = true
 		default:
 		}
-		if now.Before(j.Deadline) && flagErr != nil && !stopped {
+		if now.Before(j.Deadline) && !revertNow && !stopped {
 			wait := min(j.Deadline.Sub(now), 100*time.Millisecond)
 			select {
 			case <-stop:
@@ -144,7 +141,7 @@ func (e *Engine) RunWatchdog(lock *Lock, stop <-chan struct{}) error {
 			}
 			continue
 		}
-		if err := os.Rename(e.store.jpath(journalFile), e.store.jpath(revertingFile)); err != nil {
+		if err := e.store.renameState(journalFile, revertingFile); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil // confirm won the race
 			}
@@ -169,7 +166,7 @@ func (e *Engine) finishRevert(j *Journal, why string) error {
 	if err := e.store.dropPending(j.SnapshotID); err != nil {
 		return err
 	}
-	_ = os.Remove(e.store.jpath(revertNowFile))
+	_ = e.store.removeState(revertNowFile)
 	if err := e.store.writeOutcome(TxOutcome{TxID: j.TxID, Result: "reverted", Time: e.cfg.Now().UTC(), Detail: why}); err != nil {
 		return err
 	}
@@ -183,7 +180,7 @@ func (e *Engine) finishRevert(j *Journal, why string) error {
 func (e *Engine) acquire() (*Lock, error) {
 	deadline := time.Now().Add(2 * time.Second)
 	for {
-		lock, err := AcquireLock(e.store.dir, commandLine(), e.cfg.Now())
+		lock, err := e.store.acquireLock(commandLine(), e.cfg.Now())
 		var le *LockedError
 		if err == nil || !errors.As(err, &le) || le.Holder.Until.IsZero() || time.Now().After(deadline) {
 			return lock, err

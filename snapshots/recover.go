@@ -2,7 +2,6 @@ package snapshots
 
 import (
 	"fmt"
-	"os"
 )
 
 // Recover finishes or undoes an apply that was interrupted (a crash,
@@ -21,7 +20,10 @@ func (e *Engine) Recover() (string, error) {
 // NeedsRecovery reports whether an interrupted apply left a journal that no
 // running nictab is handling.
 func (e *Engine) NeedsRecovery() (bool, error) {
-	lock, err := AcquireLock(e.store.dir, commandLine(), e.cfg.Now())
+	if root, err := e.store.rootFile(false); err != nil || root == nil {
+		return false, err // no state directory: nothing was ever applied
+	}
+	lock, err := e.store.acquireLock(commandLine(), e.cfg.Now())
 	if err != nil {
 		// Someone holds the lock: they are handling it.
 		return false, nil
@@ -91,7 +93,7 @@ func (e *Engine) recoverLocked() (string, error) {
 }
 
 func renameJournal(s *Store, from, to string) error {
-	if err := os.Rename(s.jpath(from), s.jpath(to)); err != nil {
+	if err := s.renameState(from, to); err != nil {
 		return fmt.Errorf("take the journal: %w", err)
 	}
 	return nil

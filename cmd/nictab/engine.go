@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -47,7 +46,7 @@ func (a *app) startWatchdog(l *snapshots.Lock) error {
 	if err != nil {
 		return fmt.Errorf("find own executable: %w", err)
 	}
-	args := []string{"--state-dir", a.stateRoot()}
+	args := []string{"--state-dir", a.stateBase()}
 	if a.netns != "" {
 		args = append(args, "--netns", a.netns)
 	}
@@ -57,7 +56,7 @@ func (a *app) startWatchdog(l *snapshots.Lock) error {
 		return err
 	}
 	defer devnull.Close()
-	log, err := os.OpenFile(filepath.Join(a.stateRoot(), "watchdog.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	log, err := l.OpenLog("watchdog.log")
 	if err != nil {
 		return fmt.Errorf("open watchdog log: %w", err)
 	}

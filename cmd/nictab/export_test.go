@@ -15,7 +15,7 @@ func savedID(t *testing.T, c *cli) string {
 	if r := c.run("apply", "-f", writeFile(t, "blog.yaml", specFile), "--yes", "-m", "for export"); r.code != 0 {
 		t.Fatal(r)
 	}
-	files, err := filepath.Glob(filepath.Join(c.state, "snapshots", "*.yaml"))
+	files, err := filepath.Glob(filepath.Join(c.stateDir(), "snapshots", "*.yaml"))
 	if err != nil || len(files) != 1 {
 		t.Fatalf("snapshots after one apply: %v, %v", files, err)
 	}
@@ -82,7 +82,7 @@ func TestExportAfterApply(t *testing.T) {
 func TestExportBadInput(t *testing.T) {
 	c := newCLI(t)
 	id := savedID(t, c)
-	saved := filepath.Join(c.state, "snapshots", id+".yaml")
+	saved := filepath.Join(c.stateDir(), "snapshots", id+".yaml")
 	good, err := os.ReadFile(saved)
 	if err != nil {
 		t.Fatal(err)
