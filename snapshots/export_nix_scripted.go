@@ -94,8 +94,8 @@ func ruleCommands(r netcfg.Rule) []string {
 	r.Proto = netcfg.ProtoStatic
 	del := netcfg.RuleCommand("del", &r)
 	return []string{
-		"while " + del + " 2>/dev/null; do :; done",
-		netcfg.RuleCommand("add", &r),
+		"while " + scriptLine(del) + " 2>/dev/null; do :; done",
+		scriptLine(netcfg.RuleCommand("add", &r)),
 	}
 }
 
@@ -120,7 +120,7 @@ func writeScriptedModule(w *nixWriter, s *Snapshot, o NixOptions) error {
 				unsafe = append(unsafe, r.Dev)
 			}
 			sr := staticRoute(r)
-			commands = append(commands, netcfg.RouteCommand("replace", &sr))
+			commands = append(commands, scriptLine(netcfg.RouteCommand("replace", &sr)))
 			continue
 		}
 		i := slices.IndexFunc(ifs, func(x *ifRoutes) bool { return x.nic == r.Dev && x.fam == r.Family() })

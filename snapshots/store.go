@@ -362,6 +362,15 @@ func (s *Store) Back(steps int) (*Snapshot, error) {
 // Prune removes all but the newest keep snapshots, never the live one
 // (the newest). Damaged files are kept for a person to look at.
 func (s *Store) Prune(keep int) ([]string, error) {
+	ids, err := s.Prunable(keep)
+	if err != nil {
+		return nil, err
+	}
+	return s.Remove(ids)
+}
+
+// Prunable lists what Prune(keep) would remove, oldest last.
+func (s *Store) Prunable(keep int) ([]string, error) {
 	if keep < 1 {
 		return nil, fmt.Errorf("--keep must be 1 or more: the live snapshot is never pruned")
 	}
@@ -369,25 +378,44 @@ func (s *Store) Prune(keep int) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var removed []string
+	var ids []string
 	n := 0
 	for _, e := range all {
 		if e.Err != nil {
 			continue
 		}
-		n++
-		if n <= keep {
-			continue
+		if n++; n > keep {
+			ids = append(ids, e.ID)
 		}
-		if err := unix.Unlinkat(int(s.snaps.Fd()), e.ID+".yaml", 0); err != nil {
-			return removed, fmt.Errorf("remove snapshot %s: %w", e.ID, err)
-		}
-		removed = append(removed, e.ID)
 	}
-	if len(removed) > 0 {
-		if err := s.snaps.Sync(); err != nil {
-			return removed, fmt.Errorf("sync %s: %w", s.snapDir(), err)
+	return ids, nil
+}
+
+// Remove deletes the snapshots of ids (as Prunable gave them, after a
+// person agreed), refusing the newest intact one: it is the live state.
+func (s *Store) Remove(ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	latest, err := s.Latest()
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, id := range ids {
+		if latest != nil && latest.Meta.ID == id {
+			return removed, fmt.Errorf("remove snapshot %s: it is the newest, the live state; it is never removed", id)
 		}
+		if strings.ContainsAny(id, "/\x00") || id == "" || strings.HasPrefix(id, ".") {
+			return removed, fmt.Errorf("remove snapshot %q: not a snapshot id", id)
+		}
+		if err := unix.Unlinkat(int(s.snaps.Fd()), id+".yaml", 0); err != nil {
+			return removed, fmt.Errorf("remove snapshot %s: %w", id, err)
+		}
+		removed = append(removed, id)
+	}
+	if err := s.snaps.Sync(); err != nil {
+		return removed, fmt.Errorf("sync %s: %w", s.snapDir(), err)
 	}
 	return removed, nil
 }

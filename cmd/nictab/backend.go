@@ -347,7 +347,7 @@ func (b *tuiBackend) SnapshotText(id string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	data, err := os.ReadFile(en.Path)
+	data, err := e.Store().Raw(en)
 	if err != nil {
 		return "", fmt.Errorf("read snapshot %s: %w", id, err)
 	}
