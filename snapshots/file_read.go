@@ -112,6 +112,12 @@ func checkShape(name string, data []byte) error {
 	}
 	for i := 0; i < len(data); i++ {
 		ch := data[i]
+		if (ch < 0x20 && ch != '\n' && ch != '\t' && ch != '\r') || ch == 0x7f {
+			// YAML allows none of these raw (they can be written escaped
+			// in double quotes); printed back, they would drive a terminal.
+			l, c := posAt(data, i)
+			return &FileError{File: name, Line: l, Column: c, Msg: fmt.Sprintf("the file holds the control character 0x%02x; YAML allows it only escaped in double quotes (\"\\x%02x\")", ch, ch)}
+		}
 		if atLineStart {
 			switch ch {
 			case ' ', '\t':

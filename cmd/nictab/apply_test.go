@@ -26,7 +26,7 @@ func TestApplySpecFile(t *testing.T) {
 	if r.code != 0 {
 		t.Fatal(r)
 	}
-	mustContain(t, "apply output", r.stdout, "+ rule  1000: from 192.168.10.2 lookup 13 vpn", "ip rule add from 192.168.10.2 lookup 13 proto 201 pref 1000", "Snapshot ")
+	mustContain(t, "apply output", r.stdout, "+ rule  1000: from 192.168.10.2 lookup 13 vpn", "ip -n "+c.ns.Name+" rule add from 192.168.10.2 lookup 13 proto 201 pref 1000", "Snapshot ")
 	mustContain(t, "ip rule", c.ns.IP("rule", "show"), "from 192.168.10.2 lookup vpn proto nictab", "from 192.168.20.2 lookup lan proto nictab")
 	mustContain(t, "ip -6 rule", c.ns.IP("-6", "rule", "show"), "from 2001:db8:10::2 lookup vpn proto nictab")
 	mustContain(t, "table 13", c.ns.IP("route", "show", "table", "13"), "default via 192.168.10.1 dev eno1 proto nictab")
