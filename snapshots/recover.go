@@ -9,6 +9,9 @@ import (
 // before it or after it, never between. It reports what it did; "" means
 // there was nothing to do.
 func (e *Engine) Recover() (string, error) {
+	if root, err := e.store.rootFile(false); err != nil || root == nil {
+		return "", err // no state directory: nothing was ever applied
+	}
 	lock, err := e.acquire()
 	if err != nil {
 		return "", err
