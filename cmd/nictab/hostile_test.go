@@ -181,6 +181,9 @@ func TestHostileInputs(t *testing.T) {
 		{name: "apply without --yes off a terminal", args: []string{"apply", "-f", write("t15.yaml", "version: 1\nnics: [{name: eno1, table: 15}]\n")}, code: 2, msg: "pass --yes"},
 		{name: "trace --planned /dev/zero", args: []string{"trace", "192.0.2.1", "--planned", "/dev/zero"}, code: 2, msg: "not a regular file"},
 		{name: "export -f FIFO", args: []string{"export", "ip", "-f", fifo}, code: 2, msg: "is a FIFO"},
+		// A kernel refusal is a failure, not bad input, whatever its text:
+		// EINVAL reads "invalid argument", as cobra's flag errors do.
+		{name: "kernel EINVAL exits 1", args: []string{"apply", "--yes", "-f", write("einval.yaml", "version: 1\nroutes:\n  - {table: 13, to: 10.9.0.0/16, via: 192.168.10.1, dev: eno1, scope: host}\n")}, code: 1, msg: "(invalid argument); every step before it was undone"},
 		// stored files
 		{name: "rollback to a file without checksum", args: []string{"rollback", "000101-000000", "--yes"}, code: 2, msg: "has no checksum line"},
 		{name: "rollback to a tampered file", args: []string{"rollback", "000102-000000", "--yes"}, code: 2, msg: "does not match the content"},
@@ -225,6 +228,9 @@ func TestHostileInputs(t *testing.T) {
 		r := runCmd(t, cmd)
 		if r.code != k.code || !strings.Contains(r.stdout+r.stderr, k.msg) {
 			t.Errorf("%s: want exit %d and %q, got %s", k.name, k.code, k.msg, r)
+		}
+		if k.code == 1 && strings.Contains(r.stderr, "--help") {
+			t.Errorf("%s: a failure points to --help:\n%s", k.name, r)
 		}
 		if got := c.routing(); got != routing {
 			t.Fatalf("%s changed the namespace:\n%s\nwant:\n%s", k.name, got, routing)
