@@ -90,6 +90,10 @@ func Load(path string) (*Snapshot, error) {
 // is used in messages. Every error is a *FileError; several are joined
 // with errors.Join.
 func Parse(name string, data []byte) (*Snapshot, error) {
+	return parseWith(name, data, inputLimits)
+}
+
+func parseWith(name string, data []byte, lim shapeLimits) (*Snapshot, error) {
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, &FileError{File: name, Line: 1, Column: 1, Field: "version", Msg: "the file is empty; a snapshot file starts with version: 1"}
@@ -102,7 +106,7 @@ func Parse(name string, data []byte) (*Snapshot, error) {
 		line, col := posAt(data, invalidUTF8At(data))
 		return nil, &FileError{File: name, Line: line, Column: col, Msg: "the file is not valid UTF-8"}
 	}
-	if err := checkShape(name, data); err != nil {
+	if err := checkShape(name, data, lim); err != nil {
 		return nil, err
 	}
 	root, err := parseYAML(name, data)

@@ -57,7 +57,7 @@ func Marshal(s *Snapshot) ([]byte, error) {
 	}
 	body := w.Bytes()
 	out := fmt.Appendf(body[:len(body):len(body)], "checksum: %s\n", checksum(body))
-	if _, err := Parse("", out); err != nil {
+	if _, err := parseWith("", out, storedLimits); err != nil {
 		return nil, fmt.Errorf("marshal snapshot: it would not load back: %w", err)
 	}
 	return out, nil

@@ -148,14 +148,14 @@ func (s *Store) Save(snap *Snapshot) error {
 }
 
 // marshalStored encodes a snapshot for the store, refusing one the store
-// could not read back (larger than MaxFileSize).
+// could not read back.
 func marshalStored(snap *Snapshot) ([]byte, error) {
 	b, err := Marshal(snap)
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > MaxFileSize {
-		return nil, fmt.Errorf("the snapshot would take %d bytes, more than the %d nictab reads back (%s)", len(b), MaxFileSize, sizeLimitNote)
+	if len(b) > maxStoredSize {
+		return nil, fmt.Errorf("the snapshot would take %d bytes, more than the %d nictab reads back from its store", len(b), maxStoredSize)
 	}
 	return b, nil
 }
@@ -176,7 +176,7 @@ func readIn(dir *os.File, name string, limit int64) ([]byte, error) {
 // one was not written by nictab, or was edited, and is not trusted for a
 // rollback.
 func loadStored(dir *os.File, name string) (*Snapshot, error) {
-	data, err := readIn(dir, name, MaxFileSize)
+	data, err := readIn(dir, name, maxStoredSize)
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +191,7 @@ func parseStored(path string, data []byte) (*Snapshot, error) {
 	if line == 0 {
 		return nil, &FileError{File: path, Field: "checksum", Msg: "has no checksum line: nictab writes one on every snapshot it stores, so this file is not trusted", err: ErrChecksum}
 	}
-	return Parse(path, data)
+	return parseWith(path, data, storedLimits)
 }
 
 // Raw returns the bytes of an entry's file, read as the store reads it.
@@ -203,7 +203,7 @@ func (s *Store) Raw(e *Entry) ([]byte, error) {
 	if snaps == nil {
 		return nil, fmt.Errorf("%w: %s", ErrNoSnapshot, e.ID)
 	}
-	return readIn(snaps, e.ID+".yaml", MaxFileSize)
+	return readIn(snaps, e.ID+".yaml", maxStoredSize)
 }
 
 // readDirAt lists an open directory from its start, through a fresh

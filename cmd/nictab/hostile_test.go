@@ -85,10 +85,11 @@ func TestHostileInputs(t *testing.T) {
 	}
 	var keys strings.Builder
 	keys.WriteString("version: 1\n")
-	for i := 0; keys.Len() < 6<<20; i++ {
+	for i := 0; i < 40000; i++ {
 		fmt.Fprintf(&keys, "k%d: 1\n", i)
 	}
 	manyKeys := write("keys.yaml", keys.String())
+	manyValues := write("values.yaml", "version: 1\nrules:\n"+strings.Repeat("- 1\n", 40000))
 	nest := write("nest.yaml", "version: 1\nrules: "+strings.Repeat("[", 20000)+strings.Repeat("]", 20000)+"\n")
 	var blk strings.Builder
 	blk.WriteString("version: 1\nrules:\n")
@@ -160,8 +161,9 @@ func TestHostileInputs(t *testing.T) {
 		{name: "plan directory", args: []string{"plan", "-f", dir}, code: 2, msg: "is a directory, not a regular file"},
 		{name: "plan missing", args: []string{"plan", "-f", path("nope.yaml")}, code: 2, msg: "no such file or directory"},
 		{name: "plan empty", args: []string{"plan", "-f", write("empty.yaml", "")}, code: 2, msg: "the file is empty"},
-		{name: "plan 17 MiB", args: []string{"plan", "-f", big}, code: 2, msg: "more than nictab reads (a snapshot file may be up to 16 MiB)"},
-		{name: "plan many keys", args: []string{"plan", "-f", manyKeys}, code: 2, msg: "holds more than 500000 values"},
+		{name: "plan 17 MiB", args: []string{"plan", "-f", big}, code: 2, msg: "more than nictab reads (a snapshot file may be up to 1 MiB)"},
+		{name: "plan 40,000 keys", args: []string{"plan", "-f", manyKeys}, code: 2, msg: "a mapping with more than 64 keys"},
+		{name: "plan 40,000 values", args: []string{"plan", "-f", manyValues}, code: 2, msg: "holds more than 30000 values"},
 		{name: "plan [[[ nesting", args: []string{"plan", "-f", nest}, code: 2, msg: "nests deeper than 32 levels"},
 		{name: "plan block nesting", args: []string{"plan", "-f", blockNest}, code: 2, msg: "nests deeper than 32 levels"},
 		{name: "plan aliases", args: []string{"plan", "-f", laughs}, code: 2, msg: "anchors and aliases are not used"},
