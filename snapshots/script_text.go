@@ -13,7 +13,6 @@ import (
 // character in single quotes; each character becomes, inside them,
 // '"$(printf '\ooo')"' — close the quote, let printf make the byte, open
 // it again — which any POSIX shell runs (dash has no $'…').
-//
 func scriptLine(cmd string) string {
 	if !needsScriptEscape(cmd) {
 		return cmd

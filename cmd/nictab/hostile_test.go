@@ -252,4 +252,11 @@ func TestHostileInputs(t *testing.T) {
 	if len(cases) < 40 {
 		t.Errorf("only %d cases", len(cases))
 	}
+	// prune asks; --yes removes what it listed, never the newest.
+	if r := c.run("snapshot", "prune", "--keep", "1", "--yes"); r.code != 0 || !strings.Contains(r.stdout, "Removed 1 snapshots") {
+		t.Errorf("prune --yes: %s", r)
+	}
+	if r := c.run("snapshot", "list"); r.code != 0 || !strings.Contains(r.stdout, "second") || strings.Contains(r.stdout, "base") {
+		t.Errorf("after prune: %s", r)
+	}
 }
