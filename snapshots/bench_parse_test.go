@@ -10,7 +10,7 @@ import (
 
 // worstFiles are the most expensive shapes of snapshot file found that
 // pass the input caps (MaxFileSize, MaxDepth, MaxNodes): what a hostile
-// or mistaken file can cost the parser at most. bench/README.md has the
+// or mistaken file can cost the parser at most. README.md has the
 // figures.
 func worstFiles() map[string][]byte {
 	out := map[string][]byte{}

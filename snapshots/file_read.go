@@ -15,7 +15,7 @@ import (
 // before they are read.
 //
 // NOTE: the caps are set by what the YAML parser costs, measured
-// (BenchmarkParseWorst, figures in bench/README.md): about 1.5 KB and 7 µs
+// (BenchmarkParseWorst, figures in README.md): about 1.5 KB and 7 µs
 // a value, 45 bytes a byte of a long string, and time that grows with the
 // square of a mapping's keys. Under these caps the worst file found parses
 // in under a second and 100 MB. A snapshot file a person writes is a few

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -294,29 +293,6 @@ func (s *Store) commitPending(id string) error {
 		return fmt.Errorf("sync %s: %w", s.snapDir(), err)
 	}
 	return nil
-}
-
-// pendingSnapshots reads the snapshots waiting in DIR/pending.
-func (s *Store) pendingSnapshots() ([]*Snapshot, error) {
-	d, err := s.pendingDirFile(false)
-	if err != nil || d == nil {
-		return nil, err
-	}
-	defer d.Close()
-	ents, err := readDirAt(d)
-	if err != nil {
-		return nil, err
-	}
-	var out []*Snapshot
-	for _, e := range ents {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".yaml") || strings.HasPrefix(e.Name(), ".") {
-			continue
-		}
-		if snap, err := loadStored(d, e.Name()); err == nil {
-			out = append(out, snap)
-		}
-	}
-	return out, nil
 }
 
 func (s *Store) dropPending(id string) error {
