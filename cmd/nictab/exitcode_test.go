@@ -29,3 +29,17 @@ func TestExitCodeByType(t *testing.T) {
 		}
 	}
 }
+
+// TestHintsForNamespace: commands suggested in messages act where the
+// command that printed them did.
+func TestHintsForNamespace(t *testing.T) {
+	a := &app{netns: "lab x", stateDir: "/srv/st"}
+	got := a.hints("apply failed at step 2 of 3: ip -6 route add ::/0 dev eno1: refused; run `nictab recover`")
+	want := "apply failed at step 2 of 3: ip -n 'lab x' -6 route add ::/0 dev eno1: refused; run `nictab --netns 'lab x' --state-dir /srv/st recover`"
+	if got != want {
+		t.Errorf("hints:\n got %s\nwant %s", got, want)
+	}
+	if h := (&app{}).hints("run `nictab recover`"); h != "run `nictab recover`" {
+		t.Errorf("without --netns: %s", h)
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"unicode"
 
@@ -83,8 +84,19 @@ func (a *app) hints(msg string) string {
 	if extra == "" {
 		return msg
 	}
-	return strings.ReplaceAll(msg, "`nictab ", "`nictab"+extra+" ")
+	msg = strings.ReplaceAll(msg, "`nictab ", "`nictab"+extra+" ")
+	if a.netns != "" {
+		// The ip command a failed step names ("apply failed at step 3:
+		// ip route add …") is the namespace's too.
+		msg = ipCommandRE.ReplaceAllStringFunc(msg, func(m string) string {
+			i := strings.Index(m, "ip ")
+			return m[:i] + "ip -n " + shellWord(a.netns) + " " + m[i+3:]
+		})
+	}
+	return msg
 }
+
+var ipCommandRE = regexp.MustCompile(`(^|[\s:(` + "`" + `])ip (?:-6 )?(?:route|rule) `)
 
 // nictabCmd is a nictab command line to suggest, e.g. "nictab --netns x confirm".
 func (a *app) nictabCmd(sub string) string { return "nictab" + a.netnsArgs() + " " + sub }
