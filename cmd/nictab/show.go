@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/snapshots"
 	"github.com/nictab/nictab/ui"
 )
 
@@ -55,6 +56,15 @@ every table; both stream, whatever the table's size.`,
 				return err
 			}
 			v := ui.BuildShow(s, a.netns)
+			if st, err := snapshots.OpenStore(a.stateRoot(), nil); err != nil {
+				v.Warnings = append(v.Warnings, "cannot tell which rules and routes of protocol nictab are in the history: "+err.Error())
+			} else if lines, err := st.NotInHistory(s); err != nil {
+				v.Warnings = append(v.Warnings, "cannot tell which rules and routes of protocol nictab are in the history: "+err.Error())
+			} else {
+				for _, l := range lines {
+					v.Warnings = append(v.Warnings, a.hints(l))
+				}
+			}
 			if asJSON {
 				enc := json.NewEncoder(a.out)
 				enc.SetIndent("", "  ")

@@ -84,7 +84,17 @@ twin before the original goes. The adoption is shown first.`,
 				return err
 			}
 			if p.Plan.Empty() {
-				fmt.Fprintln(a.out, "Nothing to adopt: every rule and route besides the kernel's is nictab's already.")
+				// Rules and routes of nictab's protocol that no record
+				// names need no change in the kernel, only a record.
+				snap, n, err := e.AdoptUnrecorded(msg)
+				if err != nil {
+					return err
+				}
+				if n == 0 {
+					fmt.Fprintln(a.out, "Nothing to adopt: every rule and route besides the kernel's is nictab's already.")
+					return nil
+				}
+				fmt.Fprintf(a.out, "Adopted %d rules and routes of protocol nictab that were not in the history. Snapshot %s saved: %s\n", n, snap.Meta.ID, snapshots.Summary(snap))
 				return nil
 			}
 			return a.runApply(cmd, e, p, applyFlags{yes: yes, message: msg})
