@@ -275,7 +275,7 @@ func (a *app) runApply(cmd *cobra.Command, e *snapshots.Engine, p *snapshots.Pro
 		return nil
 	}
 	if f.noWait {
-		fmt.Fprintf(a.out, "Applied %d steps and verified. It reverts at %s unless `nictab confirm %s` keeps it.\n", out.Result.Steps, out.Pending.Deadline.Local().Format("15:04:05"), out.Pending.SnapshotID)
+		fmt.Fprintf(a.out, "Applied %d steps and verified. It reverts at %s unless `%s` keeps it.\n", out.Result.Steps, out.Pending.Deadline.Local().Format("15:04:05"), a.nictabCmd("confirm "+out.Pending.SnapshotID))
 		return nil
 	}
 	return a.confirmWindow(cmd.Context(), e, out)
