@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -23,10 +25,23 @@ const (
 	fraIPProto   = 22
 	fraSPort     = 23
 	fraDPort     = 24
+	fraDSCP      = 25
+	fraFlowLabel = 26
+	fraFlowMask  = 27
+	fraSPortMask = 28
+	fraDPortMask = 29
+	fraDSCPMask  = 30
+	fraPad       = 18
 	fibRuleInv   = 0x2
-	rtnhFOnlink  = 0x4
-	rtaVia       = 18
-	familyAddrV4 = 4
+	// fibRuleUnresolved marks a goto rule whose target is missing.
+	fibRuleUnresolved = 0x4
+	rtnhFOnlink       = 0x4
+	rtnhFDead         = 0x1
+	rtnhFLinkDn       = 0x10
+	rtaNHID           = 30
+	rtaPad            = 24
+	rtaVia            = 18
+	familyAddrV4      = 4
 )
 
 func afOf(f Family) uint8 {
@@ -82,6 +97,9 @@ func (c *rtnl) encodeRoute(typ, flags uint16, r *Route, links *linkIndexer) erro
 	var h [rtmsgLen]byte
 	h[0] = afOf(r.Family())
 	h[1] = uint8(r.Dst.Bits())
+	if r.From.IsValid() {
+		h[2] = uint8(r.From.Bits())
+	}
 	h[3] = r.Tos
 	if r.Table < 256 {
 		h[4] = uint8(r.Table)
@@ -100,7 +118,15 @@ func (c *rtnl) encodeRoute(typ, flags uint16, r *Route, links *linkIndexer) erro
 	if r.Dst.Bits() > 0 {
 		c.attrAddr(unix.RTA_DST, r.Dst.Addr())
 	}
-	if r.Gw.IsValid() {
+	if r.From.IsValid() && r.From.Bits() > 0 {
+		c.attrAddr(unix.RTA_SRC, r.From.Addr())
+	}
+	// A route through a nexthop object names only the object: the kernel
+	// refuses a gateway or device beside it.
+	if r.NHID != 0 {
+		c.attrU32(rtaNHID, r.NHID)
+	}
+	if r.Gw.IsValid() && r.NHID == 0 {
 		if FamilyOf(r.Gw) == r.Family() {
 			c.attrAddr(unix.RTA_GATEWAY, r.Gw)
 		} else {
@@ -110,7 +136,7 @@ func (c *rtnl) encodeRoute(typ, flags uint16, r *Route, links *linkIndexer) erro
 			c.attr(rtaVia, v)
 		}
 	}
-	if r.Dev != "" {
+	if r.Dev != "" && r.NHID == 0 {
 		i, err := links.index(r.Dev)
 		if err != nil {
 			c.wbuf = c.wbuf[:off]
@@ -124,7 +150,16 @@ func (c *rtnl) encodeRoute(typ, flags uint16, r *Route, links *linkIndexer) erro
 	if r.Metric != 0 {
 		c.attrU32(unix.RTA_PRIORITY, r.Metric)
 	}
-	if len(r.MultiPath) > 0 {
+	if !r.Metrics.IsZero() {
+		c.attr(unix.RTA_METRICS, encodeMetrics(&r.Metrics))
+	}
+	if r.Family() == V6 && r.Pref != PrefMedium {
+		c.attrU8(unix.RTA_PREF, uint8(r.Pref))
+	}
+	if r.Realms != 0 {
+		c.attrU32(unix.RTA_FLOW, r.Realms)
+	}
+	if len(r.MultiPath) > 0 && r.NHID == 0 {
 		var mp []byte
 		for _, nh := range r.MultiPath {
 			var rh [rtnhLen]byte
@@ -150,6 +185,13 @@ func (c *rtnl) encodeRoute(typ, flags uint16, r *Route, links *linkIndexer) erro
 				mp = append(mp, ah[:]...)
 				mp = append(mp, gw...)
 			}
+			if nh.Realms != 0 {
+				var ah [8]byte
+				binary.NativeEndian.PutUint16(ah[0:], 8)
+				binary.NativeEndian.PutUint16(ah[2:], unix.RTA_FLOW)
+				binary.NativeEndian.PutUint32(ah[4:], nh.Realms)
+				mp = append(mp, ah[:]...)
+			}
 			binary.NativeEndian.PutUint16(mp[start:], uint16(len(mp)-start))
 		}
 		c.attr(unix.RTA_MULTIPATH, mp)
@@ -173,17 +215,58 @@ func decodeRoute(data []byte, links *linkIndexer, r *Route) bool {
 		return false
 	}
 	*r = Route{
-		Table:  uint32(data[4]),
-		Proto:  data[5],
-		Scope:  Scope(data[6]),
-		Type:   RouteType(data[7]),
-		Tos:    data[3],
-		Onlink: flags&rtnhFOnlink != 0,
+		Table:    uint32(data[4]),
+		Proto:    data[5],
+		Scope:    Scope(data[6]),
+		Type:     RouteType(data[7]),
+		Tos:      data[3],
+		Onlink:   flags&rtnhFOnlink != 0,
+		Dead:     flags&rtnhFDead != 0,
+		LinkDown: flags&rtnhFLinkDn != 0,
 	}
-	dstLen := int(data[1])
+	dstLen, srcLen := int(data[1]), int(data[2])
 	r.Dst = netip.PrefixFrom(zeroAddr(fam), dstLen)
+	var encapType uint16
+	var encap []byte
+	hasEncap := false
 	forAttrs(data[rtmsgLen:], func(typ uint16, v []byte) {
 		switch typ {
+		case unix.RTA_SRC:
+			if a, ok := addrFrom(v); ok {
+				r.From = netip.PrefixFrom(a, srcLen)
+			}
+		case rtaNHID:
+			if len(v) == 4 {
+				r.NHID = binary.NativeEndian.Uint32(v)
+			}
+		case unix.RTA_METRICS:
+			r.Metrics, r.Unmodelled = decodeMetrics(v, r.Unmodelled)
+		case unix.RTA_PREF:
+			if len(v) == 1 {
+				r.Pref = RoutePref(v[0])
+			}
+		case unix.RTA_FLOW:
+			if len(v) == 4 {
+				r.Realms = binary.NativeEndian.Uint32(v)
+			}
+		case unix.RTA_CACHEINFO:
+			// rta_expires is in USER_HZ (100 per second) ticks.
+			if len(v) >= 12 {
+				if t := binary.NativeEndian.Uint32(v[8:]); int32(t) > 0 {
+					r.Expires = max(t/100, 1)
+				}
+			}
+		case unix.RTA_ENCAP_TYPE:
+			if len(v) == 2 {
+				encapType, hasEncap = binary.NativeEndian.Uint16(v), true
+			}
+		case unix.RTA_ENCAP:
+			encap, hasEncap = v, true
+		case unix.RTA_EXPIRES:
+			if len(v) == 4 {
+				r.Expires = binary.NativeEndian.Uint32(v)
+			}
+		case rtaPad:
 		case unix.RTA_TABLE:
 			if len(v) == 4 {
 				r.Table = binary.NativeEndian.Uint32(v)
@@ -210,11 +293,19 @@ func decodeRoute(data []byte, links *linkIndexer, r *Route) bool {
 			}
 		case unix.RTA_MULTIPATH:
 			r.MultiPath = decodeMultipath(v, links)
+		default:
+			r.Unmodelled = append(r.Unmodelled, rawAttr("RTA", routeAttrNames, typ, v))
 		}
 	})
+	if hasEncap {
+		r.Encap = &Encap{Type: encapType, Data: slices.Clone(encap)}
+	}
 	return true
 }
 
+// decodeMultipath reads RTA_MULTIPATH: struct rtnexthop records, each
+// followed by its attributes and padded to 4 bytes, except that the last
+// may end unpadded.
 func decodeMultipath(b []byte, links *linkIndexer) []NextHop {
 	var out []NextHop
 	for len(b) >= rtnhLen {
@@ -223,10 +314,15 @@ func decodeMultipath(b []byte, links *linkIndexer) []NextHop {
 			break
 		}
 		nh := NextHop{
-			Onlink: b[2]&rtnhFOnlink != 0,
-			Weight: int(b[3]) + 1,
-			Dev:    links.byIndex[int(binary.NativeEndian.Uint32(b[4:]))],
+			Onlink:   b[2]&rtnhFOnlink != 0,
+			Dead:     b[2]&rtnhFDead != 0,
+			LinkDown: b[2]&rtnhFLinkDn != 0,
+			Weight:   int(b[3]) + 1,
+			Dev:      links.byIndex[int(binary.NativeEndian.Uint32(b[4:]))],
 		}
+		var encapType uint16
+		var encap []byte
+		hasEncap := false
 		forAttrs(b[rtnhLen:l], func(typ uint16, v []byte) {
 			switch typ {
 			case unix.RTA_GATEWAY:
@@ -235,10 +331,75 @@ func decodeMultipath(b []byte, links *linkIndexer) []NextHop {
 				if len(v) > 2 {
 					nh.Gw, _ = addrFrom(v[2:])
 				}
+			case unix.RTA_FLOW:
+				if len(v) == 4 {
+					nh.Realms = binary.NativeEndian.Uint32(v)
+				}
+			case unix.RTA_ENCAP_TYPE:
+				if len(v) == 2 {
+					encapType, hasEncap = binary.NativeEndian.Uint16(v), true
+				}
+			case unix.RTA_ENCAP:
+				encap, hasEncap = v, true
+			default:
+				nh.Unmodelled = append(nh.Unmodelled, rawAttr("RTA", routeAttrNames, typ, v))
 			}
 		})
+		if hasEncap {
+			nh.Encap = &Encap{Type: encapType, Data: slices.Clone(encap)}
+		}
 		out = append(out, nh)
-		b = b[(l+3)&^3:]
+		b = b[min((l+3)&^3, len(b)):]
+	}
+	return out
+}
+
+// decodeMetrics reads the nested RTAX_* attributes of RTA_METRICS; a
+// metric it cannot read goes to raw, verbatim.
+func decodeMetrics(b []byte, raw []RawAttr) (Metrics, []RawAttr) {
+	var m Metrics
+	forAttrs(b, func(typ uint16, v []byte) {
+		switch {
+		case typ == RTAXCCAlgo:
+			m.CongCtl = cString(v)
+		case typ == RTAXLock && len(v) == 4:
+			m.Lock = binary.NativeEndian.Uint32(v)
+		case typ > RTAXLock && typ <= RTAXMax && len(v) == 4:
+			m.Values[typ] = binary.NativeEndian.Uint32(v)
+		default:
+			raw = append(raw, RawAttr{Type: typ, Name: "RTAX_" + strconv.Itoa(int(typ)), Data: slices.Clone(v)})
+		}
+	})
+	return m, raw
+}
+
+// encodeMetrics writes m as the payload of RTA_METRICS.
+func encodeMetrics(m *Metrics) []byte {
+	var out []byte
+	put := func(typ uint16, v []byte) {
+		var ah [4]byte
+		binary.NativeEndian.PutUint16(ah[0:], uint16(4+len(v)))
+		binary.NativeEndian.PutUint16(ah[2:], typ)
+		out = append(out, ah[:]...)
+		out = append(out, v...)
+		for len(out)%4 != 0 {
+			out = append(out, 0)
+		}
+	}
+	u32 := func(v uint32) []byte { return binary.NativeEndian.AppendUint32(nil, v) }
+	if m.Lock != 0 {
+		put(RTAXLock, u32(m.Lock))
+	}
+	for i := RTAXLock + 1; i <= RTAXMax; i++ {
+		if i == RTAXCCAlgo {
+			if m.CongCtl != "" {
+				put(RTAXCCAlgo, append([]byte(m.CongCtl), 0))
+			}
+			continue
+		}
+		if m.Values[i] != 0 {
+			put(uint16(i), u32(m.Values[i]))
+		}
 	}
 	return out
 }
@@ -315,6 +476,30 @@ func (c *rtnl) encodeRule(typ, flags uint16, r *Rule) uint32 {
 			c.attr(p.typ, b[:])
 		}
 	}
+	for _, p := range []struct {
+		typ uint16
+		r   *PortRange
+	}{{fraSPortMask, r.SPort}, {fraDPortMask, r.DPort}} {
+		if p.r != nil && p.r.Mask != 0 {
+			c.attr(p.typ, binary.NativeEndian.AppendUint16(nil, p.r.Mask))
+		}
+	}
+	if r.DSCP != nil {
+		c.attrU8(fraDSCP, r.DSCP.Value)
+		if r.DSCP.Mask != 0x3f {
+			c.attrU8(fraDSCPMask, r.DSCP.Mask)
+		}
+	}
+	if r.FlowLabel != nil {
+		c.attr(fraFlowLabel, binary.BigEndian.AppendUint32(nil, r.FlowLabel.Value))
+		c.attr(fraFlowMask, binary.BigEndian.AppendUint32(nil, r.FlowLabel.Mask))
+	}
+	if r.TunID != 0 {
+		c.attr(unix.FRA_TUN_ID, binary.BigEndian.AppendUint64(nil, r.TunID))
+	}
+	if r.Realms != 0 {
+		c.attrU32(unix.FRA_FLOW, r.Realms)
+	}
 	if r.Proto != 0 {
 		c.attrU8(fraProtocol, r.Proto)
 	}
@@ -340,9 +525,14 @@ func decodeRule(data []byte) (Rule, bool) {
 	r.Tos = data[3]
 	r.Table = uint32(data[4])
 	r.Action = RuleAction(data[7])
-	r.Not = binary.NativeEndian.Uint32(data[8:])&fibRuleInv != 0
+	rflags := binary.NativeEndian.Uint32(data[8:])
+	r.Not = rflags&fibRuleInv != 0
+	r.Unresolved = rflags&fibRuleUnresolved != 0
 	var mark, mask uint32
 	hasMark, hasMask := false, false
+	var sportMask, dportMask uint16
+	dscpMask, hasDSCPMask := uint8(0x3f), false
+	flowMask, hasFlowMask := uint32(0xfffff), false
 	forAttrs(data[fibHdrLen:], func(typ uint16, v []byte) {
 		u32 := func() uint32 {
 			if len(v) >= 4 {
@@ -400,8 +590,67 @@ func decodeRule(data []byte) (Rule, bool) {
 			if len(v) > 0 {
 				r.Proto = v[0]
 			}
+		case fraSPortMask, fraDPortMask:
+			if len(v) >= 2 {
+				if typ == fraSPortMask {
+					sportMask = binary.NativeEndian.Uint16(v)
+				} else {
+					dportMask = binary.NativeEndian.Uint16(v)
+				}
+			}
+		case fraDSCP:
+			if len(v) >= 1 {
+				r.DSCP = &DSCPMatch{Value: v[0]}
+			}
+		case fraDSCPMask:
+			if len(v) >= 1 {
+				dscpMask, hasDSCPMask = v[0], true
+			}
+		case fraFlowLabel:
+			if len(v) >= 4 {
+				r.FlowLabel = &FlowLabel{Value: binary.BigEndian.Uint32(v)}
+			}
+		case fraFlowMask:
+			if len(v) >= 4 {
+				flowMask, hasFlowMask = binary.BigEndian.Uint32(v), true
+			}
+		case unix.FRA_TUN_ID:
+			if len(v) >= 8 {
+				r.TunID = binary.BigEndian.Uint64(v)
+			}
+		case unix.FRA_FLOW:
+			r.Realms = u32()
+		case fraPad:
+		default:
+			r.Unmodelled = append(r.Unmodelled, rawAttr("FRA", ruleAttrNames, typ, v))
 		}
 	})
+	// A mask without its selector cannot be shown in ip's words; keep it
+	// verbatim so the rule stays opaque rather than narrowed.
+	if sportMask != 0 {
+		if r.SPort != nil {
+			r.SPort.Mask = sportMask
+		} else {
+			r.Unmodelled = append(r.Unmodelled, rawAttr("FRA", ruleAttrNames, fraSPortMask, binary.NativeEndian.AppendUint16(nil, sportMask)))
+		}
+	}
+	if dportMask != 0 {
+		if r.DPort != nil {
+			r.DPort.Mask = dportMask
+		} else {
+			r.Unmodelled = append(r.Unmodelled, rawAttr("FRA", ruleAttrNames, fraDPortMask, binary.NativeEndian.AppendUint16(nil, dportMask)))
+		}
+	}
+	if r.DSCP != nil {
+		r.DSCP.Mask = dscpMask
+	} else if hasDSCPMask {
+		r.Unmodelled = append(r.Unmodelled, rawAttr("FRA", ruleAttrNames, fraDSCPMask, []byte{dscpMask}))
+	}
+	if r.FlowLabel != nil {
+		r.FlowLabel.Mask = flowMask
+	} else if hasFlowMask {
+		r.Unmodelled = append(r.Unmodelled, rawAttr("FRA", ruleAttrNames, fraFlowMask, binary.BigEndian.AppendUint32(nil, flowMask)))
+	}
 	if hasMark || hasMask {
 		if !hasMask {
 			mask = 0xffffffff
@@ -412,6 +661,30 @@ func decodeRule(data []byte) (Rule, bool) {
 		r.Table = 0
 	}
 	return r, true
+}
+
+// rawAttr keeps an attribute nictab does not model, named as the kernel's
+// headers name it.
+func rawAttr(prefix string, names map[uint16]string, typ uint16, v []byte) RawAttr {
+	n, ok := names[typ]
+	if !ok {
+		n = prefix + "_" + strconv.Itoa(int(typ))
+	}
+	return RawAttr{Type: typ, Name: n, Data: slices.Clone(v)}
+}
+
+// ruleAttrNames and routeAttrNames name the kernel's attributes (uapi
+// linux/fib_rules.h and linux/rtnetlink.h) for the ones nictab keeps
+// verbatim.
+var ruleAttrNames = map[uint16]string{
+	0: "FRA_UNSPEC", 5: "FRA_UNUSED2", 7: "FRA_UNUSED3", 8: "FRA_UNUSED4", 9: "FRA_UNUSED5",
+	fraSPortMask: "FRA_SPORT_MASK", fraDPortMask: "FRA_DPORT_MASK", fraDSCPMask: "FRA_DSCP_MASK", fraFlowMask: "FRA_FLOWLABEL_MASK",
+}
+
+var routeAttrNames = map[uint16]string{
+	0: "RTA_UNSPEC", 3: "RTA_IIF", 9: "RTA_PROTOINFO", 11: "RTA_SESSION", 12: "RTA_CACHEINFO",
+	13: "RTA_MP_ALGO", 17: "RTA_MFC_STATS", 19: "RTA_NEWDST", 25: "RTA_UID", 26: "RTA_TTL_PROPAGATE",
+	27: "RTA_IP_PROTO", 28: "RTA_SPORT", 29: "RTA_DPORT",
 }
 
 // routes streams the routes matching q. r is reused between calls.
