@@ -232,7 +232,7 @@ func decodeRoute(data []byte, links *linkIndexer, r *Route) bool {
 		switch typ {
 		case unix.RTA_SRC:
 			if a, ok := addrFrom(v); ok {
-				r.From = netip.PrefixFrom(a, srcLen)
+				r.From = netip.PrefixFrom(a, srcLen).Masked()
 			}
 		case rtaNHID:
 			if len(v) == 4 {
@@ -272,7 +272,7 @@ func decodeRoute(data []byte, links *linkIndexer, r *Route) bool {
 			}
 		case unix.RTA_DST:
 			if a, ok := addrFrom(v); ok {
-				r.Dst = netip.PrefixFrom(a, dstLen)
+				r.Dst = netip.PrefixFrom(a, dstLen).Masked()
 			}
 		case unix.RTA_GATEWAY:
 			r.Gw, _ = addrFrom(v)
