@@ -294,7 +294,6 @@ var routeAttrNames = map[uint16]string{
 	27: "RTA_IP_PROTO", 28: "RTA_SPORT", 29: "RTA_DPORT",
 }
 
-
 // decodeMetrics reads the nested RTAX_* attributes of RTA_METRICS; a
 // metric it cannot read goes to raw, verbatim.
 func decodeMetrics(b []byte, raw []RawAttr) (Metrics, []RawAttr) {
@@ -344,4 +343,3 @@ func encodeMetrics(m *Metrics) []byte {
 	}
 	return out
 }
-
