@@ -231,6 +231,7 @@ func savedRuleFlow(r *netcfg.Rule) flow {
 	if r.Proto != 0 {
 		f.add("protocol", num(r.Proto))
 	}
+	ruleAttrsFlow(&f, r)
 	return f
 }
 
@@ -261,6 +262,7 @@ func savedRouteFlow(r *netcfg.Route) flow {
 		f.add("tos", num(r.Tos))
 	}
 	f.flag("onlink", r.Onlink)
+	routeAttrsFlow(&f, r)
 	if len(r.MultiPath) > 0 {
 		hops := make([]string, len(r.MultiPath))
 		for i, nh := range r.MultiPath {
@@ -271,6 +273,9 @@ func savedRouteFlow(r *netcfg.Route) flow {
 				h.add("weight", strconv.Itoa(nh.Weight))
 			}
 			h.flag("onlink", nh.Onlink)
+			if nh.Realms != 0 {
+				h.add("realms", num(nh.Realms))
+			}
 			hops[i] = h.String()
 		}
 		f.add("nexthops", "["+strings.Join(hops, ", ")+"]")
