@@ -286,6 +286,11 @@ func (r *Route) hasExtras() bool {
 // with any is never adopted, replaced or re-created.
 func (r *Rule) Opaque() []string {
 	var out []string
+	if r.Action == ActionNAT {
+		// The kernel keeps a table with a nat rule that no request nictab
+		// can make reproduces exactly, and the action is deprecated.
+		out = append(out, "action nat (RTN_NAT)")
+	}
 	for _, a := range r.Unmodelled {
 		out = append(out, a.Name)
 	}
@@ -315,4 +320,88 @@ func (r *Route) Opaque() []string {
 		out = append(out, a.Name)
 	}
 	return out
+}
+
+// Extended reports whether the rule uses a selector or attribute beyond
+// those a snapshot's intent section can say (dscp, flowlabel, port masks,
+// tun_id, realms); such a rule lives on in the resolved section only.
+func (r *Rule) Extended() bool {
+	return r.DSCP != nil || r.FlowLabel != nil || r.TunID != 0 || r.Realms != 0 ||
+		(r.SPort != nil && r.SPort.Mask != 0) || (r.DPort != nil && r.DPort.Mask != 0) || len(r.Opaque()) > 0
+}
+
+// Extended reports whether the route has an attribute an intent route
+// cannot say (source prefix, nhid, metrics, pref, realms, expiry, encap,
+// next-hop realms, anything unmodelled).
+func (r *Route) Extended() bool {
+	if r.hasExtras() {
+		return true
+	}
+	for _, nh := range r.MultiPath {
+		if nh.Realms != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// OpaqueReason says why nictab leaves an object alone, naming what it
+// cannot reproduce.
+func OpaqueReason(what string, attrs []string) string {
+	return fmt.Sprintf("%s carries %s, which nictab cannot reproduce; it is left exactly as it is", what, strings.Join(attrs, ", "))
+}
+
+// ExtendedAttrs names, in `ip` words, the rule's attributes beyond the
+// classic selectors, so an export that cannot carry them can say which.
+func (r *Rule) ExtendedAttrs() []string {
+	var out []string
+	if r.DSCP != nil {
+		out = append(out, "dscp")
+	}
+	if r.FlowLabel != nil {
+		out = append(out, "flowlabel")
+	}
+	if r.SPort != nil && r.SPort.Mask != 0 {
+		out = append(out, "sport mask")
+	}
+	if r.DPort != nil && r.DPort.Mask != 0 {
+		out = append(out, "dport mask")
+	}
+	if r.TunID != 0 {
+		out = append(out, "tun_id")
+	}
+	if r.Realms != 0 {
+		out = append(out, "realms")
+	}
+	return append(out, r.Opaque()...)
+}
+
+// ExtendedAttrs names, in `ip` words, the route's attributes beyond the
+// classic ones.
+func (r *Route) ExtendedAttrs() []string {
+	var out []string
+	if r.From.IsValid() {
+		out = append(out, "from (source prefix)")
+	}
+	if r.NHID != 0 {
+		out = append(out, "nhid")
+	}
+	if r.Realms != 0 {
+		out = append(out, "realms")
+	}
+	if r.Pref != PrefMedium {
+		out = append(out, "pref")
+	}
+	for i := 2; i <= RTAXMax; i++ {
+		if (i == RTAXCCAlgo && r.Metrics.CongCtl != "") || (i != RTAXCCAlgo && r.Metrics.Values[i] != 0) {
+			out = append(out, MetricName(i))
+		}
+	}
+	for _, nh := range r.MultiPath {
+		if nh.Realms != 0 {
+			out = append(out, "nexthop realms")
+			break
+		}
+	}
+	return append(out, r.Opaque()...)
 }

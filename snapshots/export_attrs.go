@@ -1,0 +1,41 @@
+package snapshots
+
+import (
+	"strings"
+
+	"github.com/nictab/nictab/netcfg"
+)
+
+// checkAttrsCarried refuses an export whose target cannot carry an
+// attribute of one of the snapshot's rules or routes, naming the object and
+// the attribute: an export that dropped it would install a wider rule or a
+// different route than the snapshot holds.
+//
+// The ip script carries every attribute nictab models, in ip's own words
+// (dscp, flowlabel and port masks need an iproute2 that knows them, 6.15 or
+// newer); what nictab keeps only verbatim it cannot write anywhere. The
+// NixOS and systemd-networkd exports carry none of the newer attributes
+// yet.
+func checkAttrsCarried(s *Snapshot, target string) error {
+	for i := range s.Resolved.Rules {
+		r := &s.Resolved.Rules[i]
+		attrs := r.ExtendedAttrs()
+		if target == "ip" {
+			attrs = r.Opaque()
+		}
+		if len(attrs) > 0 {
+			return exportErrf("rule %q has %s, which the %s export cannot carry; nothing was written", netcfg.SafeText(netcfg.RuleString(r)), strings.Join(attrs, ", "), target)
+		}
+	}
+	for i := range s.Resolved.Routes {
+		r := &s.Resolved.Routes[i]
+		attrs := r.ExtendedAttrs()
+		if target == "ip" {
+			attrs = r.Opaque()
+		}
+		if len(attrs) > 0 {
+			return exportErrf("route %q has %s, which the %s export cannot carry; nothing was written", netcfg.SafeText(netcfg.RouteString(r)), strings.Join(attrs, ", "), target)
+		}
+	}
+	return nil
+}
