@@ -405,3 +405,37 @@ func (r *Route) ExtendedAttrs() []string {
 	}
 	return append(out, r.Opaque()...)
 }
+
+// RuleOpaqueText is what a person is told, after the rule, of what nictab
+// keeps of it verbatim: "" or "(+1 attribute nictab does not model: FRA_31)".
+func RuleOpaqueText(r *Rule) string {
+	if len(r.Unmodelled) == 0 {
+		return ""
+	}
+	return "(" + rawAttrsString(r.Unmodelled) + ")"
+}
+
+// RouteOpaqueText is what a person is told, after the route, of what
+// nictab shows but does not write: its expiry, its encapsulation, and the
+// attributes it does not model.
+func RouteOpaqueText(r *Route) string {
+	var a []string
+	if r.Expires != 0 {
+		a = append(a, "expires "+strconv.FormatUint(uint64(r.Expires), 10)+"sec")
+	}
+	if r.Encap != nil {
+		a = append(a, "encap "+EncapName(r.Encap.Type)+" (kept as bytes)")
+	}
+	var raw []RawAttr
+	for _, nh := range r.MultiPath {
+		if nh.Encap != nil {
+			a = append(a, "nexthop encap "+EncapName(nh.Encap.Type)+" (kept as bytes)")
+		}
+		raw = append(raw, nh.Unmodelled...)
+	}
+	raw = append(raw, r.Unmodelled...)
+	if len(raw) > 0 {
+		a = append(a, "("+rawAttrsString(raw)+")")
+	}
+	return strings.Join(a, " ")
+}
