@@ -304,7 +304,8 @@ func parsePorts(v string) (*PortRange, error) {
 		if err := parseUint(m, 16, &mask); err != nil {
 			return nil, err
 		}
-		return &PortRange{Start: uint16(s), End: uint16(s), Mask: uint16(mask)}, nil
+		// Mask 0xffff is the plain port, as the kernel reads it.
+		return &PortRange{Start: uint16(s), End: uint16(s), Mask: uint16(mask) % 0xffff}, nil
 	}
 	a, b, ok := strings.Cut(v, "-")
 	var s, e uint32

@@ -234,6 +234,15 @@ func decodeRule(data []byte) (Rule, bool) {
 	})
 	// A mask without its selector cannot be shown in ip's words; keep it
 	// verbatim so the rule stays opaque rather than narrowed.
+	// NOTE: the kernel reports a single port's selector with mask 0xffff
+	// (the mask that means "the whole port"), also when none was given;
+	// it is the same selector as the plain port and reads as that.
+	if sportMask == 0xffff && r.SPort != nil && r.SPort.Start == r.SPort.End {
+		sportMask = 0
+	}
+	if dportMask == 0xffff && r.DPort != nil && r.DPort.Start == r.DPort.End {
+		dportMask = 0
+	}
 	if sportMask != 0 {
 		if r.SPort != nil {
 			r.SPort.Mask = sportMask

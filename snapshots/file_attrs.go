@@ -62,7 +62,7 @@ func (d *decoder) savedRuleAttrs(x *numbers, r *netcfg.Rule) {
 			x.ok = false
 			continue
 		}
-		if ok {
+		if ok && m != 0xffff {
 			p.r.Mask = uint16(m)
 		}
 	}

@@ -85,6 +85,9 @@ func fateText(p *netcfg.Path) string {
 		netcfg.VerdictRefused:     "refused (",
 		netcfg.VerdictLoop:        "caught in a rule loop (",
 	}[p.Verdict]
+	if p.Verdict == netcfg.VerdictUndetermined {
+		return "undetermined: nictab does not guess (see below)"
+	}
 	if what == "" {
 		what = p.Verdict.String() + " ("
 	}
