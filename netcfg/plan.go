@@ -343,6 +343,10 @@ func PlanChanges(live State, want Desired) Plan {
 			ruleAdds = append(ruleAdds, Change{Action: ChangeReplace, Before: Object{Rule: old}, After: Object{Rule: w}, Reason: ruleReplaceReason(old, w)})
 			continue
 		}
+		if o := w.Opaque(); len(o) > 0 {
+			p.Conflicts = append(p.Conflicts, Conflict{Text: "nictab would re-create it: " + OpaqueReason(fmt.Sprintf("rule %q", RuleString(w)), o)})
+			continue
+		}
 		ruleAdds = append(ruleAdds, Change{Action: ChangeAdd, After: Object{Rule: w}, Reason: "sends traffic to table " + strconv.FormatUint(uint64(w.Table), 10)})
 	}
 	for _, r := range gone {
@@ -370,6 +374,9 @@ func PlanChanges(live State, want Desired) Plan {
 			l = &live.Routes[j]
 		}
 		switch {
+		case l == nil && len(w.Opaque()) > 0:
+			p.Conflicts = append(p.Conflicts, Conflict{Text: "nictab would re-create it: " + OpaqueReason(fmt.Sprintf("route %q", RouteString(w)), w.Opaque())})
+			continue
 		case l == nil:
 			if needsIt == "" || needsItTable != w.Table {
 				needsIt, needsItTable = "table "+strconv.FormatUint(uint64(w.Table), 10)+" needs it", w.Table

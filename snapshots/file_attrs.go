@@ -1,6 +1,7 @@
 package snapshots
 
 import (
+	"encoding/hex"
 	"strconv"
 	"strings"
 
@@ -12,10 +13,77 @@ import (
 // written before they existed read as they did.
 
 var (
-	ruleAttrKeys    = []string{"dscp", "dscp_mask", "flowlabel", "flowlabel_mask", "sport_mask", "dport_mask", "tun_id", "realms"}
-	routeAttrKeys   = []string{"from", "nhid", "metrics", "pref", "realms"}
-	nexthopAttrKeys = []string{"realms"}
+	ruleAttrKeys    = []string{"dscp", "dscp_mask", "flowlabel", "flowlabel_mask", "sport_mask", "dport_mask", "tun_id", "realms", "unmodelled"}
+	routeAttrKeys   = []string{"from", "nhid", "metrics", "pref", "realms", "expires", "encap_type", "encap", "unmodelled"}
+	nexthopAttrKeys = []string{"realms", "encap_type", "encap", "unmodelled"}
 )
+
+// What nictab keeps of an object only verbatim (an encapsulation, the
+// attributes it does not model) is saved as hex bytes with the type
+// number, so a snapshot of an owned object that became opaque still holds
+// it exactly and a plan made from it knows it cannot re-create it.
+
+func (d *decoder) opaqueAttrs(x *numbers, encap **netcfg.Encap, raw *[]netcfg.RawAttr) {
+	f := x.f
+	if f.has("encap") || f.has("encap_type") {
+		var typ uint32
+		x.u32("encap_type", &typ)
+		b, ok := d.hexBytes(f, "encap")
+		x.ok = x.ok && ok && typ <= 0xffff
+		*encap = &netcfg.Encap{Type: uint16(typ), Data: b}
+	}
+	items, ok := d.list(f.vals["unmodelled"], join(f.path, "unmodelled"))
+	x.ok = x.ok && ok
+	for i, item := range items {
+		path := index(join(f.path, "unmodelled"), i)
+		s, ok := d.text(item, path)
+		if !ok {
+			x.ok = false
+			continue
+		}
+		// NAME=TYPE:HEX
+		name, rest, ok1 := strings.Cut(s, "=")
+		num, hx, ok2 := strings.Cut(rest, ":")
+		typ, err1 := strconv.ParseUint(num, 10, 16)
+		b, err2 := hex.DecodeString(hx)
+		if !ok1 || !ok2 || err1 != nil || err2 != nil || name == "" {
+			d.fail(item, path, "want NAME=TYPE:HEX (RTA_99=99:0a0b), got %q", s)
+			x.ok = false
+			continue
+		}
+		*raw = append(*raw, netcfg.RawAttr{Type: uint16(typ), Name: name, Data: b})
+	}
+}
+
+func (d *decoder) hexBytes(f *fields, key string) ([]byte, bool) {
+	if !f.has(key) {
+		return []byte{}, true
+	}
+	s, ok := d.text(f.vals[key], join(f.path, key))
+	if !ok {
+		return nil, false
+	}
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		d.fail(f.vals[key], join(f.path, key), "want hex bytes: %v", err)
+		return nil, false
+	}
+	return b, true
+}
+
+func opaqueFlow(f *flow, encap *netcfg.Encap, raw []netcfg.RawAttr) {
+	if encap != nil {
+		f.add("encap_type", num(uint32(encap.Type)))
+		f.add("encap", str(hex.EncodeToString(encap.Data)))
+	}
+	if len(raw) > 0 {
+		items := make([]string, len(raw))
+		for i, a := range raw {
+			items[i] = quote(a.Name + "=" + strconv.Itoa(int(a.Type)) + ":" + hex.EncodeToString(a.Data))
+		}
+		f.add("unmodelled", "["+strings.Join(items, ", ")+"]")
+	}
+}
 
 func metricKeys() []string {
 	out := []string{"lock", "congctl"}
@@ -70,9 +138,12 @@ func (d *decoder) savedRuleAttrs(x *numbers, r *netcfg.Rule) {
 		r.TunID = v
 	}
 	x.u32("realms", &r.Realms)
+	var none *netcfg.Encap
+	d.opaqueAttrs(x, &none, &r.Unmodelled)
 }
 
 func ruleAttrsFlow(f *flow, r *netcfg.Rule) {
+	opaqueFlow(f, nil, r.Unmodelled)
 	if r.DSCP != nil {
 		f.add("dscp", num(r.DSCP.Value))
 		if r.DSCP.Mask != 0x3f {
@@ -101,6 +172,8 @@ func ruleAttrsFlow(f *flow, r *netcfg.Rule) {
 
 func (d *decoder) savedRouteAttrs(x *numbers, r *netcfg.Route) {
 	f := x.f
+	d.opaqueAttrs(x, &r.Encap, &r.Unmodelled)
+	x.u32("expires", &r.Expires)
 	x.prefix("from", &r.From)
 	x.u32("nhid", &r.NHID)
 	x.u32("realms", &r.Realms)
@@ -152,6 +225,10 @@ func (d *decoder) savedRouteAttrs(x *numbers, r *netcfg.Route) {
 }
 
 func routeAttrsFlow(f *flow, r *netcfg.Route) {
+	opaqueFlow(f, r.Encap, r.Unmodelled)
+	if r.Expires != 0 {
+		f.add("expires", num(r.Expires))
+	}
 	f.prefix("from", r.From)
 	if r.NHID != 0 {
 		f.add("nhid", num(r.NHID))

@@ -276,6 +276,7 @@ func savedRouteFlow(r *netcfg.Route) flow {
 			if nh.Realms != 0 {
 				h.add("realms", num(nh.Realms))
 			}
+			opaqueFlow(&h, nh.Encap, nh.Unmodelled)
 			hops[i] = h.String()
 		}
 		f.add("nexthops", "["+strings.Join(hops, ", ")+"]")

@@ -261,6 +261,7 @@ func (d *decoder) savedRoute(f *fields, path string) (netcfg.Route, bool) {
 		h.int("weight", 256, "weight is 0–256", &nh.Weight)
 		h.flag("onlink", &nh.Onlink)
 		h.u32("realms", &nh.Realms)
+		d.opaqueAttrs(h, &nh.Encap, &nh.Unmodelled)
 		x.ok = x.ok && h.ok
 		r.MultiPath = append(r.MultiPath, nh)
 	}
