@@ -2,6 +2,7 @@ package netcfg
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -233,6 +234,47 @@ func (m Metrics) MarshalJSON() ([]byte, error) {
 	}
 	b.WriteByte('}')
 	return []byte(b.String()), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (m *Metrics) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	*m = Metrics{}
+	for k, v := range raw {
+		switch k {
+		case "congctl":
+			if err := json.Unmarshal(v, &m.CongCtl); err != nil {
+				return fmt.Errorf("metrics.congctl: %w", err)
+			}
+		case "lock":
+			var names []string
+			if err := json.Unmarshal(v, &names); err != nil {
+				return fmt.Errorf("metrics.lock: %w", err)
+			}
+			for _, n := range names {
+				i, ok := MetricByName(n)
+				if n == "congctl" {
+					i, ok = RTAXCCAlgo, true
+				}
+				if !ok {
+					return fmt.Errorf("metrics.lock: unknown metric %q", n)
+				}
+				m.Lock |= 1 << i
+			}
+		default:
+			i, ok := MetricByName(k)
+			if !ok {
+				return fmt.Errorf("unknown metric %q", k)
+			}
+			if err := json.Unmarshal(v, &m.Values[i]); err != nil {
+				return fmt.Errorf("metrics.%s: %w", k, err)
+			}
+		}
+	}
+	return nil
 }
 
 // Encap is a route's lightweight tunnel encapsulation (RTA_ENCAP_TYPE and
