@@ -400,8 +400,11 @@ func RenderGuard(g netcfg.Guard, width int, st Styles) string {
 		return b.String()
 	}
 	what := "MOVES"
-	if g.Status == netcfg.GuardBroken {
+	switch g.Status {
+	case netcfg.GuardBroken:
 		what = "CUTS"
+	case netcfg.GuardUndetermined:
+		what = "MAY CUT"
 	}
 	b.WriteString(st.Danger.Render(" DANGER: THIS CHANGE "+what+" YOUR SSH SESSION ") + "\n")
 	para("  client  ", client, plain)

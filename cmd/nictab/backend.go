@@ -196,7 +196,9 @@ func (b *tuiBackend) sshCheck(e *snapshots.Engine, p *snapshots.Proposal) *ui.SS
 	}
 	return &ui.SSHCheck{
 		Client: client, Before: pathText(&g.Before), After: pathText(&g.After),
-		Changed: g.Status == netcfg.GuardMoved, Broken: g.Status == netcfg.GuardBroken, Unknown: g.Status == netcfg.GuardUnknown,
+		// Undetermined is a danger: shown as a change whose cause names
+		// the rule nictab cannot decide.
+		Changed: g.Status == netcfg.GuardMoved || g.Status == netcfg.GuardUndetermined, Broken: g.Status == netcfg.GuardBroken, Unknown: g.Status == netcfg.GuardUnknown,
 		Culprit: g.Cause, Message: g.Message,
 	}
 }

@@ -98,3 +98,34 @@ func TestShowAndTraceNewAttributes(t *testing.T) {
 		t.Errorf("--dscp with --tos: exit %d, want 2", r.code)
 	}
 }
+
+// TestSSHGuardUndetermined is the guard reproduction: a plan that
+// adds a rule after which a dscp 46 rule decides the replies' path (sshd's
+// DS field is not known) is a danger, naming the rule, and --confirm 0
+// needs --force; a tun_id rule, which never matches what this host sends,
+// does not trouble the guard.
+func TestSSHGuardUndetermined(t *testing.T) {
+	c := newCLI(t)
+	c.env = []string{"SSH_CONNECTION=198.51.100.7 51000 192.168.20.2 22"}
+	k, err := netcfg.OpenKernel(c.ns.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule, _ := netcfg.ParseRule("pref 180 from all dscp 46 lookup 180")
+	if res := k.Exec([]netcfg.Op{{Kind: netcfg.OpAddRule, Rule: &rule}}); res.Failed != nil {
+		t.Fatal(res.Failed)
+	}
+	k.Close()
+	r := c.run("plan", "-f", writeFile(t, "s.yaml", specFile))
+	mustContain(t, "plan", r.stdout, "DANGER: THIS CHANGE MAY CUT YOUR SSH SESSION", "rule 180: from all dscp 46 lookup 180", "undetermined")
+	before := c.routing()
+	if r := c.run("apply", "-f", writeFile(t, "s2.yaml", specFile), "--yes", "--confirm", "0"); r.code != 2 || !strings.Contains(r.stderr, "--force") || c.routing() != before {
+		t.Errorf("--confirm 0 with an undetermined path: %s", r)
+	}
+
+	c.ns.IP("rule", "del", "pref", "180")
+	c.ns.IP("rule", "add", "pref", "2007", "tun_id", "5", "lookup", "13")
+	if r := c.run("plan", "-f", writeFile(t, "s3.yaml", specFile)); !strings.Contains(r.stdout, "SSH ok") || strings.Contains(r.stdout, "DANGER") {
+		t.Errorf("a tun_id rule troubles the guard: %s", r)
+	}
+}
