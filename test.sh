@@ -30,6 +30,6 @@ go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 go test -race -count=1 -timeout 15m ./...
 # A short bounded fuzz of every kernel-message decoder (the seed corpus is
 # in netcfg/testdata/fuzz; run one longer by hand with -fuzztime 10m).
-for target in FuzzDecodeRoute FuzzDecodeRule FuzzDecodeMultipath FuzzParseErr FuzzEachMsg; do
+for target in FuzzDecodeRoute FuzzDecodeRule FuzzDecodeMultipath FuzzDecodeLink FuzzDecodeAddr FuzzParseErr FuzzEachMsg; do
 	go test -run '^$' -fuzz "^${target}\$" -fuzztime 4s ./netcfg/
 done

@@ -42,6 +42,16 @@ func TestFuzzCorpusFromKernel(t *testing.T) {
 		}
 		seeds["FuzzDecodeRule"] = append(seeds["FuzzDecodeRule"], rules...)
 	}
+	links, err := netcfg.RawDump(k, unix.RTM_GETLINK, make([]byte, unix.SizeofIfInfomsg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seeds["FuzzDecodeLink"] = links
+	addrs, err := netcfg.RawDump(k, unix.RTM_GETADDR, make([]byte, unix.SizeofIfAddrmsg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seeds["FuzzDecodeAddr"] = addrs
 	for _, m := range seeds["FuzzDecodeRoute"] {
 		forEachAttr(m[unix.SizeofRtMsg:], func(typ uint16, v []byte) {
 			if typ == unix.RTA_MULTIPATH {
@@ -97,9 +107,16 @@ func TestFuzzCorpusFromKernel(t *testing.T) {
 		return
 	}
 	for target, msgs := range seeds {
+		// Inputs fuzzing found stay: they are regressions.
 		dir := filepath.Join("testdata", "fuzz", target)
-		if err := os.RemoveAll(dir); err != nil {
+		old, err := filepath.Glob(filepath.Join(dir, "kernel-*"))
+		if err != nil {
 			t.Fatal(err)
+		}
+		for _, f := range old {
+			if err := os.Remove(f); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 // The seed corpus of these targets (testdata/fuzz/Fuzz*) holds messages
 // captured from the kernel in a namespace by TestFuzzCorpusFromKernel
 // (go test -run TestFuzzCorpusFromKernel -update-corpus ./netcfg/).
+// Links and addresses are seeded too (FuzzDecodeLink, FuzzDecodeAddr).
 // test.sh runs each target for a few seconds; run one longer by hand with
 // go test -run '^$' -fuzz '^FuzzDecodeRoute$' -fuzztime 10m ./netcfg/.
 
@@ -161,10 +162,36 @@ func FuzzEachMsg(f *testing.F) {
 				decodeRoute(m.data, fuzzLinks, &r)
 			case unix.RTM_NEWRULE:
 				decodeRule(m.data)
+			case unix.RTM_NEWLINK:
+				decodeLink(m.data)
+			case unix.RTM_NEWADDR:
+				decodeAddr(m.data)
 			case unix.NLMSG_ERROR:
 				_ = parseErr(m.data, m.flags)
 			}
 			return nil
 		})
+	})
+}
+
+// FuzzDecodeLink: no RTM_NEWLINK payload panics the decoder, and what it
+// decodes is printable.
+func FuzzDecodeLink(f *testing.F) {
+	f.Fuzz(func(t *testing.T, b []byte) {
+		l, _, ok := decodeLink(b)
+		if ok {
+			_ = SafeText(l.Name + l.Alias + l.Kind + l.MAC + l.OperState)
+		}
+	})
+}
+
+// FuzzDecodeAddr: no RTM_NEWADDR payload panics the decoder, and an
+// address it accepts is a valid prefix of its family.
+func FuzzDecodeAddr(f *testing.F) {
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, a, ok := decodeAddr(b)
+		if ok && (!a.Prefix.IsValid() || (b[0] == unix.AF_INET) != a.Prefix.Addr().Is4()) {
+			t.Fatalf("decoded %v from a family %d message", a.Prefix, b[0])
+		}
 	})
 }
