@@ -131,7 +131,10 @@ const (
 	RTAXMTU      = 2
 	RTAXCCAlgo   = 16
 	RTAXFeatures = 12
+	RTAXRTOMin   = 13
 	RTAXMax      = 17
+
+	featureECN = 1 // RTAX_FEATURE_ECN
 )
 
 // metricNames are the words `ip route` uses for each RTAX_* number.
@@ -196,7 +199,12 @@ func (m *Metrics) Args() []string {
 			a = append(a, "lock")
 		}
 		if i == RTAXFeatures {
-			a = append(a, "0x"+strconv.FormatUint(uint64(v), 16))
+			// `ip route` knows only the one feature a route may set.
+			if v == featureECN {
+				a = append(a, "ecn")
+			} else {
+				a = append(a, "0x"+strconv.FormatUint(uint64(v), 16))
+			}
 		} else {
 			a = append(a, strconv.FormatUint(uint64(v), 10))
 		}

@@ -52,7 +52,7 @@ func attrNS(t *testing.T) (*nstest.NS, netcfg.Kernel, []netcfg.Rule, []netcfg.Ro
 	routes := []netcfg.Route{
 		route("10.9.0.0/24 dev a0 table 13 proto 4 scope link"),
 		route("10.20.0.0/16 via 10.9.0.2 dev a0 table 13 proto 4 scope global mtu 1400 advmss 1360"),
-		route("10.21.0.0/16 via 10.9.0.2 dev a0 table 13 proto 4 scope global mtu lock 1300 window 65535 rtt 10 rttvar 5 ssthresh 9 cwnd 11 reordering 4 hoplimit 60 initcwnd 20 features 0x1 rto_min 50 initrwnd 30 quickack 1 congctl reno fastopen_no_cookie 1"),
+		route("10.21.0.0/16 via 10.9.0.2 dev a0 table 13 proto 4 scope global mtu lock 1300 window 65535 rtt 10 rttvar 5 ssthresh 9 cwnd 11 reordering 4 hoplimit 60 initcwnd 20 features ecn rto_min 50 initrwnd 30 quickack 1 congctl reno fastopen_no_cookie 1"),
 		route("10.22.0.0/16 via 10.9.0.2 dev a0 table 13 proto 4 scope global realms 2/5"),
 		route("10.23.0.0/16 via 10.9.0.2 dev a0 table 13 proto 4 scope global nhid 7"),
 		route("2001:db8:50::/48 via 2001:db8:9::2 dev a0 table 13 proto 4 metric 1024 pref high"),

@@ -3,6 +3,7 @@ package netcfg
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -260,11 +261,53 @@ func RouteCommand(verb string, r *Route) string {
 	}
 	b.WriteString("route ")
 	b.WriteString(verb)
-	for _, a := range RouteArgs(r) {
+	args := RouteArgs(r)
+	if r.NHID != 0 {
+		args = withoutNextHops(args)
+	}
+	// NOTE: `ip route` prints a locked rto_min as "rto_min lock N" but
+	// takes no lock for it: it locks every rto_min it writes.
+	if i := slices.Index(args, "rto_min"); i >= 0 && i+1 < len(args) && args[i+1] == "lock" {
+		args = slices.Delete(slices.Clone(args), i+1, i+2)
+	}
+	for _, a := range args {
 		b.WriteByte(' ')
 		b.WriteString(ShellQuote(a))
 	}
 	return b.String()
+}
+
+// withoutNextHops drops the gateway, device and next hops from a route's
+// arguments: of a route through a nexthop object they describe the object,
+// and `ip route` refuses them beside nhid.
+func withoutNextHops(args []string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		switch args[i] {
+		case "via", "dev", "weight", "realms":
+			if i > 0 && (args[i] != "realms" || inNextHop(args[:i])) {
+				i++
+				continue
+			}
+		case "nexthop", "onlink":
+			continue
+		}
+		out = append(out, args[i])
+	}
+	return out
+}
+
+// inNextHop reports whether the argument after args belongs to a nexthop.
+func inNextHop(args []string) bool {
+	for i := len(args) - 1; i >= 0; i-- {
+		switch args[i] {
+		case "nexthop":
+			return true
+		case "from", "nhid", "pref":
+			return false
+		}
+	}
+	return false
 }
 
 // ShellQuote quotes s for a POSIX shell when it holds anything but the

@@ -243,9 +243,12 @@ func ParseRoute(s string) (Route, error) {
 				i++
 				v = f[i]
 			}
-			if n == RTAXCCAlgo {
+			switch {
+			case n == RTAXCCAlgo:
 				r.Metrics.CongCtl = v
-			} else {
+			case n == RTAXFeatures && v == "ecn":
+				r.Metrics.Values[n] = featureECN
+			default:
 				err = parseUint(v, 32, &r.Metrics.Values[n])
 			}
 		}

@@ -32,6 +32,11 @@ func checkAttrsCarried(s *Snapshot, target string) error {
 		attrs := r.ExtendedAttrs()
 		if target == "ip" {
 			attrs = r.Opaque()
+			// NOTE: iproute2 locks rto_min whenever it writes it, so a
+			// script cannot give back an rto_min that is not locked.
+			if r.Metrics.Values[netcfg.RTAXRTOMin] != 0 && r.Metrics.Lock&(1<<netcfg.RTAXRTOMin) == 0 {
+				attrs = append(attrs, "rto_min without lock (ip always locks it)")
+			}
 		}
 		if len(attrs) > 0 {
 			return exportErrf("route %q has %s, which the %s export cannot carry; nothing was written", netcfg.SafeText(netcfg.RouteString(r)), strings.Join(attrs, ", "), target)
