@@ -88,7 +88,16 @@ func (k *linuxKernel) Links() ([]Link, error) {
 		err     error
 	)
 	for range 10 {
-		ll, masters, al, err = k.c.linksAndAddrs()
+		// NOTE: a socket of their own, as links had when the library read
+		// them: the route socket's first dump then stays the one it was
+		// sized for (see routesFamily).
+		var c *rtnl
+		c, err = openRtnl(k.ns)
+		if err != nil {
+			return nil, err
+		}
+		ll, masters, al, err = c.linksAndAddrs()
+		c.Close()
 		if !errors.Is(err, ErrDumpInterrupted) {
 			break
 		}
