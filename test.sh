@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: vet, staticcheck, and every test, including the ones
 # that build network namespaces (they need root) and the ones that drive the
-# terminal UI under tmux and check Nix output with nix-instantiate.
+# terminal UI under tmux, check Nix output with nix-instantiate and run
+# systemd-networkd on the networkd export inside a namespace.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -13,6 +14,8 @@ need=()
 command -v ip >/dev/null || need+=(iproute2)
 command -v tmux >/dev/null || need+=(tmux)
 command -v nix-instantiate >/dev/null || need+=(nix-bin)
+# The networkd export is applied by the real systemd-networkd in a namespace.
+[ -x /usr/lib/systemd/systemd-networkd ] || need+=(systemd)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "test.sh: installing ${need[*]}" >&2
 	apt-get update -qq

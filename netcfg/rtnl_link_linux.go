@@ -114,7 +114,9 @@ func decodeAddr(data []byte) (int, Addr, bool) {
 	if !p.IsValid() {
 		return 0, Addr{}, false
 	}
-	return index, Addr{Prefix: p, Scope: Scope(scope), Flags: addrFlags(int(flags))}, true
+	// An address without IFA_F_PERMANENT came from DHCP, SLAAC or a
+	// privacy extension and goes away by itself.
+	return index, Addr{Prefix: p, Scope: Scope(scope), Flags: addrFlags(int(flags)), Dynamic: flags&unix.IFA_F_PERMANENT == 0}, true
 }
 
 // linksAndAddrs dumps every link and address, once.
