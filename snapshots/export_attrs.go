@@ -12,8 +12,10 @@ import (
 // different route than the snapshot holds.
 //
 // The ip script carries every attribute nictab models, in ip's own words
-// (dscp, flowlabel and port masks need an iproute2 that knows them, 6.15 or
-// newer); what nictab keeps only verbatim it cannot write anywhere. The
+// (dscp, flowlabel and port masks need an iproute2 that knows them, which
+// 6.1 does not); what nictab keeps only verbatim it cannot write anywhere,
+// and iproute2 locks every rto_min it writes, so an unlocked one is
+// refused. The
 // NixOS and systemd-networkd exports carry none of the newer attributes
 // yet.
 func checkAttrsCarried(s *Snapshot, target string) error {
