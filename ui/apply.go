@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/bubbles/key"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/nictab/nictab/netcfg"
 )
@@ -59,7 +59,7 @@ func resumeConfirm(p *Pending) applyScreen {
 }
 
 // key handles every key while the apply screen is up.
-func (a *applyScreen) key(m *Model, msg tea.KeyMsg) tea.Cmd {
+func (a *applyScreen) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 	k := m.keys
 	switch a.phase {
 	case phaseConfirm:
@@ -71,7 +71,7 @@ func (a *applyScreen) key(m *Model, msg tea.KeyMsg) tea.Cmd {
 		return revertCmd(m.be, "key")
 	case phaseDone:
 		switch {
-		case key.Matches(msg, k.Back), msg.Type == tea.KeyEnter:
+		case key.Matches(msg, k.Back), msg.String() == "enter":
 			m.screen = screenNICs
 			if a.proposal != nil && m.preview.rollback != "" {
 				return m.openSnapshots()

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/nictab/nictab/netcfg"
 )
@@ -36,7 +36,7 @@ func (m *Model) assignView() assignView {
 }
 
 // assignKey handles a key on the assign screen.
-func (m *Model) assignKey(msg tea.KeyMsg) tea.Cmd {
+func (m *Model) assignKey(msg tea.KeyPressMsg) tea.Cmd {
 	saved, cancel, cmd := m.assign.update(msg, m.keys)
 	switch {
 	case cancel:

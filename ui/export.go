@@ -3,10 +3,10 @@ package ui
 import (
 	"strings"
 
-	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/textinput"
-	"github.com/charmbracelet/bubbles/viewport"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/nictab/nictab/netcfg"
 )
@@ -36,7 +36,7 @@ func (m *Model) openExport(id string) tea.Cmd {
 		return nil
 	}
 	in := newInput(m.st, "", 4096)
-	in.Width = max(m.width-44, 20)
+	in.SetWidth(max(m.width-44, 20))
 	in.SetValue("nictab-" + id + ".nix")
 	m.export = exportScreen{id: id, flavor: flavors[0], loading: true, vp: m.export.vp, path: in}
 	m.screen = screenExport
@@ -65,8 +65,8 @@ func (e *exportScreen) take(m *Model, msg tea.Msg) {
 
 func (e *exportScreen) resize(w, h int) {
 	e.width = w
-	e.vp.Width = w
-	e.vp.Height = max(h-2, 1)
+	e.vp.SetWidth(w)
+	e.vp.SetHeight(max(h-2, 1))
 }
 
 // refresh puts the text for the current state into the viewport.
@@ -96,7 +96,7 @@ func (e *exportScreen) view(w int, st Styles) string {
 	default:
 		foot = st.Muted.Render(" w writes this module to a file")
 	}
-	return head + viewNote(e.vp.YOffset, e.vp.Height, e.vp.TotalLineCount(), st) + "\n" + e.vp.View() + "\n" + foot
+	return head + viewNote(e.vp.YOffset(), e.vp.Height(), e.vp.TotalLineCount(), st) + "\n" + e.vp.View() + "\n" + foot
 }
 
 func indexOf(list []string, s string) int {
@@ -109,16 +109,16 @@ func indexOf(list []string, s string) int {
 }
 
 // exportKey handles a key on the export screen.
-func (m *Model) exportKey(msg tea.KeyMsg) tea.Cmd {
+func (m *Model) exportKey(msg tea.KeyPressMsg) tea.Cmd {
 	k := m.keys
 	e := &m.export
 	if e.asking {
-		switch msg.Type {
-		case tea.KeyEsc:
+		switch msg.String() {
+		case "esc":
 			e.asking = false
 			e.path.Blur()
 			return nil
-		case tea.KeyEnter:
+		case "enter":
 			path := strings.TrimSpace(e.path.Value())
 			if path == "" {
 				m.setFlash("type a file name", true)

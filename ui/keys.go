@@ -1,7 +1,7 @@
 package ui
 
 import (
-	"github.com/charmbracelet/bubbles/key"
+	"charm.land/bubbles/v2/key"
 )
 
 // KeyMap holds every key of the terminal UI. Each screen shows the part
@@ -44,7 +44,7 @@ func DefaultKeyMap() KeyMap {
 		Up:        b([]string{"up", "k"}, "↑/k", "up"),
 		Down:      b([]string{"down", "j"}, "↓/j", "down"),
 		PageUp:    b([]string{"pgup", "ctrl+b"}, "pgup", "page up"),
-		PageDown:  b([]string{"pgdown", "ctrl+f", " "}, "pgdn", "page down"),
+		PageDown:  b([]string{"pgdown", "ctrl+f", "space"}, "pgdn", "page down"),
 		Top:       b([]string{"home", "g"}, "g", "top"),
 		Bottom:    b([]string{"end", "G"}, "G", "bottom"),
 		NextPane:  b([]string{"tab"}, "tab", "next pane"),
@@ -60,7 +60,7 @@ func DefaultKeyMap() KeyMap {
 		Reload:    b([]string{"r", "ctrl+r"}, "r", "reload"),
 		NextField: b([]string{"tab", "down"}, "tab", "next field"),
 		PrevField: b([]string{"shift+tab", "up"}, "shift+tab", "previous field"),
-		Toggle:    b([]string{" "}, "space", "toggle"),
+		Toggle:    b([]string{"space"}, "space", "toggle"),
 		Save:      b([]string{"enter"}, "enter", "save"),
 		NewTable:  b([]string{"n"}, "n", "new table"),
 		Apply:     b([]string{"a"}, "a", "apply"),

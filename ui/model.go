@@ -3,10 +3,11 @@ package ui
 import (
 	"context"
 	"strings"
+	"unicode/utf8"
 
-	"github.com/charmbracelet/bubbles/help"
-	"github.com/charmbracelet/bubbles/key"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/nictab/nictab/netcfg"
 )
@@ -174,11 +175,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
-		m.help.Width = msg.Width
+		m.help.SetWidth(msg.Width)
 		m.relayout()
 		return m, nil
-	case tea.KeyMsg:
-		if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste {
+	case tea.KeyPressMsg:
+		if utf8.RuneCountInString(msg.Text) > 1 {
 			return m.updateRunes(msg)
 		}
 		return m.updateKey(msg)
@@ -210,17 +211,17 @@ func (m *Model) setState(s netcfg.State) {
 // updateRunes takes letters that arrived together one at a time. Over SSH
 // several keystrokes often come in one packet, and the terminal reads them
 // as one message: "pa" must be p, then a, not a key nobody has.
-func (m Model) updateRunes(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+func (m Model) updateRunes(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	var cmds []tea.Cmd
-	for _, r := range msg.Runes {
-		next, cmd := m.updateKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt})
+	for _, r := range msg.Text {
+		next, cmd := m.updateKey(tea.KeyPressMsg{Code: r, Text: string(r), Mod: msg.Mod})
 		m = next.(Model)
 		cmds = append(cmds, cmd)
 	}
 	return m, tea.Batch(cmds...)
 }
 
-func (m Model) updateKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+func (m Model) updateKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	m.flash = ""
 	if m.ask != nil {
 		switch {
@@ -228,7 +229,7 @@ func (m Model) updateKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 			q := m.ask
 			m.ask = nil
 			return m, q.yes(&m)
-		case key.Matches(msg, m.keys.No), msg.Type == tea.KeyCtrlC:
+		case key.Matches(msg, m.keys.No), msg.String() == "ctrl+c":
 			m.ask = nil
 		}
 		return m, nil
@@ -254,7 +255,7 @@ func (m Model) updateKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	}
 	typing := m.typing()
 	switch {
-	case msg.Type == tea.KeyCtrlC, key.Matches(msg, m.keys.Quit) && !typing:
+	case msg.String() == "ctrl+c", key.Matches(msg, m.keys.Quit) && !typing:
 		return m, m.quit()
 	case key.Matches(msg, m.keys.Help) && !typing:
 		m.showHelp = true
@@ -318,9 +319,17 @@ func (m *Model) back() {
 	}
 }
 
-// View draws the whole terminal: title bar, banners, the screen, a message
+// View is the frame in the alternate screen. Bubble Tea v2 writes only the
+// cells that changed since the last frame.
+func (m Model) View() tea.View {
+	v := tea.NewView(m.frame())
+	v.AltScreen = true
+	return v
+}
+
+// frame draws the whole terminal: title bar, banners, the screen, a message
 // line and the help line, exactly width × height.
-func (m Model) View() string {
+func (m Model) frame() string {
 	w, h := max(m.width, 20), max(m.height, 5)
 	var out []string
 	out = append(out, titleBar(m.crumbs(), m.status(), w, m.st))

@@ -4,8 +4,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/charmbracelet/bubbles/key"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/nictab/nictab/netcfg"
 )
@@ -384,7 +384,7 @@ func renderRulePane(b *strings.Builder, d nicsView, st Styles) {
 }
 
 // nicsKey handles a key on the NICs screen.
-func (m *Model) nicsKey(msg tea.KeyMsg) tea.Cmd {
+func (m *Model) nicsKey(msg tea.KeyPressMsg) tea.Cmd {
 	k := m.keys
 	s := &m.nics
 	n := [paneCount]int{len(m.show.NICs), len(m.show.Tables), len(m.show.Rules)}[s.focus]
@@ -419,7 +419,7 @@ func (m *Model) nicsKey(msg tea.KeyMsg) tea.Cmd {
 }
 
 // nicsAction handles the keys that change or plan something.
-func (m *Model) nicsAction(msg tea.KeyMsg) tea.Cmd {
+func (m *Model) nicsAction(msg tea.KeyPressMsg) tea.Cmd {
 	k := m.keys
 	if m.caps.ReadOnly {
 		m.setFlash("nothing changed: "+m.caps.Reason, true)
@@ -433,7 +433,7 @@ func (m *Model) nicsAction(msg tea.KeyMsg) tea.Cmd {
 		return nil
 	}
 	if m.nics.focus != paneNICs {
-		if key.Matches(msg, k.Assign) && msg.Type == tea.KeyEnter {
+		if key.Matches(msg, k.Assign) && msg.String() == "enter" {
 			return nil
 		}
 		m.nics.focus = paneNICs

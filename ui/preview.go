@@ -6,9 +6,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/viewport"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/nictab/nictab/netcfg"
 )
@@ -176,22 +176,22 @@ func sshLines(c *SSHCheck, width int, st Styles) []string {
 
 func (p *previewScreen) resize(m *Model, w, h int) {
 	p.width = w
-	p.vp.Width = w
-	p.vp.Height = max(h-len(p.header(w, m.st))-1, 1)
+	p.vp.SetWidth(w)
+	p.vp.SetHeight(max(h-len(p.header(w, m.st))-1, 1))
 	p.refresh(m)
 }
 
 // refresh renders the scrolling part for the current mode.
 func (p *previewScreen) refresh(m *Model) {
-	p.vp.Height = max(m.bodyHeight()-len(p.header(p.width, m.st))-1, 1)
-	off := p.vp.YOffset
+	p.vp.SetHeight(max(m.bodyHeight()-len(p.header(p.width, m.st))-1, 1))
+	off := p.vp.YOffset()
 	p.vp.SetContent(renderPreviewBody(p, m.st))
 	p.vp.SetYOffset(off)
 }
 
 func (p *previewScreen) view(m *Model, w, h int) string {
 	head := p.header(w, m.st)
-	note := viewNote(p.vp.YOffset, p.vp.Height, p.vp.TotalLineCount(), m.st)
+	note := viewNote(p.vp.YOffset(), p.vp.Height(), p.vp.TotalLineCount(), m.st)
 	return strings.Join(head, "\n") + "\n" + tabs([]string{"diff", "ip commands", "snapshot"}, int(p.mode), m.st) + note + "\n" + p.vp.View()
 }
 
@@ -293,7 +293,7 @@ func indent(s, prefix string) string {
 // scroll moves a viewport by the navigation keys, left and right too for
 // lines wider than the terminal; it reports whether the key was one of
 // them.
-func scroll(vp *viewport.Model, msg tea.KeyMsg, k KeyMap) bool {
+func scroll(vp *viewport.Model, msg tea.KeyPressMsg, k KeyMap) bool {
 	switch {
 	case key.Matches(msg, k.Up):
 		vp.ScrollUp(1)
@@ -307,9 +307,9 @@ func scroll(vp *viewport.Model, msg tea.KeyMsg, k KeyMap) bool {
 		vp.GotoTop()
 	case key.Matches(msg, k.Bottom):
 		vp.GotoBottom()
-	case msg.Type == tea.KeyLeft, msg.String() == "h":
+	case msg.String() == "left", msg.String() == "h":
 		vp.ScrollLeft(8)
-	case msg.Type == tea.KeyRight, msg.String() == "l":
+	case msg.String() == "right", msg.String() == "l":
 		vp.ScrollRight(8)
 	default:
 		return false
@@ -318,7 +318,7 @@ func scroll(vp *viewport.Model, msg tea.KeyMsg, k KeyMap) bool {
 }
 
 // previewKey handles a key on the preview screen.
-func (m *Model) previewKey(msg tea.KeyMsg) tea.Cmd {
+func (m *Model) previewKey(msg tea.KeyPressMsg) tea.Cmd {
 	p := &m.preview
 	k := m.keys
 	switch {

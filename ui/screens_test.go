@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 
@@ -75,7 +75,7 @@ func screenCases() []struct {
 		}, with(previewEno1, []step{keys("a"), wait("Failed at step")})},
 		{"snapshots", none, []step{wait("enp2s0"), keys("s"), wait("History")}},
 		{"snapshots-damaged", none, []step{wait("enp2s0"), keys("s"), wait("History"), keys("j"), wait("damaged")}},
-		{"snapshot-file", none, []step{wait("enp2s0"), keys("s"), wait("History"), press(tea.KeyEnter), wait("snapshot file")}},
+		{"snapshot-file", none, []step{wait("enp2s0"), keys("s"), wait("History"), press(tea.KeyEnter), wait("snapshot file"), wait("version: 1")}},
 		{"snapshot-diff", none, []step{wait("enp2s0"), keys("s"), wait("History"), keys("d"), wait("From the snapshot")}},
 		{"export", none, []step{wait("enp2s0"), keys("s"), wait("History"), keys("e"), wait("routeTables")}},
 		{"export-write", none, []step{wait("enp2s0"), keys("s"), wait("History"), keys("e"), wait("routeTables"), keys("w"), wait("write to")}},
@@ -107,7 +107,7 @@ func TestScreens(t *testing.T) {
 						sc.setup(f)
 					}
 					m := finish(t, run(t, f, size[0], size[1], color, steps...))
-					view := m.View()
+					view := m.frame()
 					checkFrame(t, view, size[0], size[1])
 					golden.RequireEqual(t, []byte(view))
 				})

@@ -4,9 +4,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/viewport"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/nictab/nictab/netcfg"
 )
@@ -54,8 +54,8 @@ func (s *snapshotScreen) take(m *Model, msg tea.Msg) {
 
 func (s *snapshotScreen) resize(w, h int) {
 	s.width = w
-	s.vp.Width = w
-	s.vp.Height = max(h-1, 1)
+	s.vp.SetWidth(w)
+	s.vp.SetHeight(max(h-1, 1))
 }
 
 func (s *snapshotScreen) refresh(st Styles) {
@@ -64,7 +64,7 @@ func (s *snapshotScreen) refresh(st Styles) {
 
 func (s *snapshotScreen) view(w int, st Styles) string {
 	t := tabs([]string{"snapshot file", "diff with live"}, map[bool]int{false: 0, true: 1}[s.diff], st)
-	return t + viewNote(s.vp.YOffset, s.vp.Height, s.vp.TotalLineCount(), st) + "\n" + s.vp.View()
+	return t + viewNote(s.vp.YOffset(), s.vp.Height(), s.vp.TotalLineCount(), st) + "\n" + s.vp.View()
 }
 
 func renderSnapshotBody(s *snapshotScreen, st Styles) string {
@@ -102,7 +102,7 @@ func renderSnapshotBody(s *snapshotScreen, st Styles) string {
 }
 
 // snapshotKey handles a key on the snapshot screen.
-func (m *Model) snapshotKey(msg tea.KeyMsg) tea.Cmd {
+func (m *Model) snapshotKey(msg tea.KeyPressMsg) tea.Cmd {
 	k := m.keys
 	s := &m.snap
 	switch {

@@ -4,8 +4,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/bubbles/key"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/nictab/nictab/netcfg"
 )
@@ -53,7 +53,7 @@ func (s *snapshotsScreen) selected() (SnapshotInfo, bool) {
 }
 
 // snapshotsKey handles a key on the snapshots screen.
-func (m *Model) snapshotsKey(msg tea.KeyMsg) tea.Cmd {
+func (m *Model) snapshotsKey(msg tea.KeyPressMsg) tea.Cmd {
 	s := &m.snaps
 	k := m.keys
 	n := len(s.list)
@@ -83,7 +83,7 @@ func (m *Model) snapshotsKey(msg tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
-func (m *Model) snapshotAction(msg tea.KeyMsg) tea.Cmd {
+func (m *Model) snapshotAction(msg tea.KeyPressMsg) tea.Cmd {
 	k := m.keys
 	info, ok := m.snaps.selected()
 	if !ok {
