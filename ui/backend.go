@@ -35,10 +35,16 @@ type Backend interface {
 	// reverted at Outcome.Deadline unless Confirm is called, even when
 	// this process is gone by then.
 	Apply(ctx context.Context, p *Proposal, o ApplyOptions) (*Outcome, error)
-	// Confirm keeps the change of the last apply.
-	Confirm() error
-	// Revert undoes the change of the last apply now.
-	Revert() error
+	// Confirm keeps the change that waits for confirmation, and says how
+	// it ended: kept here, or settled elsewhere first (another terminal's
+	// `nictab confirm`, the watchdog at the deadline).
+	Confirm() (*Settled, error)
+	// Revert undoes the change that waits for confirmation now, and says
+	// how it ended, as Confirm does.
+	Revert() (*Settled, error)
+	// Settled reports how the change this UI applied or found waiting
+	// ended, or nil while it still waits: anyone may confirm or revert it.
+	Settled() (*Settled, error)
 	// Pending returns the apply that waits for confirmation, or nil.
 	Pending() (*Pending, error)
 	// History lists the saved snapshots, newest first, damaged files
@@ -137,6 +143,21 @@ type Outcome struct {
 	SnapshotID string
 	// Notes are remarks such as names that could not be written.
 	Notes []string
+}
+
+// Settled is how a change that waited for confirmation ended, as the
+// engine recorded it.
+type Settled struct {
+	// Result is "kept", "reverted" or "revert-failed".
+	Result string
+	// Elsewhere is set when this UI's answer did not decide it: another
+	// terminal confirmed or reverted first, or the watchdog reverted at
+	// the deadline.
+	Elsewhere bool
+	// Detail says why a revert failed.
+	Detail string
+	// SnapshotID is the snapshot a kept change was saved as.
+	SnapshotID string
 }
 
 // Pending is an apply that waits for confirmation.

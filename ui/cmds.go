@@ -74,13 +74,28 @@ type appliedMsg struct {
 
 type tickMsg time.Time
 
-type confirmedMsg struct{ err error }
+type confirmedMsg struct {
+	settled *Settled
+	err     error
+}
 
 type revertedMsg struct {
-	err error
+	settled *Settled
+	err     error
 	// why is "timeout" or "key".
 	why string
 }
+
+// settledMsg is the engine's answer to "is the change still waiting?":
+// nil settled while it waits.
+type settledMsg struct {
+	settled *Settled
+	err     error
+}
+
+// armedMsg says the dialog has been on screen long enough to be drawn:
+// the apply may start.
+type armedMsg struct{}
 
 type historyMsg struct {
 	list []SnapshotInfo
@@ -227,11 +242,34 @@ func tick(deadline time.Time) tea.Cmd {
 }
 
 func confirmCmd(be Backend) tea.Cmd {
-	return func() tea.Msg { return confirmedMsg{err: be.Confirm()} }
+	return func() tea.Msg {
+		s, err := be.Confirm()
+		return confirmedMsg{settled: s, err: err}
+	}
 }
 
 func revertCmd(be Backend, why string) tea.Cmd {
-	return func() tea.Msg { return revertedMsg{err: be.Revert(), why: why} }
+	return func() tea.Msg {
+		s, err := be.Revert()
+		return revertedMsg{settled: s, err: err, why: why}
+	}
+}
+
+func settledCmd(be Backend) tea.Cmd {
+	return func() tea.Msg {
+		s, err := be.Settled()
+		return settledMsg{settled: s, err: err}
+	}
+}
+
+// armDelay is how long the confirm dialog is up before the first change
+// goes out: Bubble Tea writes a frame at most every 1/60 s, so after six
+// frame times the dialog is on the terminal, and stays there if the change
+// cuts the session that shows it.
+const armDelay = 100 * time.Millisecond
+
+func armedCmd() tea.Cmd {
+	return tea.Tick(armDelay, func(time.Time) tea.Msg { return armedMsg{} })
 }
 
 func historyCmd(be Backend) tea.Cmd {

@@ -37,6 +37,10 @@ type fakeBackend struct {
 	applied   []netcfg.Intent
 	confirmed int
 	reverted  int
+	// onApply runs as Apply starts, before the first change.
+	onApply func()
+	// outcome is how the last change that waited ended.
+	outcome *Settled
 	written   map[string][]byte
 }
 
@@ -161,6 +165,9 @@ func (f *fakeBackend) Prior(p *Proposal) (string, error) {
 }
 
 func (f *fakeBackend) Apply(_ context.Context, p *Proposal, o ApplyOptions) (*Outcome, error) {
+	if f.onApply != nil {
+		f.onApply()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.applyErr != nil {
@@ -199,28 +206,60 @@ func withTarget(s netcfg.State, t netcfg.Target) netcfg.State {
 	return c
 }
 
-func (f *fakeBackend) Confirm() error {
+func (f *fakeBackend) Confirm() (*Settled, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.pending == nil {
-		return errors.New("no change is waiting for confirmation")
+		return f.ended()
 	}
-	f.pending = nil
+	f.keep()
 	f.confirmed++
-	f.base = f.applied[len(f.applied)-1]
-	return nil
+	return &Settled{Result: "kept", SnapshotID: "261124-184100"}, nil
 }
 
-func (f *fakeBackend) Revert() error {
+func (f *fakeBackend) keep() {
+	f.pending = nil
+	f.base = f.applied[len(f.applied)-1]
+	f.outcome = &Settled{Result: "kept", SnapshotID: "261124-184100"}
+}
+
+func (f *fakeBackend) Revert() (*Settled, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.pending == nil {
-		return errors.New("no change is waiting for confirmation")
+		return f.ended()
 	}
 	f.pending = nil
 	f.reverted++
 	f.state = f.before
-	return nil
+	f.outcome = &Settled{Result: "reverted"}
+	return &Settled{Result: "reverted"}, nil
+}
+
+// ended is how the last change ended, seen by a UI that did not decide it.
+func (f *fakeBackend) ended() (*Settled, error) {
+	if f.outcome == nil {
+		return nil, errors.New("no change is waiting for confirmation")
+	}
+	s := *f.outcome
+	s.Elsewhere = true
+	return &s, nil
+}
+
+func (f *fakeBackend) Settled() (*Settled, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.pending != nil {
+		return nil, nil
+	}
+	return f.ended()
+}
+
+// confirmElsewhere is `nictab confirm` run in another terminal.
+func (f *fakeBackend) confirmElsewhere() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.keep()
 }
 
 func (f *fakeBackend) Pending() (*Pending, error) {

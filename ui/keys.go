@@ -22,7 +22,7 @@ type KeyMap struct {
 	Apply, Commands, SnapshotText, Replan key.Binding
 
 	// Confirm dialog.
-	Keep key.Binding
+	Keep, RevertNow key.Binding
 
 	// Snapshots screen.
 	Open, Diff, Rollback, Export key.Binding
@@ -70,6 +70,7 @@ func DefaultKeyMap() KeyMap {
 		SnapshotText: b([]string{"s"}, "s", "snapshot"),
 		Replan:       b([]string{"r"}, "r", "re-plan"),
 		Keep:         b([]string{"y"}, "y", "keep"),
+		RevertNow:    b([]string{"n", "esc"}, "n/esc", "revert now"),
 		Open:         b([]string{"enter"}, "enter", "open"),
 		Diff:         b([]string{"d"}, "d", "diff with live"),
 		Rollback:     b([]string{"R"}, "R", "roll back"),
@@ -133,10 +134,7 @@ func (k KeyMap) previewHelp() helpKeys {
 }
 
 func (k KeyMap) confirmHelp() helpKeys {
-	// Listed for help only: the dialog itself treats every key but y as
-	// revert.
-	other := key.NewBinding(key.WithKeys("any"), key.WithHelp("any other key", "revert now"))
-	return helpKeys{short: []key.Binding{k.Keep, other}, full: [][]key.Binding{{k.Keep, other}}}
+	return helpKeys{short: []key.Binding{k.Keep, k.RevertNow}, full: [][]key.Binding{{k.Keep, k.RevertNow}}}
 }
 
 func (k KeyMap) resultHelp() helpKeys {

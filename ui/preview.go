@@ -362,10 +362,9 @@ func (m *Model) startApplying() tea.Cmd {
 	default:
 		// No comment of its own: the history's summary already says which
 		// NIC went to which table, and a rollback names its target.
-		run, cmd := startApply(m.ctx, m.be, p.proposal, ApplyOptions{Confirm: m.caps.Confirm})
-		m.apply = applyScreen{phase: phaseApplying, run: run, proposal: p.proposal, total: len(p.proposal.Plan.Ops())}
+		m.apply = armApply(p.proposal, m.caps.Confirm)
 		m.screen = screenApply
-		return cmd
+		return armedCmd()
 	}
 	return nil
 }

@@ -67,9 +67,9 @@ func screenCases() []struct {
 			keys("j"), keys("a"), wait("new table"), keys("kk"), press(tea.KeyEnter), wait("2 unapplied edits"), keys("p"), wait("cannot be planned"),
 		})},
 		{"preview-stale", nil, nil},
-		{"confirm", none, with(previewEno1, []step{keys("a"), wait("Reverting in")})},
-		{"kept", none, with(previewEno1, []step{keys("a"), wait("Reverting in"), keys("y"), wait("Kept")})},
-		{"reverted", none, with(previewEno1, []step{keys("a"), wait("Reverting in"), keys("n"), wait("Reverted")})},
+		{"confirm", none, with(previewEno1, []step{keys("a"), wait("applied to")})},
+		{"kept", none, with(previewEno1, []step{keys("a"), wait("applied to"), keys("y"), wait("Kept")})},
+		{"reverted", none, with(previewEno1, []step{keys("a"), wait("applied to"), keys("n"), wait("Reverted")})},
 		{"failed", func(f *fakeBackend) {
 			f.applyErr = &netcfg.ApplyError{Step: 3, Total: 6, Err: errors.New("ip route add default via 192.168.10.1 dev eno1 table 13: Nexthop has invalid gateway")}
 		}, with(previewEno1, []step{keys("a"), wait("Failed at step")})},

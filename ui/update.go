@@ -52,7 +52,7 @@ func (m *Model) updateResult(msg tea.Msg) tea.Cmd {
 	case priorMsg:
 		m.preview.gotPrior(msg)
 		return nil
-	case progressMsg, appliedMsg, tickMsg, confirmedMsg, revertedMsg:
+	case armedMsg, progressMsg, appliedMsg, tickMsg, confirmedMsg, revertedMsg, settledMsg:
 		return m.apply.update(m, msg)
 	case historyMsg:
 		m.snaps.take(msg)

@@ -254,46 +254,91 @@ func (b *tuiBackend) Apply(ctx context.Context, p *ui.Proposal, o ui.ApplyOption
 	return res, nil
 }
 
-func (b *tuiBackend) Confirm() error {
+func (b *tuiBackend) Confirm() (*ui.Settled, error) {
 	e, err := b.engine()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = e.Confirm()
-	return err
+	snap, err := e.Confirm()
+	if errors.Is(err, snapshots.ErrNothingPending) {
+		return b.ended(e)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s := &ui.Settled{Result: "kept"}
+	if snap != nil && snap.Meta != nil {
+		s.SnapshotID = snap.Meta.ID
+	}
+	return s, nil
 }
 
-// Revert asks the watchdog to revert now and waits for it. When the
-// watchdog was quicker (the deadline passed), its recorded outcome says
-// whether the change was reverted, or kept from another terminal.
-func (b *tuiBackend) Revert() error {
+// Revert asks the watchdog to revert now and waits for it. When the change
+// had ended already (kept from another terminal, reverted at the
+// deadline), the engine's record of it says how.
+func (b *tuiBackend) Revert() (*ui.Settled, error) {
 	e, err := b.engine()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	o, err := e.Revert(ctx)
 	if errors.Is(err, snapshots.ErrNothingPending) {
-		b.mu.Lock()
-		p := b.pending
-		b.mu.Unlock()
-		if p == nil {
-			return err
-		}
-		if o, err = e.Wait(ctx, p); err != nil {
-			return err
-		}
-	} else if err != nil {
-		return err
+		return b.ended(e)
 	}
-	switch o.Result {
-	case "reverted":
-		return nil
-	case "kept":
-		return errors.New("the change was kept: it was confirmed elsewhere before the revert")
+	if err != nil {
+		return nil, err
 	}
-	return fmt.Errorf("the revert did not finish (%s: %s): run `nictab recover`", o.Result, o.Detail)
+	// A confirm elsewhere can win the race with this revert.
+	return settledOf(o, o.Result == "kept", b.known()), nil
+}
+
+// Settled looks whether the change this UI knows still waits; once it is
+// gone, the engine's record says how it ended.
+func (b *tuiBackend) Settled() (*ui.Settled, error) {
+	p := b.known()
+	if p == nil || b.engErr != nil {
+		return nil, nil
+	}
+	cur, err := b.eng.Pending()
+	if err != nil {
+		return nil, err
+	}
+	if cur != nil && cur.TxID == p.TxID {
+		return nil, nil
+	}
+	return b.ended(b.eng)
+}
+
+// ended is how the change this UI knows ended, once it no longer waits. A
+// keep or revert still running elsewhere is waited for.
+func (b *tuiBackend) ended(e *snapshots.Engine) (*ui.Settled, error) {
+	p := b.known()
+	if p == nil {
+		return nil, snapshots.ErrNothingPending
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	o, err := e.Wait(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return settledOf(o, true, p), nil
+}
+
+func (b *tuiBackend) known() *snapshots.Pending {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.pending
+}
+
+func settledOf(o *snapshots.TxOutcome, elsewhere bool, p *snapshots.Pending) *ui.Settled {
+	s := &ui.Settled{Result: o.Result, Elsewhere: elsewhere, Detail: o.Detail}
+	if o.Result == "kept" && p != nil {
+		s.SnapshotID = p.SnapshotID
+	}
+	return s
 }
 
 func (b *tuiBackend) Pending() (*ui.Pending, error) {

@@ -145,7 +145,7 @@ func assignEno1(x *tmuxTUI) {
 		}
 	}
 	x.press("a")
-	x.waitScreen(10*time.Second, "Keep these changes? Reverting in")
+	x.waitScreen(10*time.Second, "Keep these changes? Reverting in", "applied to")
 }
 
 // TestTUIAssignApplyConfirm is issue 5's path through the real binary:
