@@ -41,7 +41,7 @@ type fakeBackend struct {
 	onApply func()
 	// outcome is how the last change that waited ended.
 	outcome *Settled
-	written   map[string][]byte
+	written map[string][]byte
 }
 
 func pfx(s string) netip.Prefix { return netip.MustParsePrefix(s) }
