@@ -87,15 +87,22 @@ func (m *Model) gotState(msg stateMsg) tea.Cmd {
 	return nil
 }
 
-// gotLive reacts to a change made by anyone: read the namespace again
-// (once at a time), and check whether the plan on screen still holds.
+// gotLive reacts to a change made by anyone: read the namespace and the
+// intent again (the namespace once at a time), and check whether the plan
+// on screen still holds.
 func (m *Model) gotLive(msg liveMsg) tea.Cmd {
 	if msg.closed {
 		m.live.ch = nil
 		m.live.err = errWatchEnded
 		return nil
 	}
-	cmds := []tea.Cmd{waitLive(m.live.ch)}
+	// Another nictab may have applied, kept or reverted: the next plan
+	// must start from the newest snapshot, and a dialog on screen must
+	// learn how its change ended.
+	cmds := []tea.Cmd{waitLive(m.live.ch), intentCmd(m.be)}
+	if m.screen == screenApply && m.apply.phase == phaseConfirm {
+		cmds = append(cmds, settledCmd(m.be))
+	}
 	if m.live.reading {
 		m.live.again = true
 	} else {
