@@ -8,6 +8,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/nictab/nictab/netcfg"
 )
@@ -105,7 +106,7 @@ func (a *applyScreen) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 		case key.Matches(msg, k.Quit):
 			return m.quit()
 		case key.Matches(msg, k.Help):
-			m.showHelp = true
+			m.showHelp, m.helpOff = true, 0
 		}
 	default:
 		m.setFlash("wait: the change is going out; then "+confirmKeysNote, true)
@@ -353,17 +354,28 @@ func confirmDialog(a applyScreen, caps Capabilities, width int, st Styles) strin
 	return box(lines, width, st.Alarm)
 }
 
-// wrap breaks text into lines of at most width cells at spaces.
+// wrap breaks text into lines of at most width cells at spaces; a word
+// longer than a line (a path, an address list) is broken where the line
+// ends, so nothing is cut off.
 func wrap(s string, width int) []string {
 	width = max(width, 10)
 	var out []string
 	for _, para := range strings.Split(s, "\n") {
 		line := ""
 		for _, w := range strings.Fields(para) {
+			for ansi.StringWidth(w) > width {
+				if line != "" {
+					out = append(out, line)
+					line = ""
+				}
+				head := ansi.Truncate(w, width, "")
+				out = append(out, head)
+				w = w[len(head):]
+			}
 			switch {
 			case line == "":
 				line = w
-			case len(line)+1+len(w) <= width:
+			case ansi.StringWidth(line)+1+ansi.StringWidth(w) <= width:
 				line += " " + w
 			default:
 				out = append(out, line)

@@ -52,14 +52,17 @@ type Backend interface {
 	History() ([]SnapshotInfo, error)
 	// SnapshotText is a snapshot file as it is stored.
 	SnapshotText(id string) (string, error)
-	// DiffSnapshot lists what differs between a snapshot and the live
-	// state, as the changes that lead from the snapshot to live.
-	DiffSnapshot(id string) (*SnapshotDiff, error)
+	// DiffSnapshot lists what differs between snapshot from and snapshot
+	// to, or the live state when to is "", as the changes that lead from
+	// one to the other.
+	DiffSnapshot(from, to string) (*SnapshotDiff, error)
 	// ProposeRollback plans the way from live back to a snapshot.
 	ProposeRollback(id string) (*Proposal, error)
 	// Export renders a snapshot as NixOS configuration of a flavour
-	// ("networkd" or "scripted").
-	Export(id, flavor string) (string, error)
+	// ("networkd" or "scripted"); with "" the flavour `nictab export nix`
+	// picks for it, from how the snapshot's host was managed. It returns
+	// the flavour it used.
+	Export(id, flavor string) (text, used string, err error)
 	// WriteFile writes data to path atomically.
 	WriteFile(path string, data []byte) error
 	// Watch reports changes made to the namespace by anyone, coalesced,

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -108,14 +109,18 @@ type snapshotTextMsg struct {
 }
 
 type diffMsg struct {
-	id   string
-	diff *SnapshotDiff
-	err  error
+	id string
+	// against is the other snapshot, "" for live.
+	against string
+	diff    *SnapshotDiff
+	err     error
 }
 
 type exportMsg struct {
-	id, flavor, text string
-	err              error
+	// asked is the flavour asked for ("" for the default), flavor the one
+	// used.
+	id, asked, flavor, text string
+	err                     error
 }
 
 type wroteMsg struct {
@@ -286,24 +291,31 @@ func snapshotTextCmd(be Backend, id string) tea.Cmd {
 	}
 }
 
-func diffCmd(be Backend, id string) tea.Cmd {
+// diffCmd diffs snapshot id with live, or from snapshot against to id.
+func diffCmd(be Backend, id, against string) tea.Cmd {
 	return func() tea.Msg {
-		d, err := be.DiffSnapshot(id)
-		return diffMsg{id: id, diff: d, err: err}
+		var d *SnapshotDiff
+		var err error
+		if against == "" {
+			d, err = be.DiffSnapshot(id, "")
+		} else {
+			d, err = be.DiffSnapshot(against, id)
+		}
+		return diffMsg{id: id, against: against, diff: d, err: err}
 	}
 }
 
 func exportCmd(be Backend, id, flavor string) tea.Cmd {
 	return func() tea.Msg {
-		t, err := be.Export(id, flavor)
-		return exportMsg{id: id, flavor: flavor, text: t, err: err}
+		t, used, err := be.Export(id, flavor)
+		return exportMsg{id: id, asked: flavor, flavor: used, text: t, err: err}
 	}
 }
 
 func writeCmd(be Backend, path string, data []byte) tea.Cmd {
 	return func() tea.Msg {
 		err := be.WriteFile(path, data)
-		if err != nil {
+		if err != nil && !strings.Contains(err.Error(), path) {
 			err = fmt.Errorf("write %s: %w", path, err)
 		}
 		return wroteMsg{path: path, n: len(data), err: err}

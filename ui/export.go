@@ -1,6 +1,9 @@
 package ui
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -21,6 +24,7 @@ type exportScreen struct {
 	text    string
 	err     error
 	vp      viewport.Model
+	wide    int
 	width   int
 	// asking is set while the file name is typed.
 	asking bool
@@ -38,7 +42,8 @@ func (m *Model) openExport(id string) tea.Cmd {
 	in := newInput(m.st, "", 4096)
 	in.SetWidth(max(m.width-44, 20))
 	in.SetValue("nictab-" + id + ".nix")
-	m.export = exportScreen{id: id, flavor: flavors[0], loading: true, vp: m.export.vp, path: in}
+	// No flavour of its own: the backend picks the one the CLI would.
+	m.export = exportScreen{id: id, loading: true, vp: m.export.vp, path: in}
 	m.screen = screenExport
 	m.export.resize(m.width, m.bodyHeight())
 	return exportCmd(m.be, id, m.export.flavor)
@@ -47,10 +52,13 @@ func (m *Model) openExport(id string) tea.Cmd {
 func (e *exportScreen) take(m *Model, msg tea.Msg) {
 	switch msg := msg.(type) {
 	case exportMsg:
-		if msg.id != e.id || msg.flavor != e.flavor {
+		if msg.id != e.id || msg.asked != e.flavor {
 			return
 		}
 		e.loading, e.text, e.err = false, msg.text, msg.err
+		if msg.flavor != "" {
+			e.flavor = msg.flavor
+		}
 		e.refresh(m.st)
 		e.vp.GotoTop()
 	case wroteMsg:
@@ -83,6 +91,7 @@ func (e *exportScreen) refresh(st Styles) {
 		body = indent(printable(e.text), " ")
 	}
 	e.vp.SetContent(body)
+	e.wide = widest(body)
 }
 
 func (e *exportScreen) view(w int, st Styles) string {
@@ -96,7 +105,20 @@ func (e *exportScreen) view(w int, st Styles) string {
 	default:
 		foot = st.Muted.Render(" w writes this module to a file")
 	}
-	return head + viewNote(e.vp.YOffset(), e.vp.Height(), e.vp.TotalLineCount(), st) + "\n" + e.vp.View() + "\n" + foot
+	return head + viewNote(&e.vp, e.wide, st) + "\n" + e.vp.View() + "\n" + foot
+}
+
+// expandHome reads a leading ~ or ~/ as the shell does: the home
+// directory of the user nictab runs as.
+func expandHome(path string) (string, error) {
+	if path != "~" && !strings.HasPrefix(path, "~/") {
+		return path, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("cannot expand ~ in %s: %w", path, err)
+	}
+	return filepath.Join(home, path[1:]), nil
 }
 
 func indexOf(list []string, s string) int {
@@ -122,6 +144,11 @@ func (m *Model) exportKey(msg tea.KeyPressMsg) tea.Cmd {
 			path := strings.TrimSpace(e.path.Value())
 			if path == "" {
 				m.setFlash("type a file name", true)
+				return nil
+			}
+			path, err := expandHome(path)
+			if err != nil {
+				m.setFlash(err.Error(), true)
 				return nil
 			}
 			e.asking = false

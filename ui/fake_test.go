@@ -37,6 +37,10 @@ type fakeBackend struct {
 	applied   []netcfg.Intent
 	confirmed int
 	reverted  int
+	// writeErr is what WriteFile fails with.
+	writeErr error
+	// diffs records each DiffSnapshot call as {from, to}.
+	diffs [][2]string
 	// onApply runs as Apply starts, before the first change.
 	onApply func()
 	// outcome is how the last change that waited ended.
@@ -274,7 +278,10 @@ func (f *fakeBackend) SnapshotText(id string) (string, error) {
 	return "version: 1\ncomment: \"tab\there\"\ntables:\n  - {id: 13, name: vpn}\nnics:\n  - name: eno1\n    table: 13\nsnapshot:\n  id: " + id + "\n", nil
 }
 
-func (f *fakeBackend) DiffSnapshot(string) (*SnapshotDiff, error) {
+func (f *fakeBackend) DiffSnapshot(from, to string) (*SnapshotDiff, error) {
+	f.mu.Lock()
+	f.diffs = append(f.diffs, [2]string{from, to})
+	f.mu.Unlock()
 	r := netcfg.NewRule()
 	r.Family, r.Priority, r.Table, r.Proto, r.From = netcfg.V4, 1010, 14, netcfg.ProtoNictab, pfx("192.168.20.2/32")
 	return &SnapshotDiff{Changes: []netcfg.Change{{Action: netcfg.ChangeAdd, After: netcfg.Object{Rule: &r}}}}, nil
@@ -284,20 +291,27 @@ func (f *fakeBackend) ProposeRollback(string) (*Proposal, error) {
 	return f.Propose(netcfg.Intent{})
 }
 
-// Export is longer than a screen, so that it scrolls.
-func (f *fakeBackend) Export(id, flavor string) (string, error) {
+// Export is longer than a screen, so that it scrolls. Its default
+// flavour is scripted, as for a host without systemd-networkd.
+func (f *fakeBackend) Export(id, flavor string) (string, string, error) {
+	if flavor == "" {
+		flavor = "scripted"
+	}
 	var b strings.Builder
 	b.WriteString("# NixOS module written by nictab, flavour " + flavor + ", snapshot " + id + "\n{ ... }:\n{\n  systemd.network.config.routeTables = { vpn = 13; };\n")
 	for i := range 40 {
 		fmt.Fprintf(&b, "  # option %d\n", i)
 	}
 	b.WriteString("}\n")
-	return b.String(), nil
+	return b.String(), flavor, nil
 }
 
 func (f *fakeBackend) WriteFile(path string, data []byte) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.writeErr != nil {
+		return f.writeErr
+	}
 	f.written[path] = data
 	return nil
 }

@@ -25,7 +25,7 @@ type KeyMap struct {
 	Keep, RevertNow key.Binding
 
 	// Snapshots screen.
-	Open, Diff, Rollback, Export key.Binding
+	Open, Diff, Mark, Rollback, Export key.Binding
 
 	// Export screen.
 	Write, Flavor key.Binding
@@ -72,7 +72,8 @@ func DefaultKeyMap() KeyMap {
 		Keep:         b([]string{"y"}, "y", "keep"),
 		RevertNow:    b([]string{"n", "esc"}, "n/esc", "revert now"),
 		Open:         b([]string{"enter"}, "enter", "open"),
-		Diff:         b([]string{"d"}, "d", "diff with live"),
+		Diff:         b([]string{"d"}, "d", "diff with live or marked"),
+		Mark:         b([]string{"m"}, "m", "mark for diff"),
 		Rollback:     b([]string{"R"}, "R", "roll back"),
 		Export:       b([]string{"e"}, "e", "export nix"),
 		Write:        b([]string{"w"}, "w", "write to file"),
@@ -149,7 +150,7 @@ func (k KeyMap) snapshotsHelp() helpKeys {
 		short: []key.Binding{k.Open, k.Diff, k.Rollback, k.Export, k.Back, k.Help},
 		full: [][]key.Binding{
 			{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
-			{k.Open, k.Diff, k.Rollback, k.Export, k.Reload},
+			{k.Open, k.Diff, k.Mark, k.Rollback, k.Export, k.Reload},
 			{k.Back, k.Help, k.Quit},
 		},
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"charm.land/bubbles/v2/viewport"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 )
@@ -37,6 +38,19 @@ func cut(s string, width int) string {
 		return s
 	}
 	return ansi.Truncate(s, width, "…")
+}
+
+// hang wraps text to width cells and styles each line; lines after the
+// first are indented by indent spaces, to hang under the first.
+func hang(text string, width, indent int, style lipgloss.Style) string {
+	lines := wrap(text, width)
+	for i, l := range lines {
+		lines[i] = style.Render(l)
+		if i > 0 {
+			lines[i] = strings.Repeat(" ", indent) + lines[i]
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 // pad fills a line with spaces to width cells.
@@ -185,14 +199,32 @@ func wrapCommand(cmd string, width int) []string {
 }
 
 // viewNote says which lines of a scrolled text are shown, when not all
-// fit, so a person knows there is more below.
-func viewNote(top, visible, total int, st Styles) string {
-	if total <= visible {
+// fit, so a person knows there is more below; and, when lines are wider
+// than the screen, that they scroll sideways.
+func viewNote(vp *viewport.Model, wide int, st Styles) string {
+	top, visible, total := vp.YOffset(), vp.Height(), vp.TotalLineCount()
+	var note string
+	if total > visible {
+		more := ""
+		if top+visible < total {
+			more = "  ↓ more"
+		}
+		note = "  lines " + strconv.Itoa(top+1) + "-" + strconv.Itoa(min(top+visible, total)) + "/" + strconv.Itoa(total) + more
+	}
+	if w := vp.Width(); wide > w {
+		note += "  ←/→ cols " + strconv.Itoa(vp.XOffset()+1) + "-" + strconv.Itoa(min(vp.XOffset()+w, wide)) + "/" + strconv.Itoa(wide)
+	}
+	if note == "" {
 		return ""
 	}
-	more := ""
-	if top+visible < total {
-		more = "  ↓ more"
+	return st.Muted.Render(note)
+}
+
+// widest is the width in cells of the widest line of s.
+func widest(s string) int {
+	w := 0
+	for _, l := range strings.Split(s, "\n") {
+		w = max(w, ansi.StringWidth(l))
 	}
-	return st.Muted.Render("  lines " + strconv.Itoa(top+1) + "-" + strconv.Itoa(min(top+visible, total)) + " of " + strconv.Itoa(total) + more)
+	return w
 }

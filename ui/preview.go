@@ -26,6 +26,8 @@ const (
 )
 
 type previewScreen struct {
+	// wide is the widest line of the text on show, in cells.
+	wide     int
 	loading  bool
 	intent   netcfg.Intent
 	rollback string
@@ -117,10 +119,10 @@ func (p *previewScreen) header(width int, st Styles) []string {
 	}
 	out = append(out, " "+counts+st.Muted.Render("   plan of "+shortPrior(pl.Prior)))
 	if p.rollback != "" {
-		out = append(out, " "+st.Title.Render("Back to snapshot "+p.rollback)+st.Muted.Render(": exactly the rules, routes and names it recorded"))
+		out = append(out, strings.Split(" "+hang("Back to snapshot "+p.rollback+": exactly the rules, routes and names it recorded", max(width-2, 10), 1, st.Title), "\n")...)
 	}
 	if p.stale {
-		out = append(out, " "+st.Danger.Render(" STALE ")+" "+st.Warning.Render(netcfg.SafeText(p.staleWhy)+": r plans again"))
+		out = append(out, strings.Split(" "+st.Danger.Render(" STALE ")+" "+hang(netcfg.SafeText(p.staleWhy)+": r plans again", max(width-9, 10), 9, st.Warning), "\n")...)
 	}
 	if c := p.proposal.SSH; c != nil {
 		out = append(out, sshLines(c, width, st)...)
@@ -185,13 +187,15 @@ func (p *previewScreen) resize(m *Model, w, h int) {
 func (p *previewScreen) refresh(m *Model) {
 	p.vp.SetHeight(max(m.bodyHeight()-len(p.header(p.width, m.st))-1, 1))
 	off := p.vp.YOffset()
-	p.vp.SetContent(renderPreviewBody(p, m.st))
+	body := renderPreviewBody(p, m.st)
+	p.vp.SetContent(body)
+	p.wide = widest(body)
 	p.vp.SetYOffset(off)
 }
 
 func (p *previewScreen) view(m *Model, w, h int) string {
 	head := p.header(w, m.st)
-	note := viewNote(p.vp.YOffset(), p.vp.Height(), p.vp.TotalLineCount(), m.st)
+	note := viewNote(&p.vp, p.wide, m.st)
 	return strings.Join(head, "\n") + "\n" + tabs([]string{"diff", "ip commands", "snapshot"}, int(p.mode), m.st) + note + "\n" + p.vp.View()
 }
 

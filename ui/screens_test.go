@@ -50,7 +50,7 @@ func screenCases() []struct {
 		{"assign-name-in-use", none, []step{wait("enp2s0"), keys("a"), wait("new table"), keys("13"), press(tea.KeyTab), keys("wg"), wait("already names")}},
 		{"assign-known-table", func(f *fakeBackend) {
 			f.base = netcfg.Intent{Tables: []netcfg.TableDef{{ID: 14, Name: "lan"}}}
-		}, []step{wait("enp2s0"), keys("j"), keys("a"), wait("new table"), keys("kk"), wait("to table 14 lan")}},
+		}, []step{wait("enp2s0"), keys("j"), keys("a"), wait("new table"), keys("kk"), wait("14 lan.")}},
 		{"preview", none, previewEno1},
 		{"preview-ssh-moved", func(f *fakeBackend) {
 			f.ssh = &SSHCheck{Client: "203.0.113.5", Changed: true,
@@ -84,11 +84,11 @@ func screenCases() []struct {
 	}
 }
 
-// TestScreens renders every screen at 80×24 and 120×40, with and without
+// TestScreens renders every screen at 60×20, 80×24 and 120×40, with and without
 // colour, against golden files (refresh with go test ./ui -update).
 func TestScreens(t *testing.T) {
 	for _, sc := range screenCases() {
-		for _, size := range [][2]int{{80, 24}, {120, 40}} {
+		for _, size := range [][2]int{{60, 20}, {80, 24}, {120, 40}} {
 			for _, color := range []bool{false, true} {
 				mode := "nocolor"
 				if color {

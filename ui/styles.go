@@ -40,6 +40,8 @@ type Styles struct {
 	Box lipgloss.Style
 	// Alarm frames a dialog that asks for a decision with a deadline.
 	Alarm lipgloss.Style
+	// Plain is text as it is.
+	Plain lipgloss.Style
 }
 
 // DefaultStyles are the styles in the 16 ANSI colours, picked for a dark

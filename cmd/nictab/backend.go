@@ -399,7 +399,9 @@ func (b *tuiBackend) SnapshotText(id string) (string, error) {
 	return string(data), nil
 }
 
-func (b *tuiBackend) DiffSnapshot(id string) (*ui.SnapshotDiff, error) {
+// DiffSnapshot diffs two snapshots' resolved rules, routes and names, or
+// one's with what nictab owns live.
+func (b *tuiBackend) DiffSnapshot(id, to string) (*ui.SnapshotDiff, error) {
 	e, err := b.engine()
 	if err != nil {
 		return nil, err
@@ -407,6 +409,16 @@ func (b *tuiBackend) DiffSnapshot(id string) (*ui.SnapshotDiff, error) {
 	s, err := e.Store().Get(id)
 	if err != nil {
 		return nil, err
+	}
+	if to != "" {
+		t, err := e.Store().Get(to)
+		if err != nil {
+			return nil, err
+		}
+		plan := snapshots.Diff(*s.Resolved, *t.Resolved)
+		names := b.a.loadNames()
+		names.Tables = slices.Concat(t.Resolved.Names, s.Resolved.Names, names.Tables)
+		return &ui.SnapshotDiff{Changes: plan.Changes, Names: names}, nil
 	}
 	live, err := e.Live()
 	if err != nil {
@@ -438,16 +450,23 @@ func (b *tuiBackend) ProposeRollback(id string) (*ui.Proposal, error) {
 	return b.proposal(e, p, id), nil
 }
 
-func (b *tuiBackend) Export(id, flavor string) (string, error) {
+// Export picks the flavour as `nictab export nix` does when none is
+// asked for: one default for the CLI and the TUI.
+func (b *tuiBackend) Export(id, flavor string) (string, string, error) {
 	e, err := b.engine()
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	s, err := e.Store().Get(id)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	return snapshots.ExportNix(s, snapshots.NixOptions{Flavor: snapshots.Flavor(flavor), Version: nictabVersion()})
+	f, err := snapshots.PickFlavor(s, snapshots.Flavor(flavor))
+	if err != nil {
+		return "", "", err
+	}
+	text, err := snapshots.ExportNix(s, snapshots.NixOptions{Flavor: f, Version: nictabVersion()})
+	return text, string(f), err
 }
 
 // WriteFile writes an export where the person said, relative to the
