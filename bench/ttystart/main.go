@@ -34,14 +34,15 @@ func main() {
 	bin := flag.String("bin", "nictab", "the nictab binary to time")
 	runs := flag.Int("n", 15, "runs per command")
 	term := flag.String("term", "xterm-256color", "TERM given to nictab")
+	noColor := flag.Bool("no-color", false, "set NO_COLOR=1 for nictab")
 	flag.Parse()
-	if err := run(*bin, *runs, *term); err != nil {
+	if err := run(*bin, *runs, *term, *noColor); err != nil {
 		fmt.Fprintln(os.Stderr, "ttystart:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin string, runs int, term string) error {
+func run(bin string, runs int, term string, noColor bool) error {
 	ns := fmt.Sprintf("nictab-ttystart-%d", os.Getpid())
 	if err := makeNS(ns); err != nil {
 		_ = netcfg.DeleteNamedNS(ns)
@@ -65,6 +66,9 @@ func run(bin string, runs int, term string) error {
 		return strings.HasPrefix(e, "TERM=") || strings.HasPrefix(e, "TMUX=") || strings.HasPrefix(e, "COLORFGBG=") || strings.HasPrefix(e, "NO_COLOR=")
 	})
 	env = append(env, "TERM="+term)
+	if noColor {
+		env = append(env, "NO_COLOR=1")
+	}
 	cases := []struct {
 		name string
 		args []string
@@ -74,7 +78,7 @@ func run(bin string, runs int, term string) error {
 		{"nictab show", []string{"--netns", ns, "--state-dir", state, "show"}, false},
 		{"nictab tui: first full frame", []string{"--netns", ns, "--state-dir", state, "tui"}, true},
 	}
-	fmt.Printf("%s, TERM=%s, a pty that never answers, %d runs each\n", bin, term, runs)
+	fmt.Printf("%s, TERM=%s, NO_COLOR %v, a pty that never answers, %d runs each\n", bin, term, noColor, runs)
 	for _, c := range cases {
 		var ds []time.Duration
 		for range runs {

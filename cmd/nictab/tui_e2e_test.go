@@ -238,7 +238,7 @@ func TestTUIUnconfirmedChangeReverts(t *testing.T) {
 	x := startTUI(t, c, 80, 24, []string{"NO_COLOR=1", "TERM=xterm-256color"}, "--confirm", "3s")
 	assignEno1(x)
 	mustContain(t, "ip rule during the confirm window", c.ns.IP("rule", "show"), "lookup vpn")
-	x.waitScreen(10*time.Second, "Reverted", "It was not confirmed in time.")
+	x.waitScreen(10*time.Second, "Reverted", "It was not confirmed in time")
 	if after := c.routing(); after != before {
 		t.Fatalf("after the revert the namespace is not as before:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
