@@ -47,9 +47,6 @@ func press(code rune) step { return step{keys: []tea.KeyPressMsg{{Code: code}}} 
 // ctrl is ctrl and a letter.
 func ctrl(r rune) step { return step{keys: []tea.KeyPressMsg{{Code: r, Mod: tea.ModCtrl}}} }
 
-// shift is shift and a key without text (shift+tab).
-func shift(code rune) step { return step{keys: []tea.KeyPressMsg{{Code: code, Mod: tea.ModShift}}} }
-
 func wait(text string) step { return step{wait: text} }
 
 func do(fn func()) step { return step{do: fn} }
