@@ -117,3 +117,21 @@ func TestFlowConfirmedElsewhere(t *testing.T) {
 		}
 	}
 }
+
+// TestFlowPendingFromElsewhere: another nictab applies with a confirm
+// window while this one runs; its dialog opens here, and the edits on
+// screen stay for afterwards.
+func TestFlowPendingFromElsewhere(t *testing.T) {
+	f := newFake()
+	m := finish(t, run(t, f, 80, 24, false, with(assignEno1, []step{do(func() {
+		f.mu.Lock()
+		f.pending = &Pending{Deadline: time.Now().Add(40 * time.Second)}
+		f.applied = append(f.applied, netcfg.Intent{})
+		f.before = cloneState(f.state)
+		f.mu.Unlock()
+		f.watch <- struct{}{}
+	}), wait("applied by another nictab"), keys("n"), wait("Reverted"), press(tea.KeyEsc), wait("1 unapplied edit")})...))
+	if f.reverted != 1 || m.edits.len() != 1 {
+		t.Fatalf("reverted %d, edits %d", f.reverted, m.edits.len())
+	}
+}

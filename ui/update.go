@@ -100,8 +100,13 @@ func (m *Model) gotLive(msg liveMsg) tea.Cmd {
 	// must start from the newest snapshot, and a dialog on screen must
 	// learn how its change ended.
 	cmds := []tea.Cmd{waitLive(m.live.ch), intentCmd(m.be)}
-	if m.screen == screenApply && m.apply.phase == phaseConfirm {
+	switch {
+	case m.screen == screenApply && m.apply.phase == phaseConfirm:
 		cmds = append(cmds, settledCmd(m.be))
+	case m.screen != screenApply:
+		// Another nictab's apply may now wait for confirmation: it is
+		// shown as one found at start-up is.
+		cmds = append(cmds, pendingCmd(m.be))
 	}
 	if m.live.reading {
 		m.live.again = true
