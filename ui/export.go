@@ -10,6 +10,7 @@ import (
 	"charm.land/bubbles/v2/textinput"
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/nictab/nictab/netcfg"
 )
@@ -105,7 +106,7 @@ func (e *exportScreen) view(w int, st Styles) string {
 	default:
 		foot = st.Muted.Render(" w writes this module to a file")
 	}
-	return head + viewNote(&e.vp, e.wide, st) + "\n" + e.vp.View() + "\n" + foot
+	return head + viewNote(&e.vp, e.wide, st, w-ansi.StringWidth(head)) + "\n" + e.vp.View() + "\n" + foot
 }
 
 // expandHome reads a leading ~ or ~/ as the shell does: the home

@@ -201,23 +201,30 @@ func wrapCommand(cmd string, width int) []string {
 // viewNote says which lines of a scrolled text are shown, when not all
 // fit, so a person knows there is more below; and, when lines are wider
 // than the screen, that they scroll sideways.
-func viewNote(vp *viewport.Model, wide int, st Styles) string {
+// It takes the short form where the long one does not fit in room cells.
+func viewNote(vp *viewport.Model, wide int, st Styles, room int) string {
 	top, visible, total := vp.YOffset(), vp.Height(), vp.TotalLineCount()
-	var note string
+	var long, short string
 	if total > visible {
-		more := ""
+		rows := strconv.Itoa(top+1) + "-" + strconv.Itoa(min(top+visible, total)) + "/" + strconv.Itoa(total)
+		long, short = "  lines "+rows, "  "+rows
 		if top+visible < total {
-			more = "  ↓ more"
+			long += "  ↓ more"
+			short += "↓"
 		}
-		note = "  lines " + strconv.Itoa(top+1) + "-" + strconv.Itoa(min(top+visible, total)) + "/" + strconv.Itoa(total) + more
 	}
 	if w := vp.Width(); wide > w {
-		note += "  ←/→ cols " + strconv.Itoa(vp.XOffset()+1) + "-" + strconv.Itoa(min(vp.XOffset()+w, wide)) + "/" + strconv.Itoa(wide)
+		cols := strconv.Itoa(vp.XOffset()+1) + "-" + strconv.Itoa(min(vp.XOffset()+w, wide)) + "/" + strconv.Itoa(wide)
+		long += "  ←/→ cols " + cols
+		short += "  ←→" + cols
 	}
-	if note == "" {
+	if ansi.StringWidth(long) > room {
+		long = short
+	}
+	if long == "" {
 		return ""
 	}
-	return st.Muted.Render(note)
+	return st.Muted.Render(long)
 }
 
 // widest is the width in cells of the widest line of s.

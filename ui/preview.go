@@ -9,6 +9,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/nictab/nictab/netcfg"
 )
@@ -153,17 +154,17 @@ func sshLines(c *SSHCheck, width int, st Styles) []string {
 		return out
 	}
 	if !c.Changed && !c.Broken {
-		return []string{" " + st.OK.Render("SSH ok") + st.Muted.Render(" replies to "+client+" keep their path: ") + netcfg.SafeText(c.After)}
+		return strings.Split(" "+st.OK.Render("SSH ok")+" "+hang("replies to "+client+" keep their path: "+netcfg.SafeText(c.After), max(width-9, 10), 8, st.Muted), "\n")
 	}
 	what := "MOVES"
 	if c.Broken {
 		what = "BREAKS"
 	}
 	out := []string{
-		" " + st.Danger.Render(" THIS PLAN "+what+" YOUR SSH SESSION ") + " " + st.Warning.Render("replies to "+client),
-		"   now:   " + netcfg.SafeText(c.Before),
-		"   after: " + st.Removed.Render(netcfg.SafeText(c.After)),
+		" " + st.Danger.Render(" THIS PLAN "+what+" YOUR SSH SESSION ") + " " + st.Warning.Render(cut("replies to "+client, max(width-36, 10))),
 	}
+	out = append(out, strings.Split("   now:   "+hang(netcfg.SafeText(c.Before), max(width-11, 10), 10, st.Plain), "\n")...)
+	out = append(out, strings.Split("   after: "+hang(netcfg.SafeText(c.After), max(width-11, 10), 10, st.Removed), "\n")...)
 	if c.Culprit != "" {
 		for i, l := range wrap("because: "+netcfg.SafeText(c.Culprit), width-8) {
 			if i > 0 {
@@ -172,7 +173,7 @@ func sshLines(c *SSHCheck, width int, st Styles) []string {
 			out = append(out, "   "+st.Warning.Render(l))
 		}
 	}
-	out = append(out, "   "+st.Muted.Render("apply keeps the confirm window: if the session hangs, it reverts on its own"))
+	out = append(out, strings.Split("   "+hang("apply keeps the confirm window: if the session hangs, it reverts on its own", max(width-4, 10), 3, st.Muted), "\n")...)
 	return out
 }
 
@@ -195,7 +196,7 @@ func (p *previewScreen) refresh(m *Model) {
 
 func (p *previewScreen) view(m *Model, w, h int) string {
 	head := p.header(w, m.st)
-	note := viewNote(&p.vp, p.wide, m.st)
+	note := viewNote(&p.vp, p.wide, m.st, p.width-ansi.StringWidth(tabs([]string{"diff", "ip commands", "snapshot"}, int(p.mode), m.st)))
 	return strings.Join(head, "\n") + "\n" + tabs([]string{"diff", "ip commands", "snapshot"}, int(p.mode), m.st) + note + "\n" + p.vp.View()
 }
 

@@ -7,6 +7,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/nictab/nictab/netcfg"
 )
@@ -79,7 +80,7 @@ func (s *snapshotScreen) view(w int, st Styles) string {
 		other = "diff from " + s.against
 	}
 	t := tabs([]string{"snapshot file", other}, map[bool]int{false: 0, true: 1}[s.diff], st)
-	return t + viewNote(&s.vp, s.wide, st) + "\n" + s.vp.View()
+	return t + viewNote(&s.vp, s.wide, st, w-ansi.StringWidth(t)) + "\n" + s.vp.View()
 }
 
 func renderSnapshotBody(s *snapshotScreen, st Styles) string {
