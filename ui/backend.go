@@ -20,7 +20,7 @@ type Backend interface {
 	// says what it did ("" when there was nothing to do).
 	Recover() (string, error)
 	// Detect reads the live state: links, rules, the tables rules refer
-	// to, and every route nictab owns.
+	// to and the tables nictab named.
 	Detect() (netcfg.State, error)
 	// Intent is what nictab manages now (the intent of the snapshot that
 	// is live), the base that edits in the UI start from.

@@ -79,16 +79,26 @@ func (b *tuiBackend) Recover() (string, error) {
 	return b.eng.Recover()
 }
 
+// Detect reads what the screens show, as `nictab show` does: the tables
+// rules send traffic to and those nictab named.
+//
+// NOTE: not Owned, which has the kernel walk every table, main's full
+// Internet table included, on every start and every live update (~0.1 s a
+// million routes). A plan still reads every route nictab owns (the
+// engine's Propose does), so a route of nictab's left in a table nothing
+// uses shows in the preview, to be deleted.
 func (b *tuiBackend) Detect() (netcfg.State, error) {
-	if b.eng != nil {
-		return b.eng.Live()
-	}
 	k, err := b.a.openKernel()
 	if err != nil {
 		return netcfg.State{}, err
 	}
 	defer k.Close()
-	return netcfg.Detect(k, b.a.loadNames(), netcfg.DetectOptions{RuleTables: true, Owned: true})
+	names := b.a.loadNames()
+	var own []uint32
+	for _, t := range names.OwnedTables() {
+		own = append(own, t.ID)
+	}
+	return netcfg.Detect(k, names, netcfg.DetectOptions{RuleTables: true, Tables: own})
 }
 
 // Intent is the newest snapshot's intent. Without one, it is read from
