@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: vet, staticcheck, and every test, including the ones
 # that build network namespaces (they need root) and the ones that drive the
-# terminal UI under tmux and check Nix output with nix-instantiate.
+# terminal UI under tmux, check Nix output with nix-instantiate, run
+# systemd-networkd on the networkd export inside a namespace, and run the
+# Ansible collection of contrib/ansible with ansible-core.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -13,10 +15,18 @@ need=()
 command -v ip >/dev/null || need+=(iproute2)
 command -v tmux >/dev/null || need+=(tmux)
 command -v nix-instantiate >/dev/null || need+=(nix-bin)
-if [ ${#need[@]} -gt 0 ]; then
-	echo "test.sh: installing ${need[*]}" >&2
+# The networkd export is applied by the real systemd-networkd in a namespace.
+[ -x /usr/lib/systemd/systemd-networkd ] || need+=(systemd)
+command -v ping >/dev/null || need+=(iputils-ping)
+# ansible-core alone: its recommended "ansible" brings 250 MB of collections
+# the tests of contrib/ansible do not use.
+lean=()
+command -v ansible-playbook >/dev/null || lean+=(ansible-core)
+if [ ${#need[@]} -gt 0 ] || [ ${#lean[@]} -gt 0 ]; then
+	echo "test.sh: installing ${need[*]} ${lean[*]}" >&2
 	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+	[ ${#need[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+	[ ${#lean[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${lean[@]}" >/dev/null
 fi
 
 set -x

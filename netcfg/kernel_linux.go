@@ -167,6 +167,9 @@ func (k *linuxKernel) Links() ([]Link, error) {
 			Prefix: netip.PrefixFrom(ip, bits),
 			Scope:  Scope(a.Scope),
 			Flags:  addrFlags(a.Flags),
+			// vishvananda/netlink reads IFA_FLAGS into Flags, so the
+			// permanent bit is there for every address.
+			Dynamic: a.Flags&unix.IFA_F_PERMANENT == 0,
 		})
 	}
 	return out, nil

@@ -225,6 +225,10 @@ type Addr struct {
 	// Flags holds the address flags `ip addr` prints that change how the
 	// address may be used (tentative, dadfailed, deprecated, noprefixroute).
 	Flags []string `json:"flags,omitempty"`
+	// Dynamic is set for an address the kernel will expire (DHCP, SLAAC:
+	// not IFA_F_PERMANENT); exports carry it as DHCP or router
+	// advertisements rather than as a fixed address.
+	Dynamic bool `json:"dynamic,omitempty"`
 }
 
 // Link is a network interface.

@@ -313,6 +313,7 @@ func (e *Engine) snapshotOf(p *Proposal, after netcfg.State, txid string) *Snaps
 		host, _ = os.Hostname()
 	}
 	d := netcfg.OwnedAsDesired(after)
+	resolved := netcfg.Target{Rules: d.Rules, Routes: d.Routes, Names: d.Names}
 	parent := ""
 	if latest, err := e.store.Latest(); err == nil && latest != nil {
 		parent = latest.Meta.ID
@@ -324,8 +325,9 @@ func (e *Engine) snapshotOf(p *Proposal, after netcfg.State, txid string) *Snaps
 		Meta: &Meta{
 			ID: txid, Time: e.cfg.Now().UTC().Truncate(time.Second), Host: host, NictabVersion: e.cfg.Version,
 			Parent: parent, Netns: e.cfg.Netns, Kind: p.Kind, Networkd: e.cfg.Networkd,
+			Addressing: addressingOf(after, resolved, p.Intent),
 		},
-		Resolved: &netcfg.Target{Rules: d.Rules, Routes: d.Routes, Names: d.Names},
+		Resolved: &resolved,
 	}
 }
 

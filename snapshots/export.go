@@ -2,11 +2,15 @@ package snapshots
 
 import (
 	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nictab/nictab/netcfg"
 )
@@ -29,9 +33,28 @@ func exportErrf(format string, a ...any) error {
 // units ("40-eno1"); a unit of the same name merges with the person's.
 const DefaultUnitPrefix = "40-"
 
+// UnitMode says what a networkd unit of the export holds besides rules and
+// routes.
+type UnitMode uint8
+
+const (
+	// UnitsOwn gives each NIC a unit that also carries its addressing as
+	// nictab saw it, so the unit cannot leave the NIC without an address
+	// whatever the host's configuration says for it.
+	UnitsOwn UnitMode = iota
+	// UnitsMerge puts rules and routes on units the host's configuration
+	// already defines, named by --unit-prefix or --unit; their addressing
+	// stays the host's.
+	UnitsMerge
+	// UnitsRulesOnly writes rules and routes only, for a host whose
+	// configuration owns the NICs' addresses on units of these names.
+	UnitsRulesOnly
+)
+
 // UnitNames says which systemd-networkd unit carries each NIC's rules and
 // routes.
 type UnitNames struct {
+	Mode UnitMode
 	// Prefix goes before the NIC's name; empty means DefaultUnitPrefix.
 	Prefix string
 	// Units names the unit of a NIC outright, for configurations whose
@@ -43,7 +66,9 @@ type UnitNames struct {
 	RulesNIC string
 }
 
-// Unit returns the unit name for nic.
+// Unit returns the unit name for nic. A unit nictab names itself (mode
+// UnitsOwn) is derived from a safe form of the NIC's name; one that must
+// match the host's unit is the prefix and the name as they are.
 func (u UnitNames) Unit(nic string) string {
 	if n, ok := u.Units[nic]; ok {
 		return n
@@ -52,18 +77,103 @@ func (u UnitNames) Unit(nic string) string {
 	if p == "" {
 		p = DefaultUnitPrefix
 	}
+	if u.Mode == UnitsOwn {
+		return p + safeUnitPart(nic)
+	}
 	return p + nic
 }
 
-// checkUnitName refuses unit names that would not stay one file in
-// /etc/systemd/network: NixOS and the networkd export both make a path of
-// them.
-func checkUnitName(unit, nic string) error {
-	if unit == "" || unit == "." || unit == ".." || strings.ContainsAny(unit, "/\\") || hasControl(unit) {
-		return exportErrf("the unit name %q for NIC %s cannot be a file name in /etc/systemd/network (no /, \\ or control characters); name it with --unit %s=UNIT", netcfg.SafeText(unit), netcfg.SafeText(nic), netcfg.SafeText(nic))
-	}
-	return nil
+// storeNameByte reports whether Nix takes c in a store path name.
+func storeNameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("+-._?=", c) >= 0
 }
+
+// ValidStoreName reports whether Nix accepts s as the name of a store
+// path: 1 to 211 bytes of A-Za-z0-9+-._?=, not starting with a dot.
+//
+// NOTE: NixOS builds every networkd unit as a derivation named
+// "unit-" and the unit's file name, so a unit name outside this set fails
+// the whole system build ("contains illegal character").
+func ValidStoreName(s string) bool {
+	if s == "" || len(s) > 211 || s[0] == '.' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !storeNameByte(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// safeUnitPart is nic as it can appear in a unit name: unchanged when
+// every byte is one Nix takes in a store path name (the '?' glob aside),
+// else with each other byte as '_' and a hash of the real name after it,
+// so two NICs never share a unit. The real name stays in [Match] Name=.
+func safeUnitPart(nic string) string {
+	clean := true
+	b := []byte(nic)
+	for i, c := range b {
+		if !storeNameByte(c) || c == '?' {
+			b[i] = '_'
+			clean = false
+		}
+	}
+	if clean && nic != "" && nic[0] != '.' {
+		return nic
+	}
+	sum := sha256.Sum256([]byte(nic))
+	return string(b) + "-" + hex.EncodeToString(sum[:4])
+}
+
+// checkUnitName refuses unit names that would not stay one file in
+// /etc/systemd/network, and for NixOS (nix set) those it cannot build.
+func checkUnitName(unit, nic string, u UnitNames, nix bool) error {
+	if unit == "" || unit[0] == '.' || strings.ContainsAny(unit, "/\\") || hasControl(unit) {
+		return exportErrf("the unit name %s for NIC %s cannot be a file name in /etc/systemd/network (not empty, no leading dot, no /, \\ or control characters); name it with --unit %s=UNIT", quoteText(unit), quoteText(nic), readable(nic))
+	}
+	if !nix || ValidStoreName(unit+".network") {
+		return nil
+	}
+	why := "a unit name must be letters, digits and + - . _ ? = only, not starting with a dot: NixOS builds each unit as a Nix store path, which takes no other character, and networkd reads it as a file name"
+	if _, named := u.Units[nic]; named || u.Mode == UnitsOwn {
+		return exportErrf("the unit name %s for NIC %s cannot be used: %s; name it with --unit %s=UNIT", quoteText(unit), quoteText(nic), why, readable(nic))
+	}
+	return exportErrf("the unit name %s for NIC %s cannot be used: %s. NixOS cannot have built a unit of that name for the host either; export without --unit-prefix (nictab names the unit %s and carries the NIC's addressing), or name the host's unit with --unit %s=UNIT", quoteText(unit), quoteText(nic), why, quoteText(DefaultUnitPrefix+safeUnitPart(nic)), readable(nic))
+}
+
+// readable makes host text safe in a message or a comment without
+// changing what is already printable: control characters and invalid
+// UTF-8 become Go escapes (a newline would end a Nix comment and run the
+// rest), a backslash stays one backslash.
+func readable(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		c, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case c == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) || c == 0x2028 || c == 0x2029:
+			q := strconv.QuoteRuneToGraphic(c)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+// quoteText is host text in double quotes for a message.
+func quoteText(s string) string { return `"` + readable(s) + `"` }
+
+// ruleText and routeText name a rule or route in a refusal, on one line
+// and as `ip` would take it.
+func ruleText(r *netcfg.Rule) string {
+	return "rule " + quoteText(strconv.FormatUint(uint64(r.Priority), 10)+": "+strings.Join(netcfg.RuleArgs(r), " "))
+}
+
+func routeText(r *netcfg.Route) string { return "route " + quoteText(netcfg.RouteString(r)) }
 
 func hasControl(s string) bool {
 	return strings.IndexFunc(s, func(c rune) bool { return c < 0x20 || c == 0x7f }) >= 0
@@ -77,11 +187,11 @@ func hasControl(s string) bool {
 // match other NICs, or none.
 func checkNetworkdIfName(field, name string) error {
 	if name == "" || len(name) > 15 {
-		return exportErrf("%s %q is not a valid interface name (1–15 bytes)", field, netcfg.SafeText(name))
+		return exportErrf("%s %s is not a valid interface name (1–15 bytes)", field, quoteText(name))
 	}
 	for _, c := range []byte(name) {
 		if c <= ' ' || c >= 0x7f || strings.IndexByte(":/%*?[\"'\\", c) >= 0 {
-			return exportErrf("%s %q cannot be written for systemd-networkd: it reads interface names as printable ASCII without spaces, ':', '/' or '%%', and as globs that it unquotes, so '*', '?', '[', quotes and backslashes would change what matches; the scripted flavour or the ip export can carry it", field, netcfg.SafeText(name))
+			return exportErrf("%s %s cannot be written for systemd-networkd: it reads interface names as printable ASCII without spaces, ':', '/' or '%%', and as globs that it unquotes, so '*', '?', '[', quotes and backslashes would change what matches; the scripted flavour or the ip export can carry it", field, quoteText(name))
 		}
 	}
 	return nil
@@ -165,7 +275,7 @@ func newPlacer(t *netcfg.Target, in netcfg.Intent, rulesNIC string) *placer {
 	routes := slices.Clone(t.Routes)
 	slices.SortFunc(routes, func(a, b netcfg.Route) int { return cmp.Compare(a.Dev, b.Dev) })
 	for _, r := range routes {
-		if r.Dev == "" {
+		if r.Dev == "" || r.Dev == "lo" && deviceless(r.Type) {
 			continue
 		}
 		p.nics[r.Dev] = true
@@ -241,14 +351,17 @@ func (p *placer) ruleNIC(r *netcfg.Rule) (nic string, loose bool, err error) {
 	if n, ok := p.looseNIC(r.Table); ok {
 		return n, true, nil
 	}
-	return "", false, exportErrf("rule %q is tied to no NIC and the snapshot names no NIC whose unit could carry it; name one with --rules-nic", netcfg.SafeText(netcfg.RuleString(r)))
+	return "", false, exportErrf("%s is tied to no NIC and the snapshot names no NIC whose unit could carry it; name one with --rules-nic", ruleText(r))
 }
 
 // routeNIC places a route. A route without a device, whose gateway is on
 // none of the snapshot's NICs, cannot go on a unit: networkd ties every
 // route of a .network file to that file's link.
 func (p *placer) routeNIC(r *netcfg.Route) (nic string, loose bool, err error) {
-	if r.Dev != "" {
+	// NOTE: the kernel shows an IPv6 blackhole, unreachable or prohibit
+	// route on lo; it belongs to no NIC, and a unit for lo would take
+	// the loopback over.
+	if r.Dev != "" && !(r.Dev == "lo" && deviceless(r.Type)) {
 		return r.Dev, false, nil
 	}
 	if r.Gw.IsValid() {
@@ -261,7 +374,7 @@ func (p *placer) routeNIC(r *netcfg.Route) (nic string, loose bool, err error) {
 			return n, true, nil
 		}
 	}
-	return "", false, exportErrf("route %q has no device and is on none of the snapshot's NICs; systemd-networkd ties every route to a link, so it cannot be exported (the ip export can)", netcfg.SafeText(netcfg.RouteString(r)))
+	return "", false, exportErrf("%s has no device and is on none of the snapshot's NICs; systemd-networkd ties every route to a link, so it cannot be exported (the ip export or the scripted flavour can)", routeText(r))
 }
 
 // deviceless reports route types the kernel keeps without a device.

@@ -34,7 +34,7 @@ func TestExportNetworkdGolden(t *testing.T) {
 }
 
 var (
-	unitSectionRE = regexp.MustCompile(`^\[(Network|RoutingPolicyRule|Route)\]$`)
+	unitSectionRE = regexp.MustCompile(`^\[(Match|Network|RoutingPolicyRule|Route)\]$`)
 	unitKeyRE     = regexp.MustCompile(`^[A-Za-z]+=[!-~]+( [!-~]+)*$`)
 )
 

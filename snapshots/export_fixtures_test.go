@@ -50,12 +50,14 @@ func golden(t *testing.T, name, got string) string {
 }
 
 type fixNIC struct {
-	name   string
-	addrs  []string
-	table  uint32
-	gws    []string
-	sel    []netcfg.Selector
-	fwmark *netcfg.FwMark
+	name  string
+	addrs []string
+	// dynamic are addresses DHCP or router advertisements gave.
+	dynamic []string
+	table   uint32
+	gws     []string
+	sel     []netcfg.Selector
+	fwmark  *netcfg.FwMark
 }
 
 var fixTime = time.Date(2025, 3, 1, 10, 15, 0, 0, time.UTC)
@@ -72,6 +74,9 @@ func resolveFixture(t *testing.T, meta *Meta, comment string, tables []netcfg.Ta
 		for _, a := range n.addrs {
 			l.Addrs = append(l.Addrs, netcfg.Addr{Prefix: netip.MustParsePrefix(a)})
 		}
+		for _, a := range n.dynamic {
+			l.Addrs = append(l.Addrs, netcfg.Addr{Prefix: netip.MustParsePrefix(a), Dynamic: true})
+		}
 		live.Links = append(live.Links, l)
 		ni := netcfg.NICIntent{Name: n.name, Table: netcfg.TableRef{ID: n.table}, Select: n.sel, FwMark: n.fwmark}
 		for _, g := range n.gws {
@@ -83,12 +88,16 @@ func resolveFixture(t *testing.T, meta *Meta, comment string, tables []netcfg.Ta
 	if err != nil {
 		t.Fatalf("resolve fixture: %v", err)
 	}
+	target := netcfg.Target{Rules: d.Rules, Routes: d.Routes, Names: d.Names}
+	if meta != nil {
+		meta.Addressing = addressingOf(live, target, in)
+	}
 	return &Snapshot{
 		Version:  Version,
 		Comment:  comment,
 		Intent:   in,
 		Meta:     meta,
-		Resolved: &netcfg.Target{Rules: d.Rules, Routes: d.Routes, Names: d.Names},
+		Resolved: &target,
 	}
 }
 
@@ -163,4 +172,57 @@ func hostileScriptedSnapshot(t *testing.T) *Snapshot {
 			{name: "$(reboot)", addrs: []string{"192.168.30.2/24"}, table: 15},
 			{name: "nl\nx", addrs: []string{"192.168.40.2/24"}, table: 15, gws: []string{"192.168.40.1"}},
 		}, nil)
+}
+
+// dhcpSnapshot has a laptop's NICs: wlan0 with an IPv4 address from DHCP
+// and IPv6 addresses from router advertisements (SLAAC) and DHCPv6, eth1
+// with a fixed address; plus a blackhole route and a fwmark rule tied to
+// no NIC.
+func dhcpSnapshot(t *testing.T) *Snapshot {
+	bh := netcfg.RouteIntent{Table: netcfg.TableRef{ID: 60}, Type: netcfg.RouteBlackhole, To: netip.MustParsePrefix("10.77.0.0/16")}
+	s := resolveFixture(t, fixMeta("20250304T090000Z-d4c9", "laptop", true), "DHCP NIC to its own table",
+		[]netcfg.TableDef{{ID: 50, Name: "wifi"}, {ID: 60, Name: "wired"}},
+		[]fixNIC{
+			{name: "wlan0", dynamic: []string{"192.168.50.23/24", "2001:db8:60::5a1:2ff:fe03:405/64", "2001:db8:60::77/128"}, table: 50, gws: []string{"192.168.50.1", "2001:db8:60::1"}},
+			{name: "eth1", addrs: []string{"10.60.0.2/24"}, table: 60, gws: []string{"10.60.0.1"}, sel: []netcfg.Selector{netcfg.SelectFwmark}, fwmark: &netcfg.FwMark{Value: 0x3c, Mask: 0xffffffff}},
+		}, []netcfg.RouteIntent{bh})
+	return s
+}
+
+// hostileBuildableSnapshot has NIC names that networkd and Nix both take
+// as they are ('+', '=', '.'), for the mode that merges into the host's
+// units, which must be named after them.
+func hostileBuildableSnapshot(t *testing.T) *Snapshot {
+	return resolveFixture(t, fixMeta("20250305T000000Z-0001", "odd", true), "",
+		[]netcfg.TableDef{{ID: 70, Name: "odd"}},
+		[]fixNIC{
+			{name: "a+b=c", addrs: []string{"192.168.70.2/24"}, table: 70, gws: []string{"192.168.70.1"}},
+			{name: "x.y", addrs: []string{"192.168.71.2/24"}, table: 70},
+		}, nil)
+}
+
+// attrsSnapshot adds to the sandbox's snapshot a rule and routes with
+// every attribute nictab models that systemd-networkd can say, so each is
+// checked by Nix in both flavours.
+func attrsSnapshot(t *testing.T) *Snapshot {
+	s := sandboxSnapshot(t)
+	r := netcfg.NewRule()
+	r.Family, r.Priority, r.Table, r.Proto = netcfg.V4, 1500, 13, netcfg.ProtoNictab
+	r.From, r.To = netip.MustParsePrefix("192.168.10.0/24"), netip.MustParsePrefix("10.8.0.0/16")
+	r.Not, r.IIF, r.OIF = true, "eno1", "enp2s0"
+	r.Mark = &netcfg.FwMark{Value: 0x13, Mask: 0xff}
+	r.Tos, r.IPProto = 0x10, 6
+	r.SPort, r.DPort = &netcfg.PortRange{Start: 1000, End: 2000}, &netcfg.PortRange{Start: 443, End: 443}
+	r.UIDRange = &netcfg.UIDRange{Start: 1000, End: 1999}
+	r.SuppressPrefixLen, r.SuppressIfgroup = 0, 7
+	bh := netcfg.NewRule()
+	bh.Family, bh.Priority, bh.Action, bh.Proto = netcfg.V6, 1600, netcfg.ActionProhibit, netcfg.ProtoNictab
+	bh.To = netip.MustParsePrefix("2001:db8:99::/48")
+	s.Resolved.Rules = append(s.Resolved.Rules, r, bh)
+	s.Resolved.Routes = append(s.Resolved.Routes,
+		netcfg.Route{Table: 13, Type: netcfg.RouteUnicast, Dst: netip.MustParsePrefix("10.8.0.0/16"), Gw: netip.MustParseAddr("10.9.9.9"), Dev: "eno1", Onlink: true, Metric: 50, Proto: netcfg.ProtoNictab},
+		netcfg.Route{Table: 14, Type: netcfg.RouteUnreachable, Dst: netip.MustParsePrefix("2001:db8:98::/48"), Metric: 1024, Proto: netcfg.ProtoNictab},
+		netcfg.Route{Table: 14, Type: netcfg.RouteUnicast, Dst: netip.MustParsePrefix("192.168.21.0/24"), Dev: "enp2s0", Scope: netcfg.ScopeLink, Src: netip.MustParseAddr("192.168.20.2"), Metric: 10, Proto: netcfg.ProtoNictab},
+	)
+	return s
 }

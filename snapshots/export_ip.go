@@ -35,12 +35,12 @@ func ExportIP(s *Snapshot, o IPOptions) (string, error) {
 	slices.SortStableFunc(routes, func(a, b netcfg.Route) int { return compareRoutesForOutput(&a, &b) })
 	for _, r := range rules {
 		if strings.ContainsRune(r.IIF+r.OIF, 0) {
-			return "", exportErrf("rule %q names an interface with a NUL byte (damaged snapshot?)", netcfg.SafeText(netcfg.RuleString(&r)))
+			return "", exportErrf("%s names an interface with a NUL byte (damaged snapshot?)", ruleText(&r))
 		}
 	}
 	for _, r := range routes {
 		if strings.ContainsRune(netcfg.RouteString(&r), 0) {
-			return "", exportErrf("route %q names an interface with a NUL byte (damaged snapshot?)", netcfg.SafeText(netcfg.RouteString(&r)))
+			return "", exportErrf("%s names an interface with a NUL byte (damaged snapshot?)", routeText(&r))
 		}
 	}
 

@@ -68,36 +68,3 @@ func TestExportIPRecreatesSnapshot(t *testing.T) {
 		t.Errorf("names file:\n%s", names)
 	}
 }
-
-// TestExportScriptedRulesIdempotent runs the rules a scripted NixOS module
-// puts in networking.localCommands, as NixOS would at each boot and
-// rebuild: after any number of runs, each rule exists once.
-func TestExportScriptedRulesIdempotent(t *testing.T) {
-	nix := nixInstantiate(t)
-	ns := nstest.Sandbox(t)
-	path, err := filepath.Abs(filepath.Join("testdata", "export", "sandbox.scripted.nix"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := evalModule(t, nix, path)
-	cmds, ok := obj(t, v["networking"], "networking")["localCommands"].(string)
-	if !ok {
-		t.Fatal("the module has no localCommands")
-	}
-	// NixOS runs localCommands under `set -e`.
-	script := "set -e\n" + cmds
-	runInNS(t, ns, script, t.TempDir())
-	first := ns.Routing()
-	for i := 0; i < 2; i++ {
-		runInNS(t, ns, script, t.TempDir())
-	}
-	if again := ns.Routing(); again != first {
-		t.Errorf("running localCommands again changed the rules:\n--- once\n%s\n--- thrice\n%s", first, again)
-	}
-	if n := strings.Count(first, "from 192.168.10.2 lookup 13 proto static"); n != 1 {
-		t.Errorf("rule from 192.168.10.2 present %d times, want once:\n%s", n, first)
-	}
-	if n := strings.Count(first, "from 2001:db8:20::2 lookup 14 proto static"); n != 1 {
-		t.Errorf("rule from 2001:db8:20::2 present %d times, want once:\n%s", n, first)
-	}
-}

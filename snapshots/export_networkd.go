@@ -16,7 +16,12 @@ type File struct {
 
 // NetworkdOptions shapes the systemd-networkd export.
 type NetworkdOptions struct {
-	Units   UnitNames
+	Units UnitNames
+	// Whole writes whole units, network/UNIT.network, the same units the
+	// NixOS networkd flavour defines (with the addressing in mode
+	// UnitsOwn); otherwise drop-ins extend the units the host has, which
+	// keep their addressing.
+	Whole   bool
 	Version string
 }
 
@@ -38,7 +43,12 @@ func ExportNetworkd(s *Snapshot, o NetworkdOptions) ([]File, error) {
 	if err := checkTableNames(names, true); err != nil {
 		return nil, err
 	}
-	nics, err := placeAll(s, o.Units)
+	u := o.Units
+	if !o.Whole && u.Mode == UnitsOwn {
+		// A drop-in extends the host's unit, named as the host names it.
+		u.Mode = UnitsMerge
+	}
+	units, err := buildUnits(s, u, false, false)
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +57,7 @@ func ExportNetworkd(s *Snapshot, o NetworkdOptions) ([]File, error) {
 	var b strings.Builder
 	unitComment(&b, header(s, "systemd-networkd settings", o.Version))
 	unitComment(&b, []string{""})
-	unitComment(&b, wrapComment("networkd deletes routing policy rules it did not create whenever it configures a link, unless ManageForeignRoutingPolicyRules is off. This turns it off, so rules nictab or anyone else adds live survive the next link change. networkd installs the rules and routes of the .network drop-ins with its own protocol (static), so nictab shows them as not its own."))
+	unitComment(&b, wrapComment("networkd deletes routing policy rules it did not create whenever it configures a link, unless ManageForeignRoutingPolicyRules is off. This turns it off, so rules nictab or anyone else adds live survive the next link change. networkd installs the rules and routes of the units with its own protocol (static), so nictab shows them as not its own."))
 	b.WriteString("[Network]\nManageForeignRoutingPolicyRules=no\n")
 	if len(names) > 0 {
 		parts := make([]string, 0, len(names))
@@ -58,43 +68,60 @@ func ExportNetworkd(s *Snapshot, o NetworkdOptions) ([]File, error) {
 	}
 	files = append(files, File{Path: ExportNetworkdConfPath, Data: []byte(b.String())})
 
-	for _, c := range nics {
-		if err := checkNetworkdIfName("NIC", c.NIC); err != nil {
-			return nil, err
-		}
-		unit := o.Units.Unit(c.NIC)
-		if err := checkUnitName(unit, c.NIC); err != nil {
-			return nil, err
-		}
+	for i := range units {
+		un := &units[i]
 		var b strings.Builder
-		unitComment(&b, header(s, "Drop-in for the unit of "+nixComment(c.NIC)+",", o.Version))
+		if o.Whole {
+			unitComment(&b, header(s, "systemd-networkd unit for "+nixComment(un.NIC)+",", o.Version))
+			unitComment(&b, []string{""})
+			unitComment(&b, wrapComment(unitsHeader(u, false)))
+			writeUnitText(&b, un)
+			files = append(files, File{Path: path.Join("network", un.Name+".network"), Data: []byte(b.String())})
+			continue
+		}
+		unitComment(&b, header(s, "Drop-in for the unit of "+nixComment(un.NIC)+",", o.Version))
 		unitComment(&b, []string{""})
-		unitComment(&b, wrapComment("It extends "+nixComment(unit)+".network, which must be the unit that configures "+nixComment(c.NIC)+" (networkctl status "+nixComment(c.NIC)+` shows it as "Network File"); a drop-in for a unit that does not exist does nothing. Export again with --unit-prefix or --unit NIC=UNIT for other names.`))
-		for _, r := range c.Rules {
-			fs, err := ruleSection(&r.Rule, false)
-			if err != nil {
-				return nil, err
-			}
-			b.WriteString("\n")
-			if r.Loose {
-				b.WriteString("# Tied to no NIC; this unit carries it (--rules-nic picks another).\n")
-			}
-			unitSection(&b, "RoutingPolicyRule", fs)
-		}
-		for _, r := range c.Routes {
-			fs, err := routeSection(&r.Route)
-			if err != nil {
-				return nil, err
-			}
-			b.WriteString("\n")
-			if r.Loose {
-				b.WriteString("# Tied to no NIC; this unit carries it (--rules-nic picks another).\n")
-			}
-			unitSection(&b, "Route", fs)
-		}
-		files = append(files, File{Path: path.Join("network", unit+".network.d", "nictab.conf"), Data: []byte(b.String())})
+		unitComment(&b, wrapComment("It extends "+nixComment(un.Name)+".network, which must be the unit that configures "+nixComment(un.NIC)+" (networkctl status "+nixComment(un.NIC)+` shows it as "Network File"); a drop-in for a unit that does not exist does nothing. Export again with --unit-prefix or --unit NIC=UNIT for other names, or with --whole-units for units of nictab's own that carry the NIC's addressing.`))
+		writeEntries(&b, un)
+		files = append(files, File{Path: path.Join("network", un.Name+".network.d", "nictab.conf"), Data: []byte(b.String())})
 	}
 	return files, nil
+}
+
+// writeUnitText writes a whole .network unit: [Match] by the NIC's real
+// name, [Network] with the addressing it carries, then the sections.
+func writeUnitText(b *strings.Builder, u *ndUnit) {
+	b.WriteString("\n[Match]\nName=" + u.NIC + "\n")
+	if u.Addr != nil {
+		n := u.Addr.network()
+		b.WriteString("\n# Addressing of " + nixComment(u.NIC) + " as nictab saw it: " + u.Addr.describe() + ".\n")
+		b.WriteString("[Network]\n")
+		for _, a := range n.Address {
+			b.WriteString("Address=" + a + "\n")
+		}
+		if n.DHCP != "" {
+			b.WriteString("DHCP=" + n.DHCP + "\n")
+		}
+		if n.AcceptRA {
+			b.WriteString("IPv6AcceptRA=yes\n")
+		}
+	}
+	writeEntries(b, u)
+}
+
+func writeEntries(b *strings.Builder, u *ndUnit) {
+	for _, list := range []struct {
+		section string
+		entries []ndEntry
+	}{{"RoutingPolicyRule", u.Rules}, {"Route", u.Routes}} {
+		for _, e := range list.entries {
+			b.WriteString("\n")
+			if e.Loose {
+				b.WriteString("# Tied to no NIC; this unit carries it (--rules-nic picks another).\n")
+			}
+			unitSection(b, list.section, e.Fields)
+		}
+	}
 }
 
 func unitComment(b *strings.Builder, lines []string) {

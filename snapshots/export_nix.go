@@ -14,9 +14,9 @@ const (
 	// FlavorNetworkd writes systemd.network options: rules and routes
 	// are native there, and networkd keeps them across link changes.
 	FlavorNetworkd Flavor = "networkd"
-	// FlavorScripted writes classic networking.interfaces options, with
-	// the rules (which that module has no option for) in
-	// networking.localCommands.
+	// FlavorScripted is for classic NixOS networking: the table names in
+	// networking.iproute2, rules and routes from a service of their own
+	// that waits for the NICs' addresses.
 	FlavorScripted Flavor = "scripted"
 )
 
@@ -129,7 +129,7 @@ func (w *nixWriter) fail(err error) {
 func (w *nixWriter) str(what, s string) string {
 	q, err := NixString(s)
 	if err != nil {
-		w.fail(exportErrf("%s %q %v", what, s, err))
+		w.fail(exportErrf("%s %s %v", what, quoteText(s), err))
 	}
 	return q
 }
@@ -138,7 +138,7 @@ func (w *nixWriter) str(what, s string) string {
 func (w *nixWriter) attr(what, s string) string {
 	q, err := NixAttr(s)
 	if err != nil {
-		w.fail(exportErrf("%s %q %v", what, s, err))
+		w.fail(exportErrf("%s %s %v", what, quoteText(s), err))
 	}
 	return q
 }

@@ -13,10 +13,10 @@ import (
 func checkTableNames(names []netcfg.TableName, networkd bool) error {
 	for _, t := range names {
 		if !netcfg.ValidTableName(t.Name) {
-			return exportErrf("table %d has the name %q, which iproute2 cannot use (damaged snapshot?)", t.ID, netcfg.SafeText(t.Name))
+			return exportErrf("table %d has the name %s, which iproute2 cannot use (damaged snapshot?)", t.ID, quoteText(t.Name))
 		}
 		if networkd && strings.ContainsAny(t.Name, ":\"'\\") {
-			return exportErrf("table %d has the name %q; systemd-networkd's RouteTable= cannot carry a name with ':', quotes or backslashes (the scripted flavour can)", t.ID, netcfg.SafeText(t.Name))
+			return exportErrf("table %d has the name %s; systemd-networkd's RouteTable= cannot carry a name with ':', quotes or backslashes (the scripted flavour can, or rename the table)", t.ID, quoteText(t.Name))
 		}
 	}
 	return nil
@@ -28,7 +28,7 @@ func writeNetworkdModule(w *nixWriter, s *Snapshot, o NixOptions) error {
 	if err := checkTableNames(names, true); err != nil {
 		return err
 	}
-	nics, err := placeAll(s, o.Units)
+	units, err := buildUnits(s, o.Units, legacy, true)
 	if err != nil {
 		return err
 	}
@@ -40,20 +40,16 @@ func writeNetworkdModule(w *nixWriter, s *Snapshot, o NixOptions) error {
 	w.comment("")
 	w.comment("Import it from configuration.nix:  imports = [ ./nictab.nix ];")
 	w.comment("Flavour: systemd-networkd, layout of NixOS " + o.NixOS.String() + " (" + layout + ").")
-	w.comment("It assumes networkd manages these NICs (networking.useNetworkd = true")
-	w.comment("or systemd.network.enable = true).")
 	w.comment("")
-	prefix := o.Units.Prefix
-	if prefix == "" {
-		prefix = DefaultUnitPrefix
-	}
-	w.comment(wrapComment(`Each NIC's rules and routes go on a networkd unit named "` + nixComment(prefix) +
-		`" and the NIC's name (unless --unit named it), so they merge with what the configuration already says for that NIC: under networking.useNetworkd, NixOS names a NIC's unit "40-" and its name. networkd applies only the first .network unit, in name order, that matches a NIC, so a unit of another name would be ignored: if the configuration names its units otherwise, export again with --unit-prefix PREFIX or --unit NIC=UNIT.`)...)
+	w.comment(wrapComment("It enables systemd-networkd (systemd.network.enable, with lib.mkDefault so the configuration's own choice wins): the rules, the routes and the table names, which NixOS puts in rt_tables through networkd's routeTables, take effect only under networkd. On a host that keeps classic networking, networkd then configures these NICs beside it; the scripted flavour (--flavor scripted) suits such a host.")...)
+	w.comment("")
+	w.comment(wrapComment(unitsHeader(o.Units, true))...)
 	w.comment("")
 	w.comment(wrapComment("networkd deletes routing policy rules it did not create whenever it configures a link, unless ManageForeignRoutingPolicyRules is off. This module turns it off, so rules nictab or anyone else adds live survive the next link change. networkd installs the rules and routes below with its own protocol (static), so nictab shows them as not its own.")...)
-	w.line("{ ... }:")
+	w.line("{ lib, ... }:")
 	w.line("")
 	w.open("{")
+	w.line("systemd.network.enable = lib.mkDefault true;")
 	w.line("systemd.network.config.networkConfig.ManageForeignRoutingPolicyRules = false;")
 	if len(names) > 0 {
 		w.line("")
@@ -63,59 +59,57 @@ func writeNetworkdModule(w *nixWriter, s *Snapshot, o NixOptions) error {
 		}
 		w.close("};")
 	}
-	for _, c := range nics {
-		if err := writeNetworkdUnit(w, c, o.Units, legacy); err != nil {
-			return err
-		}
+	for i := range units {
+		writeNetworkdUnit(w, &units[i], legacy)
 	}
 	w.close("}")
 	return nil
 }
 
-// writeNetworkdUnit writes one systemd.network.networks entry. The unit
-// matches its NIC by name: the same value the person's own unit for the
-// NIC has, so the two definitions merge.
-func writeNetworkdUnit(w *nixWriter, c *nicConfig, u UnitNames, legacy bool) error {
-	if err := checkNetworkdIfName("NIC", c.NIC); err != nil {
-		return err
-	}
-	unit := u.Unit(c.NIC)
-	if err := checkUnitName(unit, c.NIC); err != nil {
-		return err
-	}
+// writeNetworkdUnit writes one systemd.network.networks entry. It matches
+// its NIC by the NIC's real name, whatever the unit is called.
+func writeNetworkdUnit(w *nixWriter, u *ndUnit, legacy bool) {
 	w.line("")
-	w.open("systemd.network.networks." + w.attr("unit name", unit) + " = {")
-	w.line("matchConfig.Name = " + w.str("NIC name", c.NIC) + ";")
-	if len(c.Rules) > 0 {
-		w.open("routingPolicyRules = [")
-		for _, r := range c.Rules {
-			fs, err := ruleSection(&r.Rule, legacy)
-			if err != nil {
-				return err
-			}
-			if r.Loose {
-				w.comment("Tied to no NIC; this unit carries it (--rules-nic picks another).")
-			}
-			w.line(nixSection(w, fs, legacy, "routingPolicyRuleConfig"))
+	w.open("systemd.network.networks." + w.attr("unit name", u.Name) + " = {")
+	w.line("matchConfig.Name = " + w.str("NIC name", u.NIC) + ";")
+	if u.Addr != nil {
+		n := u.Addr.network()
+		w.comment(wrapComment("Addressing of " + nixComment(u.NIC) + " as nictab saw it: " + u.Addr.describe() + ".")...)
+		var addrs []string
+		for _, a := range n.Address {
+			addrs = append(addrs, w.str("address", a))
 		}
-		w.close("];")
+		list := "[ ]"
+		if len(addrs) > 0 {
+			list = "[ " + strings.Join(addrs, " ") + " ]"
+		}
+		w.line("address = lib.mkDefault " + list + ";")
+		// The unit's own DHCP option, the one NixOS sets from
+		// networking.interfaces, so the configuration's value wins.
+		if n.DHCP != "" {
+			w.line("DHCP = lib.mkDefault " + w.str("DHCP", n.DHCP) + ";")
+		}
+		if n.AcceptRA {
+			w.line("networkConfig.IPv6AcceptRA = lib.mkDefault true;")
+		}
 	}
-	if len(c.Routes) > 0 {
-		w.open("routes = [")
-		for _, r := range c.Routes {
-			fs, err := routeSection(&r.Route)
-			if err != nil {
-				return err
-			}
-			if r.Loose {
+	for _, list := range []struct {
+		key, wrapper string
+		entries      []ndEntry
+	}{{"routingPolicyRules", "routingPolicyRuleConfig", u.Rules}, {"routes", "routeConfig", u.Routes}} {
+		if len(list.entries) == 0 {
+			continue
+		}
+		w.open(list.key + " = [")
+		for _, e := range list.entries {
+			if e.Loose {
 				w.comment("Tied to no NIC; this unit carries it (--rules-nic picks another).")
 			}
-			w.line(nixSection(w, fs, legacy, "routeConfig"))
+			w.line(nixSection(w, e.Fields, legacy, list.wrapper))
 		}
 		w.close("];")
 	}
 	w.close("};")
-	return nil
 }
 
 // nixSection renders one section as a list element, wrapped in wrapper

@@ -1,7 +1,6 @@
 package snapshots
 
 import (
-	"cmp"
 	"slices"
 	"strconv"
 	"strings"
@@ -9,15 +8,15 @@ import (
 	"github.com/nictab/nictab/netcfg"
 )
 
-// scriptedSafeName reports whether classic NixOS networking can take an
-// interface name in networking.interfaces.
+// scriptedSafeName reports whether classic NixOS networking can have a
+// unit network-addresses-NAME.service for the interface, which the
+// service is then ordered after.
 //
-// NOTE: that module pastes the name unescaped between double quotes in the
-// shell script of network-addresses-NAME.service, and into the unit's name,
-// where '@' would make it a template. A name with `$`, a quote or a
-// backquote would run as shell code there, whatever the Nix escaping; the
-// routes of such a NIC are carried as shell-quoted commands in
-// networking.localCommands instead.
+// NOTE: that module pastes the name unescaped into the unit's name, where
+// '@' would make it a template, and between double quotes in its shell
+// script, where `$` or a quote would run as code. The service's own
+// commands shell-quote every name, so any NIC is carried; one without a
+// safe name is ordered by the service's wait alone.
 func scriptedSafeName(name string) bool {
 	if name == "" || len(name) > 15 {
 		return false
@@ -30,57 +29,9 @@ func scriptedSafeName(name string) bool {
 	return true
 }
 
-// scriptedRoute reports whether networking.interfaces.<nic>.ipv4.routes
-// can hold the route: one device, a type the option's enum has, and
-// nothing that is a flag rather than a "name value" option.
-func scriptedRoute(r *netcfg.Route) bool {
-	if r.Dev == "" || !scriptedSafeName(r.Dev) || len(r.MultiPath) > 0 || r.Onlink {
-		return false
-	}
-	switch r.Type {
-	case netcfg.RouteUnicast, netcfg.RouteUnspec, netcfg.RouteLocal, netcfg.RouteBroadcast, netcfg.RouteMulticast:
-		return true
-	}
-	return false
-}
-
-// scriptedRouteEntry renders a route as an element of
-// networking.interfaces.<nic>.ipvN.routes. Option values are pasted
-// unquoted into a shell command by NixOS, so only values that are numbers,
-// addresses or scope names go there, never host text.
-func scriptedRouteEntry(w *nixWriter, r *netcfg.Route) string {
-	kvs := []kv{
-		{"address", w.str("address", r.Dst.Addr().String())},
-		{"prefixLength", nixInt(r.Dst.Bits())},
-	}
-	if r.Gw.IsValid() {
-		kvs = append(kvs, kv{"via", w.str("gateway", r.Gw.String())})
-	}
-	if r.Type == netcfg.RouteLocal || r.Type == netcfg.RouteBroadcast || r.Type == netcfg.RouteMulticast {
-		kvs = append(kvs, kv{"type", w.str("type", r.Type.String())})
-	}
-	// In the order Nix sorts them, which is the order NixOS pastes them.
-	var opts []kv
-	if needMetric(r) {
-		opts = append(opts, kv{"metric", w.str("metric", strconv.FormatUint(uint64(r.Metric), 10))})
-	}
-	if needScope(r) {
-		opts = append(opts, kv{"scope", w.str("scope", r.Scope.String())})
-	}
-	if r.Src.IsValid() {
-		opts = append(opts, kv{"src", w.str("source", r.Src.String())})
-	}
-	opts = append(opts, kv{"table", w.str("table", strconv.FormatUint(uint64(r.Table), 10))})
-	if r.Tos != 0 {
-		opts = append(opts, kv{"tos", w.str("tos", "0x"+strconv.FormatUint(uint64(r.Tos), 16))})
-	}
-	kvs = append(kvs, kv{"options", inline(opts)})
-	return inline(kvs)
-}
-
-// staticRoute and staticRule are the snapshot's entries as the NixOS
-// configuration installs them: with protocol static, as NixOS installs its
-// own routes, so nictab does not take them for what it applied itself.
+// staticRoute is a snapshot route as the NixOS configuration installs
+// it: with protocol static, as NixOS installs its own routes, so nictab
+// does not take it for what it applied itself.
 func staticRoute(r netcfg.Route) netcfg.Route {
 	r.Proto = netcfg.ProtoStatic
 	return r
@@ -99,64 +50,117 @@ func ruleCommands(r netcfg.Rule) []string {
 	}
 }
 
+// ScriptedUnit is the systemd service the scripted flavour defines.
+const ScriptedUnit = "nictab-policy-routing"
+
+// scriptedWait is how long the service waits, in all, for the addresses
+// its routes use to be there and out of duplicate address detection.
+const scriptedWait = 60
+
+// usedAddr is a local address a route needs before the kernel takes it.
+type usedAddr struct {
+	dev  string
+	addr string
+}
+
+// neededAddrs lists the addresses the routes name as preferred source,
+// on their device, once each, in the routes' order.
+func neededAddrs(routes []netcfg.Route) []usedAddr {
+	var out []usedAddr
+	for _, r := range routes {
+		if !r.Src.IsValid() || r.Dev == "" {
+			continue
+		}
+		u := usedAddr{dev: r.Dev, addr: r.Src.String()}
+		if !slices.Contains(out, u) {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// scriptedScript is the shell script of the service: a bounded wait for
+// the addresses, then every route (replace: idempotent) and every rule
+// (all copies deleted, one added), each failure counted rather than
+// ending the run, so one missing address costs only what needs it.
+func scriptedScript(routes []netcfg.Route, rules []netcfg.Rule) []string {
+	wait := strconv.Itoa(scriptedWait)
+	lines := []string{
+		"# Routes with a preferred source fail while their address is missing",
+		"# or in duplicate address detection; wait for each, " + wait + " s in all.",
+		"deadline=$(( $(date +%s) + " + wait + " ))",
+		"failed=0",
+		"nictab_wait() {",
+		`  while [ -z "$(ip -o addr show dev "$1" to "$2" -tentative -dadfailed 2>/dev/null)" ]; do`,
+		`    if [ "$(date +%s)" -ge "$deadline" ]; then`,
+		`      echo "nictab: address $2 is not usable on $1 after ` + wait + ` s (missing, or still in duplicate address detection); routes that use it fail below" >&2`,
+		"      return 1",
+		"    fi",
+		"    sleep 0.2",
+		"  done",
+		"}",
+	}
+	for _, a := range neededAddrs(routes) {
+		lines = append(lines, "nictab_wait "+netcfg.ShellQuote(a.dev)+" "+a.addr+" || failed=$((failed + 1))")
+	}
+	lines = append(lines, "# Routes first: no rule may send traffic to a table still empty.")
+	for _, r := range routes {
+		sr := staticRoute(r)
+		lines = append(lines, netcfg.RouteCommand("replace", &sr)+" || failed=$((failed + 1))")
+	}
+	for _, r := range rules {
+		c := ruleCommands(r)
+		lines = append(lines, c[0], c[1]+" || failed=$((failed + 1))")
+	}
+	lines = append(lines,
+		`if [ "$failed" -ne 0 ]; then`,
+		`  echo "nictab: $failed of the waits, routes and rules above failed; the rest is in place" >&2`,
+		"  exit 1",
+		"fi",
+	)
+	return lines
+}
+
 func writeScriptedModule(w *nixWriter, s *Snapshot, o NixOptions) error {
 	names := sortedNames(s)
 	if err := checkTableNames(names, false); err != nil {
 		return err
 	}
-	type ifRoutes struct {
-		nic string
-		fam netcfg.Family
-		rs  []netcfg.Route
-	}
-	var ifs []*ifRoutes
-	var commands []string
-	var unsafe []string
 	routes := slices.Clone(s.Resolved.Routes)
 	slices.SortStableFunc(routes, func(a, b netcfg.Route) int { return compareRoutesForOutput(&a, &b) })
-	for _, r := range routes {
-		if !scriptedRoute(&r) {
-			if r.Dev != "" && !scriptedSafeName(r.Dev) && !slices.Contains(unsafe, r.Dev) {
-				unsafe = append(unsafe, r.Dev)
-			}
-			sr := staticRoute(r)
-			commands = append(commands, netcfg.RouteCommand("replace", &sr))
-			continue
-		}
-		i := slices.IndexFunc(ifs, func(x *ifRoutes) bool { return x.nic == r.Dev && x.fam == r.Family() })
-		if i < 0 {
-			ifs = append(ifs, &ifRoutes{nic: r.Dev, fam: r.Family()})
-			i = len(ifs) - 1
-		}
-		ifs[i].rs = append(ifs[i].rs, r)
-	}
-	slices.SortStableFunc(ifs, func(a, b *ifRoutes) int {
-		return cmp.Or(cmp.Compare(a.nic, b.nic), cmp.Compare(a.fam, b.fam))
-	})
 	rules := slices.Clone(s.Resolved.Rules)
 	slices.SortStableFunc(rules, func(a, b netcfg.Rule) int { return netcfg.CompareRules(&a, &b) })
-	var ruleLines []string
-	for _, r := range rules {
-		ruleLines = append(ruleLines, ruleCommands(r)...)
+	for _, r := range routes {
+		if strings.ContainsRune(netcfg.RouteString(&r), 0) {
+			return exportErrf("%s names an interface with a NUL byte (damaged snapshot?)", routeText(&r))
+		}
 	}
-	// Routes first: no rule may send traffic to a table still empty.
-	commands = append(commands, ruleLines...)
-	slices.Sort(unsafe)
+	// The service runs after the address units of the NICs whose names
+	// NixOS can put in a unit name; for the others, the wait is what
+	// orders it.
+	after := []string{"network-setup.service", "network-local-commands.service", "dhcpcd.service"}
+	var nics []string
+	for _, r := range routes {
+		if r.Dev != "" && !slices.Contains(nics, r.Dev) {
+			nics = append(nics, r.Dev)
+		}
+	}
+	slices.Sort(nics)
+	for _, n := range nics {
+		if scriptedSafeName(n) {
+			after = append(after, "network-addresses-"+n+".service")
+		}
+	}
 
 	w.comment(header(s, "NixOS module", o.Version)...)
 	w.comment("")
 	w.comment("Import it from configuration.nix:  imports = [ ./nictab.nix ];")
-	w.comment("Flavour: classic NixOS networking (networking.interfaces, scripted).")
+	w.comment("Flavour: classic NixOS networking (scripted).")
 	w.comment("")
-	w.comment(wrapComment("Routes go in networking.interfaces.NIC.ipv4.routes and ipv6.routes. The classic module has no option for rules, so they are commands in networking.localCommands, each deleted before it is added so a rebuild does not stack copies; a rule left out of a later export stays until reboot or until deleted by hand. NixOS installs all of it with protocol static, so nictab shows it as not its own. systemd-networkd (--flavor networkd) has options for rules and keeps them across link changes.")...)
-	if len(unsafe) > 0 {
-		for i := range unsafe {
-			unsafe[i] = nixComment(unsafe[i])
-		}
-		w.comment("")
-		w.comment(wrapComment("The routes of " + strings.Join(unsafe, ", ") + " are commands in networking.localCommands too: the classic module puts interface names into shell scripts and unit names unescaped, so only names of letters, digits, '.', '_' and '-' are safe there.")...)
-	}
-	w.line("{ ... }:")
+	w.comment(wrapComment("The routes and rules are installed by the service " + ScriptedUnit + ", ordered after the units that add the NICs' addresses (network-addresses-NIC, dhcpcd), and it waits up to " + strconv.Itoa(scriptedWait) + " s for every address a route uses as its source to be there and past duplicate address detection: routes with a source fail before that (\"Invalid prefsrc address\"). It does not use networking.interfaces.NIC.ipv4.routes: NixOS adds those right after the addresses, before a DHCP or SLAAC address exists, and deletes them on stop with `ip route del PREFIX dev NIC`, without a table, which deletes main's routes through the NIC. Its stop step deletes nothing; a route or rule left out of a later export stays until reboot or until deleted by hand. Running it again changes nothing: routes are replaced, and every copy of a rule is deleted before it is added.")...)
+	w.comment("")
+	w.comment(wrapComment("The host's configuration keeps the NICs' addresses (networking.interfaces.NIC.ipv4.addresses, DHCP). NixOS installs all of this with protocol static, so nictab shows it as not its own. systemd-networkd (--flavor networkd) has options for rules and keeps them across link changes.")...)
+	w.line("{ pkgs, ... }:")
 	w.line("")
 	w.open("{")
 	if len(names) > 0 {
@@ -169,31 +173,39 @@ func writeScriptedModule(w *nixWriter, s *Snapshot, o NixOptions) error {
 		}
 		w.line("networking.iproute2.enable = true;")
 		w.line("networking.iproute2.rttablesExtraConfig = " + w.str("table names", b.String()) + ";")
-	}
-	for _, x := range ifs {
 		w.line("")
-		w.open("networking.interfaces." + w.attr("NIC name", x.nic) + ".ipv" + map[netcfg.Family]string{netcfg.V4: "4", netcfg.V6: "6"}[x.fam] + ".routes = [")
-		for i := range x.rs {
-			w.line(scriptedRouteEntry(w, &x.rs[i]))
-		}
-		w.close("];")
 	}
-	if len(commands) > 0 {
-		w.line("")
-		w.open("networking.localCommands =")
-		for i, c := range commands {
-			lead := "+ "
-			if i == 0 {
-				lead = ""
-			}
-			end := ""
-			if i == len(commands)-1 {
-				end = ";"
-			}
-			w.line(lead + w.str("command", c+"\n") + end)
-		}
-		w.depth--
+	w.open("systemd.services." + ScriptedUnit + " = {")
+	desc := "Policy routing from nictab"
+	if s.Meta != nil && s.Meta.ID != "" {
+		desc += " snapshot " + s.Meta.ID
 	}
+	w.line("description = " + w.str("description", readable(desc)) + ";")
+	w.line("wantedBy = [ \"multi-user.target\" ];")
+	w.line("before = [ \"network-online.target\" ];")
+	var quoted []string
+	for _, a := range after {
+		quoted = append(quoted, w.str("unit", a))
+	}
+	w.line("after = [ " + strings.Join(quoted, " ") + " ];")
+	w.line("path = [ pkgs.iproute2 pkgs.coreutils ];")
+	w.line("serviceConfig.Type = \"oneshot\";")
+	w.line("serviceConfig.RemainAfterExit = true;")
+	w.open("script =")
+	lines := scriptedScript(routes, rules)
+	for i, c := range lines {
+		lead := "+ "
+		if i == 0 {
+			lead = ""
+		}
+		end := ""
+		if i == len(lines)-1 {
+			end = ";"
+		}
+		w.line(lead + w.str("command", c+"\n") + end)
+	}
+	w.depth--
+	w.close("};")
 	w.close("}")
 	return nil
 }

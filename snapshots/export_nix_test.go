@@ -43,7 +43,19 @@ func nixCases() []nixCase {
 		{name: "vlan.units.nix", snap: vlanSnapshot, opts: NixOptions{Units: UnitNames{Prefix: "10-", Units: map[string]string{"eth0.200": "20-lan"}, RulesNIC: "eth0.100"}},
 			expect: []string{"10-eth0.100", "20-lan"}},
 		{name: "hostile.networkd.nix", snap: hostileNetworkdSnapshot, opts: NixOptions{},
-			expect: []string{"40-$(reboot)", "$(reboot)", "40-${x}", "${x}", "${toString.x}"}},
+			expect: []string{"40-__reboot_-796c4c55", "$(reboot)", "40-__x_-4364f747", "${x}", "${toString.x}", "192.168.10.2/24"}},
+		{name: "hostile.merge.nix", snap: hostileBuildableSnapshot, opts: NixOptions{Units: UnitNames{Mode: UnitsMerge}},
+			expect: []string{"40-a+b=c", "a+b=c", "40-x.y", "x.y"}},
+		{name: "attrs.networkd.nix", snap: attrsSnapshot, opts: NixOptions{Flavor: FlavorNetworkd},
+			expect: []string{"19/255", "1000-2000", "1000-1999", "prohibit", "unreachable", "10.9.9.9"}},
+		{name: "attrs.scripted.nix", snap: attrsSnapshot, opts: NixOptions{Flavor: FlavorScripted},
+			expect: []string{"onlink", "sport 1000-2000", "uidrange 1000-1999", "suppress_ifgroup 7"}},
+		{name: "dhcp.networkd.nix", snap: dhcpSnapshot, opts: NixOptions{},
+			expect: []string{"ipv4", "192.168.50.0/24", "2001:db8:60::/64", "10.77.0.0/16"}},
+		{name: "dhcp.rulesonly.nix", snap: dhcpSnapshot, opts: NixOptions{Units: UnitNames{Mode: UnitsRulesOnly}},
+			expect: []string{"40-wlan0", "40-eth1"}},
+		{name: "dhcp.scripted.nix", snap: dhcpSnapshot, opts: NixOptions{Flavor: FlavorScripted},
+			expect: []string{"network-addresses-wlan0.service", "nictab_wait wlan0 192.168.50.23"}},
 		{name: "hostile.scripted.nix", snap: hostileScriptedSnapshot, opts: NixOptions{},
 			expect: []string{"13 ${builtins.abort\"x\"}\n14 a\"b\\c\n15 $(reboot)", "dev 'eth\"0'", "'$(reboot)'", "'a\\b'\\''c'", "'nl\nx'"}},
 	}
@@ -77,10 +89,12 @@ func TestExportNixByNix(t *testing.T) {
 				t.Fatalf("nix-instantiate --parse %s: %v\n%s", path, err, out)
 			}
 			v := evalModule(t, nix, path)
-			if strings.Contains(c.name, "networkd") || strings.Contains(c.name, "units") {
-				checkNetworkdValue(t, v, strings.Contains(c.name, "24.05"))
-			} else {
+			if strings.Contains(c.name, "scripted") {
 				checkScriptedValue(t, v)
+			} else {
+				checkNetworkdValue(t, v, strings.Contains(c.name, "24.05"))
+				checkUnitStoreNames(t, nix, v)
+				checkAddressing(t, c.snap(t), c.opts.Units, v)
 			}
 			seen := map[string]bool{}
 			collectStrings(v, seen)
@@ -93,8 +107,14 @@ func TestExportNixByNix(t *testing.T) {
 	}
 }
 
-// evalModule imports the module with the arguments NixOS passes (stubs:
-// the module must use none of them) and returns its value as JSON.
+// nixArgs are the module arguments the evaluation passes: stubs, except
+// lib.mkDefault, which is nixpkgs' own definition (mkOverride 1000), so a
+// value set with it evaluates to the attribute set NixOS's module system
+// reads. A module that uses any other argument fails to evaluate.
+const nixArgs = `{ config = { }; options = { }; modulesPath = ""; pkgs = { iproute2 = "iproute2"; coreutils = "coreutils"; }; lib = { mkDefault = content: { _type = "override"; priority = 1000; inherit content; }; }; }`
+
+// evalModule imports the module with the arguments NixOS passes and
+// returns its value as JSON.
 func evalModule(t *testing.T, nix, path string) map[string]any {
 	t.Helper()
 	wrapper := filepath.Join(t.TempDir(), "eval.nix")
@@ -102,7 +122,7 @@ func evalModule(t *testing.T, nix, path string) map[string]any {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := "builtins.toJSON ((import (/. + " + lit + ")) { config = { }; lib = { }; pkgs = { }; options = { }; modulesPath = \"\"; })\n"
+	src := "builtins.toJSON ((import (/. + " + lit + ")) " + nixArgs + ")\n"
 	if err := os.WriteFile(wrapper, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -220,12 +240,26 @@ var routeKinds = map[string]string{
 	"Table": "int", "Scope": "string", "PreferredSource": "string", "Metric": "int",
 }
 
+// mkDefault returns the content of a value set with lib.mkDefault.
+func mkDefault(t *testing.T, v any, path string) any {
+	t.Helper()
+	m, ok := v.(map[string]any)
+	if !ok || m["_type"] != "override" || m["priority"] != json.Number("1000") {
+		t.Errorf("%s = %v, want it set with lib.mkDefault", path, v)
+		return nil
+	}
+	return m["content"]
+}
+
 func checkNetworkdValue(t *testing.T, v map[string]any, legacy bool) {
 	t.Helper()
 	if got := keysOf(v); !slices.Equal(got, []string{"systemd"}) {
 		t.Fatalf("top-level keys %v, want [systemd]", got)
 	}
 	nw := obj(t, obj(t, v["systemd"], "systemd")["network"], "systemd.network")
+	if e := mkDefault(t, nw["enable"], "systemd.network.enable"); e != true {
+		t.Errorf("systemd.network.enable = %v, want lib.mkDefault true", e)
+	}
 	cfg := obj(t, nw["config"], "systemd.network.config")
 	if nc := obj(t, cfg["networkConfig"], "networkConfig"); nc["ManageForeignRoutingPolicyRules"] != false {
 		t.Errorf("ManageForeignRoutingPolicyRules = %v, want false", nc["ManageForeignRoutingPolicyRules"])
@@ -263,8 +297,39 @@ func checkNetworkdValue(t *testing.T, v map[string]any, legacy bool) {
 				checkKinds(t, m, unit+"."+list.key, list.kinds)
 			}
 		}
+		if raw, ok := um["address"]; ok {
+			list, ok := mkDefault(t, raw, unit+".address").([]any)
+			if !ok {
+				t.Errorf("%s.address: want a list, got %v", unit, raw)
+			}
+			for _, a := range list {
+				if _, ok := a.(string); !ok {
+					t.Errorf("%s.address: %v is not a string", unit, a)
+				}
+			}
+		}
+		if raw, ok := um["DHCP"]; ok {
+			if c := mkDefault(t, raw, unit+".DHCP"); c != "ipv4" && c != "ipv6" && c != "yes" {
+				t.Errorf("%s.DHCP = %v", unit, c)
+			}
+		}
+		if raw, ok := um["networkConfig"]; ok {
+			for k, x := range obj(t, raw, unit+".networkConfig") {
+				c := mkDefault(t, x, unit+".networkConfig."+k)
+				switch k {
+				case "IPv6AcceptRA":
+					if c != true {
+						t.Errorf("%s.networkConfig.IPv6AcceptRA = %v", unit, c)
+					}
+				default:
+					t.Errorf("%s.networkConfig: unknown key %q", unit, k)
+				}
+			}
+		}
 		for k := range um {
-			if k != "matchConfig" && k != "routingPolicyRules" && k != "routes" {
+			switch k {
+			case "matchConfig", "routingPolicyRules", "routes", "address", "DHCP", "networkConfig":
+			default:
 				t.Errorf("%s: unknown key %q", unit, k)
 			}
 		}
@@ -273,40 +338,38 @@ func checkNetworkdValue(t *testing.T, v map[string]any, legacy bool) {
 
 func checkScriptedValue(t *testing.T, v map[string]any) {
 	t.Helper()
-	if got := keysOf(v); !slices.Equal(got, []string{"networking"}) {
-		t.Fatalf("top-level keys %v, want [networking]", got)
-	}
-	n := obj(t, v["networking"], "networking")
-	for k, x := range n {
+	for k, x := range v {
 		switch k {
-		case "iproute2":
-			checkKinds(t, obj(t, x, k), k, map[string]string{"enable": "bool", "rttablesExtraConfig": "string"})
-		case "localCommands":
-			if _, ok := x.(string); !ok {
-				t.Errorf("localCommands: want a string, got %T", x)
+		case "networking":
+			n := obj(t, x, k)
+			if got := keysOf(n); !slices.Equal(got, []string{"iproute2"}) {
+				t.Errorf("networking: keys %v, want only iproute2: nothing in networking.interfaces, whose stop step deletes main's routes", got)
 			}
-		case "interfaces":
-			for nic, i := range obj(t, x, k) {
-				for fam, r := range obj(t, i, nic) {
-					if fam != "ipv4" && fam != "ipv6" {
-						t.Errorf("interfaces.%s: unknown key %q", nic, fam)
-						continue
-					}
-					for _, e := range obj(t, r, fam)["routes"].([]any) {
-						m := obj(t, e, nic+"."+fam+".routes")
-						opts := obj(t, m["options"], "options")
-						checkKinds(t, m, nic+"."+fam+".routes", map[string]string{"address": "string", "prefixLength": "int", "via": "string", "type": "string", "options": "other"})
-						// The table is a string here: NixOS pastes options into
-						// an ip command line.
-						checkKinds(t, opts, nic+".options", map[string]string{"table": "string", "scope": "string", "src": "string", "metric": "string", "tos": "string"})
-						if _, ok := opts["table"]; !ok {
-							t.Errorf("%s: a route without options.table would land in main", nic)
-						}
-					}
+			checkKinds(t, obj(t, n["iproute2"], "iproute2"), "iproute2", map[string]string{"enable": "bool", "rttablesExtraConfig": "string"})
+		case "systemd":
+			svcs := obj(t, obj(t, x, k)["services"], "systemd.services")
+			if got := keysOf(svcs); !slices.Equal(got, []string{ScriptedUnit}) {
+				t.Fatalf("systemd.services: %v, want only %s", got, ScriptedUnit)
+			}
+			svc := obj(t, svcs[ScriptedUnit], ScriptedUnit)
+			for sk := range svc {
+				switch sk {
+				case "description", "wantedBy", "before", "after", "path", "serviceConfig", "script":
+				default:
+					// preStop, postStop, ExecStop: a stop step is exactly
+					// what must not be there.
+					t.Errorf("%s: unexpected key %q", ScriptedUnit, sk)
 				}
 			}
+			sc := obj(t, svc["serviceConfig"], "serviceConfig")
+			if sc["Type"] != "oneshot" || sc["RemainAfterExit"] != true || len(sc) != 2 {
+				t.Errorf("%s.serviceConfig = %v, want oneshot, RemainAfterExit, nothing else", ScriptedUnit, sc)
+			}
+			if _, ok := svc["script"].(string); !ok {
+				t.Errorf("%s.script: want a string", ScriptedUnit)
+			}
 		default:
-			t.Errorf("networking: unknown key %q", k)
+			t.Errorf("unknown top-level key %q", k)
 		}
 	}
 }

@@ -18,6 +18,10 @@ const (
 	ndBool
 )
 
+// carriedElsewhere ends a refusal of the networkd exports: what can carry
+// the object instead.
+const carriedElsewhere = "; the scripted flavour (--flavor scripted) and the ip export carry it"
+
 // ndField is one setting of a [RoutingPolicyRule] or [Route] section.
 type ndField struct {
 	Key  string
@@ -47,7 +51,7 @@ func (f ndField) nixText(w *nixWriter) string {
 // rules as "proto static". The export says so in its header rather than
 // refuse every rule.
 func ruleSection(r *netcfg.Rule, legacy bool) ([]ndField, error) {
-	what := func() string { return fmt.Sprintf("rule %q", netcfg.SafeText(netcfg.RuleString(r))) }
+	what := func() string { return ruleText(r) }
 	var fs []ndField
 	from := r.From.IsValid() && r.From.Bits() > 0
 	to := r.To.IsValid() && r.To.Bits() > 0
@@ -80,7 +84,7 @@ func ruleSection(r *netcfg.Rule, legacy bool) ([]ndField, error) {
 	if m := r.Mark; m != nil {
 		switch {
 		case m.Value == 0:
-			return nil, exportErrf("%s matches fwmark 0, which systemd-networkd cannot express (FirewallMark takes 1–4294967295)", what())
+			return nil, exportErrf("%s matches fwmark 0, which systemd-networkd cannot express (FirewallMark takes 1–4294967295)"+carriedElsewhere, what())
 		case m.Mask == 0xffffffff:
 			fs = append(fs, ndNum("FirewallMark", m.Value))
 		case legacy:
@@ -113,18 +117,18 @@ func ruleSection(r *netcfg.Rule, legacy bool) ([]ndField, error) {
 		fs = append(fs, ndStr("User", fmt.Sprintf("%d-%d", u.Start, u.End)))
 	}
 	if r.L3MDev {
-		return nil, exportErrf("%s is an l3mdev rule, which systemd-networkd cannot express", what())
+		return nil, exportErrf("%s is an l3mdev rule, which systemd-networkd cannot express"+carriedElsewhere, what())
 	}
 	switch r.Action {
 	case netcfg.ActionLookup:
 		if r.Table == netcfg.TableUnspec {
-			return nil, exportErrf("%s looks up table 0, which systemd-networkd cannot express", what())
+			return nil, exportErrf("%s looks up table 0, which systemd-networkd cannot express"+carriedElsewhere, what())
 		}
 		fs = append(fs, ndNum("Table", r.Table))
 	case netcfg.ActionBlackhole, netcfg.ActionUnreachable, netcfg.ActionProhibit:
 		fs = append(fs, ndStr("Type", r.Action.String()))
 	default:
-		return nil, exportErrf("%s has the action %s, which systemd-networkd cannot express (it knows table lookups, blackhole, unreachable and prohibit)", what(), r.Action)
+		return nil, exportErrf("%s has the action %s, which systemd-networkd cannot express (it knows table lookups, blackhole, unreachable and prohibit)"+carriedElsewhere, what(), r.Action)
 	}
 	fs = append(fs, ndNum("Priority", r.Priority))
 	if r.SuppressPrefixLen >= 0 {
@@ -173,12 +177,12 @@ func needMetric(r *netcfg.Route) bool {
 // routeSection maps a route onto systemd.network(5)'s [Route]. The device
 // is not a setting: it is the link of the unit the section goes in.
 func routeSection(r *netcfg.Route) ([]ndField, error) {
-	what := func() string { return fmt.Sprintf("route %q", netcfg.SafeText(netcfg.RouteString(r))) }
+	what := func() string { return routeText(r) }
 	if len(r.MultiPath) > 0 {
-		return nil, exportErrf("%s has several next hops, which this export cannot express yet; use the ip export", what())
+		return nil, exportErrf("%s has several next hops, which this export cannot express yet"+carriedElsewhere, what())
 	}
 	if r.Tos != 0 {
-		return nil, exportErrf("%s selects a TOS, which systemd-networkd's [Route] cannot express", what())
+		return nil, exportErrf("%s selects a TOS, which systemd-networkd's [Route] cannot express"+carriedElsewhere, what())
 	}
 	var fs []ndField
 	if r.Type != netcfg.RouteUnicast && r.Type != netcfg.RouteUnspec {
@@ -190,8 +194,12 @@ func routeSection(r *netcfg.Route) ([]ndField, error) {
 	if r.Gw.IsValid() {
 		fs = append(fs, ndStr("Gateway", r.Gw.String()))
 	}
-	if r.Onlink {
-		fs = append(fs, ndField{Key: "GatewayOnLink", Text: "true", Kind: ndBool})
+	// NOTE: said either way: networkd turns GatewayOnLink on by itself
+	// for a route with a gateway on a unit with no static address (a DHCP
+	// NIC's), which is not the route nictab applied. Off, it waits until
+	// the gateway is reachable.
+	if r.Gw.IsValid() {
+		fs = append(fs, ndField{Key: "GatewayOnLink", Text: strconv.FormatBool(r.Onlink), Kind: ndBool})
 	}
 	fs = append(fs, ndNum("Table", r.Table))
 	if needScope(r) {
@@ -199,7 +207,7 @@ func routeSection(r *netcfg.Route) ([]ndField, error) {
 		case netcfg.ScopeUniverse, netcfg.ScopeSite, netcfg.ScopeLink, netcfg.ScopeHost, netcfg.ScopeNowhere:
 			fs = append(fs, ndStr("Scope", r.Scope.String()))
 		default:
-			return nil, exportErrf("%s has the numeric scope %d, which systemd-networkd cannot express", what(), r.Scope)
+			return nil, exportErrf("%s has the numeric scope %d, which systemd-networkd cannot express"+carriedElsewhere, what(), r.Scope)
 		}
 	}
 	if r.Src.IsValid() {

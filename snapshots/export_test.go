@@ -90,7 +90,7 @@ func TestExportRefusesWhatAFlavourCannotSay(t *testing.T) {
 		}, []string{"networkd", "networkd-24.05", "files"}, "via 10.1.1.1"},
 		{"NIC with a quote", func(t *testing.T) *Snapshot {
 			return renameNIC(sandboxSnapshot(t), "eno1", `eth"0`)
-		}, []string{"networkd", "networkd-24.05", "files"}, `eth\"0`},
+		}, []string{"networkd", "networkd-24.05", "files"}, `eth"0`},
 		{"NIC with a glob", func(t *testing.T) *Snapshot {
 			return renameNIC(sandboxSnapshot(t), "eno1", "eno*")
 		}, []string{"networkd", "networkd-24.05", "files"}, `eno*`},
@@ -115,6 +115,11 @@ func TestExportRefusesWhatAFlavourCannotSay(t *testing.T) {
 				if !strings.Contains(err.Error(), c.mention) {
 					t.Errorf("%s: refusal %q does not name %q", name, err, c.mention)
 				}
+				// A person reads it on a terminal: no control character,
+				// and no escape of one where the object has none.
+				if msg := err.Error(); hasControl(msg) || strings.Contains(msg, `\t`) || strings.Contains(msg, `\\`) {
+					t.Errorf("%s: refusal not readable as it is: %s", name, msg)
+				}
 			}
 		})
 	}
@@ -130,6 +135,11 @@ func renameNIC(s *Snapshot, from, to string) *Snapshot {
 	for i := range s.Resolved.Routes {
 		if s.Resolved.Routes[i].Dev == from {
 			s.Resolved.Routes[i].Dev = to
+		}
+	}
+	for i := range s.Meta.Addressing {
+		if s.Meta.Addressing[i].NIC == from {
+			s.Meta.Addressing[i].NIC = to
 		}
 	}
 	return s
@@ -151,9 +161,9 @@ func TestExportCarriesInScripted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `"ip route replace 10.9.0.0/16 table 13 proto 4 scope global nexthop via 192.168.10.1 dev eno1 weight 1 nexthop via 192.168.20.1 dev enp2s0 weight 2\n"`
+	want := `"ip route replace 10.9.0.0/16 table 13 proto 4 scope global nexthop via 192.168.10.1 dev eno1 weight 1 nexthop via 192.168.20.1 dev enp2s0 weight 2 || failed=`
 	if !strings.Contains(out, want) {
-		t.Errorf("the multipath route is not carried in localCommands as %s:\n%s", want, out)
+		t.Errorf("the multipath route is not carried in the service's script as %s:\n%s", want, out)
 	}
 }
 

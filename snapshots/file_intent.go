@@ -19,7 +19,7 @@ var (
 	nicKeys   = []string{"name", "table", "gateway", "select", "fwmark", "priority"}
 	ruleKeys  = []string{"priority", "from", "to", "iif", "oif", "fwmark", "table"}
 	routeKeys = []string{"table", "to", "via", "dev", "src", "scope", "metric", "type"}
-	metaKeys  = []string{"id", "time", "host", "nictab", "parent", "netns", "kind", "networkd"}
+	metaKeys  = []string{"id", "time", "host", "nictab", "parent", "netns", "kind", "networkd", "addressing"}
 )
 
 // metaKinds are what may make a snapshot (Meta.Kind).
@@ -392,6 +392,9 @@ func (d *decoder) meta(n ast.Node) *Meta {
 	}
 	if f.has("networkd") {
 		m.Networkd, _ = d.boolean(f.vals["networkd"], "snapshot.networkd")
+	}
+	if f.has("addressing") {
+		m.Addressing = d.addressingList(f.vals["addressing"])
 	}
 	return m
 }

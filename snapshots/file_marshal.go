@@ -51,6 +51,7 @@ func Marshal(s *Snapshot) ([]byte, error) {
 		if m.Networkd {
 			w.WriteString("  networkd: true\n")
 		}
+		writeAddressing(&w, m.Addressing)
 	}
 	if t := s.Resolved; t != nil {
 		writeResolved(&w, t)

@@ -3,8 +3,6 @@ package snapshots
 import (
 	"errors"
 	"strings"
-
-	"github.com/nictab/nictab/netcfg"
 )
 
 // errNixNUL is returned for text holding a NUL byte: Nix strings are C
@@ -81,7 +79,7 @@ func NixAttr(s string) (string, error) {
 
 // nixComment makes host text safe inside a `#` comment: a newline would end
 // the comment and let the rest run as Nix, so control characters are shown
-// as Go escapes, as the terminal output does.
+// as Go escapes; a backslash means nothing there and stays as it is.
 func nixComment(s string) string {
-	return netcfg.SafeText(s)
+	return readable(s)
 }

@@ -52,4 +52,7 @@ type Meta struct {
 	// Networkd records that systemd-networkd managed the host's links when
 	// the snapshot was taken; export picks its flavour from it.
 	Networkd bool
+	// Addressing is how the NICs the snapshot concerns were addressed;
+	// exports that take over a NIC's networkd unit carry it.
+	Addressing []NICAddressing
 }

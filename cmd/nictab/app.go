@@ -27,6 +27,12 @@ func nictabVersion() string {
 // app is the wiring every subcommand shares: global flags, the terminal,
 // and constructors for the real kernel, names and store.
 type app struct {
+	// jsonOut is stdout while a --json command runs (out discards the
+	// text meant for people then); jsonDone is set once the document is
+	// printed.
+	jsonOut  io.Writer
+	jsonDone bool
+
 	stdin    io.Reader
 	out      io.Writer
 	errOut   io.Writer

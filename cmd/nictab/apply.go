@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -59,13 +58,7 @@ func (a *app) propose(e *snapshots.Engine, s *snapshots.Snapshot, comment string
 
 func (a *app) printPlan(p *snapshots.Proposal, asJSON, commands bool) error {
 	if asJSON {
-		plan := p.Plan
-		if plan.Changes == nil {
-			plan.Changes = []netcfg.Change{}
-		}
-		enc := json.NewEncoder(a.out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(plan)
+		return a.writeJSON(newPlanOut(p))
 	}
 	names := ui.PlanNames(p.Live.Names, &p.Plan)
 	file := netcfg.NamesFile{Paths: a.namePaths()}.TablesPath()
@@ -97,10 +90,18 @@ func (a *app) planCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := a.printPlan(p, asJSON, !noCommands); err != nil {
-				return err
-			}
-			if !asJSON {
+			if asJSON {
+				out := newPlanOut(p)
+				if out.Guard, err = a.guardVerdict(e, p, sshClient); err != nil {
+					return err
+				}
+				if err := a.writeJSON(out); err != nil {
+					return err
+				}
+			} else {
+				if err := a.printPlan(p, false, !noCommands); err != nil {
+					return err
+				}
 				if _, err := a.guard(e, p, sshClient); err != nil {
 					return err
 				}
@@ -115,11 +116,11 @@ func (a *app) planCmd() *cobra.Command {
 		},
 	}
 	c.Flags().StringVarP(&file, "file", "f", "", "snapshot file to plan from")
-	c.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON")
+	c.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON (see the README's Headless use)")
 	c.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when nothing would change, 4 when something would")
 	c.Flags().BoolVar(&noCommands, "no-commands", false, "leave out the equivalent ip commands")
 	c.Flags().StringVar(&sshClient, "ssh-client", "", "check the path to this SSH client (default: the one $SSH_CONNECTION names)")
-	return c
+	return a.withJSON(c, &asJSON)
 }
 
 // applyFlags are the choices apply and rollback share.
@@ -129,6 +130,10 @@ type applyFlags struct {
 	message   string
 	sshClient string
 	force     bool
+	asJSON    bool
+	noWait    bool
+	// rollbackTo is the snapshot a rollback returns to, for --json.
+	rollbackTo string
 }
 
 func (f *applyFlags) add(c *cobra.Command) {
@@ -137,6 +142,8 @@ func (f *applyFlags) add(c *cobra.Command) {
 	c.Flags().StringVarP(&f.message, "message", "m", "", "comment for the snapshot")
 	c.Flags().StringVar(&f.sshClient, "ssh-client", "", "check the path to this SSH client (default: the one $SSH_CONNECTION names)")
 	c.Flags().BoolVar(&f.force, "force", false, "allow --confirm 0 when the change moves or cuts the SSH session")
+	c.Flags().BoolVar(&f.asJSON, "json", false, "print the outcome as one JSON document and ask nothing (needs --yes; see the README's Headless use)")
+	c.Flags().BoolVar(&f.noWait, "no-wait", false, "with a confirm window: return once the change is applied; it reverts at the deadline unless `nictab confirm` keeps it")
 }
 
 // sshConn is the SSH connection to guard: --ssh-client, else
@@ -157,6 +164,16 @@ func sshConn(flag string) (netcfg.SSHConn, bool, error) {
 // so; over SSH it always speaks, loudly when the change moves or cuts the
 // session. nil means nictab does not run over SSH.
 func (a *app) guard(e *snapshots.Engine, p *snapshots.Proposal, clientFlag string) (*netcfg.Guard, error) {
+	g, err := a.guardVerdict(e, p, clientFlag)
+	if err != nil || g == nil {
+		return nil, err
+	}
+	fmt.Fprint(a.out, "\n"+ui.RenderGuard(*g, 80, a.styles()))
+	return g, nil
+}
+
+// guardVerdict is guard without a word on the terminal.
+func (a *app) guardVerdict(e *snapshots.Engine, p *snapshots.Proposal, clientFlag string) (*netcfg.Guard, error) {
 	c, ok, err := sshConn(clientFlag)
 	if err != nil || !ok || p.Plan.Empty() {
 		return nil, err
@@ -165,7 +182,6 @@ func (a *app) guard(e *snapshots.Engine, p *snapshots.Proposal, clientFlag strin
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprint(a.out, "\n"+ui.RenderGuard(g, 80, a.styles()))
 	return &g, nil
 }
 
@@ -199,11 +215,14 @@ func (a *app) applyCmd() *cobra.Command {
 	}
 	c.Flags().StringVarP(&file, "file", "f", "", "snapshot file to apply")
 	f.add(c)
-	return c
+	return a.withJSON(c, &f.asJSON)
 }
 
 // runApply shows a proposal, asks, applies, and runs the confirm window.
 func (a *app) runApply(cmd *cobra.Command, e *snapshots.Engine, p *snapshots.Proposal, f applyFlags) error {
+	if f.asJSON {
+		return a.runApplyJSON(cmd, e, p, f)
+	}
 	if err := a.printPlan(p, false, true); err != nil {
 		return err
 	}
@@ -217,15 +236,9 @@ func (a *app) runApply(cmd *cobra.Command, e *snapshots.Engine, p *snapshots.Pro
 	if err != nil {
 		return err
 	}
-	window := f.confirm
-	explicit := cmd.Flags().Lookup("confirm") != nil && cmd.Flags().Changed("confirm")
-	switch {
-	case g != nil && g.Dangerous() && explicit && window == 0 && !f.force:
-		return usagef("this change moves or cuts your SSH session, so it needs a confirm window: drop --confirm 0, or add --force; nothing was changed")
-	case g != nil && g.Dangerous() && !explicit:
-		window = defaultConfirm
-	case !explicit && os.Getenv("SSH_CONNECTION") != "" && isTerminal(a.stdin):
-		window = defaultConfirm
+	window, err := a.confirmFor(cmd, g, f)
+	if err != nil {
+		return err
 	}
 	if !f.yes {
 		if !isTerminal(a.stdin) {
@@ -261,7 +274,28 @@ func (a *app) runApply(cmd *cobra.Command, e *snapshots.Engine, p *snapshots.Pro
 		fmt.Fprintf(a.out, "Applied %d steps and verified. Snapshot %s saved.\n", out.Result.Steps, out.Snapshot.Meta.ID)
 		return nil
 	}
+	if f.noWait {
+		fmt.Fprintf(a.out, "Applied %d steps and verified. It reverts at %s unless `nictab confirm %s` keeps it.\n", out.Result.Steps, out.Pending.Deadline.Local().Format("15:04:05"), out.Pending.SnapshotID)
+		return nil
+	}
 	return a.confirmWindow(cmd.Context(), e, out)
+}
+
+// confirmFor is the confirm window of an apply: --confirm, else 60 s when
+// the guard says the change moves or cuts the SSH session, or over SSH
+// with a terminal.
+func (a *app) confirmFor(cmd *cobra.Command, g *netcfg.Guard, f applyFlags) (time.Duration, error) {
+	window := f.confirm
+	explicit := cmd.Flags().Lookup("confirm") != nil && cmd.Flags().Changed("confirm")
+	switch {
+	case g != nil && g.Dangerous() && explicit && window == 0 && !f.force:
+		return 0, usagef("this change moves or cuts your SSH session, so it needs a confirm window: drop --confirm 0, or add --force; nothing was changed")
+	case g != nil && g.Dangerous() && !explicit:
+		window = defaultConfirm
+	case !explicit && os.Getenv("SSH_CONNECTION") != "" && isTerminal(a.stdin):
+		window = defaultConfirm
+	}
+	return window, nil
 }
 
 // confirmWindow waits for a pending change to be kept or reverted. On a
@@ -342,21 +376,23 @@ func isTerminal(r io.Reader) bool {
 }
 
 func (a *app) confirmCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "confirm",
-		Short: "Keep the change the last apply made (inside its confirm window)",
-		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "confirm [ID]",
+		Short: "Keep the change the last apply made (inside its confirm window); with ID, only if it is that snapshot",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
 			e, err := a.engine()
 			if err != nil {
 				return err
 			}
-			snap, err := e.Confirm()
-			if err != nil {
-				return err
+			want := ""
+			if len(args) == 1 {
+				want = args[0]
 			}
-			fmt.Fprintf(a.out, "Kept. Snapshot %s saved.\n", snap.Meta.ID)
-			return nil
+			return a.confirmChange(e, want, asJSON)
 		},
 	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print the outcome as one JSON document (see the README's Headless use)")
+	return a.withJSON(c, &asJSON)
 }

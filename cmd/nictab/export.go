@@ -114,19 +114,32 @@ func (a *app) writeExport(out string, data []byte, perm os.FileMode) error {
 // unitFlags are the networkd unit options the nix and networkd exports
 // share.
 type unitFlags struct {
-	prefix   string
-	units    map[string]string
-	rulesNIC string
+	prefix    string
+	units     map[string]string
+	rulesNIC  string
+	rulesOnly bool
+	c         *cobra.Command
 }
 
 func (u *unitFlags) flags(c *cobra.Command) {
-	c.Flags().StringVar(&u.prefix, "unit-prefix", snapshots.DefaultUnitPrefix, "networkd units are named this prefix and the NIC's name")
-	c.Flags().StringToStringVar(&u.units, "unit", nil, "name one NIC's networkd unit outright: NIC=UNIT (repeatable)")
+	u.c = c
+	c.Flags().StringVar(&u.prefix, "unit-prefix", snapshots.DefaultUnitPrefix, "merge rules and routes into the host's networkd units, named this prefix and the NIC's name (their addressing stays the host's)")
+	c.Flags().StringToStringVar(&u.units, "unit", nil, "merge one NIC's rules and routes into the host's unit UNIT: NIC=UNIT (repeatable)")
 	c.Flags().StringVar(&u.rulesNIC, "rules-nic", "", "the NIC whose unit carries rules and routes tied to no NIC")
+	c.Flags().BoolVar(&u.rulesOnly, "rules-routes-only", false, "write rules and routes only, no addressing: the host's configuration gives the NICs their addresses on units of the same names")
 }
 
+// names says how units are named and what they carry: without
+// --unit-prefix, units of nictab's own that carry the NICs' addressing.
 func (u *unitFlags) names() snapshots.UnitNames {
-	return snapshots.UnitNames{Prefix: u.prefix, Units: u.units, RulesNIC: u.rulesNIC}
+	n := snapshots.UnitNames{Prefix: u.prefix, Units: u.units, RulesNIC: u.rulesNIC}
+	switch {
+	case u.rulesOnly:
+		n.Mode = snapshots.UnitsRulesOnly
+	case u.c != nil && u.c.Flags().Changed("unit-prefix"):
+		n.Mode = snapshots.UnitsMerge
+	}
+	return n
 }
 
 func (a *app) exportNixCmd() *cobra.Command {
@@ -146,16 +159,22 @@ system.
 
 --flavor networkd (the default when the snapshot was taken where
 systemd-networkd managed the links, and the better choice on NixOS) writes
-systemd.network options: routeTables, and per NIC the routingPolicyRules and
-routes of the unit "40-NIC", the name NixOS gives it under
-networking.useNetworkd, so they merge with the unit the configuration
-already has. networkd applies only the first unit, by name, that matches a
-NIC: if yours are named otherwise, use --unit-prefix, or --unit NIC=UNIT
-for one NIC (networkctl status NIC shows the unit's file).
+systemd.network options: routeTables, and per NIC a unit "40-NIC" (the
+name NixOS gives it under networking.useNetworkd, with characters a Nix
+store path cannot hold replaced) with the NIC's routingPolicyRules and
+routes, and its addressing as nictab saw it (addresses, DHCP, router
+advertisements) with lib.mkDefault, so the NIC keeps its address whether
+or not the configuration has a unit for it. It enables networkd with
+lib.mkDefault. networkd applies only the first unit, by name, that matches
+a NIC: to merge into units the configuration names otherwise, use
+--unit-prefix, or --unit NIC=UNIT for one NIC (networkctl status NIC shows
+the unit's file); those carry no addressing. --rules-routes-only leaves
+the addressing out for a configuration that owns it.
 
---flavor scripted writes classic networking options: rttablesExtraConfig,
-networking.interfaces.NIC.ipv4/ipv6.routes, and the rules as idempotent
-commands in networking.localCommands.
+--flavor scripted writes a systemd service, nictab-policy-routing, ordered
+after the NICs' address units, that waits (60 s at most) for the addresses
+its routes use, then installs routes and rules idempotently; it deletes
+nothing when stopped. The table names go in rttablesExtraConfig.
 
 --nixos picks the layout of the networkd sections: flat from 24.11, wrapped
 in routingPolicyRuleConfig/routeConfig up to 24.05. The default is the
@@ -200,15 +219,21 @@ func (a *app) exportNetworkdCmd() *cobra.Command {
 	var (
 		src   exportSource
 		units unitFlags
+		whole bool
 	)
 	c := &cobra.Command{
-		Use:   "networkd [ID | -f FILE] [-o DIR|FILE]",
+		Use:   "networkd [ID | -f FILE] [--whole-units] [-o DIR|FILE]",
 		Short: "Write a snapshot as systemd-networkd drop-ins",
 		Long: `Write a snapshot as systemd-networkd drop-ins for any host networkd manages:
 per NIC, network/UNIT.network.d/nictab.conf with [RoutingPolicyRule] and
 [Route] sections, extending the unit that configures the NIC; and
 networkd.conf.d/nictab-export.conf, which names the tables and keeps
 networkd from deleting rules it did not make.
+
+With --whole-units, whole units network/40-NIC.network instead, the same
+units the NixOS networkd flavour defines: they match the NIC by name and
+carry its addressing as nictab saw it (unless --rules-routes-only).
+networkd applies only the first unit, by name, that matches a NIC.
 
 With -o DIR (an existing directory, or a path ending in /) the files are
 written under DIR: give /etc/systemd, then run networkctl reload. With
@@ -220,7 +245,7 @@ line naming its path.`,
 			if err != nil {
 				return err
 			}
-			files, err := snapshots.ExportNetworkd(s, snapshots.NetworkdOptions{Units: units.names(), Version: nictabVersion()})
+			files, err := snapshots.ExportNetworkd(s, snapshots.NetworkdOptions{Units: units.names(), Whole: whole, Version: nictabVersion()})
 			if err != nil {
 				return exportErr(err)
 			}
@@ -242,6 +267,7 @@ line naming its path.`,
 	}
 	src.flags(c, "write the files under DIR, or all of them into FILE")
 	units.flags(c)
+	c.Flags().BoolVar(&whole, "whole-units", false, "write whole .network units that carry the NICs' addressing, not drop-ins for the host's units")
 	return c
 }
 

@@ -34,7 +34,12 @@ func TestExportAfterApply(t *testing.T) {
 		t.Fatal(r)
 	}
 	mustContain(t, "export nix", r.stdout, "From snapshot "+id, "networking.iproute2.rttablesExtraConfig = \"13 vpn\\n14 lan\";",
-		`networking.interfaces.eno1.ipv4.routes = [`, "ip rule add from 192.168.10.2 lookup 13 proto 4 pref 1000")
+		`systemd.services.nictab-policy-routing = {`, `"network-addresses-eno1.service"`, "nictab_wait eno1 192.168.10.2", "ip rule add from 192.168.10.2 lookup 13 proto 4 pref 1000 || failed=")
+	for _, l := range strings.Split(r.stdout, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(l), "#") && strings.Contains(l, "networking.interfaces") {
+			t.Errorf("the scripted flavour sets networking.interfaces, whose stop step deletes main's routes: %s", l)
+		}
+	}
 	mustContain(t, "export nix stderr", r.stderr, "scripted flavour")
 
 	out := filepath.Join(t.TempDir(), "nictab.nix")
@@ -46,8 +51,27 @@ func TestExportAfterApply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The apply recorded the NICs' addressing; the unit carries it.
 	mustContain(t, out, string(data), `systemd.network.networks."40-eno1" = {`,
-		`{ routingPolicyRuleConfig = { From = "192.168.10.2/32"; Table = 13; Priority = 1000; }; }`)
+		`{ routingPolicyRuleConfig = { From = "192.168.10.2/32"; Table = 13; Priority = 1000; }; }`,
+		`address = lib.mkDefault [ "192.168.10.2/24" "2001:db8:10::2/64" ];`, "systemd.network.enable = lib.mkDefault true;",
+		"carries the NIC's addressing as nictab saw it")
+	for _, mode := range []struct {
+		args   []string
+		header string
+	}{
+		{[]string{"--rules-routes-only"}, "rules and routes only"},
+		{[]string{"--unit-prefix", "10-"}, "go on the units the configuration already defines"},
+	} {
+		r := c.run(append([]string{"export", "nix", "--flavor", "networkd"}, mode.args...)...)
+		if r.code != 0 {
+			t.Fatal(r)
+		}
+		mustContain(t, strings.Join(mode.args, " "), r.stdout, mode.header)
+		if strings.Contains(r.stdout, "address = ") {
+			t.Errorf("%v: the module carries addresses:\n%s", mode.args, r.stdout)
+		}
+	}
 	if nix, err := exec.LookPath("nix-instantiate"); err == nil {
 		if o, err := exec.Command(nix, "--readonly-mode", "--parse", out).CombinedOutput(); err != nil {
 			t.Errorf("nix-instantiate --parse: %v\n%s", err, o)
@@ -66,6 +90,15 @@ func TestExportAfterApply(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "networkd.conf.d", "nictab-export.conf")); err != nil {
 		t.Error(err)
 	}
+	whole := t.TempDir()
+	if r := c.run("export", "networkd", id, "--whole-units", "-o", whole); r.code != 0 {
+		t.Fatal(r)
+	}
+	unit, err := os.ReadFile(filepath.Join(whole, "network", "40-eno1.network"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, "whole unit", string(unit), "[Match]\nName=eno1\n", "Address=192.168.10.2/24\nAddress=2001:db8:10::2/64\n")
 
 	script := filepath.Join(t.TempDir(), "restore.sh")
 	if r := c.run("export", "ip", "-o", script); r.code != 0 {

@@ -284,16 +284,18 @@ Rules and routes nictab does not own are never touched.`,
 			if f.message != "" {
 				p.Comment = f.message
 			}
+			f.rollbackTo = target.Meta.ID
 			return a.runApply(cmd, e, p, f)
 		},
 	}
 	c.Flags().IntVar(&steps, "steps", 1, "go back N snapshots from the newest")
 	f.add(c)
-	return c
+	return a.withJSON(c, &f.asJSON)
 }
 
 func (a *app) recoverCmd() *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	c := &cobra.Command{
 		Use:   "recover",
 		Short: "Finish or undo an apply that was interrupted",
 		Long: `Finish or undo an apply that was interrupted by a crash, a power cut or
@@ -314,6 +316,9 @@ never between. Every command that changes something does this first.`,
 			if err != nil {
 				return err
 			}
+			if asJSON {
+				return a.recoverJSON(what)
+			}
 			if what == "" {
 				what = "nothing to recover: no apply was interrupted"
 			}
@@ -321,4 +326,6 @@ never between. Every command that changes something does this first.`,
 			return nil
 		},
 	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print the outcome as one JSON document (see the README's Headless use)")
+	return a.withJSON(c, &asJSON)
 }

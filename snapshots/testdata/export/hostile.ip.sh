@@ -1,7 +1,7 @@
 #!/bin/sh
 # Shell script written by nictab 0.2.0.
-# From snapshot id"${builtins.abort "x"} (2025-03-01T10:15:00Z) of host evil\n${builtins.abort \"x\"}\n$(reboot), saved by nictab 0.1\\\"; abort.
-# Comment: line one\n{ ... }: builtins.abort \"x\" # \\ ${builtins.abort \"x\"}\r
+# From snapshot id"${builtins.abort "x"} (2025-03-01T10:15:00Z) of host evil\n${builtins.abort "x"}\n$(reboot), saved by nictab 0.1\"; abort.
+# Comment: line one\n{ ... }: builtins.abort "x" # \ ${builtins.abort "x"}\r
 #
 # It recreates the snapshot's rules, routes and table names with ip, as nictab
 # applied them, so nictab owns them afterwards. Run it as root; run it again

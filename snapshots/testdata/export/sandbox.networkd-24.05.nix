@@ -4,25 +4,39 @@
 #
 # Import it from configuration.nix:  imports = [ ./nictab.nix ];
 # Flavour: systemd-networkd, layout of NixOS 24.05 (rules and routes wrapped in routingPolicyRuleConfig and routeConfig, NixOS 24.05 and earlier).
-# It assumes networkd manages these NICs (networking.useNetworkd = true
-# or systemd.network.enable = true).
 #
-# Each NIC's rules and routes go on a networkd unit named "40-" and the NIC's
-# name (unless --unit named it), so they merge with what the configuration
-# already says for that NIC: under networking.useNetworkd, NixOS names a NIC's
-# unit "40-" and its name. networkd applies only the first .network unit, in
-# name order, that matches a NIC, so a unit of another name would be ignored:
-# if the configuration names its units otherwise, export again with
-# --unit-prefix PREFIX or --unit NIC=UNIT.
+# It enables systemd-networkd (systemd.network.enable, with lib.mkDefault so
+# the configuration's own choice wins): the rules, the routes and the table
+# names, which NixOS puts in rt_tables through networkd's routeTables, take
+# effect only under networkd. On a host that keeps classic networking,
+# networkd then configures these NICs beside it; the scripted flavour
+# (--flavor scripted) suits such a host.
+#
+# Units: each NIC gets the unit "40-" and its name (a name with characters a
+# Nix store path cannot hold is written with '_' and a hash; [Match] Name= has
+# the real one). The unit carries the NIC's addressing as nictab saw it when
+# the snapshot was saved: fixed addresses as address, a dynamic IPv4 address
+# as DHCP, dynamic IPv6 addresses as DHCPv6 or IPv6AcceptRA (router
+# advertisements). Why: networkd applies only the first .network unit, in name
+# order, that matches a NIC, so a unit with rules and routes only would take
+# the NIC's address away on a host whose configuration does not define that
+# very unit (a DHCP laptop, NixOS's default DHCP unit). Under
+# networking.useNetworkd NixOS names a NIC's unit "40-" and its name too; the
+# two then merge, and the addressing here is set with lib.mkDefault so what
+# the configuration says wins. A NIC whose unit --unit names gets rules and
+# routes only, merged into that unit. If the configuration owns the addresses
+# on units of these names, export with --rules-routes-only; to merge into
+# units of other names, --unit-prefix PREFIX or --unit NIC=UNIT.
 #
 # networkd deletes routing policy rules it did not create whenever it
 # configures a link, unless ManageForeignRoutingPolicyRules is off. This
 # module turns it off, so rules nictab or anyone else adds live survive the
 # next link change. networkd installs the rules and routes below with its own
 # protocol (static), so nictab shows them as not its own.
-{ ... }:
+{ lib, ... }:
 
 {
+  systemd.network.enable = lib.mkDefault true;
   systemd.network.config.networkConfig.ManageForeignRoutingPolicyRules = false;
 
   systemd.network.config.routeTables = {
@@ -32,29 +46,35 @@
 
   systemd.network.networks."40-eno1" = {
     matchConfig.Name = "eno1";
+    # Addressing of eno1 as nictab saw it: static 192.168.10.2/24,
+    # 2001:db8:10::2/64.
+    address = lib.mkDefault [ "192.168.10.2/24" "2001:db8:10::2/64" ];
     routingPolicyRules = [
       { routingPolicyRuleConfig = { From = "192.168.10.2/32"; Table = 13; Priority = 1000; }; }
       { routingPolicyRuleConfig = { From = "2001:db8:10::2/128"; Table = 13; Priority = 1000; }; }
     ];
     routes = [
       { routeConfig = { Destination = "192.168.10.0/24"; Table = 13; Scope = "link"; PreferredSource = "192.168.10.2"; }; }
-      { routeConfig = { Gateway = "192.168.10.1"; Table = 13; }; }
+      { routeConfig = { Gateway = "192.168.10.1"; GatewayOnLink = false; Table = 13; }; }
       { routeConfig = { Destination = "2001:db8:10::/64"; Table = 13; PreferredSource = "2001:db8:10::2"; }; }
-      { routeConfig = { Gateway = "2001:db8:10::1"; Table = 13; }; }
+      { routeConfig = { Gateway = "2001:db8:10::1"; GatewayOnLink = false; Table = 13; }; }
     ];
   };
 
   systemd.network.networks."40-enp2s0" = {
     matchConfig.Name = "enp2s0";
+    # Addressing of enp2s0 as nictab saw it: static 192.168.20.2/24,
+    # 2001:db8:20::2/64.
+    address = lib.mkDefault [ "192.168.20.2/24" "2001:db8:20::2/64" ];
     routingPolicyRules = [
       { routingPolicyRuleConfig = { From = "192.168.20.2/32"; Table = 14; Priority = 1010; }; }
       { routingPolicyRuleConfig = { From = "2001:db8:20::2/128"; Table = 14; Priority = 1010; }; }
     ];
     routes = [
       { routeConfig = { Destination = "192.168.20.0/24"; Table = 14; Scope = "link"; PreferredSource = "192.168.20.2"; }; }
-      { routeConfig = { Gateway = "192.168.20.1"; Table = 14; }; }
+      { routeConfig = { Gateway = "192.168.20.1"; GatewayOnLink = false; Table = 14; }; }
       { routeConfig = { Destination = "2001:db8:20::/64"; Table = 14; PreferredSource = "2001:db8:20::2"; }; }
-      { routeConfig = { Gateway = "2001:db8:20::1"; Table = 14; }; }
+      { routeConfig = { Gateway = "2001:db8:20::1"; GatewayOnLink = false; Table = 14; }; }
     ];
   };
 }

@@ -3,25 +3,39 @@
 #
 # Import it from configuration.nix:  imports = [ ./nictab.nix ];
 # Flavour: systemd-networkd, layout of NixOS 25.11 (flat rule and route sections, NixOS 24.11 and later).
-# It assumes networkd manages these NICs (networking.useNetworkd = true
-# or systemd.network.enable = true).
 #
-# Each NIC's rules and routes go on a networkd unit named "40-" and the NIC's
-# name (unless --unit named it), so they merge with what the configuration
-# already says for that NIC: under networking.useNetworkd, NixOS names a NIC's
-# unit "40-" and its name. networkd applies only the first .network unit, in
-# name order, that matches a NIC, so a unit of another name would be ignored:
-# if the configuration names its units otherwise, export again with
-# --unit-prefix PREFIX or --unit NIC=UNIT.
+# It enables systemd-networkd (systemd.network.enable, with lib.mkDefault so
+# the configuration's own choice wins): the rules, the routes and the table
+# names, which NixOS puts in rt_tables through networkd's routeTables, take
+# effect only under networkd. On a host that keeps classic networking,
+# networkd then configures these NICs beside it; the scripted flavour
+# (--flavor scripted) suits such a host.
+#
+# Units: each NIC gets the unit "40-" and its name (a name with characters a
+# Nix store path cannot hold is written with '_' and a hash; [Match] Name= has
+# the real one). The unit carries the NIC's addressing as nictab saw it when
+# the snapshot was saved: fixed addresses as address, a dynamic IPv4 address
+# as DHCP, dynamic IPv6 addresses as DHCPv6 or IPv6AcceptRA (router
+# advertisements). Why: networkd applies only the first .network unit, in name
+# order, that matches a NIC, so a unit with rules and routes only would take
+# the NIC's address away on a host whose configuration does not define that
+# very unit (a DHCP laptop, NixOS's default DHCP unit). Under
+# networking.useNetworkd NixOS names a NIC's unit "40-" and its name too; the
+# two then merge, and the addressing here is set with lib.mkDefault so what
+# the configuration says wins. A NIC whose unit --unit names gets rules and
+# routes only, merged into that unit. If the configuration owns the addresses
+# on units of these names, export with --rules-routes-only; to merge into
+# units of other names, --unit-prefix PREFIX or --unit NIC=UNIT.
 #
 # networkd deletes routing policy rules it did not create whenever it
 # configures a link, unless ManageForeignRoutingPolicyRules is off. This
 # module turns it off, so rules nictab or anyone else adds live survive the
 # next link change. networkd installs the rules and routes below with its own
 # protocol (static), so nictab shows them as not its own.
-{ ... }:
+{ lib, ... }:
 
 {
+  systemd.network.enable = lib.mkDefault true;
   systemd.network.config.networkConfig.ManageForeignRoutingPolicyRules = false;
 
   systemd.network.config.routeTables = {
@@ -30,12 +44,14 @@
 
   systemd.network.networks."40-enp3s0" = {
     matchConfig.Name = "enp3s0";
+    # Addressing of enp3s0 as nictab saw it: static 2001:db8:30::2/64.
+    address = lib.mkDefault [ "2001:db8:30::2/64" ];
     routingPolicyRules = [
       { From = "2001:db8:30::2/128"; Table = 30; Priority = 1000; }
     ];
     routes = [
       { Destination = "2001:db8:30::/64"; Table = 30; PreferredSource = "2001:db8:30::2"; }
-      { Gateway = "2001:db8:30::1"; Table = 30; }
+      { Gateway = "2001:db8:30::1"; GatewayOnLink = false; Table = 30; }
     ];
   };
 }

@@ -1,0 +1,87 @@
+# NixOS module written by nictab 0.2.0.
+# From snapshot 20250301T101500Z-4f2a (2025-03-01T10:15:00Z) of host homeserver, saved by nictab 0.1.0.
+# Comment: openvpn NIC to its own table
+#
+# Import it from configuration.nix:  imports = [ ./nictab.nix ];
+# Flavour: systemd-networkd, layout of NixOS 25.11 (flat rule and route sections, NixOS 24.11 and later).
+#
+# It enables systemd-networkd (systemd.network.enable, with lib.mkDefault so
+# the configuration's own choice wins): the rules, the routes and the table
+# names, which NixOS puts in rt_tables through networkd's routeTables, take
+# effect only under networkd. On a host that keeps classic networking,
+# networkd then configures these NICs beside it; the scripted flavour
+# (--flavor scripted) suits such a host.
+#
+# Units: each NIC gets the unit "40-" and its name (a name with characters a
+# Nix store path cannot hold is written with '_' and a hash; [Match] Name= has
+# the real one). The unit carries the NIC's addressing as nictab saw it when
+# the snapshot was saved: fixed addresses as address, a dynamic IPv4 address
+# as DHCP, dynamic IPv6 addresses as DHCPv6 or IPv6AcceptRA (router
+# advertisements). Why: networkd applies only the first .network unit, in name
+# order, that matches a NIC, so a unit with rules and routes only would take
+# the NIC's address away on a host whose configuration does not define that
+# very unit (a DHCP laptop, NixOS's default DHCP unit). Under
+# networking.useNetworkd NixOS names a NIC's unit "40-" and its name too; the
+# two then merge, and the addressing here is set with lib.mkDefault so what
+# the configuration says wins. A NIC whose unit --unit names gets rules and
+# routes only, merged into that unit. If the configuration owns the addresses
+# on units of these names, export with --rules-routes-only; to merge into
+# units of other names, --unit-prefix PREFIX or --unit NIC=UNIT.
+#
+# networkd deletes routing policy rules it did not create whenever it
+# configures a link, unless ManageForeignRoutingPolicyRules is off. This
+# module turns it off, so rules nictab or anyone else adds live survive the
+# next link change. networkd installs the rules and routes below with its own
+# protocol (static), so nictab shows them as not its own.
+{ lib, ... }:
+
+{
+  systemd.network.enable = lib.mkDefault true;
+  systemd.network.config.networkConfig.ManageForeignRoutingPolicyRules = false;
+
+  systemd.network.config.routeTables = {
+    vpn = 13;
+    lan = 14;
+  };
+
+  systemd.network.networks."40-eno1" = {
+    matchConfig.Name = "eno1";
+    # Addressing of eno1 as nictab saw it: static 192.168.10.2/24,
+    # 2001:db8:10::2/64.
+    address = lib.mkDefault [ "192.168.10.2/24" "2001:db8:10::2/64" ];
+    routingPolicyRules = [
+      { From = "192.168.10.2/32"; Table = 13; Priority = 1000; }
+      { From = "2001:db8:10::2/128"; Table = 13; Priority = 1000; }
+      { InvertRule = true; From = "192.168.10.0/24"; To = "10.8.0.0/16"; IncomingInterface = "eno1"; OutgoingInterface = "enp2s0"; FirewallMark = "19/255"; TypeOfService = 16; IPProtocol = 6; SourcePort = "1000-2000"; DestinationPort = 443; User = "1000-1999"; Table = 13; Priority = 1500; SuppressPrefixLength = 0; SuppressInterfaceGroup = 7; }
+      # Tied to no NIC; this unit carries it (--rules-nic picks another).
+      { To = "2001:db8:99::/48"; Type = "prohibit"; Priority = 1600; }
+    ];
+    routes = [
+      { Destination = "10.8.0.0/16"; Gateway = "10.9.9.9"; GatewayOnLink = true; Table = 13; Metric = 50; }
+      { Destination = "192.168.10.0/24"; Table = 13; Scope = "link"; PreferredSource = "192.168.10.2"; }
+      { Gateway = "192.168.10.1"; GatewayOnLink = false; Table = 13; }
+      { Destination = "2001:db8:10::/64"; Table = 13; PreferredSource = "2001:db8:10::2"; }
+      { Gateway = "2001:db8:10::1"; GatewayOnLink = false; Table = 13; }
+    ];
+  };
+
+  systemd.network.networks."40-enp2s0" = {
+    matchConfig.Name = "enp2s0";
+    # Addressing of enp2s0 as nictab saw it: static 192.168.20.2/24,
+    # 2001:db8:20::2/64.
+    address = lib.mkDefault [ "192.168.20.2/24" "2001:db8:20::2/64" ];
+    routingPolicyRules = [
+      { From = "192.168.20.2/32"; Table = 14; Priority = 1010; }
+      { From = "2001:db8:20::2/128"; Table = 14; Priority = 1010; }
+    ];
+    routes = [
+      { Destination = "192.168.20.0/24"; Table = 14; Scope = "link"; PreferredSource = "192.168.20.2"; }
+      { Destination = "192.168.21.0/24"; Table = 14; Scope = "link"; PreferredSource = "192.168.20.2"; Metric = 10; }
+      { Gateway = "192.168.20.1"; GatewayOnLink = false; Table = 14; }
+      { Destination = "2001:db8:20::/64"; Table = 14; PreferredSource = "2001:db8:20::2"; }
+      # Tied to no NIC; this unit carries it (--rules-nic picks another).
+      { Type = "unreachable"; Destination = "2001:db8:98::/48"; Table = 14; }
+      { Gateway = "2001:db8:20::1"; GatewayOnLink = false; Table = 14; }
+    ];
+  };
+}
