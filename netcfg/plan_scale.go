@@ -123,6 +123,18 @@ func AppendRoute(b []byte, r *Route, l RouteLabels) []byte {
 		if nh.Onlink {
 			b = append(b, " onlink"...)
 		}
+		if nh.Realms != 0 {
+			b = append(b, " realms "...)
+			b = append(b, Realms(nh.Realms)...)
+		}
+	}
+	if r.hasExtras() {
+		for _, a := range routeModelArgs(r) {
+			b = append(append(b, ' '), a...)
+		}
+		for _, a := range routeOpaqueArgs(r) {
+			b = append(append(b, ' '), a...)
+		}
 	}
 	return b
 }

@@ -32,6 +32,9 @@ func ExportIP(s *Snapshot, o IPOptions) (string, error) {
 	if err := checkExportable(s); err != nil {
 		return "", err
 	}
+	if err := checkAttrsCarried(s, "ip"); err != nil {
+		return "", err
+	}
 	names := sortedNames(s)
 	if err := checkTableNames(names, false); err != nil {
 		return "", err

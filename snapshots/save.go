@@ -96,7 +96,7 @@ func adoptIntent(in netcfg.Intent, rules []netcfg.Rule, routes []netcfg.Route) n
 	out.Routes = append([]netcfg.RouteIntent(nil), in.Routes...)
 	for _, r := range rules {
 		if r.Action != netcfg.ActionLookup || r.Not || r.Tos != 0 || r.UIDRange != nil || r.IPProto != 0 ||
-			r.SPort != nil || r.DPort != nil || r.L3MDev || r.SuppressPrefixLen >= 0 || r.SuppressIfgroup >= 0 {
+			r.SPort != nil || r.DPort != nil || r.L3MDev || r.SuppressPrefixLen >= 0 || r.SuppressIfgroup >= 0 || r.Extended() {
 			continue
 		}
 		if !r.From.IsValid() && !r.To.IsValid() {
@@ -107,7 +107,7 @@ func adoptIntent(in netcfg.Intent, rules []netcfg.Rule, routes []netcfg.Route) n
 		out.Rules = append(out.Rules, netcfg.RuleIntent{Priority: r.Priority, From: r.From, To: r.To, IIF: r.IIF, OIF: r.OIF, FwMark: r.Mark, Table: netcfg.TableRef{ID: r.Table}})
 	}
 	for _, r := range routes {
-		if len(r.MultiPath) > 0 || r.Tos != 0 || r.Onlink {
+		if len(r.MultiPath) > 0 || r.Tos != 0 || r.Onlink || r.Extended() {
 			continue
 		}
 		sc := r.Scope

@@ -79,5 +79,5 @@ func (a *app) stateRoot() string {
 }
 
 func (a *app) styles() ui.Styles {
-	return ui.DefaultStyles(ui.NewRenderer(a.out, a.noColor))
+	return ui.OutputStyles(a.out, a.noColor)
 }
