@@ -1,6 +1,9 @@
 package netcfg
 
-import "slices"
+import (
+	"fmt"
+	"slices"
+)
 
 // Adoptable returns the rules and routes of s that were configured by hand
 // and nictab may take over: policy rules other than the kernel's own (and
@@ -10,7 +13,7 @@ import "slices"
 func Adoptable(s State) (rules []Rule, routes []Route) {
 	var tables []uint32
 	for _, r := range s.Rules {
-		if r.Owned() || r.Proto == ProtoKernel {
+		if r.Owned() || r.Proto == ProtoKernel || len(r.Opaque()) > 0 {
 			continue
 		}
 		rules = append(rules, r)
@@ -19,12 +22,45 @@ func Adoptable(s State) (rules []Rule, routes []Route) {
 		}
 	}
 	for _, r := range s.Routes {
-		if r.Owned() || r.Proto == ProtoKernel || !slices.Contains(tables, r.Table) || !s.HasTable(r.Table) {
+		if r.Owned() || r.Proto == ProtoKernel || !slices.Contains(tables, r.Table) || !s.HasTable(r.Table) || len(r.Opaque()) > 0 {
+			continue
+		}
+		// A table read twice (by its rules and as owned) must not give
+		// its routes twice.
+		if slices.ContainsFunc(routes, func(o Route) bool { return RouteEqual(&o, &r) }) {
 			continue
 		}
 		routes = append(routes, r)
 	}
 	return rules, routes
+}
+
+// AdoptRefusals names the rules and routes adoption would have taken but
+// leaves alone because nictab cannot reproduce them, with what it cannot.
+func AdoptRefusals(s State) []string {
+	var out []string
+	var tables []uint32
+	for _, r := range s.Rules {
+		if r.Owned() || r.Proto == ProtoKernel {
+			continue
+		}
+		if o := r.Opaque(); len(o) > 0 {
+			out = append(out, "not adopted: "+OpaqueReason(fmt.Sprintf("rule %q", SafeText(RuleString(&r))), o))
+			continue
+		}
+		if r.Action == ActionLookup && !ReservedTable(r.Table) {
+			tables = append(tables, r.Table)
+		}
+	}
+	for _, r := range s.Routes {
+		if r.Owned() || r.Proto == ProtoKernel || !slices.Contains(tables, r.Table) || !s.HasTable(r.Table) {
+			continue
+		}
+		if o := r.Opaque(); len(o) > 0 {
+			out = append(out, "not adopted: "+OpaqueReason(fmt.Sprintf("route %q", SafeText(RouteString(&r))), o))
+		}
+	}
+	return out
 }
 
 // AdoptPlan takes rules and routes of live into nictab's ownership without
@@ -33,6 +69,9 @@ func Adoptable(s State) (rules []Rule, routes []Route) {
 // owned twin before the original is deleted.
 func AdoptPlan(live State, rules []Rule, routes []Route) Plan {
 	p := Plan{Prior: Fingerprint(live), Tables: slices.Clone(live.Complete)}
+	for _, t := range AdoptRefusals(live) {
+		p.Notes = append(p.Notes, Note{Text: t})
+	}
 	for i := range routes {
 		before := routes[i]
 		after := before

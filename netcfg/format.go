@@ -3,6 +3,7 @@ package netcfg
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -22,6 +23,20 @@ func RuleArgs(r *Rule) []string {
 	}
 	if r.Tos != 0 {
 		a = append(a, "tos", fmt.Sprintf("0x%02x", r.Tos))
+	}
+	if r.DSCP != nil {
+		v := strconv.Itoa(int(r.DSCP.Value))
+		if r.DSCP.Mask != 0x3f {
+			v += fmt.Sprintf("/0x%x", r.DSCP.Mask)
+		}
+		a = append(a, "dscp", v)
+	}
+	if r.FlowLabel != nil {
+		v := fmt.Sprintf("0x%x", r.FlowLabel.Value)
+		if r.FlowLabel.Mask != 0xfffff {
+			v += fmt.Sprintf("/0x%x", r.FlowLabel.Mask)
+		}
+		a = append(a, "flowlabel", v)
 	}
 	if r.Mark != nil {
 		if r.Mark.Mask == 0xffffffff {
@@ -51,11 +66,18 @@ func RuleArgs(r *Rule) []string {
 	if r.DPort != nil {
 		a = append(a, "dport", portArg(r.DPort))
 	}
+	if r.TunID != 0 {
+		a = append(a, "tun_id", strconv.FormatUint(r.TunID, 10))
+	}
 	switch r.Action {
 	case ActionLookup:
 		a = append(a, "lookup", strconv.FormatUint(uint64(r.Table), 10))
 	case ActionGoto:
 		a = append(a, "goto", strconv.FormatUint(uint64(r.Goto), 10))
+	case ActionNAT:
+		// `ip rule add nat ADDR` needs an address; the kernel keeps none
+		// (ip prints the rule as "masquerade"), so any address recreates it.
+		a = append(a, "nat", "0.0.0.0")
 	default:
 		a = append(a, r.Action.String())
 	}
@@ -64,6 +86,9 @@ func RuleArgs(r *Rule) []string {
 	}
 	if r.SuppressIfgroup >= 0 {
 		a = append(a, "suppress_ifgroup", strconv.Itoa(r.SuppressIfgroup))
+	}
+	if r.Realms != 0 {
+		a = append(a, "realms", Realms(r.Realms))
 	}
 	if r.Proto != ProtoUnspec {
 		a = append(a, "proto", strconv.Itoa(int(r.Proto)))
@@ -82,15 +107,23 @@ func prefixArg(p netip.Prefix) string {
 }
 
 func portArg(p *PortRange) string {
+	if p.Mask != 0 {
+		return fmt.Sprintf("%d/0x%x", p.Start, p.Mask)
+	}
 	if p.Start == p.End {
 		return strconv.Itoa(int(p.Start))
 	}
 	return fmt.Sprintf("%d-%d", p.Start, p.End)
 }
 
-// RuleString is the rule as `ip rule show` prints it: "1000: from … lookup 13".
+// RuleString is the rule as `ip rule show` prints it: "1000: from … lookup 13",
+// with what nictab does not model named after it.
 func RuleString(r *Rule) string {
-	return strconv.FormatUint(uint64(r.Priority), 10) + ":\t" + strings.Join(RuleArgs(r), " ")
+	s := strconv.FormatUint(uint64(r.Priority), 10) + ":\t" + strings.Join(RuleArgs(r), " ")
+	if len(r.Unmodelled) > 0 {
+		s += " (" + rawAttrsString(r.Unmodelled) + ")"
+	}
+	return s
 }
 
 // RuleCommand is the `ip` command that performs verb ("add" or "del") on
@@ -163,12 +196,60 @@ func RouteArgs(r *Route) []string {
 		if nh.Onlink {
 			a = append(a, "onlink")
 		}
+		if nh.Realms != 0 {
+			a = append(a, "realms", Realms(nh.Realms))
+		}
 	}
-	return a
+	return append(a, routeModelArgs(r)...)
 }
 
-// RouteString is the route as `ip route show table all` would print it.
-func RouteString(r *Route) string { return strings.Join(RouteArgs(r), " ") }
+// routeModelArgs are the `ip route` words of the attributes after the
+// next hops, in the order `ip route` prints them.
+func routeModelArgs(r *Route) []string {
+	var a []string
+	if r.From.IsValid() {
+		a = append(a, "from", r.From.String())
+	}
+	if r.NHID != 0 {
+		a = append(a, "nhid", strconv.FormatUint(uint64(r.NHID), 10))
+	}
+	if r.Realms != 0 {
+		a = append(a, "realms", Realms(r.Realms))
+	}
+	if r.Pref != PrefMedium {
+		a = append(a, "pref", r.Pref.String())
+	}
+	return append(a, r.Metrics.Args()...)
+}
+
+// routeOpaqueArgs are the words for what nictab keeps but cannot write:
+// they follow RouteArgs in RouteString, so comparisons and fingerprints see
+// them, but never enter an `ip` command.
+func routeOpaqueArgs(r *Route) []string {
+	var a []string
+	if r.Expires != 0 {
+		a = append(a, "expires")
+	}
+	a = append(a, encapArgs(r.Encap)...)
+	for i, nh := range r.MultiPath {
+		if nh.Encap != nil || len(nh.Unmodelled) > 0 {
+			a = append(a, "nexthop"+strconv.Itoa(i+1))
+			a = append(a, encapArgs(nh.Encap)...)
+			a = append(a, rawArgs(nh.Unmodelled)...)
+		}
+	}
+	return append(a, rawArgs(r.Unmodelled)...)
+}
+
+// RouteString is the route as `ip route show table all` would print it,
+// followed by what nictab keeps verbatim.
+func RouteString(r *Route) string {
+	s := strings.Join(RouteArgs(r), " ")
+	if o := routeOpaqueArgs(r); len(o) > 0 {
+		s += " " + strings.Join(o, " ")
+	}
+	return s
+}
 
 // RouteCommand is the `ip` command that performs verb ("add", "del" or
 // "replace") on the route.
@@ -180,11 +261,53 @@ func RouteCommand(verb string, r *Route) string {
 	}
 	b.WriteString("route ")
 	b.WriteString(verb)
-	for _, a := range RouteArgs(r) {
+	args := RouteArgs(r)
+	if r.NHID != 0 {
+		args = withoutNextHops(args)
+	}
+	// NOTE: `ip route` prints a locked rto_min as "rto_min lock N" but
+	// takes no lock for it: it locks every rto_min it writes.
+	if i := slices.Index(args, "rto_min"); i >= 0 && i+1 < len(args) && args[i+1] == "lock" {
+		args = slices.Delete(slices.Clone(args), i+1, i+2)
+	}
+	for _, a := range args {
 		b.WriteByte(' ')
 		b.WriteString(ShellQuote(a))
 	}
 	return b.String()
+}
+
+// withoutNextHops drops the gateway, device and next hops from a route's
+// arguments: of a route through a nexthop object they describe the object,
+// and `ip route` refuses them beside nhid.
+func withoutNextHops(args []string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		switch args[i] {
+		case "via", "dev", "weight", "realms":
+			if i > 0 && (args[i] != "realms" || inNextHop(args[:i])) {
+				i++
+				continue
+			}
+		case "nexthop", "onlink":
+			continue
+		}
+		out = append(out, args[i])
+	}
+	return out
+}
+
+// inNextHop reports whether the argument after args belongs to a nexthop.
+func inNextHop(args []string) bool {
+	for i := len(args) - 1; i >= 0; i-- {
+		switch args[i] {
+		case "nexthop":
+			return true
+		case "from", "nhid", "pref":
+			return false
+		}
+	}
+	return false
 }
 
 // ShellQuote quotes s for a POSIX shell when it holds anything but the

@@ -62,9 +62,13 @@ const (
 	GuardBroken
 	// GuardUnknown: the simulator cannot judge the change.
 	GuardUnknown
+	// GuardUndetermined: a rule on the path selects on what the guard
+	// cannot know of the session's packets (their DSCP, flow label) or
+	// nictab cannot simulate; treated as a danger.
+	GuardUndetermined
 )
 
-var guardNames = [...]string{"", "safe", "moved", "broken", "unknown"}
+var guardNames = [...]string{"", "safe", "moved", "broken", "unknown", "undetermined"}
 
 func (g GuardStatus) String() string {
 	if int(g) < len(guardNames) && g != 0 {
@@ -103,7 +107,9 @@ type Guard struct {
 
 // Dangerous reports whether the change moves or breaks the session's
 // path.
-func (g *Guard) Dangerous() bool { return g.Status == GuardMoved || g.Status == GuardBroken }
+func (g *Guard) Dangerous() bool {
+	return g.Status == GuardMoved || g.Status == GuardBroken || g.Status == GuardUndetermined
+}
 
 // GuardSSH traces the replies of an SSH session — from server to client,
 // the packet this host sends back — in the state before a change and in
@@ -119,7 +125,16 @@ func GuardSSH(before, after State, client, server netip.Addr) Guard {
 // (`sport 22 lookup main`) count.
 func GuardConn(before, after State, c SSHConn) Guard {
 	g := Guard{Conn: c}
-	pkt := Packet{Dst: c.Client.Addr(), Src: c.Server.Addr(), IPProto: ProtoTCP, SPort: c.Server.Port(), DPort: c.Client.Port()}
+	pkt := Packet{Dst: c.Client.Addr(), Src: c.Server.Addr(), IPProto: ProtoTCP, SPort: c.Server.Port(), DPort: c.Client.Port(),
+		// sshd sets the DS field as IPQoS says, and an IPv6 flow label is
+		// the kernel's hash: neither is known here.
+		Unknown: FieldTos | FieldFlowLabel}
+	if c.Server.Port() == 0 {
+		pkt.Unknown |= FieldSPort
+	}
+	if c.Client.Port() == 0 {
+		pkt.Unknown |= FieldDPort
+	}
 	// A link-local client is reached through the NIC its zone names.
 	if z := pkt.Dst.Zone(); z != "" && pkt.Dst.IsLinkLocalUnicast() {
 		pkt.OIF = z
@@ -132,6 +147,16 @@ func GuardConn(before, after State, c SSHConn) Guard {
 	case errB != nil || errA != nil:
 		g.Status = GuardUnknown
 		g.Message = fmt.Sprintf("the path to the SSH client %s cannot be traced: %v", client, firstErr(errB, errA))
+		return g
+	case g.After.Verdict == VerdictUndetermined || g.Before.Verdict == VerdictUndetermined:
+		g.Status = GuardUndetermined
+		p := &g.After
+		if p.Verdict != VerdictUndetermined {
+			p = &g.Before
+		}
+		g.CauseRule = p.Rule
+		g.Cause = p.Reason
+		g.Message = fmt.Sprintf("the path of replies to the SSH client %s cannot be determined, so this change may cut the session: %s", client, p.Reason)
 		return g
 	case !g.Before.Verdict.Delivered():
 		g.Status = GuardUnknown

@@ -60,8 +60,8 @@ func IdentityOf(r *Route) RouteIdentity {
 }
 
 // routeSrcPrefix is the IPv6 source prefix of a route (`from` in `ip -6
-// route`); the model has none yet, so every route has the empty one.
-func routeSrcPrefix(*Route) netip.Prefix { return netip.Prefix{} }
+// route`, RTA_SRC).
+func routeSrcPrefix(r *Route) netip.Prefix { return r.From }
 
 // multiHop reports whether a route is dumped with several next hops.
 func multiHop(r *Route) bool { return len(r.MultiPath) > 1 }

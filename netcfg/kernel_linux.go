@@ -6,11 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/netip"
 	"slices"
 	"strings"
 
-	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
@@ -25,16 +23,17 @@ func (e *NamespaceError) Error() string {
 	if errors.Is(e.Err, fs.ErrNotExist) {
 		return fmt.Sprintf("network namespace %q does not exist (see `ip netns list`)", e.Name)
 	}
+	if errors.Is(e.Err, fs.ErrPermission) {
+		return fmt.Sprintf("entering network namespace %q needs root (CAP_SYS_ADMIN): run nictab with sudo (nothing was changed)", e.Name)
+	}
 	return fmt.Sprintf("open network namespace %q: %v", e.Name, e.Err)
 }
 
 func (e *NamespaceError) Unwrap() error { return e.Err }
 
-// linuxKernel reads and writes one namespace: links and addresses through
-// vishvananda/netlink, routes and rules through nictab's own codec.
+// linuxKernel reads and writes one namespace through nictab's own codec.
 type linuxKernel struct {
 	ns    netns.NsHandle
-	h     *netlink.Handle
 	c     *rtnl
 	links linkIndexer
 }
@@ -51,6 +50,12 @@ func OpenKernel(name string) (Kernel, error) {
 		ns, err = netns.GetFromName(name)
 		if err != nil {
 			return nil, &NamespaceError{Name: name, Err: err}
+		}
+		if !CanEnterNamespace() {
+			// netlink's own error for this loses its type ("failed to
+			// set into network namespace … operation not permitted").
+			ns.Close()
+			return nil, &NamespaceError{Name: name, Err: fs.ErrPermission}
 		}
 	}
 	return openKernelAt(ns)
@@ -69,17 +74,7 @@ func OpenKernelAt(ns netns.NsHandle) (Kernel, error) {
 func openKernelAt(ns netns.NsHandle) (Kernel, error) {
 	k := &linuxKernel{ns: ns}
 	var err error
-	if ns.IsOpen() {
-		k.h, err = netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
-	} else {
-		k.h, err = netlink.NewHandle(unix.NETLINK_ROUTE)
-	}
-	if err != nil {
-		ns.Close()
-		return nil, fmt.Errorf("open netlink: %w", err)
-	}
 	if k.c, err = openRtnl(ns); err != nil {
-		k.h.Close()
 		ns.Close()
 		return nil, err
 	}
@@ -87,7 +82,6 @@ func openKernelAt(ns netns.NsHandle) (Kernel, error) {
 }
 
 func (k *linuxKernel) Close() error {
-	k.h.Close()
 	k.c.Close()
 	if k.ns.IsOpen() {
 		k.ns.Close()
@@ -97,82 +91,48 @@ func (k *linuxKernel) Close() error {
 
 func (k *linuxKernel) Links() ([]Link, error) {
 	var (
-		ll  []netlink.Link
-		al  []netlink.Addr
-		err error
+		ll      []Link
+		masters map[int]int
+		al      []addrOf
+		err     error
 	)
 	for range 10 {
-		ll, err = k.h.LinkList()
-		if err == nil {
-			al, err = k.h.AddrList(nil, netlink.FAMILY_ALL)
+		// NOTE: a socket of their own, as links had when the library read
+		// them: the route socket's first dump then stays the one it was
+		// sized for (see routesFamily).
+		var c *rtnl
+		c, err = openRtnl(k.ns)
+		if err != nil {
+			return nil, err
 		}
-		if !errors.Is(err, netlink.ErrDumpInterrupted) {
+		ll, masters, al, err = c.linksAndAddrs()
+		c.Close()
+		if !errors.Is(err, ErrDumpInterrupted) {
 			break
 		}
 	}
 	if err != nil {
 		return nil, err
 	}
-	byIndex := make(map[int]int, len(ll))
-	out := make([]Link, 0, len(ll))
 	k.links = linkIndexer{byName: make(map[string]int, len(ll)), byIndex: make(map[int]string, len(ll))}
 	for _, l := range ll {
-		a := l.Attrs()
-		k.links.byName[a.Name] = a.Index
-		k.links.byIndex[a.Index] = a.Name
-		kind := l.Type()
-		if kind == "device" {
-			kind = ""
-		}
-		out = append(out, Link{
-			Index:     a.Index,
-			Name:      a.Name,
-			Kind:      kind,
-			OperState: a.OperState.String(),
-			Up:        a.Flags&(1<<0) != 0,
-			Carrier:   a.RawFlags&unix.IFF_LOWER_UP != 0,
-			MAC:       a.HardwareAddr.String(),
-			MTU:       a.MTU,
-			Alias:     a.Alias,
-			Group:     a.Group,
-			Loopback:  a.RawFlags&unix.IFF_LOOPBACK != 0,
-			Addrs:     []Addr{},
-		})
+		k.links.byName[l.Name] = l.Index
+		k.links.byIndex[l.Index] = l.Name
 	}
-	slices.SortFunc(out, func(a, b Link) int { return a.Index - b.Index })
-	for i := range out {
-		byIndex[out[i].Index] = i
-	}
-	for i := range out {
-		for _, l := range ll {
-			if l.Attrs().Index == out[i].Index && l.Attrs().MasterIndex != 0 {
-				out[i].Master = k.links.byIndex[l.Attrs().MasterIndex]
-			}
+	slices.SortFunc(ll, func(a, b Link) int { return a.Index - b.Index })
+	byIndex := make(map[int]int, len(ll))
+	for i := range ll {
+		byIndex[ll[i].Index] = i
+		if m := masters[ll[i].Index]; m != 0 {
+			ll[i].Master = k.links.byIndex[m]
 		}
 	}
 	for _, a := range al {
-		i, ok := byIndex[a.LinkIndex]
-		if !ok || a.IPNet == nil {
-			continue
+		if i, ok := byIndex[a.index]; ok {
+			ll[i].Addrs = append(ll[i].Addrs, a.addr)
 		}
-		ip, ok := netip.AddrFromSlice(a.IP)
-		if !ok {
-			continue
-		}
-		if ip.Is4In6() {
-			ip = ip.Unmap()
-		}
-		bits, _ := a.Mask.Size()
-		out[i].Addrs = append(out[i].Addrs, Addr{
-			Prefix: netip.PrefixFrom(ip, bits),
-			Scope:  Scope(a.Scope),
-			Flags:  addrFlags(a.Flags),
-			// vishvananda/netlink reads IFA_FLAGS into Flags, so the
-			// permanent bit is there for every address.
-			Dynamic: a.Flags&unix.IFA_F_PERMANENT == 0,
-		})
 	}
-	return out, nil
+	return ll, nil
 }
 
 func addrFlags(f int) []string {

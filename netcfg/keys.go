@@ -15,11 +15,13 @@ type RouteKey struct {
 	Dst    netip.Prefix
 	Tos    uint8
 	Metric uint32
+	// From is the source prefix of an IPv6 source-specific route.
+	From netip.Prefix
 }
 
 // Key returns the route's identity in its table.
 func (r *Route) Key() RouteKey {
-	return RouteKey{Table: r.Table, Dst: r.Dst, Tos: r.Tos, Metric: r.Metric}
+	return RouteKey{Table: r.Table, Dst: r.Dst, Tos: r.Tos, Metric: r.Metric, From: r.From}
 }
 
 func (k RouteKey) String() string {
@@ -30,7 +32,11 @@ func (k RouteKey) String() string {
 			dst = "default (IPv6)"
 		}
 	}
-	s := dst + " table " + strconv.FormatUint(uint64(k.Table), 10)
+	s := dst
+	if k.From.IsValid() {
+		s += " from " + k.From.String()
+	}
+	s += " table " + strconv.FormatUint(uint64(k.Table), 10)
 	if k.Metric != 0 {
 		s += " metric " + strconv.FormatUint(uint64(k.Metric), 10)
 	}
@@ -52,7 +58,13 @@ func (k RouteKey) Compare(o RouteKey) int {
 	if k.Tos != o.Tos {
 		return int(k.Tos) - int(o.Tos)
 	}
-	return cmpU32(k.Metric, o.Metric)
+	if k.Metric != o.Metric {
+		return cmpU32(k.Metric, o.Metric)
+	}
+	if c := k.From.Addr().Compare(o.From.Addr()); c != 0 {
+		return c
+	}
+	return k.From.Bits() - o.From.Bits()
 }
 
 func cmpU32(a, b uint32) int {
@@ -67,11 +79,22 @@ func cmpU32(a, b uint32) int {
 
 // RouteEqual reports whether two routes are the same in every attribute
 // nictab reads.
+//
+// Kernel state that follows links (dead, linkdown) is not compared, and of
+// an expiry only whether there is one: its count runs down while it is read.
 func RouteEqual(a, b *Route) bool {
 	return a.Table == b.Table && a.Type == b.Type && a.Dst == b.Dst && a.Gw == b.Gw &&
 		a.Dev == b.Dev && a.Src == b.Src && a.Scope == b.Scope && a.Proto == b.Proto &&
 		a.Metric == b.Metric && a.Tos == b.Tos && a.Onlink == b.Onlink &&
-		slices.Equal(a.MultiPath, b.MultiPath)
+		a.From == b.From && a.NHID == b.NHID && a.Metrics == b.Metrics && a.Pref == b.Pref &&
+		a.Realms == b.Realms && (a.Expires == 0) == (b.Expires == 0) && encapEqual(a.Encap, b.Encap) &&
+		rawAttrsEqual(a.Unmodelled, b.Unmodelled) &&
+		slices.EqualFunc(a.MultiPath, b.MultiPath, nextHopEqual)
+}
+
+func nextHopEqual(a, b NextHop) bool {
+	return a.Gw == b.Gw && a.Dev == b.Dev && a.Weight == b.Weight && a.Onlink == b.Onlink &&
+		a.Realms == b.Realms && encapEqual(a.Encap, b.Encap) && rawAttrsEqual(a.Unmodelled, b.Unmodelled)
 }
 
 // RouteEqualIgnoringProto is RouteEqual without the protocol: a route that
@@ -91,6 +114,10 @@ func RuleKey(r *Rule) string {
 	b.WriteByte(' ')
 	b.WriteString(strconv.FormatUint(uint64(r.Priority), 10))
 	for _, a := range RuleArgs(r) {
+		b.WriteByte(' ')
+		b.WriteString(a)
+	}
+	for _, a := range rawArgs(r.Unmodelled) {
 		b.WriteByte(' ')
 		b.WriteString(a)
 	}

@@ -99,6 +99,30 @@ func ParseRule(s string) (Rule, error) {
 			var p uint32
 			err = parseUint(v, 8, &p)
 			r.Proto = uint8(p)
+		case "dscp":
+			var d, m uint32 = 0, 0x3f
+			a, b, ok := strings.Cut(v, "/")
+			err = parseUint(a, 6, &d)
+			if err == nil && ok {
+				err = parseUint(b, 6, &m)
+			}
+			r.DSCP = &DSCPMatch{Value: uint8(d), Mask: uint8(m)}
+		case "flowlabel":
+			fl := FlowLabel{Mask: 0xfffff}
+			a, b, ok := strings.Cut(v, "/")
+			err = parseUint(a, 20, &fl.Value)
+			if err == nil && ok {
+				err = parseUint(b, 20, &fl.Mask)
+			}
+			r.FlowLabel = &fl
+			fam = V6
+		case "tun_id":
+			r.TunID, err = strconv.ParseUint(v, 0, 64)
+		case "realms":
+			r.Realms, err = ParseRealms(v)
+		case "nat":
+			r.Action = ActionNAT
+			r.Table = TableMain
 		default:
 			return Rule{}, fmt.Errorf("rule %q: unknown word %q", s, w)
 		}
@@ -191,8 +215,42 @@ func ParseRoute(s string) (Route, error) {
 			var t uint32
 			err = parseUint(v, 8, &t)
 			r.Tos = uint8(t)
+		case "from":
+			r.From, err = parsePrefixArg(v)
+		case "nhid":
+			err = parseUint(v, 32, &r.NHID)
+		case "realms":
+			if nh != nil {
+				nh.Realms, err = ParseRealms(v)
+			} else {
+				r.Realms, err = ParseRealms(v)
+			}
+		case "pref":
+			r.Pref, err = ParseRoutePref(v)
 		default:
-			return Route{}, fmt.Errorf("route %q: unknown word %q", s, w)
+			n, ok := MetricByName(w)
+			if !ok && w != "congctl" {
+				return Route{}, fmt.Errorf("route %q: unknown word %q", s, w)
+			}
+			if w == "congctl" {
+				n = RTAXCCAlgo
+			}
+			if v == "lock" {
+				if i+1 >= len(f) {
+					return Route{}, fmt.Errorf("route %q: %s lock needs a value", s, w)
+				}
+				r.Metrics.Lock |= 1 << n
+				i++
+				v = f[i]
+			}
+			switch {
+			case n == RTAXCCAlgo:
+				r.Metrics.CongCtl = v
+			case n == RTAXFeatures && v == "ecn":
+				r.Metrics.Values[n] = featureECN
+			default:
+				err = parseUint(v, 32, &r.Metrics.Values[n])
+			}
 		}
 		if err != nil {
 			return Route{}, fmt.Errorf("route %q: %w", s, err)
@@ -241,6 +299,17 @@ func parsePrefixArg(v string) (netip.Prefix, error) {
 }
 
 func parsePorts(v string) (*PortRange, error) {
+	if p, m, ok := strings.Cut(v, "/"); ok {
+		var s, mask uint32
+		if err := parseUint(p, 16, &s); err != nil {
+			return nil, err
+		}
+		if err := parseUint(m, 16, &mask); err != nil {
+			return nil, err
+		}
+		// Mask 0xffff is the plain port, as the kernel reads it.
+		return &PortRange{Start: uint16(s), End: uint16(s), Mask: uint16(mask) % 0xffff}, nil
+	}
 	a, b, ok := strings.Cut(v, "-")
 	var s, e uint32
 	if err := parseUint(a, 16, &s); err != nil {

@@ -333,17 +333,32 @@ func PlanChanges(live State, want Desired) Plan {
 		bySel[selectorKey(r)] = r
 	}
 	for _, w := range added {
+		if old := bySel[selectorKey(w)]; old != nil && len(old.Opaque()) > 0 {
+			p.Conflicts = append(p.Conflicts, Conflict{Text: "nictab would replace it: " + OpaqueReason(fmt.Sprintf("rule %q", RuleString(old)), old.Opaque())})
+			delete(bySel, selectorKey(w))
+			continue
+		}
 		if old := bySel[selectorKey(w)]; old != nil {
 			delete(bySel, selectorKey(w))
 			ruleAdds = append(ruleAdds, Change{Action: ChangeReplace, Before: Object{Rule: old}, After: Object{Rule: w}, Reason: ruleReplaceReason(old, w)})
 			continue
 		}
+		if o := w.Opaque(); len(o) > 0 {
+			p.Conflicts = append(p.Conflicts, Conflict{Text: "nictab would re-create it: " + OpaqueReason(fmt.Sprintf("rule %q", RuleString(w)), o)})
+			continue
+		}
 		ruleAdds = append(ruleAdds, Change{Action: ChangeAdd, After: Object{Rule: w}, Reason: "sends traffic to table " + strconv.FormatUint(uint64(w.Table), 10)})
 	}
 	for _, r := range gone {
-		if bySel[selectorKey(r)] == r {
-			ruleDels = append(ruleDels, Change{Action: ChangeDelete, Before: Object{Rule: r}, Reason: "no longer wanted"})
+		if bySel[selectorKey(r)] != r {
+			continue
 		}
+		// An undo would have to re-create it, which nictab cannot.
+		if o := r.Opaque(); len(o) > 0 {
+			p.Conflicts = append(p.Conflicts, Conflict{Text: "nictab would delete it and could not restore it on undo: " + OpaqueReason(fmt.Sprintf("rule %q", RuleString(r)), o)})
+			continue
+		}
+		ruleDels = append(ruleDels, Change{Action: ChangeDelete, Before: Object{Rule: r}, Reason: "no longer wanted"})
 	}
 
 	// Routes, matched by key through a merge of both lists in key order:
@@ -365,6 +380,11 @@ func PlanChanges(live State, want Desired) Plan {
 		}
 		if foreign != nil && RouteEqualIgnoringProto(foreign, w) && !(l != nil && l.Owned() && RouteEqual(l, w)) {
 			p.Notes = append(p.Notes, Note{Text: fmt.Sprintf("route %q already exists and nictab does not own it; left as it is (`nictab snapshot save --adopt` takes it over)", RouteString(foreign))})
+			if l != nil && l.Owned() && deleteConflict(l) == "" {
+				// nictab's own route of that identity is no longer
+				// wanted; its delete names it exactly, protocol included.
+				routeDels = append(routeDels, Change{Action: ChangeDelete, Before: Object{Route: l}, Reason: "no longer wanted: another owner's route does the same"})
+			}
 			continue
 		}
 		if c := identityConflict(w, l, foreign, int(ownedAt[i])); c != "" {
@@ -372,6 +392,9 @@ func PlanChanges(live State, want Desired) Plan {
 			continue
 		}
 		switch {
+		case l == nil && len(w.Opaque()) > 0:
+			p.Conflicts = append(p.Conflicts, Conflict{Text: "nictab would re-create it: " + OpaqueReason(fmt.Sprintf("route %q", RouteString(w)), w.Opaque())})
+			continue
 		case l == nil:
 			if needsIt == "" || needsItTable != w.Table {
 				needsIt, needsItTable = "table "+strconv.FormatUint(uint64(w.Table), 10)+" needs it", w.Table
@@ -383,6 +406,9 @@ func PlanChanges(live State, want Desired) Plan {
 		case !l.Owned():
 			p.Conflicts = append(p.Conflicts, Conflict{Text: fmt.Sprintf("table %d already has %q, which nictab does not own, where it would put %q; remove or adopt that route first", w.Table, RouteString(l), RouteString(w))})
 			continue
+		case !RouteEqual(l, w) && len(l.Opaque()) > 0:
+			p.Conflicts = append(p.Conflicts, Conflict{Text: "nictab would replace it: " + OpaqueReason(fmt.Sprintf("route %q", RouteString(l)), l.Opaque())})
+			continue
 		case !RouteEqual(l, w):
 			routeAdds = append(routeAdds, Change{Action: ChangeReplace, Before: Object{Route: l}, After: Object{Route: w}, Reason: "changed"})
 		}
@@ -393,6 +419,10 @@ func PlanChanges(live State, want Desired) Plan {
 		if l.Owned() && !wanted[i] {
 			if c := deleteConflict(l); c != "" {
 				p.Conflicts = append(p.Conflicts, Conflict{Text: c})
+				continue
+			}
+			if o := l.Opaque(); len(o) > 0 {
+				p.Conflicts = append(p.Conflicts, Conflict{Text: "nictab would delete it and could not restore it on undo: " + OpaqueReason(fmt.Sprintf("route %q", RouteString(l)), o)})
 				continue
 			}
 			routeDels = append(routeDels, Change{Action: ChangeDelete, Before: Object{Route: l}, Reason: "no longer wanted"})
@@ -431,6 +461,9 @@ func compareRouteOrder(a, b *Route, deleting bool) int {
 func selectorKey(r *Rule) string {
 	c := *r
 	c.Priority, c.Action, c.Table, c.Goto, c.Proto = 0, ActionLookup, 0, 0, 0
+	// What nictab keeps verbatim is not part of what it knows the rule to
+	// match; an opaque rule replaced must be found as replaced, and refused.
+	c.Unmodelled = nil
 	return RuleKey(&c)
 }
 

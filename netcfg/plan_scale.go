@@ -25,11 +25,18 @@ type routeIdx struct {
 	bits   int16 // -1 for an invalid prefix
 	fam    uint8 // 0 invalid, 4, 6
 	tos    uint8
+	// from is an IPv6 route's source prefix (routeSrcPrefix), fromBits -1
+	// when it has none.
+	from     [16]byte
+	fromBits int16
 }
 
 func routeIdxOf(r *Route) routeIdx {
 	a := r.Dst.Addr()
-	k := routeIdx{addr: a.As16(), table: r.Table, metric: r.Metric, bits: int16(r.Dst.Bits()), tos: r.Tos}
+	k := routeIdx{addr: a.As16(), table: r.Table, metric: r.Metric, bits: int16(r.Dst.Bits()), tos: r.Tos, fromBits: -1}
+	if f := routeSrcPrefix(r); f.IsValid() {
+		k.from, k.fromBits = f.Addr().As16(), int16(f.Bits())
+	}
 	switch {
 	case a.Is4():
 		k.fam = 4
@@ -122,6 +129,18 @@ func AppendRoute(b []byte, r *Route, l RouteLabels) []byte {
 		b = strconv.AppendInt(b, int64(max(nh.Weight, 1)), 10)
 		if nh.Onlink {
 			b = append(b, " onlink"...)
+		}
+		if nh.Realms != 0 {
+			b = append(b, " realms "...)
+			b = append(b, Realms(nh.Realms)...)
+		}
+	}
+	if r.hasExtras() {
+		for _, a := range routeModelArgs(r) {
+			b = append(append(b, ' '), a...)
+		}
+		for _, a := range routeOpaqueArgs(r) {
+			b = append(append(b, ' '), a...)
 		}
 	}
 	return b
@@ -223,7 +242,13 @@ func compareIdx(a, b *routeIdx) int {
 	if c := cmp.Compare(a.tos, b.tos); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.metric, b.metric)
+	if c := cmp.Compare(a.metric, b.metric); c != 0 {
+		return c
+	}
+	if c := bytes.Compare(a.from[:], b.from[:]); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.fromBits, b.fromBits)
 }
 
 // keyOrder returns the keys of routes and their positions sorted by key,

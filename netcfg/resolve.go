@@ -123,7 +123,7 @@ func (r *resolver) run() (Desired, error) {
 			continue
 		}
 		if !ValidTableName(t.Name) {
-			r.fail(fieldErr(f+".name", "%q is not a usable table name (letters, digits and -_. only, not a number, at most 64 bytes)", t.Name))
+			r.fail(fieldErr(f+".name", "%q is not a usable table name (printable ASCII without spaces or #, not a number, at most 64 bytes, as rt_tables reads it)", t.Name))
 			continue
 		}
 		if _, dup := r.names[t.Name]; dup {
@@ -232,6 +232,10 @@ func (r *resolver) nic(i int, n NICIntent) {
 		}
 		if !onLink(g, addrs) {
 			r.fail(fieldErr(gf, "gateway %s is outside every prefix of %s (%s)", g, SafeText(n.Name), prefixList(addrs, fam)))
+			continue
+		}
+		if why := gatewayProblem(g, addrs); why != "" {
+			r.fail(fieldErr(gf, "gateway %s is %s of %s: packets sent there go nowhere", g, why, SafeText(n.Name)))
 			continue
 		}
 		gws[fam] = g

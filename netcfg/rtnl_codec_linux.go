@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 
 	"golang.org/x/sys/unix"
 )
@@ -23,10 +24,23 @@ const (
 	fraIPProto   = 22
 	fraSPort     = 23
 	fraDPort     = 24
+	fraDSCP      = 25
+	fraFlowLabel = 26
+	fraFlowMask  = 27
+	fraSPortMask = 28
+	fraDPortMask = 29
+	fraDSCPMask  = 30
+	fraPad       = 18
 	fibRuleInv   = 0x2
-	rtnhFOnlink  = 0x4
-	rtaVia       = 18
-	familyAddrV4 = 4
+	// fibRuleUnresolved marks a goto rule whose target is missing.
+	fibRuleUnresolved = 0x4
+	rtnhFOnlink       = 0x4
+	rtnhFDead         = 0x1
+	rtnhFLinkDn       = 0x10
+	rtaNHID           = 30
+	rtaPad            = 24
+	rtaVia            = 18
+	familyAddrV4      = 4
 )
 
 func afOf(f Family) uint8 {
@@ -82,6 +96,9 @@ func (c *rtnl) encodeRoute(typ, flags uint16, r *Route, links *linkIndexer) erro
 	var h [rtmsgLen]byte
 	h[0] = afOf(r.Family())
 	h[1] = uint8(r.Dst.Bits())
+	if r.From.IsValid() {
+		h[2] = uint8(r.From.Bits())
+	}
 	h[3] = r.Tos
 	if r.Table < 256 {
 		h[4] = uint8(r.Table)
@@ -100,7 +117,15 @@ func (c *rtnl) encodeRoute(typ, flags uint16, r *Route, links *linkIndexer) erro
 	if r.Dst.Bits() > 0 {
 		c.attrAddr(unix.RTA_DST, r.Dst.Addr())
 	}
-	if r.Gw.IsValid() {
+	if r.From.IsValid() && r.From.Bits() > 0 {
+		c.attrAddr(unix.RTA_SRC, r.From.Addr())
+	}
+	// A route through a nexthop object names only the object: the kernel
+	// refuses a gateway or device beside it.
+	if r.NHID != 0 {
+		c.attrU32(rtaNHID, r.NHID)
+	}
+	if r.Gw.IsValid() && r.NHID == 0 {
 		if FamilyOf(r.Gw) == r.Family() {
 			c.attrAddr(unix.RTA_GATEWAY, r.Gw)
 		} else {
@@ -110,7 +135,7 @@ func (c *rtnl) encodeRoute(typ, flags uint16, r *Route, links *linkIndexer) erro
 			c.attr(rtaVia, v)
 		}
 	}
-	if r.Dev != "" {
+	if r.Dev != "" && r.NHID == 0 {
 		i, err := links.index(r.Dev)
 		if err != nil {
 			c.wbuf = c.wbuf[:off]
@@ -124,7 +149,16 @@ func (c *rtnl) encodeRoute(typ, flags uint16, r *Route, links *linkIndexer) erro
 	if r.Metric != 0 {
 		c.attrU32(unix.RTA_PRIORITY, r.Metric)
 	}
-	if len(r.MultiPath) > 0 {
+	if !r.Metrics.IsZero() {
+		c.attr(unix.RTA_METRICS, encodeMetrics(&r.Metrics))
+	}
+	if r.Family() == V6 && r.Pref != PrefMedium {
+		c.attrU8(unix.RTA_PREF, uint8(r.Pref))
+	}
+	if r.Realms != 0 {
+		c.attrU32(unix.RTA_FLOW, r.Realms)
+	}
+	if len(r.MultiPath) > 0 && r.NHID == 0 {
 		var mp []byte
 		for _, nh := range r.MultiPath {
 			var rh [rtnhLen]byte
@@ -150,6 +184,13 @@ func (c *rtnl) encodeRoute(typ, flags uint16, r *Route, links *linkIndexer) erro
 				mp = append(mp, ah[:]...)
 				mp = append(mp, gw...)
 			}
+			if nh.Realms != 0 {
+				var ah [8]byte
+				binary.NativeEndian.PutUint16(ah[0:], 8)
+				binary.NativeEndian.PutUint16(ah[2:], unix.RTA_FLOW)
+				binary.NativeEndian.PutUint32(ah[4:], nh.Realms)
+				mp = append(mp, ah[:]...)
+			}
 			binary.NativeEndian.PutUint16(mp[start:], uint16(len(mp)-start))
 		}
 		c.attr(unix.RTA_MULTIPATH, mp)
@@ -173,24 +214,65 @@ func decodeRoute(data []byte, links *linkIndexer, r *Route) bool {
 		return false
 	}
 	*r = Route{
-		Table:  uint32(data[4]),
-		Proto:  data[5],
-		Scope:  Scope(data[6]),
-		Type:   RouteType(data[7]),
-		Tos:    data[3],
-		Onlink: flags&rtnhFOnlink != 0,
+		Table:    uint32(data[4]),
+		Proto:    data[5],
+		Scope:    Scope(data[6]),
+		Type:     RouteType(data[7]),
+		Tos:      data[3],
+		Onlink:   flags&rtnhFOnlink != 0,
+		Dead:     flags&rtnhFDead != 0,
+		LinkDown: flags&rtnhFLinkDn != 0,
 	}
-	dstLen := int(data[1])
+	dstLen, srcLen := int(data[1]), int(data[2])
 	r.Dst = netip.PrefixFrom(zeroAddr(fam), dstLen)
+	var encapType uint16
+	var encap []byte
+	hasEncap := false
 	forAttrs(data[rtmsgLen:], func(typ uint16, v []byte) {
 		switch typ {
+		case unix.RTA_SRC:
+			if a, ok := addrFrom(v); ok {
+				r.From = netip.PrefixFrom(a, srcLen).Masked()
+			}
+		case rtaNHID:
+			if len(v) == 4 {
+				r.NHID = binary.NativeEndian.Uint32(v)
+			}
+		case unix.RTA_METRICS:
+			r.Metrics, r.Unmodelled = decodeMetrics(v, r.Unmodelled)
+		case unix.RTA_PREF:
+			if len(v) == 1 {
+				r.Pref = RoutePref(v[0])
+			}
+		case unix.RTA_FLOW:
+			if len(v) == 4 {
+				r.Realms = binary.NativeEndian.Uint32(v)
+			}
+		case unix.RTA_CACHEINFO:
+			// rta_expires is in USER_HZ (100 per second) ticks.
+			if len(v) >= 12 {
+				if t := binary.NativeEndian.Uint32(v[8:]); int32(t) > 0 {
+					r.Expires = max(t/100, 1)
+				}
+			}
+		case unix.RTA_ENCAP_TYPE:
+			if len(v) == 2 {
+				encapType, hasEncap = binary.NativeEndian.Uint16(v), true
+			}
+		case unix.RTA_ENCAP:
+			encap, hasEncap = v, true
+		case unix.RTA_EXPIRES:
+			if len(v) == 4 {
+				r.Expires = binary.NativeEndian.Uint32(v)
+			}
+		case rtaPad:
 		case unix.RTA_TABLE:
 			if len(v) == 4 {
 				r.Table = binary.NativeEndian.Uint32(v)
 			}
 		case unix.RTA_DST:
 			if a, ok := addrFrom(v); ok {
-				r.Dst = netip.PrefixFrom(a, dstLen)
+				r.Dst = netip.PrefixFrom(a, dstLen).Masked()
 			}
 		case unix.RTA_GATEWAY:
 			r.Gw, _ = addrFrom(v)
@@ -210,11 +292,19 @@ func decodeRoute(data []byte, links *linkIndexer, r *Route) bool {
 			}
 		case unix.RTA_MULTIPATH:
 			r.MultiPath = decodeMultipath(v, links)
+		default:
+			r.Unmodelled = append(r.Unmodelled, rawAttr("RTA", routeAttrNames, typ, v))
 		}
 	})
+	if hasEncap {
+		r.Encap = &Encap{Type: encapType, Data: slices.Clone(encap)}
+	}
 	return true
 }
 
+// decodeMultipath reads RTA_MULTIPATH: struct rtnexthop records, each
+// followed by its attributes and padded to 4 bytes, except that the last
+// may end unpadded.
 func decodeMultipath(b []byte, links *linkIndexer) []NextHop {
 	var out []NextHop
 	for len(b) >= rtnhLen {
@@ -223,10 +313,15 @@ func decodeMultipath(b []byte, links *linkIndexer) []NextHop {
 			break
 		}
 		nh := NextHop{
-			Onlink: b[2]&rtnhFOnlink != 0,
-			Weight: int(b[3]) + 1,
-			Dev:    links.byIndex[int(binary.NativeEndian.Uint32(b[4:]))],
+			Onlink:   b[2]&rtnhFOnlink != 0,
+			Dead:     b[2]&rtnhFDead != 0,
+			LinkDown: b[2]&rtnhFLinkDn != 0,
+			Weight:   int(b[3]) + 1,
+			Dev:      links.byIndex[int(binary.NativeEndian.Uint32(b[4:]))],
 		}
+		var encapType uint16
+		var encap []byte
+		hasEncap := false
 		forAttrs(b[rtnhLen:l], func(typ uint16, v []byte) {
 			switch typ {
 			case unix.RTA_GATEWAY:
@@ -235,183 +330,27 @@ func decodeMultipath(b []byte, links *linkIndexer) []NextHop {
 				if len(v) > 2 {
 					nh.Gw, _ = addrFrom(v[2:])
 				}
+			case unix.RTA_FLOW:
+				if len(v) == 4 {
+					nh.Realms = binary.NativeEndian.Uint32(v)
+				}
+			case unix.RTA_ENCAP_TYPE:
+				if len(v) == 2 {
+					encapType, hasEncap = binary.NativeEndian.Uint16(v), true
+				}
+			case unix.RTA_ENCAP:
+				encap, hasEncap = v, true
+			default:
+				nh.Unmodelled = append(nh.Unmodelled, rawAttr("RTA", routeAttrNames, typ, v))
 			}
 		})
+		if hasEncap {
+			nh.Encap = &Encap{Type: encapType, Data: slices.Clone(encap)}
+		}
 		out = append(out, nh)
-		b = b[(l+3)&^3:]
+		b = b[min((l+3)&^3, len(b)):]
 	}
 	return out
-}
-
-// encodeRule appends a rule request to wbuf.
-func (c *rtnl) encodeRule(typ, flags uint16, r *Rule) uint32 {
-	off, seq := c.begin(typ, flags)
-	var h [fibHdrLen]byte
-	h[0] = afOf(r.Family)
-	if r.From.IsValid() {
-		h[2] = uint8(r.From.Bits())
-	}
-	if r.To.IsValid() {
-		h[1] = uint8(r.To.Bits())
-	}
-	h[3] = r.Tos
-	if r.Table < 256 {
-		h[4] = uint8(r.Table)
-	}
-	h[7] = uint8(r.Action)
-	if r.Not {
-		binary.NativeEndian.PutUint32(h[8:], fibRuleInv)
-	}
-	c.wbuf = append(c.wbuf, h[:]...)
-	c.attrU32(unix.FRA_PRIORITY, r.Priority)
-	if r.From.IsValid() && r.From.Bits() > 0 {
-		c.attr(unix.FRA_SRC, addrBytes(r.From.Addr()))
-	}
-	if r.To.IsValid() && r.To.Bits() > 0 {
-		c.attr(unix.FRA_DST, addrBytes(r.To.Addr()))
-	}
-	if r.IIF != "" {
-		c.attr(unix.FRA_IIFNAME, append([]byte(r.IIF), 0))
-	}
-	if r.OIF != "" {
-		c.attr(unix.FRA_OIFNAME, append([]byte(r.OIF), 0))
-	}
-	if r.Mark != nil {
-		c.attrU32(unix.FRA_FWMARK, r.Mark.Value)
-		c.attrU32(unix.FRA_FWMASK, r.Mark.Mask)
-	}
-	if r.Action == ActionLookup && r.Table != 0 {
-		c.attrU32(unix.FRA_TABLE, r.Table)
-	}
-	if r.Action == ActionGoto {
-		c.attrU32(unix.FRA_GOTO, r.Goto)
-	}
-	if r.SuppressPrefixLen >= 0 {
-		c.attrU32(unix.FRA_SUPPRESS_PREFIXLEN, uint32(r.SuppressPrefixLen))
-	}
-	if r.SuppressIfgroup >= 0 {
-		c.attrU32(unix.FRA_SUPPRESS_IFGROUP, uint32(r.SuppressIfgroup))
-	}
-	if r.L3MDev {
-		c.attrU8(fraL3MDev, 1)
-	}
-	if r.UIDRange != nil {
-		var b [8]byte
-		binary.NativeEndian.PutUint32(b[0:], r.UIDRange.Start)
-		binary.NativeEndian.PutUint32(b[4:], r.UIDRange.End)
-		c.attr(fraUIDRange, b[:])
-	}
-	if r.IPProto != 0 {
-		c.attrU8(fraIPProto, r.IPProto)
-	}
-	for _, p := range []struct {
-		typ uint16
-		r   *PortRange
-	}{{fraSPort, r.SPort}, {fraDPort, r.DPort}} {
-		if p.r != nil {
-			var b [4]byte
-			binary.NativeEndian.PutUint16(b[0:], p.r.Start)
-			binary.NativeEndian.PutUint16(b[2:], p.r.End)
-			c.attr(p.typ, b[:])
-		}
-	}
-	if r.Proto != 0 {
-		c.attrU8(fraProtocol, r.Proto)
-	}
-	c.end(off)
-	return seq
-}
-
-// decodeRule parses an RTM_NEWRULE message.
-func decodeRule(data []byte) (Rule, bool) {
-	if len(data) < fibHdrLen {
-		return Rule{}, false
-	}
-	fam := data[0]
-	if fam != unix.AF_INET && fam != unix.AF_INET6 {
-		return Rule{}, false
-	}
-	r := NewRule()
-	r.Family = V4
-	if fam == unix.AF_INET6 {
-		r.Family = V6
-	}
-	dstLen, srcLen := int(data[1]), int(data[2])
-	r.Tos = data[3]
-	r.Table = uint32(data[4])
-	r.Action = RuleAction(data[7])
-	r.Not = binary.NativeEndian.Uint32(data[8:])&fibRuleInv != 0
-	var mark, mask uint32
-	hasMark, hasMask := false, false
-	forAttrs(data[fibHdrLen:], func(typ uint16, v []byte) {
-		u32 := func() uint32 {
-			if len(v) >= 4 {
-				return binary.NativeEndian.Uint32(v)
-			}
-			return 0
-		}
-		switch typ {
-		case unix.FRA_PRIORITY:
-			r.Priority = u32()
-		case unix.FRA_SRC:
-			if a, ok := addrFrom(v); ok {
-				r.From = netip.PrefixFrom(a, srcLen)
-			}
-		case unix.FRA_DST:
-			if a, ok := addrFrom(v); ok {
-				r.To = netip.PrefixFrom(a, dstLen)
-			}
-		case unix.FRA_IIFNAME:
-			r.IIF = cString(v)
-		case unix.FRA_OIFNAME:
-			r.OIF = cString(v)
-		case unix.FRA_FWMARK:
-			mark, hasMark = u32(), true
-		case unix.FRA_FWMASK:
-			mask, hasMask = u32(), true
-		case unix.FRA_TABLE:
-			r.Table = u32()
-		case unix.FRA_GOTO:
-			r.Goto = u32()
-		case unix.FRA_SUPPRESS_PREFIXLEN:
-			r.SuppressPrefixLen = int(int32(u32()))
-		case unix.FRA_SUPPRESS_IFGROUP:
-			r.SuppressIfgroup = int(int32(u32()))
-		case fraL3MDev:
-			r.L3MDev = len(v) > 0 && v[0] != 0
-		case fraUIDRange:
-			if len(v) >= 8 {
-				r.UIDRange = &UIDRange{Start: binary.NativeEndian.Uint32(v), End: binary.NativeEndian.Uint32(v[4:])}
-			}
-		case fraIPProto:
-			if len(v) > 0 {
-				r.IPProto = v[0]
-			}
-		case fraSPort, fraDPort:
-			if len(v) >= 4 {
-				p := &PortRange{Start: binary.NativeEndian.Uint16(v), End: binary.NativeEndian.Uint16(v[2:])}
-				if typ == fraSPort {
-					r.SPort = p
-				} else {
-					r.DPort = p
-				}
-			}
-		case fraProtocol:
-			if len(v) > 0 {
-				r.Proto = v[0]
-			}
-		}
-	})
-	if hasMark || hasMask {
-		if !hasMask {
-			mask = 0xffffffff
-		}
-		r.Mark = &FwMark{Value: mark, Mask: mask}
-	}
-	if r.Action != ActionLookup {
-		r.Table = 0
-	}
-	return r, true
 }
 
 // routes streams the routes matching q. r is reused between calls.

@@ -4,6 +4,7 @@ package netcfg
 
 import (
 	"fmt"
+	"net/netip"
 
 	"golang.org/x/sys/unix"
 )
@@ -26,3 +27,54 @@ func SqueezeExecWindow(k Kernel, rcvbuf, window int) error {
 // LostACKWindows says how many windows of k lost ACKs to a full receive
 // buffer.
 func LostACKWindows(k Kernel) int { return k.(*linuxKernel).c.lostWindows }
+
+// RawDump returns the payload of every message the kernel answers a dump
+// request of typ with; hdr is the request's family header.
+func RawDump(k Kernel, typ uint16, hdr []byte) ([][]byte, error) {
+	c := k.(*linuxKernel).c
+	var out [][]byte
+	err := c.dumpOnce(func() uint32 {
+		off, seq := c.begin(typ, unix.NLM_F_REQUEST|unix.NLM_F_DUMP)
+		c.wbuf = append(c.wbuf, hdr...)
+		c.end(off)
+		return seq
+	}, func(m nlMsg) bool {
+		out = append(out, append([]byte(nil), m.data...))
+		return true
+	})
+	return out, err
+}
+
+// RawRefusal sends a route the kernel refuses (a gateway no table can
+// reach) and returns the NLMSG_ERROR payload and message flags it answers.
+func RawRefusal(k Kernel) ([]byte, uint16, error) {
+	lk := k.(*linuxKernel)
+	if err := lk.ensureLinks(); err != nil {
+		return nil, 0, err
+	}
+	c := lk.c
+	c.wbuf = c.wbuf[:0]
+	r := Route{Table: 77, Type: RouteUnicast, Dst: netip.MustParsePrefix("10.77.0.0/16"), Gw: netip.MustParseAddr("192.0.2.1"), Dev: "lo"}
+	if err := c.encodeRoute(unix.RTM_NEWROUTE, unix.NLM_F_REQUEST|unix.NLM_F_ACK|unix.NLM_F_CREATE|unix.NLM_F_EXCL, &r, &lk.links); err != nil {
+		return nil, 0, err
+	}
+	if err := c.send(); err != nil {
+		return nil, 0, err
+	}
+	b, err := c.recv()
+	if err != nil {
+		return nil, 0, err
+	}
+	var data []byte
+	var flags uint16
+	err = eachMsg(b, func(m nlMsg) error {
+		if m.typ == unix.NLMSG_ERROR {
+			data, flags = append([]byte(nil), m.data...), m.flags
+		}
+		return nil
+	})
+	if data == nil && err == nil {
+		err = fmt.Errorf("no NLMSG_ERROR in the answer")
+	}
+	return data, flags, err
+}

@@ -1,6 +1,7 @@
 package netcfg
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -28,6 +29,90 @@ type Packet struct {
 	DPort   uint16  `json:"dport,omitempty"`
 	// Tos is the DS field of the IP header (DSCP and ECN).
 	Tos uint8 `json:"tos,omitempty"`
+	// FlowLabel is an IPv6 packet's flow label.
+	FlowLabel uint32 `json:"flowlabel,omitempty"`
+	// TunID is the tunnel id a metadata-collecting tunnel gave an arriving
+	// packet; 0 for one this host sends.
+	TunID uint64 `json:"tun_id,omitempty"`
+	// Unknown lists the fields the probe does not know. A rule that
+	// selects on one of them, and on nothing that already excludes the
+	// packet, makes the answer undetermined rather than a guess. The zero
+	// value knows every field, as `ip route get` takes 0 for what it is
+	// not given.
+	Unknown PacketFields `json:"unknown,omitempty"`
+}
+
+// PacketFields is a set of a packet's fields.
+type PacketFields uint16
+
+const (
+	FieldTos PacketFields = 1 << iota
+	FieldFlowLabel
+	FieldIPProto
+	FieldSPort
+	FieldDPort
+	FieldUID
+	FieldTunID
+)
+
+var fieldNames = []struct {
+	f          PacketFields
+	name, flag string
+}{
+	{FieldTos, "dscp/tos", "--dscp or --tos"}, {FieldFlowLabel, "flowlabel", "--flowlabel"},
+	{FieldIPProto, "ipproto", "--ipproto"}, {FieldSPort, "sport", "--sport"}, {FieldDPort, "dport", "--dport"},
+	{FieldUID, "uid", "--uid"}, {FieldTunID, "tun_id", "--tun-id"},
+}
+
+// Names lists the fields of the set as `ip rule` names them.
+func (f PacketFields) Names() []string {
+	var out []string
+	for _, n := range fieldNames {
+		if f&n.f != 0 {
+			out = append(out, n.name)
+		}
+	}
+	return out
+}
+
+// Flags lists the trace flags that would give the fields of the set.
+func (f PacketFields) Flags() []string {
+	var out []string
+	for _, n := range fieldNames {
+		if f&n.f != 0 {
+			out = append(out, n.flag)
+		}
+	}
+	return out
+}
+
+func (f PacketFields) MarshalJSON() ([]byte, error) {
+	names := f.Names()
+	if names == nil {
+		names = []string{}
+	}
+	return json.Marshal(names)
+}
+
+func (f *PacketFields) UnmarshalJSON(b []byte) error {
+	var names []string
+	if err := json.Unmarshal(b, &names); err != nil {
+		return err
+	}
+	*f = 0
+	for _, s := range names {
+		i := slices.IndexFunc(fieldNames, func(n struct {
+			f          PacketFields
+			name, flag string
+		}) bool {
+			return n.name == s
+		})
+		if i < 0 {
+			return fmt.Errorf("unknown packet field %q", s)
+		}
+		*f |= fieldNames[i].f
+	}
+	return nil
 }
 
 // Family reports the family of the packet's destination.
@@ -60,9 +145,12 @@ const (
 	// VerdictLoop: the rules jump backwards; the kernel would not accept
 	// such a rule set.
 	VerdictLoop
+	// VerdictUndetermined: a rule selects on a field the probe does not
+	// give, or on something nictab cannot simulate; Path.Rule names it.
+	VerdictUndetermined
 )
 
-var verdictNames = [...]string{"", "routed", "local", "broadcast", "blackhole", "unreachable", "prohibit", "no route", "refused", "loop"}
+var verdictNames = [...]string{"", "routed", "local", "broadcast", "blackhole", "unreachable", "prohibit", "no route", "refused", "loop", "undetermined"}
 
 func (v Verdict) String() string {
 	if int(v) < len(verdictNames) && v != 0 {
@@ -161,9 +249,12 @@ const (
 	StepDecided
 	// StepLoop: the rule jumps backwards.
 	StepLoop
+	// StepUndetermined: whether the rule matches depends on what the
+	// probe does not say or nictab cannot simulate; the walk stops.
+	StepUndetermined
 )
 
-var stepNames = [...]string{"", "no match", "goto", "goto unresolved", "nop", "no route", "throw", "suppressed", "decided", "loop"}
+var stepNames = [...]string{"", "no match", "goto", "goto unresolved", "nop", "no route", "throw", "suppressed", "decided", "loop", "undetermined"}
 
 func (r StepResult) String() string {
 	if int(r) < len(stepNames) && r != 0 {
@@ -293,6 +384,7 @@ func TraceWith(s State, p Packet, o TraceOptions) (Path, error) {
 	}
 	t := newTracer(&s, p.Family())
 	t.forwarding = o.Forwarding
+	t.unknown = p.Unknown
 	path := Path{Packet: p, Family: p.Family(), Input: p.IIF != "", Steps: []Step{}}
 	switch {
 	case path.Family == V4 && path.Input:
@@ -371,6 +463,8 @@ type tracer struct {
 	// kernel only dissects a forwarded packet's ports then.
 	portRules  bool
 	forwarding func(dev string) bool
+	// unknown are the packet's fields the probe does not give.
+	unknown PacketFields
 }
 
 func newTracer(s *State, fam Family) *tracer {

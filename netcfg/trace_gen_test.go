@@ -251,6 +251,24 @@ func genRules(r *rand.Rand, f netcfg.Family, c *traceConfig) {
 		if chance(r, 12) {
 			rl.Tos = pick(r, p.tos)
 		}
+		// The selectors iproute2 6.1 cannot write, through nictab's
+		// codec: dscp (with a mask sometimes; never beside tos, which the
+		// kernel refuses) and port masks.
+		if rl.Tos == 0 && chance(r, 10) {
+			d := netcfg.DSCPMatch{Value: pick(r, []uint8{46, 8, 10, 0, 34}), Mask: 0x3f}
+			if chance(r, 40) {
+				d.Mask = pick(r, []uint8{0x38, 0x3c, 0x07})
+				d.Value &= d.Mask
+			}
+			rl.DSCP = &d
+		}
+		for _, pp := range []**netcfg.PortRange{&rl.SPort, &rl.DPort} {
+			if chance(r, 5) {
+				m := pick(r, []uint16{0xff00, 0xfff0, 0xffff, 0x0003})
+				*pp = &netcfg.PortRange{Start: pick(r, []uint16{22, 53, 1024, 4096, 443}) & m, Mask: m}
+				(*pp).End = (*pp).Start
+			}
+		}
 		switch k := r.IntN(100); {
 		case k < 12:
 			rl.Action, rl.Goto = netcfg.ActionGoto, pref+1+uint32(r.IntN(500))
@@ -430,10 +448,13 @@ func aim(r *rand.Rand, pk *netcfg.Packet, uid **uint32, rl netcfg.Rule, protos [
 		pk.IPProto = rl.IPProto
 	}
 	if rl.SPort != nil && chance(r, 80) {
-		pk.SPort = pick(r, []uint16{rl.SPort.Start, rl.SPort.End})
+		pk.SPort = pick(r, []uint16{rl.SPort.Start, rl.SPort.End, rl.SPort.Start | ^rl.SPort.Mask&0x5})
 	}
 	if rl.DPort != nil && chance(r, 80) {
-		pk.DPort = pick(r, []uint16{rl.DPort.Start, rl.DPort.End})
+		pk.DPort = pick(r, []uint16{rl.DPort.Start, rl.DPort.End, rl.DPort.Start | ^rl.DPort.Mask&0x5})
+	}
+	if rl.DSCP != nil && chance(r, 80) {
+		pk.Tos = (rl.DSCP.Value|pick(r, []uint8{0, ^rl.DSCP.Mask & 0x3f, 0x01}))<<2 | pick(r, []uint8{0, 0x01, 0x02})
 	}
 	if rl.Tos != 0 && chance(r, 80) {
 		pk.Tos = rl.Tos | pick(r, []uint8{0, 0x20, 0x02, 0x01})

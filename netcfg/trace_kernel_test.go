@@ -70,6 +70,10 @@ func TestTraceKernel(t *testing.T) {
 			t.Errorf("no packet had the verdict %s", v)
 		}
 	}
+	t.Logf("steps through dscp and port-mask rules: %d not matching, %d matching", newSelectorSteps[0], newSelectorSteps[1])
+	if configs >= 100 && (newSelectorSteps[0] < 50 || newSelectorSteps[1] < 50) {
+		t.Errorf("too few steps through dscp and port-mask rules (%v): the comparison proves little about them", newSelectorSteps)
+	}
 	if cases < configs*10 {
 		t.Errorf("only %d packets were routed by both; the generator makes too few valid cases", cases)
 	}
@@ -207,6 +211,12 @@ func runTraceConfig(t *testing.T, ns *nstest.NS, k netcfg.Kernel, seed uint64, v
 		}
 		n++
 		verdicts[path.Verdict]++
+		for _, st := range path.Steps {
+			rl := st.Rule
+			if rl.DSCP != nil || rl.SPort != nil && rl.SPort.Mask != 0 || rl.DPort != nil && rl.DPort.Mask != 0 {
+				newSelectorSteps[min(int(st.Result)-1, 1)]++
+			}
+		}
 		if diff := compareTrace(&path, p, get, fib); diff != "" {
 			bad++
 			if report {
@@ -218,6 +228,10 @@ func runTraceConfig(t *testing.T, ns *nstest.NS, k netcfg.Kernel, seed uint64, v
 	}
 	return n, bad
 }
+
+// newSelectorSteps counts steps through rules with the selectors iproute2
+// 6.1 cannot write (dscp, port masks): [0] did not match, [1] matched.
+var newSelectorSteps [2]int
 
 var failedLine = regexp.MustCompile(`(?m)^RTNETLINK answers: (.*)\nCommand failed -:(\d+)$|^Error: (.*)\nCommand failed -:(\d+)$`)
 

@@ -35,6 +35,9 @@ func (t *tracer) fail(p *Path, d decision) {
 		p.Route = &c
 	}
 	switch {
+	case d.undetermined != "":
+		p.Errno = 0
+		p.Reason = d.undetermined
 	case d.loop:
 		p.Reason = fmt.Sprintf("rule %d jumps backwards (goto %d): the rule set can loop, and the kernel would refuse it", d.rule.Priority, d.rule.Goto)
 	case d.rule == nil:
@@ -99,11 +102,11 @@ func (t *tracer) output4(p *Path) {
 		return
 	}
 	f := flow{dst: pk.Dst, src: pk.Src, iif: t.lo, oif: pk.OIF, mark: pk.Mark, uid: uidOr(pk.UID, 0),
-		proto: pk.IPProto, sport: pk.SPort, dport: pk.DPort, tos: pk.Tos &^ 3}
+		proto: pk.IPProto, sport: pk.SPort, dport: pk.DPort, tos: pk.Tos &^ 3, flowlabel: pk.FlowLabel & 0xfffff, tunID: pk.TunID}
 	d := t.walk(&f, &p.Steps)
 	p.Src = pk.Src
 	switch {
-	case d.loop:
+	case d.loop, d.undetermined != "":
 		t.fail(p, d)
 		return
 	case d.err != 0 && pk.OIF != "":
@@ -193,7 +196,7 @@ func (t *tracer) input4(p *Path) {
 	}
 	// NOTE: the kernel routes an arriving packet as root's, whatever user
 	// `ip route get` names; uidrange rules match it as uid 0.
-	f := flow{dst: dst, src: src, iif: pk.IIF, mark: pk.Mark, uid: 0, proto: pk.IPProto, tos: pk.Tos &^ 3}
+	f := flow{dst: dst, src: src, iif: pk.IIF, mark: pk.Mark, uid: 0, proto: pk.IPProto, tos: pk.Tos &^ 3, flowlabel: pk.FlowLabel & 0xfffff, tunID: pk.TunID}
 	// The ports come from the packet's TCP or UDP header; other protocols
 	// have none the kernel reads.
 	if f.proto == ProtoTCP || f.proto == ProtoUDP {
@@ -285,7 +288,7 @@ func needStrict6(a netip.Addr) bool {
 func (t *tracer) output6(p *Path) {
 	pk := p.Packet
 	f := flow{dst: pk.Dst, src: pk.Src, iif: t.lo, oif: pk.OIF, mark: pk.Mark, uid: uidOr(pk.UID, 0),
-		proto: pk.IPProto, sport: pk.SPort, dport: pk.DPort, tos: pk.Tos &^ 3,
+		proto: pk.IPProto, sport: pk.SPort, dport: pk.DPort, tos: pk.Tos &^ 3, flowlabel: pk.FlowLabel & 0xfffff, tunID: pk.TunID,
 		prefer: pk.OIF, strict: (pk.OIF != "" && !pk.Src.IsValid()) || needStrict6(pk.Dst)}
 	t.finish6(p, &f)
 	if p.Verdict.Delivered() && !p.Src.IsValid() {
@@ -317,7 +320,7 @@ func (t *tracer) input6(p *Path) {
 	// 4294967295) when none is named; its ports are read whatever the
 	// protocol.
 	f := flow{dst: pk.Dst, src: pk.Src, iif: pk.IIF, mark: pk.Mark, uid: uidOr(pk.UID, noUID),
-		proto: pk.IPProto, sport: pk.SPort, dport: pk.DPort, tos: pk.Tos &^ 3,
+		proto: pk.IPProto, sport: pk.SPort, dport: pk.DPort, tos: pk.Tos &^ 3, flowlabel: pk.FlowLabel & 0xfffff, tunID: pk.TunID,
 		prefer: pk.IIF, strict: needStrict6(pk.Dst)}
 	t.finish6(p, &f)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"strings"
 )
 
 // flow is the lookup key the kernel builds for one fib lookup (struct
@@ -22,7 +23,9 @@ type flow struct {
 	sport uint16
 	dport uint16
 	// tos is the DS field with the ECN bits cleared.
-	tos uint8
+	tos       uint8
+	flowlabel uint32
+	tunID     uint64
 	// prefer is the device IPv6 route selection prefers among routes of
 	// one prefix (the output device, or for a packet that arrives, its
 	// input device); strict makes it a requirement.
@@ -46,6 +49,8 @@ type decision struct {
 	err     Errno
 	verdict Verdict
 	loop    bool
+	// undetermined says why the walk stopped at rule without an answer.
+	undetermined string
 }
 
 // maxSteps bounds a walk; a kernel rule list can never need more than one
@@ -68,7 +73,11 @@ func (t *tracer) walk(f *flow, steps *[]Step) decision {
 			record(Step{Rule: *r, Result: StepLoop, Why: "the rules keep jumping; stopped"})
 			return decision{rule: r, loop: true, verdict: VerdictLoop, err: EINVAL}
 		}
-		ok, why := t.match(r, f)
+		ok, why, und := t.match(r, f)
+		if und != "" {
+			record(Step{Rule: *r, Result: StepUndetermined, Why: und})
+			return decision{rule: r, err: EINVAL, verdict: VerdictUndetermined, nh: -1, undetermined: und}
+		}
 		if !ok {
 			record(Step{Rule: *r, Result: StepNoMatch, Why: why})
 			i++
@@ -217,15 +226,62 @@ func routeGw(rt *Route, nh int) netip.Addr {
 
 // match reports whether the rule's selectors match f, with the reason when
 // they do not. A `not` rule matches exactly when its selectors do not.
-func (t *tracer) match(r *Rule, f *flow) (bool, string) {
+//
+// When nothing known excludes the packet but a selector depends on what
+// the probe does not give or nictab cannot simulate, the third result says
+// so, and neither of the others means anything.
+func (t *tracer) match(r *Rule, f *flow) (bool, string, string) {
 	why := t.selectorMismatch(r, f)
+	if why == "" {
+		if und := t.undetermined(r); und != "" {
+			return false, "", und
+		}
+	}
 	if r.Not {
 		if why == "" {
-			return false, "its selectors match, and `not` inverts that"
+			return false, "its selectors match, and `not` inverts that", ""
 		}
-		return true, ""
+		return true, "", ""
 	}
-	return why == "", why
+	return why == "", why, ""
+}
+
+// undetermined names what keeps nictab from knowing whether r matches: a
+// selector on a field the probe does not give, or one it cannot simulate.
+func (t *tracer) undetermined(r *Rule) string {
+	var need PacketFields
+	if r.Tos != 0 || r.DSCP != nil {
+		need |= FieldTos
+	}
+	if r.FlowLabel != nil {
+		need |= FieldFlowLabel
+	}
+	if r.IPProto != 0 {
+		need |= FieldIPProto
+	}
+	if r.SPort != nil {
+		need |= FieldSPort
+	}
+	if r.DPort != nil {
+		need |= FieldDPort
+	}
+	if r.UIDRange != nil {
+		need |= FieldUID
+	}
+	if r.TunID != 0 {
+		need |= FieldTunID
+	}
+	rule := strings.Replace(RuleString(r), ":\t", ": ", 1)
+	if need &= t.unknown; need != 0 {
+		return fmt.Sprintf("undetermined: rule %s selects on %s, which the probe does not give (%s)", SafeText(rule), strings.Join(need.Names(), ", "), strings.Join(need.Flags(), ", "))
+	}
+	if r.L3MDev {
+		return fmt.Sprintf("undetermined: rule %s selects VRF traffic (l3mdev), and VRFs are not simulated", SafeText(rule))
+	}
+	if len(r.Unmodelled) > 0 {
+		return fmt.Sprintf("undetermined: rule %s carries %s, which nictab cannot simulate", SafeText(rule), RuleOpaqueText(r))
+	}
+	return ""
 }
 
 // selectorMismatch returns why the first selector of r that fails does,
@@ -243,16 +299,26 @@ func (t *tracer) selectorMismatch(r *Rule, f *flow) string {
 	if r.Mark != nil && (r.Mark.Value^f.mark)&r.Mark.Mask != 0 {
 		return fmt.Sprintf("fwmark %s does not match mark 0x%x", markText(r.Mark), f.mark)
 	}
-	if r.L3MDev {
-		return "l3mdev selects VRF traffic, and VRFs are not simulated"
-	}
-	if r.UIDRange != nil && (f.uid < r.UIDRange.Start || f.uid > r.UIDRange.End) {
+	if r.UIDRange != nil && t.known(FieldUID) && (f.uid < r.UIDRange.Start || f.uid > r.UIDRange.End) {
 		return fmt.Sprintf("uidrange %d-%d does not hold %s", r.UIDRange.Start, r.UIDRange.End, uidText(f.uid))
 	}
 	if why := t.addrMismatch(r, f); why != "" {
 		return why
 	}
-	if r.Tos != 0 {
+	if r.DSCP != nil && t.known(FieldTos) {
+		// The DS field's upper six bits, under the rule's mask (FRA_DSCP,
+		// FRA_DSCP_MASK), for both families.
+		if got := f.tos >> 2; (got^r.DSCP.Value)&r.DSCP.Mask != 0 {
+			return fmt.Sprintf("dscp %s does not match the packet's dscp %d", dscpArg(r.DSCP), got)
+		}
+	}
+	if r.FlowLabel != nil && t.known(FieldFlowLabel) && f.flowlabel&r.FlowLabel.Mask != r.FlowLabel.Value {
+		return fmt.Sprintf("flowlabel 0x%x/0x%x does not match the packet's 0x%x", r.FlowLabel.Value, r.FlowLabel.Mask, f.flowlabel)
+	}
+	if r.TunID != 0 && t.known(FieldTunID) && r.TunID != f.tunID {
+		return fmt.Sprintf("tun_id %d is not the packet's %d", r.TunID, f.tunID)
+	}
+	if r.Tos != 0 && t.known(FieldTos) {
 		got := f.tos
 		// NOTE: an IPv4 rule's tos is compared with the packet's TOS bits
 		// 0x1c only (the kernel keeps the old meaning of "tos" for
@@ -265,16 +331,36 @@ func (t *tracer) selectorMismatch(r *Rule, f *flow) string {
 			return fmt.Sprintf("tos 0x%02x does not match the packet's 0x%02x", r.Tos, f.tos)
 		}
 	}
-	if r.IPProto != 0 && r.IPProto != f.proto {
+	if r.IPProto != 0 && t.known(FieldIPProto) && r.IPProto != f.proto {
 		return fmt.Sprintf("ipproto %s is not the packet's %s", protoName(r.IPProto), protoName(f.proto))
 	}
-	if r.SPort != nil && (f.sport < r.SPort.Start || f.sport > r.SPort.End) {
+	if r.SPort != nil && t.known(FieldSPort) && !portMatch(r.SPort, f.sport) {
 		return fmt.Sprintf("sport %s does not hold %d", portArg(r.SPort), f.sport)
 	}
-	if r.DPort != nil && (f.dport < r.DPort.Start || f.dport > r.DPort.End) {
+	if r.DPort != nil && t.known(FieldDPort) && !portMatch(r.DPort, f.dport) {
 		return fmt.Sprintf("dport %s does not hold %d", portArg(r.DPort), f.dport)
 	}
 	return ""
+}
+
+// known reports whether the probe gives the field; a selector on one it
+// does not give is not held against the packet (see undetermined).
+func (t *tracer) known(f PacketFields) bool { return t.unknown&f == 0 }
+
+// portMatch is the kernel's fib_rule_port_match: with a mask the port's
+// masked bits must equal the start, else it must lie in the range.
+func portMatch(r *PortRange, port uint16) bool {
+	if r.Mask != 0 {
+		return (port^r.Start)&r.Mask == 0
+	}
+	return port >= r.Start && port <= r.End
+}
+
+func dscpArg(d *DSCPMatch) string {
+	if d.Mask == 0x3f {
+		return strconv.Itoa(int(d.Value))
+	}
+	return fmt.Sprintf("%d/0x%x", d.Value, d.Mask)
 }
 
 func (t *tracer) addrMismatch(r *Rule, f *flow) string {

@@ -180,6 +180,10 @@ const (
 	ActionBlackhole   RuleAction = 6
 	ActionUnreachable RuleAction = 7
 	ActionProhibit    RuleAction = 8
+	// ActionNAT is RTN_NAT, which `ip rule add nat ADDR` still sends; the
+	// kernel keeps such a rule but answers every lookup it decides with
+	// EINVAL, as for an action it does not know.
+	ActionNAT RuleAction = 10
 )
 
 var actionNames = map[RuleAction]string{
@@ -190,6 +194,7 @@ var actionNames = map[RuleAction]string{
 	ActionBlackhole:   "blackhole",
 	ActionUnreachable: "unreachable",
 	ActionProhibit:    "prohibit",
+	ActionNAT:         "nat",
 }
 
 func (a RuleAction) String() string {
@@ -256,6 +261,16 @@ type NextHop struct {
 	Dev    string     `json:"dev,omitempty"`
 	Weight int        `json:"weight"`
 	Onlink bool       `json:"onlink,omitempty"`
+	// Realms is the next hop's RTA_FLOW.
+	Realms uint32 `json:"realms,omitempty"`
+	// Encap is the next hop's own lightweight tunnel, kept verbatim.
+	Encap *Encap `json:"encap,omitempty"`
+	// Dead and LinkDown are kernel state (RTNH_F_DEAD, RTNH_F_LINKDOWN),
+	// shown but not compared: they follow the link, not the configuration.
+	Dead     bool `json:"dead,omitempty"`
+	LinkDown bool `json:"linkdown,omitempty"`
+	// Unmodelled holds the next hop's attributes nictab does not model.
+	Unmodelled []RawAttr `json:"unmodelled,omitempty"`
 }
 
 // Route is one entry of a routing table, with the fields an administrator
@@ -275,6 +290,32 @@ type Route struct {
 	// MultiPath holds the next hops of an ECMP route; Gw and Dev are then
 	// empty.
 	MultiPath []NextHop `json:"nexthops,omitempty"`
+	// From is an IPv6 source-specific route's source prefix (RTA_SRC,
+	// `ip -6 route add … from P`); it is part of the route's identity.
+	From netip.Prefix `json:"from,omitzero"`
+	// NHID is the nexthop object the route uses (RTA_NH_ID). The kernel
+	// still reports the object's gateway and device in Gw, Dev and
+	// MultiPath so the route can be read and simulated like any other.
+	NHID uint32 `json:"nhid,omitempty"`
+	// Metrics is RTA_METRICS (mtu, advmss, congctl, …).
+	Metrics Metrics `json:"metrics,omitzero"`
+	// Pref is the IPv6 router preference (RTA_PREF).
+	Pref RoutePref `json:"pref,omitempty"`
+	// Realms is RTA_FLOW.
+	Realms uint32 `json:"realms,omitempty"`
+	// Expires is the seconds an expiring IPv6 route had left when it was
+	// read (rta_cacheinfo.rta_expires); 0 for a route that does not expire.
+	// Comparisons see only whether a route expires, not the count.
+	Expires uint32 `json:"expires,omitempty"`
+	// Encap is the route's lightweight tunnel (RTA_ENCAP_TYPE, RTA_ENCAP),
+	// kept verbatim.
+	Encap *Encap `json:"encap,omitempty"`
+	// Dead and LinkDown are kernel state of a single-path route
+	// (RTNH_F_DEAD, RTNH_F_LINKDOWN in rtm_flags), not compared.
+	Dead     bool `json:"dead,omitempty"`
+	LinkDown bool `json:"linkdown,omitempty"`
+	// Unmodelled holds the attributes nictab does not model, verbatim.
+	Unmodelled []RawAttr `json:"unmodelled,omitempty"`
 }
 
 // Family reports the family of the route's destination.
@@ -290,6 +331,10 @@ func (r *Route) IsDefault() bool { return r.Dst.Bits() == 0 }
 type PortRange struct {
 	Start uint16 `json:"start"`
 	End   uint16 `json:"end"`
+	// Mask, when not 0, makes the selector match ports whose bits under
+	// the mask equal Start (FRA_SPORT_MASK, FRA_DPORT_MASK); End is then
+	// Start.
+	Mask uint16 `json:"mask,omitempty"`
 }
 
 // FwMark is a rule's fwmark selector. Mask is 0xffffffff when the rule
@@ -333,6 +378,21 @@ type Rule struct {
 	SuppressPrefixLen int   `json:"suppress_prefixlength"`
 	SuppressIfgroup   int   `json:"suppress_ifgroup"`
 	Proto             uint8 `json:"protocol"`
+	// DSCP is nil when the rule has no dscp selector (FRA_DSCP); dscp 0 is
+	// a selector of its own. IPv4 rules made with `tos` keep Tos instead.
+	DSCP *DSCPMatch `json:"dscp,omitempty"`
+	// FlowLabel is an IPv6 rule's flowlabel selector.
+	FlowLabel *FlowLabel `json:"flowlabel,omitempty"`
+	// TunID matches the tunnel id of packets from metadata-collecting
+	// tunnels (FRA_TUN_ID); 0 means no selector, as in the kernel.
+	TunID uint64 `json:"tun_id,omitempty"`
+	// Realms is FRA_FLOW: the realms an IPv4 lookup through the rule gets.
+	Realms uint32 `json:"realms,omitempty"`
+	// Unresolved marks a goto rule whose target does not exist (kernel
+	// state, FIB_RULE_UNRESOLVED), not compared.
+	Unresolved bool `json:"unresolved,omitempty"`
+	// Unmodelled holds the attributes nictab does not model, verbatim.
+	Unmodelled []RawAttr `json:"unmodelled,omitempty"`
 }
 
 // NewRule returns a rule with every optional selector unset.

@@ -2,7 +2,6 @@ package snapshots
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -72,7 +71,7 @@ func (e *Engine) Confirm() (*Snapshot, error) {
 		}
 		return nil, err
 	}
-	if err := os.Rename(e.store.jpath(journalFile), e.store.jpath(keptFile)); err != nil {
+	if err := e.store.renameState(journalFile, keptFile); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, e.tooLate(ErrNothingPending)
 		}
@@ -110,7 +109,7 @@ func (e *Engine) finishKept(j *Journal) error {
 // and any revert request.
 func (e *Engine) clearWindowFiles() {
 	for _, n := range []string{watchdogFile, revertNowFile} {
-		_ = os.Remove(e.store.jpath(n))
+		_ = e.store.removeState(n)
 	}
 }
 
@@ -129,8 +128,7 @@ func (e *Engine) RevertBecause(ctx context.Context, why string) (*TxOutcome, err
 	if p == nil {
 		return nil, ErrNothingPending
 	}
-	b, _ := json.Marshal(revertRequest{TxID: p.TxID, Why: why})
-	if err := os.WriteFile(e.store.jpath(revertNowFile), b, 0o600); err != nil {
+	if err := e.store.writeState(revertNowFile, revertRequest{TxID: p.TxID, Why: why}); err != nil {
 		return nil, fmt.Errorf("ask for revert: %w", err)
 	}
 	return e.Wait(ctx, p)
@@ -138,12 +136,9 @@ func (e *Engine) RevertBecause(ctx context.Context, why string) (*TxOutcome, err
 
 // revertAsked returns the reason of a revert request for txid, if any.
 func (e *Engine) revertAsked(txid string) (string, bool) {
-	b, err := os.ReadFile(e.store.jpath(revertNowFile))
-	if err != nil {
-		return "", false
-	}
 	var r revertRequest
-	if json.Unmarshal(b, &r) != nil || r.TxID != txid {
+	// An empty, unsealed or damaged file is an old request: not this one.
+	if ok, err := e.store.readState(revertNowFile, &r); !ok || err != nil || r.TxID != txid {
 		return "", false
 	}
 	return r.Why, true
@@ -159,7 +154,7 @@ func (e *Engine) Wait(ctx context.Context, p *Pending) (*TxOutcome, error) {
 	for n := 0; ; n++ {
 		busy := false
 		for _, f := range []string{journalFile, keptFile, revertingFile} {
-			if _, err := os.Stat(e.store.jpath(f)); err == nil {
+			if e.store.hasState(f) {
 				busy = true
 			}
 		}
@@ -227,7 +222,7 @@ func (e *Engine) RunWatchdog(lock *Lock, stop <-chan struct{}) error {
 	}
 	defer func() {
 		if st, _ := e.readBeat(); st != nil && st.TxID == txid && st.PID == os.Getpid() {
-			_ = os.Remove(e.store.jpath(watchdogFile))
+			_ = e.store.removeState(watchdogFile)
 		}
 	}()
 	if lock == nil {
@@ -271,7 +266,7 @@ func (e *Engine) RunWatchdog(lock *Lock, stop <-chan struct{}) error {
 			}
 			why = WhyDeadline
 		}
-		if err := os.Rename(e.store.jpath(journalFile), e.store.jpath(revertingFile)); err != nil {
+		if err := e.store.renameState(journalFile, revertingFile); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil // confirm won the race
 			}
@@ -286,7 +281,7 @@ func (e *Engine) RunWatchdog(lock *Lock, stop <-chan struct{}) error {
 // watchdog alive and leaves the window alone.
 func (e *Engine) takeLockFromApply(txid string, stop <-chan struct{}) (*Lock, error) {
 	for {
-		lock, err := AcquireLock(e.store.dir, commandLine(), e.cfg.Now())
+		lock, err := e.store.acquireLock(commandLine(), e.cfg.Now())
 		var le *LockedError
 		if err == nil {
 			return lock, nil
@@ -317,7 +312,7 @@ func (e *Engine) takeLockFromApply(txid string, stop <-chan struct{}) (*Lock, er
 func (e *Engine) acquire() (*Lock, error) {
 	deadline := time.Now().Add(2 * time.Second)
 	for {
-		lock, err := AcquireLock(e.store.dir, commandLine(), e.cfg.Now())
+		lock, err := e.store.acquireLock(commandLine(), e.cfg.Now())
 		var le *LockedError
 		if err == nil || !errors.As(err, &le) || le.Holder.Until.IsZero() || time.Now().After(deadline) {
 			return lock, err

@@ -89,6 +89,10 @@ type Proposal struct {
 	Intent  netcfg.Intent
 	Kind    string
 	Comment string
+
+	// unrecorded is what the plan leaves alone as "proto nictab, not in
+	// history" (see keepUnrecorded); the snapshot does not record it.
+	unrecorded *unrecordedSet
 }
 
 // Propose resolves an intent against the live state and plans the change.
@@ -118,7 +122,11 @@ func (e *Engine) Propose(in netcfg.Intent, comment string) (*Proposal, error) {
 	if d, err = netcfg.Resolve(in, live, e.cfg.Priorities); err != nil {
 		return nil, err
 	}
-	return &Proposal{Live: live, Desired: d, Plan: netcfg.PlanChanges(live, d), Intent: in, Kind: "apply", Comment: comment}, nil
+	un, err := e.keepUnrecorded(live, &d)
+	if err != nil {
+		return nil, err
+	}
+	return &Proposal{Live: live, Desired: d, Plan: netcfg.PlanChanges(live, d), Intent: in, Kind: "apply", Comment: comment, unrecorded: un}, nil
 }
 
 // ProposeRollback plans the return to a snapshot's recorded rules, routes
@@ -149,9 +157,13 @@ func (e *Engine) ProposeRollback(s *Snapshot) (*Proposal, error) {
 	if len(gone) > 0 {
 		return nil, fmt.Errorf("snapshot %s needs NIC %s, which is gone: nothing was changed", s.Meta.ID, netcfg.SafeText(fmt.Sprint(gone)))
 	}
+	un, err := e.keepUnrecorded(live, &d)
+	if err != nil {
+		return nil, err
+	}
 	return &Proposal{
 		Live: live, Desired: d, Plan: netcfg.PlanChanges(live, d),
-		Intent: s.Intent, Kind: "rollback", Comment: fmt.Sprintf("rollback to %s", s.Meta.ID),
+		Intent: s.Intent, Kind: "rollback", Comment: fmt.Sprintf("rollback to %s", s.Meta.ID), unrecorded: un,
 	}, nil
 }
 
@@ -359,7 +371,7 @@ func (e *Engine) snapshotOf(p *Proposal, after netcfg.State, txid string) *Snaps
 	if host == "" {
 		host, _ = os.Hostname()
 	}
-	d := netcfg.OwnedAsDesired(after)
+	d := dropUnrecorded(netcfg.OwnedAsDesired(after), p.unrecorded)
 	resolved := netcfg.Target{Rules: d.Rules, Routes: d.Routes, Names: d.Names}
 	parent := ""
 	if latest, err := e.store.Latest(); err == nil && latest != nil {

@@ -255,7 +255,11 @@ func TestUnrecordableApplyIsUndone(t *testing.T) {
 	r := newRig(t)
 	before := r.ns.Routing()
 	// A file where the pending folder belongs makes every save fail, as a
-	// full disk would.
+	// full disk would. (The store makes its directory only when it first
+	// writes.)
+	if err := os.MkdirAll(r.dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(filepath.Join(r.dir, "pending"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,14 @@ import (
 // IPOptions shapes the shell script export.
 type IPOptions struct {
 	Version string
+	// Netns is the named network namespace the script acts on ("" for
+	// the host's own): its ip commands carry -n NAME, and its table names
+	// go to /etc/netns/NAME/iproute2, where `ip -n NAME` reads them.
+	Netns string
 }
+
+// ipIn is netcfg.CommandIn: an ip command for a namespace.
+func ipIn(netns, cmd string) string { return netcfg.CommandIn(netns, cmd) }
 
 // ExportIP turns a saved snapshot into a POSIX shell script of `ip`
 // commands that recreates its rules, routes and table names, exactly as
@@ -23,6 +30,9 @@ type IPOptions struct {
 // before rules, so no rule ever sends traffic to a table still empty.
 func ExportIP(s *Snapshot, o IPOptions) (string, error) {
 	if err := checkExportable(s); err != nil {
+		return "", err
+	}
+	if err := checkAttrsCarried(s, "ip"); err != nil {
 		return "", err
 	}
 	names := sortedNames(s)
@@ -50,7 +60,12 @@ func ExportIP(s *Snapshot, o IPOptions) (string, error) {
 	unitComment(&b, []string{""})
 	unitComment(&b, wrapComment("It recreates the snapshot's rules, routes and table names with ip, as nictab applied them, so nictab owns them afterwards. Run it as root; run it again and nothing changes. It only adds: rules and routes added since the snapshot stay (nictab rollback removes them). Table names go to $IPROUTE2_DIR/rt_tables.d/nictab.conf, /etc/iproute2 unless IPROUTE2_DIR says otherwise."))
 	b.WriteString("set -eu\n")
-	b.WriteString(`IPROUTE2_DIR=${IPROUTE2_DIR:-/etc/iproute2}` + "\n")
+	if o.Netns != "" {
+		b.WriteString("# For network namespace " + nixComment(o.Netns) + ": ip -n acts there, and ip -n reads names from /etc/netns/NAME/iproute2.\n")
+		b.WriteString(`IPROUTE2_DIR=${IPROUTE2_DIR:-/etc/netns/` + netcfg.ShellQuote(o.Netns) + `/iproute2}` + "\n")
+	} else {
+		b.WriteString(`IPROUTE2_DIR=${IPROUTE2_DIR:-/etc/iproute2}` + "\n")
+	}
 
 	b.WriteString("\n# Names of the tables, and of nictab's routing protocol.\n")
 	b.WriteString("nictab_names() {\n")
@@ -73,14 +88,14 @@ func ExportIP(s *Snapshot, o IPOptions) (string, error) {
 	if len(routes) > 0 {
 		b.WriteString("\n# Routes.\n")
 		for _, r := range routes {
-			b.WriteString(netcfg.RouteCommand("replace", &r) + "\n")
+			b.WriteString(scriptLine(ipIn(o.Netns, netcfg.RouteCommand("replace", &r))) + "\n")
 		}
 	}
 	if len(rules) > 0 {
 		b.WriteString("\n# Rules: every copy deleted, then one added.\n")
 		for _, r := range rules {
-			b.WriteString("while " + netcfg.RuleCommand("del", &r) + " 2>/dev/null; do :; done\n")
-			b.WriteString(netcfg.RuleCommand("add", &r) + "\n")
+			b.WriteString("while " + scriptLine(ipIn(o.Netns, netcfg.RuleCommand("del", &r))) + " 2>/dev/null; do :; done\n")
+			b.WriteString(scriptLine(ipIn(o.Netns, netcfg.RuleCommand("add", &r))) + "\n")
 		}
 	}
 	return b.String(), nil

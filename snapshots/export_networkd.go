@@ -39,6 +39,9 @@ func ExportNetworkd(s *Snapshot, o NetworkdOptions) ([]File, error) {
 	if err := checkExportable(s); err != nil {
 		return nil, err
 	}
+	if err := checkAttrsCarried(s, "systemd-networkd"); err != nil {
+		return nil, err
+	}
 	names := sortedNames(s)
 	if err := checkTableNames(names, true); err != nil {
 		return nil, err

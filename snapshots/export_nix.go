@@ -89,6 +89,9 @@ func ExportNix(s *Snapshot, o NixOptions) (string, error) {
 	if err := checkExportable(s); err != nil {
 		return "", err
 	}
+	if err := checkAttrsCarried(s, "NixOS"); err != nil {
+		return "", err
+	}
 	f, err := PickFlavor(s, o.Flavor)
 	if err != nil {
 		return "", err

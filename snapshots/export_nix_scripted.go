@@ -43,10 +43,10 @@ func staticRoute(r netcfg.Route) netcfg.Route {
 // nothing.
 func ruleCommands(r netcfg.Rule) []string {
 	r.Proto = netcfg.ProtoStatic
-	del := netcfg.RuleCommand("del", &r)
+	del := scriptLine(netcfg.RuleCommand("del", &r))
 	return []string{
 		"while " + del + " 2>/dev/null; do :; done",
-		netcfg.RuleCommand("add", &r),
+		scriptLine(netcfg.RuleCommand("add", &r)),
 	}
 }
 
@@ -101,12 +101,12 @@ func scriptedScript(routes []netcfg.Route, rules []netcfg.Rule) []string {
 		"}",
 	}
 	for _, a := range neededAddrs(routes) {
-		lines = append(lines, "nictab_wait "+netcfg.ShellQuote(a.dev)+" "+a.addr+" || failed=$((failed + 1))")
+		lines = append(lines, scriptLine("nictab_wait "+netcfg.ShellQuote(a.dev)+" "+a.addr)+" || failed=$((failed + 1))")
 	}
 	lines = append(lines, "# Routes first: no rule may send traffic to a table still empty.")
 	for _, r := range routes {
 		sr := staticRoute(r)
-		lines = append(lines, netcfg.RouteCommand("replace", &sr)+" || failed=$((failed + 1))")
+		lines = append(lines, scriptLine(netcfg.RouteCommand("replace", &sr))+" || failed=$((failed + 1))")
 	}
 	for _, r := range rules {
 		c := ruleCommands(r)

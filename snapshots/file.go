@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -79,9 +78,9 @@ type fileOrigin struct {
 
 // Load reads and parses a snapshot file.
 func Load(path string) (*Snapshot, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadInput(path)
 	if err != nil {
-		return nil, fmt.Errorf("read snapshot %s: %w", path, err)
+		return nil, err
 	}
 	return Parse(path, data)
 }
@@ -91,6 +90,11 @@ func Load(path string) (*Snapshot, error) {
 // is used in messages. Every error is a *FileError; several are joined
 // with errors.Join.
 func Parse(name string, data []byte) (*Snapshot, error) {
+	return parseWith(name, data, inputLimits)
+}
+
+func parseWith(name string, data []byte, lim shapeLimits) (*Snapshot, error) {
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, &FileError{File: name, Line: 1, Column: 1, Field: "version", Msg: "the file is empty; a snapshot file starts with version: 1"}
 	}
@@ -101,6 +105,9 @@ func Parse(name string, data []byte) (*Snapshot, error) {
 	if !utf8.Valid(data) {
 		line, col := posAt(data, invalidUTF8At(data))
 		return nil, &FileError{File: name, Line: line, Column: col, Msg: "the file is not valid UTF-8"}
+	}
+	if err := checkShape(name, data, lim); err != nil {
+		return nil, err
 	}
 	root, err := parseYAML(name, data)
 	if err != nil {

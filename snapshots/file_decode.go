@@ -26,7 +26,19 @@ type decoder struct {
 	checksumLine int
 }
 
+// maxFileErrors bounds the problems reported for one file: a file of
+// thousands of bad entries would otherwise cost more to report than to
+// parse.
+const maxFileErrors = 20
+
 func (d *decoder) failAt(p filePos, field, format string, a ...any) {
+	if len(d.errs) > maxFileErrors {
+		return
+	}
+	if len(d.errs) == maxFileErrors {
+		d.errs = append(d.errs, &FileError{File: d.file, Line: p.line, Column: p.col, Msg: fmt.Sprintf("more problems after these %d are not listed", maxFileErrors)})
+		return
+	}
 	d.errs = append(d.errs, &FileError{File: d.file, Line: p.line, Column: p.col, Field: field, Msg: fmt.Sprintf(format, a...)})
 }
 

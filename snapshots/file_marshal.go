@@ -58,7 +58,7 @@ func Marshal(s *Snapshot) ([]byte, error) {
 	}
 	body := w.Bytes()
 	out := fmt.Appendf(body[:len(body):len(body)], "checksum: %s\n", checksum(body))
-	if _, err := Parse("", out); err != nil {
+	if _, err := parseWith("", out, storedLimits); err != nil {
 		return nil, fmt.Errorf("marshal snapshot: it would not load back: %w", err)
 	}
 	return out, nil
@@ -232,6 +232,7 @@ func savedRuleFlow(r *netcfg.Rule) flow {
 	if r.Proto != 0 {
 		f.add("protocol", num(r.Proto))
 	}
+	ruleAttrsFlow(&f, r)
 	return f
 }
 
@@ -262,6 +263,7 @@ func savedRouteFlow(r *netcfg.Route) flow {
 		f.add("tos", num(r.Tos))
 	}
 	f.flag("onlink", r.Onlink)
+	routeAttrsFlow(&f, r)
 	if len(r.MultiPath) > 0 {
 		hops := make([]string, len(r.MultiPath))
 		for i, nh := range r.MultiPath {
@@ -272,6 +274,10 @@ func savedRouteFlow(r *netcfg.Route) flow {
 				h.add("weight", strconv.Itoa(nh.Weight))
 			}
 			h.flag("onlink", nh.Onlink)
+			if nh.Realms != 0 {
+				h.add("realms", num(nh.Realms))
+			}
+			opaqueFlow(&h, nh.Encap, nh.Unmodelled)
 			hops[i] = h.String()
 		}
 		f.add("nexthops", "["+strings.Join(hops, ", ")+"]")

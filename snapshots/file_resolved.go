@@ -16,8 +16,13 @@ var (
 	resolvedKeys   = []string{"names", "rules", "routes"}
 	savedRuleKeys  = []string{"family", "priority", "not", "from", "to", "iif", "oif", "fwmark", "tos", "uidrange", "ipproto", "sport", "dport", "l3mdev", "action", "table", "goto", "suppress_prefixlength", "suppress_ifgroup", "protocol"}
 	savedRouteKeys = []string{"table", "type", "to", "via", "dev", "src", "scope", "protocol", "metric", "tos", "onlink", "nexthops"}
-	nexthopKeys    = []string{"via", "dev", "weight", "onlink"}
+	nexthopKeys    = append([]string{"via", "dev", "weight", "onlink"}, nexthopAttrKeys...)
 )
+
+func init() {
+	savedRuleKeys = append(savedRuleKeys, ruleAttrKeys...)
+	savedRouteKeys = append(savedRouteKeys, routeAttrKeys...)
+}
 
 const (
 	maxU32   = 1<<32 - 1
@@ -197,6 +202,7 @@ func (d *decoder) savedRule(f *fields, path string) (netcfg.Rule, bool) {
 	x.int("suppress_prefixlength", maxInt32, "suppress_prefixlength is 0–2147483647 (leave it out for none)", &r.SuppressPrefixLen)
 	x.int("suppress_ifgroup", maxInt32, "suppress_ifgroup is 0–2147483647 (leave it out for none)", &r.SuppressIfgroup)
 	x.u8("protocol", &r.Proto)
+	d.savedRuleAttrs(x, &r)
 	if !x.ok {
 		return r, false
 	}
@@ -238,6 +244,7 @@ func (d *decoder) savedRoute(f *fields, path string) (netcfg.Route, bool) {
 	x.u32("metric", &r.Metric)
 	x.u8("tos", &r.Tos)
 	x.flag("onlink", &r.Onlink)
+	d.savedRouteAttrs(x, &r)
 	items, ok := d.list(f.vals["nexthops"], join(path, "nexthops"))
 	x.ok = x.ok && ok
 	for i, item := range items {
@@ -253,6 +260,8 @@ func (d *decoder) savedRoute(f *fields, path string) (netcfg.Route, bool) {
 		h.iface("dev", &nh.Dev)
 		h.int("weight", 256, "weight is 0–256", &nh.Weight)
 		h.flag("onlink", &nh.Onlink)
+		h.u32("realms", &nh.Realms)
+		d.opaqueAttrs(h, &nh.Encap, &nh.Unmodelled)
 		x.ok = x.ok && h.ok
 		r.MultiPath = append(r.MultiPath, nh)
 	}

@@ -52,6 +52,28 @@ func fullSnapshot() *Snapshot {
 	v6rule.Mark = &netcfg.FwMark{Value: 0, Mask: 0xffffffff}
 	unspecRule := netcfg.NewRule()
 	unspecRule.Family, unspecRule.Priority, unspecRule.Action = netcfg.V4, 1020, netcfg.RuleAction(5)
+	// The attributes of newer kernels: dscp with a mask, port masks,
+	// tun_id, realms; flowlabel on IPv6; the nat action.
+	dscpRule := netcfg.NewRule()
+	dscpRule.Family, dscpRule.Priority, dscpRule.Table = netcfg.V4, 180, 180
+	dscpRule.DSCP = &netcfg.DSCPMatch{Value: 46, Mask: 0x3c}
+	dscpRule.IPProto, dscpRule.SPort, dscpRule.DPort = 6, &netcfg.PortRange{Start: 0x1000, End: 0x1000, Mask: 0xf000}, &netcfg.PortRange{Start: 48, End: 48, Mask: 0xfff0}
+	dscpRule.TunID, dscpRule.Realms = 1<<63+5, 3<<16|4
+	flowRule := netcfg.NewRule()
+	flowRule.Family, flowRule.Priority, flowRule.Table = netcfg.V6, 181, 181
+	flowRule.FlowLabel = &netcfg.FlowLabel{Value: 0x100, Mask: 0xff00}
+	flowRule2 := flowRule
+	flowRule2.Priority, flowRule2.FlowLabel, flowRule2.DSCP = 182, &netcfg.FlowLabel{Value: 0x12345, Mask: 0xfffff}, &netcfg.DSCPMatch{Value: 0, Mask: 0x3f}
+	// An owned rule and route that became opaque keep their bytes.
+	flowRule.Unmodelled = []netcfg.RawAttr{{Type: 31, Name: "FRA_31", Data: []byte{1, 2}}}
+	natRule := netcfg.NewRule()
+	natRule.Family, natRule.Priority, natRule.Action = netcfg.V4, 183, netcfg.ActionNAT
+	metrics := netcfg.Metrics{CongCtl: "reno", Lock: 1<<netcfg.RTAXMTU | 1<<netcfg.RTAXCCAlgo}
+	for i := 2; i <= netcfg.RTAXMax; i++ {
+		if i != netcfg.RTAXCCAlgo {
+			metrics.Values[i] = uint32(1000 + i)
+		}
+	}
 
 	return &Snapshot{
 		Version: Version,
@@ -86,7 +108,7 @@ func fullSnapshot() *Snapshot {
 		},
 		Resolved: &netcfg.Target{
 			Names: []netcfg.TableName{{ID: 13, Name: "vpn"}, {ID: 4294967295, Name: "top"}},
-			Rules: []netcfg.Rule{rule, v6rule, unspecRule},
+			Rules: []netcfg.Rule{rule, v6rule, unspecRule, dscpRule, flowRule, flowRule2, natRule},
 			Routes: []netcfg.Route{
 				{Table: 13, Type: netcfg.RouteUnicast, Dst: netip.MustParsePrefix("192.168.10.0/24"), Dev: "eno1", Src: netip.MustParseAddr("192.168.10.2"), Scope: netcfg.ScopeLink, Proto: netcfg.ProtoNictab},
 				{Table: 13, Type: netcfg.RouteUnicast, Dst: netip.MustParsePrefix("0.0.0.0/0"), Gw: netip.MustParseAddr("192.168.10.1"), Dev: "eno1", Proto: netcfg.ProtoNictab, Metric: 100, Tos: 8, Onlink: true},
@@ -94,6 +116,11 @@ func fullSnapshot() *Snapshot {
 					MultiPath: []netcfg.NextHop{{Gw: netip.MustParseAddr("fe80::1"), Dev: "eno1", Weight: 1, Onlink: true}, {Gw: netip.MustParseAddr("fe80::2"), Dev: "enp2s0", Weight: 256}, {}}},
 				{Table: 14, Type: netcfg.RouteUnspec, Dst: netip.MustParsePrefix("10.0.0.0/8"), Scope: netcfg.ScopeNowhere},
 				{Table: 14, Type: netcfg.RouteType(42), Dst: netip.MustParsePrefix("::ffff:10.0.0.0/104"), Scope: netcfg.Scope(100)},
+				{Table: 15, Type: netcfg.RouteUnicast, Dst: netip.MustParsePrefix("10.20.0.0/16"), Gw: netip.MustParseAddr("10.9.0.2"), Dev: "eno1", Metrics: metrics, Realms: 2<<16 | 5, NHID: 7},
+				{Table: 15, Type: netcfg.RouteUnicast, Dst: netip.MustParsePrefix("2001:db8:50::/48"), From: netip.MustParsePrefix("2001:db8:9::/64"), Gw: netip.MustParseAddr("fe80::1"), Dev: "eno1", Metric: 1024, Pref: netcfg.PrefLow,
+					MultiPath: []netcfg.NextHop{{Gw: netip.MustParseAddr("fe80::1"), Dev: "eno1", Weight: 3, Realms: 7, Encap: &netcfg.Encap{Type: 1, Data: []byte{8, 0, 1, 0, 0, 1, 65, 0}}, Unmodelled: []netcfg.RawAttr{{Type: 40, Name: "RTA_40", Data: []byte{}}}}}},
+				{Table: 15, Type: netcfg.RouteUnicast, Dst: netip.MustParsePrefix("10.30.0.0/16"), Dev: "eno1", Scope: netcfg.ScopeLink, Expires: 300,
+					Encap: &netcfg.Encap{Type: 2, Data: []byte{12, 0, 1, 0}}, Unmodelled: []netcfg.RawAttr{{Type: 99, Name: "RTA_99", Data: []byte{0xff}}}},
 			},
 		},
 	}

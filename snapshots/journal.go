@@ -1,6 +1,7 @@
 package snapshots
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/nictab/nictab/internal/atomicfile"
 	"github.com/nictab/nictab/netcfg"
@@ -70,12 +73,118 @@ func (s *Store) pendingPath(id string) string {
 	return filepath.Join(s.dir, pendingDir, id+".yaml")
 }
 
-func (s *Store) writeJournal(j *Journal) error {
-	b, err := json.MarshalIndent(j, "", "  ")
+// maxStateFile caps a journal or outcome file. A journal holds every rule
+// and route nictab owned before an apply, which can be far more than a
+// snapshot file a person writes; it is JSON, parsed in linear time.
+const maxStateFile = 1 << 30
+
+// sealJSON appends the checksum line every state file carries, as
+// snapshots do: the sha256 of every byte before it.
+func sealJSON(b []byte) []byte {
+	b = append(b, '\n')
+	return append(b, checksumPrefix+" "+checksum(b)+"\n"...)
+}
+
+// openJSON checks a state file's checksum, which is mandatory, and
+// returns the JSON before it.
+func openJSON(path string, data []byte) ([]byte, error) {
+	line, err := verifyChecksum(path, data)
 	if err != nil {
-		return fmt.Errorf("encode journal: %w", err)
+		return nil, err
 	}
-	if err := atomicfile.WriteFile(s.jpath(journalFile), b, 0o600); err != nil {
+	if line == 0 {
+		return nil, &FileError{File: path, Field: "checksum", Msg: "has no checksum line: nictab writes one on every file it keeps, so this one is not trusted", err: ErrChecksum}
+	}
+	i := bytes.LastIndex(data, []byte("\n"+checksumPrefix))
+	return data[:i+1], nil
+}
+
+// writeState writes a sealed JSON state file in the store's directory.
+func (s *Store) writeState(name string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", name, err)
+	}
+	root, err := s.rootFile(true)
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFileAt(root, name, sealJSON(b), 0o600)
+}
+
+// readState reads a sealed JSON state file into v; false when absent.
+func (s *Store) readState(name string, v any) (bool, error) {
+	root, err := s.rootFile(false)
+	if err != nil || root == nil {
+		return false, err
+	}
+	data, err := readIn(root, name, maxStateFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	body, err := openJSON(s.jpath(name), data)
+	if err != nil {
+		return false, fmt.Errorf("%s is damaged: %w", s.jpath(name), err)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return false, fmt.Errorf("%s is damaged: %w", s.jpath(name), err)
+	}
+	return true, nil
+}
+
+// renameState renames a file of the store's directory within it. Like
+// os.Rename, a missing source gives an error that is fs.ErrNotExist.
+func (s *Store) renameState(from, to string) error {
+	root, err := s.rootFile(false)
+	if err != nil {
+		return err
+	}
+	if root == nil {
+		return &os.LinkError{Op: "rename", Old: s.jpath(from), New: s.jpath(to), Err: unix.ENOENT}
+	}
+	if err := unix.Renameat(int(root.Fd()), from, int(root.Fd()), to); err != nil {
+		return &os.LinkError{Op: "rename", Old: s.jpath(from), New: s.jpath(to), Err: err}
+	}
+	return nil
+}
+
+// hasState reports whether a file of the store's directory exists.
+func (s *Store) hasState(name string) bool {
+	root, _ := s.rootFile(false)
+	return existsIn(root, name)
+}
+
+// removeState removes a file of the store's directory; a missing one is
+// not an error.
+func (s *Store) removeState(name string) error {
+	root, err := s.rootFile(false)
+	if err != nil || root == nil {
+		return err
+	}
+	if err := unix.Unlinkat(int(root.Fd()), name, 0); err != nil && !errors.Is(err, unix.ENOENT) {
+		return &fs.PathError{Op: "remove", Path: s.jpath(name), Err: err}
+	}
+	return nil
+}
+
+// touchState creates an empty flag file in the store's directory.
+func (s *Store) touchState(name string) error {
+	root, err := s.rootFile(true)
+	if err != nil {
+		return err
+	}
+	f, err := openIn(root, name, unix.O_WRONLY|unix.O_CREAT, 0o600)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+func (s *Store) writeJournal(j *Journal) error {
+	if err := s.writeState(journalFile, j); err != nil {
 		return fmt.Errorf("write journal: %w", err)
 	}
 	return nil
@@ -83,25 +192,29 @@ func (s *Store) writeJournal(j *Journal) error {
 
 // readJournal reads the journal under one of its names; nil when absent.
 func (s *Store) readJournal(name string) (*Journal, error) {
-	b, err := os.ReadFile(s.jpath(name))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read journal: %w", err)
-	}
 	var j Journal
-	if err := json.Unmarshal(b, &j); err != nil {
-		return nil, fmt.Errorf("journal %s is damaged: %w", s.jpath(name), err)
+	ok, err := s.readState(name, &j)
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	if !ok {
+		return nil, nil
 	}
 	return &j, nil
 }
 
 func (s *Store) removeJournal(name string) error {
-	if err := os.Remove(s.jpath(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := s.removeState(name); err != nil {
 		return fmt.Errorf("remove journal: %w", err)
 	}
-	return atomicfile.SyncDir(s.dir)
+	root, err := s.rootFile(false)
+	if err != nil || root == nil {
+		return err
+	}
+	if err := root.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", s.dir, err)
+	}
+	return nil
 }
 
 // Outcome of a transaction, recorded for the process that started it.
@@ -113,38 +226,48 @@ type TxOutcome struct {
 }
 
 func (s *Store) writeOutcome(o TxOutcome) error {
-	b, _ := json.Marshal(o)
-	if err := atomicfile.WriteFile(s.jpath(outcomeFile), b, 0o600); err != nil {
+	if err := s.writeState(outcomeFile, o); err != nil {
 		return fmt.Errorf("record outcome: %w", err)
 	}
 	return nil
 }
 
 func (s *Store) readOutcome() (*TxOutcome, error) {
-	b, err := os.ReadFile(s.jpath(outcomeFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read outcome: %w", err)
-	}
 	var o TxOutcome
-	if err := json.Unmarshal(b, &o); err != nil {
-		return nil, fmt.Errorf("outcome file is damaged: %w", err)
+	ok, err := s.readState(outcomeFile, &o)
+	if err != nil {
+		return nil, fmt.Errorf("outcome: %w", err)
+	}
+	if !ok {
+		return nil, nil
 	}
 	return &o, nil
 }
 
+func (s *Store) pendingDirFile(create bool) (*os.File, error) {
+	root, err := s.rootFile(create)
+	if err != nil || root == nil {
+		return nil, err
+	}
+	d, err := openSubdir(root, pendingDir, create)
+	if errors.Is(err, fs.ErrNotExist) && !create {
+		return nil, nil
+	}
+	return d, err
+}
+
 // savePending writes the snapshot of a change that is not kept yet.
 func (s *Store) savePending(snap *Snapshot) error {
-	if err := os.MkdirAll(filepath.Join(s.dir, pendingDir), 0o700); err != nil {
-		return fmt.Errorf("create %s: %w", pendingDir, err)
-	}
-	b, err := Marshal(snap)
+	b, err := marshalStored(snap)
 	if err != nil {
 		return fmt.Errorf("encode snapshot: %w", err)
 	}
-	if err := atomicfile.WriteFile(s.pendingPath(snap.Meta.ID), b, 0o600); err != nil {
+	d, err := s.pendingDirFile(true)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", pendingDir, err)
+	}
+	defer d.Close()
+	if err := atomicfile.WriteFileAt(d, snap.Meta.ID+".yaml", b, 0o600); err != nil {
 		return fmt.Errorf("save snapshot: %w", err)
 	}
 	return nil
@@ -152,22 +275,44 @@ func (s *Store) savePending(snap *Snapshot) error {
 
 // commitPending moves a pending snapshot into the history.
 func (s *Store) commitPending(id string) error {
-	if err := os.Rename(s.pendingPath(id), s.path(id)); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			if _, serr := os.Stat(s.path(id)); serr == nil {
-				return nil // committed already, before a crash
-			}
-		}
+	snaps, err := s.snapDirFile(true)
+	if err != nil {
 		return fmt.Errorf("record snapshot %s: %w", id, err)
 	}
-	return atomicfile.SyncDir(s.snapDir())
+	d, err := s.pendingDirFile(false)
+	if err != nil {
+		return fmt.Errorf("record snapshot %s: %w", id, err)
+	}
+	name := id + ".yaml"
+	if d == nil {
+		if existsIn(snaps, name) {
+			return nil // committed already, before a crash
+		}
+		return fmt.Errorf("record snapshot %s: %s is missing", id, s.pendingPath(id))
+	}
+	defer d.Close()
+	if err := unix.Renameat(int(d.Fd()), name, int(snaps.Fd()), name); err != nil {
+		if errors.Is(err, unix.ENOENT) && existsIn(snaps, name) {
+			return nil // committed already, before a crash
+		}
+		return fmt.Errorf("record snapshot %s: %w", id, &os.LinkError{Op: "rename", Old: s.pendingPath(id), New: s.path(id), Err: err})
+	}
+	if err := snaps.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", s.snapDir(), err)
+	}
+	return nil
 }
 
 func (s *Store) dropPending(id string) error {
 	if id == "" {
 		return nil
 	}
-	if err := os.Remove(s.pendingPath(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	d, err := s.pendingDirFile(false)
+	if err != nil || d == nil {
+		return err
+	}
+	defer d.Close()
+	if err := unix.Unlinkat(int(d.Fd()), id+".yaml", 0); err != nil && !errors.Is(err, unix.ENOENT) {
 		return fmt.Errorf("remove pending snapshot: %w", err)
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,7 +22,8 @@ import (
 // holds it until the change is kept or reverted; no second apply can slip
 // in between. The file's content only tells a waiting nictab who holds it.
 type Lock struct {
-	f *os.File
+	f   *os.File
+	dir *os.File // the state directory, for OpenLog
 }
 
 // LockHolder is what the lock file says about its holder.
@@ -49,10 +51,27 @@ func (e *LockedError) Error() string {
 	return fmt.Sprintf("another nictab (pid %d, `%s`, since %s) is applying a change; try again when it is done", h.PID, h.Command, h.Since.Local().Format("15:04:05"))
 }
 
-// AcquireLock takes the lock without waiting. It fails with *LockedError
-// when another process holds it.
+// AcquireLock takes the lock of the state directory dir without waiting.
+// It fails with *LockedError when another process holds it.
 func AcquireLock(dir, command string, now time.Time) (*Lock, error) {
-	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
+	st, err := OpenStore(dir, nil)
+	if err != nil {
+		return nil, err
+	}
+	return st.acquireLock(command, now)
+}
+
+// acquireLock takes the store's lock, creating the store's directory if
+// need be. The lock file is opened relative to the directory, never
+// through a link, and must be a regular file of this user: a link planted
+// there cannot make nictab write the holder's description into another
+// file.
+func (s *Store) acquireLock(command string, now time.Time) (*Lock, error) {
+	root, err := s.rootFile(true)
+	if err != nil {
+		return nil, err
+	}
+	f, err := openIn(root, "lock", unix.O_RDWR|unix.O_CREAT, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open lock: %w", err)
 	}
@@ -60,18 +79,27 @@ func AcquireLock(dir, command string, now time.Time) (*Lock, error) {
 		defer f.Close()
 		if errors.Is(err, unix.EWOULDBLOCK) {
 			var h LockHolder
-			b, _ := os.ReadFile(f.Name())
+			b, _ := io.ReadAll(io.LimitReader(f, 4096))
 			_ = json.Unmarshal(b, &h)
 			return nil, &LockedError{Holder: h}
 		}
 		return nil, fmt.Errorf("lock %s: %w", f.Name(), err)
 	}
-	l := &Lock{f: f}
+	l := &Lock{f: f, dir: root}
 	if err := l.Describe(LockHolder{PID: os.Getpid(), Command: command, Since: now}); err != nil {
 		l.Release()
 		return nil, err
 	}
 	return l, nil
+}
+
+// OpenLog opens (appending, creating it) a log file beside the lock, in
+// the same trusted directory and never through a link.
+func (l *Lock) OpenLog(name string) (*os.File, error) {
+	if l.dir == nil {
+		return nil, errors.New("open log: the lock was inherited, not taken")
+	}
+	return openIn(l.dir, name, unix.O_WRONLY|unix.O_CREAT|unix.O_APPEND, 0o600)
 }
 
 // LockFromFile adopts a lock inherited as an open file (the watchdog's).

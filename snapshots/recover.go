@@ -3,7 +3,6 @@ package snapshots
 import (
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 
 	"github.com/nictab/nictab/netcfg"
@@ -26,6 +25,9 @@ func (e *RevertIncompleteError) Error() string {
 // before it or after it, never between. It reports what it did; "" means
 // there was nothing to do.
 func (e *Engine) Recover() (string, error) {
+	if root, err := e.store.rootFile(false); err != nil || root == nil {
+		return "", err // no state directory: nothing was ever applied
+	}
 	lock, err := e.acquire()
 	if err != nil {
 		return "", err
@@ -37,7 +39,10 @@ func (e *Engine) Recover() (string, error) {
 // NeedsRecovery reports whether an interrupted apply left a journal that no
 // running nictab is handling.
 func (e *Engine) NeedsRecovery() (bool, error) {
-	lock, err := AcquireLock(e.store.dir, commandLine(), e.cfg.Now())
+	if root, err := e.store.rootFile(false); err != nil || root == nil {
+		return false, err // no state directory: nothing was ever applied
+	}
+	lock, err := e.store.acquireLock(commandLine(), e.cfg.Now())
 	if err != nil {
 		// Someone holds the lock: they are handling it.
 		return false, nil
@@ -134,7 +139,7 @@ func asBefore(rep netcfg.RestoreReport) string {
 }
 
 func renameJournal(s *Store, from, to string) error {
-	if err := os.Rename(s.jpath(from), s.jpath(to)); err != nil {
+	if err := s.renameState(from, to); err != nil {
 		return fmt.Errorf("take the journal: %w", err)
 	}
 	return nil

@@ -9,32 +9,60 @@ import (
 // SaveCurrent records what nictab owns now as a snapshot without changing
 // anything.
 func (e *Engine) SaveCurrent(comment string) (*Snapshot, error) {
+	snap, _, err := e.saveCurrent(comment, false)
+	return snap, err
+}
+
+// AdoptUnrecorded records, as a snapshot of kind adopt, the rules and
+// routes of nictab's protocol that no record names ("proto nictab, not in
+// history"), so that from now on nictab manages them. It changes nothing
+// in the kernel; n is how many it took over (0: no snapshot is saved).
+func (e *Engine) AdoptUnrecorded(comment string) (snap *Snapshot, n int, err error) {
+	return e.saveCurrent(comment, true)
+}
+
+func (e *Engine) saveCurrent(comment string, adopt bool) (*Snapshot, int, error) {
 	lock, err := e.acquire()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer lock.Release()
 	if _, err := e.recoverLocked(); err != nil {
-		return nil, fmt.Errorf("an earlier apply was interrupted and could not be recovered: %w", err)
+		return nil, 0, fmt.Errorf("an earlier apply was interrupted and could not be recovered: %w", err)
 	}
 	k, err := e.cfg.Open()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer k.Close()
 	live, err := netcfg.Detect(k, e.names(), netcfg.DetectOptions{Owned: true})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	p := &Proposal{Kind: "save", Comment: comment}
+	// Saving records what nictab owns; what it has no record of stays
+	// unrecorded unless it is being adopted.
+	un, err := e.keepUnrecorded(live, &netcfg.Desired{})
+	if err != nil {
+		return nil, 0, err
+	}
+	n := len(un.rules) + len(un.routes)
+	if adopt {
+		if n == 0 {
+			return nil, 0, nil
+		}
+		p.Kind = "adopt"
+	} else {
+		p.unrecorded = un
+	}
 	if latest, err := e.store.Latest(); err == nil && latest != nil {
 		p.Intent = latest.Intent
 	}
 	snap := e.snapshotOf(p, live, e.store.NewID())
 	if err := e.store.Save(snap); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return snap, nil
+	return snap, n, nil
 }
 
 // ProposeAdoption plans taking the rules and routes configured by hand
@@ -68,7 +96,7 @@ func adoptIntent(in netcfg.Intent, rules []netcfg.Rule, routes []netcfg.Route) n
 	out.Routes = append([]netcfg.RouteIntent(nil), in.Routes...)
 	for _, r := range rules {
 		if r.Action != netcfg.ActionLookup || r.Not || r.Tos != 0 || r.UIDRange != nil || r.IPProto != 0 ||
-			r.SPort != nil || r.DPort != nil || r.L3MDev || r.SuppressPrefixLen >= 0 || r.SuppressIfgroup >= 0 {
+			r.SPort != nil || r.DPort != nil || r.L3MDev || r.SuppressPrefixLen >= 0 || r.SuppressIfgroup >= 0 || r.Extended() {
 			continue
 		}
 		if !r.From.IsValid() && !r.To.IsValid() {
@@ -79,7 +107,7 @@ func adoptIntent(in netcfg.Intent, rules []netcfg.Rule, routes []netcfg.Route) n
 		out.Rules = append(out.Rules, netcfg.RuleIntent{Priority: r.Priority, From: r.From, To: r.To, IIF: r.IIF, OIF: r.OIF, FwMark: r.Mark, Table: netcfg.TableRef{ID: r.Table}})
 	}
 	for _, r := range routes {
-		if len(r.MultiPath) > 0 || r.Tos != 0 || r.Onlink {
+		if len(r.MultiPath) > 0 || r.Tos != 0 || r.Onlink || r.Extended() {
 			continue
 		}
 		sc := r.Scope

@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
+	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/nictab/nictab/internal/atomicfile"
 	"github.com/nictab/nictab/netcfg"
@@ -17,52 +19,80 @@ import (
 
 // Store is the snapshot history of one host or namespace: one YAML file per
 // snapshot under DIR/snapshots, named by its id.
+//
+// NOTE: every file of the store is opened relative to a descriptor of its
+// directory, taken once through openTrustedDir, and never through a link:
+// a path that changes after that (a link swapped in a world-writable
+// parent) cannot redirect what nictab reads or writes.
 type Store struct {
 	dir string
 	now func() time.Time
+
+	mu    sync.Mutex
+	root  *os.File // nil until the directory exists
+	snaps *os.File // DIR/snapshots, nil until it exists
 }
 
 // idLayout makes ids that sort by time and are short to type:
 // 261124-175512 is 2026-11-24 17:55:12 UTC.
 const idLayout = "060102-150405"
 
-// OpenStore opens (creating it, mode 0700) the store in dir. As root it
-// refuses a directory that another user owns or that others may write, as
-// sshd's StrictModes does: whoever can write there can make nictab restore
-// any routing they like.
+// OpenStore opens the store in dir. It refuses a directory that it could
+// not trust (see openTrustedDir): whoever can write there can make nictab
+// restore any routing they like. A directory that does not exist yet is
+// made (mode 0700) only when something is first written, so read-only
+// commands never create it.
 func OpenStore(dir string, now func() time.Time) (*Store, error) {
 	if now == nil {
 		now = time.Now
 	}
 	s := &Store{dir: dir, now: now}
-	for _, d := range []string{dir, s.snapDir()} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return nil, fmt.Errorf("create state directory %s: %w", d, err)
-		}
-		if err := checkPrivate(d); err != nil {
-			return nil, err
-		}
+	if _, err := s.snapDirFile(false); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
 
-func checkPrivate(dir string) error {
-	fi, err := os.Stat(dir)
+// rootFile is the store's directory, opened (with create, made) once.
+// It returns nil, nil when the directory does not exist and create is
+// false.
+func (s *Store) rootFile(create bool) (*os.File, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.root != nil {
+		return s.root, nil
+	}
+	f, err := openTrustedDir(s.dir, create)
+	if errors.Is(err, fs.ErrNotExist) && !create {
+		return nil, nil
+	}
 	if err != nil {
-		return fmt.Errorf("state directory: %w", err)
+		return nil, err
 	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return nil
+	s.root = f
+	return f, nil
+}
+
+// snapDirFile is DIR/snapshots; nil, nil when absent and create is false.
+func (s *Store) snapDirFile(create bool) (*os.File, error) {
+	root, err := s.rootFile(create)
+	if err != nil || root == nil {
+		return nil, err
 	}
-	uid := os.Geteuid()
-	if int(st.Uid) != uid && uid == 0 {
-		return fmt.Errorf("state directory %s belongs to uid %d, not root: refusing to trust it (chown root %s)", dir, st.Uid, dir)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.snaps != nil {
+		return s.snaps, nil
 	}
-	if fi.Mode().Perm()&0o022 != 0 {
-		return fmt.Errorf("state directory %s is writable by group or others (mode %04o): refusing to trust it (chmod 700 %s)", dir, fi.Mode().Perm(), dir)
+	f, err := openSubdir(root, "snapshots", create)
+	if errors.Is(err, fs.ErrNotExist) && !create {
+		return nil, nil
 	}
-	return nil
+	if err != nil {
+		return nil, err
+	}
+	s.snaps = f
+	return f, nil
 }
 
 // Dir is the store's directory.
@@ -72,12 +102,22 @@ func (s *Store) snapDir() string { return filepath.Join(s.dir, "snapshots") }
 
 func (s *Store) path(id string) string { return filepath.Join(s.snapDir(), id+".yaml") }
 
+// existsIn reports whether name is in dir (a nil dir holds nothing).
+func existsIn(dir *os.File, name string) bool {
+	if dir == nil {
+		return false
+	}
+	var st unix.Stat_t
+	return unix.Fstatat(int(dir.Fd()), name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil
+}
+
 // NewID returns an id for a snapshot taken now that no snapshot has yet.
 func (s *Store) NewID() string {
+	snaps, _ := s.snapDirFile(false)
 	base := s.now().UTC().Format(idLayout)
 	id := base
 	for n := 2; ; n++ {
-		if _, err := os.Stat(s.path(id)); errors.Is(err, fs.ErrNotExist) {
+		if !existsIn(snaps, id+".yaml") {
 			return id
 		}
 		id = fmt.Sprintf("%s-%d", base, n)
@@ -93,14 +133,89 @@ func (s *Store) Save(snap *Snapshot) error {
 	if snap.Meta.ID == "" {
 		snap.Meta.ID = s.NewID()
 	}
-	b, err := Marshal(snap)
+	b, err := marshalStored(snap)
 	if err != nil {
 		return fmt.Errorf("save snapshot %s: %w", snap.Meta.ID, err)
 	}
-	if err := atomicfile.WriteFile(s.path(snap.Meta.ID), b, 0o600); err != nil {
+	snaps, err := s.snapDirFile(true)
+	if err != nil {
+		return fmt.Errorf("save snapshot %s: %w", snap.Meta.ID, err)
+	}
+	if err := atomicfile.WriteFileAt(snaps, snap.Meta.ID+".yaml", b, 0o600); err != nil {
 		return fmt.Errorf("save snapshot %s: %w", snap.Meta.ID, err)
 	}
 	return nil
+}
+
+// marshalStored encodes a snapshot for the store, refusing one the store
+// could not read back.
+func marshalStored(snap *Snapshot) ([]byte, error) {
+	b, err := Marshal(snap)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxStoredSize {
+		return nil, fmt.Errorf("the snapshot would take %d bytes, more than the %d nictab reads back from its store", len(b), maxStoredSize)
+	}
+	return b, nil
+}
+
+// readIn reads name inside dir, through readCapped: at most limit bytes
+// of a regular file of this user, never through a link.
+func readIn(dir *os.File, name string, limit int64) ([]byte, error) {
+	f, err := openIn(dir, name, unix.O_RDONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readCapped(f, f.Name(), limit)
+}
+
+// loadStored reads a snapshot of the store. A stored file must carry its
+// checksum: nictab writes one on every file it stores, so a file without
+// one was not written by nictab, or was edited, and is not trusted for a
+// rollback.
+func loadStored(dir *os.File, name string) (*Snapshot, error) {
+	data, err := readIn(dir, name, maxStoredSize)
+	if err != nil {
+		return nil, err
+	}
+	return parseStored(filepath.Join(dir.Name(), name), data)
+}
+
+func parseStored(path string, data []byte) (*Snapshot, error) {
+	line, err := verifyChecksum(path, data)
+	if err != nil {
+		return nil, err
+	}
+	if line == 0 {
+		return nil, &FileError{File: path, Field: "checksum", Msg: "has no checksum line: nictab writes one on every snapshot it stores, so this file is not trusted", err: ErrChecksum}
+	}
+	return parseWith(path, data, storedLimits)
+}
+
+// Raw returns the bytes of an entry's file, read as the store reads it.
+func (s *Store) Raw(e *Entry) ([]byte, error) {
+	snaps, err := s.snapDirFile(false)
+	if err != nil {
+		return nil, err
+	}
+	if snaps == nil {
+		return nil, fmt.Errorf("%w: %s", ErrNoSnapshot, e.ID)
+	}
+	return readIn(snaps, e.ID+".yaml", maxStoredSize)
+}
+
+// readDirAt lists an open directory from its start, through a fresh
+// descriptor of it, so the shared one keeps no read offset.
+func readDirAt(dir *os.File) ([]fs.DirEntry, error) {
+	fd, err := unix.Openat(int(dir.Fd()), ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: dir.Name(), Err: err}
+	}
+	f := os.NewFile(uintptr(fd), dir.Name())
+	defer f.Close()
+	return f.ReadDir(-1)
 }
 
 // Entry is one file of the history. Damaged files (unparseable, or whose
@@ -118,7 +233,11 @@ func (e *Entry) Damaged() bool { return e.Err != nil }
 
 // List returns every snapshot, newest first.
 func (s *Store) List() ([]Entry, error) {
-	ents, err := os.ReadDir(s.snapDir())
+	snaps, err := s.snapDirFile(false)
+	if err != nil || snaps == nil {
+		return nil, err
+	}
+	ents, err := readDirAt(snaps)
 	if err != nil {
 		return nil, fmt.Errorf("list snapshots: %w", err)
 	}
@@ -130,7 +249,7 @@ func (s *Store) List() ([]Entry, error) {
 		}
 		id := strings.TrimSuffix(name, ".yaml")
 		en := Entry{ID: id, Path: filepath.Join(s.snapDir(), name)}
-		en.Snapshot, en.Err = Load(en.Path)
+		en.Snapshot, en.Err = loadStored(snaps, name)
 		if en.Err == nil && (en.Snapshot.Meta == nil || en.Snapshot.Resolved == nil) {
 			en.Snapshot, en.Err = nil, fmt.Errorf("%s: not a saved snapshot (no snapshot: or resolved: section)", en.Path)
 		}
@@ -243,6 +362,15 @@ func (s *Store) Back(steps int) (*Snapshot, error) {
 // Prune removes all but the newest keep snapshots, never the live one
 // (the newest) nor the baseline "before nictab". Damaged files are kept for a person to look at.
 func (s *Store) Prune(keep int) ([]string, error) {
+	ids, err := s.Prunable(keep)
+	if err != nil {
+		return nil, err
+	}
+	return s.Remove(ids)
+}
+
+// Prunable lists what Prune(keep) would remove, oldest last.
+func (s *Store) Prunable(keep int) ([]string, error) {
 	if keep < 1 {
 		return nil, fmt.Errorf("--keep must be 1 or more: the live snapshot is never pruned")
 	}
@@ -250,26 +378,45 @@ func (s *Store) Prune(keep int) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var removed []string
+	var ids []string
 	n := 0
 	for _, e := range all {
 		if e.Err != nil {
 			continue
 		}
-		n++
 		// The baseline is how rollback reaches the state before nictab.
-		if n <= keep || e.Snapshot.Meta.Kind == KindBaseline {
-			continue
+		if n++; n > keep && e.Snapshot.Meta.Kind != KindBaseline {
+			ids = append(ids, e.ID)
 		}
-		if err := os.Remove(e.Path); err != nil {
-			return removed, fmt.Errorf("remove snapshot %s: %w", e.ID, err)
-		}
-		removed = append(removed, e.ID)
 	}
-	if len(removed) > 0 {
-		if err := atomicfile.SyncDir(s.snapDir()); err != nil {
-			return removed, err
+	return ids, nil
+}
+
+// Remove deletes the snapshots of ids (as Prunable gave them, after a
+// person agreed), refusing the newest intact one: it is the live state.
+func (s *Store) Remove(ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	latest, err := s.Latest()
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, id := range ids {
+		if latest != nil && latest.Meta.ID == id {
+			return removed, fmt.Errorf("remove snapshot %s: it is the newest, the live state; it is never removed", id)
 		}
+		if strings.ContainsAny(id, "/\x00") || id == "" || strings.HasPrefix(id, ".") {
+			return removed, fmt.Errorf("remove snapshot %q: not a snapshot id", id)
+		}
+		if err := unix.Unlinkat(int(s.snaps.Fd()), id+".yaml", 0); err != nil {
+			return removed, fmt.Errorf("remove snapshot %s: %w", id, err)
+		}
+		removed = append(removed, id)
+	}
+	if err := s.snaps.Sync(); err != nil {
+		return removed, fmt.Errorf("sync %s: %w", s.snapDir(), err)
 	}
 	return removed, nil
 }

@@ -1,10 +1,5 @@
 package snapshots
 
-import (
-	"encoding/json"
-	"os"
-)
-
 // WriteJournalForTest writes a journal as an apply does before its first
 // change, so tests can leave one behind as a killed apply would.
 func WriteJournalForTest(e *Engine, j *Journal) error { return e.store.writeJournal(j) }
@@ -17,8 +12,7 @@ func WriteBeatForTest(e *Engine, pid int) error {
 		return err
 	}
 	st := watchdogState{TxID: j.TxID, PID: pid, Start: procStart(pid), BootID: e.bootID, Beat: e.cfg.Boottime()}
-	b, _ := json.Marshal(st)
-	return os.WriteFile(e.store.jpath(watchdogFile), b, 0o600)
+	return e.store.writeState(watchdogFile, st)
 }
 
 // JournalForTest reads the journal under its plain name.

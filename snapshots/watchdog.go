@@ -1,10 +1,7 @@
 package snapshots
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"time"
 )
@@ -44,30 +41,18 @@ type revertRequest struct {
 
 func (e *Engine) writeBeat(txid string) error {
 	st := watchdogState{TxID: txid, PID: os.Getpid(), Start: procStart(os.Getpid()), BootID: e.bootID, Beat: e.cfg.Boottime()}
-	b, _ := json.Marshal(st)
-	// A heartbeat is not worth an fsync: after a power cut no watchdog
-	// runs, and the boot id tells so.
-	tmp := e.store.jpath(watchdogFile + ".tmp")
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return fmt.Errorf("write watchdog heartbeat: %w", err)
-	}
-	if err := os.Rename(tmp, e.store.jpath(watchdogFile)); err != nil {
+	if err := e.store.writeState(watchdogFile, st); err != nil {
 		return fmt.Errorf("write watchdog heartbeat: %w", err)
 	}
 	return nil
 }
 
 func (e *Engine) readBeat() (*watchdogState, error) {
-	b, err := os.ReadFile(e.store.jpath(watchdogFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read watchdog heartbeat: %w", err)
-	}
 	var st watchdogState
-	if err := json.Unmarshal(b, &st); err != nil {
-		// Written by rename, so never torn; damaged means not ours.
+	ok, err := e.store.readState(watchdogFile, &st)
+	if err != nil || !ok {
+		// Written by rename, so never torn; a damaged one is not a
+		// watchdog's.
 		return nil, nil
 	}
 	return &st, nil

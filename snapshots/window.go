@@ -49,7 +49,7 @@ func (e *Engine) CheckWindow(who string, canRevert bool) (string, error) {
 }
 
 func (e *Engine) lockFree() bool {
-	l, err := AcquireLock(e.store.dir, commandLine(), e.cfg.Now())
+	l, err := e.store.acquireLock(commandLine(), e.cfg.Now())
 	if err != nil {
 		return false
 	}
@@ -67,7 +67,7 @@ func (e *Engine) revertOrphan(who string) (string, error) {
 // handling the window) and reverts a window whose watchdog is gone,
 // recording why. It returns what it did; "" when it did nothing.
 func (e *Engine) revertOrphanBecause(why string) (string, error) {
-	lock, err := AcquireLock(e.store.dir, commandLine(), e.cfg.Now())
+	lock, err := e.store.acquireLock(commandLine(), e.cfg.Now())
 	var le *LockedError
 	if errors.As(err, &le) {
 		return "", nil

@@ -6,19 +6,24 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/bubbles/key"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/nictab/nictab/netcfg"
 )
 
-// The apply screen: progress while the steps run, then the confirm dialog
-// with its countdown, then the result, which stays until a key is pressed.
+// The apply screen: the confirm dialog with its countdown, drawn before
+// the first change goes out and kept up while the steps run, then the
+// result, which stays until a key is pressed. What the dialog ends with
+// is what the engine recorded, whoever decided it.
 
 type applyPhase int
 
 const (
-	phaseApplying applyPhase = iota
+	// phaseArming: the dialog is up, nothing has gone out yet.
+	phaseArming applyPhase = iota
+	phaseApplying
 	phaseConfirm
 	phaseKeeping
 	phaseReverting
@@ -38,12 +43,16 @@ type applyScreen struct {
 	phase    applyPhase
 	run      applyRun
 	proposal *Proposal
+	window   time.Duration
 	done     int
 	total    int
 	deadline time.Time
 	now      time.Time
 	outcome  *Outcome
 	result   applyResult
+	// resumed is set for a change this screen did not apply: another
+	// session's, or this host's before a restart.
+	resumed bool
 }
 
 type applyResult struct {
@@ -52,26 +61,42 @@ type applyResult struct {
 	lines []string
 }
 
+// armApply is the dialog for a proposal about to be applied with a confirm
+// window: the countdown starts from the whole window, and is corrected to
+// the engine's deadline once the apply returns.
+func armApply(p *Proposal, window time.Duration) applyScreen {
+	now := time.Now()
+	return applyScreen{phase: phaseArming, proposal: p, window: window, total: len(p.Plan.Ops()), now: now, deadline: now.Add(window)}
+}
+
 // resumeConfirm shows the confirm dialog for a change applied before this
 // screen existed.
 func resumeConfirm(p *Pending) applyScreen {
-	return applyScreen{phase: phaseConfirm, deadline: p.Deadline, now: time.Now(), outcome: &Outcome{Deadline: p.Deadline}}
+	return applyScreen{phase: phaseConfirm, deadline: p.Deadline, now: time.Now(), outcome: &Outcome{Deadline: p.Deadline}, resumed: true}
 }
 
+// confirmKeysNote says which keys count in the confirm dialog.
+const confirmKeysNote = "only y (keep) and n or esc (revert now) answer here"
+
 // key handles every key while the apply screen is up.
-func (a *applyScreen) key(m *Model, msg tea.KeyMsg) tea.Cmd {
+func (a *applyScreen) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 	k := m.keys
 	switch a.phase {
 	case phaseConfirm:
-		if key.Matches(msg, k.Keep) {
+		switch {
+		case key.Matches(msg, k.Keep):
 			a.phase = phaseKeeping
 			return confirmCmd(m.be)
+		case key.Matches(msg, k.RevertNow):
+			a.phase = phaseReverting
+			return revertCmd(m.be, "key")
 		}
-		a.phase = phaseReverting
-		return revertCmd(m.be, "key")
+		// A stray key (?, q, ctrl+c, a paste) must not decide a change
+		// that can cut the session.
+		m.setFlash(confirmKeysNote, true)
 	case phaseDone:
 		switch {
-		case key.Matches(msg, k.Back), msg.Type == tea.KeyEnter:
+		case key.Matches(msg, k.Back), msg.String() == "enter":
 			m.screen = screenNICs
 			if a.proposal != nil && m.preview.rollback != "" {
 				return m.openSnapshots()
@@ -81,10 +106,10 @@ func (a *applyScreen) key(m *Model, msg tea.KeyMsg) tea.Cmd {
 		case key.Matches(msg, k.Quit):
 			return m.quit()
 		case key.Matches(msg, k.Help):
-			m.showHelp = true
+			m.showHelp, m.helpOff = true, 0
 		}
 	default:
-		m.setFlash("wait: a change is in flight", true)
+		m.setFlash("wait: the change is going out; then "+confirmKeysNote, true)
 	}
 	return nil
 }
@@ -92,6 +117,14 @@ func (a *applyScreen) key(m *Model, msg tea.KeyMsg) tea.Cmd {
 // update takes in what the apply, the clock, confirm and revert report.
 func (a *applyScreen) update(m *Model, msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
+	case armedMsg:
+		if a.phase != phaseArming {
+			return nil
+		}
+		a.phase = phaseApplying
+		run, cmd := startApply(m.ctx, m.be, a.proposal, ApplyOptions{Confirm: a.window})
+		a.run = run
+		return tea.Batch(cmd, tick(a.deadline))
 	case progressMsg:
 		a.done, a.total = msg.done, msg.total
 		return waitApply(a.run)
@@ -106,57 +139,89 @@ func (a *applyScreen) update(m *Model, msg tea.Msg) tea.Cmd {
 			if a.proposal != nil && a.proposal.Plan.Empty() {
 				a.finish(applyResult{kind: resultUnchanged, title: "Nothing changed", lines: []string{"The live state already matched the plan."}})
 			} else {
-				a.finish(keptResult(msg.outcome))
+				a.finish(keptResult(a.proposal, msg.outcome, false))
 			}
 			return m.reload(true)
 		}
 		a.phase, a.deadline, a.now = phaseConfirm, msg.outcome.Deadline, msg.at
-		return tick(a.deadline)
+		return nil
 	case tickMsg:
-		if a.phase != phaseConfirm {
+		if a.phase != phaseConfirm && a.phase != phaseApplying {
 			return nil
 		}
 		a.now = time.Time(msg)
+		if a.phase == phaseApplying {
+			return tick(a.deadline)
+		}
 		if !a.now.Before(a.deadline) {
 			// The watchdog reverts at the deadline on its own; asking it
 			// here too makes the screen say so at once.
 			a.phase = phaseReverting
 			return revertCmd(m.be, "timeout")
 		}
-		return tick(a.deadline)
+		// Anyone may have answered meanwhile: ask the engine each second.
+		return tea.Batch(tick(a.deadline), settledCmd(m.be))
+	case settledMsg:
+		if a.phase != phaseConfirm || (msg.settled == nil && msg.err == nil) {
+			// Still waiting, or this screen's own answer is on its way.
+			return nil
+		}
+		return a.settle(m, msg.settled, msg.err, "")
 	case confirmedMsg:
-		if msg.err != nil {
-			a.finish(applyResult{kind: resultFailed, title: "Could not keep the change", lines: []string{netcfg.SafeText(msg.err.Error())}})
-			return m.reload(false)
-		}
-		a.finish(keptResult(a.outcome))
-		return m.reload(true)
+		return a.settle(m, msg.settled, msg.err, "")
 	case revertedMsg:
-		if msg.err != nil {
-			a.finish(applyResult{kind: resultFailed, title: "Revert failed", lines: []string{
-				netcfg.SafeText(msg.err.Error()),
-				"Run `nictab recover` to bring the host back to the state before the change.",
-			}})
-			return m.reload(false)
-		}
-		why := "A key other than y was pressed."
-		if msg.why == "timeout" {
-			why = "It was not confirmed in time."
-		}
-		a.finish(applyResult{kind: resultReverted, title: "Reverted", lines: []string{why, "The host's rules and routes are as they were before the change."}})
-		return m.reload(false)
+		return a.settle(m, msg.settled, msg.err, msg.why)
 	}
 	return nil
+}
+
+// settle ends the dialog with what the engine says happened, and reads
+// the namespace and the intent again: whoever kept or reverted it, the
+// next plan starts from the truth.
+func (a *applyScreen) settle(m *Model, s *Settled, err error, why string) tea.Cmd {
+	if err != nil {
+		a.finish(applyResult{kind: resultFailed, title: "Cannot tell how the change ended", lines: []string{
+			netcfg.SafeText(err.Error()),
+			"`nictab snapshot list` shows whether it was kept; `nictab recover` finishes a change left between states.",
+		}})
+		return m.reload(false)
+	}
+	switch s.Result {
+	case "kept":
+		a.finish(keptResult(a.proposal, a.outcome, s.Elsewhere))
+		if s.SnapshotID != "" {
+			a.result.lines = append(a.result.lines, "Saved as snapshot "+s.SnapshotID+" (s shows the history).")
+		}
+		// The edits on screen were this change; the resumed one was not
+		// theirs.
+		return m.reload(!a.resumed)
+	case "reverted":
+		var what string
+		switch {
+		case !s.Elsewhere && why == "key":
+			what = "n or esc was pressed: reverted now."
+		case why == "timeout" || !a.now.Before(a.deadline):
+			what = "It was not confirmed in time: the watchdog reverted it."
+		default:
+			what = "It was reverted elsewhere (`nictab revert`, or another nictab's dialog) before this one answered."
+		}
+		a.finish(applyResult{kind: resultReverted, title: "Reverted", lines: []string{what, "The host's rules and routes are as they were before the change."}})
+		return m.reload(false)
+	}
+	lines := []string{"The watchdog could not bring the host back: " + netcfg.SafeText(s.Detail)}
+	lines = append(lines, "Run `nictab recover` to bring the host back to the state before the change.")
+	a.finish(applyResult{kind: resultFailed, title: "Revert failed", lines: lines})
+	return m.reload(false)
 }
 
 func (a *applyScreen) finish(r applyResult) {
 	a.phase, a.result = phaseDone, r
 }
 
-// reload reads the namespace again after a change; when it was kept, the
-// edits are done with and the intent is read afresh.
+// reload reads the namespace and the intent again after a change ended;
+// when it was kept, the edits it carried are done with.
 func (m *Model) reload(kept bool) tea.Cmd {
-	cmds := []tea.Cmd{}
+	cmds := []tea.Cmd{intentCmd(m.be)}
 	if !m.live.reading {
 		m.live.reading = true
 		cmds = append(cmds, detectCmd(m.be))
@@ -165,22 +230,28 @@ func (m *Model) reload(kept bool) tea.Cmd {
 	}
 	if kept {
 		m.edits = edits{}
-		cmds = append(cmds, intentCmd(m.be))
 	}
 	return tea.Batch(cmds...)
 }
 
-func keptResult(o *Outcome) applyResult {
+// keptResult says a change stays: how many of the plan's changes, the
+// count the preview and the dialog showed.
+func keptResult(p *Proposal, o *Outcome, elsewhere bool) applyResult {
 	r := applyResult{kind: resultKept, title: "Kept"}
+	if elsewhere {
+		r.title = "Kept elsewhere"
+		r.lines = append(r.lines, "It was confirmed elsewhere (`nictab confirm`, or another nictab's dialog) before this one answered.")
+	}
+	switch {
+	case p != nil:
+		r.lines = append(r.lines, fmt.Sprintf("%s applied and verified against the kernel.", plural(len(p.Plan.Changes), "change")))
+	case o == nil || o.Steps == 0:
+		r.lines = append(r.lines, "The change that waited for confirmation stays.")
+	}
 	if o == nil {
 		return r
 	}
-	if o.Steps > 0 {
-		r.lines = append(r.lines, fmt.Sprintf("%s applied and verified against the kernel.", plural(o.Steps, "step")))
-	} else {
-		r.lines = append(r.lines, "The change that waited for confirmation stays.")
-	}
-	if o.SnapshotID != "" {
+	if o.SnapshotID != "" && o.Deadline.IsZero() {
 		r.lines = append(r.lines, "Saved as snapshot "+o.SnapshotID+" (s shows the history).")
 	}
 	for _, n := range o.Notes {
@@ -229,35 +300,14 @@ func remaining(deadline, now time.Time) int {
 
 // renderApply draws the apply screen.
 func renderApply(a applyScreen, caps Capabilities, width, height int, st Styles) string {
-	var lines []string
 	switch a.phase {
-	case phaseApplying:
-		lines = append(lines, "", " "+st.Title.Render("Applying")+fmt.Sprintf("  %d of %d steps", a.done, a.total), " "+bar(a.done, a.total, min(width-4, 60)))
-		lines = append(lines, "", " "+st.Muted.Render("Each step is checked; a failure undoes the steps before it."))
-		return strings.Join(lines, "\n")
 	case phaseKeeping:
 		return "\n " + st.Title.Render("Keeping the change...")
 	case phaseReverting:
 		return "\n " + st.Title.Render("Reverting the change...")
-	case phaseConfirm:
-		where := "this host"
-		if caps.Netns != "" {
-			where = "network namespace " + netcfg.SafeText(caps.Netns)
-		}
-		steps := "A change waits for confirmation on "
-		if a.proposal != nil {
-			steps = plural(len(a.proposal.Plan.Changes), "change") + " applied to "
-		}
-		dialog := box([]string{
-			st.Title.Render(steps + where + "."),
-			"",
-			st.Warning.Render(fmt.Sprintf("Keep these changes? Reverting in %ds", remaining(a.deadline, a.now))),
-			"",
-			st.Key.Render("y") + " keep      " + st.Key.Render("any other key") + " revert now",
-			st.Muted.Render("If this session is cut, the change reverts on its own."),
-		}, width, st.Alarm)
+	case phaseArming, phaseApplying, phaseConfirm:
 		frame := make([]string, height)
-		return strings.Join(overlay(frame, dialog, width), "\n")
+		return strings.Join(overlay(frame, confirmDialog(a, caps, width, st), width), "\n")
 	}
 	style := st.OK
 	switch a.result.kind {
@@ -274,27 +324,58 @@ func renderApply(a applyScreen, caps Capabilities, width, height int, st Styles)
 	return "\n" + box(body, width, st.Box)
 }
 
-// bar is a progress bar of plain characters, readable without colour.
-func bar(done, total, width int) string {
-	width = max(width-2, 4)
-	fill := 0
-	if total > 0 {
-		fill = min(done*width/total, width)
+// confirmDialog is the countdown dialog. It is the same while the change
+// goes out and after, so that the question and the way out are on screen
+// before anything can cut the session.
+func confirmDialog(a applyScreen, caps Capabilities, width int, st Styles) string {
+	where := "this host"
+	if caps.Netns != "" {
+		where = "network namespace " + netcfg.SafeText(caps.Netns)
 	}
-	return "[" + strings.Repeat("#", fill) + strings.Repeat(".", width-fill) + "]"
+	inner := max(min(width-4, 70), 10)
+	var head []string
+	switch {
+	case a.resumed:
+		head = wrap("A change applied by another nictab, or before a restart, waits for confirmation on "+where+".", inner)
+	case a.phase == phaseConfirm:
+		head = wrap(plural(len(a.proposal.Plan.Changes), "change")+" applied to "+where+" and verified.", inner)
+	default:
+		head = wrap(fmt.Sprintf("Applying %s to %s: kernel operation %d of %d.", plural(len(a.proposal.Plan.Changes), "change"), where, a.done, a.total), inner)
+	}
+	lines := make([]string, 0, 8)
+	for _, l := range head {
+		lines = append(lines, st.Title.Render(l))
+	}
+	lines = append(lines, "", st.Warning.Render(fmt.Sprintf("Keep these changes? Reverting in %ds", remaining(a.deadline, a.now))), "")
+	lines = append(lines, st.Key.Render("y")+" keep      "+st.Key.Render("n")+" or "+st.Key.Render("esc")+" revert now")
+	for _, l := range wrap("If this session is cut, the change reverts on its own.", inner) {
+		lines = append(lines, st.Muted.Render(l))
+	}
+	return box(lines, width, st.Alarm)
 }
 
-// wrap breaks text into lines of at most width cells at spaces.
+// wrap breaks text into lines of at most width cells at spaces; a word
+// longer than a line (a path, an address list) is broken where the line
+// ends, so nothing is cut off.
 func wrap(s string, width int) []string {
 	width = max(width, 10)
 	var out []string
 	for _, para := range strings.Split(s, "\n") {
 		line := ""
 		for _, w := range strings.Fields(para) {
+			for ansi.StringWidth(w) > width {
+				if line != "" {
+					out = append(out, line)
+					line = ""
+				}
+				head := ansi.Truncate(w, width, "")
+				out = append(out, head)
+				w = w[len(head):]
+			}
 			switch {
 			case line == "":
 				line = w
-			case len(line)+1+len(w) <= width:
+			case ansi.StringWidth(line)+1+ansi.StringWidth(w) <= width:
 				line += " " + w
 			default:
 				out = append(out, line)

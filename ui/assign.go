@@ -6,10 +6,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/charmbracelet/bubbles/cursor"
-	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/textinput"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/nictab/nictab/netcfg"
 )
@@ -57,14 +56,12 @@ func newInput(st Styles, placeholder string, limit int) *textinput.Model {
 	ti.Prompt = ""
 	ti.Placeholder = placeholder
 	ti.CharLimit = limit
-	ti.Width = min(limit, 40)
-	ti.PlaceholderStyle = st.Muted
-	ti.TextStyle = st.Focus.UnsetBold()
-	ti.Cursor.Style = st.Selected
-	ti.Cursor.TextStyle = st.Focus.UnsetBold()
+	ti.SetWidth(min(limit, 40))
+	text := textinput.StyleState{Text: st.Focus.UnsetBold(), Placeholder: st.Muted}
 	// A blinking cursor redraws twice a second: traffic on a slow SSH
-	// link for nothing.
-	ti.Cursor.SetMode(cursor.CursorStatic)
+	// link for nothing. The drawn (virtual) cursor is reverse video, so it
+	// shows without colour.
+	ti.SetStyles(textinput.Styles{Focused: text, Blurred: text, Cursor: textinput.CursorStyle{Blink: false}})
 	return &ti
 }
 
@@ -77,11 +74,11 @@ func newAssign(l netcfg.Link, s *netcfg.State, choices []tableChoice, current ne
 	a.detected6, _ = s.Gateway(l.Name, netcfg.V6)
 	a.inputs[fieldID] = newInput(st, "e.g. 13", 10)
 	a.inputs[fieldName] = newInput(st, "e.g. vpn (optional)", 64)
-	a.inputs[fieldName].Width = 20
+	a.inputs[fieldName].SetWidth(20)
 	a.inputs[fieldGw4] = newInput(st, gwPlaceholder(a.detected4), 15)
-	a.inputs[fieldGw4].Width = 24
+	a.inputs[fieldGw4].SetWidth(24)
 	a.inputs[fieldGw6] = newInput(st, gwPlaceholder(a.detected6), 39)
-	a.inputs[fieldGw6].Width = 24
+	a.inputs[fieldGw6].SetWidth(24)
 	a.inputs[fieldMark] = newInput(st, "e.g. 0x13 or 0x13/0xff", 23)
 	a.sel[0] = true
 	a.choice = len(choices)
@@ -230,11 +227,11 @@ func (a *assignScreen) check() assignResult {
 
 // update handles a key. done reports that the form is finished: saved
 // (with the edit) or cancelled.
-func (a *assignScreen) update(msg tea.KeyMsg, k KeyMap) (saved *edit, cancel bool, cmd tea.Cmd) {
+func (a *assignScreen) update(msg tea.KeyPressMsg, k KeyMap) (saved *edit, cancel bool, cmd tea.Cmd) {
 	switch {
 	case key.Matches(msg, k.Back):
 		return nil, true, nil
-	case msg.Type == tea.KeyEnter:
+	case msg.String() == "enter":
 		a.tried = true
 		r := a.check()
 		if len(r.problems) > 0 {
@@ -252,10 +249,10 @@ func (a *assignScreen) update(msg tea.KeyMsg, k KeyMap) (saved *edit, cancel boo
 			r.edit.newTable = nil
 		}
 		return &r.edit, false, nil
-	case msg.Type == tea.KeyTab:
+	case msg.String() == "tab":
 		a.moveFocus(1)
 		return nil, false, nil
-	case msg.Type == tea.KeyShiftTab:
+	case msg.String() == "shift+tab":
 		a.moveFocus(-1)
 		return nil, false, nil
 	}
@@ -265,8 +262,8 @@ func (a *assignScreen) update(msg tea.KeyMsg, k KeyMap) (saved *edit, cancel boo
 	case fieldSelect:
 		a.updateSelect(msg, k)
 	default:
-		if msg.Type == tea.KeyUp || msg.Type == tea.KeyDown {
-			a.moveFocus(map[bool]int{true: -1, false: 1}[msg.Type == tea.KeyUp])
+		if msg.String() == "up" || msg.String() == "down" {
+			a.moveFocus(map[bool]int{true: -1, false: 1}[msg.String() == "up"])
 			return nil, false, nil
 		}
 		in := a.inputs[a.focus]
@@ -277,7 +274,7 @@ func (a *assignScreen) update(msg tea.KeyMsg, k KeyMap) (saved *edit, cancel boo
 	return nil, false, nil
 }
 
-func (a *assignScreen) updateTable(msg tea.KeyMsg, k KeyMap) {
+func (a *assignScreen) updateTable(msg tea.KeyPressMsg, k KeyMap) {
 	n := len(a.choices) + 1
 	switch {
 	case key.Matches(msg, k.Up):
@@ -292,25 +289,25 @@ func (a *assignScreen) updateTable(msg tea.KeyMsg, k KeyMap) {
 		a.choice = len(a.choices)
 		a.focus = fieldID
 		a.focusInput()
-	case msg.Type == tea.KeyRunes && len(msg.Runes) == 1 && msg.Runes[0] >= '0' && msg.Runes[0] <= '9':
+	case len(msg.Text) == 1 && msg.Text[0] >= '0' && msg.Text[0] <= '9':
 		// Typing a number on the list means a new table with that id.
 		a.choice = len(a.choices)
 		a.focus = fieldID
 		a.focusInput()
 		in := a.inputs[fieldID]
-		in.SetValue(string(msg.Runes))
+		in.SetValue(msg.Text)
 		in.CursorEnd()
 	}
 	a.offset = window(a.choice, a.offset, n, tableListRows)
 }
 
-func (a *assignScreen) updateSelect(msg tea.KeyMsg, k KeyMap) {
+func (a *assignScreen) updateSelect(msg tea.KeyPressMsg, k KeyMap) {
 	switch {
-	case msg.Type == tea.KeyLeft || msg.String() == "h":
+	case msg.String() == "left" || msg.String() == "h":
 		a.selAt = max(a.selAt-1, 0)
-	case msg.Type == tea.KeyRight || msg.String() == "l":
+	case msg.String() == "right" || msg.String() == "l":
 		a.selAt = min(a.selAt+1, len(a.sel)-1)
-	case key.Matches(msg, k.Toggle), msg.Type == tea.KeyRunes && string(msg.Runes) == "x":
+	case key.Matches(msg, k.Toggle), msg.Text == "x":
 		a.sel[a.selAt] = !a.sel[a.selAt]
 	case key.Matches(msg, k.Up):
 		a.moveFocus(-1)

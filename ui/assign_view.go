@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/nictab/nictab/netcfg"
 )
@@ -36,7 +36,7 @@ func (m *Model) assignView() assignView {
 }
 
 // assignKey handles a key on the assign screen.
-func (m *Model) assignKey(msg tea.KeyMsg) tea.Cmd {
+func (m *Model) assignKey(msg tea.KeyPressMsg) tea.Cmd {
 	saved, cancel, cmd := m.assign.update(msg, m.keys)
 	switch {
 	case cancel:
@@ -74,8 +74,9 @@ func renderAssign(v assignView, width int, st Styles) string {
 	if len(addrs) == 0 {
 		addrs = []string{st.Muted.Render("no address")}
 	}
-	b.WriteString(" " + st.Muted.Render(pad("addresses", labelWidth)) + strings.Join(addrs, ", ") + "\n")
-	b.WriteString(" " + st.Muted.Render(pad("now", labelWidth)) + "traffic uses " + v.current + "\n\n")
+	rest := max(width-labelWidth-1, 10)
+	b.WriteString(" " + st.Muted.Render(pad("addresses", labelWidth)) + hang(strings.Join(addrs, ", "), rest, labelWidth+1, st.Plain) + "\n")
+	b.WriteString(" " + st.Muted.Render(pad("now", labelWidth)) + hang("traffic uses "+v.current, rest, labelWidth+1, st.Plain) + "\n\n")
 
 	label := func(f field, text string) string {
 		if a.focus == f {
@@ -88,7 +89,7 @@ func renderAssign(v assignView, width int, st Styles) string {
 		if !bad || (!touched && !a.tried) {
 			return ""
 		}
-		return "\n" + strings.Repeat(" ", labelWidth+3) + st.Warning.Render("! "+msg)
+		return "\n" + strings.Repeat(" ", labelWidth+3) + hang("! "+msg, max(width-labelWidth-3, 10), labelWidth+5, st.Warning)
 	}
 
 	// The table list.
@@ -123,10 +124,20 @@ func renderAssign(v assignView, width int, st Styles) string {
 		in := a.inputs[f]
 		hint := ""
 		if in.Value() == "" {
-			if detected != "" {
+			// Beside the field when it fits, else shorter or under it.
+			room := width - labelWidth - 3 - in.Width()
+			switch {
+			case detected != "" && room >= 31:
 				hint = st.Muted.Render("  detected; empty follows main")
-			} else {
-				hint = st.Warning.Render("  none: the table gets no " + famLabel(fam) + " default")
+			case detected != "":
+				hint = st.Muted.Render("  detected")
+			default:
+				none := "none: the table gets no " + famLabel(fam) + " default"
+				if room >= len(none)+2 {
+					hint = st.Warning.Render("  " + none)
+				} else {
+					hint = "\n" + strings.Repeat(" ", labelWidth+3) + hang(none, max(width-labelWidth-3, 10), labelWidth+3, st.Warning)
+				}
 			}
 		}
 		b.WriteString(label(f, "Gateway "+famLabel(fam)) + " " + in.View() + hint + problem(f, true) + "\n")
@@ -153,7 +164,7 @@ func renderAssign(v assignView, width int, st Styles) string {
 	if a.sel[3] {
 		b.WriteString(label(fieldMark, "fwmark") + " " + a.inputs[fieldMark].View() + problem(fieldMark, a.inputs[fieldMark].Value() != "") + "\n")
 	}
-	b.WriteString("\n" + assignMeaning(v, st) + "\n")
+	b.WriteString("\n" + assignMeaning(v, width, st) + "\n")
 	return b.String()
 }
 
@@ -165,9 +176,10 @@ func addrText(a interface{ IsValid() bool }) string {
 }
 
 // assignMeaning says in one sentence what saving the form does.
-func assignMeaning(v assignView, st Styles) string {
+func assignMeaning(v assignView, width int, st Styles) string {
+	w := max(width-2, 10)
 	if len(v.check.problems) > 0 {
-		return " " + st.Muted.Render("Fix the fields marked ! (or press enter to see what is missing); esc cancels.")
+		return " " + hang("Fix the fields marked ! (or press enter to see what is missing); esc cancels.", w, 1, st.Muted)
 	}
 	nic := v.check.edit.nic
 	table := v.tableOf(nic.Table.ID)
@@ -182,6 +194,6 @@ func assignMeaning(v assignView, st Styles) string {
 		}
 		sel = "by " + strings.Join(s, ", ")
 	}
-	return " " + st.OK.Render("enter") + " sends " + netcfg.SafeText(nic.Name) + "'s traffic (" + sel + ") to table " + table +
-		".\n " + st.Muted.Render("Nothing changes until you preview (p) and apply.")
+	text := hang("enter sends "+netcfg.SafeText(nic.Name)+"'s traffic ("+sel+") to table "+table+".", w, 1, st.Plain)
+	return " " + st.OK.Render("enter") + strings.TrimPrefix(text, "enter") + "\n " + hang("Nothing changes until you preview (p) and apply.", w, 1, st.Muted)
 }

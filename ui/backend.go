@@ -20,7 +20,7 @@ type Backend interface {
 	// says what it did ("" when there was nothing to do).
 	Recover() (string, error)
 	// Detect reads the live state: links, rules, the tables rules refer
-	// to, and every route nictab owns.
+	// to and the tables nictab named.
 	Detect() (netcfg.State, error)
 	// Intent is what nictab manages now (the intent of the snapshot that
 	// is live), the base that edits in the UI start from.
@@ -35,10 +35,16 @@ type Backend interface {
 	// reverted at Outcome.Deadline unless Confirm is called, even when
 	// this process is gone by then.
 	Apply(ctx context.Context, p *Proposal, o ApplyOptions) (*Outcome, error)
-	// Confirm keeps the change of the last apply.
-	Confirm() error
-	// Revert undoes the change of the last apply now.
-	Revert() error
+	// Confirm keeps the change that waits for confirmation, and says how
+	// it ended: kept here, or settled elsewhere first (another terminal's
+	// `nictab confirm`, the watchdog at the deadline).
+	Confirm() (*Settled, error)
+	// Revert undoes the change that waits for confirmation now, and says
+	// how it ended, as Confirm does.
+	Revert() (*Settled, error)
+	// Settled reports how the change this UI applied or found waiting
+	// ended, or nil while it still waits: anyone may confirm or revert it.
+	Settled() (*Settled, error)
 	// Pending returns the apply that waits for confirmation, or nil.
 	Pending() (*Pending, error)
 	// History lists the saved snapshots, newest first, damaged files
@@ -46,14 +52,17 @@ type Backend interface {
 	History() ([]SnapshotInfo, error)
 	// SnapshotText is a snapshot file as it is stored.
 	SnapshotText(id string) (string, error)
-	// DiffSnapshot lists what differs between a snapshot and the live
-	// state, as the changes that lead from the snapshot to live.
-	DiffSnapshot(id string) (*SnapshotDiff, error)
+	// DiffSnapshot lists what differs between snapshot from and snapshot
+	// to, or the live state when to is "", as the changes that lead from
+	// one to the other.
+	DiffSnapshot(from, to string) (*SnapshotDiff, error)
 	// ProposeRollback plans the way from live back to a snapshot.
 	ProposeRollback(id string) (*Proposal, error)
 	// Export renders a snapshot as NixOS configuration of a flavour
-	// ("networkd" or "scripted").
-	Export(id, flavor string) (string, error)
+	// ("networkd" or "scripted"); with "" the flavour `nictab export nix`
+	// picks for it, from how the snapshot's host was managed. It returns
+	// the flavour it used.
+	Export(id, flavor string) (text, used string, err error)
 	// WriteFile writes data to path atomically.
 	WriteFile(path string, data []byte) error
 	// Watch reports changes made to the namespace by anyone, coalesced,
@@ -137,6 +146,21 @@ type Outcome struct {
 	SnapshotID string
 	// Notes are remarks such as names that could not be written.
 	Notes []string
+}
+
+// Settled is how a change that waited for confirmation ended, as the
+// engine recorded it.
+type Settled struct {
+	// Result is "kept", "reverted" or "revert-failed".
+	Result string
+	// Elsewhere is set when this UI's answer did not decide it: another
+	// terminal confirmed or reverted first, or the watchdog reverted at
+	// the deadline.
+	Elsewhere bool
+	// Detail says why a revert failed.
+	Detail string
+	// SnapshotID is the snapshot a kept change was saved as.
+	SnapshotID string
 }
 
 // Pending is an apply that waits for confirmation.

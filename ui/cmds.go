@@ -3,9 +3,10 @@ package ui
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/nictab/nictab/netcfg"
 )
@@ -74,13 +75,28 @@ type appliedMsg struct {
 
 type tickMsg time.Time
 
-type confirmedMsg struct{ err error }
+type confirmedMsg struct {
+	settled *Settled
+	err     error
+}
 
 type revertedMsg struct {
-	err error
+	settled *Settled
+	err     error
 	// why is "timeout" or "key".
 	why string
 }
+
+// settledMsg is the engine's answer to "is the change still waiting?":
+// nil settled while it waits.
+type settledMsg struct {
+	settled *Settled
+	err     error
+}
+
+// armedMsg says the dialog has been on screen long enough to be drawn:
+// the apply may start.
+type armedMsg struct{}
 
 type historyMsg struct {
 	list []SnapshotInfo
@@ -93,14 +109,18 @@ type snapshotTextMsg struct {
 }
 
 type diffMsg struct {
-	id   string
-	diff *SnapshotDiff
-	err  error
+	id string
+	// against is the other snapshot, "" for live.
+	against string
+	diff    *SnapshotDiff
+	err     error
 }
 
 type exportMsg struct {
-	id, flavor, text string
-	err              error
+	// asked is the flavour asked for ("" for the default), flavor the one
+	// used.
+	id, asked, flavor, text string
+	err                     error
 }
 
 type wroteMsg struct {
@@ -227,11 +247,34 @@ func tick(deadline time.Time) tea.Cmd {
 }
 
 func confirmCmd(be Backend) tea.Cmd {
-	return func() tea.Msg { return confirmedMsg{err: be.Confirm()} }
+	return func() tea.Msg {
+		s, err := be.Confirm()
+		return confirmedMsg{settled: s, err: err}
+	}
 }
 
 func revertCmd(be Backend, why string) tea.Cmd {
-	return func() tea.Msg { return revertedMsg{err: be.Revert(), why: why} }
+	return func() tea.Msg {
+		s, err := be.Revert()
+		return revertedMsg{settled: s, err: err, why: why}
+	}
+}
+
+func settledCmd(be Backend) tea.Cmd {
+	return func() tea.Msg {
+		s, err := be.Settled()
+		return settledMsg{settled: s, err: err}
+	}
+}
+
+// armDelay is how long the confirm dialog is up before the first change
+// goes out: Bubble Tea writes a frame at most every 1/60 s, so after six
+// frame times the dialog is on the terminal, and stays there if the change
+// cuts the session that shows it.
+const armDelay = 100 * time.Millisecond
+
+func armedCmd() tea.Cmd {
+	return tea.Tick(armDelay, func(time.Time) tea.Msg { return armedMsg{} })
 }
 
 func historyCmd(be Backend) tea.Cmd {
@@ -248,24 +291,31 @@ func snapshotTextCmd(be Backend, id string) tea.Cmd {
 	}
 }
 
-func diffCmd(be Backend, id string) tea.Cmd {
+// diffCmd diffs snapshot id with live, or from snapshot against to id.
+func diffCmd(be Backend, id, against string) tea.Cmd {
 	return func() tea.Msg {
-		d, err := be.DiffSnapshot(id)
-		return diffMsg{id: id, diff: d, err: err}
+		var d *SnapshotDiff
+		var err error
+		if against == "" {
+			d, err = be.DiffSnapshot(id, "")
+		} else {
+			d, err = be.DiffSnapshot(against, id)
+		}
+		return diffMsg{id: id, against: against, diff: d, err: err}
 	}
 }
 
 func exportCmd(be Backend, id, flavor string) tea.Cmd {
 	return func() tea.Msg {
-		t, err := be.Export(id, flavor)
-		return exportMsg{id: id, flavor: flavor, text: t, err: err}
+		t, used, err := be.Export(id, flavor)
+		return exportMsg{id: id, asked: flavor, flavor: used, text: t, err: err}
 	}
 }
 
 func writeCmd(be Backend, path string, data []byte) tea.Cmd {
 	return func() tea.Msg {
 		err := be.WriteFile(path, data)
-		if err != nil {
+		if err != nil && !strings.Contains(err.Error(), path) {
 			err = fmt.Errorf("write %s: %w", path, err)
 		}
 		return wroteMsg{path: path, n: len(data), err: err}

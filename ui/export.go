@@ -1,12 +1,16 @@
 package ui
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
-	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/textinput"
-	"github.com/charmbracelet/bubbles/viewport"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/nictab/nictab/netcfg"
 )
@@ -21,6 +25,7 @@ type exportScreen struct {
 	text    string
 	err     error
 	vp      viewport.Model
+	wide    int
 	width   int
 	// asking is set while the file name is typed.
 	asking bool
@@ -36,9 +41,10 @@ func (m *Model) openExport(id string) tea.Cmd {
 		return nil
 	}
 	in := newInput(m.st, "", 4096)
-	in.Width = max(m.width-44, 20)
+	in.SetWidth(max(m.width-44, 20))
 	in.SetValue("nictab-" + id + ".nix")
-	m.export = exportScreen{id: id, flavor: flavors[0], loading: true, vp: m.export.vp, path: in}
+	// No flavour of its own: the backend picks the one the CLI would.
+	m.export = exportScreen{id: id, loading: true, vp: m.export.vp, path: in}
 	m.screen = screenExport
 	m.export.resize(m.width, m.bodyHeight())
 	return exportCmd(m.be, id, m.export.flavor)
@@ -47,10 +53,13 @@ func (m *Model) openExport(id string) tea.Cmd {
 func (e *exportScreen) take(m *Model, msg tea.Msg) {
 	switch msg := msg.(type) {
 	case exportMsg:
-		if msg.id != e.id || msg.flavor != e.flavor {
+		if msg.id != e.id || msg.asked != e.flavor {
 			return
 		}
 		e.loading, e.text, e.err = false, msg.text, msg.err
+		if msg.flavor != "" {
+			e.flavor = msg.flavor
+		}
 		e.refresh(m.st)
 		e.vp.GotoTop()
 	case wroteMsg:
@@ -65,8 +74,8 @@ func (e *exportScreen) take(m *Model, msg tea.Msg) {
 
 func (e *exportScreen) resize(w, h int) {
 	e.width = w
-	e.vp.Width = w
-	e.vp.Height = max(h-2, 1)
+	e.vp.SetWidth(w)
+	e.vp.SetHeight(max(h-2, 1))
 }
 
 // refresh puts the text for the current state into the viewport.
@@ -83,6 +92,7 @@ func (e *exportScreen) refresh(st Styles) {
 		body = indent(printable(e.text), " ")
 	}
 	e.vp.SetContent(body)
+	e.wide = widest(body)
 }
 
 func (e *exportScreen) view(w int, st Styles) string {
@@ -96,7 +106,20 @@ func (e *exportScreen) view(w int, st Styles) string {
 	default:
 		foot = st.Muted.Render(" w writes this module to a file")
 	}
-	return head + viewNote(e.vp.YOffset, e.vp.Height, e.vp.TotalLineCount(), st) + "\n" + e.vp.View() + "\n" + foot
+	return head + viewNote(&e.vp, e.wide, st, w-ansi.StringWidth(head)) + "\n" + e.vp.View() + "\n" + foot
+}
+
+// expandHome reads a leading ~ or ~/ as the shell does: the home
+// directory of the user nictab runs as.
+func expandHome(path string) (string, error) {
+	if path != "~" && !strings.HasPrefix(path, "~/") {
+		return path, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("cannot expand ~ in %s: %w", path, err)
+	}
+	return filepath.Join(home, path[1:]), nil
 }
 
 func indexOf(list []string, s string) int {
@@ -109,19 +132,24 @@ func indexOf(list []string, s string) int {
 }
 
 // exportKey handles a key on the export screen.
-func (m *Model) exportKey(msg tea.KeyMsg) tea.Cmd {
+func (m *Model) exportKey(msg tea.KeyPressMsg) tea.Cmd {
 	k := m.keys
 	e := &m.export
 	if e.asking {
-		switch msg.Type {
-		case tea.KeyEsc:
+		switch msg.String() {
+		case "esc":
 			e.asking = false
 			e.path.Blur()
 			return nil
-		case tea.KeyEnter:
+		case "enter":
 			path := strings.TrimSpace(e.path.Value())
 			if path == "" {
 				m.setFlash("type a file name", true)
+				return nil
+			}
+			path, err := expandHome(path)
+			if err != nil {
+				m.setFlash(err.Error(), true)
 				return nil
 			}
 			e.asking = false

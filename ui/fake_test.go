@@ -37,7 +37,15 @@ type fakeBackend struct {
 	applied   []netcfg.Intent
 	confirmed int
 	reverted  int
-	written   map[string][]byte
+	// writeErr is what WriteFile fails with.
+	writeErr error
+	// diffs records each DiffSnapshot call as {from, to}.
+	diffs [][2]string
+	// onApply runs as Apply starts, before the first change.
+	onApply func()
+	// outcome is how the last change that waited ended.
+	outcome *Settled
+	written map[string][]byte
 }
 
 func pfx(s string) netip.Prefix { return netip.MustParsePrefix(s) }
@@ -161,6 +169,9 @@ func (f *fakeBackend) Prior(p *Proposal) (string, error) {
 }
 
 func (f *fakeBackend) Apply(_ context.Context, p *Proposal, o ApplyOptions) (*Outcome, error) {
+	if f.onApply != nil {
+		f.onApply()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.applyErr != nil {
@@ -199,28 +210,60 @@ func withTarget(s netcfg.State, t netcfg.Target) netcfg.State {
 	return c
 }
 
-func (f *fakeBackend) Confirm() error {
+func (f *fakeBackend) Confirm() (*Settled, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.pending == nil {
-		return errors.New("no change is waiting for confirmation")
+		return f.ended()
 	}
-	f.pending = nil
+	f.keep()
 	f.confirmed++
-	f.base = f.applied[len(f.applied)-1]
-	return nil
+	return &Settled{Result: "kept", SnapshotID: "261124-184100"}, nil
 }
 
-func (f *fakeBackend) Revert() error {
+func (f *fakeBackend) keep() {
+	f.pending = nil
+	f.base = f.applied[len(f.applied)-1]
+	f.outcome = &Settled{Result: "kept", SnapshotID: "261124-184100"}
+}
+
+func (f *fakeBackend) Revert() (*Settled, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.pending == nil {
-		return errors.New("no change is waiting for confirmation")
+		return f.ended()
 	}
 	f.pending = nil
 	f.reverted++
 	f.state = f.before
-	return nil
+	f.outcome = &Settled{Result: "reverted"}
+	return &Settled{Result: "reverted"}, nil
+}
+
+// ended is how the last change ended, seen by a UI that did not decide it.
+func (f *fakeBackend) ended() (*Settled, error) {
+	if f.outcome == nil {
+		return nil, errors.New("no change is waiting for confirmation")
+	}
+	s := *f.outcome
+	s.Elsewhere = true
+	return &s, nil
+}
+
+func (f *fakeBackend) Settled() (*Settled, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.pending != nil {
+		return nil, nil
+	}
+	return f.ended()
+}
+
+// confirmElsewhere is `nictab confirm` run in another terminal.
+func (f *fakeBackend) confirmElsewhere() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.keep()
 }
 
 func (f *fakeBackend) Pending() (*Pending, error) {
@@ -235,7 +278,10 @@ func (f *fakeBackend) SnapshotText(id string) (string, error) {
 	return "version: 1\ncomment: \"tab\there\"\ntables:\n  - {id: 13, name: vpn}\nnics:\n  - name: eno1\n    table: 13\nsnapshot:\n  id: " + id + "\n", nil
 }
 
-func (f *fakeBackend) DiffSnapshot(string) (*SnapshotDiff, error) {
+func (f *fakeBackend) DiffSnapshot(from, to string) (*SnapshotDiff, error) {
+	f.mu.Lock()
+	f.diffs = append(f.diffs, [2]string{from, to})
+	f.mu.Unlock()
 	r := netcfg.NewRule()
 	r.Family, r.Priority, r.Table, r.Proto, r.From = netcfg.V4, 1010, 14, netcfg.ProtoNictab, pfx("192.168.20.2/32")
 	return &SnapshotDiff{Changes: []netcfg.Change{{Action: netcfg.ChangeAdd, After: netcfg.Object{Rule: &r}}}}, nil
@@ -245,20 +291,27 @@ func (f *fakeBackend) ProposeRollback(string) (*Proposal, error) {
 	return f.Propose(netcfg.Intent{})
 }
 
-// Export is longer than a screen, so that it scrolls.
-func (f *fakeBackend) Export(id, flavor string) (string, error) {
+// Export is longer than a screen, so that it scrolls. Its default
+// flavour is scripted, as for a host without systemd-networkd.
+func (f *fakeBackend) Export(id, flavor string) (string, string, error) {
+	if flavor == "" {
+		flavor = "scripted"
+	}
 	var b strings.Builder
 	b.WriteString("# NixOS module written by nictab, flavour " + flavor + ", snapshot " + id + "\n{ ... }:\n{\n  systemd.network.config.routeTables = { vpn = 13; };\n")
 	for i := range 40 {
 		fmt.Fprintf(&b, "  # option %d\n", i)
 	}
 	b.WriteString("}\n")
-	return b.String(), nil
+	return b.String(), flavor, nil
 }
 
 func (f *fakeBackend) WriteFile(path string, data []byte) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.writeErr != nil {
+		return f.writeErr
+	}
 	f.written[path] = data
 	return nil
 }

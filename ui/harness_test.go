@@ -1,17 +1,13 @@
 package ui
 
 import (
-	"bytes"
-	"io"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
-	"github.com/charmbracelet/x/exp/teatest"
-	"github.com/muesli/termenv"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/exp/teatest/v2"
 )
 
 func TestMain(m *testing.M) {
@@ -23,32 +19,33 @@ func TestMain(m *testing.M) {
 // testStyles renders 16 colours, or no colour with bold and reverse kept,
 // whatever terminal the tests run in.
 func testStyles(color bool) Styles {
-	r := lipgloss.NewRenderer(io.Discard)
-	r.SetColorProfile(termenv.ANSI)
-	r.SetHasDarkBackground(true)
 	if color {
-		return DefaultStyles(r)
+		return DefaultStyles(true)
 	}
-	return MonoStyles(r)
+	return MonoStyles()
 }
 
 // step is one thing a test does to the running UI: type keys, or wait
 // until the screen shows a text.
 type step struct {
-	keys []tea.KeyMsg
+	keys []tea.KeyPressMsg
 	wait string
 	do   func()
 }
 
 func keys(s string) step {
-	var out []tea.KeyMsg
+	var out []tea.KeyPressMsg
 	for _, r := range s {
-		out = append(out, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+		out = append(out, tea.KeyPressMsg{Code: r, Text: string(r)})
 	}
 	return step{keys: out}
 }
 
-func press(t tea.KeyType) step { return step{keys: []tea.KeyMsg{{Type: t}}} }
+// press is a key without text: tea.KeyTab, tea.KeyEnter, tea.KeyUp...
+func press(code rune) step { return step{keys: []tea.KeyPressMsg{{Code: code}}} }
+
+// ctrl is ctrl and a letter.
+func ctrl(r rune) step { return step{keys: []tea.KeyPressMsg{{Code: r, Mod: tea.ModCtrl}}} }
 
 func wait(text string) step { return step{wait: text} }
 
@@ -59,16 +56,14 @@ func do(fn func()) step { return step{do: fn} }
 func run(t *testing.T, f *fakeBackend, w, h int, color bool, steps ...step) *teatest.TestModel {
 	t.Helper()
 	m := New(Options{Backend: f, Styles: testStyles(color)})
-	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(w, h))
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(w, h), teatest.WithProgramOptions(tea.WithFilter(answerProbe)))
 	t.Cleanup(func() { _ = tm.Quit() })
 	for _, s := range steps {
 		switch {
 		case s.do != nil:
 			s.do()
 		case s.wait != "":
-			want := []byte(s.wait)
-			teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, want) },
-				teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
+			waitFrame(t, tm, s.wait)
 		default:
 			for _, k := range s.keys {
 				tm.Send(k)
@@ -76,6 +71,41 @@ func run(t *testing.T, f *fakeBackend, w, h int, color bool, steps ...step) *tea
 		}
 	}
 	return tm
+}
+
+// probeMsg asks the running program for the frame on screen now.
+type probeMsg chan string
+
+// answerProbe runs in the program's event loop, so it reads the model
+// between two updates, as the renderer does.
+func answerProbe(m tea.Model, msg tea.Msg) tea.Msg {
+	if p, ok := msg.(probeMsg); ok {
+		p <- m.(Model).frame()
+		return nil
+	}
+	return msg
+}
+
+// waitFrame waits until the frame on screen shows text. Bubble Tea v2
+// writes only the cells that changed, so the bytes written need not hold
+// the text in one piece; the frame does.
+func waitFrame(t *testing.T, tm *teatest.TestModel, text string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	last := ""
+	for time.Now().Before(deadline) {
+		p := make(probeMsg, 1)
+		tm.Send(p)
+		select {
+		case last = <-p:
+			if strings.Contains(last, text) {
+				return
+			}
+		case <-time.After(time.Second):
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("the screen never showed %q; last frame:\n%s", text, plain(last))
 }
 
 // finish quits the UI and returns its last model.

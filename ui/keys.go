@@ -1,7 +1,7 @@
 package ui
 
 import (
-	"github.com/charmbracelet/bubbles/key"
+	"charm.land/bubbles/v2/key"
 )
 
 // KeyMap holds every key of the terminal UI. Each screen shows the part
@@ -22,10 +22,10 @@ type KeyMap struct {
 	Apply, Commands, SnapshotText, Replan key.Binding
 
 	// Confirm dialog.
-	Keep key.Binding
+	Keep, RevertNow key.Binding
 
 	// Snapshots screen.
-	Open, Diff, Rollback, Export key.Binding
+	Open, Diff, Mark, Rollback, Export key.Binding
 
 	// Export screen.
 	Write, Flavor key.Binding
@@ -44,7 +44,7 @@ func DefaultKeyMap() KeyMap {
 		Up:        b([]string{"up", "k"}, "↑/k", "up"),
 		Down:      b([]string{"down", "j"}, "↓/j", "down"),
 		PageUp:    b([]string{"pgup", "ctrl+b"}, "pgup", "page up"),
-		PageDown:  b([]string{"pgdown", "ctrl+f", " "}, "pgdn", "page down"),
+		PageDown:  b([]string{"pgdown", "ctrl+f", "space"}, "pgdn", "page down"),
 		Top:       b([]string{"home", "g"}, "g", "top"),
 		Bottom:    b([]string{"end", "G"}, "G", "bottom"),
 		NextPane:  b([]string{"tab"}, "tab", "next pane"),
@@ -60,7 +60,7 @@ func DefaultKeyMap() KeyMap {
 		Reload:    b([]string{"r", "ctrl+r"}, "r", "reload"),
 		NextField: b([]string{"tab", "down"}, "tab", "next field"),
 		PrevField: b([]string{"shift+tab", "up"}, "shift+tab", "previous field"),
-		Toggle:    b([]string{" "}, "space", "toggle"),
+		Toggle:    b([]string{"space"}, "space", "toggle"),
 		Save:      b([]string{"enter"}, "enter", "save"),
 		NewTable:  b([]string{"n"}, "n", "new table"),
 		Apply:     b([]string{"a"}, "a", "apply"),
@@ -70,8 +70,10 @@ func DefaultKeyMap() KeyMap {
 		SnapshotText: b([]string{"s"}, "s", "snapshot"),
 		Replan:       b([]string{"r"}, "r", "re-plan"),
 		Keep:         b([]string{"y"}, "y", "keep"),
+		RevertNow:    b([]string{"n", "esc"}, "n/esc", "revert now"),
 		Open:         b([]string{"enter"}, "enter", "open"),
-		Diff:         b([]string{"d"}, "d", "diff with live"),
+		Diff:         b([]string{"d"}, "d", "diff with live or marked"),
+		Mark:         b([]string{"m"}, "m", "mark for diff"),
 		Rollback:     b([]string{"R"}, "R", "roll back"),
 		Export:       b([]string{"e"}, "e", "export nix"),
 		Write:        b([]string{"w"}, "w", "write to file"),
@@ -133,10 +135,7 @@ func (k KeyMap) previewHelp() helpKeys {
 }
 
 func (k KeyMap) confirmHelp() helpKeys {
-	// Listed for help only: the dialog itself treats every key but y as
-	// revert.
-	other := key.NewBinding(key.WithKeys("any"), key.WithHelp("any other key", "revert now"))
-	return helpKeys{short: []key.Binding{k.Keep, other}, full: [][]key.Binding{{k.Keep, other}}}
+	return helpKeys{short: []key.Binding{k.Keep, k.RevertNow}, full: [][]key.Binding{{k.Keep, k.RevertNow}}}
 }
 
 func (k KeyMap) resultHelp() helpKeys {
@@ -151,7 +150,7 @@ func (k KeyMap) snapshotsHelp() helpKeys {
 		short: []key.Binding{k.Open, k.Diff, k.Rollback, k.Export, k.Back, k.Help},
 		full: [][]key.Binding{
 			{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
-			{k.Open, k.Diff, k.Rollback, k.Export, k.Reload},
+			{k.Open, k.Diff, k.Mark, k.Rollback, k.Export, k.Reload},
 			{k.Back, k.Help, k.Quit},
 		},
 	}

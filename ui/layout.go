@@ -6,7 +6,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/charmbracelet/lipgloss"
+	"charm.land/bubbles/v2/viewport"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 )
 
@@ -37,6 +38,19 @@ func cut(s string, width int) string {
 		return s
 	}
 	return ansi.Truncate(s, width, "…")
+}
+
+// hang wraps text to width cells and styles each line; lines after the
+// first are indented by indent spaces, to hang under the first.
+func hang(text string, width, indent int, style lipgloss.Style) string {
+	lines := wrap(text, width)
+	for i, l := range lines {
+		lines[i] = style.Render(l)
+		if i > 0 {
+			lines[i] = strings.Repeat(" ", indent) + lines[i]
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 // pad fills a line with spaces to width cells.
@@ -185,14 +199,39 @@ func wrapCommand(cmd string, width int) []string {
 }
 
 // viewNote says which lines of a scrolled text are shown, when not all
-// fit, so a person knows there is more below.
-func viewNote(top, visible, total int, st Styles) string {
-	if total <= visible {
+// fit, so a person knows there is more below; and, when lines are wider
+// than the screen, that they scroll sideways.
+// It takes the short form where the long one does not fit in room cells.
+func viewNote(vp *viewport.Model, wide int, st Styles, room int) string {
+	top, visible, total := vp.YOffset(), vp.Height(), vp.TotalLineCount()
+	var long, short string
+	if total > visible {
+		rows := strconv.Itoa(top+1) + "-" + strconv.Itoa(min(top+visible, total)) + "/" + strconv.Itoa(total)
+		long, short = "  lines "+rows, "  "+rows
+		if top+visible < total {
+			long += "  ↓ more"
+			short += "↓"
+		}
+	}
+	if w := vp.Width(); wide > w {
+		cols := strconv.Itoa(vp.XOffset()+1) + "-" + strconv.Itoa(min(vp.XOffset()+w, wide)) + "/" + strconv.Itoa(wide)
+		long += "  ←/→ cols " + cols
+		short += "  ←→" + cols
+	}
+	if ansi.StringWidth(long) > room {
+		long = short
+	}
+	if long == "" {
 		return ""
 	}
-	more := ""
-	if top+visible < total {
-		more = "  ↓ more"
+	return st.Muted.Render(long)
+}
+
+// widest is the width in cells of the widest line of s.
+func widest(s string) int {
+	w := 0
+	for _, l := range strings.Split(s, "\n") {
+		w = max(w, ansi.StringWidth(l))
 	}
-	return st.Muted.Render("  lines " + strconv.Itoa(top+1) + "-" + strconv.Itoa(min(top+visible, total)) + " of " + strconv.Itoa(total) + more)
+	return w
 }

@@ -2,11 +2,14 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"unicode/utf8"
 
-	"github.com/charmbracelet/bubbles/help"
-	"github.com/charmbracelet/bubbles/key"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/nictab/nictab/netcfg"
 )
@@ -75,6 +78,7 @@ type Model struct {
 	export  exportScreen
 
 	showHelp bool
+	helpOff  int
 	ask      *question
 	// flash is a one-line message under the screen until the next key.
 	flash    string
@@ -132,7 +136,44 @@ func (m Model) Init() tea.Cmd {
 // bodyHeight is what is left for a screen under the title bar and banner
 // and over the message and help lines.
 func (m *Model) bodyHeight() int {
-	return max(m.height-2-len(m.banners())-1, 3)
+	w := max(m.width, 20)
+	return max(m.height-1-len(m.bannerLines(w))-len(m.flashLines(w))-1, 3)
+}
+
+// maxFlashLines bounds a message, so that a long error leaves the screen
+// some room; each line wraps rather than being cut.
+const maxFlashLines = 5
+
+// flashLines is the message under the screen, wrapped to the width: one
+// empty line when there is none.
+func (m *Model) flashLines(w int) []string {
+	if m.flash == "" {
+		return []string{""}
+	}
+	style := m.st.OK
+	if m.flashBad {
+		style = m.st.Warning
+	}
+	// Messages carry errors, and errors carry the kernel's text.
+	lines := wrap(printable(m.flash), w)
+	if len(lines) > maxFlashLines {
+		lines = append(lines[:maxFlashLines-1], cut(strings.Join(lines[maxFlashLines-1:], " "), w))
+	}
+	for i, l := range lines {
+		lines[i] = style.Render(l)
+	}
+	return lines
+}
+
+// bannerLines are the banners, wrapped to the width.
+func (m *Model) bannerLines(w int) []string {
+	var out []string
+	for _, b := range m.banners() {
+		for _, l := range wrap(printable(b), w) {
+			out = append(out, m.st.Warning.Render(l))
+		}
+	}
+	return out
 }
 
 // banners are the warnings that stay on top of every screen.
@@ -174,11 +215,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
-		m.help.Width = msg.Width
+		m.help.SetWidth(msg.Width)
 		m.relayout()
 		return m, nil
-	case tea.KeyMsg:
-		if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste {
+	case tea.KeyPressMsg:
+		if utf8.RuneCountInString(msg.Text) > 1 {
 			return m.updateRunes(msg)
 		}
 		return m.updateKey(msg)
@@ -210,17 +251,17 @@ func (m *Model) setState(s netcfg.State) {
 // updateRunes takes letters that arrived together one at a time. Over SSH
 // several keystrokes often come in one packet, and the terminal reads them
 // as one message: "pa" must be p, then a, not a key nobody has.
-func (m Model) updateRunes(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+func (m Model) updateRunes(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	var cmds []tea.Cmd
-	for _, r := range msg.Runes {
-		next, cmd := m.updateKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt})
+	for _, r := range msg.Text {
+		next, cmd := m.updateKey(tea.KeyPressMsg{Code: r, Text: string(r), Mod: msg.Mod})
 		m = next.(Model)
 		cmds = append(cmds, cmd)
 	}
 	return m, tea.Batch(cmds...)
 }
 
-func (m Model) updateKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+func (m Model) updateKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	m.flash = ""
 	if m.ask != nil {
 		switch {
@@ -228,7 +269,7 @@ func (m Model) updateKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 			q := m.ask
 			m.ask = nil
 			return m, q.yes(&m)
-		case key.Matches(msg, m.keys.No), msg.Type == tea.KeyCtrlC:
+		case key.Matches(msg, m.keys.No), msg.String() == "ctrl+c":
 			m.ask = nil
 		}
 		return m, nil
@@ -239,7 +280,7 @@ func (m Model) updateKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m, m.apply.key(&m, msg)
 	}
 	if m.showHelp {
-		m.showHelp = false
+		m.helpKey(msg)
 		return m, nil
 	}
 	if m.load != ready {
@@ -254,10 +295,10 @@ func (m Model) updateKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	}
 	typing := m.typing()
 	switch {
-	case msg.Type == tea.KeyCtrlC, key.Matches(msg, m.keys.Quit) && !typing:
+	case msg.String() == "ctrl+c", key.Matches(msg, m.keys.Quit) && !typing:
 		return m, m.quit()
 	case key.Matches(msg, m.keys.Help) && !typing:
-		m.showHelp = true
+		m.showHelp, m.helpOff = true, 0
 		return m, nil
 	}
 	var cmd tea.Cmd
@@ -318,45 +359,94 @@ func (m *Model) back() {
 	}
 }
 
-// View draws the whole terminal: title bar, banners, the screen, a message
+// View is the frame in the alternate screen. Bubble Tea v2 writes only the
+// cells that changed since the last frame.
+func (m Model) View() tea.View {
+	v := tea.NewView(m.frame())
+	v.AltScreen = true
+	return v
+}
+
+// frame draws the whole terminal: title bar, banners, the screen, a message
 // line and the help line, exactly width × height.
-func (m Model) View() string {
+func (m Model) frame() string {
 	w, h := max(m.width, 20), max(m.height, 5)
 	var out []string
 	out = append(out, titleBar(m.crumbs(), m.status(), w, m.st))
-	for _, b := range m.banners() {
-		out = append(out, m.st.Warning.Render(cut(printable(b), w)))
-	}
+	out = append(out, m.bannerLines(w)...)
 	bh := m.bodyHeight()
 	body := fit(m.body(w, bh), w, bh)
 	if m.ask != nil {
 		body = overlay(body, box([]string{m.ask.text, "", m.st.Key.Render("y") + " yes   " + m.st.Key.Render("n") + " no"}, w, m.st.Alarm), w)
 	}
 	if m.showHelp {
-		body = overlay(body, m.fullHelp(w), w)
+		body = overlay(body, m.fullHelp(w, bh), w)
 	}
 	out = append(out, body...)
-	flash := ""
-	if m.flash != "" {
-		style := m.st.OK
-		if m.flashBad {
-			style = m.st.Warning
-		}
-		// Messages carry errors, and errors carry the kernel's text.
-		flash = style.Render(cut(printable(m.flash), w))
-	}
-	out = append(out, flash)
+	out = append(out, m.flashLines(w)...)
 	out = append(out, cut(m.help.ShortHelpView(m.helpKeys().ShortHelp()), w))
 	return strings.Join(fit(strings.Join(out, "\n"), w, h), "\n")
 }
 
-func (m *Model) fullHelp(w int) string {
+// fullHelp is the help overlay: the keys in columns where they fit, else
+// one key a line; taller than the screen, it scrolls with ↑/↓.
+func (m *Model) fullHelp(w, h int) string {
+	lines := m.helpLines(w)
+	close := "any other key closes this"
+	room := max(h-2-4, 1) // frame, title, blank lines and the closing line
+	if len(lines) > room {
+		m.helpOff = min(max(m.helpOff, 0), len(lines)-room)
+		more := fmt.Sprintf("keys %d-%d of %d · ↑/↓ scroll · ", m.helpOff+1, m.helpOff+room, len(lines))
+		lines = lines[m.helpOff : m.helpOff+room]
+		close = more + "other keys close"
+	}
+	lines = append([]string{m.st.Title.Render("Keys on this screen"), ""}, lines...)
+	lines = append(lines, "", m.st.Muted.Render(close))
+	return box(lines, w, m.st.Box)
+}
+
+// helpLines are the screen's keys as the overlay lists them.
+func (m *Model) helpLines(w int) []string {
 	hm := m.help
 	hm.ShowAll = true
+	hm.SetWidth(0)
 	lines := strings.Split(hm.FullHelpView(m.helpKeys().FullHelp()), "\n")
-	lines = append([]string{m.st.Title.Render("Keys on this screen"), ""}, lines...)
-	lines = append(lines, "", m.st.Muted.Render("any key closes this"))
-	return box(lines, w, m.st.Box)
+	wide := 0
+	for _, l := range lines {
+		wide = max(wide, ansi.StringWidth(l))
+	}
+	if wide <= w-4 {
+		return lines
+	}
+	lines = lines[:0]
+	for _, group := range m.helpKeys().FullHelp() {
+		for _, b := range group {
+			if !b.Enabled() {
+				continue
+			}
+			lines = append(lines, m.st.Key.Render(pad(b.Help().Key, 10))+" "+m.st.Muted.Render(b.Help().Desc))
+		}
+	}
+	return lines
+}
+
+// helpKey scrolls the help overlay, or closes it.
+func (m *Model) helpKey(msg tea.KeyPressMsg) {
+	switch {
+	case key.Matches(msg, m.keys.Up):
+		m.helpOff--
+	case key.Matches(msg, m.keys.Down):
+		m.helpOff++
+	case key.Matches(msg, m.keys.PageUp):
+		m.helpOff -= m.bodyHeight() / 2
+	case key.Matches(msg, m.keys.PageDown):
+		m.helpOff += m.bodyHeight() / 2
+	default:
+		m.showHelp = false
+		return
+	}
+	room := max(m.bodyHeight()-2-4, 1)
+	m.helpOff = min(max(m.helpOff, 0), max(len(m.helpLines(max(m.width, 20)))-room, 0))
 }
 
 // helpKeys are the keys of the screen on show.

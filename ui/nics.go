@@ -4,8 +4,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/charmbracelet/bubbles/key"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/nictab/nictab/netcfg"
 )
@@ -38,6 +39,10 @@ type nicLine struct {
 	first bool
 	addr  string
 	gw    string
+	// gwLine is set on the first line of each family, where its gateway
+	// shows.
+	gwLine bool
+	fam    netcfg.Family
 }
 
 // nicLines lays the NICs out, one line per routable address (IPv6
@@ -67,8 +72,10 @@ func nicLines(v *ShowView, s *netcfg.State) []nicLine {
 			}
 			ln := nicLine{nic: i, first: j == 0, addr: a.Prefix.String()}
 			fam := netcfg.FamilyOf(a.Prefix.Addr())
+			ln.fam = fam
 			if !seen[fam] && l != nil {
 				seen[fam] = true
+				ln.gwLine = true
 				if g, ok := s.Gateway(l.Name, fam); ok {
 					ln.gw = g.String()
 				}
@@ -210,14 +217,17 @@ func renderNICPane(b *strings.Builder, d nicsView, width int, st Styles) {
 	for _, ln := range d.lines {
 		wAddr = max(wAddr, len(ln.addr))
 		wGw = max(wGw, len(ln.gw))
+		if over := gatewayOverride(d, v.NICs[ln.nic].Name, ln); over != "" {
+			wGw = max(wGw, len(over)+4)
+		}
 	}
 	wName = min(wName, 16)
 	if width < 100 {
 		wAddr = min(wAddr, 19)
 		wGw = min(wGw, 15)
 	}
-	cols := []int{wName, wState, wKind, wAddr, wGw}
-	b.WriteString("  " + st.Muted.Render(row(cols, "NIC", "STATE", "KIND", "ADDRESS", "GATEWAY", "TABLE")) + "\n")
+	lay := fitNICColumns(width, wName, wState, wKind, wAddr, wGw, nicTableWidth(d, st))
+	b.WriteString("  " + st.Muted.Render(lay.row("NIC", "STATE", "KIND", "ADDRESS", "GATEWAY", "TABLE")) + "\n")
 	rows := d.layout.rows[paneNICs]
 	off := d.screen.offset[paneNICs]
 	for i := off; i < min(off+rows, len(d.lines)); i++ {
@@ -233,22 +243,117 @@ func renderNICPane(b *strings.Builder, d nicsView, width int, st Styles) {
 			name = netcfg.SafeText(n.Name)
 			state, kind = n.State, netcfg.SafeText(n.Kind)
 			table = nicTableCell(d, n, st)
+		} else if i == off {
+			// A NIC's further address at the top of the pane says
+			// whose it is.
+			name = st.Muted.Render(cut(netcfg.SafeText(n.Name), lay.w[colName]-2) + " ↑")
 		}
 		addr := ln.addr
 		if ln.first && addr == "" {
 			addr = "no address"
 		}
-		line := row(cols, cut(name, wName), state, kind, cut(addr, wAddr), cut(ln.gw, wGw), "")
+		gw := cut(ln.gw, lay.w[colGw])
+		if over := gatewayOverride(d, n.Name, ln); over != "" {
+			// An unapplied gateway of the NIC's edit, beside the one
+			// detected now.
+			gw = st.Changed.Render(cut("→ "+over, lay.w[colGw]))
+		}
+		line := lay.row(cut(name, lay.w[colName]), state, kind, cut(addr, lay.w[colAddr]), gw, "")
 		if sel && d.screen.focus == paneNICs {
-			line = st.Selected.Render(line)
+			line = st.Selected.Render(ansi.Strip(line))
 		} else if state != "" && state != "up" {
-			line = row(cols, cut(name, wName), st.Warning.Render(state), kind, cut(addr, wAddr), cut(ln.gw, wGw), "")
+			line = lay.row(cut(name, lay.w[colName]), st.Warning.Render(state), kind, cut(addr, lay.w[colAddr]), gw, "")
 		}
 		b.WriteString(mark + line + table + "\n")
 	}
 	for i := len(d.lines) - off; i < rows; i++ {
 		b.WriteByte('\n')
 	}
+}
+
+// The NICs pane's columns; TABLE, the last, takes the rest of the line.
+const (
+	colName = iota
+	colState
+	colKind
+	colAddr
+	colGw
+	colCount
+)
+
+// nicColumns are the widths of the NICs pane's columns; 0 hides one.
+type nicColumns struct{ w [colCount]int }
+
+// fitNICColumns keeps NIC and TABLE whole on a narrow terminal: KIND goes
+// first, then STATE, then ADDRESS shrinks a little, then GATEWAY goes;
+// only then is the table cell cut.
+func fitNICColumns(width, wName, wState, wKind, wAddr, wGw, wTable int) nicColumns {
+	c := nicColumns{w: [colCount]int{wName, wState, wKind, wAddr, wGw}}
+	total := func() int {
+		n := 2 + wTable
+		for _, w := range c.w {
+			if w > 0 {
+				n += w + 2
+			}
+		}
+		return n
+	}
+	shrinkAddr := func(least int) {
+		if over := total() - width; over > 0 {
+			c.w[colAddr] = max(c.w[colAddr]-over, least)
+		}
+	}
+	for _, drop := range []int{colKind, colState} {
+		if total() > width {
+			c.w[drop] = 0
+		}
+	}
+	// An IPv6 address cut by a few cells still reads; the gateway
+	// column gone does not.
+	if over := total() - width; over > 0 && c.w[colAddr]-over >= 16 {
+		shrinkAddr(16)
+	} else if over > 0 {
+		c.w[colGw] = 0
+		shrinkAddr(15)
+	}
+	return c
+}
+
+// row joins the shown cells padded to their widths, then the table cell.
+func (c nicColumns) row(cells ...string) string {
+	var b strings.Builder
+	for i, w := range c.w {
+		if w > 0 {
+			b.WriteString(pad(cells[i], w))
+			b.WriteString("  ")
+		}
+	}
+	b.WriteString(cells[colCount])
+	return b.String()
+}
+
+// nicTableWidth is the widest table cell, what the TABLE column needs.
+func nicTableWidth(d nicsView, st Styles) int {
+	w := len("TABLE")
+	for _, n := range d.show.NICs {
+		w = max(w, ansi.StringWidth(nicTableCell(d, n, st)))
+	}
+	return w
+}
+
+// gatewayOverride is the gateway an unapplied edit gives the NIC for the
+// family of line ln, shown on the line that shows that family's gateway.
+func gatewayOverride(d nicsView, name string, ln nicLine) string {
+	ed, ok := d.edits.get(name)
+	if !ok || ed.unassign || !ln.gwLine {
+		return ""
+	}
+	for _, g := range ed.nic.Gateways {
+		if netcfg.FamilyOf(g) == ln.fam {
+			return g.String()
+		}
+	}
+	return ""
 }
 
 // nicTableCell says which table a NIC's traffic uses now, whether nictab
@@ -384,7 +489,7 @@ func renderRulePane(b *strings.Builder, d nicsView, st Styles) {
 }
 
 // nicsKey handles a key on the NICs screen.
-func (m *Model) nicsKey(msg tea.KeyMsg) tea.Cmd {
+func (m *Model) nicsKey(msg tea.KeyPressMsg) tea.Cmd {
 	k := m.keys
 	s := &m.nics
 	n := [paneCount]int{len(m.show.NICs), len(m.show.Tables), len(m.show.Rules)}[s.focus]
@@ -419,7 +524,7 @@ func (m *Model) nicsKey(msg tea.KeyMsg) tea.Cmd {
 }
 
 // nicsAction handles the keys that change or plan something.
-func (m *Model) nicsAction(msg tea.KeyMsg) tea.Cmd {
+func (m *Model) nicsAction(msg tea.KeyPressMsg) tea.Cmd {
 	k := m.keys
 	if m.caps.ReadOnly {
 		m.setFlash("nothing changed: "+m.caps.Reason, true)
@@ -433,7 +538,7 @@ func (m *Model) nicsAction(msg tea.KeyMsg) tea.Cmd {
 		return nil
 	}
 	if m.nics.focus != paneNICs {
-		if key.Matches(msg, k.Assign) && msg.Type == tea.KeyEnter {
+		if key.Matches(msg, k.Assign) && msg.String() == "enter" {
 			return nil
 		}
 		m.nics.focus = paneNICs

@@ -6,9 +6,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/viewport"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/nictab/nictab/netcfg"
 )
@@ -26,6 +27,8 @@ const (
 )
 
 type previewScreen struct {
+	// wide is the widest line of the text on show, in cells.
+	wide     int
 	loading  bool
 	intent   netcfg.Intent
 	rollback string
@@ -117,10 +120,10 @@ func (p *previewScreen) header(width int, st Styles) []string {
 	}
 	out = append(out, " "+counts+st.Muted.Render("   plan of "+shortPrior(pl.Prior)))
 	if p.rollback != "" {
-		out = append(out, " "+st.Title.Render("Back to snapshot "+p.rollback)+st.Muted.Render(": exactly the rules, routes and names it recorded"))
+		out = append(out, strings.Split(" "+hang("Back to snapshot "+p.rollback+": exactly the rules, routes and names it recorded", max(width-2, 10), 1, st.Title), "\n")...)
 	}
 	if p.stale {
-		out = append(out, " "+st.Danger.Render(" STALE ")+" "+st.Warning.Render(netcfg.SafeText(p.staleWhy)+": r plans again"))
+		out = append(out, strings.Split(" "+st.Danger.Render(" STALE ")+" "+hang(netcfg.SafeText(p.staleWhy)+": r plans again", max(width-9, 10), 9, st.Warning), "\n")...)
 	}
 	if c := p.proposal.SSH; c != nil {
 		out = append(out, sshLines(c, width, st)...)
@@ -151,17 +154,17 @@ func sshLines(c *SSHCheck, width int, st Styles) []string {
 		return out
 	}
 	if !c.Changed && !c.Broken {
-		return []string{" " + st.OK.Render("SSH ok") + st.Muted.Render(" replies to "+client+" keep their path: ") + netcfg.SafeText(c.After)}
+		return strings.Split(" "+st.OK.Render("SSH ok")+" "+hang("replies to "+client+" keep their path: "+netcfg.SafeText(c.After), max(width-9, 10), 8, st.Muted), "\n")
 	}
 	what := "MOVES"
 	if c.Broken {
 		what = "BREAKS"
 	}
 	out := []string{
-		" " + st.Danger.Render(" THIS PLAN "+what+" YOUR SSH SESSION ") + " " + st.Warning.Render("replies to "+client),
-		"   now:   " + netcfg.SafeText(c.Before),
-		"   after: " + st.Removed.Render(netcfg.SafeText(c.After)),
+		" " + st.Danger.Render(" THIS PLAN "+what+" YOUR SSH SESSION ") + " " + st.Warning.Render(cut("replies to "+client, max(width-36, 10))),
 	}
+	out = append(out, strings.Split("   now:   "+hang(netcfg.SafeText(c.Before), max(width-11, 10), 10, st.Plain), "\n")...)
+	out = append(out, strings.Split("   after: "+hang(netcfg.SafeText(c.After), max(width-11, 10), 10, st.Removed), "\n")...)
 	if c.Culprit != "" {
 		for i, l := range wrap("because: "+netcfg.SafeText(c.Culprit), width-8) {
 			if i > 0 {
@@ -170,28 +173,30 @@ func sshLines(c *SSHCheck, width int, st Styles) []string {
 			out = append(out, "   "+st.Warning.Render(l))
 		}
 	}
-	out = append(out, "   "+st.Muted.Render("apply keeps the confirm window: if the session hangs, it reverts on its own"))
+	out = append(out, strings.Split("   "+hang("apply keeps the confirm window: if the session hangs, it reverts on its own", max(width-4, 10), 3, st.Muted), "\n")...)
 	return out
 }
 
 func (p *previewScreen) resize(m *Model, w, h int) {
 	p.width = w
-	p.vp.Width = w
-	p.vp.Height = max(h-len(p.header(w, m.st))-1, 1)
+	p.vp.SetWidth(w)
+	p.vp.SetHeight(max(h-len(p.header(w, m.st))-1, 1))
 	p.refresh(m)
 }
 
 // refresh renders the scrolling part for the current mode.
 func (p *previewScreen) refresh(m *Model) {
-	p.vp.Height = max(m.bodyHeight()-len(p.header(p.width, m.st))-1, 1)
-	off := p.vp.YOffset
-	p.vp.SetContent(renderPreviewBody(p, m.st))
+	p.vp.SetHeight(max(m.bodyHeight()-len(p.header(p.width, m.st))-1, 1))
+	off := p.vp.YOffset()
+	body := renderPreviewBody(p, m.st)
+	p.vp.SetContent(body)
+	p.wide = widest(body)
 	p.vp.SetYOffset(off)
 }
 
 func (p *previewScreen) view(m *Model, w, h int) string {
 	head := p.header(w, m.st)
-	note := viewNote(p.vp.YOffset, p.vp.Height, p.vp.TotalLineCount(), m.st)
+	note := viewNote(&p.vp, p.wide, m.st, p.width-ansi.StringWidth(tabs([]string{"diff", "ip commands", "snapshot"}, int(p.mode), m.st)))
 	return strings.Join(head, "\n") + "\n" + tabs([]string{"diff", "ip commands", "snapshot"}, int(p.mode), m.st) + note + "\n" + p.vp.View()
 }
 
@@ -293,7 +298,7 @@ func indent(s, prefix string) string {
 // scroll moves a viewport by the navigation keys, left and right too for
 // lines wider than the terminal; it reports whether the key was one of
 // them.
-func scroll(vp *viewport.Model, msg tea.KeyMsg, k KeyMap) bool {
+func scroll(vp *viewport.Model, msg tea.KeyPressMsg, k KeyMap) bool {
 	switch {
 	case key.Matches(msg, k.Up):
 		vp.ScrollUp(1)
@@ -307,9 +312,9 @@ func scroll(vp *viewport.Model, msg tea.KeyMsg, k KeyMap) bool {
 		vp.GotoTop()
 	case key.Matches(msg, k.Bottom):
 		vp.GotoBottom()
-	case msg.Type == tea.KeyLeft, msg.String() == "h":
+	case msg.String() == "left", msg.String() == "h":
 		vp.ScrollLeft(8)
-	case msg.Type == tea.KeyRight, msg.String() == "l":
+	case msg.String() == "right", msg.String() == "l":
 		vp.ScrollRight(8)
 	default:
 		return false
@@ -318,7 +323,7 @@ func scroll(vp *viewport.Model, msg tea.KeyMsg, k KeyMap) bool {
 }
 
 // previewKey handles a key on the preview screen.
-func (m *Model) previewKey(msg tea.KeyMsg) tea.Cmd {
+func (m *Model) previewKey(msg tea.KeyPressMsg) tea.Cmd {
 	p := &m.preview
 	k := m.keys
 	switch {
@@ -362,10 +367,9 @@ func (m *Model) startApplying() tea.Cmd {
 	default:
 		// No comment of its own: the history's summary already says which
 		// NIC went to which table, and a rollback names its target.
-		run, cmd := startApply(m.ctx, m.be, p.proposal, ApplyOptions{Confirm: m.caps.Confirm})
-		m.apply = applyScreen{phase: phaseApplying, run: run, proposal: p.proposal, total: len(p.proposal.Plan.Ops())}
+		m.apply = armApply(p.proposal, m.caps.Confirm)
 		m.screen = screenApply
-		return cmd
+		return armedCmd()
 	}
 	return nil
 }

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 
@@ -50,7 +50,7 @@ func screenCases() []struct {
 		{"assign-name-in-use", none, []step{wait("enp2s0"), keys("a"), wait("new table"), keys("13"), press(tea.KeyTab), keys("wg"), wait("already names")}},
 		{"assign-known-table", func(f *fakeBackend) {
 			f.base = netcfg.Intent{Tables: []netcfg.TableDef{{ID: 14, Name: "lan"}}}
-		}, []step{wait("enp2s0"), keys("j"), keys("a"), wait("new table"), keys("kk"), wait("to table 14 lan")}},
+		}, []step{wait("enp2s0"), keys("j"), keys("a"), wait("new table"), keys("kk"), wait("14 lan.")}},
 		{"preview", none, previewEno1},
 		{"preview-ssh-moved", func(f *fakeBackend) {
 			f.ssh = &SSHCheck{Client: "203.0.113.5", Changed: true,
@@ -67,15 +67,15 @@ func screenCases() []struct {
 			keys("j"), keys("a"), wait("new table"), keys("kk"), press(tea.KeyEnter), wait("2 unapplied edits"), keys("p"), wait("cannot be planned"),
 		})},
 		{"preview-stale", nil, nil},
-		{"confirm", none, with(previewEno1, []step{keys("a"), wait("Reverting in")})},
-		{"kept", none, with(previewEno1, []step{keys("a"), wait("Reverting in"), keys("y"), wait("Kept")})},
-		{"reverted", none, with(previewEno1, []step{keys("a"), wait("Reverting in"), keys("n"), wait("Reverted")})},
+		{"confirm", none, with(previewEno1, []step{keys("a"), wait("applied to")})},
+		{"kept", none, with(previewEno1, []step{keys("a"), wait("applied to"), keys("y"), wait("Kept")})},
+		{"reverted", none, with(previewEno1, []step{keys("a"), wait("applied to"), keys("n"), wait("Reverted")})},
 		{"failed", func(f *fakeBackend) {
 			f.applyErr = &netcfg.ApplyError{Step: 3, Total: 6, Err: errors.New("ip route add default via 192.168.10.1 dev eno1 table 13: Nexthop has invalid gateway")}
 		}, with(previewEno1, []step{keys("a"), wait("Failed at step")})},
 		{"snapshots", none, []step{wait("enp2s0"), keys("s"), wait("History")}},
 		{"snapshots-damaged", none, []step{wait("enp2s0"), keys("s"), wait("History"), keys("j"), wait("damaged")}},
-		{"snapshot-file", none, []step{wait("enp2s0"), keys("s"), wait("History"), press(tea.KeyEnter), wait("snapshot file")}},
+		{"snapshot-file", none, []step{wait("enp2s0"), keys("s"), wait("History"), press(tea.KeyEnter), wait("snapshot file"), wait("version: 1")}},
 		{"snapshot-diff", none, []step{wait("enp2s0"), keys("s"), wait("History"), keys("d"), wait("From the snapshot")}},
 		{"export", none, []step{wait("enp2s0"), keys("s"), wait("History"), keys("e"), wait("routeTables")}},
 		{"export-write", none, []step{wait("enp2s0"), keys("s"), wait("History"), keys("e"), wait("routeTables"), keys("w"), wait("write to")}},
@@ -84,11 +84,11 @@ func screenCases() []struct {
 	}
 }
 
-// TestScreens renders every screen at 80×24 and 120×40, with and without
+// TestScreens renders every screen at 60×20, 80×24 and 120×40, with and without
 // colour, against golden files (refresh with go test ./ui -update).
 func TestScreens(t *testing.T) {
 	for _, sc := range screenCases() {
-		for _, size := range [][2]int{{80, 24}, {120, 40}} {
+		for _, size := range [][2]int{{60, 20}, {80, 24}, {120, 40}} {
 			for _, color := range []bool{false, true} {
 				mode := "nocolor"
 				if color {
@@ -107,7 +107,7 @@ func TestScreens(t *testing.T) {
 						sc.setup(f)
 					}
 					m := finish(t, run(t, f, size[0], size[1], color, steps...))
-					view := m.View()
+					view := m.frame()
 					checkFrame(t, view, size[0], size[1])
 					golden.RequireEqual(t, []byte(view))
 				})

@@ -265,6 +265,9 @@ func RouteLine(r *netcfg.Route, names *netcfg.Names) string {
 			args[i+1] = netcfg.SafeText(args[i+1])
 		}
 	}
+	if o := netcfg.RouteOpaqueText(r); o != "" {
+		args = append(args, o)
+	}
 	return strings.Join(args, " ")
 }
 
@@ -293,6 +296,9 @@ func RuleText(r *netcfg.Rule, tableName string, names *netcfg.Names) string {
 		default:
 			out = append(out, args[i])
 		}
+	}
+	if o := netcfg.RuleOpaqueText(r); o != "" {
+		out = append(out, o)
 	}
 	return strings.Join(out, " ")
 }

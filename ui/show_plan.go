@@ -94,6 +94,12 @@ func PlanCounts(p *netcfg.Plan) string {
 // diff grouped by table, notes, conflicts, and with commands the `ip`
 // commands that do the same, in the order nictab runs them.
 func RenderPlanText(p *netcfg.Plan, names *netcfg.Names, namesFile string, commands bool, st Styles) string {
+	return RenderPlanTextIn(p, names, namesFile, "", commands, st)
+}
+
+// RenderPlanTextIn is RenderPlanText for a plan of the named network
+// namespace: its `ip` commands carry `-n NAME`.
+func RenderPlanTextIn(p *netcfg.Plan, names *netcfg.Names, namesFile, netns string, commands bool, st Styles) string {
 	var b strings.Builder
 	if p.Empty() && len(p.Conflicts) == 0 {
 		b.WriteString(st.OK.Render("No changes.") + " The live state already matches.\n")
@@ -105,7 +111,7 @@ func RenderPlanText(p *netcfg.Plan, names *netcfg.Names, namesFile string, comma
 		b.WriteString("\n" + st.Title.Render("Equivalent commands") + "\n")
 		for i := range p.Changes {
 			for _, cmd := range p.Changes[i].Commands(namesFile) {
-				b.WriteString("  " + CommandText(cmd, st) + "\n")
+				b.WriteString("  " + CommandText(netcfg.CommandIn(netns, cmd), st) + "\n")
 			}
 		}
 	}

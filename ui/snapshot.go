@@ -4,33 +4,43 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/viewport"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/nictab/nictab/netcfg"
 )
 
 // The snapshot screen: one snapshot's file, or what differs between it
-// and the live state; d switches between them.
+// and the live state, or between it and the snapshot marked in the
+// history; d switches between file and diff.
 
 type snapshotScreen struct {
-	id      string
-	diff    bool
+	id   string
+	diff bool
+	// against is the marked snapshot the diff starts from; "" diffs with
+	// live.
+	against string
 	loading bool
 	text    string
 	changes *SnapshotDiff
 	err     error
 	vp      viewport.Model
+	wide    int
 	width   int
 }
 
 func (m *Model) openSnapshot(id string, diff bool) tea.Cmd {
-	m.snap = snapshotScreen{id: id, diff: diff, loading: true, vp: m.snap.vp}
+	against := m.snaps.marked
+	if against == id {
+		against = ""
+	}
+	m.snap = snapshotScreen{id: id, diff: diff, against: against, loading: true, vp: m.snap.vp}
 	m.screen = screenSnapshot
 	m.snap.resize(m.width, m.bodyHeight())
 	if diff {
-		return diffCmd(m.be, id)
+		return diffCmd(m.be, id, against)
 	}
 	return snapshotTextCmd(m.be, id)
 }
@@ -43,7 +53,7 @@ func (s *snapshotScreen) take(m *Model, msg tea.Msg) {
 		}
 		s.loading, s.text, s.err = false, msg.text, msg.err
 	case diffMsg:
-		if msg.id != s.id || !s.diff {
+		if msg.id != s.id || msg.against != s.against || !s.diff {
 			return
 		}
 		s.loading, s.changes, s.err = false, msg.diff, msg.err
@@ -54,17 +64,23 @@ func (s *snapshotScreen) take(m *Model, msg tea.Msg) {
 
 func (s *snapshotScreen) resize(w, h int) {
 	s.width = w
-	s.vp.Width = w
-	s.vp.Height = max(h-1, 1)
+	s.vp.SetWidth(w)
+	s.vp.SetHeight(max(h-1, 1))
 }
 
 func (s *snapshotScreen) refresh(st Styles) {
-	s.vp.SetContent(renderSnapshotBody(s, st))
+	body := renderSnapshotBody(s, st)
+	s.vp.SetContent(body)
+	s.wide = widest(body)
 }
 
 func (s *snapshotScreen) view(w int, st Styles) string {
-	t := tabs([]string{"snapshot file", "diff with live"}, map[bool]int{false: 0, true: 1}[s.diff], st)
-	return t + viewNote(s.vp.YOffset, s.vp.Height, s.vp.TotalLineCount(), st) + "\n" + s.vp.View()
+	other := "diff with live"
+	if s.against != "" {
+		other = "diff from " + s.against
+	}
+	t := tabs([]string{"snapshot file", other}, map[bool]int{false: 0, true: 1}[s.diff], st)
+	return t + viewNote(&s.vp, s.wide, st, w-ansi.StringWidth(t)) + "\n" + s.vp.View()
 }
 
 func renderSnapshotBody(s *snapshotScreen, st Styles) string {
@@ -77,11 +93,17 @@ func renderSnapshotBody(s *snapshotScreen, st Styles) string {
 		return indent(printable(s.text), " ")
 	}
 	d := s.changes
-	if d == nil || len(d.Changes) == 0 {
-		return " " + st.OK.Render("No differences:") + " the live state is what this snapshot recorded."
-	}
 	var b strings.Builder
-	b.WriteString(" " + st.Muted.Render("From the snapshot to live: + is live and not in the snapshot, - is in the snapshot and gone from live.") + "\n")
+	switch {
+	case (d == nil || len(d.Changes) == 0) && s.against != "":
+		return " " + st.OK.Render("No differences:") + " snapshots " + s.against + " and " + s.id + " record the same rules and routes."
+	case d == nil || len(d.Changes) == 0:
+		return " " + st.OK.Render("No differences:") + " the live state is what this snapshot recorded."
+	case s.against != "":
+		b.WriteString(" " + hang("From "+s.against+" to "+s.id+": + is in "+s.id+" only, - is in "+s.against+" only.", max(s.width-2, 10), 1, st.Muted) + "\n")
+	default:
+		b.WriteString(" " + hang("From the snapshot to live: + is live and not in the snapshot, - is in the snapshot and gone from live.", max(s.width-2, 10), 1, st.Muted) + "\n")
+	}
 	var tables []uint32
 	for i := range d.Changes {
 		if t := d.Changes[i].Subject().Table(); !slices.Contains(tables, t) {
@@ -102,7 +124,7 @@ func renderSnapshotBody(s *snapshotScreen, st Styles) string {
 }
 
 // snapshotKey handles a key on the snapshot screen.
-func (m *Model) snapshotKey(msg tea.KeyMsg) tea.Cmd {
+func (m *Model) snapshotKey(msg tea.KeyPressMsg) tea.Cmd {
 	k := m.keys
 	s := &m.snap
 	switch {

@@ -4,8 +4,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/bubbles/key"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/nictab/nictab/netcfg"
 )
@@ -21,6 +21,8 @@ type snapshotsScreen struct {
 	cursor  int
 	offset  int
 	rows    int
+	// marked is the snapshot d diffs from instead of live.
+	marked string
 }
 
 // detailLines is the room under the list for the selected snapshot.
@@ -53,7 +55,7 @@ func (s *snapshotsScreen) selected() (SnapshotInfo, bool) {
 }
 
 // snapshotsKey handles a key on the snapshots screen.
-func (m *Model) snapshotsKey(msg tea.KeyMsg) tea.Cmd {
+func (m *Model) snapshotsKey(msg tea.KeyPressMsg) tea.Cmd {
 	s := &m.snaps
 	k := m.keys
 	n := len(s.list)
@@ -76,6 +78,15 @@ func (m *Model) snapshotsKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Reload):
 		s.loading = true
 		return historyCmd(m.be)
+	case key.Matches(msg, k.Mark):
+		if info, ok := s.selected(); ok && info.Damaged == "" {
+			if s.marked == info.ID {
+				s.marked = ""
+			} else {
+				s.marked = info.ID
+				m.setFlash("marked "+info.ID+": d on another snapshot diffs from it; m again unmarks", false)
+			}
+		}
 	case key.Matches(msg, k.Open), key.Matches(msg, k.Diff), key.Matches(msg, k.Rollback), key.Matches(msg, k.Export):
 		return m.snapshotAction(msg)
 	}
@@ -83,7 +94,7 @@ func (m *Model) snapshotsKey(msg tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
-func (m *Model) snapshotAction(msg tea.KeyMsg) tea.Cmd {
+func (m *Model) snapshotAction(msg tea.KeyPressMsg) tea.Cmd {
 	k := m.keys
 	info, ok := m.snaps.selected()
 	if !ok {
@@ -118,7 +129,7 @@ func renderSnapshots(s snapshotsScreen, width, height int, st Styles) string {
 	case len(s.list) == 0:
 		return "\n No snapshots yet: every change kept here or with `nictab apply` saves one.\n\n " + st.Muted.Render("esc goes back")
 	}
-	b.WriteString(" " + st.Title.Render("History") + st.Muted.Render("  newest first, * is live") + scrollNote(s.offset, s.rows, len(s.list), st) + "\n")
+	b.WriteString(" " + st.Title.Render("History") + st.Muted.Render("  newest first, * is live, m marked") + scrollNote(s.offset, s.rows, len(s.list), st) + "\n")
 	cols := []int{20, 16, 8}
 	b.WriteString("  " + st.Muted.Render(row(cols, "ID", "TIME", "KIND", "SUMMARY")) + "\n")
 	for i := s.offset; i < min(s.offset+s.rows, len(s.list)); i++ {
@@ -127,6 +138,9 @@ func renderSnapshots(s snapshotsScreen, width, height int, st Styles) string {
 		id := e.ID
 		if e.Live {
 			id += " *"
+		}
+		if e.ID == s.marked {
+			id += " m"
 		}
 		var line string
 		if e.Damaged != "" {

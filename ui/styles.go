@@ -8,8 +8,8 @@ import (
 	"os"
 	"strings"
 
-	"github.com/charmbracelet/lipgloss"
-	"github.com/muesli/termenv"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/colorprofile"
 )
 
 // Styles names every style by what it means. Views take a Styles and never
@@ -40,32 +40,37 @@ type Styles struct {
 	Box lipgloss.Style
 	// Alarm frames a dialog that asks for a decision with a deadline.
 	Alarm lipgloss.Style
+	// Plain is text as it is.
+	Plain lipgloss.Style
 }
 
-// DefaultStyles builds the styles for a renderer. With the Ascii profile
-// (NO_COLOR, --no-color, a pipe) every style renders plain text, and diffs
-// still read by their +/-/~ marks.
-func DefaultStyles(r *lipgloss.Renderer) Styles {
-	s := r.NewStyle
+// DefaultStyles are the styles in the 16 ANSI colours, picked for a dark
+// or a light background. Lip Gloss v2 styles carry no terminal: what the
+// terminal cannot show is dropped where the text is written (by Bubble
+// Tea in the terminal UI, by OutputStyles' choice in the CLI).
+func DefaultStyles(dark bool) Styles {
+	s := lipgloss.NewStyle
+	ld := lipgloss.LightDark(dark)
+	c := lipgloss.Color
 	return Styles{
 		Title:    s().Bold(true),
 		Header:   s().Bold(true).Underline(true),
-		Added:    s().Foreground(lipgloss.AdaptiveColor{Light: "2", Dark: "10"}),
-		Removed:  s().Foreground(lipgloss.AdaptiveColor{Light: "1", Dark: "9"}),
-		Changed:  s().Foreground(lipgloss.AdaptiveColor{Light: "3", Dark: "11"}),
+		Added:    s().Foreground(ld(c("2"), c("10"))),
+		Removed:  s().Foreground(ld(c("1"), c("9"))),
+		Changed:  s().Foreground(ld(c("3"), c("11"))),
 		Muted:    s().Faint(true),
-		Warning:  s().Foreground(lipgloss.AdaptiveColor{Light: "3", Dark: "11"}).Bold(true),
-		Danger:   s().Foreground(lipgloss.Color("15")).Background(lipgloss.Color("1")).Bold(true),
-		OK:       s().Foreground(lipgloss.AdaptiveColor{Light: "2", Dark: "10"}).Bold(true),
-		Owned:    s().Foreground(lipgloss.AdaptiveColor{Light: "4", Dark: "12"}),
+		Warning:  s().Foreground(ld(c("3"), c("11"))).Bold(true),
+		Danger:   s().Foreground(c("15")).Background(c("1")).Bold(true),
+		OK:       s().Foreground(ld(c("2"), c("10"))).Bold(true),
+		Owned:    s().Foreground(ld(c("4"), c("12"))),
 		Key:      s().Bold(true),
 		Selected: s().Reverse(true),
-		Border:   s().Foreground(lipgloss.Color("8")),
-		Command:  s().Foreground(lipgloss.AdaptiveColor{Light: "5", Dark: "13"}),
-		Bar:      s().Foreground(lipgloss.Color("15")).Background(lipgloss.Color("4")).Bold(true),
-		Focus:    s().Foreground(lipgloss.AdaptiveColor{Light: "4", Dark: "14"}).Bold(true),
-		Box:      s().Border(lipgloss.NormalBorder()).BorderForeground(lipgloss.Color("8")).Padding(0, 1),
-		Alarm:    s().Border(lipgloss.DoubleBorder()).BorderForeground(lipgloss.Color("11")).Padding(0, 1),
+		Border:   s().Foreground(c("8")),
+		Command:  s().Foreground(ld(c("5"), c("13"))),
+		Bar:      s().Foreground(c("15")).Background(c("4")).Bold(true),
+		Focus:    s().Foreground(ld(c("4"), c("14"))).Bold(true),
+		Box:      s().Border(lipgloss.NormalBorder()).BorderForeground(c("8")).Padding(0, 1),
+		Alarm:    s().Border(lipgloss.DoubleBorder()).BorderForeground(c("11")).Padding(0, 1),
 	}
 }
 
@@ -73,51 +78,64 @@ func DefaultStyles(r *lipgloss.Renderer) Styles {
 // --no-color: bold, underline and reverse video stay, so the cursor, the
 // focus and the title bar remain visible, and diffs read by their +/-/~
 // marks.
-func MonoStyles(r *lipgloss.Renderer) Styles {
-	st := DefaultStyles(r)
-	for _, p := range []*lipgloss.Style{
-		&st.Title, &st.Header, &st.Added, &st.Removed, &st.Changed, &st.Muted, &st.Warning,
-		&st.OK, &st.Owned, &st.Key, &st.Selected, &st.Border, &st.Command, &st.Focus, &st.Box, &st.Alarm,
-	} {
+func MonoStyles() Styles {
+	st := DefaultStyles(true)
+	for _, p := range st.all() {
 		*p = p.UnsetForeground().UnsetBackground().UnsetBorderForeground()
 	}
-	st.Danger = st.Danger.UnsetForeground().UnsetBackground().Reverse(true)
-	st.Bar = st.Bar.UnsetForeground().UnsetBackground().Reverse(true)
+	st.Danger = st.Danger.Reverse(true)
+	st.Bar = st.Bar.Reverse(true)
 	return st
 }
 
-// NewRenderer returns a renderer for w that honours NO_COLOR and noColor,
-// and limits colours to what the terminal says it has.
-func NewRenderer(w io.Writer, noColor bool) *lipgloss.Renderer {
-	r := lipgloss.NewRenderer(w)
-	// Without this the first adaptive colour asks the terminal for its
-	// background (OSC 11) and waits for the answer: seconds over a slow
-	// SSH link, and the answer can land in the TUI's input.
-	r.SetHasDarkBackground(DarkBackground())
-	if noColor || os.Getenv("NO_COLOR") != "" {
-		r.SetColorProfile(termenv.Ascii)
+// PlainStyles render no colour and no attributes, only the frames of
+// dialogs: for golden files, pipes and scripts.
+func PlainStyles() Styles {
+	st := DefaultStyles(true)
+	for _, p := range st.all() {
+		b := p.GetBorderStyle()
+		top, right, bottom, left := p.GetPadding()
+		*p = lipgloss.NewStyle()
+		if p == &st.Box || p == &st.Alarm {
+			*p = p.Border(b).Padding(top, right, bottom, left)
+		}
 	}
-	return r
+	return st
 }
 
-// TerminalStyles are the terminal UI's styles for the terminal w. With
-// NO_COLOR or --no-color they carry no colour but keep bold and reverse
-// video (termenv would drop those too), so the cursor stays visible.
-func TerminalStyles(w io.Writer, noColor bool) Styles {
-	r := lipgloss.NewRenderer(w)
-	r.SetHasDarkBackground(DarkBackground())
-	if noColor || os.Getenv("NO_COLOR") != "" {
-		if os.Getenv("TERM") != "dumb" {
-			r.SetColorProfile(termenv.ANSI)
-		}
-		return MonoStyles(r)
+func (st *Styles) all() []*lipgloss.Style {
+	return []*lipgloss.Style{
+		&st.Title, &st.Header, &st.Added, &st.Removed, &st.Changed, &st.Muted, &st.Warning, &st.Danger,
+		&st.OK, &st.Owned, &st.Key, &st.Selected, &st.Border, &st.Command, &st.Bar, &st.Focus, &st.Box, &st.Alarm,
 	}
-	return DefaultStyles(r)
+}
+
+// OutputStyles are the styles for text the CLI writes to w: colour on a
+// terminal that has it, nothing on a pipe, with NO_COLOR or noColor. The
+// profile comes from TERM, NO_COLOR and the like, and whether w is a
+// terminal; nothing is asked of the terminal, so no command waits on it.
+func OutputStyles(w io.Writer, noColor bool) Styles {
+	p := colorprofile.Detect(w, os.Environ())
+	if noColor || p <= colorprofile.ASCII {
+		return PlainStyles()
+	}
+	return DefaultStyles(DarkBackground())
+}
+
+// TerminalStyles are the terminal UI's styles. With NO_COLOR or
+// --no-color they carry no colour but keep bold and reverse video, so the
+// cursor stays visible. Bubble Tea drops what the terminal cannot show.
+func TerminalStyles(noColor bool) Styles {
+	if noColor || os.Getenv("NO_COLOR") != "" {
+		return MonoStyles()
+	}
+	return DefaultStyles(DarkBackground())
 }
 
 // DarkBackground guesses the terminal's background from COLORFGBG (set by
 // rxvt, konsole and others as "fg;bg"); without it, dark, as terminals and
-// the Linux console mostly are.
+// the Linux console mostly are. The terminal is not asked (OSC 11): one
+// that never answers would hold every start-up.
 func DarkBackground() bool {
 	v := os.Getenv("COLORFGBG")
 	if i := strings.LastIndexByte(v, ';'); i >= 0 {
@@ -127,12 +145,4 @@ func DarkBackground() bool {
 		}
 	}
 	return true
-}
-
-// PlainStyles renders no colour and no attributes: for golden files and
-// scripts.
-func PlainStyles() Styles {
-	r := lipgloss.NewRenderer(io.Discard)
-	r.SetColorProfile(termenv.Ascii)
-	return DefaultStyles(r)
 }

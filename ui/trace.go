@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/charmbracelet/lipgloss"
+	"charm.land/lipgloss/v2"
 
 	"github.com/nictab/nictab/netcfg"
 )
@@ -85,6 +85,9 @@ func fateText(p *netcfg.Path) string {
 		netcfg.VerdictRefused:     "refused (",
 		netcfg.VerdictLoop:        "caught in a rule loop (",
 	}[p.Verdict]
+	if p.Verdict == netcfg.VerdictUndetermined {
+		return "undetermined: nictab does not guess (see below)"
+	}
 	if what == "" {
 		what = p.Verdict.String() + " ("
 	}
@@ -397,8 +400,11 @@ func RenderGuard(g netcfg.Guard, width int, st Styles) string {
 		return b.String()
 	}
 	what := "MOVES"
-	if g.Status == netcfg.GuardBroken {
+	switch g.Status {
+	case netcfg.GuardBroken:
 		what = "CUTS"
+	case netcfg.GuardUndetermined:
+		what = "MAY CUT"
 	}
 	b.WriteString(st.Danger.Render(" DANGER: THIS CHANGE "+what+" YOUR SSH SESSION ") + "\n")
 	para("  client  ", client, plain)

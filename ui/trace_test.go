@@ -182,7 +182,7 @@ func TestGuardRender(t *testing.T) {
 		goldenTrace(t, "guard_"+c.name, out)
 	}
 	// The danger banner is styled, not only worded.
-	r := ui.DefaultStyles(ui.NewRenderer(&strings.Builder{}, false))
+	r := ui.DefaultStyles(true)
 	g := netcfg.GuardConn(before, homeState(t, vpnLines...), conn)
 	if got, plain := ui.RenderGuard(g, 80, r), ui.RenderGuard(g, 80, st); got == plain && r.Danger.Render("x") != "x" {
 		t.Errorf("the danger banner is not styled")

@@ -1,7 +1,7 @@
 package ui
 
 import (
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 )
 
 // updateResult takes in what a command brought back.
@@ -52,7 +52,7 @@ func (m *Model) updateResult(msg tea.Msg) tea.Cmd {
 	case priorMsg:
 		m.preview.gotPrior(msg)
 		return nil
-	case progressMsg, appliedMsg, tickMsg, confirmedMsg, revertedMsg:
+	case armedMsg, progressMsg, appliedMsg, tickMsg, confirmedMsg, revertedMsg, settledMsg:
 		return m.apply.update(m, msg)
 	case historyMsg:
 		m.snaps.take(msg)
@@ -87,15 +87,27 @@ func (m *Model) gotState(msg stateMsg) tea.Cmd {
 	return nil
 }
 
-// gotLive reacts to a change made by anyone: read the namespace again
-// (once at a time), and check whether the plan on screen still holds.
+// gotLive reacts to a change made by anyone: read the namespace and the
+// intent again (the namespace once at a time), and check whether the plan
+// on screen still holds.
 func (m *Model) gotLive(msg liveMsg) tea.Cmd {
 	if msg.closed {
 		m.live.ch = nil
 		m.live.err = errWatchEnded
 		return nil
 	}
-	cmds := []tea.Cmd{waitLive(m.live.ch)}
+	// Another nictab may have applied, kept or reverted: the next plan
+	// must start from the newest snapshot, and a dialog on screen must
+	// learn how its change ended.
+	cmds := []tea.Cmd{waitLive(m.live.ch), intentCmd(m.be)}
+	switch {
+	case m.screen == screenApply && m.apply.phase == phaseConfirm:
+		cmds = append(cmds, settledCmd(m.be))
+	case m.screen != screenApply:
+		// Another nictab's apply may now wait for confirmation: it is
+		// shown as one found at start-up is.
+		cmds = append(cmds, pendingCmd(m.be))
+	}
 	if m.live.reading {
 		m.live.again = true
 	} else {

@@ -52,27 +52,34 @@ func (a *app) namePaths() netcfg.NamePaths { return netcfg.DefaultNamePaths(a.ne
 
 func (a *app) loadNames() netcfg.Names { return netcfg.LoadNames(a.namePaths()) }
 
-// stateRoot is where snapshots and the journal live. A named namespace gets
-// a folder of its own: its history is not the host's.
-func (a *app) stateRoot() string {
+// stateBase is the state directory before a namespace's own folder:
+// --state-dir, else /var/lib/nictab as root and $XDG_STATE_HOME/nictab
+// otherwise.
+func (a *app) stateBase() string {
 	if a.stateDir != "" {
 		return a.stateDir
 	}
-	base := "/var/lib/nictab"
-	if os.Geteuid() != 0 {
-		x := os.Getenv("XDG_STATE_HOME")
-		if x == "" {
-			home, _ := os.UserHomeDir()
-			x = filepath.Join(home, ".local", "state")
-		}
-		base = filepath.Join(x, "nictab")
+	if os.Geteuid() == 0 {
+		return "/var/lib/nictab"
 	}
+	x := os.Getenv("XDG_STATE_HOME")
+	if x == "" {
+		home, _ := os.UserHomeDir()
+		x = filepath.Join(home, ".local", "state")
+	}
+	return filepath.Join(x, "nictab")
+}
+
+// stateRoot is where snapshots and the journal live. A named namespace gets
+// a folder of its own, under --state-dir too: its history is not the
+// host's, and a rollback must never take another namespace's snapshot.
+func (a *app) stateRoot() string {
 	if a.netns != "" {
-		return filepath.Join(base, "netns", a.netns)
+		return filepath.Join(a.stateBase(), "netns", a.netns)
 	}
-	return base
+	return a.stateBase()
 }
 
 func (a *app) styles() ui.Styles {
-	return ui.DefaultStyles(ui.NewRenderer(a.out, a.noColor))
+	return ui.OutputStyles(a.out, a.noColor)
 }

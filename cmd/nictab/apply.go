@@ -64,7 +64,7 @@ func (a *app) printPlan(p *snapshots.Proposal, asJSON, commands bool) error {
 	}
 	names := ui.PlanNames(p.Live.Names, &p.Plan)
 	file := netcfg.NamesFile{Paths: a.namePaths()}.TablesPath()
-	_, err := fmt.Fprint(a.out, ui.RenderPlanText(&p.Plan, &names, file, commands, a.styles()))
+	_, err := fmt.Fprint(a.out, a.hints(ui.RenderPlanTextIn(&p.Plan, &names, file, a.netns, commands, a.styles())))
 	return err
 }
 
@@ -280,7 +280,7 @@ func (a *app) runApply(cmd *cobra.Command, e *snapshots.Engine, p *snapshots.Pro
 		return nil
 	}
 	if f.noWait {
-		fmt.Fprintf(a.out, "%s and verified. It reverts at %s unless `nictab confirm %s` keeps it.\n", appliedText(&p.Plan, out.Result.Steps), out.Pending.Deadline.Local().Format("15:04:05"), out.Pending.SnapshotID)
+		fmt.Fprintf(a.out, "%s and verified. It reverts at %s unless `%s` keeps it.\n", appliedText(&p.Plan, out.Result.Steps), out.Pending.Deadline.Local().Format("15:04:05"), a.nictabCmd("confirm "+out.Pending.SnapshotID))
 		return nil
 	}
 	return a.confirmWindow(cmd.Context(), e, out, appliedText(&p.Plan, out.Result.Steps))
@@ -337,7 +337,7 @@ func (a *app) confirmWindow(ctx context.Context, e *snapshots.Engine, out *snaps
 	var res *snapshots.TxOutcome
 	var err error
 	if isTerminal(a.stdin) {
-		fmt.Fprintf(a.out, "Keep these changes? Reverting in %s (at %s) unless you answer y here or run `nictab confirm`. [y/N] ", left, p.Deadline.Local().Format("15:04:05"))
+		fmt.Fprintf(a.out, "Keep these changes? Reverting in %s (at %s) unless you answer y here or run `%s`. [y/N] ", left, p.Deadline.Local().Format("15:04:05"), a.nictabCmd("confirm"))
 		answer := make(chan string, 1)
 		go func() {
 			line, _ := bufio.NewReader(a.stdin).ReadString('\n')
@@ -379,7 +379,7 @@ func (a *app) confirmWindow(ctx context.Context, e *snapshots.Engine, out *snaps
 			fmt.Fprintln(a.out)
 		}
 	} else {
-		fmt.Fprintf(a.out, "Waiting for `nictab confirm` until %s; without it the change reverts by itself.\n", p.Deadline.Local().Format("15:04:05"))
+		fmt.Fprintf(a.out, "Waiting for `%s` until %s; without it the change reverts by itself.\n", a.nictabCmd("confirm"), p.Deadline.Local().Format("15:04:05"))
 		res, err = e.Wait(ctx, p)
 	}
 	return a.reportOutcome(res, err)
@@ -396,7 +396,7 @@ func (a *app) reportOutcome(res *snapshots.TxOutcome, err error) error {
 	case "reverted":
 		return exitError{code: exitReverted, err: fmt.Errorf("reverted (%s): nictab's rules and routes were read back and are as they were before the apply", res.Detail)}
 	}
-	return fmt.Errorf("the revert is NOT complete (%s): %s — the journal is kept; `nictab recover` finishes it", res.Result, res.Detail)
+	return fmt.Errorf("the revert is NOT complete (%s): %s — the journal is kept; `%s` finishes it", res.Result, netcfg.SafeText(res.Detail), a.nictabCmd("recover"))
 }
 
 func (a *app) ask(prompt string) bool {

@@ -29,7 +29,7 @@ func TestApplySpecFile(t *testing.T) {
 	if r.code != 0 {
 		t.Fatal(r)
 	}
-	mustContain(t, "apply output", r.stdout, "+ rule  1000: from 192.168.10.2 lookup 13 vpn", "ip rule add from 192.168.10.2 lookup 13 proto 201 pref 1000", "Snapshot ",
+	mustContain(t, "apply output", r.stdout, "+ rule  1000: from 192.168.10.2 lookup 13 vpn", "ip -n "+c.ns.Name+" rule add from 192.168.10.2 lookup 13 proto 201 pref 1000", "Snapshot ",
 		// The counts the plan showed, then the kernel writes (names are none).
 		"Plan: 14 to add, 0 to change, 0 to delete", "Applied 14 changes (14 to add, 0 to change, 0 to delete): 12 kernel writes, 2 table names and verified",
 		"First change here: the state before it is snapshot")

@@ -79,16 +79,26 @@ func (b *tuiBackend) Recover() (string, error) {
 	return b.eng.Recover()
 }
 
+// Detect reads what the screens show, as `nictab show` does: the tables
+// rules send traffic to and those nictab named.
+//
+// NOTE: not Owned, which has the kernel walk every table, main's full
+// Internet table included, on every start and every live update (~0.1 s a
+// million routes). A plan still reads every route nictab owns (the
+// engine's Propose does), so a route of nictab's left in a table nothing
+// uses shows in the preview, to be deleted.
 func (b *tuiBackend) Detect() (netcfg.State, error) {
-	if b.eng != nil {
-		return b.eng.Live()
-	}
 	k, err := b.a.openKernel()
 	if err != nil {
 		return netcfg.State{}, err
 	}
 	defer k.Close()
-	return netcfg.Detect(k, b.a.loadNames(), netcfg.DetectOptions{RuleTables: true, Owned: true})
+	names := b.a.loadNames()
+	var own []uint32
+	for _, t := range names.OwnedTables() {
+		own = append(own, t.ID)
+	}
+	return netcfg.Detect(k, names, netcfg.DetectOptions{RuleTables: true, Tables: own})
 }
 
 // Intent is the newest snapshot's intent. Without one, it is read from
@@ -196,7 +206,9 @@ func (b *tuiBackend) sshCheck(e *snapshots.Engine, p *snapshots.Proposal) *ui.SS
 	}
 	return &ui.SSHCheck{
 		Client: client, Before: pathText(&g.Before), After: pathText(&g.After),
-		Changed: g.Status == netcfg.GuardMoved, Broken: g.Status == netcfg.GuardBroken, Unknown: g.Status == netcfg.GuardUnknown,
+		// Undetermined is a danger: shown as a change whose cause names
+		// the rule nictab cannot decide.
+		Changed: g.Status == netcfg.GuardMoved || g.Status == netcfg.GuardUndetermined, Broken: g.Status == netcfg.GuardBroken, Unknown: g.Status == netcfg.GuardUnknown,
 		Culprit: g.Cause, Message: g.Message,
 	}
 }
@@ -254,46 +266,91 @@ func (b *tuiBackend) Apply(ctx context.Context, p *ui.Proposal, o ui.ApplyOption
 	return res, nil
 }
 
-func (b *tuiBackend) Confirm() error {
+func (b *tuiBackend) Confirm() (*ui.Settled, error) {
 	e, err := b.engine()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = e.Confirm()
-	return err
+	snap, err := e.Confirm()
+	if errors.Is(err, snapshots.ErrNothingPending) {
+		return b.ended(e)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s := &ui.Settled{Result: "kept"}
+	if snap != nil && snap.Meta != nil {
+		s.SnapshotID = snap.Meta.ID
+	}
+	return s, nil
 }
 
-// Revert asks the watchdog to revert now and waits for it. When the
-// watchdog was quicker (the deadline passed), its recorded outcome says
-// whether the change was reverted, or kept from another terminal.
-func (b *tuiBackend) Revert() error {
+// Revert asks the watchdog to revert now and waits for it. When the change
+// had ended already (kept from another terminal, reverted at the
+// deadline), the engine's record of it says how.
+func (b *tuiBackend) Revert() (*ui.Settled, error) {
 	e, err := b.engine()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	o, err := e.RevertBecause(ctx, "reverted from the terminal UI")
 	if errors.Is(err, snapshots.ErrNothingPending) {
-		b.mu.Lock()
-		p := b.pending
-		b.mu.Unlock()
-		if p == nil {
-			return err
-		}
-		if o, err = e.Wait(ctx, p); err != nil {
-			return err
-		}
-	} else if err != nil {
-		return err
+		return b.ended(e)
 	}
-	switch o.Result {
-	case "reverted":
-		return nil
-	case "kept":
-		return errors.New("the change was kept: it was confirmed elsewhere before the revert")
+	if err != nil {
+		return nil, err
 	}
-	return fmt.Errorf("the revert did not finish (%s: %s): run `nictab recover`", o.Result, o.Detail)
+	// A confirm elsewhere can win the race with this revert.
+	return settledOf(o, o.Result == "kept", b.known()), nil
+}
+
+// Settled looks whether the change this UI knows still waits; once it is
+// gone, the engine's record says how it ended.
+func (b *tuiBackend) Settled() (*ui.Settled, error) {
+	p := b.known()
+	if p == nil || b.engErr != nil {
+		return nil, nil
+	}
+	cur, err := b.eng.Pending()
+	if err != nil {
+		return nil, err
+	}
+	if cur != nil && cur.TxID == p.TxID {
+		return nil, nil
+	}
+	return b.ended(b.eng)
+}
+
+// ended is how the change this UI knows ended, once it no longer waits. A
+// keep or revert still running elsewhere is waited for.
+func (b *tuiBackend) ended(e *snapshots.Engine) (*ui.Settled, error) {
+	p := b.known()
+	if p == nil {
+		return nil, snapshots.ErrNothingPending
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	o, err := e.Wait(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return settledOf(o, true, p), nil
+}
+
+func (b *tuiBackend) known() *snapshots.Pending {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.pending
+}
+
+func settledOf(o *snapshots.TxOutcome, elsewhere bool, p *snapshots.Pending) *ui.Settled {
+	s := &ui.Settled{Result: o.Result, Elsewhere: elsewhere, Detail: o.Detail}
+	if o.Result == "kept" && p != nil {
+		s.SnapshotID = p.SnapshotID
+	}
+	return s
 }
 
 func (b *tuiBackend) Pending() (*ui.Pending, error) {
@@ -353,14 +410,16 @@ func (b *tuiBackend) SnapshotText(id string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	data, err := os.ReadFile(en.Path)
+	data, err := e.Store().Raw(en)
 	if err != nil {
 		return "", fmt.Errorf("read snapshot %s: %w", id, err)
 	}
 	return string(data), nil
 }
 
-func (b *tuiBackend) DiffSnapshot(id string) (*ui.SnapshotDiff, error) {
+// DiffSnapshot diffs two snapshots' resolved rules, routes and names, or
+// one's with what nictab owns live.
+func (b *tuiBackend) DiffSnapshot(id, to string) (*ui.SnapshotDiff, error) {
 	e, err := b.engine()
 	if err != nil {
 		return nil, err
@@ -368,6 +427,16 @@ func (b *tuiBackend) DiffSnapshot(id string) (*ui.SnapshotDiff, error) {
 	s, err := e.Store().Get(id)
 	if err != nil {
 		return nil, err
+	}
+	if to != "" {
+		t, err := e.Store().Get(to)
+		if err != nil {
+			return nil, err
+		}
+		plan := snapshots.Diff(*s.Resolved, *t.Resolved)
+		names := b.a.loadNames()
+		names.Tables = slices.Concat(t.Resolved.Names, s.Resolved.Names, names.Tables)
+		return &ui.SnapshotDiff{Changes: plan.Changes, Names: names}, nil
 	}
 	live, err := e.Live()
 	if err != nil {
@@ -399,16 +468,23 @@ func (b *tuiBackend) ProposeRollback(id string) (*ui.Proposal, error) {
 	return b.proposal(e, p, id), nil
 }
 
-func (b *tuiBackend) Export(id, flavor string) (string, error) {
+// Export picks the flavour as `nictab export nix` does when none is
+// asked for: one default for the CLI and the TUI.
+func (b *tuiBackend) Export(id, flavor string) (string, string, error) {
 	e, err := b.engine()
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	s, err := e.Store().Get(id)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	return snapshots.ExportNix(s, snapshots.NixOptions{Flavor: snapshots.Flavor(flavor), Version: nictabVersion()})
+	f, err := snapshots.PickFlavor(s, snapshots.Flavor(flavor))
+	if err != nil {
+		return "", "", err
+	}
+	text, err := snapshots.ExportNix(s, snapshots.NixOptions{Flavor: f, Version: nictabVersion()})
+	return text, string(f), err
 }
 
 // WriteFile writes an export where the person said, relative to the

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -50,7 +49,7 @@ func (a *app) startWatchdog(l *snapshots.Lock) error {
 	if err != nil {
 		return fmt.Errorf("find own executable: %w", err)
 	}
-	args := []string{"--state-dir", a.stateRoot()}
+	args := []string{"--state-dir", a.stateBase()}
 	if a.netns != "" {
 		args = append(args, "--netns", a.netns)
 	}
@@ -145,7 +144,7 @@ func (a *app) startWatchdogDetached(exe string, args []string, l *snapshots.Lock
 		return 0, err
 	}
 	defer devnull.Close()
-	log, err := os.OpenFile(filepath.Join(a.stateRoot(), "watchdog.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	log, err := l.OpenLog("watchdog.log")
 	if err != nil {
 		return 0, fmt.Errorf("open watchdog log: %w", err)
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/nictab/nictab/internal/atomicfile"
 	"github.com/nictab/nictab/snapshots"
 )
 
@@ -104,7 +103,7 @@ func (a *app) writeExport(out string, data []byte, perm os.FileMode) error {
 		_, err := a.out.Write(data)
 		return err
 	}
-	if err := atomicfile.WriteFile(out, data, perm); err != nil {
+	if err := writeOutFile(out, data, perm); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.errOut, "nictab: wrote %s\n", out)
@@ -257,7 +256,7 @@ line naming its path.`,
 				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 					return fmt.Errorf("create %s: %w", filepath.Dir(p), err)
 				}
-				if err := atomicfile.WriteFile(p, f.Data, 0o644); err != nil {
+				if err := writeOutFile(p, f.Data, 0o644); err != nil {
 					return err
 				}
 				fmt.Fprintf(a.errOut, "nictab: wrote %s\n", p)
@@ -299,7 +298,7 @@ stays. Table names go to $IPROUTE2_DIR/rt_tables.d/nictab.conf
 			if err != nil {
 				return err
 			}
-			text, err := snapshots.ExportIP(s, snapshots.IPOptions{Version: nictabVersion()})
+			text, err := snapshots.ExportIP(s, snapshots.IPOptions{Version: nictabVersion(), Netns: exportNetns(s, a.netns)})
 			if err != nil {
 				return exportErr(err)
 			}

@@ -17,13 +17,13 @@ func savedID(t *testing.T, c *cli) string {
 		t.Fatal(r)
 	}
 	// The first apply saves the baseline "before nictab" and its own.
-	files, err := filepath.Glob(filepath.Join(c.state, "snapshots", "*.yaml"))
+	files, err := filepath.Glob(filepath.Join(c.stateDir(), "snapshots", "*.yaml"))
 	if err != nil || len(files) != 2 {
 		t.Fatalf("snapshots after one apply: %v, %v", files, err)
 	}
 	_, rest, _ := strings.Cut(r.stdout, "verified. Snapshot ")
 	id, _, _ := strings.Cut(rest, " ")
-	if _, err := os.Stat(filepath.Join(c.state, "snapshots", id+".yaml")); err != nil {
+	if _, err := os.Stat(filepath.Join(c.stateDir(), "snapshots", id+".yaml")); err != nil {
 		t.Fatalf("apply named snapshot %q: %v\n%s", id, err, r)
 	}
 	return id
@@ -122,7 +122,7 @@ func TestExportAfterApply(t *testing.T) {
 func TestExportBadInput(t *testing.T) {
 	c := newCLI(t)
 	id := savedID(t, c)
-	saved := filepath.Join(c.state, "snapshots", id+".yaml")
+	saved := filepath.Join(c.stateDir(), "snapshots", id+".yaml")
 	good, err := os.ReadFile(saved)
 	if err != nil {
 		t.Fatal(err)

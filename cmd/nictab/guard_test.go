@@ -53,7 +53,7 @@ func TestSSHGuard(t *testing.T) {
 	go func() { done <- c.run("apply", "-f", danger, "--yes") }()
 	var conf result
 	waitFor(t, 10*time.Second, "a confirm window", func() bool { conf = c.run("confirm"); return conf.code == 0 })
-	if r := <-done; r.code != 0 || !strings.Contains(r.stdout, "Waiting for `nictab confirm`") {
+	if r := <-done; r.code != 0 || !strings.Contains(r.stdout, "Waiting for `nictab --netns "+c.ns.Name+" --state-dir "+c.state+" confirm`") {
 		t.Errorf("default window: %s\nconfirm: %s", r, conf)
 	}
 	if r := c.run("apply", "-f", writeFile(t, "e.yaml", "version: 1\n"), "--yes", "--confirm", "0", "--force"); r.code != 0 {

@@ -75,7 +75,7 @@ func TestRollbackCLI(t *testing.T) {
 	}
 
 	// Damage B: it is named, the others still list and roll back.
-	path := filepath.Join(c.state, "snapshots", rows[1].ID+".yaml")
+	path := filepath.Join(c.stateDir(), "snapshots", rows[1].ID+".yaml")
 	if err := os.WriteFile(path, []byte("version: 1\ngarbage\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -228,7 +228,7 @@ func (a *app) failJSON(res *changeResult, err error) error {
 		res.Result = resInvalid
 	}
 	if msg := strings.TrimSpace(err.Error()); msg != "" {
-		res.Error = msg
+		res.Error = a.hints(msg)
 	}
 	if werr := a.writeJSON(res); werr != nil {
 		return errors.Join(err, werr)
@@ -299,7 +299,7 @@ func (a *app) runApplyJSON(cmd *cobra.Command, e *snapshots.Engine, p *snapshots
 		return exitError{code: exitReverted, err: fmt.Errorf("reverted (%s): the change was not confirmed", o.Detail)}
 	}
 	res.Result, res.ExitStatus = resRevertErr, exitFailed
-	res.Error = fmt.Sprintf("the revert is NOT complete (%s): %s — the journal is kept; run `nictab recover`", o.Result, o.Detail)
+	res.Error = a.hints(fmt.Sprintf("the revert is NOT complete (%s): %s — the journal is kept; run `nictab recover`", o.Result, o.Detail))
 	if err := a.writeJSON(res); err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/snapshots"
 )
 
 // Exit statuses, as SPEC.md gives them.
@@ -49,8 +50,16 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
+// flagError is a mistake in the command line itself (an unknown command
+// or flag, a flag's value that does not parse, a wrong number of
+// arguments): exit 2, and a pointer to --help.
+type flagError struct{ err error }
+
+func (e flagError) Error() string { return e.err.Error() }
+func (e flagError) Unwrap() error { return e.err }
+
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	root := newRoot(stdin, stdout, stderr)
+	root, a := newRootApp(stdin, stdout, stderr)
 	root.SetArgs(args)
 	cmd, err := root.ExecuteC()
 	if err == nil {
@@ -58,49 +67,60 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	code := exitCode(err)
 	if msg := err.Error(); msg != "" {
-		fmt.Fprintf(stderr, "nictab: %s\n", strings.TrimSpace(msg))
+		fmt.Fprintf(stderr, "nictab: %s\n", a.hints(strings.TrimSpace(msg)))
 	}
-	var ue usageError
-	if code == exitUsage && cmd != nil && isFlagError(err) && !errors.As(err, &ue) {
+	var fe flagError
+	if cmd != nil && errors.As(err, &fe) {
 		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	}
 	return code
 }
 
+// exitCode maps an error to an exit status by its type alone: a message
+// that happens to read like a usage error ("invalid argument" is also
+// EINVAL's text, which a kernel refusal carries) must not change it.
 func exitCode(err error) int {
-	var ee exitError
-	if errors.As(err, &ee) {
+	var (
+		ee  exitError
+		ue  usageError
+		fe  flagError
+		nse *netcfg.NamespaceError
+		fde *netcfg.FieldError
+		fie *snapshots.FileError
+		te  *snapshots.TrustError
+	)
+	switch {
+	case errors.As(err, &ee):
 		return ee.code
-	}
-	var ue usageError
-	var nse *netcfg.NamespaceError
-	var fe *netcfg.FieldError
-	if errors.As(err, &ue) || errors.As(err, &nse) || errors.As(err, &fe) {
-		return exitUsage
-	}
-	if isFlagError(err) {
+	case errors.As(err, &ue), errors.As(err, &fe), errors.As(err, &nse), errors.As(err, &fde), errors.As(err, &fie), errors.As(err, &te):
 		return exitUsage
 	}
 	return exitFailed
 }
 
-// isFlagError recognises cobra's errors for unknown commands and flags,
-// which it does not type.
-func isFlagError(err error) bool {
-	var ue usageError
-	if errors.As(err, &ue) {
-		return true
-	}
-	s := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "invalid argument", "flag needs an argument", "accepts ", "requires at least", "requires exactly", "if any flags in the group"} {
-		if strings.Contains(s, p) {
-			return true
+// typeArgErrors makes the errors of every command's argument check a
+// flagError: cobra returns them as plain errors.
+func typeArgErrors(c *cobra.Command) {
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return flagError{err}
+			}
+			return nil
 		}
 	}
-	return false
+	for _, sub := range c.Commands() {
+		typeArgErrors(sub)
+	}
 }
 
 func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	root, _ := newRootApp(stdin, stdout, stderr)
+	return root
+}
+
+// newRootApp is newRoot with the wiring its flags fill in.
+func newRootApp(stdin io.Reader, stdout, stderr io.Writer) (*cobra.Command, *app) {
 	a := &app{stdin: stdin, out: stdout, errOut: stderr}
 	root := &cobra.Command{
 		Use:   "nictab",
@@ -123,7 +143,8 @@ Run without a command for the terminal UI. Try it safely first:
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return flagError{err} })
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return a.checkGlobals(cmd) }
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.netns, "netns", "", "work inside the named network namespace (see `ip netns list`)")
 	pf.StringVar(&a.stateDir, "state-dir", "", "where snapshots and the journal live (default /var/lib/nictab as root, $XDG_STATE_HOME/nictab otherwise)")
@@ -141,7 +162,8 @@ Run without a command for the terminal UI. Try it safely first:
 	for _, build := range registered {
 		root.AddCommand(build(a))
 	}
-	return root
+	typeArgErrors(root)
+	return root, a
 }
 
 // registered holds the subcommands that files of this package add with

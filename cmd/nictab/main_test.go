@@ -66,6 +66,10 @@ func (c *cli) cmd(args ...string) *exec.Cmd {
 	return cmd
 }
 
+// stateDir is the state directory nictab uses for the test's namespace
+// under --state-dir c.state.
+func (c *cli) stateDir() string { return filepath.Join(c.state, "netns", c.ns.Name) }
+
 // hostCmd runs nictab with exactly args: no --netns or --state-dir added.
 func (c *cli) hostCmd(args ...string) *exec.Cmd {
 	cmd := exec.Command(nictabBin, args...)

@@ -29,7 +29,9 @@ run nictab inside it: the terminal UI, or the nictab command given after --.
 Nothing done there touches this host's own routing.
 
 Without --keep both namespaces, and the snapshots made in them, are removed
-when nictab exits, also on Ctrl-C or a lost SSH session. With --keep they
+when nictab exits, also on Ctrl-C or a lost SSH session; with --state-dir
+the snapshots go there and stay (nictab removes only the temporary
+directory it made itself). With --keep they
 stay, for:  nictab --netns %[1]s …`, netcfg.SandboxName),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if os.Geteuid() != 0 {
@@ -49,15 +51,35 @@ stay, for:  nictab --netns %[1]s …`, netcfg.SandboxName),
 func (a *app) runSandbox(ctx context.Context, name string, keep bool, args []string) (err error) {
 	inner := *a
 	inner.netns = name
-	stateDir := inner.stateRoot()
+	// NOTE: nictab removes only what it made. Without --keep and without
+	// --state-dir, the sandbox's history lives in a temporary directory
+	// made here and removed on exit; a --state-dir given (which may be the
+	// host's own history) is used and left as it is, and so is the default
+	// one under --keep.
+	tmpState := ""
+	if !keep && a.stateDir == "" {
+		tmpState, err = os.MkdirTemp("", "nictab-sandbox-")
+		if err != nil {
+			return fmt.Errorf("sandbox: make its state directory: %w", err)
+		}
+		inner.stateDir = tmpState
+	}
+	stateBase := inner.stateBase()
 	if err := netcfg.CreateSandbox(name); err != nil {
+		if tmpState != "" {
+			err = errors.Join(err, os.RemoveAll(tmpState))
+		}
 		return err
 	}
 	cleanup := func() error {
 		if keep {
 			return nil
 		}
-		return errors.Join(netcfg.DeleteSandbox(name), os.RemoveAll(stateDir))
+		var rm error
+		if tmpState != "" {
+			rm = os.RemoveAll(tmpState)
+		}
+		return errors.Join(netcfg.DeleteSandbox(name), rm)
 	}
 	defer func() {
 		if cerr := cleanup(); cerr != nil {
@@ -71,7 +93,7 @@ func (a *app) runSandbox(ctx context.Context, name string, keep bool, args []str
 	defer cancel()
 
 	if keep {
-		fmt.Fprintf(a.errOut, "sandbox %s is ready and stays after exit: nictab --netns %s …\n", name, name)
+		fmt.Fprintf(a.errOut, "sandbox %s is ready and stays after exit: nictab%s …\n", name, inner.netnsArgs())
 	} else {
 		fmt.Fprintf(a.errOut, "sandbox %s is ready; it is removed when nictab exits\n", name)
 	}
@@ -82,7 +104,7 @@ func (a *app) runSandbox(ctx context.Context, name string, keep bool, args []str
 			return
 		}
 		root := newRoot(a.stdin, a.out, a.errOut)
-		full := append([]string{"--netns", name, "--state-dir", stateDir}, args...)
+		full := append([]string{"--netns", name, "--state-dir", stateBase}, args...)
 		if a.noColor {
 			full = append([]string{"--no-color"}, full...)
 		}

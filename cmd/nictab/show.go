@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/snapshots"
 	"github.com/nictab/nictab/ui"
 )
 
@@ -47,7 +48,10 @@ every table; both stream, whatever the table's size.`,
 				if err != nil {
 					return err
 				}
-				return a.showRoutes(k, &names, ids, asJSON)
+				if asJSON {
+					return a.showRoutesJSON(k, &names, ids)
+				}
+				return a.showRoutes(k, &names, ids, false)
 			}
 			// NOTE: not Owned, which has the kernel walk every table,
 			// main's full Internet table included, to find nictab's
@@ -63,6 +67,15 @@ every table; both stream, whatever the table's size.`,
 				return err
 			}
 			v := ui.BuildShow(s, a.netns)
+			if st, err := snapshots.OpenStore(a.stateRoot(), nil); err != nil {
+				v.Warnings = append(v.Warnings, "cannot tell which rules and routes of protocol nictab are in the history: "+err.Error())
+			} else if lines, err := st.NotInHistory(s); err != nil {
+				v.Warnings = append(v.Warnings, "cannot tell which rules and routes of protocol nictab are in the history: "+err.Error())
+			} else {
+				for _, l := range lines {
+					v.Warnings = append(v.Warnings, a.hints(l))
+				}
+			}
 			if asJSON {
 				enc := json.NewEncoder(a.out)
 				enc.SetIndent("", "  ")
@@ -137,6 +150,41 @@ func (a *app) showRoutes(k netcfg.Kernel, names *netcfg.Names, ids []uint32, asJ
 		w.WriteString("]\n")
 	}
 	return nil
+}
+
+// showRoutesJSON prints the schema of `show --json` (README) with the
+// routes of the tables asked for streamed into its "routes" list, so
+// scripts read one shape whatever the flags.
+func (a *app) showRoutesJSON(k netcfg.Kernel, names *netcfg.Names, ids []uint32) error {
+	s, err := netcfg.Detect(k, *names, netcfg.DetectOptions{RuleTables: true})
+	if err != nil {
+		return err
+	}
+	v := ui.BuildShow(s, a.netns)
+	w := bufio.NewWriterSize(a.out, 64<<10)
+	defer w.Flush()
+	w.WriteString("{")
+	if v.Netns != "" {
+		fmt.Fprintf(w, "\"netns\":%s,", mustJSON(v.Netns))
+	}
+	fmt.Fprintf(w, "\"nics\":%s,\"tables\":%s,\"rules\":%s,\"warnings\":%s,\"routes\":", mustJSON(v.NICs), mustJSON(v.Tables), mustJSON(v.Rules), mustJSON(v.Warnings))
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if err := a.showRoutes(k, names, ids, true); err != nil {
+		return err
+	}
+	w.WriteString("}\n")
+	return nil
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only plain data goes through here; a failure is a bug.
+		panic(fmt.Sprintf("encode JSON: %v", err))
+	}
+	return b
 }
 
 func (a *app) versionCmd() *cobra.Command {

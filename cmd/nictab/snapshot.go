@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -84,7 +84,17 @@ twin before the original goes. The adoption is shown first.`,
 				return err
 			}
 			if p.Plan.Empty() {
-				fmt.Fprintln(a.out, "Nothing to adopt: every rule and route besides the kernel's is nictab's already.")
+				// Rules and routes of nictab's protocol that no record
+				// names need no change in the kernel, only a record.
+				snap, n, err := e.AdoptUnrecorded(msg)
+				if err != nil {
+					return err
+				}
+				if n == 0 {
+					fmt.Fprintln(a.out, "Nothing to adopt: every rule and route besides the kernel's is nictab's already.")
+					return nil
+				}
+				fmt.Fprintf(a.out, "Adopted %d rules and routes of protocol nictab that were not in the history. Snapshot %s saved: %s\n", n, snap.Meta.ID, snapshots.Summary(snap))
 				return nil
 			}
 			return a.runApply(cmd, e, p, applyFlags{yes: yes, message: msg})
@@ -164,7 +174,7 @@ func (a *app) snapShowCmd() *cobra.Command {
 			if en.Err != nil {
 				return usageError{fmt.Errorf("snapshot %s is damaged: %w", en.ID, en.Err)}
 			}
-			b, err := os.ReadFile(en.Path)
+			b, err := e.Store().Raw(en)
 			if err != nil {
 				return err
 			}
@@ -218,10 +228,13 @@ func (a *app) snapDiffCmd() *cobra.Command {
 }
 
 func (a *app) snapPruneCmd() *cobra.Command {
-	var keep int
+	var (
+		keep int
+		yes  bool
+	)
 	c := &cobra.Command{
-		Use:   "prune --keep N",
-		Short: "Delete all but the newest N snapshots (never the live one)",
+		Use:   "prune --keep N [--yes]",
+		Short: "Delete all but the newest N snapshots (never the live one), after asking",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !cmd.Flags().Changed("keep") {
@@ -231,15 +244,34 @@ func (a *app) snapPruneCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			removed, err := e.Store().Prune(keep)
+			ids, err := e.Store().Prunable(keep)
 			if err != nil {
-				return err
+				return usageError{err}
+			}
+			if len(ids) == 0 {
+				fmt.Fprintf(a.out, "Nothing to remove: the history holds %d snapshots or fewer.\n", keep)
+				return nil
+			}
+			if !yes {
+				if !isTerminal(a.stdin) {
+					return usagef("prune would remove %d snapshots (%s); not asking on a non-terminal: pass --yes (nothing was removed)", len(ids), strings.Join(ids, ", "))
+				}
+				fmt.Fprintf(a.out, "These %d snapshots would be removed for good:\n  %s\n", len(ids), strings.Join(ids, "\n  "))
+				if !a.ask("Remove them? [y/N] ") {
+					fmt.Fprintln(a.out, "Nothing was removed.")
+					return nil
+				}
+			}
+			removed, err := e.Store().Remove(ids)
+			if err != nil {
+				return fmt.Errorf("%w (removed before it: %d)", err, len(removed))
 			}
 			fmt.Fprintf(a.out, "Removed %d snapshots.\n", len(removed))
 			return nil
 		},
 	}
 	c.Flags().IntVar(&keep, "keep", 0, "how many of the newest snapshots to keep")
+	c.Flags().BoolVarP(&yes, "yes", "y", false, "remove without asking")
 	return c
 }
 

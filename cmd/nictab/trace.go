@@ -26,6 +26,7 @@ func init() {
 // traceFlags are the packet's fields as the command line gives them.
 type traceFlags struct {
 	from, iif, oif, fwmark, uid, ipproto, sport, dport, tos string
+	dscp, flowlabel, tunID                                  string
 	planned                                                 string
 	asJSON                                                  bool
 }
@@ -33,7 +34,7 @@ type traceFlags struct {
 func (a *app) traceCmd() *cobra.Command {
 	var f traceFlags
 	c := &cobra.Command{
-		Use:   "trace DST [--from SRC] [--iif DEV] [--oif DEV] [--fwmark M] [--uid N] [--ipproto P] [--sport N] [--dport N] [--tos T] [--planned FILE]",
+		Use:   "trace DST [--from SRC] [--iif DEV] [--oif DEV] [--fwmark M] [--uid N] [--ipproto P] [--sport N] [--dport N] [--tos T | --dscp D] [--flowlabel L] [--tun-id N] [--planned FILE]",
 		Short: "Show the path a packet takes: the rules tried, the one that matches, the route",
 		Long: `Route a packet to DST through the rules and tables as the kernel does, and
 show every rule it tries, the rule that decides, the table and route it
@@ -46,8 +47,10 @@ DEV (give its source with --from) and is forwarded or delivered here.
 --planned FILE traces the packet also in the state a snapshot file would
 bring, and shows both paths side by side.
 
-Note: ip route get routes an IPv4 packet as UDP when no protocol is given;
-nictab uses no protocol then, which matches no ipproto rule.`,
+A rule that selects on a field the probe does not give (dscp or tos,
+flowlabel, ipproto, ports, tun_id of an arriving packet) makes the answer
+"undetermined", naming the rule and the flag that would decide it: nictab
+does not guess what a real packet carries.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.runTrace(args[0], f)
@@ -63,6 +66,9 @@ nictab uses no protocol then, which matches no ipproto rule.`,
 	fl.StringVar(&f.sport, "sport", "", "source port")
 	fl.StringVar(&f.dport, "dport", "", "destination port")
 	fl.StringVar(&f.tos, "tos", "", "the DS field (0x10)")
+	fl.StringVar(&f.dscp, "dscp", "", "the DSCP (0–63; the DS field is it shifted left by 2)")
+	fl.StringVar(&f.flowlabel, "flowlabel", "", "an IPv6 packet's flow label (0–0xfffff)")
+	fl.StringVar(&f.tunID, "tun-id", "", "the tunnel id of a packet that arrives through a metadata-collecting tunnel (needs --iif)")
 	fl.StringVar(&f.planned, "planned", "", "also trace in the state this snapshot file would bring")
 	fl.BoolVar(&f.asJSON, "json", false, "print JSON")
 	return c
@@ -128,6 +134,46 @@ func tracePacket(dst string, f traceFlags) (netcfg.Packet, error) {
 		return p, err
 	}
 	p.Tos = uint8(n)
+	if f.dscp != "" {
+		if f.tos != "" {
+			return p, usagef("give --tos or --dscp, not both: both set the DS field")
+		}
+		if n, err = num("dscp", f.dscp, 6); err != nil {
+			return p, err
+		}
+		p.Tos = uint8(n) << 2
+	}
+	if n, err = num("flowlabel", f.flowlabel, 20); err != nil {
+		return p, err
+	}
+	p.FlowLabel = uint32(n)
+	if f.flowlabel != "" && p.Dst.Is4() {
+		return p, usagef("--flowlabel is a field of IPv6 packets")
+	}
+	if n, err = num("tun-id", f.tunID, 64); err != nil {
+		return p, err
+	}
+	p.TunID = n
+	if f.tunID != "" && f.iif == "" {
+		return p, usagef("--tun-id needs --iif: only a packet that arrives through a tunnel has a tunnel id")
+	}
+	// What the command line does not say, nictab does not guess.
+	for _, u := range []struct {
+		given bool
+		field netcfg.PacketFields
+	}{
+		{f.tos != "" || f.dscp != "", netcfg.FieldTos},
+		{f.flowlabel != "" || p.Dst.Is4(), netcfg.FieldFlowLabel},
+		{f.ipproto != "", netcfg.FieldIPProto},
+		{f.sport != "", netcfg.FieldSPort},
+		{f.dport != "", netcfg.FieldDPort},
+		// A packet this host sends carries no tunnel id.
+		{f.tunID != "" || f.iif == "", netcfg.FieldTunID},
+	} {
+		if !u.given {
+			p.Unknown |= u.field
+		}
+	}
 	return p, nil
 }
 

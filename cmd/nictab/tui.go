@@ -7,7 +7,7 @@ import (
 	"os"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
@@ -74,8 +74,8 @@ func (a *app) runTUIWith(ctx context.Context, confirm time.Duration) error {
 	defer cancel()
 	be := a.newTUIBackend()
 	be.confirm = confirm
-	m := ui.New(ui.Options{Backend: be, Styles: ui.TerminalStyles(out, a.noColor), Context: ctx})
-	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out))
+	m := ui.New(ui.Options{Backend: be, Styles: ui.TerminalStyles(a.noColor), Context: ctx})
+	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out))
 	if _, err := p.Run(); err != nil {
 		if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 			// Cancelled from outside (the sandbox is being removed).

@@ -55,6 +55,36 @@ func startTUI(t *testing.T, c *cli, w, h int, env []string, tuiArgs ...string) *
 	return x
 }
 
+// checkScreen holds what tmux shows to the size: exactly h lines, none
+// wider than w, and the texts present.
+func checkScreen(t *testing.T, s string, w, h int, texts ...string) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+	if len(lines) != h {
+		t.Errorf("capture-pane has %d lines at %dx%d:\n%s", len(lines), w, h, s)
+	}
+	for i, l := range lines {
+		if n := len([]rune(l)); n > w {
+			t.Errorf("line %d is %d wide at %dx%d: %q", i+1, n, w, h, l)
+		}
+	}
+	for _, x := range texts {
+		if !strings.Contains(s, x) {
+			t.Errorf("the screen at %dx%d lacks %q:\n%s", w, h, x, s)
+		}
+	}
+}
+
+// screenLine is the first line of s that holds sub.
+func screenLine(s, sub string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			return l
+		}
+	}
+	return ""
+}
+
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 func (x *tmuxTUI) tmux(args ...string) string {
@@ -134,7 +164,7 @@ func assignEno1(x *tmuxTUI) {
 	x.typeText("13")
 	x.press("Tab")
 	x.typeText("vpn")
-	x.waitScreen(3*time.Second, "table 13 vpn (new)")
+	x.waitScreen(3*time.Second, "13 vpn (new)")
 	x.press("Enter")
 	x.waitScreen(3*time.Second, "1 unapplied edit", "main → 13 vpn")
 	x.press("p")
@@ -145,18 +175,25 @@ func assignEno1(x *tmuxTUI) {
 		}
 	}
 	x.press("a")
-	x.waitScreen(10*time.Second, "Keep these changes? Reverting in")
+	x.waitScreen(10*time.Second, "Keep these changes? Reverting in", "applied to")
 }
 
 // TestTUIAssignApplyConfirm is issue 5's path through the real binary:
-// eno1 to a new table 13 named vpn by keystrokes at 80×24, previewed,
-// applied, confirmed, and then in the kernel.
+// eno1 to a new table 13 named vpn by keystrokes at 60×20, 80×24 and
+// 120×40, previewed, applied, confirmed, and then in the kernel.
 func TestTUIAssignApplyConfirm(t *testing.T) {
+	for _, size := range [][2]int{{60, 20}, {80, 24}, {120, 40}} {
+		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) { assignApplyConfirm(t, size[0], size[1]) })
+	}
+}
+
+func assignApplyConfirm(t *testing.T, w, h int) {
 	c := newCLI(t)
-	x := startTUI(t, c, 80, 24, []string{"TERM=screen"})
+	x := startTUI(t, c, w, h, []string{"TERM=xterm-256color"})
 	assignEno1(x)
+	checkScreen(t, x.screen(), w, h, "Keep these changes? Reverting in", "y keep", "n or esc revert now")
 	x.press("y")
-	x.waitScreen(10*time.Second, "Kept", "Saved as snapshot")
+	checkScreen(t, x.waitScreen(10*time.Second, "Kept", "Saved as snapshot"), w, h)
 
 	rules := c.ns.IP("rule", "show")
 	mustContain(t, "ip rule", rules, "1000:\tfrom 192.168.10.2 lookup vpn proto nictab")
@@ -171,7 +208,21 @@ func TestTUIAssignApplyConfirm(t *testing.T) {
 	}
 
 	x.press("Escape")
-	x.waitScreen(5*time.Second, "13 vpn (nictab)")
+	s := x.waitScreen(5*time.Second, "13 vpn (nictab)")
+	// The NIC and its table stay on one line at every size.
+	checkScreen(t, s, w, h, "eno1", "enp2s0", "TABLE")
+	if l := screenLine(s, "eno1 "); !strings.Contains(l, "13 vpn (nictab)") {
+		t.Errorf("at %dx%d eno1's line lacks its table: %q\n%s", w, h, l, s)
+	}
+	if l := screenLine(s, "enp2s0"); !strings.Contains(l, "main") {
+		t.Errorf("at %dx%d enp2s0's line lacks its table: %q\n%s", w, h, l, s)
+	}
+	x.press("?")
+	s = x.waitScreen(3*time.Second, "Keys on this screen")
+	checkScreen(t, s, w, h, "assign", "close")
+	t.Logf("capture-pane at %dx%d, help open:\n%s", w, h, s)
+	x.press("x")
+	x.waitScreen(3*time.Second, "TABLE")
 	x.press("q")
 	waitFor(t, 5*time.Second, "nictab to quit", func() bool { ok, _ := x.exited(); return ok })
 	if _, status := x.exited(); status != "0" {
@@ -187,7 +238,7 @@ func TestTUIUnconfirmedChangeReverts(t *testing.T) {
 	x := startTUI(t, c, 80, 24, []string{"NO_COLOR=1", "TERM=xterm-256color"}, "--confirm", "3s")
 	assignEno1(x)
 	mustContain(t, "ip rule during the confirm window", c.ns.IP("rule", "show"), "lookup vpn")
-	x.waitScreen(10*time.Second, "Reverted", "It was not confirmed in time.")
+	x.waitScreen(10*time.Second, "Reverted", "It was not confirmed in time")
 	if after := c.routing(); after != before {
 		t.Fatalf("after the revert the namespace is not as before:\nbefore:\n%s\nafter:\n%s", before, after)
 	}

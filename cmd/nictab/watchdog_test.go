@@ -47,7 +47,7 @@ func TestChooseLauncher(t *testing.T) {
 
 // watchdogPID reads the pid the running watchdog reports in its heartbeat.
 func (c *cli) watchdogPID() int {
-	b, err := os.ReadFile(filepath.Join(c.state, "watchdog.json"))
+	b, err := os.ReadFile(filepath.Join(c.stateDir(), "watchdog.json"))
 	if err != nil {
 		return 0
 	}
@@ -61,7 +61,7 @@ func (c *cli) watchdogPID() int {
 // deadline reads the open window's deadline from the journal.
 func (c *cli) deadline() time.Time {
 	c.t.Helper()
-	b, err := os.ReadFile(filepath.Join(c.state, "journal.json"))
+	b, err := os.ReadFile(filepath.Join(c.stateDir(), "journal.json"))
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -216,7 +216,7 @@ func TestWatchdogKillTrials(t *testing.T) {
 		if got := c.routing(); got != before {
 			t.Fatalf("trial %d (seed %d, %s): the change outlived its deadline:\n%s", i, seed, next, got)
 		}
-		_ = os.Remove(filepath.Join(c.state, "watchdog.json"))
+		_ = os.Remove(filepath.Join(c.stateDir(), "watchdog.json"))
 	}
 	t.Logf("%d trials: %v", trials, counts)
 }
@@ -254,13 +254,14 @@ func TestCtrlCAtPrompt(t *testing.T) {
 // TestDetachedWatchdogReaped: the detached watchdog a long-lived process
 // (the TUI) starts is reaped when it ends, not left a zombie.
 func TestDetachedWatchdogReaped(t *testing.T) {
-	a := &app{stateDir: t.TempDir()}
-	lockFile, err := os.CreateTemp(t.TempDir(), "lock")
+	dir := t.TempDir()
+	a := &app{stateDir: dir}
+	lock, err := snapshots.AcquireLock(dir, "test", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer lockFile.Close()
-	pid, err := a.startWatchdogDetached("/bin/sh", []string{"-c", "exit 0"}, snapshots.LockFromFile(lockFile))
+	defer lock.Release()
+	pid, err := a.startWatchdogDetached("/bin/sh", []string{"-c", "exit 0"}, lock)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,232 @@
+package snapshots
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"syscall"
+)
+
+// MaxFileSize caps a snapshot file a person gives nictab (`plan -f`,
+// `apply -f`, `export -f`, `trace --planned`). Larger files are refused
+// before they are read.
+//
+// NOTE: the caps are set by what the YAML parser costs, measured
+// (BenchmarkParseWorst, figures in README.md): about 1.5 KB and 7 µs
+// a value, 45 bytes a byte of a long string, and time that grows with the
+// square of a mapping's keys. Under these caps the worst file found parses
+// in under a second and 100 MB. A snapshot file a person writes is a few
+// KiB; a saved one of 2,000 routes is about 200 KiB.
+const MaxFileSize = 1 << 20
+
+// MaxDepth caps how deeply a snapshot file nests (mappings, lists, flow
+// brackets). Snapshot files nest about six levels; the parser's cost grows
+// steeply with depth ([[[…]]]: 40 KB cost 655 MB).
+const MaxDepth = 32
+
+// MaxNodes caps the YAML values in a file a person gives (keys, scalars,
+// list entries): about 2,000 routes.
+const MaxNodes = 30_000
+
+// MaxKeys caps the keys of one mapping, and the entries of one flow list
+// ([a, b, …]): the parser's cost grows with the square of their number
+// (40,000 keys took 6 s; a flow list of 40,000 entries 3.5 GB), and no
+// mapping of a snapshot file has more than the 20 of a saved rule. Block
+// lists (one "- " line per entry, as rules and routes are written) grow
+// linearly and are capped by MaxNodes only.
+const MaxKeys = 64
+
+// maxStoredSize caps a snapshot of the store. Those files are nictab's
+// own, checksummed, in a directory only root may write, and as large as
+// the routing nictab manages; they get the depth and key caps but no
+// value cap.
+const maxStoredSize = 64 << 20
+
+const sizeLimitNote = "a snapshot file may be up to 1 MiB"
+
+// shapeLimits are the caps checkShape applies.
+type shapeLimits struct{ depth, nodes, keys int }
+
+var (
+	inputLimits  = shapeLimits{depth: MaxDepth, nodes: MaxNodes, keys: MaxKeys}
+	storedLimits = shapeLimits{depth: MaxDepth, nodes: 1 << 30, keys: MaxKeys}
+)
+
+// ReadInput reads a snapshot file a person names. It reads regular files
+// only, so a FIFO cannot block nictab and a device cannot feed it for
+// ever; it refuses a file over MaxFileSize before reading it; and it drops
+// a UTF-8 byte order mark, which some editors write. Every error is a
+// *FileError naming the file.
+func ReadInput(path string) ([]byte, error) {
+	// O_NONBLOCK: opening a FIFO with no writer must not hang before the
+	// file type can be looked at.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, &FileError{File: path, Msg: "cannot read it: " + describeOpenErr(err), err: err}
+	}
+	defer f.Close()
+	return readCapped(f, path, MaxFileSize)
+}
+
+func describeOpenErr(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// readCapped reads an open file that must be regular and at most limit
+// bytes, both checked on the open file before reading and again while
+// reading (a file may grow).
+func readCapped(f *os.File, name string, limit int64) ([]byte, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, &FileError{File: name, Msg: "cannot read it: " + describeOpenErr(err), err: err}
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, &FileError{File: name, Msg: fmt.Sprintf("is %s, not a regular file: nictab reads snapshot files from regular files only", fileKind(fi.Mode()))}
+	}
+	if fi.Size() > limit {
+		return nil, &FileError{File: name, Msg: fmt.Sprintf("is %d bytes, more than nictab reads (%s)", fi.Size(), limitNote(limit))}
+	}
+	if err := syscall.SetNonblock(int(f.Fd()), false); err != nil {
+		return nil, &FileError{File: name, Msg: "cannot read it: " + err.Error(), err: err}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, &FileError{File: name, Msg: "cannot read it: " + describeOpenErr(err), err: err}
+	}
+	if int64(len(data)) > limit {
+		return nil, &FileError{File: name, Msg: fmt.Sprintf("grew past %d bytes while being read (%s)", limit, limitNote(limit))}
+	}
+	return bytes.TrimPrefix(data, []byte("\ufeff")), nil
+}
+
+func limitNote(limit int64) string {
+	if limit == MaxFileSize {
+		return sizeLimitNote
+	}
+	return fmt.Sprintf("at most %d bytes here", limit)
+}
+
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	}
+	return "not a regular file"
+}
+
+// checkShape refuses, before the YAML parser sees it, a file that nests
+// deeper than its limits, holds more values, or a mapping with more keys.
+// It counts generously (brackets in quoted text count too), so what it
+// lets through costs the parser at most what the caps were measured at.
+func checkShape(name string, data []byte, lim shapeLimits) error {
+	type level struct{ indent, keys int }
+	var blocks []level // the open block levels, by indentation
+	var flows []int    // keys of each open flow collection
+	nodes, lineStart := 0, 0
+	atLineStart, indent := true, 0
+	fail := func(off int, format string, a ...any) error {
+		l, c := posAt(data, off)
+		return &FileError{File: name, Line: l, Column: c, Msg: fmt.Sprintf(format, a...)}
+	}
+	for i := 0; i < len(data); i++ {
+		ch := data[i]
+		if (ch < 0x20 && ch != '\n' && ch != '\t' && ch != '\r') || ch == 0x7f {
+			// YAML allows none of these raw (they can be written escaped
+			// in double quotes); printed back, they would drive a terminal.
+			return fail(i, "the file holds the control character 0x%02x; YAML allows it only escaped in double quotes (\"\\x%02x\")", ch, ch)
+		}
+		if atLineStart {
+			switch ch {
+			case ' ', '\t':
+				indent++
+				continue
+			case '\n', '\r':
+				indent = 0
+				if ch == '\n' {
+					lineStart = i + 1
+				}
+				continue
+			case '#':
+				for i < len(data) && data[i] != '\n' {
+					i++
+				}
+				lineStart, indent = i+1, 0
+				continue
+			}
+			atLineStart = false
+			if len(flows) == 0 {
+				for len(blocks) > 0 && blocks[len(blocks)-1].indent > indent {
+					blocks = blocks[:len(blocks)-1]
+				}
+				if len(blocks) == 0 || blocks[len(blocks)-1].indent != indent {
+					blocks = append(blocks, level{indent: indent})
+				}
+			}
+		}
+		switch ch {
+		case '\n':
+			atLineStart, indent = true, 0
+			lineStart = i + 1
+		case '[', '{':
+			flows = append(flows, 0)
+			nodes++
+		case ']', '}':
+			if len(flows) > 0 {
+				flows = flows[:len(flows)-1]
+			}
+		case ',':
+			nodes++
+			if len(flows) > 0 {
+				// An entry of a flow list; in a flow mapping the keys
+				// are counted at their colons instead.
+				if flows[len(flows)-1]++; flows[len(flows)-1] >= lim.keys {
+					return fail(i, "a flow list or mapping with more than %d entries, more than nictab reads", lim.keys)
+				}
+			}
+		case ':', '-':
+			if i+1 < len(data) && data[i+1] != ' ' && data[i+1] != '\n' && data[i+1] != '\t' && data[i+1] != '\r' {
+				break
+			}
+			nodes++
+			keys := 0
+			switch {
+			case ch == '-':
+			case len(flows) > 0:
+				// counted by their commas
+			case len(blocks) > 0:
+				blocks[len(blocks)-1].keys++
+				keys = blocks[len(blocks)-1].keys
+			}
+			if keys > lim.keys {
+				return fail(i, "a mapping with more than %d keys, more than nictab reads", lim.keys)
+			}
+			// "- " starts a list entry, and "- - x" or "a: - x" nest
+			// within one line: each counts as a level.
+			if len(flows) == 0 {
+				blocks = append(blocks, level{indent: i - lineStart + 1})
+			}
+		}
+		if len(blocks)+len(flows) > lim.depth {
+			return fail(i, "nests deeper than %d levels: a snapshot file needs six", lim.depth)
+		}
+		if nodes > lim.nodes {
+			return fail(i, "holds more than %d values, more than nictab reads in a file it is given (about 2,000 routes)", lim.nodes)
+		}
+	}
+	return nil
+}

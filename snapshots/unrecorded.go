@@ -1,0 +1,164 @@
+package snapshots
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strings"
+
+	"github.com/nictab/nictab/netcfg"
+)
+
+// NOTE: protocol 201 marks what nictab installs, but nothing stops another
+// tool from using the same number, and a state directory can be lost. So a
+// rule or route with nictab's protocol that no record of nictab's names —
+// no snapshot of the history, no snapshot waiting for confirmation, no
+// journal — is not taken for nictab's: it is shown as "proto nictab, not in
+// history" and left exactly as it is. `snapshot save --adopt` takes it
+// over, like any foreign rule or route. Objects are matched by the
+// identity the kernel gives them (a rule's selector and priority, a
+// route's table, destination, tos and metric).
+
+// records are the identities of every rule and route nictab has a record
+// of.
+type records struct {
+	rules  map[string]bool
+	routes map[netcfg.RouteKey]bool
+}
+
+func (r *records) add(rules []netcfg.Rule, routes []netcfg.Route) {
+	for i := range rules {
+		r.rules[netcfg.RuleKey(&rules[i])] = true
+	}
+	for i := range routes {
+		r.routes[routes[i].Key()] = true
+	}
+}
+
+// records reads every record of the store. A damaged snapshot cannot be
+// read, so what it held counts as unrecorded: left alone, the safe side.
+func (s *Store) records() (*records, error) {
+	rec := &records{rules: map[string]bool{}, routes: map[netcfg.RouteKey]bool{}}
+	all, err := s.List()
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range all {
+		if e.Err == nil && e.Snapshot.Resolved != nil {
+			rec.add(e.Snapshot.Resolved.Rules, e.Snapshot.Resolved.Routes)
+		}
+	}
+	// A pending folder that cannot be opened (not a directory, not
+	// trusted) holds nothing readable: what it would have held counts as
+	// unrecorded, and saving there fails later with its own message.
+	if d, err := s.pendingDirFile(false); err == nil && d != nil {
+		ents, err := readDirAt(d)
+		if err != nil {
+			d.Close()
+			return nil, err
+		}
+		for _, en := range ents {
+			if en.IsDir() || !strings.HasSuffix(en.Name(), ".yaml") || strings.HasPrefix(en.Name(), ".") {
+				continue
+			}
+			if snap, err := loadStored(d, en.Name()); err == nil && snap.Resolved != nil {
+				rec.add(snap.Resolved.Rules, snap.Resolved.Routes)
+			}
+		}
+		d.Close()
+	}
+	for _, n := range []string{journalFile, keptFile, revertingFile} {
+		j, err := s.readJournal(n)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		if j != nil {
+			rec.add(j.Before.Rules, j.Before.Routes)
+		}
+	}
+	return rec, nil
+}
+
+// unrecordedSet is what a proposal found with nictab's protocol but in no
+// record, by identity.
+type unrecordedSet struct {
+	rules  map[string]bool
+	routes map[netcfg.RouteKey]bool
+}
+
+// keepUnrecorded makes a desired state leave the live rules and routes of
+// protocol 201 that no record names exactly as they are: they are added to
+// d as wanted (so the plan neither deletes nor changes them and verifying
+// finds them where they were), each with a note, and returned so that the
+// snapshot of the change does not record them as nictab's.
+func (e *Engine) keepUnrecorded(live netcfg.State, d *netcfg.Desired) (*unrecordedSet, error) {
+	rec, err := e.store.records()
+	if err != nil {
+		return nil, fmt.Errorf("read the history for what nictab installed: %w", err)
+	}
+	set := &unrecordedSet{rules: map[string]bool{}, routes: map[netcfg.RouteKey]bool{}}
+	for i := range live.Rules {
+		r := &live.Rules[i]
+		k := netcfg.RuleKey(r)
+		if !r.Owned() || rec.rules[k] {
+			continue
+		}
+		set.rules[k] = true
+		if !slices.ContainsFunc(d.Rules, func(w netcfg.Rule) bool { return netcfg.RuleKey(&w) == k }) {
+			d.Rules = append(d.Rules, *r)
+		}
+		d.Notes = append(d.Notes, netcfg.Note{Text: fmt.Sprintf("rule %q is proto nictab, not in history: no record of nictab's installed it (another tool using protocol 201?); left as it is (`nictab snapshot save --adopt` takes it over)", netcfg.RuleString(r))})
+	}
+	added := false
+	for i := range live.Routes {
+		r := &live.Routes[i]
+		k := r.Key()
+		if !r.Owned() || rec.routes[k] {
+			continue
+		}
+		set.routes[k] = true
+		if !slices.ContainsFunc(d.Routes, func(w netcfg.Route) bool { return w.Key() == k }) {
+			d.Routes = append(d.Routes, *r)
+			added = true
+		}
+		d.Notes = append(d.Notes, netcfg.Note{Text: fmt.Sprintf("route %q is proto nictab, not in history: no record of nictab's installed it (another tool using protocol 201?); left as it is (`nictab snapshot save --adopt` takes it over)", netcfg.RouteString(r))})
+	}
+	if added {
+		slices.SortStableFunc(d.Routes, func(a, b netcfg.Route) int { return a.Key().Compare(b.Key()) })
+	}
+	return set, nil
+}
+
+// dropUnrecorded leaves out of a snapshot's record what keepUnrecorded
+// kept: leaving an object alone does not make it nictab's.
+func dropUnrecorded(d netcfg.Desired, set *unrecordedSet) netcfg.Desired {
+	if set == nil || len(set.rules)+len(set.routes) == 0 {
+		return d
+	}
+	d.Rules = slices.DeleteFunc(slices.Clone(d.Rules), func(r netcfg.Rule) bool { return set.rules[netcfg.RuleKey(&r)] })
+	d.Routes = slices.DeleteFunc(slices.Clone(d.Routes), func(r netcfg.Route) bool { return set.routes[r.Key()] })
+	return d
+}
+
+// NotInHistory describes the rules and routes of live that carry nictab's
+// protocol but that no record of the store names, one line each, for
+// `nictab show`.
+func (s *Store) NotInHistory(live netcfg.State) ([]string, error) {
+	rec, err := s.records()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for i := range live.Rules {
+		if r := &live.Rules[i]; r.Owned() && !rec.rules[netcfg.RuleKey(r)] {
+			out = append(out, fmt.Sprintf("rule %q is proto nictab, not in history: nictab left it alone (`nictab snapshot save --adopt` takes it over)", netcfg.RuleString(r)))
+		}
+	}
+	for i := range live.Routes {
+		if r := &live.Routes[i]; r.Owned() && !rec.routes[r.Key()] {
+			out = append(out, fmt.Sprintf("route %q is proto nictab, not in history: nictab left it alone (`nictab snapshot save --adopt` takes it over)", netcfg.RouteString(r)))
+		}
+	}
+	return out, nil
+}
