@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
@@ -54,7 +55,8 @@ func (c *cli) watchdogPID() int {
 	var st struct {
 		PID int `json:"pid"`
 	}
-	_ = json.Unmarshal(b, &st)
+	// The JSON, then the checksum line every state file ends with.
+	_ = json.NewDecoder(bytes.NewReader(b)).Decode(&st)
 	return st.PID
 }
 
@@ -68,7 +70,7 @@ func (c *cli) deadline() time.Time {
 	var j struct {
 		Deadline time.Time `json:"deadline"`
 	}
-	if err := json.Unmarshal(b, &j); err != nil || j.Deadline.IsZero() {
+	if err := json.NewDecoder(bytes.NewReader(b)).Decode(&j); err != nil || j.Deadline.IsZero() {
 		c.t.Fatalf("journal without a deadline: %v\n%s", err, b)
 	}
 	return j.Deadline
