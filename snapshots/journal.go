@@ -170,19 +170,6 @@ func (s *Store) removeState(name string) error {
 	return nil
 }
 
-// touchState creates an empty flag file in the store's directory.
-func (s *Store) touchState(name string) error {
-	root, err := s.rootFile(true)
-	if err != nil {
-		return err
-	}
-	f, err := openIn(root, name, unix.O_WRONLY|unix.O_CREAT, 0o600)
-	if err != nil {
-		return err
-	}
-	return f.Close()
-}
-
 func (s *Store) writeJournal(j *Journal) error {
 	if err := s.writeState(journalFile, j); err != nil {
 		return fmt.Errorf("write journal: %w", err)
