@@ -256,3 +256,25 @@ func TestBaselineRollback(t *testing.T) {
 		r.apply(nicIntent("eno1", 15), "again", 0)
 	}
 }
+
+// TestNHIDRouteDeleted is point 7's first item: a route of nictab's that
+// uses a nexthop object is deleted by naming that object, and does not
+// block the applies after it.
+func TestNHIDRouteDeleted(t *testing.T) {
+	r := newRig(t)
+	r.apply(nicIntent("eno1", 13), "A", 0)
+	r.ns.IP("nexthop", "add", "id", "7", "via", "192.168.10.1", "dev", "eno1")
+	r.ns.IP("route", "add", "10.50.0.0/16", "nhid", "7", "table", "13", "proto", "201")
+	// Taken over, so it is nictab's by record too.
+	if _, n, err := r.e.AdoptUnrecorded("with the nhid route"); err != nil || n != 1 {
+		t.Fatalf("adopt: %d, %v", n, err)
+	}
+	r.apply(nicIntent("eno1", 14), "B", 0)
+	if got := r.ns.IP("route", "show", "table", "13"); got != "" {
+		t.Errorf("table 13 keeps:\n%s", got)
+	}
+	if got := r.ns.IP("nexthop", "show", "id", "7"); !strings.Contains(got, "id 7 via 192.168.10.1 dev eno1") {
+		t.Errorf("the nexthop object, which is not nictab's, changed: %q", got)
+	}
+	r.apply(nicIntent("eno1", 13), "C", 0)
+}

@@ -110,6 +110,11 @@ func (e *Engine) pendingOf(j *Journal) *Pending {
 func (e *Engine) waitForWatchdog(j *Journal, timeout time.Duration) error {
 	until := time.Now().Add(timeout)
 	for !e.watchdogAlive(j) {
+		if cur, err := e.store.readJournal(journalFile); err == nil && (cur == nil || cur.TxID != j.TxID) {
+			// Confirmed (or reverted) before the watchdog came up: it
+			// found nothing to watch, and nothing is left to.
+			return nil
+		}
 		if st, _ := e.readBeat(); st != nil && st.TxID == j.TxID && procStart(st.PID) != st.Start {
 			return fmt.Errorf("the watchdog (pid %d) died as it started", st.PID)
 		}

@@ -219,3 +219,30 @@ func TestConfirmDuringUnfinishedRevert(t *testing.T) {
 		t.Errorf("the revert was not finished:\n%s", got)
 	}
 }
+
+// TestConfirmedBeforeWatchdogStarts: a confirm that comes before the
+// watchdog reports in (a script confirming at once) keeps the change; the
+// apply does not wait for a watchdog that has nothing to watch.
+func TestConfirmedBeforeWatchdogStarts(t *testing.T) {
+	r := &rig{t: t}
+	r.mod = func(c *snapshots.EngineConfig) {
+		c.StartWatchdog = func(*snapshots.Lock) error {
+			_, err := r.e.Confirm()
+			return err
+		}
+	}
+	r.ns, r.dir = newRig(t).ns, filepath.Join(t.TempDir(), "state")
+	r.e = r.engine()
+	start := time.Now()
+	out := r.apply(nicIntent("eno1", 13), "quick", 30*time.Second)
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("the apply waited %s for a watchdog after the change was confirmed", took)
+	}
+	res, err := r.e.Wait(context.Background(), out.Pending)
+	if err != nil || res.Result != "kept" {
+		t.Fatalf("outcome %+v, %v; want kept", res, err)
+	}
+	if !strings.Contains(r.ns.IP("rule", "show"), "lookup 13") {
+		t.Error("the confirmed change is gone")
+	}
+}
