@@ -404,7 +404,9 @@ func (s *Store) Prunable(keep int) ([]string, error) {
 	if keep < 1 {
 		return nil, fmt.Errorf("--keep must be 1 or more: the live snapshot is never pruned")
 	}
-	all, err := s.Listing()
+	// Every file parsed, not the listing: a file damaged since it was
+	// indexed must not count as one of the kept.
+	all, err := s.List()
 	if err != nil {
 		return nil, err
 	}

@@ -9,13 +9,14 @@ import (
 
 // Progress of a long apply on stderr. On a terminal it is one live line,
 // redrawn in place (carriage return, erase to end of line) at most every
-// tick, with the rate and the time left; anywhere else (a log, a pipe, a
-// CI job) carriage returns would glue every frame into one line, so it is
-// a whole line every logEvery, and nothing for an apply shorter than that.
+// progressTick, with the rate and the time left; anywhere else (a log, a
+// pipe, a CI job) carriage returns would glue every frame into one line,
+// so it is a whole line every progressLog, and nothing for an apply
+// shorter than that.
 const (
-	progressMin = 10000 // an apply of up to this many steps shows no progress
-	tick        = 100 * time.Millisecond
-	logEvery    = 5 * time.Second
+	progressMin  = 10000 // an apply of up to this many steps shows no progress
+	progressTick = 100 * time.Millisecond
+	progressLog  = 5 * time.Second
 )
 
 type progress struct {
@@ -43,14 +44,14 @@ func (p *progress) update(done, total int) {
 	t := p.now()
 	final := done >= total
 	if p.tty {
-		if !final && t.Sub(p.last) < tick {
+		if !final && t.Sub(p.last) < progressTick {
 			return
 		}
 		p.last, p.drawn = t, true
 		fmt.Fprintf(p.w, "\r\x1b[K%s", p.line(done, total, t))
 		return
 	}
-	if final || t.Sub(p.last) < logEvery {
+	if final || t.Sub(p.last) < progressLog {
 		return
 	}
 	p.last = t

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"io"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -136,9 +134,6 @@ func TestProgressOfALongRollback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.MkdirAll(filepath.Join(c.stateDir(), "snapshots"), 0o700); err != nil {
-		t.Fatal(err)
-	}
 	big := &netcfg.Target{}
 	for i := range n {
 		big.Routes = append(big.Routes, netcfg.Route{Table: 100, Type: netcfg.RouteUnicast, Proto: netcfg.ProtoNictab, Dev: "eno1",
@@ -164,7 +159,7 @@ func TestProgressOfALongRollback(t *testing.T) {
 	if got := strings.Count(c.ns.IP("route", "show", "table", "100"), "\n"); got != n {
 		t.Fatalf("table 100 holds %d routes after the rollback, want %d", got, n)
 	}
-	// The rollback takes well under logEvery here, so whatever it wrote
+	// The rollback takes well under progressLog here, so whatever it wrote
 	// must be whole lines, and there are none of progress.
 	checkLog(t, r.stderr)
 
