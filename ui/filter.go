@@ -26,6 +26,9 @@ type filter struct {
 	// keep are the kept rows' indexes into the whole list, in order;
 	// nil when there is no filter.
 	keep []int
+	// seen are the rows kept by each text typed since the list was last
+	// read, so that backspace goes back to one without looking again.
+	seen map[string][]int
 }
 
 func (f *filter) active() bool { return f.text != "" }
@@ -51,6 +54,10 @@ func (f *filter) refilter(old string, hay []string) {
 		f.keep = nil
 		return
 	}
+	if k, ok := f.seen[f.text]; ok {
+		f.keep = k
+		return
+	}
 	terms := matchTerms(f.text)
 	var from []int
 	if old != "" && f.keep != nil && strings.HasPrefix(f.text, old) {
@@ -71,6 +78,10 @@ func (f *filter) refilter(old string, hay []string) {
 		}
 	}
 	f.keep = keep
+	if f.seen == nil {
+		f.seen = map[string][]int{}
+	}
+	f.seen[f.text] = keep
 }
 
 // edit takes a key while the filter is typed: a letter adds to it,
@@ -167,11 +178,14 @@ func (h *nicsHay) pane(p pane, v *ShowView, names *netcfg.Names) []string {
 			out[i] = strings.ToLower(s)
 		}
 	case paneRules:
+		// The text `ip rule` prints, made once per state read, and the
+		// table as the pane labels it; RuleText per rule would cost ten
+		// times as much on the first letter.
 		out = make([]string, len(v.Rules))
 		for i := range v.Rules {
 			r := &v.Rules[i]
 			out[i] = strings.ToLower(strconv.FormatUint(uint64(r.Priority), 10) + " " + famLabel(r.Family) + " " +
-				ruleOwner(&r.Rule) + " " + RuleText(&r.Rule, r.TableName, names))
+				ruleOwner(&r.Rule) + " " + r.Text + " " + tableLabel(r.Table, r.TableName))
 		}
 	}
 	h.hay[p], h.built[p] = out, true
@@ -194,12 +208,7 @@ func filteredShow(v *ShowView, f *[paneCount]filter) ShowView {
 			out.Tables[i] = v.Tables[j]
 		}
 	}
-	if k := f[paneRules].keep; k != nil {
-		out.Rules = make([]RuleView, len(k))
-		for i, j := range k {
-			out.Rules[i] = v.Rules[j]
-		}
-	}
+	out.keepRules = f[paneRules].keep
 	return out
 }
 
@@ -224,6 +233,8 @@ func (m *Model) filterKey(msg tea.KeyPressMsg) bool {
 	switch {
 	case !f.typing && key.Matches(msg, m.keys.Filter):
 		f.typing = true
+		// What rows are found by is made now, not on the first letter.
+		m.hay.pane(p, &m.show, &m.state.Names)
 		return true
 	case key.Matches(msg, m.keys.Back):
 		m.clearFilter(p)
@@ -267,7 +278,7 @@ func (m *Model) clearFilter(p pane) {
 func (m *Model) refilterAll() {
 	for p := range paneCount {
 		if f := &m.nics.filter[p]; f.active() {
-			f.keep = nil
+			f.keep, f.seen = nil, nil
 			f.refilter("", m.hay.pane(p, &m.show, &m.state.Names))
 		}
 	}
@@ -324,7 +335,8 @@ func (m *Model) snapshotsFilterKey(msg tea.KeyPressMsg) bool {
 
 // applyFilter makes the listed history from the whole of it.
 func (s *snapshotsScreen) applyFilter(old string) {
-	if len(s.hay) != len(s.all) {
+	if s.hay == nil || len(s.hay) != len(s.all) {
+		s.filter.keep, s.filter.seen = nil, nil
 		s.hay = make([]string, len(s.all))
 		for i, e := range s.all {
 			s.hay[i] = snapshotHay(e)

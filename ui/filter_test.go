@@ -33,11 +33,12 @@ func TestFilterRules(t *testing.T) {
 		t.Fatal("after / the keys do not go to the filter")
 	}
 	// 10.0.3.x and 10.0.30.x .. 10.0.39.x: 256 + 10*256 rules, all below 10k.
-	if got := len(m.list.Rules); got != 256+min(10000-30*256, 10*256) {
+	if got := m.list.ruleCount(); got != 256+min(10000-30*256, 10*256) {
 		t.Fatalf("/10.0.3 keeps %d rules", got)
 	}
 	m = typed(m, ".7 nictab")
-	for _, r := range m.list.Rules {
+	for i := range m.list.ruleCount() {
+		r := m.list.ruleAt(i)
 		text := RuleText(&r.Rule, r.TableName, &m.state.Names)
 		if !strings.Contains(text, "10.0.3.7") || !r.Rule.Owned() {
 			t.Fatalf("/10.0.3.7 nictab kept %q (owned %v)", text, r.Rule.Owned())
@@ -50,8 +51,8 @@ func TestFilterRules(t *testing.T) {
 			want++
 		}
 	}
-	if len(m.list.Rules) != want || want == 0 {
-		t.Fatalf("/10.0.3.7 nictab keeps %d rules, %d match", len(m.list.Rules), want)
+	if m.list.ruleCount() != want || want == 0 {
+		t.Fatalf("/10.0.3.7 nictab keeps %d rules, %d match", m.list.ruleCount(), want)
 	}
 	frame := plain(m.frame())
 	if !strings.Contains(frame, "/10.0.3.7 nictab_") || !strings.Contains(frame, fmt.Sprintf("%d of %d", want, len(m.show.Rules))) {
@@ -64,23 +65,23 @@ func TestFilterRules(t *testing.T) {
 	for range len(" nictab") {
 		m = pressed(m, tea.KeyBackspace)
 	}
-	if m.nics.filter[paneRules].text != "10.0.3.7" || len(m.list.Rules) <= want {
-		t.Fatalf("backspace left %q keeping %d rules", m.nics.filter[paneRules].text, len(m.list.Rules))
+	if m.nics.filter[paneRules].text != "10.0.3.7" || m.list.ruleCount() <= want {
+		t.Fatalf("backspace left %q keeping %d rules", m.nics.filter[paneRules].text, m.list.ruleCount())
 	}
 	m = pressed(m, tea.KeyEnter)
 	if m.typing() {
 		t.Fatal("enter did not end typing the filter")
 	}
 	m = typed(m, "j")
-	sel := m.list.Rules[m.nics.cursor[paneRules]].Priority
+	sel := m.list.ruleAt(m.nics.cursor[paneRules]).Priority
 	if m.nics.cursor[paneRules] != 1 {
 		t.Fatalf("j after enter moved the cursor to %d", m.nics.cursor[paneRules])
 	}
 	m = pressed(m, tea.KeyEscape)
-	if m.nics.filter[paneRules].active() || len(m.list.Rules) != len(m.show.Rules) {
+	if m.nics.filter[paneRules].active() || m.list.ruleCount() != len(m.show.Rules) {
 		t.Fatal("esc did not clear the filter")
 	}
-	if got := m.list.Rules[m.nics.cursor[paneRules]].Priority; got != sel {
+	if got := m.list.ruleAt(m.nics.cursor[paneRules]).Priority; got != sel {
 		t.Fatalf("after esc the cursor is on rule %d, was on %d", got, sel)
 	}
 }

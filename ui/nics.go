@@ -132,14 +132,14 @@ func layoutNICs(need [paneCount]int, height int) nicsLayout {
 
 // paneSizes are the row counts of each pane's list.
 func paneSizes(v *ShowView, lines []nicLine) [paneCount]int {
-	return [paneCount]int{len(lines), len(v.Tables), len(v.Rules)}
+	return [paneCount]int{len(lines), len(v.Tables), v.ruleCount()}
 }
 
 // reflow keeps every cursor inside its list and on screen.
 func (s *nicsScreen) reflow(v *ShowView, lines []nicLine, height int) nicsLayout {
 	need := paneSizes(v, lines)
 	lay := layoutNICs(need, height)
-	n := [paneCount]int{len(v.NICs), len(v.Tables), len(v.Rules)}
+	n := [paneCount]int{len(v.NICs), len(v.Tables), v.ruleCount()}
 	for p := range paneCount {
 		s.cursor[p] = min(max(s.cursor[p], 0), max(n[p]-1, 0))
 	}
@@ -464,15 +464,15 @@ func renderRulePane(b *strings.Builder, d nicsView, st Styles) {
 			others++
 		}
 	}
-	note := scrollNote(off, rows, len(v.Rules), st) + filterNote(&d.screen.filter[paneRules], len(d.all.Rules), st)
+	note := scrollNote(off, rows, v.ruleCount(), st) + filterNote(&d.screen.filter[paneRules], len(d.all.Rules), st)
 	if others > 0 {
 		note += "  " + st.Warning.Render("! "+plural(others, "rule")+" not nictab's")
 	}
 	b.WriteString(paneTitle("Rules", d.screen.focus == paneRules, note, st))
 	cols := []int{6, 4, 6}
 	b.WriteString("  " + st.Muted.Render(row(cols, "PRIO", "FAM", "OWNER", "RULE")) + "\n")
-	for i := off; i < min(off+rows, len(v.Rules)); i++ {
-		r := &v.Rules[i]
+	for i := off; i < min(off+rows, v.ruleCount()); i++ {
+		r := v.ruleAt(i)
 		owner := ruleOwner(&r.Rule)
 		ownerCell := owner
 		switch owner {
@@ -505,7 +505,7 @@ func (m *Model) nicsKey(msg tea.KeyPressMsg) tea.Cmd {
 			return nil
 		}
 	}
-	n := [paneCount]int{len(m.list.NICs), len(m.list.Tables), len(m.list.Rules)}[s.focus]
+	n := [paneCount]int{len(m.list.NICs), len(m.list.Tables), m.list.ruleCount()}[s.focus]
 	page := max(layoutNICs(paneSizes(&m.list, m.listLines), m.bodyHeight()).rows[s.focus]-1, 1)
 	switch {
 	case key.Matches(msg, k.Up):
