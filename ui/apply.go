@@ -318,7 +318,7 @@ func renderApply(a applyScreen, caps Capabilities, width, height int, st Styles)
 	}
 	body := []string{style.Render(" " + a.result.title + " "), ""}
 	for _, l := range a.result.lines {
-		body = append(body, wrap(l, min(width-6, 72))...)
+		body = append(body, wrap(caps.Hint(l), min(width-6, 72))...)
 	}
 	body = append(body, "", st.Muted.Render("esc back to the NICs · s snapshots · q quit"))
 	return "\n" + box(body, width, st.Box)

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/nictab/nictab/netcfg"
@@ -74,6 +75,10 @@ type Backend interface {
 type Capabilities struct {
 	// Netns is the named network namespace nictab works in, or "".
 	Netns string
+	// CLIArgs are the global flags a nictab command suggested on screen
+	// needs to act where this one does (" --netns X --state-dir Y"), or
+	// "": a hint pasted without them would act on the host.
+	CLIArgs string
 	// ReadOnly is set when nictab cannot change routing here; Reason says
 	// why in one line, for the banner.
 	ReadOnly bool
@@ -188,4 +193,13 @@ type SnapshotInfo struct {
 type SnapshotDiff struct {
 	Changes []netcfg.Change
 	Names   netcfg.Names
+}
+
+// Hint rewrites every `nictab …` command that text suggests so that it
+// carries the global flags of this session.
+func (c Capabilities) Hint(text string) string {
+	if c.CLIArgs == "" {
+		return text
+	}
+	return strings.ReplaceAll(text, "`nictab ", "`nictab"+c.CLIArgs+" ")
 }

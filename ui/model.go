@@ -210,7 +210,7 @@ func (m *Model) tableName(id uint32) string {
 
 func (m *Model) tableLabel(id uint32) string { return tableLabel(id, m.tableName(id)) }
 
-func (m *Model) setFlash(s string, bad bool) { m.flash, m.flashBad = s, bad }
+func (m *Model) setFlash(s string, bad bool) { m.flash, m.flashBad = m.caps.Hint(s), bad }
 
 // intent is what the edits make of the base.
 func (m *Model) intent() netcfg.Intent { return applyEdits(m.base, m.edits) }

@@ -188,7 +188,7 @@ func (p *previewScreen) resize(m *Model, w, h int) {
 func (p *previewScreen) refresh(m *Model) {
 	p.vp.SetHeight(max(m.bodyHeight()-len(p.header(p.width, m.st))-1, 1))
 	off := p.vp.YOffset()
-	body := renderPreviewBody(p, m.st)
+	body := renderPreviewBody(p, m.caps.Netns, m.st)
 	p.vp.SetContent(body)
 	p.wide = widest(body)
 	p.vp.SetYOffset(off)
@@ -215,8 +215,9 @@ func tabs(names []string, at int, st Styles) string {
 
 var nicField = regexp.MustCompile(`nics\[(\d+)\]`)
 
-// renderPreviewBody is the scrolling text of the preview.
-func renderPreviewBody(p *previewScreen, st Styles) string {
+// renderPreviewBody is the scrolling text of the preview; its ip commands
+// act in netns, as they do when nictab runs them.
+func renderPreviewBody(p *previewScreen, netns string, st Styles) string {
 	if p.loading || (p.proposal == nil && p.err == nil) {
 		return ""
 	}
@@ -250,7 +251,7 @@ func renderPreviewBody(p *previewScreen, st Styles) string {
 		b.WriteString(" " + st.Muted.Render("What apply does, as ip commands, in this order:") + "\n")
 		for i := range pr.Plan.Changes {
 			for _, c := range pr.Plan.Changes[i].Commands(pr.NamesFile) {
-				for _, l := range wrapCommand(printable(c), p.width-2) {
+				for _, l := range wrapCommand(printable(netcfg.CommandIn(netns, c)), p.width-2) {
 					b.WriteString(" " + st.Command.Render(l) + "\n")
 				}
 			}

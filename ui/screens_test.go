@@ -61,7 +61,7 @@ func screenCases() []struct {
 		{"preview-ssh-safe", func(f *fakeBackend) {
 			f.ssh = &SSHCheck{Client: "192.168.20.50", Before: "through enp2s0 from 192.168.20.2", After: "through enp2s0 from 192.168.20.2"}
 		}, with(assignEno1, []step{keys("p"), wait("SSH ok")})},
-		{"preview-commands", none, with(previewEno1, []step{keys("c"), wait("ip rule add")})},
+		{"preview-commands", none, with(previewEno1, []step{keys("c"), wait("ip -n test rule add")})},
 		{"preview-snapshot", none, with(previewEno1, []step{keys("s"), wait("Saved when")})},
 		{"preview-cannot-plan", none, with(assignEno1, []step{
 			keys("j"), keys("a"), wait("new table"), keys("kk"), press(tea.KeyEnter), wait("2 unapplied edits"), keys("p"), wait("cannot be planned"),

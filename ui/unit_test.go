@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
+
 	"github.com/nictab/nictab/netcfg"
 )
 
@@ -258,3 +260,19 @@ func TestFailedResult(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+// TestHintsCarryGlobalFlags: a command the TUI suggests acts where the TUI
+// does. Pasted without --netns and --state-dir, `nictab recover` would act
+// on the host's own routing and history.
+func TestHintsCarryGlobalFlags(t *testing.T) {
+	caps := Capabilities{Netns: "lab", CLIArgs: " --netns lab --state-dir /srv/n"}
+	a := applyScreen{phase: phaseDone, result: applyResult{kind: resultFailed, title: "Revert failed",
+		lines: []string{"Run `nictab recover` to bring the host back to the state before the change."}}}
+	got := ansi.Strip(renderApply(a, caps, 120, 24, DefaultStyles(true)))
+	if want := "`nictab --netns lab --state-dir /srv/n recover`"; !strings.Contains(got, want) {
+		t.Errorf("the result says\n%s\nwant it to name %s", got, want)
+	}
+	if got := (Capabilities{}).Hint("run `nictab recover`"); got != "run `nictab recover`" {
+		t.Errorf("without global flags the hint became %q", got)
+	}
+}

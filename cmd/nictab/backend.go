@@ -50,7 +50,7 @@ func (b *tuiBackend) engine() (*snapshots.Engine, error) {
 }
 
 func (b *tuiBackend) Capabilities() ui.Capabilities {
-	c := ui.Capabilities{Netns: b.a.netns, History: b.engErr == nil, Export: true, Confirm: b.confirm}
+	c := ui.Capabilities{Netns: b.a.netns, CLIArgs: b.a.netnsArgs(), History: b.engErr == nil, Export: true, Confirm: b.confirm}
 	c.Host, _ = os.Hostname()
 	if client, _, ok := strings.Cut(os.Getenv("SSH_CONNECTION"), " "); ok {
 		c.SSHClient = client
