@@ -63,7 +63,12 @@ func (f *filter) refilter(old string, hay []string) {
 	if old != "" && f.keep != nil && strings.HasPrefix(f.text, old) {
 		from = f.keep
 	}
-	keep := make([]int, 0, min(len(hay), 64))
+	// Room for every candidate: one allocation, not a dozen doublings.
+	n := len(hay)
+	if from != nil {
+		n = len(from)
+	}
+	keep := make([]int, 0, n)
 	if from != nil {
 		for _, i := range from {
 			if matches(hay[i], terms) {
