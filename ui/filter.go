@@ -282,8 +282,11 @@ func (m *Model) clearFilter(p pane) {
 // refilterAll runs the filters again over a newly read state.
 func (m *Model) refilterAll() {
 	for p := range paneCount {
-		if f := &m.nics.filter[p]; f.active() {
-			f.keep, f.seen = nil, nil
+		f := &m.nics.filter[p]
+		// What was kept for each text is of the old state, filter on or
+		// not: a text typed again must be looked for in the new one.
+		f.keep, f.seen = nil, nil
+		if f.active() {
 			f.refilter("", m.hay.pane(p, &m.show, &m.state.Names))
 		}
 	}

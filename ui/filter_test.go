@@ -7,6 +7,8 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/nictab/nictab/netcfg"
 )
 
 // typed sends s to a model without a program, one key at a time.
@@ -132,6 +134,23 @@ func TestFilterSurvivesLiveUpdate(t *testing.T) {
 	m = next.(Model)
 	if len(m.list.NICs) != 1 || m.list.NICs[0].Name != "eno1" || m.nics.filter[paneNICs].text != "eno" {
 		t.Fatalf("after a new state the filter keeps %v", m.list.NICs)
+	}
+}
+
+// TestFilterAfterStateChangeNotCached: a text typed, erased, and typed
+// again after a new state is looked for in the new state, not taken from
+// what it kept in the old one.
+func TestFilterAfterStateChangeNotCached(t *testing.T) {
+	m := typed(loaded(sandboxState()), "/enp")
+	for range 3 {
+		m = pressed(m, tea.KeyBackspace)
+	}
+	st := sandboxState()
+	st.Links = []netcfg.Link{st.Links[0], st.Links[2]} // eno1 gone: enp2s0 is now the first NIC
+	next, _ := m.Update(stateMsg{state: st})
+	m = typed(next.(Model), "enp")
+	if len(m.list.NICs) != 1 || m.list.NICs[0].Name != "enp2s0" {
+		t.Fatalf("/enp after the state changed keeps %v", m.list.NICs)
 	}
 }
 
