@@ -144,6 +144,7 @@ func (s *Store) Save(snap *Snapshot) error {
 	if err := atomicfile.WriteFileAt(snaps, snap.Meta.ID+".yaml", b, 0o600); err != nil {
 		return fmt.Errorf("save snapshot %s: %w", snap.Meta.ID, err)
 	}
+	s.updateIndex(snaps, snap)
 	return nil
 }
 
@@ -237,29 +238,31 @@ func (s *Store) List() ([]Entry, error) {
 	if err != nil || snaps == nil {
 		return nil, err
 	}
-	ents, err := readDirAt(snaps)
+	names, err := snapshotNames(snaps)
 	if err != nil {
 		return nil, fmt.Errorf("list snapshots: %w", err)
 	}
 	var out []Entry
-	for _, e := range ents {
-		name := e.Name()
-		if e.IsDir() || !strings.HasSuffix(name, ".yaml") || strings.HasPrefix(name, ".") {
-			continue
-		}
-		id := strings.TrimSuffix(name, ".yaml")
-		en := Entry{ID: id, Path: filepath.Join(s.snapDir(), name)}
-		en.Snapshot, en.Err = loadStored(snaps, name)
-		if en.Err == nil && (en.Snapshot.Meta == nil || en.Snapshot.Resolved == nil) {
-			en.Snapshot, en.Err = nil, fmt.Errorf("%s: not a saved snapshot (no snapshot: or resolved: section)", en.Path)
-		}
-		if en.Err == nil && en.Snapshot.Meta.ID != id {
-			en.Snapshot, en.Err = nil, fmt.Errorf("%s: its id %q does not match its file name", en.Path, en.Snapshot.Meta.ID)
-		}
-		out = append(out, en)
+	for _, name := range names {
+		out = append(out, loadEntry(snaps, s.snapDir(), name))
 	}
 	slices.SortFunc(out, func(a, b Entry) int { return compareIDs(b.ID, a.ID) })
 	return out, nil
+}
+
+// loadEntry reads and checks one file of the history (name in snaps,
+// whose path is dirPath).
+func loadEntry(snaps *os.File, dirPath, name string) Entry {
+	id := strings.TrimSuffix(name, ".yaml")
+	en := Entry{ID: id, Path: filepath.Join(dirPath, name)}
+	en.Snapshot, en.Err = loadStored(snaps, name)
+	if en.Err == nil && (en.Snapshot.Meta == nil || en.Snapshot.Resolved == nil) {
+		en.Snapshot, en.Err = nil, fmt.Errorf("%s: not a saved snapshot (no snapshot: or resolved: section)", en.Path)
+	}
+	if en.Err == nil && en.Snapshot.Meta.ID != id {
+		en.Snapshot, en.Err = nil, fmt.Errorf("%s: its id %q does not match its file name", en.Path, en.Snapshot.Meta.ID)
+	}
+	return en
 }
 
 // compareIDs orders ids by time, and ids of the same second by their
@@ -291,19 +294,21 @@ func (s *Store) Get(ref string) (*Snapshot, error) {
 	return e.Snapshot, nil
 }
 
-// Find returns the entry whose id is ref or starts with it.
+// Find returns the entry whose id is ref or starts with it. Only that
+// file is read in full.
 func (s *Store) Find(ref string) (*Entry, error) {
 	if ref == "" || strings.ContainsAny(ref, "/\x00") {
 		return nil, fmt.Errorf("%w: %q is not a snapshot id", ErrNoSnapshot, ref)
 	}
-	all, err := s.List()
+	all, err := s.Listing()
 	if err != nil {
 		return nil, err
 	}
-	var hits []*Entry
+	var hits []*Listed
 	for i := range all {
 		if all[i].ID == ref {
-			return &all[i], nil
+			hits = []*Listed{&all[i]}
+			break
 		}
 		if strings.HasPrefix(all[i].ID, ref) {
 			hits = append(hits, &all[i])
@@ -313,7 +318,7 @@ func (s *Store) Find(ref string) (*Entry, error) {
 	case 0:
 		return nil, fmt.Errorf("%w matches %q (see `nictab snapshot list`)", ErrNoSnapshot, ref)
 	case 1:
-		return hits[0], nil
+		return s.load(hits[0])
 	}
 	var ids []string
 	for _, h := range hits {
@@ -322,19 +327,26 @@ func (s *Store) Find(ref string) (*Entry, error) {
 	return nil, fmt.Errorf("%q matches %d snapshots (%s): give more of the id", ref, len(hits), strings.Join(ids, ", "))
 }
 
-// Latest returns the newest snapshot that is not damaged, or nil when there
-// is none.
-func (s *Store) Latest() (*Snapshot, error) {
-	all, err := s.List()
+// load reads a listed file in full, checksum and all.
+func (s *Store) load(l *Listed) (*Entry, error) {
+	if l.Err != nil {
+		return &Entry{ID: l.ID, Path: l.Path, Err: l.Err}, nil
+	}
+	snaps, err := s.snapDirFile(false)
 	if err != nil {
 		return nil, err
 	}
-	for _, e := range all {
-		if e.Err == nil {
-			return e.Snapshot, nil
-		}
+	if snaps == nil {
+		return nil, fmt.Errorf("%w: %s", ErrNoSnapshot, l.ID)
 	}
-	return nil, nil
+	en := loadEntry(snaps, s.snapDir(), l.ID+".yaml")
+	return &en, nil
+}
+
+// Latest returns the newest snapshot that is not damaged, or nil when there
+// is none.
+func (s *Store) Latest() (*Snapshot, error) {
+	return s.good(0)
 }
 
 // Back returns the snapshot steps before the newest one (1: the one before
@@ -343,20 +355,38 @@ func (s *Store) Back(steps int) (*Snapshot, error) {
 	if steps < 1 {
 		return nil, fmt.Errorf("--steps must be 1 or more, not %d", steps)
 	}
-	all, err := s.List()
+	return s.good(steps)
+}
+
+// good returns the intact snapshot skip places after the newest intact
+// one, reading files in full only from the newest down to it. With skip 0
+// and an empty (or all damaged) history it returns nil, nil.
+func (s *Store) good(skip int) (*Snapshot, error) {
+	all, err := s.Listing()
 	if err != nil {
 		return nil, err
 	}
-	var good []*Snapshot
-	for _, e := range all {
-		if e.Err == nil {
-			good = append(good, e.Snapshot)
+	n := 0
+	for i := range all {
+		if all[i].Err != nil {
+			continue
 		}
+		en, err := s.load(&all[i])
+		if err != nil {
+			return nil, err
+		}
+		if en.Err != nil {
+			continue
+		}
+		if n == skip {
+			return en.Snapshot, nil
+		}
+		n++
 	}
-	if steps >= len(good) {
-		return nil, fmt.Errorf("%w: the history holds %d snapshots, so there is nothing %d steps back", ErrNoSnapshot, len(good), steps)
+	if skip == 0 {
+		return nil, nil
 	}
-	return good[steps], nil
+	return nil, fmt.Errorf("%w: the history holds %d snapshots, so there is nothing %d steps back", ErrNoSnapshot, n, skip)
 }
 
 // Prune removes all but the newest keep snapshots, never the live one
@@ -374,6 +404,8 @@ func (s *Store) Prunable(keep int) ([]string, error) {
 	if keep < 1 {
 		return nil, fmt.Errorf("--keep must be 1 or more: the live snapshot is never pruned")
 	}
+	// Every file parsed, not the listing: a file damaged since it was
+	// indexed must not count as one of the kept.
 	all, err := s.List()
 	if err != nil {
 		return nil, err

@@ -12,6 +12,10 @@ type KeyMap struct {
 	NextPane, PrevPane                      key.Binding
 	Help, Back, Quit                        key.Binding
 
+	// Find, on every list; while typing one, enter keeps it and esc
+	// clears it.
+	Filter, FilterKeep, FilterClear key.Binding
+
 	// NICs screen.
 	Assign, Unassign, Discard, Preview, Snapshots, Reload key.Binding
 
@@ -41,30 +45,33 @@ func DefaultKeyMap() KeyMap {
 		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(k, desc))
 	}
 	return KeyMap{
-		Up:        b([]string{"up", "k"}, "↑/k", "up"),
-		Down:      b([]string{"down", "j"}, "↓/j", "down"),
-		PageUp:    b([]string{"pgup", "ctrl+b"}, "pgup", "page up"),
-		PageDown:  b([]string{"pgdown", "ctrl+f", "space"}, "pgdn", "page down"),
-		Top:       b([]string{"home", "g"}, "g", "top"),
-		Bottom:    b([]string{"end", "G"}, "G", "bottom"),
-		NextPane:  b([]string{"tab"}, "tab", "next pane"),
-		PrevPane:  b([]string{"shift+tab"}, "shift+tab", "previous pane"),
-		Help:      b([]string{"?"}, "?", "help"),
-		Back:      b([]string{"esc"}, "esc", "back"),
-		Quit:      b([]string{"q", "ctrl+c"}, "q", "quit"),
-		Assign:    b([]string{"a", "enter"}, "a", "assign"),
-		Unassign:  b([]string{"u"}, "u", "unassign"),
-		Discard:   b([]string{"x"}, "x", "drop edit"),
-		Preview:   b([]string{"p"}, "p", "preview"),
-		Snapshots: b([]string{"s"}, "s", "snapshots"),
-		Reload:    b([]string{"r", "ctrl+r"}, "r", "reload"),
-		NextField: b([]string{"tab", "down"}, "tab", "next field"),
-		PrevField: b([]string{"shift+tab", "up"}, "shift+tab", "previous field"),
-		Toggle:    b([]string{"space"}, "space", "toggle"),
-		Save:      b([]string{"enter"}, "enter", "save"),
-		NewTable:  b([]string{"n"}, "n", "new table"),
-		Apply:     b([]string{"a"}, "a", "apply"),
-		Commands:  b([]string{"c"}, "c", "ip commands"),
+		Up:          b([]string{"up", "k"}, "↑/k", "up"),
+		Down:        b([]string{"down", "j"}, "↓/j", "down"),
+		PageUp:      b([]string{"pgup", "ctrl+b"}, "pgup", "page up"),
+		PageDown:    b([]string{"pgdown", "ctrl+f", "space"}, "pgdn", "page down"),
+		Top:         b([]string{"home", "g"}, "g", "top"),
+		Bottom:      b([]string{"end", "G"}, "G", "bottom"),
+		NextPane:    b([]string{"tab"}, "tab", "next pane"),
+		PrevPane:    b([]string{"shift+tab"}, "shift+tab", "previous pane"),
+		Help:        b([]string{"?"}, "?", "help"),
+		Back:        b([]string{"esc"}, "esc", "back"),
+		Quit:        b([]string{"q", "ctrl+c"}, "q", "quit"),
+		Filter:      b([]string{"/"}, "/", "filter"),
+		FilterKeep:  b([]string{"enter"}, "enter", "keep filter"),
+		FilterClear: b([]string{"esc"}, "esc", "clear filter"),
+		Assign:      b([]string{"a", "enter"}, "a", "assign"),
+		Unassign:    b([]string{"u"}, "u", "unassign"),
+		Discard:     b([]string{"x"}, "x", "drop edit"),
+		Preview:     b([]string{"p"}, "p", "preview"),
+		Snapshots:   b([]string{"s"}, "s", "snapshots"),
+		Reload:      b([]string{"r", "ctrl+r"}, "r", "reload"),
+		NextField:   b([]string{"tab", "down"}, "tab", "next field"),
+		PrevField:   b([]string{"shift+tab", "up"}, "shift+tab", "previous field"),
+		Toggle:      b([]string{"space"}, "space", "toggle"),
+		Save:        b([]string{"enter"}, "enter", "save"),
+		NewTable:    b([]string{"n"}, "n", "new table"),
+		Apply:       b([]string{"a"}, "a", "apply"),
+		Commands:    b([]string{"c"}, "c", "ip commands"),
 		// Preview shows the snapshot apply will save; the letter is the
 		// same as the snapshots screen's, as both show a snapshot.
 		SnapshotText: b([]string{"s"}, "s", "snapshot"),
@@ -102,10 +109,10 @@ func (k KeyMap) nicsHelp(readOnly bool) helpKeys {
 		}
 	}
 	return helpKeys{
-		short: []key.Binding{assign, preview, k.Snapshots, k.NextPane, k.Help, k.Quit},
+		short: []key.Binding{assign, preview, k.Snapshots, k.NextPane, k.Filter, k.Help, k.Quit},
 		full: [][]key.Binding{
 			{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
-			{k.NextPane, k.PrevPane, k.Reload},
+			{k.NextPane, k.PrevPane, k.Filter, k.Reload},
 			{assign, unassign, k.Discard, preview},
 			{k.Snapshots, k.Help, k.Quit},
 		},
@@ -146,11 +153,15 @@ func (k KeyMap) resultHelp() helpKeys {
 }
 
 func (k KeyMap) snapshotsHelp() helpKeys {
+	// The footer says "diff" short, so that esc and ? still fit in 80
+	// columns; the overlay says what it diffs with.
+	diff := k.Diff
+	diff.SetHelp(diff.Help().Key, "diff")
 	return helpKeys{
-		short: []key.Binding{k.Open, k.Diff, k.Rollback, k.Export, k.Back, k.Help},
+		short: []key.Binding{k.Open, diff, k.Rollback, k.Export, k.Filter, k.Back, k.Help},
 		full: [][]key.Binding{
 			{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
-			{k.Open, k.Diff, k.Mark, k.Rollback, k.Export, k.Reload},
+			{k.Open, k.Diff, k.Mark, k.Rollback, k.Export, k.Filter, k.Reload},
 			{k.Back, k.Help, k.Quit},
 		},
 	}
@@ -164,6 +175,18 @@ func (k KeyMap) textHelp(extra ...key.Binding) helpKeys {
 			{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 			append(extra, k.Back, k.Help, k.Quit),
 		},
+	}
+}
+
+// filterHelp is the footer while a filter is typed: the arrows still
+// move through what it keeps.
+func (k KeyMap) filterHelp() helpKeys {
+	up, down := k.Up, k.Down
+	up.SetHelp("↑", "up")
+	down.SetHelp("↓", "down")
+	return helpKeys{
+		short: []key.Binding{k.FilterKeep, k.FilterClear, up, down},
+		full:  [][]key.Binding{{k.FilterKeep, k.FilterClear}, {up, down}},
 	}
 }
 

@@ -62,12 +62,17 @@ type Model struct {
 	load          loadState
 	loadErr       error
 
-	state   netcfg.State
-	show    ShowView
-	lines   []nicLine
-	base    netcfg.Intent
-	baseErr error
-	edits   edits
+	state netcfg.State
+	show  ShowView
+	lines []nicLine
+	// list and listLines are what the NICs screen lists: show and lines,
+	// or the rows its filters keep; hay is what they are found by.
+	list      ShowView
+	listLines []nicLine
+	hay       nicsHay
+	base      netcfg.Intent
+	baseErr   error
+	edits     edits
 
 	nics    nicsScreen
 	assign  assignScreen
@@ -231,7 +236,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // relayout fits the screens' scroll positions to the terminal.
 func (m *Model) relayout() {
 	if m.load == ready {
-		m.nics.reflow(&m.show, m.lines, m.bodyHeight())
+		m.nics.reflow(&m.list, m.listLines, m.bodyHeight())
 	}
 	m.preview.resize(m, m.width, m.bodyHeight())
 	m.snap.resize(m.width, m.bodyHeight())
@@ -245,7 +250,9 @@ func (m *Model) setState(s netcfg.State) {
 	m.show = BuildShow(s, m.caps.Netns)
 	m.lines = nicLines(&m.show, &m.state)
 	m.load = ready
-	m.nics.reflow(&m.show, m.lines, m.bodyHeight())
+	m.hay = nicsHay{}
+	m.refilterAll()
+	m.nics.reflow(&m.list, m.listLines, m.bodyHeight())
 }
 
 // updateRunes takes letters that arrived together one at a time. Over SSH
@@ -327,6 +334,10 @@ func (m *Model) typing() bool {
 		return m.assign.focus != fieldTable && m.assign.focus != fieldSelect
 	case screenExport:
 		return m.export.asking
+	case screenNICs:
+		return m.nics.filter[m.nics.focus].typing
+	case screenSnapshots:
+		return m.snaps.filter.typing
 	}
 	return false
 }
@@ -465,11 +476,17 @@ func (m *Model) helpKeys() helpKeys {
 		}
 		return m.keys.resultHelp()
 	case screenSnapshots:
+		if m.snaps.filter.typing {
+			return m.keys.filterHelp()
+		}
 		return m.keys.snapshotsHelp()
 	case screenSnapshot:
 		return m.keys.textHelp(m.keys.Diff, m.keys.Rollback, m.keys.Export)
 	case screenExport:
 		return m.keys.textHelp(m.keys.Write, m.keys.Flavor)
+	}
+	if m.screen == screenNICs && m.nics.filter[m.nics.focus].typing {
+		return m.keys.filterHelp()
 	}
 	return m.keys.nicsHelp(m.caps.ReadOnly)
 }
@@ -545,7 +562,7 @@ func (m *Model) body(w, h int) string {
 
 func (m *Model) nicsView() nicsView {
 	return nicsView{
-		show: &m.show, lines: m.lines, screen: m.nics, layout: layoutNICs(paneSizes(&m.show, m.lines), m.bodyHeight()),
+		show: &m.list, lines: m.listLines, all: &m.show, screen: m.nics, layout: layoutNICs(paneSizes(&m.list, m.listLines), m.bodyHeight()),
 		edits: m.edits, names: &m.state.Names, tableOf: m.tableLabel, readOnly: m.caps.ReadOnly,
 	}
 }

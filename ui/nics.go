@@ -30,6 +30,7 @@ type nicsScreen struct {
 	focus  pane
 	cursor [paneCount]int
 	offset [paneCount]int
+	filter [paneCount]filter
 }
 
 // nicLine is one line of the NICs pane: a NIC's first line carries its
@@ -131,14 +132,14 @@ func layoutNICs(need [paneCount]int, height int) nicsLayout {
 
 // paneSizes are the row counts of each pane's list.
 func paneSizes(v *ShowView, lines []nicLine) [paneCount]int {
-	return [paneCount]int{len(lines), len(v.Tables), len(v.Rules)}
+	return [paneCount]int{len(lines), len(v.Tables), v.ruleCount()}
 }
 
 // reflow keeps every cursor inside its list and on screen.
 func (s *nicsScreen) reflow(v *ShowView, lines []nicLine, height int) nicsLayout {
 	need := paneSizes(v, lines)
 	lay := layoutNICs(need, height)
-	n := [paneCount]int{len(v.NICs), len(v.Tables), len(v.Rules)}
+	n := [paneCount]int{len(v.NICs), len(v.Tables), v.ruleCount()}
 	for p := range paneCount {
 		s.cursor[p] = min(max(s.cursor[p], 0), max(n[p]-1, 0))
 	}
@@ -169,7 +170,10 @@ func (s *nicsScreen) move(delta int, n int) {
 
 // nicsView is everything the NICs screen shows.
 type nicsView struct {
+	// show is what the panes list; all is the whole of it, which the
+	// filters' notes count.
 	show     *ShowView
+	all      *ShowView
 	lines    []nicLine
 	screen   nicsScreen
 	layout   nicsLayout
@@ -201,7 +205,10 @@ func paneTitle(title string, focused bool, note string, st Styles) string {
 
 func renderNICPane(b *strings.Builder, d nicsView, width int, st Styles) {
 	v := d.show
-	note := st.Muted.Render("  " + plural(len(v.NICs), "NIC"))
+	note := st.Muted.Render("  " + plural(len(d.all.NICs), "NIC"))
+	if f := &d.screen.filter[paneNICs]; f.active() || f.typing {
+		note = filterNote(f, len(d.all.NICs), st)
+	}
 	if n := d.edits.len(); n > 0 {
 		note += "  " + st.Changed.Render(plural(n, "unapplied edit"))
 	}
@@ -401,7 +408,8 @@ func row(widths []int, cells ...string) string {
 func renderTablePane(b *strings.Builder, d nicsView, st Styles) {
 	v := d.show
 	rows, off := d.layout.rows[paneTables], d.screen.offset[paneTables]
-	b.WriteString(paneTitle("Tables", d.screen.focus == paneTables, scrollNote(off, rows, len(v.Tables), st), st))
+	note := scrollNote(off, rows, len(v.Tables), st) + filterNote(&d.screen.filter[paneTables], len(d.all.Tables), st)
+	b.WriteString(paneTitle("Tables", d.screen.focus == paneTables, note, st))
 	cols := []int{16, 6, 9}
 	b.WriteString("  " + st.Muted.Render(row(cols, "TABLE", "RULES", "ROUTES", "OWNER")) + "\n")
 	for i := off; i < min(off+rows, len(v.Tables)); i++ {
@@ -451,20 +459,20 @@ func renderRulePane(b *strings.Builder, d nicsView, st Styles) {
 	v := d.show
 	rows, off := d.layout.rows[paneRules], d.screen.offset[paneRules]
 	others := 0
-	for i := range v.Rules {
-		if ruleOwner(&v.Rules[i].Rule) == "other" {
+	for i := range d.all.Rules {
+		if ruleOwner(&d.all.Rules[i].Rule) == "other" {
 			others++
 		}
 	}
-	note := scrollNote(off, rows, len(v.Rules), st)
+	note := scrollNote(off, rows, v.ruleCount(), st) + filterNote(&d.screen.filter[paneRules], len(d.all.Rules), st)
 	if others > 0 {
 		note += "  " + st.Warning.Render("! "+plural(others, "rule")+" not nictab's")
 	}
 	b.WriteString(paneTitle("Rules", d.screen.focus == paneRules, note, st))
 	cols := []int{6, 4, 6}
 	b.WriteString("  " + st.Muted.Render(row(cols, "PRIO", "FAM", "OWNER", "RULE")) + "\n")
-	for i := off; i < min(off+rows, len(v.Rules)); i++ {
-		r := &v.Rules[i]
+	for i := off; i < min(off+rows, v.ruleCount()); i++ {
+		r := v.ruleAt(i)
 		owner := ruleOwner(&r.Rule)
 		ownerCell := owner
 		switch owner {
@@ -492,8 +500,13 @@ func renderRulePane(b *strings.Builder, d nicsView, st Styles) {
 func (m *Model) nicsKey(msg tea.KeyPressMsg) tea.Cmd {
 	k := m.keys
 	s := &m.nics
-	n := [paneCount]int{len(m.show.NICs), len(m.show.Tables), len(m.show.Rules)}[s.focus]
-	page := max(layoutNICs(paneSizes(&m.show, m.lines), m.bodyHeight()).rows[s.focus]-1, 1)
+	if s.filter[s.focus].typing || (s.filter[s.focus].active() && key.Matches(msg, k.Back)) || key.Matches(msg, k.Filter) {
+		if m.filterKey(msg) {
+			return nil
+		}
+	}
+	n := [paneCount]int{len(m.list.NICs), len(m.list.Tables), m.list.ruleCount()}[s.focus]
+	page := max(layoutNICs(paneSizes(&m.list, m.listLines), m.bodyHeight()).rows[s.focus]-1, 1)
 	switch {
 	case key.Matches(msg, k.Up):
 		s.move(-1, n)
@@ -519,7 +532,7 @@ func (m *Model) nicsKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Assign), key.Matches(msg, k.Unassign), key.Matches(msg, k.Discard), key.Matches(msg, k.Preview):
 		return m.nicsAction(msg)
 	}
-	s.reflow(&m.show, m.lines, m.bodyHeight())
+	s.reflow(&m.list, m.listLines, m.bodyHeight())
 	return nil
 }
 
@@ -533,7 +546,11 @@ func (m *Model) nicsAction(msg tea.KeyPressMsg) tea.Cmd {
 	if key.Matches(msg, k.Preview) {
 		return m.openPreview()
 	}
-	if len(m.show.NICs) == 0 {
+	if len(m.list.NICs) == 0 {
+		if m.nics.filter[paneNICs].active() {
+			m.setFlash("no NIC matches the filter (esc on the NICs pane clears it)", true)
+			return nil
+		}
 		m.setFlash("there is no NIC here to assign", true)
 		return nil
 	}
@@ -543,7 +560,7 @@ func (m *Model) nicsAction(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		m.nics.focus = paneNICs
 	}
-	nic := m.show.NICs[m.nics.cursor[paneNICs]]
+	nic := m.list.NICs[m.nics.cursor[paneNICs]]
 	name := nic.Name
 	switch {
 	case key.Matches(msg, k.Assign):

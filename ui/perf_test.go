@@ -182,3 +182,93 @@ func TestBytesPerKeystroke(t *testing.T) {
 		}
 	}
 }
+
+// filtered10kRules is the rules pane of ten thousand rules with the
+// filter typed so far, still typing.
+func filtered10kRules(text string) Model {
+	m := loaded(manyRules(10000))
+	for _, k := range []tea.KeyPressMsg{{Code: tea.KeyTab}, {Code: tea.KeyTab}, {Code: '/', Text: "/"}} {
+		next, _ := m.Update(k)
+		m = next.(Model)
+	}
+	for _, r := range text {
+		next, _ := m.Update(tea.KeyPressMsg{Code: r, Text: string(r)})
+		m = next.(Model)
+	}
+	return m
+}
+
+// BenchmarkFilterKeystroke10kRules is one letter typed into a filter on
+// the rules pane of ten thousand rules: "10.0.1 nicta" becomes
+// "10.0.1 nictab", which looks again at the rules the shorter text kept,
+// and the frame it redraws. Each round starts from the same model: a value, as Bubble
+// Tea's are.
+func BenchmarkFilterKeystroke10kRules(b *testing.B) {
+	m := filtered10kRules("10.0.1 nicta")
+	// Without what was kept for each text typed, as if "b" had never
+	// been typed after these.
+	m.nics.filter[paneRules].seen = nil
+	b_ := tea.KeyPressMsg{Code: 'b', Text: "b"}
+	b.ReportAllocs()
+	for b.Loop() {
+		next, _ := m.Update(b_)
+		_ = next.(Model).frame()
+	}
+}
+
+// BenchmarkFilterBackspace10kRules is a backspace in that filter: it
+// widens, so all ten thousand rules are looked at again.
+func BenchmarkFilterBackspace10kRules(b *testing.B) {
+	m := filtered10kRules("10.0.1 nictab")
+	bs := tea.KeyPressMsg{Code: tea.KeyBackspace}
+	b.ReportAllocs()
+	for b.Loop() {
+		next, _ := m.Update(bs)
+		_ = next.(Model).frame()
+	}
+}
+
+// BenchmarkFilteredMove10kRules is a move down the rules a filter kept.
+func BenchmarkFilteredMove10kRules(b *testing.B) {
+	m := filtered10kRules("10.0.1 nictab")
+	next, _ := m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
+	m = next.(Model)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		k := down
+		if i%2 == 1 {
+			k = tea.KeyPressMsg{Code: tea.KeyUp}
+		}
+		next, _ := m.Update(k)
+		m = next.(Model)
+		_ = m.frame()
+	}
+}
+
+// BenchmarkFilterFirstKey10kRules is the first letter of a filter on ten
+// thousand rules, the widest it gets: "1" keeps nearly all of them.
+func BenchmarkFilterFirstKey10kRules(b *testing.B) {
+	m := filtered10kRules("")
+	one := tea.KeyPressMsg{Code: '1', Text: "1"}
+	b.ReportAllocs()
+	for b.Loop() {
+		next, _ := m.Update(one)
+		_ = next.(Model).frame()
+	}
+}
+
+// BenchmarkFilterOpen10kRules is `/` on the rules pane of ten thousand
+// rules: it makes the text each rule is found by, once per state read.
+func BenchmarkFilterOpen10kRules(b *testing.B) {
+	m := loaded(manyRules(10000))
+	for range 2 {
+		next, _ := m.Update(tea.KeyPressMsg{Code: tea.KeyTab})
+		m = next.(Model)
+	}
+	slash := tea.KeyPressMsg{Code: '/', Text: "/"}
+	b.ReportAllocs()
+	for b.Loop() {
+		next, _ := m.Update(slash)
+		_ = next.(Model).frame()
+	}
+}

@@ -18,6 +18,27 @@ type ShowView struct {
 	Rules    []RuleView  `json:"rules"`
 	Routes   []RouteView `json:"routes"`
 	Warnings []string    `json:"warnings"`
+
+	// keepRules, when not nil, are the indexes into Rules of the rules
+	// a filter keeps: the NICs screen lists those, and ten thousand
+	// rules are not copied on each letter typed.
+	keepRules []int
+}
+
+// ruleCount is how many rules the view lists.
+func (v *ShowView) ruleCount() int {
+	if v.keepRules != nil {
+		return len(v.keepRules)
+	}
+	return len(v.Rules)
+}
+
+// ruleAt is the i-th rule the view lists.
+func (v *ShowView) ruleAt(i int) *RuleView {
+	if v.keepRules != nil {
+		return &v.Rules[v.keepRules[i]]
+	}
+	return &v.Rules[i]
 }
 
 // NICView is one NIC.

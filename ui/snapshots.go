@@ -16,11 +16,15 @@ import (
 
 type snapshotsScreen struct {
 	loading bool
-	list    []SnapshotInfo
-	err     error
-	cursor  int
-	offset  int
-	rows    int
+	// all is the history as read; list is what the filter keeps of it.
+	all    []SnapshotInfo
+	list   []SnapshotInfo
+	hay    []string
+	filter filter
+	err    error
+	cursor int
+	offset int
+	rows   int
 	// marked is the snapshot d diffs from instead of live.
 	marked string
 }
@@ -38,7 +42,9 @@ func (m *Model) openSnapshots() tea.Cmd {
 }
 
 func (s *snapshotsScreen) take(msg historyMsg) {
-	s.loading, s.list, s.err = false, msg.list, msg.err
+	s.loading, s.all, s.err = false, msg.list, msg.err
+	s.hay = nil
+	s.applyFilter("")
 	s.cursor = min(s.cursor, max(len(s.list)-1, 0))
 }
 
@@ -58,6 +64,11 @@ func (s *snapshotsScreen) selected() (SnapshotInfo, bool) {
 func (m *Model) snapshotsKey(msg tea.KeyPressMsg) tea.Cmd {
 	s := &m.snaps
 	k := m.keys
+	if s.filter.typing || (s.filter.active() && key.Matches(msg, k.Back)) || key.Matches(msg, k.Filter) {
+		if m.snapshotsFilterKey(msg) {
+			return nil
+		}
+	}
 	n := len(s.list)
 	switch {
 	case key.Matches(msg, k.Back):
@@ -126,10 +137,14 @@ func renderSnapshots(s snapshotsScreen, width, height int, st Styles) string {
 		return "\n Reading the history..."
 	case s.err != nil:
 		return "\n " + st.Warning.Render("! cannot read the history: ") + netcfg.SafeText(s.err.Error())
-	case len(s.list) == 0:
+	case len(s.all) == 0:
 		return "\n No snapshots yet: every change kept here or with `nictab apply` saves one.\n\n " + st.Muted.Render("esc goes back")
 	}
-	b.WriteString(" " + st.Title.Render("History") + st.Muted.Render("  newest first, * is live, m marked") + scrollNote(s.offset, s.rows, len(s.list), st) + "\n")
+	b.WriteString(" " + st.Title.Render("History") + st.Muted.Render("  newest first, * is live, m marked") + scrollNote(s.offset, s.rows, len(s.list), st) +
+		filterNote(&s.filter, len(s.all), st) + "\n")
+	if len(s.list) == 0 {
+		return b.String() + "\n  No snapshot matches the filter: backspace to widen it, esc to clear it."
+	}
 	cols := []int{20, 16, 8}
 	b.WriteString("  " + st.Muted.Render(row(cols, "ID", "TIME", "KIND", "SUMMARY")) + "\n")
 	for i := s.offset; i < min(s.offset+s.rows, len(s.list)); i++ {

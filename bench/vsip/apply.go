@@ -77,8 +77,8 @@ func (e *engine) apply(want netcfg.Desired, steps int) (float64, error) {
 }
 
 func benchApply(o options, set *nsSet) ([]row, error) {
-	add := row{work: fmt.Sprintf("add %d routes to a table", o.routes), baseline: "ip -batch", unit: "s", limit: 0.2}
-	del := row{work: fmt.Sprintf("delete %d routes", o.routes), baseline: "ip -batch", unit: "s", limit: 0.2}
+	add := row{work: fmt.Sprintf("add %d routes to a table", o.routes), baseline: "ip -batch", unit: "s", limit: 0.2, kernelLimit: 1.25}
+	del := row{work: fmt.Sprintf("delete %d routes", o.routes), baseline: "ip -batch", unit: "s", limit: 0.2, kernelLimit: 1.25}
 	ns, err := set.add("apply")
 	if err != nil {
 		return nil, err
@@ -94,15 +94,25 @@ func benchApply(o options, set *nsSet) ([]row, error) {
 		s := netcfg.RouteString(&routes[i])
 		addLines[i], delLines[i] = "route add "+s, "route del "+s
 	}
-	if err := addThenDelete(o, ns, "routes", addLines, delLines, netcfg.Desired{Routes: routes, Tables: []uint32{100}}, len(routes), &add, &del); err != nil {
+	raw, err := rawOpen(ns)
+	if err != nil {
+		return nil, err
+	}
+	defer raw.close()
+	rawAdd, rawDel, err := raw.rawRoutes(ns, routes)
+	if err != nil {
+		return nil, err
+	}
+	w := writes{addLines, delLines, rawAdd, rawDel}
+	if err := addThenDelete(o, ns, "routes", w, raw, netcfg.Desired{Routes: routes, Tables: []uint32{100}}, len(routes), &add, &del); err != nil {
 		return nil, err
 	}
 	return []row{add, del}, nil
 }
 
 func benchRules(o options, set *nsSet) ([]row, error) {
-	add := row{work: fmt.Sprintf("add %d rules", o.rules), baseline: "ip -batch", unit: "s", limit: 0.7}
-	del := row{work: fmt.Sprintf("delete %d rules", o.rules), baseline: "ip -batch", unit: "s", limit: 0.7}
+	add := row{work: fmt.Sprintf("add %d rules", o.rules), baseline: "ip -batch", unit: "s", limit: 0.7, kernelLimit: 1.1}
+	del := row{work: fmt.Sprintf("delete %d rules", o.rules), baseline: "ip -batch", unit: "s", limit: 0.7, kernelLimit: 1.1}
 	ns, err := set.add("rules")
 	if err != nil {
 		return nil, err
@@ -118,20 +128,37 @@ func benchRules(o options, set *nsSet) ([]row, error) {
 		addLines[i] = strings.TrimPrefix(netcfg.RuleCommand("add", &r), "ip ")
 		delLines[i] = strings.TrimPrefix(netcfg.RuleCommand("del", &r), "ip ")
 	}
-	if err := addThenDelete(o, ns, "rules", addLines, delLines, netcfg.Desired{Rules: rules, Tables: []uint32{100}}, len(rules), &add, &del); err != nil {
+	raw, err := rawOpen(ns)
+	if err != nil {
+		return nil, err
+	}
+	defer raw.close()
+	rawAdd, rawDel := raw.rawRules(rules)
+	w := writes{addLines, delLines, rawAdd, rawDel}
+	if err := addThenDelete(o, ns, "rules", w, raw, netcfg.Desired{Rules: rules, Tables: []uint32{100}}, len(rules), &add, &del); err != nil {
 		return nil, err
 	}
 	return []row{add, del}, nil
 }
 
+// writes are the same additions and deletions as ip -batch lines and as
+// raw rtnetlink requests.
+type writes struct {
+	addLines, delLines []string
+	rawAdd, rawDel     [][]byte
+}
+
 // addThenDelete times, o.runs times over, ip -batch adding then deleting
-// the lines, and nictab applying full then an empty table 100.
-func addThenDelete(o options, ns, name string, addLines, delLines []string, full netcfg.Desired, n int, add, del *row) error {
-	addFile, err := writeBatch(o.tmp, name+"-add", addLines)
+// the lines, the raw writer doing the same (the limit), and nictab
+// applying full then an empty table 100. nictab's plan must find exactly
+// n steps each time, so what ip or the raw writer left behind cannot go
+// unnoticed.
+func addThenDelete(o options, ns, name string, w writes, raw *rawConn, full netcfg.Desired, n int, add, del *row) error {
+	addFile, err := writeBatch(o.tmp, name+"-add", w.addLines)
 	if err != nil {
 		return err
 	}
-	delFile, err := writeBatch(o.tmp, name+"-del", delLines)
+	delFile, err := writeBatch(o.tmp, name+"-del", w.delLines)
 	if err != nil {
 		return err
 	}
@@ -151,6 +178,15 @@ func addThenDelete(o options, ns, name string, addLines, delLines []string, full
 			return err
 		}
 		del.theirs = append(del.theirs, d)
+		runtime.GC()
+		if d, err = raw.send(w.rawAdd); err != nil {
+			return fmt.Errorf("raw writer, add: %w", err)
+		}
+		add.kernel = append(add.kernel, d)
+		if d, err = raw.send(w.rawDel); err != nil {
+			return fmt.Errorf("raw writer, delete: %w", err)
+		}
+		del.kernel = append(del.kernel, d)
 		if d, err = e.apply(full, n); err != nil {
 			return err
 		}

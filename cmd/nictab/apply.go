@@ -251,18 +251,12 @@ func (a *app) runApply(cmd *cobra.Command, e *snapshots.Engine, p *snapshots.Pro
 			return nil
 		}
 	}
-	total := len(p.Plan.Ops())
+	prog := newProgress(a.errOut, writerIsTerminal(a.errOut), nil)
 	out, err := e.Apply(p, snapshots.ApplyOptions{
-		Confirm: window,
-		Progress: func(done, n int) {
-			if n > 10000 {
-				fmt.Fprintf(a.errOut, "\rapplied %d of %d steps", done, n)
-			}
-		},
+		Confirm:  window,
+		Progress: prog.update,
 	})
-	if total > 10000 {
-		fmt.Fprintln(a.errOut)
-	}
+	prog.finish()
 	if err != nil {
 		return err
 	}

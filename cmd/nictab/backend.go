@@ -379,7 +379,7 @@ func (b *tuiBackend) History() ([]ui.SnapshotInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	list, err := e.Store().List()
+	list, err := e.Store().Listing()
 	if err != nil {
 		return nil, err
 	}
@@ -390,8 +390,7 @@ func (b *tuiBackend) History() ([]ui.SnapshotInfo, error) {
 		if en.Err != nil {
 			info.Damaged = en.Err.Error()
 		} else {
-			s := en.Snapshot
-			info.Time, info.Kind, info.Comment, info.Summary = s.Meta.Time, s.Meta.Kind, s.Comment, snapshots.Summary(s)
+			info.Time, info.Kind, info.Comment, info.Summary = en.Time, en.Kind, en.Comment, en.Summary
 			// The newest readable snapshot is what nictab last applied.
 			info.Live = !live
 			live = true

@@ -354,11 +354,11 @@ func (a *app) confirmChange(e *snapshots.Engine, want string, asJSON bool) error
 
 // inHistory reports whether the snapshot with exactly this id was kept.
 func (a *app) inHistory(e *snapshots.Engine, id string) (bool, error) {
-	entries, err := e.Store().List()
+	entries, err := e.Store().Listing()
 	if err != nil {
 		return false, err
 	}
-	return slices.ContainsFunc(entries, func(en snapshots.Entry) bool { return en.ID == id && en.Err == nil }), nil
+	return slices.ContainsFunc(entries, func(en snapshots.Listed) bool { return en.ID == id && en.Err == nil }), nil
 }
 
 // recoverJSON is recover's document.

@@ -143,7 +143,7 @@ Run without a command for the terminal UI. Try it safely first:
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return flagError{err} })
+	root.SetFlagErrorFunc(flagErrorFor)
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return a.checkGlobals(cmd) }
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.netns, "netns", "", "work inside the named network namespace (see `ip netns list`)")
@@ -162,6 +162,8 @@ Run without a command for the terminal UI. Try it safely first:
 	for _, build := range registered {
 		root.AddCommand(build(a))
 	}
+	a.addCompletions(root)
+	checkSubcommands(root)
 	typeArgErrors(root)
 	return root, a
 }

@@ -107,7 +107,7 @@ twin before the original goes. The adoption is shown first.`,
 }
 
 func (a *app) historyRows(e *snapshots.Engine) ([]ui.HistoryRow, error) {
-	entries, err := e.Store().List()
+	entries, err := e.Store().Listing()
 	if err != nil {
 		return nil, err
 	}
@@ -118,8 +118,7 @@ func (a *app) historyRows(e *snapshots.Engine) ([]ui.HistoryRow, error) {
 		if en.Err != nil {
 			r.Damaged = en.Err.Error()
 		} else {
-			m := en.Snapshot.Meta
-			r.Time, r.Kind, r.Comment, r.Summary = m.Time, m.Kind, en.Snapshot.Comment, snapshots.Summary(en.Snapshot)
+			r.Time, r.Kind, r.Comment, r.Summary = en.Time, en.Kind, en.Comment, en.Summary
 			r.Live = !liveSeen
 			liveSeen = true
 		}

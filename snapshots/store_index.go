@@ -1,0 +1,233 @@
+package snapshots
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nictab/nictab/internal/atomicfile"
+)
+
+// The listing index: what `snapshot list` and the TUI's history show of
+// each snapshot (time, kind, comment, summary), kept in DIR/snapshots/.index
+// beside the files, so a listing does not parse every stored snapshot in
+// full (one of 100k routes is about 7.5 MB of YAML).
+//
+// NOTE: the index is a cache that is never trusted beyond what it is:
+//   - An entry is used only for a file whose inode, size, mtime and ctime
+//     are what they were when the entry was made. Any write to the file
+//     changes its ctime, which no user can set back, so a file edited or
+//     replaced since is parsed in full again, checksum and all.
+//   - The index carries its own SHA-256 and a format version; one that is
+//     missing, damaged, too large, of another version, or not a regular
+//     file of this user (openIn) is ignored as a whole, and every file is
+//     read as before.
+//   - Only intact snapshots are indexed: a damaged file is parsed on every
+//     listing, so it is always named as damaged.
+//   - Reading a snapshot to use it (show, diff, rollback, export) always
+//     parses the file and checks its checksum; the index never stands in
+//     for the file's content.
+//
+// So a lost or stale index costs time, never correctness, and writing it
+// is best effort: a snapshot whose index update failed is saved all the
+// same.
+const (
+	indexName    = ".index"
+	indexVersion = 1
+	indexMagic   = "nictab-snapshot-index"
+	maxIndexSize = 16 << 20
+)
+
+// Listed is one file of the history as a listing shows it. Err is set,
+// and the other fields but ID and Path are empty, for a damaged file.
+type Listed struct {
+	ID      string
+	Path    string
+	Time    time.Time
+	Kind    string
+	Comment string
+	Summary string
+	Err     error
+}
+
+// Damaged reports whether the file could not be read as a snapshot.
+func (l *Listed) Damaged() bool { return l.Err != nil }
+
+type indexEntry struct {
+	Name    string    `json:"name"`
+	Ino     uint64    `json:"ino"`
+	Size    int64     `json:"size"`
+	Mtime   int64     `json:"mtime_ns"`
+	Ctime   int64     `json:"ctime_ns"`
+	Time    time.Time `json:"time"`
+	Kind    string    `json:"kind"`
+	Comment string    `json:"comment,omitempty"`
+	Summary string    `json:"summary"`
+}
+
+type indexFile struct {
+	Version int          `json:"version"`
+	Entries []indexEntry `json:"entries"`
+}
+
+// fileStamp is what an index entry must match of a file's stat.
+type fileStamp struct {
+	ino         uint64
+	size        int64
+	mtime, ctim int64
+}
+
+func stampAt(dir *os.File, name string) (fileStamp, bool) {
+	var st unix.Stat_t
+	if unix.Fstatat(int(dir.Fd()), name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return fileStamp{}, false
+	}
+	return fileStamp{ino: st.Ino, size: st.Size, mtime: st.Mtim.Nano(), ctim: st.Ctim.Nano()}, true
+}
+
+func (e *indexEntry) matches(s fileStamp) bool {
+	return e.Ino == s.ino && e.Size == s.size && e.Mtime == s.mtime && e.Ctime == s.ctim
+}
+
+// readIndex returns the index's entries by file name, or nil when there is
+// no index that can be trusted (see the NOTE above).
+func readIndex(dir *os.File) map[string]*indexEntry {
+	data, err := readIn(dir, indexName, maxIndexSize)
+	if err != nil {
+		return nil
+	}
+	head, body, ok := bytes.Cut(data, []byte("\n"))
+	if !ok {
+		return nil
+	}
+	want := fmt.Sprintf("%s %d sha256:", indexMagic, indexVersion)
+	sum, ok := strings.CutPrefix(string(head), want)
+	if !ok {
+		return nil
+	}
+	got := sha256.Sum256(body)
+	if sum != hex.EncodeToString(got[:]) {
+		return nil
+	}
+	var f indexFile
+	if json.Unmarshal(body, &f) != nil || f.Version != indexVersion {
+		return nil
+	}
+	m := make(map[string]*indexEntry, len(f.Entries))
+	for i := range f.Entries {
+		m[f.Entries[i].Name] = &f.Entries[i]
+	}
+	return m
+}
+
+func writeIndex(dir *os.File, entries []indexEntry) error {
+	body, err := json.Marshal(indexFile{Version: indexVersion, Entries: entries})
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(body)
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s %d sha256:%s\n", indexMagic, indexVersion, hex.EncodeToString(sum[:]))
+	b.Write(body)
+	return atomicfile.WriteFileAt(dir, indexName, b.Bytes(), 0o600)
+}
+
+// snapshotNames are the snapshot files of dir (DIR/snapshots).
+func snapshotNames(dir *os.File) ([]string, error) {
+	ents, err := readDirAt(dir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range ents {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".yaml") || strings.HasPrefix(name, ".") {
+			continue
+		}
+		names = append(names, name)
+	}
+	return names, nil
+}
+
+func listedFrom(e *indexEntry, id, path string) Listed {
+	return Listed{ID: id, Path: path, Time: e.Time, Kind: e.Kind, Comment: e.Comment, Summary: e.Summary}
+}
+
+func entryFor(name string, st fileStamp, s *Snapshot) indexEntry {
+	return indexEntry{Name: name, Ino: st.ino, Size: st.size, Mtime: st.mtime, Ctime: st.ctim,
+		Time: s.Meta.Time, Kind: s.Meta.Kind, Comment: s.Comment, Summary: Summary(s)}
+}
+
+// Listing returns the history, newest first, as a listing shows it: from
+// the index for files unchanged since it was written, by parsing the rest.
+func (s *Store) Listing() ([]Listed, error) {
+	snaps, err := s.snapDirFile(false)
+	if err != nil || snaps == nil {
+		return nil, err
+	}
+	out, _, err := s.listing(snaps, nil)
+	return out, err
+}
+
+// listing lists snaps, and returns the index entries of its intact files.
+// fresh, when set, is the snapshot just written under its file name: its
+// entry is made from it rather than by reading the file back.
+func (s *Store) listing(snaps *os.File, fresh *Snapshot) ([]Listed, []indexEntry, error) {
+	names, err := snapshotNames(snaps)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list snapshots: %w", err)
+	}
+	idx := readIndex(snaps)
+	out := make([]Listed, 0, len(names))
+	entries := make([]indexEntry, 0, len(names))
+	for _, name := range names {
+		id := strings.TrimSuffix(name, ".yaml")
+		path := filepath.Join(s.snapDir(), name)
+		st, stOK := stampAt(snaps, name)
+		if ie := idx[name]; stOK && ie != nil && ie.matches(st) {
+			out = append(out, listedFrom(ie, id, path))
+			entries = append(entries, *ie)
+			continue
+		}
+		var snap *Snapshot
+		if fresh != nil && fresh.Meta != nil && fresh.Meta.ID == id {
+			snap = fresh
+		} else {
+			en := loadEntry(snaps, s.snapDir(), name)
+			if en.Err != nil {
+				out = append(out, Listed{ID: id, Path: path, Err: en.Err})
+				continue
+			}
+			snap = en.Snapshot
+		}
+		ie := entryFor(name, st, snap)
+		out = append(out, listedFrom(&ie, id, path))
+		if stOK {
+			entries = append(entries, ie)
+		}
+	}
+	slices.SortFunc(out, func(a, b Listed) int { return compareIDs(b.ID, a.ID) })
+	return out, entries, nil
+}
+
+// updateIndex brings the index in step with the directory after snap was
+// written to it. See the NOTE above for why a failure here is not an error
+// of the save.
+func (s *Store) updateIndex(snaps *os.File, snap *Snapshot) {
+	_, entries, err := s.listing(snaps, snap)
+	if err != nil {
+		return
+	}
+	// A failed write leaves the old index, whose entries still match the
+	// files they were made for.
+	_ = writeIndex(snaps, entries)
+}
