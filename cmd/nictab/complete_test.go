@@ -88,7 +88,8 @@ func TestCompletion(t *testing.T) {
 		ID      string `json:"id"`
 		Summary string `json:"summary"`
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil || len(rows) != 1 {
+	// The apply's snapshot, newest, and the baseline "before nictab".
+	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil || len(rows) != 2 {
 		t.Fatalf("snapshot list --json: %v\n%s", err, r)
 	}
 	id := rows[0].ID
