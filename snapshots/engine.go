@@ -126,7 +126,7 @@ func (e *Engine) Propose(in netcfg.Intent, comment string) (*Proposal, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Proposal{Live: live, Desired: d, Plan: netcfg.PlanChanges(live, d), Intent: in, Kind: "apply", Comment: comment, unrecorded: un}, nil
+	return &Proposal{Live: live, Desired: d, Plan: planWith(live, d, un), Intent: in, Kind: "apply", Comment: comment, unrecorded: un}, nil
 }
 
 // ProposeRollback plans the return to a snapshot's recorded rules, routes
@@ -162,7 +162,7 @@ func (e *Engine) ProposeRollback(s *Snapshot) (*Proposal, error) {
 		return nil, err
 	}
 	return &Proposal{
-		Live: live, Desired: d, Plan: netcfg.PlanChanges(live, d),
+		Live: live, Desired: d, Plan: planWith(live, d, un),
 		Intent: s.Intent, Kind: "rollback", Comment: fmt.Sprintf("rollback to %s", s.Meta.ID), unrecorded: un,
 	}, nil
 }

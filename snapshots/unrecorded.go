@@ -85,6 +85,21 @@ func (s *Store) records() (*records, error) {
 type unrecordedSet struct {
 	rules  map[string]bool
 	routes map[netcfg.RouteKey]bool
+	// conflicts are the unrecorded routes the desired state would change:
+	// a route of nictab's own with the same identity but another next hop,
+	// source or attribute. Planned, it would be a replace of an object
+	// nictab cannot call its own, so the plan is refused instead.
+	conflicts []netcfg.Conflict
+}
+
+// planWith plans live to d and refuses, as conflicts, every change it would
+// make to a route left alone as "not in history".
+func planWith(live netcfg.State, d netcfg.Desired, set *unrecordedSet) netcfg.Plan {
+	p := netcfg.PlanChanges(live, d)
+	if set != nil {
+		p.Conflicts = append(p.Conflicts, set.conflicts...)
+	}
+	return p
 }
 
 // keepUnrecorded makes a desired state leave the live rules and routes of
@@ -118,9 +133,11 @@ func (e *Engine) keepUnrecorded(live netcfg.State, d *netcfg.Desired) (*unrecord
 			continue
 		}
 		set.routes[k] = true
-		if !slices.ContainsFunc(d.Routes, func(w netcfg.Route) bool { return w.Key() == k }) {
+		if j := slices.IndexFunc(d.Routes, func(w netcfg.Route) bool { return w.Key() == k }); j < 0 {
 			d.Routes = append(d.Routes, *r)
 			added = true
+		} else if !netcfg.RouteEqual(&d.Routes[j], r) {
+			set.conflicts = append(set.conflicts, netcfg.Conflict{Text: fmt.Sprintf("route %q is proto nictab, not in history, where nictab would put %q; adopt it (`nictab snapshot save --adopt`) or remove it first", netcfg.RouteString(r), netcfg.RouteString(&d.Routes[j]))})
 		}
 		d.Notes = append(d.Notes, netcfg.Note{Text: fmt.Sprintf("route %q is proto nictab, not in history: no record of nictab's installed it (another tool using protocol 201?); left as it is (`nictab snapshot save --adopt` takes it over)", netcfg.RouteString(r))})
 	}

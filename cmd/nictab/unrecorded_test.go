@@ -78,3 +78,27 @@ func latestID(t *testing.T, c *cli) string {
 	t.Fatalf("no snapshot in:\n%s", r.stdout)
 	return ""
 }
+
+// TestProto201NotInHistorySameIdentity: a route with nictab's protocol that
+// no record names, where the snapshot wants a route of the same identity
+// (table 13's IPv4 default) with another next hop, is not replaced: plan
+// names it as a conflict, apply refuses with exit 1, and the kernel still
+// holds it as it was, with nothing else changed.
+func TestProto201NotInHistorySameIdentity(t *testing.T) {
+	c := newCLI(t)
+	c.ns.IP("route", "add", "default", "via", "192.168.20.1", "dev", "enp2s0", "table", "13", "proto", "201")
+	rulesBefore, routesBefore := c.ns.IP("rule", "show"), c.ns.IP("route", "show", "table", "all")
+	file := writeFile(t, "a.yaml", specFile)
+	if r := c.run("plan", "-f", file); !strings.Contains(r.stdout, `route "default via 192.168.20.1 dev enp2s0 table 13 proto 201`) || !strings.Contains(r.stdout, "not in history, where nictab would put") {
+		t.Errorf("plan does not name the conflict: %s", r)
+	}
+	if r := c.run("apply", "-f", file, "--yes"); r.code != 1 {
+		t.Errorf("apply over an unrecorded route of the same identity: %s", r)
+	}
+	if got := c.ns.IP("route", "show", "table", "all"); got != routesBefore {
+		t.Errorf("routes changed:\nbefore:\n%s\nafter:\n%s", routesBefore, got)
+	}
+	if got := c.ns.IP("rule", "show"); got != rulesBefore {
+		t.Errorf("rules changed:\nbefore:\n%s\nafter:\n%s", rulesBefore, got)
+	}
+}
