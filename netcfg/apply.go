@@ -216,34 +216,13 @@ func undoAll(k Kernel, undo []Op) error {
 
 // undoAllOrdered runs undo ops in the order given. It does not stop at a
 // failure: each op it can still do brings the host closer to where it was.
+// An object already gone (or already back) is what undo wants, if it is the
+// object meant; the read-back after the undo (checkUndo in Apply) says
+// whether it was.
 func undoAllOrdered(k Kernel, ops []Op) error {
-	var errs []error
-	for len(ops) > 0 {
-		r := k.Exec(ops)
-		if r.Failed == nil {
-			break
-		}
-		// An object already gone (or already back) is what undo wants, if
-		// it is the object meant; the read-back after the undo (checkUndo
-		// in Apply) says whether it was.
-		if !(IsNotFoundErr(r.Failed.Err) && r.Failed.Op.Kind.isDelete()) && !(IsExistsErr(r.Failed.Err) && !r.Failed.Op.Kind.isDelete()) {
-			errs = append(errs, fmt.Errorf("%s: %w", r.Failed.Op.Command(), r.Failed.Err))
-		}
-		// Ops after the refusal were not applied unless they are stray
-		// ops of the same window; send the others again.
-		stray := make(map[int]bool, len(r.Stray))
-		for _, i := range r.Stray {
-			stray[i] = true
-		}
-		var rest []Op
-		for i := r.Failed.Index + 1; i < len(ops); i++ {
-			if !stray[i] {
-				rest = append(rest, ops[i])
-			}
-		}
-		ops = rest
-	}
-	return errors.Join(errs...)
+	return errors.Join(execAll(k, ops, func(f *OpError) bool {
+		return (IsNotFoundErr(f.Err) && f.Op.Kind.isDelete()) || (IsExistsErr(f.Err) && !f.Op.Kind.isDelete())
+	})...)
 }
 
 func (k OpKind) isDelete() bool { return k == OpDelRoute || k == OpDelRule }

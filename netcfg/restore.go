@@ -78,7 +78,7 @@ func Restore(k Kernel, want Desired, opts RestoreOptions) (RestoreReport, error)
 			rep.Refused = append(rep.Refused, fmt.Sprintf("write table names: %v", err))
 		}
 	}
-	for _, err := range execAll(k, plan.Ops()) {
+	for _, err := range execAll(k, plan.Ops(), nil) {
 		rep.Refused = append(rep.Refused, err.Error())
 	}
 	after, err := Detect(k, opts.LoadNames(), DetectOptions{Tables: tables, Owned: true})
@@ -137,17 +137,21 @@ func goneObjects(before, now []string) []string {
 }
 
 // execAll sends every op, in order, whatever the kernel refuses, and
-// returns the refusals. Whether the end state is right is for a read-back
+// returns the refusals, less those expected says are no failure. Whether the end state is right is for a read-back
 // to say: "already gone" or "already there" may be true of a different
 // object than the one meant.
-func execAll(k Kernel, ops []Op) []error {
+func execAll(k Kernel, ops []Op, expected func(*OpError) bool) []error {
 	var errs []error
 	for len(ops) > 0 {
 		r := k.Exec(ops)
 		if r.Failed == nil {
 			break
 		}
-		errs = append(errs, fmt.Errorf("%s: %w", r.Failed.Op.Command(), r.Failed.Err))
+		if expected == nil || !expected(r.Failed) {
+			errs = append(errs, fmt.Errorf("%s: %w", r.Failed.Op.Command(), r.Failed.Err))
+		}
+		// Ops after the refusal were not applied unless they are stray
+		// ops of the same window; send the others again.
 		stray := make(map[int]bool, len(r.Stray))
 		for _, i := range r.Stray {
 			stray[i] = true
