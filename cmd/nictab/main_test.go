@@ -19,23 +19,7 @@ import (
 // watchdog.
 var nictabBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "nictab-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	nictabBin = filepath.Join(dir, "nictab")
-	build := exec.Command("go", "build", "-o", nictabBin, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build nictab:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { nstest.MainWithNictab(m, ".", &nictabBin) }
 
 // result is one run of the binary.
 type result struct {

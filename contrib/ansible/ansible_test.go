@@ -21,23 +21,7 @@ import (
 
 var nictabBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "nictab-ansible-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	nictabBin = filepath.Join(dir, "nictab")
-	build := exec.Command("go", "build", "-o", nictabBin, "../../cmd/nictab")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build nictab:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { nstest.MainWithNictab(m, "../../cmd/nictab", &nictabBin) }
 
 // requireAnsible skips without ansible-core, except in CI, which installs
 // it (test.sh, .ci/run): there a missing ansible is a failure.
