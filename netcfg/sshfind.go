@@ -1,0 +1,231 @@
+package netcfg
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"path"
+	"strconv"
+	"strings"
+)
+
+// SSHSession is an SSH connection found without $SSH_CONNECTION: sudo's
+// env_reset, doas, su - and a tmux server started earlier all drop it,
+// while the sshd process serving the session is still among the parents.
+type SSHSession struct {
+	Conn SSHConn
+	// PID and Comm name the process the connection was read from.
+	PID  int
+	Comm string
+	// FromEnviron is set when the sockets gave nothing and the connection
+	// came from an ancestor's $SSH_CONNECTION.
+	FromEnviron bool
+}
+
+func (s SSHSession) String() string {
+	how := ""
+	if s.FromEnviron {
+		how = " environment"
+	}
+	return fmt.Sprintf("SSH session found through process %d (%s)%s: %s → %s", s.PID, s.Comm, how, s.Conn.Client, s.Conn.Server)
+}
+
+// maxAncestry bounds the walk: a loop in a forged or racing /proc must not
+// hang nictab.
+const maxAncestry = 128
+
+type procInfo struct {
+	pid, ppid int
+	comm      string
+}
+
+// FindSSHSession walks the ancestry of pid in procfs (a /proc tree: "PID/stat",
+// "PID/fd", "PID/net/tcp", "PID/environ") up to a process named sshd or
+// sshd-session and reads the endpoints of its established TCP connection,
+// in the tables of that process's own network namespace. Failing that, the
+// nearest ancestor whose environment holds $SSH_CONNECTION gives it.
+// ok is false when neither finds a session; entries that cannot be read
+// (another user's, as non-root) are passed over, not errors.
+func FindSSHSession(procfs fs.FS, pid int) (SSHSession, bool) {
+	var chain []procInfo
+	seen := map[int]bool{}
+	for p := pid; p > 0 && !seen[p] && len(chain) < maxAncestry; {
+		seen[p] = true
+		info, err := readStat(procfs, p)
+		if err != nil {
+			break
+		}
+		chain = append(chain, info)
+		p = info.ppid
+	}
+	for _, pi := range chain {
+		if pi.comm != "sshd" && pi.comm != "sshd-session" {
+			continue
+		}
+		if c, ok := sshdConn(procfs, pi.pid); ok {
+			return SSHSession{Conn: c, PID: pi.pid, Comm: pi.comm}, true
+		}
+	}
+	for _, pi := range chain {
+		env, err := fs.ReadFile(procfs, path.Join(strconv.Itoa(pi.pid), "environ"))
+		if err != nil {
+			continue
+		}
+		for _, kv := range bytes.Split(env, []byte{0}) {
+			if v, ok := bytes.CutPrefix(kv, []byte("SSH_CONNECTION=")); ok {
+				if c, ok := ParseSSHConn(string(v)); ok {
+					return SSHSession{Conn: c, PID: pi.pid, Comm: pi.comm, FromEnviron: true}, true
+				}
+			}
+		}
+	}
+	return SSHSession{}, false
+}
+
+// readStat reads pid, comm and ppid from PID/stat. comm may hold spaces
+// and parentheses, so the fields after it are found from the last ')'.
+func readStat(procfs fs.FS, pid int) (procInfo, error) {
+	b, err := fs.ReadFile(procfs, path.Join(strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return procInfo{}, err
+	}
+	s := string(b)
+	open, closing := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if open < 0 || closing < open {
+		return procInfo{}, fmt.Errorf("%d/stat: no command name", pid)
+	}
+	rest := strings.Fields(s[closing+1:])
+	if len(rest) < 2 {
+		return procInfo{}, fmt.Errorf("%d/stat: no parent pid", pid)
+	}
+	ppid, err := strconv.Atoi(rest[1])
+	if err != nil {
+		return procInfo{}, fmt.Errorf("%d/stat: parent pid %q: %w", pid, rest[1], err)
+	}
+	return procInfo{pid: pid, ppid: ppid, comm: s[open+1 : closing]}, nil
+}
+
+// tcpSock is one line of /proc/net/tcp{,6}.
+type tcpSock struct {
+	local, remote netip.AddrPort
+	state         uint8
+	inode         uint64
+}
+
+const (
+	tcpEstablished = 0x01
+	tcpListen      = 0x0A
+)
+
+// sshdConn is the session's connection among the sockets pid holds: the
+// established one whose local port is one the namespace listens on (sshd's
+// port; an outgoing connection of the same process, say for a forwarded
+// port, has its listener at the remote end). Exactly one must qualify.
+func sshdConn(procfs fs.FS, pid int) (SSHConn, bool) {
+	dir := strconv.Itoa(pid)
+	inodes := socketInodes(procfs, path.Join(dir, "fd"))
+	if len(inodes) == 0 {
+		return SSHConn{}, false
+	}
+	var socks []tcpSock
+	for _, t := range []string{"tcp", "tcp6"} {
+		b, err := fs.ReadFile(procfs, path.Join(dir, "net", t))
+		if err != nil {
+			continue
+		}
+		socks = append(socks, parseTCPTable(b)...)
+	}
+	listening := map[uint16]bool{}
+	for _, s := range socks {
+		if s.state == tcpListen {
+			listening[s.local.Port()] = true
+		}
+	}
+	var mine, served []SSHConn
+	for _, s := range socks {
+		if s.state != tcpEstablished || !inodes[s.inode] {
+			continue
+		}
+		c := SSHConn{Client: s.remote, Server: s.local}
+		mine = append(mine, c)
+		if listening[s.local.Port()] {
+			served = append(served, c)
+		}
+	}
+	switch {
+	case len(served) == 1:
+		return served[0], true
+	case len(served) == 0 && len(mine) == 1:
+		return mine[0], true
+	}
+	return SSHConn{}, false
+}
+
+// socketInodes reads the inodes of the sockets open in an fd directory.
+func socketInodes(procfs fs.FS, fdDir string) map[uint64]bool {
+	ents, err := fs.ReadDir(procfs, fdDir)
+	if err != nil {
+		return nil
+	}
+	inodes := map[uint64]bool{}
+	for _, e := range ents {
+		target, err := fs.ReadLink(procfs, path.Join(fdDir, e.Name()))
+		if err != nil {
+			continue
+		}
+		if v, ok := strings.CutPrefix(target, "socket:["); ok {
+			if n, err := strconv.ParseUint(strings.TrimSuffix(v, "]"), 10, 64); err == nil {
+				inodes[n] = true
+			}
+		}
+	}
+	return inodes
+}
+
+// parseTCPTable reads /proc/net/tcp or tcp6; lines it cannot read are
+// passed over.
+func parseTCPTable(b []byte) []tcpSock {
+	var out []tcpSock
+	for i, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if i == 0 || len(f) < 10 {
+			continue
+		}
+		local, err1 := parseHexAddrPort(f[1])
+		remote, err2 := parseHexAddrPort(f[2])
+		state, err3 := strconv.ParseUint(f[3], 16, 8)
+		inode, err4 := strconv.ParseUint(f[9], 10, 64)
+		if err := errors.Join(err1, err2, err3, err4); err != nil {
+			continue
+		}
+		out = append(out, tcpSock{local: local, remote: remote, state: uint8(state), inode: inode})
+	}
+	return out
+}
+
+// parseHexAddrPort reads "0100007F:0016": the address is printed as 32-bit
+// words in the kernel's byte order, the port as a number. IPv4-mapped
+// IPv6 addresses (a dual-stack sshd) are read as IPv4.
+func parseHexAddrPort(s string) (netip.AddrPort, error) {
+	a, p, ok := strings.Cut(s, ":")
+	if !ok || (len(a) != 8 && len(a) != 32) {
+		return netip.AddrPort{}, fmt.Errorf("address %q is not hex words", s)
+	}
+	raw, err := hex.DecodeString(a)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("address %q: %w", s, err)
+	}
+	for i := 0; i < len(raw); i += 4 {
+		binary.NativeEndian.PutUint32(raw[i:], binary.BigEndian.Uint32(raw[i:]))
+	}
+	port, err := strconv.ParseUint(p, 16, 16)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("port %q: %w", s, err)
+	}
+	addr, _ := netip.AddrFromSlice(raw)
+	return netip.AddrPortFrom(addr.Unmap(), uint16(port)), nil
+}
