@@ -121,7 +121,7 @@ func (a *app) planCmd() *cobra.Command {
 	c.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON (see the README's Headless use)")
 	c.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when nothing would change, 4 when something would")
 	c.Flags().BoolVar(&noCommands, "no-commands", false, "leave out the equivalent ip commands")
-	c.Flags().StringVar(&sshClient, "ssh-client", "", "check the path to this SSH client (default: the one $SSH_CONNECTION names)")
+	c.Flags().StringVar(&sshClient, "ssh-client", "", "check the path to this SSH client (default: the one $SSH_CONNECTION or the parent sshd names)")
 	return a.withJSON(c, &asJSON)
 }
 
@@ -142,14 +142,15 @@ func (f *applyFlags) add(c *cobra.Command) {
 	c.Flags().BoolVarP(&f.yes, "yes", "y", false, `answer "apply?" with yes`)
 	c.Flags().DurationVar(&f.confirm, "confirm", 0, "keep the change only if `nictab confirm` comes within this time (default 60s over SSH with a terminal; 0 turns it off)")
 	c.Flags().StringVarP(&f.message, "message", "m", "", "comment for the snapshot")
-	c.Flags().StringVar(&f.sshClient, "ssh-client", "", "check the path to this SSH client (default: the one $SSH_CONNECTION names)")
+	c.Flags().StringVar(&f.sshClient, "ssh-client", "", "check the path to this SSH client (default: the one $SSH_CONNECTION or the parent sshd names)")
 	c.Flags().BoolVar(&f.force, "force", false, "allow --confirm 0 when the change moves or cuts the SSH session")
 	c.Flags().BoolVar(&f.asJSON, "json", false, "print the outcome as one JSON document and ask nothing (needs --yes; see the README's Headless use)")
 	c.Flags().BoolVar(&f.noWait, "no-wait", false, "with a confirm window: return once the change is applied; it reverts at the deadline unless `nictab confirm` keeps it")
 }
 
 // sshConn is the SSH connection to guard: --ssh-client, else
-// $SSH_CONNECTION. ok is false when nictab is not run over SSH.
+// $SSH_CONNECTION, else the sshd among the parent processes. ok is false
+// when nictab is not run over SSH.
 func sshConn(flag string) (netcfg.SSHConn, bool, error) {
 	if flag != "" {
 		addr, err := netip.ParseAddr(flag)
@@ -158,14 +159,19 @@ func sshConn(flag string) (netcfg.SSHConn, bool, error) {
 		}
 		return netcfg.SSHConn{Client: netip.AddrPortFrom(addr, 0)}, true, nil
 	}
-	c, ok := netcfg.ParseSSHConn(os.Getenv("SSH_CONNECTION"))
-	return c, ok, nil
+	c, _ := sshSession()
+	return c, c.Client.IsValid(), nil
 }
 
 // guard traces the SSH session's replies now and after the plan and says
 // so; over SSH it always speaks, loudly when the change moves or cuts the
 // session. nil means nictab does not run over SSH.
 func (a *app) guard(e *snapshots.Engine, p *snapshots.Proposal, clientFlag string) (*netcfg.Guard, error) {
+	if clientFlag == "" && !p.Plan.Empty() {
+		if note := a.sshSessionNote(); note != "" {
+			fmt.Fprint(a.out, "\n"+note)
+		}
+	}
 	g, err := a.guardVerdict(e, p, clientFlag)
 	if err != nil || g == nil {
 		return nil, err
@@ -308,7 +314,7 @@ func (a *app) confirmFor(cmd *cobra.Command, g *netcfg.Guard, f applyFlags) (tim
 		return 0, usagef("this change moves or cuts your SSH session, so it needs a confirm window: drop --confirm 0, or add --force; nothing was changed")
 	case g != nil && g.Dangerous() && !explicit:
 		window = defaultConfirm
-	case !explicit && os.Getenv("SSH_CONNECTION") != "" && isTerminal(a.stdin):
+	case !explicit && overSSH() && isTerminal(a.stdin):
 		window = defaultConfirm
 	}
 	return window, nil

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -52,8 +51,8 @@ func (b *tuiBackend) engine() (*snapshots.Engine, error) {
 func (b *tuiBackend) Capabilities() ui.Capabilities {
 	c := ui.Capabilities{Netns: b.a.netns, CLIArgs: b.a.netnsArgs(), History: b.engErr == nil, Export: true, Confirm: b.confirm}
 	c.Host, _ = os.Hostname()
-	if client, _, ok := strings.Cut(os.Getenv("SSH_CONNECTION"), " "); ok {
-		c.SSHClient = client
+	if conn, _ := sshSession(); conn.Client.IsValid() {
+		c.SSHClient = conn.Client.Addr().WithZone("").String()
 	}
 	switch {
 	case !netcfg.CanAdmin():
@@ -195,8 +194,8 @@ func (b *tuiBackend) proposal(e *snapshots.Engine, p *snapshots.Proposal, rollba
 // a rule reaches, main in full: costly on a router with a full table, so
 // only over SSH.
 func (b *tuiBackend) sshCheck(e *snapshots.Engine, p *snapshots.Proposal) *ui.SSHCheck {
-	conn, ok := netcfg.ParseSSHConn(os.Getenv("SSH_CONNECTION"))
-	if !ok {
+	conn, _ := sshSession()
+	if !conn.Client.IsValid() {
 		return nil
 	}
 	client := conn.Client.Addr().WithZone("").String()

@@ -19,7 +19,12 @@ import (
 // watchdog.
 var nictabBin string
 
-func TestMain(m *testing.M) { nstest.MainWithNictab(m, ".", &nictabBin) }
+func TestMain(m *testing.M) {
+	if os.Getenv(fakeSSHDEnv) != "" {
+		os.Exit(fakeSSHD(os.Args[1:]))
+	}
+	nstest.MainWithNictab(m, ".", &nictabBin)
+}
 
 // result is one run of the binary.
 type result struct {
