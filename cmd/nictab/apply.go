@@ -273,7 +273,7 @@ func (a *app) runApply(cmd *cobra.Command, e *snapshots.Engine, p *snapshots.Pro
 		fmt.Fprintf(a.errOut, "note: %s\n", out.Result.NamesNote)
 	}
 	if out.Baseline != nil {
-		fmt.Fprintf(a.out, "First change here: the state before it is snapshot %s (%q); `nictab rollback %s` returns to it.\n", out.Baseline.Meta.ID, snapshots.BaselineComment, out.Baseline.Meta.ID)
+		fmt.Fprintf(a.out, "First change here: the state before it is snapshot %s (%q); `%s` returns to it.\n", out.Baseline.Meta.ID, snapshots.BaselineComment, a.nictabCmd("rollback "+out.Baseline.Meta.ID))
 	}
 	if out.Pending == nil {
 		fmt.Fprintf(a.out, "%s and verified. Snapshot %s saved.\n", appliedText(&p.Plan, out.Result.Steps), out.Snapshot.Meta.ID)

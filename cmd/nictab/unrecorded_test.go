@@ -102,3 +102,18 @@ func TestProto201NotInHistorySameIdentity(t *testing.T) {
 		t.Errorf("rules changed:\nbefore:\n%s\nafter:\n%s", rulesBefore, got)
 	}
 }
+
+// TestBaselineHintActsHere: the rollback the first apply suggests names
+// the namespace and state directory it was made in; pasted, it returns
+// there, not to the host's own history.
+func TestBaselineHintActsHere(t *testing.T) {
+	c := newCLI(t)
+	r := c.run("apply", "-f", writeFile(t, "a.yaml", specFile), "--yes")
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	want := "`nictab --netns " + c.ns.Name + " --state-dir " + c.state + " rollback "
+	if !strings.Contains(r.stdout, want) {
+		t.Errorf("the first apply's hint lacks %q:\n%s", want, r.stdout)
+	}
+}
