@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -121,7 +120,7 @@ func (a *app) planCmd() *cobra.Command {
 	c.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON (see the README's Headless use)")
 	c.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when nothing would change, 4 when something would")
 	c.Flags().BoolVar(&noCommands, "no-commands", false, "leave out the equivalent ip commands")
-	c.Flags().StringVar(&sshClient, "ssh-client", "", "check the path to this SSH client (default: the one $SSH_CONNECTION or the parent sshd names)")
+	c.Flags().StringVar(&sshClient, "ssh-client", "", "check the path to this SSH client, ADDR[,LOCAL] with LOCAL the server's own address of the session (default: the one $SSH_CONNECTION, the parent sshd or the login record names)")
 	return a.withJSON(c, &asJSON)
 }
 
@@ -142,7 +141,7 @@ func (f *applyFlags) add(c *cobra.Command) {
 	c.Flags().BoolVarP(&f.yes, "yes", "y", false, `answer "apply?" with yes`)
 	c.Flags().DurationVar(&f.confirm, "confirm", 0, "keep the change only if `nictab confirm` comes within this time (default 60s over SSH with a terminal; 0 turns it off)")
 	c.Flags().StringVarP(&f.message, "message", "m", "", "comment for the snapshot")
-	c.Flags().StringVar(&f.sshClient, "ssh-client", "", "check the path to this SSH client (default: the one $SSH_CONNECTION or the parent sshd names)")
+	c.Flags().StringVar(&f.sshClient, "ssh-client", "", "check the path to this SSH client, ADDR[,LOCAL] with LOCAL the server's own address of the session (default: the one $SSH_CONNECTION, the parent sshd or the login record names)")
 	c.Flags().BoolVar(&f.force, "force", false, "allow --confirm 0 when the change moves or cuts the SSH session")
 	c.Flags().BoolVar(&f.asJSON, "json", false, "print the outcome as one JSON document and ask nothing (needs --yes; see the README's Headless use)")
 	c.Flags().BoolVar(&f.noWait, "no-wait", false, "with a confirm window: return once the change is applied; it reverts at the deadline unless `nictab confirm` keeps it")
@@ -153,11 +152,11 @@ func (f *applyFlags) add(c *cobra.Command) {
 // when nictab is not run over SSH.
 func sshConn(flag string) (netcfg.SSHConn, bool, error) {
 	if flag != "" {
-		addr, err := netip.ParseAddr(flag)
+		c, err := parseSSHClient(flag)
 		if err != nil {
-			return netcfg.SSHConn{}, false, usagef("--ssh-client %q is not an address", flag)
+			return netcfg.SSHConn{}, false, err
 		}
-		return netcfg.SSHConn{Client: netip.AddrPortFrom(addr, 0)}, true, nil
+		return c, true, nil
 	}
 	c, _ := sshSession()
 	return c, c.Client.IsValid(), nil
@@ -167,8 +166,19 @@ func sshConn(flag string) (netcfg.SSHConn, bool, error) {
 // so; over SSH it always speaks, loudly when the change moves or cuts the
 // session. nil means nictab does not run over SSH.
 func (a *app) guard(e *snapshots.Engine, p *snapshots.Proposal, clientFlag string) (*netcfg.Guard, error) {
-	if clientFlag == "" && !p.Plan.Empty() {
-		if note := a.sshSessionNote(); note != "" {
+	if !p.Plan.Empty() {
+		note := a.sshSessionNote()
+		if clientFlag != "" {
+			note = ""
+			if c, err := parseSSHClient(clientFlag); err == nil {
+				note = "SSH session given by --ssh-client: client " + endpointText(c.Client)
+				if c.Server.IsValid() {
+					note += ", replies from " + endpointText(c.Server)
+				}
+				note += "\n"
+			}
+		}
+		if note != "" {
 			fmt.Fprint(a.out, "\n"+note)
 		}
 	}
