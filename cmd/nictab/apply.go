@@ -293,7 +293,10 @@ func (a *app) runApply(cmd *cobra.Command, e *snapshots.Engine, p *snapshots.Pro
 		fmt.Fprintf(a.out, "%s and verified. It reverts at %s unless `%s` keeps it.\n", appliedText(&p.Plan, out.Result.Steps), out.Pending.Deadline.Local().Format("15:04:05"), a.nictabCmd("confirm "+out.Pending.SnapshotID))
 		return nil
 	}
-	return a.confirmWindow(cmd.Context(), e, out, appliedText(&p.Plan, out.Result.Steps))
+	// Over SSH (or for the client --ssh-client names) keeping needs the
+	// code that proves the replies arrive.
+	needCode := overSSH() || f.sshClient != ""
+	return a.confirmWindow(cmd.Context(), e, out, appliedText(&p.Plan, out.Result.Steps), needCode)
 }
 
 // appliedText says what an apply did in the plan's own counts, so they
@@ -331,8 +334,9 @@ func (a *app) confirmFor(cmd *cobra.Command, g *netcfg.Guard, f applyFlags) (tim
 }
 
 // confirmWindow waits for a pending change to be kept or reverted. On a
-// terminal it asks; elsewhere it waits for `nictab confirm`.
-func (a *app) confirmWindow(ctx context.Context, e *snapshots.Engine, out *snapshots.Outcome, applied string) error {
+// terminal it asks (for the keep code with needCode, else y/N); elsewhere
+// it waits for `nictab confirm`.
+func (a *app) confirmWindow(ctx context.Context, e *snapshots.Engine, out *snapshots.Outcome, applied string, needCode bool) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -347,17 +351,32 @@ func (a *app) confirmWindow(ctx context.Context, e *snapshots.Engine, out *snaps
 	var res *snapshots.TxOutcome
 	var err error
 	if isTerminal(a.stdin) {
-		fmt.Fprintf(a.out, "Keep these changes? Reverting in %s (at %s) unless you answer y here or run `%s`. [y/N] ", left, p.Deadline.Local().Format("15:04:05"), a.nictabCmd("confirm"))
-		answer := make(chan string, 1)
-		go func() {
-			line, _ := bufio.NewReader(a.stdin).ReadString('\n')
-			answer <- strings.TrimSpace(line)
-		}()
+		answer := make(chan keepAnswer, 1)
+		if needCode {
+			restore, code, cerr := a.keepCodePrompt(p.Deadline, left)
+			if cerr != nil {
+				fmt.Fprintf(a.out, "Cannot ask for the keep code here (%v): the change reverts at %s unless `%s` from another login keeps it.\n", cerr, p.Deadline.Local().Format("15:04:05"), a.nictabCmd("confirm"))
+				return a.reportOutcome(e.Wait(ctx, p))
+			}
+			defer restore()
+			go func() { answer <- readKeepCode(a.stdin, code, a.out) }()
+		} else {
+			fmt.Fprintf(a.out, "Keep these changes? Reverting in %s (at %s) unless you answer y here or run `%s`. [y/N] ", left, p.Deadline.Local().Format("15:04:05"), a.nictabCmd("confirm"))
+			go func() {
+				line, _ := bufio.NewReader(a.stdin).ReadString('\n')
+				line = strings.TrimSpace(line)
+				ans := keepAnswer{keep: strings.EqualFold(line, "y") || strings.EqualFold(line, "yes"), why: "you answered no at the prompt"}
+				if line == "" {
+					ans.why = "you answered the prompt without a yes"
+				}
+				answer <- ans
+			}()
+		}
 		waited := make(chan struct{})
 		go func() { res, err = e.Wait(ctx, p); close(waited) }()
 		select {
-		case line := <-answer:
-			if strings.EqualFold(line, "y") || strings.EqualFold(line, "yes") {
+		case ans := <-answer:
+			if ans.keep {
 				snap, cerr := e.Confirm()
 				if cerr != nil {
 					fmt.Fprintf(a.errOut, "%v\n", cerr)
@@ -368,11 +387,10 @@ func (a *app) confirmWindow(ctx context.Context, e *snapshots.Engine, out *snaps
 				fmt.Fprintf(a.out, "Kept. Snapshot %s saved.\n", snap.Meta.ID)
 				return nil
 			}
-			why := "you answered no at the prompt"
-			if line == "" {
-				why = "you answered the prompt without a yes"
+			if needCode {
+				fmt.Fprintf(a.out, "Not the code (%s): reverting the change now.\n", ans.why)
 			}
-			r, rerr := e.RevertBecause(ctx, why)
+			r, rerr := e.RevertBecause(ctx, ans.why)
 			<-waited
 			if rerr == nil {
 				return a.reportOutcome(r, nil)
