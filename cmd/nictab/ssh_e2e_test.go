@@ -220,3 +220,41 @@ func TestSSHSessionSudoTUI(t *testing.T) {
 		t.Errorf("the TUI exited %d", code)
 	}
 }
+
+// TestSSHSessionFoundEverywhere: in the same real session the guard finds
+// the connection through `su -`, inside a tmux started in the session
+// (whose server is no child of sshd), and says so when the namespace
+// nictab changes is not the one sshd works in.
+func TestSSHSessionFoundEverywhere(t *testing.T) {
+	l := newSSHLab(t)
+	danger := l.file("danger.yaml", labDanger)
+	gwPlan := l.file("gw.yaml", "version: 1\ntables: [{id: 15, name: gw}]\nnics:\n  - {name: gwcli, table: 15}\n")
+	x := l.session()
+
+	l.remote(x, "su", "sudo su - -c "+shellQuote(strings.Join(l.nictabArgs("plan", "-f", danger)[1:], " ")))
+	if code := l.exitStatus("su", 20*time.Second); code != 0 {
+		t.Fatalf("plan under su - exited %d", code)
+	}
+	x.waitHistory(5*time.Second, "su-START", "SSH session found through process", "(sshd): "+labClient+":", "DANGER", "rule 900")
+
+	// tmux started in the session: the pane's shell descends from the
+	// tmux server, which has left sshd's tree. Its output goes to a file.
+	script := l.file("intmux.sh", l.nictab("plan", "-f", danger)+" > "+filepath.Join(l.home, "tmux.out")+" 2>&1; echo $? > "+filepath.Join(l.home, "intmux.rc")+"\n")
+	l.remote(x, "tmux", "tmux -S "+filepath.Join(l.home, "inner.sock")+" -f /dev/null new-session -d -x 80 -y 24 'sh "+script+"'")
+	if code := l.exitStatus("intmux", 20*time.Second); code != 0 {
+		b, _ := os.ReadFile(filepath.Join(l.home, "tmux.out"))
+		t.Fatalf("plan inside tmux exited %d:\n%s", code, b)
+	}
+	out, err := os.ReadFile(filepath.Join(l.home, "tmux.out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, "plan inside tmux", string(out), "SSH session found through process", "environment: "+labClient+":", "DANGER", "rule 900")
+
+	// --netns another namespace than sshd's: it is said, not hidden.
+	l.remote(x, "other", l.nictab("--netns", l.gw.Name, "plan", "-f", gwPlan))
+	if code := l.exitStatus("other", 20*time.Second); code != 0 {
+		t.Fatalf("plan of another namespace exited %d", code)
+	}
+	x.waitHistory(5*time.Second, "other-START", "SSH session found through process", "That sshd works in another network namespace")
+}
