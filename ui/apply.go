@@ -449,9 +449,7 @@ func confirmDialog(a applyScreen, caps Capabilities, width int, st Styles) strin
 	case caps.SSHClient == "":
 		lines = append(lines, st.Key.Render("y")+" keep      "+st.Key.Render("n")+" or "+st.Key.Render("esc")+" revert now")
 	case a.phase != phaseConfirm:
-		for _, l := range wrap("Over SSH, a code to type back is shown here once the change is live: it proves the replies still reach you.", inner) {
-			lines = append(lines, l)
-		}
+		lines = append(lines, wrap("Over SSH, a code to type back is shown here once the change is live: it proves the replies still reach you.", inner)...)
 	case a.code == "":
 		for _, l := range wrap("This dialog cannot keep the change ("+a.codeErr+"): `nictab confirm` from another login keeps it.", inner) {
 			lines = append(lines, caps.Hint(l))

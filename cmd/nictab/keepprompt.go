@@ -120,7 +120,8 @@ func (a *app) keepCodePrompt(deadline time.Time, left time.Duration) (restore fu
 		return nil, "", err
 	}
 	fmt.Fprintf(a.out, "Keep these changes? Reverting in %s (at %s).\n", left, deadline.Local().Format("15:04:05"))
-	fmt.Fprintf(a.out, "Over SSH, keeping them here takes the code that proves this terminal still gets the server's replies. Any other key reverts now; `%s` from another login keeps them too.\n", a.nictabCmd("confirm"))
+	fmt.Fprintln(a.out, "Over SSH only the code keeps them here: it proves this terminal gets the replies.")
+	fmt.Fprintf(a.out, "Any other key reverts now; `%s` from another login keeps them too.\n", a.nictabCmd("confirm"))
 	fmt.Fprintf(a.out, "Type %s to keep: ", code)
 	return restore, code, nil
 }

@@ -113,7 +113,7 @@ func TestSSHSessionSudoCLI(t *testing.T) {
 
 	// Safe, kept by typing the code it shows.
 	l.remote(x, "code", l.nictab("apply", "-f", safe, "--confirm", "4s"))
-	h = x.waitHistory(10*time.Second, "code-START", "SSH ok", "Apply these changes")
+	x.waitHistory(10*time.Second, "code-START", "SSH ok", "Apply these changes")
 	x.tmux("send-keys", "-t", "nictab", "y", "Enter")
 	h = x.waitHistory(10*time.Second, "code-START", "to keep: ")
 	m := keepCodeShown.FindAllStringSubmatch(h, -1)

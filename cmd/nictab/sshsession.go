@@ -49,7 +49,7 @@ func overSSH() bool {
 // sshSessionNote is what nictab says of how it found the session: the
 // process or login record it read it from, and whether that sshd works in
 // another network namespace than the one being changed; or, run through
-// sudo, doas or su on a terminal where the environment tells nothing, that
+// sudo or doas on a terminal where the environment tells nothing, that
 // it found none.
 func (a *app) sshSessionNote() string {
 	c, found := sshSession()
@@ -62,7 +62,7 @@ func (a *app) sshSessionNote() string {
 			}
 		}
 		return note
-	case !c.Client.IsValid() && (os.Getenv("SUDO_USER") != "" || os.Getenv("DOAS_USER") != "" || os.Getenv("SUDO_COMMAND") != "") && isTerminal(a.stdin):
+	case !c.Client.IsValid() && (os.Getenv("SUDO_USER") != "" || os.Getenv("DOAS_USER") != "") && isTerminal(a.stdin):
 		return "No SSH session found (no $SSH_CONNECTION, no sshd among the parent processes, no login record of this terminal): the SSH guard checks nothing; --ssh-client ADDR[,LOCAL] names a client.\n"
 	}
 	return ""
