@@ -111,6 +111,23 @@ func TestSSHSessionSudoCLI(t *testing.T) {
 	}
 	x.waitHistory(20*time.Second, "blind-START", `Not the code ("y" typed at the keep prompt`, "reverted (")
 
+	// Ctrl-C and Ctrl-D (end of input) at the code prompt revert now.
+	for _, k := range []struct{ id, key, says string }{{"ctrlc", "C-c", "Interrupted: reverting the change now."}, {"ctrld", "C-d", "Not the code (end of input (Ctrl-D)"}} {
+		l.remote(x, k.id, l.nictab("apply", "-f", safe, "--yes", "--confirm", "30s"))
+		x.waitHistory(10*time.Second, k.id+"-START", "to keep: ")
+		if l.rules() == before {
+			t.Fatalf("%s: the change is not live", k.id)
+		}
+		x.tmux("send-keys", "-t", "nictab", k.key)
+		if code := l.exitStatus(k.id, 10*time.Second); code != exitReverted {
+			t.Errorf("%s at the code prompt: exit %d, want %d", k.key, code, exitReverted)
+		}
+		x.waitHistory(5*time.Second, k.id+"-START", k.says, "reverted (")
+		if r := l.rules(); r != before {
+			t.Errorf("%s at the code prompt left rules:\n%s", k.key, r)
+		}
+	}
+
 	// Safe, kept by typing the code it shows.
 	l.remote(x, "code", l.nictab("apply", "-f", safe, "--confirm", "4s"))
 	x.waitHistory(10*time.Second, "code-START", "SSH ok", "Apply these changes")

@@ -139,7 +139,8 @@ func (l *sshLab) wire() {
 // directory, a key to log in with, and a NOPASSWD sudoers drop-in.
 func (l *sshLab) addUser() {
 	t := l.t
-	l.user = fmt.Sprintf("ntssh%d", os.Getpid())
+	labUsers++
+	l.user = fmt.Sprintf("ntssh%d-%d", os.Getpid(), labUsers)
 	// "*" is no password, not a locked account: sshd without PAM lets
 	// a locked one ("!") in by no means.
 	run1(t, "useradd", "--no-create-home", "--home-dir", l.home, "--shell", "/bin/bash", "--password", "*", l.user)
@@ -364,6 +365,9 @@ func (l *sshLab) deadline(timeout time.Duration) time.Time {
 	})
 	return c.deadline()
 }
+
+// labUsers numbers the lab's users, one per test.
+var labUsers int
 
 var keepCodeShown = regexp.MustCompile(`Type ([A-Z0-9]{4}) to keep`)
 
