@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -162,33 +163,37 @@ func TestSSHSessionSudoCLI(t *testing.T) {
 }
 
 // TestSSHSessionSudoTUI is the same for the terminal UI run through sudo
-// in the SSH session: its dialog shows the code once the change is live;
-// y (what kept a change before) reverts now, the code keeps, and the
-// kernel is read back each time.
+// in the SSH session: a safe change kept by the code its dialog shows once
+// the change is live; then a change that cuts the session, flagged in the
+// preview naming the rule, where a blind y reverts now, and where typing
+// nothing lets the window run out. The kernel is read back each time.
 func TestSSHSessionSudoTUI(t *testing.T) {
 	l := newSSHLab(t)
+	// Table 14 with no route yet, and a rule that sends the server's
+	// replies to it: harmless until a NIC's routes fill the table.
+	pre := l.file("pre.yaml", "version: 1\ntables: [{id: 14, name: spare}]\nrules:\n  - {priority: 900, from: 192.168.20.2, table: 14}\n")
+	if r := runCmd(t, exec.Command(nictabBin, "--netns", l.srv.Name, "--state-dir", l.state, "apply", "-f", pre, "--yes", "--confirm", "0")); r.code != 0 {
+		t.Fatalf("setting up table 14: %s", r)
+	}
 	x := l.session()
-	before := l.rules()
-	l.remote(x, "tui", l.nictab("tui", "--confirm", "20s"))
+	l.remote(x, "tui", l.nictab("tui", "--confirm", "5s"))
 	x.waitScreen(15*time.Second, "vpn0", "lan0")
 
-	assignLan0 := func() {
-		// vpn0 is the first NIC, lan0 the second.
-		x.press("j", "a")
-		x.waitScreen(3*time.Second, "assign lan0", "new table")
-		x.typeText("14")
-		x.press("Tab")
-		x.typeText("lan")
-		x.waitScreen(3*time.Second, "14 lan (new)")
-		x.press("Enter")
-		x.waitScreen(3*time.Second, "1 unapplied edit")
-	}
-	applyIt := func() string {
+	// cut applies the edits on screen that cut the session: the dialog is
+	// on screen before the change goes out; after it, nothing arrives.
+	cut := func(preview ...string) {
 		x.press("p")
-		s := x.waitScreen(10*time.Second, "table 14 lan")
-		if !strings.Contains(s, "SSH ok") {
-			t.Errorf("the preview does not say SSH ok:\n%s", s)
-		}
+		x.waitScreen(10*time.Second, preview...)
+		prior := l.rules()
+		x.press("a")
+		x.waitScreen(10*time.Second, "Keep these changes? Reverting in")
+		waitFor(t, 10*time.Second, "the change to be live", func() bool { return l.rules() != prior })
+	}
+	// apply applies the edits on screen and returns the code the dialog
+	// shows.
+	apply := func(preview ...string) string {
+		x.press("p")
+		s := x.waitScreen(10*time.Second, preview...)
 		x.press("a")
 		s = x.waitScreen(10*time.Second, "applied to", "to keep")
 		m := keepCodeShown.FindStringSubmatch(s)
@@ -202,23 +207,19 @@ func TestSSHSessionSudoTUI(t *testing.T) {
 		return m[1]
 	}
 
-	assignLan0()
-	applyIt()
-	if l.rules() == before {
-		t.Fatal("the change is not live")
-	}
-	// The y that kept a change before the code: not the code, reverted.
-	time.Sleep(400 * time.Millisecond)
-	x.press("y")
-	x.waitScreen(10*time.Second, "Reverted", "not the code's next character")
-	if r := l.rules(); r != before {
-		t.Fatalf("y in the dialog over SSH did not revert:\n%s", r)
-	}
-
-	// The edit stays for another try; this time the code is typed.
-	x.press("Escape")
-	x.waitScreen(5*time.Second, "1 unapplied edit")
-	code := applyIt()
+	// Safe: lan0 to a new table 15, kept by its code.
+	before := l.rules()
+	x.press("j", "a") // vpn0 is the first NIC, lan0 the second
+	x.waitScreen(3*time.Second, "assign lan0", "new table")
+	x.press("Down")
+	x.waitScreen(3*time.Second, "Table id")
+	x.typeText("15")
+	x.press("Tab")
+	x.typeText("lan")
+	x.waitScreen(3*time.Second, "15 lan (new)")
+	x.press("Enter")
+	x.waitScreen(3*time.Second, "1 unapplied edit")
+	code := apply("table 15 lan", "SSH ok")
 	// The dialog throws away what comes in its first 300 ms.
 	time.Sleep(400 * time.Millisecond)
 	x.typeText(strings.ToLower(code))
@@ -227,14 +228,55 @@ func TestSSHSessionSudoTUI(t *testing.T) {
 	if _, err := os.Stat(filepath.Join((&cli{ns: l.srv, state: l.state}).stateDir(), "journal.json")); err == nil {
 		t.Error("a confirm window is still open after Kept")
 	}
+	if l.rules() == before {
+		t.Fatal("the kept change is not in the kernel")
+	}
+	before = l.rules()
 	x.press("Escape")
 	x.waitScreen(5*time.Second, "vpn0", "lan0")
-	// Over ssh an escape and a key that follow each other closely may
-	// arrive together and read as alt+key.
+	time.Sleep(100 * time.Millisecond)
+
+	// Danger: vpn0's routes into table 14, where rule 900 sends the
+	// replies. A blind y 1.5 s into the cut session reverts now.
+	x.press("k", "a") // back up to vpn0
+	x.waitScreen(3*time.Second, "assign vpn0", "14 spare")
+	x.press("Up", "Up") // from "+ new table", past 15 lan
+	x.waitScreen(3*time.Second, "to table 14 spare")
+	x.press("Enter")
+	x.waitScreen(3*time.Second, "1 unapplied edit")
+	cut("MOVES YOUR SSH SESSION", "rule 900: from 192.168.20.2 lookup 14")
+	time.Sleep(1500 * time.Millisecond)
+	typed := time.Now()
+	x.press("y")
+	waitFor(t, 10*time.Second, "the revert after a blind y", func() bool { return l.rules() == before })
+	t.Logf("TUI, blind y: the kernel's rules were back %v after it was typed", time.Since(typed).Round(time.Millisecond))
+	x.waitScreen(20*time.Second, "Reverted", "not the code's next character")
+
+	// The edit stays; applied again, nothing is typed: the window runs
+	// out and the watchdog reverts it.
+	x.press("Escape")
+	x.waitScreen(5*time.Second, "1 unapplied edit")
+	time.Sleep(100 * time.Millisecond)
+	cut("MOVES YOUR SSH SESSION")
+	deadline := l.deadline(5 * time.Second)
+	waitFor(t, 15*time.Second, "the revert at the deadline", func() bool { return l.rules() == before })
+	t.Logf("TUI, window ran out: the kernel's rules were back %v after the deadline", time.Since(deadline).Round(time.Millisecond))
+	if late := time.Since(deadline); late < -100*time.Millisecond {
+		t.Errorf("reverted %v before the deadline", -late)
+	}
+	x.waitScreen(20*time.Second, "Reverted", "not confirmed in time")
+
+	x.press("Escape")
+	x.waitScreen(5*time.Second, "vpn0", "lan0")
 	time.Sleep(100 * time.Millisecond)
 	x.press("q")
+	x.waitScreen(5*time.Second, "Quit and drop")
+	x.press("y")
 	if code := l.exitStatus("tui", 10*time.Second); code != 0 {
 		t.Errorf("the TUI exited %d", code)
+	}
+	if r := l.login("echo", "reconnected"); r.code != 0 || !strings.Contains(r.stdout, "reconnected") {
+		t.Errorf("a new login after the TUI's reverts: %s", r)
 	}
 }
 
