@@ -127,3 +127,28 @@ func TestFlowKeepCodeNoFlush(t *testing.T) {
 		}
 	}
 }
+
+// TestFlowKeepCodeResumed: the dialog of a change another nictab applied
+// asks for a code too over SSH, drawn when the dialog opens.
+func TestFlowKeepCodeResumed(t *testing.T) {
+	fixedCode(t, "K7XA")
+	for _, tc := range []struct {
+		typed          string
+		ends           string
+		kept, reverted int
+	}{{"y", "Reverted", 0, 1}, {"K7XA", "Kept", 1, 0}} {
+		f, flushes := sshFake()
+		open := do(func() {
+			f.mu.Lock()
+			f.pending = &Pending{Deadline: time.Now().Add(40 * time.Second)}
+			f.applied = append(f.applied, f.base)
+			f.before = cloneState(f.state)
+			f.mu.Unlock()
+			f.watch <- struct{}{}
+		})
+		finish(t, run(t, f, 80, 24, false, wait("enp2s0"), open, wait("applied by another nictab"), wait("to keep   [____]"), keys(tc.typed), wait(tc.ends)))
+		if f.confirmed != tc.kept || f.reverted != tc.reverted || len(flushes()) != 1 {
+			t.Errorf("typed %q: confirmed %d, reverted %d, flushes %v", tc.typed, f.confirmed, f.reverted, flushes())
+		}
+	}
+}
