@@ -193,9 +193,9 @@ func TestSSHSessionSudoTUI(t *testing.T) {
 	// shows.
 	apply := func(preview ...string) string {
 		x.press("p")
-		s := x.waitScreen(10*time.Second, preview...)
+		x.waitScreen(10*time.Second, preview...)
 		x.press("a")
-		s = x.waitScreen(10*time.Second, "applied to", "to keep")
+		s := x.waitScreen(10*time.Second, "applied to", "to keep")
 		m := keepCodeShown.FindStringSubmatch(s)
 		if m == nil {
 			t.Fatalf("no code in the dialog:\n%s", s)
