@@ -282,8 +282,10 @@ func TestSSHSessionSudoTUI(t *testing.T) {
 
 // TestSSHSessionFoundEverywhere: in the same real session the guard finds
 // the connection through `su -`, inside a tmux started in the session
-// (whose server is no child of sshd), and says so when the namespace
-// nictab changes is not the one sshd works in.
+// (whose server is no child of sshd), says so when the namespace nictab
+// changes is not the one sshd works in, and, for a user who can read
+// neither sshd's sockets nor an environment that names the session,
+// finds it in the login record sshd wrote.
 func TestSSHSessionFoundEverywhere(t *testing.T) {
 	l := newSSHLab(t)
 	danger := l.file("danger.yaml", labDanger)
@@ -316,4 +318,21 @@ func TestSSHSessionFoundEverywhere(t *testing.T) {
 		t.Fatalf("plan of another namespace exited %d", code)
 	}
 	x.waitHistory(5*time.Second, "other-START", "SSH session found through process", "That sshd works in another network namespace")
+
+	// The login record: the user, not root, in a shell that replaced the
+	// login shell without $SSH_CONNECTION. sshd's sockets and environment
+	// are not the user's to read, no process above has the variable; the
+	// record sshd wrote for the terminal names the client. The server's
+	// address is not in it: the guard traces from the one this host
+	// picks for the client now, and still sees rule 900.
+	userBin := filepath.Join(l.dir, "nictab")
+	run1(t, "cp", nictabBin, userBin)
+	x.typeText("exec env -u SSH_CONNECTION -u SSH_CLIENT -u SSH_TTY bash --norc")
+	x.press("Enter")
+	time.Sleep(300 * time.Millisecond)
+	l.remote(x, "utmp", shellQuote(userBin)+" --state-dir "+shellQuote(filepath.Join(l.home, "state"))+" plan -f "+shellQuote(danger))
+	if code := l.exitStatus("utmp", 20*time.Second); code != 0 {
+		t.Fatalf("plan as the user exited %d", code)
+	}
+	x.waitHistory(5*time.Second, "utmp-START", "SSH session found in the login record of pts/", "client "+labClient, "DANGER", "rule 900")
 }

@@ -83,7 +83,7 @@ func run1(t *testing.T, name string, args ...string) string {
 // piece is removed when the test ends, however it ends.
 func newSSHLab(t *testing.T) *sshLab {
 	nstest.RequireRoot(t)
-	requireTools(t, "/usr/sbin/sshd", "ssh", "ssh-keygen", "sudo", "tmux", "useradd", "userdel")
+	requireTools(t, "/usr/sbin/sshd", "ssh", "ssh-keygen", "sudo", "tmux", "useradd", "userdel", "unshare", "mount")
 	l := &sshLab{t: t, sshdErr: &lockedBuffer{}}
 	l.srv, l.gw, l.client, l.vpn = nstest.New(t), nstest.New(t), nstest.New(t), nstest.New(t)
 	l.wire()
@@ -177,14 +177,6 @@ func (l *sshLab) addUser() {
 // pid file of the lab's own, and waits until it listens.
 func (l *sshLab) startSSHD() {
 	t := l.t
-	// sshd will not start without its privilege separation directory;
-	// on a host where the service never ran it is missing.
-	if _, err := os.Stat("/run/sshd"); os.IsNotExist(err) {
-		if err := os.Mkdir("/run/sshd", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = os.Remove("/run/sshd") })
-	}
 	hostKey := filepath.Join(l.dir, "host_key")
 	run1(t, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", hostKey)
 	config := filepath.Join(l.dir, "sshd_config")
@@ -207,7 +199,29 @@ func (l *sshLab) startSSHD() {
 	if err := os.WriteFile(config, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("ip", "netns", "exec", l.srv.Name, "/usr/sbin/sshd", "-D", "-e", "-f", config)
+	// sshd and everything below it get a /run of their own (a tmpfs in
+	// a private mount namespace): its privilege separation directory and
+	// its login records (/run/utmp) are the lab's, never the host's, and
+	// the guard's fallback to the login record meets a real one. The
+	// server's and the gateway's namespaces are carried over for --netns.
+	keep := filepath.Join(l.dir, "run-netns")
+	if err := os.Mkdir(keep, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Only the lab's namespaces: a copy of all of /run/netns would keep
+	// other tests' namespaces alive after they delete them.
+	script := []string{"set -e"}
+	for _, ns := range []*nstest.NS{l.srv, l.gw} {
+		k := shellQuote(filepath.Join(keep, ns.Name))
+		script = append(script, ": > "+k, "mount --bind "+shellQuote(filepath.Join("/run/netns", ns.Name))+" "+k)
+	}
+	script = append(script, "mount -t tmpfs -o mode=755 nictab-lab /run", "mkdir /run/netns /run/sshd")
+	for _, ns := range []*nstest.NS{l.srv, l.gw} {
+		n := shellQuote(filepath.Join("/run/netns", ns.Name))
+		script = append(script, ": > "+n, "mount --bind "+shellQuote(filepath.Join(keep, ns.Name))+" "+n)
+	}
+	script = append(script, ": > /run/utmp", "chmod 644 /run/utmp", "exec /usr/sbin/sshd -D -e -f "+shellQuote(config))
+	cmd := exec.Command("ip", "netns", "exec", l.srv.Name, "unshare", "--mount", "--propagation", "private", "sh", "-c", strings.Join(script, "\n"))
 	cmd.Stdout, cmd.Stderr = l.sshdErr, l.sshdErr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
