@@ -204,6 +204,10 @@ func (a *applyScreen) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 			m.showHelp, m.helpOff = true, 0
 		}
 	default:
+		if m.caps.SSHClient != "" {
+			m.setFlash("wait: the change is going out; then only the code it shows keeps it, and any other key reverts it", true)
+			return nil
+		}
 		m.setFlash("wait: the change is going out; then "+confirmKeysNote, true)
 	}
 	return nil
@@ -451,16 +455,12 @@ func confirmDialog(a applyScreen, caps Capabilities, width int, st Styles) strin
 	case a.phase != phaseConfirm:
 		lines = append(lines, wrap("Over SSH, a code to type back is shown here once the change is live: it proves the replies still reach you.", inner)...)
 	case a.code == "":
-		for _, l := range wrap("This dialog cannot keep the change ("+a.codeErr+"): `nictab confirm` from another login keeps it.", inner) {
-			lines = append(lines, caps.Hint(l))
-		}
+		lines = append(lines, wrap(caps.Hint("This dialog cannot keep the change ("+a.codeErr+"): `nictab confirm` from another login keeps it."), inner)...)
 		lines = append(lines, st.Key.Render("n")+" or "+st.Key.Render("esc")+" revert now")
 	default:
 		typed := a.typed + strings.Repeat("_", len(a.code)-len(a.typed))
 		lines = append(lines, "Type "+st.Key.Render(a.code)+" to keep   ["+typed+"]   any other key reverts now")
-		for _, l := range wrap("Over SSH the code proves the replies still reach you; `nictab confirm` from another login keeps it too.", inner) {
-			lines = append(lines, caps.Hint(l))
-		}
+		lines = append(lines, wrap(caps.Hint("Over SSH the code proves the replies still reach you; `nictab confirm` from another login keeps it too."), inner)...)
 	}
 	for _, l := range wrap("If this session is cut, the change reverts on its own.", inner) {
 		lines = append(lines, st.Muted.Render(l))

@@ -99,7 +99,7 @@ func TestFlowKeepCodeTypedBefore(t *testing.T) {
 	f, _ := sshFake()
 	release := make(chan struct{})
 	f.onApply = func() { <-release }
-	tm := run(t, f, 80, 24, false, with(previewEno1, []step{keys("a"), wait("code to type back is shown here once the change is live"), keys("K7XA"), keys("y"), do(func() { close(release) }), wait("to keep"), keys("K7XA"), wait("thrown away")})...)
+	tm := run(t, f, 80, 24, false, with(previewEno1, []step{keys("a"), wait("code to type back is shown here once the change is live"), keys("K7XA"), keys("y"), wait("only the code it shows keeps it"), do(func() { close(release) }), wait("to keep"), keys("K7XA"), wait("thrown away")})...)
 	m := finish(t, tm)
 	if f.confirmed != 0 || f.reverted != 0 || m.apply.phase != phaseConfirm || m.apply.typed != "" {
 		t.Fatalf("confirmed %d, reverted %d, phase %d, typed %q: keys typed before the code decided the change", f.confirmed, f.reverted, m.apply.phase, m.apply.typed)
