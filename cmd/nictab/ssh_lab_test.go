@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -370,14 +371,28 @@ func (l *sshLab) rules() string {
 
 // deadline reads the open confirm window's deadline from nictab's
 // journal in the server namespace's state directory.
+// The journal is there from the first write of the apply on, the deadline
+// only once the window opens.
 func (l *sshLab) deadline(timeout time.Duration) time.Time {
 	l.t.Helper()
-	c := &cli{t: l.t, ns: l.srv, state: l.state}
-	waitFor(l.t, timeout, "a confirm window", func() bool {
-		_, err := os.Stat(filepath.Join(c.stateDir(), "journal.json"))
-		return err == nil
+	path := filepath.Join((&cli{ns: l.srv, state: l.state}).stateDir(), "journal.json")
+	var d time.Time
+	waitFor(l.t, timeout, "a confirm window's deadline in the journal", func() bool {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return false
+		}
+		var j struct {
+			Deadline time.Time `json:"deadline"`
+		}
+		// The JSON, then the checksum line every state file ends with.
+		if json.NewDecoder(bytes.NewReader(b)).Decode(&j) != nil {
+			return false
+		}
+		d = j.Deadline
+		return !d.IsZero()
 	})
-	return c.deadline()
+	return d
 }
 
 // labUsers numbers the lab's users, one per test.
