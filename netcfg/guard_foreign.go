@@ -46,6 +46,17 @@ func kernelRule(r *Rule) bool {
 	return RuleEqualIgnoringProto(r, &std)
 }
 
+// HasForeignRules reports whether s has a rule neither nictab nor the
+// kernel made.
+func HasForeignRules(s *State) bool {
+	for i := range s.Rules {
+		if r := &s.Rules[i]; r.Proto != ProtoNictab && !kernelRule(r) {
+			return true
+		}
+	}
+	return false
+}
+
 // overlap is the more specific of two prefixes when one contains the
 // other; ok is false when they are disjoint.
 func overlap(a, b netip.Prefix) (netip.Prefix, bool) {

@@ -1,7 +1,6 @@
 package netcfg
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -50,7 +49,8 @@ func (r *GuardReport) Dangerous() bool {
 // GuardRun is what RunGuard works from.
 type GuardRun struct {
 	// Before is the live state: every table a rule reaches read in full,
-	// except main, which may hold only its default routes and nictab's.
+	// except main and local, which may hold only what Detect read of them
+	// (main's default routes and nictab's own).
 	Before State
 	Plan   Plan
 	// SSH is the session to guard; nil when nictab does not run over SSH.
@@ -60,9 +60,9 @@ type GuardRun struct {
 	Sockets     []Socket
 	SocketTotal int
 	Oracle      RouteOracle
-	// ReadMain reads every route of main.
-	ReadMain func() ([]Route, error)
-	Flows    FlowOptions
+	// ReadTable reads every route of a table (main or local).
+	ReadTable func(id uint32) ([]Route, error)
+	Flows     FlowOptions
 }
 
 // packetKey is what identifies a packet to the oracle.
@@ -84,21 +84,42 @@ func keyOf(p *Packet) packetKey {
 	return k
 }
 
-// reachesMain reports whether a path looked main up.
-func reachesMain(p *Path) bool {
-	return slices.ContainsFunc(p.Steps, func(s Step) bool { return s.Table == TableMain })
+// reaches reports whether a path looked table id up.
+func reaches(p *Path, id uint32) bool {
+	return slices.ContainsFunc(p.Steps, func(s Step) bool { return s.Table == id })
 }
 
-// touchesMain reports whether the plan deletes or replaces a route of
-// main: the kernel's answer for a packet may then be the route that goes.
-func touchesMain(p *Plan) bool {
+// touchesTable reports whether the plan deletes or replaces a route of
+// table id: the kernel's answer for a packet may then be the route that
+// goes.
+func touchesTable(p *Plan, id uint32) bool {
 	for i := range p.Changes {
 		c := &p.Changes[i]
-		if r := c.Subject().Route; r != nil && r.Table == TableMain && c.Action != ChangeAdd {
+		if r := c.Subject().Route; r != nil && r.Table == id && c.Action != ChangeAdd {
 			return true
 		}
 	}
 	return false
+}
+
+// localFirst reports whether each family's first rule is the kernel's
+// `0: from all lookup local` in s: then every packet is looked up in local
+// before anything else, so when the kernel's answer for it comes from
+// another table, local has no route for it.
+func localFirst(s *State) bool {
+	for _, fam := range []Family{V4, V6} {
+		var first *Rule
+		for i := range s.Rules {
+			r := &s.Rules[i]
+			if r.Family == fam && (first == nil || r.Priority < first.Priority) {
+				first = r
+			}
+		}
+		if first == nil || first.Priority != 0 || !kernelRule(first) {
+			return false
+		}
+	}
+	return true
 }
 
 func withTable(complete []uint32, id uint32) []uint32 {
@@ -109,59 +130,89 @@ func withTable(complete []uint32, id uint32) []uint32 {
 	return out
 }
 
+// oracleTables are the tables the guard may take from the oracle instead
+// of reading them: main, which can be a full Internet table, and local,
+// which the kernel keeps in one trie with main until the first rule is
+// added, so reading it walks main too.
+var oracleTables = [...]uint32{TableMain, TableLocal}
+
 // RunGuard traces the SSH session and every live connection and foreign
-// rule before and after the plan, reading main only as far as it must.
+// rule before and after the plan, reading main and local only as far as
+// it must.
 func RunGuard(in GuardRun) (GuardReport, error) {
 	before := in.Before
 	before.Routes = slices.Clone(in.Before.Routes)
-	full := before.HasTable(TableMain)
-	readFull := func() error {
-		if in.ReadMain == nil {
-			return errors.New("main was not read in full and cannot be")
+	partial := map[uint32]bool{}
+	for _, id := range oracleTables {
+		partial[id] = !before.HasTable(id)
+	}
+	readFull := func(id uint32) error {
+		if !partial[id] {
+			return nil
 		}
-		main, err := in.ReadMain()
+		if in.ReadTable == nil {
+			return fmt.Errorf("table %d was not read in full and cannot be", id)
+		}
+		routes, err := in.ReadTable(id)
 		if err != nil {
-			return fmt.Errorf("read the main table to trace through it: %w", err)
+			return fmt.Errorf("read table %d to trace through it: %w", id, err)
 		}
-		before.Routes = slices.DeleteFunc(before.Routes, func(r Route) bool { return r.Table == TableMain })
-		before.Routes = append(before.Routes, main...)
-		before.Complete = withTable(before.Complete, TableMain)
-		full = true
+		before.Routes = slices.DeleteFunc(before.Routes, func(r Route) bool { return r.Table == id })
+		before.Routes = append(before.Routes, routes...)
+		before.Complete = withTable(before.Complete, id)
+		partial[id] = false
 		return nil
 	}
-	if !full && (in.Oracle == nil || touchesMain(&in.Plan)) {
-		if err := readFull(); err != nil {
-			return GuardReport{}, err
+	for _, id := range oracleTables {
+		if in.Oracle == nil || touchesTable(&in.Plan, id) || (id == TableLocal && !localFirst(&before)) {
+			if err := readFull(id); err != nil {
+				return GuardReport{}, err
+			}
 		}
 	}
-	known := map[packetKey]bool{}
+	known := map[uint32]map[packetKey]bool{TableMain: {}, TableLocal: {}}
 	have := map[RouteKey]bool{}
 	for i := range before.Routes {
-		if before.Routes[i].Table == TableMain {
-			have[before.Routes[i].Key()] = true
-		}
+		have[before.Routes[i].Key()] = true
 	}
 	asked := 0
 	for round := 0; ; round++ {
 		b := before
-		if !full {
-			// Exact for every packet whose route in main the oracle gave;
-			// the others are found below and answered, or main is read.
-			b.Complete = withTable(before.Complete, TableMain)
+		for _, id := range oracleTables {
+			if partial[id] {
+				// Exact for every packet the oracle answered; the others
+				// are found below and asked about, or the table is read.
+				b.Complete = withTable(b.Complete, id)
+			}
 		}
 		after := ProjectPlan(b, in.Plan)
-		var unknown []Packet
-		seen := map[packetKey]bool{}
+		type ask struct {
+			p Packet
+			// main is set when the packet's paths reach main.
+			main bool
+		}
+		var unknown []ask
+		seen := map[packetKey]int{}
 		o := in.Flows
 		o.Observe = func(p Packet, pb, pa *Path) {
 			k := keyOf(&p)
-			if !full && !known[k] && !seen[k] && (reachesMain(pb) || reachesMain(pa)) {
-				seen[k] = true
-				unknown = append(unknown, p)
+			for _, id := range oracleTables {
+				if !partial[id] || known[id][k] || !(reaches(pb, id) || reaches(pa, id)) {
+					continue
+				}
+				i, ok := seen[k]
+				if !ok {
+					i = len(unknown)
+					seen[k] = i
+					unknown = append(unknown, ask{p: p})
+				}
+				if id == TableMain {
+					unknown[i].main = true
+				}
 			}
 		}
 		rep := GuardReport{Main: "oracle", OracleAsked: asked}
-		if full {
+		if !partial[TableMain] {
 			rep.Main = "full"
 		}
 		if in.SSH != nil {
@@ -172,14 +223,25 @@ func RunGuard(in GuardRun) (GuardReport, error) {
 		if len(unknown) == 0 {
 			return rep, nil
 		}
-		needFull := round >= 2
-		for _, p := range unknown {
-			if needFull {
-				break
+		if round >= 2 {
+			// The answers keep changing the paths: read both.
+			for _, id := range oracleTables {
+				if err := readFull(id); err != nil {
+					return GuardReport{}, err
+				}
 			}
-			known[keyOf(&p)] = true
+			continue
+		}
+		for _, u := range unknown {
+			p := u.p
+			k := keyOf(&p)
 			if p.IIF != "" {
-				needFull = true
+				// The oracle answers only for packets this host sends.
+				for _, id := range oracleTables {
+					if err := readFull(id); err != nil {
+						return GuardReport{}, err
+					}
+				}
 				break
 			}
 			asked++
@@ -187,20 +249,27 @@ func RunGuard(in GuardRun) (GuardReport, error) {
 			if err != nil {
 				return GuardReport{}, err
 			}
-			if r == nil || r.Table != TableMain {
-				// Another rule decides it now: what main would give it
-				// after the change is not known.
-				needFull = true
-				break
-			}
-			if !have[r.Key()] {
+			if r != nil && partial[r.Table] && !have[r.Key()] {
 				have[r.Key()] = true
 				before.Routes = append(before.Routes, *r)
 			}
-		}
-		if needFull {
-			if err := readFull(); err != nil {
-				return GuardReport{}, err
+			// Local is looked up first: an answer from elsewhere means
+			// it has nothing for the packet.
+			known[TableLocal][k] = true
+			switch {
+			case r != nil && r.Table == TableMain:
+				known[TableMain][k] = true
+			case r != nil && r.Table == TableLocal:
+				// Decided in local; whether it reaches main is seen again
+				// in the next round.
+			case u.main:
+				// Another table decides it now: what main would give it
+				// after the change is not known.
+				if partial[TableMain] {
+					if err := readFull(TableMain); err != nil {
+						return GuardReport{}, err
+					}
+				}
 			}
 		}
 	}

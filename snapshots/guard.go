@@ -26,8 +26,9 @@ func (e *Engine) Guard(p *Proposal, c netcfg.SSHConn) (netcfg.Guard, error) {
 // when nictab does not run over SSH), every established connection and
 // connected socket of the namespace, and every foreign rule. It starts
 // from the state the plan was made from and reads only what that lacks:
-// the local and default tables, the tables rules reach, and of main the
+// the default table and the tables rules reach, and of main and local the
 // routes the kernel names for the packets traced (see netcfg.RunGuard).
+// With no session, no connection and no foreign rule it reads nothing.
 func (e *Engine) GuardPlan(p *Proposal, c *netcfg.SSHConn) (netcfg.GuardReport, error) {
 	k, err := e.cfg.Open()
 	if err != nil {
@@ -36,9 +37,27 @@ func (e *Engine) GuardPlan(p *Proposal, c *netcfg.SSHConn) (netcfg.GuardReport, 
 	defer k.Close()
 	before := p.Live
 	before.Routes = slices.Clone(p.Live.Routes)
+	var sockets []netcfg.Socket
+	total := 0
+	if sr, ok := k.(netcfg.SocketReader); ok {
+		sockets, total, err = sr.Sockets(maxSockets)
+		if err != nil {
+			return netcfg.GuardReport{}, fmt.Errorf("list the namespace's connections: %w", err)
+		}
+	}
+	if c == nil && len(sockets) == 0 && !netcfg.HasForeignRules(&before) {
+		// Nothing to trace: no session, no connection, no other
+		// program's rule.
+		return netcfg.GuardReport{Flows: netcfg.FlowGuard{Moved: []netcfg.MovedFlow{}, Shadowed: []netcfg.ShadowedRule{}}, Main: "none"}, nil
+	}
+	oracle, _ := k.(netcfg.RouteOracle)
 	var need []uint32
 	for _, t := range append(append(before.RuleTables(), netcfg.TableLocal, netcfg.TableDefault), p.Plan.Tables...) {
-		if t != netcfg.TableMain && t != netcfg.TableUnspec && !before.HasTable(t) && !slices.Contains(need, t) {
+		// Main and local come from the oracle where there is one.
+		if t == netcfg.TableMain || t == netcfg.TableUnspec || (t == netcfg.TableLocal && oracle != nil) {
+			continue
+		}
+		if !before.HasTable(t) && !slices.Contains(need, t) {
 			need = append(need, t)
 		}
 	}
@@ -47,21 +66,13 @@ func (e *Engine) GuardPlan(p *Proposal, c *netcfg.SSHConn) (netcfg.GuardReport, 
 			return netcfg.GuardReport{}, fmt.Errorf("read table %d to trace through it: %w", t, err)
 		}
 	}
-	in := netcfg.GuardRun{Before: before, Plan: p.Plan, SSH: c, Flows: netcfg.DefaultFlowOptions,
-		ReadMain: func() ([]netcfg.Route, error) {
+	in := netcfg.GuardRun{Before: before, Plan: p.Plan, SSH: c, Flows: netcfg.DefaultFlowOptions, Oracle: oracle,
+		Sockets: sockets, SocketTotal: total,
+		ReadTable: func(id uint32) ([]netcfg.Route, error) {
 			var s netcfg.State
-			err := netcfg.ReadTable(k, &s, netcfg.TableMain)
+			err := netcfg.ReadTable(k, &s, id)
 			return s.Routes, err
 		}}
-	if o, ok := k.(netcfg.RouteOracle); ok {
-		in.Oracle = o
-	}
-	if sr, ok := k.(netcfg.SocketReader); ok {
-		in.Sockets, in.SocketTotal, err = sr.Sockets(maxSockets)
-		if err != nil {
-			return netcfg.GuardReport{}, fmt.Errorf("list the namespace's connections: %w", err)
-		}
-	}
 	r, err := netcfg.RunGuard(in)
 	if err != nil {
 		return netcfg.GuardReport{}, err

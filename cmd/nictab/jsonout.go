@@ -80,6 +80,9 @@ type planOut struct {
 	// exits 5), "moves-flows" (other connections or foreign rules'
 	// traffic move); absent when the plan changes nothing.
 	Verdict string `json:"verdict,omitempty"`
+	// GuardMain says how much of main the guard read: "oracle" (only the
+	// routes the kernel named for the packets traced), "full", or "none".
+	GuardMain string `json:"guard_main_table,omitempty"`
 }
 
 // setGuard puts the guard's report into the plan's document.
@@ -87,7 +90,7 @@ func (o *planOut) setGuard(r *netcfg.GuardReport) {
 	if r == nil {
 		return
 	}
-	o.Guard, o.Flows = r.SSH, &r.Flows
+	o.Guard, o.Flows, o.GuardMain = r.SSH, &r.Flows, r.Main
 	switch {
 	case r.SSH != nil && r.SSH.Dangerous():
 		o.Verdict = "moves-ssh"
