@@ -16,11 +16,14 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"golang.org/x/sys/unix"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -35,6 +38,7 @@ func main() {
 	ops := flag.Int("ops", 1000, "routes the plan adds to table 13 (plus the NIC's own rule and routes)")
 	runs := flag.Int("runs", 5, "repetitions of each measurement")
 	prefix := flag.String("prefix", fmt.Sprintf("gscale%d", os.Getpid()), "name of the namespace made")
+	conns := flag.Int("conns", 0, "established TCP connections to hold in the namespace while timing (each its own flow: a port rule keeps them from being grouped)")
 	baseline := flag.String("baseline", "", "another nictab binary (an earlier build) to time the same way, in the same namespace")
 	flag.Parse()
 	if *nictab == "" || os.Geteuid() != 0 {
@@ -54,7 +58,7 @@ func main() {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	go func() { <-sigs; cleanup(); os.Exit(130) }()
-	err := run(*nictab, *baseline, ns, *routes, *ops, *runs)
+	err := run(*nictab, *baseline, ns, *routes, *ops, *runs, *conns)
 	cleanup()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "guardscale:", err)
@@ -62,12 +66,20 @@ func main() {
 	}
 }
 
-func run(nictab, baseline, ns string, routes, ops, runs int) error {
+func run(nictab, baseline, ns string, routes, ops, runs, conns int) error {
 	t := time.Now()
 	if err := fillMain(ns, routes); err != nil {
 		return err
 	}
 	fmt.Printf("main: %d routes loaded in %.1fs\n", routes, time.Since(t).Seconds())
+	if conns > 0 {
+		closeAll, err := holdConns(ns, conns)
+		if err != nil {
+			return err
+		}
+		defer closeAll()
+		fmt.Printf("holding %d established connections from 192.168.10.2 to 192.168.10.1:80\n", conns)
+	}
 	dir, err := os.MkdirTemp("", "guardscale")
 	if err != nil {
 		return err
@@ -106,12 +118,16 @@ func run(nictab, baseline, ns string, routes, ops, runs int) error {
 		return fmt.Errorf("nictab plan --json: %w", err)
 	}
 	var doc struct {
-		Main string `json:"guard_main_table"`
+		Main  string `json:"guard_main_table"`
+		Flows struct {
+			Sockets, Flows, Traced int
+		} `json:"flows"`
 	}
 	if err := json.Unmarshal(js, &doc); err != nil {
 		return fmt.Errorf("nictab plan --json: %w", err)
 	}
-	fmt.Printf("plan -f, %d routes in main, %d-route plan, medians of %d; the guard read main: %s\n", routes, ops, runs, doc.Main)
+	fmt.Printf("plan -f, %d routes in main, %d-route plan, medians of %d; the guard read main: %s; sockets %d, flows %d, traced %d\n",
+		routes, ops, runs, doc.Main, doc.Flows.Sockets, doc.Flows.Flows, doc.Flows.Traced)
 	for j, bin := range bins {
 		mo, mn := median(off[j]), median(on[j])
 		verdict := "PASS"
@@ -201,4 +217,80 @@ func rounded(v []float64) []string {
 		out = append(out, fmt.Sprintf("%.3f", x))
 	}
 	return out
+}
+
+// inNS runs fn on a thread moved into the named namespace; sockets made
+// there stay in it. The thread is never unlocked, so Go retires it.
+func inNS(name string, fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		fd, err := unix.Open("/run/netns/"+name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err == nil {
+			err = unix.Setns(fd, unix.CLONE_NEWNET)
+			unix.Close(fd)
+		}
+		if err != nil {
+			errc <- fmt.Errorf("enter %s: %w", name, err)
+			return
+		}
+		errc <- fn()
+	}()
+	return <-errc
+}
+
+// holdConns opens n TCP connections from eno1's address to a listener on
+// its gateway, and a rule on ports (matching none of them) so that the
+// guard cannot fold them into one flow.
+func holdConns(ns string, n int) (func(), error) {
+	var socks []net.Conn
+	var l net.Listener
+	closeAll := func() {
+		for _, c := range socks {
+			c.Close()
+		}
+		if l != nil {
+			l.Close()
+		}
+	}
+	err := inNS(netcfg.SandboxGatewayNS(ns), func() error {
+		var err error
+		l, err = net.Listen("tcp", "192.168.10.1:80")
+		return err
+	})
+	if err != nil {
+		return closeAll, err
+	}
+	accepted := make(chan net.Conn, n)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	err = inNS(ns, func() error {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("192.168.10.2")}}
+		for range n {
+			c, err := d.Dial("tcp", "192.168.10.1:80")
+			if err != nil {
+				return err
+			}
+			socks = append(socks, c)
+		}
+		return nil
+	})
+	for range len(socks) {
+		socks = append(socks, <-accepted)
+	}
+	if err != nil {
+		return closeAll, err
+	}
+	out, err := exec.Command("ip", "-n", ns, "rule", "add", "pref", "500", "ipproto", "tcp", "sport", "9", "lookup", "main").CombinedOutput()
+	if err != nil {
+		return closeAll, fmt.Errorf("ip rule add: %v: %s", err, out)
+	}
+	return closeAll, nil
 }
