@@ -120,7 +120,7 @@ func probeDsts(f *Rule, to netip.Prefix, s *State) []netip.Addr {
 // the trace says whether f still catches it) joined with n's.
 func probe(f, n *Rule, dst netip.Addr, s *State) (Packet, bool) {
 	p := Packet{Dst: dst}
-	from, to := n.From, n.To
+	from := n.From
 	iif, oif := n.IIF, n.OIF
 	mark := n.Mark
 	uid, proto, sport, dport := n.UIDRange, n.IPProto, n.SPort, n.DPort
@@ -129,7 +129,8 @@ func probe(f, n *Rule, dst netip.Addr, s *State) (Packet, bool) {
 		if from, ok = overlap(f.From, n.From); !ok {
 			return p, false
 		}
-		if to, ok = overlap(f.To, n.To); !ok {
+		to, ok := overlap(f.To, n.To)
+		if !ok {
 			return p, false
 		}
 		if to.IsValid() && !to.Contains(dst) {

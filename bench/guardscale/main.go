@@ -139,7 +139,7 @@ func run(nictab, baseline, ns string, routes, ops, runs, conns int) error {
 		fmt.Printf("  guard on  (SSH_CONNECTION set) %.3fs  %v\n", mn, rounded(on[j]))
 		fmt.Printf("  ratio on/off %.3f× (target ≤ 1.2×) %s\n", mn/mo, verdict)
 		if j > 0 {
-			fmt.Printf("  %s ÷ this: guard off %.2f×, guard on %.2f×\n", bins[0], median(off[0])/mo, median(on[0])/mn)
+			fmt.Printf("  -nictab ÷ -baseline: guard off %.2f×, guard on %.2f×\n", median(off[0])/mo, median(on[0])/mn)
 		}
 	}
 	return nil
