@@ -204,12 +204,14 @@ func TestGuardFlowsTailscale(t *testing.T) {
 	listen(t, gw, "tcp", "100.88.1.7:443")
 	listen(t, gw, "tcp", "192.168.10.1:80")
 	listen(t, gw, "udp", "100.88.1.7:53")
+	listen(t, gw, "tcp", "[2001:db8:10::1]:443")
 	listen(t, c.ns.Name, "tcp", "192.168.20.2:22")
 	conns := []liveConn{
-		dial(t, c.ns.Name, "tcp", "192.168.10.2:0", "100.88.1.7:443"),   // moves: ts0 → eno1
-		dial(t, c.ns.Name, "tcp", "192.168.20.2:0", "100.88.1.7:443"),   // stays on ts0
-		dial(t, c.ns.Name, "tcp", "192.168.10.2:0", "192.168.10.1:80"),  // same NIC, table 13
-		dial(t, c.ns.Name, "udp", "192.168.10.2:5353", "100.88.1.7:53"), // moves
+		dial(t, c.ns.Name, "tcp", "192.168.10.2:0", "100.88.1.7:443"),           // moves: ts0 → eno1
+		dial(t, c.ns.Name, "tcp", "192.168.20.2:0", "100.88.1.7:443"),           // stays on ts0
+		dial(t, c.ns.Name, "tcp", "192.168.10.2:0", "192.168.10.1:80"),          // same NIC, table 13
+		dial(t, c.ns.Name, "udp", "192.168.10.2:5353", "100.88.1.7:53"),         // moves
+		dial(t, c.ns.Name, "tcp", "[2001:db8:10::2]:0", "[2001:db8:10::1]:443"), // same NIC, table 13
 	}
 	// The SSH session: a login from the gateway to enp2s0's address,
 	// whose replies the plan leaves alone.
@@ -223,7 +225,7 @@ func TestGuardFlowsTailscale(t *testing.T) {
 	}
 	mustContain(t, "plan", flat(r.stdout), "SSH ok",
 		"moves 2 established connections: 100.88.1.7:443, 100.88.1.7:53/udp",
-		"1 connection keeps its NIC and gateway, through another table: 192.168.10.1:80",
+		"2 connections keep their NIC and gateway, through another table: 192.168.10.1:80, [2001:db8:10::1]:443",
 		"rule 1000 now precedes rule 5270 (table 52) for from 192.168.10.2 to 100.64.0.1")
 
 	r = c.run("plan", "-f", file, "--json")
