@@ -57,3 +57,25 @@ func TestFlowLines(t *testing.T) {
 		t.Errorf("nothing moved, yet: %q", got)
 	}
 }
+
+// TestPreviewHeaderShowsFlows: the TUI's preview names the moved
+// connections under the plan's counts, two at most, the session first.
+func TestPreviewHeaderShowsFlows(t *testing.T) {
+	f := &netcfg.FlowGuard{Moved: []netcfg.MovedFlow{movedFlow("192.168.30.5:51000", true, false, 1)}, MovedSockets: 1}
+	for i := range 3 {
+		f.Moved = append(f.Moved, movedFlow(fmt.Sprintf("100.88.1.%d:443", i+1), false, false, 1))
+		f.MovedSockets++
+	}
+	r := netcfg.NewRule()
+	r.Family, r.Priority, r.Table = netcfg.V4, 1000, 13
+	p := &previewScreen{proposal: &Proposal{Flows: f, Plan: netcfg.Plan{Changes: []netcfg.Change{{Action: netcfg.ChangeAdd, After: netcfg.Object{Rule: &r}}}}}}
+	head := strings.Join(p.header(100, PlainStyles()), "\n")
+	for _, want := range []string{"+1 to add", "MOVES 4 CONNECTIONS, THIS SSH SESSION FIRST", "192.168.30.5:22 (this session)", "and 2 more"} {
+		if !strings.Contains(head, want) {
+			t.Errorf("the preview's header lacks %q:\n%s", want, head)
+		}
+	}
+	if i, j := strings.Index(head, "tcp 192.168.30.5:22"), strings.Index(head, "tcp 100.88.1.1:443"); i < 0 || j < i {
+		t.Errorf("the session is not the first flow shown:\n%s", head)
+	}
+}
