@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"os/exec"
 	"runtime"
 	"slices"
@@ -131,6 +132,21 @@ func routeGet(t *testing.T, ns string, c liveConn) string {
 	return strings.Join(parts, " ")
 }
 
+// noRPFilter turns reverse-path filtering off in ns: the tests' replies
+// come back on another NIC than their packets left by, as they do on a
+// host whose VPN takes the traffic out and the LAN brings it back.
+func noRPFilter(t *testing.T, ns string, devs ...string) {
+	t.Helper()
+	inNS(t, ns, func() error {
+		for _, d := range append([]string{"all", "default"}, devs...) {
+			if err := os.WriteFile("/proc/sys/net/ipv4/conf/"+d+"/rp_filter", []byte("0"), 0o644); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // tailscaleLike adds, to the sandbox c runs in, what tailscaled sets up:
 // ts0 (a veth to the gateway namespace, where 100.88.1.7 is a tailnet
 // peer), table 52 with 100.64.0.0/10 through it, and the rules 5210–5270.
@@ -143,6 +159,7 @@ func tailscaleLike(t *testing.T, c *cli) string {
 	ipIn(t, gw, "link", "set", "ts0p", "up")
 	ipIn(t, gw, "route", "add", "100.101.1.2/32", "dev", "ts0p")
 	ipIn(t, c.ns.Name, "route", "add", "100.64.0.0/10", "dev", "ts0", "table", "52")
+	noRPFilter(t, c.ns.Name, "eno1", "enp2s0", "ts0")
 	for _, r := range [][]string{
 		{"pref", "5210", "fwmark", "0x80000/0xff0000", "lookup", "main"},
 		{"pref", "5230", "fwmark", "0x80000/0xff0000", "lookup", "default"},
@@ -293,6 +310,7 @@ func TestGuardFlowsWireGuard(t *testing.T) {
 	ipIn(t, gw, "link", "set", "wg0p", "up")
 	ipIn(t, gw, "route", "add", "10.200.0.2/32", "dev", "wg0p")
 	ipIn(t, c.ns.Name, "route", "add", "default", "dev", "wg0", "table", "51820")
+	noRPFilter(t, c.ns.Name, "eno1", "enp2s0", "wg0")
 	ipIn(t, c.ns.Name, "rule", "add", "pref", "32764", "not", "fwmark", "0xca6c", "lookup", "51820")
 	ipIn(t, c.ns.Name, "rule", "add", "pref", "32765", "lookup", "main", "suppress_prefixlength", "0")
 	listen(t, gw, "tcp", "10.200.0.1:443")
