@@ -129,7 +129,7 @@ var (
 func (g *gen) route() netcfg.Route {
 	v6 := g.rng.IntN(3) == 0
 	r := netcfg.Route{Table: pick(g, uint32(100), 101, 101, netcfg.TableMain), Type: netcfg.RouteUnicast,
-		Proto: pick(g, netcfg.ProtoNictab, netcfg.ProtoNictab, netcfg.ProtoStatic, netcfg.ProtoBoot),
+		Proto:  pick(g, netcfg.ProtoNictab, netcfg.ProtoNictab, netcfg.ProtoStatic, netcfg.ProtoBoot),
 		Metric: pick(g, uint32(0), 0, 100, 200)}
 	dsts, gws := dst4, gw4
 	if v6 {
