@@ -153,7 +153,9 @@ func (g *gen) route() netcfg.Route {
 	case 0:
 		r.Dev = "nosuch0"
 	case 1:
-		if !v6 {
+		if v6 {
+			r.Src = netip.MustParseAddr(pick(g, "2001:db8:10::2", "2001:db8:20::2", "2001:db8:77::7"))
+		} else {
 			r.Src = netip.MustParseAddr(pick(g, "192.168.10.2", "192.168.20.2", "10.7.7.7"))
 		}
 	case 2:
