@@ -5,8 +5,8 @@ package snapshots_test
 import (
 	"context"
 	"errors"
-	"os"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
