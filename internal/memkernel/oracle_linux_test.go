@@ -130,7 +130,7 @@ func (g *gen) route() netcfg.Route {
 	v6 := g.rng.IntN(3) == 0
 	r := netcfg.Route{Table: pick(g, uint32(100), 101, 101, netcfg.TableMain), Type: netcfg.RouteUnicast,
 		Proto:  pick(g, netcfg.ProtoNictab, netcfg.ProtoNictab, netcfg.ProtoStatic, netcfg.ProtoBoot),
-		Metric: pick(g, uint32(0), 0, 100, 200)}
+		Metric: pick(g, uint32(0), 0, 100, 200, 1024)}
 	dsts, gws := dst4, gw4
 	if v6 {
 		dsts, gws = dst6, gw6
@@ -159,9 +159,7 @@ func (g *gen) route() netcfg.Route {
 			r.Src = netip.MustParseAddr(pick(g, "192.168.10.2", "192.168.20.2", "10.7.7.7"))
 		}
 	case 2:
-		if !v6 {
-			r.Type, r.Gw, r.Dev, r.Scope = netcfg.RouteBlackhole, netip.Addr{}, "", netcfg.ScopeUniverse
-		}
+		r.Type, r.Gw, r.Dev, r.Scope = pick(g, netcfg.RouteBlackhole, netcfg.RouteUnreachable, netcfg.RouteProhibit, netcfg.RouteThrow), netip.Addr{}, "", netcfg.ScopeUniverse
 	case 3:
 		if !v6 {
 			r.Tos = 0x10

@@ -126,6 +126,13 @@ func (k *Kernel) normalize(r *netcfg.Route) error {
 		}
 		// IPv6 routes have no scope; dumps say universe.
 		r.Scope = netcfg.ScopeUniverse
+		// A reject route is the kernel's lo route in disguise.
+		switch r.Type {
+		case netcfg.RouteBlackhole, netcfg.RouteUnreachable, netcfg.RouteProhibit, netcfg.RouteThrow:
+			if r.Dev == "" {
+				r.Dev = "lo"
+			}
+		}
 	}
 	for i := range r.MultiPath {
 		nh := &r.MultiPath[i]
