@@ -100,8 +100,10 @@ func (k *Kernel) Log() []string {
 	return slices.Clone(k.log)
 }
 
-// Received is how many ops Exec has been handed so far; FailAt counts in
-// the same numbers.
+// Received is how many ops Exec has sent to the kernel so far, refused
+// ones included; an op the executor refuses before sending (an unknown
+// device) and ops after it are not counted. FailAt counts in the same
+// numbers.
 func (k *Kernel) Received() int {
 	k.mu.Lock()
 	defer k.mu.Unlock()

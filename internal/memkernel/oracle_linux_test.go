@@ -25,13 +25,13 @@ func TestOracle(t *testing.T) {
 	for seed := uint64(1); seed <= uint64(*oracleSeeds); seed++ {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			ns := nstest.Sandbox(t)
-			real, err := netcfg.OpenKernel(ns.Name)
+			kern, err := netcfg.OpenKernel(ns.Name)
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer real.Close()
+			defer kern.Close()
 			mem := memkernel.Sandbox()
-			if a, b := dump(t, real), dump(t, mem); a != b {
+			if a, b := dump(t, kern), dump(t, mem); a != b {
 				t.Fatalf("the sandboxes differ before any op:\nkernel:\n%s\nmemkernel:\n%s", a, b)
 			}
 			g := &gen{rng: rand.New(rand.NewPCG(seed, 19))}
@@ -43,11 +43,11 @@ func TestOracle(t *testing.T) {
 						ops = append(ops, g.op())
 					}
 				}
-				rr, rm := real.Exec(ops), mem.Exec(ops)
+				rr, rm := kern.Exec(ops), mem.Exec(ops)
 				if a, b := result(rr), result(rm); a != b {
 					t.Fatalf("step %d: %s\nkernel answered    %s\nmemkernel answered %s\nstate before:\n%s", step, commands(ops), a, b, before)
 				}
-				if a, b := dump(t, real), dump(t, mem); a != b {
+				if a, b := dump(t, kern), dump(t, mem); a != b {
 					t.Fatalf("step %d: %s\nstates differ:\nkernel:\n%s\nmemkernel:\n%s", step, commands(ops), a, b)
 				}
 				before = dump(t, mem)
