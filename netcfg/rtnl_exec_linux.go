@@ -163,12 +163,29 @@ func (c *rtnl) exec(ops []Op, links *linkIndexer) ExecResult {
 // backwards, each is inserted at once. The rules in place afterwards are
 // the same: no two rules of one family with the same priority change
 // places, and a plan adds rules only once the routes they need are in.
+//
+// NOTE: a run of route deletions of one table, all through a gateway or
+// all without one, is sent spread out (see spread): a plan lists them in
+// key order, and the kernel deletes neighbours in its trie one after the
+// other about 1.4 times slower than the same routes scattered over it
+// (100k routes: 0.49 against 0.35 s). The routes of such a run do not
+// depend on one another: every one of them goes away.
 func sendOrder(ops []Op) []int32 {
 	order := make([]int32, len(ops))
 	for i := range order {
 		order[i] = int32(i)
 	}
 	for i := 0; i < len(ops); {
+		if ops[i].Kind == OpDelRoute {
+			j := i + 1
+			for j < len(ops) && ops[j].Kind == OpDelRoute && ops[j].Route.Table == ops[i].Route.Table &&
+				ops[j].Route.Gw.IsValid() == ops[i].Route.Gw.IsValid() {
+				j++
+			}
+			spread(order[i:j])
+			i = j
+			continue
+		}
 		if ops[i].Kind != OpAddRule {
 			i++
 			continue
@@ -190,6 +207,32 @@ func sendOrder(ops []Op) []int32 {
 		i = j
 	}
 	return order
+}
+
+// spread permutes a run of indices so that neighbours go far apart: the
+// k-th sent is run[k·step mod n], step near n/φ and prime to n.
+func spread(run []int32) {
+	n := len(run)
+	if n < 3 {
+		return
+	}
+	step := n * 618 / 1000
+	for gcd(step, n) != 1 {
+		step++
+	}
+	orig := slices.Clone(run)
+	pos := 0
+	for k := range run {
+		run[k] = orig[pos]
+		pos = (pos + step) % n
+	}
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }
 
 func (c *rtnl) encodeOp(o Op, links *linkIndexer) error {
