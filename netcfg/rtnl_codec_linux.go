@@ -368,6 +368,9 @@ func (c *rtnl) routes(q RouteQuery, links *linkIndexer, fn func(r *Route) error)
 }
 
 func (c *rtnl) routesFamily(f Family, q RouteQuery, links *linkIndexer, fn func(r *Route) error) error {
+	if q.DefaultsOnly && f == V6 && q.Table == TableMain && q.Proto == 0 {
+		return c.v6Defaults(links, fn)
+	}
 	if q.DefaultsOnly && f == V4 && !c.oneShot {
 		// NOTE: the kernel fills the first datagram of a dump while the
 		// request is sent, as large as the largest read the socket has
@@ -396,6 +399,12 @@ func (c *rtnl) routesFamily(f Family, q RouteQuery, links *linkIndexer, fn func(
 		c.end(off)
 		return seq
 	}, func(m nlMsg) bool {
+		// What is not a default is passed over on its prefix length,
+		// without decoding it. (IPv4's 0.0.0.0/8 comes before 0.0.0.0/0:
+		// its dump is left below, on the first other address.)
+		if q.DefaultsOnly && f == V6 && len(m.data) >= rtmsgLen && m.data[1] != 0 {
+			return true
+		}
 		if m.typ != unix.RTM_NEWROUTE || !decodeRoute(m.data, links, &r) {
 			return true
 		}

@@ -29,6 +29,7 @@ type options struct {
 	routes int
 	rules  int
 	main   int
+	main6  int
 	other  int
 	only   string
 	keep   bool
@@ -44,6 +45,7 @@ func main() {
 	flag.IntVar(&o.routes, "routes", 100_000, "routes added and deleted by the apply rows")
 	flag.IntVar(&o.rules, "rules", 10_000, "rules added and deleted by the rule rows")
 	flag.IntVar(&o.main, "main", 1_000_000, "routes in main for the detection rows")
+	flag.IntVar(&o.main6, "main6", 200_000, "IPv6 routes in main for the internet rows")
 	flag.IntVar(&o.other, "other", 100_000, "routes in an unrelated table for the detection rows")
 	flag.StringVar(&o.only, "only", "apply,rules,show,table", "row groups to run")
 	flag.StringVar(&o.rmdir, "rmdir", "", "a directory to remove on the way out (the script's build directory)")
@@ -109,6 +111,7 @@ func run(o options, set *nsSet) ([]row, error) {
 		{"apply", benchApply},
 		{"rules", benchRules},
 		{"show", benchShow},
+		{"internet", benchInternet},
 	}
 	for _, s := range steps {
 		if !slices.Contains(groups, s.name) && !(s.name == "show" && slices.Contains(groups, "table")) {
