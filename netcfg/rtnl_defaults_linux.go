@@ -12,9 +12,10 @@ import (
 )
 
 // v6DumpMax is how many routes of main's IPv6 part are read for its
-// default routes before the dump is given up for lookups: more than any
-// host has that is not a router with a full table.
-const v6DumpMax = 512
+// default routes before the dump is given up for lookups: a datagram or
+// two, more than a host that is not a router has (a connected and an
+// fe80::/64 route per link).
+const v6DumpMax = 64
 
 // errLookupUnsure means a lookup answered with something other than a
 // default route of main through the link asked about.
@@ -62,7 +63,7 @@ func (c *rtnl) v6Defaults(links *linkIndexer, fn func(*Route) error) error {
 func (c *rtnl) v6DefaultsDump(links *linkIndexer, max int) (found []Route, big bool, err error) {
 	// A socket of its own: an abandoned dump's socket is closed after
 	// (see routesFamily).
-	p := &rtnl{ns: c.ns, rbuf: make([]byte, 64<<10), oneShot: true}
+	p := &rtnl{ns: c.ns, rbuf: make([]byte, oneShotBuf), oneShot: true}
 	if err := p.open(); err != nil {
 		return nil, false, err
 	}
