@@ -161,7 +161,7 @@ func Apply(k Kernel, plan Plan, opts ApplyOptions) (ApplyResult, error) {
 		return ApplyResult{}, err
 	}
 
-	after, err := Detect(k, opts.LoadNames(), DetectOptions{Tables: mergeTables(plan.Tables, plan.Target.TargetTables()), Owned: true})
+	after, err := readBack(k, opts.LoadNames(), plan, before)
 	if err == nil {
 		if diffs := VerifyTarget(after, plan.Target); len(diffs) > 0 {
 			err = fmt.Errorf("the kernel does not hold what the plan wanted: %s", strings.Join(diffs, "; "))
@@ -173,6 +173,29 @@ func Apply(k Kernel, plan Plan, opts ApplyOptions) (ApplyResult, error) {
 	}
 	res.After = after
 	return res, nil
+}
+
+// readBack reads what verify compares with the plan's target: the
+// plan's tables and the target's in full, and nictab's routes in every
+// other table before held some in.
+//
+// NOTE: not the dump of every table that finding nictab's routes
+// anywhere can need (see readOwned): before was read that way, and the
+// plan wrote only in the tables read here, so they hold every route of
+// nictab's that before did not show elsewhere. That dump would fill every
+// route of a 100k-route table a second time (50 ms).
+func readBack(k Kernel, names Names, plan Plan, before State) (State, error) {
+	tables := mergeTables(plan.Tables, plan.Target.TargetTables())
+	var elsewhere []uint32
+	for i := range before.Routes {
+		if r := &before.Routes[i]; r.Owned() && !before.HasTable(r.Table) && !slices.Contains(tables, r.Table) {
+			elsewhere = append(elsewhere, r.Table)
+		}
+	}
+	slices.Sort(elsewhere)
+	after, err := Detect(k, names, DetectOptions{Tables: tables, OwnedIn: slices.Compact(elsewhere)})
+	after.AllOwned = before.AllOwned
+	return after, err
 }
 
 // execBatch is how many ops go to the executor between progress reports:

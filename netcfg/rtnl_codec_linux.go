@@ -378,6 +378,7 @@ func (c *rtnl) routesFamily(f Family, q RouteQuery, links *linkIndexer, fn func(
 	if q.DefaultsOnly && f == V6 && q.Table == TableMain && q.Proto == 0 {
 		return c.v6Defaults(links, fn)
 	}
+	orig := c
 	if q.DefaultsOnly && f == V4 && !c.oneShot {
 		// NOTE: the kernel fills the first datagram of a dump while the
 		// request is sent, as large as the largest read the socket has
@@ -392,6 +393,11 @@ func (c *rtnl) routesFamily(f Family, q RouteQuery, links *linkIndexer, fn func(
 		defer unix.Close(p.fd)
 		c = p
 	}
+	// Main's IPv4 defaults read also tells whether main holds a full
+	// table (see MainIsBig): the dump goes on past them, counted but
+	// not decoded, for up to mainProbe routes.
+	probe := q.DefaultsOnly && f == V4 && q.Table == TableMain && q.Proto == 0
+	seen, past, big := 0, false, false
 	var r Route
 	var ferr error
 	err := c.dumpOnce(func() uint32 {
@@ -412,6 +418,15 @@ func (c *rtnl) routesFamily(f Family, q RouteQuery, links *linkIndexer, fn func(
 		if q.DefaultsOnly && f == V6 && len(m.data) >= rtmsgLen && m.data[1] != 0 {
 			return true
 		}
+		if probe && m.typ == unix.RTM_NEWROUTE {
+			if seen++; seen > mainProbe {
+				big = true
+				return false
+			}
+			if past {
+				return true
+			}
+		}
 		if m.typ != unix.RTM_NEWROUTE || !decodeRoute(m.data, links, &r) {
 			return true
 		}
@@ -419,7 +434,8 @@ func (c *rtnl) routesFamily(f Family, q RouteQuery, links *linkIndexer, fn func(
 			return true
 		}
 		if q.DefaultsOnly && f == V4 && r.Dst.Addr() != netip.IPv4Unspecified() {
-			return false
+			past = true
+			return probe
 		}
 		if q.DefaultsOnly && !r.IsDefault() {
 			return true
@@ -432,6 +448,9 @@ func (c *rtnl) routesFamily(f Family, q RouteQuery, links *linkIndexer, fn func(
 	})
 	if ferr != nil {
 		return ferr
+	}
+	if probe && (err == nil || big) {
+		orig.mainBig4 = big
 	}
 	// A table that does not exist yet is empty, not an error.
 	if errors.Is(err, unix.ENOENT) {

@@ -11,11 +11,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// v6DumpMax is how many routes of main's IPv6 part are read for its
-// default routes before the dump is given up for lookups: a datagram or
-// two, more than a host that is not a router has (a connected and an
-// fe80::/64 route per link).
-const v6DumpMax = 64
+// mainProbe is how many routes of main are read for its default routes
+// before main is taken to hold a full table: a datagram or two, more than
+// a host that is not a router has (a connected and an fe80::/64 route per
+// link).
+const mainProbe = 64
 
 // errLookupUnsure means a lookup answered with something other than a
 // default route of main through the link asked about.
@@ -28,7 +28,7 @@ var errLookupUnsure = errors.New("the lookup did not answer with a default route
 // device but not by prefix length: reading main's IPv6 default routes
 // means reading all of main's IPv6 part, 0.23 s of kernel time for a
 // full table of 200k routes, paid by every command. So the dump is read
-// only while it is short (v6DumpMax). Past that, main holds a full table,
+// only while it is short (mainProbe). Past that, main holds a full table,
 // and the default route main uses through each link is asked for
 // instead: RTM_GETROUTE of :: through that link, RTM_F_FIB_MATCH, which
 // answers with the route itself. This path finds one default per link
@@ -37,10 +37,11 @@ var errLookupUnsure = errors.New("the lookup did not answer with a default route
 // before main sent the lookup elsewhere, a route more specific than ::/0
 // covers ::), the whole dump is read after all.
 func (c *rtnl) v6Defaults(links *linkIndexer, fn func(*Route) error) error {
-	found, big, err := c.v6DefaultsDump(links, v6DumpMax)
+	found, big, err := c.v6DefaultsDump(links, mainProbe)
 	if err != nil {
 		return err
 	}
+	c.mainBig6 = big
 	if big {
 		found, err = c.v6DefaultsLookup(links)
 		if errors.Is(err, errLookupUnsure) {

@@ -248,9 +248,9 @@ func benchInternet(o options, set *nsSet) ([]row, error) {
 	}
 	// The kernel's own share: an IPv6 rule added or deleted makes it walk
 	// every IPv6 route to invalidate cached lookups (fib6_flush_trees),
-	// about 70 ms with a full IPv6 table. The raw writer adds and deletes
-	// the seed's four rules in each namespace, timing the adds.
-	kern := mk("the seed's rules added by the raw writer (the kernel's share)")
+	// about 70 ms with a full IPv6 table. The raw writer adds the seed's
+	// routes and rules in each namespace, timed, and deletes them.
+	kern := mk("the seed's writes by the raw writer (the kernel's share)")
 	raws := map[string]*rawConn{}
 	for _, ns := range []string{empty, full} {
 		c, err := rawOpen(ns)
@@ -262,7 +262,10 @@ func benchInternet(o options, set *nsSet) ([]row, error) {
 	}
 	rawRules := func(r nictabRun) (float64, error) {
 		c := raws[r.ns]
-		add, del := c.seedRules()
+		add, del, err := c.seedWrites(r.ns)
+		if err != nil {
+			return 0, err
+		}
 		d, err := c.send(add)
 		if err != nil {
 			return 0, fmt.Errorf("raw writer, %s: %w", r.ns, err)
@@ -298,6 +301,49 @@ func benchInternet(o options, set *nsSet) ([]row, error) {
 	less.theirs = apply.theirs
 	kern.info = true
 	return []row{show, tui, plan, apply, kern, less}, nil
+}
+
+// seedWrites are the requests adding and deleting what the seed
+// scenario adds: for each NIC, in its table, the connected route and the
+// default route of each family, then the rules from its addresses.
+func (c *rawConn) seedWrites(ns string) (add, del [][]byte, err error) {
+	for _, n := range []struct {
+		dev, net4, src4, gw4, net6, src6, gw6 string
+		table                                 uint32
+	}{
+		{"eno1", "192.168.10.0", "192.168.10.2", "192.168.10.1", "2001:db8:10::", "2001:db8:10::2", "2001:db8:10::1", 13},
+		{"enp2s0", "192.168.20.0", "192.168.20.2", "192.168.20.1", "2001:db8:20::", "2001:db8:20::2", "2001:db8:20::1", 14},
+	} {
+		oif, err := ifindex(ns, n.dev)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, r := range []struct {
+			dst, src, gw string
+			bits         byte
+			scope        byte
+		}{
+			{n.net4, n.src4, "", 24, unix.RT_SCOPE_LINK}, {"", "", n.gw4, 0, unix.RT_SCOPE_UNIVERSE},
+			{n.net6, n.src6, "", 64, unix.RT_SCOPE_UNIVERSE}, {"", "", n.gw6, 0, unix.RT_SCOPE_UNIVERSE},
+		} {
+			fam := byte(unix.AF_INET)
+			if strings.Contains(n.net6, ":") && (strings.Contains(r.dst, ":") || strings.Contains(r.gw, ":")) {
+				fam = unix.AF_INET6
+			}
+			fixed := []byte{fam, r.bits, 0, 0, unix.RT_TABLE_UNSPEC, netcfg.ProtoNictab, r.scope, unix.RTN_UNICAST, 0, 0, 0, 0}
+			attrs := [][]byte{attr(unix.RTA_TABLE, u32(n.table)), attr(unix.RTA_OIF, u32(oif))}
+			if r.dst != "" {
+				attrs = append(attrs, attr(unix.RTA_DST, netip.MustParseAddr(r.dst).AsSlice()), attr(unix.RTA_PREFSRC, netip.MustParseAddr(r.src).AsSlice()))
+			} else {
+				attrs = append(attrs, attr(unix.RTA_GATEWAY, netip.MustParseAddr(r.gw).AsSlice()))
+			}
+			add = append(add, c.msg(nil, unix.RTM_NEWROUTE, unix.NLM_F_CREATE|unix.NLM_F_EXCL, fixed, attrs...))
+			del = append(del, c.msg(nil, unix.RTM_DELROUTE, 0, fixed, attrs...))
+		}
+	}
+	ra, rd := c.seedRules()
+	slices.Reverse(del)
+	return append(add, ra...), append(rd, del...), nil
 }
 
 // seedRules are the requests adding and deleting the seed scenario's

@@ -112,6 +112,7 @@ func run(o options, set *nsSet) ([]row, error) {
 		{"rules", benchRules},
 		{"show", benchShow},
 		{"internet", benchInternet},
+		{"keys", benchKeys},
 	}
 	for _, s := range steps {
 		if !slices.Contains(groups, s.name) && !(s.name == "show" && slices.Contains(groups, "table")) {
@@ -242,6 +243,8 @@ func fmtVal(v float64, unit string) string {
 		return fmt.Sprintf("%.1f ms", v)
 	case "MB":
 		return fmt.Sprintf("%.1f MB", v)
+	case "B":
+		return fmt.Sprintf("%.0f B", v)
 	}
 	return fmt.Sprint(v)
 }
