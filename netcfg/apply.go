@@ -95,8 +95,7 @@ func Apply(k Kernel, plan Plan, opts ApplyOptions) (ApplyResult, error) {
 		return ApplyResult{}, &ConflictError{Conflicts: plan.Conflicts}
 	}
 	defer quietGC()()
-	detectOpts := DetectOptions{Tables: plan.Tables, Owned: true}
-	before, err := Detect(k, opts.LoadNames(), detectOpts)
+	before, err := ReadPrior(k, opts.LoadNames(), plan)
 	if err != nil {
 		return ApplyResult{}, fmt.Errorf("read live state: %w", err)
 	}
@@ -175,25 +174,53 @@ func Apply(k Kernel, plan Plan, opts ApplyOptions) (ApplyResult, error) {
 	return res, nil
 }
 
+// ReadPrior reads what a plan was made from, as far as the plan depends
+// on it: the tables it read in full, and nictab's routes in the other
+// tables where it saw some. Its fingerprint is the plan's Prior while
+// nothing of that changed.
+//
+// NOTE: the plan was made from a state holding every route of nictab's
+// (AllOwned), found by a dump of every table; this does not dump them
+// again. A route of nictab's that appeared since in a table the plan never
+// saw one in is left out: the plan does not touch that table, and the
+// snapshot saved after leaves the route unrecorded, so it stays as it
+// is. Dumping every table again would fill every route of a table read
+// in full a second time (50 ms for 100k routes) before each delete.
+func ReadPrior(k Reader, names Names, plan Plan) (State, error) {
+	s, err := Detect(k, names, DetectOptions{Tables: plan.Tables, OwnedIn: plan.Owned})
+	if err != nil {
+		return State{}, err
+	}
+	s.AllOwned = true
+	return s, nil
+}
+
+// ownedElsewhere returns, ascending, the tables s does not hold in full
+// where it holds routes of nictab's.
+func ownedElsewhere(s *State) []uint32 {
+	var out []uint32
+	for i := range s.Routes {
+		if r := &s.Routes[i]; r.Owned() && !s.HasTable(r.Table) {
+			out = append(out, r.Table)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 // readBack reads what verify compares with the plan's target: the
 // plan's tables and the target's in full, and nictab's routes in every
 // other table before held some in.
 //
 // NOTE: not the dump of every table that finding nictab's routes
-// anywhere can need (see readOwned): before was read that way, and the
-// plan wrote only in the tables read here, so they hold every route of
-// nictab's that before did not show elsewhere. That dump would fill every
-// route of a 100k-route table a second time (50 ms).
+// anywhere can need (see readOwned, ReadPrior): the plan wrote only in
+// the tables read here, so they hold every route of nictab's that before
+// did not show elsewhere. That dump would fill every route of a
+// 100k-route table a second time (50 ms).
 func readBack(k Kernel, names Names, plan Plan, before State) (State, error) {
 	tables := mergeTables(plan.Tables, plan.Target.TargetTables())
-	var elsewhere []uint32
-	for i := range before.Routes {
-		if r := &before.Routes[i]; r.Owned() && !before.HasTable(r.Table) && !slices.Contains(tables, r.Table) {
-			elsewhere = append(elsewhere, r.Table)
-		}
-	}
-	slices.Sort(elsewhere)
-	after, err := Detect(k, names, DetectOptions{Tables: tables, OwnedIn: slices.Compact(elsewhere)})
+	elsewhere := slices.DeleteFunc(ownedElsewhere(&before), func(t uint32) bool { return slices.Contains(tables, t) })
+	after, err := Detect(k, names, DetectOptions{Tables: tables, OwnedIn: elsewhere})
 	after.AllOwned = before.AllOwned
 	return after, err
 }

@@ -198,7 +198,11 @@ type Plan struct {
 	Prior string `json:"prior"`
 	// Tables are the tables whose routes were read in full to plan; Apply
 	// reads the same ones to check for staleness and to verify.
-	Tables    []uint32   `json:"tables"`
+	Tables []uint32 `json:"tables"`
+	// Owned are the other tables where the live state held routes of
+	// nictab's; Apply reads nictab's routes there, with Tables, to check
+	// the plan is current (see ReadPrior).
+	Owned     []uint32   `json:"owned_tables,omitempty"`
 	Target    Target     `json:"target"`
 	Notes     []Note     `json:"notes,omitempty"`
 	Conflicts []Conflict `json:"conflicts,omitempty"`
@@ -269,7 +273,7 @@ func OwnedAsDesired(s State) Desired {
 // them; names that go away last. A NIC that moves from table 13 to 15 thus
 // has its new table filled and its rule switched before table 13 empties.
 func PlanChanges(live State, want Desired) Plan {
-	p := Plan{Prior: Fingerprint(live), Tables: slices.Clone(live.Complete), Notes: slices.Clone(want.Notes)}
+	p := Plan{Prior: Fingerprint(live), Tables: slices.Clone(live.Complete), Owned: ownedElsewhere(&live), Notes: slices.Clone(want.Notes)}
 	var (
 		nameAdds, nameDels   []Change
 		ruleDels, ruleAdds   []Change
