@@ -94,8 +94,8 @@ func Apply(k Kernel, plan Plan, opts ApplyOptions) (ApplyResult, error) {
 	if len(plan.Conflicts) > 0 {
 		return ApplyResult{}, &ConflictError{Conflicts: plan.Conflicts}
 	}
-	detectOpts := DetectOptions{Tables: plan.Tables, Owned: true}
-	before, err := Detect(k, opts.LoadNames(), detectOpts)
+	defer quietGC()()
+	before, err := ReadPrior(k, opts.LoadNames(), plan)
 	if err != nil {
 		return ApplyResult{}, fmt.Errorf("read live state: %w", err)
 	}
@@ -135,10 +135,11 @@ func Apply(k Kernel, plan Plan, opts ApplyOptions) (ApplyResult, error) {
 		return nil
 	}
 
-	var ops, undo []Op
+	ops := make([]Op, 0, len(plan.Changes))
+	undo := make([]Op, 0, len(plan.Changes))
 	for i := range plan.Changes {
-		ops = append(ops, plan.Changes[i].Ops()...)
-		undo = append(undo, plan.Changes[i].UndoOps()...)
+		ops = plan.Changes[i].appendOps(ops)
+		undo = plan.Changes[i].appendUndoOps(undo)
 	}
 	res.Steps = len(ops)
 	// An undo's error codes do not say what the kernel holds ("exists" may
@@ -159,7 +160,7 @@ func Apply(k Kernel, plan Plan, opts ApplyOptions) (ApplyResult, error) {
 		return ApplyResult{}, err
 	}
 
-	after, err := Detect(k, opts.LoadNames(), DetectOptions{Tables: mergeTables(plan.Tables, plan.Target.TargetTables()), Owned: true})
+	after, err := readBack(k, opts.LoadNames(), plan, before)
 	if err == nil {
 		if diffs := VerifyTarget(after, plan.Target); len(diffs) > 0 {
 			err = fmt.Errorf("the kernel does not hold what the plan wanted: %s", strings.Join(diffs, "; "))
@@ -173,13 +174,73 @@ func Apply(k Kernel, plan Plan, opts ApplyOptions) (ApplyResult, error) {
 	return res, nil
 }
 
-// execBatch is how many ops go to the executor between progress reports.
-const execBatch = 4096
+// ReadPrior reads what a plan was made from, as far as the plan depends
+// on it: the tables it read in full, and nictab's routes in the other
+// tables where it saw some. Its fingerprint is the plan's Prior while
+// nothing of that changed.
+//
+// NOTE: the plan was made from a state holding every route of nictab's
+// (AllOwned), found by a dump of every table; this does not dump them
+// again. A route of nictab's that appeared since in a table the plan never
+// saw one in is left out: the plan does not touch that table, and the
+// snapshot saved after leaves the route unrecorded, so it stays as it
+// is. Dumping every table again would fill every route of a table read
+// in full a second time (50 ms for 100k routes) before each delete.
+func ReadPrior(k Reader, names Names, plan Plan) (State, error) {
+	s, err := Detect(k, names, DetectOptions{Tables: plan.Tables, OwnedIn: plan.Owned})
+	if err != nil {
+		return State{}, err
+	}
+	s.AllOwned = true
+	return s, nil
+}
+
+// ownedElsewhere returns, ascending, the tables s does not hold in full
+// where it holds routes of nictab's.
+func ownedElsewhere(s *State) []uint32 {
+	var out []uint32
+	for i := range s.Routes {
+		if r := &s.Routes[i]; r.Owned() && !s.HasTable(r.Table) {
+			out = append(out, r.Table)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// readBack reads what verify compares with the plan's target: the
+// plan's tables and the target's in full, and nictab's routes in every
+// other table before held some in.
+//
+// NOTE: not the dump of every table that finding nictab's routes
+// anywhere can need (see readOwned, ReadPrior): the plan wrote only in
+// the tables read here, so they hold every route of nictab's that before
+// did not show elsewhere. That dump would fill every route of a
+// 100k-route table a second time (50 ms).
+func readBack(k Kernel, names Names, plan Plan, before State) (State, error) {
+	tables := mergeTables(plan.Tables, plan.Target.TargetTables())
+	elsewhere := slices.DeleteFunc(ownedElsewhere(&before), func(t uint32) bool { return slices.Contains(tables, t) })
+	after, err := Detect(k, names, DetectOptions{Tables: tables, OwnedIn: elsewhere})
+	after.AllOwned = before.AllOwned
+	return after, err
+}
+
+// execBatch is how many ops go to the executor between progress reports:
+// ~70 ms of kernel time for routes. Each call of the executor reads the
+// links again (a few hundred µs); 4,096 made that 5% of a 100k apply.
+const execBatch = 16384
 
 func execProgress(k Kernel, ops, undo []Op, progress func(done, total int)) *ApplyError {
 	done := 0
 	for done < len(ops) {
 		end := min(done+execBatch, len(ops))
+		// A run of rule additions goes to the executor whole: it sends
+		// the run backwards so the kernel inserts each rule at once (see
+		// sendOrder), and a run cut in batches would have each batch walk
+		// past every rule the batches before it added.
+		for end < len(ops) && ops[end-1].Kind == OpAddRule && ops[end].Kind == OpAddRule {
+			end++
+		}
 		r := k.Exec(ops[done:end])
 		if r.Failed != nil {
 			// Undo what the kernel accepted: everything before this batch,
@@ -228,29 +289,32 @@ func undoAllOrdered(k Kernel, ops []Op) error {
 func (k OpKind) isDelete() bool { return k == OpDelRoute || k == OpDelRule }
 
 // UndoOps returns, for each op of Ops, the op that reverses it.
-func (c *Change) UndoOps() []Op {
+func (c *Change) UndoOps() []Op { return c.appendUndoOps(nil) }
+
+// appendUndoOps appends UndoOps to dst without a slice per change.
+func (c *Change) appendUndoOps(dst []Op) []Op {
 	s := c.Subject()
 	switch {
 	case s.Route != nil:
 		switch c.Action {
 		case ChangeAdd:
-			return []Op{{Kind: OpDelRoute, Route: c.After.Route}}
+			return append(dst, Op{Kind: OpDelRoute, Route: c.After.Route})
 		case ChangeDelete:
-			return []Op{{Kind: OpAddRoute, Route: c.Before.Route}}
+			return append(dst, Op{Kind: OpAddRoute, Route: c.Before.Route})
 		case ChangeReplace:
-			return []Op{{Kind: OpReplaceRoute, Route: c.Before.Route}}
+			return append(dst, Op{Kind: OpReplaceRoute, Route: c.Before.Route})
 		}
 	case s.Rule != nil:
 		switch c.Action {
 		case ChangeAdd:
-			return []Op{{Kind: OpDelRule, Rule: c.After.Rule}}
+			return append(dst, Op{Kind: OpDelRule, Rule: c.After.Rule})
 		case ChangeDelete:
-			return []Op{{Kind: OpAddRule, Rule: c.Before.Rule}}
+			return append(dst, Op{Kind: OpAddRule, Rule: c.Before.Rule})
 		case ChangeReplace:
-			return []Op{{Kind: OpDelRule, Rule: c.After.Rule}, {Kind: OpAddRule, Rule: c.Before.Rule}}
+			return append(dst, Op{Kind: OpDelRule, Rule: c.After.Rule}, Op{Kind: OpAddRule, Rule: c.Before.Rule})
 		}
 	}
-	return nil
+	return dst
 }
 
 func mergeTables(a, b []uint32) []uint32 {

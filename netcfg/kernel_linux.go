@@ -185,6 +185,10 @@ func (k *linuxKernel) Routes(q RouteQuery, fn func(*Route) error) error {
 	return k.c.routes(q, &k.links, fn)
 }
 
+// MainIsBig reports whether the last read of main's default routes found
+// a full table in main (more than a few dozen IPv4 or IPv6 routes).
+func (k *linuxKernel) MainIsBig() bool { return k.c.mainBig4 || k.c.mainBig6 }
+
 func (k *linuxKernel) Exec(ops []Op) ExecResult {
 	// Links change between calls (a NIC may be renamed or removed), so
 	// names are looked up afresh for every batch.

@@ -123,32 +123,36 @@ func (c *Change) Subject() Object {
 
 // Ops returns the kernel writes that carry the change out, in order. Table
 // names are not kernel state and give none.
-func (c *Change) Ops() []Op {
+func (c *Change) Ops() []Op { return c.appendOps(nil) }
+
+// appendOps appends Ops to dst without a slice per change: a plan of 100k
+// routes would otherwise make 100k of them.
+func (c *Change) appendOps(dst []Op) []Op {
 	s := c.Subject()
 	switch {
 	case s.Route != nil:
 		switch c.Action {
 		case ChangeAdd:
-			return []Op{{Kind: OpAddRoute, Route: c.After.Route}}
+			return append(dst, Op{Kind: OpAddRoute, Route: c.After.Route})
 		case ChangeDelete:
-			return []Op{{Kind: OpDelRoute, Route: c.Before.Route}}
+			return append(dst, Op{Kind: OpDelRoute, Route: c.Before.Route})
 		case ChangeReplace:
-			return []Op{{Kind: OpReplaceRoute, Route: c.After.Route}}
+			return append(dst, Op{Kind: OpReplaceRoute, Route: c.After.Route})
 		}
 	case s.Rule != nil:
 		switch c.Action {
 		case ChangeAdd:
-			return []Op{{Kind: OpAddRule, Rule: c.After.Rule}}
+			return append(dst, Op{Kind: OpAddRule, Rule: c.After.Rule})
 		case ChangeDelete:
-			return []Op{{Kind: OpDelRule, Rule: c.Before.Rule}}
+			return append(dst, Op{Kind: OpDelRule, Rule: c.Before.Rule})
 		case ChangeReplace:
 			// The kernel cannot change a rule in place; the new one goes in
 			// before the old one leaves, so the traffic never falls through
 			// to main in between.
-			return []Op{{Kind: OpAddRule, Rule: c.After.Rule}, {Kind: OpDelRule, Rule: c.Before.Rule}}
+			return append(dst, Op{Kind: OpAddRule, Rule: c.After.Rule}, Op{Kind: OpDelRule, Rule: c.Before.Rule})
 		}
 	}
-	return nil
+	return dst
 }
 
 // Commands returns the `ip` commands (or, for names, the shell line) that
@@ -194,7 +198,11 @@ type Plan struct {
 	Prior string `json:"prior"`
 	// Tables are the tables whose routes were read in full to plan; Apply
 	// reads the same ones to check for staleness and to verify.
-	Tables    []uint32   `json:"tables"`
+	Tables []uint32 `json:"tables"`
+	// Owned are the other tables where the live state held routes of
+	// nictab's; Apply reads nictab's routes there, with Tables, to check
+	// the plan is current (see ReadPrior).
+	Owned     []uint32   `json:"owned_tables,omitempty"`
 	Target    Target     `json:"target"`
 	Notes     []Note     `json:"notes,omitempty"`
 	Conflicts []Conflict `json:"conflicts,omitempty"`
@@ -207,7 +215,7 @@ func (p *Plan) Empty() bool { return len(p.Changes) == 0 }
 func (p *Plan) Ops() []Op {
 	ops := make([]Op, 0, len(p.Changes))
 	for i := range p.Changes {
-		ops = append(ops, p.Changes[i].Ops()...)
+		ops = p.Changes[i].appendOps(ops)
 	}
 	return ops
 }
@@ -265,7 +273,7 @@ func OwnedAsDesired(s State) Desired {
 // them; names that go away last. A NIC that moves from table 13 to 15 thus
 // has its new table filled and its rule switched before table 13 empties.
 func PlanChanges(live State, want Desired) Plan {
-	p := Plan{Prior: Fingerprint(live), Tables: slices.Clone(live.Complete), Notes: slices.Clone(want.Notes)}
+	p := Plan{Prior: Fingerprint(live), Tables: slices.Clone(live.Complete), Owned: ownedElsewhere(&live), Notes: slices.Clone(want.Notes)}
 	var (
 		nameAdds, nameDels   []Change
 		ruleDels, ruleAdds   []Change

@@ -163,12 +163,31 @@ func (c *rtnl) exec(ops []Op, links *linkIndexer) ExecResult {
 // backwards, each is inserted at once. The rules in place afterwards are
 // the same: no two rules of one family with the same priority change
 // places, and a plan adds rules only once the routes they need are in.
+//
+// NOTE: a run of route additions or deletions of one table, all through
+// a gateway or all without one, is sent spread out (see spread): a plan
+// lists them in key order, and the kernel handles neighbours in its trie
+// one after the other more slowly than the same routes scattered over the
+// address space: adding 100k routes 0.51–0.52 s in key order, 0.46–0.55
+// spread, 0.44–0.49 in a multiplicative scatter; deleting them up to 1.5
+// times slower in key order (0.45–0.72 against 0.30–0.36 s at load 6,
+// closer in quieter runs).
 func sendOrder(ops []Op) []int32 {
 	order := make([]int32, len(ops))
 	for i := range order {
 		order[i] = int32(i)
 	}
 	for i := 0; i < len(ops); {
+		if k := ops[i].Kind; (k == OpAddRoute || k == OpDelRoute) && spreadable(ops[i].Route) {
+			j := i + 1
+			for j < len(ops) && ops[j].Kind == k && spreadable(ops[j].Route) && ops[j].Route.Table == ops[i].Route.Table &&
+				ops[j].Route.Gw.IsValid() == ops[i].Route.Gw.IsValid() {
+				j++
+			}
+			spread(order[i:j])
+			i = j
+			continue
+		}
 		if ops[i].Kind != OpAddRule {
 			i++
 			continue
@@ -190,6 +209,39 @@ func sendOrder(ops []Op) []int32 {
 		i = j
 	}
 	return order
+}
+
+// spreadable reports whether a route depends on no other route of its
+// run: one through a gateway needs only a connected route, which a plan
+// puts before every route through a gateway, and one without a gateway
+// needs none. A multipath route or one through a nexthop object may need
+// routes beside it, and keeps its place.
+func spreadable(r *Route) bool { return len(r.MultiPath) == 0 && r.NHID == 0 }
+
+// spread permutes a run of indices so that neighbours go far apart: the
+// k-th sent is run[k·step mod n], step near n/φ and prime to n.
+func spread(run []int32) {
+	n := len(run)
+	if n < 3 {
+		return
+	}
+	step := n * 618 / 1000
+	for gcd(step, n) != 1 {
+		step++
+	}
+	orig := slices.Clone(run)
+	pos := 0
+	for k := range run {
+		run[k] = orig[pos]
+		pos = (pos + step) % n
+	}
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }
 
 func (c *rtnl) encodeOp(o Op, links *linkIndexer) error {

@@ -176,8 +176,10 @@ func TestScaleExecAccountsForEveryACK(t *testing.T) {
 	if len(r.Stray) == 0 {
 		t.Fatal("no stray ops: the refusal was not in the middle of a window, so the test proves nothing")
 	}
-	if !slices.IsSorted(r.Stray) || r.Stray[0] != 5_001 {
-		t.Fatalf("stray ops %v…, want 5001 onwards, ascending", r.Stray[:min(5, len(r.Stray))])
+	// The run goes out spread over the table (see sendOrder), so the ops
+	// sent before the refusal came back are anywhere after it.
+	if !slices.IsSorted(r.Stray) || r.Stray[0] <= 5_000 {
+		t.Fatalf("stray ops %v…, want ops after 5000, ascending", r.Stray[:min(5, len(r.Stray))])
 	}
 	assertTableHolds(t, k, routes, r)
 }

@@ -19,7 +19,10 @@ type State struct {
 	// Complete lists the tables whose every route is in Routes, ascending.
 	Complete []uint32 `json:"complete_tables"`
 	// AllOwned is true when every route nictab owns, in any table, is in
-	// Routes.
+	// Routes; with a full table in main, every one in a table a rule or a
+	// name refers to (see readOwned), and for the state Apply reads before
+	// and after its writes, every one in the tables the plan depends on
+	// (see ReadPrior).
 	AllOwned bool  `json:"all_owned"`
 	Names    Names `json:"names"`
 }

@@ -162,6 +162,9 @@ func addThenDelete(o options, ns, name string, w writes, raw *rawConn, full netc
 	if err != nil {
 		return err
 	}
+	// The lines are in the files now; held, they would be heap that every
+	// collection during nictab's applies scans.
+	w.addLines, w.delLines = nil, nil
 	e, err := newEngine(ns)
 	if err != nil {
 		return err

@@ -29,6 +29,7 @@ type options struct {
 	routes int
 	rules  int
 	main   int
+	main6  int
 	other  int
 	only   string
 	keep   bool
@@ -44,6 +45,7 @@ func main() {
 	flag.IntVar(&o.routes, "routes", 100_000, "routes added and deleted by the apply rows")
 	flag.IntVar(&o.rules, "rules", 10_000, "rules added and deleted by the rule rows")
 	flag.IntVar(&o.main, "main", 1_000_000, "routes in main for the detection rows")
+	flag.IntVar(&o.main6, "main6", 200_000, "IPv6 routes in main for the internet rows")
 	flag.IntVar(&o.other, "other", 100_000, "routes in an unrelated table for the detection rows")
 	flag.StringVar(&o.only, "only", "apply,rules,show,table", "row groups to run")
 	flag.StringVar(&o.rmdir, "rmdir", "", "a directory to remove on the way out (the script's build directory)")
@@ -109,12 +111,17 @@ func run(o options, set *nsSet) ([]row, error) {
 		{"apply", benchApply},
 		{"rules", benchRules},
 		{"show", benchShow},
+		{"internet", benchInternet},
+		{"keys", benchKeys},
 	}
 	for _, s := range steps {
 		if !slices.Contains(groups, s.name) && !(s.name == "show" && slices.Contains(groups, "table")) {
 			continue
 		}
 		r, err := s.fn(o, set)
+		for i := range r {
+			r[i].load = loadavg()
+		}
 		rows = append(rows, r...)
 		if err != nil {
 			return rows, fmt.Errorf("%s: %w", s.name, err)
@@ -141,6 +148,12 @@ type row struct {
 	// ratio to it that passes.
 	kernel      []float64
 	kernelLimit float64
+	// info marks a row that has no target: it shows a cost that is the
+	// kernel's, beside the rows that have one.
+	info bool
+	// load is the load average when the row's last measurement ended:
+	// the machine may be shared, and the figures move with it.
+	load string
 }
 
 func median(v []float64) float64 {
@@ -164,28 +177,61 @@ func (r row) value() float64 {
 
 func (r row) kernelRatio() float64 { return median(r.ours) / median(r.kernel) }
 
+// pass judges a write row on the limit alone: ip -batch's speed moves
+// with the machine (its userland cost dominates), so its ratio is shown,
+// not judged.
 func (r row) pass() bool {
-	return len(r.ours) > 0 && r.value() <= r.limit && (r.kernel == nil || r.kernelRatio() <= r.kernelLimit)
+	switch {
+	case r.info:
+		return true
+	case len(r.ours) == 0:
+		return false
+	case r.kernel != nil:
+		return r.kernelRatio() <= r.kernelLimit
+	}
+	return r.value() <= r.limit
 }
 
+// loadavg is /proc/loadavg's first three fields.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// printRows prints the result table, ready to paste into the README,
+// with the load average each row was measured under.
 func printRows(rows []row) {
-	fmt.Println("| work | nictab | baseline | ratio | target | limit (raw rtnetlink) | ÷ limit | target | |")
-	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+	fmt.Println("| work | nictab | baseline | ratio | target | limit (raw rtnetlink) | ÷ limit | target | | load |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
 	for _, r := range rows {
 		res := "FAIL"
-		if r.pass() {
+		switch {
+		case r.info:
+			res = "—"
+		case r.pass():
 			res = "PASS"
 		}
 		ours := fmtVal(median(r.ours), r.unit)
 		if r.theirs == nil {
-			fmt.Printf("| %s | %s | | | ≤ %s | | | | %s |\n", r.work, ours, fmtVal(r.limit, r.unit), res)
+			fmt.Printf("| %s | %s | | | ≤ %s | | | | %s | %s |\n", r.work, ours, fmtVal(r.limit, r.unit), res, r.load)
 			continue
 		}
-		lim := "| | |"
+		lim, target := "| | |", fmt.Sprintf("≤ %.2f×", r.limit)
 		if r.kernel != nil {
 			lim = fmt.Sprintf("%s | %.3f× | ≤ %.2f× |", fmtVal(median(r.kernel), r.unit), r.kernelRatio(), r.kernelLimit)
+			target = "(shown)"
 		}
-		fmt.Printf("| %s | %s | %s: %s | %.3f× | ≤ %.2f× | %s %s |\n", r.work, ours, r.baseline, fmtVal(median(r.theirs), r.unit), r.value(), r.limit, lim, res)
+		if r.info {
+			target = ""
+		}
+		fmt.Printf("| %s | %s | %s: %s | %.3f× | %s | %s %s | %s |\n", r.work, ours, r.baseline, fmtVal(median(r.theirs), r.unit), r.value(), target, lim, res, r.load)
 	}
 }
 
@@ -197,6 +243,8 @@ func fmtVal(v float64, unit string) string {
 		return fmt.Sprintf("%.1f ms", v)
 	case "MB":
 		return fmt.Sprintf("%.1f MB", v)
+	case "B":
+		return fmt.Sprintf("%.0f B", v)
 	}
 	return fmt.Sprint(v)
 }

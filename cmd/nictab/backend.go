@@ -172,7 +172,7 @@ func (b *tuiBackend) Prior(p *ui.Proposal) (string, error) {
 		return "", err
 	}
 	defer k.Close()
-	s, err := netcfg.Detect(k, b.a.loadNames(), netcfg.DetectOptions{Tables: p.Plan.Tables, Owned: true})
+	s, err := netcfg.ReadPrior(k, b.a.loadNames(), p.Plan)
 	if err != nil {
 		return "", err
 	}

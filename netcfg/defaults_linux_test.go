@@ -1,0 +1,65 @@
+//go:build linux
+
+package netcfg_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/nictab/nictab/internal/nstest"
+	"github.com/nictab/nictab/netcfg"
+)
+
+// v6Defaults returns main's IPv6 default routes as DefaultsOnly reads
+// them and as a whole dump of main holds them.
+func v6Defaults(t *testing.T, k netcfg.Kernel) (got, want string) {
+	t.Helper()
+	var g, w []string
+	err := k.Routes(netcfg.RouteQuery{Family: netcfg.V6, Table: netcfg.TableMain, DefaultsOnly: true}, func(r *netcfg.Route) error {
+		g = append(g, netcfg.RouteString(r))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = k.Routes(netcfg.RouteQuery{Family: netcfg.V6, Table: netcfg.TableMain}, func(r *netcfg.Route) error {
+		if r.IsDefault() {
+			w = append(w, netcfg.RouteString(r))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(g, "\n"), strings.Join(w, "\n")
+}
+
+// TestV6DefaultsWithAFullTable checks main's IPv6 default routes when main
+// holds more IPv6 routes than are read for them (they are then asked for
+// link by link), also when a rule before main answers the lookup and the
+// whole table is read after all.
+func TestV6DefaultsWithAFullTable(t *testing.T) {
+	ns := nstest.Sandbox(t)
+	var lines []string
+	for i := range 1500 {
+		lines = append(lines, fmt.Sprintf("route add 2a0%d:%x::/48 via 2001:db8:20::1 proto 186", i%4+1, i))
+	}
+	ns.Batch(lines)
+	k := openNS(t, ns)
+	got, want := v6Defaults(t, k)
+	if !strings.Contains(want, "default via 2001:db8:20::1 dev enp2s0") || !strings.Contains(want, "default via 2001:db8:10::1 dev eno1") {
+		t.Fatalf("the sandbox's IPv6 default routes are not in main:\n%s", want)
+	}
+	if got != want {
+		t.Errorf("IPv6 default routes read for a full table:\n%s\nwant:\n%s", got, want)
+	}
+
+	// A rule before main whose table holds a default: a lookup answers
+	// from table 100, which is not what was asked.
+	ns.IP("-6", "route", "add", "default", "via", "2001:db8:10::1", "dev", "eno1", "table", "100")
+	ns.IP("-6", "rule", "add", "pref", "100", "lookup", "100")
+	if got, want := v6Defaults(t, k); got != want {
+		t.Errorf("with a rule before main:\n%s\nwant:\n%s", got, want)
+	}
+}
