@@ -373,10 +373,7 @@ func (e *Engine) snapshotOf(p *Proposal, after netcfg.State, txid string) *Snaps
 	}
 	d := dropUnrecorded(netcfg.OwnedAsDesired(after), p.unrecorded)
 	resolved := netcfg.Target{Rules: d.Rules, Routes: d.Routes, Names: d.Names}
-	parent := ""
-	if latest, err := e.store.Latest(); err == nil && latest != nil {
-		parent = latest.Meta.ID
-	}
+	parent, _ := e.store.LatestID()
 	return &Snapshot{
 		Version: Version,
 		Comment: p.Comment,

@@ -392,6 +392,17 @@ func newFlowReader(allowed []string) *flowReader {
 	return fl
 }
 
+// plainType is the type the parser gives a plain scalar.
+func plainType(s string) token.Type {
+	// Addresses and prefixes are most values: text with a "/" or two dots
+	// is never a number or a keyword to the parser (toNumber refuses
+	// both), so it need not be asked.
+	if strings.IndexByte(s, '/') >= 0 || strings.Count(s, ".") >= 2 {
+		return token.StringType
+	}
+	return token.New(s, s, &token.Position{}).Type
+}
+
 func plainStart(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.'
 }
@@ -488,13 +499,7 @@ func (fl *flowReader) scalar(s *flowSlot, val []byte, line, col int) (ast.Node, 
 	c, known := fl.types[string(val)]
 	if !known {
 		c.text = string(val)
-		c.typ = token.StringType
-		// Addresses and prefixes are most values: text with a "/" or two
-		// dots is never a number or a keyword to the parser (toNumber
-		// refuses both), so it need not be asked.
-		if bytes.IndexByte(val, '/') < 0 && bytes.Count(val, []byte{'.'}) < 2 {
-			c.typ = token.New(c.text, c.text, &token.Position{}).Type
-		}
+		c.typ = plainType(c.text)
 		if len(fl.types) < 4096 {
 			fl.types[c.text] = c
 		}

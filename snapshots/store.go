@@ -31,6 +31,13 @@ type Store struct {
 	mu    sync.Mutex
 	root  *os.File // nil until the directory exists
 	snaps *os.File // DIR/snapshots, nil until it exists
+
+	// pending is the snapshot this process last wrote to pending/, so that
+	// committing it indexes it from memory: the rename moves the file's
+	// ctime, and the index entry made before it would no longer match.
+	pending *Snapshot
+	// listed memoises listings of files the index did not cover.
+	listed map[string]listedMemo
 }
 
 // idLayout makes ids that sort by time and are short to type:
@@ -349,6 +356,21 @@ func (s *Store) Latest() (*Snapshot, error) {
 	return s.good(0)
 }
 
+// LatestID is the id of the newest snapshot that is not damaged, "" when
+// there is none, from the listing: no file is read in full for it.
+func (s *Store) LatestID() (string, error) {
+	all, err := s.Listing()
+	if err != nil {
+		return "", err
+	}
+	for i := range all {
+		if all[i].Err == nil {
+			return all[i].ID, nil
+		}
+	}
+	return "", nil
+}
+
 // Back returns the snapshot steps before the newest one (1: the one before
 // it), skipping damaged files.
 func (s *Store) Back(steps int) (*Snapshot, error) {
@@ -366,9 +388,16 @@ func (s *Store) good(skip int) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The listing knows which files are intact (from the index, or by
+	// reading them); only the one wanted is read in full, and should it
+	// turn out damaged after all, the count goes on past it.
 	n := 0
 	for i := range all {
 		if all[i].Err != nil {
+			continue
+		}
+		if n < skip {
+			n++
 			continue
 		}
 		en, err := s.load(&all[i])
@@ -378,10 +407,7 @@ func (s *Store) good(skip int) (*Snapshot, error) {
 		if en.Err != nil {
 			continue
 		}
-		if n == skip {
-			return en.Snapshot, nil
-		}
-		n++
+		return en.Snapshot, nil
 	}
 	if skip == 0 {
 		return nil, nil

@@ -198,6 +198,13 @@ func (s *Store) listing(snaps *os.File, fresh *Snapshot) ([]Listed, []indexEntry
 			entries = append(entries, *ie)
 			continue
 		}
+		if m, ok := s.memoFor(name); ok && stOK && m.stamp == st && (fresh == nil || fresh.Meta == nil || fresh.Meta.ID != id) {
+			out = append(out, m.listed)
+			if m.listed.Err == nil {
+				entries = append(entries, m.entry)
+			}
+			continue
+		}
 		var snap *Snapshot
 		if fresh != nil && fresh.Meta != nil && fresh.Meta.ID == id {
 			snap = fresh
@@ -205,12 +212,14 @@ func (s *Store) listing(snaps *os.File, fresh *Snapshot) ([]Listed, []indexEntry
 			en := loadEntry(snaps, s.snapDir(), name)
 			if en.Err != nil {
 				out = append(out, Listed{ID: id, Path: path, Err: en.Err})
+				s.memo(name, st, stOK, out[len(out)-1], indexEntry{})
 				continue
 			}
 			snap = en.Snapshot
 		}
 		ie := entryFor(name, st, snap)
 		out = append(out, listedFrom(&ie, id, path))
+		s.memo(name, st, stOK, out[len(out)-1], ie)
 		if stOK {
 			entries = append(entries, ie)
 		}
@@ -230,4 +239,32 @@ func (s *Store) updateIndex(snaps *os.File, snap *Snapshot) {
 	// A failed write leaves the old index, whose entries still match the
 	// files they were made for.
 	_ = writeIndex(snaps, entries)
+}
+
+// listedMemo is what one listing learnt of a file the index did not
+// cover, so that later listings in the same process (a rollback lists the
+// history several times) need not parse it again while it is unchanged.
+type listedMemo struct {
+	stamp  fileStamp
+	listed Listed
+	entry  indexEntry
+}
+
+func (s *Store) memo(name string, st fileStamp, stOK bool, l Listed, ie indexEntry) {
+	if !stOK {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.listed == nil {
+		s.listed = map[string]listedMemo{}
+	}
+	s.listed[name] = listedMemo{stamp: st, listed: l, entry: ie}
+}
+
+func (s *Store) memoFor(name string) (listedMemo, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.listed[name]
+	return m, ok
 }

@@ -34,6 +34,9 @@ type options struct {
 	keep   bool
 	rmdir  string
 	tmp    string
+	// keepState is where the cli group leaves its state directory (for
+	// the terminal UI's start-up, timed by bench/ttystart); "" drops it.
+	keepState string
 }
 
 func main() {
@@ -45,8 +48,9 @@ func main() {
 	flag.IntVar(&o.rules, "rules", 10_000, "rules added and deleted by the rule rows")
 	flag.IntVar(&o.main, "main", 1_000_000, "routes in main for the detection rows")
 	flag.IntVar(&o.other, "other", 100_000, "routes in an unrelated table for the detection rows")
-	flag.StringVar(&o.only, "only", "apply,rules,show,table", "row groups to run")
+	flag.StringVar(&o.only, "only", "apply,rules,show,table", "row groups to run (and cli: the commands end to end, bench/cli-e2e.sh)")
 	flag.StringVar(&o.rmdir, "rmdir", "", "a directory to remove on the way out (the script's build directory)")
+	flag.StringVar(&o.keepState, "keep-state", "", "cli group: move the state directory it made here at the end")
 	flag.BoolVar(&o.keep, "keep", false, "leave the namespaces of the last group for inspection (delete them with ip netns del)")
 	flag.Parse()
 	if os.Geteuid() != 0 {
@@ -109,6 +113,7 @@ func run(o options, set *nsSet) ([]row, error) {
 		{"apply", benchApply},
 		{"rules", benchRules},
 		{"show", benchShow},
+		{"cli", func(o options, set *nsSet) ([]row, error) { return nil, benchCLI(o, set) }},
 	}
 	for _, s := range steps {
 		if !slices.Contains(groups, s.name) && !(s.name == "show" && slices.Contains(groups, "table")) {
