@@ -63,7 +63,7 @@ func Marshal(s *Snapshot) ([]byte, error) {
 	}
 	body := w.Bytes()
 	out := fmt.Appendf(body[:len(body):len(body)], "checksum: %s\n", checksum(body))
-	if _, err := parseWith("", out, storedLimits); err != nil {
+	if err := checkLoads(out); err != nil {
 		return nil, fmt.Errorf("marshal snapshot: it would not load back: %w", err)
 	}
 	return out, nil

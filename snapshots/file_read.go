@@ -65,6 +65,9 @@ type shapeLimits struct {
 	// cap is the file's value cap, named in the message when nodes is
 	// what is left of it.
 	cap int
+	// checkOnly keeps nothing of the resolved rules and routes decoded
+	// (checkLoads).
+	checkOnly bool
 }
 
 var (

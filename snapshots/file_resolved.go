@@ -52,15 +52,18 @@ func (d *decoder) resolved(n ast.Node) *netcfg.Target {
 			t.Names = append(t.Names, netcfg.TableName{ID: uint32(id), Name: name})
 		}
 	}
-	t.Rules = make([]netcfg.Rule, 0, d.sizeHint("resolved.rules"))
-	t.Routes = make([]netcfg.Route, 0, d.sizeHint("resolved.routes"))
+	keep := !d.lim.checkOnly
+	if keep {
+		t.Rules = make([]netcfg.Rule, 0, d.sizeHint("resolved.rules"))
+		t.Routes = make([]netcfg.Route, 0, d.sizeHint("resolved.routes"))
+	}
 	d.eachItem(f.vals["rules"], "resolved.rules", savedRuleKeys, func(_ int, _ ast.Node, g *fields, clean bool) {
-		if r, ok := d.savedRule(g, g.path); ok && clean {
+		if r, ok := d.savedRule(g, g.path); ok && clean && keep {
 			t.Rules = append(t.Rules, r)
 		}
 	})
 	d.eachItem(f.vals["routes"], "resolved.routes", savedRouteKeys, func(_ int, _ ast.Node, g *fields, clean bool) {
-		if r, ok := d.savedRoute(g, g.path); ok && clean {
+		if r, ok := d.savedRoute(g, g.path); ok && clean && keep {
 			t.Routes = append(t.Routes, r)
 		}
 	})

@@ -165,6 +165,7 @@ func marshalStored(snap *Snapshot) ([]byte, error) {
 	if len(b) > maxStoredSize {
 		return nil, fmt.Errorf("the snapshot would take %d bytes, more than the %d nictab reads back from its store", len(b), maxStoredSize)
 	}
+	snap.intentEnd = intentEnd(b)
 	return b, nil
 }
 
@@ -199,7 +200,12 @@ func parseStored(path string, data []byte) (*Snapshot, error) {
 	if line == 0 {
 		return nil, &FileError{File: path, Field: "checksum", Msg: "has no checksum line: nictab writes one on every snapshot it stores, so this file is not trusted", err: ErrChecksum}
 	}
-	return parseWith(path, data, storedLimits)
+	snap, err := parseWith(path, data, storedLimits)
+	if err != nil {
+		return nil, err
+	}
+	snap.intentEnd = intentEnd(data)
+	return snap, nil
 }
 
 // Raw returns the bytes of an entry's file, read as the store reads it.

@@ -218,6 +218,11 @@ func benchCLI(o options, set *nsSet) error {
 		rows[4].ours = append(rows[4].ours, m)
 	}
 	if o.keepState != "" {
+		// The history is left with the big apply newest, as the terminal
+		// UI would find it after one.
+		if _, err := runMeasured(o.tmp, env, o.nictab, nictab("apply", "-f", file, "--yes", "-m", "bench")...); err != nil {
+			return err
+		}
 		if err := os.Rename(state, o.keepState); err != nil {
 			return fmt.Errorf("keep the state directory: %w", err)
 		}

@@ -91,7 +91,9 @@ func main() {
 	}()
 	rows, err := run(o, set)
 	cleanup()
-	printRows(rows)
+	if len(rows) > 0 {
+		printRows(rows)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "vsip:", err)
 		os.Exit(1)
