@@ -37,9 +37,6 @@ type listRegion struct {
 	claimed         bool
 }
 
-// listed are the lists read this way, by their field path.
-var listed = map[string]bool{"routes": true, "rules": true, "resolved.routes": true, "resolved.rules": true}
-
 // lineAt returns the line starting at off (without its newline, and
 // without a carriage return before it), its indentation in spaces, and
 // the offset of the next line.

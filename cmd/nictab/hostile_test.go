@@ -188,7 +188,7 @@ func TestHostileInputs(t *testing.T) {
 		{name: "plan directory", args: []string{"plan", "-f", dir}, code: 2, msg: "is a directory, not a regular file"},
 		{name: "plan missing", args: []string{"plan", "-f", path("nope.yaml")}, code: 2, msg: "no such file or directory"},
 		{name: "plan empty", args: []string{"plan", "-f", write("empty.yaml", "")}, code: 2, msg: "the file is empty"},
-		{name: "plan 128 MiB and a byte", args: []string{"plan", "-f", big}, code: 2, msg: "more than nictab reads (a snapshot file may be up to 128 MiB)"},
+		{name: "plan 96 MiB and a byte", args: []string{"plan", "-f", big}, code: 2, msg: "more than nictab reads (a snapshot file may be up to 96 MiB)"},
 		{name: "plan 17 MiB of NUL", args: []string{"plan", "-f", zeros}, code: 2, msg: "zeros.yaml: holds 17825792 bytes of YAML nictab would have to parse, more than the 1048576"},
 		{name: "plan 100k routes, one bad", args: []string{"plan", "-f", manyRoutes}, code: 2, msg: "many.yaml:77780:22: routes[77777].to: \"11.1.300.0/24\" is not a prefix"},
 		{name: "plan 2 MiB comment", args: []string{"plan", "-f", longText}, code: 2, msg: "bytes of YAML nictab would have to parse, more than the 1048576"},
