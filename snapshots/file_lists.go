@@ -48,7 +48,9 @@ func lineAt(data []byte, off int) (line []byte, indent, next int) {
 		end, next = off+end, off+end+1
 	}
 	line = data[off:end]
-	line = bytes.TrimSuffix(line, []byte{'\r'})
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
 	for indent < len(line) && line[indent] == ' ' {
 		indent++
 	}

@@ -13,7 +13,11 @@ func (d *decoder) routes(n ast.Node) []netcfg.RouteIntent {
 	// One route per kernel key is let through, so an earlier route the
 	// same as this one is the one under its key.
 	type taken struct{ item, at int }
-	keys := make(map[routeKey]taken, d.sizeHint("routes"))
+	keys := map[routeKey]taken{}
+	// Most routes are IPv4 in a table given by number: their key packs
+	// into 16 bytes, which a map finds several times faster than the
+	// whole key. A key is always in the same one of the two maps.
+	packed := make(map[[2]uint64]taken, d.sizeHint("routes"))
 	d.eachItem(n, "routes", routeKeys, func(i int, item ast.Node, f *fields, clean bool) {
 		path := f.path
 		r, ok := d.route(f, path)
@@ -21,7 +25,15 @@ func (d *decoder) routes(n ast.Node) []netcfg.RouteIntent {
 			return
 		}
 		full := identityOf(&r)
-		if t, dup := keys[full.routeKey]; dup {
+		var t taken
+		var dup bool
+		p, isPacked := packKey(&full.routeKey)
+		if isPacked {
+			t, dup = packed[p]
+		} else {
+			t, dup = keys[full.routeKey]
+		}
+		if dup {
 			if identityOf(&out[t.at]) == full {
 				d.fail(item, path, "the same route as routes[%d] (line %d)", t.item, d.itemLine("routes", t.item))
 			} else {
@@ -29,7 +41,11 @@ func (d *decoder) routes(n ast.Node) []netcfg.RouteIntent {
 			}
 			return
 		}
-		keys[full.routeKey] = taken{i, len(out)}
+		if isPacked {
+			packed[p] = taken{i, len(out)}
+		} else {
+			keys[full.routeKey] = taken{i, len(out)}
+		}
 		out = append(out, r)
 	})
 	if len(out) == 0 {
@@ -124,6 +140,15 @@ type routeKey struct {
 	id     uint32
 	to     netip.Prefix
 	metric uint32
+}
+
+// packKey packs the key of an IPv4 route in a table given by number.
+func packKey(k *routeKey) ([2]uint64, bool) {
+	if k.name != "" || !k.to.Addr().Is4() {
+		return [2]uint64{}, false
+	}
+	a := k.to.Addr().As4()
+	return [2]uint64{uint64(k.id)<<32 | uint64(k.metric), uint64(a[0])<<32 | uint64(a[1])<<24 | uint64(a[2])<<16 | uint64(a[3])<<8 | uint64(k.to.Bits())}, true
 }
 
 // routeIdentity is the whole route.
