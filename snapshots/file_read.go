@@ -118,7 +118,18 @@ func readCapped(f *os.File, name string, limit int64) ([]byte, error) {
 	if err := syscall.SetNonblock(int(f.Fd()), false); err != nil {
 		return nil, &FileError{File: name, Msg: "cannot read it: " + err.Error(), err: err}
 	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	// Room for what stat said, and a byte to see the file grew: ReadAll
+	// would grow its buffer by doubling, twice the file in passing.
+	data := make([]byte, fi.Size()+1)
+	n, err := io.ReadFull(f, data)
+	switch err {
+	case io.EOF, io.ErrUnexpectedEOF:
+		data, err = data[:n], nil
+	case nil:
+		var more []byte
+		more, err = io.ReadAll(io.LimitReader(f, limit+1-int64(n)))
+		data = append(data[:n], more...)
+	}
 	if err != nil {
 		return nil, &FileError{File: name, Msg: "cannot read it: " + describeOpenErr(err), err: err}
 	}

@@ -265,7 +265,9 @@ func (s *Store) savePending(snap *Snapshot) error {
 	if err := atomicfile.WriteFileAt(d, snap.Meta.ID+".yaml", b, 0o600); err != nil {
 		return fmt.Errorf("save snapshot: %w", err)
 	}
+	s.mu.Lock()
 	s.pending = snap
+	s.mu.Unlock()
 	return nil
 }
 
@@ -296,9 +298,16 @@ func (s *Store) commitPending(id string) error {
 	if err := snaps.Sync(); err != nil {
 		return fmt.Errorf("sync %s: %w", s.snapDir(), err)
 	}
-	if s.pending != nil && s.pending.Meta.ID == id {
-		s.updateIndex(snaps, s.pending)
+	s.mu.Lock()
+	fresh := s.pending
+	if fresh != nil && fresh.Meta.ID == id {
 		s.pending = nil
+	} else {
+		fresh = nil
+	}
+	s.mu.Unlock()
+	if fresh != nil {
+		s.updateIndex(snaps, fresh)
 	}
 	return nil
 }
