@@ -248,6 +248,10 @@ func (d *decoder) savedRoute(f *fields, path string) (netcfg.Route, bool) {
 	x.u8("tos", &r.Tos)
 	x.flag("onlink", &r.Onlink)
 	d.savedRouteAttrs(x, &r)
+	if !f.has("nexthops") {
+		// Most routes have one next hop; the path is not made for them.
+		return r, x.ok
+	}
 	items, ok := d.list(f.vals["nexthops"], join(path, "nexthops"))
 	x.ok = x.ok && ok
 	for i, item := range items {
