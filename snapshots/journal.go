@@ -306,9 +306,10 @@ func (s *Store) commitPending(id string) error {
 		fresh = nil
 	}
 	s.mu.Unlock()
-	if fresh != nil {
-		s.updateIndex(snaps, fresh)
-	}
+	// Without the snapshot in memory (`nictab confirm`, the watchdog,
+	// recover commit what another process wrote) the file is read once
+	// here, rather than by every listing until the next save.
+	s.updateIndex(snaps, fresh)
 	return nil
 }
 
