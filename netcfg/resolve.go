@@ -83,6 +83,11 @@ func NormalizeRoute(r *Route) {
 // found is returned, each as a *FieldError, joined.
 func Resolve(in Intent, live State, pr PriorityRange) (Desired, error) {
 	r := resolver{in: in, live: live, pr: pr, used: map[uint32]bool{}, names: map[string]uint32{}}
+	// Room for the explicit routes and a few per NIC: a Route is 336
+	// bytes, and growing a slice of 100k of them by doubling copies
+	// several times that.
+	n := len(in.Routes) + 4*len(in.NICs)
+	r.d.Routes, r.origin = make([]Route, 0, n), make([]string, 0, n)
 	return r.run()
 }
 

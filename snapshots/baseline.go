@@ -20,7 +20,7 @@ const BaselineComment = "before nictab"
 // and route nictab owns and touches nothing else. It returns nil when the
 // history already has a snapshot.
 func (e *Engine) saveBaseline(before netcfg.State) (*Snapshot, error) {
-	list, err := e.store.List()
+	list, err := e.store.Listing()
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,7 @@ import (
 )
 
 // worstFiles are the most expensive shapes of snapshot file found that
-// pass the input caps (MaxFileSize, MaxDepth, MaxNodes): what a hostile
+// pass the input caps (MaxTextSize, MaxDepth, MaxNodes): what a hostile
 // or mistaken file can cost the parser at most. README.md has the
 // figures.
 func worstFiles() map[string][]byte {
@@ -18,7 +18,7 @@ func worstFiles() map[string][]byte {
 		var b strings.Builder
 		b.WriteString(head)
 		n := 0
-		for b.Len()+len(unit) < MaxFileSize && n+nodesPer <= MaxNodes-8 {
+		for b.Len()+len(unit) < MaxTextSize && n+nodesPer <= MaxNodes-8 {
 			b.WriteString(unit)
 			n += nodesPer
 		}
@@ -38,7 +38,7 @@ func worstFiles() map[string][]byte {
 	deep := "- " + strings.Repeat("[", MaxDepth-4) + strings.Repeat("]", MaxDepth-4) + "\n"
 	out["deep-flow"] = fill("version: 1\nrules:\n", deep, MaxDepth-3)
 	// Few values, all the bytes: one huge scalar, and comments.
-	out["long-scalar"] = []byte("version: 1\ncomment: \"" + strings.Repeat("x", MaxFileSize-40) + "\"\n")
+	out["long-scalar"] = []byte("version: 1\ncomment: \"" + strings.Repeat("x", MaxTextSize-40) + "\"\n")
 	out["comments"] = fill("version: 1\n", "# "+strings.Repeat("c", 76)+"\n", 0)
 	return out
 }
@@ -64,8 +64,8 @@ func BenchmarkParseWorst(b *testing.B) {
 // measures is one checkShape lets through, and one node more is refused.
 func TestWorstFilesPassTheCaps(t *testing.T) {
 	for name, data := range worstFiles() {
-		if len(data) > MaxFileSize {
-			t.Errorf("%s: %d bytes, over MaxFileSize", name, len(data))
+		if len(data) > MaxTextSize {
+			t.Errorf("%s: %d bytes, over MaxTextSize", name, len(data))
 		}
 		if err := checkShape(name, data, inputLimits); err != nil {
 			t.Errorf("%s: %v", name, err)

@@ -111,7 +111,14 @@ func (e *Engine) Propose(in netcfg.Intent, comment string) (*Proposal, error) {
 	if err != nil {
 		return nil, err
 	}
-	d, err := netcfg.Resolve(in, live, e.cfg.Priorities)
+	// The tables are what the first pass is for, and one route of each
+	// table names them all: 100k routes are resolved once, not twice. A
+	// problem found is reported from the whole intent, so that it names
+	// the entry of the file it is in.
+	d, err := netcfg.Resolve(oneRoutePerTable(in), live, e.cfg.Priorities)
+	if err != nil {
+		d, err = netcfg.Resolve(in, live, e.cfg.Priorities)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -127,6 +134,24 @@ func (e *Engine) Propose(in netcfg.Intent, comment string) (*Proposal, error) {
 		return nil, err
 	}
 	return &Proposal{Live: live, Desired: d, Plan: planWith(live, d, un), Intent: in, Kind: "apply", Comment: comment, unrecorded: un}, nil
+}
+
+// oneRoutePerTable is in with only the first route of each table it
+// names (the same intent when it has few routes).
+func oneRoutePerTable(in netcfg.Intent) netcfg.Intent {
+	if len(in.Routes) <= 64 {
+		return in
+	}
+	seen := map[netcfg.TableRef]bool{}
+	var routes []netcfg.RouteIntent
+	for _, r := range in.Routes {
+		if !seen[r.Table] {
+			seen[r.Table] = true
+			routes = append(routes, r)
+		}
+	}
+	in.Routes = routes
+	return in
 }
 
 // ProposeRollback plans the return to a snapshot's recorded rules, routes
@@ -373,10 +398,7 @@ func (e *Engine) snapshotOf(p *Proposal, after netcfg.State, txid string) *Snaps
 	}
 	d := dropUnrecorded(netcfg.OwnedAsDesired(after), p.unrecorded)
 	resolved := netcfg.Target{Rules: d.Rules, Routes: d.Routes, Names: d.Names}
-	parent := ""
-	if latest, err := e.store.Latest(); err == nil && latest != nil {
-		parent = latest.Meta.ID
-	}
+	parent, _ := e.store.LatestID()
 	return &Snapshot{
 		Version: Version,
 		Comment: p.Comment,

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -74,6 +75,10 @@ type filePos struct{ line, col int }
 type fileOrigin struct {
 	file string
 	pos  map[string]filePos
+	// lists and data place the entries of lists read line by line
+	// (file_lists.go), which keep no position per field.
+	lists map[string]*itemIndex
+	data  []byte
 }
 
 // Load reads and parses a snapshot file.
@@ -106,6 +111,19 @@ func parseWith(name string, data []byte, lim shapeLimits) (*Snapshot, error) {
 		line, col := posAt(data, invalidUTF8At(data))
 		return nil, &FileError{File: name, Line: line, Column: col, Msg: "the file is not valid UTF-8"}
 	}
+	if regions := findRegions(data); len(regions) > 0 && readListsByLine {
+		if s, err, read := parseLists(name, data, sumLine, lim, regions); read {
+			return s, err
+		}
+	}
+	return parseWhole(name, data, sumLine, lim)
+}
+
+// parseWhole reads the whole file through the YAML parser.
+func parseWhole(name string, data []byte, sumLine int, lim shapeLimits) (*Snapshot, error) {
+	if len(data) > lim.text {
+		return nil, &FileError{File: name, Msg: fmt.Sprintf("holds %d bytes of YAML nictab would have to parse, more than the %d it reads %s; write routes and rules one to a line: - {table: …, to: …}", len(data), lim.text, lim.note)}
+	}
 	if err := checkShape(name, data, lim); err != nil {
 		return nil, err
 	}
@@ -113,13 +131,74 @@ func parseWith(name string, data []byte, lim shapeLimits) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &decoder{file: name, pos: map[string]filePos{}, checksumLine: sumLine}
+	d := newDecoder(name, data, sumLine, lim, nil)
 	s := d.snapshot(root)
 	if len(d.errs) > 0 {
 		return nil, errors.Join(d.errs...)
 	}
-	s.origin = &fileOrigin{file: name, pos: d.pos}
+	s.origin = d.origin()
 	return s, nil
+}
+
+// checkLoads parses a file as the store will, keeping nothing of its
+// resolved rules and routes: Marshal reads back what it wrote only to
+// know that it loads, and a second copy of a large snapshot's resolved
+// section (336 bytes a route) would double what saving it costs.
+func checkLoads(data []byte) error {
+	lim := storedLimits
+	lim.checkOnly = true
+	_, err := parseWith("", data, lim)
+	return err
+}
+
+// readListsByLine is turned off only by the test that holds the line
+// reader to the parser.
+var readListsByLine = true
+
+// parseLists reads a file whose route and rule lists findRegions found:
+// the rest of it through the YAML parser, the lists entry by entry. read
+// is false when the parser did not see a list where the scan did (the
+// file is then read whole).
+func parseLists(name string, data []byte, sumLine int, lim shapeLimits, regions []listRegion) (s *Snapshot, err error, read bool) {
+	// Depth, keys and raw control characters are checked in the whole
+	// file, as they are in a file read whole; the values the parser is
+	// given are counted outside the lists and in the entries it reads.
+	whole := lim
+	whole.nodes = math.MaxInt
+	if _, err := countShape(name, data, whole); err != nil {
+		return nil, err, true
+	}
+	rest := blankRegions(data, regions)
+	text := len(data)
+	for _, r := range regions {
+		text -= r.end - r.start
+	}
+	if text > lim.text {
+		return nil, &FileError{File: name, Msg: fmt.Sprintf("holds %d bytes of YAML outside its route and rule lists, more than the %d nictab reads %s", text, lim.text, lim.note)}, true
+	}
+	nodes, err := countShape(name, rest, lim)
+	if err != nil {
+		return nil, err, true
+	}
+	root, err := parseYAML(name, rest)
+	if err != nil {
+		return nil, err, true
+	}
+	d := newDecoder(name, data, sumLine, lim, regions)
+	d.budget, d.textLeft = lim.nodes-nodes, lim.text-text
+	s = d.snapshot(root)
+	// A list the parser did not see where the scan found it means the
+	// scan misread the file (or the decoder stopped before the lists).
+	for _, r := range d.regions {
+		if !r.claimed {
+			return nil, nil, false
+		}
+	}
+	if len(d.errs) > 0 {
+		return nil, errors.Join(d.errs...), true
+	}
+	s.origin = d.origin()
+	return s, nil, true
 }
 
 // parseYAML runs the YAML parser and returns the body of the file's one
@@ -262,7 +341,7 @@ func (s *Snapshot) Locate(err error) error {
 	if s != nil && s.origin != nil {
 		loc.File = s.origin.file
 		for p := fe.Field; p != ""; p = parentPath(p) {
-			if at, ok := s.origin.pos[p]; ok {
+			if at, ok := s.origin.at(p); ok {
 				loc.Line, loc.Column = at.line, at.col
 				break
 			}

@@ -24,6 +24,45 @@ type decoder struct {
 	// checksumLine is the line verifyChecksum found the checksum on; 0
 	// when it found none.
 	checksumLine int
+
+	// For the lists read entry by entry (file_lists.go): the file, the
+	// lists findRegions found, where each entry read is, the caps, and
+	// the values and bytes the parser may still be given.
+	data     []byte
+	regions  map[string]*listRegion
+	lists    map[string]*itemIndex
+	lim      shapeLimits
+	budget   int
+	textLeft int
+	// capped is set when an entry passed a cap: nothing more is read.
+	capped bool
+}
+
+func newDecoder(name string, data []byte, sumLine int, lim shapeLimits, regions []listRegion) *decoder {
+	d := &decoder{file: name, pos: map[string]filePos{}, checksumLine: sumLine, data: data,
+		regions: map[string]*listRegion{}, lists: map[string]*itemIndex{}, lim: lim, budget: lim.nodes, textLeft: lim.text}
+	for i := range regions {
+		if _, dup := d.regions[regions[i].path]; !dup {
+			d.regions[regions[i].path] = &regions[i]
+		}
+	}
+	return d
+}
+
+func (d *decoder) origin() *fileOrigin {
+	o := &fileOrigin{file: d.file, pos: d.pos}
+	if len(d.lists) > 0 {
+		o.lists, o.data = d.lists, d.data
+	}
+	return o
+}
+
+// itemLine is the line of entry i of the list at path.
+func (d *decoder) itemLine(path string, i int) int {
+	if x := d.lists[path]; x != nil && i < len(x.lines) {
+		return int(x.lines[i])
+	}
+	return d.pos[index(path, i)].line
 }
 
 // maxFileErrors bounds the problems reported for one file: a file of

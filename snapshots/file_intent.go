@@ -290,27 +290,22 @@ func (d *decoder) selectors(n ast.Node, path string) ([]netcfg.Selector, bool) {
 }
 
 func (d *decoder) rules(n ast.Node) []netcfg.RuleIntent {
-	items, _ := d.list(n, "rules")
 	var out []netcfg.RuleIntent
 	seen := map[string]int{}
-	for i, item := range items {
-		path := index("rules", i)
-		f, clean := d.mapping(item, path, ruleKeys...)
-		if f == nil {
-			continue
-		}
+	d.eachItem(n, "rules", ruleKeys, func(i int, item ast.Node, f *fields, clean bool) {
+		path := f.path
 		r, ok := d.rule(f, path)
 		if !ok || !clean {
-			continue
+			return
 		}
 		k := ruleIntentKey(&r)
 		if j, dup := seen[k]; dup {
-			d.fail(item, path, "the same rule as rules[%d] (line %d)", j, d.pos[index("rules", j)].line)
-			continue
+			d.fail(item, path, "the same rule as rules[%d] (line %d)", j, d.itemLine("rules", j))
+			return
 		}
 		seen[k] = i
 		out = append(out, r)
-	}
+	})
 	return out
 }
 

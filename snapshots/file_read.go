@@ -12,23 +12,34 @@ import (
 
 // MaxFileSize caps a snapshot file a person gives nictab (`plan -f`,
 // `apply -f`, `export -f`, `trace --planned`). Larger files are refused
-// before they are read.
+// before they are read. A file of 1M routes, one
+// "- {table: 100, to: 203.0.113.0/24, via: 192.0.2.1, dev: eth0}" line
+// each, is about 65 MiB; with longer names and IPv6 lines, 80 MiB.
 //
-// NOTE: the caps are set by what the YAML parser costs, measured
-// (BenchmarkParseWorst, figures in README.md): about 1.5 KB and 7 µs
-// a value, 45 bytes a byte of a long string, and time that grows with the
-// square of a mapping's keys. Under these caps the worst file found parses
-// in under a second and 100 MB. A snapshot file a person writes is a few
-// KiB; a saved one of 2,000 routes is about 200 KiB.
-const MaxFileSize = 1 << 20
+// NOTE: what a file can cost is set by the caps below it, measured
+// (BenchmarkParseWorst, BenchmarkParseBig, figures in README.md). The YAML
+// parser costs about 1.5 KB and 7 µs a value, 45 bytes a byte of a long
+// string, and time that grows with the square of a mapping's keys, so
+// what it reads is capped by MaxTextSize and MaxNodes. One-line entries
+// of route and rule lists are read without it (file_lists.go), in memory
+// linear in the routes (a 144-byte RouteIntent, its key for finding
+// duplicates, and 8 bytes of position; a line's worth transient), so they
+// are capped by the file's size alone: the worst file for its size, 96 MiB
+// of 2.46M minimal routes, took 4.6 s and 1.06 GB of peak RSS to read.
+const MaxFileSize = 96 << 20
+
+// MaxTextSize caps the part of a file the YAML parser reads: everything
+// but the one-line entries of its route and rule lists.
+const MaxTextSize = 1 << 20
 
 // MaxDepth caps how deeply a snapshot file nests (mappings, lists, flow
 // brackets). Snapshot files nest about six levels; the parser's cost grows
 // steeply with depth ([[[…]]]: 40 KB cost 655 MB).
 const MaxDepth = 32
 
-// MaxNodes caps the YAML values in a file a person gives (keys, scalars,
-// list entries): about 2,000 routes.
+// MaxNodes caps the YAML values the parser reads in a file a person gives
+// (keys, scalars, list entries): about 2,000 routes written other than
+// one to a line.
 const MaxNodes = 30_000
 
 // MaxKeys caps the keys of one mapping, and the entries of one flow list
@@ -41,18 +52,29 @@ const MaxKeys = 64
 
 // maxStoredSize caps a snapshot of the store. Those files are nictab's
 // own, checksummed, in a directory only root may write, and as large as
-// the routing nictab manages; they get the depth and key caps but no
-// value cap.
-const maxStoredSize = 64 << 20
+// the routing nictab manages (an apply of 1M routes saves them twice,
+// about 150 MB); they get the depth and key caps but no value cap.
+const maxStoredSize = 512 << 20
 
-const sizeLimitNote = "a snapshot file may be up to 1 MiB"
+const sizeLimitNote = "a snapshot file may be up to 96 MiB"
 
-// shapeLimits are the caps checkShape applies.
-type shapeLimits struct{ depth, nodes, keys int }
+// shapeLimits are the caps on what the YAML parser reads: depth, values
+// and keys (checkShape), and bytes (text).
+type shapeLimits struct {
+	depth, nodes, keys int
+	text               int
+	note               string
+	// cap is the file's value cap, named in the message when nodes is
+	// what is left of it.
+	cap int
+	// checkOnly keeps nothing of the resolved rules and routes decoded
+	// (checkLoads).
+	checkOnly bool
+}
 
 var (
-	inputLimits  = shapeLimits{depth: MaxDepth, nodes: MaxNodes, keys: MaxKeys}
-	storedLimits = shapeLimits{depth: MaxDepth, nodes: 1 << 30, keys: MaxKeys}
+	inputLimits  = shapeLimits{depth: MaxDepth, nodes: MaxNodes, keys: MaxKeys, text: MaxTextSize, note: "in a file it is given outside one-line route and rule entries (about 2,000 routes written otherwise)"}
+	storedLimits = shapeLimits{depth: MaxDepth, nodes: 1 << 30, keys: MaxKeys, text: maxStoredSize, note: "in a snapshot of its store"}
 )
 
 // ReadInput reads a snapshot file a person names. It reads regular files
@@ -96,7 +118,18 @@ func readCapped(f *os.File, name string, limit int64) ([]byte, error) {
 	if err := syscall.SetNonblock(int(f.Fd()), false); err != nil {
 		return nil, &FileError{File: name, Msg: "cannot read it: " + err.Error(), err: err}
 	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	// Room for what stat said, and a byte to see the file grew: ReadAll
+	// would grow its buffer by doubling, twice the file in passing.
+	data := make([]byte, fi.Size()+1)
+	n, err := io.ReadFull(f, data)
+	switch err {
+	case io.EOF, io.ErrUnexpectedEOF:
+		data, err = data[:n], nil
+	case nil:
+		var more []byte
+		more, err = io.ReadAll(io.LimitReader(f, limit+1-int64(n)))
+		data = append(data[:n], more...)
+	}
 	if err != nil {
 		return nil, &FileError{File: name, Msg: "cannot read it: " + describeOpenErr(err), err: err}
 	}
@@ -134,6 +167,12 @@ func fileKind(m fs.FileMode) string {
 // It counts generously (brackets in quoted text count too), so what it
 // lets through costs the parser at most what the caps were measured at.
 func checkShape(name string, data []byte, lim shapeLimits) error {
+	_, err := countShape(name, data, lim)
+	return err
+}
+
+// countShape is checkShape, returning the values it counted.
+func countShape(name string, data []byte, lim shapeLimits) (int, error) {
 	type level struct{ indent, keys int }
 	var blocks []level // the open block levels, by indentation
 	var flows []int    // keys of each open flow collection
@@ -148,7 +187,7 @@ func checkShape(name string, data []byte, lim shapeLimits) error {
 		if (ch < 0x20 && ch != '\n' && ch != '\t' && ch != '\r') || ch == 0x7f {
 			// YAML allows none of these raw (they can be written escaped
 			// in double quotes); printed back, they would drive a terminal.
-			return fail(i, "the file holds the control character 0x%02x; YAML allows it only escaped in double quotes (\"\\x%02x\")", ch, ch)
+			return 0, fail(i, "%s", controlMsg(ch))
 		}
 		if atLineStart {
 			switch ch {
@@ -195,7 +234,7 @@ func checkShape(name string, data []byte, lim shapeLimits) error {
 				// An entry of a flow list; in a flow mapping the keys
 				// are counted at their colons instead.
 				if flows[len(flows)-1]++; flows[len(flows)-1] >= lim.keys {
-					return fail(i, "a flow list or mapping with more than %d entries, more than nictab reads", lim.keys)
+					return 0, fail(i, "a flow list or mapping with more than %d entries, more than nictab reads", lim.keys)
 				}
 			}
 		case ':', '-':
@@ -213,7 +252,7 @@ func checkShape(name string, data []byte, lim shapeLimits) error {
 				keys = blocks[len(blocks)-1].keys
 			}
 			if keys > lim.keys {
-				return fail(i, "a mapping with more than %d keys, more than nictab reads", lim.keys)
+				return 0, fail(i, "a mapping with more than %d keys, more than nictab reads", lim.keys)
 			}
 			// "- " starts a list entry, and "- - x" or "a: - x" nest
 			// within one line: each counts as a level.
@@ -222,11 +261,15 @@ func checkShape(name string, data []byte, lim shapeLimits) error {
 			}
 		}
 		if len(blocks)+len(flows) > lim.depth {
-			return fail(i, "nests deeper than %d levels: a snapshot file needs six", lim.depth)
+			return 0, fail(i, "nests deeper than %d levels: a snapshot file needs six", lim.depth)
 		}
 		if nodes > lim.nodes {
-			return fail(i, "holds more than %d values, more than nictab reads in a file it is given (about 2,000 routes)", lim.nodes)
+			return 0, fail(i, "holds more than %d values, more than nictab reads %s", max(lim.cap, lim.nodes), lim.note)
 		}
 	}
-	return nil
+	return nodes, nil
+}
+
+func controlMsg(ch byte) string {
+	return fmt.Sprintf("the file holds the control character 0x%02x; YAML allows it only escaped in double quotes (\"\\x%02x\")", ch, ch)
 }

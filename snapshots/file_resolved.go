@@ -52,23 +52,26 @@ func (d *decoder) resolved(n ast.Node) *netcfg.Target {
 			t.Names = append(t.Names, netcfg.TableName{ID: uint32(id), Name: name})
 		}
 	}
-	items, _ = d.list(f.vals["rules"], "resolved.rules")
-	for i, item := range items {
-		path := index("resolved.rules", i)
-		if g, clean := d.mapping(item, path, savedRuleKeys...); g != nil {
-			if r, ok := d.savedRule(g, path); ok && clean {
-				t.Rules = append(t.Rules, r)
-			}
-		}
+	keep := !d.lim.checkOnly
+	if keep {
+		t.Rules = make([]netcfg.Rule, 0, d.sizeHint("resolved.rules"))
+		t.Routes = make([]netcfg.Route, 0, d.sizeHint("resolved.routes"))
 	}
-	items, _ = d.list(f.vals["routes"], "resolved.routes")
-	for i, item := range items {
-		path := index("resolved.routes", i)
-		if g, clean := d.mapping(item, path, savedRouteKeys...); g != nil {
-			if r, ok := d.savedRoute(g, path); ok && clean {
-				t.Routes = append(t.Routes, r)
-			}
+	d.eachItem(f.vals["rules"], "resolved.rules", savedRuleKeys, func(_ int, _ ast.Node, g *fields, clean bool) {
+		if r, ok := d.savedRule(g, g.path); ok && clean && keep {
+			t.Rules = append(t.Rules, r)
 		}
+	})
+	d.eachItem(f.vals["routes"], "resolved.routes", savedRouteKeys, func(_ int, _ ast.Node, g *fields, clean bool) {
+		if r, ok := d.savedRoute(g, g.path); ok && clean && keep {
+			t.Routes = append(t.Routes, r)
+		}
+	})
+	if len(t.Rules) == 0 {
+		t.Rules = nil
+	}
+	if len(t.Routes) == 0 {
+		t.Routes = nil
 	}
 	return t
 }
@@ -245,6 +248,10 @@ func (d *decoder) savedRoute(f *fields, path string) (netcfg.Route, bool) {
 	x.u8("tos", &r.Tos)
 	x.flag("onlink", &r.Onlink)
 	d.savedRouteAttrs(x, &r)
+	if !f.has("nexthops") {
+		// Most routes have one next hop; the path is not made for them.
+		return r, x.ok
+	}
 	items, ok := d.list(f.vals["nexthops"], join(path, "nexthops"))
 	x.ok = x.ok && ok
 	for i, item := range items {

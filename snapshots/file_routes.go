@@ -1,7 +1,6 @@
 package snapshots
 
 import (
-	"fmt"
 	"net/netip"
 
 	"github.com/goccy/go-yaml/ast"
@@ -10,31 +9,47 @@ import (
 )
 
 func (d *decoder) routes(n ast.Node) []netcfg.RouteIntent {
-	items, _ := d.list(n, "routes")
-	var out []netcfg.RouteIntent
-	same := map[string]int{}
-	keys := map[string]int{}
-	for i, item := range items {
-		path := index("routes", i)
-		f, clean := d.mapping(item, path, routeKeys...)
-		if f == nil {
-			continue
-		}
+	out := make([]netcfg.RouteIntent, 0, d.sizeHint("routes"))
+	// One route per kernel key is let through, so an earlier route the
+	// same as this one is the one under its key.
+	type taken struct{ item, at int }
+	keys := map[routeKey]taken{}
+	// Most routes are IPv4 in a table given by number: their key packs
+	// into 16 bytes, which a map finds several times faster than the
+	// whole key. A key is always in the same one of the two maps.
+	packed := make(map[[2]uint64]taken, d.sizeHint("routes"))
+	d.eachItem(n, "routes", routeKeys, func(i int, item ast.Node, f *fields, clean bool) {
+		path := f.path
 		r, ok := d.route(f, path)
 		if !ok || !clean {
-			continue
+			return
 		}
-		k, full := routeIntentKeys(&r)
-		if j, dup := same[full]; dup {
-			d.fail(item, path, "the same route as routes[%d] (line %d)", j, d.pos[index("routes", j)].line)
-			continue
+		full := identityOf(&r)
+		var t taken
+		var dup bool
+		p, isPacked := packKey(&full.routeKey)
+		if isPacked {
+			t, dup = packed[p]
+		} else {
+			t, dup = keys[full.routeKey]
 		}
-		if j, dup := keys[k]; dup {
-			d.fail(item, path, "clashes with routes[%d] (line %d): a table holds one route per destination and metric; set a metric, or use another table", j, d.pos[index("routes", j)].line)
-			continue
+		if dup {
+			if identityOf(&out[t.at]) == full {
+				d.fail(item, path, "the same route as routes[%d] (line %d)", t.item, d.itemLine("routes", t.item))
+			} else {
+				d.fail(item, path, "clashes with routes[%d] (line %d): a table holds one route per destination and metric; set a metric, or use another table", t.item, d.itemLine("routes", t.item))
+			}
+			return
 		}
-		same[full], keys[k] = i, i
+		if isPacked {
+			packed[p] = taken{i, len(out)}
+		} else {
+			keys[full.routeKey] = taken{i, len(out)}
+		}
 		out = append(out, r)
+	})
+	if len(out) == 0 {
+		return nil
 	}
 	return out
 }
@@ -119,15 +134,38 @@ func defaultRoute(f netcfg.Family) netip.Prefix {
 	return netip.PrefixFrom(netip.IPv4Unspecified(), 0)
 }
 
-// routeIntentKeys returns what the kernel tells routes apart by, and the
-// whole route.
-func routeIntentKeys(r *netcfg.RouteIntent) (key, full string) {
-	key = fmt.Sprintf("%q %d %s %d", r.Table.Name, r.Table.ID, r.To, r.Metric)
-	scope := "-"
-	if r.Scope != nil {
-		scope = r.Scope.String()
+// routeKey is what the kernel tells routes apart by.
+type routeKey struct {
+	name   string
+	id     uint32
+	to     netip.Prefix
+	metric uint32
+}
+
+// packKey packs the key of an IPv4 route in a table given by number.
+func packKey(k *routeKey) ([2]uint64, bool) {
+	if k.name != "" || !k.to.Addr().Is4() {
+		return [2]uint64{}, false
 	}
-	return key, fmt.Sprintf("%s %d %s %q %s %s", key, r.Type, r.Via, r.Dev, r.Src, scope)
+	a := k.to.Addr().As4()
+	return [2]uint64{uint64(k.id)<<32 | uint64(k.metric), uint64(a[0])<<32 | uint64(a[1])<<24 | uint64(a[2])<<16 | uint64(a[3])<<8 | uint64(k.to.Bits())}, true
+}
+
+// routeIdentity is the whole route.
+type routeIdentity struct {
+	routeKey
+	typ      netcfg.RouteType
+	via, src netip.Addr
+	dev      string
+	scope    int
+}
+
+func identityOf(r *netcfg.RouteIntent) routeIdentity {
+	scope := -1
+	if r.Scope != nil {
+		scope = int(*r.Scope)
+	}
+	return routeIdentity{routeKey: routeKey{r.Table.Name, r.Table.ID, r.To, r.Metric}, typ: r.Type, via: r.Via, src: r.Src, dev: r.Dev, scope: scope}
 }
 
 func (d *decoder) scope(n ast.Node, path string) (netcfg.Scope, bool) {

@@ -101,9 +101,17 @@ func openJSON(path string, data []byte) ([]byte, error) {
 
 // writeState writes a sealed JSON state file in the store's directory.
 func (s *Store) writeState(name string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
+	b, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", name, err)
+	}
+	// Indented for a person to read, unless it holds a large state: the
+	// indenting pass costs a third of the encoding.
+	if len(b) < 1<<20 {
+		var ind bytes.Buffer
+		if err := json.Indent(&ind, b, "", "  "); err == nil {
+			b = ind.Bytes()
+		}
 	}
 	root, err := s.rootFile(true)
 	if err != nil {
@@ -257,6 +265,9 @@ func (s *Store) savePending(snap *Snapshot) error {
 	if err := atomicfile.WriteFileAt(d, snap.Meta.ID+".yaml", b, 0o600); err != nil {
 		return fmt.Errorf("save snapshot: %w", err)
 	}
+	s.mu.Lock()
+	s.pending = snap
+	s.mu.Unlock()
 	return nil
 }
 
@@ -287,6 +298,18 @@ func (s *Store) commitPending(id string) error {
 	if err := snaps.Sync(); err != nil {
 		return fmt.Errorf("sync %s: %w", s.snapDir(), err)
 	}
+	s.mu.Lock()
+	fresh := s.pending
+	if fresh != nil && fresh.Meta.ID == id {
+		s.pending = nil
+	} else {
+		fresh = nil
+	}
+	s.mu.Unlock()
+	// Without the snapshot in memory (`nictab confirm`, the watchdog,
+	// recover commit what another process wrote) the file is read once
+	// here, rather than by every listing until the next save.
+	s.updateIndex(snaps, fresh)
 	return nil
 }
 

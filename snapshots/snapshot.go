@@ -34,6 +34,9 @@ type Snapshot struct {
 	// found later (by Resolve) at lines of the file. Nil for a snapshot
 	// built in memory. Compare snapshots with it ignored.
 	origin *fileOrigin
+	// intentEnd is where the file's intent ends (store_intent.go), for
+	// snapshots written to or read from the store; 0 otherwise.
+	intentEnd int64
 }
 
 // Meta describes a saved snapshot.

@@ -31,6 +31,13 @@ type Store struct {
 	mu    sync.Mutex
 	root  *os.File // nil until the directory exists
 	snaps *os.File // DIR/snapshots, nil until it exists
+
+	// pending is the snapshot this process last wrote to pending/, so that
+	// committing it indexes it from memory: the rename moves the file's
+	// ctime, and the index entry made before it would no longer match.
+	pending *Snapshot
+	// listed memoises listings of files the index did not cover.
+	listed map[string]listedMemo
 }
 
 // idLayout makes ids that sort by time and are short to type:
@@ -158,6 +165,7 @@ func marshalStored(snap *Snapshot) ([]byte, error) {
 	if len(b) > maxStoredSize {
 		return nil, fmt.Errorf("the snapshot would take %d bytes, more than the %d nictab reads back from its store", len(b), maxStoredSize)
 	}
+	snap.intentEnd = intentEnd(b)
 	return b, nil
 }
 
@@ -192,7 +200,12 @@ func parseStored(path string, data []byte) (*Snapshot, error) {
 	if line == 0 {
 		return nil, &FileError{File: path, Field: "checksum", Msg: "has no checksum line: nictab writes one on every snapshot it stores, so this file is not trusted", err: ErrChecksum}
 	}
-	return parseWith(path, data, storedLimits)
+	snap, err := parseWith(path, data, storedLimits)
+	if err != nil {
+		return nil, err
+	}
+	snap.intentEnd = intentEnd(data)
+	return snap, nil
 }
 
 // Raw returns the bytes of an entry's file, read as the store reads it.
@@ -349,6 +362,21 @@ func (s *Store) Latest() (*Snapshot, error) {
 	return s.good(0)
 }
 
+// LatestID is the id of the newest snapshot that is not damaged, "" when
+// there is none, from the listing: no file is read in full for it.
+func (s *Store) LatestID() (string, error) {
+	all, err := s.Listing()
+	if err != nil {
+		return "", err
+	}
+	for i := range all {
+		if all[i].Err == nil {
+			return all[i].ID, nil
+		}
+	}
+	return "", nil
+}
+
 // Back returns the snapshot steps before the newest one (1: the one before
 // it), skipping damaged files.
 func (s *Store) Back(steps int) (*Snapshot, error) {
@@ -366,9 +394,16 @@ func (s *Store) good(skip int) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The listing knows which files are intact (from the index, or by
+	// reading them); only the one wanted is read in full, and should it
+	// turn out damaged after all, the count goes on past it.
 	n := 0
 	for i := range all {
 		if all[i].Err != nil {
+			continue
+		}
+		if n < skip {
+			n++
 			continue
 		}
 		en, err := s.load(&all[i])
@@ -378,10 +413,7 @@ func (s *Store) good(skip int) (*Snapshot, error) {
 		if en.Err != nil {
 			continue
 		}
-		if n == skip {
-			return en.Snapshot, nil
-		}
-		n++
+		return en.Snapshot, nil
 	}
 	if skip == 0 {
 		return nil, nil

@@ -35,7 +35,9 @@ import (
 //     listing, so it is always named as damaged.
 //   - Reading a snapshot to use it (show, diff, rollback, export) always
 //     parses the file and checks its checksum; the index never stands in
-//     for the file's content.
+//     for the file's content. The one shortcut is the terminal UI's
+//     starting intent (store_intent.go): the part of a file the index
+//     vouches for, read from the very file the entry was made for.
 //
 // So a lost or stale index costs time, never correctness, and writing it
 // is best effort: a snapshot whose index update failed is saved all the
@@ -57,6 +59,8 @@ type Listed struct {
 	Comment string
 	Summary string
 	Err     error
+	// indexed is the index entry it stands for; zero for a damaged file.
+	indexed indexEntry
 }
 
 // Damaged reports whether the file could not be read as a snapshot.
@@ -72,6 +76,9 @@ type indexEntry struct {
 	Kind    string    `json:"kind"`
 	Comment string    `json:"comment,omitempty"`
 	Summary string    `json:"summary"`
+	// Intent is where the file's intent ends (store_intent.go); 0 for
+	// entries written before it was recorded.
+	Intent int64 `json:"intent,omitempty"`
 }
 
 type indexFile struct {
@@ -159,12 +166,12 @@ func snapshotNames(dir *os.File) ([]string, error) {
 }
 
 func listedFrom(e *indexEntry, id, path string) Listed {
-	return Listed{ID: id, Path: path, Time: e.Time, Kind: e.Kind, Comment: e.Comment, Summary: e.Summary}
+	return Listed{ID: id, Path: path, Time: e.Time, Kind: e.Kind, Comment: e.Comment, Summary: e.Summary, indexed: *e}
 }
 
 func entryFor(name string, st fileStamp, s *Snapshot) indexEntry {
 	return indexEntry{Name: name, Ino: st.ino, Size: st.size, Mtime: st.mtime, Ctime: st.ctim,
-		Time: s.Meta.Time, Kind: s.Meta.Kind, Comment: s.Comment, Summary: Summary(s)}
+		Time: s.Meta.Time, Kind: s.Meta.Kind, Comment: s.Comment, Summary: Summary(s), Intent: s.intentEnd}
 }
 
 // Listing returns the history, newest first, as a listing shows it: from
@@ -198,6 +205,13 @@ func (s *Store) listing(snaps *os.File, fresh *Snapshot) ([]Listed, []indexEntry
 			entries = append(entries, *ie)
 			continue
 		}
+		if m, ok := s.memoFor(name); ok && stOK && m.stamp == st && (fresh == nil || fresh.Meta == nil || fresh.Meta.ID != id) {
+			out = append(out, m.listed)
+			if m.listed.Err == nil {
+				entries = append(entries, m.entry)
+			}
+			continue
+		}
 		var snap *Snapshot
 		if fresh != nil && fresh.Meta != nil && fresh.Meta.ID == id {
 			snap = fresh
@@ -205,12 +219,14 @@ func (s *Store) listing(snaps *os.File, fresh *Snapshot) ([]Listed, []indexEntry
 			en := loadEntry(snaps, s.snapDir(), name)
 			if en.Err != nil {
 				out = append(out, Listed{ID: id, Path: path, Err: en.Err})
+				s.memo(name, st, stOK, out[len(out)-1], indexEntry{})
 				continue
 			}
 			snap = en.Snapshot
 		}
 		ie := entryFor(name, st, snap)
 		out = append(out, listedFrom(&ie, id, path))
+		s.memo(name, st, stOK, out[len(out)-1], ie)
 		if stOK {
 			entries = append(entries, ie)
 		}
@@ -230,4 +246,32 @@ func (s *Store) updateIndex(snaps *os.File, snap *Snapshot) {
 	// A failed write leaves the old index, whose entries still match the
 	// files they were made for.
 	_ = writeIndex(snaps, entries)
+}
+
+// listedMemo is what one listing learnt of a file the index did not
+// cover, so that later listings in the same process (a rollback lists the
+// history several times) need not parse it again while it is unchanged.
+type listedMemo struct {
+	stamp  fileStamp
+	listed Listed
+	entry  indexEntry
+}
+
+func (s *Store) memo(name string, st fileStamp, stOK bool, l Listed, ie indexEntry) {
+	if !stOK {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.listed == nil {
+		s.listed = map[string]listedMemo{}
+	}
+	s.listed[name] = listedMemo{stamp: st, listed: l, entry: ie}
+}
+
+func (s *Store) memoFor(name string) (listedMemo, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.listed[name]
+	return m, ok
 }

@@ -244,3 +244,37 @@ func TestFindAndLatestThroughTheListing(t *testing.T) {
 		t.Fatalf("find = %+v, %v", en, err)
 	}
 }
+
+// TestCommittedSnapshotIsIndexed: moving a pending snapshot into the
+// history changes its ctime, so the commit indexes it again, whether the
+// process that commits wrote it (from memory) or not (`nictab confirm`,
+// the watchdog: by reading it once), and no later listing parses it.
+func TestCommittedSnapshotIsIndexed(t *testing.T) {
+	for _, sameStore := range []bool{true, false} {
+		st, snapDir := indexTestStore(t)
+		s := &Snapshot{Version: 1, Comment: "pending", Meta: &Meta{ID: "261124-190000", Time: time.Date(2026, 11, 24, 19, 0, 0, 0, time.UTC), Kind: "apply"}, Resolved: &netcfg.Target{}}
+		if err := st.savePending(s); err != nil {
+			t.Fatal(err)
+		}
+		committer := st
+		if !sameStore {
+			var err error
+			if committer, err = OpenStore(filepath.Dir(snapDir), time.Now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := committer.commitPending(s.Meta.ID); err != nil {
+			t.Fatal(err)
+		}
+		d, err := os.Open(snapDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ie := readIndex(d)[s.Meta.ID+".yaml"]
+		st2, ok := stampAt(d, s.Meta.ID+".yaml")
+		d.Close()
+		if ie == nil || !ok || !ie.matches(st2) {
+			t.Errorf("same store %v: after the commit the index entry is %+v for a file stamped %+v: every listing would parse it", sameStore, ie, st2)
+		}
+	}
+}

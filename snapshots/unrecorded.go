@@ -49,6 +49,42 @@ func (s *Store) records() (*records, error) {
 			rec.add(e.Snapshot.Resolved.Rules, e.Snapshot.Resolved.Routes)
 		}
 	}
+	return rec, s.otherRecords(rec)
+}
+
+// recordsOf returns records holding at least every owned rule and route
+// of live that any record of the store names: the newest snapshot's,
+// pending ones and journals' first, and the whole history only when they
+// leave one out. Each snapshot of 100k routes costs 0.2 s to read; a
+// plan usually finds everything it owns in the newest.
+func (s *Store) recordsOf(live netcfg.State) (*records, error) {
+	rec := &records{rules: map[string]bool{}, routes: map[netcfg.RouteKey]bool{}}
+	latest, err := s.Latest()
+	if err != nil {
+		return nil, err
+	}
+	if latest != nil && latest.Resolved != nil {
+		rec.add(latest.Resolved.Rules, latest.Resolved.Routes)
+	}
+	if err := s.otherRecords(rec); err != nil {
+		return nil, err
+	}
+	for i := range live.Rules {
+		if r := &live.Rules[i]; r.Owned() && !rec.rules[netcfg.RuleKey(r)] {
+			return s.records()
+		}
+	}
+	for i := range live.Routes {
+		if r := &live.Routes[i]; r.Owned() && !rec.routes[r.Key()] {
+			return s.records()
+		}
+	}
+	return rec, nil
+}
+
+// otherRecords adds the records outside the history: pending snapshots
+// and journals.
+func (s *Store) otherRecords(rec *records) error {
 	// A pending folder that cannot be opened (not a directory, not
 	// trusted) holds nothing readable: what it would have held counts as
 	// unrecorded, and saving there fails later with its own message.
@@ -56,7 +92,7 @@ func (s *Store) records() (*records, error) {
 		ents, err := readDirAt(d)
 		if err != nil {
 			d.Close()
-			return nil, err
+			return err
 		}
 		for _, en := range ents {
 			if en.IsDir() || !strings.HasSuffix(en.Name(), ".yaml") || strings.HasPrefix(en.Name(), ".") {
@@ -71,13 +107,13 @@ func (s *Store) records() (*records, error) {
 	for _, n := range []string{journalFile, keptFile, revertingFile} {
 		j, err := s.readJournal(n)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, err
+			return err
 		}
 		if j != nil {
 			rec.add(j.Before.Rules, j.Before.Routes)
 		}
 	}
-	return rec, nil
+	return nil
 }
 
 // unrecordedSet is what a proposal found with nictab's protocol but in no
@@ -108,7 +144,7 @@ func planWith(live netcfg.State, d netcfg.Desired, set *unrecordedSet) netcfg.Pl
 // finds them where they were), each with a note, and returned so that the
 // snapshot of the change does not record them as nictab's.
 func (e *Engine) keepUnrecorded(live netcfg.State, d *netcfg.Desired) (*unrecordedSet, error) {
-	rec, err := e.store.records()
+	rec, err := e.store.recordsOf(live)
 	if err != nil {
 		return nil, fmt.Errorf("read the history for what nictab installed: %w", err)
 	}
@@ -162,7 +198,7 @@ func dropUnrecorded(d netcfg.Desired, set *unrecordedSet) netcfg.Desired {
 // protocol but that no record of the store names, one line each, for
 // `nictab show`.
 func (s *Store) NotInHistory(live netcfg.State) ([]string, error) {
-	rec, err := s.records()
+	rec, err := s.recordsOf(live)
 	if err != nil {
 		return nil, err
 	}

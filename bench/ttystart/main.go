@@ -35,6 +35,9 @@ func main() {
 	runs := flag.Int("n", 15, "runs per command")
 	term := flag.String("term", "xterm-256color", "TERM given to nictab")
 	noColor := flag.Bool("no-color", false, "set NO_COLOR=1 for nictab")
+	flag.StringVar(&opt.state, "state", "", "state directory to start with (a history to load; left as it is), instead of an empty one")
+	flag.StringVar(&opt.ns, "ns", fmt.Sprintf("nictab-ttystart-%d", os.Getpid()), "name of the network namespace made for the run")
+	flag.StringVar(&opt.only, "only", "version,show,tui", "commands to time")
 	flag.Parse()
 	if err := run(*bin, *runs, *term, *noColor); err != nil {
 		fmt.Fprintln(os.Stderr, "ttystart:", err)
@@ -42,8 +45,11 @@ func main() {
 	}
 }
 
+// opt are the flags that choose what is timed, and where.
+var opt struct{ state, ns, only string }
+
 func run(bin string, runs int, term string, noColor bool) error {
-	ns := fmt.Sprintf("nictab-ttystart-%d", os.Getpid())
+	ns := opt.ns
 	if err := makeNS(ns); err != nil {
 		_ = netcfg.DeleteNamedNS(ns)
 		return err
@@ -55,11 +61,15 @@ func run(bin string, runs int, term string, noColor bool) error {
 	}()
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
-	state, err := os.MkdirTemp("", "ttystart-state-")
-	if err != nil {
-		return err
+	state := opt.state
+	if state == "" {
+		tmp, err := os.MkdirTemp("", "ttystart-state-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		state = tmp
 	}
-	defer os.RemoveAll(state)
 	env := slices.DeleteFunc(os.Environ(), func(e string) bool {
 		// The terminal's own answers are not there to be had; nor is
 		// anything tmux could tell the colour profile.
@@ -70,14 +80,21 @@ func run(bin string, runs int, term string, noColor bool) error {
 		env = append(env, "NO_COLOR=1")
 	}
 	cases := []struct {
-		name string
-		args []string
-		tui  bool
+		key, name string
+		args      []string
+		tui       bool
 	}{
-		{"nictab version", []string{"version"}, false},
-		{"nictab show", []string{"--netns", ns, "--state-dir", state, "show"}, false},
-		{"nictab tui: first full frame", []string{"--netns", ns, "--state-dir", state, "tui"}, true},
+		{"version", "nictab version", []string{"version"}, false},
+		{"show", "nictab show", []string{"--netns", ns, "--state-dir", state, "show"}, false},
+		{"tui", "nictab tui: first full frame", []string{"--netns", ns, "--state-dir", state, "tui"}, true},
 	}
+	cases = slices.DeleteFunc(cases, func(c struct {
+		key, name string
+		args      []string
+		tui       bool
+	}) bool {
+		return !slices.Contains(strings.Split(opt.only, ","), c.key)
+	})
 	fmt.Printf("%s, TERM=%s, NO_COLOR %v, a pty that never answers, %d runs each\n", bin, term, noColor, runs)
 	for _, c := range cases {
 		var ds []time.Duration

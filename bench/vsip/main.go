@@ -35,6 +35,9 @@ type options struct {
 	keep   bool
 	rmdir  string
 	tmp    string
+	// keepState is where the cli group leaves its state directory (for
+	// the terminal UI's start-up, timed by bench/ttystart); "" drops it.
+	keepState string
 }
 
 func main() {
@@ -47,8 +50,9 @@ func main() {
 	flag.IntVar(&o.main, "main", 1_000_000, "routes in main for the detection rows")
 	flag.IntVar(&o.main6, "main6", 200_000, "IPv6 routes in main for the internet rows")
 	flag.IntVar(&o.other, "other", 100_000, "routes in an unrelated table for the detection rows")
-	flag.StringVar(&o.only, "only", "apply,rules,show,table", "row groups to run")
+	flag.StringVar(&o.only, "only", "apply,rules,show,table", "row groups to run (and cli: the commands end to end, bench/cli-e2e.sh)")
 	flag.StringVar(&o.rmdir, "rmdir", "", "a directory to remove on the way out (the script's build directory)")
+	flag.StringVar(&o.keepState, "keep-state", "", "cli group: move the state directory it made here at the end")
 	flag.BoolVar(&o.keep, "keep", false, "leave the namespaces of the last group for inspection (delete them with ip netns del)")
 	flag.Parse()
 	if os.Geteuid() != 0 {
@@ -89,7 +93,9 @@ func main() {
 	}()
 	rows, err := run(o, set)
 	cleanup()
-	printRows(rows)
+	if len(rows) > 0 {
+		printRows(rows)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "vsip:", err)
 		os.Exit(1)
@@ -113,6 +119,7 @@ func run(o options, set *nsSet) ([]row, error) {
 		{"show", benchShow},
 		{"internet", benchInternet},
 		{"keys", benchKeys},
+		{"cli", func(o options, set *nsSet) ([]row, error) { return nil, benchCLI(o, set) }},
 	}
 	for _, s := range steps {
 		if !slices.Contains(groups, s.name) && !(s.name == "show" && slices.Contains(groups, "table")) {

@@ -110,12 +110,12 @@ func (b *tuiBackend) Detect() (netcfg.State, error) {
 // history do not plan the removal of everything else nictab installed.
 func (b *tuiBackend) Intent() (netcfg.Intent, error) {
 	if e, err := b.engine(); err == nil {
-		latest, err := e.Store().Latest()
+		in, ok, err := e.Store().LatestIntent()
 		if err != nil {
 			return netcfg.Intent{}, err
 		}
-		if latest != nil {
-			return latest.Intent, nil
+		if ok {
+			return in, nil
 		}
 	}
 	// Links, rules and names say it all; routes are not needed.

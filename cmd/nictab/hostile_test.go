@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/nictab/nictab/snapshots"
 )
 
 // treeState is every file under dir with its mode and a hash of its
@@ -74,15 +76,40 @@ func TestHostileInputs(t *testing.T) {
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	big := path("big.yaml")
-	if f, err := os.Create(big); err != nil {
-		t.Fatal(err)
-	} else {
-		if err := f.Truncate(17 << 20); err != nil {
+	sparse := func(name string, size int64) string {
+		f, err := os.Create(path(name))
+		if err != nil {
 			t.Fatal(err)
 		}
-		f.Close()
+		defer f.Close()
+		if err := f.Truncate(size); err != nil {
+			t.Fatal(err)
+		}
+		return path(name)
 	}
+	big := sparse("big.yaml", snapshots.MaxFileSize+1)
+	zeros := sparse("zeros.yaml", 17<<20)
+	// Text the YAML parser would have to read, past its cap: a comment
+	// of 2 MiB, and list entries it must parse (quoted), 1.5 MiB of them.
+	longText := write("longtext.yaml", "version: 1\ncomment: \""+strings.Repeat("x", 2<<20)+"\"\n")
+	var quoted strings.Builder
+	quoted.WriteString("version: 1\nroutes:\n")
+	for i := 0; quoted.Len() < 3<<19; i++ {
+		fmt.Fprintf(&quoted, "  - {table: 100, to: 11.%d.%d.0/24, dev: \"eno1%s\"}\n", i>>8&255, i&255, strings.Repeat("x", 1000))
+	}
+	quotedList := write("quoted.yaml", quoted.String())
+	// 100k routes, one a line, are read; one bad among them is named by
+	// its line and column.
+	var many strings.Builder
+	many.WriteString("version: 1\nroutes:\n")
+	for i := range 100_000 {
+		to := fmt.Sprintf("%d.%d.%d.0/24", 11+i>>16, i>>8&255, i&255)
+		if i == 77_777 {
+			to = "11.1.300.0/24"
+		}
+		fmt.Fprintf(&many, "  - {table: 100, to: %s, via: 192.168.10.1, dev: eno1}\n", to)
+	}
+	manyRoutes := write("many.yaml", many.String())
 	var keys strings.Builder
 	keys.WriteString("version: 1\n")
 	for i := 0; i < 40000; i++ {
@@ -161,7 +188,11 @@ func TestHostileInputs(t *testing.T) {
 		{name: "plan directory", args: []string{"plan", "-f", dir}, code: 2, msg: "is a directory, not a regular file"},
 		{name: "plan missing", args: []string{"plan", "-f", path("nope.yaml")}, code: 2, msg: "no such file or directory"},
 		{name: "plan empty", args: []string{"plan", "-f", write("empty.yaml", "")}, code: 2, msg: "the file is empty"},
-		{name: "plan 17 MiB", args: []string{"plan", "-f", big}, code: 2, msg: "more than nictab reads (a snapshot file may be up to 1 MiB)"},
+		{name: "plan 96 MiB and a byte", args: []string{"plan", "-f", big}, code: 2, msg: "more than nictab reads (a snapshot file may be up to 96 MiB)"},
+		{name: "plan 17 MiB of NUL", args: []string{"plan", "-f", zeros}, code: 2, msg: "zeros.yaml: holds 17825792 bytes of YAML nictab would have to parse, more than the 1048576"},
+		{name: "plan 100k routes, one bad", args: []string{"plan", "-f", manyRoutes}, code: 2, msg: "many.yaml:77780:22: routes[77777].to: \"11.1.300.0/24\" is not a prefix"},
+		{name: "plan 2 MiB comment", args: []string{"plan", "-f", longText}, code: 2, msg: "bytes of YAML nictab would have to parse, more than the 1048576"},
+		{name: "plan 1.5 MiB of quoted routes", args: []string{"plan", "-f", quotedList}, code: 2, msg: "more than 1048576 bytes of YAML nictab would have to parse"},
 		{name: "plan 40,000 keys", args: []string{"plan", "-f", manyKeys}, code: 2, msg: "a mapping with more than 64 keys"},
 		{name: "plan 40,000 values", args: []string{"plan", "-f", manyValues}, code: 2, msg: "holds more than 30000 values"},
 		{name: "plan [[[ nesting", args: []string{"plan", "-f", nest}, code: 2, msg: "nests deeper than 32 levels"},

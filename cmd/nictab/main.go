@@ -50,8 +50,15 @@ func (e exitError) Error() string {
 }
 func (e exitError) Unwrap() error { return e.err }
 
+// atExit runs before main exits (the profiles of a -tags profile build).
+var atExit []func()
+
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	code := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	for _, f := range atExit {
+		f()
+	}
+	os.Exit(code)
 }
 
 // flagError is a mistake in the command line itself (an unknown command
