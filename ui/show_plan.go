@@ -2,7 +2,6 @@ package ui
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/nictab/nictab/netcfg"
@@ -101,20 +100,7 @@ func RenderPlanText(p *netcfg.Plan, names *netcfg.Names, namesFile string, comma
 // namespace: its `ip` commands carry `-n NAME`.
 func RenderPlanTextIn(p *netcfg.Plan, names *netcfg.Names, namesFile, netns string, commands bool, st Styles) string {
 	var b strings.Builder
-	if p.Empty() && len(p.Conflicts) == 0 {
-		b.WriteString(st.OK.Render("No changes.") + " The live state already matches.\n")
-	} else {
-		b.WriteString(st.Title.Render("Plan: "+PlanCounts(p)) + "\n")
-	}
-	writePlanDiff(&b, p, names, "", st)
-	if commands && !p.Empty() {
-		b.WriteString("\n" + st.Title.Render("Equivalent commands") + "\n")
-		for i := range p.Changes {
-			for _, cmd := range p.Changes[i].Commands(namesFile) {
-				b.WriteString("  " + CommandText(netcfg.CommandIn(netns, cmd), st) + "\n")
-			}
-		}
-	}
+	newPlanWriter(&b, st).plan(p, names, namesFile, netns, commands)
 	return b.String()
 }
 
@@ -151,32 +137,5 @@ func hasControl(s string) bool {
 // and conflicts, each line after indent: `nictab plan` and the TUI's
 // preview show the same diff.
 func writePlanDiff(b *strings.Builder, p *netcfg.Plan, names *netcfg.Names, indent string, st Styles) {
-	var tables []uint32
-	for i := range p.Changes {
-		if t := p.Changes[i].Subject().Table(); !slices.Contains(tables, t) {
-			tables = append(tables, t)
-		}
-	}
-	slices.Sort(tables)
-	for _, t := range tables {
-		b.WriteString("\n" + indent + st.Header.Render("table "+netcfg.SafeText(names.TableLabel(t))) + "\n")
-		for i := range p.Changes {
-			if c := &p.Changes[i]; c.Subject().Table() == t {
-				b.WriteString(indent + "  " + diffStyle(c.Action, st).Render(ChangeText(c, names)) + "\n")
-			}
-		}
-	}
-	if len(p.Notes) > 0 {
-		b.WriteString("\n" + indent + st.Title.Render("Notes") + "\n")
-		for _, n := range p.Notes {
-			b.WriteString(indent + "  " + st.Warning.Render("!") + " " + netcfg.SafeText(n.Text) + "\n")
-		}
-	}
-	if len(p.Conflicts) > 0 {
-		b.WriteString("\n" + indent + st.Danger.Render(" Conflicts: this plan cannot be applied ") + "\n")
-		for _, c := range p.Conflicts {
-			// x, not a cross: the Linux console font has no ✗.
-			b.WriteString(indent + "  " + st.Removed.Render("x "+netcfg.SafeText(c.Text)) + "\n")
-		}
-	}
+	newPlanWriter(b, st).diff(p, names, indent)
 }

@@ -63,8 +63,10 @@ func (a *app) printPlan(p *snapshots.Proposal, asJSON, commands bool) error {
 	}
 	names := ui.PlanNames(p.Live.Names, &p.Plan)
 	file := netcfg.NamesFile{Paths: a.namePaths()}.TablesPath()
-	_, err := fmt.Fprint(a.out, a.hints(ui.RenderPlanTextIn(&p.Plan, &names, file, a.netns, commands, a.styles())))
-	return err
+	st := a.styles()
+	return a.writePlanText(a.out, func(w io.Writer) error {
+		return ui.WritePlanText(w, &p.Plan, &names, file, a.netns, commands, st)
+	})
 }
 
 func (a *app) planCmd() *cobra.Command {

@@ -220,8 +220,7 @@ func (a *app) snapDiffCmd() *cobra.Command {
 				fmt.Fprintln(a.out, "No differences.")
 				return nil
 			}
-			_, err = fmt.Fprint(a.out, ui.RenderPlanText(&p, &names, "", false, a.styles()))
-			return err
+			return ui.WritePlanText(a.out, &p, &names, "", "", false, a.styles())
 		},
 	}
 }

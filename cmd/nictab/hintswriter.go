@@ -1,0 +1,74 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"slices"
+)
+
+// hintsWriter applies the app's hints to each whole line written through
+// it, into a buffer over w: a plan's printout streams, and hints on the
+// whole text and on each line are the same, since neither rewrite (a
+// "`nictab " and an "ip route|rule " after a space, a colon, a bracket or
+// the start) spans a line break.
+type hintsWriter struct {
+	a    *app
+	w    *bufio.Writer
+	line []byte
+}
+
+// hintTriggers are what hints looks for: a line without any of them is
+// left as it is by hints.
+var hintTriggers = [][]byte{[]byte("`nictab "), []byte("ip route "), []byte("ip rule "), []byte("ip -6 ")}
+
+func (h *hintsWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			h.line = append(h.line, p...)
+			break
+		}
+		h.line = append(h.line, p[:i+1]...)
+		p = p[i+1:]
+		if err := h.flushLine(); err != nil {
+			return n - len(p), err
+		}
+	}
+	return n, nil
+}
+
+func (h *hintsWriter) flushLine() error {
+	var err error
+	if slices.ContainsFunc(hintTriggers, func(t []byte) bool { return bytes.Contains(h.line, t) }) {
+		_, err = h.w.WriteString(h.a.hints(string(h.line)))
+	} else {
+		_, err = h.w.Write(h.line)
+	}
+	h.line = h.line[:0]
+	return err
+}
+
+// Flush writes the last line, whole or not, and the buffer.
+func (h *hintsWriter) Flush() error {
+	if len(h.line) > 0 {
+		if err := h.flushLine(); err != nil {
+			return err
+		}
+	}
+	return h.w.Flush()
+}
+
+// writePlanText prints a plan as `nictab plan` does, streamed, with the
+// app's hints.
+func (a *app) writePlanText(w io.Writer, write func(io.Writer) error) error {
+	if a.netnsArgs() == "" {
+		return write(w)
+	}
+	h := &hintsWriter{a: a, w: bufio.NewWriterSize(w, 64<<10)}
+	if err := write(h); err != nil {
+		return err
+	}
+	return h.Flush()
+}

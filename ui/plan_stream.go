@@ -1,0 +1,171 @@
+package ui
+
+import (
+	"bufio"
+	"io"
+	"slices"
+	"strings"
+
+	"charm.land/lipgloss/v2"
+
+	"github.com/nictab/nictab/netcfg"
+)
+
+// lineStyle renders one line of text as its lipgloss style would, without
+// running lipgloss per line: a plan of 100k routes is 200k lines, and
+// lipgloss' Render (borders, padding, alignment, width, all asked of the
+// style each time) cost more than building the lines. The style's prefix
+// and suffix are found once; a style whose rendering is not prefix + text
+// + suffix (spaces styled apart under underline, a transform) and a line
+// lipgloss would change (tabs, line breaks) keep going through lipgloss.
+type lineStyle struct {
+	st       lipgloss.Style
+	pre, suf string
+	fast     bool
+}
+
+// lineProbe holds a space, a rune outside ASCII and the plan's arrow, what a
+// plan line holds; the check below is only as good as the probe.
+const lineProbe = "~ a-1 ü  →  b"
+
+func newLineStyle(st lipgloss.Style) lineStyle {
+	l := lineStyle{st: st}
+	r := st.Render("Z")
+	i := strings.IndexByte(r, 'Z')
+	if i < 0 || strings.IndexByte(r[i+1:], 'Z') >= 0 {
+		return l
+	}
+	l.pre, l.suf = r[:i], r[i+1:]
+	l.fast = st.Render(lineProbe) == l.pre+lineProbe+l.suf
+	return l
+}
+
+// plainLine is text lipgloss passes through a one-line style unchanged
+// but for its escapes around it: no tab (made spaces), no line break, not
+// empty (an empty string gets no escapes).
+func plainLine(s string) bool {
+	return s != "" && strings.IndexAny(s, "\t\n\r") < 0
+}
+
+// planWriter writes a plan's lines to w as they are made, so that the
+// printout of a big plan is never one string in memory.
+type planWriter struct {
+	w   io.StringWriter
+	err error
+	st  Styles
+
+	added, removed, changed, command lineStyle
+}
+
+func newPlanWriter(w io.StringWriter, st Styles) *planWriter {
+	return &planWriter{
+		w: w, st: st,
+		added: newLineStyle(st.Added), removed: newLineStyle(st.Removed),
+		changed: newLineStyle(st.Changed), command: newLineStyle(st.Command),
+	}
+}
+
+func (pw *planWriter) s(str string) {
+	if pw.err == nil {
+		_, pw.err = pw.w.WriteString(str)
+	}
+}
+
+func (pw *planWriter) styled(l *lineStyle, text string) {
+	if !l.fast || !plainLine(text) {
+		pw.s(l.st.Render(text))
+		return
+	}
+	pw.s(l.pre)
+	pw.s(text)
+	pw.s(l.suf)
+}
+
+func (pw *planWriter) diffStyle(a netcfg.ChangeAction) *lineStyle {
+	switch a {
+	case netcfg.ChangeAdd:
+		return &pw.added
+	case netcfg.ChangeDelete:
+		return &pw.removed
+	}
+	return &pw.changed
+}
+
+// WritePlanText writes to w what RenderPlanTextIn returns, line by line
+// through a buffer: what `nictab plan` and `apply` print.
+func WritePlanText(w io.Writer, p *netcfg.Plan, names *netcfg.Names, namesFile, netns string, commands bool, st Styles) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	pw := newPlanWriter(bw, st)
+	pw.plan(p, names, namesFile, netns, commands)
+	if pw.err != nil {
+		return pw.err
+	}
+	return bw.Flush()
+}
+
+func (pw *planWriter) plan(p *netcfg.Plan, names *netcfg.Names, namesFile, netns string, commands bool) {
+	st := pw.st
+	if p.Empty() && len(p.Conflicts) == 0 {
+		pw.s(st.OK.Render("No changes.") + " The live state already matches.\n")
+	} else {
+		pw.s(st.Title.Render("Plan: "+PlanCounts(p)) + "\n")
+	}
+	pw.diff(p, names, "")
+	if commands && !p.Empty() {
+		pw.s("\n" + st.Title.Render("Equivalent commands") + "\n")
+		for i := range p.Changes {
+			for _, cmd := range p.Changes[i].Commands(namesFile) {
+				pw.s("  ")
+				pw.commandText(netcfg.CommandIn(netns, cmd))
+				pw.s("\n")
+			}
+		}
+	}
+}
+
+// commandText is CommandText written out.
+func (pw *planWriter) commandText(cmd string) {
+	if hasControl(cmd) {
+		pw.s(CommandText(cmd, pw.st))
+		return
+	}
+	pw.styled(&pw.command, cmd)
+}
+
+// diff writes a plan's changes under their tables, then its notes and
+// conflicts, each line after indent: `nictab plan` and the TUI's preview
+// show the same diff.
+func (pw *planWriter) diff(p *netcfg.Plan, names *netcfg.Names, indent string) {
+	st := pw.st
+	var tables []uint32
+	for i := range p.Changes {
+		if t := p.Changes[i].Subject().Table(); !slices.Contains(tables, t) {
+			tables = append(tables, t)
+		}
+	}
+	slices.Sort(tables)
+	for _, t := range tables {
+		pw.s("\n" + indent + st.Header.Render("table "+netcfg.SafeText(names.TableLabel(t))) + "\n")
+		for i := range p.Changes {
+			if c := &p.Changes[i]; c.Subject().Table() == t {
+				pw.s(indent)
+				pw.s("  ")
+				pw.styled(pw.diffStyle(c.Action), ChangeText(c, names))
+				pw.s("\n")
+			}
+		}
+	}
+	if len(p.Notes) > 0 {
+		pw.s("\n" + indent + st.Title.Render("Notes") + "\n")
+		for _, n := range p.Notes {
+			pw.s(indent + "  " + st.Warning.Render("!") + " " + netcfg.SafeText(n.Text) + "\n")
+		}
+	}
+	if len(p.Conflicts) > 0 {
+		pw.s("\n" + indent + st.Danger.Render(" Conflicts: this plan cannot be applied ") + "\n")
+		for _, c := range p.Conflicts {
+			// x, not a cross: the Linux console font has no ✗.
+			pw.s(indent + "  " + st.Removed.Render("x "+netcfg.SafeText(c.Text)) + "\n")
+		}
+	}
+}
