@@ -243,12 +243,30 @@ func (p *Plan) Counts() (add, del, repl int) {
 // OwnedAsDesired returns what nictab owns in s as a desired state: planning
 // towards it from a later state undoes everything in between.
 func OwnedAsDesired(s State) Desired {
-	d := Desired{Rules: s.OwnedRules(), Routes: s.OwnedRoutes(), Names: s.Names.OwnedTables()}
+	return ownedAsDesired(s, s.OwnedRoutes())
+}
+
+// OwnedAsDesiredSharing is OwnedAsDesired whose routes share s's array
+// when nictab's routes are one run of it, as in the read-back after an
+// apply: a snapshot of 100k routes then holds no second copy of them.
+// Neither s's routes nor the result's may be changed in place while the
+// other is in use.
+func OwnedAsDesiredSharing(s State) Desired {
+	if run, ok := s.ownedRun(); ok {
+		return ownedAsDesired(s, run)
+	}
+	return OwnedAsDesired(s)
+}
+
+func ownedAsDesired(s State, routes []Route) Desired {
+	d := Desired{Rules: s.OwnedRules(), Routes: routes, Names: s.Names.OwnedTables()}
 	for i := range d.Names {
 		d.Names[i].File = ""
 	}
-	for _, r := range d.Routes {
-		d.Tables = append(d.Tables, r.Table)
+	for i := range d.Routes {
+		if t := d.Routes[i].Table; len(d.Tables) == 0 || d.Tables[len(d.Tables)-1] != t {
+			d.Tables = append(d.Tables, t)
+		}
 	}
 	for _, r := range d.Rules {
 		if r.Action == ActionLookup {
@@ -373,7 +391,15 @@ func PlanChanges(live State, want Desired) Plan {
 	// at 100k routes, maps under RouteKey were most of the plan's time.
 	match, wanted := matchRoutes(live.Routes, want.Routes)
 	foreignAt, ownedAt := routeSharers(live.Routes, want.Routes)
-	p.Target.Routes = make([]Route, 0, len(want.Routes))
+	// The target is want's routes less those refused or left alone; most
+	// plans refuse none, and then the target shares want's slice instead
+	// of holding a second copy (336 bytes a route), which the changes
+	// point into already.
+	kept := 0
+	share := slices.IsSortedFunc(want.Routes, routeByKey)
+	if !share {
+		p.Target.Routes = make([]Route, 0, len(want.Routes))
+	}
 	var needsIt string
 	var needsItTable uint32
 	for i := range want.Routes {
@@ -420,7 +446,19 @@ func PlanChanges(live State, want Desired) Plan {
 		case !RouteEqual(l, w):
 			routeAdds = append(routeAdds, Change{Action: ChangeReplace, Before: Object{Route: l}, After: Object{Route: w}, Reason: "changed"})
 		}
-		p.Target.Routes = append(p.Target.Routes, *w)
+		if share && kept != i {
+			// A route was left out: from here on the target is a copy.
+			share = false
+			p.Target.Routes = append(make([]Route, 0, len(want.Routes)), want.Routes[:kept]...)
+		}
+		if !share {
+			p.Target.Routes = append(p.Target.Routes, *w)
+		}
+		kept++
+	}
+	if share {
+		// Capped, so that an append to either never writes into the other.
+		p.Target.Routes = want.Routes[:kept:kept]
 	}
 	for i := range live.Routes {
 		l := &live.Routes[i]
@@ -444,12 +482,13 @@ func PlanChanges(live State, want Desired) Plan {
 	slices.SortFunc(p.Target.Rules, func(a, b Rule) int { return CompareRules(&a, &b) })
 	// Desired routes mostly come sorted already; sorting 100k structs of
 	// this size costs more than checking.
-	byKey := func(a, b Route) int { return a.Key().Compare(b.Key()) }
-	if !slices.IsSortedFunc(p.Target.Routes, byKey) {
-		slices.SortFunc(p.Target.Routes, byKey)
+	if !slices.IsSortedFunc(p.Target.Routes, routeByKey) {
+		slices.SortFunc(p.Target.Routes, routeByKey)
 	}
 	return p
 }
+
+func routeByKey(a, b Route) int { return a.Key().Compare(b.Key()) }
 
 // compareRouteOrder puts routes without a gateway (connected routes) before
 // routes with one, or after them when deleting.

@@ -183,6 +183,28 @@ func (s *State) OwnedRoutes() []Route {
 	return out
 }
 
+// ownedRun is OwnedRoutes without the copy when nictab's routes are one
+// run of s.Routes (a table read back whole, beside none or other tables
+// of others'): the run itself, capped so that an append copies.
+func (s *State) ownedRun() ([]Route, bool) {
+	start, end := -1, -1
+	for i := range s.Routes {
+		if !s.Routes[i].Owned() {
+			continue
+		}
+		if start < 0 {
+			start = i
+		} else if end != i {
+			return nil, false
+		}
+		end = i + 1
+	}
+	if start < 0 {
+		return nil, true
+	}
+	return s.Routes[start:end:end], true
+}
+
 // RuleTables returns every table a lookup rule refers to, ascending.
 func (s *State) RuleTables() []uint32 {
 	var out []uint32

@@ -396,7 +396,9 @@ func (e *Engine) snapshotOf(p *Proposal, after netcfg.State, txid string) *Snaps
 	if host == "" {
 		host, _ = os.Hostname()
 	}
-	d := dropUnrecorded(netcfg.OwnedAsDesired(after), p.unrecorded)
+	// after is the read-back, used for nothing else once the snapshot is
+	// made: its routes are shared, not copied.
+	d := dropUnrecorded(netcfg.OwnedAsDesiredSharing(after), p.unrecorded)
 	resolved := netcfg.Target{Rules: d.Rules, Routes: d.Routes, Names: d.Names}
 	parent, _ := e.store.LatestID()
 	return &Snapshot{
