@@ -59,6 +59,12 @@ func (s *Store) records() (*records, error) {
 // plan usually finds everything it owns in the newest.
 func (s *Store) recordsOf(live netcfg.State) (*records, error) {
 	rec := &records{rules: map[string]bool{}, routes: map[netcfg.RouteKey]bool{}}
+	// Records are asked only of live objects of nictab's protocol: with
+	// none (a first apply, a table being filled) no record can matter,
+	// and the newest snapshot is not read.
+	if !ownsAny(&live) {
+		return rec, nil
+	}
 	latest, err := s.Latest()
 	if err != nil {
 		return nil, err
@@ -80,6 +86,20 @@ func (s *Store) recordsOf(live netcfg.State) (*records, error) {
 		}
 	}
 	return rec, nil
+}
+
+func ownsAny(live *netcfg.State) bool {
+	for i := range live.Rules {
+		if live.Rules[i].Owned() {
+			return true
+		}
+	}
+	for i := range live.Routes {
+		if live.Routes[i].Owned() {
+			return true
+		}
+	}
+	return false
 }
 
 // otherRecords adds the records outside the history: pending snapshots
