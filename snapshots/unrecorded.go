@@ -65,12 +65,12 @@ func (s *Store) recordsOf(live netcfg.State) (*records, error) {
 	if !ownsAny(&live) {
 		return rec, nil
 	}
-	latest, err := s.Latest()
+	latest, err := s.latestResolved()
 	if err != nil {
 		return nil, err
 	}
-	if latest != nil && latest.Resolved != nil {
-		rec.add(latest.Resolved.Rules, latest.Resolved.Routes)
+	if latest != nil {
+		rec.add(latest.Rules, latest.Routes)
 	}
 	if err := s.otherRecords(rec); err != nil {
 		return nil, err
