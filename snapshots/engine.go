@@ -297,7 +297,10 @@ func (e *Engine) Apply(p *Proposal, o ApplyOptions) (*Outcome, error) {
 		Names:     netcfg.NamesFile{Paths: e.cfg.NamePaths},
 		Progress:  o.Progress,
 		BeforeChange: func(before netcfg.State) error {
-			j.Before = netcfg.OwnedAsDesired(before)
+			// Shared with the kernel's state before the change, which Apply
+			// only reads (its undo copies what it needs): the journal of a
+			// rollback of 100k routes holds no second copy of them.
+			j.Before = netcfg.OwnedAsDesiredSharing(before)
 			j.Tables = before.Complete
 			j.Foreign = netcfg.ForeignObjects(before)
 			if !o.Unrecorded && !p.Plan.Empty() {
