@@ -44,7 +44,7 @@ func newLineStyle(st lipgloss.Style) lineStyle {
 // but for its escapes around it: no tab (made spaces), no line break, not
 // empty (an empty string gets no escapes).
 func plainLine(s string) bool {
-	return s != "" && strings.IndexAny(s, "\t\n\r") < 0
+	return s != "" && !strings.ContainsAny(s, "\t\n\r")
 }
 
 // planWriter writes a plan's lines to w as they are made, so that the
