@@ -25,6 +25,8 @@ const (
 	screenSnapshots
 	screenSnapshot
 	screenExport
+	screenRoutes
+	screenForm
 )
 
 // loadState is the state of the first read of the namespace: nothing can
@@ -81,6 +83,14 @@ type Model struct {
 	snaps   snapshotsScreen
 	snap    snapshotScreen
 	export  exportScreen
+	routes  routesScreen
+	// form is the rule, route or table form open; formFrom the screen it
+	// returns to.
+	form     *editForm
+	formFrom screen
+
+	// previewFrom is the screen the preview goes back to.
+	previewFrom screen
 
 	showHelp bool
 	helpOff  int
@@ -253,6 +263,10 @@ func (m *Model) setState(s netcfg.State) {
 	m.hay = nicsHay{}
 	m.refilterAll()
 	m.nics.reflow(&m.list, m.listLines, m.bodyHeight())
+	if m.screen == screenRoutes || m.formFrom == screenRoutes {
+		m.routes.load(&m.state, m.routes.table)
+		m.routes.move(0, m.bodyHeight())
+	}
 }
 
 // updateRunes takes letters that arrived together one at a time. Over SSH
@@ -322,6 +336,10 @@ func (m Model) updateKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		cmd = m.snapshotKey(msg)
 	case screenExport:
 		cmd = m.exportKey(msg)
+	case screenRoutes:
+		cmd = m.routesKey(msg)
+	case screenForm:
+		cmd = m.formKey(msg)
 	}
 	return m, cmd
 }
@@ -338,6 +356,10 @@ func (m *Model) typing() bool {
 		return m.nics.filter[m.nics.focus].typing
 	case screenSnapshots:
 		return m.snaps.filter.typing
+	case screenRoutes:
+		return m.routes.filter.typing
+	case screenForm:
+		return true
 	}
 	return false
 }
@@ -364,7 +386,7 @@ func (m *Model) back() {
 			m.screen = screenSnapshots
 			return
 		}
-		m.screen = screenNICs
+		m.screen = m.previewFrom
 	default:
 		m.screen = screenNICs
 	}
@@ -484,11 +506,18 @@ func (m *Model) helpKeys() helpKeys {
 		return m.keys.textHelp(m.keys.Diff, m.keys.Rollback, m.keys.Export)
 	case screenExport:
 		return m.keys.textHelp(m.keys.Write, m.keys.Flavor)
+	case screenRoutes:
+		if m.routes.filter.typing {
+			return m.keys.filterHelp()
+		}
+		return m.keys.routesHelp()
+	case screenForm:
+		return m.keys.formHelp()
 	}
 	if m.screen == screenNICs && m.nics.filter[m.nics.focus].typing {
 		return m.keys.filterHelp()
 	}
-	return m.keys.nicsHelp(m.caps.ReadOnly)
+	return m.keys.nicsHelp(m.caps.ReadOnly, m.nics.focus)
 }
 
 // crumbs says where the person is.
@@ -513,6 +542,13 @@ func (m *Model) crumbs() string {
 		parts = append(parts, "snapshots", m.snap.id)
 	case screenExport:
 		parts = append(parts, "snapshots", "export "+m.export.id)
+	case screenRoutes:
+		parts = append(parts, "tables", m.tableLabel(m.routes.table), "routes")
+	case screenForm:
+		if m.formFrom == screenRoutes {
+			parts = append(parts, "tables", m.tableLabel(m.routes.table))
+		}
+		parts = append(parts, strings.ToLower(m.form.title[:1])+m.form.title[1:])
 	}
 	return " " + strings.Join(parts, " » ")
 }
@@ -556,6 +592,10 @@ func (m *Model) body(w, h int) string {
 		return m.snap.view(w, m.st)
 	case screenExport:
 		return m.export.view(w, m.st)
+	case screenRoutes:
+		return m.renderRoutes(w, h)
+	case screenForm:
+		return renderForm(m.form, m.checkForm(), w, m.st)
 	}
 	return renderNICs(m.nicsView(), w, m.st)
 }
@@ -563,6 +603,6 @@ func (m *Model) body(w, h int) string {
 func (m *Model) nicsView() nicsView {
 	return nicsView{
 		show: &m.list, lines: m.listLines, all: &m.show, screen: m.nics, layout: layoutNICs(paneSizes(&m.list, m.listLines), m.bodyHeight()),
-		edits: m.edits, names: &m.state.Names, tableOf: m.tableLabel, readOnly: m.caps.ReadOnly,
+		edits: m.edits, names: &m.state.Names, tableOf: m.tableLabel, readOnly: m.caps.ReadOnly, ruleMark: m.pendingRuleMark,
 	}
 }

@@ -181,6 +181,8 @@ type nicsView struct {
 	names    *netcfg.Names
 	tableOf  func(uint32) string
 	readOnly bool
+	// ruleMark says what the pending edits do to a live rule.
+	ruleMark func(*netcfg.Rule) string
 }
 
 // renderNICs draws the three panes.
@@ -484,8 +486,18 @@ func renderRulePane(b *strings.Builder, d nicsView, st Styles) {
 			ownerCell = st.Muted.Render(owner)
 		}
 		text := netcfg.SafeText(RuleText(&r.Rule, r.TableName, d.names))
+		mark := ""
+		if d.ruleMark != nil && d.edits.len() > 0 {
+			if mark = d.ruleMark(&r.Rule); mark != "" {
+				mark = "→" + mark + " "
+			}
+		}
 		sel := i == d.screen.cursor[paneRules] && d.screen.focus == paneRules
 		line := row(cols, strconv.FormatUint(uint64(r.Priority), 10), famLabel(r.Family), ownerCell, text)
+		if mark != "" {
+			line = row(cols, strconv.FormatUint(uint64(r.Priority), 10), famLabel(r.Family), ownerCell, st.Changed.Render(mark)+text)
+			text = mark + text
+		}
 		if sel {
 			if owner == "other" {
 				owner = "!other"
@@ -529,7 +541,19 @@ func (m *Model) nicsKey(msg tea.KeyPressMsg) tea.Cmd {
 		return tea.Batch(detectCmd(m.be), intentCmd(m.be))
 	case key.Matches(msg, k.Snapshots):
 		return m.openSnapshots()
-	case key.Matches(msg, k.Assign), key.Matches(msg, k.Unassign), key.Matches(msg, k.Discard), key.Matches(msg, k.Preview):
+	case s.focus == paneTables && key.Matches(msg, k.Routes):
+		m.openRoutes()
+		return nil
+	case key.Matches(msg, k.Undo):
+		if m.caps.ReadOnly {
+			m.setFlash("nothing changed: "+m.caps.Reason, true)
+			return nil
+		}
+		m.undo()
+	case s.focus != paneNICs && !m.caps.ReadOnly && (key.Matches(msg, k.New) || key.Matches(msg, k.Edit) || key.Matches(msg, k.Delete) || key.Matches(msg, k.Adopt)):
+		m.paneAction(msg)
+	case key.Matches(msg, k.Assign), key.Matches(msg, k.Unassign), key.Matches(msg, k.Discard), key.Matches(msg, k.Preview),
+		s.focus != paneNICs && (key.Matches(msg, k.New) || key.Matches(msg, k.Edit) || key.Matches(msg, k.Delete) || key.Matches(msg, k.Adopt)):
 		return m.nicsAction(msg)
 	}
 	s.reflow(&m.list, m.listLines, m.bodyHeight())
@@ -596,6 +620,35 @@ func (m *Model) nicsAction(msg tea.KeyPressMsg) tea.Cmd {
 		m.setFlash("dropped the edit of "+netcfg.SafeText(name), false)
 	}
 	return nil
+}
+
+// paneAction handles the edit keys of the tables and rules panes.
+func (m *Model) paneAction(msg tea.KeyPressMsg) {
+	k := m.keys
+	act := ""
+	switch {
+	case key.Matches(msg, k.New):
+		act = "new"
+	case m.nics.focus == paneTables && msg.String() == "enter":
+		m.openRoutes()
+		return
+	case key.Matches(msg, k.Edit):
+		act = "edit"
+	case key.Matches(msg, k.Delete):
+		act = "delete"
+	case key.Matches(msg, k.Adopt):
+		act = "adopt"
+	}
+	switch m.nics.focus {
+	case paneRules:
+		m.ruleAction(act)
+	case paneTables:
+		if act == "adopt" {
+			m.setFlash("adopt rules on the rules pane, routes in a table's routes (enter)", true)
+			return
+		}
+		m.tableAction(act)
+	}
 }
 
 func hasEdit(e edits, nic string) bool {

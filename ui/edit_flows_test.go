@@ -1,0 +1,229 @@
+package ui
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/nictab/nictab/netcfg"
+)
+
+// toRules focuses the rules pane.
+var toRules = []step{wait("enp2s0"), press(tea.KeyTab), press(tea.KeyTab), wait("[Rules]")}
+
+// toTables focuses the tables pane.
+var toTables = []step{wait("enp2s0"), press(tea.KeyTab), wait("[Tables]")}
+
+// newFwmarkRule types a rule "fwmark 0x13 lookup 13" at priority 1100.
+var newFwmarkRule = with(toRules, []step{keys("n"), wait("New rule"), press(tea.KeyUp), keys("1100"),
+	press(tea.KeyTab), press(tea.KeyTab), press(tea.KeyTab), press(tea.KeyTab), press(tea.KeyTab), keys("0x13"),
+	press(tea.KeyTab), keys("13"), wait("adds the rule")})
+
+// managedSetup makes a fake what managed does, for the screen cases.
+func managedSetup(f *fakeBackend) { *f = *managedFake() }
+
+// managed is a fake whose base intent holds eno1 in table 13 and one
+// explicit rule and route, all applied.
+func managed(t *testing.T) *fakeBackend {
+	t.Helper()
+	return managedFake()
+}
+
+func managedFake() *fakeBackend {
+	f := newFake()
+	mark := netcfg.FwMark{Value: 0x13, Mask: 0xffffffff}
+	f.base = netcfg.Intent{
+		Tables: []netcfg.TableDef{{ID: 13, Name: "vpn"}},
+		NICs:   []netcfg.NICIntent{{Name: "eno1", Table: netcfg.TableRef{ID: 13}}},
+		Rules:  []netcfg.RuleIntent{{Priority: 1100, From: pfx("10.30.0.0/16"), FwMark: &mark, Table: netcfg.TableRef{ID: 13}}},
+		Routes: []netcfg.RouteIntent{{Table: netcfg.TableRef{ID: 13}, To: pfx("10.20.0.0/16"), Via: addr("192.168.10.1"), Metric: 50}},
+	}
+	p, err := f.Propose(f.base, nil)
+	if err != nil {
+		panic(err)
+	}
+	f.state = withTarget(f.state, p.Plan.Target)
+	f.state.Complete = append(f.state.Complete, 13)
+	slices.Sort(f.state.Complete)
+	return f
+}
+
+// TestFlowRuleAdd: n on the rules pane, the fields typed, enter, p: the
+// intent holds the rule and the plan adds it for both families.
+func TestFlowRuleAdd(t *testing.T) {
+	f := newFake()
+	m := finish(t, run(t, f, 80, 24, false, with(newFwmarkRule, []step{press(tea.KeyEnter), wait("unapplied edit"), keys("p"), wait("+2 to add")})...))
+	want := netcfg.RuleIntent{Priority: 1100, FwMark: &netcfg.FwMark{Value: 0x13, Mask: 0xffffffff}, Table: netcfg.TableRef{ID: 13}}
+	if got := m.preview.intent.Rules; len(got) != 1 || !ruleIntentEqual(&got[0], &want) {
+		t.Fatalf("intent rules %+v, want %+v", got, want)
+	}
+	var marks []string
+	for _, c := range m.preview.proposal.Plan.Changes {
+		if r := c.After.Rule; r != nil && c.Action == netcfg.ChangeAdd {
+			marks = append(marks, famLabel(r.Family)+" "+netcfg.RuleString(r))
+		}
+	}
+	if len(marks) != 2 || !strings.Contains(marks[0], "fwmark 0x13") || !strings.Contains(marks[0], "1100") {
+		t.Fatalf("plan adds %q", marks)
+	}
+}
+
+// TestFlowRuleChecksAsTyped: each field says what is wrong while it is
+// typed, and enter on a wrong form saves nothing.
+func TestFlowRuleChecksAsTyped(t *testing.T) {
+	f := newFake()
+	m := finish(t, run(t, f, 80, 24, false, with(toRules, []step{keys("n"), wait("New rule"),
+		press(tea.KeyUp), keys("32766"), wait("kernel's own rules"), ctrl('u'), keys("500"), wait("taken by a rule nictab does not own"), ctrl('u'),
+		press(tea.KeyTab), keys("10.0.0.1/8"), wait("host bits set"), ctrl('u'), keys("10.0.0.0/8"),
+		press(tea.KeyTab), keys("2001:db8::/32"), wait("one family"), ctrl('u'),
+		press(tea.KeyTab), keys("wg0"), wait("no NIC wg0 here now"),
+		press(tea.KeyTab), press(tea.KeyTab), keys("0xzz"), wait("not a 32-bit number"), ctrl('u'),
+		press(tea.KeyTab), keys("nosuch"), wait(`no table is named "nosuch"`),
+		press(tea.KeyEnter), wait("Fix the fields")})...))
+	if m.screen != screenForm || m.edits.len() != 0 {
+		t.Fatalf("screen %v with %d edits", m.screen, m.edits.len())
+	}
+}
+
+// TestFlowRuleEditDeleteUndo: an explicit rule of nictab's is edited in
+// place, the edit undone, then it is deleted.
+func TestFlowRuleEditDeleteUndo(t *testing.T) {
+	f := managed(t)
+	// Rules sort by priority, then family: 0, 0, 500, 1000, 1000, 1100.
+	m := finish(t, run(t, f, 120, 40, false, with(toRules, []step{keys("jjjjj"), keys("e"), wait("Edit rule 1100"), ctrl('u'), keys("1200"), wait("changes the rule"), press(tea.KeyEnter), wait("→change"),
+		keys("p"), wait("to change"), press(tea.KeyEscape), wait("[Rules]")})...))
+	in := m.intent()
+	if len(in.Rules) != 1 || in.Rules[0].Priority != 1200 {
+		t.Fatalf("rules after edit %+v", in.Rules)
+	}
+	f2 := managed(t)
+	m = finish(t, run(t, f2, 120, 40, false, with(toRules, []step{keys("jjjjj"), keys("e"), wait("Edit rule"), press(tea.KeyEnter),
+		wait("noted"), keys("u"), wait("undid"), keys("d"), wait("will be deleted"), keys("p"), wait("-1 to delete")})...))
+	if in := m.intent(); len(in.Rules) != 0 || len(in.NICs) != 1 {
+		t.Fatalf("intent after delete %+v", in)
+	}
+}
+
+// TestFlowRuleOfNICAndKernel: rules a NIC's assignment makes, and the
+// kernel's, are not edited as rules; each says why.
+func TestFlowRuleOfNICAndKernel(t *testing.T) {
+	f := managed(t)
+	finish(t, run(t, f, 120, 40, false, with(toRules, []step{keys("d"), wait("kernel's own"), keys("jjj"), keys("e"), wait("made by eno1's assignment")})...))
+}
+
+// TestFlowAdoptRule: A on a rule of someone else's marks it; the preview
+// plans it replaced in place with nictab's protocol, and says no packet
+// moves; the intent carries it as an explicit rule.
+func TestFlowAdoptRule(t *testing.T) {
+	f := newFake()
+	m := finish(t, run(t, f, 120, 40, false, with(toRules, []step{keys("jd"), wait("not nictab's: A adopts"), keys("A"), wait("moving no packet"), wait("→adopt"),
+		keys("p"), wait("~1 to change"), wait("adoption moves no")})...))
+	pl := m.preview.proposal.Plan
+	if len(pl.Changes) != 1 || pl.Changes[0].Action != netcfg.ChangeReplace || pl.Changes[0].After.Rule.Proto != netcfg.ProtoNictab || pl.Changes[0].Before.Rule.Proto != netcfg.ProtoBoot {
+		t.Fatalf("plan %+v", pl.Changes)
+	}
+	if in := m.preview.intent; len(in.Rules) != 1 || in.Rules[0].Priority != 500 || in.Rules[0].Table.ID != 100 {
+		t.Fatalf("intent %+v", in)
+	}
+}
+
+// TestFlowRouteAdd: enter on a table opens its routes; n, the fields,
+// enter, p: the plan adds the route with its metric.
+func TestFlowRouteAdd(t *testing.T) {
+	f := managed(t)
+	m := finish(t, run(t, f, 80, 24, false, with(toTables, []step{press(tea.KeyEnter), wait("Routes of table 13 vpn"), keys("n"), wait("New route"),
+		keys("10.40.0.0/16"), press(tea.KeyTab), keys("192.168.10.1"), press(tea.KeyTab), press(tea.KeyTab), press(tea.KeyTab), press(tea.KeyTab),
+		keys("70"), wait("adds the route"), press(tea.KeyEnter), wait("noted"), keys("p"), wait("+1 to add")})...))
+	var added []string
+	for _, c := range m.preview.proposal.Plan.Changes {
+		if c.Action == netcfg.ChangeAdd && c.After.Route != nil {
+			added = append(added, netcfg.RouteString(c.After.Route))
+		}
+	}
+	if len(added) != 1 || !strings.Contains(added[0], "10.40.0.0/16 via 192.168.10.1") || !strings.Contains(added[0], "metric 70") {
+		t.Fatalf("plan adds %q", added)
+	}
+	if m.previewFrom != screenRoutes {
+		t.Fatalf("the preview goes back to %v", m.previewFrom)
+	}
+}
+
+// TestFlowRouteChecks: the route form's checks as typed.
+func TestFlowRouteChecks(t *testing.T) {
+	f := managed(t)
+	finish(t, run(t, f, 80, 24, false, with(toTables, []step{press(tea.KeyEnter), wait("Routes of table 13"), keys("n"), wait("New route"),
+		keys("10.50.0.0/16"), press(tea.KeyEnter), wait("needs via or dev"), keys("2001:db8::1"), press(tea.KeyTab), keys("nosuch0"), wait("no NIC named nosuch0"), ctrl('u'),
+		press(tea.KeyTab), press(tea.KeyTab), keys("far"), wait("unknown scope"), ctrl('u'), press(tea.KeyTab), keys("-1"), wait("not a number"), ctrl('u'),
+		press(tea.KeyTab), keys("bogus"), wait("not a route type")})...))
+}
+
+// TestFlowRouteEditDelete: an explicit route is edited, then deleted;
+// a route eno1's assignment makes says where it comes from.
+func TestFlowRouteEditDelete(t *testing.T) {
+	f := managed(t)
+	open := with(toTables, []step{press(tea.KeyEnter), wait("Routes of table 13"), keys("/10.20"), wait("1 of 5"), press(tea.KeyEnter)})
+	m := finish(t, run(t, f, 120, 40, false, with(open, []step{keys("e"), wait("Edit route"), press(tea.KeyDown), press(tea.KeyDown), press(tea.KeyDown),
+		press(tea.KeyDown), press(tea.KeyDown), ctrl('u'), keys("60"), press(tea.KeyEnter), wait("noted"), wait("change"), keys("p"), wait("+1 to add")})...))
+	if in := m.intent(); len(in.Routes) != 1 || in.Routes[0].Metric != 60 {
+		t.Fatalf("routes after edit %+v", in.Routes)
+	}
+	f = managed(t)
+	m = finish(t, run(t, f, 120, 40, false, with(open, []step{keys("d"), wait("will be deleted"), press(tea.KeyEscape), keys("e"), wait("deleted already"), keys("k"), keys("e"), wait("eno1's assignment")})...))
+	if in := m.intent(); len(in.Routes) != 0 {
+		t.Fatalf("routes after delete %+v", in.Routes)
+	}
+}
+
+// TestFlowTableDelete: d on a table of nictab's takes its NIC, rule and
+// route with it; the preview deletes all of them.
+func TestFlowTableDelete(t *testing.T) {
+	f := managed(t)
+	m := finish(t, run(t, f, 80, 24, false, with(toTables, []step{keys("d"), wait("goes when applied"), keys("p"), wait("to delete")})...))
+	in := m.preview.intent
+	if len(in.NICs)+len(in.Rules)+len(in.Routes)+len(in.Tables) != 0 {
+		t.Fatalf("intent after deleting table 13: %+v", in)
+	}
+	add, del, _ := m.preview.proposal.Plan.Counts()
+	owned := 0
+	for _, r := range f.state.Rules {
+		if r.Owned() {
+			owned++
+		}
+	}
+	for _, r := range f.state.Routes {
+		if r.Owned() {
+			owned++
+		}
+	}
+	// Every rule and route of nictab's goes, and the name with them.
+	if add != 0 || del != owned+1 {
+		t.Fatalf("plan adds %d, deletes %d; want 0 and %d", add, del, owned+1)
+	}
+}
+
+// TestFlowTableCreateRename: n on the tables pane creates a table the
+// assign form then offers; e renames one.
+func TestFlowTableCreateRename(t *testing.T) {
+	f := managed(t)
+	m := finish(t, run(t, f, 80, 24, false, with(toTables, []step{keys("n"), wait("New table"), keys("14"), press(tea.KeyTab), keys("lan"), wait("creates table 14 lan"),
+		press(tea.KeyEnter), wait("noted"), keys("e"), wait("Rename table 13 vpn"), ctrl('u'), keys("tunnel"), wait("renames table"), press(tea.KeyEnter), wait("noted")})...))
+	in := m.intent()
+	if !slices.Equal(in.Tables, []netcfg.TableDef{{ID: 13, Name: "tunnel"}, {ID: 14, Name: "lan"}}) {
+		t.Fatalf("tables %+v", in.Tables)
+	}
+	if !slices.ContainsFunc(knownTables(m.show, &m.state.Names, m.base, m.edits), func(c tableChoice) bool { return c.ID == 14 && c.Name == "lan" }) {
+		t.Fatal("the assign form does not offer the new table")
+	}
+}
+
+// TestFlowUndoEverything: u takes back edits one by one, last first.
+func TestFlowUndoEverything(t *testing.T) {
+	f := newFake()
+	m := finish(t, run(t, f, 80, 24, false, with(assignEno1, newFwmarkRule, []step{press(tea.KeyEnter), wait("2 unapplied edits"),
+		keys("u"), wait("undid the new rule"), keys("u"), wait("undid the edit of eno1"), keys("u"), wait("no edit to undo")})...))
+	if m.edits.len() != 0 || len(m.intent().NICs) != 0 {
+		t.Fatalf("edits %d, intent %+v", m.edits.len(), m.intent())
+	}
+}

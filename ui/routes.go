@@ -1,0 +1,270 @@
+package ui
+
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/nictab/nictab/netcfg"
+)
+
+// The routes screen: one table's routes, opened with enter on the tables
+// pane. It lists only the rows that fit, and `/` narrows the rows already
+// kept as a filter grows, so a table of a hundred thousand routes scrolls
+// and filters as one of ten does.
+
+type routesScreen struct {
+	table uint32
+	// rows are the indexes into State.Routes of the table's routes, in
+	// the order they were read.
+	rows []int
+	// hay is each row's lowered text, made when a filter first needs it.
+	hay    []string
+	filter filter
+	cursor int
+	offset int
+	// routes is the state's slice the rows index.
+	routes []netcfg.Route
+	// read is false when the table's routes were not read (no rule uses
+	// it and nictab owns nothing in it).
+	read bool
+}
+
+// load lists the table's routes of a state, keeping the cursor and the
+// filter's text.
+func (r *routesScreen) load(s *netcfg.State, table uint32) {
+	text, typing := r.filter.text, r.filter.typing
+	if r.table != table {
+		*r = routesScreen{}
+		text, typing = "", false
+	}
+	r.table, r.routes, r.hay = table, s.Routes, nil
+	r.read = s.HasTable(table)
+	r.rows = r.rows[:0]
+	for i := range s.Routes {
+		if s.Routes[i].Table == table {
+			r.rows = append(r.rows, i)
+		}
+	}
+	r.filter = filter{text: text, typing: typing}
+	if text != "" {
+		r.filter.refilter("", r.haystack())
+	}
+}
+
+func (r *routesScreen) haystack() []string {
+	if r.hay != nil {
+		return r.hay
+	}
+	r.hay = make([]string, len(r.rows))
+	for i, j := range r.rows {
+		rt := &r.routes[j]
+		owner := "other"
+		switch {
+		case rt.Owned():
+			owner = "nictab"
+		case rt.Proto == netcfg.ProtoKernel:
+			owner = "kernel"
+		}
+		r.hay[i] = strings.ToLower(owner + " " + netcfg.RouteString(rt))
+	}
+	return r.hay
+}
+
+// count is how many rows the screen lists now.
+func (r *routesScreen) count() int {
+	if r.filter.keep != nil {
+		return len(r.filter.keep)
+	}
+	return len(r.rows)
+}
+
+// at is the route listed at row i.
+func (r *routesScreen) at(i int) *netcfg.Route {
+	if r.filter.keep != nil {
+		i = r.filter.keep[i]
+	}
+	return &r.routes[r.rows[i]]
+}
+
+func (r *routesScreen) current() *netcfg.Route {
+	if r.cursor < 0 || r.cursor >= r.count() {
+		return nil
+	}
+	return r.at(r.cursor)
+}
+
+// visible is how many rows fit under the title and the column header.
+func routeRows(height int) int { return max(height-2, 1) }
+
+func (r *routesScreen) move(delta, height int) {
+	n := r.count()
+	r.cursor = min(max(r.cursor+delta, 0), max(n-1, 0))
+	r.offset = window(r.cursor, r.offset, n, routeRows(height))
+}
+
+// openRoutes shows the routes of the table under the cursor.
+func (m *Model) openRoutes() {
+	if len(m.list.Tables) == 0 {
+		m.setFlash("no table is under the cursor", true)
+		return
+	}
+	t := m.list.Tables[m.nics.cursor[paneTables]]
+	m.routes.load(&m.state, t.ID)
+	m.routes.move(0, m.bodyHeight())
+	m.screen = screenRoutes
+}
+
+// routesKey handles a key on the routes screen.
+func (m *Model) routesKey(msg tea.KeyPressMsg) tea.Cmd {
+	k := m.keys
+	r := &m.routes
+	h := m.bodyHeight()
+	f := &r.filter
+	switch {
+	case f.typing && msg.String() == "enter":
+		f.typing = false
+		return nil
+	case key.Matches(msg, k.Back) && (f.typing || f.active()):
+		if c := r.cursor; f.keep != nil && c < len(f.keep) {
+			r.cursor = f.keep[c]
+		}
+		*f = filter{}
+		r.move(0, h)
+		return nil
+	case f.typing:
+		old := f.text
+		if f.edit(msg) {
+			if f.text != old {
+				f.refilter(old, r.haystack())
+				r.cursor, r.offset = 0, 0
+			}
+			return nil
+		}
+	case key.Matches(msg, k.Filter):
+		f.typing = true
+		r.haystack()
+		return nil
+	}
+	page := max(routeRows(h)-1, 1)
+	switch {
+	case key.Matches(msg, k.Up):
+		r.move(-1, h)
+	case key.Matches(msg, k.Down):
+		r.move(1, h)
+	case key.Matches(msg, k.PageUp):
+		r.move(-page, h)
+	case key.Matches(msg, k.PageDown):
+		r.move(page, h)
+	case key.Matches(msg, k.Top):
+		r.move(-r.count(), h)
+	case key.Matches(msg, k.Bottom):
+		r.move(r.count(), h)
+	case key.Matches(msg, k.Back):
+		m.screen = screenNICs
+	case key.Matches(msg, k.Undo):
+		m.undo()
+	case m.caps.ReadOnly && (key.Matches(msg, k.New) || key.Matches(msg, k.Edit) || key.Matches(msg, k.Delete) || key.Matches(msg, k.Adopt) || key.Matches(msg, k.Preview)):
+		m.setFlash("nothing changed: "+m.caps.Reason, true)
+	case key.Matches(msg, k.New):
+		m.routeAction("new")
+	case key.Matches(msg, k.Edit):
+		m.routeAction("edit")
+	case key.Matches(msg, k.Delete):
+		m.routeAction("delete")
+	case key.Matches(msg, k.Adopt):
+		m.routeAction("adopt")
+	case key.Matches(msg, k.Preview):
+		return m.openPreview()
+	}
+	return nil
+}
+
+// renderRoutes draws the routes screen.
+func (m *Model) renderRoutes(w, h int) string {
+	r := &m.routes
+	st := m.st
+	var b strings.Builder
+	note := st.Muted.Render("  " + plural(len(r.rows), "route"))
+	if !r.read {
+		note = st.Muted.Render("  not read: no rule uses it")
+	}
+	note += filterNote(&r.filter, len(r.rows), st)
+	rows := routeRows(h)
+	note = scrollNote(r.offset, rows, r.count(), st) + note
+	if n := m.edits.len(); n > 0 {
+		note += "  " + st.Changed.Render(plural(n, "unapplied edit"))
+	}
+	b.WriteString(paneTitle("Routes of table "+m.tableLabel(r.table), true, note, st))
+	cols := []int{6, 7}
+	b.WriteString("  " + st.Muted.Render(row(cols, "OWNER", "EDIT", "ROUTE")) + "\n")
+	for i := r.offset; i < min(r.offset+rows, r.count()); i++ {
+		rt := r.at(i)
+		owner := "other"
+		ownerCell := st.Warning.Render("!other")
+		switch {
+		case rt.Owned():
+			owner, ownerCell = "nictab", st.Owned.Render("nictab")
+		case rt.Proto == netcfg.ProtoKernel:
+			owner, ownerCell = "kernel", st.Muted.Render("kernel")
+		default:
+			owner = "!other"
+		}
+		mark := m.pendingRouteMark(rt)
+		text := netcfg.SafeText(routeInTable(rt, &m.state.Names))
+		sel := i == r.cursor
+		line := row(cols, ownerCell, st.Changed.Render(mark), text)
+		if sel {
+			line = st.Selected.Render(row(cols, owner, mark, text))
+		}
+		b.WriteString(marker(sel) + cut(line, w-2) + "\n")
+	}
+	if r.count() == 0 {
+		msg := "no route in this table"
+		if r.filter.active() {
+			msg = "no route matches the filter (esc clears it)"
+		}
+		b.WriteString("  " + st.Muted.Render(msg) + "\n")
+	}
+	return b.String()
+}
+
+// pendingRouteMark says what the edits do to a live route: "" for nothing.
+func (m *Model) pendingRouteMark(r *netcfg.Route) string {
+	if len(m.edits.ops) == 0 {
+		return ""
+	}
+	if m.edits.adoptingRoute(r) {
+		return "adopt"
+	}
+	for _, o := range m.edits.ops {
+		if o.kind == opRoute && o.routeBefore != nil && m.intentRouteMakes(o.routeBefore, r) {
+			if o.routeAfter == nil {
+				return "delete"
+			}
+			return "change"
+		}
+	}
+	return ""
+}
+
+// routeInTable is a route as the routes screen lists it: without its
+// table, which the title names, and without a protocol the owner column
+// says.
+func routeInTable(r *netcfg.Route, names *netcfg.Names) string {
+	line := RouteLine(r, names)
+	args := strings.Fields(line)
+	out := args[:0]
+	for i := 0; i < len(args); i++ {
+		switch {
+		case args[i] == "table" && i+1 < len(args):
+			i++
+		case args[i] == "proto" && i+1 < len(args) && (r.Owned() || r.Proto == netcfg.ProtoKernel):
+			i++
+		default:
+			out = append(out, args[i])
+		}
+	}
+	return strings.Join(out, " ")
+}
