@@ -55,13 +55,23 @@ type op struct {
 // place, so a model value that still holds one does not change under it.
 type edits struct {
 	ops []op
+	// gen tells edits values apart: every change makes a new one.
+	gen uint64
+}
+
+// editsGen numbers edits values; the UI runs in one goroutine.
+var editsGen uint64
+
+func nextGen() uint64 {
+	editsGen++
+	return editsGen
 }
 
 func (e edits) len() int { return len(e.ops) }
 
 // push returns e with one more edit.
 func (e edits) push(o op) edits {
-	return edits{ops: append(slices.Clip(slices.Clone(e.ops)), o)}
+	return edits{ops: append(slices.Clip(slices.Clone(e.ops)), o), gen: nextGen()}
 }
 
 // undo returns e without its last edit, and that edit.
@@ -70,7 +80,7 @@ func (e edits) undo() (edits, op, bool) {
 		return e, op{}, false
 	}
 	n := len(e.ops) - 1
-	return edits{ops: slices.Clone(e.ops[:n])}, e.ops[n], true
+	return edits{ops: slices.Clone(e.ops[:n]), gen: nextGen()}, e.ops[n], true
 }
 
 // get is the NIC's latest edit.
@@ -90,7 +100,7 @@ func (e edits) with(nic string, ed edit) edits {
 
 // without returns e without any edit of the NIC.
 func (e edits) without(nic string) edits {
-	out := edits{}
+	out := edits{gen: nextGen()}
 	for _, o := range e.ops {
 		if o.kind != opNIC || o.nic != nic {
 			out.ops = append(out.ops, o)

@@ -75,6 +75,10 @@ type Model struct {
 	base      netcfg.Intent
 	baseErr   error
 	edits     edits
+	// liveTables are the tables of show as read; show adds those only
+	// the edits make. tablesGen is the edits value they were added for.
+	liveTables []TableView
+	tablesGen  uint64
 
 	nics    nicsScreen
 	assign  assignScreen
@@ -258,6 +262,9 @@ func (m *Model) relayout() {
 func (m *Model) setState(s netcfg.State) {
 	m.state = s
 	m.show = BuildShow(s, m.caps.Netns)
+	m.liveTables = m.show.Tables
+	m.tablesGen = ^uint64(0)
+	m.syncTables()
 	m.lines = nicLines(&m.show, &m.state)
 	m.load = ready
 	m.hay = nicsHay{}
@@ -340,6 +347,12 @@ func (m Model) updateKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		cmd = m.routesKey(msg)
 	case screenForm:
 		cmd = m.formKey(msg)
+	}
+	if m.tablesGen != m.edits.gen {
+		m.syncTables()
+		m.hay.built[paneTables] = false
+		m.refilterAll()
+		m.nics.reflow(&m.list, m.listLines, m.bodyHeight())
 	}
 	return m, cmd
 }

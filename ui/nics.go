@@ -422,6 +422,8 @@ func renderTablePane(b *strings.Builder, d nicsView, st Styles) {
 		}
 		owner := ""
 		switch {
+		case t.Pending:
+			owner = "new"
 		case t.Owned:
 			owner = "nictab"
 		case netcfg.ReservedTable(t.ID):
@@ -432,6 +434,8 @@ func renderTablePane(b *strings.Builder, d nicsView, st Styles) {
 		switch {
 		case sel && d.screen.focus == paneTables:
 			line = st.Selected.Render(line)
+		case t.Pending:
+			line = row(cols, cut(tableLabel(t.ID, t.Name), 16), strconv.Itoa(t.Rules), routes, st.Changed.Render(owner))
 		case t.Owned:
 			line = row(cols, cut(tableLabel(t.ID, t.Name), 16), strconv.Itoa(t.Rules), routes, st.Owned.Render(owner))
 		case t.Routes == nil:

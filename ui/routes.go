@@ -187,7 +187,10 @@ func (m *Model) renderRoutes(w, h int) string {
 	st := m.st
 	var b strings.Builder
 	note := st.Muted.Render("  " + plural(len(r.rows), "route"))
-	if !r.read {
+	switch {
+	case !r.read && m.managedTable(r.table) && len(r.rows) == 0:
+		note = st.Muted.Render("  none yet")
+	case !r.read:
 		note = st.Muted.Render("  not read: no rule uses it")
 	}
 	note += filterNote(&r.filter, len(r.rows), st)

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -138,4 +139,42 @@ func (m *Model) tableAction(act string) {
 		m.edits = m.edits.push(op{kind: opTable, tableBefore: &def, what: "deletion of table " + label})
 		m.setFlash("table "+label+" goes when applied, with nictab's rules and routes in it (p previews, u undoes)", false)
 	}
+}
+
+// syncTables lists, after the tables read, those only the pending intent
+// has: created, or named by a NIC, rule or route of it.
+func (m *Model) syncTables() {
+	m.tablesGen = m.edits.gen
+	m.show.Tables = m.liveTables
+	if m.edits.len() == 0 {
+		return
+	}
+	in := m.intent()
+	var ids []uint32
+	for _, t := range in.Tables {
+		ids = append(ids, t.ID)
+	}
+	for _, n := range in.NICs {
+		ids = append(ids, m.refID(n.Table))
+	}
+	for _, r := range in.Rules {
+		ids = append(ids, m.refID(r.Table))
+	}
+	for _, r := range in.Routes {
+		ids = append(ids, m.refID(r.Table))
+	}
+	out := m.liveTables
+	cloned := false
+	for _, id := range ids {
+		if id == 0 || slices.ContainsFunc(out, func(t TableView) bool { return t.ID == id }) {
+			continue
+		}
+		if !cloned {
+			out, cloned = slices.Clone(out), true
+		}
+		zero := 0
+		out = append(out, TableView{ID: id, Name: m.tableName(id), Routes: &zero, Pending: true})
+	}
+	slices.SortFunc(out, func(a, b TableView) int { return cmp.Compare(a.ID, b.ID) })
+	m.show.Tables = out
 }
