@@ -227,3 +227,35 @@ func TestFlowUndoEverything(t *testing.T) {
 		t.Fatalf("edits %d, intent %+v", m.edits.len(), m.intent())
 	}
 }
+
+// TestFlowAssignPriorityAndSelect: the assign form takes oif as a second
+// selector and an explicit priority, each checked as typed.
+func TestFlowAssignPriorityAndSelect(t *testing.T) {
+	f := newFake()
+	m := finish(t, run(t, f, 80, 24, false, wait("enp2s0"), keys("a"), wait("new table"), keys("13"), press(tea.KeyTab), press(tea.KeyTab), press(tea.KeyTab), press(tea.KeyTab),
+		keys("l"), keys(" "), wait("[x] oif"), press(tea.KeyTab), keys("500"), wait("taken by a rule nictab does not own: 500:"), ctrl('u'),
+		keys("1500"), wait("at priority 1500"), press(tea.KeyEnter), wait("unapplied edit"), keys("p"), wait("to add")))
+	ed, ok := m.edits.get("eno1")
+	if !ok || ed.nic.Priority != 1500 || !slices.Equal(ed.nic.Select, []netcfg.Selector{netcfg.SelectFrom, netcfg.SelectOIF}) {
+		t.Fatalf("edit %+v", ed.nic)
+	}
+	for _, c := range m.preview.proposal.Plan.Changes {
+		if r := c.After.Rule; r != nil && r.Priority != 1500 {
+			t.Fatalf("plan puts a rule at %d: %s", r.Priority, netcfg.RuleString(r))
+		}
+	}
+}
+
+// TestFlowGatewayChangeAndUnassign: a NIC's gateway is changed through
+// the assign form, and d unassigns it; both are edits of one intent.
+func TestFlowGatewayChangeAndUnassign(t *testing.T) {
+	f := managed(t)
+	m := finish(t, run(t, f, 80, 24, false, wait("13 vpn (nictab)"), keys("a"), wait("assign eno1"), press(tea.KeyTab), keys("192.168.10.254"), press(tea.KeyEnter),
+		wait("→ 192.168.10.2…"), keys("p"), wait("to change"), press(tea.KeyEscape), wait("[NICs]"), keys("d"), wait("back to main"), keys("p"), wait("to delete")))
+	if in := m.preview.intent; len(in.NICs) != 0 {
+		t.Fatalf("eno1 is still assigned: %+v", in.NICs)
+	}
+	if m.edits.len() != 2 {
+		t.Fatalf("edits %d, want the gateway change and the unassign", m.edits.len())
+	}
+}

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"strconv"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -57,17 +58,46 @@ func (r *routesScreen) haystack() []string {
 	if r.hay != nil {
 		return r.hay
 	}
+	// What a person looks for: owner, type, destination, gateway, NIC,
+	// source, metric. Written into one buffer and cut into strings, as a
+	// hundred thousand RouteStrings would take ten times as long.
 	r.hay = make([]string, len(r.rows))
+	buf := make([]byte, 0, 64*len(r.rows))
+	ends := make([]int, len(r.rows))
 	for i, j := range r.rows {
 		rt := &r.routes[j]
-		owner := "other"
 		switch {
 		case rt.Owned():
-			owner = "nictab"
+			buf = append(buf, "nictab "...)
 		case rt.Proto == netcfg.ProtoKernel:
-			owner = "kernel"
+			buf = append(buf, "kernel "...)
+		default:
+			buf = append(buf, "other "...)
 		}
-		r.hay[i] = strings.ToLower(owner + " " + netcfg.RouteString(rt))
+		if rt.Type != netcfg.RouteUnicast {
+			buf = append(append(buf, rt.Type.String()...), ' ')
+		}
+		if rt.Dst.Bits() == 0 {
+			buf = append(buf, "default "...)
+		}
+		buf = append(rt.Dst.AppendTo(buf), ' ')
+		if rt.Gw.IsValid() {
+			buf = append(rt.Gw.AppendTo(append(buf, "via "...)), ' ')
+		}
+		if rt.Dev != "" {
+			buf = append(append(append(buf, "dev "...), strings.ToLower(rt.Dev)...), ' ')
+		}
+		if rt.Src.IsValid() {
+			buf = append(rt.Src.AppendTo(append(buf, "src "...)), ' ')
+		}
+		buf = strconv.AppendUint(append(buf, "metric "...), uint64(rt.Metric), 10)
+		ends[i] = len(buf)
+	}
+	all := string(buf)
+	start := 0
+	for i, e := range ends {
+		r.hay[i] = all[start:e]
+		start = e
 	}
 	return r.hay
 }
