@@ -123,10 +123,10 @@ func (k KeyMap) nicsHelp(readOnly bool, focus pane) helpKeys {
 	switch focus {
 	case paneTables:
 		edit.SetHelp("e", "rename")
-		short = []key.Binding{k.Routes, nw, edit, del, preview, k.NextPane, k.Help}
+		short = []key.Binding{k.Routes, nw, edit, del, k.Filter, preview, k.Help}
 		acts = []key.Binding{k.Routes, nw, edit, del, undo, preview}
 	case paneRules:
-		short = []key.Binding{nw, edit, del, adopt, preview, k.NextPane, k.Help}
+		short = []key.Binding{nw, edit, del, adopt, k.Filter, preview, k.Help}
 		acts = []key.Binding{nw, edit, del, adopt, undo, preview}
 	default:
 		short = []key.Binding{assign, preview, k.Snapshots, k.NextPane, k.Filter, k.Help, k.Quit}
