@@ -259,3 +259,18 @@ func TestFlowGatewayChangeAndUnassign(t *testing.T) {
 		t.Fatalf("edits %d, want the gateway change and the unassign", m.edits.len())
 	}
 }
+
+// TestFlowRoutesLive: a route someone adds to the table on screen shows
+// within a live update, and a foreign route is adopted from there.
+func TestFlowRoutesLive(t *testing.T) {
+	f := managed(t)
+	m := finish(t, run(t, f, 120, 40, false, with(toTables, []step{press(tea.KeyEnter), wait("5 routes"), do(func() {
+		f.change(func(s *netcfg.State) {
+			s.Routes = append(s.Routes, netcfg.Route{Table: 13, Type: netcfg.RouteUnicast, Dst: pfx("10.77.0.0/16"), Dev: "eno1", Scope: netcfg.ScopeLink, Proto: netcfg.ProtoStatic})
+		})
+	}), wait("6 routes"), keys("/10.77"), press(tea.KeyEnter), wait("1 of 6"), keys("e"), wait("not nictab's: A adopts"), keys("A"), wait("adopt"),
+		keys("p"), wait("~1 to change")})...))
+	if in := m.preview.intent; len(in.Routes) != 2 || in.Routes[1].To != pfx("10.77.0.0/16") {
+		t.Fatalf("intent routes %+v", in.Routes)
+	}
+}

@@ -216,7 +216,11 @@ func tabs(names []string, at int, st Styles) string {
 	return " " + strings.Join(out, " ")
 }
 
-var nicField = regexp.MustCompile(`nics\[(\d+)\]`)
+var (
+	nicField   = regexp.MustCompile(`nics\[(\d+)\]`)
+	ruleField  = regexp.MustCompile(`rules\[(\d+)\]`)
+	routeField = regexp.MustCompile(`routes\[(\d+)\]`)
+)
 
 // renderPreviewBody is the scrolling text of the preview; its ip commands
 // act in netns, as they do when nictab runs them.
@@ -232,6 +236,20 @@ func renderPreviewBody(p *previewScreen, netns string, st Styles) string {
 				i, _ := strconv.Atoi(nicField.FindStringSubmatch(s)[1])
 				if i < len(p.intent.NICs) {
 					return netcfg.SafeText(p.intent.NICs[i].Name)
+				}
+				return s
+			})
+			l = ruleField.ReplaceAllStringFunc(l, func(s string) string {
+				i, _ := strconv.Atoi(ruleField.FindStringSubmatch(s)[1])
+				if i < len(p.intent.Rules) {
+					return "rule " + ruleIntentText(&p.intent.Rules[i])
+				}
+				return s
+			})
+			l = routeField.ReplaceAllStringFunc(l, func(s string) string {
+				i, _ := strconv.Atoi(routeField.FindStringSubmatch(s)[1])
+				if i < len(p.intent.Routes) {
+					return "route " + routeIntentText(&p.intent.Routes[i])
 				}
 				return s
 			})

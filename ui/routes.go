@@ -220,6 +220,8 @@ func (m *Model) renderRoutes(w, h int) string {
 	switch {
 	case !r.read && m.managedTable(r.table) && len(r.rows) == 0:
 		note = st.Muted.Render("  none yet")
+	case !r.read && netcfg.ReservedTable(r.table):
+		note = st.Muted.Render("  not read: the kernel's tables are not read here")
 	case !r.read:
 		note = st.Muted.Render("  not read: no rule uses it")
 	}

@@ -111,6 +111,9 @@ func (m *Model) checkRouteForm(f *editForm) formCheck {
 		c.problems[xfTable] = msg
 	}
 	x.Table = netcfg.TableRef{ID: id}
+	if id != 0 && msg == "" && !m.managedTable(id) {
+		c.notes[xfTable] = "table " + m.tableLabel(id) + " is not nictab's: this route will be nictab's in someone else's table"
+	}
 	if s := f.value(xfType); s != "" {
 		t, err := netcfg.ParseRouteType(s)
 		switch {
