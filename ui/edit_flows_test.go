@@ -274,3 +274,18 @@ func TestFlowRoutesLive(t *testing.T) {
 		t.Fatalf("intent routes %+v", in.Routes)
 	}
 }
+
+// TestFlowPendingRuleRows: a rule added shows on the rules pane at once,
+// marked new, a row per family; it is edited and deleted there like one
+// the kernel holds.
+func TestFlowPendingRuleRows(t *testing.T) {
+	f := newFake()
+	m := finish(t, run(t, f, 120, 40, false, with(newFwmarkRule, []step{press(tea.KeyEnter), wait("→new"), keys("G"), keys("e"), wait("Edit rule 1100: from all fwmark 0x13 lookup 13"),
+		ctrl('u'), keys("1300"), press(tea.KeyEnter), wait("1300    IPv6"), keys("G"), keys("d"), wait("will be deleted"), wait("3 unapplied edits")})...))
+	if in := m.intent(); len(in.Rules) != 0 {
+		t.Fatalf("rules after deleting the new one %+v", in.Rules)
+	}
+	if slices.ContainsFunc(m.show.Rules, func(r RuleView) bool { return r.Pending }) {
+		t.Fatal("a deleted new rule is still listed")
+	}
+}

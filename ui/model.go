@@ -78,6 +78,7 @@ type Model struct {
 	// liveTables are the tables of show as read; show adds those only
 	// the edits make. tablesGen is the edits value they were added for.
 	liveTables []TableView
+	liveRules  []RuleView
 	tablesGen  uint64
 
 	nics    nicsScreen
@@ -93,6 +94,9 @@ type Model struct {
 	form     *editForm
 	formFrom screen
 
+	// newRule is a rule just saved on the rules pane, for the cursor to
+	// go to once it is listed.
+	newRule *netcfg.RuleIntent
 	// previewFrom is the screen the preview goes back to.
 	previewFrom screen
 
@@ -262,9 +266,9 @@ func (m *Model) relayout() {
 func (m *Model) setState(s netcfg.State) {
 	m.state = s
 	m.show = BuildShow(s, m.caps.Netns)
-	m.liveTables = m.show.Tables
+	m.liveTables, m.liveRules = m.show.Tables, m.show.Rules
 	m.tablesGen = ^uint64(0)
-	m.syncTables()
+	m.syncPending()
 	m.lines = nicLines(&m.show, &m.state)
 	m.load = ready
 	m.hay = nicsHay{}
@@ -349,9 +353,10 @@ func (m Model) updateKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		cmd = m.formKey(msg)
 	}
 	if m.tablesGen != m.edits.gen {
-		m.syncTables()
-		m.hay.built[paneTables] = false
+		m.syncPending()
+		m.hay.built[paneTables], m.hay.built[paneRules] = false, false
 		m.refilterAll()
+		m.showNewRule()
 		m.nics.reflow(&m.list, m.listLines, m.bodyHeight())
 	}
 	return m, cmd

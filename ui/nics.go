@@ -491,22 +491,30 @@ func renderRulePane(b *strings.Builder, d nicsView, st Styles) {
 		}
 		text := netcfg.SafeText(RuleText(&r.Rule, r.TableName, d.names))
 		mark := ""
-		if d.ruleMark != nil && d.edits.len() > 0 {
+		switch {
+		case r.Pending:
+			mark = "→new "
+		case d.ruleMark != nil && d.edits.len() > 0:
 			if mark = d.ruleMark(&r.Rule); mark != "" {
 				mark = "→" + mark + " "
 			}
 		}
+		prio := strconv.FormatUint(uint64(r.Priority), 10)
+		if r.Pending && r.Priority == 0 {
+			// nictab allocates it when the plan is made.
+			prio = "auto"
+		}
 		sel := i == d.screen.cursor[paneRules] && d.screen.focus == paneRules
-		line := row(cols, strconv.FormatUint(uint64(r.Priority), 10), famLabel(r.Family), ownerCell, text)
+		line := row(cols, prio, famLabel(r.Family), ownerCell, text)
 		if mark != "" {
-			line = row(cols, strconv.FormatUint(uint64(r.Priority), 10), famLabel(r.Family), ownerCell, st.Changed.Render(mark)+text)
+			line = row(cols, prio, famLabel(r.Family), ownerCell, st.Changed.Render(mark)+text)
 			text = mark + text
 		}
 		if sel {
 			if owner == "other" {
 				owner = "!other"
 			}
-			line = st.Selected.Render(row(cols, strconv.FormatUint(uint64(r.Priority), 10), famLabel(r.Family), owner, text))
+			line = st.Selected.Render(row(cols, prio, famLabel(r.Family), owner, text))
 		}
 		b.WriteString(marker(sel) + line + "\n")
 	}

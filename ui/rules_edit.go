@@ -375,6 +375,9 @@ func (m *Model) adoptRule(r *netcfg.Rule) {
 // saveForm pushes the edit a form describes.
 func (m *Model) saveForm(c formCheck) {
 	m.edits = m.edits.push(c.op)
+	if c.op.kind == opRule && m.formFrom == screenNICs {
+		m.newRule = c.op.ruleAfter
+	}
 	m.setFlash(netcfg.SafeText(c.op.what)+" noted; p previews every edit, u undoes", false)
 }
 
@@ -411,4 +414,20 @@ func (m *Model) pendingRuleMark(r *netcfg.Rule) string {
 // ruleLabel is a live rule as the rules pane shows it, with its priority.
 func (m *Model) ruleLabel(r *netcfg.Rule) string {
 	return strconv.FormatUint(uint64(r.Priority), 10) + ": " + RuleText(r, m.state.Names.TableName(r.Table), &m.state.Names)
+}
+
+// showNewRule puts the rules pane's cursor on the rule just saved, a row
+// the kernel does not hold yet, wherever the list puts it.
+func (m *Model) showNewRule() {
+	x := m.newRule
+	m.newRule = nil
+	if x == nil {
+		return
+	}
+	for i := range m.list.ruleCount() {
+		if r := m.list.ruleAt(i); r.Pending && m.intentRuleMakes(x, &r.Rule) {
+			m.nics.focus, m.nics.cursor[paneRules] = paneRules, i
+			return
+		}
+	}
 }

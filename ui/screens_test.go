@@ -84,6 +84,7 @@ func screenCases() []struct {
 		{"rule-form", none, newFwmarkRule},
 		{"rule-form-wrong", none, with(toRules, []step{keys("n"), wait("New rule"), keys("10.0.0.1/8"), press(tea.KeyTab), keys("2001:db8::/32"),
 			press(tea.KeyEnter), wait("Fix the fields")})},
+		{"rules-pane-new-rule", none, with(newFwmarkRule, []step{press(tea.KeyEnter), wait("→new")})},
 		{"rules-pane-edited", none, with(toRules, []step{keys("jA"), wait("→adopt")})},
 		{"routes", managedSetup, with(toTables, []step{press(tea.KeyEnter), wait("Routes of table 13 vpn")})},
 		{"routes-filter", managedSetup, with(toTables, []step{press(tea.KeyEnter), wait("Routes of table 13 vpn"), keys("/2001"), wait("2 of 5")})},

@@ -85,6 +85,8 @@ type RuleView struct {
 	Text      string `json:"text"`
 	TableName string `json:"table_name,omitempty"`
 	Owned     bool   `json:"owned"`
+	// Pending is set on a rule only the unapplied edits make.
+	Pending bool `json:"-"`
 }
 
 // RouteView is one route, as `ip route` prints it and as fields.

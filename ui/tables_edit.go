@@ -141,15 +141,17 @@ func (m *Model) tableAction(act string) {
 	}
 }
 
-// syncTables lists, after the tables read, those only the pending intent
-// has: created, or named by a NIC, rule or route of it.
-func (m *Model) syncTables() {
+// syncPending lists, after the tables and rules read, those only the
+// pending intent has: tables created, or named by a NIC, rule or route of
+// it; rules added or edited by the edits, marked new.
+func (m *Model) syncPending() {
 	m.tablesGen = m.edits.gen
-	m.show.Tables = m.liveTables
+	m.show.Tables, m.show.Rules = m.liveTables, m.liveRules
 	if m.edits.len() == 0 {
 		return
 	}
 	in := m.intent()
+	m.show.Rules = m.pendingRules(in)
 	var ids []uint32
 	for _, t := range in.Tables {
 		ids = append(ids, t.ID)
@@ -177,4 +179,41 @@ func (m *Model) syncTables() {
 	}
 	slices.SortFunc(out, func(a, b TableView) int { return cmp.Compare(a.ID, b.ID) })
 	m.show.Tables = out
+}
+
+// pendingRules are the live rules, then a row per family for each rule
+// the edits add or change to that the kernel does not hold yet.
+func (m *Model) pendingRules(in netcfg.Intent) []RuleView {
+	out := m.liveRules
+	cloned := false
+	for _, o := range m.edits.ops {
+		x := o.ruleAfter
+		if o.kind != opRule || x == nil || !slices.ContainsFunc(in.Rules, func(y netcfg.RuleIntent) bool { return ruleIntentEqual(&y, x) }) {
+			continue
+		}
+		fams := []netcfg.Family{netcfg.V4, netcfg.V6}
+		switch {
+		case x.From.IsValid():
+			fams = []netcfg.Family{netcfg.FamilyOf(x.From.Addr())}
+		case x.To.IsValid():
+			fams = []netcfg.Family{netcfg.FamilyOf(x.To.Addr())}
+		}
+		for _, f := range fams {
+			r := netcfg.NewRule()
+			r.Family, r.Priority, r.Table, r.Proto = f, x.Priority, m.refID(x.Table), netcfg.ProtoNictab
+			r.From, r.To, r.IIF, r.OIF = x.From, x.To, x.IIF, x.OIF
+			if x.FwMark != nil {
+				mk := *x.FwMark
+				r.Mark = &mk
+			}
+			if slices.ContainsFunc(m.state.Rules, func(l netcfg.Rule) bool { return l.Family == f && m.intentRuleMakes(x, &l) }) {
+				continue
+			}
+			if !cloned {
+				out, cloned = slices.Clone(out), true
+			}
+			out = append(out, RuleView{Rule: r, Text: netcfg.RuleString(&r), TableName: m.tableName(r.Table), Owned: true, Pending: true})
+		}
+	}
+	return out
 }
