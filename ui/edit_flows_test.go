@@ -289,3 +289,18 @@ func TestFlowPendingRuleRows(t *testing.T) {
 		t.Fatal("a deleted new rule is still listed")
 	}
 }
+
+// TestFlowPendingRouteRows: a route added shows on the routes screen at
+// once, marked new, with the cursor on it; it is edited and deleted there.
+func TestFlowPendingRouteRows(t *testing.T) {
+	f := managed(t)
+	m := finish(t, run(t, f, 120, 40, false, with(toTables, []step{press(tea.KeyEnter), wait("5 routes"), keys("n"), wait("New route"),
+		keys("10.40.0.0/16"), press(tea.KeyTab), keys("192.168.10.1"), press(tea.KeyEnter), wait("+1 new"), keys("e"), wait("Edit route 10.40.0.0/16 via 192.168.10.1 table 13"),
+		press(tea.KeyDown), press(tea.KeyDown), press(tea.KeyDown), press(tea.KeyDown), press(tea.KeyDown), ctrl('u'), keys("9"), press(tea.KeyEnter), wait("metric 9"), keys("G"), keys("d"), wait("will be deleted")})...))
+	if in := m.intent(); len(in.Routes) != 1 || in.Routes[0].To != pfx("10.20.0.0/16") {
+		t.Fatalf("routes after deleting the new one %+v", in.Routes)
+	}
+	if len(m.routes.pending) != 0 {
+		t.Fatalf("a deleted new route is still listed: %+v", m.routes.pending)
+	}
+}

@@ -97,6 +97,8 @@ type Model struct {
 	// newRule is a rule just saved on the rules pane, for the cursor to
 	// go to once it is listed.
 	newRule *netcfg.RuleIntent
+	// newRoute is set when a route was just added on the routes screen.
+	newRoute bool
 	// previewFrom is the screen the preview goes back to.
 	previewFrom screen
 
@@ -275,7 +277,7 @@ func (m *Model) setState(s netcfg.State) {
 	m.refilterAll()
 	m.nics.reflow(&m.list, m.listLines, m.bodyHeight())
 	if m.screen == screenRoutes || m.formFrom == screenRoutes {
-		m.routes.load(&m.state, m.routes.table)
+		m.routes.load(&m.state, m.routes.table, m.pendingRoutes(m.routes.table))
 		m.routes.move(0, m.bodyHeight())
 	}
 }
@@ -357,6 +359,15 @@ func (m Model) updateKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.hay.built[paneTables], m.hay.built[paneRules] = false, false
 		m.refilterAll()
 		m.showNewRule()
+		if m.screen == screenRoutes {
+			m.routes.load(&m.state, m.routes.table, m.pendingRoutes(m.routes.table))
+			if m.newRoute {
+				// The route just saved is the last one listed.
+				m.routes.cursor = m.routes.count() - 1
+			}
+			m.routes.move(0, m.bodyHeight())
+		}
+		m.newRoute = false
 		m.nics.reflow(&m.list, m.listLines, m.bodyHeight())
 	}
 	return m, cmd

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -27,6 +28,9 @@ type routesScreen struct {
 	offset int
 	// routes is the state's slice the rows index.
 	routes []netcfg.Route
+	// pending are the routes the edits add to the table that the kernel
+	// does not hold yet, listed after the rows.
+	pending []netcfg.Route
 	// read is false when the table's routes were not read (no rule uses
 	// it and nictab owns nothing in it).
 	read bool
@@ -34,13 +38,13 @@ type routesScreen struct {
 
 // load lists the table's routes of a state, keeping the cursor and the
 // filter's text.
-func (r *routesScreen) load(s *netcfg.State, table uint32) {
+func (r *routesScreen) load(s *netcfg.State, table uint32, pending []netcfg.Route) {
 	text, typing := r.filter.text, r.filter.typing
 	if r.table != table {
 		*r = routesScreen{}
 		text, typing = "", false
 	}
-	r.table, r.routes, r.hay = table, s.Routes, nil
+	r.table, r.routes, r.hay, r.pending = table, s.Routes, nil, pending
 	r.read = s.HasTable(table)
 	r.rows = r.rows[:0]
 	for i := range s.Routes {
@@ -61,11 +65,15 @@ func (r *routesScreen) haystack() []string {
 	// What a person looks for: owner, type, destination, gateway, NIC,
 	// source, metric. Written into one buffer and cut into strings, as a
 	// hundred thousand RouteStrings would take ten times as long.
-	r.hay = make([]string, len(r.rows))
-	buf := make([]byte, 0, 64*len(r.rows))
-	ends := make([]int, len(r.rows))
-	for i, j := range r.rows {
-		rt := &r.routes[j]
+	n := len(r.rows) + len(r.pending)
+	r.hay = make([]string, n)
+	buf := make([]byte, 0, 64*n)
+	ends := make([]int, n)
+	for i := range n {
+		rt := r.row(i)
+		if i >= len(r.rows) {
+			buf = append(buf, "new "...)
+		}
 		switch {
 		case rt.Owned():
 			buf = append(buf, "nictab "...)
@@ -107,7 +115,23 @@ func (r *routesScreen) count() int {
 	if r.filter.keep != nil {
 		return len(r.filter.keep)
 	}
-	return len(r.rows)
+	return len(r.rows) + len(r.pending)
+}
+
+// row is the route of row i of the whole list: read, then pending.
+func (r *routesScreen) row(i int) *netcfg.Route {
+	if i >= len(r.rows) {
+		return &r.pending[i-len(r.rows)]
+	}
+	return &r.routes[r.rows[i]]
+}
+
+// isPending reports whether listed row i is a route only the edits make.
+func (r *routesScreen) isPending(i int) bool {
+	if r.filter.keep != nil {
+		i = r.filter.keep[i]
+	}
+	return i >= len(r.rows)
 }
 
 // at is the route listed at row i.
@@ -115,7 +139,7 @@ func (r *routesScreen) at(i int) *netcfg.Route {
 	if r.filter.keep != nil {
 		i = r.filter.keep[i]
 	}
-	return &r.routes[r.rows[i]]
+	return r.row(i)
 }
 
 func (r *routesScreen) current() *netcfg.Route {
@@ -141,7 +165,7 @@ func (m *Model) openRoutes() {
 		return
 	}
 	t := m.list.Tables[m.nics.cursor[paneTables]]
-	m.routes.load(&m.state, t.ID)
+	m.routes.load(&m.state, t.ID, m.pendingRoutes(t.ID))
 	m.routes.move(0, m.bodyHeight())
 	m.screen = screenRoutes
 }
@@ -217,6 +241,9 @@ func (m *Model) renderRoutes(w, h int) string {
 	st := m.st
 	var b strings.Builder
 	note := st.Muted.Render("  " + plural(len(r.rows), "route"))
+	if len(r.pending) > 0 {
+		note += st.Changed.Render(" +" + strconv.Itoa(len(r.pending)) + " new")
+	}
 	switch {
 	case !r.read && m.managedTable(r.table) && len(r.rows) == 0:
 		note = st.Muted.Render("  none yet")
@@ -225,7 +252,7 @@ func (m *Model) renderRoutes(w, h int) string {
 	case !r.read:
 		note = st.Muted.Render("  not read: no rule uses it")
 	}
-	note += filterNote(&r.filter, len(r.rows), st)
+	note += filterNote(&r.filter, len(r.rows)+len(r.pending), st)
 	rows := routeRows(h)
 	note = scrollNote(r.offset, rows, r.count(), st) + note
 	if n := m.edits.len(); n > 0 {
@@ -247,6 +274,9 @@ func (m *Model) renderRoutes(w, h int) string {
 			owner = "!other"
 		}
 		mark := m.pendingRouteMark(rt)
+		if r.isPending(i) {
+			mark = "new"
+		}
 		text := netcfg.SafeText(routeInTable(rt, &m.state.Names))
 		sel := i == r.cursor
 		line := row(cols, ownerCell, st.Changed.Render(mark), text)
@@ -302,4 +332,36 @@ func routeInTable(r *netcfg.Route, names *netcfg.Names) string {
 		}
 	}
 	return strings.Join(out, " ")
+}
+
+// pendingRoutes are the routes the pending intent adds to a table that
+// the kernel does not hold yet, as the resolver makes them.
+func (m *Model) pendingRoutes(table uint32) []netcfg.Route {
+	if m.edits.len() == 0 {
+		return nil
+	}
+	in := m.intent()
+	var out []netcfg.Route
+	for _, o := range m.edits.ops {
+		x := o.routeAfter
+		if o.kind != opRoute || x == nil || m.refID(x.Table) != table ||
+			!slices.ContainsFunc(in.Routes, func(y netcfg.RouteIntent) bool { return routeIntentEqual(&y, x) }) {
+			continue
+		}
+		if slices.ContainsFunc(m.state.Routes, func(l netcfg.Route) bool { return m.intentRouteMakes(x, &l) }) {
+			continue
+		}
+		rt := netcfg.Route{Table: table, Type: x.Type, Dst: x.To, Gw: x.Via, Dev: x.Dev, Src: x.Src, Metric: x.Metric, Proto: netcfg.ProtoNictab}
+		switch {
+		case x.Scope != nil:
+			rt.Scope = *x.Scope
+		case (x.Type == netcfg.RouteUnspec || x.Type == netcfg.RouteUnicast) && !x.Via.IsValid():
+			rt.Scope = netcfg.ScopeLink
+		default:
+			rt.Scope = netcfg.ScopeUniverse
+		}
+		netcfg.NormalizeRoute(&rt)
+		out = append(out, rt)
+	}
+	return out
 }

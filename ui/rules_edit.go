@@ -378,6 +378,7 @@ func (m *Model) saveForm(c formCheck) {
 	if c.op.kind == opRule && m.formFrom == screenNICs {
 		m.newRule = c.op.ruleAfter
 	}
+	m.newRoute = c.op.kind == opRoute && c.op.routeBefore == nil && !m.routes.filter.active()
 	m.setFlash(netcfg.SafeText(c.op.what)+" noted; p previews every edit, u undoes", false)
 }
 
