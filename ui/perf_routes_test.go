@@ -84,3 +84,27 @@ func BenchmarkFilterOpen100kRoutes(b *testing.B) {
 		m = next.(Model)
 	}
 }
+
+// BenchmarkKeystroke10kRulesEdited is BenchmarkKeystroke10kRules with
+// edits pending: a rule deleted and one added, which every row shown is
+// checked against.
+func BenchmarkKeystroke10kRulesEdited(b *testing.B) {
+	st := manyRules(10000)
+	m := loaded(st)
+	gone := netcfg.RuleIntent{Priority: 2000, From: pfx("10.0.0.0/32"), Table: netcfg.TableRef{ID: 1000}}
+	added := netcfg.RuleIntent{Priority: 1100, FwMark: &netcfg.FwMark{Value: 0x13, Mask: 0xffffffff}, Table: netcfg.TableRef{ID: 13}}
+	m.base = netcfg.Intent{Rules: []netcfg.RuleIntent{gone}}
+	m.edits = m.edits.push(op{kind: opRule, ruleBefore: &gone, what: "deletion"}).push(op{kind: opRule, ruleAfter: &added, what: "new rule"})
+	next, _ := m.Update(tea.KeyPressMsg{Code: tea.KeyTab})
+	next, _ = next.Update(tea.KeyPressMsg{Code: tea.KeyTab})
+	m = next.(Model)
+	if !m.show.Rules[len(m.show.Rules)-1].Pending {
+		b.Fatal("the new rule is not listed")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		next, _ := m.Update(down)
+		m = next.(Model)
+		_ = m.frame()
+	}
+}
