@@ -157,7 +157,7 @@ func (e edits) adoptions() []netcfg.Object {
 	return out
 }
 
-// adopting reports whether the edits adopt the live rule r.
+// adoptingRule reports whether the edits adopt the live rule r.
 func (e edits) adoptingRule(r *netcfg.Rule) bool {
 	for _, o := range e.ops {
 		if o.kind == opAdoptRule && netcfg.RuleEqual(o.adoptRule, r) {

@@ -149,7 +149,7 @@ func (r *routesScreen) current() *netcfg.Route {
 	return r.at(r.cursor)
 }
 
-// visible is how many rows fit under the title and the column header.
+// routeRows is how many rows fit under the title and the column header.
 func routeRows(height int) int { return max(height-2, 1) }
 
 func (r *routesScreen) move(delta, height int) {
