@@ -1,19 +1,28 @@
 package netcfg
 
+import "slices"
+
 // RuleIntentOf is the explicit rule entry of an intent that resolves to r
 // (with nictab's protocol), so an adopted rule is kept by the next plan of
 // that intent. ok is false when an entry cannot say r: another action, a
 // selector the intent has no field for, or no address to tell its family
 // by (an entry without from and to means both families).
 func RuleIntentOf(r *Rule) (RuleIntent, bool) {
-	if r.Action != ActionLookup || r.Not || r.Tos != 0 || r.UIDRange != nil || r.IPProto != 0 ||
+	lookup := r.Action == ActionLookup
+	if !lookup && !slices.Contains(IntentRuleActions, r.Action) || r.Not || r.Tos != 0 || r.UIDRange != nil || r.IPProto != 0 ||
 		r.SPort != nil || r.DPort != nil || r.L3MDev || r.SuppressPrefixLen >= 0 || r.SuppressIfgroup >= 0 || r.Extended() {
 		return RuleIntent{}, false
 	}
 	if !r.From.IsValid() && !r.To.IsValid() {
 		return RuleIntent{}, false
 	}
-	return RuleIntent{Priority: r.Priority, From: r.From, To: r.To, IIF: r.IIF, OIF: r.OIF, FwMark: r.Mark, Table: TableRef{ID: r.Table}}, true
+	x := RuleIntent{Priority: r.Priority, From: r.From, To: r.To, IIF: r.IIF, OIF: r.OIF, FwMark: r.Mark}
+	if lookup {
+		x.Table = TableRef{ID: r.Table}
+	} else {
+		x.Action = r.Action
+	}
+	return x, true
 }
 
 // RouteIntentOf is the explicit route entry of an intent that resolves to

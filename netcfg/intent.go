@@ -71,8 +71,18 @@ type RuleIntent struct {
 	IIF      string       `json:"iif,omitempty"`
 	OIF      string       `json:"oif,omitempty"`
 	FwMark   *FwMark      `json:"fwmark,omitempty"`
-	Table    TableRef     `json:"table"`
+	Table    TableRef     `json:"table,omitzero"`
+	// Action is lookup (Table) when 0; else one of IntentRuleActions,
+	// which take no table.
+	Action RuleAction `json:"action,omitempty"`
 }
+
+// IntentRuleActions are the actions an explicit rule may take besides
+// lookup: each ends the lookup with an error the sender sees.
+var IntentRuleActions = []RuleAction{ActionBlackhole, ActionUnreachable, ActionProhibit}
+
+// Lookup reports whether the rule sends packets to its table.
+func (x *RuleIntent) Lookup() bool { return x.Action == ActionUnspec || x.Action == ActionLookup }
 
 // RouteIntent is an explicit extra route.
 type RouteIntent struct {

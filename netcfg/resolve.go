@@ -416,8 +416,18 @@ func (r *resolver) allocate(field string) (uint32, bool) {
 
 func (r *resolver) rule(i int, x RuleIntent) {
 	f := fmt.Sprintf("rules[%d]", i)
-	table, ok := r.table(f+".table", x.Table)
-	if !ok {
+	var table uint32
+	ok := true
+	switch {
+	case x.Lookup():
+		if table, ok = r.table(f+".table", x.Table); !ok {
+			return
+		}
+	case !slices.Contains(IntentRuleActions, x.Action):
+		r.fail(fieldErr(f+".action", "action %s cannot be given here (want lookup, blackhole, unreachable or prohibit)", x.Action))
+		return
+	case x.Table != (TableRef{}):
+		r.fail(fieldErr(f+".table", "a rule with action %s looks up no table: leave table out", x.Action))
 		return
 	}
 	var fams []Family
@@ -452,6 +462,9 @@ func (r *resolver) rule(i int, x RuleIntent) {
 	}
 	for _, fam := range fams {
 		rl := r.newRule(fam, prio, table)
+		if !x.Lookup() {
+			rl.Action = x.Action
+		}
 		rl.From, rl.To = x.From, x.To
 		rl.IIF, rl.OIF = x.IIF, x.OIF
 		if x.FwMark != nil {

@@ -17,7 +17,7 @@ var (
 	topKeys   = []string{"version", "comment", "tables", "nics", "rules", "routes", "snapshot", "resolved", "checksum"}
 	tableKeys = []string{"id", "name"}
 	nicKeys   = []string{"name", "table", "gateway", "select", "fwmark", "priority"}
-	ruleKeys  = []string{"priority", "from", "to", "iif", "oif", "fwmark", "table"}
+	ruleKeys  = []string{"priority", "from", "to", "iif", "oif", "fwmark", "table", "action"}
 	routeKeys = []string{"table", "to", "via", "dev", "src", "scope", "metric", "type"}
 	metaKeys  = []string{"id", "time", "host", "nictab", "parent", "netns", "kind", "networkd", "addressing"}
 )
@@ -316,9 +316,20 @@ func (d *decoder) rules(n ast.Node) []netcfg.RuleIntent {
 
 func (d *decoder) rule(f *fields, path string) (netcfg.RuleIntent, bool) {
 	var r netcfg.RuleIntent
-	ok := d.require(f, "table")
-	good := true
-	if f.has("table") {
+	ok, good := true, true
+	if f.has("action") {
+		r.Action, good = d.ruleAction(f.vals["action"], join(path, "action"))
+		ok = ok && good
+	}
+	switch {
+	case !ok:
+	case r.Lookup():
+		ok = d.require(f, "table")
+	case f.has("table"):
+		d.fail(f.vals["table"], join(path, "table"), "a rule with action %s looks up no table: leave table out", r.Action)
+		ok = false
+	}
+	if f.has("table") && r.Lookup() {
 		r.Table, good = d.tableRef(f.vals["table"], join(path, "table"))
 		ok = ok && good
 	}
@@ -357,7 +368,25 @@ func ruleIntentKey(r *netcfg.RuleIntent) string {
 	if r.FwMark != nil {
 		mark = fmt.Sprintf("%#x/%#x", r.FwMark.Value, r.FwMark.Mask)
 	}
-	return fmt.Sprintf("%d %s %s %q %q %s %q %d", r.Priority, r.From, r.To, r.IIF, r.OIF, mark, r.Table.Name, r.Table.ID)
+	return fmt.Sprintf("%d %s %s %q %q %s %q %d %d", r.Priority, r.From, r.To, r.IIF, r.OIF, mark, r.Table.Name, r.Table.ID, r.Action)
+}
+
+// ruleAction decodes an explicit rule's action: lookup, or one that ends
+// the lookup (blackhole, unreachable, prohibit).
+func (d *decoder) ruleAction(n ast.Node, path string) (netcfg.RuleAction, bool) {
+	s, ok := d.text(n, path)
+	if !ok {
+		return 0, false
+	}
+	a, err := netcfg.ParseRuleAction(s)
+	if err != nil || (a != netcfg.ActionLookup && !slices.Contains(netcfg.IntentRuleActions, a)) {
+		d.fail(n, path, "unknown action %q (want lookup, blackhole, unreachable or prohibit)", s)
+		return 0, false
+	}
+	if a == netcfg.ActionLookup {
+		a = netcfg.ActionUnspec
+	}
+	return a, true
 }
 
 func (d *decoder) meta(n ast.Node) *Meta {

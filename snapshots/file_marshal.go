@@ -126,7 +126,11 @@ func writeIntent(w *bytes.Buffer, in *netcfg.Intent) {
 			if r.FwMark != nil {
 				f.add("fwmark", fwmarkText(r.FwMark))
 			}
-			f.add("table", tableRefText(r.Table))
+			if r.Lookup() {
+				f.add("table", tableRefText(r.Table))
+			} else {
+				f.add("action", r.Action.String())
+			}
 			fmt.Fprintf(w, "  - %s\n", f)
 		}
 	}

@@ -304,3 +304,22 @@ func TestFlowPendingRouteRows(t *testing.T) {
 		t.Fatalf("a deleted new route is still listed: %+v", m.routes.pending)
 	}
 }
+
+// TestFlowRuleAction: a rule that ends the lookup takes no table; one
+// typed beside the action is refused; the plan makes it for both
+// families.
+func TestFlowRuleAction(t *testing.T) {
+	f := newFake()
+	m := finish(t, run(t, f, 80, 24, false, with(toRules, []step{keys("n"), wait("New rule"), press(tea.KeyTab), keys("203.0.113.0/24"),
+		press(tea.KeyTab), press(tea.KeyTab), press(tea.KeyTab), press(tea.KeyTab), keys("13"), press(tea.KeyTab), keys("goto"), wait("not an action here"), ctrl('u'),
+		keys("prohibit"), press(tea.KeyEnter), wait("looks up no table"), ctrl('u'), wait("prohibit."), press(tea.KeyEnter),
+		wait("→new"), keys("p"), wait("+1 to add")})...))
+	in := m.preview.intent
+	if len(in.Rules) != 1 || in.Rules[0].Action != netcfg.ActionProhibit || in.Rules[0].Table != (netcfg.TableRef{}) {
+		t.Fatalf("intent %+v", in.Rules)
+	}
+	c := m.preview.proposal.Plan.Changes[0]
+	if c.After.Rule == nil || c.After.Rule.Action != netcfg.ActionProhibit || !strings.Contains(netcfg.RuleString(c.After.Rule), "to 203.0.113.0/24 prohibit") {
+		t.Fatalf("plan %+v", c)
+	}
+}

@@ -59,7 +59,8 @@ func (f *editForm) value(i int) string { return strings.TrimSpace(f.fields[i].in
 
 func (f *editForm) addField(st Styles, label, placeholder, hint string, limit int, value string) {
 	in := newInput(st, placeholder, limit)
-	in.SetWidth(min(limit, 26))
+	// Wide enough for the example, so it is not cut.
+	in.SetWidth(max(min(limit, 26), len(placeholder)+1))
 	in.SetValue(value)
 	f.fields = append(f.fields, formField{label: label, in: in, hint: hint})
 	f.focusInput()

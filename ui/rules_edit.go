@@ -27,6 +27,7 @@ const (
 	rfOIF
 	rfMark
 	rfTable
+	rfAction
 )
 
 // ruleSource says where a live rule of nictab's comes from in the pending
@@ -62,8 +63,15 @@ func (m *Model) ruleSource(r *netcfg.Rule) (entry *netcfg.RuleIntent, nic string
 // intentRuleMakes reports whether resolving x gives r (of either family
 // for an entry without addresses).
 func (m *Model) intentRuleMakes(x *netcfg.RuleIntent, r *netcfg.Rule) bool {
+	if x.Lookup() {
+		if r.Action != netcfg.ActionLookup || m.refID(x.Table) != r.Table {
+			return false
+		}
+	} else if r.Action != x.Action {
+		return false
+	}
 	return (x.Priority == 0 || x.Priority == r.Priority) && x.From == r.From && x.To == r.To && x.IIF == r.IIF &&
-		x.OIF == r.OIF && markEqual(x.FwMark, r.Mark) && m.refID(x.Table) == r.Table && r.Action == netcfg.ActionLookup
+		x.OIF == r.OIF && markEqual(x.FwMark, r.Mark)
 }
 
 // refID is the id a table reference means here, 0 when unknown.
@@ -111,9 +119,12 @@ func (m *Model) openRuleForm(before *netcfg.RuleIntent) {
 	if x.FwMark != nil {
 		mark = fwmarkText(x.FwMark)
 	}
-	table := ""
-	if before != nil {
+	table, action := "", ""
+	if before != nil && x.Lookup() {
 		table = x.Table.String()
+	}
+	if !x.Lookup() {
+		action = x.Action.String()
 	}
 	f.addField(m.st, "Priority", "e.g. 1100", "empty: nictab picks one in 1000-1999", 5, num(x.Priority))
 	f.addField(m.st, "From", "e.g. 10.8.0.0/24", "empty: any source", 43, pfxText(x.From))
@@ -122,6 +133,7 @@ func (m *Model) openRuleForm(before *netcfg.RuleIntent) {
 	f.addField(m.st, "oif", "e.g. eno1", "empty: any outgoing NIC", 15, x.OIF)
 	f.addField(m.st, "fwmark", "e.g. 0x13 or 0x13/0xff", "empty: any mark", 23, mark)
 	f.addField(m.st, "Table", "id or name, e.g. 13", "", 64, table)
+	f.addField(m.st, "Action", "lookup", "empty: lookup the table; or blackhole, unreachable, prohibit", 11, action)
 	if before == nil {
 		f.focus = rfFrom
 	}
@@ -180,11 +192,26 @@ func (m *Model) checkRuleForm(f *editForm) formCheck {
 		}
 		x.FwMark = mk
 	}
-	id, msg := m.checkTableRef(f.value(rfTable))
-	if msg != "" {
-		c.problems[rfTable] = msg
+	switch s := f.value(rfAction); s {
+	case "", "lookup":
+	default:
+		a, err := netcfg.ParseRuleAction(s)
+		if err != nil || !slices.Contains(netcfg.IntentRuleActions, a) {
+			c.problems[rfAction] = fmt.Sprintf("%q is not an action here: lookup, blackhole, unreachable or prohibit", s)
+		} else {
+			x.Action = a
+		}
 	}
-	x.Table = netcfg.TableRef{ID: id}
+	switch t := f.value(rfTable); {
+	case x.Lookup():
+		id, msg := m.checkTableRef(t)
+		if msg != "" {
+			c.problems[rfTable] = msg
+		}
+		x.Table = netcfg.TableRef{ID: id}
+	case t != "":
+		c.problems[rfTable] = "a rule with action " + x.Action.String() + " looks up no table: leave table empty"
+	}
 	if len(c.problems) > 0 {
 		return c
 	}
@@ -303,6 +330,9 @@ func ruleIntentText(x *netcfg.RuleIntent) string {
 	}
 	if x.FwMark != nil {
 		s = append(s, "fwmark", fwmarkText(x.FwMark))
+	}
+	if !x.Lookup() {
+		return strings.Join(append(s, x.Action.String()), " ")
 	}
 	return strings.Join(append(s, "lookup", x.Table.String()), " ")
 }

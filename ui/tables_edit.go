@@ -160,7 +160,9 @@ func (m *Model) syncPending() {
 		ids = append(ids, m.refID(n.Table))
 	}
 	for _, r := range in.Rules {
-		ids = append(ids, m.refID(r.Table))
+		if r.Lookup() {
+			ids = append(ids, m.refID(r.Table))
+		}
 	}
 	for _, r := range in.Routes {
 		ids = append(ids, m.refID(r.Table))
@@ -201,6 +203,9 @@ func (m *Model) pendingRules(in netcfg.Intent) []RuleView {
 		for _, f := range fams {
 			r := netcfg.NewRule()
 			r.Family, r.Priority, r.Table, r.Proto = f, x.Priority, m.refID(x.Table), netcfg.ProtoNictab
+			if !x.Lookup() {
+				r.Action, r.Table = x.Action, 0
+			}
 			r.From, r.To, r.IIF, r.OIF = x.From, x.To, x.IIF, x.OIF
 			if x.FwMark != nil {
 				mk := *x.FwMark

@@ -1,0 +1,48 @@
+package snapshots
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/nictab/nictab/netcfg"
+)
+
+// TestRuleActions: an explicit rule may end the lookup (blackhole,
+// unreachable, prohibit) instead of naming a table; it reads, writes and
+// reads again the same, and a table beside such an action, an action no
+// entry can take, or a lookup without a table, is refused by line.
+func TestRuleActions(t *testing.T) {
+	text := "version: 1\nrules:\n  - {priority: 800, to: 203.0.113.0/24, action: prohibit}\n  - {priority: 801, from: 10.9.0.0/24, action: lookup, table: 13}\n"
+	s, err := Parse("actions.yaml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []netcfg.RuleIntent{
+		{Priority: 800, To: prefix("203.0.113.0/24"), Action: netcfg.ActionProhibit},
+		{Priority: 801, From: prefix("10.9.0.0/24"), Table: netcfg.TableRef{ID: 13}},
+	}
+	if len(s.Intent.Rules) != 2 || s.Intent.Rules[0] != want[0] || s.Intent.Rules[1].Table != want[1].Table || s.Intent.Rules[1].Action != 0 {
+		t.Fatalf("rules %+v, want %+v", s.Intent.Rules, want)
+	}
+	out, err := Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "action: prohibit") || strings.Contains(string(out), "action: lookup") {
+		t.Fatalf("written:\n%s", out)
+	}
+	again, err := Parse("again.yaml", out)
+	if err != nil || len(again.Intent.Rules) != 2 || again.Intent.Rules[0] != want[0] {
+		t.Fatalf("read again: %v %+v\n%s", err, again, out)
+	}
+	for _, c := range []struct{ file, want string }{
+		{"version: 1\nrules:\n  - {to: 203.0.113.0/24, action: blackhole, table: 13}\n", "bad.yaml:3:52: rules[0].table: a rule with action blackhole looks up no table"},
+		{"version: 1\nrules:\n  - {to: 203.0.113.0/24, action: goto}\n", `bad.yaml:3:34: rules[0].action: unknown action "goto"`},
+		{"version: 1\nrules:\n  - {to: 203.0.113.0/24}\n", "bad.yaml:3:5: rules[0].table: missing"},
+	} {
+		_, err := Parse("bad.yaml", []byte(c.file))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want it to say %q", c.file, err, c.want)
+		}
+	}
+}
