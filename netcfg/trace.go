@@ -384,6 +384,40 @@ func TraceWith(s State, p Packet, o TraceOptions) (Path, error) {
 	}
 	t := newTracer(&s, p.Family())
 	t.forwarding = o.Forwarding
+	return t.trace(p), nil
+}
+
+// Tracer traces many packets through one state. Trace sorts the state's
+// rules and sorts its routes into tables for every packet; the guard
+// traces hundreds of connections through the same state, so a Tracer
+// does that once per family.
+type Tracer struct {
+	s   State
+	fam [2]*tracer
+}
+
+// NewTracer prepares s for tracing; s must not change while it is used.
+func NewTracer(s State) *Tracer { return &Tracer{s: s} }
+
+// Trace is Trace(s, p) for the Tracer's state.
+func (tr *Tracer) Trace(p Packet) (Path, error) {
+	if err := checkPacket(&tr.s, &p); err != nil {
+		return Path{}, err
+	}
+	i := 0
+	if p.Family() == V6 {
+		i = 1
+	}
+	if tr.fam[i] == nil {
+		tr.fam[i] = newTracer(&tr.s, p.Family())
+	}
+	t := tr.fam[i]
+	clear(t.missing)
+	return t.trace(p), nil
+}
+
+// trace walks one checked packet.
+func (t *tracer) trace(p Packet) Path {
 	t.unknown = p.Unknown
 	path := Path{Packet: p, Family: p.Family(), Input: p.IIF != "", Steps: []Step{}}
 	switch {
@@ -400,7 +434,7 @@ func TraceWith(s State, p Packet, o TraceOptions) (Path, error) {
 	if len(path.Missing) > 0 {
 		path.Notes = append(path.Notes, fmt.Sprintf("tables %v were not read in full; this answer may be wrong", path.Missing))
 	}
-	return path, nil
+	return path
 }
 
 func checkPacket(s *State, p *Packet) error {

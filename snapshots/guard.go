@@ -1,36 +1,84 @@
 package snapshots
 
 import (
+	"errors"
 	"fmt"
-	"net/netip"
+	"slices"
 
 	"github.com/nictab/nictab/netcfg"
 )
 
+// maxSockets caps the sockets the guard reads: beyond it they are
+// counted, not traced.
+const maxSockets = 50_000
+
 // Guard traces the replies of the SSH connection c now and after the
-// proposal, with the lookup simulator. It reads every table a rule can
-// reach, main in full: costly on a router with a full Internet table, so it
-// is only done over SSH.
+// proposal, with the lookup simulator.
 func (e *Engine) Guard(p *Proposal, c netcfg.SSHConn) (netcfg.Guard, error) {
-	k, err := e.cfg.Open()
+	r, err := e.GuardPlan(p, &c)
 	if err != nil {
 		return netcfg.Guard{}, err
 	}
-	defer k.Close()
-	opts := netcfg.TraceDetectOptions()
-	opts.Tables = append(opts.Tables, p.Plan.Tables...)
-	opts.Owned = true
-	before, err := netcfg.Detect(k, e.names(), opts)
+	return *r.SSH, nil
+}
+
+// GuardPlan runs the whole guard on a proposal: the SSH session c (nil
+// when nictab does not run over SSH), every established connection and
+// connected socket of the namespace, and every foreign rule. It starts
+// from the state the plan was made from and reads only what that lacks:
+// the default table and the tables rules reach, and of main and local the
+// routes the kernel names for the packets traced (see netcfg.RunGuard).
+// With no session, no connection and no foreign rule it reads nothing.
+func (e *Engine) GuardPlan(p *Proposal, c *netcfg.SSHConn) (netcfg.GuardReport, error) {
+	k, err := e.cfg.Open()
 	if err != nil {
-		return netcfg.Guard{}, fmt.Errorf("read the state to trace the SSH connection: %w", err)
+		return netcfg.GuardReport{}, err
 	}
-	if !c.Server.Addr().IsValid() {
-		// Only the client is known (--ssh-client): the session's replies
-		// come from the address the host would pick for it now.
-		path, err := netcfg.Trace(before, netcfg.Packet{Dst: c.Client.Addr(), IPProto: netcfg.ProtoTCP})
-		if err == nil && path.Src.IsValid() {
-			c.Server = netip.AddrPortFrom(path.Src, c.Server.Port())
+	defer k.Close()
+	before := p.Live
+	before.Routes = slices.Clone(p.Live.Routes)
+	var sockets []netcfg.Socket
+	total := 0
+	if sr, ok := k.(netcfg.SocketReader); ok {
+		sockets, total, err = sr.Sockets(maxSockets)
+		if err != nil {
+			return netcfg.GuardReport{}, fmt.Errorf("list the namespace's connections: %w", err)
 		}
 	}
-	return netcfg.GuardConn(before, netcfg.ProjectPlan(before, p.Plan), c), nil
+	if c == nil && len(sockets) == 0 && !netcfg.HasForeignRules(&before) {
+		// Nothing to trace: no session, no connection, no other
+		// program's rule.
+		return netcfg.GuardReport{Flows: netcfg.FlowGuard{Moved: []netcfg.MovedFlow{}, Shadowed: []netcfg.ShadowedRule{}}, Main: "none"}, nil
+	}
+	oracle, _ := k.(netcfg.RouteOracle)
+	var need []uint32
+	for _, t := range append(append(before.RuleTables(), netcfg.TableLocal, netcfg.TableDefault), p.Plan.Tables...) {
+		// Main and local come from the oracle where there is one.
+		if t == netcfg.TableMain || t == netcfg.TableUnspec || (t == netcfg.TableLocal && oracle != nil) {
+			continue
+		}
+		if !before.HasTable(t) && !slices.Contains(need, t) {
+			need = append(need, t)
+		}
+	}
+	for _, t := range need {
+		if err := netcfg.ReadTable(k, &before, t); err != nil {
+			return netcfg.GuardReport{}, fmt.Errorf("read table %d to trace through it: %w", t, err)
+		}
+	}
+	in := netcfg.GuardRun{Before: before, Plan: p.Plan, SSH: c, Flows: netcfg.DefaultFlowOptions, Oracle: oracle,
+		Sockets: sockets, SocketTotal: total,
+		ReadTable: func(id uint32) ([]netcfg.Route, error) {
+			var s netcfg.State
+			err := netcfg.ReadTable(k, &s, id)
+			return s.Routes, err
+		}}
+	r, err := netcfg.RunGuard(in)
+	if err != nil {
+		return netcfg.GuardReport{}, err
+	}
+	if c != nil && r.SSH == nil {
+		return r, errors.New("the SSH guard gave no verdict")
+	}
+	return r, nil
 }

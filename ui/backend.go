@@ -113,6 +113,9 @@ type Proposal struct {
 	// SSH is the path to the SSH client before and after, when this
 	// session runs over SSH.
 	SSH *SSHCheck
+	// Flows are the other live connections and the foreign rules the
+	// plan moves; nil when they were not looked at.
+	Flows *netcfg.FlowGuard
 	// RollbackTo is the snapshot a rollback proposal returns to.
 	RollbackTo string
 	// Handle is the backend's own value for this proposal.

@@ -131,6 +131,11 @@ func (p *previewScreen) header(width int, st Styles) []string {
 	if c := p.proposal.SSH; c != nil {
 		out = append(out, sshLines(c, width, st)...)
 	}
+	// The header does not scroll: two flows, then a count.
+	names := PlanNames(p.proposal.Live.Names, pl)
+	for _, l := range FlowLines(p.proposal.Flows, &names, width-1, 2, st) {
+		out = append(out, " "+l)
+	}
 	return out
 }
 

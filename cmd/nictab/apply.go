@@ -92,11 +92,15 @@ func (a *app) planCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			var g *netcfg.Guard
 			if asJSON {
 				out := newPlanOut(p)
-				if out.Guard, err = a.guardVerdict(e, p, sshClient); err != nil {
+				r, err := a.guardVerdict(e, p, sshClient)
+				if err != nil {
 					return err
 				}
+				out.setGuard(r)
+				g = out.Guard
 				if err := a.writeJSON(out); err != nil {
 					return err
 				}
@@ -104,14 +108,17 @@ func (a *app) planCmd() *cobra.Command {
 				if err := a.printPlan(p, false, !noCommands); err != nil {
 					return err
 				}
-				if _, err := a.guard(e, p, sshClient); err != nil {
+				if g, err = a.guard(e, p, sshClient); err != nil {
 					return err
 				}
 			}
 			if len(p.Plan.Conflicts) > 0 {
 				return exitError{code: exitFailed, err: errors.New("the plan has conflicts; it cannot be applied as it is")}
 			}
-			if detailed && !p.Plan.Empty() {
+			switch {
+			case detailed && g != nil && g.Dangerous():
+				return exitError{code: exitMovesSSH}
+			case detailed && !p.Plan.Empty():
 				return exitError{code: exitChanges}
 			}
 			return nil
@@ -119,7 +126,7 @@ func (a *app) planCmd() *cobra.Command {
 	}
 	c.Flags().StringVarP(&file, "file", "f", "", "snapshot file to plan from")
 	c.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON (see the README's Headless use)")
-	c.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when nothing would change, 4 when something would")
+	c.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when nothing would change, 4 when something would, 5 when the change moves or cuts the SSH session")
 	c.Flags().BoolVar(&noCommands, "no-commands", false, "leave out the equivalent ip commands")
 	c.Flags().StringVar(&sshClient, "ssh-client", "", "check the path to this SSH client (default: the one $SSH_CONNECTION or the parent sshd names)")
 	return a.withJSON(c, &asJSON)
@@ -165,32 +172,45 @@ func sshConn(flag string) (netcfg.SSHConn, bool, error) {
 
 // guard traces the SSH session's replies now and after the plan and says
 // so; over SSH it always speaks, loudly when the change moves or cuts the
-// session. nil means nictab does not run over SSH.
+// session. Then it lists the other live connections and the foreign
+// rules the plan moves. The Guard is nil when nictab does not run over
+// SSH.
 func (a *app) guard(e *snapshots.Engine, p *snapshots.Proposal, clientFlag string) (*netcfg.Guard, error) {
 	if clientFlag == "" && !p.Plan.Empty() {
 		if note := a.sshSessionNote(); note != "" {
 			fmt.Fprint(a.out, "\n"+note)
 		}
 	}
-	g, err := a.guardVerdict(e, p, clientFlag)
-	if err != nil || g == nil {
+	r, err := a.guardVerdict(e, p, clientFlag)
+	if err != nil || r == nil {
 		return nil, err
 	}
-	fmt.Fprint(a.out, "\n"+ui.RenderGuard(*g, 80, a.styles()))
-	return g, nil
+	if r.SSH != nil {
+		fmt.Fprint(a.out, "\n"+ui.RenderGuard(*r.SSH, 80, a.styles()))
+	}
+	names := ui.PlanNames(p.Live.Names, &p.Plan)
+	if lines := ui.FlowLines(&r.Flows, &names, 80, 8, a.styles()); len(lines) > 0 {
+		fmt.Fprint(a.out, "\n"+strings.Join(lines, "\n")+"\n")
+	}
+	return r.SSH, nil
 }
 
-// guardVerdict is guard without a word on the terminal.
-func (a *app) guardVerdict(e *snapshots.Engine, p *snapshots.Proposal, clientFlag string) (*netcfg.Guard, error) {
+// guardVerdict is guard without a word on the terminal: nil when the
+// plan changes nothing.
+func (a *app) guardVerdict(e *snapshots.Engine, p *snapshots.Proposal, clientFlag string) (*netcfg.GuardReport, error) {
 	c, ok, err := sshConn(clientFlag)
-	if err != nil || !ok || p.Plan.Empty() {
+	if err != nil || p.Plan.Empty() {
 		return nil, err
 	}
-	g, err := e.Guard(p, c)
+	var cp *netcfg.SSHConn
+	if ok {
+		cp = &c
+	}
+	r, err := e.GuardPlan(p, cp)
 	if err != nil {
 		return nil, err
 	}
-	return &g, nil
+	return &r, nil
 }
 
 func (a *app) applyCmd() *cobra.Command {

@@ -185,31 +185,41 @@ func (b *tuiBackend) proposal(e *snapshots.Engine, p *snapshots.Proposal, rollba
 	} else {
 		out.Snapshot = "# the snapshot cannot be shown: " + err.Error()
 	}
-	out.SSH = b.sshCheck(e, p)
+	out.SSH, out.Flows = b.sshCheck(e, p)
 	return out
 }
 
-// sshCheck traces the replies to the SSH client this session runs for,
-// now and after the plan, with the lookup simulator. It reads every table
-// a rule reaches, main in full: costly on a router with a full table, so
-// only over SSH.
-func (b *tuiBackend) sshCheck(e *snapshots.Engine, p *snapshots.Proposal) *ui.SSHCheck {
+// sshCheck runs the guard: the replies to the SSH client this session
+// runs for, and every other live connection and foreign rule, now and
+// after the plan, with the lookup simulator.
+func (b *tuiBackend) sshCheck(e *snapshots.Engine, p *snapshots.Proposal) (*ui.SSHCheck, *netcfg.FlowGuard) {
+	if p.Plan.Empty() {
+		return nil, nil
+	}
 	conn, _ := sshSession()
-	if !conn.Client.IsValid() {
-		return nil
+	var cp *netcfg.SSHConn
+	if conn.Client.IsValid() {
+		cp = &conn
+	}
+	r, err := e.GuardPlan(p, cp)
+	if cp == nil {
+		if err != nil {
+			return nil, &netcfg.FlowGuard{Note: "the live connections cannot be traced: " + err.Error()}
+		}
+		return nil, &r.Flows
 	}
 	client := conn.Client.Addr().WithZone("").String()
-	g, err := e.Guard(p, conn)
 	if err != nil {
-		return &ui.SSHCheck{Client: client, Unknown: true, Message: "the path to the SSH client cannot be traced: " + err.Error()}
+		return &ui.SSHCheck{Client: client, Unknown: true, Message: "the path to the SSH client cannot be traced: " + err.Error()}, nil
 	}
+	g := r.SSH
 	return &ui.SSHCheck{
 		Client: client, Before: pathText(&g.Before), After: pathText(&g.After),
 		// Undetermined is a danger: shown as a change whose cause names
 		// the rule nictab cannot decide.
 		Changed: g.Status == netcfg.GuardMoved || g.Status == netcfg.GuardUndetermined, Broken: g.Status == netcfg.GuardBroken, Unknown: g.Status == netcfg.GuardUnknown,
 		Culprit: g.Cause, Message: g.Message,
-	}
+	}, &r.Flows
 }
 
 // pathText is where a traced reply goes: "through eno1 via 192.168.10.1

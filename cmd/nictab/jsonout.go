@@ -72,6 +72,33 @@ type planOut struct {
 	Lines   []planLine    `json:"lines"`
 	Diff    planDiff      `json:"diff"`
 	Guard   *netcfg.Guard `json:"guard,omitempty"`
+	// Flows are the live connections and foreign rules the plan moves;
+	// absent when the plan changes nothing.
+	Flows *netcfg.FlowGuard `json:"flows,omitempty"`
+	// Verdict sums the guard up: "safe", "moves-ssh" (the SSH session
+	// moves, breaks or cannot be judged safe: plan --detailed-exitcode
+	// exits 5), "moves-flows" (other connections or foreign rules'
+	// traffic move); absent when the plan changes nothing.
+	Verdict string `json:"verdict,omitempty"`
+	// GuardMain says how much of main the guard read: "oracle" (only the
+	// routes the kernel named for the packets traced), "full", or "none".
+	GuardMain string `json:"guard_main_table,omitempty"`
+}
+
+// setGuard puts the guard's report into the plan's document.
+func (o *planOut) setGuard(r *netcfg.GuardReport) {
+	if r == nil {
+		return
+	}
+	o.Guard, o.Flows, o.GuardMain = r.SSH, &r.Flows, r.Main
+	switch {
+	case r.SSH != nil && r.SSH.Dangerous():
+		o.Verdict = "moves-ssh"
+	case r.Flows.Dangerous():
+		o.Verdict = "moves-flows"
+	default:
+		o.Verdict = "safe"
+	}
 }
 
 type planSummary struct {
@@ -251,11 +278,13 @@ func (a *app) runApplyJSON(cmd *cobra.Command, e *snapshots.Engine, p *snapshots
 		res.Result = resUnchanged
 		return a.writeJSON(res)
 	}
-	g, err := a.guardVerdict(e, p, f.sshClient)
+	r, err := a.guardVerdict(e, p, f.sshClient)
 	if err != nil {
 		return a.failJSON(res, err)
 	}
-	res.Guard, res.Plan.Guard = g, g
+	res.Plan.setGuard(r)
+	g := res.Plan.Guard
+	res.Guard = g
 	window, err := a.confirmFor(cmd, g, f)
 	if err != nil {
 		return a.failJSON(res, err)

@@ -21,6 +21,10 @@ const (
 	exitUsage    = 2
 	exitReverted = 3
 	exitChanges  = 4
+	// exitMovesSSH is plan --detailed-exitcode's status for changes that
+	// move or cut the SSH session nictab runs in (or the one --ssh-client
+	// names).
+	exitMovesSSH = 5
 )
 
 // usageError is bad input or usage: exit status 2.
