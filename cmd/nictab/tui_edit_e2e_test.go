@@ -151,11 +151,25 @@ func TestTUIEditRuleAndRoute(t *testing.T) {
 	if !prios[1200] || prios[1100] {
 		t.Fatalf("after the edit the fwmark rule is at %v, want 1200 alone: %+v", prios, rules)
 	}
+
+	// The route is deleted on the routes screen, and is gone from table 13.
+	x.press("BTab")
+	x.waitScreen(3*time.Second, "[Tables]")
+	x.press("Enter")
+	x.waitScreen(3*time.Second, "Routes of table 13 vpn", "10.40.0.0/16 via 192.168.10.1 dev eno1")
+	x.press("d")
+	x.waitScreen(3*time.Second, "will be deleted", "delete")
+	applyAndKeep(t, x, "-1 to delete", "- route 10.40.0.0/16 via 192.168.10.1 dev eno1 metric 70")
+	c.ns.JSON(&routes, "route", "show", "table", "13")
+	if len(routes) != 0 {
+		t.Fatalf("table 13 still holds %+v", routes)
+	}
 	quit(t, x)
 }
 
-// TestTUIDeleteTable: a table of nictab's deleted on screen takes its
-// rules and routes with it, and the kernel holds none of them after.
+// TestTUIDeleteTable: a NIC's gateway changed and its table renamed on
+// screen, each read back; then the table deleted takes its rules and
+// routes with it, and the kernel holds none of them after.
 func TestTUIDeleteTable(t *testing.T) {
 	c := newCLI(t)
 	before := c.ns.Routing()
@@ -164,9 +178,32 @@ func TestTUIDeleteTable(t *testing.T) {
 	keep(t, x)
 	mustContain(t, "ip rule", c.ns.IP("rule", "show"), "lookup vpn proto nictab")
 
+	// A new gateway, through the assign form.
 	x.waitScreen(5*time.Second, "13 vpn (nictab)")
+	x.press("a")
+	x.waitScreen(3*time.Second, "assign eno1")
+	x.press("Tab")
+	x.typeText("192.168.10.3")
+	x.press("Enter")
+	x.waitScreen(3*time.Second, "1 unapplied edit")
+	applyAndKeep(t, x, "~1 to change", "→  default via 192.168.10.3 dev en")
+	mustContain(t, "ip route show table 13", c.ns.IP("route", "show", "table", "13"), "default via 192.168.10.3 dev eno1 proto nictab")
+
+	// A new name.
 	x.press("Tab")
 	x.waitScreen(3*time.Second, "[Tables]")
+	x.press("e")
+	x.waitScreen(3*time.Second, "Rename table 13 vpn")
+	x.press("C-u")
+	x.typeText("tunnel")
+	x.press("Enter")
+	x.waitScreen(3*time.Second, "1 unapplied edit")
+	applyAndKeep(t, x, "13 tunnel")
+	mustContain(t, "rt_tables.d/nictab.conf", c.routing(), "13\ttunnel")
+	mustContain(t, "ip rule", c.ns.IP("rule", "show"), "lookup tunnel proto nictab")
+
+	// The tables pane keeps the focus through the apply.
+	x.waitScreen(5*time.Second, "13 tunnel (nictab)", "[Tables]")
 	x.press("d")
 	x.waitScreen(3*time.Second, "goes when applied")
 	applyAndKeep(t, x, "-7 to delete", "+0 to add")
