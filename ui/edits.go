@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/nictab/nictab/netcfg"
 )
@@ -59,13 +60,11 @@ type edits struct {
 	gen uint64
 }
 
-// editsGen numbers edits values; the UI runs in one goroutine.
-var editsGen uint64
+// editsGen numbers edits values. Atomic, as several UIs may run in one
+// process (the tests run many).
+var editsGen atomic.Uint64
 
-func nextGen() uint64 {
-	editsGen++
-	return editsGen
-}
+func nextGen() uint64 { return editsGen.Add(1) }
 
 func (e edits) len() int { return len(e.ops) }
 

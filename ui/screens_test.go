@@ -92,6 +92,7 @@ func screenCases() []struct {
 			keys("10.40.0.0/16"), press(tea.KeyTab), keys("192.168.10.1"), press(tea.KeyTab), press(tea.KeyTab), press(tea.KeyTab), press(tea.KeyTab), keys("70"), wait("adds the route")})},
 		{"routes-new-route", managedSetup, with(toTables, []step{press(tea.KeyEnter), wait("Routes of table 13 vpn"), keys("n"), wait("New route"),
 			keys("10.40.0.0/16"), press(tea.KeyTab), keys("192.168.10.1"), press(tea.KeyTab), press(tea.KeyTab), press(tea.KeyTab), press(tea.KeyTab), keys("70"), press(tea.KeyEnter), wait("+1 new")})},
+		{"routes-help", managedSetup, with(toTables, []step{press(tea.KeyEnter), wait("Routes of table 13 vpn"), keys("?"), wait("Keys on this screen")})},
 		{"table-form", managedSetup, with(toTables, []step{keys("n"), wait("New table"), keys("13"), wait("in use")})},
 		{"preview-table-delete", managedSetup, with(toTables, []step{keys("d"), wait("goes when applied"), keys("p"), wait("to delete")})},
 		{"preview-adopt", none, with(toRules, []step{keys("jA"), wait("→adopt"), keys("p"), wait("adoption moves no")})},
