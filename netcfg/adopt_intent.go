@@ -4,19 +4,22 @@ import "slices"
 
 // RuleIntentOf is the explicit rule entry of an intent that resolves to r
 // (with nictab's protocol), so an adopted rule is kept by the next plan of
-// that intent. ok is false when an entry cannot say r: another action, a
-// selector the intent has no field for, or no address to tell its family
-// by (an entry without from and to means both families).
+// that intent. ok is false when an entry cannot say r: a goto or nop, a
+// selector the intent has no field for (not, tos, port masks, l3mdev,
+// dscp and the other newer ones), or no address to tell its family by (an
+// entry without from and to means both families).
 func RuleIntentOf(r *Rule) (RuleIntent, bool) {
 	lookup := r.Action == ActionLookup
-	if !lookup && !slices.Contains(IntentRuleActions, r.Action) || r.Not || r.Tos != 0 || r.UIDRange != nil || r.IPProto != 0 ||
-		r.SPort != nil || r.DPort != nil || r.L3MDev || r.SuppressPrefixLen >= 0 || r.SuppressIfgroup >= 0 || r.Extended() {
+	masked := func(p *PortRange) bool { return p != nil && p.Mask != 0 }
+	if !lookup && !slices.Contains(IntentRuleActions, r.Action) || r.Not || r.Tos != 0 ||
+		masked(r.SPort) || masked(r.DPort) || r.L3MDev || r.SuppressPrefixLen >= 0 || r.SuppressIfgroup >= 0 || r.Extended() {
 		return RuleIntent{}, false
 	}
 	if !r.From.IsValid() && !r.To.IsValid() {
 		return RuleIntent{}, false
 	}
-	x := RuleIntent{Priority: r.Priority, From: r.From, To: r.To, IIF: r.IIF, OIF: r.OIF, FwMark: r.Mark}
+	x := RuleIntent{Priority: r.Priority, From: r.From, To: r.To, IIF: r.IIF, OIF: r.OIF, FwMark: r.Mark,
+		UIDRange: r.UIDRange, IPProto: r.IPProto, SPort: r.SPort, DPort: r.DPort}
 	if lookup {
 		x.Table = TableRef{ID: r.Table}
 	} else {

@@ -71,7 +71,13 @@ type RuleIntent struct {
 	IIF      string       `json:"iif,omitempty"`
 	OIF      string       `json:"oif,omitempty"`
 	FwMark   *FwMark      `json:"fwmark,omitempty"`
-	Table    TableRef     `json:"table,omitzero"`
+	// UIDRange, IPProto, SPort and DPort select by the sending user, the
+	// IP protocol and its ports (ranges without masks).
+	UIDRange *UIDRange  `json:"uidrange,omitempty"`
+	IPProto  uint8      `json:"ipproto,omitempty"`
+	SPort    *PortRange `json:"sport,omitempty"`
+	DPort    *PortRange `json:"dport,omitempty"`
+	Table    TableRef   `json:"table,omitzero"`
 	// Action is lookup (Table) when 0; else one of IntentRuleActions,
 	// which take no table.
 	Action RuleAction `json:"action,omitempty"`

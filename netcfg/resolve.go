@@ -451,6 +451,16 @@ func (r *resolver) rule(i int, x RuleIntent) {
 			return
 		}
 	}
+	for _, p := range []struct {
+		key string
+		r   *PortRange
+	}{{".sport", x.SPort}, {".dport", x.DPort}} {
+		// The kernel's fib_rule_port_range_valid: 0 and 65535 are refused.
+		if p.r != nil && (p.r.Start == 0 || p.r.End >= 0xffff || p.r.Start > p.r.End) {
+			r.fail(fieldErr(f+p.key, "port range %d-%d: the kernel takes ports 1-65534, start up to end", p.r.Start, p.r.End))
+			return
+		}
+	}
 	prio := x.Priority
 	if prio == 0 {
 		if prio, ok = r.allocate(f + ".priority"); !ok {
@@ -470,6 +480,19 @@ func (r *resolver) rule(i int, x RuleIntent) {
 		if x.FwMark != nil {
 			m := *x.FwMark
 			rl.Mark = &m
+		}
+		rl.IPProto = x.IPProto
+		if x.UIDRange != nil {
+			u := *x.UIDRange
+			rl.UIDRange = &u
+		}
+		if x.SPort != nil {
+			p := *x.SPort
+			rl.SPort = &p
+		}
+		if x.DPort != nil {
+			p := *x.DPort
+			rl.DPort = &p
 		}
 		if slices.ContainsFunc(r.d.Rules, func(o Rule) bool { return RuleEqual(&o, &rl) }) {
 			r.fail(fieldErr(f, "the same rule is already planned: %s", RuleString(&rl)))

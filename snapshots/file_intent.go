@@ -17,7 +17,7 @@ var (
 	topKeys   = []string{"version", "comment", "tables", "nics", "rules", "routes", "snapshot", "resolved", "checksum"}
 	tableKeys = []string{"id", "name"}
 	nicKeys   = []string{"name", "table", "gateway", "select", "fwmark", "priority"}
-	ruleKeys  = []string{"priority", "from", "to", "iif", "oif", "fwmark", "table", "action"}
+	ruleKeys  = []string{"priority", "from", "to", "iif", "oif", "fwmark", "uidrange", "ipproto", "sport", "dport", "table", "action"}
 	routeKeys = []string{"table", "to", "via", "dev", "src", "scope", "metric", "type"}
 	metaKeys  = []string{"id", "time", "host", "nictab", "parent", "netns", "kind", "networkd", "addressing"}
 )
@@ -356,6 +356,23 @@ func (d *decoder) rule(f *fields, path string) (netcfg.RuleIntent, bool) {
 		r.FwMark, good = d.fwmark(f.vals["fwmark"], join(path, "fwmark"), true)
 		ok = ok && good
 	}
+	if f.has("uidrange") {
+		lo, hi, good := d.rangeOf(f.vals["uidrange"], join(path, "uidrange"), maxU32, "uid range")
+		r.UIDRange, ok = &netcfg.UIDRange{Start: uint32(lo), End: uint32(hi)}, ok && good
+	}
+	if f.has("ipproto") {
+		v, good := d.uint(f.vals["ipproto"], join(path, "ipproto"), 255, "ipproto is an IP protocol number, 0–255 (6 tcp, 17 udp)")
+		r.IPProto, ok = uint8(v), ok && good
+	}
+	for _, p := range []struct {
+		key string
+		dst **netcfg.PortRange
+	}{{"sport", &r.SPort}, {"dport", &r.DPort}} {
+		if f.has(p.key) {
+			lo, hi, good := d.rangeOf(f.vals[p.key], join(path, p.key), 65535, "port range")
+			*p.dst, ok = &netcfg.PortRange{Start: uint16(lo), End: uint16(hi)}, ok && good
+		}
+	}
 	if ok && r.From.IsValid() && r.To.IsValid() && netcfg.FamilyOf(r.From.Addr()) != netcfg.FamilyOf(r.To.Addr()) {
 		d.fail(f.vals["to"], join(path, "to"), "from is %s and to is %s: a rule matches one family", famName(netcfg.FamilyOf(r.From.Addr())), famName(netcfg.FamilyOf(r.To.Addr())))
 		ok = false
@@ -368,7 +385,8 @@ func ruleIntentKey(r *netcfg.RuleIntent) string {
 	if r.FwMark != nil {
 		mark = fmt.Sprintf("%#x/%#x", r.FwMark.Value, r.FwMark.Mask)
 	}
-	return fmt.Sprintf("%d %s %s %q %q %s %q %d %d", r.Priority, r.From, r.To, r.IIF, r.OIF, mark, r.Table.Name, r.Table.ID, r.Action)
+	return fmt.Sprintf("%d %s %s %q %q %s %q %d %d %v %d %v %v", r.Priority, r.From, r.To, r.IIF, r.OIF, mark, r.Table.Name, r.Table.ID, r.Action,
+		r.UIDRange, r.IPProto, r.SPort, r.DPort)
 }
 
 // ruleAction decodes an explicit rule's action: lookup, or one that ends

@@ -126,6 +126,18 @@ func writeIntent(w *bytes.Buffer, in *netcfg.Intent) {
 			if r.FwMark != nil {
 				f.add("fwmark", fwmarkText(r.FwMark))
 			}
+			if r.UIDRange != nil {
+				f.add("uidrange", rangeText(uint64(r.UIDRange.Start), uint64(r.UIDRange.End)))
+			}
+			if r.IPProto != 0 {
+				f.add("ipproto", num(r.IPProto))
+			}
+			if r.SPort != nil {
+				f.add("sport", rangeText(uint64(r.SPort.Start), uint64(r.SPort.End)))
+			}
+			if r.DPort != nil {
+				f.add("dport", rangeText(uint64(r.DPort.Start), uint64(r.DPort.End)))
+			}
 			if r.Lookup() {
 				f.add("table", tableRefText(r.Table))
 			} else {

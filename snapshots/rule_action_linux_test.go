@@ -57,4 +57,34 @@ func TestRuleActionApplied(t *testing.T) {
 	if !again.Plan.Empty() {
 		t.Fatalf("planned again: %+v", again.Plan.Changes)
 	}
+	// The kernel refuses port 65535; the plan does so before it.
+	in.Rules[0].DPort = &netcfg.PortRange{Start: 443, End: 65535}
+	if _, err := r.e.Propose(in, ""); err == nil || !strings.Contains(err.Error(), "rules[0].dport: port range 443-65535: the kernel takes ports 1-65534") {
+		t.Fatalf("port 65535 planned: %v", err)
+	}
+}
+
+// TestRuleSelectorsApplied: an explicit rule with uidrange, ipproto and
+// ports reaches the kernel as written, and a second plan changes nothing.
+func TestRuleSelectorsApplied(t *testing.T) {
+	r := newRig(t)
+	in := netcfg.Intent{Rules: []netcfg.RuleIntent{{Priority: 820, From: pfx("10.9.0.0/24"), UIDRange: &netcfg.UIDRange{Start: 1000, End: 1999},
+		IPProto: 6, SPort: &netcfg.PortRange{Start: 1024, End: 65000}, DPort: &netcfg.PortRange{Start: 443, End: 443}, Table: netcfg.TableRef{ID: 13}}}}
+	r.apply(in, "selectors", 0)
+	got := r.ns.IP("rule", "show")
+	if !strings.Contains(got, "820:\tfrom 10.9.0.0/24 uidrange 1000-1999 ipproto tcp sport 1024-65000 dport 443 lookup 13 proto nictab") {
+		t.Fatalf("ip rule:\n%s", got)
+	}
+	again, err := r.e.Propose(in, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Plan.Empty() {
+		t.Fatalf("planned again: %+v", again.Plan.Changes)
+	}
+	// The kernel refuses port 65535; the plan does so before it.
+	in.Rules[0].DPort = &netcfg.PortRange{Start: 443, End: 65535}
+	if _, err := r.e.Propose(in, ""); err == nil || !strings.Contains(err.Error(), "rules[0].dport: port range 443-65535: the kernel takes ports 1-65534") {
+		t.Fatalf("port 65535 planned: %v", err)
+	}
 }

@@ -46,3 +46,34 @@ func TestRuleActions(t *testing.T) {
 		}
 	}
 }
+
+// TestRuleSelectors: uidrange, ipproto, sport and dport on an explicit
+// rule read, write and read again the same; a bad range is refused by
+// line.
+func TestRuleSelectors(t *testing.T) {
+	text := "version: 1\nrules:\n  - {priority: 820, from: 10.9.0.0/24, uidrange: 1000-1999, ipproto: 6, sport: 1024-65000, dport: 443, table: 13}\n"
+	s, err := Parse("selectors.yaml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := s.Intent.Rules[0]
+	if *r.UIDRange != (netcfg.UIDRange{Start: 1000, End: 1999}) || r.IPProto != 6 || *r.SPort != (netcfg.PortRange{Start: 1024, End: 65000}) || *r.DPort != (netcfg.PortRange{Start: 443, End: 443}) {
+		t.Fatalf("rule %+v", r)
+	}
+	out, err := Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"uidrange: 1000-1999", "ipproto: 6", "sport: 1024-65000", "dport: 443"} {
+		if !strings.Contains(string(out), w) {
+			t.Errorf("written without %q:\n%s", w, out)
+		}
+	}
+	again, err := Parse("again.yaml", out)
+	if err != nil || ruleIntentKey(&again.Intent.Rules[0]) != ruleIntentKey(&r) {
+		t.Fatalf("read again: %v\n%s", err, out)
+	}
+	if _, err := Parse("bad.yaml", []byte("version: 1\nrules:\n  - {dport: 90-80, table: 13}\n")); err == nil || !strings.Contains(err.Error(), "bad.yaml:3:13: rules[0].dport") {
+		t.Errorf("a reversed port range: %v", err)
+	}
+}

@@ -323,3 +323,29 @@ func TestFlowRuleAction(t *testing.T) {
 		t.Fatalf("plan %+v", c)
 	}
 }
+
+// TestFlowRuleSelectors: ipproto by name, ports and a uid range, each
+// checked as typed, carried into the intent and the planned rule.
+func TestFlowRuleSelectors(t *testing.T) {
+	f := newFake()
+	tabs := func(n int) step {
+		var s step
+		for range n {
+			s.keys = append(s.keys, tea.KeyPressMsg{Code: tea.KeyTab})
+		}
+		return s
+	}
+	m := finish(t, run(t, f, 80, 24, false, with(toRules, []step{keys("n"), wait("New rule"), tabs(5), keys("13"), tabs(2),
+		keys("tcpx"), wait("not an IP protocol"), ctrl('u'), keys("tcp"), press(tea.KeyTab), keys("1024-65535"), wait("not a port range"), ctrl('u'), keys("1024-65000"),
+		press(tea.KeyTab), keys("443"), press(tea.KeyTab), keys("2000-1000"), wait("not a uid range"), ctrl('u'), keys("1000-1999"),
+		wait("uidrange 1000-1999 ipproto tcp sport 1024-65000"), press(tea.KeyEnter), wait("→new"), keys("p"), wait("+2 to add")})...))
+	r := m.preview.intent.Rules[0]
+	if r.IPProto != 6 || *r.SPort != (netcfg.PortRange{Start: 1024, End: 65000}) || *r.DPort != (netcfg.PortRange{Start: 443, End: 443}) || *r.UIDRange != (netcfg.UIDRange{Start: 1000, End: 1999}) {
+		t.Fatalf("intent rule %+v", r)
+	}
+	for _, c := range m.preview.proposal.Plan.Changes {
+		if got := netcfg.RuleString(c.After.Rule); !strings.Contains(got, "uidrange 1000-1999 ipproto 6 sport 1024-65000 dport 443 lookup 13") {
+			t.Fatalf("plan adds %s", got)
+		}
+	}
+}

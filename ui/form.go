@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -110,11 +111,13 @@ func (f *editForm) update(msg tea.KeyPressMsg, k KeyMap, c formCheck) (save, can
 }
 
 // renderForm draws a form: a title, each field with its label, value and
-// what is wrong with it or what it means, then what enter does.
-func renderForm(f *editForm, c formCheck, width int, st Styles) string {
+// what is wrong with it or what it means, then what enter does. Taller
+// than the screen, it shows the fields around the one being typed.
+func renderForm(f *editForm, c formCheck, width, height int, st Styles) string {
 	var b strings.Builder
 	b.WriteString(" " + st.Title.Render(f.title) + "\n\n")
 	w := max(width-labelWidth-5, 10)
+	blocks := make([]string, len(f.fields))
 	for i, fl := range f.fields {
 		lab := " " + pad(fl.label, labelWidth)
 		if i == f.focus {
@@ -130,9 +133,20 @@ func renderForm(f *editForm, c formCheck, width int, st Styles) string {
 		case fl.in.Value() == "" && fl.hint != "" && i == f.focus:
 			line += "  " + st.Muted.Render(cut(fl.hint, max(width-labelWidth-4-fl.in.Width(), 4)))
 		}
-		b.WriteString(line + "\n")
+		blocks[i] = line
 	}
-	b.WriteString("\n")
+	first, last := formWindow(blocks, f.focus, height-2-4)
+	if first > 0 {
+		b.WriteString(" " + st.Muted.Render(fmt.Sprintf("↑ %d more", first)) + "\n")
+	}
+	for _, bl := range blocks[first:last] {
+		b.WriteString(bl + "\n")
+	}
+	if last < len(blocks) {
+		b.WriteString(" " + st.Muted.Render(fmt.Sprintf("↓ %d more", len(blocks)-last)) + "\n")
+	} else {
+		b.WriteString("\n")
+	}
 	if len(c.problems) > 0 {
 		b.WriteString(" " + hang("Fix the fields marked ! (enter shows what is missing); esc cancels.", max(width-2, 10), 1, st.Muted) + "\n")
 		return b.String()
@@ -164,4 +178,34 @@ func (m *Model) formKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.screen = m.formFrom
 	}
 	return cmd
+}
+
+// formWindow is the fields [first, last) that fit in room lines with the
+// focused one among them, two lines kept for the "more" marks.
+func formWindow(blocks []string, focus, room int) (first, last int) {
+	lines := func(i int) int { return strings.Count(blocks[i], "\n") + 1 }
+	total := 0
+	for i := range blocks {
+		total += lines(i)
+	}
+	if total <= room+1 {
+		return 0, len(blocks)
+	}
+	room = max(room-1, 1)
+	first, last = focus, focus+1
+	used := lines(focus)
+	for grew := true; grew; {
+		grew = false
+		if last < len(blocks) && used+lines(last) <= room {
+			used += lines(last)
+			last++
+			grew = true
+		}
+		if first > 0 && used+lines(first-1) <= room {
+			first--
+			used += lines(first)
+			grew = true
+		}
+	}
+	return first, last
 }

@@ -523,7 +523,7 @@ func (m *Model) body(w, h int) string {
 	case screenRoutes:
 		return m.renderRoutes(w, h)
 	case screenForm:
-		return renderForm(m.form, m.checkForm(), w, m.st)
+		return renderForm(m.form, m.checkForm(), w, h, m.st)
 	}
 	return renderNICs(m.nicsView(), w, m.st)
 }

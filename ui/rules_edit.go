@@ -28,6 +28,10 @@ const (
 	rfMark
 	rfTable
 	rfAction
+	rfProto
+	rfSPort
+	rfDPort
+	rfUID
 )
 
 // ruleSource says where a live rule of nictab's comes from in the pending
@@ -71,7 +75,8 @@ func (m *Model) intentRuleMakes(x *netcfg.RuleIntent, r *netcfg.Rule) bool {
 		return false
 	}
 	return (x.Priority == 0 || x.Priority == r.Priority) && x.From == r.From && x.To == r.To && x.IIF == r.IIF &&
-		x.OIF == r.OIF && markEqual(x.FwMark, r.Mark)
+		x.OIF == r.OIF && markEqual(x.FwMark, r.Mark) && x.IPProto == r.IPProto && uidEqual(x.UIDRange, r.UIDRange) &&
+		portEqual(x.SPort, r.SPort) && portEqual(x.DPort, r.DPort)
 }
 
 // refID is the id a table reference means here, 0 when unknown.
@@ -134,6 +139,24 @@ func (m *Model) openRuleForm(before *netcfg.RuleIntent) {
 	f.addField(m.st, "fwmark", "e.g. 0x13 or 0x13/0xff", "empty: any mark", 23, mark)
 	f.addField(m.st, "Table", "id or name, e.g. 13", "", 64, table)
 	f.addField(m.st, "Action", "lookup", "empty: lookup the table; or blackhole, unreachable, prohibit", 11, action)
+	proto := ""
+	if x.IPProto != 0 {
+		proto = strconv.Itoa(int(x.IPProto))
+	}
+	portText := func(p *netcfg.PortRange) string {
+		if p == nil {
+			return ""
+		}
+		return rangeText(uint64(p.Start), uint64(p.End))
+	}
+	uid := ""
+	if x.UIDRange != nil {
+		uid = rangeText(uint64(x.UIDRange.Start), uint64(x.UIDRange.End))
+	}
+	f.addField(m.st, "ipproto", "e.g. tcp or 6", "empty: any protocol", 6, proto)
+	f.addField(m.st, "sport", "e.g. 1024-65535", "empty: any source port", 11, portText(x.SPort))
+	f.addField(m.st, "dport", "e.g. 443", "empty: any destination port", 11, portText(x.DPort))
+	f.addField(m.st, "uidrange", "e.g. 1000-1999", "empty: any user", 21, uid)
 	if before == nil {
 		f.focus = rfFrom
 	}
@@ -192,6 +215,42 @@ func (m *Model) checkRuleForm(f *editForm) formCheck {
 		}
 		x.FwMark = mk
 	}
+	if s := f.value(rfProto); s != "" {
+		p, msg := parseIPProto(s)
+		if msg != "" {
+			c.problems[rfProto] = msg
+		}
+		x.IPProto = p
+	}
+	for _, pf := range []struct {
+		i   int
+		dst **netcfg.PortRange
+	}{{rfSPort, &x.SPort}, {rfDPort, &x.DPort}} {
+		if s := f.value(pf.i); s != "" {
+			lo, hi, msg := parseRange(s, 65534, "port")
+			if msg == "" && lo == 0 {
+				msg = "port 0 matches nothing: the kernel takes ports 1-65534"
+			}
+			if msg != "" {
+				c.problems[pf.i] = msg
+				continue
+			}
+			*pf.dst = &netcfg.PortRange{Start: uint16(lo), End: uint16(hi)}
+		}
+	}
+	if (x.SPort != nil || x.DPort != nil) && x.IPProto != 6 && x.IPProto != 17 && x.IPProto != 132 {
+		if _, bad := c.problems[rfProto]; !bad {
+			c.notes[rfProto] = "ports mean something with tcp, udp or sctp"
+		}
+	}
+	if s := f.value(rfUID); s != "" {
+		lo, hi, msg := parseRange(s, 0xffffffff, "uid")
+		if msg != "" {
+			c.problems[rfUID] = msg
+		} else {
+			x.UIDRange = &netcfg.UIDRange{Start: uint32(lo), End: uint32(hi)}
+		}
+	}
 	switch s := f.value(rfAction); s {
 	case "", "lookup":
 	default:
@@ -222,7 +281,7 @@ func (m *Model) checkRuleForm(f *editForm) formCheck {
 			return c
 		}
 	}
-	if !x.From.IsValid() && !x.To.IsValid() && x.IIF == "" && x.OIF == "" && x.FwMark == nil {
+	if !x.From.IsValid() && !x.To.IsValid() && x.IIF == "" && x.OIF == "" && x.FwMark == nil && x.IPProto == 0 && x.SPort == nil && x.DPort == nil && x.UIDRange == nil {
 		c.notes[rfFrom] = "no selector: this rule matches every packet, IPv4 and IPv6"
 	}
 	c.op = op{kind: opRule, ruleAfter: &x}
@@ -330,6 +389,18 @@ func ruleIntentText(x *netcfg.RuleIntent) string {
 	}
 	if x.FwMark != nil {
 		s = append(s, "fwmark", fwmarkText(x.FwMark))
+	}
+	if x.UIDRange != nil {
+		s = append(s, "uidrange", fmt.Sprintf("%d-%d", x.UIDRange.Start, x.UIDRange.End))
+	}
+	if x.IPProto != 0 {
+		s = append(s, "ipproto", ipProtoName(x.IPProto))
+	}
+	if x.SPort != nil {
+		s = append(s, "sport", rangeText(uint64(x.SPort.Start), uint64(x.SPort.End)))
+	}
+	if x.DPort != nil {
+		s = append(s, "dport", rangeText(uint64(x.DPort.Start), uint64(x.DPort.End)))
 	}
 	if !x.Lookup() {
 		return strings.Join(append(s, x.Action.String()), " ")
@@ -461,4 +532,56 @@ func (m *Model) showNewRule() {
 			return
 		}
 	}
+}
+
+func uidEqual(a, b *netcfg.UIDRange) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
+
+func portEqual(a, b *netcfg.PortRange) bool {
+	return (a == nil) == (b == nil) && (a == nil || *a == *b)
+}
+
+// rangeText is N, or START-END.
+func rangeText(lo, hi uint64) string {
+	if lo == hi {
+		return strconv.FormatUint(lo, 10)
+	}
+	return strconv.FormatUint(lo, 10) + "-" + strconv.FormatUint(hi, 10)
+}
+
+// parseRange reads N or START-END, each at most top.
+func parseRange(s string, top uint64, what string) (uint64, uint64, string) {
+	a, b, isRange := strings.Cut(s, "-")
+	lo, err1 := strconv.ParseUint(strings.TrimSpace(a), 10, 64)
+	hi, err2 := lo, error(nil)
+	if isRange {
+		hi, err2 = strconv.ParseUint(strings.TrimSpace(b), 10, 64)
+	}
+	if err1 != nil || err2 != nil || lo > top || hi > top || lo > hi {
+		return 0, 0, fmt.Sprintf("%q is not a %s range: N or START-END, 0-%d, START up to END", s, what, top)
+	}
+	return lo, hi, ""
+}
+
+// ipProtos are the protocols a rule is usually given by name.
+var ipProtos = map[string]uint8{"icmp": 1, "tcp": 6, "udp": 17, "gre": 47, "esp": 50, "ipv6-icmp": 58, "icmpv6": 58, "sctp": 132}
+
+// parseIPProto reads a protocol by name or number.
+func parseIPProto(s string) (uint8, string) {
+	if p, ok := ipProtos[strings.ToLower(s)]; ok {
+		return p, ""
+	}
+	v, err := strconv.ParseUint(s, 10, 8)
+	if err != nil || v == 0 {
+		return 0, fmt.Sprintf("%q is not an IP protocol: a number 1-255, or tcp, udp, sctp, icmp, icmpv6, gre, esp", s)
+	}
+	return uint8(v), ""
+}
+
+func ipProtoName(p uint8) string {
+	for n, v := range ipProtos {
+		if v == p && n != "icmpv6" {
+			return n
+		}
+	}
+	return strconv.Itoa(int(p))
 }

@@ -211,6 +211,7 @@ func (m *Model) pendingRules(in netcfg.Intent) []RuleView {
 				mk := *x.FwMark
 				r.Mark = &mk
 			}
+			r.IPProto, r.UIDRange, r.SPort, r.DPort = x.IPProto, x.UIDRange, x.SPort, x.DPort
 			if slices.ContainsFunc(m.state.Rules, func(l netcfg.Rule) bool { return l.Family == f && m.intentRuleMakes(x, &l) }) {
 				continue
 			}
