@@ -18,6 +18,10 @@ command -v nix-instantiate >/dev/null || need+=(nix-bin)
 # The networkd export is applied by the real systemd-networkd in a namespace.
 [ -x /usr/lib/systemd/systemd-networkd ] || need+=(systemd)
 command -v ping >/dev/null || need+=(iputils-ping)
+# A real sshd, ssh client and sudo for the SSH session test.
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh >/dev/null || need+=(openssh-client)
+command -v sudo >/dev/null || need+=(sudo)
 # ansible-core alone: its recommended "ansible" brings 250 MB of collections
 # the tests of contrib/ansible do not use.
 lean=()

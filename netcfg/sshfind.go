@@ -24,14 +24,22 @@ type SSHSession struct {
 	// FromEnviron is set when the sockets gave nothing and the connection
 	// came from an ancestor's $SSH_CONNECTION.
 	FromEnviron bool
+	// Login is the terminal line ("pts/3") whose login record gave the
+	// client's address, when neither sockets nor environments did.
+	Login string
+	// NetNS is the network namespace of the sshd process
+	// ("net:[4026531840]"), when its socket gave the connection.
+	NetNS string
 }
 
 func (s SSHSession) String() string {
-	how := ""
-	if s.FromEnviron {
-		how = " environment"
+	switch {
+	case s.Login != "":
+		return fmt.Sprintf("SSH session found in the login record of %s (terminal of process %d, %s): client %s", s.Login, s.PID, s.Comm, s.Conn.Client.Addr())
+	case s.FromEnviron:
+		return fmt.Sprintf("SSH session found through process %d (%s) environment: %s → %s", s.PID, s.Comm, s.Conn.Client, s.Conn.Server)
 	}
-	return fmt.Sprintf("SSH session found through process %d (%s)%s: %s → %s", s.PID, s.Comm, how, s.Conn.Client, s.Conn.Server)
+	return fmt.Sprintf("SSH session found through process %d (%s): %s → %s", s.PID, s.Comm, s.Conn.Client, s.Conn.Server)
 }
 
 // maxAncestry bounds the walk: a loop in a forged or racing /proc must not
@@ -51,23 +59,14 @@ type procInfo struct {
 // ok is false when neither finds a session; entries that cannot be read
 // (another user's, as non-root) are passed over, not errors.
 func FindSSHSession(procfs fs.FS, pid int) (SSHSession, bool) {
-	var chain []procInfo
-	seen := map[int]bool{}
-	for p := pid; p > 0 && !seen[p] && len(chain) < maxAncestry; {
-		seen[p] = true
-		info, err := readStat(procfs, p)
-		if err != nil {
-			break
-		}
-		chain = append(chain, info)
-		p = info.ppid
-	}
+	chain := ancestry(procfs, pid)
 	for _, pi := range chain {
 		if pi.comm != "sshd" && pi.comm != "sshd-session" {
 			continue
 		}
 		if c, ok := sshdConn(procfs, pi.pid); ok {
-			return SSHSession{Conn: c, PID: pi.pid, Comm: pi.comm}, true
+			ns, _ := fs.ReadLink(procfs, path.Join(strconv.Itoa(pi.pid), "ns", "net"))
+			return SSHSession{Conn: c, PID: pi.pid, Comm: pi.comm, NetNS: ns}, true
 		}
 	}
 	for _, pi := range chain {
@@ -84,6 +83,23 @@ func FindSSHSession(procfs fs.FS, pid int) (SSHSession, bool) {
 		}
 	}
 	return SSHSession{}, false
+}
+
+// ancestry is pid and its parents, nearest first, as far as procfs can
+// be read.
+func ancestry(procfs fs.FS, pid int) []procInfo {
+	var chain []procInfo
+	seen := map[int]bool{}
+	for p := pid; p > 0 && !seen[p] && len(chain) < maxAncestry; {
+		seen[p] = true
+		info, err := readStat(procfs, p)
+		if err != nil {
+			break
+		}
+		chain = append(chain, info)
+		p = info.ppid
+	}
+	return chain
 }
 
 // readStat reads pid, comm and ppid from PID/stat. comm may hold spaces

@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/nictab/nictab/internal/keepcode"
 	"github.com/nictab/nictab/netcfg"
 )
 
@@ -53,6 +54,15 @@ type applyScreen struct {
 	// resumed is set for a change this screen did not apply: another
 	// session's, or this host's before a restart.
 	resumed bool
+	// code is what keeps the change over SSH, drawn when the change is
+	// live and shown from then on; typed is how much of it has been
+	// typed, codeAt when it was shown. "" when y keeps (not over SSH).
+	code   string
+	typed  string
+	codeAt time.Time
+	// codeErr says why no code could be drawn or the typed-ahead input
+	// thrown away: then only `nictab confirm` from elsewhere keeps.
+	codeErr string
 }
 
 type applyResult struct {
@@ -71,8 +81,90 @@ func armApply(p *Proposal, window time.Duration) applyScreen {
 
 // resumeConfirm shows the confirm dialog for a change applied before this
 // screen existed.
-func resumeConfirm(p *Pending) applyScreen {
-	return applyScreen{phase: phaseConfirm, deadline: p.Deadline, now: time.Now(), outcome: &Outcome{Deadline: p.Deadline}, resumed: true}
+func resumeConfirm(m *Model, p *Pending) applyScreen {
+	a := applyScreen{phase: phaseConfirm, deadline: p.Deadline, now: time.Now(), outcome: &Outcome{Deadline: p.Deadline}, resumed: true}
+	a.startCode(m)
+	return a
+}
+
+// codeGrace is how long after the code is shown a key is still taken as
+// typed before it: no one reads a code and types it that fast, and the
+// terminal's reader may hand over keys it had read before the flush.
+var codeGrace = 300 * time.Millisecond
+
+// drawCode draws a keep code; the screen tests draw a fixed one.
+var drawCode = keepcode.New
+
+// startCode, over SSH, throws away what was typed so far and draws the
+// keep code. It runs when the change is live and read back, the first
+// moment the code exists, so no key typed before can hold it.
+func (a *applyScreen) startCode(m *Model) {
+	if m.caps.SSHClient == "" {
+		return
+	}
+	a.code, a.typed, a.codeErr = "", "", ""
+	if m.caps.FlushInput != nil {
+		if err := m.caps.FlushInput(); err != nil {
+			a.codeErr = "what was typed before cannot be thrown away (" + err.Error() + ")"
+			return
+		}
+	}
+	code, err := drawCode()
+	if err != nil {
+		a.codeErr = err.Error()
+		return
+	}
+	a.code, a.codeAt = code, time.Now()
+}
+
+// help is the key help of the apply screen.
+func (a *applyScreen) help(m *Model) helpKeys {
+	if a.phase != phaseConfirm {
+		return m.keys.resultHelp()
+	}
+	if m.caps.SSHClient == "" {
+		return m.keys.confirmHelp()
+	}
+	code := key.NewBinding(key.WithKeys("code"), key.WithHelp(a.code, "keep"))
+	if a.code == "" {
+		return helpKeys{short: []key.Binding{m.keys.RevertNow}, full: [][]key.Binding{{m.keys.RevertNow}}}
+	}
+	return helpKeys{short: []key.Binding{code, m.keys.RevertNow}, full: [][]key.Binding{{code, m.keys.RevertNow}}}
+}
+
+// codeKey takes a key in the confirm dialog over SSH: the code's next
+// character counts, esc, n and ctrl+c revert now, and so does any other
+// key: it was typed blind or wrong, and either way nothing proves the
+// replies arrive.
+func (a *applyScreen) codeKey(m *Model, msg tea.KeyPressMsg) tea.Cmd {
+	if a.code != "" && time.Since(a.codeAt) < codeGrace {
+		m.setFlash("a key typed before the code was shown was thrown away", true)
+		return nil
+	}
+	if key.Matches(msg, m.keys.RevertNow) || msg.String() == "ctrl+c" {
+		a.phase = phaseReverting
+		return revertCmd(m.be, "key")
+	}
+	if a.code == "" {
+		// No code could be drawn: only another login keeps the change.
+		m.setFlash("this dialog cannot keep the change ("+a.codeErr+"): `nictab confirm` from another login keeps it; n or esc reverts now", true)
+		return nil
+	}
+	step := keepcode.Wrong
+	if r := []rune(msg.Text); len(r) == 1 {
+		step = keepcode.Next(a.code, a.typed, r[0])
+	}
+	switch step {
+	case keepcode.Partial:
+		a.typed += string(a.code[len(a.typed)])
+		return nil
+	case keepcode.Complete:
+		a.typed = a.code
+		a.phase = phaseKeeping
+		return confirmCmd(m.be)
+	}
+	a.phase = phaseReverting
+	return revertCmd(m.be, "code")
 }
 
 // confirmKeysNote says which keys count in the confirm dialog.
@@ -83,6 +175,9 @@ func (a *applyScreen) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 	k := m.keys
 	switch a.phase {
 	case phaseConfirm:
+		if m.caps.SSHClient != "" {
+			return a.codeKey(m, msg)
+		}
 		switch {
 		case key.Matches(msg, k.Keep):
 			a.phase = phaseKeeping
@@ -109,6 +204,10 @@ func (a *applyScreen) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 			m.showHelp, m.helpOff = true, 0
 		}
 	default:
+		if m.caps.SSHClient != "" {
+			m.setFlash("wait: the change is going out; then only the code it shows keeps it, and any other key reverts it", true)
+			return nil
+		}
 		m.setFlash("wait: the change is going out; then "+confirmKeysNote, true)
 	}
 	return nil
@@ -144,6 +243,7 @@ func (a *applyScreen) update(m *Model, msg tea.Msg) tea.Cmd {
 			return m.reload(true)
 		}
 		a.phase, a.deadline, a.now = phaseConfirm, msg.outcome.Deadline, msg.at
+		a.startCode(m)
 		return nil
 	case tickMsg:
 		if a.phase != phaseConfirm && a.phase != phaseApplying {
@@ -200,6 +300,8 @@ func (a *applyScreen) settle(m *Model, s *Settled, err error, why string) tea.Cm
 		switch {
 		case !s.Elsewhere && why == "key":
 			what = "n or esc was pressed: reverted now."
+		case !s.Elsewhere && why == "code":
+			what = "A key that is not the code's next character was typed: reverted now. Over SSH only the code shown after the change keeps it."
 		case why == "timeout" || !a.now.Before(a.deadline):
 			what = "It was not confirmed in time: the watchdog reverted it."
 		default:
@@ -347,7 +449,19 @@ func confirmDialog(a applyScreen, caps Capabilities, width int, st Styles) strin
 		lines = append(lines, st.Title.Render(l))
 	}
 	lines = append(lines, "", st.Warning.Render(fmt.Sprintf("Keep these changes? Reverting in %ds", remaining(a.deadline, a.now))), "")
-	lines = append(lines, st.Key.Render("y")+" keep      "+st.Key.Render("n")+" or "+st.Key.Render("esc")+" revert now")
+	switch {
+	case caps.SSHClient == "":
+		lines = append(lines, st.Key.Render("y")+" keep      "+st.Key.Render("n")+" or "+st.Key.Render("esc")+" revert now")
+	case a.phase != phaseConfirm:
+		lines = append(lines, wrap("Over SSH, a code to type back is shown here once the change is live: it proves the replies still reach you.", inner)...)
+	case a.code == "":
+		lines = append(lines, wrap(caps.Hint("This dialog cannot keep the change ("+a.codeErr+"): `nictab confirm` from another login keeps it."), inner)...)
+		lines = append(lines, st.Key.Render("n")+" or "+st.Key.Render("esc")+" revert now")
+	default:
+		typed := a.typed + strings.Repeat("_", len(a.code)-len(a.typed))
+		lines = append(lines, "Type "+st.Key.Render(a.code)+" to keep   ["+typed+"]   any other key reverts now")
+		lines = append(lines, wrap(caps.Hint("Over SSH the code proves the replies still reach you; `nictab confirm` from another login keeps it too."), inner)...)
+	}
 	for _, l := range wrap("If this session is cut, the change reverts on its own.", inner) {
 		lines = append(lines, st.Muted.Render(l))
 	}

@@ -93,8 +93,13 @@ type Capabilities struct {
 	// before it is reverted.
 	Confirm time.Duration
 	// SSHClient is the address of the SSH client this session runs for,
-	// or "".
+	// or "". Over SSH the confirm dialog keeps a change only when the
+	// code it shows is typed back.
 	SSHClient string
+	// FlushInput throws away what was typed on the terminal and not yet
+	// read, when the keep code is shown; nil where there is nothing to
+	// throw away.
+	FlushInput func() error
 	// Host names the machine in the title bar.
 	Host string
 }

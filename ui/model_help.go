@@ -83,10 +83,7 @@ func (m *Model) helpKeys() helpKeys {
 	case screenPreview:
 		return m.keys.previewHelp()
 	case screenApply:
-		if m.apply.phase == phaseConfirm {
-			return m.keys.confirmHelp()
-		}
-		return m.keys.resultHelp()
+		return m.apply.help(m)
 	case screenSnapshots:
 		if m.snaps.filter.typing {
 			return m.keys.filterHelp()

@@ -68,6 +68,7 @@ func screenCases() []struct {
 		})},
 		{"preview-stale", nil, nil},
 		{"confirm", none, with(previewEno1, []step{keys("a"), wait("applied to")})},
+		{"confirm-ssh-code", func(f *fakeBackend) { f.caps.SSHClient = "203.0.113.5" }, with(previewEno1, []step{keys("a"), wait("to keep"), keys("K7"), wait("[K7__]")})},
 		{"kept", none, with(previewEno1, []step{keys("a"), wait("applied to"), keys("y"), wait("Kept")})},
 		{"reverted", none, with(previewEno1, []step{keys("a"), wait("applied to"), keys("n"), wait("Reverted")})},
 		{"failed", func(f *fakeBackend) {
@@ -102,6 +103,7 @@ func screenCases() []struct {
 // TestScreens renders every screen at 60×20, 80×24 and 120×40, with and without
 // colour, against golden files (refresh with go test ./ui -update).
 func TestScreens(t *testing.T) {
+	fixedCode(t, "K7XA")
 	for _, sc := range screenCases() {
 		for _, size := range [][2]int{{60, 20}, {80, 24}, {120, 40}} {
 			for _, color := range []bool{false, true} {

@@ -33,7 +33,7 @@ func (m *Model) updateResult(msg tea.Msg) tea.Cmd {
 			// A change from an earlier session (or another terminal)
 			// still waits: the person decides here, as if just applied.
 			m.screen = screenApply
-			m.apply = resumeConfirm(msg.pending)
+			m.apply = resumeConfirm(m, msg.pending)
 			return tick(msg.pending.Deadline)
 		}
 		return nil

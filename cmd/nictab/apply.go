@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -128,7 +127,7 @@ func (a *app) planCmd() *cobra.Command {
 	c.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON (see the README's Headless use)")
 	c.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when nothing would change, 4 when something would, 5 when the change moves or cuts the SSH session")
 	c.Flags().BoolVar(&noCommands, "no-commands", false, "leave out the equivalent ip commands")
-	c.Flags().StringVar(&sshClient, "ssh-client", "", "check the path to this SSH client (default: the one $SSH_CONNECTION or the parent sshd names)")
+	c.Flags().StringVar(&sshClient, "ssh-client", "", "check the path to this SSH client, ADDR[,LOCAL] with LOCAL the server's own address of the session (default: the one $SSH_CONNECTION, the parent sshd or the login record names)")
 	return a.withJSON(c, &asJSON)
 }
 
@@ -149,7 +148,7 @@ func (f *applyFlags) add(c *cobra.Command) {
 	c.Flags().BoolVarP(&f.yes, "yes", "y", false, `answer "apply?" with yes`)
 	c.Flags().DurationVar(&f.confirm, "confirm", 0, "keep the change only if `nictab confirm` comes within this time (default 60s over SSH with a terminal; 0 turns it off)")
 	c.Flags().StringVarP(&f.message, "message", "m", "", "comment for the snapshot")
-	c.Flags().StringVar(&f.sshClient, "ssh-client", "", "check the path to this SSH client (default: the one $SSH_CONNECTION or the parent sshd names)")
+	c.Flags().StringVar(&f.sshClient, "ssh-client", "", "check the path to this SSH client, ADDR[,LOCAL] with LOCAL the server's own address of the session (default: the one $SSH_CONNECTION, the parent sshd or the login record names)")
 	c.Flags().BoolVar(&f.force, "force", false, "allow --confirm 0 when the change moves or cuts the SSH session")
 	c.Flags().BoolVar(&f.asJSON, "json", false, "print the outcome as one JSON document and ask nothing (needs --yes; see the README's Headless use)")
 	c.Flags().BoolVar(&f.noWait, "no-wait", false, "with a confirm window: return once the change is applied; it reverts at the deadline unless `nictab confirm` keeps it")
@@ -160,11 +159,11 @@ func (f *applyFlags) add(c *cobra.Command) {
 // when nictab is not run over SSH.
 func sshConn(flag string) (netcfg.SSHConn, bool, error) {
 	if flag != "" {
-		addr, err := netip.ParseAddr(flag)
+		c, err := parseSSHClient(flag)
 		if err != nil {
-			return netcfg.SSHConn{}, false, usagef("--ssh-client %q is not an address", flag)
+			return netcfg.SSHConn{}, false, err
 		}
-		return netcfg.SSHConn{Client: netip.AddrPortFrom(addr, 0)}, true, nil
+		return c, true, nil
 	}
 	c, _ := sshSession()
 	return c, c.Client.IsValid(), nil
@@ -176,8 +175,19 @@ func sshConn(flag string) (netcfg.SSHConn, bool, error) {
 // rules the plan moves. The Guard is nil when nictab does not run over
 // SSH.
 func (a *app) guard(e *snapshots.Engine, p *snapshots.Proposal, clientFlag string) (*netcfg.Guard, error) {
-	if clientFlag == "" && !p.Plan.Empty() {
-		if note := a.sshSessionNote(); note != "" {
+	if !p.Plan.Empty() {
+		note := a.sshSessionNote()
+		if clientFlag != "" {
+			note = ""
+			if c, err := parseSSHClient(clientFlag); err == nil {
+				note = "SSH session given by --ssh-client: client " + endpointText(c.Client)
+				if c.Server.IsValid() {
+					note += ", replies from " + endpointText(c.Server)
+				}
+				note += "\n"
+			}
+		}
+		if note != "" {
 			fmt.Fprint(a.out, "\n"+note)
 		}
 	}
@@ -303,7 +313,10 @@ func (a *app) runApply(cmd *cobra.Command, e *snapshots.Engine, p *snapshots.Pro
 		fmt.Fprintf(a.out, "%s and verified. It reverts at %s unless `%s` keeps it.\n", appliedText(&p.Plan, out.Result.Steps), out.Pending.Deadline.Local().Format("15:04:05"), a.nictabCmd("confirm "+out.Pending.SnapshotID))
 		return nil
 	}
-	return a.confirmWindow(cmd.Context(), e, out, appliedText(&p.Plan, out.Result.Steps))
+	// Over SSH (or for the client --ssh-client names) keeping needs the
+	// code that proves the replies arrive.
+	needCode := overSSH() || f.sshClient != ""
+	return a.confirmWindow(cmd.Context(), e, out, appliedText(&p.Plan, out.Result.Steps), needCode)
 }
 
 // appliedText says what an apply did in the plan's own counts, so they
@@ -341,8 +354,9 @@ func (a *app) confirmFor(cmd *cobra.Command, g *netcfg.Guard, f applyFlags) (tim
 }
 
 // confirmWindow waits for a pending change to be kept or reverted. On a
-// terminal it asks; elsewhere it waits for `nictab confirm`.
-func (a *app) confirmWindow(ctx context.Context, e *snapshots.Engine, out *snapshots.Outcome, applied string) error {
+// terminal it asks (for the keep code with needCode, else y/N); elsewhere
+// it waits for `nictab confirm`.
+func (a *app) confirmWindow(ctx context.Context, e *snapshots.Engine, out *snapshots.Outcome, applied string, needCode bool) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -357,17 +371,32 @@ func (a *app) confirmWindow(ctx context.Context, e *snapshots.Engine, out *snaps
 	var res *snapshots.TxOutcome
 	var err error
 	if isTerminal(a.stdin) {
-		fmt.Fprintf(a.out, "Keep these changes? Reverting in %s (at %s) unless you answer y here or run `%s`. [y/N] ", left, p.Deadline.Local().Format("15:04:05"), a.nictabCmd("confirm"))
-		answer := make(chan string, 1)
-		go func() {
-			line, _ := bufio.NewReader(a.stdin).ReadString('\n')
-			answer <- strings.TrimSpace(line)
-		}()
+		answer := make(chan keepAnswer, 1)
+		if needCode {
+			restore, code, cerr := a.keepCodePrompt(p.Deadline, left)
+			if cerr != nil {
+				fmt.Fprintf(a.out, "Cannot ask for the keep code here (%v): the change reverts at %s unless `%s` from another login keeps it.\n", cerr, p.Deadline.Local().Format("15:04:05"), a.nictabCmd("confirm"))
+				return a.reportOutcome(e.Wait(ctx, p))
+			}
+			defer restore()
+			go func() { answer <- readKeepCode(a.stdin, code, a.out) }()
+		} else {
+			fmt.Fprintf(a.out, "Keep these changes? Reverting in %s (at %s) unless you answer y here or run `%s`. [y/N] ", left, p.Deadline.Local().Format("15:04:05"), a.nictabCmd("confirm"))
+			go func() {
+				line, _ := bufio.NewReader(a.stdin).ReadString('\n')
+				line = strings.TrimSpace(line)
+				ans := keepAnswer{keep: strings.EqualFold(line, "y") || strings.EqualFold(line, "yes"), why: "you answered no at the prompt"}
+				if line == "" {
+					ans.why = "you answered the prompt without a yes"
+				}
+				answer <- ans
+			}()
+		}
 		waited := make(chan struct{})
 		go func() { res, err = e.Wait(ctx, p); close(waited) }()
 		select {
-		case line := <-answer:
-			if strings.EqualFold(line, "y") || strings.EqualFold(line, "yes") {
+		case ans := <-answer:
+			if ans.keep {
 				snap, cerr := e.Confirm()
 				if cerr != nil {
 					fmt.Fprintf(a.errOut, "%v\n", cerr)
@@ -378,11 +407,10 @@ func (a *app) confirmWindow(ctx context.Context, e *snapshots.Engine, out *snaps
 				fmt.Fprintf(a.out, "Kept. Snapshot %s saved.\n", snap.Meta.ID)
 				return nil
 			}
-			why := "you answered no at the prompt"
-			if line == "" {
-				why = "you answered the prompt without a yes"
+			if needCode {
+				fmt.Fprintf(a.out, "Not the code (%s): reverting the change now.\n", ans.why)
 			}
-			r, rerr := e.RevertBecause(ctx, why)
+			r, rerr := e.RevertBecause(ctx, ans.why)
 			<-waited
 			if rerr == nil {
 				return a.reportOutcome(r, nil)

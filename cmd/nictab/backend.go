@@ -28,6 +28,8 @@ type tuiBackend struct {
 	eng     *snapshots.Engine
 	engErr  error
 	confirm time.Duration
+	// input is the terminal the UI reads keys from.
+	input *os.File
 
 	mu sync.Mutex
 	// pending is the change this process applied or found waiting, so a
@@ -53,6 +55,9 @@ func (b *tuiBackend) Capabilities() ui.Capabilities {
 	c.Host, _ = os.Hostname()
 	if conn, _ := sshSession(); conn.Client.IsValid() {
 		c.SSHClient = conn.Client.Addr().WithZone("").String()
+	}
+	if in := b.input; in != nil {
+		c.FlushInput = func() error { return flushInput(in) }
 	}
 	switch {
 	case !netcfg.CanAdmin():

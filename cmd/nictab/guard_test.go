@@ -64,3 +64,25 @@ func TestSSHGuard(t *testing.T) {
 		t.Errorf("--force: %s", r)
 	}
 }
+
+// TestSSHClientLocal: --ssh-client ADDR,LOCAL traces the replies from the
+// server's own address of the session, so a rule that selects on that
+// source is seen; bad input is refused with exit 2 and changes nothing.
+func TestSSHClientLocal(t *testing.T) {
+	c := newCLI(t)
+	danger := writeFile(t, "danger.yaml", dangerFile)
+	before := c.routing()
+	r := c.run("plan", "-f", danger, "--ssh-client", "198.51.100.7,192.168.20.2")
+	mustContain(t, "plan --ssh-client ADDR,LOCAL", r.stdout, "SSH session given by --ssh-client: client 198.51.100.7, replies from 192.168.20.2", "DANGER", "rule 900: from 192.168.20.2 lookup 13")
+	r = c.run("plan", "-f", danger, "--ssh-client", "198.51.100.7:51000,192.168.20.2:22")
+	mustContain(t, "plan --ssh-client with ports", r.stdout, "client 198.51.100.7:51000, replies from 192.168.20.2:22", "DANGER")
+	for _, bad := range []string{"198.51.100.7,", "nonsense", "198.51.100.7,2001:db8::1", "0.0.0.0", "198.51.100.7,224.0.0.1", "198.51.100.7,192.168.20.2,x"} {
+		r := c.run("apply", "-f", danger, "--yes", "--ssh-client", bad)
+		if r.code != 2 || !strings.Contains(r.stderr, "--ssh-client") || !strings.Contains(r.stderr, "ADDR[,LOCAL]") {
+			t.Errorf("--ssh-client %q: %s", bad, r)
+		}
+	}
+	if c.routing() != before {
+		t.Error("bad --ssh-client changed the namespace")
+	}
+}

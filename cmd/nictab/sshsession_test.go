@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nictab/nictab/internal/nstest"
 )
@@ -98,5 +99,38 @@ func TestSSHGuardFoundThroughSSHD(t *testing.T) {
 	r, _ = under("apply", "-f", danger, "--yes", "--confirm", "0")
 	if r.code != 2 || !strings.Contains(r.stderr, "--force") || c.routing() != before {
 		t.Fatalf("--confirm 0 on a dangerous change found through sshd: %s", r)
+	}
+}
+
+// TestNoSSHSessionSaid: run through sudo (SUDO_USER set) on a terminal
+// with no SSH session anywhere, nictab says it found none and how to name
+// one, rather than staying silent.
+func TestNoSSHSessionSaid(t *testing.T) {
+	c := newCLI(t)
+	if os.Getenv("SSH_CONNECTION") != "" {
+		t.Skip("the tests run over SSH: the tmux server's environment names the session")
+	}
+	requireTools(t, "tmux")
+	dir := t.TempDir()
+	x := &tmuxTUI{t: t, socket: filepath.Join(dir, "tmux.sock"), errLog: filepath.Join(dir, "err")}
+	out := filepath.Join(dir, "out")
+	danger := writeFile(t, "danger.yaml", dangerFile)
+	line := []string{"env", "SUDO_USER=someone", "NO_COLOR=1", nictabBin, "--netns", c.ns.Name, "--state-dir", c.state, "plan", "-f", danger}
+	for i, a := range line {
+		line[i] = shellQuote(a)
+	}
+	x.tmux("-f", "/dev/null", "new-session", "-d", "-s", "nictab", "-x", "80", "-y", "24", strings.Join(line, " ")+" >"+shellQuote(out)+" 2>&1; echo $? >"+shellQuote(out+".rc"))
+	t.Cleanup(func() { _ = exec.Command("tmux", "-S", x.socket, "kill-server").Run() })
+	waitFor(t, 15*time.Second, "plan to finish", func() bool {
+		b, err := os.ReadFile(out + ".rc")
+		return err == nil && strings.HasSuffix(string(b), "\n")
+	})
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, "plan under sudo without a session", string(b), "No SSH session found", "--ssh-client ADDR[,LOCAL]")
+	if strings.Contains(string(b), "DANGER") {
+		t.Errorf("a guard verdict without a session:\n%s", b)
 	}
 }

@@ -74,6 +74,7 @@ func (a *app) runTUIWith(ctx context.Context, confirm time.Duration) error {
 	defer cancel()
 	be := a.newTUIBackend()
 	be.confirm = confirm
+	be.input = in
 	m := ui.New(ui.Options{Backend: be, Styles: ui.TerminalStyles(a.noColor), Context: ctx})
 	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out))
 	if _, err := p.Run(); err != nil {
