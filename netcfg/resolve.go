@@ -456,7 +456,7 @@ func (r *resolver) rule(i int, x RuleIntent) {
 		r   *PortRange
 	}{{".sport", x.SPort}, {".dport", x.DPort}} {
 		// The kernel's fib_rule_port_range_valid: 0 and 65535 are refused.
-		if p.r != nil && (p.r.Start == 0 || p.r.End >= 0xffff || p.r.Start > p.r.End) {
+		if p.r != nil && (p.r.Start == 0 || p.r.End == 0xffff || p.r.Start > p.r.End) {
 			r.fail(fieldErr(f+p.key, "port range %d-%d: the kernel takes ports 1-65534, start up to end", p.r.Start, p.r.End))
 			return
 		}
