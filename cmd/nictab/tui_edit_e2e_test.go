@@ -265,3 +265,49 @@ func quit(t *testing.T, x *tmuxTUI) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestTUIRuleSelectorsAndAction: a rule typed with ipproto, a port and a
+// uid range that ends in prohibit, applied and kept, reads back from the
+// kernel as typed.
+func TestTUIRuleSelectorsAndAction(t *testing.T) {
+	c := newCLI(t)
+	x := startTUI(t, c, 80, 24, []string{"NO_COLOR=1", "TERM=xterm-256color"})
+	x.waitScreen(5*time.Second, "eno1", "enp2s0", "Rules")
+	x.press("Tab", "Tab")
+	x.waitScreen(3*time.Second, "[Rules]")
+	x.press("n")
+	x.waitScreen(3*time.Second, "New rule")
+	x.press("Up")
+	x.typeText("1300")
+	x.press("Tab", "Tab")
+	x.typeText("203.0.113.0/24")
+	x.press("Tab", "Tab", "Tab", "Tab", "Tab")
+	x.typeText("prohibit")
+	x.press("Tab")
+	x.typeText("tcp")
+	x.press("Tab", "Tab")
+	x.typeText("443")
+	x.press("Tab")
+	x.typeText("1000-1999")
+	x.waitScreen(3*time.Second, "adds the rule: 1300: from all to 203.0.113.0/24 uidrange")
+	x.press("Enter")
+	x.waitScreen(3*time.Second, "1 unapplied edit", "→new")
+	applyAndKeep(t, x, "+1 to add", "rules that look up no table", "1300: from all to 203.0.113.0/24 uidrange 1000-1999")
+	mustContain(t, "ip rule", c.ns.IP("rule", "show"), "1300:\tfrom all to 203.0.113.0/24 uidrange 1000-1999 ipproto tcp dport 443 prohibit proto nictab")
+	// ip -j names the fields; the uid range is in the text above.
+	type jrule struct {
+		Priority int    `json:"priority"`
+		Dst      string `json:"dst"`
+		Action   string `json:"action"`
+		IPProto  string `json:"ipproto"`
+		DPort    int    `json:"dport"`
+	}
+	var rules []jrule
+	c.ns.JSON(&rules, "rule", "show")
+	if !slices.ContainsFunc(rules, func(r jrule) bool {
+		return r.Priority == 1300 && r.Dst == "203.0.113.0" && r.Action == "prohibit" && r.IPProto == "tcp" && r.DPort == 443
+	}) {
+		t.Fatalf("ip -j rule: %+v", rules)
+	}
+	quit(t, x)
+}
