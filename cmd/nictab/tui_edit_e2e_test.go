@@ -311,3 +311,21 @@ func TestTUIRuleSelectorsAndAction(t *testing.T) {
 	}
 	quit(t, x)
 }
+
+// TestTUIUnassign: d on a NIC nictab manages takes its rules and routes
+// away; the kernel's rules and routes are as before the assignment.
+func TestTUIUnassign(t *testing.T) {
+	c := newCLI(t)
+	before := c.ns.Routing()
+	x := startTUI(t, c, 80, 24, []string{"NO_COLOR=1", "TERM=xterm-256color"})
+	assignEno1(x)
+	keep(t, x)
+	x.waitScreen(5*time.Second, "13 vpn (nictab)")
+	x.press("d")
+	x.waitScreen(3*time.Second, "back to main")
+	applyAndKeep(t, x, "-6 to delete")
+	if after := c.ns.Routing(); after != before {
+		t.Fatalf("after unassigning eno1 the namespace is not as before:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	quit(t, x)
+}
