@@ -29,12 +29,17 @@ func RuleIntentOf(r *Rule) (RuleIntent, bool) {
 }
 
 // RouteIntentOf is the explicit route entry of an intent that resolves to
-// r, or ok false when an entry cannot say it (multipath, tos, onlink, or
-// attributes an entry has no field for).
+// r, or ok false when an entry cannot say it (multipath, tos, onlink, a
+// locked metric or one other than mtu and advmss, or attributes an entry
+// has no field for).
 func RouteIntentOf(r *Route) (RouteIntent, bool) {
-	if len(r.MultiPath) > 0 || r.Tos != 0 || r.Onlink || r.Extended() {
+	// An entry says mtu and advmss, unlocked; any other metric is beyond it.
+	rest := *r
+	rest.Metrics.Values[RTAXMTU], rest.Metrics.Values[RTAXAdvMSS] = 0, 0
+	if len(r.MultiPath) > 0 || r.Tos != 0 || r.Onlink || r.Metrics.Lock != 0 || rest.Extended() {
 		return RouteIntent{}, false
 	}
 	sc := r.Scope
-	return RouteIntent{Table: TableRef{ID: r.Table}, Type: r.Type, To: r.Dst, Via: r.Gw, Dev: r.Dev, Src: r.Src, Scope: &sc, Metric: r.Metric}, true
+	return RouteIntent{Table: TableRef{ID: r.Table}, Type: r.Type, To: r.Dst, Via: r.Gw, Dev: r.Dev, Src: r.Src, Scope: &sc, Metric: r.Metric,
+		MTU: r.Metrics.Values[RTAXMTU], AdvMSS: r.Metrics.Values[RTAXAdvMSS]}, true
 }

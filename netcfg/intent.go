@@ -100,7 +100,14 @@ type RouteIntent struct {
 	Src    netip.Addr   `json:"src,omitzero"`
 	Scope  *Scope       `json:"scope,omitempty"`
 	Metric uint32       `json:"metric,omitempty"`
+	// MTU and AdvMSS are the route's mtu and advmss metrics (unlocked);
+	// 0 leaves them unset.
+	MTU    uint32 `json:"mtu,omitempty"`
+	AdvMSS uint32 `json:"advmss,omitempty"`
 }
+
+// RTAXAdvMSS is the advmss metric's number (RTAX_ADVMSS).
+const RTAXAdvMSS = 8
 
 // FieldError is bad input tied to one field of an intent, named by its path
 // in the snapshot file ("nics[0].gateway"), so the file reader can point at

@@ -550,6 +550,7 @@ func (r *resolver) route(i int, x RouteIntent) {
 		return
 	}
 	rt := Route{Table: table, Type: typ, Dst: x.To.Masked(), Gw: x.Via, Dev: x.Dev, Src: x.Src, Proto: ProtoNictab, Metric: x.Metric}
+	rt.Metrics.Values[RTAXMTU], rt.Metrics.Values[RTAXAdvMSS] = x.MTU, x.AdvMSS
 	switch {
 	case x.Scope != nil:
 		rt.Scope = *x.Scope

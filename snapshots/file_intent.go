@@ -18,7 +18,7 @@ var (
 	tableKeys = []string{"id", "name"}
 	nicKeys   = []string{"name", "table", "gateway", "select", "fwmark", "priority"}
 	ruleKeys  = []string{"priority", "from", "to", "iif", "oif", "fwmark", "uidrange", "ipproto", "sport", "dport", "table", "action"}
-	routeKeys = []string{"table", "to", "via", "dev", "src", "scope", "metric", "type"}
+	routeKeys = []string{"table", "to", "via", "dev", "src", "scope", "metric", "type", "mtu", "advmss"}
 	metaKeys  = []string{"id", "time", "host", "nictab", "parent", "netns", "kind", "networkd", "addressing"}
 )
 

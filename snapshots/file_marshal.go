@@ -164,6 +164,12 @@ func writeIntent(w *bytes.Buffer, in *netcfg.Intent) {
 			if r.Type != netcfg.RouteUnspec {
 				f.str("type", r.Type.String())
 			}
+			if r.MTU != 0 {
+				f.add("mtu", num(r.MTU))
+			}
+			if r.AdvMSS != 0 {
+				f.add("advmss", num(r.AdvMSS))
+			}
 			fmt.Fprintf(w, "  - %s\n", f)
 		}
 	}

@@ -81,6 +81,19 @@ func (d *decoder) route(f *fields, path string) (netcfg.RouteIntent, bool) {
 		r.Metric = uint32(m)
 		ok = ok && good
 	}
+	for _, m := range []struct {
+		key string
+		dst *uint32
+	}{{"mtu", &r.MTU}, {"advmss", &r.AdvMSS}} {
+		if f.has(m.key) {
+			v, good := d.uint(f.vals[m.key], join(path, m.key), 1<<32-1, m.key+" is 1–4294967295 (leave it out for none)")
+			if good && v == 0 {
+				d.fail(f.vals[m.key], join(path, m.key), "0 means no %s: leave it out", m.key)
+				good = false
+			}
+			*m.dst, ok = uint32(v), ok && good
+		}
+	}
 	if !ok {
 		return r, false
 	}
@@ -127,7 +140,7 @@ func routeIntentKeys(r *netcfg.RouteIntent) (key, full string) {
 	if r.Scope != nil {
 		scope = r.Scope.String()
 	}
-	return key, fmt.Sprintf("%s %d %s %q %s %s", key, r.Type, r.Via, r.Dev, r.Src, scope)
+	return key, fmt.Sprintf("%s %d %s %q %s %s %d %d", key, r.Type, r.Via, r.Dev, r.Src, scope, r.MTU, r.AdvMSS)
 }
 
 func (d *decoder) scope(n ast.Node, path string) (netcfg.Scope, bool) {

@@ -88,3 +88,38 @@ func TestRuleSelectorsApplied(t *testing.T) {
 		t.Fatalf("port 65535 planned: %v", err)
 	}
 }
+
+// TestRouteMTUApplied: an explicit route's mtu and advmss reach the
+// kernel; a hand-made route with an mtu is adopted through its entry, and
+// one with a locked mtu is not said by one.
+func TestRouteMTUApplied(t *testing.T) {
+	r := newRig(t)
+	in := netcfg.Intent{Routes: []netcfg.RouteIntent{{Table: netcfg.TableRef{ID: 13}, To: pfx("10.40.0.0/16"), Via: addr("192.168.10.1"), Dev: "eno1", MTU: 1400, AdvMSS: 1360}}}
+	r.apply(in, "mtu", 0)
+	if got := r.ns.IP("route", "show", "table", "13"); !strings.Contains(got, "10.40.0.0/16 via 192.168.10.1 dev eno1 proto nictab mtu 1400 advmss 1360") {
+		t.Fatalf("ip route:\n%s", got)
+	}
+	again, err := r.e.Propose(in, "")
+	if err != nil || !again.Plan.Empty() {
+		t.Fatalf("planned again (%v): %+v", err, again.Plan.Changes)
+	}
+	r.ns.IP("route", "add", "10.41.0.0/16", "via", "192.168.10.1", "dev", "eno1", "table", "13", "proto", "static", "mtu", "1300")
+	r.ns.IP("route", "add", "10.42.0.0/16", "via", "192.168.10.1", "dev", "eno1", "table", "13", "proto", "static", "mtu", "lock", "1300")
+	live, err := r.e.Live()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rt := range live.Routes {
+		_, ok := netcfg.RouteIntentOf(&rt)
+		switch rt.Dst {
+		case pfx("10.41.0.0/16"):
+			if !ok {
+				t.Errorf("no entry says %s", netcfg.RouteString(&rt))
+			}
+		case pfx("10.42.0.0/16"):
+			if ok {
+				t.Errorf("an entry says the locked %s", netcfg.RouteString(&rt))
+			}
+		}
+	}
+}

@@ -77,3 +77,25 @@ func TestRuleSelectors(t *testing.T) {
 		t.Errorf("a reversed port range: %v", err)
 	}
 }
+
+// TestRouteMTU: mtu and advmss on an explicit route read, write and read
+// again the same; 0 is refused, as it means none.
+func TestRouteMTU(t *testing.T) {
+	s, err := Parse("mtu.yaml", []byte("version: 1\nroutes:\n  - {table: 13, to: 10.40.0.0/16, via: 192.168.10.1, mtu: 1400, advmss: 1360}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := s.Intent.Routes[0]; r.MTU != 1400 || r.AdvMSS != 1360 {
+		t.Fatalf("route %+v", r)
+	}
+	out, err := Marshal(s)
+	if err != nil || !strings.Contains(string(out), "mtu: 1400") || !strings.Contains(string(out), "advmss: 1360") {
+		t.Fatalf("written (%v):\n%s", err, out)
+	}
+	if again, err := Parse("again.yaml", out); err != nil || again.Intent.Routes[0].MTU != 1400 {
+		t.Fatalf("read again: %v", err)
+	}
+	if _, err := Parse("bad.yaml", []byte("version: 1\nroutes:\n  - {table: 13, to: 10.40.0.0/16, via: 192.168.10.1, mtu: 0}\n")); err == nil || !strings.Contains(err.Error(), "routes[0].mtu: 0 means no mtu") {
+		t.Errorf("mtu 0: %v", err)
+	}
+}

@@ -322,7 +322,8 @@ func markEqual(a, b *netcfg.FwMark) bool {
 
 func routeIntentEqual(a, b *netcfg.RouteIntent) bool {
 	return a.Table == b.Table && a.Type == b.Type && a.To == b.To && a.Via == b.Via && a.Dev == b.Dev &&
-		a.Src == b.Src && a.Metric == b.Metric && (a.Scope == nil) == (b.Scope == nil) && (a.Scope == nil || *a.Scope == *b.Scope)
+		a.Src == b.Src && a.Metric == b.Metric && (a.Scope == nil) == (b.Scope == nil) && (a.Scope == nil || *a.Scope == *b.Scope) &&
+		a.MTU == b.MTU && a.AdvMSS == b.AdvMSS
 }
 
 // intentNIC returns the NIC's entry in an intent.

@@ -25,12 +25,17 @@ const (
 	xfScope
 	xfMetric
 	xfType
+	xfMTU
+	xfAdvMSS
 )
 
 // intentRouteMakes reports whether resolving x gives the live route r.
 func (m *Model) intentRouteMakes(x *netcfg.RouteIntent, r *netcfg.Route) bool {
 	want := netcfg.Route{Table: m.refID(x.Table), Type: x.Type, Dst: x.To, Gw: x.Via, Dev: x.Dev, Src: x.Src, Metric: x.Metric}
 	netcfg.NormalizeRoute(&want)
+	if r.Metrics.Values[netcfg.RTAXMTU] != x.MTU || r.Metrics.Values[netcfg.RTAXAdvMSS] != x.AdvMSS {
+		return false
+	}
 	if x.Scope != nil && *x.Scope != r.Scope {
 		return false
 	}
@@ -96,6 +101,14 @@ func (m *Model) openRouteForm(table uint32, before *netcfg.RouteIntent) {
 	f.addField(m.st, "scope", "e.g. link", "empty: link without via, else global", 8, scope)
 	f.addField(m.st, "metric", "e.g. 100", "empty: 0 (IPv6: 1024)", 10, metric)
 	f.addField(m.st, "type", "unicast", "empty: unicast; or blackhole, unreachable, prohibit, throw", 11, typ)
+	numText := func(v uint32) string {
+		if v == 0 {
+			return ""
+		}
+		return strconv.FormatUint(uint64(v), 10)
+	}
+	f.addField(m.st, "mtu", "e.g. 1400", "empty: the NIC's", 10, numText(x.MTU))
+	f.addField(m.st, "advmss", "e.g. 1360", "empty: from the mtu", 10, numText(x.AdvMSS))
 	f.focus = xfTo
 	f.focusInput()
 	m.form = f
@@ -180,6 +193,20 @@ func (m *Model) checkRouteForm(f *editForm) formCheck {
 		}
 		x.Metric = uint32(v)
 	}
+	for _, mf := range []struct {
+		i   int
+		dst *uint32
+		min uint64
+	}{{xfMTU, &x.MTU, 68}, {xfAdvMSS, &x.AdvMSS, 1}} {
+		if s := f.value(mf.i); s != "" {
+			v, err := strconv.ParseUint(s, 10, 32)
+			if err != nil || v < mf.min {
+				c.problems[mf.i] = fmt.Sprintf("%q is not a number from %d to 4294967295", s, mf.min)
+				continue
+			}
+			*mf.dst = uint32(v)
+		}
+	}
 	if (x.Type == netcfg.RouteUnspec || x.Type == netcfg.RouteUnicast) && !x.Via.IsValid() && x.Dev == "" {
 		if _, bad := c.problems[xfVia]; !bad {
 			c.problems[xfVia] = "a unicast route needs via or dev"
@@ -234,6 +261,12 @@ func routeIntentText(x *netcfg.RouteIntent) string {
 	}
 	if x.Metric != 0 {
 		s = append(s, "metric", strconv.FormatUint(uint64(x.Metric), 10))
+	}
+	if x.MTU != 0 {
+		s = append(s, "mtu", strconv.FormatUint(uint64(x.MTU), 10))
+	}
+	if x.AdvMSS != 0 {
+		s = append(s, "advmss", strconv.FormatUint(uint64(x.AdvMSS), 10))
 	}
 	return strings.Join(append(s, "table", x.Table.String()), " ")
 }

@@ -103,7 +103,9 @@ func TestTUIEditRuleAndRoute(t *testing.T) {
 	x.typeText("eno1")
 	x.press("Tab", "Tab", "Tab")
 	x.typeText("70")
-	x.waitScreen(3*time.Second, "adds the route: 10.40.0.0/16 via 192.168.10.1 dev eno1 metric 70")
+	x.press("Tab", "Tab")
+	x.typeText("1400")
+	x.waitScreen(3*time.Second, "adds the route: 10.40.0.0/16 via 192.168.10.1 dev eno1 metric 70 mtu")
 	x.press("Enter")
 	x.waitScreen(3*time.Second, "3 unapplied edits")
 	applyAndKeep(t, x, "+4 to add", "+ name  13 vpn", "fwmark 0x13", "10.40.0.0/16 via 192.168.10.1 dev eno1")
@@ -127,6 +129,7 @@ func TestTUIEditRuleAndRoute(t *testing.T) {
 		t.Fatalf("ip -j route show table 13 lacks 10.40.0.0/16 via 192.168.10.1 dev eno1 metric 70 proto nictab: %+v", routes)
 	}
 	mustContain(t, "rt_tables.d/nictab.conf", c.routing(), "13\tvpn")
+	mustContain(t, "ip route show table 13", c.ns.IP("route", "show", "table", "13"), "10.40.0.0/16 via 192.168.10.1 dev eno1 proto nictab metric 70 mtu 1400")
 
 	// The rule is nictab's now: edited in place on screen, it moves.
 	x.waitScreen(5*time.Second, "13 vpn            2       1          nictab")
@@ -158,8 +161,8 @@ func TestTUIEditRuleAndRoute(t *testing.T) {
 	x.press("Enter")
 	x.waitScreen(3*time.Second, "Routes of table 13 vpn", "10.40.0.0/16 via 192.168.10.1 dev eno1")
 	x.press("d")
-	x.waitScreen(3*time.Second, "will be deleted", "delete")
-	applyAndKeep(t, x, "-1 to delete", "- route 10.40.0.0/16 via 192.168.10.1 dev eno1 metric 70")
+	x.waitScreen(3*time.Second, "deleted when applied", "delete")
+	applyAndKeep(t, x, "-1 to delete", "- route 10.40.0.0/16 via 192.168.10.1 dev eno1 metric 70 mtu 1400")
 	c.ns.JSON(&routes, "route", "show", "table", "13")
 	if len(routes) != 0 {
 		t.Fatalf("table 13 still holds %+v", routes)
