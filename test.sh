@@ -42,6 +42,21 @@ fi
 go vet ./...
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 go test -race -count=1 -timeout 15m ./...
+# The engine's core tests run on the in-memory kernel and need no root:
+# run them as nobody too, so that stays true.
+unpriv=$(mktemp -d)
+trap 'rm -rf "$unpriv"' EXIT
+chmod 755 "$unpriv"
+for pkg in snapshots netcfg internal/memkernel; do
+	go test -c -o "$unpriv/$(basename $pkg).test" ./$pkg/
+done
+(
+	cd "$unpriv"
+	asnobody=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+	"${asnobody[@]}" ./snapshots.test -test.run '^TestMem' -test.count=1 -mem.walks=1 -mem.steps=50
+	"${asnobody[@]}" ./netcfg.test -test.run '^TestApplyMem' -test.count=1
+	"${asnobody[@]}" ./memkernel.test -test.run '^(TestFaultsAndWindows|TestForeignBetweenCalls|TestUnmodelledRefused)$' -test.count=1
+)
 # A short bounded fuzz of every kernel-message decoder (the seed corpus is
 # in netcfg/testdata/fuzz; run one longer by hand with -fuzztime 10m).
 # NOTE: the budget is a count, not a duration: Go 1.26's fuzz coordinator
