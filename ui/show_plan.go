@@ -159,7 +159,13 @@ func writePlanDiff(b *strings.Builder, p *netcfg.Plan, names *netcfg.Names, inde
 	}
 	slices.Sort(tables)
 	for _, t := range tables {
-		b.WriteString("\n" + indent + st.Header.Render("table "+netcfg.SafeText(names.TableLabel(t))) + "\n")
+		head := "table " + netcfg.SafeText(names.TableLabel(t))
+		if t == netcfg.TableUnspec {
+			// Rules that end the lookup (blackhole, prohibit...) name no
+			// table.
+			head = "rules that look up no table"
+		}
+		b.WriteString("\n" + indent + st.Header.Render(head) + "\n")
 		for i := range p.Changes {
 			if c := &p.Changes[i]; c.Subject().Table() == t {
 				b.WriteString(indent + "  " + diffStyle(c.Action, st).Render(ChangeText(c, names)) + "\n")
