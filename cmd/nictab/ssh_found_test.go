@@ -151,6 +151,35 @@ func TestSSHSessionFoundEverywhere(t *testing.T) {
 		t.Logf("%s: %v", srv.id, time.Since(start).Round(time.Millisecond))
 	}
 
+	// A screen started from another login, which has ended since, and
+	// attached now from this session. The environment of its server and
+	// its windows names the ended login's connection, and is passed over;
+	// the server holds this session's terminal open, and the login record
+	// of that terminal names the client.
+	if r := l.login(screenDir + " screen -dmS old < /dev/null > /dev/null 2>&1"); r.code != 0 {
+		t.Fatalf("screen started from another login: %s", r)
+	}
+	x.typeText(screenDir + " screen -r old")
+	x.press("Enter")
+	waitFor(t, 10*time.Second, "the attached screen's window", func() bool {
+		s := x.screen()
+		return !strings.Contains(s, "screen -r old") && strings.Contains(s, l.user+"@")
+	})
+	start = time.Now()
+	l.remote(x, "reattach", "test -n \"$STY\" && "+l.nictab("plan", "-f", danger)+" > "+filepath.Join(l.home, "reattach.out")+" 2>&1")
+	if code := l.exitStatus("reattach", 20*time.Second); code != 0 {
+		t.Fatalf("plan in a re-attached screen exited %d:\n%s", code, l.readLab("reattach.out"))
+	}
+	out := l.readLab("reattach.out")
+	mustContain(t, "plan in a re-attached screen", out, append([]string{"SSH session found in the login record of pts/", ", screen, holds open): client " + labClient}, fired...)...)
+	if strings.Contains(out, "environment:") {
+		t.Errorf("plan in a re-attached screen takes the ended login's connection:\n%s", out)
+	}
+	t.Logf("reattach: %v", time.Since(start).Round(time.Millisecond))
+	x.typeText("exit")
+	x.press("Enter")
+	x.waitHistory(10*time.Second, "reattach-START", "[screen is terminating]")
+
 	// --netns another namespace than sshd's: it is said, not hidden.
 	l.remote(x, "other", l.nictab("--netns", l.gw.Name, "plan", "-f", gwPlan))
 	if code := l.exitStatus("other", 20*time.Second); code != 0 {

@@ -19,7 +19,10 @@ const utmpPath = "/run/utmp"
 // sshSession is the SSH session nictab runs for: $SSH_CONNECTION, else
 // the connection of the sshd process among its parents, which sudo's
 // env_reset, doas, su - and a tmux server started earlier leave in place,
-// else an ancestor's environment, else the login record of the terminal.
+// else an ancestor's environment (unless it names a connection that is
+// over: a screen or tmux server attached from a later login), else the
+// login record of the terminal, or of one an ancestor holds open (the
+// login a screen or tmux server is attached from).
 // found is set when the session came from /proc or the login records
 // rather than the environment, so nictab says where it found it.
 var sshSession = sync.OnceValues(func() (netcfg.SSHConn, *netcfg.SSHSession) {
