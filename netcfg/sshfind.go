@@ -31,15 +31,28 @@ type SSHSession struct {
 	// one it holds open: a screen or tmux server holds the terminals of
 	// the logins attached to it.
 	LoginHeld bool
+	// PTY is the terminal line nictab runs on when the session was found
+	// above the process that holds its master side (PTYHolder,
+	// PTYHolderComm), not above nictab: systemd-run --pty's shape.
+	PTY           string
+	PTYHolder     int
+	PTYHolderComm string
 	// NetNS is the network namespace of the sshd process
 	// ("net:[4026531840]"), when its socket gave the connection.
 	NetNS string
 }
 
 func (s SSHSession) String() string {
+	if s.PTY != "" {
+		return fmt.Sprintf("%s (above process %d, %s, which holds the other end of %s)", s.found(), s.PTYHolder, s.PTYHolderComm, s.PTY)
+	}
+	return s.found()
+}
+
+func (s SSHSession) found() string {
 	switch {
 	case s.Login != "" && s.LoginHeld:
-		return fmt.Sprintf("SSH session found in the login record of %s (a terminal process %d, %s, holds open): client %s", s.Login, s.PID, s.Comm, s.Conn.Client.Addr())
+		return fmt.Sprintf("SSH session found in the login record of %s (held open by process %d, %s): client %s", s.Login, s.PID, s.Comm, s.Conn.Client.Addr())
 	case s.Login != "":
 		return fmt.Sprintf("SSH session found in the login record of %s (terminal of process %d, %s): client %s", s.Login, s.PID, s.Comm, s.Conn.Client.Addr())
 	case s.FromEnviron:

@@ -89,7 +89,7 @@ func TestFindSSHLogin(t *testing.T) {
 			p.openTTY(11, 0, 9)
 			p.procTTY(12, 11, "sudo", 9)
 			p.procTTY(13, 12, "nictab", 7)
-		}, "SSH session found in the login record of pts/4 (a terminal process 10, screen, holds open): client 2001:db8::7"},
+		}, "SSH session found in the login record of pts/4 (held open by process 10, screen): client 2001:db8::7"},
 		{"the controlling terminal before one held open", func(p fakeProc) {
 			p.procTTY(10, 1, "screen", 1)
 			p.procTTY(11, 10, "bash", 9)

@@ -72,6 +72,16 @@ func (l *sshLab) readLab(name string) string {
 	return string(b)
 }
 
+// foundLine is the line in which nictab says how it found the session.
+func foundLine(out string) string {
+	for _, line := range strings.Split(out, "\n") {
+		if i := strings.Index(line, "SSH session "); i >= 0 {
+			return strings.TrimSpace(line[i:])
+		}
+	}
+	return "(none)"
+}
+
 // TestSSHSessionFoundEverywhere: in the same real session, with no
 // $SSH_CONNECTION in nictab's environment, the guard finds the connection
 // and says how: through the sshd among the parents under `su -`, `sudo -i`,
@@ -100,8 +110,8 @@ func TestSSHSessionFoundEverywhere(t *testing.T) {
 		if code := l.exitStatus(id, 20*time.Second); code != 0 {
 			t.Fatalf("%s: plan exited %d:\n%s", id, code, x.history())
 		}
-		x.waitHistory(5*time.Second, id+"-START", append(says, fired...)...)
-		t.Logf("%s: %v", id, time.Since(start).Round(time.Millisecond))
+		h := x.waitHistory(5*time.Second, id+"-START", append(says, fired...)...)
+		t.Logf("%s (%v): %s", id, time.Since(start).Round(time.Millisecond), foundLine(h))
 	}
 	plan := l.nictabArgs("plan", "-f", danger)[1:] // without "sudo"
 	planLine := strings.Join(plan, " ")
@@ -128,7 +138,7 @@ func TestSSHSessionFoundEverywhere(t *testing.T) {
 		t.Fatalf("plan in a screen window exited %d:\n%s", code, l.readLab("screen.out"))
 	}
 	mustContain(t, "plan in a screen window", l.readLab("screen.out"), append(bySocket, fired...)...)
-	t.Logf("screen: %v", time.Since(start).Round(time.Millisecond))
+	t.Logf("screen (%v): %s", time.Since(start).Round(time.Millisecond), foundLine(l.readLab("screen.out")))
 	x.typeText("exit")
 	x.press("Enter")
 	x.waitHistory(10*time.Second, "screen-START", "[screen is terminating]")
@@ -147,8 +157,9 @@ func TestSSHSessionFoundEverywhere(t *testing.T) {
 		if code := l.exitStatus(srv.id+"-in", 20*time.Second); code != 0 {
 			t.Fatalf("plan inside %s exited %d:\n%s", srv.id, code, l.readLab(srv.id+".out"))
 		}
-		mustContain(t, "plan inside "+srv.id, l.readLab(srv.id+".out"), append([]string{"SSH session found through process", "environment: " + labClient + ":"}, fired...)...)
-		t.Logf("%s: %v", srv.id, time.Since(start).Round(time.Millisecond))
+		shown := l.readLab(srv.id + ".out")
+		mustContain(t, "plan inside "+srv.id, shown, append([]string{"SSH session found through process", "environment: " + labClient + ":"}, fired...)...)
+		t.Logf("%s (%v): %s", srv.id, time.Since(start).Round(time.Millisecond), foundLine(shown))
 	}
 
 	// A screen started from another login, which has ended since, and
@@ -171,11 +182,11 @@ func TestSSHSessionFoundEverywhere(t *testing.T) {
 		t.Fatalf("plan in a re-attached screen exited %d:\n%s", code, l.readLab("reattach.out"))
 	}
 	out := l.readLab("reattach.out")
-	mustContain(t, "plan in a re-attached screen", out, append([]string{"SSH session found in the login record of pts/", ", screen, holds open): client " + labClient}, fired...)...)
+	mustContain(t, "plan in a re-attached screen", out, append([]string{"SSH session found in the login record of pts/", "(held open by process ", ", screen): client " + labClient}, fired...)...)
 	if strings.Contains(out, "environment:") {
 		t.Errorf("plan in a re-attached screen takes the ended login's connection:\n%s", out)
 	}
-	t.Logf("reattach: %v", time.Since(start).Round(time.Millisecond))
+	t.Logf("reattach (%v): %s", time.Since(start).Round(time.Millisecond), foundLine(out))
 	x.typeText("exit")
 	x.press("Enter")
 	x.waitHistory(10*time.Second, "reattach-START", "[screen is terminating]")
@@ -187,6 +198,29 @@ func TestSSHSessionFoundEverywhere(t *testing.T) {
 	}
 	x.waitHistory(5*time.Second, "other-START", "SSH session found through process",
 		"That sshd works in another network namespace ("+nsInode(t, l.srv.Name)+") than the one being changed ("+nsInode(t, l.gw.Name)+"): the guard traces the client's address here all the same.")
+
+	// systemd-run --pty's shape, without systemd: the command runs on a
+	// terminal whose master a process of the session (script) holds,
+	// while it descends from none (a new session whose parent is gone,
+	// the terminal made its controlling one) and no environment above it
+	// names the session. The session is found above the master's holder.
+	rc := filepath.Join(l.home, "pty-in.rc")
+	inner := "exec < \"$0\" > \"$0\" 2>&1; " + l.nictab("plan", "-f", danger) + "; echo $? > " + rc
+	holder := l.file("pty.sh", "env -u SSH_CONNECTION -u SSH_CLIENT -u SSH_TTY setsid -f sh -c "+shellQuote(inner)+" \"$(tty)\"\n"+
+		"while [ ! -s "+rc+" ]; do sleep 0.05; done\n")
+	start = time.Now()
+	l.remote(x, "pty", "script -q -c "+shellQuote("sh "+holder)+" "+filepath.Join(l.home, "pty.typescript"))
+	if code := l.exitStatus("pty-in", 20*time.Second); code != 0 {
+		t.Fatalf("plan on a terminal script holds exited %d:\n%s", code, l.readLab("pty.typescript"))
+	}
+	var shown string
+	waitFor(t, 5*time.Second, "the pty case's typescript", func() bool {
+		shown = l.readLab("pty.typescript")
+		return strings.Contains(shown, "Script done")
+	})
+	shown = strings.ReplaceAll(shown, "\r\n", "\n")
+	mustContain(t, "plan on a terminal script holds", shown, append(append(bySocket, ", script, which holds the other end of pts/"), fired...)...)
+	t.Logf("pty (%v): %s", time.Since(start).Round(time.Millisecond), foundLine(shown))
 
 	// A terminal that has left the session: script's, in a new session
 	// whose parent is gone (so no sshd above), with neither the variable
