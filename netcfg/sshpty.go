@@ -53,10 +53,21 @@ func FindSSHThroughPTY(procfs fs.FS, pid int) (SSHSession, bool) {
 			}
 		}
 	}
-	if len(lines) == 0 {
+	// A terminal whose other end a parent holds (sshd, sudo's use_pty,
+	// a tmux or screen server, a terminal emulator) tells nothing the
+	// walk up has not: only the others are searched for among every
+	// process, which costs a read of every process's open files.
+	var chainPIDs []int
+	for _, pi := range chain {
+		chainPIDs = append(chainPIDs, pi.pid)
+	}
+	for line := range ptyMasterHolders(procfs, chainPIDs, seen) {
+		delete(seen, line)
+	}
+	if len(seen) == 0 {
 		return SSHSession{}, false
 	}
-	holders := ptyMasterHolders(procfs, seen)
+	holders := ptyMasterHolders(procfs, nil, seen)
 	for _, line := range lines {
 		h, ok := holders[line]
 		if !ok || inChain[h.pid] {
@@ -71,23 +82,27 @@ func FindSSHThroughPTY(procfs fs.FS, pid int) (SSHSession, bool) {
 }
 
 // ptyMasterHolders finds, for each wanted line ("pts/3"), a process that
-// holds its master side open, reading at most maxPTYScan processes.
-func ptyMasterHolders(procfs fs.FS, want map[string]bool) map[string]procInfo {
+// holds its master side open: among pids, or when pids is nil among at
+// most maxPTYScan processes of procfs.
+func ptyMasterHolders(procfs fs.FS, pids []int, want map[string]bool) map[string]procInfo {
 	found := map[string]procInfo{}
-	ents, err := fs.ReadDir(procfs, ".")
-	if err != nil {
-		return found
-	}
-	scanned := 0
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid <= 0 {
-			continue
+	if pids == nil {
+		ents, err := fs.ReadDir(procfs, ".")
+		if err != nil {
+			return found
 		}
-		if scanned++; scanned > maxPTYScan || len(found) == len(want) {
+		for _, e := range ents {
+			if pid, err := strconv.Atoi(e.Name()); err == nil && pid > 0 {
+				pids = append(pids, pid)
+			}
+		}
+	}
+	for i, pid := range pids {
+		if i >= maxPTYScan || len(found) == len(want) {
 			break
 		}
-		fdDir := path.Join(e.Name(), "fd")
+		dir := strconv.Itoa(pid)
+		fdDir := path.Join(dir, "fd")
 		fds, err := fs.ReadDir(procfs, fdDir)
 		if err != nil {
 			continue
@@ -97,7 +112,7 @@ func ptyMasterHolders(procfs fs.FS, want map[string]bool) map[string]procInfo {
 			if err != nil || (target != "/dev/ptmx" && target != "/dev/pts/ptmx") {
 				continue
 			}
-			line, ok := ptmxLine(procfs, path.Join(e.Name(), "fdinfo", fd.Name()))
+			line, ok := ptmxLine(procfs, path.Join(dir, "fdinfo", fd.Name()))
 			if !ok || !want[line] {
 				continue
 			}

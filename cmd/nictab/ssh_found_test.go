@@ -170,6 +170,10 @@ func TestSSHSessionFoundEverywhere(t *testing.T) {
 	if r := l.login(screenDir + " screen -dmS old < /dev/null > /dev/null 2>&1"); r.code != 0 {
 		t.Fatalf("screen started from another login: %s", r)
 	}
+	waitFor(t, 10*time.Second, "the detached screen's socket", func() bool {
+		m, _ := filepath.Glob(filepath.Join(l.home, ".screen", "*.old"))
+		return len(m) == 1
+	})
 	x.typeText(screenDir + " screen -r old")
 	x.press("Enter")
 	waitFor(t, 10*time.Second, "the attached screen's window", func() bool {
