@@ -120,8 +120,9 @@ func controllingPTS(procfs fs.FS, pid int) string {
 // FindSSHLogin finds the session in the login records (the contents of
 // /run/utmp): the record of the controlling terminal of pid or, as sudo
 // with use_pty runs a command on a terminal of its own, of the nearest
-// ancestor's; else of a terminal an ancestor holds open. Only the client's address is known then; ok is false when
-// no terminal on the way has a remote login record.
+// ancestor's; else of a terminal one of them holds open. Only the
+// client's address is known then; ok is false when no terminal on the
+// way has a remote login record.
 func FindSSHLogin(procfs fs.FS, utmp []byte, pid int) (SSHSession, bool) {
 	records := parseUtmp(utmp)
 	if len(records) == 0 {
