@@ -71,8 +71,24 @@ type RuleIntent struct {
 	IIF      string       `json:"iif,omitempty"`
 	OIF      string       `json:"oif,omitempty"`
 	FwMark   *FwMark      `json:"fwmark,omitempty"`
-	Table    TableRef     `json:"table"`
+	// UIDRange, IPProto, SPort and DPort select by the sending user, the
+	// IP protocol and its ports (ranges without masks).
+	UIDRange *UIDRange  `json:"uidrange,omitempty"`
+	IPProto  uint8      `json:"ipproto,omitempty"`
+	SPort    *PortRange `json:"sport,omitempty"`
+	DPort    *PortRange `json:"dport,omitempty"`
+	Table    TableRef   `json:"table,omitzero"`
+	// Action is lookup (Table) when 0; else one of IntentRuleActions,
+	// which take no table.
+	Action RuleAction `json:"action,omitempty"`
 }
+
+// IntentRuleActions are the actions an explicit rule may take besides
+// lookup: each ends the lookup with an error the sender sees.
+var IntentRuleActions = []RuleAction{ActionBlackhole, ActionUnreachable, ActionProhibit}
+
+// Lookup reports whether the rule sends packets to its table.
+func (x *RuleIntent) Lookup() bool { return x.Action == ActionUnspec || x.Action == ActionLookup }
 
 // RouteIntent is an explicit extra route.
 type RouteIntent struct {
@@ -84,7 +100,14 @@ type RouteIntent struct {
 	Src    netip.Addr   `json:"src,omitzero"`
 	Scope  *Scope       `json:"scope,omitempty"`
 	Metric uint32       `json:"metric,omitempty"`
+	// MTU and AdvMSS are the route's mtu and advmss metrics (unlocked);
+	// 0 leaves them unset.
+	MTU    uint32 `json:"mtu,omitempty"`
+	AdvMSS uint32 `json:"advmss,omitempty"`
 }
+
+// RTAXAdvMSS is the advmss metric's number (RTAX_ADVMSS).
+const RTAXAdvMSS = 8
 
 // FieldError is bad input tied to one field of an intent, named by its path
 // in the snapshot file ("nics[0].gateway"), so the file reader can point at

@@ -421,8 +421,18 @@ func (r *resolver) allocate(field string) (uint32, bool) {
 
 func (r *resolver) rule(i int, x RuleIntent) {
 	f := fmt.Sprintf("rules[%d]", i)
-	table, ok := r.table(f+".table", x.Table)
-	if !ok {
+	var table uint32
+	ok := true
+	switch {
+	case x.Lookup():
+		if table, ok = r.table(f+".table", x.Table); !ok {
+			return
+		}
+	case !slices.Contains(IntentRuleActions, x.Action):
+		r.fail(fieldErr(f+".action", "action %s cannot be given here (want lookup, blackhole, unreachable or prohibit)", x.Action))
+		return
+	case x.Table != (TableRef{}):
+		r.fail(fieldErr(f+".table", "a rule with action %s looks up no table: leave table out", x.Action))
 		return
 	}
 	var fams []Family
@@ -446,6 +456,16 @@ func (r *resolver) rule(i int, x RuleIntent) {
 			return
 		}
 	}
+	for _, p := range []struct {
+		key string
+		r   *PortRange
+	}{{".sport", x.SPort}, {".dport", x.DPort}} {
+		// The kernel's fib_rule_port_range_valid: 0 and 65535 are refused.
+		if p.r != nil && (p.r.Start == 0 || p.r.End == 0xffff || p.r.Start > p.r.End) {
+			r.fail(fieldErr(f+p.key, "port range %d-%d: the kernel takes ports 1-65534, start up to end", p.r.Start, p.r.End))
+			return
+		}
+	}
 	prio := x.Priority
 	if prio == 0 {
 		if prio, ok = r.allocate(f + ".priority"); !ok {
@@ -457,11 +477,27 @@ func (r *resolver) rule(i int, x RuleIntent) {
 	}
 	for _, fam := range fams {
 		rl := r.newRule(fam, prio, table)
+		if !x.Lookup() {
+			rl.Action = x.Action
+		}
 		rl.From, rl.To = x.From, x.To
 		rl.IIF, rl.OIF = x.IIF, x.OIF
 		if x.FwMark != nil {
 			m := *x.FwMark
 			rl.Mark = &m
+		}
+		rl.IPProto = x.IPProto
+		if x.UIDRange != nil {
+			u := *x.UIDRange
+			rl.UIDRange = &u
+		}
+		if x.SPort != nil {
+			p := *x.SPort
+			rl.SPort = &p
+		}
+		if x.DPort != nil {
+			p := *x.DPort
+			rl.DPort = &p
 		}
 		if slices.ContainsFunc(r.d.Rules, func(o Rule) bool { return RuleEqual(&o, &rl) }) {
 			r.fail(fieldErr(f, "the same rule is already planned: %s", RuleString(&rl)))
@@ -519,6 +555,7 @@ func (r *resolver) route(i int, x RouteIntent) {
 		return
 	}
 	rt := Route{Table: table, Type: typ, Dst: x.To.Masked(), Gw: x.Via, Dev: x.Dev, Src: x.Src, Proto: ProtoNictab, Metric: x.Metric}
+	rt.Metrics.Values[RTAXMTU], rt.Metrics.Values[RTAXAdvMSS] = x.MTU, x.AdvMSS
 	switch {
 	case x.Scope != nil:
 		rt.Scope = *x.Scope

@@ -17,8 +17,8 @@ var (
 	topKeys   = []string{"version", "comment", "tables", "nics", "rules", "routes", "snapshot", "resolved", "checksum"}
 	tableKeys = []string{"id", "name"}
 	nicKeys   = []string{"name", "table", "gateway", "select", "fwmark", "priority"}
-	ruleKeys  = []string{"priority", "from", "to", "iif", "oif", "fwmark", "table"}
-	routeKeys = []string{"table", "to", "via", "dev", "src", "scope", "metric", "type"}
+	ruleKeys  = []string{"priority", "from", "to", "iif", "oif", "fwmark", "uidrange", "ipproto", "sport", "dport", "table", "action"}
+	routeKeys = []string{"table", "to", "via", "dev", "src", "scope", "metric", "type", "mtu", "advmss"}
 	metaKeys  = []string{"id", "time", "host", "nictab", "parent", "netns", "kind", "networkd", "addressing"}
 )
 
@@ -311,9 +311,20 @@ func (d *decoder) rules(n ast.Node) []netcfg.RuleIntent {
 
 func (d *decoder) rule(f *fields, path string) (netcfg.RuleIntent, bool) {
 	var r netcfg.RuleIntent
-	ok := d.require(f, "table")
-	good := true
-	if f.has("table") {
+	ok, good := true, true
+	if f.has("action") {
+		r.Action, good = d.ruleAction(f.vals["action"], join(path, "action"))
+		ok = ok && good
+	}
+	switch {
+	case !ok:
+	case r.Lookup():
+		ok = d.require(f, "table")
+	case f.has("table"):
+		d.fail(f.vals["table"], join(path, "table"), "a rule with action %s looks up no table: leave table out", r.Action)
+		ok = false
+	}
+	if f.has("table") && r.Lookup() {
 		r.Table, good = d.tableRef(f.vals["table"], join(path, "table"))
 		ok = ok && good
 	}
@@ -340,6 +351,23 @@ func (d *decoder) rule(f *fields, path string) (netcfg.RuleIntent, bool) {
 		r.FwMark, good = d.fwmark(f.vals["fwmark"], join(path, "fwmark"), true)
 		ok = ok && good
 	}
+	if f.has("uidrange") {
+		lo, hi, good := d.rangeOf(f.vals["uidrange"], join(path, "uidrange"), maxU32, "uid range")
+		r.UIDRange, ok = &netcfg.UIDRange{Start: uint32(lo), End: uint32(hi)}, ok && good
+	}
+	if f.has("ipproto") {
+		v, good := d.uint(f.vals["ipproto"], join(path, "ipproto"), 255, "ipproto is an IP protocol number, 0–255 (6 tcp, 17 udp)")
+		r.IPProto, ok = uint8(v), ok && good
+	}
+	for _, p := range []struct {
+		key string
+		dst **netcfg.PortRange
+	}{{"sport", &r.SPort}, {"dport", &r.DPort}} {
+		if f.has(p.key) {
+			lo, hi, good := d.rangeOf(f.vals[p.key], join(path, p.key), 65535, "port range")
+			*p.dst, ok = &netcfg.PortRange{Start: uint16(lo), End: uint16(hi)}, ok && good
+		}
+	}
 	if ok && r.From.IsValid() && r.To.IsValid() && netcfg.FamilyOf(r.From.Addr()) != netcfg.FamilyOf(r.To.Addr()) {
 		d.fail(f.vals["to"], join(path, "to"), "from is %s and to is %s: a rule matches one family", famName(netcfg.FamilyOf(r.From.Addr())), famName(netcfg.FamilyOf(r.To.Addr())))
 		ok = false
@@ -352,7 +380,26 @@ func ruleIntentKey(r *netcfg.RuleIntent) string {
 	if r.FwMark != nil {
 		mark = fmt.Sprintf("%#x/%#x", r.FwMark.Value, r.FwMark.Mask)
 	}
-	return fmt.Sprintf("%d %s %s %q %q %s %q %d", r.Priority, r.From, r.To, r.IIF, r.OIF, mark, r.Table.Name, r.Table.ID)
+	return fmt.Sprintf("%d %s %s %q %q %s %q %d %d %v %d %v %v", r.Priority, r.From, r.To, r.IIF, r.OIF, mark, r.Table.Name, r.Table.ID, r.Action,
+		r.UIDRange, r.IPProto, r.SPort, r.DPort)
+}
+
+// ruleAction decodes an explicit rule's action: lookup, or one that ends
+// the lookup (blackhole, unreachable, prohibit).
+func (d *decoder) ruleAction(n ast.Node, path string) (netcfg.RuleAction, bool) {
+	s, ok := d.text(n, path)
+	if !ok {
+		return 0, false
+	}
+	a, err := netcfg.ParseRuleAction(s)
+	if err != nil || (a != netcfg.ActionLookup && !slices.Contains(netcfg.IntentRuleActions, a)) {
+		d.fail(n, path, "unknown action %q (want lookup, blackhole, unreachable or prohibit)", s)
+		return 0, false
+	}
+	if a == netcfg.ActionLookup {
+		a = netcfg.ActionUnspec
+	}
+	return a, true
 }
 
 func (d *decoder) meta(n ast.Node) *Meta {

@@ -134,7 +134,23 @@ func writeIntent(w *bytes.Buffer, in *netcfg.Intent) {
 			if r.FwMark != nil {
 				f.add("fwmark", fwmarkText(r.FwMark))
 			}
-			f.add("table", tableRefText(r.Table))
+			if r.UIDRange != nil {
+				f.add("uidrange", rangeText(uint64(r.UIDRange.Start), uint64(r.UIDRange.End)))
+			}
+			if r.IPProto != 0 {
+				f.add("ipproto", num(r.IPProto))
+			}
+			if r.SPort != nil {
+				f.add("sport", rangeText(uint64(r.SPort.Start), uint64(r.SPort.End)))
+			}
+			if r.DPort != nil {
+				f.add("dport", rangeText(uint64(r.DPort.Start), uint64(r.DPort.End)))
+			}
+			if r.Lookup() {
+				f.add("table", tableRefText(r.Table))
+			} else {
+				f.add("action", r.Action.String())
+			}
 			f.writeLine(w, "  - ")
 		}
 	}
@@ -155,6 +171,12 @@ func writeIntent(w *bytes.Buffer, in *netcfg.Intent) {
 			}
 			if r.Type != netcfg.RouteUnspec {
 				f.str("type", r.Type.String())
+			}
+			if r.MTU != 0 {
+				f.add("mtu", num(r.MTU))
+			}
+			if r.AdvMSS != 0 {
+				f.add("advmss", num(r.AdvMSS))
 			}
 			f.writeLine(w, "  - ")
 		}

@@ -96,6 +96,19 @@ func (d *decoder) route(f *fields, path string) (netcfg.RouteIntent, bool) {
 		r.Metric = uint32(m)
 		ok = ok && good
 	}
+	for _, m := range []struct {
+		key string
+		dst *uint32
+	}{{"mtu", &r.MTU}, {"advmss", &r.AdvMSS}} {
+		if f.has(m.key) {
+			v, good := d.uint(f.vals[m.key], join(path, m.key), 1<<32-1, m.key+" is 1–4294967295 (leave it out for none)")
+			if good && v == 0 {
+				d.fail(f.vals[m.key], join(path, m.key), "0 means no %s: leave it out", m.key)
+				good = false
+			}
+			*m.dst, ok = uint32(v), ok && good
+		}
+	}
 	if !ok {
 		return r, false
 	}
@@ -158,6 +171,8 @@ type routeIdentity struct {
 	via, src netip.Addr
 	dev      string
 	scope    int
+	mtu      uint32
+	advmss   uint32
 }
 
 func identityOf(r *netcfg.RouteIntent) routeIdentity {
@@ -165,7 +180,7 @@ func identityOf(r *netcfg.RouteIntent) routeIdentity {
 	if r.Scope != nil {
 		scope = int(*r.Scope)
 	}
-	return routeIdentity{routeKey: routeKey{r.Table.Name, r.Table.ID, r.To, r.Metric}, typ: r.Type, via: r.Via, src: r.Src, dev: r.Dev, scope: scope}
+	return routeIdentity{routeKey: routeKey{r.Table.Name, r.Table.ID, r.To, r.Metric}, typ: r.Type, via: r.Via, src: r.Src, dev: r.Dev, scope: scope, mtu: r.MTU, advmss: r.AdvMSS}
 }
 
 func (d *decoder) scope(n ast.Node, path string) (netcfg.Scope, bool) {

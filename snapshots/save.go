@@ -94,24 +94,15 @@ func adoptIntent(in netcfg.Intent, rules []netcfg.Rule, routes []netcfg.Route) n
 	out := in
 	out.Rules = append([]netcfg.RuleIntent(nil), in.Rules...)
 	out.Routes = append([]netcfg.RouteIntent(nil), in.Routes...)
-	for _, r := range rules {
-		if r.Action != netcfg.ActionLookup || r.Not || r.Tos != 0 || r.UIDRange != nil || r.IPProto != 0 ||
-			r.SPort != nil || r.DPort != nil || r.L3MDev || r.SuppressPrefixLen >= 0 || r.SuppressIfgroup >= 0 || r.Extended() {
-			continue
+	for i := range rules {
+		if ri, ok := netcfg.RuleIntentOf(&rules[i]); ok {
+			out.Rules = append(out.Rules, ri)
 		}
-		if !r.From.IsValid() && !r.To.IsValid() {
-			// An intent rule without addresses means both families; this
-			// one is of one family only.
-			continue
-		}
-		out.Rules = append(out.Rules, netcfg.RuleIntent{Priority: r.Priority, From: r.From, To: r.To, IIF: r.IIF, OIF: r.OIF, FwMark: r.Mark, Table: netcfg.TableRef{ID: r.Table}})
 	}
-	for _, r := range routes {
-		if len(r.MultiPath) > 0 || r.Tos != 0 || r.Onlink || r.Extended() {
-			continue
+	for i := range routes {
+		if ri, ok := netcfg.RouteIntentOf(&routes[i]); ok {
+			out.Routes = append(out.Routes, ri)
 		}
-		sc := r.Scope
-		out.Routes = append(out.Routes, netcfg.RouteIntent{Table: netcfg.TableRef{ID: r.Table}, Type: r.Type, To: r.Dst, Via: r.Gw, Dev: r.Dev, Src: r.Src, Scope: &sc, Metric: r.Metric})
 	}
 	return out
 }

@@ -26,6 +26,7 @@ const (
 	fieldGw6
 	fieldSelect
 	fieldMark
+	fieldPrio
 )
 
 type assignScreen struct {
@@ -43,6 +44,8 @@ type assignScreen struct {
 	sel     [4]bool // in netcfg.Selectors order
 	selAt   int
 	names   *netcfg.Names
+	// rules are the live rules, for the priorities taken.
+	rules []netcfg.Rule
 	// tried is set once enter was pressed, so errors of untouched fields
 	// show from then on.
 	tried bool
@@ -68,7 +71,7 @@ func newInput(st Styles, placeholder string, limit int) *textinput.Model {
 // newAssign opens the form for a NIC, filled from the NIC's pending edit,
 // else its entry in the intent.
 func newAssign(l netcfg.Link, s *netcfg.State, choices []tableChoice, current netcfg.NICIntent, assigned bool, st Styles) assignScreen {
-	a := assignScreen{link: l, choices: choices, names: &s.Names, inputs: map[field]*textinput.Model{}}
+	a := assignScreen{link: l, choices: choices, names: &s.Names, rules: s.Rules, inputs: map[field]*textinput.Model{}}
 	a.has4, a.has6 = nicFamilies(&l)
 	a.detected4, _ = s.Gateway(l.Name, netcfg.V4)
 	a.detected6, _ = s.Gateway(l.Name, netcfg.V6)
@@ -80,6 +83,8 @@ func newAssign(l netcfg.Link, s *netcfg.State, choices []tableChoice, current ne
 	a.inputs[fieldGw6] = newInput(st, gwPlaceholder(a.detected6), 39)
 	a.inputs[fieldGw6].SetWidth(24)
 	a.inputs[fieldMark] = newInput(st, "e.g. 0x13 or 0x13/0xff", 23)
+	a.inputs[fieldPrio] = newInput(st, "nictab picks (1000-1999)", 5)
+	a.inputs[fieldPrio].SetWidth(24)
 	a.sel[0] = true
 	a.choice = len(choices)
 	if assigned {
@@ -103,6 +108,9 @@ func newAssign(l netcfg.Link, s *netcfg.State, choices []tableChoice, current ne
 		}
 		if current.FwMark != nil {
 			a.inputs[fieldMark].SetValue(fwmarkText(current.FwMark))
+		}
+		if current.Priority != 0 {
+			a.inputs[fieldPrio].SetValue(fmt.Sprint(current.Priority))
 		}
 	} else if len(choices) == 0 {
 		a.focus = fieldID
@@ -144,7 +152,7 @@ func (a *assignScreen) fields() []field {
 	if a.sel[3] {
 		f = append(f, fieldMark)
 	}
-	return f
+	return append(f, fieldPrio)
 }
 
 func (a *assignScreen) focusInput() {
@@ -220,6 +228,13 @@ func (a *assignScreen) check() assignResult {
 			r.problems[fieldMark] = msg
 		}
 		nic.FwMark = m
+	}
+	if s := strings.TrimSpace(a.inputs[fieldPrio].Value()); s != "" {
+		p, msg := checkNICPriority(s, a.rules)
+		if msg != "" {
+			r.problems[fieldPrio] = msg
+		}
+		nic.Priority = p
 	}
 	r.edit.nic = nic
 	return r

@@ -135,3 +135,24 @@ func nicFamilies(l *netcfg.Link) (v4, v6 bool) {
 	}
 	return v4, v6
 }
+
+// checkNICPriority checks the priority typed for a NIC's rules: the
+// kernel's own are refused, and so is one a rule of someone else's holds.
+func checkNICPriority(s string, rules []netcfg.Rule) (uint32, string) {
+	v, err := strconv.ParseUint(s, 10, 32)
+	switch {
+	case err != nil:
+		return 0, fmt.Sprintf("%q is not a number", s)
+	case v == 0 || v >= 32766:
+		return 0, "use 1-32765: 0, 32766 and 32767 hold the kernel's own rules (local, main, default)"
+	}
+	for i := range rules {
+		if r := &rules[i]; r.Priority == uint32(v) && !r.Owned() {
+			return 0, fmt.Sprintf("priority %d is taken by a rule nictab does not own: %s", v, netcfg.SafeText(ruleOneLine(r)))
+		}
+	}
+	return uint32(v), ""
+}
+
+// ruleOneLine is a rule as `ip rule` prints it, on one line.
+func ruleOneLine(r *netcfg.Rule) string { return strings.ReplaceAll(netcfg.RuleString(r), "\t", " ") }

@@ -164,6 +164,7 @@ func renderAssign(v assignView, width int, st Styles) string {
 	if a.sel[3] {
 		b.WriteString(label(fieldMark, "fwmark") + " " + a.inputs[fieldMark].View() + problem(fieldMark, a.inputs[fieldMark].Value() != "") + "\n")
 	}
+	b.WriteString(label(fieldPrio, "Priority") + " " + a.inputs[fieldPrio].View() + problem(fieldPrio, a.inputs[fieldPrio].Value() != "") + "\n")
 	b.WriteString("\n" + assignMeaning(v, width, st) + "\n")
 	return b.String()
 }
@@ -194,6 +195,10 @@ func assignMeaning(v assignView, width int, st Styles) string {
 		}
 		sel = "by " + strings.Join(s, ", ")
 	}
-	text := hang("enter sends "+netcfg.SafeText(nic.Name)+"'s traffic ("+sel+") to table "+table+".", w, 1, st.Plain)
+	prio := ""
+	if nic.Priority != 0 {
+		prio = fmt.Sprintf(" at priority %d", nic.Priority)
+	}
+	text := hang("enter sends "+netcfg.SafeText(nic.Name)+"'s traffic ("+sel+") to table "+table+prio+".", w, 1, st.Plain)
 	return " " + st.OK.Render("enter") + strings.TrimPrefix(text, "enter") + "\n " + hang("Nothing changes until you preview (p) and apply.", w, 1, st.Muted)
 }

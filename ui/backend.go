@@ -26,8 +26,10 @@ type Backend interface {
 	// Intent is what nictab manages now (the intent of the snapshot that
 	// is live), the base that edits in the UI start from.
 	Intent() (netcfg.Intent, error)
-	// Propose resolves an intent against the live state and plans it.
-	Propose(in netcfg.Intent) (*Proposal, error)
+	// Propose resolves an intent against the live state and plans it,
+	// together with adopting the live rules and routes of adopt: they
+	// become nictab's in place, moving no packet, in the same change.
+	Propose(in netcfg.Intent, adopt []netcfg.Object) (*Proposal, error)
 	// Prior reads the live state again as p's plan read it and returns
 	// its netcfg.Fingerprint: when it differs from p.Plan.Prior, the plan
 	// is stale, and apply would refuse it.

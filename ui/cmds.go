@@ -157,9 +157,9 @@ func pendingCmd(be Backend) tea.Cmd {
 	}
 }
 
-func proposeCmd(be Backend, in netcfg.Intent, purpose proposalPurpose) tea.Cmd {
+func proposeCmd(be Backend, in netcfg.Intent, adopt []netcfg.Object, purpose proposalPurpose) tea.Cmd {
 	return func() tea.Msg {
-		p, err := be.Propose(in)
+		p, err := be.Propose(in, adopt)
 		return proposalMsg{purpose: purpose, proposal: p, err: err}
 	}
 }

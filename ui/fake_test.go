@@ -145,8 +145,31 @@ func (f *fakeBackend) Intent() (netcfg.Intent, error) {
 	return f.base, nil
 }
 
-func (f *fakeBackend) Propose(in netcfg.Intent) (*Proposal, error) {
+func (f *fakeBackend) Propose(in netcfg.Intent, adopt []netcfg.Object) (*Proposal, error) {
 	live, _ := f.Detect()
+	var adopted []netcfg.Change
+	for _, o := range adopt {
+		if o.Rule != nil {
+			i := slices.IndexFunc(live.Rules, func(r netcfg.Rule) bool { return netcfg.RuleEqual(&r, o.Rule) })
+			if i < 0 {
+				return nil, fmt.Errorf("rule %s to adopt is no longer there", netcfg.RuleString(o.Rule))
+			}
+			before := live.Rules[i]
+			live.Rules[i].Proto = netcfg.ProtoNictab
+			after := live.Rules[i]
+			adopted = append(adopted, netcfg.Change{Action: netcfg.ChangeReplace, Before: netcfg.Object{Rule: &before}, After: netcfg.Object{Rule: &after}, Reason: "adopted"})
+		}
+		if o.Route != nil {
+			i := slices.IndexFunc(live.Routes, func(r netcfg.Route) bool { return netcfg.RouteEqual(&r, o.Route) })
+			if i < 0 {
+				return nil, fmt.Errorf("route %s to adopt is no longer there", netcfg.RouteString(o.Route))
+			}
+			before := live.Routes[i]
+			live.Routes[i].Proto = netcfg.ProtoNictab
+			after := live.Routes[i]
+			adopted = append(adopted, netcfg.Change{Action: netcfg.ChangeReplace, Before: netcfg.Object{Route: &before}, After: netcfg.Object{Route: &after}, Reason: "adopted"})
+		}
+	}
 	d, err := netcfg.Resolve(in, live, netcfg.DefaultPriorities)
 	if err != nil {
 		return nil, err
@@ -157,7 +180,9 @@ func (f *fakeBackend) Propose(in netcfg.Intent) (*Proposal, error) {
 		}
 	}
 	slices.Sort(live.Complete)
-	return &Proposal{Intent: in, Live: live, Desired: d, Plan: netcfg.PlanChanges(live, d),
+	plan := netcfg.PlanChanges(live, d)
+	plan.Changes = append(adopted, plan.Changes...)
+	return &Proposal{Intent: in, Live: live, Desired: d, Plan: plan,
 		NamesFile: "/etc/netns/test/iproute2/rt_tables.d/nictab.conf",
 		Snapshot:  "version: 1\nnics:\n  - name: eno1\n    table: 13\n", SSH: f.ssh}, nil
 }
@@ -288,7 +313,7 @@ func (f *fakeBackend) DiffSnapshot(from, to string) (*SnapshotDiff, error) {
 }
 
 func (f *fakeBackend) ProposeRollback(string) (*Proposal, error) {
-	return f.Propose(netcfg.Intent{})
+	return f.Propose(netcfg.Intent{}, nil)
 }
 
 // Export is longer than a screen, so that it scrolls. Its default

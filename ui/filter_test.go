@@ -164,7 +164,7 @@ func TestFilterFlows(t *testing.T) {
 		not   []string
 	}{
 		{"filter-nics", []step{wait("enp2s0"), keys("/eno"), wait("/eno_")}, []string{"eno1", "1 of 2"}, []string{"enp2s0"}},
-		{"filter-tables", []step{wait("enp2s0"), press(tea.KeyTab), keys("/wg"), press(tea.KeyEnter), wait("1 of 4")}, []string{"100 wg", "tab next pane"}, []string{"  253 default"}},
+		{"filter-tables", []step{wait("enp2s0"), press(tea.KeyTab), keys("/wg"), press(tea.KeyEnter), wait("1 of 4")}, []string{"100 wg", "/ filter"}, []string{"  253 default"}},
 		{"filter-rules", []step{wait("enp2s0"), press(tea.KeyTab), press(tea.KeyTab), keys("/ipv6"), wait("/ipv6_")}, []string{"2 of 6", "enter keep filter"}, []string{"10.8.0.0/24"}},
 		{"filter-snapshots", []step{wait("enp2s0"), keys("s"), wait("History"), keys("/first"), press(tea.KeyEnter), wait("1 of 3")}, []string{"261123-090000", "/ filter"}, []string{"261124-184000"}},
 		{"filter-snapshots-none", []step{wait("enp2s0"), keys("s"), wait("History"), keys("/zzz"), wait("No snapshot matches")}, []string{"0 of 3"}, nil},

@@ -30,7 +30,7 @@ func TestFlowAssignApplyKeep(t *testing.T) {
 		t.Fatalf("applied intent %+v, want %+v", got, want)
 	}
 	if m.edits.len() != 0 {
-		t.Errorf("edits left after the change was kept: %v", m.edits.order)
+		t.Errorf("edits left after the change was kept: %d", m.edits.len())
 	}
 	if m.apply.result.kind != resultKept {
 		t.Errorf("result %q, want kept", m.apply.result.title)
@@ -103,16 +103,16 @@ func TestFlowTypingIsNotAKey(t *testing.T) {
 	}
 }
 
-// TestFlowUnassign: u on a NIC nictab manages plans its removal.
+// TestFlowUnassign: d on a NIC nictab manages plans its removal.
 func TestFlowUnassign(t *testing.T) {
 	f := newFake()
 	f.base = netcfg.Intent{Tables: []netcfg.TableDef{{ID: 13, Name: "vpn"}}, NICs: []netcfg.NICIntent{{Name: "eno1", Table: netcfg.TableRef{ID: 13}}}}
-	p, err := f.Propose(f.base)
+	p, err := f.Propose(f.base, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.state = withTarget(f.state, p.Plan.Target)
-	m := finish(t, run(t, f, 80, 24, false, wait("13 vpn (nictab)"), keys("u"), wait("back to main"), keys("p"), wait("to delete")))
+	m := finish(t, run(t, f, 80, 24, false, wait("13 vpn (nictab)"), keys("d"), wait("back to main"), keys("p"), wait("to delete")))
 	add, del, _ := m.preview.proposal.Plan.Counts()
 	if add != 0 || del != 6 {
 		t.Fatalf("unassign plans %d adds and %d deletes, want 0 and 6", add, del)
@@ -137,7 +137,7 @@ func TestFlowLiveChange(t *testing.T) {
 func TestFlowRollback(t *testing.T) {
 	f := newFake()
 	f.base = netcfg.Intent{Tables: []netcfg.TableDef{{ID: 13, Name: "vpn"}}, NICs: []netcfg.NICIntent{{Name: "eno1", Table: netcfg.TableRef{ID: 13}}}}
-	p, _ := f.Propose(f.base)
+	p, _ := f.Propose(f.base, nil)
 	f.state = withTarget(f.state, p.Plan.Target)
 	m := finish(t, run(t, f, 80, 24, false, wait("enp2s0"), keys("s"), wait("History"), keys("R"), wait("to delete"), keys("a"), wait("applied to"), keys("y"), wait("Kept")))
 	if f.confirmed != 1 || m.preview.rollback != "261124-184000" {

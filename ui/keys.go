@@ -19,6 +19,10 @@ type KeyMap struct {
 	// NICs screen.
 	Assign, Unassign, Discard, Preview, Snapshots, Reload key.Binding
 
+	// Edits on the rules and tables panes and the routes screen; Undo
+	// takes back the last edit on any of them.
+	New, Edit, Delete, Adopt, Undo, Routes key.Binding
+
 	// Assign screen.
 	NextField, PrevField, Toggle, Save, NewTable key.Binding
 
@@ -60,7 +64,13 @@ func DefaultKeyMap() KeyMap {
 		FilterKeep:  b([]string{"enter"}, "enter", "keep filter"),
 		FilterClear: b([]string{"esc"}, "esc", "clear filter"),
 		Assign:      b([]string{"a", "enter"}, "a", "assign"),
-		Unassign:    b([]string{"u"}, "u", "unassign"),
+		Unassign:    b([]string{"d"}, "d", "unassign"),
+		New:         b([]string{"n"}, "n", "new"),
+		Edit:        b([]string{"e", "enter"}, "e", "edit"),
+		Delete:      b([]string{"d"}, "d", "delete"),
+		Adopt:       b([]string{"A"}, "A", "adopt"),
+		Undo:        b([]string{"u"}, "u", "undo"),
+		Routes:      b([]string{"enter"}, "enter", "routes"),
 		Discard:     b([]string{"x"}, "x", "drop edit"),
 		Preview:     b([]string{"p"}, "p", "preview"),
 		Snapshots:   b([]string{"s"}, "s", "snapshots"),
@@ -99,23 +109,55 @@ type helpKeys struct {
 func (h helpKeys) ShortHelp() []key.Binding  { return h.short }
 func (h helpKeys) FullHelp() [][]key.Binding { return h.full }
 
-func (k KeyMap) nicsHelp(readOnly bool) helpKeys {
+func (k KeyMap) nicsHelp(readOnly bool, focus pane) helpKeys {
 	assign, unassign, preview := k.Assign, k.Unassign, k.Preview
+	nw, edit, del, adopt, undo := k.New, k.Edit, k.Delete, k.Adopt, k.Undo
 	if readOnly {
 		// Shown disabled rather than hidden: a person learns the key and
 		// why it does nothing here from the banner.
-		for _, b := range []*key.Binding{&assign, &unassign, &preview} {
+		for _, b := range []*key.Binding{&assign, &unassign, &preview, &nw, &edit, &del, &adopt, &undo} {
 			b.SetHelp(b.Help().Key, b.Help().Desc+" (off)")
 		}
 	}
+	var short, acts []key.Binding
+	switch focus {
+	case paneTables:
+		edit.SetHelp("e", "rename")
+		short = []key.Binding{k.Routes, nw, edit, del, k.Filter, preview, k.Help}
+		acts = []key.Binding{k.Routes, nw, edit, del, undo, preview}
+	case paneRules:
+		short = []key.Binding{nw, edit, del, adopt, k.Filter, preview, k.Help}
+		acts = []key.Binding{nw, edit, del, adopt, undo, preview}
+	default:
+		short = []key.Binding{assign, preview, k.Snapshots, k.NextPane, k.Filter, k.Help, k.Quit}
+		acts = []key.Binding{assign, unassign, k.Discard, undo, preview}
+	}
 	return helpKeys{
-		short: []key.Binding{assign, preview, k.Snapshots, k.NextPane, k.Filter, k.Help, k.Quit},
+		short: short,
 		full: [][]key.Binding{
 			{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 			{k.NextPane, k.PrevPane, k.Filter, k.Reload},
-			{assign, unassign, k.Discard, preview},
+			acts,
 			{k.Snapshots, k.Help, k.Quit},
 		},
+	}
+}
+
+func (k KeyMap) routesHelp() helpKeys {
+	return helpKeys{
+		short: []key.Binding{k.New, k.Edit, k.Delete, k.Adopt, k.Undo, k.Preview, k.Filter, k.Back},
+		full: [][]key.Binding{
+			{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
+			{k.New, k.Edit, k.Delete, k.Adopt, k.Undo, k.Preview},
+			{k.Filter, k.Back, k.Help, k.Quit},
+		},
+	}
+}
+
+func (k KeyMap) formHelp() helpKeys {
+	return helpKeys{
+		short: []key.Binding{k.NextField, k.PrevField, k.Save, k.Back},
+		full:  [][]key.Binding{{k.NextField, k.PrevField}, {k.Save, k.Back}},
 	}
 }
 

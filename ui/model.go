@@ -2,14 +2,12 @@ package ui
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"unicode/utf8"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/x/ansi"
 
 	"github.com/nictab/nictab/netcfg"
 )
@@ -25,6 +23,8 @@ const (
 	screenSnapshots
 	screenSnapshot
 	screenExport
+	screenRoutes
+	screenForm
 )
 
 // loadState is the state of the first read of the namespace: nothing can
@@ -73,6 +73,11 @@ type Model struct {
 	base      netcfg.Intent
 	baseErr   error
 	edits     edits
+	// liveTables are the tables of show as read; show adds those only
+	// the edits make. tablesGen is the edits value they were added for.
+	liveTables []TableView
+	liveRules  []RuleView
+	tablesGen  uint64
 
 	nics    nicsScreen
 	assign  assignScreen
@@ -81,6 +86,19 @@ type Model struct {
 	snaps   snapshotsScreen
 	snap    snapshotScreen
 	export  exportScreen
+	routes  routesScreen
+	// form is the rule, route or table form open; formFrom the screen it
+	// returns to.
+	form     *editForm
+	formFrom screen
+
+	// newRule is a rule just saved on the rules pane, for the cursor to
+	// go to once it is listed.
+	newRule *netcfg.RuleIntent
+	// newRoute is set when a route was just added on the routes screen.
+	newRoute bool
+	// previewFrom is the screen the preview goes back to.
+	previewFrom screen
 
 	showHelp bool
 	helpOff  int
@@ -248,11 +266,18 @@ func (m *Model) relayout() {
 func (m *Model) setState(s netcfg.State) {
 	m.state = s
 	m.show = BuildShow(s, m.caps.Netns)
+	m.liveTables, m.liveRules = m.show.Tables, m.show.Rules
+	m.tablesGen = ^uint64(0)
+	m.syncPending()
 	m.lines = nicLines(&m.show, &m.state)
 	m.load = ready
 	m.hay = nicsHay{}
 	m.refilterAll()
 	m.nics.reflow(&m.list, m.listLines, m.bodyHeight())
+	if m.screen == screenRoutes || m.formFrom == screenRoutes {
+		m.routes.load(&m.state, m.routes.table, m.pendingRoutes(m.routes.table))
+		m.routes.move(0, m.bodyHeight())
+	}
 }
 
 // updateRunes takes letters that arrived together one at a time. Over SSH
@@ -322,6 +347,26 @@ func (m Model) updateKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		cmd = m.snapshotKey(msg)
 	case screenExport:
 		cmd = m.exportKey(msg)
+	case screenRoutes:
+		cmd = m.routesKey(msg)
+	case screenForm:
+		cmd = m.formKey(msg)
+	}
+	if m.tablesGen != m.edits.gen {
+		m.syncPending()
+		m.hay.built[paneTables], m.hay.built[paneRules] = false, false
+		m.refilterAll()
+		m.showNewRule()
+		if m.screen == screenRoutes {
+			m.routes.load(&m.state, m.routes.table, m.pendingRoutes(m.routes.table))
+			if m.newRoute {
+				// The route just saved is the last one listed.
+				m.routes.cursor = m.routes.count() - 1
+			}
+			m.routes.move(0, m.bodyHeight())
+		}
+		m.newRoute = false
+		m.nics.reflow(&m.list, m.listLines, m.bodyHeight())
 	}
 	return m, cmd
 }
@@ -338,6 +383,10 @@ func (m *Model) typing() bool {
 		return m.nics.filter[m.nics.focus].typing
 	case screenSnapshots:
 		return m.snaps.filter.typing
+	case screenRoutes:
+		return m.routes.filter.typing
+	case screenForm:
+		return true
 	}
 	return false
 }
@@ -364,7 +413,7 @@ func (m *Model) back() {
 			m.screen = screenSnapshots
 			return
 		}
-		m.screen = screenNICs
+		m.screen = m.previewFrom
 	default:
 		m.screen = screenNICs
 	}
@@ -399,95 +448,6 @@ func (m Model) frame() string {
 	return strings.Join(fit(strings.Join(out, "\n"), w, h), "\n")
 }
 
-// fullHelp is the help overlay: the keys in columns where they fit, else
-// one key a line; taller than the screen, it scrolls with ↑/↓.
-func (m *Model) fullHelp(w, h int) string {
-	lines := m.helpLines(w)
-	close := "any other key closes this"
-	room := max(h-2-4, 1) // frame, title, blank lines and the closing line
-	if len(lines) > room {
-		m.helpOff = min(max(m.helpOff, 0), len(lines)-room)
-		more := fmt.Sprintf("keys %d-%d of %d · ↑/↓ scroll · ", m.helpOff+1, m.helpOff+room, len(lines))
-		lines = lines[m.helpOff : m.helpOff+room]
-		close = more + "other keys close"
-	}
-	lines = append([]string{m.st.Title.Render("Keys on this screen"), ""}, lines...)
-	lines = append(lines, "", m.st.Muted.Render(close))
-	return box(lines, w, m.st.Box)
-}
-
-// helpLines are the screen's keys as the overlay lists them.
-func (m *Model) helpLines(w int) []string {
-	hm := m.help
-	hm.ShowAll = true
-	hm.SetWidth(0)
-	lines := strings.Split(hm.FullHelpView(m.helpKeys().FullHelp()), "\n")
-	wide := 0
-	for _, l := range lines {
-		wide = max(wide, ansi.StringWidth(l))
-	}
-	if wide <= w-4 {
-		return lines
-	}
-	lines = lines[:0]
-	for _, group := range m.helpKeys().FullHelp() {
-		for _, b := range group {
-			if !b.Enabled() {
-				continue
-			}
-			lines = append(lines, m.st.Key.Render(pad(b.Help().Key, 10))+" "+m.st.Muted.Render(b.Help().Desc))
-		}
-	}
-	return lines
-}
-
-// helpKey scrolls the help overlay, or closes it.
-func (m *Model) helpKey(msg tea.KeyPressMsg) {
-	switch {
-	case key.Matches(msg, m.keys.Up):
-		m.helpOff--
-	case key.Matches(msg, m.keys.Down):
-		m.helpOff++
-	case key.Matches(msg, m.keys.PageUp):
-		m.helpOff -= m.bodyHeight() / 2
-	case key.Matches(msg, m.keys.PageDown):
-		m.helpOff += m.bodyHeight() / 2
-	default:
-		m.showHelp = false
-		return
-	}
-	room := max(m.bodyHeight()-2-4, 1)
-	m.helpOff = min(max(m.helpOff, 0), max(len(m.helpLines(max(m.width, 20)))-room, 0))
-}
-
-// helpKeys are the keys of the screen on show.
-func (m *Model) helpKeys() helpKeys {
-	if m.ask != nil {
-		return m.keys.questionHelp()
-	}
-	switch m.screen {
-	case screenAssign:
-		return m.keys.assignHelp()
-	case screenPreview:
-		return m.keys.previewHelp()
-	case screenApply:
-		return m.apply.help(m)
-	case screenSnapshots:
-		if m.snaps.filter.typing {
-			return m.keys.filterHelp()
-		}
-		return m.keys.snapshotsHelp()
-	case screenSnapshot:
-		return m.keys.textHelp(m.keys.Diff, m.keys.Rollback, m.keys.Export)
-	case screenExport:
-		return m.keys.textHelp(m.keys.Write, m.keys.Flavor)
-	}
-	if m.screen == screenNICs && m.nics.filter[m.nics.focus].typing {
-		return m.keys.filterHelp()
-	}
-	return m.keys.nicsHelp(m.caps.ReadOnly)
-}
-
 // crumbs says where the person is.
 func (m *Model) crumbs() string {
 	parts := []string{"nictab"}
@@ -510,6 +470,13 @@ func (m *Model) crumbs() string {
 		parts = append(parts, "snapshots", m.snap.id)
 	case screenExport:
 		parts = append(parts, "snapshots", "export "+m.export.id)
+	case screenRoutes:
+		parts = append(parts, "tables", m.tableLabel(m.routes.table), "routes")
+	case screenForm:
+		if m.formFrom == screenRoutes {
+			parts = append(parts, "tables", m.tableLabel(m.routes.table))
+		}
+		parts = append(parts, strings.ToLower(m.form.title[:1])+m.form.title[1:])
 	}
 	return " " + strings.Join(parts, " » ")
 }
@@ -553,6 +520,10 @@ func (m *Model) body(w, h int) string {
 		return m.snap.view(w, m.st)
 	case screenExport:
 		return m.export.view(w, m.st)
+	case screenRoutes:
+		return m.renderRoutes(w, h)
+	case screenForm:
+		return renderForm(m.form, m.checkForm(), w, h, m.st)
 	}
 	return renderNICs(m.nicsView(), w, m.st)
 }
@@ -560,6 +531,6 @@ func (m *Model) body(w, h int) string {
 func (m *Model) nicsView() nicsView {
 	return nicsView{
 		show: &m.list, lines: m.listLines, all: &m.show, screen: m.nics, layout: layoutNICs(paneSizes(&m.list, m.listLines), m.bodyHeight()),
-		edits: m.edits, names: &m.state.Names, tableOf: m.tableLabel, readOnly: m.caps.ReadOnly,
+		edits: m.edits, names: &m.state.Names, tableOf: m.tableLabel, readOnly: m.caps.ReadOnly, ruleMark: m.pendingRuleMark,
 	}
 }

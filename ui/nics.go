@@ -181,6 +181,8 @@ type nicsView struct {
 	names    *netcfg.Names
 	tableOf  func(uint32) string
 	readOnly bool
+	// ruleMark says what the pending edits do to a live rule.
+	ruleMark func(*netcfg.Rule) string
 }
 
 // renderNICs draws the three panes.
@@ -405,97 +407,6 @@ func row(widths []int, cells ...string) string {
 	return b.String()
 }
 
-func renderTablePane(b *strings.Builder, d nicsView, st Styles) {
-	v := d.show
-	rows, off := d.layout.rows[paneTables], d.screen.offset[paneTables]
-	note := scrollNote(off, rows, len(v.Tables), st) + filterNote(&d.screen.filter[paneTables], len(d.all.Tables), st)
-	b.WriteString(paneTitle("Tables", d.screen.focus == paneTables, note, st))
-	cols := []int{16, 6, 9}
-	b.WriteString("  " + st.Muted.Render(row(cols, "TABLE", "RULES", "ROUTES", "OWNER")) + "\n")
-	for i := off; i < min(off+rows, len(v.Tables)); i++ {
-		t := v.Tables[i]
-		routes := "not read"
-		if t.Routes != nil {
-			routes = strconv.Itoa(*t.Routes)
-		}
-		owner := ""
-		switch {
-		case t.Owned:
-			owner = "nictab"
-		case netcfg.ReservedTable(t.ID):
-			owner = "kernel"
-		}
-		sel := i == d.screen.cursor[paneTables]
-		line := row(cols, cut(tableLabel(t.ID, t.Name), 16), strconv.Itoa(t.Rules), routes, owner)
-		switch {
-		case sel && d.screen.focus == paneTables:
-			line = st.Selected.Render(line)
-		case t.Owned:
-			line = row(cols, cut(tableLabel(t.ID, t.Name), 16), strconv.Itoa(t.Rules), routes, st.Owned.Render(owner))
-		case t.Routes == nil:
-			line = row(cols, cut(tableLabel(t.ID, t.Name), 16), strconv.Itoa(t.Rules), st.Muted.Render(routes), owner)
-		}
-		b.WriteString(marker(sel && d.screen.focus == paneTables) + line + "\n")
-	}
-	for i := len(v.Tables) - off; i < rows; i++ {
-		b.WriteByte('\n')
-	}
-}
-
-// ruleOwner says whose a rule is: nictab's, the kernel's own three, or
-// someone else's — those are the ones a person must know about before
-// changing anything.
-func ruleOwner(r *netcfg.Rule) string {
-	switch {
-	case r.Owned():
-		return "nictab"
-	case r.Proto == netcfg.ProtoKernel:
-		return "kernel"
-	}
-	return "other"
-}
-
-func renderRulePane(b *strings.Builder, d nicsView, st Styles) {
-	v := d.show
-	rows, off := d.layout.rows[paneRules], d.screen.offset[paneRules]
-	others := 0
-	for i := range d.all.Rules {
-		if ruleOwner(&d.all.Rules[i].Rule) == "other" {
-			others++
-		}
-	}
-	note := scrollNote(off, rows, v.ruleCount(), st) + filterNote(&d.screen.filter[paneRules], len(d.all.Rules), st)
-	if others > 0 {
-		note += "  " + st.Warning.Render("! "+plural(others, "rule")+" not nictab's")
-	}
-	b.WriteString(paneTitle("Rules", d.screen.focus == paneRules, note, st))
-	cols := []int{6, 4, 6}
-	b.WriteString("  " + st.Muted.Render(row(cols, "PRIO", "FAM", "OWNER", "RULE")) + "\n")
-	for i := off; i < min(off+rows, v.ruleCount()); i++ {
-		r := v.ruleAt(i)
-		owner := ruleOwner(&r.Rule)
-		ownerCell := owner
-		switch owner {
-		case "other":
-			ownerCell = st.Warning.Render("!other")
-		case "nictab":
-			ownerCell = st.Owned.Render(owner)
-		case "kernel":
-			ownerCell = st.Muted.Render(owner)
-		}
-		text := netcfg.SafeText(RuleText(&r.Rule, r.TableName, d.names))
-		sel := i == d.screen.cursor[paneRules] && d.screen.focus == paneRules
-		line := row(cols, strconv.FormatUint(uint64(r.Priority), 10), famLabel(r.Family), ownerCell, text)
-		if sel {
-			if owner == "other" {
-				owner = "!other"
-			}
-			line = st.Selected.Render(row(cols, strconv.FormatUint(uint64(r.Priority), 10), famLabel(r.Family), owner, text))
-		}
-		b.WriteString(marker(sel) + line + "\n")
-	}
-}
-
 // nicsKey handles a key on the NICs screen.
 func (m *Model) nicsKey(msg tea.KeyPressMsg) tea.Cmd {
 	k := m.keys
@@ -529,7 +440,19 @@ func (m *Model) nicsKey(msg tea.KeyPressMsg) tea.Cmd {
 		return tea.Batch(detectCmd(m.be), intentCmd(m.be))
 	case key.Matches(msg, k.Snapshots):
 		return m.openSnapshots()
-	case key.Matches(msg, k.Assign), key.Matches(msg, k.Unassign), key.Matches(msg, k.Discard), key.Matches(msg, k.Preview):
+	case s.focus == paneTables && key.Matches(msg, k.Routes):
+		m.openRoutes()
+		return nil
+	case key.Matches(msg, k.Undo):
+		if m.caps.ReadOnly {
+			m.setFlash("nothing changed: "+m.caps.Reason, true)
+			return nil
+		}
+		m.undo()
+	case s.focus != paneNICs && !m.caps.ReadOnly && (key.Matches(msg, k.New) || key.Matches(msg, k.Edit) || key.Matches(msg, k.Delete) || key.Matches(msg, k.Adopt)):
+		m.paneAction(msg)
+	case key.Matches(msg, k.Assign), key.Matches(msg, k.Unassign), key.Matches(msg, k.Discard), key.Matches(msg, k.Preview),
+		s.focus != paneNICs && (key.Matches(msg, k.New) || key.Matches(msg, k.Edit) || key.Matches(msg, k.Delete) || key.Matches(msg, k.Adopt)):
 		return m.nicsAction(msg)
 	}
 	s.reflow(&m.list, m.listLines, m.bodyHeight())

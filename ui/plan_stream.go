@@ -145,7 +145,13 @@ func (pw *planWriter) diff(p *netcfg.Plan, names *netcfg.Names, indent string) {
 	}
 	slices.Sort(tables)
 	for _, t := range tables {
-		pw.s("\n" + indent + st.Header.Render("table "+netcfg.SafeText(names.TableLabel(t))) + "\n")
+		head := "table " + netcfg.SafeText(names.TableLabel(t))
+		if t == netcfg.TableUnspec {
+			// Rules that end the lookup (blackhole, prohibit...) name no
+			// table.
+			head = "rules that look up no table"
+		}
+		pw.s("\n" + indent + st.Header.Render(head) + "\n")
 		for i := range p.Changes {
 			if c := &p.Changes[i]; c.Subject().Table() == t {
 				pw.s(indent)

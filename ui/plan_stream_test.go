@@ -25,6 +25,10 @@ func planForText(t *testing.T) netcfg.Plan {
 	rule.Family, rule.Priority, rule.IIF, rule.Table, rule.Proto = netcfg.V4, 1000, "eth0", 13, netcfg.ProtoNictab
 	evil := rule
 	evil.Priority, evil.IIF = 1001, "e\x1b[2Jvil"
+	hole := rule
+	hole.Priority, hole.Action, hole.Table = 900, netcfg.ActionBlackhole, netcfg.TableUnspec
+	moved := rule
+	moved.Table = 14
 	bad := route("10.1.0.0/16 dev x table 14 proto 201")
 	bad.Dev = "r\x1b]0;t\a\tx"
 	return netcfg.Plan{
@@ -32,6 +36,8 @@ func planForText(t *testing.T) netcfg.Plan {
 			{Action: netcfg.ChangeAdd, After: netcfg.Object{Name: &netcfg.TableName{ID: 13, Name: "vpn"}}},
 			{Action: netcfg.ChangeAdd, After: netcfg.Object{Rule: &rule}},
 			{Action: netcfg.ChangeAdd, After: netcfg.Object{Rule: &evil}},
+			{Action: netcfg.ChangeAdd, After: netcfg.Object{Rule: &hole}},
+			{Action: netcfg.ChangeReplace, Before: netcfg.Object{Rule: &rule}, After: netcfg.Object{Rule: &moved}},
 			{Action: netcfg.ChangeAdd, After: netcfg.Object{Route: route("10.0.0.0/8 via 192.0.2.1 dev eth0 table 13 proto 201")}},
 			{Action: netcfg.ChangeDelete, Before: netcfg.Object{Route: route("2001:db8::/32 dev eth0 table 14 proto 201")}},
 			{Action: netcfg.ChangeReplace, Before: netcfg.Object{Route: route("10.2.0.0/16 dev eth0 table 14 proto 201")}, After: netcfg.Object{Route: route("10.2.0.0/16 dev eth1 table 14 proto 201 metric 5")}},
@@ -146,7 +152,11 @@ func lipglossPlanDiff(b *strings.Builder, p *netcfg.Plan, names *netcfg.Names, i
 	}
 	slices.Sort(tables)
 	for _, t := range tables {
-		b.WriteString("\n" + indent + st.Header.Render("table "+netcfg.SafeText(names.TableLabel(t))) + "\n")
+		head := "table " + netcfg.SafeText(names.TableLabel(t))
+		if t == netcfg.TableUnspec {
+			head = "rules that look up no table"
+		}
+		b.WriteString("\n" + indent + st.Header.Render(head) + "\n")
 		for i := range p.Changes {
 			if c := &p.Changes[i]; c.Subject().Table() == t {
 				b.WriteString(indent + "  " + lipglossDiffStyle(c.Action, st).Render(ChangeText(c, names)) + "\n")

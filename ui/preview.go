@@ -48,9 +48,12 @@ type previewScreen struct {
 func (m *Model) openPreview() tea.Cmd {
 	in := m.intent()
 	m.preview = previewScreen{loading: true, intent: in, vp: m.preview.vp}
+	if m.screen != screenPreview {
+		m.previewFrom = m.screen
+	}
 	m.screen = screenPreview
 	m.preview.resize(m, m.width, m.bodyHeight())
-	return proposeCmd(m.be, in, forPreview)
+	return proposeCmd(m.be, in, m.edits.adoptions(), forPreview)
 }
 
 // openRollback plans the way back to a snapshot.
@@ -218,7 +221,11 @@ func tabs(names []string, at int, st Styles) string {
 	return " " + strings.Join(out, " ")
 }
 
-var nicField = regexp.MustCompile(`nics\[(\d+)\]`)
+var (
+	nicField   = regexp.MustCompile(`nics\[(\d+)\]`)
+	ruleField  = regexp.MustCompile(`rules\[(\d+)\]`)
+	routeField = regexp.MustCompile(`routes\[(\d+)\]`)
+)
 
 // renderPreviewBody is the scrolling text of the preview; its ip commands
 // act in netns, as they do when nictab runs them.
@@ -234,6 +241,20 @@ func renderPreviewBody(p *previewScreen, netns string, st Styles) string {
 				i, _ := strconv.Atoi(nicField.FindStringSubmatch(s)[1])
 				if i < len(p.intent.NICs) {
 					return netcfg.SafeText(p.intent.NICs[i].Name)
+				}
+				return s
+			})
+			l = ruleField.ReplaceAllStringFunc(l, func(s string) string {
+				i, _ := strconv.Atoi(ruleField.FindStringSubmatch(s)[1])
+				if i < len(p.intent.Rules) {
+					return "rule " + ruleIntentText(&p.intent.Rules[i])
+				}
+				return s
+			})
+			l = routeField.ReplaceAllStringFunc(l, func(s string) string {
+				i, _ := strconv.Atoi(routeField.FindStringSubmatch(s)[1])
+				if i < len(p.intent.Routes) {
+					return "route " + routeIntentText(&p.intent.Routes[i])
 				}
 				return s
 			})
@@ -271,12 +292,12 @@ func renderPreviewBody(p *previewScreen, netns string, st Styles) string {
 		}
 		return " " + st.Muted.Render("Saved when the change is kept:") + "\n" + indent(printable(pr.Snapshot), " ")
 	}
-	return renderPlanDiff(pr, &names, st)
+	return renderPlanDiff(pr, &names, p.width, st)
 }
 
 // renderPlanDiff shows the NICs the plan is for, then every change under
 // its table, then notes and conflicts.
-func renderPlanDiff(p *Proposal, names *netcfg.Names, st Styles) string {
+func renderPlanDiff(p *Proposal, names *netcfg.Names, width int, st Styles) string {
 	var b strings.Builder
 	for _, n := range p.Desired.NICs {
 		var gws []string
@@ -288,6 +309,9 @@ func renderPlanDiff(p *Proposal, names *netcfg.Names, st Styles) string {
 			via = "via " + strings.Join(gws, ", ")
 		}
 		b.WriteString(" " + st.Title.Render(netcfg.SafeText(n.Name)) + " → table " + names.TableLabel(n.Table) + ", " + via + st.Muted.Render(", rule priority "+strconv.FormatUint(uint64(n.Priority), 10)) + "\n")
+	}
+	if n := adoptedCount(&p.Plan); n > 0 {
+		b.WriteString(" " + hang("Adopting "+plural(n, "rule or route")+": each is replaced in place by the same one with proto nictab, so adoption moves no packet.", max(width-2, 10), 1, st.OK) + "\n")
 	}
 	writePlanDiff(&b, &p.Plan, names, " ", st)
 	return b.String()
@@ -378,4 +402,30 @@ func (m *Model) startApplying() tea.Cmd {
 		return armedCmd()
 	}
 	return nil
+}
+
+// adoptedCount is how many changes of a plan only take an object over:
+// the same rule or route before and after, but for its protocol.
+func adoptedCount(p *netcfg.Plan) int {
+	n := 0
+	for _, c := range p.Changes {
+		if c.Action != netcfg.ChangeReplace {
+			continue
+		}
+		switch {
+		case c.Before.Rule != nil && c.After.Rule != nil:
+			b := *c.Before.Rule
+			b.Proto = c.After.Rule.Proto
+			if netcfg.RuleEqual(&b, c.After.Rule) {
+				n++
+			}
+		case c.Before.Route != nil && c.After.Route != nil:
+			b := *c.Before.Route
+			b.Proto = c.After.Route.Proto
+			if netcfg.RouteEqual(&b, c.After.Route) {
+				n++
+			}
+		}
+	}
+	return n
 }

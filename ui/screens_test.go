@@ -82,6 +82,21 @@ func screenCases() []struct {
 		{"export-write", none, []step{wait("enp2s0"), keys("s"), wait("History"), keys("e"), wait("routeTables"), keys("w"), wait("write to")}},
 		{"help", none, []step{wait("enp2s0"), keys("?"), wait("Keys on this screen")}},
 		{"quit-question", none, with(assignEno1, []step{keys("q"), wait("Quit and drop")})},
+		{"rule-form", none, newFwmarkRule},
+		{"rule-form-wrong", none, with(toRules, []step{keys("n"), wait("New rule"), keys("10.0.0.1/8"), press(tea.KeyTab), keys("2001:db8::/32"),
+			press(tea.KeyEnter), wait("Fix the fields")})},
+		{"rules-pane-new-rule", none, with(newFwmarkRule, []step{press(tea.KeyEnter), wait("→new")})},
+		{"rules-pane-edited", none, with(toRules, []step{keys("jA"), wait("→adopt")})},
+		{"routes", managedSetup, with(toTables, []step{press(tea.KeyEnter), wait("Routes of table 13 vpn")})},
+		{"routes-filter", managedSetup, with(toTables, []step{press(tea.KeyEnter), wait("Routes of table 13 vpn"), keys("/2001"), wait("2 of 5")})},
+		{"route-form", managedSetup, with(toTables, []step{press(tea.KeyEnter), wait("Routes of table 13 vpn"), keys("n"), wait("New route"),
+			keys("10.40.0.0/16"), press(tea.KeyTab), keys("192.168.10.1"), press(tea.KeyTab), press(tea.KeyTab), press(tea.KeyTab), press(tea.KeyTab), keys("70"), wait("adds the route")})},
+		{"routes-new-route", managedSetup, with(toTables, []step{press(tea.KeyEnter), wait("Routes of table 13 vpn"), keys("n"), wait("New route"),
+			keys("10.40.0.0/16"), press(tea.KeyTab), keys("192.168.10.1"), press(tea.KeyTab), press(tea.KeyTab), press(tea.KeyTab), press(tea.KeyTab), keys("70"), press(tea.KeyEnter), wait("+1 new")})},
+		{"routes-help", managedSetup, with(toTables, []step{press(tea.KeyEnter), wait("Routes of table 13 vpn"), keys("?"), wait("Keys on this screen")})},
+		{"table-form", managedSetup, with(toTables, []step{keys("n"), wait("New table"), keys("13"), wait("in use")})},
+		{"preview-table-delete", managedSetup, with(toTables, []step{keys("d"), wait("goes when applied"), keys("p"), wait("to delete")})},
+		{"preview-adopt", none, with(toRules, []step{keys("jA"), wait("→adopt"), keys("p"), wait("adoption moves no")})},
 	}
 }
 

@@ -74,6 +74,9 @@ type TableView struct {
 	Rules  int    `json:"rules"`
 	Routes *int   `json:"routes"`
 	Owned  bool   `json:"owned"`
+	// Pending is set on a table only the unapplied edits make, listed
+	// in the terminal UI so that rules and routes can be put in it.
+	Pending bool `json:"-"`
 }
 
 // RuleView is one rule, as `ip rule` prints it and as fields.
@@ -82,6 +85,8 @@ type RuleView struct {
 	Text      string `json:"text"`
 	TableName string `json:"table_name,omitempty"`
 	Owned     bool   `json:"owned"`
+	// Pending is set on a rule only the unapplied edits make.
+	Pending bool `json:"-"`
 }
 
 // RouteView is one route, as `ip route` prints it and as fields.

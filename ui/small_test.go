@@ -65,7 +65,7 @@ func TestFitNICColumns(t *testing.T) {
 // scrolls; a key other than the scroll keys closes it.
 func TestHelpScrollsWhenTall(t *testing.T) {
 	f := newFake()
-	tm := run(t, f, 60, 20, false, wait("enp2s0"), keys("?"), wait("keys 1-11 of 17"), keys("jj"), wait("keys 3-13 of 17"), press(tea.KeyPgDown), wait("keys 7-17 of 17"))
+	tm := run(t, f, 60, 20, false, wait("enp2s0"), keys("?"), wait("keys 1-11 of 18"), keys("jj"), wait("keys 3-13 of 18"), press(tea.KeyPgDown), wait("keys 8-18 of 18"))
 	if s := plain(probe(t, tm)); !strings.Contains(s, "quit") || strings.Contains(s, "↑/k") {
 		t.Errorf("scrolled to the end, the help shows:\n%s", s)
 	}

@@ -276,3 +276,45 @@ func TestHintsCarryGlobalFlags(t *testing.T) {
 		t.Errorf("without global flags the hint became %q", got)
 	}
 }
+
+// TestApplyEditsRulesRoutesTables: rule, route and table edits fold over
+// the base in order; a deleted table takes what is in it, a renamed one is
+// named by id where its old name was used, and an edit of an entry that
+// is gone becomes an addition.
+func TestApplyEditsRulesRoutesTables(t *testing.T) {
+	rule := netcfg.RuleIntent{Priority: 1100, From: pfx("10.30.0.0/16"), Table: netcfg.TableRef{Name: "vpn"}}
+	route := netcfg.RouteIntent{Table: netcfg.TableRef{ID: 13}, To: pfx("10.20.0.0/16"), Via: addr("192.168.10.1")}
+	base := netcfg.Intent{
+		Tables: []netcfg.TableDef{{ID: 13, Name: "vpn"}, {ID: 14, Name: "lan"}},
+		NICs:   []netcfg.NICIntent{{Name: "eno1", Table: netcfg.TableRef{Name: "vpn"}}, {Name: "enp2s0", Table: netcfg.TableRef{ID: 14}}},
+		Rules:  []netcfg.RuleIntent{rule},
+		Routes: []netcfg.RouteIntent{route},
+	}
+	var e edits
+	moved := rule
+	moved.Priority = 1200
+	e = e.push(op{kind: opRule, ruleBefore: &rule, ruleAfter: &moved})
+	e = e.push(op{kind: opTable, tableBefore: &netcfg.TableDef{ID: 13, Name: "vpn"}, tableAfter: &netcfg.TableDef{ID: 13, Name: "tunnel"}})
+	got := applyEdits(base, e)
+	if got.Rules[0].Priority != 1200 || got.Rules[0].Table != (netcfg.TableRef{ID: 13}) || got.NICs[0].Table != (netcfg.TableRef{ID: 13}) || got.Tables[0].Name != "tunnel" {
+		t.Fatalf("after edit and rename: %+v", got)
+	}
+	del := e.push(op{kind: opTable, tableBefore: &netcfg.TableDef{ID: 13, Name: "tunnel"}})
+	got = applyEdits(base, del)
+	if len(got.Rules) != 0 || len(got.Routes) != 0 || len(got.NICs) != 1 || got.NICs[0].Name != "enp2s0" || len(got.Tables) != 1 {
+		t.Fatalf("after deleting table 13: %+v", got)
+	}
+	// An edit of a route the base no longer holds adds it; a deletion of
+	// one does nothing.
+	other := route
+	other.Metric = 5
+	gone := netcfg.RouteIntent{Table: netcfg.TableRef{ID: 14}, To: pfx("10.99.0.0/16"), Dev: "enp2s0"}
+	e2 := edits{}.push(op{kind: opRoute, routeBefore: &gone, routeAfter: &other}).push(op{kind: opRoute, routeBefore: &gone})
+	if got := applyEdits(base, e2); len(got.Routes) != 2 || got.Routes[1].Metric != 5 {
+		t.Fatalf("edit of a gone route: %+v", got.Routes)
+	}
+	e3, last, ok := e2.undo()
+	if !ok || last.routeAfter != nil || e3.len() != 1 || e2.len() != 2 {
+		t.Fatalf("undo took %+v, left %d (receiver %d)", last, e3.len(), e2.len())
+	}
+}

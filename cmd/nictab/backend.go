@@ -153,12 +153,12 @@ func intentFromOwned(s netcfg.State) netcfg.Intent {
 	return in
 }
 
-func (b *tuiBackend) Propose(in netcfg.Intent) (*ui.Proposal, error) {
+func (b *tuiBackend) Propose(in netcfg.Intent, adopt []netcfg.Object) (*ui.Proposal, error) {
 	e, err := b.engine()
 	if err != nil {
 		return nil, err
 	}
-	p, err := e.Propose(in, "")
+	p, err := e.ProposeAdopting(in, "", adopt)
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,8 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_REVERTED = 3
 EXIT_CHANGES = 4
+# plan --detailed-exitcode: changes that move or cut the SSH session.
+EXIT_CHANGES_MOVE_SSH = 5
 
 COMMON_ARGS = dict(
     netns=dict(type='str'),

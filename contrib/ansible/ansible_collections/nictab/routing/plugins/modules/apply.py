@@ -14,7 +14,8 @@ short_description: Apply a nictab snapshot (policy-based routing) with a confirm
 description:
   - Runs the C(nictab) binary on the target to bring its policy routing (each NIC's
     traffic through its own routing table) to what a nictab snapshot file says.
-  - C(nictab plan --detailed-exitcode) decides I(changed). In check mode nothing
+  - C(nictab plan --detailed-exitcode) decides I(changed) (status 4, or 5 for a
+    change that moves the SSH session). In check mode nothing
     else runs; with C(--diff) the plan is shown as what nictab owns in the
     plan's tables before and after.
   - Otherwise the change is applied through netlink and verified, with a confirm
@@ -158,7 +159,7 @@ from ansible.module_utils.common.text.converters import to_bytes
 from ansible.module_utils.six import string_types
 
 from ansible_collections.nictab.routing.plugins.module_utils.nictab import (
-    COMMON_ARGS, EXIT_CHANGES, EXIT_OK, Nictab)
+    COMMON_ARGS, EXIT_CHANGES, EXIT_CHANGES_MOVE_SSH, EXIT_OK, Nictab)
 
 
 def snapshot_file(module):
@@ -214,10 +215,10 @@ def main():
 
     guard_args = ['--ssh-client', p['ssh_client']] if p['ssh_client'] else []
     rc, plan, out, err, cmd = nictab.run('plan', '-f', path, '--json', '--detailed-exitcode', *guard_args)
-    if rc not in (EXIT_OK, EXIT_CHANGES) or not isinstance(plan, dict):
+    if rc not in (EXIT_OK, EXIT_CHANGES, EXIT_CHANGES_MOVE_SSH) or not isinstance(plan, dict):
         nictab.fail('plan', rc, plan, out, err, cmd)
 
-    res = dict(changed=rc == EXIT_CHANGES, result='unchanged', pending=False,
+    res = dict(changed=rc in (EXIT_CHANGES, EXIT_CHANGES_MOVE_SSH), result='unchanged', pending=False,
                snapshot_id=None, guard=plan.get('guard'), plan=plan)
     if module._diff:
         res['diff'] = dict(before=plan['diff']['before'], after=plan['diff']['after'],

@@ -1,0 +1,45 @@
+package netcfg
+
+import "slices"
+
+// RuleIntentOf is the explicit rule entry of an intent that resolves to r
+// (with nictab's protocol), so an adopted rule is kept by the next plan of
+// that intent. ok is false when an entry cannot say r: a goto or nop, a
+// selector the intent has no field for (not, tos, port masks, l3mdev,
+// dscp and the other newer ones), or no address to tell its family by (an
+// entry without from and to means both families).
+func RuleIntentOf(r *Rule) (RuleIntent, bool) {
+	lookup := r.Action == ActionLookup
+	masked := func(p *PortRange) bool { return p != nil && p.Mask != 0 }
+	if !lookup && !slices.Contains(IntentRuleActions, r.Action) || r.Not || r.Tos != 0 ||
+		masked(r.SPort) || masked(r.DPort) || r.L3MDev || r.SuppressPrefixLen >= 0 || r.SuppressIfgroup >= 0 || r.Extended() {
+		return RuleIntent{}, false
+	}
+	if !r.From.IsValid() && !r.To.IsValid() {
+		return RuleIntent{}, false
+	}
+	x := RuleIntent{Priority: r.Priority, From: r.From, To: r.To, IIF: r.IIF, OIF: r.OIF, FwMark: r.Mark,
+		UIDRange: r.UIDRange, IPProto: r.IPProto, SPort: r.SPort, DPort: r.DPort}
+	if lookup {
+		x.Table = TableRef{ID: r.Table}
+	} else {
+		x.Action = r.Action
+	}
+	return x, true
+}
+
+// RouteIntentOf is the explicit route entry of an intent that resolves to
+// r, or ok false when an entry cannot say it (multipath, tos, onlink, a
+// locked metric or one other than mtu and advmss, or attributes an entry
+// has no field for).
+func RouteIntentOf(r *Route) (RouteIntent, bool) {
+	// An entry says mtu and advmss, unlocked; any other metric is beyond it.
+	rest := *r
+	rest.Metrics.Values[RTAXMTU], rest.Metrics.Values[RTAXAdvMSS] = 0, 0
+	if len(r.MultiPath) > 0 || r.Tos != 0 || r.Onlink || r.Metrics.Lock != 0 || rest.Extended() {
+		return RouteIntent{}, false
+	}
+	sc := r.Scope
+	return RouteIntent{Table: TableRef{ID: r.Table}, Type: r.Type, To: r.Dst, Via: r.Gw, Dev: r.Dev, Src: r.Src, Scope: &sc, Metric: r.Metric,
+		MTU: r.Metrics.Values[RTAXMTU], AdvMSS: r.Metrics.Values[RTAXAdvMSS]}, true
+}
