@@ -3,6 +3,7 @@ package netcfg
 import (
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // gotoRule is an explicit goto rule waiting for its target to be checked.
@@ -241,4 +242,35 @@ func famWord(f Family) string {
 		return "IPv6"
 	}
 	return "IPv4"
+}
+
+// IP61Note is a shell comment to follow the `ip` command of a rule that
+// iproute2 6.1 cannot write, or "": its ip refuses dscp and flowlabel, and
+// takes "sport 4096/0xf000" as "sport 4096", a different rule. nictab
+// writes them with its own rtnetlink codec.
+func IP61Note(r *Rule) string {
+	var refused, dropped []string
+	if r.DSCP != nil {
+		refused = append(refused, "dscp")
+	}
+	if r.FlowLabel != nil {
+		refused = append(refused, "flowlabel")
+	}
+	if r.SPort != nil && r.SPort.Mask != 0 {
+		dropped = append(dropped, "sport")
+	}
+	if r.DPort != nil && r.DPort.Mask != 0 {
+		dropped = append(dropped, "dport")
+	}
+	var why []string
+	if len(refused) > 0 {
+		why = append(why, "refuses "+strings.Join(refused, " and "))
+	}
+	if len(dropped) > 0 {
+		why = append(why, "drops the mask of "+strings.Join(dropped, " and "))
+	}
+	if len(why) == 0 {
+		return ""
+	}
+	return "  # needs an ip newer than iproute2 6.1, which " + strings.Join(why, " and ") + "; nictab writes it over rtnetlink"
 }

@@ -88,3 +88,16 @@ func TestResolveRuleSelectorErrors(t *testing.T) {
 		t.Errorf("forward gotos refused: %v", err)
 	}
 }
+
+func TestIP61Note(t *testing.T) {
+	r := mustRule(t, "pref 10 from all ipproto 6 lookup 13")
+	if n := netcfg.IP61Note(&r); n != "" {
+		t.Errorf("classic rule noted: %q", n)
+	}
+	r.DSCP = &netcfg.DSCPMatch{Value: 8, Mask: 0x3f}
+	r.SPort = &netcfg.PortRange{Start: 4096, End: 4096, Mask: 0xf000}
+	want := "  # needs an ip newer than iproute2 6.1, which refuses dscp and drops the mask of sport; nictab writes it over rtnetlink"
+	if n := netcfg.IP61Note(&r); n != want {
+		t.Errorf("note %q, want %q", n, want)
+	}
+}
