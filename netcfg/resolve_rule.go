@@ -30,18 +30,13 @@ func (r *resolver) rule(i int, x RuleIntent) {
 		r.fail(fieldErr(f+".table", "a rule with action %s looks up no table: leave table out", x.Action))
 		return
 	}
-	switch {
-	case x.Action == ActionGoto && x.Goto == 0:
-		r.fail(fieldErr(f+".goto", "a goto rule needs the priority it continues at (goto: 2000)"))
-		return
-	case x.Action != ActionGoto && x.Goto != 0:
-		r.fail(fieldErr(f+".goto", "goto is only for a rule with action goto"))
+	if errs := RuleIntentProblems(&x); len(errs) > 0 {
+		for _, e := range errs {
+			r.fail(fieldErr(f+e.Field, "%s", e.Msg))
+		}
 		return
 	}
-	fams, ok := r.ruleFamilies(f, &x)
-	if !ok {
-		return
-	}
+	fams, _ := ruleFamilies(&x)
 	for _, dev := range []struct{ name, field string }{{x.IIF, ".iif"}, {x.OIF, ".oif"}} {
 		// A rule may name a device that does not exist yet (the kernel
 		// allows it, and a VPN tunnel comes and goes); only malformed names
@@ -50,9 +45,6 @@ func (r *resolver) rule(i int, x RuleIntent) {
 			r.fail(fieldErr(f+dev.field, "%q is not a valid interface name: %s", SafeText(dev.name), msg))
 			return
 		}
-	}
-	if !r.ruleSelectorsValid(f, &x, fams) {
-		return
 	}
 	prio := x.Priority
 	if prio == 0 {
@@ -76,14 +68,78 @@ func (r *resolver) rule(i int, x RuleIntent) {
 	}
 }
 
+// RuleIntentProblems checks an explicit rule on its own, as resolve does
+// before it looks at the live state (priorities, goto targets, tables):
+// the action's fields, the families and each selector against what the
+// kernel keeps (fib_nl2rule, fib4_rule_configure, fib6_rule_configure of
+// 6.18). Fields are named from the entry: ".tos", ".goto".
+func RuleIntentProblems(x *RuleIntent) []*FieldError {
+	var out []*FieldError
+	bad := func(field, format string, a ...any) { out = append(out, fieldErr(field, format, a...)) }
+	switch {
+	case !x.Lookup() && !slices.Contains(IntentRuleActions, x.Action):
+		bad(".action", "action %s cannot be given here (want lookup, goto, nop, blackhole, unreachable or prohibit)", x.Action)
+	case x.Action == ActionGoto && x.Goto == 0:
+		bad(".goto", "a goto rule needs the priority it continues at (goto: 2000)")
+	case x.Action != ActionGoto && x.Goto != 0:
+		bad(".goto", "goto is only for a rule with action goto")
+	}
+	fams, err := ruleFamilies(x)
+	if err != nil {
+		return append(out, err)
+	}
+	for _, p := range []struct {
+		key string
+		r   *PortRange
+	}{{".sport", x.SPort}, {".dport", x.DPort}} {
+		switch {
+		case p.r == nil:
+		// The kernel's fib_rule_port_range_valid: 0 and 65535 are refused.
+		case p.r.Start == 0 || p.r.End == 0xffff || p.r.Start > p.r.End:
+			bad(p.key, "port range %d-%d: the kernel takes ports 1-65534, start up to end", p.r.Start, p.r.End)
+		case p.r.Mask != 0 && p.r.Start != p.r.End:
+			bad(p.key, "a port mask goes with one port (4096/0xf000), not a range")
+		case p.r.Mask != 0 && p.r.Start&^p.r.Mask != 0:
+			bad(p.key, "port %d has bits outside mask 0x%x", p.r.Start, p.r.Mask)
+		}
+	}
+	switch {
+	case x.Tos == 0:
+	case x.DSCP != nil:
+		bad(".tos", "tos and dscp select the same bits: give one (the kernel refuses both)")
+	case x.Tos&3 != 0:
+		bad(".tos", "tos 0x%02x has ECN bits (0x03) set, which the kernel refuses; dscp N is tos N<<2", x.Tos)
+	case slices.Contains(fams, V4) && x.Tos&^0x1e != 0:
+		bad(".tos", "an IPv4 rule's tos is one of 0x04-0x1c in steps of 4 (IPTOS_TOS_MASK); for other DS field values use dscp")
+	}
+	if d := x.DSCP; d != nil {
+		switch {
+		case d.Value > 63:
+			bad(".dscp", "dscp %d is out of range: 0-63", d.Value)
+		case d.Mask == 0 || d.Mask > 63:
+			bad(".dscp", "dscp mask 0x%x: want 0x01-0x3f", d.Mask)
+		case d.Value&^d.Mask != 0:
+			bad(".dscp", "dscp %d has bits outside mask 0x%x", d.Value, d.Mask)
+		}
+	}
+	if l := x.FlowLabel; l != nil {
+		switch {
+		case l.Value > 0xfffff || l.Mask == 0 || l.Mask > 0xfffff:
+			bad(".flowlabel", "flowlabel 0x%x/0x%x: value and mask are 20 bits, the mask not 0", l.Value, l.Mask)
+		case l.Value&^l.Mask != 0:
+			bad(".flowlabel", "flowlabel 0x%x has bits outside mask 0x%x", l.Value, l.Mask)
+		}
+	}
+	return out
+}
+
 // ruleFamilies says which families the entry makes a rule for: that of
 // its addresses, IPv6 alone for a flowlabel, else both.
-func (r *resolver) ruleFamilies(f string, x *RuleIntent) ([]Family, bool) {
+func ruleFamilies(x *RuleIntent) ([]Family, *FieldError) {
 	var fams []Family
 	switch {
 	case x.From.IsValid() && x.To.IsValid() && FamilyOf(x.From.Addr()) != FamilyOf(x.To.Addr()):
-		r.fail(fieldErr(f+".to", "from and to are of different families"))
-		return nil, false
+		return nil, fieldErr(".to", "from and to are of different families")
 	case x.From.IsValid():
 		fams = []Family{FamilyOf(x.From.Addr())}
 	case x.To.IsValid():
@@ -93,72 +149,11 @@ func (r *resolver) ruleFamilies(f string, x *RuleIntent) ([]Family, bool) {
 	}
 	if x.FlowLabel != nil {
 		if slices.Equal(fams, []Family{V4}) {
-			r.fail(fieldErr(f+".flowlabel", "a flow label is IPv6's: an IPv4 rule has none (the kernel refuses it)"))
-			return nil, false
+			return nil, fieldErr(".flowlabel", "a flow label is IPv6's: an IPv4 rule has none (the kernel refuses it)")
 		}
 		fams = []Family{V6}
 	}
-	return fams, true
-}
-
-// ruleSelectorsValid checks the selectors against what the kernel keeps
-// (fib_nl2rule, fib4_rule_configure, fib6_rule_configure of 6.18).
-func (r *resolver) ruleSelectorsValid(f string, x *RuleIntent, fams []Family) bool {
-	for _, p := range []struct {
-		key string
-		r   *PortRange
-	}{{".sport", x.SPort}, {".dport", x.DPort}} {
-		switch {
-		case p.r == nil:
-		// The kernel's fib_rule_port_range_valid: 0 and 65535 are refused.
-		case p.r.Start == 0 || p.r.End == 0xffff || p.r.Start > p.r.End:
-			r.fail(fieldErr(f+p.key, "port range %d-%d: the kernel takes ports 1-65534, start up to end", p.r.Start, p.r.End))
-			return false
-		case p.r.Mask != 0 && p.r.Start != p.r.End:
-			r.fail(fieldErr(f+p.key, "a port mask goes with one port (4096/0xf000), not a range"))
-			return false
-		case p.r.Mask != 0 && p.r.Start&^p.r.Mask != 0:
-			r.fail(fieldErr(f+p.key, "port %d has bits outside mask 0x%x", p.r.Start, p.r.Mask))
-			return false
-		}
-	}
-	if x.Tos != 0 {
-		switch {
-		case x.DSCP != nil:
-			r.fail(fieldErr(f+".tos", "tos and dscp select the same bits: give one (the kernel refuses both)"))
-			return false
-		case x.Tos&3 != 0:
-			r.fail(fieldErr(f+".tos", "tos 0x%02x has ECN bits (0x03) set, which the kernel refuses; dscp N is tos N<<2", x.Tos))
-			return false
-		case slices.Contains(fams, V4) && x.Tos&^0x1e != 0:
-			r.fail(fieldErr(f+".tos", "an IPv4 rule's tos is one of 0x04-0x1c in steps of 4 (IPTOS_TOS_MASK); for other DS field values use dscp"))
-			return false
-		}
-	}
-	if d := x.DSCP; d != nil {
-		switch {
-		case d.Value > 63:
-			r.fail(fieldErr(f+".dscp", "dscp %d is out of range: 0-63", d.Value))
-			return false
-		case d.Mask == 0 || d.Mask > 63:
-			r.fail(fieldErr(f+".dscp", "dscp mask 0x%x: want 0x01-0x3f", d.Mask))
-			return false
-		case d.Value&^d.Mask != 0:
-			r.fail(fieldErr(f+".dscp", "dscp %d has bits outside mask 0x%x", d.Value, d.Mask))
-			return false
-		}
-	}
-	if l := x.FlowLabel; l != nil {
-		switch {
-		case l.Value > 0xfffff || l.Mask == 0 || l.Mask > 0xfffff:
-			r.fail(fieldErr(f+".flowlabel", "flowlabel 0x%x/0x%x: value and mask are 20 bits, the mask not 0", l.Value, l.Mask))
-			return false
-		case l.Value&^l.Mask != 0:
-			r.fail(fieldErr(f+".flowlabel", "flowlabel 0x%x has bits outside mask 0x%x", l.Value, l.Mask))
-			return false
-		}
-	}
-	return true
+	return fams, nil
 }
 
 // ruleOfIntent fills rl (family, priority, table and owner set) with the
