@@ -269,3 +269,25 @@ func IP61Note(r *Rule) string {
 	}
 	return "  # needs an ip newer than iproute2 6.1, which " + strings.Join(why, " and ") + "; nictab writes it over rtnetlink"
 }
+
+// IntentRuleFamilies are the families an explicit rule is made for, or
+// nil when it cannot be made (from and to of different families, a flow
+// label on IPv4).
+func IntentRuleFamilies(x *RuleIntent) []Family {
+	fams, err := ruleFamilies(x)
+	if err != nil {
+		return nil
+	}
+	return fams
+}
+
+// IntentRule is the rule of family f an explicit rule resolves to at
+// priority prio, with table the id its table reference means.
+func IntentRule(x *RuleIntent, f Family, prio, table uint32) Rule {
+	rl := NewRule()
+	rl.Family, rl.Priority, rl.Proto = f, prio, ProtoNictab
+	if x.Lookup() {
+		rl.Table = table
+	}
+	return ruleOfIntent(x, rl)
+}
