@@ -101,3 +101,43 @@ func TestIP61Note(t *testing.T) {
 		t.Errorf("note %q, want %q", n, want)
 	}
 }
+
+// TestRuleIntentOfSelectors: a rule of someone else's with the newer
+// selectors is said by an entry that resolves back to it, owned by
+// nictab; what an entry cannot say stays refused.
+func TestRuleIntentOfSelectors(t *testing.T) {
+	live := sandboxLive(t)
+	live.Rules = append(live.Rules, mustRule(t, "pref 2000 from all lookup 99"))
+	for _, s := range []string{
+		"pref 1500 not from 10.8.0.0/24 dscp 8/0x38 tun_id 42 lookup 13 proto 4",
+		"pref 1510 from 10.9.0.0/16 tos 0x10 goto 2000 proto 4",
+		"-6 pref 1520 from all flowlabel 0x100/0xff00 nop proto 4",
+		"pref 1530 from 10.7.0.0/16 ipproto 6 sport 4096/0xf000 lookup 13 proto 4",
+	} {
+		r := mustRule(t, s)
+		x, ok := netcfg.RuleIntentOf(&r)
+		if !ok {
+			t.Errorf("%s: no entry says it", s)
+			continue
+		}
+		d, err := netcfg.Resolve(netcfg.Intent{Rules: []netcfg.RuleIntent{x}}, live, netcfg.DefaultPriorities)
+		if err != nil {
+			t.Errorf("%s: %v", s, err)
+			continue
+		}
+		want := r
+		want.Proto = netcfg.ProtoNictab
+		if len(d.Rules) != 1 || !netcfg.RuleEqual(&d.Rules[0], &want) {
+			t.Errorf("%s: resolves to %v", s, d.Rules)
+		}
+	}
+	for _, s := range []string{
+		"pref 1600 from all lookup 13 suppress_prefixlength 0",
+		"pref 1610 from all dscp 8 lookup 13",
+		"pref 1620 from 10.0.0.0/8 lookup 13 realms 3/4",
+	} {
+		if r := mustRule(t, s); func() bool { _, ok := netcfg.RuleIntentOf(&r); return ok }() {
+			t.Errorf("%s: an entry claims to say it", s)
+		}
+	}
+}
