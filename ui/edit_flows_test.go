@@ -92,7 +92,7 @@ func TestFlowRuleChecksAsTyped(t *testing.T) {
 func TestFlowRuleEditDeleteUndo(t *testing.T) {
 	f := managed(t)
 	// Rules sort by priority, then family: 0, 0, 500, 1000, 1000, 1100.
-	m := finish(t, run(t, f, 120, 40, false, with(toRules, []step{keys("jjjjj"), keys("e"), wait("Edit rule 1100"), ctrl('u'), keys("1200"), wait("changes the rule"), press(tea.KeyEnter), wait("→change"),
+	m := finish(t, run(t, f, 120, 40, false, with(toRules, []step{keys("jjjjj"), keys("e"), wait("Edit rule 1100"), ctrl('u'), keys("1200"), wait("changes the rule"), press(tea.KeyEnter), wait("→change"), wait("13 vpn            3+1-1"),
 		keys("p"), wait("to change"), press(tea.KeyEscape), wait("[Rules]")})...))
 	in := m.intent()
 	if len(in.Rules) != 1 || in.Rules[0].Priority != 1200 {
@@ -100,7 +100,7 @@ func TestFlowRuleEditDeleteUndo(t *testing.T) {
 	}
 	f2 := managed(t)
 	m = finish(t, run(t, f2, 120, 40, false, with(toRules, []step{keys("jjjjj"), keys("e"), wait("Edit rule"), press(tea.KeyEnter),
-		wait("noted"), keys("u"), wait("undid"), keys("d"), wait("will be deleted"), keys("p"), wait("-1 to delete")})...))
+		wait("noted"), keys("u"), wait("undid"), keys("d"), wait("will be deleted"), wait("13 vpn            3-1"), keys("p"), wait("-1 to delete")})...))
 	if in := m.intent(); len(in.Rules) != 0 || len(in.NICs) != 1 {
 		t.Fatalf("intent after delete %+v", in)
 	}

@@ -32,7 +32,7 @@ func TestFlowRuleNewSelectors(t *testing.T) {
 		wait("1100: not from 10.8.0.0/24 dscp 8/0x38 tun_id 42 lookup 13."), press(tea.KeyEnter), wait("noted"),
 		keys("n"), wait("New rule"), keys("10.9.0.0/16"), press(tea.KeyUp), keys("1050"), tabKeys(7), keys("goto"),
 		tabKeys(5), keys("1000"), wait("does not go forward"), ctrl('u'), keys("1300"), wait("no rule has priority 1300"), ctrl('u'), keys("1100"),
-		wait("1050: from 10.9.0.0/16 goto 1100."), press(tea.KeyEnter), wait("noted"),
+		wait("1050: from 10.9.0.0/16 goto 1100."), press(tea.KeyEnter), wait("noted"), wait("13                0+1     0          new"),
 		keys("p"), wait("+2 to add")})...))
 	in := m.preview.intent
 	if len(in.Rules) != 2 {
