@@ -22,6 +22,11 @@ command -v ping >/dev/null || need+=(iputils-ping)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh >/dev/null || need+=(openssh-client)
 command -v sudo >/dev/null || need+=(sudo)
+# doas, screen and script(1) for the ways the SSH session is found
+# without $SSH_CONNECTION.
+command -v doas >/dev/null || need+=(doas)
+command -v screen >/dev/null || need+=(screen)
+command -v script >/dev/null || need+=(bsdutils)
 # ansible-core alone: its recommended "ansible" brings 250 MB of collections
 # the tests of contrib/ansible do not use.
 lean=()

@@ -73,16 +73,10 @@ func AdoptPlan(live State, rules []Rule, routes []Route) Plan {
 		p.Notes = append(p.Notes, Note{Text: t})
 	}
 	for i := range routes {
-		before := routes[i]
-		after := before
-		after.Proto = ProtoNictab
-		p.Changes = append(p.Changes, Change{Action: ChangeReplace, Before: Object{Route: &before}, After: Object{Route: &after}, Reason: "adopted"})
+		p.Changes = append(p.Changes, AdoptChange(Object{Route: &routes[i]}))
 	}
 	for i := range rules {
-		before := rules[i]
-		after := before
-		after.Proto = ProtoNictab
-		p.Changes = append(p.Changes, Change{Action: ChangeReplace, Before: Object{Rule: &before}, After: Object{Rule: &after}, Reason: "adopted"})
+		p.Changes = append(p.Changes, AdoptChange(Object{Rule: &rules[i]}))
 	}
 	t := OwnedAsDesired(live)
 	for _, c := range p.Changes {
@@ -96,4 +90,21 @@ func AdoptPlan(live State, rules []Rule, routes []Route) Plan {
 	slices.SortFunc(t.Routes, func(a, b Route) int { return a.Key().Compare(b.Key()) })
 	p.Target = Target{Rules: t.Rules, Routes: t.Routes, Names: t.Names}
 	return p
+}
+
+// AdoptChange is the change that takes o over where it is: the same rule
+// or route with nictab's protocol. It holds copies, not o's pointers.
+func AdoptChange(o Object) Change {
+	c := Change{Action: ChangeReplace, Reason: "adopted"}
+	switch {
+	case o.Rule != nil:
+		before, after := *o.Rule, *o.Rule
+		after.Proto = ProtoNictab
+		c.Before, c.After = Object{Rule: &before}, Object{Rule: &after}
+	case o.Route != nil:
+		before, after := *o.Route, *o.Route
+		after.Proto = ProtoNictab
+		c.Before, c.After = Object{Route: &before}, Object{Route: &after}
+	}
+	return c
 }

@@ -27,13 +27,32 @@ type SSHSession struct {
 	// Login is the terminal line ("pts/3") whose login record gave the
 	// client's address, when neither sockets nor environments did.
 	Login string
+	// LoginHeld is set when that terminal is not the process's own but
+	// one it holds open: a screen or tmux server holds the terminals of
+	// the logins attached to it.
+	LoginHeld bool
+	// PTY is the terminal line nictab runs on when the session was found
+	// above the process that holds its master side (PTYHolder,
+	// PTYHolderComm), not above nictab: systemd-run --pty's shape.
+	PTY           string
+	PTYHolder     int
+	PTYHolderComm string
 	// NetNS is the network namespace of the sshd process
 	// ("net:[4026531840]"), when its socket gave the connection.
 	NetNS string
 }
 
 func (s SSHSession) String() string {
+	if s.PTY != "" {
+		return fmt.Sprintf("%s (above process %d, %s, which holds the other end of %s)", s.found(), s.PTYHolder, s.PTYHolderComm, s.PTY)
+	}
+	return s.found()
+}
+
+func (s SSHSession) found() string {
 	switch {
+	case s.Login != "" && s.LoginHeld:
+		return fmt.Sprintf("SSH session found in the login record of %s (held open by process %d, %s): client %s", s.Login, s.PID, s.Comm, s.Conn.Client.Addr())
 	case s.Login != "":
 		return fmt.Sprintf("SSH session found in the login record of %s (terminal of process %d, %s): client %s", s.Login, s.PID, s.Comm, s.Conn.Client.Addr())
 	case s.FromEnviron:
@@ -76,13 +95,50 @@ func FindSSHSession(procfs fs.FS, pid int) (SSHSession, bool) {
 		}
 		for _, kv := range bytes.Split(env, []byte{0}) {
 			if v, ok := bytes.CutPrefix(kv, []byte("SSH_CONNECTION=")); ok {
-				if c, ok := ParseSSHConn(string(v)); ok {
+				if c, ok := ParseSSHConn(string(v)); ok && !connClosed(procfs, pi.pid, c) {
 					return SSHSession{Conn: c, PID: pi.pid, Comm: pi.comm, FromEnviron: true}, true
 				}
 			}
 		}
 	}
 	return SSHSession{}, false
+}
+
+// connClosed reports whether an environment's $SSH_CONNECTION names a
+// connection that is over: a screen or tmux server keeps the variable of
+// the login that started it, and is attached later from another login,
+// perhaps from another client. It is over when the namespace of the
+// process still has sshd listening on the server's port but no such
+// established connection. When the tables cannot be read, or nothing
+// listens there (the process was moved to another namespace than
+// sshd's), nothing tells it is over.
+func connClosed(procfs fs.FS, pid int, c SSHConn) bool {
+	socks := tcpTables(procfs, strconv.Itoa(pid))
+	listening := false
+	for _, s := range socks {
+		switch {
+		case s.state == tcpEstablished && s.local == c.Server && s.remote == c.Client:
+			return false
+		case s.state == tcpListen && s.local.Port() == c.Server.Port() && (s.local.Addr() == c.Server.Addr() || s.local.Addr().IsUnspecified()):
+			listening = true
+		}
+	}
+	return listening
+}
+
+// tcpTables reads the TCP sockets of the network namespace of the
+// process whose /proc directory is dir; tables it cannot read give
+// nothing.
+func tcpTables(procfs fs.FS, dir string) []tcpSock {
+	var socks []tcpSock
+	for _, t := range []string{"tcp", "tcp6"} {
+		b, err := fs.ReadFile(procfs, path.Join(dir, "net", t))
+		if err != nil {
+			continue
+		}
+		socks = append(socks, parseTCPTable(b)...)
+	}
+	return socks
 }
 
 // ancestry is pid and its parents, nearest first, as far as procfs can
@@ -147,14 +203,7 @@ func sshdConn(procfs fs.FS, pid int) (SSHConn, bool) {
 	if len(inodes) == 0 {
 		return SSHConn{}, false
 	}
-	var socks []tcpSock
-	for _, t := range []string{"tcp", "tcp6"} {
-		b, err := fs.ReadFile(procfs, path.Join(dir, "net", t))
-		if err != nil {
-			continue
-		}
-		socks = append(socks, parseTCPTable(b)...)
-	}
+	socks := tcpTables(procfs, dir)
 	listening := map[uint16]bool{}
 	for _, s := range socks {
 		if s.state == tcpListen {

@@ -126,6 +126,31 @@ func TestFindSSHSession(t *testing.T) {
 			p.MapFS["80/net/tcp"] = &fstest.MapFile{Data: []byte(tcpTable(listen4, "10.1.0.2:22 10.1.0.7:50001 01 10"))}
 			p.MapFS["81/environ"] = &fstest.MapFile{Data: []byte("HOME=/root\x00SSH_CONNECTION=10.1.0.7 50001 10.1.0.2 22\x00TERM=xterm\x00")}
 		}, "SSH session found through process 81 (bash) environment: 10.1.0.7:50001 → 10.1.0.2:22"},
+		{"a screen server's environment names a login that is over", func(p fakeProc) {
+			p.proc(80, 1, "screen")
+			p.proc(81, 80, "bash")
+			p.proc(82, 81, "sudo")
+			p.MapFS["80/environ"] = &fstest.MapFile{Data: []byte("SSH_CONNECTION=10.1.0.7 50001 10.1.0.2 22\x00")}
+			p.MapFS["81/environ"] = p.MapFS["80/environ"]
+			for _, pid := range []int{80, 81} {
+				p.MapFS[fmt.Sprintf("%d/net/tcp", pid)] = &fstest.MapFile{Data: []byte(tcpTable(listen4, "10.1.0.2:22 10.1.0.9:40000 01 10"))}
+			}
+		}, ""},
+		{"an environment in a namespace where sshd does not listen is not judged", func(p fakeProc) {
+			p.proc(80, 1, "tmux: server")
+			p.proc(81, 80, "bash")
+			p.MapFS["80/environ"] = &fstest.MapFile{Data: []byte("SSH_CONNECTION=10.1.0.7 50001 10.1.0.2 22\x00")}
+			p.MapFS["80/net/tcp"] = &fstest.MapFile{Data: []byte(tcpTable("0.0.0.0:80 0.0.0.0:0 0A 100"))}
+		}, "SSH session found through process 80 (tmux: server) environment: 10.1.0.7:50001 → 10.1.0.2:22"},
+		{"the live login's environment, past a closed one", func(p fakeProc) {
+			p.proc(80, 1, "screen")
+			p.proc(81, 80, "bash")
+			p.MapFS["81/environ"] = &fstest.MapFile{Data: []byte("SSH_CONNECTION=10.1.0.7 50001 10.1.0.2 22\x00")}
+			p.MapFS["80/environ"] = &fstest.MapFile{Data: []byte("SSH_CONNECTION=10.1.0.9 40000 10.1.0.2 22\x00")}
+			for _, pid := range []int{80, 81} {
+				p.MapFS[fmt.Sprintf("%d/net/tcp", pid)] = &fstest.MapFile{Data: []byte(tcpTable("10.1.0.2:22 0.0.0.0:0 0A 100", "10.1.0.2:22 10.1.0.9:40000 01 10"))}
+			}
+		}, "SSH session found through process 80 (screen) environment: 10.1.0.9:40000 → 10.1.0.2:22"},
 		{"unreadable stat ends the walk", func(p fakeProc) {
 			p.proc(91, 90, "bash")
 			p.proc(89, 1, "sshd")

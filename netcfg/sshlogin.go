@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/netip"
 	"path"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -119,32 +120,84 @@ func controllingPTS(procfs fs.FS, pid int) string {
 // FindSSHLogin finds the session in the login records (the contents of
 // /run/utmp): the record of the controlling terminal of pid or, as sudo
 // with use_pty runs a command on a terminal of its own, of the nearest
-// ancestor's. Only the client's address is known then; ok is false when
-// no terminal on the way has a remote login record.
+// ancestor's; else of a terminal one of them holds open. Only the
+// client's address is known then; ok is false when no terminal on the
+// way has a remote login record.
 func FindSSHLogin(procfs fs.FS, utmp []byte, pid int) (SSHSession, bool) {
 	records := parseUtmp(utmp)
 	if len(records) == 0 {
 		return SSHSession{}, false
 	}
+	chain := ancestry(procfs, pid)
 	tried := map[string]bool{}
-	for _, pi := range ancestry(procfs, pid) {
-		line := controllingPTS(procfs, pi.pid)
-		if line == "" || tried[line] {
-			continue
-		}
-		tried[line] = true
-		// The newest record of a line is the one in force: a reused pts
-		// keeps its earlier entries' slots.
-		for i := len(records) - 1; i >= 0; i-- {
-			r := records[i]
-			if r.line != line {
-				continue
+	// The controlling terminals first, nearest first: the one nictab is
+	// typed into. Then the terminals the same processes hold open: a
+	// screen or tmux server attached from a login holds that login's
+	// terminal, while its windows' terminals have no record.
+	for _, held := range []bool{false, true} {
+		for _, pi := range chain {
+			lines := []string{controllingPTS(procfs, pi.pid)}
+			if held {
+				lines = openPTS(procfs, pi.pid)
 			}
-			if a, ok := r.client(); ok {
-				return SSHSession{Conn: SSHConn{Client: netip.AddrPortFrom(a, 0)}, PID: pi.pid, Comm: pi.comm, Login: line}, true
+			for _, line := range lines {
+				if line == "" || tried[line] {
+					continue
+				}
+				tried[line] = true
+				if a, ok := loginClient(records, line); ok {
+					return SSHSession{Conn: SSHConn{Client: netip.AddrPortFrom(a, 0)}, PID: pi.pid, Comm: pi.comm, Login: line, LoginHeld: held}, true
+				}
 			}
-			break
 		}
 	}
 	return SSHSession{}, false
+}
+
+// loginClient is the client of the remote login in force on a terminal
+// line: the newest record of the line (a reused pts keeps its earlier
+// entries' slots).
+func loginClient(records []loginRecord, line string) (netip.Addr, bool) {
+	for i := len(records) - 1; i >= 0; i-- {
+		if records[i].line == line {
+			return records[i].client()
+		}
+	}
+	return netip.Addr{}, false
+}
+
+// openPTS is the pseudo-terminals ("pts/3") among the files pid holds
+// open, in the order of its file descriptors.
+func openPTS(procfs fs.FS, pid int) []string {
+	fdDir := path.Join(strconv.Itoa(pid), "fd")
+	ents, err := fs.ReadDir(procfs, fdDir)
+	if err != nil {
+		return nil
+	}
+	type fdLine struct {
+		fd   int
+		line string
+	}
+	var found []fdLine
+	for _, e := range ents {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		target, err := fs.ReadLink(procfs, path.Join(fdDir, e.Name()))
+		if err != nil {
+			continue
+		}
+		if n, ok := strings.CutPrefix(target, "/dev/pts/"); ok {
+			if _, err := strconv.ParseUint(n, 10, 32); err == nil {
+				found = append(found, fdLine{fd, "pts/" + n})
+			}
+		}
+	}
+	sort.Slice(found, func(i, j int) bool { return found[i].fd < found[j].fd })
+	lines := make([]string, len(found))
+	for i, f := range found {
+		lines[i] = f.line
+	}
+	return lines
 }

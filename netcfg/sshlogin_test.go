@@ -3,6 +3,7 @@ package netcfg
 import (
 	"encoding/binary"
 	"fmt"
+	"io/fs"
 	"net/netip"
 	"testing"
 	"testing/fstest"
@@ -27,6 +28,11 @@ func (p fakeProc) procTTY(pid, ppid int, comm string, pts int) {
 		tty = (ptsMajorFirst+pts/256)<<8 | pts%256
 	}
 	p.MapFS[fmt.Sprintf("%d/stat", pid)] = &fstest.MapFile{Data: fmt.Appendf(nil, "%d (%s) S %d %d %d %d -1 4194560", pid, comm, ppid, pid, pid, tty)}
+}
+
+// openTTY makes fd of pid a /dev/pts/n.
+func (p fakeProc) openTTY(pid, fd, pts int) {
+	p.MapFS[fmt.Sprintf("%d/fd/%d", pid, fd)] = &fstest.MapFile{Mode: fs.ModeSymlink, Data: fmt.Appendf(nil, "/dev/pts/%d", pts)}
 }
 
 func TestPtsOf(t *testing.T) {
@@ -74,6 +80,21 @@ func TestFindSSHLogin(t *testing.T) {
 		{"a dead login", func(p fakeProc) {
 			p.procTTY(10, 1, "bash", 2)
 		}, ""},
+		{"a screen server attached from pts/1 holds it open", func(p fakeProc) {
+			p.procTTY(10, 1, "screen", -1)
+			p.openTTY(10, 3, 9)  // a window's terminal: no record
+			p.openTTY(10, 11, 1) // the attached login's
+			p.openTTY(10, 5, 4)  // fd 5 comes before fd 11
+			p.procTTY(11, 10, "bash", 9)
+			p.openTTY(11, 0, 9)
+			p.procTTY(12, 11, "sudo", 9)
+			p.procTTY(13, 12, "nictab", 7)
+		}, "SSH session found in the login record of pts/4 (held open by process 10, screen): client 2001:db8::7"},
+		{"the controlling terminal before one held open", func(p fakeProc) {
+			p.procTTY(10, 1, "screen", 1)
+			p.procTTY(11, 10, "bash", 9)
+			p.openTTY(11, 4, 4)
+		}, "SSH session found in the login record of pts/1 (terminal of process 10, screen): client 192.0.2.7"},
 		{"no terminal (a tmux server, cron)", func(p fakeProc) {
 			p.procTTY(10, 1, "tmux: server", -1)
 			p.procTTY(11, 10, "bash", 9)

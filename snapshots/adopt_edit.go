@@ -86,10 +86,8 @@ func adoptIn(live netcfg.State, adopt []netcfg.Object) (netcfg.State, []netcfg.C
 				errs = append(errs, errors.New(msg))
 				continue
 			}
-			before, after := *r, *r
-			after.Proto = netcfg.ProtoNictab
+			changes = append(changes, netcfg.AdoptChange(netcfg.Object{Rule: r}))
 			r.Proto = netcfg.ProtoNictab
-			changes = append(changes, netcfg.Change{Action: netcfg.ChangeReplace, Before: netcfg.Object{Rule: &before}, After: netcfg.Object{Rule: &after}, Reason: "adopted"})
 		case o.Route != nil:
 			i := slices.IndexFunc(owned.Routes, func(r netcfg.Route) bool { return netcfg.RouteEqual(&r, o.Route) })
 			if i < 0 {
@@ -101,10 +99,8 @@ func adoptIn(live netcfg.State, adopt []netcfg.Object) (netcfg.State, []netcfg.C
 				errs = append(errs, errors.New(msg))
 				continue
 			}
-			before, after := *r, *r
-			after.Proto = netcfg.ProtoNictab
+			changes = append(changes, netcfg.AdoptChange(netcfg.Object{Route: r}))
 			r.Proto = netcfg.ProtoNictab
-			changes = append(changes, netcfg.Change{Action: netcfg.ChangeReplace, Before: netcfg.Object{Route: &before}, After: netcfg.Object{Route: &after}, Reason: "adopted"})
 		}
 	}
 	if len(errs) > 0 {

@@ -52,7 +52,13 @@ func RouteText(r *netcfg.Route, names *netcfg.Names) string {
 func ObjectText(o netcfg.Object, names *netcfg.Names) string {
 	switch {
 	case o.Rule != nil:
-		return fmt.Sprintf("rule  %d: %s", o.Rule.Priority, netcfg.SafeText(RuleText(o.Rule, names.TableName(o.Rule.Table), names)))
+		text := fmt.Sprintf("rule  %d: %s", o.Rule.Priority, netcfg.SafeText(RuleText(o.Rule, names.TableName(o.Rule.Table), names)))
+		// Without an address the IPv4 and IPv6 twins of a rule read the
+		// same; the family tells them apart.
+		if !o.Rule.From.IsValid() && !o.Rule.To.IsValid() {
+			text += " (" + famLabel(o.Rule.Family) + ")"
+		}
+		return text
 	case o.Route != nil:
 		return "route " + RouteText(o.Route, names)
 	case o.Name != nil:
@@ -67,9 +73,14 @@ func ChangeText(c *netcfg.Change, names *netcfg.Names) string {
 	if c.Action == netcfg.ChangeReplace {
 		before := ObjectText(c.Before, names)
 		after := ObjectText(c.After, names)
-		// The kind is said once.
+		// The kind is said once, and so is a family both sides name.
 		if i := strings.IndexByte(after, ' '); i > 0 && strings.HasPrefix(before, after[:i]) {
 			after = strings.TrimLeft(after[i:], " ")
+		}
+		for _, fam := range [...]string{" (IPv4)", " (IPv6)"} {
+			if strings.HasSuffix(before, fam) && strings.HasSuffix(after, fam) {
+				before = strings.TrimSuffix(before, fam)
+			}
 		}
 		return "~ " + before + "  →  " + after
 	}

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -30,5 +31,33 @@ func TestPlanTextEscapesKernelText(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestObjectTextTellsTwinsApart: a rule with no address reads the same in
+// both families, so its plan line names the family; one with an address
+// does not need it.
+func TestObjectTextTellsTwinsApart(t *testing.T) {
+	var names netcfg.Names
+	mark := func(f netcfg.Family) *netcfg.Rule {
+		r := netcfg.NewRule()
+		r.Family, r.Priority, r.Mark, r.Table, r.Proto = f, 1000, &netcfg.FwMark{Value: 0x13, Mask: 0xffffffff}, 13, netcfg.ProtoNictab
+		return &r
+	}
+	v4 := ObjectText(netcfg.Object{Rule: mark(netcfg.V4)}, &names)
+	v6 := ObjectText(netcfg.Object{Rule: mark(netcfg.V6)}, &names)
+	if v4 == v6 || !strings.HasSuffix(v4, "(IPv4)") || !strings.HasSuffix(v6, "(IPv6)") {
+		t.Fatalf("twins read:\n%s\n%s", v4, v6)
+	}
+	from := mark(netcfg.V4)
+	from.From = netip.MustParsePrefix("192.168.10.2/32")
+	if got := ObjectText(netcfg.Object{Rule: from}, &names); strings.Contains(got, "IPv4") {
+		t.Fatalf("a rule with an address names its family anyway: %s", got)
+	}
+	moved := mark(netcfg.V6)
+	moved.Priority = 1200
+	repl := ChangeText(&netcfg.Change{Action: netcfg.ChangeReplace, Before: netcfg.Object{Rule: mark(netcfg.V6)}, After: netcfg.Object{Rule: moved}}, &names)
+	if strings.Count(repl, "IPv6") != 1 || !strings.HasSuffix(repl, "(IPv6)") {
+		t.Fatalf("a replace names the family once, at its end: %s", repl)
 	}
 }

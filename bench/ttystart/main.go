@@ -25,8 +25,7 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/nictab/nictab/internal/pty"
 	"github.com/nictab/nictab/netcfg"
 )
 
@@ -123,7 +122,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // help line. Nothing is ever written to the pty's master: a query the
 // program sends stays unanswered.
 func once(bin string, args, env []string, tui bool) (time.Duration, error) {
-	master, slave, err := openPty(80, 24)
+	master, slave, err := pty.Open(80, 24)
 	if err != nil {
 		return 0, err
 	}
@@ -168,30 +167,6 @@ func once(bin string, args, env []string, tui bool) (time.Duration, error) {
 		return 0, fmt.Errorf("%v: %s", err, out.String())
 	}
 	return time.Since(start), nil
-}
-
-func openPty(w, h int) (master, slave *os.File, err error) {
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		return nil, nil, err
-	}
-	fail := func(err error) (*os.File, *os.File, error) { m.Close(); return nil, nil, err }
-	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		return fail(fmt.Errorf("unlock pty: %w", err))
-	}
-	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		return fail(fmt.Errorf("pty number: %w", err))
-	}
-	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		return fail(err)
-	}
-	if err := unix.IoctlSetWinsize(int(s.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Col: uint16(w), Row: uint16(h)}); err != nil {
-		s.Close()
-		return fail(fmt.Errorf("set pty size: %w", err))
-	}
-	return m, s, nil
 }
 
 // makeNS is a namespace with two NICs, each with an address and a

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nictab/nictab/internal/pty"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/nictab/nictab/netcfg"
@@ -116,7 +118,7 @@ func (r nictabRun) time(a ...string) (float64, error) {
 // firstFrame starts the terminal UI on an 80x24 pty and returns the time
 // until the NICs screen (both NICs and the help line) is on it.
 func (r nictabRun) firstFrame() (float64, error) {
-	master, slave, err := openPty(80, 24)
+	master, slave, err := pty.Open(80, 24)
 	if err != nil {
 		return 0, err
 	}
@@ -149,30 +151,6 @@ func (r nictabRun) firstFrame() (float64, error) {
 			return 0, fmt.Errorf("the terminal UI in %s drew no NICs screen: %v: %q", r.ns, err, out.String())
 		}
 	}
-}
-
-func openPty(w, h int) (master, slave *os.File, err error) {
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		return nil, nil, err
-	}
-	fail := func(err error) (*os.File, *os.File, error) { m.Close(); return nil, nil, err }
-	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		return fail(fmt.Errorf("unlock pty: %w", err))
-	}
-	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		return fail(fmt.Errorf("pty number: %w", err))
-	}
-	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		return fail(err)
-	}
-	if err := unix.IoctlSetWinsize(int(s.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Col: uint16(w), Row: uint16(h)}); err != nil {
-		s.Close()
-		return fail(fmt.Errorf("set pty size: %w", err))
-	}
-	return m, s, nil
 }
 
 // benchInternet times, with a full Internet table in main (o.main IPv4

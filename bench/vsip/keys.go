@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nictab/nictab/internal/pty"
 	"github.com/nictab/nictab/netcfg"
 )
 
@@ -27,7 +28,7 @@ const keysPerRun = 40
 // then keysPerRun arrow keys, each left 50 ms to be drawn (frames go out
 // at 60 Hz), and returns the bytes written to the terminal per key.
 func (r nictabRun) bytesPerKey(prep []string) (float64, error) {
-	master, slave, err := openPty(80, 24)
+	master, slave, err := pty.Open(80, 24)
 	if err != nil {
 		return 0, err
 	}

@@ -21,23 +21,11 @@ import (
 // manages: two NICs with gateways and default routes in main, and a rule
 // that sends eno1's traffic to table 13.
 func showNS(set *nsSet, suffix string) (string, error) {
-	ns, err := set.add(suffix)
+	ns, err := seedNS(set, suffix)
 	if err != nil {
 		return "", err
 	}
 	for _, c := range [][]string{
-		{"eno1", "192.168.10.2/24", "2001:db8:10::2/64"},
-		{"enp2s0", "192.168.20.2/24", "2001:db8:20::2/64"},
-	} {
-		if err := veth(ns, c[0], c[1:]...); err != nil {
-			return "", err
-		}
-	}
-	for _, c := range [][]string{
-		{"route", "add", "default", "via", "192.168.20.1", "dev", "enp2s0", "proto", "dhcp", "metric", "100"},
-		{"route", "add", "default", "via", "192.168.10.1", "dev", "eno1", "proto", "dhcp", "metric", "200"},
-		{"-6", "route", "add", "default", "via", "2001:db8:20::1", "dev", "enp2s0", "proto", "ra", "metric", "100"},
-		{"-6", "route", "add", "default", "via", "2001:db8:10::1", "dev", "eno1", "proto", "ra", "metric", "200"},
 		{"route", "add", "192.168.10.0/24", "dev", "eno1", "scope", "link", "src", "192.168.10.2", "table", "13", "proto", "201"},
 		{"route", "add", "default", "via", "192.168.10.1", "dev", "eno1", "table", "13", "proto", "201"},
 		{"rule", "add", "from", "192.168.10.2", "lookup", "13", "pref", "1000", "proto", "201"},

@@ -287,6 +287,16 @@ func (a *app) runApply(cmd *cobra.Command, e *snapshots.Engine, p *snapshots.Pro
 			return nil
 		}
 	}
+	// With a confirm window, Ctrl-C from the moment the change starts going
+	// out is a no, answered once it is out: the window's own question
+	// sees the signal and reverts now, rather than the default action
+	// killing nictab mid-apply and leaving the change to the watchdog.
+	var intr chan os.Signal
+	if window > 0 {
+		intr = make(chan os.Signal, 1)
+		signal.Notify(intr, os.Interrupt, syscall.SIGTERM)
+		defer signal.Stop(intr)
+	}
 	prog := newProgress(a.errOut, writerIsTerminal(a.errOut), nil)
 	out, err := e.Apply(p, snapshots.ApplyOptions{
 		Confirm:  window,
@@ -316,7 +326,7 @@ func (a *app) runApply(cmd *cobra.Command, e *snapshots.Engine, p *snapshots.Pro
 	// Over SSH (or for the client --ssh-client names) keeping needs the
 	// code that proves the replies arrive.
 	needCode := overSSH() || f.sshClient != ""
-	return a.confirmWindow(cmd.Context(), e, out, appliedText(&p.Plan, out.Result.Steps), needCode)
+	return a.confirmWindow(cmd.Context(), e, out, appliedText(&p.Plan, out.Result.Steps), needCode, intr)
 }
 
 // appliedText says what an apply did in the plan's own counts, so they
@@ -356,7 +366,9 @@ func (a *app) confirmFor(cmd *cobra.Command, g *netcfg.Guard, f applyFlags) (tim
 // confirmWindow waits for a pending change to be kept or reverted. On a
 // terminal it asks (for the keep code with needCode, else y/N); elsewhere
 // it waits for `nictab confirm`.
-func (a *app) confirmWindow(ctx context.Context, e *snapshots.Engine, out *snapshots.Outcome, applied string, needCode bool) error {
+//
+// intr carries SIGINT and SIGTERM, caught since before the apply began.
+func (a *app) confirmWindow(ctx context.Context, e *snapshots.Engine, out *snapshots.Outcome, applied string, needCode bool, intr <-chan os.Signal) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -365,9 +377,6 @@ func (a *app) confirmWindow(ctx context.Context, e *snapshots.Engine, out *snaps
 	fmt.Fprintf(a.out, "%s and verified.\n", applied)
 	// Ctrl-C at the question is a no, said loudly: the change is reverted
 	// now rather than left for the watchdog with nobody watching.
-	intr := make(chan os.Signal, 1)
-	signal.Notify(intr, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(intr)
 	var res *snapshots.TxOutcome
 	var err error
 	if isTerminal(a.stdin) {

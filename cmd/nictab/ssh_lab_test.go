@@ -64,7 +64,7 @@ func requireTools(t *testing.T, tools ...string) {
 	for _, tool := range tools {
 		if _, err := exec.LookPath(tool); err != nil {
 			if os.Getenv("CI") == "true" {
-				t.Fatalf("the SSH session test needs %s (apt-get install openssh-server openssh-client sudo tmux)", tool)
+				t.Fatalf("the SSH session test needs %s (apt-get install openssh-server openssh-client sudo tmux doas screen)", tool)
 			}
 			t.Skipf("%s is not installed", tool)
 		}

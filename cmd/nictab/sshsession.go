@@ -19,7 +19,11 @@ const utmpPath = "/run/utmp"
 // sshSession is the SSH session nictab runs for: $SSH_CONNECTION, else
 // the connection of the sshd process among its parents, which sudo's
 // env_reset, doas, su - and a tmux server started earlier leave in place,
-// else an ancestor's environment, else the login record of the terminal.
+// else an ancestor's environment (unless it names a connection that is
+// over: a screen or tmux server attached from a later login), else the
+// login record of the terminal, or of one an ancestor holds open (the
+// login a screen or tmux server is attached from), else the session
+// above the process that holds the terminal's other end.
 // found is set when the session came from /proc or the login records
 // rather than the environment, so nictab says where it found it.
 var sshSession = sync.OnceValues(func() (netcfg.SSHConn, *netcfg.SSHSession) {
@@ -36,6 +40,12 @@ var sshSession = sync.OnceValues(func() (netcfg.SSHConn, *netcfg.SSHSession) {
 		if s, ok := netcfg.FindSSHLogin(procfs, utmp, os.Getpid()); ok {
 			return s.Conn, &s
 		}
+	}
+	// Last, as it reads every process's open files: the terminal's other
+	// end, held in the session while nictab runs outside it
+	// (systemd-run --pty).
+	if s, ok := netcfg.FindSSHThroughPTY(procfs, os.Getpid()); ok {
+		return s.Conn, &s
 	}
 	return netcfg.SSHConn{}, nil
 })
