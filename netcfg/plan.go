@@ -170,7 +170,11 @@ func (c *Change) Commands(namesFile string) []string {
 	}
 	var out []string
 	for _, o := range c.Ops() {
-		out = append(out, o.Command())
+		cmd := o.Command()
+		if o.Rule != nil {
+			cmd += IP61Note(o.Rule)
+		}
+		out = append(out, cmd)
 	}
 	return out
 }
