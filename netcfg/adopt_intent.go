@@ -4,25 +4,28 @@ import "slices"
 
 // RuleIntentOf is the explicit rule entry of an intent that resolves to r
 // (with nictab's protocol), so an adopted rule is kept by the next plan of
-// that intent. ok is false when an entry cannot say r: a goto or nop, a
-// selector the intent has no field for (not, tos, port masks, l3mdev,
-// dscp and the other newer ones), or no address to tell its family by (an
-// entry without from and to means both families).
+// that intent. ok is false when an entry cannot say r: an action other
+// than lookup, goto, nop, blackhole, unreachable and prohibit, a selector
+// the intent has no field for (l3mdev, the suppressors, realms, anything
+// opaque), or no address to tell its family by (an entry without from and
+// to means both families, or IPv6 alone with a flowlabel).
 func RuleIntentOf(r *Rule) (RuleIntent, bool) {
 	lookup := r.Action == ActionLookup
-	masked := func(p *PortRange) bool { return p != nil && p.Mask != 0 }
-	if !lookup && !slices.Contains(IntentRuleActions, r.Action) || r.Not || r.Tos != 0 ||
-		masked(r.SPort) || masked(r.DPort) || r.L3MDev || r.SuppressPrefixLen >= 0 || r.SuppressIfgroup >= 0 || r.Extended() {
+	if !lookup && !slices.Contains(IntentRuleActions, r.Action) || r.L3MDev || r.SuppressPrefixLen >= 0 || r.SuppressIfgroup >= 0 ||
+		r.Realms != 0 || len(r.Opaque()) > 0 {
 		return RuleIntent{}, false
 	}
-	if !r.From.IsValid() && !r.To.IsValid() {
+	if !r.From.IsValid() && !r.To.IsValid() && (r.FlowLabel == nil || r.Family != V6) {
 		return RuleIntent{}, false
 	}
-	x := RuleIntent{Priority: r.Priority, From: r.From, To: r.To, IIF: r.IIF, OIF: r.OIF, FwMark: r.Mark,
-		UIDRange: r.UIDRange, IPProto: r.IPProto, SPort: r.SPort, DPort: r.DPort}
-	if lookup {
+	x := RuleIntent{Priority: r.Priority, Not: r.Not, From: r.From, To: r.To, IIF: r.IIF, OIF: r.OIF, FwMark: r.Mark,
+		UIDRange: r.UIDRange, IPProto: r.IPProto, SPort: r.SPort, DPort: r.DPort, Tos: r.Tos, DSCP: r.DSCP, FlowLabel: r.FlowLabel, TunID: r.TunID}
+	switch {
+	case lookup:
 		x.Table = TableRef{ID: r.Table}
-	} else {
+	case r.Action == ActionGoto:
+		x.Action, x.Goto = r.Action, r.Goto
+	default:
 		x.Action = r.Action
 	}
 	return x, true

@@ -95,35 +95,18 @@ const (
 	PrefLow    RoutePref = 3
 )
 
-func (p RoutePref) String() string {
-	switch p {
-	case PrefMedium:
-		return "medium"
-	case PrefHigh:
-		return "high"
-	case PrefLow:
-		return "low"
-	}
-	return strconv.Itoa(int(p))
-}
+var routePrefs = enum[RoutePref]{what: "route preference", names: map[RoutePref]string{
+	PrefMedium: "medium", PrefHigh: "high", PrefLow: "low",
+}, want: " (want low, medium or high)"}
+
+func (p RoutePref) String() string { return routePrefs.text(p) }
 
 // ParseRoutePref accepts the words `ip -6 route` uses.
-func ParseRoutePref(s string) (RoutePref, error) {
-	for _, p := range []RoutePref{PrefMedium, PrefHigh, PrefLow} {
-		if p.String() == s {
-			return p, nil
-		}
-	}
-	return 0, fmt.Errorf("unknown route preference %q (want low, medium or high)", s)
-}
+func ParseRoutePref(s string) (RoutePref, error) { return routePrefs.parse(s) }
 
 func (p RoutePref) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
 
-func (p *RoutePref) UnmarshalText(b []byte) error {
-	v, err := ParseRoutePref(string(b))
-	*p = v
-	return err
-}
+func (p *RoutePref) UnmarshalText(b []byte) error { return routePrefs.unmarshal(p, b) }
 
 // Metric numbers of RTA_METRICS (RTAX_*).
 const (

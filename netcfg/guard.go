@@ -68,26 +68,15 @@ const (
 	GuardUndetermined
 )
 
-var guardNames = [...]string{"", "safe", "moved", "broken", "unknown", "undetermined"}
+var guardStatuses = enum[GuardStatus]{what: "guard status", prefix: "guard", names: map[GuardStatus]string{
+	GuardSafe: "safe", GuardMoved: "moved", GuardBroken: "broken", GuardUnknown: "unknown", GuardUndetermined: "undetermined",
+}}
 
-func (g GuardStatus) String() string {
-	if int(g) < len(guardNames) && g != 0 {
-		return guardNames[g]
-	}
-	return "guard" + strconv.Itoa(int(g))
-}
+func (g GuardStatus) String() string { return guardStatuses.text(g) }
 
 func (g GuardStatus) MarshalText() ([]byte, error) { return []byte(g.String()), nil }
 
-func (g *GuardStatus) UnmarshalText(b []byte) error {
-	for i, n := range guardNames {
-		if i > 0 && n == string(b) {
-			*g = GuardStatus(i)
-			return nil
-		}
-	}
-	return fmt.Errorf("unknown guard status %q", b)
-}
+func (g *GuardStatus) UnmarshalText(b []byte) error { return guardStatuses.unmarshal(g, b) }
 
 // Guard is the SSH guard's verdict on a change: the path of the replies
 // to the SSH client before and after it.

@@ -69,6 +69,10 @@ type MovedFlow struct {
 	Count int `json:"count"`
 	// Session marks the SSH session nictab runs in.
 	Session bool `json:"session,omitempty"`
+	// SSH marks another SSH login to this host (TCP from its port 22, or
+	// from the port of the session found): when the session itself could
+	// not be found, it may well be the one running nictab.
+	SSH bool `json:"ssh,omitempty"`
 	// SameWay is set when only the table changes: the replies leave
 	// through the same NIC and gateway, from another table.
 	SameWay bool `json:"same_way,omitempty"`
@@ -118,6 +122,12 @@ type FlowGuard struct {
 // traffic from another program's rules.
 func (f *FlowGuard) Dangerous() bool { return f.MovedSockets > 0 || len(f.Shadowed) > 0 }
 
+// MovesSSHLogin reports whether the change sends an SSH login's replies
+// out another NIC or gateway.
+func (f *FlowGuard) MovesSSHLogin() bool {
+	return slices.ContainsFunc(f.Moved, func(m MovedFlow) bool { return (m.SSH || m.Session) && !m.SameWay })
+}
+
 // FlowOptions bound the work of GuardFlows.
 type FlowOptions struct {
 	// Budget is the time the tracing may take; what is left when it runs
@@ -140,6 +150,7 @@ type sockFlow struct {
 	sock    Socket
 	count   int
 	session bool
+	ssh     bool
 	pkt     Packet
 }
 
@@ -181,8 +192,11 @@ func groupFlows(socks []Socket, session SSHConn, ports bool) []sockFlow {
 		}
 		isSession := s.IPProto == ProtoTCP && session.Client.IsValid() && s.Remote == session.Client &&
 			(!session.Server.Addr().IsValid() || s.Local == session.Server)
+		// SSH logins are listed one by one: each may be a person's.
+		isSSH := !isSession && s.IPProto == ProtoTCP &&
+			(s.Local.Port() == 22 || (session.Server.Port() != 0 && s.Local.Port() == session.Server.Port()))
 		k := key{s.IPProto, s.Local, s.Remote, s.Dev, s.Mark, s.UID, s.Tos}
-		if !ports && !isSession {
+		if !ports && !isSession && !isSSH {
 			k.local = netip.AddrPortFrom(k.local.Addr(), 0)
 			k.remote = netip.AddrPortFrom(k.remote.Addr(), 0)
 		}
@@ -191,7 +205,7 @@ func groupFlows(socks []Socket, session SSHConn, ports bool) []sockFlow {
 			continue
 		}
 		at[k] = len(out)
-		out = append(out, sockFlow{sock: s, count: 1, session: isSession, pkt: ReplyPacket(&s)})
+		out = append(out, sockFlow{sock: s, count: 1, session: isSession, ssh: isSSH, pkt: ReplyPacket(&s)})
 	}
 	// The session first, then the groups with the most sockets.
 	slices.SortStableFunc(out, func(a, b sockFlow) int {
@@ -248,7 +262,7 @@ func GuardFlows(before, after State, socks []Socket, total int, session SSHConn,
 		cause := flowCause(&pb, &pa, &after.Names)
 		same := hb.Verdict == ha.Verdict && hb.Dev == ha.Dev && hb.Gateway == ha.Gateway
 		g.Moved = append(g.Moved, MovedFlow{IPProto: f.sock.IPProto, Local: f.sock.Local, Remote: f.sock.Remote, Count: f.count,
-			Session: f.session, SameWay: same, Before: hb, After: ha, Cause: cause})
+			Session: f.session, SSH: f.ssh, SameWay: same, Before: hb, After: ha, Cause: cause})
 		if !same {
 			g.MovedSockets += f.count
 		}

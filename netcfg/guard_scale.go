@@ -40,6 +40,16 @@ type GuardReport struct {
 	OracleAsked int `json:"oracle_asked"`
 }
 
+// MovesSSH reports whether the change moves or cuts the SSH session — or,
+// when no session was found, any SSH login to this host: one of them may
+// be the session nictab runs in.
+func (r *GuardReport) MovesSSH() bool {
+	if r.SSH != nil && r.SSH.Conn.Client.IsValid() {
+		return r.SSH.Dangerous()
+	}
+	return r.Flows.MovesSSHLogin()
+}
+
 // Dangerous reports whether the change moves the SSH session, any other
 // live connection, or traffic of another program's rules.
 func (r *GuardReport) Dangerous() bool {

@@ -65,27 +65,42 @@ type NICIntent struct {
 // RuleIntent is an explicit extra rule. A rule with neither From nor To is
 // made for both families.
 type RuleIntent struct {
-	Priority uint32       `json:"priority,omitempty"`
-	From     netip.Prefix `json:"from,omitzero"`
-	To       netip.Prefix `json:"to,omitzero"`
-	IIF      string       `json:"iif,omitempty"`
-	OIF      string       `json:"oif,omitempty"`
-	FwMark   *FwMark      `json:"fwmark,omitempty"`
+	Priority uint32 `json:"priority,omitempty"`
+	// Not inverts the whole selector (`ip rule add not from …`).
+	Not    bool         `json:"not,omitempty"`
+	From   netip.Prefix `json:"from,omitzero"`
+	To     netip.Prefix `json:"to,omitzero"`
+	IIF    string       `json:"iif,omitempty"`
+	OIF    string       `json:"oif,omitempty"`
+	FwMark *FwMark      `json:"fwmark,omitempty"`
 	// UIDRange, IPProto, SPort and DPort select by the sending user, the
-	// IP protocol and its ports (ranges without masks).
+	// IP protocol and its ports (a range, or one port under a mask).
 	UIDRange *UIDRange  `json:"uidrange,omitempty"`
 	IPProto  uint8      `json:"ipproto,omitempty"`
 	SPort    *PortRange `json:"sport,omitempty"`
 	DPort    *PortRange `json:"dport,omitempty"`
-	Table    TableRef   `json:"table,omitzero"`
+	// Tos and DSCP select by the DS field, the old way (the whole byte)
+	// or the new (FRA_DSCP, six bits under a mask); a rule has one or
+	// neither.
+	Tos  uint8      `json:"tos,omitempty"`
+	DSCP *DSCPMatch `json:"dscp,omitempty"`
+	// FlowLabel makes the rule IPv6-only.
+	FlowLabel *FlowLabel `json:"flowlabel,omitempty"`
+	// TunID is 0 for no selector, as in the kernel.
+	TunID uint64   `json:"tun_id,omitempty"`
+	Table TableRef `json:"table,omitzero"`
 	// Action is lookup (Table) when 0; else one of IntentRuleActions,
 	// which take no table.
 	Action RuleAction `json:"action,omitempty"`
+	// Goto is the priority a goto rule continues at.
+	Goto uint32 `json:"goto,omitempty"`
 }
 
 // IntentRuleActions are the actions an explicit rule may take besides
-// lookup: each ends the lookup with an error the sender sees.
-var IntentRuleActions = []RuleAction{ActionBlackhole, ActionUnreachable, ActionProhibit}
+// lookup: blackhole, unreachable and prohibit end the lookup with an error
+// the sender sees; goto continues at a later priority, nop at the next
+// rule.
+var IntentRuleActions = []RuleAction{ActionBlackhole, ActionUnreachable, ActionProhibit, ActionGoto, ActionNop}
 
 // Lookup reports whether the rule sends packets to its table.
 func (x *RuleIntent) Lookup() bool { return x.Action == ActionUnspec || x.Action == ActionLookup }

@@ -18,17 +18,11 @@ const (
 	ChangeReplace
 )
 
-func (a ChangeAction) String() string {
-	switch a {
-	case ChangeAdd:
-		return "add"
-	case ChangeDelete:
-		return "delete"
-	case ChangeReplace:
-		return "replace"
-	}
-	return "action" + strconv.Itoa(int(a))
-}
+var changeActions = enum[ChangeAction]{what: "change action", prefix: "action", names: map[ChangeAction]string{
+	ChangeAdd: "add", ChangeDelete: "delete", ChangeReplace: "replace",
+}}
+
+func (a ChangeAction) String() string { return changeActions.text(a) }
 
 // Mark is the one-character sign of a diff line.
 func (a ChangeAction) Mark() string {
@@ -43,15 +37,7 @@ func (a ChangeAction) Mark() string {
 
 func (a ChangeAction) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
 
-func (a *ChangeAction) UnmarshalText(b []byte) error {
-	for _, x := range []ChangeAction{ChangeAdd, ChangeDelete, ChangeReplace} {
-		if x.String() == string(b) {
-			*a = x
-			return nil
-		}
-	}
-	return fmt.Errorf("unknown change action %q", b)
-}
+func (a *ChangeAction) UnmarshalText(b []byte) error { return changeActions.unmarshal(a, b) }
 
 // Object is one thing a change adds, deletes or replaces: exactly one field
 // is set.
@@ -170,7 +156,11 @@ func (c *Change) Commands(namesFile string) []string {
 	}
 	var out []string
 	for _, o := range c.Ops() {
-		out = append(out, o.Command())
+		cmd := o.Command()
+		if o.Rule != nil {
+			cmd += IP61Note(o.Rule)
+		}
+		out = append(out, cmd)
 	}
 	return out
 }

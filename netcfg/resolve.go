@@ -101,6 +101,9 @@ type resolver struct {
 	names map[string]uint32
 	// origin[i] is the intent field desired route i came from.
 	origin []string
+	// gotos are the explicit goto rules, checked once every rule has its
+	// priority.
+	gotos []gotoRule
 }
 
 func (r *resolver) addRoute(field string, rt Route) {
@@ -154,6 +157,7 @@ func (r *resolver) run() (Desired, error) {
 	for i, x := range r.in.Rules {
 		r.rule(i, x)
 	}
+	r.checkGotos()
 	for i, x := range r.in.Routes {
 		r.route(i, x)
 	}
@@ -417,94 +421,6 @@ func (r *resolver) allocate(field string) (uint32, bool) {
 	}
 	r.fail(fieldErr(field, "no free rule priority left in %d–%d (step %d); give one with priority:", r.pr.Min, r.pr.Max, step))
 	return 0, false
-}
-
-func (r *resolver) rule(i int, x RuleIntent) {
-	f := fmt.Sprintf("rules[%d]", i)
-	var table uint32
-	ok := true
-	switch {
-	case x.Lookup():
-		if table, ok = r.table(f+".table", x.Table); !ok {
-			return
-		}
-	case !slices.Contains(IntentRuleActions, x.Action):
-		r.fail(fieldErr(f+".action", "action %s cannot be given here (want lookup, blackhole, unreachable or prohibit)", x.Action))
-		return
-	case x.Table != (TableRef{}):
-		r.fail(fieldErr(f+".table", "a rule with action %s looks up no table: leave table out", x.Action))
-		return
-	}
-	var fams []Family
-	switch {
-	case x.From.IsValid() && x.To.IsValid() && FamilyOf(x.From.Addr()) != FamilyOf(x.To.Addr()):
-		r.fail(fieldErr(f+".to", "from and to are of different families"))
-		return
-	case x.From.IsValid():
-		fams = []Family{FamilyOf(x.From.Addr())}
-	case x.To.IsValid():
-		fams = []Family{FamilyOf(x.To.Addr())}
-	default:
-		fams = []Family{V4, V6}
-	}
-	for _, dev := range []struct{ name, field string }{{x.IIF, ".iif"}, {x.OIF, ".oif"}} {
-		// A rule may name a device that does not exist yet (the kernel
-		// allows it, and a VPN tunnel comes and goes); only malformed names
-		// are refused.
-		if msg := IfNameProblem(dev.name); dev.name != "" && msg != "" {
-			r.fail(fieldErr(f+dev.field, "%q is not a valid interface name: %s", SafeText(dev.name), msg))
-			return
-		}
-	}
-	for _, p := range []struct {
-		key string
-		r   *PortRange
-	}{{".sport", x.SPort}, {".dport", x.DPort}} {
-		// The kernel's fib_rule_port_range_valid: 0 and 65535 are refused.
-		if p.r != nil && (p.r.Start == 0 || p.r.End == 0xffff || p.r.Start > p.r.End) {
-			r.fail(fieldErr(f+p.key, "port range %d-%d: the kernel takes ports 1-65534, start up to end", p.r.Start, p.r.End))
-			return
-		}
-	}
-	prio := x.Priority
-	if prio == 0 {
-		if prio, ok = r.allocate(f + ".priority"); !ok {
-			return
-		}
-	} else if y, taken := r.unownedAt(prio); taken {
-		r.fail(fieldErr(f+".priority", "priority %d is taken by a rule nictab does not own: %s", prio, RuleString(y)))
-		return
-	}
-	for _, fam := range fams {
-		rl := r.newRule(fam, prio, table)
-		if !x.Lookup() {
-			rl.Action = x.Action
-		}
-		rl.From, rl.To = x.From, x.To
-		rl.IIF, rl.OIF = x.IIF, x.OIF
-		if x.FwMark != nil {
-			m := *x.FwMark
-			rl.Mark = &m
-		}
-		rl.IPProto = x.IPProto
-		if x.UIDRange != nil {
-			u := *x.UIDRange
-			rl.UIDRange = &u
-		}
-		if x.SPort != nil {
-			p := *x.SPort
-			rl.SPort = &p
-		}
-		if x.DPort != nil {
-			p := *x.DPort
-			rl.DPort = &p
-		}
-		if slices.ContainsFunc(r.d.Rules, func(o Rule) bool { return RuleEqual(&o, &rl) }) {
-			r.fail(fieldErr(f, "the same rule is already planned: %s", RuleString(&rl)))
-			return
-		}
-		r.d.Rules = append(r.d.Rules, rl)
-	}
 }
 
 // IfNameProblem says what makes s unusable as an interface name, following

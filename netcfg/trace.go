@@ -150,26 +150,17 @@ const (
 	VerdictUndetermined
 )
 
-var verdictNames = [...]string{"", "routed", "local", "broadcast", "blackhole", "unreachable", "prohibit", "no route", "refused", "loop", "undetermined"}
+var verdicts = enum[Verdict]{what: "verdict", prefix: "verdict", names: map[Verdict]string{
+	VerdictRouted: "routed", VerdictLocal: "local", VerdictBroadcast: "broadcast", VerdictBlackhole: "blackhole",
+	VerdictUnreachable: "unreachable", VerdictProhibit: "prohibit", VerdictNoRoute: "no route",
+	VerdictRefused: "refused", VerdictLoop: "loop", VerdictUndetermined: "undetermined",
+}}
 
-func (v Verdict) String() string {
-	if int(v) < len(verdictNames) && v != 0 {
-		return verdictNames[v]
-	}
-	return "verdict" + strconv.Itoa(int(v))
-}
+func (v Verdict) String() string { return verdicts.text(v) }
 
 func (v Verdict) MarshalText() ([]byte, error) { return []byte(v.String()), nil }
 
-func (v *Verdict) UnmarshalText(b []byte) error {
-	for i, n := range verdictNames {
-		if i > 0 && n == string(b) {
-			*v = Verdict(i)
-			return nil
-		}
-	}
-	return fmt.Errorf("unknown verdict %q", b)
-}
+func (v *Verdict) UnmarshalText(b []byte) error { return verdicts.unmarshal(v, b) }
 
 // Delivered reports whether the packet goes somewhere: out through a NIC,
 // to this host, or as a broadcast.
@@ -254,26 +245,17 @@ const (
 	StepUndetermined
 )
 
-var stepNames = [...]string{"", "no match", "goto", "goto unresolved", "nop", "no route", "throw", "suppressed", "decided", "loop", "undetermined"}
+var stepResults = enum[StepResult]{what: "step result", prefix: "step", names: map[StepResult]string{
+	StepNoMatch: "no match", StepGoto: "goto", StepGotoUnresolved: "goto unresolved", StepNop: "nop",
+	StepNoRoute: "no route", StepThrow: "throw", StepSuppressed: "suppressed", StepDecided: "decided",
+	StepLoop: "loop", StepUndetermined: "undetermined",
+}}
 
-func (r StepResult) String() string {
-	if int(r) < len(stepNames) && r != 0 {
-		return stepNames[r]
-	}
-	return "step" + strconv.Itoa(int(r))
-}
+func (r StepResult) String() string { return stepResults.text(r) }
 
 func (r StepResult) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 
-func (r *StepResult) UnmarshalText(b []byte) error {
-	for i, n := range stepNames {
-		if i > 0 && n == string(b) {
-			*r = StepResult(i)
-			return nil
-		}
-	}
-	return fmt.Errorf("unknown step result %q", b)
-}
+func (r *StepResult) UnmarshalText(b []byte) error { return stepResults.unmarshal(r, b) }
 
 // Step is one rule the kernel tried, in the order it tried them.
 type Step struct {

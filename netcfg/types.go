@@ -8,7 +8,6 @@
 package netcfg
 
 import (
-	"fmt"
 	"net/netip"
 	"strconv"
 )
@@ -85,45 +84,22 @@ const (
 	ScopeNowhere  Scope = 255
 )
 
-var scopeNames = map[Scope]string{
+var scopes = enum[Scope]{what: "scope", names: map[Scope]string{
 	ScopeUniverse: "global",
 	ScopeSite:     "site",
 	ScopeLink:     "link",
 	ScopeHost:     "host",
 	ScopeNowhere:  "nowhere",
-}
+}, aliases: map[string]Scope{"universe": ScopeUniverse}, numbers: true, want: " (want global, site, link, host, nowhere or 0–255)"}
 
-func (s Scope) String() string {
-	if n, ok := scopeNames[s]; ok {
-		return n
-	}
-	return strconv.Itoa(int(s))
-}
+func (s Scope) String() string { return scopes.text(s) }
 
 // ParseScope accepts the names `ip` prints and plain numbers.
-func ParseScope(s string) (Scope, error) {
-	for k, v := range scopeNames {
-		if v == s {
-			return k, nil
-		}
-	}
-	if s == "universe" {
-		return ScopeUniverse, nil
-	}
-	n, err := strconv.ParseUint(s, 0, 8)
-	if err != nil {
-		return 0, fmt.Errorf("unknown scope %q (want global, site, link, host, nowhere or 0–255)", s)
-	}
-	return Scope(n), nil
-}
+func ParseScope(s string) (Scope, error) { return scopes.parse(s) }
 
 func (s Scope) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
-func (s *Scope) UnmarshalText(b []byte) error {
-	v, err := ParseScope(string(b))
-	*s = v
-	return err
-}
+func (s *Scope) UnmarshalText(b []byte) error { return scopes.unmarshal(s, b) }
 
 // RouteType is rtm_type.
 type RouteType uint8
@@ -142,32 +118,20 @@ const (
 	RouteNAT         RouteType = 10
 )
 
-var routeTypeNames = [...]string{"unspec", "unicast", "local", "broadcast", "anycast", "multicast", "blackhole", "unreachable", "prohibit", "throw", "nat"}
+var routeTypes = enum[RouteType]{what: "route type", names: map[RouteType]string{
+	RouteUnspec: "unspec", RouteUnicast: "unicast", RouteLocal: "local", RouteBroadcast: "broadcast",
+	RouteAnycast: "anycast", RouteMulticast: "multicast", RouteBlackhole: "blackhole",
+	RouteUnreachable: "unreachable", RouteProhibit: "prohibit", RouteThrow: "throw", RouteNAT: "nat",
+}}
 
-func (t RouteType) String() string {
-	if int(t) < len(routeTypeNames) {
-		return routeTypeNames[t]
-	}
-	return strconv.Itoa(int(t))
-}
+func (t RouteType) String() string { return routeTypes.text(t) }
 
 // ParseRouteType accepts the names `ip route` uses.
-func ParseRouteType(s string) (RouteType, error) {
-	for i, n := range routeTypeNames {
-		if n == s {
-			return RouteType(i), nil
-		}
-	}
-	return 0, fmt.Errorf("unknown route type %q", s)
-}
+func ParseRouteType(s string) (RouteType, error) { return routeTypes.parse(s) }
 
 func (t RouteType) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
 
-func (t *RouteType) UnmarshalText(b []byte) error {
-	v, err := ParseRouteType(string(b))
-	*t = v
-	return err
-}
+func (t *RouteType) UnmarshalText(b []byte) error { return routeTypes.unmarshal(t, b) }
 
 // RuleAction is the fib rule action (frh.action).
 type RuleAction uint8
@@ -186,7 +150,7 @@ const (
 	ActionNAT RuleAction = 10
 )
 
-var actionNames = map[RuleAction]string{
+var ruleActions = enum[RuleAction]{what: "rule action", names: map[RuleAction]string{
 	ActionUnspec:      "unspec",
 	ActionLookup:      "lookup",
 	ActionGoto:        "goto",
@@ -195,32 +159,16 @@ var actionNames = map[RuleAction]string{
 	ActionUnreachable: "unreachable",
 	ActionProhibit:    "prohibit",
 	ActionNAT:         "nat",
-}
+}}
 
-func (a RuleAction) String() string {
-	if n, ok := actionNames[a]; ok {
-		return n
-	}
-	return strconv.Itoa(int(a))
-}
+func (a RuleAction) String() string { return ruleActions.text(a) }
 
 // ParseRuleAction accepts the names `ip rule` uses.
-func ParseRuleAction(s string) (RuleAction, error) {
-	for k, v := range actionNames {
-		if v == s {
-			return k, nil
-		}
-	}
-	return 0, fmt.Errorf("unknown rule action %q", s)
-}
+func ParseRuleAction(s string) (RuleAction, error) { return ruleActions.parse(s) }
 
 func (a RuleAction) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
 
-func (a *RuleAction) UnmarshalText(b []byte) error {
-	v, err := ParseRuleAction(string(b))
-	*a = v
-	return err
-}
+func (a *RuleAction) UnmarshalText(b []byte) error { return ruleActions.unmarshal(a, b) }
 
 // Addr is an address configured on a link, with its prefix length
 // (192.168.10.2/24).

@@ -17,7 +17,7 @@ var (
 	topKeys   = []string{"version", "comment", "tables", "nics", "rules", "routes", "snapshot", "resolved", "checksum"}
 	tableKeys = []string{"id", "name"}
 	nicKeys   = []string{"name", "table", "gateway", "select", "fwmark", "priority"}
-	ruleKeys  = []string{"priority", "from", "to", "iif", "oif", "fwmark", "uidrange", "ipproto", "sport", "dport", "table", "action"}
+	ruleKeys  = []string{"priority", "not", "from", "to", "iif", "oif", "fwmark", "tos", "dscp", "flowlabel", "uidrange", "ipproto", "sport", "dport", "tun_id", "table", "action", "goto"}
 	routeKeys = []string{"table", "to", "via", "dev", "src", "scope", "metric", "type", "mtu", "advmss"}
 	metaKeys  = []string{"id", "time", "host", "nictab", "parent", "netns", "kind", "networkd", "addressing"}
 )
@@ -364,10 +364,12 @@ func (d *decoder) rule(f *fields, path string) (netcfg.RuleIntent, bool) {
 		dst **netcfg.PortRange
 	}{{"sport", &r.SPort}, {"dport", &r.DPort}} {
 		if f.has(p.key) {
-			lo, hi, good := d.rangeOf(f.vals[p.key], join(path, p.key), 65535, "port range")
-			*p.dst, ok = &netcfg.PortRange{Start: uint16(lo), End: uint16(hi)}, ok && good
+			var good bool
+			*p.dst, good = d.portSel(f.vals[p.key], join(path, p.key))
+			ok = ok && good
 		}
 	}
+	ok = d.ruleExtras(f, path, &r) && ok
 	if ok && r.From.IsValid() && r.To.IsValid() && netcfg.FamilyOf(r.From.Addr()) != netcfg.FamilyOf(r.To.Addr()) {
 		d.fail(f.vals["to"], join(path, "to"), "from is %s and to is %s: a rule matches one family", famName(netcfg.FamilyOf(r.From.Addr())), famName(netcfg.FamilyOf(r.To.Addr())))
 		ok = false
@@ -380,12 +382,12 @@ func ruleIntentKey(r *netcfg.RuleIntent) string {
 	if r.FwMark != nil {
 		mark = fmt.Sprintf("%#x/%#x", r.FwMark.Value, r.FwMark.Mask)
 	}
-	return fmt.Sprintf("%d %s %s %q %q %s %q %d %d %v %d %v %v", r.Priority, r.From, r.To, r.IIF, r.OIF, mark, r.Table.Name, r.Table.ID, r.Action,
-		r.UIDRange, r.IPProto, r.SPort, r.DPort)
+	return fmt.Sprintf("%d %s %s %q %q %s %q %d %d %v %d %v %v %v %d %v %v %d %d", r.Priority, r.From, r.To, r.IIF, r.OIF, mark, r.Table.Name, r.Table.ID, r.Action,
+		r.UIDRange, r.IPProto, r.SPort, r.DPort, r.Not, r.Tos, r.DSCP, r.FlowLabel, r.TunID, r.Goto)
 }
 
 // ruleAction decodes an explicit rule's action: lookup, or one that ends
-// the lookup (blackhole, unreachable, prohibit).
+// the lookup (blackhole, unreachable, prohibit), goto or nop.
 func (d *decoder) ruleAction(n ast.Node, path string) (netcfg.RuleAction, bool) {
 	s, ok := d.text(n, path)
 	if !ok {
@@ -393,7 +395,7 @@ func (d *decoder) ruleAction(n ast.Node, path string) (netcfg.RuleAction, bool) 
 	}
 	a, err := netcfg.ParseRuleAction(s)
 	if err != nil || (a != netcfg.ActionLookup && !slices.Contains(netcfg.IntentRuleActions, a)) {
-		d.fail(n, path, "unknown action %q (want lookup, blackhole, unreachable or prohibit)", s)
+		d.fail(n, path, "unknown action %q (want lookup, goto, nop, blackhole, unreachable or prohibit)", s)
 		return 0, false
 	}
 	if a == netcfg.ActionLookup {

@@ -122,35 +122,8 @@ func writeIntent(w *bytes.Buffer, in *netcfg.Intent) {
 	}
 	if len(in.Rules) > 0 {
 		w.WriteString("rules:\n")
-		for _, r := range in.Rules {
-			var f flow
-			if r.Priority != 0 {
-				f.add("priority", num(r.Priority))
-			}
-			f.prefix("from", r.From)
-			f.prefix("to", r.To)
-			f.str("iif", r.IIF)
-			f.str("oif", r.OIF)
-			if r.FwMark != nil {
-				f.add("fwmark", fwmarkText(r.FwMark))
-			}
-			if r.UIDRange != nil {
-				f.add("uidrange", rangeText(uint64(r.UIDRange.Start), uint64(r.UIDRange.End)))
-			}
-			if r.IPProto != 0 {
-				f.add("ipproto", num(r.IPProto))
-			}
-			if r.SPort != nil {
-				f.add("sport", rangeText(uint64(r.SPort.Start), uint64(r.SPort.End)))
-			}
-			if r.DPort != nil {
-				f.add("dport", rangeText(uint64(r.DPort.Start), uint64(r.DPort.End)))
-			}
-			if r.Lookup() {
-				f.add("table", tableRefText(r.Table))
-			} else {
-				f.add("action", r.Action.String())
-			}
+		for i := range in.Rules {
+			f := ruleIntentFlow(&in.Rules[i])
 			f.writeLine(w, "  - ")
 		}
 	}

@@ -94,6 +94,11 @@ func fullSnapshot() *Snapshot {
 				{Priority: 900, From: netip.MustParsePrefix("10.0.0.0/8"), To: netip.MustParsePrefix("192.168.0.0/16"), IIF: "eth0", OIF: "eth1", FwMark: &netcfg.FwMark{Value: 1, Mask: 0xffffffff}, Table: netcfg.TableRef{ID: 13}},
 				{To: netip.MustParsePrefix("2001:db8::1/128"), Table: netcfg.TableRef{Name: "vpn"}},
 				{Table: netcfg.TableRef{ID: 14}},
+				{Priority: 910, Not: true, From: netip.MustParsePrefix("10.1.0.0/16"), Tos: 0x10, IPProto: 17, SPort: &netcfg.PortRange{Start: 4096, End: 4096, Mask: 0xf000},
+					DPort: &netcfg.PortRange{Start: 53, End: 53}, TunID: 1<<63 + 9, Table: netcfg.TableRef{ID: 13}},
+				{Priority: 920, DSCP: &netcfg.DSCPMatch{Value: 8, Mask: 0x38}, Action: netcfg.ActionGoto, Goto: 1000},
+				{Priority: 930, To: netip.MustParsePrefix("2001:db8::/32"), DSCP: &netcfg.DSCPMatch{Value: 46, Mask: 0x3f}, FlowLabel: &netcfg.FlowLabel{Value: 0x100, Mask: 0xff00}, Action: netcfg.ActionNop},
+				{Priority: 940, FlowLabel: &netcfg.FlowLabel{Value: 0x12345, Mask: 0xfffff}, Action: netcfg.ActionBlackhole},
 			},
 			Routes: []netcfg.RouteIntent{
 				{Table: netcfg.TableRef{ID: 13}, Type: netcfg.RouteUnicast, To: netip.MustParsePrefix("10.9.0.0/16"), Via: netip.MustParseAddr("192.168.10.254"), Dev: "eno1", Src: netip.MustParseAddr("192.168.10.2"), Scope: scope(netcfg.ScopeLink), Metric: 50},

@@ -37,7 +37,8 @@ func TestRuleActions(t *testing.T) {
 	}
 	for _, c := range []struct{ file, want string }{
 		{"version: 1\nrules:\n  - {to: 203.0.113.0/24, action: blackhole, table: 13}\n", "bad.yaml:3:52: rules[0].table: a rule with action blackhole looks up no table"},
-		{"version: 1\nrules:\n  - {to: 203.0.113.0/24, action: goto}\n", `bad.yaml:3:34: rules[0].action: unknown action "goto"`},
+		{"version: 1\nrules:\n  - {to: 203.0.113.0/24, action: goto}\n", `bad.yaml:3:34: rules[0].action: action goto needs goto: PRIORITY`},
+		{"version: 1\nrules:\n  - {to: 203.0.113.0/24, action: nat}\n", `bad.yaml:3:34: rules[0].action: unknown action "nat"`},
 		{"version: 1\nrules:\n  - {to: 203.0.113.0/24}\n", "bad.yaml:3:5: rules[0].table: missing"},
 	} {
 		_, err := Parse("bad.yaml", []byte(c.file))

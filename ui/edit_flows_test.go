@@ -77,7 +77,7 @@ func TestFlowRuleChecksAsTyped(t *testing.T) {
 	m := finish(t, run(t, f, 80, 24, false, with(toRules, []step{keys("n"), wait("New rule"),
 		press(tea.KeyUp), keys("32766"), wait("kernel's own rules"), ctrl('u'), keys("500"), wait("taken by a rule nictab does not own"), ctrl('u'),
 		press(tea.KeyTab), keys("10.0.0.1/8"), wait("host bits set"), ctrl('u'), keys("10.0.0.0/8"),
-		press(tea.KeyTab), keys("2001:db8::/32"), wait("one family"), ctrl('u'),
+		press(tea.KeyTab), keys("2001:db8::/32"), wait("different families"), ctrl('u'),
 		press(tea.KeyTab), keys("wg0"), wait("no NIC wg0 here now"),
 		press(tea.KeyTab), press(tea.KeyTab), keys("0xzz"), wait("not a 32-bit number"), ctrl('u'),
 		press(tea.KeyTab), keys("nosuch"), wait(`no table is named "nosuch"`),
@@ -92,7 +92,7 @@ func TestFlowRuleChecksAsTyped(t *testing.T) {
 func TestFlowRuleEditDeleteUndo(t *testing.T) {
 	f := managed(t)
 	// Rules sort by priority, then family: 0, 0, 500, 1000, 1000, 1100.
-	m := finish(t, run(t, f, 120, 40, false, with(toRules, []step{keys("jjjjj"), keys("e"), wait("Edit rule 1100"), ctrl('u'), keys("1200"), wait("changes the rule"), press(tea.KeyEnter), wait("→change"),
+	m := finish(t, run(t, f, 120, 40, false, with(toRules, []step{keys("jjjjj"), keys("e"), wait("Edit rule 1100"), ctrl('u'), keys("1200"), wait("changes the rule"), press(tea.KeyEnter), wait("→change"), wait("13 vpn            3+1-1"),
 		keys("p"), wait("to change"), press(tea.KeyEscape), wait("[Rules]")})...))
 	in := m.intent()
 	if len(in.Rules) != 1 || in.Rules[0].Priority != 1200 {
@@ -100,7 +100,7 @@ func TestFlowRuleEditDeleteUndo(t *testing.T) {
 	}
 	f2 := managed(t)
 	m = finish(t, run(t, f2, 120, 40, false, with(toRules, []step{keys("jjjjj"), keys("e"), wait("Edit rule"), press(tea.KeyEnter),
-		wait("noted"), keys("u"), wait("undid"), keys("d"), wait("will be deleted"), keys("p"), wait("-1 to delete")})...))
+		wait("noted"), keys("u"), wait("undid"), keys("d"), wait("will be deleted"), wait("13 vpn            3-1"), keys("p"), wait("-1 to delete")})...))
 	if in := m.intent(); len(in.Rules) != 0 || len(in.NICs) != 1 {
 		t.Fatalf("intent after delete %+v", in)
 	}
@@ -311,7 +311,7 @@ func TestFlowPendingRouteRows(t *testing.T) {
 func TestFlowRuleAction(t *testing.T) {
 	f := newFake()
 	m := finish(t, run(t, f, 80, 24, false, with(toRules, []step{keys("n"), wait("New rule"), press(tea.KeyTab), keys("203.0.113.0/24"),
-		press(tea.KeyTab), press(tea.KeyTab), press(tea.KeyTab), press(tea.KeyTab), keys("13"), press(tea.KeyTab), keys("goto"), wait("not an action here"), ctrl('u'),
+		press(tea.KeyTab), press(tea.KeyTab), press(tea.KeyTab), press(tea.KeyTab), keys("13"), press(tea.KeyTab), keys("nat"), wait("not an action here"), ctrl('u'),
 		keys("prohibit"), press(tea.KeyEnter), wait("looks up no table"), ctrl('u'), wait("prohibit."), press(tea.KeyEnter),
 		wait("→new"), keys("p"), wait("+1 to add")})...))
 	in := m.preview.intent

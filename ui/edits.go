@@ -313,7 +313,10 @@ func renameTable(in *netcfg.Intent, before, after netcfg.TableDef) {
 func ruleIntentEqual(a, b *netcfg.RuleIntent) bool {
 	return a.Priority == b.Priority && a.From == b.From && a.To == b.To && a.IIF == b.IIF && a.OIF == b.OIF &&
 		a.Table == b.Table && markEqual(a.FwMark, b.FwMark) && a.Lookup() == b.Lookup() && (a.Lookup() || a.Action == b.Action) &&
-		a.IPProto == b.IPProto && uidEqual(a.UIDRange, b.UIDRange) && portEqual(a.SPort, b.SPort) && portEqual(a.DPort, b.DPort)
+		a.IPProto == b.IPProto && uidEqual(a.UIDRange, b.UIDRange) && portEqual(a.SPort, b.SPort) && portEqual(a.DPort, b.DPort) &&
+		a.Not == b.Not && a.Tos == b.Tos && a.TunID == b.TunID && a.Goto == b.Goto &&
+		(a.DSCP == nil) == (b.DSCP == nil) && (a.DSCP == nil || *a.DSCP == *b.DSCP) &&
+		(a.FlowLabel == nil) == (b.FlowLabel == nil) && (a.FlowLabel == nil || *a.FlowLabel == *b.FlowLabel)
 }
 
 func markEqual(a, b *netcfg.FwMark) bool {

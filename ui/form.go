@@ -135,7 +135,18 @@ func renderForm(f *editForm, c formCheck, width, height int, st Styles) string {
 		}
 		blocks[i] = line
 	}
-	first, last := formWindow(blocks, f.focus, height-2-4)
+	// What enter does is drawn first: it may wrap, and the fields get
+	// every line it leaves.
+	var foot strings.Builder
+	if len(c.problems) > 0 {
+		foot.WriteString(" " + hang("Fix the fields marked ! (enter shows what is missing); esc cancels.", max(width-2, 10), 1, st.Muted) + "\n")
+	} else {
+		foot.WriteString(" " + st.OK.Render("enter") + " " + hang(c.meaning, max(width-8, 10), 7, st.Plain) + "\n")
+		foot.WriteString(" " + hang("Nothing changes until you preview (p) and apply.", max(width-2, 10), 1, st.Muted) + "\n")
+	}
+	// The fields and their marks get what the title (and its blank line)
+	// and the footer leave.
+	first, last := formWindow(blocks, f.focus, height-2-strings.Count(foot.String(), "\n"))
 	if first > 0 {
 		b.WriteString(" " + st.Muted.Render(fmt.Sprintf("↑ %d more", first)) + "\n")
 	}
@@ -147,12 +158,7 @@ func renderForm(f *editForm, c formCheck, width, height int, st Styles) string {
 	} else {
 		b.WriteString("\n")
 	}
-	if len(c.problems) > 0 {
-		b.WriteString(" " + hang("Fix the fields marked ! (enter shows what is missing); esc cancels.", max(width-2, 10), 1, st.Muted) + "\n")
-		return b.String()
-	}
-	b.WriteString(" " + st.OK.Render("enter") + " " + hang(c.meaning, max(width-8, 10), 7, st.Plain) + "\n")
-	b.WriteString(" " + hang("Nothing changes until you preview (p) and apply.", max(width-2, 10), 1, st.Muted) + "\n")
+	b.WriteString(foot.String())
 	return b.String()
 }
 
@@ -180,28 +186,35 @@ func (m *Model) formKey(msg tea.KeyPressMsg) tea.Cmd {
 	return cmd
 }
 
-// formWindow is the fields [first, last) that fit in room lines with the
-// focused one among them, two lines kept for the "more" marks.
-func formWindow(blocks []string, focus, room int) (first, last int) {
+// formWindow is the fields [first, last) that fit in budget lines with
+// the focused one among them: the fields, an "↑ more" mark when some are
+// above, and below them a "↓ more" mark or, when all fit, a blank line.
+func formWindow(blocks []string, focus, budget int) (first, last int) {
 	lines := func(i int) int { return strings.Count(blocks[i], "\n") + 1 }
 	total := 0
 	for i := range blocks {
 		total += lines(i)
 	}
-	if total <= room+1 {
+	if total+1 <= budget {
 		return 0, len(blocks)
 	}
-	room = max(room-1, 1)
+	fits := func(first, used int) bool {
+		marks := 1 // the line below: "↓ more", or the blank under the last field
+		if first > 0 {
+			marks++
+		}
+		return used+marks <= budget
+	}
 	first, last = focus, focus+1
 	used := lines(focus)
 	for grew := true; grew; {
 		grew = false
-		if last < len(blocks) && used+lines(last) <= room {
+		if last < len(blocks) && fits(first, used+lines(last)) {
 			used += lines(last)
 			last++
 			grew = true
 		}
-		if first > 0 && used+lines(first-1) <= room {
+		if first > 0 && fits(first-1, used+lines(first-1)) {
 			first--
 			used += lines(first)
 			grew = true

@@ -50,13 +50,15 @@ func FlowLines(f *netcfg.FlowGuard, names *netcfg.Names, width, detail int, st S
 				break
 			}
 			style := st.Plain.Render
-			if m.Session {
+			if m.Session || m.SSH {
 				style = st.Removed.Render
 			}
 			what := netcfg.FlowEndpoint(m)
 			switch {
 			case m.Session:
 				what += " (this session)"
+			case m.SSH:
+				what += " (an SSH login)"
 			case m.Count > 1:
 				what += fmt.Sprintf(" (×%d)", m.Count)
 			}
@@ -100,6 +102,8 @@ func flowName(m *netcfg.MovedFlow) string {
 	switch {
 	case m.Session:
 		s += " (this session)"
+	case m.SSH:
+		s += " (an SSH login)"
 	case m.Count > 1:
 		s += fmt.Sprintf(" (×%d)", m.Count)
 	}
@@ -124,4 +128,16 @@ func flowNames(fs []*netcfg.MovedFlow) string {
 		ends = append(ends, flowName(m))
 	}
 	return strings.Join(ends, ", ")
+}
+
+// RenderUnknownSessionWarning is said when nictab found no SSH session of
+// its own but the change moves an SSH login to this host: that login may
+// be the one nictab runs in, so the change is treated as moving it.
+func RenderUnknownSessionWarning(width int, st Styles) string {
+	var b strings.Builder
+	b.WriteString(st.Danger.Render(" DANGER: THIS CHANGE MOVES AN SSH LOGIN, AND YOURS WAS NOT FOUND ") + "\n")
+	for _, l := range wrap("If that login is yours, this session hangs and may not come back. The confirm window is on, so the change reverts by itself; --ssh-client ADDR[,LOCAL] names your client if nictab could not find it.", max(width-2, 20)) {
+		b.WriteString("  " + l + "\n")
+	}
+	return b.String()
 }

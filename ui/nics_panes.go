@@ -23,8 +23,9 @@ func renderTablePane(b *strings.Builder, d nicsView, st Styles) {
 		t := v.Tables[i]
 		routes := "not read"
 		if t.Routes != nil {
-			routes = strconv.Itoa(*t.Routes)
+			routes = strconv.Itoa(*t.Routes) + countDelta(t.RoutesAdd, t.RoutesDel)
 		}
+		rules := strconv.Itoa(t.Rules) + countDelta(t.RulesAdd, t.RulesDel)
 		owner := ""
 		switch {
 		case t.Pending:
@@ -35,16 +36,16 @@ func renderTablePane(b *strings.Builder, d nicsView, st Styles) {
 			owner = "kernel"
 		}
 		sel := i == d.screen.cursor[paneTables]
-		line := row(cols, cut(tableLabel(t.ID, t.Name), 16), strconv.Itoa(t.Rules), routes, owner)
+		line := row(cols, cut(tableLabel(t.ID, t.Name), 16), rules, routes, owner)
 		switch {
 		case sel && d.screen.focus == paneTables:
 			line = st.Selected.Render(line)
 		case t.Pending:
-			line = row(cols, cut(tableLabel(t.ID, t.Name), 16), strconv.Itoa(t.Rules), routes, st.Changed.Render(owner))
+			line = row(cols, cut(tableLabel(t.ID, t.Name), 16), rules, routes, st.Changed.Render(owner))
 		case t.Owned:
-			line = row(cols, cut(tableLabel(t.ID, t.Name), 16), strconv.Itoa(t.Rules), routes, st.Owned.Render(owner))
+			line = row(cols, cut(tableLabel(t.ID, t.Name), 16), rules, routes, st.Owned.Render(owner))
 		case t.Routes == nil:
-			line = row(cols, cut(tableLabel(t.ID, t.Name), 16), strconv.Itoa(t.Rules), st.Muted.Render(routes), owner)
+			line = row(cols, cut(tableLabel(t.ID, t.Name), 16), rules, st.Muted.Render(routes), owner)
 		}
 		b.WriteString(marker(sel && d.screen.focus == paneTables) + line + "\n")
 	}

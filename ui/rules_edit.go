@@ -71,12 +71,14 @@ func (m *Model) intentRuleMakes(x *netcfg.RuleIntent, r *netcfg.Rule) bool {
 		if r.Action != netcfg.ActionLookup || m.refID(x.Table) != r.Table {
 			return false
 		}
-	} else if r.Action != x.Action {
+	} else if r.Action != x.Action || r.Goto != x.Goto {
 		return false
 	}
+	flowOK := x.FlowLabel == nil && r.FlowLabel == nil || x.FlowLabel != nil && r.FlowLabel != nil && *x.FlowLabel == *r.FlowLabel
 	return (x.Priority == 0 || x.Priority == r.Priority) && x.From == r.From && x.To == r.To && x.IIF == r.IIF &&
 		x.OIF == r.OIF && markEqual(x.FwMark, r.Mark) && x.IPProto == r.IPProto && uidEqual(x.UIDRange, r.UIDRange) &&
-		portEqual(x.SPort, r.SPort) && portEqual(x.DPort, r.DPort)
+		portEqual(x.SPort, r.SPort) && portEqual(x.DPort, r.DPort) && x.Not == r.Not && x.Tos == r.Tos && x.TunID == r.TunID &&
+		(x.DSCP == nil) == (r.DSCP == nil) && (x.DSCP == nil || *x.DSCP == *r.DSCP) && flowOK
 }
 
 // refID is the id a table reference means here, 0 when unknown.
@@ -93,208 +95,6 @@ func (m *Model) refID(t netcfg.TableRef) uint32 {
 		}
 	}
 	return 0
-}
-
-// openRuleForm opens the rule form, empty for a new rule or filled from
-// the entry it edits.
-func (m *Model) openRuleForm(before *netcfg.RuleIntent) {
-	f := &editForm{kind: formRule, title: "New rule"}
-	var x netcfg.RuleIntent
-	if before != nil {
-		x = *before
-		f.ruleBefore = &ruleEntry{intent: x}
-		f.title = "Edit rule " + netcfg.SafeText(ruleIntentText(&x))
-	}
-	num := func(v uint32) string {
-		if v == 0 {
-			return ""
-		}
-		return strconv.FormatUint(uint64(v), 10)
-	}
-	pfxText := func(p netip.Prefix) string {
-		if !p.IsValid() {
-			return ""
-		}
-		if p.IsSingleIP() {
-			return p.Addr().String()
-		}
-		return p.String()
-	}
-	mark := ""
-	if x.FwMark != nil {
-		mark = fwmarkText(x.FwMark)
-	}
-	table, action := "", ""
-	if before != nil && x.Lookup() {
-		table = x.Table.String()
-	}
-	if !x.Lookup() {
-		action = x.Action.String()
-	}
-	f.addField(m.st, "Priority", "e.g. 1100", "empty: nictab picks one in 1000-1999", 5, num(x.Priority))
-	f.addField(m.st, "From", "e.g. 10.8.0.0/24", "empty: any source", 43, pfxText(x.From))
-	f.addField(m.st, "To", "e.g. 192.0.2.0/24", "empty: any destination", 43, pfxText(x.To))
-	f.addField(m.st, "iif", "e.g. wg0", "empty: any incoming NIC", 15, x.IIF)
-	f.addField(m.st, "oif", "e.g. eno1", "empty: any outgoing NIC", 15, x.OIF)
-	f.addField(m.st, "fwmark", "e.g. 0x13 or 0x13/0xff", "empty: any mark", 23, mark)
-	f.addField(m.st, "Table", "id or name, e.g. 13", "", 64, table)
-	f.addField(m.st, "Action", "lookup", "empty: lookup the table; or blackhole, unreachable, prohibit", 11, action)
-	proto := ""
-	if x.IPProto != 0 {
-		proto = strconv.Itoa(int(x.IPProto))
-	}
-	portText := func(p *netcfg.PortRange) string {
-		if p == nil {
-			return ""
-		}
-		return rangeText(uint64(p.Start), uint64(p.End))
-	}
-	uid := ""
-	if x.UIDRange != nil {
-		uid = rangeText(uint64(x.UIDRange.Start), uint64(x.UIDRange.End))
-	}
-	f.addField(m.st, "ipproto", "e.g. tcp or 6", "empty: any protocol", 6, proto)
-	f.addField(m.st, "sport", "e.g. 1024-65535", "empty: any source port", 11, portText(x.SPort))
-	f.addField(m.st, "dport", "e.g. 443", "empty: any destination port", 11, portText(x.DPort))
-	f.addField(m.st, "uidrange", "e.g. 1000-1999", "empty: any user", 21, uid)
-	if before == nil {
-		f.focus = rfFrom
-	}
-	f.focusInput()
-	m.form = f
-	m.formFrom, m.screen = m.screen, screenForm
-}
-
-// checkRuleForm checks every field of the rule form.
-func (m *Model) checkRuleForm(f *editForm) formCheck {
-	c := formCheck{problems: map[int]string{}, notes: map[int]string{}}
-	var x netcfg.RuleIntent
-	if s := f.value(rfPriority); s != "" {
-		p, msg := m.checkPriority(s)
-		if msg != "" {
-			c.problems[rfPriority] = msg
-		}
-		x.Priority = p
-	}
-	for _, a := range []struct {
-		i  int
-		to *netip.Prefix
-	}{{rfFrom, &x.From}, {rfTo, &x.To}} {
-		if s := f.value(a.i); s != "" {
-			p, msg := parsePrefixOrAddr(s)
-			if msg != "" {
-				c.problems[a.i] = msg
-			}
-			*a.to = p
-		}
-	}
-	if x.From.IsValid() && x.To.IsValid() && x.From.Addr().Is4() != x.To.Addr().Is4() {
-		c.problems[rfTo] = "from and to must be of one family"
-	}
-	for _, d := range []struct {
-		i  int
-		to *string
-	}{{rfIIF, &x.IIF}, {rfOIF, &x.OIF}} {
-		s := f.value(d.i)
-		if s == "" {
-			continue
-		}
-		if msg := netcfg.IfNameProblem(s); msg != "" {
-			c.problems[d.i] = fmt.Sprintf("%q is not an interface name: %s", netcfg.SafeText(s), msg)
-			continue
-		}
-		*d.to = s
-		if _, ok := m.state.Link(s); !ok {
-			c.notes[d.i] = "no NIC " + netcfg.SafeText(s) + " here now; the rule waits for it (the kernel allows that)"
-		}
-	}
-	if s := f.value(rfMark); s != "" {
-		mk, msg := checkFwmark(s)
-		if msg != "" {
-			c.problems[rfMark] = msg
-		}
-		x.FwMark = mk
-	}
-	if s := f.value(rfProto); s != "" {
-		p, msg := parseIPProto(s)
-		if msg != "" {
-			c.problems[rfProto] = msg
-		}
-		x.IPProto = p
-	}
-	for _, pf := range []struct {
-		i   int
-		dst **netcfg.PortRange
-	}{{rfSPort, &x.SPort}, {rfDPort, &x.DPort}} {
-		if s := f.value(pf.i); s != "" {
-			lo, hi, msg := parseRange(s, 65534, "port")
-			if msg == "" && lo == 0 {
-				msg = "port 0 matches nothing: the kernel takes ports 1-65534"
-			}
-			if msg != "" {
-				c.problems[pf.i] = msg
-				continue
-			}
-			*pf.dst = &netcfg.PortRange{Start: uint16(lo), End: uint16(hi)}
-		}
-	}
-	if (x.SPort != nil || x.DPort != nil) && x.IPProto != 6 && x.IPProto != 17 && x.IPProto != 132 {
-		if _, bad := c.problems[rfProto]; !bad {
-			c.notes[rfProto] = "ports mean something with tcp, udp or sctp"
-		}
-	}
-	if s := f.value(rfUID); s != "" {
-		lo, hi, msg := parseRange(s, 0xffffffff, "uid")
-		if msg != "" {
-			c.problems[rfUID] = msg
-		} else {
-			x.UIDRange = &netcfg.UIDRange{Start: uint32(lo), End: uint32(hi)}
-		}
-	}
-	switch s := f.value(rfAction); s {
-	case "", "lookup":
-	default:
-		a, err := netcfg.ParseRuleAction(s)
-		if err != nil || !slices.Contains(netcfg.IntentRuleActions, a) {
-			c.problems[rfAction] = fmt.Sprintf("%q is not an action here: lookup, blackhole, unreachable or prohibit", s)
-		} else {
-			x.Action = a
-		}
-	}
-	switch t := f.value(rfTable); {
-	case x.Lookup():
-		id, msg := m.checkTableRef(t)
-		if msg != "" {
-			c.problems[rfTable] = msg
-		}
-		x.Table = netcfg.TableRef{ID: id}
-	case t != "":
-		c.problems[rfTable] = "a rule with action " + x.Action.String() + " looks up no table: leave table empty"
-	}
-	if len(c.problems) > 0 {
-		return c
-	}
-	in := m.intent()
-	for i := range in.Rules {
-		if ruleIntentEqual(&in.Rules[i], &x) && (f.ruleBefore == nil || !ruleIntentEqual(&f.ruleBefore.intent, &x)) {
-			c.problems[rfFrom] = "the same rule is already in the intent"
-			return c
-		}
-	}
-	if !x.From.IsValid() && !x.To.IsValid() && x.IIF == "" && x.OIF == "" && x.FwMark == nil && x.IPProto == 0 && x.SPort == nil && x.DPort == nil && x.UIDRange == nil {
-		c.notes[rfFrom] = "no selector: this rule matches every packet, IPv4 and IPv6"
-	}
-	c.op = op{kind: opRule, ruleAfter: &x}
-	if f.ruleBefore != nil {
-		b := f.ruleBefore.intent
-		c.op.ruleBefore = &b
-		c.op.what = "edit of rule " + ruleIntentText(&b)
-		c.meaning = "changes the rule to: " + netcfg.SafeText(ruleIntentText(&x)) + "."
-	} else {
-		c.op.what = "new rule " + ruleIntentText(&x)
-		c.meaning = "adds the rule: " + netcfg.SafeText(ruleIntentText(&x)) + "."
-	}
-	return c
 }
 
 // checkPriority checks a rule priority typed for a rule of nictab's.
@@ -373,6 +173,9 @@ func ruleIntentText(x *netcfg.RuleIntent) string {
 	if x.Priority != 0 {
 		s = append(s, strconv.FormatUint(uint64(x.Priority), 10)+":")
 	}
+	if x.Not {
+		s = append(s, "not")
+	}
 	if x.From.IsValid() {
 		s = append(s, "from", x.From.String())
 	} else {
@@ -390,6 +193,23 @@ func ruleIntentText(x *netcfg.RuleIntent) string {
 	if x.FwMark != nil {
 		s = append(s, "fwmark", fwmarkText(x.FwMark))
 	}
+	if x.Tos != 0 {
+		s = append(s, "tos", fmt.Sprintf("0x%02x", x.Tos))
+	}
+	if x.DSCP != nil {
+		v := strconv.Itoa(int(x.DSCP.Value))
+		if x.DSCP.Mask != 0x3f {
+			v += fmt.Sprintf("/0x%x", x.DSCP.Mask)
+		}
+		s = append(s, "dscp", v)
+	}
+	if x.FlowLabel != nil {
+		v := fmt.Sprintf("0x%x", x.FlowLabel.Value)
+		if x.FlowLabel.Mask != 0xfffff {
+			v += fmt.Sprintf("/0x%x", x.FlowLabel.Mask)
+		}
+		s = append(s, "flowlabel", v)
+	}
 	if x.UIDRange != nil {
 		s = append(s, "uidrange", fmt.Sprintf("%d-%d", x.UIDRange.Start, x.UIDRange.End))
 	}
@@ -397,10 +217,16 @@ func ruleIntentText(x *netcfg.RuleIntent) string {
 		s = append(s, "ipproto", ipProtoName(x.IPProto))
 	}
 	if x.SPort != nil {
-		s = append(s, "sport", rangeText(uint64(x.SPort.Start), uint64(x.SPort.End)))
+		s = append(s, "sport", portSelText(x.SPort))
 	}
 	if x.DPort != nil {
-		s = append(s, "dport", rangeText(uint64(x.DPort.Start), uint64(x.DPort.End)))
+		s = append(s, "dport", portSelText(x.DPort))
+	}
+	if x.TunID != 0 {
+		s = append(s, "tun_id", strconv.FormatUint(x.TunID, 10))
+	}
+	if x.Action == netcfg.ActionGoto {
+		return strings.Join(append(s, "goto", strconv.FormatUint(uint64(x.Goto), 10)), " ")
 	}
 	if !x.Lookup() {
 		return strings.Join(append(s, x.Action.String()), " ")
@@ -538,6 +364,14 @@ func uidEqual(a, b *netcfg.UIDRange) bool { return (a == nil) == (b == nil) && (
 
 func portEqual(a, b *netcfg.PortRange) bool {
 	return (a == nil) == (b == nil) && (a == nil || *a == *b)
+}
+
+// portSelText is N, START-END, or N/MASK.
+func portSelText(p *netcfg.PortRange) string {
+	if p.Mask != 0 {
+		return fmt.Sprintf("%d/0x%x", p.Start, p.Mask)
+	}
+	return rangeText(uint64(p.Start), uint64(p.End))
 }
 
 // rangeText is N, or START-END.

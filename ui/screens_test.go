@@ -85,6 +85,8 @@ func screenCases() []struct {
 		{"rule-form", none, newFwmarkRule},
 		{"rule-form-wrong", none, with(toRules, []step{keys("n"), wait("New rule"), keys("10.0.0.1/8"), press(tea.KeyTab), keys("2001:db8::/32"),
 			press(tea.KeyEnter), wait("Fix the fields")})},
+		{"rule-form-selectors", none, with(toRules, []step{keys("n"), wait("New rule"), keys("10.8.0.0/24"), press(tea.KeyUp), keys("1100"), tabKeys(6), keys("13"),
+			tabKeys(7), keys("yes"), tabKeys(1), keys("0x11"), tabKeys(1), keys("8/0x38"), tabKeys(2), keys("42"), wait("tos and dscp")})},
 		{"rules-pane-new-rule", none, with(newFwmarkRule, []step{press(tea.KeyEnter), wait("→new")})},
 		{"rules-pane-edited", none, with(toRules, []step{keys("jA"), wait("→adopt")})},
 		{"routes", managedSetup, with(toTables, []step{press(tea.KeyEnter), wait("Routes of table 13 vpn")})},

@@ -77,6 +77,9 @@ type TableView struct {
 	// Pending is set on a table only the unapplied edits make, listed
 	// in the terminal UI so that rules and routes can be put in it.
 	Pending bool `json:"-"`
+	// The rules and routes the unapplied edits add to the table and take
+	// from it, which the terminal UI shows beside the counts ("3+1").
+	RulesAdd, RulesDel, RoutesAdd, RoutesDel int `json:"-"`
 }
 
 // RuleView is one rule, as `ip rule` prints it and as fields.

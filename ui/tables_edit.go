@@ -180,6 +180,10 @@ func (m *Model) syncPending() {
 		out = append(out, TableView{ID: id, Name: m.tableName(id), Routes: &zero, Pending: true})
 	}
 	slices.SortFunc(out, func(a, b TableView) int { return cmp.Compare(a.ID, b.ID) })
+	if !cloned {
+		out = slices.Clone(out)
+	}
+	m.pendingCounts(out)
 	m.show.Tables = out
 }
 
@@ -193,25 +197,8 @@ func (m *Model) pendingRules(in netcfg.Intent) []RuleView {
 		if o.kind != opRule || x == nil || !slices.ContainsFunc(in.Rules, func(y netcfg.RuleIntent) bool { return ruleIntentEqual(&y, x) }) {
 			continue
 		}
-		fams := []netcfg.Family{netcfg.V4, netcfg.V6}
-		switch {
-		case x.From.IsValid():
-			fams = []netcfg.Family{netcfg.FamilyOf(x.From.Addr())}
-		case x.To.IsValid():
-			fams = []netcfg.Family{netcfg.FamilyOf(x.To.Addr())}
-		}
-		for _, f := range fams {
-			r := netcfg.NewRule()
-			r.Family, r.Priority, r.Table, r.Proto = f, x.Priority, m.refID(x.Table), netcfg.ProtoNictab
-			if !x.Lookup() {
-				r.Action, r.Table = x.Action, 0
-			}
-			r.From, r.To, r.IIF, r.OIF = x.From, x.To, x.IIF, x.OIF
-			if x.FwMark != nil {
-				mk := *x.FwMark
-				r.Mark = &mk
-			}
-			r.IPProto, r.UIDRange, r.SPort, r.DPort = x.IPProto, x.UIDRange, x.SPort, x.DPort
+		for _, f := range netcfg.IntentRuleFamilies(x) {
+			r := netcfg.IntentRule(x, f, x.Priority, m.refID(x.Table))
 			if slices.ContainsFunc(m.state.Rules, func(l netcfg.Rule) bool { return l.Family == f && m.intentRuleMakes(x, &l) }) {
 				continue
 			}

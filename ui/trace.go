@@ -289,21 +289,6 @@ func footer(p *netcfg.Path, width int, st Styles) string {
 	return b.String()
 }
 
-// renderRows lays out label/value rows, two spaces in.
-func renderRows(rows [][]string) string {
-	w := 0
-	for _, r := range rows {
-		w = max(w, lipgloss.Width(r[0]))
-	}
-	var b strings.Builder
-	for _, r := range rows {
-		b.WriteString("  " + r[0] + strings.Repeat(" ", w-lipgloss.Width(r[0])+2))
-		b.WriteString(strings.Join(r[1:], "  "))
-		b.WriteString("\n")
-	}
-	return b.String()
-}
-
 // RenderTraceCompare is the text of `nictab trace --planned`: the path now
 // and after the plan side by side, whether it changes, and the rules tried
 // in each state. Rows that differ are marked with "~". Where two columns

@@ -93,7 +93,7 @@ func (a *app) planCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var g *netcfg.Guard
+			var g *netcfg.GuardReport
 			if asJSON {
 				out := newPlanOut(p)
 				r, err := a.guardVerdict(e, p, sshClient)
@@ -101,7 +101,7 @@ func (a *app) planCmd() *cobra.Command {
 					return err
 				}
 				out.setGuard(r)
-				g = out.Guard
+				g = r
 				if err := a.writeJSON(out); err != nil {
 					return err
 				}
@@ -117,7 +117,7 @@ func (a *app) planCmd() *cobra.Command {
 				return exitError{code: exitFailed, err: errors.New("the plan has conflicts; it cannot be applied as it is")}
 			}
 			switch {
-			case detailed && g != nil && g.Dangerous():
+			case detailed && g != nil && g.MovesSSH():
 				return exitError{code: exitMovesSSH}
 			case detailed && !p.Plan.Empty():
 				return exitError{code: exitChanges}
@@ -176,7 +176,7 @@ func sshConn(flag string) (netcfg.SSHConn, bool, error) {
 // session. Then it lists the other live connections and the foreign
 // rules the plan moves. The Guard is nil when nictab does not run over
 // SSH.
-func (a *app) guard(e *snapshots.Engine, p *snapshots.Proposal, clientFlag string) (*netcfg.Guard, error) {
+func (a *app) guard(e *snapshots.Engine, p *snapshots.Proposal, clientFlag string) (*netcfg.GuardReport, error) {
 	if !p.Plan.Empty() {
 		note := a.sshSessionNote()
 		if clientFlag != "" {
@@ -204,7 +204,10 @@ func (a *app) guard(e *snapshots.Engine, p *snapshots.Proposal, clientFlag strin
 	if lines := ui.FlowLines(&r.Flows, &names, 80, 8, a.styles()); len(lines) > 0 {
 		fmt.Fprint(a.out, "\n"+strings.Join(lines, "\n")+"\n")
 	}
-	return r.SSH, nil
+	if r.SSH == nil && r.MovesSSH() {
+		fmt.Fprint(a.out, "\n"+ui.RenderUnknownSessionWarning(80, a.styles()))
+	}
+	return r, nil
 }
 
 // guardVerdict is guard without a word on the terminal: nil when the
@@ -276,7 +279,7 @@ func (a *app) runApply(cmd *cobra.Command, e *snapshots.Engine, p *snapshots.Pro
 	if err != nil {
 		return err
 	}
-	window, err := a.confirmFor(cmd, g, f)
+	window, err := a.confirmFor(cmd, g != nil && g.MovesSSH(), f)
 	if err != nil {
 		return err
 	}
@@ -349,15 +352,15 @@ func appliedText(p *netcfg.Plan, steps int) string {
 }
 
 // confirmFor is the confirm window of an apply: --confirm, else 60 s when
-// the guard says the change moves or cuts the SSH session, or over SSH
-// with a terminal.
-func (a *app) confirmFor(cmd *cobra.Command, g *netcfg.Guard, f applyFlags) (time.Duration, error) {
+// the guard says the change moves or cuts the SSH session (movesSSH), or
+// over SSH with a terminal.
+func (a *app) confirmFor(cmd *cobra.Command, movesSSH bool, f applyFlags) (time.Duration, error) {
 	window := f.confirm
 	explicit := cmd.Flags().Lookup("confirm") != nil && cmd.Flags().Changed("confirm")
 	switch {
-	case g != nil && g.Dangerous() && explicit && window == 0 && !f.force:
+	case movesSSH && explicit && window == 0 && !f.force:
 		return 0, usagef("this change moves or cuts your SSH session, so it needs a confirm window: drop --confirm 0, or add --force; nothing was changed")
-	case g != nil && g.Dangerous() && !explicit:
+	case movesSSH && !explicit:
 		window = defaultConfirm
 	case !explicit && overSSH() && isTerminal(a.stdin):
 		window = defaultConfirm

@@ -211,7 +211,7 @@ func (b *tuiBackend) sshCheck(e *snapshots.Engine, p *snapshots.Proposal) (*ui.S
 		if err != nil {
 			return nil, &netcfg.FlowGuard{Note: "the live connections cannot be traced: " + err.Error()}
 		}
-		return nil, &r.Flows
+		return unknownSessionCheck(&r, &p.Live.Names), &r.Flows
 	}
 	client := conn.Client.Addr().WithZone("").String()
 	if err != nil {
@@ -225,6 +225,26 @@ func (b *tuiBackend) sshCheck(e *snapshots.Engine, p *snapshots.Proposal) (*ui.S
 		Changed: g.Status == netcfg.GuardMoved || g.Status == netcfg.GuardUndetermined, Broken: g.Status == netcfg.GuardBroken, Unknown: g.Status == netcfg.GuardUnknown,
 		Culprit: g.Cause, Message: g.Message,
 	}, &r.Flows
+}
+
+// unknownSessionCheck is the TUI's warning when no session of nictab's
+// was found but the change moves an SSH login to this host, which may be
+// the one the TUI runs in; nil when it moves none.
+func unknownSessionCheck(r *netcfg.GuardReport, names *netcfg.Names) *ui.SSHCheck {
+	if !r.MovesSSH() {
+		return nil
+	}
+	for _, m := range r.Flows.Moved {
+		if !m.SSH || m.SameWay {
+			continue
+		}
+		return &ui.SSHCheck{
+			Client: m.Remote.Addr().String(), Before: netcfg.HopText(m.Before, names), After: netcfg.HopText(m.After, names),
+			Changed: true, Culprit: m.Cause,
+			Message: "this change moves the SSH login from " + netcfg.FlowEndpoint(&m) + ", and nictab found no SSH session of its own: if that login is yours, this session hangs",
+		}
+	}
+	return nil
 }
 
 // pathText is where a traced reply goes: "through eno1 via 192.168.10.1

@@ -295,6 +295,41 @@ func TestGuardFlowsSessionFirst(t *testing.T) {
 	checkAgainstRouteGet(t, c, danger, []liveConn{other, {proto: "tcp", local: client.remote, remote: client.local}}, out.Flows)
 }
 
+// TestGuardFlowsUnknownSession: with no SSH session of nictab's found, a
+// plan that moves an SSH login to this host is treated as moving the
+// session: the login is marked, the warning is loud, --detailed-exitcode
+// exits 5, --json says moves-ssh, and apply refuses --confirm 0 leaving
+// the kernel as it was.
+func TestGuardFlowsUnknownSession(t *testing.T) {
+	c := newCLI(t)
+	gw := netcfg.SandboxGatewayNS(c.ns.Name)
+	listen(t, c.ns.Name, "tcp", "192.168.20.2:22")
+	client := dial(t, gw, "tcp", "192.168.20.1:0", "192.168.20.2:22")
+	danger := writeFile(t, "danger.yaml", dangerFile)
+
+	r := c.run("plan", "-f", danger, "--detailed-exitcode")
+	if r.code != exitMovesSSH {
+		t.Fatalf("plan that moves an SSH login, no session found: want exit %d, got %s", exitMovesSSH, r)
+	}
+	mustContain(t, "plan", flat(r.stdout), fmt.Sprintf("%s:22 (an SSH login)", client.local.Addr()),
+		"DANGER: THIS CHANGE MOVES AN SSH LOGIN, AND YOURS WAS NOT FOUND")
+	r = c.run("plan", "-f", danger, "--json", "--detailed-exitcode")
+	var out planOutput
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || r.code != exitMovesSSH {
+		t.Fatalf("plan --json --detailed-exitcode: %v\n%s", err, r)
+	}
+	if out.Verdict != "moves-ssh" || len(out.Flows.Moved) == 0 || !out.Flows.Moved[0].SSH || out.Flows.Moved[0].Session {
+		t.Fatalf("verdict %q, moved %+v", out.Verdict, out.Flows.Moved)
+	}
+	before := c.routing()
+	r = c.run("apply", "-f", danger, "--yes", "--confirm", "0")
+	if r.code != exitUsage || c.routing() != before {
+		t.Fatalf("--confirm 0 on a change that moves an SSH login: want exit %d and nothing changed, got %s", exitUsage, r)
+	}
+	// checkAgainstRouteGet applies the plan: last.
+	checkAgainstRouteGet(t, c, danger, []liveConn{{proto: "tcp", local: client.remote, remote: client.local}}, out.Flows)
+}
+
 // TestGuardFlowsWireGuard: with wg-quick's rules (32764 sends all
 // unmarked traffic to table 51820, whose default route is wg0; 32765
 // keeps main's more specific routes), a connection from eno1's address

@@ -76,8 +76,8 @@ type planOut struct {
 	// absent when the plan changes nothing.
 	Flows *netcfg.FlowGuard `json:"flows,omitempty"`
 	// Verdict sums the guard up: "safe", "moves-ssh" (the SSH session
-	// moves, breaks or cannot be judged safe: plan --detailed-exitcode
-	// exits 5), "moves-flows" (other connections or foreign rules'
+	// moves, breaks or cannot be judged safe, or with no session found an
+	// SSH login here moves: plan --detailed-exitcode exits 5), "moves-flows" (other connections or foreign rules'
 	// traffic move); absent when the plan changes nothing.
 	Verdict string `json:"verdict,omitempty"`
 	// GuardMain says how much of main the guard read: "oracle" (only the
@@ -92,7 +92,7 @@ func (o *planOut) setGuard(r *netcfg.GuardReport) {
 	}
 	o.Guard, o.Flows, o.GuardMain = r.SSH, &r.Flows, r.Main
 	switch {
-	case r.SSH != nil && r.SSH.Dangerous():
+	case r.MovesSSH():
 		o.Verdict = "moves-ssh"
 	case r.Flows.Dangerous():
 		o.Verdict = "moves-flows"
@@ -285,7 +285,7 @@ func (a *app) runApplyJSON(cmd *cobra.Command, e *snapshots.Engine, p *snapshots
 	res.Plan.setGuard(r)
 	g := res.Plan.Guard
 	res.Guard = g
-	window, err := a.confirmFor(cmd, g, f)
+	window, err := a.confirmFor(cmd, r != nil && r.MovesSSH(), f)
 	if err != nil {
 		return a.failJSON(res, err)
 	}
