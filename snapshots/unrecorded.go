@@ -169,6 +169,10 @@ func (e *Engine) keepUnrecorded(live netcfg.State, d *netcfg.Desired) (*unrecord
 		return nil, fmt.Errorf("read the history for what nictab installed: %w", err)
 	}
 	set := &unrecordedSet{rules: map[string]bool{}, routes: map[netcfg.RouteKey]bool{}}
+	// Where d holds each identity, made at the first unrecorded object: a
+	// host with 100k such routes looks each up once, not by a scan of d.
+	var ruleIn map[string]bool
+	var routeAt map[netcfg.RouteKey]int
 	for i := range live.Rules {
 		r := &live.Rules[i]
 		k := netcfg.RuleKey(r)
@@ -176,8 +180,15 @@ func (e *Engine) keepUnrecorded(live netcfg.State, d *netcfg.Desired) (*unrecord
 			continue
 		}
 		set.rules[k] = true
-		if !slices.ContainsFunc(d.Rules, func(w netcfg.Rule) bool { return netcfg.RuleKey(&w) == k }) {
+		if ruleIn == nil {
+			ruleIn = make(map[string]bool, len(d.Rules))
+			for j := range d.Rules {
+				ruleIn[netcfg.RuleKey(&d.Rules[j])] = true
+			}
+		}
+		if !ruleIn[k] {
 			d.Rules = append(d.Rules, *r)
+			ruleIn[k] = true
 		}
 		d.Notes = append(d.Notes, netcfg.Note{Text: fmt.Sprintf("rule %q is proto nictab, not in history: no record of nictab's installed it (another tool using protocol 201?); left as it is (`nictab snapshot save --adopt` takes it over)", netcfg.RuleString(r))})
 	}
@@ -189,7 +200,16 @@ func (e *Engine) keepUnrecorded(live netcfg.State, d *netcfg.Desired) (*unrecord
 			continue
 		}
 		set.routes[k] = true
-		if j := slices.IndexFunc(d.Routes, func(w netcfg.Route) bool { return w.Key() == k }); j < 0 {
+		if routeAt == nil {
+			routeAt = make(map[netcfg.RouteKey]int, len(d.Routes))
+			for j := range d.Routes {
+				if _, dup := routeAt[d.Routes[j].Key()]; !dup {
+					routeAt[d.Routes[j].Key()] = j
+				}
+			}
+		}
+		if j, ok := routeAt[k]; !ok {
+			routeAt[k] = len(d.Routes)
 			d.Routes = append(d.Routes, *r)
 			added = true
 		} else if !netcfg.RouteEqual(&d.Routes[j], r) {
