@@ -57,11 +57,31 @@ type DSCPMatch struct {
 	Mask  uint8 `json:"mask"`
 }
 
+// String is the selector as `ip rule` takes it: "46", or "8/0x38" when
+// the mask is not the whole DSCP.
+func (d *DSCPMatch) String() string {
+	v := strconv.Itoa(int(d.Value))
+	if d.Mask != 0x3f {
+		v += fmt.Sprintf("/0x%x", d.Mask)
+	}
+	return v
+}
+
 // FlowLabel is an IPv6 rule's flowlabel selector (FRA_FLOWLABEL,
 // FRA_FLOWLABEL_MASK). Mask is 0xfffff when the rule gives none.
 type FlowLabel struct {
 	Value uint32 `json:"value"`
 	Mask  uint32 `json:"mask"`
+}
+
+// String is the selector as `ip rule` takes it: "0x100", or
+// "0x100/0xff00" when the mask is not the whole label.
+func (f *FlowLabel) String() string {
+	v := fmt.Sprintf("0x%x", f.Value)
+	if f.Mask != 0xfffff {
+		v += fmt.Sprintf("/0x%x", f.Mask)
+	}
+	return v
 }
 
 // Realms formats FRA_FLOW/RTA_FLOW as `ip` does: "TO" or "FROM/TO".

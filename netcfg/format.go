@@ -25,18 +25,10 @@ func RuleArgs(r *Rule) []string {
 		a = append(a, "tos", fmt.Sprintf("0x%02x", r.Tos))
 	}
 	if r.DSCP != nil {
-		v := strconv.Itoa(int(r.DSCP.Value))
-		if r.DSCP.Mask != 0x3f {
-			v += fmt.Sprintf("/0x%x", r.DSCP.Mask)
-		}
-		a = append(a, "dscp", v)
+		a = append(a, "dscp", r.DSCP.String())
 	}
 	if r.FlowLabel != nil {
-		v := fmt.Sprintf("0x%x", r.FlowLabel.Value)
-		if r.FlowLabel.Mask != 0xfffff {
-			v += fmt.Sprintf("/0x%x", r.FlowLabel.Mask)
-		}
-		a = append(a, "flowlabel", v)
+		a = append(a, "flowlabel", r.FlowLabel.String())
 	}
 	if r.Mark != nil {
 		if r.Mark.Mask == 0xffffffff {

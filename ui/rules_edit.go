@@ -197,18 +197,10 @@ func ruleIntentText(x *netcfg.RuleIntent) string {
 		s = append(s, "tos", fmt.Sprintf("0x%02x", x.Tos))
 	}
 	if x.DSCP != nil {
-		v := strconv.Itoa(int(x.DSCP.Value))
-		if x.DSCP.Mask != 0x3f {
-			v += fmt.Sprintf("/0x%x", x.DSCP.Mask)
-		}
-		s = append(s, "dscp", v)
+		s = append(s, "dscp", x.DSCP.String())
 	}
 	if x.FlowLabel != nil {
-		v := fmt.Sprintf("0x%x", x.FlowLabel.Value)
-		if x.FlowLabel.Mask != 0xfffff {
-			v += fmt.Sprintf("/0x%x", x.FlowLabel.Mask)
-		}
-		s = append(s, "flowlabel", v)
+		s = append(s, "flowlabel", x.FlowLabel.String())
 	}
 	if x.UIDRange != nil {
 		s = append(s, "uidrange", fmt.Sprintf("%d-%d", x.UIDRange.Start, x.UIDRange.End))

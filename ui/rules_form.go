@@ -93,16 +93,10 @@ func (m *Model) openRuleForm(before *netcfg.RuleIntent) {
 	f.addField(m.st, "tos", "e.g. 0x10", "empty: any TOS (the whole DS byte)", 4, tos)
 	dscp, flow := "", ""
 	if x.DSCP != nil {
-		dscp = strconv.Itoa(int(x.DSCP.Value))
-		if x.DSCP.Mask != 0x3f {
-			dscp += fmt.Sprintf("/0x%x", x.DSCP.Mask)
-		}
+		dscp = x.DSCP.String()
 	}
 	if x.FlowLabel != nil {
-		flow = fmt.Sprintf("0x%x", x.FlowLabel.Value)
-		if x.FlowLabel.Mask != 0xfffff {
-			flow += fmt.Sprintf("/0x%x", x.FlowLabel.Mask)
-		}
+		flow = x.FlowLabel.String()
 	}
 	f.addField(m.st, "dscp", "e.g. 46 or 8/0x38", "empty: any DSCP", 9, dscp)
 	f.addField(m.st, "flowlabel", "e.g. 0x100/0xff00", "empty: any flow label (IPv6 only)", 17, flow)
