@@ -292,6 +292,11 @@ func (e *Engine) Apply(p *Proposal, o ApplyOptions) (*Outcome, error) {
 	}
 	j := &Journal{Started: e.cfg.Now().UTC(), PID: os.Getpid(), Phase: PhaseApplying}
 	var baseline *Snapshot
+	// The snapshot of the change is what the read-back will say, and a
+	// verified read-back says what the plan's target does: its bytes are
+	// made while the kernel applies (see startPending).
+	var spec <-chan pendingBytes
+	var at time.Time
 	res, err := netcfg.Apply(k, p.Plan, netcfg.ApplyOptions{
 		LoadNames: e.names,
 		Names:     netcfg.NamesFile{Paths: e.cfg.NamePaths},
@@ -310,8 +315,15 @@ func (e *Engine) Apply(p *Proposal, o ApplyOptions) (*Outcome, error) {
 				}
 			}
 			// After the baseline, so the change's id sorts after it.
+			at = e.cfg.Now()
 			j.TxID = e.store.NewID()
-			return e.store.writeJournal(j)
+			if err := e.store.writeJournal(j); err != nil {
+				return err
+			}
+			if !o.Unrecorded && !p.Plan.Empty() {
+				spec = e.startPending(p, before, j.TxID, at)
+			}
+			return nil
 		},
 	})
 	if err != nil {
@@ -331,9 +343,9 @@ func (e *Engine) Apply(p *Proposal, o ApplyOptions) (*Outcome, error) {
 		// Nothing changed, or nothing new to record.
 		return out, e.store.removeJournal(journalFile)
 	}
-	snap := e.snapshotOf(p, res.After, j.TxID)
+	snap := e.snapshotAt(p, res.After, j.TxID, at)
 	j.SnapshotID = snap.Meta.ID
-	if err := e.store.savePending(snap); err != nil {
+	if err := e.savePending(snap, spec); err != nil {
 		return nil, e.undoUnrecorded(k, j, fmt.Errorf("the change could not be recorded: %w", err))
 	}
 	if o.Confirm > 0 {
@@ -395,23 +407,47 @@ func (e *Engine) undoUnrecordedAs(k netcfg.Kernel, j *Journal, name string, caus
 }
 
 func (e *Engine) snapshotOf(p *Proposal, after netcfg.State, txid string) *Snapshot {
+	return e.snapshotAt(p, after, txid, e.cfg.Now())
+}
+
+// snapshotAt is the snapshot of a state taken at a time: after is the
+// read-back of a change, used for nothing else once the snapshot is
+// made, so its routes are shared, not copied.
+func (e *Engine) snapshotAt(p *Proposal, after netcfg.State, txid string, at time.Time) *Snapshot {
+	d := dropUnrecorded(netcfg.OwnedAsDesiredSharing(after), p.unrecorded)
+	// In the plan target's order, not the kernel's (which dumps IPv4
+	// before IPv6, and IPv6 routes in its tree's order): the record is the
+	// same whatever order the kernel lists it in, and the snapshot encoded
+	// ahead from the target (startPending) can be the same as this one.
+	if !slices.IsSortedFunc(d.Rules, compareRules) {
+		slices.SortStableFunc(d.Rules, compareRules)
+	}
+	if !slices.IsSortedFunc(d.Routes, compareRouteKeys) {
+		slices.SortStableFunc(d.Routes, compareRouteKeys)
+	}
+	return e.snapshotFrom(p, netcfg.Target{Rules: d.Rules, Routes: d.Routes, Names: d.Names}, after.Links, txid, at)
+}
+
+func compareRules(a, b netcfg.Rule) int { return netcfg.CompareRules(&a, &b) }
+
+func compareRouteKeys(a, b netcfg.Route) int { return a.Key().Compare(b.Key()) }
+
+// snapshotFrom is the snapshot recording resolved, with the addressing
+// of the NICs among links it uses.
+func (e *Engine) snapshotFrom(p *Proposal, resolved netcfg.Target, links []netcfg.Link, txid string, at time.Time) *Snapshot {
 	host := e.cfg.Host
 	if host == "" {
 		host, _ = os.Hostname()
 	}
-	// after is the read-back, used for nothing else once the snapshot is
-	// made: its routes are shared, not copied.
-	d := dropUnrecorded(netcfg.OwnedAsDesiredSharing(after), p.unrecorded)
-	resolved := netcfg.Target{Rules: d.Rules, Routes: d.Routes, Names: d.Names}
 	parent, _ := e.store.LatestID()
 	return &Snapshot{
 		Version: Version,
 		Comment: p.Comment,
 		Intent:  p.Intent,
 		Meta: &Meta{
-			ID: txid, Time: e.cfg.Now().UTC().Truncate(time.Second), Host: host, NictabVersion: e.cfg.Version,
+			ID: txid, Time: at.UTC().Truncate(time.Second), Host: host, NictabVersion: e.cfg.Version,
 			Parent: parent, Netns: e.cfg.Netns, Kind: p.Kind, Networkd: e.cfg.Networkd,
-			Addressing: addressingOf(after, resolved, p.Intent),
+			Addressing: addressingOf(netcfg.State{Links: links}, resolved, p.Intent),
 		},
 		Resolved: &resolved,
 	}

@@ -381,3 +381,46 @@ func TestStoreIDs(t *testing.T) {
 		t.Error("prune --keep 0 must be refused")
 	}
 }
+
+// TestPendingEncodedAheadIsTheReadBack: the snapshot encoded while the
+// kernel applies is used only when it is the read-back's, byte for byte:
+// an apply of rules and routes of both families (which the kernel lists
+// in another order than the plan) records what the kernel holds.
+func TestPendingEncodedAheadIsTheReadBack(t *testing.T) {
+	r := newRig(t)
+	before := snapshots.SpeculatedForTest()
+	out := r.apply(nicIntent("eno1", 13, "enp2s0", 14), "both", 0)
+	if got := snapshots.SpeculatedForTest() - before; got != 1 {
+		t.Errorf("%d pending snapshots written from the bytes encoded ahead, want 1", got)
+	}
+	stored, err := os.ReadFile(filepath.Join(r.dir, "snapshots", out.Snapshot.Meta.ID+".yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := snapshots.Marshal(out.Snapshot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(stored) != string(want) {
+		t.Errorf("stored snapshot:\n%s\nwant the read-back's:\n%s", stored, want)
+	}
+	live, err := r.e.Live()
+	if err != nil {
+		t.Fatal(err)
+	}
+	owned := netcfg.OwnedAsDesired(live)
+	key := func(rs []netcfg.Route) []string {
+		var ks []string
+		for i := range rs {
+			ks = append(ks, netcfg.RouteString(&rs[i]))
+		}
+		slices.Sort(ks)
+		return ks
+	}
+	if got, want := key(out.Snapshot.Resolved.Routes), key(owned.Routes); !slices.Equal(got, want) || len(got) == 0 {
+		t.Errorf("recorded routes %q, the kernel holds %q", got, want)
+	}
+	if len(out.Snapshot.Resolved.Rules) != len(owned.Rules) || len(owned.Rules) == 0 {
+		t.Errorf("recorded %d rules, the kernel holds %d", len(out.Snapshot.Resolved.Rules), len(owned.Rules))
+	}
+}

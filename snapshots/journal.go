@@ -257,6 +257,12 @@ func (s *Store) savePending(snap *Snapshot) error {
 	if err != nil {
 		return fmt.Errorf("encode snapshot: %w", err)
 	}
+	return s.writePending(snap, b)
+}
+
+// writePending writes b, the bytes marshalStored made of snap, as the
+// pending snapshot.
+func (s *Store) writePending(snap *Snapshot, b []byte) error {
 	d, err := s.pendingDirFile(true)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", pendingDir, err)

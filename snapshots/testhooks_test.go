@@ -17,3 +17,7 @@ func WriteBeatForTest(e *Engine, pid int) error {
 
 // JournalForTest reads the journal under its plain name.
 func JournalForTest(e *Engine) (*Journal, error) { return e.store.readJournal(journalFile) }
+
+// SpeculatedForTest is how many pending snapshots were written from the
+// bytes encoded while the kernel applied.
+func SpeculatedForTest() int64 { return speculated.Load() }
