@@ -93,6 +93,8 @@ type Proposal struct {
 	// unrecorded is what the plan leaves alone as "proto nictab, not in
 	// history" (see keepUnrecorded); the snapshot does not record it.
 	unrecorded *unrecordedSet
+	// before is what Prepare encoded of Live for the journal.
+	before <-chan encodedBefore
 }
 
 // Propose resolves an intent against the live state and plans the change.
@@ -268,6 +270,7 @@ func (e *Engine) Apply(p *Proposal, o ApplyOptions) (*Outcome, error) {
 	if o.Confirm > 0 && e.cfg.StartWatchdog == nil {
 		return nil, errors.New("a confirm window needs a watchdog process, and none can be started here")
 	}
+	e.Prepare(p)
 	lock, err := e.acquire()
 	if err != nil {
 		return nil, err
@@ -305,7 +308,9 @@ func (e *Engine) Apply(p *Proposal, o ApplyOptions) (*Outcome, error) {
 			// Shared with the kernel's state before the change, which Apply
 			// only reads (its undo copies what it needs): the journal of a
 			// rollback of 100k routes holds no second copy of them.
-			j.Before = netcfg.OwnedAsDesiredSharing(before)
+			if err := e.setJournalBefore(j, p, netcfg.OwnedAsDesiredSharing(before)); err != nil {
+				return err
+			}
 			j.Tables = before.Complete
 			j.Foreign = netcfg.ForeignObjects(before)
 			if !o.Unrecorded && !p.Plan.Empty() {

@@ -3,8 +3,10 @@ package snapshots_test
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"syscall"
@@ -422,5 +424,49 @@ func TestPendingEncodedAheadIsTheReadBack(t *testing.T) {
 	}
 	if len(out.Snapshot.Resolved.Rules) != len(owned.Rules) || len(owned.Rules) == 0 {
 		t.Errorf("recorded %d rules, the kernel holds %d", len(out.Snapshot.Resolved.Rules), len(owned.Rules))
+	}
+}
+
+// TestJournalBeforeEncodedAhead: a rollback of a table of 2,000 routes
+// writes its journal with the state before that Prepare encoded while
+// the plan printed, and the journal reads back as that state.
+func TestJournalBeforeEncodedAhead(t *testing.T) {
+	r := newRig(t)
+	var in netcfg.Intent
+	for i := range 2000 {
+		in.Routes = append(in.Routes, netcfg.RouteIntent{Table: netcfg.TableRef{ID: 100}, To: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 200, byte(i >> 8), byte(i)}), 32), Via: netip.MustParseAddr("192.168.10.1"), Dev: "eno1"})
+	}
+	r.apply(in, "2000 routes", 0)
+	target, err := r.e.Store().Back(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := r.e.ProposeRollback(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := netcfg.OwnedAsDesired(p.Live)
+	r.e.Prepare(p)
+	n := snapshots.JournalsAheadForTest()
+	// Confirm window: the journal stays on disk to be read.
+	out, err := r.e.Apply(p, snapshots.ApplyOptions{Confirm: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snapshots.JournalsAheadForTest() != n+1 {
+		t.Error("the journal was not written with the state before encoded ahead")
+	}
+	j, err := snapshots.JournalForTest(r.e)
+	if err != nil || j == nil {
+		t.Fatalf("journal %v, %v", j, err)
+	}
+	if len(j.Before.Routes) != 2000 || !reflect.DeepEqual(j.Before.Routes, want.Routes) {
+		t.Errorf("journal's state before holds %d routes, not the 2000 the kernel held", len(j.Before.Routes))
+	}
+	if j.Phase != snapshots.PhaseApplied || j.TxID != out.Pending.TxID {
+		t.Errorf("journal phase %q txid %q, want applied, %q", j.Phase, j.TxID, out.Pending.TxID)
+	}
+	if _, err := r.e.Confirm(); err != nil {
+		t.Fatal(err)
 	}
 }

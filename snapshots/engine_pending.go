@@ -1,6 +1,7 @@
 package snapshots
 
 import (
+	"encoding/json"
 	"reflect"
 	"sync/atomic"
 	"time"
@@ -70,5 +71,89 @@ func (e *Engine) savePending(snap *Snapshot, spec <-chan pendingBytes) error {
 func sameSnapshot(a, b *Snapshot) bool {
 	return a.Version == b.Version && a.Comment == b.Comment &&
 		reflect.DeepEqual(a.Intent, b.Intent) && reflect.DeepEqual(a.Meta, b.Meta) &&
-		reflect.DeepEqual(a.Resolved, b.Resolved)
+		(a.Resolved == nil) == (b.Resolved == nil) &&
+		(a.Resolved == nil || targetIdentical(a.Resolved, b.Resolved))
+}
+
+func targetIdentical(a, b *netcfg.Target) bool {
+	return routesIdentical(a.Routes, b.Routes) && reflect.DeepEqual(a.Rules, b.Rules) && reflect.DeepEqual(a.Names, b.Names)
+}
+
+// encodedBefore is what nictab owned in a proposal's live state, encoded
+// for the journal.
+type encodedBefore struct {
+	d   netcfg.Desired
+	b   []byte
+	err error
+}
+
+// journalsAhead counts the journals written with the state before
+// encoded by Prepare (tests look at it).
+var journalsAhead atomic.Int64
+
+// Prepare starts, in the background, work an Apply of p would do first
+// and that does not depend on anything it reads: encoding, for the
+// journal, what nictab owns in the state p was planned from (0.15 s for
+// 100k routes), while the plan is printed. Apply checks that the kernel
+// still holds exactly that before it uses it. Apply prepares by itself a
+// proposal not prepared before; preparing twice does nothing more.
+func (e *Engine) Prepare(p *Proposal) {
+	if p.before != nil || p.Plan.Empty() {
+		return
+	}
+	d := netcfg.OwnedAsDesiredSharing(p.Live)
+	if len(d.Routes) < encodeBeforeMin {
+		return
+	}
+	ch := make(chan encodedBefore, 1)
+	go func() {
+		b, err := json.Marshal(d)
+		ch <- encodedBefore{d: d, b: b, err: err}
+	}()
+	p.before = ch
+}
+
+// setJournalBefore sets the journal's state before, d: with the encoding
+// Prepare made when it encoded that same state, else encoded now.
+func (e *Engine) setJournalBefore(j *Journal, p *Proposal, d netcfg.Desired) error {
+	if ch := p.before; ch != nil {
+		p.before = nil
+		if eb := <-ch; eb.err == nil && desiredIdentical(&eb.d, &d) {
+			journalsAhead.Add(1)
+			j.Before, j.beforeJSON = d, eb.b
+			return nil
+		}
+	}
+	return j.setBefore(d)
+}
+
+// routesIdentical is reflect.DeepEqual of two route lists, field by field
+// without reflection where it can (100k routes: 5 ms, not 160).
+func routesIdentical(a, b []netcfg.Route) bool {
+	if len(a) != len(b) || (a == nil) != (b == nil) {
+		return false
+	}
+	for i := range a {
+		x, y := &a[i], &b[i]
+		if x.Table != y.Table || x.Type != y.Type || x.Dst != y.Dst || x.Gw != y.Gw || x.Dev != y.Dev ||
+			x.Src != y.Src || x.Scope != y.Scope || x.Proto != y.Proto || x.Metric != y.Metric ||
+			x.Tos != y.Tos || x.Onlink != y.Onlink || x.From != y.From || x.NHID != y.NHID ||
+			x.Metrics != y.Metrics || x.Pref != y.Pref || x.Realms != y.Realms || x.Expires != y.Expires ||
+			x.Dead != y.Dead || x.LinkDown != y.LinkDown {
+			return false
+		}
+		if x.MultiPath != nil || y.MultiPath != nil || x.Encap != nil || y.Encap != nil || x.Unmodelled != nil || y.Unmodelled != nil {
+			if !reflect.DeepEqual(x.MultiPath, y.MultiPath) || !reflect.DeepEqual(x.Encap, y.Encap) || !reflect.DeepEqual(x.Unmodelled, y.Unmodelled) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// desiredIdentical is reflect.DeepEqual of two desired states.
+func desiredIdentical(a, b *netcfg.Desired) bool {
+	return routesIdentical(a.Routes, b.Routes) && reflect.DeepEqual(a.Rules, b.Rules) &&
+		reflect.DeepEqual(a.Names, b.Names) && reflect.DeepEqual(a.Tables, b.Tables) && reflect.DeepEqual(a.Notes, b.Notes) &&
+		reflect.DeepEqual(a.NICs, b.NICs)
 }

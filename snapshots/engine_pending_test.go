@@ -1,9 +1,11 @@
 package snapshots
 
 import (
+	"encoding/json"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -51,5 +53,90 @@ func TestPendingEncodedAheadOnlyWhenSame(t *testing.T) {
 	}
 	if string(got) != string(want) {
 		t.Errorf("pending snapshot:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestJournalEncodedBeforeSameAsWhole: a journal whose state before was
+// encoded once encodes as json.Marshal encodes it whole.
+func TestJournalEncodedBeforeSameAsWhole(t *testing.T) {
+	var d netcfg.Desired
+	for i := range encodeBeforeMin + 1 {
+		d.Routes = append(d.Routes, netcfg.Route{Table: 100, Type: netcfg.RouteUnicast, Dst: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), 32), Dev: "eno1", Proto: netcfg.ProtoNictab})
+	}
+	d.Tables = []uint32{100}
+	j := &Journal{TxID: "261202-060000", Started: time.Date(2026, 12, 2, 6, 0, 0, 0, time.UTC), PID: 7, Phase: PhaseApplied,
+		Tables: []uint32{100}, Foreign: []string{`route "before":{} 10.9.0.0/16`}, SnapshotID: "261202-060000", BootID: "b"}
+	if err := j.setBefore(d); err != nil {
+		t.Fatal(err)
+	}
+	if j.beforeJSON == nil {
+		t.Fatal("a state before of many routes was not encoded once")
+	}
+	got, err := j.encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	type plain Journal
+	want, err := json.Marshal((*plain)(j))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("encoded:\n%.300s\nwant:\n%.300s", got, want)
+	}
+}
+
+// TestIdenticalSeesEveryField: routesIdentical and desiredIdentical
+// compare every field of a route and of a desired state; a field added
+// to either must be added to them.
+func TestIdenticalSeesEveryField(t *testing.T) {
+	if n := reflect.TypeFor[netcfg.Route]().NumField(); n != 22 {
+		t.Errorf("netcfg.Route has %d fields: routesIdentical compares 22", n)
+	}
+	if n := reflect.TypeFor[netcfg.Desired]().NumField(); n != 6 {
+		t.Errorf("netcfg.Desired has %d fields: desiredIdentical compares 6", n)
+	}
+	base := netcfg.Route{Table: 100, Type: netcfg.RouteUnicast, Dst: netip.MustParsePrefix("10.1.0.0/16"), Dev: "eno1"}
+	rt := reflect.TypeFor[netcfg.Route]()
+	for i := range rt.NumField() {
+		other := base
+		f := reflect.ValueOf(&other).Elem().Field(i)
+		switch f.Kind() {
+		case reflect.Bool:
+			f.SetBool(!f.Bool())
+		case reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			f.SetUint(f.Uint() + 1)
+		case reflect.Int, reflect.Int32, reflect.Int64:
+			f.SetInt(f.Int() + 1)
+		case reflect.String:
+			f.SetString(f.String() + "x")
+		case reflect.Slice:
+			f.Set(reflect.MakeSlice(f.Type(), 1, 1))
+		case reflect.Pointer:
+			f.Set(reflect.New(f.Type().Elem()))
+		case reflect.Struct:
+			switch v := f.Addr().Interface().(type) {
+			case *netip.Addr:
+				*v = netip.MustParseAddr("192.0.2.1")
+			case *netip.Prefix:
+				*v = netip.MustParsePrefix("192.0.2.0/24")
+			case *netcfg.Metrics:
+				v.Values[0]++
+			default:
+				t.Fatalf("field %s: no way to change a %s here", rt.Field(i).Name, f.Type())
+			}
+		default:
+			t.Fatalf("field %s: no way to change a %s here", rt.Field(i).Name, f.Type())
+		}
+		a, b := []netcfg.Route{base}, []netcfg.Route{other}
+		if reflect.DeepEqual(a, b) {
+			t.Fatalf("field %s: the change made no difference", rt.Field(i).Name)
+		}
+		if routesIdentical(a, b) {
+			t.Errorf("routesIdentical does not see a change of %s", rt.Field(i).Name)
+		}
+	}
+	if !routesIdentical([]netcfg.Route{base}, []netcfg.Route{base}) {
+		t.Error("a route is not identical to itself")
 	}
 }

@@ -21,3 +21,7 @@ func JournalForTest(e *Engine) (*Journal, error) { return e.store.readJournal(jo
 // SpeculatedForTest is how many pending snapshots were written from the
 // bytes encoded while the kernel applied.
 func SpeculatedForTest() int64 { return speculated.Load() }
+
+// JournalsAheadForTest is how many journals were written with the state
+// before that Prepare encoded.
+func JournalsAheadForTest() int64 { return journalsAhead.Load() }

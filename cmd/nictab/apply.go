@@ -266,6 +266,11 @@ func (a *app) runApply(cmd *cobra.Command, e *snapshots.Engine, p *snapshots.Pro
 	if f.asJSON {
 		return a.runApplyJSON(cmd, e, p, f)
 	}
+	// What the apply can do before it knows the answer is done on the
+	// other core while the plan prints.
+	if len(p.Plan.Conflicts) == 0 {
+		e.Prepare(p)
+	}
 	if err := a.printPlan(p, false, true); err != nil {
 		return err
 	}
