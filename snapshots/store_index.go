@@ -79,6 +79,9 @@ type indexEntry struct {
 	// Intent is where the file's intent ends (store_intent.go); 0 for
 	// entries written before it was recorded.
 	Intent int64 `json:"intent,omitempty"`
+	// Records is the digest of the identities the snapshot records
+	// (store_digest.go); "" for entries written before it was recorded.
+	Records string `json:"records,omitempty"`
 }
 
 type indexFile struct {
@@ -171,7 +174,7 @@ func listedFrom(e *indexEntry, id, path string) Listed {
 
 func entryFor(name string, st fileStamp, s *Snapshot) indexEntry {
 	return indexEntry{Name: name, Ino: st.ino, Size: st.size, Mtime: st.mtime, Ctime: st.ctim,
-		Time: s.Meta.Time, Kind: s.Meta.Kind, Comment: s.Comment, Summary: Summary(s), Intent: s.intentEnd}
+		Time: s.Meta.Time, Kind: s.Meta.Kind, Comment: s.Comment, Summary: Summary(s), Intent: s.intentEnd, Records: snapshotRecords(s)}
 }
 
 // Listing returns the history, newest first, as a listing shows it: from

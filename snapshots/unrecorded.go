@@ -25,7 +25,15 @@ import (
 type records struct {
 	rules  map[string]bool
 	routes map[netcfg.RouteKey]bool
+	// all says that every owned rule and route of the live state the
+	// records were asked for is recorded (recordsOf), whatever the maps
+	// hold.
+	all bool
 }
+
+func (r *records) hasRule(k string) bool { return r.all || r.rules[k] }
+
+func (r *records) hasRoute(k netcfg.RouteKey) bool { return r.all || r.routes[k] }
 
 func (r *records) add(rules []netcfg.Rule, routes []netcfg.Route) {
 	for i := range rules {
@@ -65,6 +73,10 @@ func (s *Store) recordsOf(live netcfg.State) (*records, error) {
 	if !ownsAny(&live) {
 		return rec, nil
 	}
+	if s.latestRecordsAll(&live) {
+		rec.all = true
+		return rec, nil
+	}
 	latest, err := s.latestResolved()
 	if err != nil {
 		return nil, err
@@ -76,12 +88,12 @@ func (s *Store) recordsOf(live netcfg.State) (*records, error) {
 		return nil, err
 	}
 	for i := range live.Rules {
-		if r := &live.Rules[i]; r.Owned() && !rec.rules[netcfg.RuleKey(r)] {
+		if r := &live.Rules[i]; r.Owned() && !rec.hasRule(netcfg.RuleKey(r)) {
 			return s.records()
 		}
 	}
 	for i := range live.Routes {
-		if r := &live.Routes[i]; r.Owned() && !rec.routes[r.Key()] {
+		if r := &live.Routes[i]; r.Owned() && !rec.hasRoute(r.Key()) {
 			return s.records()
 		}
 	}
@@ -176,7 +188,7 @@ func (e *Engine) keepUnrecorded(live netcfg.State, d *netcfg.Desired) (*unrecord
 	for i := range live.Rules {
 		r := &live.Rules[i]
 		k := netcfg.RuleKey(r)
-		if !r.Owned() || rec.rules[k] {
+		if !r.Owned() || rec.hasRule(k) {
 			continue
 		}
 		set.rules[k] = true
@@ -196,7 +208,7 @@ func (e *Engine) keepUnrecorded(live netcfg.State, d *netcfg.Desired) (*unrecord
 	for i := range live.Routes {
 		r := &live.Routes[i]
 		k := r.Key()
-		if !r.Owned() || rec.routes[k] {
+		if !r.Owned() || rec.hasRoute(k) {
 			continue
 		}
 		set.routes[k] = true
@@ -244,12 +256,12 @@ func (s *Store) NotInHistory(live netcfg.State) ([]string, error) {
 	}
 	var out []string
 	for i := range live.Rules {
-		if r := &live.Rules[i]; r.Owned() && !rec.rules[netcfg.RuleKey(r)] {
+		if r := &live.Rules[i]; r.Owned() && !rec.hasRule(netcfg.RuleKey(r)) {
 			out = append(out, fmt.Sprintf("rule %q is proto nictab, not in history: nictab left it alone (`nictab snapshot save --adopt` takes it over)", netcfg.RuleString(r)))
 		}
 	}
 	for i := range live.Routes {
-		if r := &live.Routes[i]; r.Owned() && !rec.routes[r.Key()] {
+		if r := &live.Routes[i]; r.Owned() && !rec.hasRoute(r.Key()) {
 			out = append(out, fmt.Sprintf("route %q is proto nictab, not in history: nictab left it alone (`nictab snapshot save --adopt` takes it over)", netcfg.RouteString(r)))
 		}
 	}

@@ -1,0 +1,108 @@
+package snapshots
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/nictab/nictab/netcfg"
+)
+
+// NOTE: a rollback, and any plan where nictab already owns routes, asks
+// whether each of them is in a record of nictab's (unrecorded.go), and
+// the newest snapshot is where they nearly always are: reading its
+// resolved section cost 0.4 s for 100k routes. The index entry of each
+// snapshot (made from the snapshot in memory, or from the file read in
+// full and checksummed) holds the digest of the identities it records,
+// and an entry is used only for the file it was made from (inode, size,
+// times) and from an index whose own checksum holds. When the live
+// state's owned identities have the same digest, every one of them is in
+// the newest snapshot's record, and nothing else need be read; any other
+// case reads the records as before.
+
+// recordsDigest is the sha256 of the set of identities of rules and
+// routes, whatever their order: their keys sorted, duplicates once.
+func recordsDigest(rules []netcfg.Rule, routes []netcfg.Route, owned bool) string {
+	rk := make([]string, 0, len(rules))
+	for i := range rules {
+		if !owned || rules[i].Owned() {
+			rk = append(rk, netcfg.RuleKey(&rules[i]))
+		}
+	}
+	slices.Sort(rk)
+	rk = slices.Compact(rk)
+	keys := make([]netcfg.RouteKey, 0, len(routes))
+	for i := range routes {
+		if !owned || routes[i].Owned() {
+			keys = append(keys, routes[i].Key())
+		}
+	}
+	cmp := func(a, b netcfg.RouteKey) int { return a.Compare(b) }
+	if !slices.IsSortedFunc(keys, cmp) {
+		slices.SortFunc(keys, cmp)
+	}
+	keys = slices.Compact(keys)
+	h := sha256.New()
+	var b []byte
+	for _, k := range rk {
+		b = binary.AppendUvarint(b[:0], uint64(len(k)))
+		h.Write(append(b, k...))
+	}
+	h.Write([]byte{0xff})
+	for _, k := range keys {
+		b = binary.BigEndian.AppendUint32(b[:0], k.Table)
+		b = appendPrefix(b, k.Dst)
+		b = append(b, k.Tos)
+		b = binary.BigEndian.AppendUint32(b, k.Metric)
+		b = appendPrefix(b, k.From)
+		h.Write(b)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// appendPrefix appends a fixed-length encoding of p: 4, 6 or 0 for an
+// invalid prefix, its address in 16 bytes, its length.
+func appendPrefix(b []byte, p netip.Prefix) []byte {
+	fam := byte(0)
+	switch {
+	case p.IsValid() && p.Addr().Is4():
+		fam = 4
+	case p.IsValid():
+		fam = 6
+	}
+	a := p.Addr().As16()
+	if !p.IsValid() {
+		a = [16]byte{}
+	}
+	return append(append(append(b, fam), a[:]...), byte(p.Bits()))
+}
+
+// snapshotRecords is the digest of what a snapshot records, "" for one
+// that records nothing (no resolved section).
+func snapshotRecords(s *Snapshot) string {
+	if s == nil || s.Resolved == nil {
+		return ""
+	}
+	return recordsDigest(s.Resolved.Rules, s.Resolved.Routes, false)
+}
+
+// latestRecordsAll reports whether the newest intact snapshot, as its
+// index entry vouches, records every rule and route nictab owns in live,
+// and nothing else.
+func (s *Store) latestRecordsAll(live *netcfg.State) bool {
+	all, err := s.Listing()
+	if err != nil {
+		return false
+	}
+	for i := range all {
+		if all[i].Err != nil {
+			continue
+		}
+		d := all[i].indexed.Records
+		return strings.HasPrefix(d, "sha256:") && d == recordsDigest(live.Rules, live.Routes, true)
+	}
+	return false
+}
