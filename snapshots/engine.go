@@ -95,6 +95,8 @@ type Proposal struct {
 	unrecorded *unrecordedSet
 	// before is what Prepare encoded of Live for the journal.
 	before <-chan encodedBefore
+	// ahead is the snapshot of the change Prepare encoded.
+	ahead *pendingAhead
 }
 
 // Propose resolves an intent against the live state and plans the change.
@@ -270,7 +272,7 @@ func (e *Engine) Apply(p *Proposal, o ApplyOptions) (*Outcome, error) {
 	if o.Confirm > 0 && e.cfg.StartWatchdog == nil {
 		return nil, errors.New("a confirm window needs a watchdog process, and none can be started here")
 	}
-	e.Prepare(p)
+	e.prepareJournal(p)
 	lock, err := e.acquire()
 	if err != nil {
 		return nil, err
@@ -321,12 +323,17 @@ func (e *Engine) Apply(p *Proposal, o ApplyOptions) (*Outcome, error) {
 			}
 			// After the baseline, so the change's id sorts after it.
 			at = e.cfg.Now()
-			j.TxID = e.store.NewID()
+			if a := p.takeAhead(); a != nil && !o.Unrecorded && baseline == nil && e.aheadHolds(a, at) {
+				j.TxID, at, spec = a.id, a.at, a.ch
+				aheadUsed.Add(1)
+			} else {
+				j.TxID = e.store.NewID()
+			}
 			if err := e.store.writeJournal(j); err != nil {
 				return err
 			}
-			if !o.Unrecorded && !p.Plan.Empty() {
-				spec = e.startPending(p, before, j.TxID, at)
+			if spec == nil && !o.Unrecorded && !p.Plan.Empty() {
+				spec = e.startPending(p, before.Links, j.TxID, at)
 			}
 			return nil
 		},

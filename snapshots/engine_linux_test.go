@@ -470,3 +470,54 @@ func TestJournalBeforeEncodedAhead(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestPreparedSnapshotOnlyWhileItHolds: the snapshot Prepare encodes is
+// the one saved when nothing changed in the history meanwhile; when a
+// snapshot was saved in between, the change gets an id after it and its
+// own parent, and the file saved is the read-back's all the same.
+func TestPreparedSnapshotOnlyWhileItHolds(t *testing.T) {
+	r := newRig(t)
+	r.apply(nicIntent("eno1", 13), "A", 0)
+	for _, between := range []bool{false, true} {
+		table := 14
+		if between {
+			table = 15
+		}
+		p, err := r.e.Propose(nicIntent("eno1", table), "B")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.e.Prepare(p)
+		var saved *snapshots.Snapshot
+		if between {
+			if saved, err = r.e.SaveCurrent("in between"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, used := snapshots.SpeculatedForTest(), snapshots.AheadUsedForTest()
+		out, err := r.e.Apply(p, snapshots.ApplyOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := snapshots.AheadUsedForTest() - used; got != map[bool]int64{false: 1, true: 0}[between] {
+			t.Errorf("between=%v: the id and snapshot Prepare made were taken %d times", between, got)
+		}
+		if got := snapshots.SpeculatedForTest() - n; got != 1 {
+			t.Errorf("between=%v: %d snapshots written from bytes encoded ahead, want 1 (while applying at least)", between, got)
+		}
+		if between && (out.Snapshot.Meta.Parent != saved.Meta.ID || out.Snapshot.Meta.ID == saved.Meta.ID) {
+			t.Errorf("snapshot %s with parent %s, want one after %s", out.Snapshot.Meta.ID, out.Snapshot.Meta.Parent, saved.Meta.ID)
+		}
+		stored, err := os.ReadFile(filepath.Join(r.dir, "snapshots", out.Snapshot.Meta.ID+".yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := snapshots.Marshal(out.Snapshot)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(stored) != string(want) {
+			t.Errorf("between=%v: stored snapshot:\n%s\nwant the read-back's:\n%s", between, stored, want)
+		}
+	}
+}

@@ -21,8 +21,9 @@ import (
 // (Marshal gives the same bytes for the same snapshot), and the read-back
 // is encoded as before when they are not (a kernel that reports an
 // attribute the plan did not set, a NIC whose address changed meanwhile).
-// The snapshot's time is the moment the change began, the one its id is
-// made from, so that it is known in advance.
+// The snapshot's time is the moment its id is made from, so that it is
+// known in advance: when the change begins, or when Prepare ran (while
+// the plan printed, at most aheadLate before).
 
 // pendingBytes is a snapshot encoded for the store, or why it could not
 // be.
@@ -37,12 +38,11 @@ type pendingBytes struct {
 var speculated atomic.Int64
 
 // startPending encodes, in the background, the snapshot the change of p
-// will have once verified: before is the state Apply read before its
-// first write, whose links give the NICs' addressing.
-func (e *Engine) startPending(p *Proposal, before netcfg.State, txid string, at time.Time) <-chan pendingBytes {
+// will have once verified, with the addressing of the NICs among links.
+func (e *Engine) startPending(p *Proposal, links []netcfg.Link, txid string, at time.Time) <-chan pendingBytes {
 	t := p.Plan.Target
 	d := dropUnrecorded(netcfg.Desired{Rules: t.Rules, Routes: t.Routes, Names: t.Names}, p.unrecorded)
-	snap := e.snapshotFrom(p, netcfg.Target{Rules: d.Rules, Routes: d.Routes, Names: d.Names}, before.Links, txid, at)
+	snap := e.snapshotFrom(p, netcfg.Target{Rules: d.Rules, Routes: d.Routes, Names: d.Names}, links, txid, at)
 	ch := make(chan pendingBytes, 1)
 	go func() {
 		b, err := marshalStored(snap)
@@ -87,17 +87,72 @@ type encodedBefore struct {
 	err error
 }
 
+// aheadUsed counts the changes that took the id and snapshot Prepare
+// made (tests look at it).
+var aheadUsed atomic.Int64
+
 // journalsAhead counts the journals written with the state before
 // encoded by Prepare (tests look at it).
 var journalsAhead atomic.Int64
 
+// pendingAhead is the snapshot of a change encoded by Prepare, under the
+// id and time it took then.
+type pendingAhead struct {
+	id, parent string
+	at         time.Time
+	ch         <-chan pendingBytes
+}
+
+// aheadLate is how long before the change begins its snapshot's id and
+// time may be taken: a snapshot is not dated from a plan printed before a
+// person read it and answered.
+const aheadLate = 2 * time.Second
+
 // Prepare starts, in the background, work an Apply of p would do first
-// and that does not depend on anything it reads: encoding, for the
-// journal, what nictab owns in the state p was planned from (0.15 s for
-// 100k routes), while the plan is printed. Apply checks that the kernel
-// still holds exactly that before it uses it. Apply prepares by itself a
-// proposal not prepared before; preparing twice does nothing more.
+// and that does not depend on anything it reads, for it to run while the
+// plan is printed: encoding, for the journal, what nictab owns in the
+// state p was planned from (0.15 s for 100k routes), and encoding the
+// snapshot the change will have (1 s), under an id and time taken now.
+// Apply checks, under its lock, that the kernel still holds exactly that
+// state, that the id is still free and comes right after the newest
+// snapshot, and that the snapshot is the read-back's, before it uses
+// any of it. Apply prepares the journal by itself for a proposal not
+// prepared before; preparing twice does nothing more.
 func (e *Engine) Prepare(p *Proposal) {
+	e.prepareJournal(p)
+	if p.ahead != nil || p.Plan.Empty() || len(p.Plan.Conflicts) > 0 {
+		return
+	}
+	// With an empty history the baseline takes an id first, under the
+	// lock: that change's snapshot is encoded while it applies.
+	parent, err := e.store.LatestID()
+	if err != nil || parent == "" {
+		return
+	}
+	at := e.cfg.Now()
+	id := e.store.NewID()
+	p.ahead = &pendingAhead{id: id, parent: parent, at: at, ch: e.startPending(p, p.Live.Links, id, at)}
+}
+
+func (p *Proposal) takeAhead() *pendingAhead {
+	a := p.ahead
+	p.ahead = nil
+	return a
+}
+
+// aheadHolds reports whether the id Prepare took is still right for a
+// change beginning now: taken shortly before, still free, and the newest
+// snapshot still the one it names as its parent.
+func (e *Engine) aheadHolds(a *pendingAhead, now time.Time) bool {
+	if now.Sub(a.at) >= aheadLate || now.Before(a.at) {
+		return false
+	}
+	latest, err := e.store.LatestID()
+	return err == nil && latest == a.parent && e.store.idFree(a.id)
+}
+
+// prepareJournal is Prepare's part for the journal.
+func (e *Engine) prepareJournal(p *Proposal) {
 	if p.before != nil || p.Plan.Empty() {
 		return
 	}

@@ -131,6 +131,12 @@ func (s *Store) NewID() string {
 	}
 }
 
+// idFree reports whether no snapshot has id yet.
+func (s *Store) idFree(id string) bool {
+	snaps, _ := s.snapDirFile(false)
+	return !existsIn(snaps, id+".yaml")
+}
+
 // Save writes a snapshot durably (temporary file, fsync, rename, fsync of
 // the directory), filling in its id when it has none.
 func (s *Store) Save(snap *Snapshot) error {

@@ -25,3 +25,7 @@ func SpeculatedForTest() int64 { return speculated.Load() }
 // JournalsAheadForTest is how many journals were written with the state
 // before that Prepare encoded.
 func JournalsAheadForTest() int64 { return journalsAhead.Load() }
+
+// AheadUsedForTest is how many changes took the id and snapshot Prepare
+// made.
+func AheadUsedForTest() int64 { return aheadUsed.Load() }
