@@ -183,6 +183,15 @@ func countShape(name string, data []byte, lim shapeLimits) (int, error) {
 		return &FileError{File: name, Line: l, Column: c, Msg: fmt.Sprintf(format, a...)}
 	}
 	for i := 0; i < len(data); i++ {
+		if !atLineStart {
+			// Within a line most bytes change nothing counted here.
+			for i < len(data) && shapeInert[data[i]] {
+				i++
+			}
+			if i == len(data) {
+				break
+			}
+		}
 		ch := data[i]
 		if (ch < 0x20 && ch != '\n' && ch != '\t' && ch != '\r') || ch == 0x7f {
 			// YAML allows none of these raw (they can be written escaped
@@ -269,6 +278,19 @@ func countShape(name string, data []byte, lim shapeLimits) (int, error) {
 	}
 	return nodes, nil
 }
+
+// shapeInert holds the bytes that, within a line, countShape has nothing
+// to do for: neither a control character nor a newline, bracket, comma,
+// colon or dash.
+var shapeInert = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= 0x20 && c != 0x7f || c == '\t' || c == '\r'
+	}
+	for _, c := range []byte("\n[]{},:-") {
+		t[c] = false
+	}
+	return t
+}()
 
 func controlMsg(ch byte) string {
 	return fmt.Sprintf("the file holds the control character 0x%02x; YAML allows it only escaped in double quotes (\"\\x%02x\")", ch, ch)

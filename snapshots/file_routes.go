@@ -18,13 +18,11 @@ func (d *decoder) routes(n ast.Node) []netcfg.RouteIntent {
 	// into 16 bytes, which a map finds several times faster than the
 	// whole key. A key is always in the same one of the two maps.
 	packed := make(map[[2]uint64]taken, d.sizeHint("routes"))
-	d.eachItem(n, "routes", routeKeys, func(i int, item ast.Node, f *fields, clean bool) {
-		path := f.path
-		r, ok := d.route(f, path)
-		if !ok || !clean {
-			return
-		}
-		full := identityOf(&r)
+	// add takes route r of entry i under its key. A key already taken
+	// is reported at item; from the fast decoder (item nil) the entry is
+	// refused instead, for the decoder to read and report.
+	add := func(i int, r *netcfg.RouteIntent, item ast.Node, path string) bool {
+		full := identityOf(r)
 		var t taken
 		var dup bool
 		p, isPacked := packKey(&full.routeKey)
@@ -34,19 +32,32 @@ func (d *decoder) routes(n ast.Node) []netcfg.RouteIntent {
 			t, dup = keys[full.routeKey]
 		}
 		if dup {
+			if item == nil {
+				return false
+			}
 			if identityOf(&out[t.at]) == full {
 				d.fail(item, path, "the same route as routes[%d] (line %d)", t.item, d.itemLine("routes", t.item))
 			} else {
 				d.fail(item, path, "clashes with routes[%d] (line %d): a table holds one route per destination and metric; set a metric, or use another table", t.item, d.itemLine("routes", t.item))
 			}
-			return
+			return false
 		}
 		if isPacked {
 			packed[p] = taken{i, len(out)}
 		} else {
 			keys[full.routeKey] = taken{i, len(out)}
 		}
-		out = append(out, r)
+		out = append(out, *r)
+		return true
+	}
+	fast := func(i int, fl *flowReader) bool {
+		r, ok := d.fastRoute(fl)
+		return ok && add(i, &r, nil, "")
+	}
+	d.eachItem(n, "routes", routeKeys, fast, func(i int, item ast.Node, f *fields, clean bool) {
+		if r, ok := d.route(f, f.path); ok && clean {
+			add(i, &r, item, f.path)
+		}
 	})
 	if len(out) == 0 {
 		return nil
