@@ -88,6 +88,8 @@ var fastLines = []string{
 	"- {table: 100, to: 11.2.60.0/24, dev: sc0, onlink: 1}",
 	"- {table: 100, to: 11.2.61.0/24, via: fe80::1%sc0, dev: sc0}",
 	"- {table: 100, to: fe80::/64, dev: sc0}",
+	"- {table: 100, to: 11.2.62.0/24, via: 10.0.0.2, dev: sc0, src: 10.0.0.1, scope: link, metric: 1, type: unicast, mtu: 1400, advmss: 1000, dev: sc1}",
+	"- {dev: sc0, to: 11.2.63.0/24, table: 100}",
 }
 
 // TestFastEntriesReadAsTheDecoder holds the fast decoders to the node

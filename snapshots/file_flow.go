@@ -31,6 +31,8 @@ type flowReader struct {
 	vals   [][]byte
 	cols   []int
 	slotOf []int
+	// guess is the key each position had on the last line scanned.
+	guess []int
 }
 
 type typedText struct {
@@ -52,7 +54,10 @@ type flowSlot struct {
 func newFlowReader(allowed []string) *flowReader {
 	n := len(allowed)
 	fl := &flowReader{allowed: allowed, slots: make([]flowSlot, n), types: map[string]typedText{},
-		keyOf: make([]int, n), vals: make([][]byte, n), cols: make([]int, n), slotOf: make([]int, n)}
+		keyOf: make([]int, n), vals: make([][]byte, n), cols: make([]int, n), slotOf: make([]int, n), guess: make([]int, n)}
+	for i := range fl.guess {
+		fl.guess[i] = -1
+	}
 	fl.f.vals = map[string]ast.Node{}
 	fl.f.refused = map[string]bool{}
 	fl.start = token.Token{Type: token.MappingStartType, Value: "{", Origin: "{", Position: &fl.pos}
@@ -72,13 +77,35 @@ func plainType(s string) token.Type {
 	return token.New(s, s, &token.Position{}).Type
 }
 
-func plainStart(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.'
-}
+// The bytes that start a plain value, go on in one, and make a key, as
+// tables: scan looks at every byte of a large list.
+const (
+	byteStart = 1 << iota
+	byteValue
+	byteKey
+)
 
-func plainByte(c byte) bool { return plainStart(c) || c == ':' || c == '/' || c == '-' }
+var byteClass = func() (t [256]uint8) {
+	for c := range t {
+		b := byte(c)
+		if b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '_' || b == '.' {
+			t[c] |= byteStart | byteValue
+		}
+		if b == ':' || b == '/' || b == '-' {
+			t[c] |= byteValue
+		}
+		if b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '_' {
+			t[c] |= byteKey
+		}
+	}
+	return t
+}()
 
-func keyByte(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' }
+func plainStart(c byte) bool { return byteClass[c]&byteStart != 0 }
+
+func plainByte(c byte) bool { return byteClass[c]&byteValue != 0 }
+
+func keyByte(c byte) bool { return byteClass[c]&byteKey != 0 }
 
 // read reads line (at lineNo) as an entry of path.
 func (fl *flowReader) read(line []byte, lineNo int, path string) (*fields, ast.Node, bool) {
@@ -140,13 +167,23 @@ func (fl *flowReader) scan(line []byte) bool {
 		if i == len(line) || (line[i] != ',' && line[i] != '}') {
 			return false
 		}
+		// The lines of a list mostly give the same keys in the same
+		// order: the key the last line had here is tried first.
+		if n == len(fl.allowed) {
+			return false // a key given twice
+		}
 		j := -1
-		for a, name := range fl.allowed {
-			if string(key) == name {
-				j = a
-				break
+		if g := fl.guess[n]; g >= 0 && string(key) == fl.allowed[g] {
+			j = g
+		} else {
+			for a, name := range fl.allowed {
+				if string(key) == name {
+					j = a
+					break
+				}
 			}
 		}
+		fl.guess[n] = j
 		if j < 0 || fl.slotOf[j] >= 0 {
 			return false
 		}
