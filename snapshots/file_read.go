@@ -67,9 +67,13 @@ type shapeLimits struct {
 	// cap is the file's value cap, named in the message when nodes is
 	// what is left of it.
 	cap int
-	// checkOnly keeps nothing of the resolved rules and routes decoded
-	// (checkLoads).
+	// checkOnly keeps nothing of the routes and of the resolved rules
+	// decoded (checkLoads).
 	checkOnly bool
+	// sumKnown says the checksum line at offset sumAt is known to hold
+	// the sum of the bytes before it (checkLoads).
+	sumKnown bool
+	sumAt    int
 }
 
 var (

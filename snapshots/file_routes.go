@@ -9,7 +9,12 @@ import (
 )
 
 func (d *decoder) routes(n ast.Node) []netcfg.RouteIntent {
-	out := make([]netcfg.RouteIntent, 0, d.sizeHint("routes"))
+	// A check keeps no route: only the keys, for finding duplicates.
+	keep := !d.lim.checkOnly
+	var out []netcfg.RouteIntent
+	if keep {
+		out = make([]netcfg.RouteIntent, 0, d.sizeHint("routes"))
+	}
 	// One route per kernel key is let through, so an earlier route the
 	// same as this one is the one under its key.
 	type taken struct{ item, at int }
@@ -32,12 +37,16 @@ func (d *decoder) routes(n ast.Node) []netcfg.RouteIntent {
 			t, dup = keys[full.routeKey]
 		}
 		if dup {
-			if item == nil {
+			switch {
+			case item == nil:
 				return false
-			}
-			if identityOf(&out[t.at]) == full {
+			case !keep:
+				// checkLoads parses again keeping the routes, for the
+				// message Load gives.
+				d.fail(item, path, "the same key as routes[%d] (line %d)", t.item, d.itemLine("routes", t.item))
+			case identityOf(&out[t.at]) == full:
 				d.fail(item, path, "the same route as routes[%d] (line %d)", t.item, d.itemLine("routes", t.item))
-			} else {
+			default:
 				d.fail(item, path, "clashes with routes[%d] (line %d): a table holds one route per destination and metric; set a metric, or use another table", t.item, d.itemLine("routes", t.item))
 			}
 			return false
@@ -47,7 +56,9 @@ func (d *decoder) routes(n ast.Node) []netcfg.RouteIntent {
 		} else {
 			keys[full.routeKey] = taken{i, len(out)}
 		}
-		out = append(out, *r)
+		if keep {
+			out = append(out, *r)
+		}
 		return true
 	}
 	fast := func(i int, fl *flowReader) bool {
