@@ -17,12 +17,12 @@ func (d *decoder) routes(n ast.Node) []netcfg.RouteIntent {
 	}
 	// One route per kernel key is let through, so an earlier route the
 	// same as this one is the one under its key.
-	type taken struct{ item, at int }
+	type taken = routeTaken
 	keys := map[routeKey]taken{}
 	// Most routes are IPv4 in a table given by number: their key packs
-	// into 16 bytes, which a map finds several times faster than the
-	// whole key. A key is always in the same one of the two maps.
-	packed := make(map[[2]uint64]taken, d.sizeHint("routes"))
+	// into 16 bytes, which an index finds several times faster than a
+	// map of the whole key. A key is always in the same one of the two.
+	packed := newPackedIndex(d.sizeHint("routes"))
 	// add takes route r of entry i under its key. A key already taken
 	// is reported at item; from the fast decoder (item nil) the entry is
 	// refused instead, for the decoder to read and report.
@@ -32,7 +32,7 @@ func (d *decoder) routes(n ast.Node) []netcfg.RouteIntent {
 		var dup bool
 		p, isPacked := packKey(&full.routeKey)
 		if isPacked {
-			t, dup = packed[p]
+			t, dup = packed.claim(p, taken{i, len(out)})
 		} else {
 			t, dup = keys[full.routeKey]
 		}
@@ -51,9 +51,7 @@ func (d *decoder) routes(n ast.Node) []netcfg.RouteIntent {
 			}
 			return false
 		}
-		if isPacked {
-			packed[p] = taken{i, len(out)}
-		} else {
+		if !isPacked {
 			keys[full.routeKey] = taken{i, len(out)}
 		}
 		if keep {

@@ -52,7 +52,7 @@ func simpleDev(dev string, known map[string]bool) bool {
 // form and no two share a kernel key.
 func simpleRoutes(rs []netcfg.RouteIntent) bool {
 	known := map[string]bool{}
-	packed := make(map[[2]uint64]struct{}, len(rs))
+	packed := newPackedIndex(len(rs))
 	named := map[routeKey]struct{}{}
 	for i := range rs {
 		r := &rs[i]
@@ -73,10 +73,9 @@ func simpleRoutes(rs []netcfg.RouteIntent) bool {
 		}
 		k := routeKey{r.Table.Name, r.Table.ID, r.To, r.Metric}
 		if p, ok := packKey(&k); ok {
-			if _, dup := packed[p]; dup {
+			if _, dup := packed.claim(p, routeTaken{}); dup {
 				return false
 			}
-			packed[p] = struct{}{}
 		} else {
 			if _, dup := named[k]; dup {
 				return false
