@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"charm.land/bubbles/v2/help"
@@ -45,17 +46,22 @@ type Options struct {
 	Keys *KeyMap
 	// Context ends the background work (live updates) when cancelled.
 	Context context.Context
+	// Clock tells the time; nil is time.Now. Update never reads it for a
+	// message that carries its time (ticks, the apply's end, a change
+	// found waiting), only for a key, which carries none.
+	Clock func() time.Time
 }
 
 // Model is the root of the terminal UI. It holds one value per screen and
 // routes messages to the one on show.
 type Model struct {
-	be   Backend
-	caps Capabilities
-	ctx  context.Context
-	st   Styles
-	keys KeyMap
-	help help.Model
+	be    Backend
+	caps  Capabilities
+	ctx   context.Context
+	clock func() time.Time
+	st    Styles
+	keys  KeyMap
+	help  help.Model
 
 	width, height int
 	screen        screen
@@ -142,8 +148,12 @@ func New(o Options) Model {
 		Ellipsis: o.Styles.Muted,
 	}
 	h.ShortSeparator = " · "
+	clock := o.Clock
+	if clock == nil {
+		clock = time.Now
+	}
 	return Model{
-		be: o.Backend, caps: o.Backend.Capabilities(), ctx: ctx, st: o.Styles, keys: keys, help: h,
+		be: o.Backend, caps: o.Backend.Capabilities(), ctx: ctx, clock: clock, st: o.Styles, keys: keys, help: h,
 		width: 80, height: 24,
 	}
 }
@@ -153,7 +163,7 @@ func New(o Options) Model {
 // namespace, the intent and any change left waiting for confirmation, and
 // starts live updates.
 func (m Model) Init() tea.Cmd {
-	return tea.Sequence(recoverCmd(m.be), tea.Batch(detectCmd(m.be), intentCmd(m.be), pendingCmd(m.be), watchCmd(m.ctx, m.be)))
+	return tea.Sequence(recoverCmd(m.be), tea.Batch(detectCmd(m.be), intentCmd(m.be), pendingCmd(m.be, m.clock), watchCmd(m.ctx, m.be)))
 }
 
 // bodyHeight is what is left for a screen under the title bar and banner
