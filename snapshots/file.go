@@ -269,17 +269,13 @@ func verifyChecksum(name string, data []byte) (int, error) {
 // is found at offset sumAt, is known to hold the sum of the bytes before
 // it.
 func verifyChecksumAt(name string, data []byte, sumAt int) (int, error) {
+	// The first line that starts with the prefix.
 	start, line := -1, 1
-	for off := 0; off < len(data); line++ {
-		if bytes.HasPrefix(data[off:], []byte(checksumPrefix)) {
-			start = off
-			break
-		}
-		i := bytes.IndexByte(data[off:], '\n')
-		if i < 0 {
-			break
-		}
-		off += i + 1
+	if bytes.HasPrefix(data, []byte(checksumPrefix)) {
+		start = 0
+	} else if i := bytes.Index(data, []byte("\n"+checksumPrefix)); i >= 0 {
+		start = i + 1
+		line = bytes.Count(data[:start], []byte{'\n'}) + 1
 	}
 	if start < 0 {
 		return 0, nil
