@@ -118,16 +118,17 @@ func TestFastEntriesReadAsTheDecoder(t *testing.T) {
 		}
 	}
 	for name, text := range files {
-		compareFast(t, name, []byte(text))
+		compareFast(t, name, []byte(text), inputLimits)
+		compareFast(t, name, []byte(text), storedLimits)
 	}
 }
 
-func compareFast(t *testing.T, name string, data []byte) {
+func compareFast(t *testing.T, name string, data []byte, lim shapeLimits) {
 	t.Helper()
 	fastEntries = false
-	slow, serr := parseWith(name, data, inputLimits)
+	slow, serr := parseWith(name, data, lim)
 	fastEntries = true
-	fast, ferr := parseWith(name, data, inputLimits)
+	fast, ferr := parseWith(name, data, lim)
 	if (serr == nil) != (ferr == nil) || serr != nil && serr.Error() != ferr.Error() {
 		t.Errorf("%s: errors differ\nnode decoder:\n%v\nfast:\n%v\n%s", name, serr, ferr, data)
 		return
@@ -186,6 +187,6 @@ func FuzzFastEntriesReadAsTheDecoder(f *testing.F) {
 		f.Add([]byte("version: 1\nsnapshot: {id: x, time: 2026-11-24T12:00:00Z}\nresolved:\n  routes:\n    " + l + "\n"))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		compareFast(t, "fuzz.yaml", data)
+		compareFast(t, "fuzz.yaml", data, inputLimits)
 	})
 }
