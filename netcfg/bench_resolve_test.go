@@ -34,6 +34,7 @@ func resolveIntent100k() (netcfg.Intent, netcfg.State) {
 func BenchmarkResolve100k(b *testing.B) {
 	in, live := resolveIntent100k()
 	b.ReportAllocs()
+	b.ResetTimer()
 	for range b.N {
 		d, err := netcfg.Resolve(in, live, netcfg.DefaultPriorities)
 		if err != nil || len(d.Routes) != len(in.Routes) {
@@ -51,6 +52,7 @@ func BenchmarkProposePlan100k(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
+	b.ResetTimer()
 	for range b.N {
 		p := netcfg.PlanChanges(live, d)
 		if len(p.Changes) != len(in.Routes) {

@@ -165,6 +165,20 @@ func (c *Change) Commands(namesFile string) []string {
 	return out
 }
 
+// AppendRouteCommand appends the one `ip` command of a change of a route,
+// in the network namespace netns as CommandIn says it, and reports true;
+// for any other change it appends nothing and reports false (a rule's
+// replace takes two commands and its notes, a name a shell line: see
+// Commands).
+func (c *Change) AppendRouteCommand(b []byte, netns string) ([]byte, bool) {
+	var one [2]Op
+	ops := c.appendOps(one[:0])
+	if len(ops) != 1 || ops[0].Route == nil {
+		return b, false
+	}
+	return ops[0].AppendCommand(b, netns), true
+}
+
 // Target is what nictab owns after a plan is applied.
 type Target struct {
 	Rules  []Rule      `json:"rules"`

@@ -35,6 +35,7 @@ func BenchmarkWritePlanText100k(b *testing.B) {
 	names := netcfg.Names{}
 	st := PlainStyles()
 	b.ReportAllocs()
+	b.ResetTimer()
 	for range b.N {
 		if err := WritePlanText(io.Discard, &p, &names, "/etc/iproute2/rt_tables.d/nictab.conf", "pln1", true, st); err != nil {
 			b.Fatal(err)

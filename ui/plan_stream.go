@@ -47,17 +47,35 @@ func plainLine(s string) bool {
 	return s != "" && !strings.ContainsAny(s, "\t\n\r")
 }
 
+// plainBytes is plainLine of b, without a string made of it.
+func plainBytes(b []byte) bool {
+	for _, c := range b {
+		if c == '\t' || c == '\n' || c == '\r' {
+			return false
+		}
+	}
+	return len(b) > 0
+}
+
 // planWriter writes a plan's lines to w as they are made, so that the
 // printout of a big plan is never one string in memory.
 type planWriter struct {
-	w   io.StringWriter
+	w   stringWriter
 	err error
 	st  Styles
+	// line is the buffer a line of a route's change or command is built
+	// in, reused for the next.
+	line []byte
 
 	added, removed, changed, command lineStyle
 }
 
-func newPlanWriter(w io.StringWriter, st Styles) *planWriter {
+type stringWriter interface {
+	io.Writer
+	io.StringWriter
+}
+
+func newPlanWriter(w stringWriter, st Styles) *planWriter {
 	return &planWriter{
 		w: w, st: st,
 		added: newLineStyle(st.Added), removed: newLineStyle(st.Removed),
@@ -69,6 +87,29 @@ func (pw *planWriter) s(str string) {
 	if pw.err == nil {
 		_, pw.err = pw.w.WriteString(str)
 	}
+}
+
+func (pw *planWriter) bytes(b []byte) {
+	if pw.err == nil {
+		_, pw.err = pw.w.Write(b)
+	}
+}
+
+// styledLine writes indent, text in the style l and a line break, in
+// one write when l renders text as prefix + text + suffix.
+func (pw *planWriter) styledLine(indent string, l *lineStyle, text []byte) {
+	if !l.fast || !plainBytes(text) {
+		pw.s(indent)
+		pw.styled(l, string(text))
+		pw.s("\n")
+		return
+	}
+	b := append(pw.line[:0], indent...)
+	b = append(b, l.pre...)
+	b = append(b, text...)
+	b = append(b, l.suf...)
+	pw.line = append(b, '\n')
+	pw.bytes(pw.line)
 }
 
 func (pw *planWriter) styled(l *lineStyle, text string) {
@@ -113,7 +154,13 @@ func (pw *planWriter) plan(p *netcfg.Plan, names *netcfg.Names, namesFile, netns
 	pw.diff(p, names, "")
 	if commands && !p.Empty() {
 		pw.s("\n" + st.Title.Render("Equivalent commands") + "\n")
+		var text []byte
 		for i := range p.Changes {
+			var ok bool
+			if text, ok = p.Changes[i].AppendRouteCommand(text[:0], netns); ok && !hasControlBytes(text) {
+				pw.styledLine("  ", &pw.command, text)
+				continue
+			}
 			for _, cmd := range p.Changes[i].Commands(namesFile) {
 				pw.s("  ")
 				pw.commandText(netcfg.CommandIn(netns, cmd))
@@ -152,8 +199,15 @@ func (pw *planWriter) diff(p *netcfg.Plan, names *netcfg.Names, indent string) {
 			head = "rules that look up no table"
 		}
 		pw.s("\n" + indent + st.Header.Render(head) + "\n")
+		var text []byte
+		lead := indent + "  "
 		for i := range p.Changes {
 			if c := &p.Changes[i]; c.Subject().Table() == t {
+				var ok bool
+				if text, ok = appendChangeText(text[:0], c, names); ok {
+					pw.styledLine(lead, pw.diffStyle(c.Action), text)
+					continue
+				}
 				pw.s(indent)
 				pw.s("  ")
 				pw.styled(pw.diffStyle(c.Action), ChangeText(c, names))

@@ -144,6 +144,16 @@ func hasControl(s string) bool {
 	return false
 }
 
+// hasControlBytes is hasControl of b, without decoding ASCII.
+func hasControlBytes(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c >= 0x7f {
+			return hasControl(string(b))
+		}
+	}
+	return false
+}
+
 // writePlanDiff writes a plan's changes under their tables, then its notes
 // and conflicts, each line after indent: `nictab plan` and the TUI's
 // preview show the same diff.
