@@ -3,6 +3,8 @@ package netcfg
 import (
 	"math/rand/v2"
 	"net/netip"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -138,6 +140,30 @@ func TestShellQuoteAndSafeTextAsBefore(t *testing.T) {
 		}
 		if got, want := SafeText(s), safeRunes(s); got != want {
 			t.Errorf("SafeText(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+// TestSortRoutesAsSortFunc: routes sorted through their positions end in
+// the order a stable sort by key gives, whatever order they came in.
+func TestSortRoutesAsSortFunc(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 18))
+	for n := range 200 {
+		routes := make([]Route, n)
+		for i := range routes {
+			routes[i] = randomRoute(rng)
+			if i > 0 && rng.IntN(5) == 0 {
+				routes[i].Dst, routes[i].Table, routes[i].Tos, routes[i].Metric = routes[i-1].Dst, routes[i-1].Table, routes[i-1].Tos, routes[i-1].Metric
+			}
+		}
+		if n%7 == 0 {
+			slices.SortFunc(routes, func(a, b Route) int { return a.Key().Compare(b.Key()) })
+		}
+		want := slices.Clone(routes)
+		slices.SortStableFunc(want, func(a, b Route) int { return a.Key().Compare(b.Key()) })
+		sortRoutes(routes)
+		if !reflect.DeepEqual(routes, want) {
+			t.Fatalf("%d routes: sortRoutes gave another order", n)
 		}
 	}
 }

@@ -400,7 +400,7 @@ func PlanChanges(live State, want Desired) Plan {
 	// of holding a second copy (336 bytes a route), which the changes
 	// point into already.
 	kept := 0
-	share := slices.IsSortedFunc(want.Routes, routeByKey)
+	share := routesSorted(want.Routes)
 	if !share {
 		p.Target.Routes = make([]Route, 0, len(want.Routes))
 	}
@@ -486,13 +486,9 @@ func PlanChanges(live State, want Desired) Plan {
 	slices.SortFunc(p.Target.Rules, func(a, b Rule) int { return CompareRules(&a, &b) })
 	// Desired routes mostly come sorted already; sorting 100k structs of
 	// this size costs more than checking.
-	if !slices.IsSortedFunc(p.Target.Routes, routeByKey) {
-		slices.SortFunc(p.Target.Routes, routeByKey)
-	}
+	sortRoutes(p.Target.Routes)
 	return p
 }
-
-func routeByKey(a, b Route) int { return a.Key().Compare(b.Key()) }
 
 // compareRouteOrder puts routes without a gateway (connected routes) before
 // routes with one, or after them when deleting.

@@ -305,3 +305,56 @@ func matchRoutes(live, want []Route) (match []int32, wanted []bool) {
 	}
 	return match, wanted
 }
+
+// routesSorted reports whether routes are in RouteKey order, comparing
+// them in place: a Route is 336 bytes, and slices.IsSortedFunc would copy
+// two per comparison.
+func routesSorted(routes []Route) bool {
+	for i := 1; i < len(routes); i++ {
+		if compareRouteKeys(&routes[i-1], &routes[i]) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func compareRouteKeys(a, b *Route) int { return a.Key().Compare(b.Key()) }
+
+// sortRoutes sorts routes by RouteKey, as slices.SortFunc would. Routes
+// mostly come in that order already, which is checked first; otherwise
+// their positions are sorted and the routes then moved into place along
+// the permutation's cycles, each once, instead of swapping 336-byte
+// structs through the sort. Equal keys keep their order.
+func sortRoutes(routes []Route) {
+	if routesSorted(routes) {
+		return
+	}
+	order := make([]int32, len(routes))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		if c := compareRouteKeys(&routes[a], &routes[b]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	// routes[i] is to hold what routes[order[i]] holds now.
+	for i := range order {
+		if order[i] < 0 {
+			continue
+		}
+		tmp := routes[i]
+		j := i
+		for {
+			k := int(order[j])
+			order[j] = -1
+			if k == i {
+				routes[j] = tmp
+				break
+			}
+			routes[j] = routes[k]
+			j = k
+		}
+	}
+}
