@@ -278,7 +278,12 @@ func keyOrder(routes []Route) ([]routeIdx, []int32) {
 func matchRoutes(live, want []Route) (match []int32, wanted []bool) {
 	lk, lo := keyOrder(live)
 	wk, wo := keyOrder(want)
-	match = make([]int32, len(want))
+	return matchOrdered(live, lk, lo, wk, wo)
+}
+
+// matchOrdered is matchRoutes of lists whose keyOrder is known.
+func matchOrdered(live []Route, lk []routeIdx, lo []int32, wk []routeIdx, wo []int32) (match []int32, wanted []bool) {
+	match = make([]int32, len(wk))
 	wanted = make([]bool, len(live))
 	i, j := 0, 0
 	for j < len(wo) {
