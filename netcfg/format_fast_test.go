@@ -144,8 +144,9 @@ func TestShellQuoteAndSafeTextAsBefore(t *testing.T) {
 	}
 }
 
-// TestSortRoutesAsSortFunc: routes sorted through their positions end in
-// the order a stable sort by key gives, whatever order they came in.
+// TestSortRoutesAsSortFunc: routes compare as their keys do, and sorted
+// through their positions end in the order a stable sort by key gives,
+// whatever order they came in.
 func TestSortRoutesAsSortFunc(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4, 18))
 	for n := range 200 {
@@ -158,6 +159,12 @@ func TestSortRoutesAsSortFunc(t *testing.T) {
 		}
 		if n%7 == 0 {
 			slices.SortFunc(routes, func(a, b Route) int { return a.Key().Compare(b.Key()) })
+		}
+		for i := 1; i < n; i++ {
+			a, b := &routes[i-1], &routes[i]
+			if got, want := compareRouteKeys(a, b), a.Key().Compare(b.Key()); got != want {
+				t.Fatalf("compareRouteKeys(%v, %v) = %d, Key().Compare %d", a.Key(), b.Key(), got, want)
+			}
 		}
 		want := slices.Clone(routes)
 		slices.SortStableFunc(want, func(a, b Route) int { return a.Key().Compare(b.Key()) })

@@ -422,7 +422,8 @@ func PlanChanges(live State, want Desired) Plan {
 	// of holding a second copy (336 bytes a route), which the changes
 	// point into already.
 	kept := 0
-	share := routesSorted(want.Routes)
+	wantSorted := routesSorted(want.Routes)
+	share := wantSorted
 	if !share {
 		p.Target.Routes = make([]Route, 0, len(want.Routes))
 	}
@@ -512,9 +513,10 @@ func PlanChanges(live State, want Desired) Plan {
 		p.Changes = changes
 	}
 	slices.SortFunc(p.Target.Rules, func(a, b Rule) int { return CompareRules(&a, &b) })
-	// Desired routes mostly come sorted already; sorting 100k structs of
-	// this size costs more than checking.
-	sortRoutes(p.Target.Routes)
+	// The target keeps want's order, found sorted or not above.
+	if !wantSorted {
+		sortRoutes(p.Target.Routes)
+	}
 	return p
 }
 
