@@ -210,7 +210,7 @@ func (pw *planWriter) diff(p *netcfg.Plan, names *netcfg.Names, indent string) {
 				}
 				pw.s(indent)
 				pw.s("  ")
-				pw.styled(pw.diffStyle(c.Action), ChangeText(c, names))
+				pw.styled(pw.diffStyle(c.Action), changeTextWords(c, names))
 				pw.s("\n")
 			}
 		}

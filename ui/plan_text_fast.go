@@ -9,8 +9,9 @@ import (
 // NOTE: a plan of 100k routes prints 200k lines. The appenders here write
 // the diff line of a route change straight into the writer's buffer, with
 // no string per word; they handle the routes of netcfg.BasicRoute whose
-// text needs no escaping, and hand everything else to ChangeText, whose
-// text they reproduce byte for byte (TestAppendChangeTextSameAsChangeText).
+// text needs no escaping, and leave everything else to routeTextWords and
+// changeTextWords, whose text they reproduce byte for byte
+// (TestPlanTextFastSameOnRandomPlans).
 
 // routeTextWord reports whether a device name would be read as one of the
 // words RouteText looks at, which moves what it drops.

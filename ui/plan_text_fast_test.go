@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/nictab/nictab/netcfg"
@@ -85,8 +86,8 @@ func randomPlan(rng *rand.Rand, n int) netcfg.Plan {
 }
 
 // TestPlanTextFastSameOnRandomPlans: the printout whose route lines are
-// written word by word is byte for byte the one made of ChangeText,
-// Commands and lipgloss, in every style set, on random plans, and the
+// written word by word is byte for byte the one made of RouteArgs' words
+// (refChangeText), Commands and lipgloss, in every style set, on random plans, and the
 // fast path is taken for most of their lines.
 func TestPlanTextFastSameOnRandomPlans(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 18))
@@ -108,7 +109,7 @@ func TestPlanTextFastSameOnRandomPlans(t *testing.T) {
 					if c.Subject().Route == nil {
 						continue // a rule's text needs names
 					}
-					want, got := ChangeText(c, nil), ""
+					want, got := refChangeText(c, nil), ""
 					if b, ok := appendChangeText(nil, c, nil); ok {
 						got = string(b)
 					} else {
@@ -139,5 +140,55 @@ func TestPlanTextFastSameOnRandomPlans(t *testing.T) {
 	}
 	if fast < 150 {
 		t.Errorf("only %d of 1000 random changes took the fast path", fast)
+	}
+}
+
+// refChangeText is ChangeText as it was before any line was written word
+// by word: routes through routeTextWords. The reference the fast paths are
+// held to.
+func refChangeText(c *netcfg.Change, names *netcfg.Names) string {
+	obj := func(o netcfg.Object) string {
+		if o.Rule == nil && o.Route != nil {
+			return "route " + routeTextWords(o.Route, names)
+		}
+		return ObjectText(o, names)
+	}
+	if c.Action == netcfg.ChangeReplace {
+		before := obj(c.Before)
+		after := obj(c.After)
+		if i := strings.IndexByte(after, ' '); i > 0 && strings.HasPrefix(before, after[:i]) {
+			after = strings.TrimLeft(after[i:], " ")
+		}
+		for _, fam := range [...]string{" (IPv4)", " (IPv6)"} {
+			if strings.HasSuffix(before, fam) && strings.HasSuffix(after, fam) {
+				before = strings.TrimSuffix(before, fam)
+			}
+		}
+		return "~ " + before + "  →  " + after
+	}
+	return c.Action.Mark() + " " + obj(c.Subject())
+}
+
+// TestRouteTextAndChangeTextSameAsWords: RouteText and ChangeText, which
+// take the fast path where they can, say what the word-built text says.
+func TestRouteTextAndChangeTextSameAsWords(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 18))
+	names := &netcfg.Names{Protos: []netcfg.ProtoName{{ID: 186, Name: "bgp"}, {ID: 99, Name: "we\x1bird"}}}
+	for i := range 20000 {
+		r := randomPlanRoute(rng)
+		n := names
+		if i%3 == 0 {
+			n = nil
+		}
+		if got, want := RouteText(r, n), routeTextWords(r, n); got != want {
+			t.Fatalf("%+v: RouteText\n got %q\nwant %q", r, got, want)
+		}
+	}
+	p := randomPlan(rng, 5000)
+	for i := range p.Changes {
+		c := &p.Changes[i]
+		if got, want := ChangeText(c, names), refChangeText(c, names); got != want {
+			t.Fatalf("%+v: ChangeText\n got %q\nwant %q", c, got, want)
+		}
 	}
 }
