@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bufio"
+	"cmp"
 	"io"
 	"slices"
 	"strings"
@@ -132,6 +133,46 @@ func (pw *planWriter) diffStyle(a netcfg.ChangeAction) *lineStyle {
 	return &pw.changed
 }
 
+// changesByTable returns the tables of changes, ascending, and for each
+// the positions of its changes in order: one pass over the changes and a
+// sort of their positions, where looking every change's table up among
+// the tables and walking the changes once per table took tables × changes.
+func changesByTable(changes []netcfg.Change) ([]uint32, [][]int32) {
+	var tables []uint32
+	last, one := uint32(0), true
+	for i := range changes {
+		t := changes[i].Subject().Table()
+		if i == 0 {
+			last = t
+		} else if t != last {
+			one = false
+		}
+	}
+	if len(changes) == 0 {
+		return nil, nil
+	}
+	order := make([]int32, len(changes))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	if one {
+		return []uint32{last}, [][]int32{order}
+	}
+	table := func(i int32) uint32 { return changes[i].Subject().Table() }
+	slices.SortStableFunc(order, func(a, b int32) int { return cmp.Compare(table(a), table(b)) })
+	var runs [][]int32
+	for k := 0; k < len(order); {
+		t, end := table(order[k]), k+1
+		for end < len(order) && table(order[end]) == t {
+			end++
+		}
+		tables = append(tables, t)
+		runs = append(runs, order[k:end])
+		k = end
+	}
+	return tables, runs
+}
+
 // WritePlanText writes to w what RenderPlanTextIn returns, line by line
 // through a buffer: what `nictab plan` and `apply` print.
 func WritePlanText(w io.Writer, p *netcfg.Plan, names *netcfg.Names, namesFile, netns string, commands bool, st Styles) error {
@@ -184,14 +225,10 @@ func (pw *planWriter) commandText(cmd string) {
 // show the same diff.
 func (pw *planWriter) diff(p *netcfg.Plan, names *netcfg.Names, indent string) {
 	st := pw.st
-	var tables []uint32
-	for i := range p.Changes {
-		if t := p.Changes[i].Subject().Table(); !slices.Contains(tables, t) {
-			tables = append(tables, t)
-		}
-	}
-	slices.Sort(tables)
-	for _, t := range tables {
+	tables, order := changesByTable(p.Changes)
+	var text []byte
+	lead := indent + "  "
+	for k, t := range tables {
 		head := "table " + netcfg.SafeText(names.TableLabel(t))
 		if t == netcfg.TableUnspec {
 			// Rules that end the lookup (blackhole, prohibit...) name no
@@ -199,20 +236,17 @@ func (pw *planWriter) diff(p *netcfg.Plan, names *netcfg.Names, indent string) {
 			head = "rules that look up no table"
 		}
 		pw.s("\n" + indent + st.Header.Render(head) + "\n")
-		var text []byte
-		lead := indent + "  "
-		for i := range p.Changes {
-			if c := &p.Changes[i]; c.Subject().Table() == t {
-				var ok bool
-				if text, ok = appendChangeText(text[:0], c, names); ok {
-					pw.styledLine(lead, pw.diffStyle(c.Action), text)
-					continue
-				}
-				pw.s(indent)
-				pw.s("  ")
-				pw.styled(pw.diffStyle(c.Action), changeTextWords(c, names))
-				pw.s("\n")
+		for _, i := range order[k] {
+			c := &p.Changes[i]
+			var ok bool
+			if text, ok = appendChangeText(text[:0], c, names); ok {
+				pw.styledLine(lead, pw.diffStyle(c.Action), text)
+				continue
 			}
+			pw.s(indent)
+			pw.s("  ")
+			pw.styled(pw.diffStyle(c.Action), changeTextWords(c, names))
+			pw.s("\n")
 		}
 	}
 	if len(p.Notes) > 0 {
