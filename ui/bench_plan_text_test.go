@@ -28,17 +28,22 @@ func benchPlan100k() netcfg.Plan {
 }
 
 // BenchmarkWritePlanText100k is the printout of that plan, diff and
-// commands, in a namespace, in the plain styles (what a pipe gets): 200k
-// lines.
+// commands, in a namespace: 200k lines, in the plain styles (what a pipe
+// gets) and in colour.
 func BenchmarkWritePlanText100k(b *testing.B) {
 	p := benchPlan100k()
 	names := netcfg.Names{}
-	st := PlainStyles()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		if err := WritePlanText(io.Discard, &p, &names, "/etc/iproute2/rt_tables.d/nictab.conf", "pln1", true, st); err != nil {
-			b.Fatal(err)
-		}
+	for _, set := range []struct {
+		name string
+		st   Styles
+	}{{"plain", PlainStyles()}, {"colour", DefaultStyles(true)}} {
+		b.Run(set.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				if err := WritePlanText(io.Discard, &p, &names, "/etc/iproute2/rt_tables.d/nictab.conf", "pln1", true, set.st); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
