@@ -530,7 +530,7 @@ func compareRouteOrder(a, b *Route, deleting bool) int {
 		}
 		return 1
 	}
-	return a.Key().Compare(b.Key())
+	return compareRouteKeys(a, b)
 }
 
 // selectorKey is a rule without priority, action, table and protocol: what
