@@ -469,6 +469,7 @@ func (c *rtnl) dumpOnce(build func() uint32, fn func(m nlMsg) bool) error {
 // rules returns every IPv4 and IPv6 rule, in kernel order.
 func (c *rtnl) rules() ([]Rule, error) {
 	var out []Rule
+	c.ruleDumps++
 	for _, f := range []Family{V4, V6} {
 		err := c.dumpOnce(func() uint32 {
 			off, seq := c.begin(unix.RTM_GETRULE, unix.NLM_F_REQUEST|unix.NLM_F_DUMP)

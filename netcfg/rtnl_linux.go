@@ -41,6 +41,9 @@ type rtnl struct {
 	oneShot bool
 	// lostWindows counts windows whose ACKs the kernel dropped.
 	lostWindows int
+	// ruleDumps counts the dumps of the rules, for tests of what reads
+	// the kernel.
+	ruleDumps int
 	// mainBig4 and mainBig6 say whether the last read of main's default
 	// routes found more than mainProbe IPv4 or IPv6 routes in main.
 	mainBig4, mainBig6 bool
