@@ -31,6 +31,8 @@ type rtnl struct {
 	seq  uint32
 	rbuf []byte
 	wbuf []byte
+	// arena holds the requests exec encoded, between two calls.
+	arena []byte
 	// window is how many requests exec sends before reading their ACKs,
 	// and sendMax how many bytes of requests one sendmsg may carry; both
 	// follow from the socket buffers the kernel granted.
