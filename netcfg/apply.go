@@ -287,7 +287,15 @@ func ownedElsewhere(s *State) []uint32 {
 func readBack(k Kernel, names Names, plan Plan, before State) (State, error) {
 	tables := mergeTables(plan.Tables, plan.Target.TargetTables())
 	elsewhere := slices.DeleteFunc(ownedElsewhere(&before), func(t uint32) bool { return slices.Contains(tables, t) })
-	after, err := Detect(k, names, DetectOptions{Tables: tables, OwnedIn: elsewhere})
+	// About what the read finds: the target's routes, and the routes of
+	// others as before.
+	n := len(plan.Target.Routes)
+	for i := range before.Routes {
+		if !before.Routes[i].Owned() {
+			n++
+		}
+	}
+	after, err := Detect(k, names, DetectOptions{Tables: tables, OwnedIn: elsewhere, Routes: n})
 	after.AllOwned = before.AllOwned
 	return after, err
 }
