@@ -1,8 +1,10 @@
 package netcfg
 
 import (
+	"math/rand/v2"
 	"net/netip"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -45,4 +47,47 @@ func TestRuleIdenticalSeesEveryField(t *testing.T) {
 			t.Errorf("rules that differ in %s are taken for identical", f.Name)
 		}
 	}
+}
+
+// TestVerifyRoutesInOrderAsMatched checks that the merge of routes in key
+// order finds what the matching through sorts finds, in the same order,
+// on random routes of several owners, sorted or not, with duplicates.
+func TestVerifyRoutesInOrderAsMatched(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	merged := 0
+	for round := range 400 {
+		live, want := randomRoutes(rng, rng.IntN(60)), randomRoutes(rng, rng.IntN(60))
+		if rng.IntN(3) > 0 {
+			keySort(live)
+		}
+		if rng.IntN(3) > 0 {
+			keySort(want)
+		}
+		if rng.IntN(2) == 0 {
+			// The same routes on both sides, some of them changed.
+			want = slices.Clone(live)
+			for i := range want {
+				want[i].Proto = ProtoNictab
+				if rng.IntN(4) == 0 {
+					want[i].Dev = "changed"
+				}
+			}
+		}
+		got, ok := verifyRoutesInOrder(live, want)
+		if !ok {
+			continue
+		}
+		merged++
+		if w := verifyRoutes(live, want); !slices.Equal(got, w) {
+			t.Fatalf("round %d: the merge found\n%q\nthe matching\n%q", round, got, w)
+		}
+	}
+	if merged < 100 {
+		t.Errorf("only %d of 400 rounds were merged: the test says little", merged)
+	}
+}
+
+// keySort sorts routes by key.
+func keySort(rs []Route) {
+	slices.SortStableFunc(rs, func(a, b Route) int { return a.Key().Compare(b.Key()) })
 }
