@@ -246,6 +246,15 @@ func RouteString(r *Route) string {
 // RouteCommand is the `ip` command that performs verb ("add", "del" or
 // "replace") on the route.
 func RouteCommand(verb string, r *Route) string {
+	if BasicRoute(r) {
+		return string(appendBasicRouteCommand(make([]byte, 0, 96), verb, r))
+	}
+	return routeCommandWords(verb, r)
+}
+
+// routeCommandWords is RouteCommand built from RouteArgs' words, for any
+// route.
+func routeCommandWords(verb string, r *Route) string {
 	var b strings.Builder
 	b.WriteString("ip ")
 	if r.Family() == V6 {
@@ -267,6 +276,117 @@ func RouteCommand(verb string, r *Route) string {
 		b.WriteString(ShellQuote(a))
 	}
 	return b.String()
+}
+
+// BasicRoute reports whether the route has nothing but the attributes
+// of RouteArgs' fixed first words (type, destination, tos, gateway,
+// device, table, protocol, scope, source, metric, onlink): no next hops,
+// metrics, nexthop object or what nictab keeps verbatim. Printers that
+// write those words themselves, a route at a time in one buffer, handle
+// such routes whole and leave the others to RouteArgs.
+func BasicRoute(r *Route) bool { return len(r.MultiPath) == 0 && !r.hasExtras() }
+
+// appendBasicRouteCommand appends RouteCommand(verb, r) of a BasicRoute
+// to b: the words of RouteArgs, each through ShellQuote, without the
+// slice of strings.
+func appendBasicRouteCommand(b []byte, verb string, r *Route) []byte {
+	b = append(b, "ip "...)
+	return appendBasicRouteCommandArgs(b, verb, r)
+}
+
+// appendBasicRouteCommandArgs is appendBasicRouteCommand after the "ip ".
+func appendBasicRouteCommandArgs(b []byte, verb string, r *Route) []byte {
+	fam := r.Family()
+	if fam == V6 {
+		b = append(b, "-6 "...)
+	}
+	b = append(b, "route "...)
+	b = append(b, verb...)
+	b = append(b, ' ')
+	if r.Type != RouteUnicast && r.Type != RouteUnspec {
+		b = appendShellQuote(b, r.Type.String())
+		b = append(b, ' ')
+	}
+	switch {
+	case r.IsDefault():
+		b = append(b, "default"...)
+	case !r.Dst.IsValid():
+		b = appendShellQuote(b, r.Dst.String())
+	default:
+		b = r.Dst.AppendTo(b)
+	}
+	if r.Tos != 0 {
+		const hex = "0123456789abcdef"
+		b = append(b, " tos 0x"...)
+		b = append(b, hex[r.Tos>>4], hex[r.Tos&0xf])
+	}
+	if r.Gw.IsValid() {
+		b = append(b, " via "...)
+		b = r.Gw.AppendTo(b)
+	}
+	if r.Dev != "" {
+		b = append(b, " dev "...)
+		b = appendShellQuote(b, r.Dev)
+	}
+	b = append(b, " table "...)
+	b = strconv.AppendUint(b, uint64(r.Table), 10)
+	if r.Proto != ProtoUnspec {
+		b = append(b, " proto "...)
+		b = strconv.AppendUint(b, uint64(r.Proto), 10)
+	}
+	if fam == V4 {
+		b = append(b, " scope "...)
+		b = appendShellQuote(b, scopeText(r.Scope))
+	}
+	if r.Src.IsValid() {
+		b = append(b, " src "...)
+		b = r.Src.AppendTo(b)
+	}
+	if r.Metric != 0 || fam == V6 {
+		b = append(b, " metric "...)
+		b = strconv.AppendUint(b, uint64(r.Metric), 10)
+	}
+	if r.Onlink {
+		b = append(b, " onlink"...)
+	}
+	return b
+}
+
+// scopeText is s.String() without the map lookup for the two scopes
+// nearly every route has.
+func scopeText(s Scope) string {
+	switch s {
+	case ScopeUniverse:
+		return "global"
+	case ScopeLink:
+		return "link"
+	}
+	return s.String()
+}
+
+// AppendCommand appends CommandIn(netns, o.Command()) to b. The command
+// of a BasicRoute is written word by word, the others built as strings:
+// a plan of 100k routes prints 100k commands.
+func (o Op) AppendCommand(b []byte, netns string) []byte {
+	verb := ""
+	switch o.Kind {
+	case OpAddRoute:
+		verb = "add"
+	case OpReplaceRoute:
+		verb = "replace"
+	case OpDelRoute:
+		verb = "del"
+	}
+	if verb == "" || o.Route == nil || !BasicRoute(o.Route) {
+		return append(b, CommandIn(netns, o.Command())...)
+	}
+	b = append(b, "ip "...)
+	if netns != "" {
+		b = append(b, "-n "...)
+		b = appendShellQuote(b, netns)
+		b = append(b, ' ')
+	}
+	return appendBasicRouteCommandArgs(b, verb, o.Route)
 }
 
 // withoutNextHops drops the gateway, device and next hops from a route's
@@ -307,27 +427,61 @@ func inNextHop(args []string) bool {
 // names may hold `$`, `;` or quotes, and a command a person pastes must not
 // run them.
 func ShellQuote(s string) string {
-	if s == "" {
-		return "''"
-	}
-	safe := true
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-			strings.ContainsRune("-_.:/,@%+=", c)) {
-			safe = false
-			break
-		}
-	}
-	if safe {
+	if shellSafe(s) {
 		return s
 	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	return string(appendShellQuote(nil, s))
+}
+
+// shellWord marks the bytes ShellQuote leaves unquoted. Every byte of a
+// character outside ASCII is 0x80 or above, so a byte test is the same
+// as one on characters.
+var shellWord = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c < 0x80 && strings.IndexByte("-_.:/,@%+=", byte(c)) >= 0
+	}
+	return t
+}()
+
+func shellSafe(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !shellWord[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// appendShellQuote appends ShellQuote(s) to b.
+func appendShellQuote(b []byte, s string) []byte {
+	if shellSafe(s) {
+		return append(b, s...)
+	}
+	b = append(b, '\'')
+	for {
+		i := strings.IndexByte(s, '\'')
+		if i < 0 {
+			break
+		}
+		b = append(b, s[:i]...)
+		b = append(b, `'\''`...)
+		s = s[i+1:]
+	}
+	b = append(b, s...)
+	return append(b, '\'')
 }
 
 // SafeText makes text from the kernel safe to print on a terminal: control
 // characters, escape sequences and invalid UTF-8 are shown as Go escapes, so
 // an interface alias cannot move the cursor or repaint the screen.
 func SafeText(s string) string {
+	if PlainASCII(s) {
+		return s
+	}
 	clean := true
 	for _, c := range s {
 		if c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) || c == '\\' || c == 0xfffd {
@@ -340,4 +494,15 @@ func SafeText(s string) string {
 	}
 	q := strconv.QuoteToGraphic(s)
 	return q[1 : len(q)-1]
+}
+
+// PlainASCII reports whether s is printable ASCII without a backslash:
+// text SafeText returns as it is, found without decoding characters.
+func PlainASCII[S string | []byte](s S) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '\\' {
+			return false
+		}
+	}
+	return true
 }

@@ -1,7 +1,6 @@
 package netcfg
 
 import (
-	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -79,19 +78,23 @@ func (g GuardStatus) MarshalText() ([]byte, error) { return []byte(g.String()), 
 func (g *GuardStatus) UnmarshalText(b []byte) error { return guardStatuses.unmarshal(g, b) }
 
 // Guard is the SSH guard's verdict on a change: the path of the replies
-// to the SSH client before and after it.
+// to the SSH client before and after it. It carries no wording: the
+// views in ui say it (ui.GuardMessage, ui.GuardCause, ui.RenderGuard).
 type Guard struct {
 	Conn   SSHConn     `json:"connection"`
 	Status GuardStatus `json:"status"`
 	Before Path        `json:"before"`
 	After  Path        `json:"after"`
-	// Cause names what moves or breaks the path: the rule that now
-	// decides, or the route that now wins.
-	Cause      string `json:"cause,omitempty"`
+	// CauseRule and CauseRoute are what moves or breaks the path: the
+	// rule that now decides and the route it leads to (see CauseOf); for
+	// an undetermined path, the rule that cannot be decided.
 	CauseRule  *Rule  `json:"cause_rule,omitempty"`
 	CauseRoute *Route `json:"cause_route,omitempty"`
-	// Message is the verdict in a sentence or two.
-	Message string `json:"message"`
+	// TraceError is why a path could not be traced at all (GuardUnknown).
+	TraceError string `json:"trace_error,omitempty"`
+	// Names are the table names after the change, which the paths'
+	// tables are called by.
+	Names Names `json:"-"`
 }
 
 // Dangerous reports whether the change moves or breaks the session's
@@ -113,7 +116,7 @@ func GuardSSH(before, after State, client, server netip.Addr) Guard {
 // the server's port to the client's, so rules that select SSH by port
 // (`sport 22 lookup main`) count.
 func GuardConn(before, after State, c SSHConn) Guard {
-	g := Guard{Conn: c}
+	g := Guard{Conn: c, Names: after.Names}
 	pkt := Packet{Dst: c.Client.Addr(), Src: c.Server.Addr(), IPProto: ProtoTCP, SPort: c.Server.Port(), DPort: c.Client.Port(),
 		// sshd sets the DS field as IPQoS says, and an IPv6 flow label is
 		// the kernel's hash: neither is known here.
@@ -131,25 +134,17 @@ func GuardConn(before, after State, c SSHConn) Guard {
 	var errB, errA error
 	g.Before, errB = Trace(before, pkt)
 	g.After, errA = Trace(after, pkt)
-	client := c.Client.Addr().WithZone("")
 	switch {
 	case errB != nil || errA != nil:
 		g.Status = GuardUnknown
-		g.Message = fmt.Sprintf("the path to the SSH client %s cannot be traced: %v", client, firstErr(errB, errA))
+		g.TraceError = firstErr(errB, errA).Error()
 		return g
 	case g.After.Verdict == VerdictUndetermined || g.Before.Verdict == VerdictUndetermined:
 		g.Status = GuardUndetermined
-		p := &g.After
-		if p.Verdict != VerdictUndetermined {
-			p = &g.Before
-		}
-		g.CauseRule = p.Rule
-		g.Cause = p.Reason
-		g.Message = fmt.Sprintf("the path of replies to the SSH client %s cannot be determined, so this change may cut the session: %s", client, p.Reason)
+		g.CauseRule = g.Undetermined().Rule
 		return g
 	case !g.Before.Verdict.Delivered():
 		g.Status = GuardUnknown
-		g.Message = fmt.Sprintf("the simulator finds no path to the SSH client %s even now (%s), so it cannot judge this change", client, g.Before.Reason)
 		return g
 	case !g.After.Verdict.Delivered():
 		g.Status = GuardBroken
@@ -157,26 +152,26 @@ func GuardConn(before, after State, c SSHConn) Guard {
 		g.Status = GuardMoved
 	default:
 		g.Status = GuardSafe
-		g.Message = fmt.Sprintf("replies to the SSH client %s keep leaving %s", client, hopText(&g.After, false))
-		g.addIncomplete()
 		return g
 	}
-	g.Cause, g.CauseRule, g.CauseRoute = guardCause(&g.Before, &g.After, &after.Names)
-	src := g.Before.Src != g.After.Src
-	if g.Status == GuardBroken {
-		g.Message = fmt.Sprintf("this change cuts the SSH session: replies to %s, which now leave %s, would have no way out (%s): %s", client, hopText(&g.Before, src), g.After.Verdict, g.Cause)
-	} else {
-		g.Message = fmt.Sprintf("this change moves the SSH session: replies to %s would leave %s instead of %s: %s", client, hopText(&g.After, src), hopText(&g.Before, src), g.Cause)
+	if why := CauseOf(&g.Before, &g.After); why.Kind != CauseNoRule {
+		g.CauseRule, g.CauseRoute = why.Rule, why.Route
 	}
-	g.addIncomplete()
 	return g
 }
 
-func (g *Guard) addIncomplete() {
-	missing := append(append([]uint32(nil), g.Before.Missing...), g.After.Missing...)
-	if len(missing) > 0 {
-		g.Message += fmt.Sprintf(" (tables %v were not read in full, so this may be wrong)", missing)
+// Undetermined is the path of an undetermined verdict that cannot be
+// decided: after the change, else before it.
+func (g *Guard) Undetermined() *Path {
+	if g.After.Verdict != VerdictUndetermined {
+		return &g.Before
 	}
+	return &g.After
+}
+
+// Missing lists the tables either path needed and did not have in full.
+func (g *Guard) Missing() []uint32 {
+	return append(append([]uint32(nil), g.Before.Missing...), g.After.Missing...)
 }
 
 func firstErr(a, b error) error {
@@ -186,93 +181,60 @@ func firstErr(a, b error) error {
 	return b
 }
 
-// hopText is where a delivered path leaves: "through eno1 via
-// 192.168.10.1", with the source when it matters.
-func hopText(p *Path, src bool) string {
-	s := "through " + SafeText(p.Dev)
-	if p.Gateway.IsValid() {
-		s += " via " + p.Gateway.String()
-	}
-	if src && p.Src.IsValid() {
-		s += " from " + p.Src.String()
-	}
-	return s
+// CauseKind says which difference between a packet's path before a
+// change and after it sends the packet elsewhere.
+type CauseKind uint8
+
+const (
+	// CauseReason: neither the deciding rule nor the route differ; the
+	// later path's Reason says why it does.
+	CauseReason CauseKind = iota
+	// CauseRule: another rule decides now.
+	CauseRule
+	// CauseRoute: the same rule decides, and another route wins.
+	CauseRoute
+	// CauseNoRule: no rule leads to a route any more.
+	CauseNoRule
+)
+
+var causeKinds = enum[CauseKind]{what: "cause", prefix: "cause", names: map[CauseKind]string{
+	CauseReason: "reason", CauseRule: "rule", CauseRoute: "route", CauseNoRule: "no-rule",
+}}
+
+func (k CauseKind) String() string { return causeKinds.text(k) }
+
+func (k CauseKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+func (k *CauseKind) UnmarshalText(b []byte) error { return causeKinds.unmarshal(k, b) }
+
+// PathCause is what sends a packet elsewhere: the rules and routes that
+// decide its path after a change and before it, and what the later path
+// does with it.
+type PathCause struct {
+	Kind CauseKind `json:"kind"`
+	// Rule and Route decide the path after the change, in Table; WasRule
+	// and WasRoute decided it before.
+	Rule     *Rule  `json:"rule,omitempty"`
+	WasRule  *Rule  `json:"was_rule,omitempty"`
+	Route    *Route `json:"route,omitempty"`
+	WasRoute *Route `json:"was_route,omitempty"`
+	Table    uint32 `json:"table,omitempty"`
+	// Verdict and Reason are the later path's.
+	Verdict Verdict `json:"verdict"`
+	Reason  string  `json:"reason"`
 }
 
-// guardCause names the rule or route responsible for the difference
-// between two paths; names gives the tables their names.
-func guardCause(b, a *Path, names *Names) (string, *Rule, *Route) {
+// CauseOf names the rule or route responsible for the difference between
+// two paths of a packet, b before a change and a after it.
+func CauseOf(b, a *Path) PathCause {
+	c := PathCause{Rule: a.Rule, WasRule: b.Rule, Route: a.Route, WasRoute: b.Route, Table: a.Table, Verdict: a.Verdict, Reason: a.Reason}
 	switch {
 	case a.Rule != nil && (b.Rule == nil || !RuleEqual(a.Rule, b.Rule)):
-		was := "no rule matched before"
-		if b.Rule != nil {
-			was = "before: rule " + ruleText(b.Rule)
-		}
-		return fmt.Sprintf("rule %s now matches and %s (%s)", ruleText(a.Rule), pathDeed(a, names), was), a.Rule, a.Route
+		c.Kind = CauseRule
 	case a.Route != nil && (b.Route == nil || !RouteEqual(a.Route, b.Route)):
-		was := ""
-		if b.Route != nil {
-			was = fmt.Sprintf(" (before: %s)", shortRoute(b.Route))
-		}
-		return fmt.Sprintf("route %s now wins in table %s%s", shortRoute(a.Route), names.TableLabel(a.Table), was), a.Rule, a.Route
+		c.Kind = CauseRoute
 	case a.Rule == nil && b.Rule != nil:
-		return fmt.Sprintf("no rule leads to a route any more; before, rule %s sent them to %s", ruleText(b.Rule), routeOrNothing(b.Route)), nil, nil
+		c.Kind = CauseNoRule
 	}
-	return a.Reason, a.Rule, a.Route
-}
-
-// pathDeed says what the deciding rule of a path does with the packets.
-func pathDeed(p *Path, names *Names) string {
-	switch {
-	case p.Route != nil && p.Verdict.Delivered():
-		return fmt.Sprintf("sends them to table %s (%s)", names.TableLabel(p.Table), shortRoute(p.Route))
-	case p.Route != nil:
-		return fmt.Sprintf("sends them to table %s, where %s refuses them", names.TableLabel(p.Table), shortRoute(p.Route))
-	case p.Verdict == VerdictBlackhole:
-		return "drops them"
-	}
-	return "refuses them"
-}
-
-// ruleText is a rule on one line as a person reads it: "1000: from
-// 192.168.10.2 lookup 13", without its protocol.
-func ruleText(r *Rule) string {
-	c := *r
-	c.Proto = ProtoUnspec
-	return strings.Replace(RuleString(&c), ":\t", ": ", 1)
-}
-
-// shortRoute is a route as it reads inside its table: without the table,
-// the protocol, and the scope and metric it has by default.
-func shortRoute(r *Route) string {
-	args := RouteArgs(r)
-	out := args[:0:0]
-	for i := 0; i < len(args); i++ {
-		if i+1 < len(args) {
-			switch v := args[i+1]; args[i] {
-			case "table", "proto":
-				i++
-				continue
-			case "scope":
-				if (v == "global" && r.Gw.IsValid()) || (v == "link" && !r.Gw.IsValid()) || r.Type != RouteUnicast {
-					i++
-					continue
-				}
-			case "metric":
-				if v == "0" || (r.Family() == V6 && v == "1024") {
-					i++
-					continue
-				}
-			}
-		}
-		out = append(out, args[i])
-	}
-	return SafeText(strings.Join(out, " "))
-}
-
-func routeOrNothing(r *Route) string {
-	if r == nil {
-		return "no route"
-	}
-	return shortRoute(r)
+	return c
 }

@@ -2,10 +2,8 @@ package netcfg
 
 import (
 	"cmp"
-	"fmt"
 	"net/netip"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -78,8 +76,8 @@ type MovedFlow struct {
 	SameWay bool `json:"same_way,omitempty"`
 	Before  Hop  `json:"before"`
 	After   Hop  `json:"after"`
-	// Cause names the rule or route that now decides.
-	Cause string `json:"cause"`
+	// Why is the rule or route that now decides.
+	Why PathCause `json:"why"`
 }
 
 // ShadowedRule is a rule of another program that one of the plan's new
@@ -91,13 +89,11 @@ type ShadowedRule struct {
 	Packet Packet `json:"packet"`
 	Before Hop    `json:"before"`
 	After  Hop    `json:"after"`
-	// Message is "rule 1000 now precedes rule 5270 (table 52) for from
-	// 192.168.10.2 to 100.64.0.1: …".
-	Message string `json:"message"`
 }
 
 // FlowGuard is the guard's verdict on every live connection and every
-// foreign rule: what a change takes elsewhere.
+// foreign rule: what a change takes elsewhere. It carries no wording: the
+// views in ui say it (ui.FlowLines).
 type FlowGuard struct {
 	// Sockets is how many connected sockets the namespace has; Read how
 	// many of them were read.
@@ -114,9 +110,17 @@ type FlowGuard struct {
 	// (not SameWay).
 	MovedSockets int            `json:"moved_sockets"`
 	Shadowed     []ShadowedRule `json:"shadowed"`
-	// Note says what was left out, or why nothing could be read.
-	Note string `json:"note,omitempty"`
+	// Error is why the connections could not be traced at all.
+	Error string `json:"error,omitempty"`
+	// NamesBefore and Names are the table names before and after the
+	// change, which the hops' tables are called by.
+	NamesBefore Names `json:"-"`
+	Names       Names `json:"-"`
 }
+
+// Partial reports whether some sockets were left unread or some flows
+// untraced.
+func (f *FlowGuard) Partial() bool { return f.Read < f.Sockets || f.Traced < f.Flows }
 
 // Dangerous reports whether the change moves a live connection or takes
 // traffic from another program's rules.
@@ -239,7 +243,8 @@ func GuardFlows(before, after State, socks []Socket, total int, session SSHConn,
 	deadline := now().Add(o.Budget)
 	tb, ta := NewTracer(before), NewTracer(after)
 	flows := groupFlows(socks, session, portRules(&before) || portRules(&after))
-	g := FlowGuard{Sockets: max(total, len(socks)), Read: len(socks), Flows: len(flows), Moved: []MovedFlow{}, Shadowed: []ShadowedRule{}}
+	g := FlowGuard{Sockets: max(total, len(socks)), Read: len(socks), Flows: len(flows), Moved: []MovedFlow{}, Shadowed: []ShadowedRule{},
+		NamesBefore: before.Names, Names: after.Names}
 	for i := range flows {
 		if (o.MaxFlows > 0 && i >= o.MaxFlows) || (o.Budget > 0 && now().After(deadline) && !flows[i].session) {
 			break
@@ -259,10 +264,9 @@ func GuardFlows(before, after State, socks []Socket, total int, session SSHConn,
 		if !hb.moved(ha) {
 			continue
 		}
-		cause := flowCause(&pb, &pa, &after.Names)
 		same := hb.Verdict == ha.Verdict && hb.Dev == ha.Dev && hb.Gateway == ha.Gateway
 		g.Moved = append(g.Moved, MovedFlow{IPProto: f.sock.IPProto, Local: f.sock.Local, Remote: f.sock.Remote, Count: f.count,
-			Session: f.session, SSH: f.ssh, SameWay: same, Before: hb, After: ha, Cause: cause})
+			Session: f.session, SSH: f.ssh, SameWay: same, Before: hb, After: ha, Why: CauseOf(&pb, &pa)})
 		if !same {
 			g.MovedSockets += f.count
 		}
@@ -278,58 +282,5 @@ func GuardFlows(before, after State, socks []Socket, total int, session SSHConn,
 		return 1
 	})
 	g.Shadowed = shadowedRules(tb, ta, &before, &after, deadline, now, o.Observe)
-	var left []string
-	if g.Read < g.Sockets {
-		left = append(left, fmt.Sprintf("%d of %d sockets were read", g.Read, g.Sockets))
-	}
-	if g.Traced < g.Flows {
-		left = append(left, fmt.Sprintf("%d of %d flows were traced in the time given", g.Traced, g.Flows))
-	}
-	g.Note = strings.Join(left, "; ")
 	return g
-}
-
-// HopText is where a hop leaves, as a person reads it: "tailscale0
-// (table 52)", "eno1 via 192.168.10.1 (table 13)", "unreachable".
-func HopText(h Hop, names *Names) string {
-	if !h.Verdict.Delivered() {
-		return h.Verdict.String()
-	}
-	s := SafeText(h.Dev)
-	if h.Verdict == VerdictLocal {
-		s = "this host"
-	}
-	if h.Gateway.IsValid() {
-		s += " via " + h.Gateway.String()
-	}
-	if h.Table != 0 {
-		s += " (table " + names.TableLabel(h.Table) + ")"
-	}
-	return s
-}
-
-// FlowEndpoint is how a moved flow is named in a list: the peer's
-// address with the service's port, the lower of the two: "192.168.30.5:22"
-// for an SSH login from 192.168.30.5, "100.88.1.7:443" for a connection
-// to a web server.
-func FlowEndpoint(f *MovedFlow) string {
-	port := f.Remote.Port()
-	if l := f.Local.Port(); l != 0 && (port == 0 || l < port) {
-		port = l
-	}
-	return netip.AddrPortFrom(f.Remote.Addr(), port).String()
-}
-
-// flowCause names, shortly, what sends a flow elsewhere: the rule that
-// now decides, or the route that now wins.
-func flowCause(b, a *Path, names *Names) string {
-	switch {
-	case a.Rule != nil && (b.Rule == nil || !RuleEqual(a.Rule, b.Rule)):
-		return "rule " + ruleText(a.Rule)
-	case a.Route != nil && (b.Route == nil || !RouteEqual(a.Route, b.Route)):
-		return fmt.Sprintf("route %s in table %s", shortRoute(a.Route), names.TableLabel(a.Table))
-	case a.Rule == nil && b.Rule != nil:
-		return "no rule leads to a route"
-	}
-	return a.Reason
 }

@@ -1,9 +1,7 @@
 package netcfg
 
 import (
-	"fmt"
 	"net/netip"
-	"strings"
 	"time"
 )
 
@@ -211,44 +209,6 @@ func probe(f, n *Rule, dst netip.Addr, s *State) (Packet, bool) {
 	return p, FamilyOf(p.Dst) == f.Family && (!p.Src.IsValid() || FamilyOf(p.Src) == f.Family)
 }
 
-// ruleDeed is what a rule does, in the words of the report: "table 52",
-// "unreachable".
-func ruleDeed(r *Rule, names *Names) string {
-	if r.Action == ActionLookup {
-		return "table " + names.TableLabel(r.Table)
-	}
-	return r.Action.String()
-}
-
-// probeText is the part of the traffic a probe stands for, as `ip rule`
-// selectors: "from 192.168.10.2 to 100.64.0.1 fwmark 0x80000".
-func probeText(p *Packet) string {
-	var b []string
-	if p.Src.IsValid() {
-		b = append(b, "from "+p.Src.String())
-	}
-	b = append(b, "to "+p.Dst.String())
-	if p.IIF != "" {
-		b = append(b, "iif "+SafeText(p.IIF))
-	}
-	if p.OIF != "" {
-		b = append(b, "oif "+SafeText(p.OIF))
-	}
-	if p.Mark != 0 {
-		b = append(b, fmt.Sprintf("fwmark %#x", p.Mark))
-	}
-	if p.UID != nil {
-		b = append(b, fmt.Sprintf("uid %d", *p.UID))
-	}
-	if p.IPProto != 0 {
-		b = append(b, "ipproto "+protoName(p.IPProto))
-	}
-	if p.DPort != 0 {
-		b = append(b, fmt.Sprintf("dport %d", p.DPort))
-	}
-	return strings.Join(b, " ")
-}
-
 // shadowedRules lists the foreign rules whose traffic a new rule of the
 // plan now takes, stopping at the deadline.
 func shadowedRules(tb, ta *Tracer, before, after *State, deadline time.Time, now func() time.Time, observe func(Packet, *Path, *Path)) []ShadowedRule {
@@ -308,10 +268,7 @@ func shadowedRules(tb, ta *Tracer, before, after *State, deadline time.Time, now
 					continue
 				}
 				seen[k] = true
-				hb, ha := hopOf(&pb), hopOf(&pa)
-				msg := fmt.Sprintf("rule %d now precedes rule %d (%s) for %s: it leaves %s instead of %s",
-					by.Priority, f.Priority, ruleDeed(f, &after.Names), probeText(&p), HopText(ha, &after.Names), HopText(hb, &before.Names))
-				out = append(out, ShadowedRule{Rule: *f, By: by, Packet: p, Before: hb, After: ha, Message: msg})
+				out = append(out, ShadowedRule{Rule: *f, By: by, Packet: p, Before: hopOf(&pb), After: hopOf(&pa)})
 			}
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/ui"
 )
 
 // fullOracle answers RouteGet as the kernel would for the full state: the
@@ -140,8 +141,8 @@ func TestGuardFlowsBudget(t *testing.T) {
 	// The session last in the list: it is still traced first.
 	socks = append(socks[1:], socks[0])
 	g := netcfg.GuardFlows(full, netcfg.ProjectPlan(full, plan), socks, 10, ssh, netcfg.FlowOptions{Budget: 2 * time.Second, Now: clock})
-	if g.Flows != 4 || g.Traced >= g.Flows || g.Sockets != 10 || g.Read != 4 || g.Note == "" {
-		t.Fatalf("flows %d traced %d sockets %d read %d note %q", g.Flows, g.Traced, g.Sockets, g.Read, g.Note)
+	if g.Flows != 4 || g.Traced >= g.Flows || g.Sockets != 10 || g.Read != 4 || ui.FlowNote(&g) == "" {
+		t.Fatalf("flows %d traced %d sockets %d read %d note %q", g.Flows, g.Traced, g.Sockets, g.Read, ui.FlowNote(&g))
 	}
 	if !slices.ContainsFunc(g.Moved, func(m netcfg.MovedFlow) bool { return m.Session }) {
 		t.Errorf("the session was not traced: %+v", g.Moved)

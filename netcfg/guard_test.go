@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/ui"
 )
 
 func TestParseSSHConnection(t *testing.T) {
@@ -77,21 +78,21 @@ func TestGuardSSH(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			g := netcfg.GuardSSH(before, c.after, client, ip(c.server))
 			if g.Status != c.status {
-				t.Fatalf("status %s, want %s: %s", g.Status, c.status, g.Message)
+				t.Fatalf("status %s, want %s: %s", g.Status, c.status, ui.GuardMessage(&g))
 			}
 			if g.Dangerous() != (c.status == netcfg.GuardMoved || c.status == netcfg.GuardBroken) {
 				t.Errorf("Dangerous() = %v for %s", g.Dangerous(), g.Status)
 			}
 			for _, w := range c.cause {
-				if !strings.Contains(g.Cause, w) || !strings.Contains(g.Message, w) {
-					t.Errorf("cause %q (message %q) does not say %q", g.Cause, g.Message, w)
+				if !strings.Contains(ui.GuardCause(&g), w) || !strings.Contains(ui.GuardMessage(&g), w) {
+					t.Errorf("cause %q (message %q) does not say %q", ui.GuardCause(&g), ui.GuardMessage(&g), w)
 				}
 			}
-			if g.Dangerous() && g.CauseRule == nil && g.CauseRoute == nil && !strings.Contains(g.Cause, "no rule") {
-				t.Errorf("a dangerous change names neither a rule nor a route: %q", g.Cause)
+			if g.Dangerous() && g.CauseRule == nil && g.CauseRoute == nil && !strings.Contains(ui.GuardCause(&g), "no rule") {
+				t.Errorf("a dangerous change names neither a rule nor a route: %q", ui.GuardCause(&g))
 			}
-			if !strings.Contains(g.Message, "203.0.113.5") {
-				t.Errorf("message %q does not name the client", g.Message)
+			if !strings.Contains(ui.GuardMessage(&g), "203.0.113.5") {
+				t.Errorf("message %q does not name the client", ui.GuardMessage(&g))
 			}
 		})
 	}
@@ -112,12 +113,12 @@ func TestGuardSSHPorts(t *testing.T) {
 		t.Fatal("ParseSSHConn failed")
 	}
 	if g := netcfg.GuardConn(before, after, conn); g.Status != netcfg.GuardSafe {
-		t.Errorf("with ports: %s, want safe: %s", g.Status, g.Message)
+		t.Errorf("with ports: %s, want safe: %s", g.Status, ui.GuardMessage(&g))
 	}
 	// Without ports the port rule may or may not match the replies:
 	// undetermined, which is a danger, naming the rule.
-	if g := netcfg.GuardSSH(before, after, conn.Client.Addr(), conn.Server.Addr()); g.Status != netcfg.GuardUndetermined || !g.Dangerous() || !strings.Contains(g.Message, "rule 900") {
-		t.Errorf("without ports: %s, want undetermined naming rule 900: %s", g.Status, g.Message)
+	if g := netcfg.GuardSSH(before, after, conn.Client.Addr(), conn.Server.Addr()); g.Status != netcfg.GuardUndetermined || !g.Dangerous() || !strings.Contains(ui.GuardMessage(&g), "rule 900") {
+		t.Errorf("without ports: %s, want undetermined naming rule 900: %s", g.Status, ui.GuardMessage(&g))
 	}
 }
 
@@ -126,19 +127,19 @@ func TestGuardSSHUnknown(t *testing.T) {
 	// Nothing routes to the client even now: the simulator cannot judge.
 	dead := traceState(t, homeServer, "-rule 32766")
 	g := netcfg.GuardSSH(dead, s, ip("203.0.113.5"), ip("192.168.20.2"))
-	if g.Status != netcfg.GuardUnknown || g.Dangerous() || !strings.Contains(g.Message, "even now") {
-		t.Errorf("status %s: %s", g.Status, g.Message)
+	if g.Status != netcfg.GuardUnknown || g.Dangerous() || !strings.Contains(ui.GuardMessage(&g), "even now") {
+		t.Errorf("status %s: %s", g.Status, ui.GuardMessage(&g))
 	}
 	// A zone that names no NIC cannot be traced.
 	g = netcfg.GuardSSH(s, s, netip.MustParseAddr("fe80::1%nope0"), ip("fe80::2"))
-	if g.Status != netcfg.GuardUnknown || !strings.Contains(g.Message, "nope0") {
-		t.Errorf("status %s: %s", g.Status, g.Message)
+	if g.Status != netcfg.GuardUnknown || !strings.Contains(ui.GuardMessage(&g), "nope0") {
+		t.Errorf("status %s: %s", g.Status, ui.GuardMessage(&g))
 	}
 	// A table the rules reach that was not read makes the verdict a guess,
 	// and the message says so.
 	partial := traceState(t, homeServer, "rule pref 1000 from 192.168.10.2 lookup 13")
 	g = netcfg.GuardSSH(partial, partial, ip("203.0.113.5"), ip("192.168.10.2"))
-	if g.Status != netcfg.GuardSafe || !strings.Contains(g.Message, "not read in full") {
-		t.Errorf("status %s: %s", g.Status, g.Message)
+	if g.Status != netcfg.GuardSafe || !strings.Contains(ui.GuardMessage(&g), "not read in full") {
+		t.Errorf("status %s: %s", g.Status, ui.GuardMessage(&g))
 	}
 }

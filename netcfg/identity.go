@@ -103,12 +103,10 @@ func deleteConflict(l *Route) string {
 // routeSharers returns, for each wanted route, the first live route of its
 // identity that nictab does not own (-1 for none) and how many live routes
 // of its identity nictab owns: a merge of both lists in key order, as
-// matchRoutes does.
-func routeSharers(live, want []Route) (foreign, owned []int32) {
-	lk, lo := keyOrder(live)
-	wk, wo := keyOrder(want)
-	foreign = make([]int32, len(want))
-	owned = make([]int32, len(want))
+// matchRoutes does, of lists whose keyOrder is known.
+func routeSharers(live []Route, lk []routeIdx, lo []int32, wk []routeIdx, wo []int32) (foreign, owned []int32) {
+	foreign = make([]int32, len(wk))
+	owned = make([]int32, len(wk))
 	i := 0
 	for j := 0; j < len(wo); {
 		k := &wk[wo[j]]

@@ -165,6 +165,20 @@ func (c *Change) Commands(namesFile string) []string {
 	return out
 }
 
+// AppendRouteCommand appends the one `ip` command of a change of a route,
+// in the network namespace netns as CommandIn says it, and reports true;
+// for any other change it appends nothing and reports false (a rule's
+// replace takes two commands and its notes, a name a shell line: see
+// Commands).
+func (c *Change) AppendRouteCommand(b []byte, netns string) ([]byte, bool) {
+	var one [2]Op
+	ops := c.appendOps(one[:0])
+	if len(ops) != 1 || ops[0].Route == nil {
+		return b, false
+	}
+	return ops[0].AppendCommand(b, netns), true
+}
+
 // Target is what nictab owns after a plan is applied.
 type Target struct {
 	Rules  []Rule      `json:"rules"`
@@ -283,9 +297,10 @@ func ownedAsDesired(s State, routes []Route) Desired {
 func PlanChanges(live State, want Desired) Plan {
 	p := Plan{Prior: Fingerprint(live), Tables: slices.Clone(live.Complete), Owned: ownedElsewhere(&live), Notes: slices.Clone(want.Notes)}
 	var (
-		nameAdds, nameDels   []Change
-		ruleDels, ruleAdds   []Change
-		routeAdds, routeDels []Change
+		nameAdds, nameDels []Change
+		ruleDels, ruleAdds []Change
+		// earlyDels are the route deletes found among the wanted routes.
+		earlyDels []Change
 	)
 
 	// Table names.
@@ -379,14 +394,36 @@ func PlanChanges(live State, want Desired) Plan {
 
 	// Routes, matched by key through a merge of both lists in key order:
 	// at 100k routes, maps under RouteKey were most of the plan's time.
-	match, wanted := matchRoutes(live.Routes, want.Routes)
-	foreignAt, ownedAt := routeSharers(live.Routes, want.Routes)
+	lk, lo := keyOrder(live.Routes)
+	wk, wo := keyOrder(want.Routes)
+	match, wanted := matchOrdered(live.Routes, lk, lo, wk, wo)
+	foreignAt, ownedAt := routeSharers(live.Routes, lk, lo, wk, wo)
+	// The changes are written into one slice in their final order, sized
+	// for every change but route replaces: a wanted route no live route
+	// matches is at most an add, a live one of nictab's no wanted route
+	// matches at most a delete. At 1M routes, growing the list of adds and
+	// joining the lists after copied 72 bytes a change several times.
+	adds, dels := 0, 0
+	for _, j := range match {
+		if j < 0 {
+			adds++
+		}
+	}
+	for i := range live.Routes {
+		if !wanted[i] && live.Routes[i].Owned() {
+			dels++
+		}
+	}
+	changes := make([]Change, 0, len(nameAdds)+adds+len(ruleAdds)+len(ruleDels)+dels+len(nameDels)+16)
+	changes = append(changes, nameAdds...)
+	addsAt := len(changes)
 	// The target is want's routes less those refused or left alone; most
 	// plans refuse none, and then the target shares want's slice instead
 	// of holding a second copy (336 bytes a route), which the changes
 	// point into already.
 	kept := 0
-	share := slices.IsSortedFunc(want.Routes, routeByKey)
+	wantSorted := routesSorted(want.Routes)
+	share := wantSorted
 	if !share {
 		p.Target.Routes = make([]Route, 0, len(want.Routes))
 	}
@@ -407,7 +444,7 @@ func PlanChanges(live State, want Desired) Plan {
 			if l != nil && l.Owned() && deleteConflict(l) == "" {
 				// nictab's own route of that identity is no longer
 				// wanted; its delete names it exactly, protocol included.
-				routeDels = append(routeDels, Change{Action: ChangeDelete, Before: Object{Route: l}, Reason: "no longer wanted: another owner's route does the same"})
+				earlyDels = append(earlyDels, Change{Action: ChangeDelete, Before: Object{Route: l}, Reason: "no longer wanted: another owner's route does the same"})
 			}
 			continue
 		}
@@ -423,7 +460,7 @@ func PlanChanges(live State, want Desired) Plan {
 			if needsIt == "" || needsItTable != w.Table {
 				needsIt, needsItTable = "table "+strconv.FormatUint(uint64(w.Table), 10)+" needs it", w.Table
 			}
-			routeAdds = append(routeAdds, Change{Action: ChangeAdd, After: Object{Route: w}, Reason: needsIt})
+			changes = append(changes, Change{Action: ChangeAdd, After: Object{Route: w}, Reason: needsIt})
 		case !l.Owned() && RouteEqualIgnoringProto(l, w):
 			p.Notes = append(p.Notes, Note{Text: fmt.Sprintf("route %q already exists and nictab does not own it; left as it is (`nictab snapshot save --adopt` takes it over)", RouteString(l))})
 			continue
@@ -434,7 +471,7 @@ func PlanChanges(live State, want Desired) Plan {
 			p.Conflicts = append(p.Conflicts, Conflict{Text: "nictab would replace it: " + OpaqueReason(fmt.Sprintf("route %q", RouteString(l)), l.Opaque())})
 			continue
 		case !RouteEqual(l, w):
-			routeAdds = append(routeAdds, Change{Action: ChangeReplace, Before: Object{Route: l}, After: Object{Route: w}, Reason: "changed"})
+			changes = append(changes, Change{Action: ChangeReplace, Before: Object{Route: l}, After: Object{Route: w}, Reason: "changed"})
 		}
 		if share && kept != i {
 			// A route was left out: from here on the target is a copy.
@@ -450,6 +487,12 @@ func PlanChanges(live State, want Desired) Plan {
 		// Capped, so that an append to either never writes into the other.
 		p.Target.Routes = want.Routes[:kept:kept]
 	}
+	slices.SortFunc(changes[addsAt:], func(a, b Change) int { return compareRouteOrder(a.After.Route, b.After.Route, false) })
+	slices.SortStableFunc(ruleAdds, func(a, b Change) int { return CompareRules(a.After.Rule, b.After.Rule) })
+	changes = append(changes, ruleAdds...)
+	changes = append(changes, ruleDels...)
+	delsAt := len(changes)
+	changes = append(changes, earlyDels...)
 	for i := range live.Routes {
 		l := &live.Routes[i]
 		if l.Owned() && !wanted[i] {
@@ -461,24 +504,21 @@ func PlanChanges(live State, want Desired) Plan {
 				p.Conflicts = append(p.Conflicts, Conflict{Text: "nictab would delete it and could not restore it on undo: " + OpaqueReason(fmt.Sprintf("route %q", RouteString(l)), o)})
 				continue
 			}
-			routeDels = append(routeDels, Change{Action: ChangeDelete, Before: Object{Route: l}, Reason: "no longer wanted"})
+			changes = append(changes, Change{Action: ChangeDelete, Before: Object{Route: l}, Reason: "no longer wanted"})
 		}
 	}
-	slices.SortFunc(routeAdds, func(a, b Change) int { return compareRouteOrder(a.After.Route, b.After.Route, false) })
-	slices.SortFunc(routeDels, func(a, b Change) int { return compareRouteOrder(a.Before.Route, b.Before.Route, true) })
-	slices.SortStableFunc(ruleAdds, func(a, b Change) int { return CompareRules(a.After.Rule, b.After.Rule) })
-
-	p.Changes = slices.Concat(nameAdds, routeAdds, ruleAdds, ruleDels, routeDels, nameDels)
+	slices.SortFunc(changes[delsAt:], func(a, b Change) int { return compareRouteOrder(a.Before.Route, b.Before.Route, true) })
+	if changes = append(changes, nameDels...); len(changes) > 0 {
+		// An empty plan's list stays nil, as it encodes.
+		p.Changes = changes
+	}
 	slices.SortFunc(p.Target.Rules, func(a, b Rule) int { return CompareRules(&a, &b) })
-	// Desired routes mostly come sorted already; sorting 100k structs of
-	// this size costs more than checking.
-	if !slices.IsSortedFunc(p.Target.Routes, routeByKey) {
-		slices.SortFunc(p.Target.Routes, routeByKey)
+	// The target keeps want's order, found sorted or not above.
+	if !wantSorted {
+		sortRoutes(p.Target.Routes)
 	}
 	return p
 }
-
-func routeByKey(a, b Route) int { return a.Key().Compare(b.Key()) }
 
 // compareRouteOrder puts routes without a gateway (connected routes) before
 // routes with one, or after them when deleting.
@@ -490,7 +530,7 @@ func compareRouteOrder(a, b *Route, deleting bool) int {
 		}
 		return 1
 	}
-	return a.Key().Compare(b.Key())
+	return compareRouteKeys(a, b)
 }
 
 // selectorKey is a rule without priority, action, table and protocol: what

@@ -19,23 +19,27 @@ import (
 // whose address carries a pointer: a map of 100k of those is slow to hash
 // and is scanned by every garbage collection.
 type routeIdx struct {
-	addr   [16]byte
-	table  uint32
-	metric uint32
-	bits   int16 // -1 for an invalid prefix
-	fam    uint8 // 0 invalid, 4, 6
-	tos    uint8
-	// from is an IPv6 route's source prefix (routeSrcPrefix), fromBits -1
-	// when it has none.
-	from     [16]byte
-	fromBits int16
+	// addr is the destination's 16 bytes as two big-endian words, which
+	// compare as the bytes do, in two comparisons; from is an IPv6
+	// route's source prefix (routeSrcPrefix) the same way, fromBits -1
+	// when it has none. The fields are ordered to pack into 48 bytes.
+	addrHi, addrLo uint64
+	fromHi, fromLo uint64
+	table          uint32
+	metric         uint32
+	bits           int16 // -1 for an invalid prefix
+	fromBits       int16
+	fam            uint8 // 0 invalid, 4, 6
+	tos            uint8
 }
 
 func routeIdxOf(r *Route) routeIdx {
 	a := r.Dst.Addr()
-	k := routeIdx{addr: a.As16(), table: r.Table, metric: r.Metric, bits: int16(r.Dst.Bits()), tos: r.Tos, fromBits: -1}
+	k := routeIdx{table: r.Table, metric: r.Metric, bits: int16(r.Dst.Bits()), tos: r.Tos, fromBits: -1}
+	k.addrHi, k.addrLo = words(a.As16())
 	if f := routeSrcPrefix(r); f.IsValid() {
-		k.from, k.fromBits = f.Addr().As16(), int16(f.Bits())
+		k.fromHi, k.fromLo = words(f.Addr().As16())
+		k.fromBits = int16(f.Bits())
 	}
 	switch {
 	case a.Is4():
@@ -44,6 +48,10 @@ func routeIdxOf(r *Route) routeIdx {
 		k.fam = 6
 	}
 	return k
+}
+
+func words(b [16]byte) (hi, lo uint64) {
+	return binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
 }
 
 // RouteLabels names a route's device, table and protocol for AppendRoute.
@@ -233,7 +241,10 @@ func compareIdx(a, b *routeIdx) int {
 	if c := cmp.Compare(a.fam, b.fam); c != 0 {
 		return c
 	}
-	if c := bytes.Compare(a.addr[:], b.addr[:]); c != 0 {
+	if c := cmp.Compare(a.addrHi, b.addrHi); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.addrLo, b.addrLo); c != 0 {
 		return c
 	}
 	if c := cmp.Compare(a.bits, b.bits); c != 0 {
@@ -245,7 +256,10 @@ func compareIdx(a, b *routeIdx) int {
 	if c := cmp.Compare(a.metric, b.metric); c != 0 {
 		return c
 	}
-	if c := bytes.Compare(a.from[:], b.from[:]); c != 0 {
+	if c := cmp.Compare(a.fromHi, b.fromHi); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.fromLo, b.fromLo); c != 0 {
 		return c
 	}
 	return cmp.Compare(a.fromBits, b.fromBits)
@@ -278,7 +292,12 @@ func keyOrder(routes []Route) ([]routeIdx, []int32) {
 func matchRoutes(live, want []Route) (match []int32, wanted []bool) {
 	lk, lo := keyOrder(live)
 	wk, wo := keyOrder(want)
-	match = make([]int32, len(want))
+	return matchOrdered(live, lk, lo, wk, wo)
+}
+
+// matchOrdered is matchRoutes of lists whose keyOrder is known.
+func matchOrdered(live []Route, lk []routeIdx, lo []int32, wk []routeIdx, wo []int32) (match []int32, wanted []bool) {
+	match = make([]int32, len(wk))
 	wanted = make([]bool, len(live))
 	i, j := 0, 0
 	for j < len(wo) {
@@ -304,4 +323,78 @@ func matchRoutes(live, want []Route) (match []int32, wanted []bool) {
 		}
 	}
 	return match, wanted
+}
+
+// routesSorted reports whether routes are in RouteKey order, comparing
+// them in place: a Route is 336 bytes, and slices.IsSortedFunc would copy
+// two per comparison.
+func routesSorted(routes []Route) bool {
+	for i := 1; i < len(routes); i++ {
+		if compareRouteKeys(&routes[i-1], &routes[i]) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// compareRouteKeys is a.Key().Compare(b.Key()) without the two keys.
+func compareRouteKeys(a, b *Route) int {
+	if a.Table != b.Table {
+		return cmpU32(a.Table, b.Table)
+	}
+	if c := a.Dst.Addr().Compare(b.Dst.Addr()); c != 0 {
+		return c
+	}
+	if a.Dst.Bits() != b.Dst.Bits() {
+		return a.Dst.Bits() - b.Dst.Bits()
+	}
+	if a.Tos != b.Tos {
+		return int(a.Tos) - int(b.Tos)
+	}
+	if a.Metric != b.Metric {
+		return cmpU32(a.Metric, b.Metric)
+	}
+	if c := a.From.Addr().Compare(b.From.Addr()); c != 0 {
+		return c
+	}
+	return a.From.Bits() - b.From.Bits()
+}
+
+// sortRoutes sorts routes by RouteKey, as slices.SortFunc would. Routes
+// mostly come in that order already, which is checked first; otherwise
+// their positions are sorted and the routes then moved into place along
+// the permutation's cycles, each once, instead of swapping 336-byte
+// structs through the sort. Equal keys keep their order.
+func sortRoutes(routes []Route) {
+	if routesSorted(routes) {
+		return
+	}
+	order := make([]int32, len(routes))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		if c := compareRouteKeys(&routes[a], &routes[b]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	// routes[i] is to hold what routes[order[i]] holds now.
+	for i := range order {
+		if order[i] < 0 {
+			continue
+		}
+		tmp := routes[i]
+		j := i
+		for {
+			k := int(order[j])
+			order[j] = -1
+			if k == i {
+				routes[j] = tmp
+				break
+			}
+			routes[j] = routes[k]
+			j = k
+		}
+	}
 }

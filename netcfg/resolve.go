@@ -1,6 +1,7 @@
 package netcfg
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -87,7 +88,7 @@ func Resolve(in Intent, live State, pr PriorityRange) (Desired, error) {
 	// bytes, and growing a slice of 100k of them by doubling copies
 	// several times that.
 	n := len(in.Routes) + 4*len(in.NICs)
-	r.d.Routes, r.origin = make([]Route, 0, n), make([]string, 0, n)
+	r.d.Routes, r.origin = make([]Route, 0, n), make([]int32, 0, n)
 	return r.run()
 }
 
@@ -99,17 +100,32 @@ type resolver struct {
 	d     Desired
 	used  map[uint32]bool // priorities allocated in this resolve
 	names map[string]uint32
-	// origin[i] is the intent field desired route i came from.
-	origin []string
+	// origin[i] is where in the intent desired route i came from, as
+	// originField reads it: a string per route would be 100k of them for
+	// the error that names one.
+	origin []int32
 	// gotos are the explicit goto rules, checked once every rule has its
 	// priority.
 	gotos []gotoRule
 }
 
-func (r *resolver) addRoute(field string, rt Route) {
-	NormalizeRoute(&rt)
-	r.d.Routes = append(r.d.Routes, rt)
-	r.origin = append(r.origin, field)
+// addRoute appends rt, normalised, to the desired routes; from is where
+// in the intent it came from (see originField).
+func (r *resolver) addRoute(from int32, rt *Route) {
+	r.d.Routes = append(r.d.Routes, *rt)
+	NormalizeRoute(&r.d.Routes[len(r.d.Routes)-1])
+	r.origin = append(r.origin, from)
+}
+
+// originOfNIC is the origin of the routes of nics[i]; routes[i]'s is i.
+func originOfNIC(i int) int32 { return -int32(i) - 1 }
+
+// originField is the intent field of an origin.
+func originField(o int32) string {
+	if o < 0 {
+		return fmt.Sprintf("nics[%d].table", -o-1)
+	}
+	return fmt.Sprintf("routes[%d]", o)
 }
 
 func (r *resolver) fail(err *FieldError) { r.errs = append(r.errs, err) }
@@ -158,15 +174,15 @@ func (r *resolver) run() (Desired, error) {
 		r.rule(i, x)
 	}
 	r.checkGotos()
-	for i, x := range r.in.Routes {
-		r.route(i, x)
+	for i := range r.in.Routes {
+		r.route(i, &r.in.Routes[i])
 	}
 	r.checkRouteClashes()
 	if len(r.errs) > 0 {
 		return Desired{}, errors.Join(r.errs...)
 	}
 	slices.SortFunc(r.d.Rules, func(a, b Rule) int { return CompareRules(&a, &b) })
-	slices.SortFunc(r.d.Routes, func(a, b Route) int { return a.Key().Compare(b.Key()) })
+	sortRoutes(r.d.Routes)
 	slices.SortFunc(r.d.Names, func(a, b TableName) int { return cmpU32(a.ID, b.ID) })
 	slices.Sort(r.d.Tables)
 	r.d.Tables = slices.Compact(r.d.Tables)
@@ -179,22 +195,28 @@ func (r *resolver) ownedName(name string) bool {
 	return slices.ContainsFunc(r.live.Names.OwnedTables(), func(t TableName) bool { return t.Name == name })
 }
 
-func (r *resolver) table(field string, ref TableRef) (uint32, bool) {
+// table returns the id ref names, or fails at the field field returns,
+// which is made only then.
+func (r *resolver) table(field func() string, ref TableRef) (uint32, bool) {
 	id := ref.ID
 	if ref.Name != "" {
 		var ok bool
 		if id, ok = r.names[ref.Name]; !ok {
 			if id, ok = r.live.Names.TableID(ref.Name); !ok {
-				r.fail(fieldErr(field, "no table is named %q: define it under tables: (e.g. {id: 13, name: %s}) or use its id", ref.Name, ref.Name))
+				r.fail(fieldErr(field(), "no table is named %q: define it under tables: (e.g. {id: 13, name: %s}) or use its id", ref.Name, ref.Name))
 				return 0, false
 			}
 		}
 	}
 	if ReservedTable(id) {
-		r.fail(fieldErr(field, "table %d is reserved by the kernel (0 unspec, 253 default, 254 main, 255 local); use 1–252 or 256–4294967295", id))
+		r.fail(fieldErr(field(), "table %d is reserved by the kernel (0 unspec, 253 default, 254 main, 255 local); use 1–252 or 256–4294967295", id))
 		return 0, false
 	}
-	r.d.Tables = append(r.d.Tables, id)
+	// Sorted and made unique at the end; a run of routes of one table
+	// adds it once.
+	if k := len(r.d.Tables); k == 0 || r.d.Tables[k-1] != id {
+		r.d.Tables = append(r.d.Tables, id)
+	}
 	return id, true
 }
 
@@ -211,7 +233,7 @@ func (r *resolver) nic(i int, n NICIntent) {
 		r.fail(fieldErr(f+".name", "no NIC named %q here (NICs: %s)", SafeText(n.Name), strings.Join(have, ", ")))
 		return
 	}
-	table, ok := r.table(f+".table", n.Table)
+	table, ok := r.table(func() string { return f + ".table" }, n.Table)
 	if !ok {
 		return
 	}
@@ -320,7 +342,7 @@ func (r *resolver) nic(i int, n NICIntent) {
 			continue
 		}
 		seenPrefix[p] = true
-		r.addRoute(f+".table", Route{Table: table, Type: RouteUnicast, Dst: p, Dev: n.Name, Src: a.Addr(), Scope: ScopeLink, Proto: ProtoNictab})
+		r.addRoute(originOfNIC(i), &Route{Table: table, Type: RouteUnicast, Dst: p, Dev: n.Name, Src: a.Addr(), Scope: ScopeLink, Proto: ProtoNictab})
 	}
 	for _, fam := range []Family{V4, V6} {
 		g, ok := gws[fam]
@@ -331,7 +353,7 @@ func (r *resolver) nic(i int, n NICIntent) {
 		if fam == V6 {
 			dst = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
 		}
-		r.addRoute(f+".table", Route{Table: table, Type: RouteUnicast, Dst: dst, Gw: g, Dev: n.Name, Scope: ScopeUniverse, Proto: ProtoNictab})
+		r.addRoute(originOfNIC(i), &Route{Table: table, Type: RouteUnicast, Dst: dst, Gw: g, Dev: n.Name, Scope: ScopeUniverse, Proto: ProtoNictab})
 		np.Gateways = append(np.Gateways, g)
 	}
 	r.d.NICs = append(r.d.NICs, np)
@@ -442,23 +464,24 @@ func IfNameProblem(s string) string {
 	return ""
 }
 
-func (r *resolver) route(i int, x RouteIntent) {
-	f := fmt.Sprintf("routes[%d]", i)
-	table, ok := r.table(f+".table", x.Table)
+func (r *resolver) route(i int, x *RouteIntent) {
+	// The field is named only for an error.
+	f := func() string { return fmt.Sprintf("routes[%d]", i) }
+	table, ok := r.table(func() string { return f() + ".table" }, x.Table)
 	if !ok {
 		return
 	}
 	if !x.To.IsValid() {
-		r.fail(fieldErr(f+".to", "a route needs a destination (to: 10.0.0.0/8, or to: default)"))
+		r.fail(fieldErr(f()+".to", "a route needs a destination (to: 10.0.0.0/8, or to: default)"))
 		return
 	}
 	if x.Via.IsValid() && FamilyOf(x.Via) != FamilyOf(x.To.Addr()) && FamilyOf(x.To.Addr()) == V6 {
-		r.fail(fieldErr(f+".via", "an IPv6 route cannot go via the IPv4 address %s", x.Via))
+		r.fail(fieldErr(f()+".via", "an IPv6 route cannot go via the IPv4 address %s", x.Via))
 		return
 	}
 	if x.Dev != "" {
 		if _, ok := r.live.Link(x.Dev); !ok {
-			r.fail(fieldErr(f+".dev", "no NIC named %q here", SafeText(x.Dev)))
+			r.fail(fieldErr(f()+".dev", "no NIC named %q here", SafeText(x.Dev)))
 			return
 		}
 	}
@@ -467,7 +490,7 @@ func (r *resolver) route(i int, x RouteIntent) {
 		typ = RouteUnicast
 	}
 	if typ == RouteUnicast && !x.Via.IsValid() && x.Dev == "" {
-		r.fail(fieldErr(f, "a unicast route needs via: or dev:"))
+		r.fail(fieldErr(f(), "a unicast route needs via: or dev:"))
 		return
 	}
 	rt := Route{Table: table, Type: typ, Dst: x.To.Masked(), Gw: x.Via, Dev: x.Dev, Src: x.Src, Proto: ProtoNictab, Metric: x.Metric}
@@ -481,24 +504,34 @@ func (r *resolver) route(i int, x RouteIntent) {
 	default:
 		rt.Scope = ScopeUniverse
 	}
-	r.addRoute(f, rt)
+	r.addRoute(int32(i), &rt)
 }
 
 // checkRouteClashes refuses two desired routes with the same key: the
-// kernel keeps only one route per table, destination, tos and metric.
+// kernel keeps only one route per table, destination, tos and metric. The
+// routes are compared in key order rather than through a map under
+// RouteKey, which cost 386 bytes a route at 1M routes; each clash is
+// reported at the later route, against the first of its key, in the
+// order of the routes.
 func (r *resolver) checkRouteClashes() {
-	seen := map[RouteKey]int{}
-	for i := range r.d.Routes {
-		k := r.d.Routes[i].Key()
-		if j, dup := seen[k]; dup {
-			a, b := &r.d.Routes[j], &r.d.Routes[i]
-			if RouteEqual(a, b) {
-				r.fail(fieldErr(r.origin[i], "the route %s is planned twice", RouteString(a)))
-				continue
-			}
-			r.fail(fieldErr(r.origin[i], "%s clashes with %s: a table holds one route per destination and metric; give each NIC its own table, or set a metric", RouteString(b), RouteString(a)))
+	keys, order := keyOrder(r.d.Routes)
+	type clash struct{ first, dup int32 }
+	var clashes []clash
+	for k := 0; k < len(order); {
+		first, end := order[k], k+1
+		for end < len(order) && compareIdx(&keys[order[end]], &keys[first]) == 0 {
+			clashes = append(clashes, clash{first, order[end]})
+			end++
+		}
+		k = end
+	}
+	slices.SortFunc(clashes, func(a, b clash) int { return cmp.Compare(a.dup, b.dup) })
+	for _, c := range clashes {
+		a, b := &r.d.Routes[c.first], &r.d.Routes[c.dup]
+		if RouteEqual(a, b) {
+			r.fail(fieldErr(originField(r.origin[c.dup]), "the route %s is planned twice", RouteString(a)))
 			continue
 		}
-		seen[k] = i
+		r.fail(fieldErr(originField(r.origin[c.dup]), "%s clashes with %s: a table holds one route per destination and metric; give each NIC its own table, or set a metric", RouteString(b), RouteString(a)))
 	}
 }

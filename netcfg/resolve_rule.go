@@ -20,7 +20,7 @@ func (r *resolver) rule(i int, x RuleIntent) {
 	ok := true
 	switch {
 	case x.Lookup():
-		if table, ok = r.table(f+".table", x.Table); !ok {
+		if table, ok = r.table(func() string { return f + ".table" }, x.Table); !ok {
 			return
 		}
 	case !slices.Contains(IntentRuleActions, x.Action):

@@ -171,3 +171,50 @@ func TestResolveNeedsGateway(t *testing.T) {
 		t.Errorf("notes = %v, want one per family saying eno1 needs a gateway", d.Notes)
 	}
 }
+
+// TestResolveRouteClashesNamedInOrder: routes of one key are refused at
+// each later route, against the first of the key, in the intent's order,
+// whatever order their keys come in; two NICs that give one table the same
+// connected route clash at the second NIC.
+func TestResolveRouteClashesNamedInOrder(t *testing.T) {
+	live := netcfg.State{Links: []netcfg.Link{
+		{Index: 2, Name: "sc0", Addrs: []netcfg.Addr{{Prefix: netip.MustParsePrefix("10.0.0.1/16")}}},
+		{Index: 3, Name: "sc1", Addrs: []netcfg.Addr{{Prefix: netip.MustParsePrefix("10.0.0.2/16")}}},
+	}}
+	gw := netip.MustParseAddr("10.0.0.9")
+	route := func(to string, via netip.Addr) netcfg.RouteIntent {
+		return netcfg.RouteIntent{Table: netcfg.TableRef{ID: 100}, To: netip.MustParsePrefix(to), Via: via, Dev: "sc0"}
+	}
+	in := netcfg.Intent{
+		NICs: []netcfg.NICIntent{{Name: "sc0", Table: netcfg.TableRef{ID: 13}, Gateways: []netip.Addr{gw}}, {Name: "sc1", Table: netcfg.TableRef{ID: 13}, Priority: 1500}},
+		Routes: []netcfg.RouteIntent{
+			route("30.0.0.0/24", gw),
+			route("20.0.0.0/24", gw),
+			route("30.0.0.0/24", gw),
+			route("30.0.0.0/24", netip.Addr{}),
+			route("20.0.0.0/24", netip.Addr{}),
+			route("25.0.0.0/24", gw),
+		},
+	}
+	_, err := netcfg.Resolve(in, live, netcfg.DefaultPriorities)
+	if err == nil {
+		t.Fatal("Resolve accepted routes of one key")
+	}
+	var got []string
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		var fe *netcfg.FieldError
+		if !errors.As(e, &fe) {
+			t.Fatalf("%v is no FieldError", e)
+		}
+		got = append(got, fe.Error())
+	}
+	want := []string{
+		"nics[1].table: 10.0.0.0/16 dev sc1 table 13 proto 201 scope link src 10.0.0.2 clashes with 10.0.0.0/16 dev sc0 table 13 proto 201 scope link src 10.0.0.1: a table holds one route per destination and metric; give each NIC its own table, or set a metric",
+		"routes[2]: the route 30.0.0.0/24 via 10.0.0.9 dev sc0 table 100 proto 201 scope global is planned twice",
+		"routes[3]: 30.0.0.0/24 dev sc0 table 100 proto 201 scope link clashes with 30.0.0.0/24 via 10.0.0.9 dev sc0 table 100 proto 201 scope global: a table holds one route per destination and metric; give each NIC its own table, or set a metric",
+		"routes[4]: 20.0.0.0/24 dev sc0 table 100 proto 201 scope link clashes with 20.0.0.0/24 via 10.0.0.9 dev sc0 table 100 proto 201 scope global: a table holds one route per destination and metric; give each NIC its own table, or set a metric",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/ui"
 )
 
 // selectorState sends packets that match the newer selectors to table 180,
@@ -84,11 +85,11 @@ func TestGuardUndeterminedIsDanger(t *testing.T) {
 	after := traceState(t, homeServer, "rule pref 180 dscp 46 blackhole")
 	conn, _ := netcfg.ParseSSHConn("203.0.113.5 51234 192.168.10.2 22")
 	g := netcfg.GuardConn(before, after, conn)
-	if g.Status != netcfg.GuardUndetermined || !g.Dangerous() || !strings.Contains(g.Message, "rule 180") {
-		t.Errorf("dscp rule: %s, dangerous %v: %s", g.Status, g.Dangerous(), g.Message)
+	if g.Status != netcfg.GuardUndetermined || !g.Dangerous() || !strings.Contains(ui.GuardMessage(&g), "rule 180") {
+		t.Errorf("dscp rule: %s, dangerous %v: %s", g.Status, g.Dangerous(), ui.GuardMessage(&g))
 	}
 	tun := traceState(t, homeServer, "rule pref 2007 tun_id 5 blackhole")
 	if g := netcfg.GuardConn(before, tun, conn); g.Status != netcfg.GuardSafe {
-		t.Errorf("tun_id rule: %s: %s", g.Status, g.Message)
+		t.Errorf("tun_id rule: %s: %s", g.Status, ui.GuardMessage(&g))
 	}
 }

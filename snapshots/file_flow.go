@@ -2,7 +2,6 @@ package snapshots
 
 import (
 	"bytes"
-	"slices"
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
@@ -23,6 +22,17 @@ type flowReader struct {
 	slots   []flowSlot
 	types   map[string]typedText
 	brace   int
+
+	// What scan found on the line: n values, the key (an index into
+	// allowed) and the column of each, and for each key of allowed the
+	// value given it (-1 for none).
+	n      int
+	keyOf  []int
+	vals   [][]byte
+	cols   []int
+	slotOf []int
+	// guess is the key each position had on the last line scanned.
+	guess []int
 }
 
 type typedText struct {
@@ -42,7 +52,12 @@ type flowSlot struct {
 }
 
 func newFlowReader(allowed []string) *flowReader {
-	fl := &flowReader{allowed: allowed, slots: make([]flowSlot, len(allowed)), types: map[string]typedText{}}
+	n := len(allowed)
+	fl := &flowReader{allowed: allowed, slots: make([]flowSlot, n), types: map[string]typedText{},
+		keyOf: make([]int, n), vals: make([][]byte, n), cols: make([]int, n), slotOf: make([]int, n), guess: make([]int, n)}
+	for i := range fl.guess {
+		fl.guess[i] = -1
+	}
 	fl.f.vals = map[string]ast.Node{}
 	fl.f.refused = map[string]bool{}
 	fl.start = token.Token{Type: token.MappingStartType, Value: "{", Origin: "{", Position: &fl.pos}
@@ -62,32 +77,64 @@ func plainType(s string) token.Type {
 	return token.New(s, s, &token.Position{}).Type
 }
 
-func plainStart(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.'
-}
+// The bytes that start a plain value, go on in one, and make a key, as
+// tables: scan looks at every byte of a large list.
+const (
+	byteStart = 1 << iota
+	byteValue
+	byteKey
+)
 
-func plainByte(c byte) bool { return plainStart(c) || c == ':' || c == '/' || c == '-' }
+var byteClass = func() (t [256]uint8) {
+	for c := range t {
+		b := byte(c)
+		if b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '_' || b == '.' {
+			t[c] |= byteStart | byteValue
+		}
+		if b == ':' || b == '/' || b == '-' {
+			t[c] |= byteValue
+		}
+		if b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '_' {
+			t[c] |= byteKey
+		}
+	}
+	return t
+}()
 
-func keyByte(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' }
+func plainStart(c byte) bool { return byteClass[c]&byteStart != 0 }
+
+func plainByte(c byte) bool { return byteClass[c]&byteValue != 0 }
+
+func keyByte(c byte) bool { return byteClass[c]&byteKey != 0 }
 
 // read reads line (at lineNo) as an entry of path.
 func (fl *flowReader) read(line []byte, lineNo int, path string) (*fields, ast.Node, bool) {
+	if !fl.scan(line) {
+		return nil, nil, false
+	}
+	return fl.nodes(lineNo, path)
+}
+
+// scan splits a line into its keys and values, without typing them; it
+// refuses every line read refuses but for the values' types.
+func (fl *flowReader) scan(line []byte) bool {
+	for k := range fl.slotOf {
+		fl.slotOf[k] = -1
+	}
+	fl.n = 0
 	i := 0
 	for i < len(line) && line[i] == ' ' {
 		i++
 	}
 	if !bytes.HasPrefix(line[i:], []byte("- ")) {
-		return nil, nil, false
+		return false
 	}
 	for i += 2; i < len(line) && line[i] == ' '; i++ {
 	}
 	if i == len(line) || line[i] != '{' {
-		return nil, nil, false
+		return false
 	}
 	fl.brace = i
-	fl.pos = token.Position{Line: lineNo, Column: i + 1}
-	clear(fl.f.vals)
-	fl.f.path = path
 	n := 0
 	for i++; ; {
 		for i < len(line) && line[i] == ' ' {
@@ -98,41 +145,49 @@ func (fl *flowReader) read(line []byte, lineNo int, path string) (*fields, ast.N
 			i++
 		}
 		if i == k || i+1 >= len(line) || line[i] != ':' || line[i+1] != ' ' {
-			return nil, nil, false
+			return false
 		}
 		key := line[k:i]
 		for i++; i < len(line) && line[i] == ' '; i++ {
 		}
 		v := i
 		if i == len(line) || !plainStart(line[i]) {
-			return nil, nil, false
+			return false
 		}
 		for i < len(line) && plainByte(line[i]) {
 			i++
 		}
 		val := line[v:i]
 		if val[len(val)-1] == ':' {
-			return nil, nil, false
+			return false
 		}
 		for i < len(line) && line[i] == ' ' {
 			i++
 		}
 		if i == len(line) || (line[i] != ',' && line[i] != '}') {
-			return nil, nil, false
+			return false
 		}
-		j := slices.Index(fl.allowed, string(key))
-		if j < 0 {
-			return nil, nil, false
+		// The lines of a list mostly give the same keys in the same
+		// order: the key the last line had here is tried first.
+		if n == len(fl.allowed) {
+			return false // a key given twice
 		}
-		name := fl.allowed[j]
-		if _, dup := fl.f.vals[name]; dup {
-			return nil, nil, false
+		j := -1
+		if g := fl.guess[n]; g >= 0 && string(key) == fl.allowed[g] {
+			j = g
+		} else {
+			for a, name := range fl.allowed {
+				if string(key) == name {
+					j = a
+					break
+				}
+			}
 		}
-		node, ok := fl.scalar(&fl.slots[n], val, lineNo, v+1)
-		if !ok {
-			return nil, nil, false
+		fl.guess[n] = j
+		if j < 0 || fl.slotOf[j] >= 0 {
+			return false
 		}
-		fl.f.vals[name] = node
+		fl.slotOf[j], fl.keyOf[n], fl.vals[n], fl.cols[n] = n, j, val, v+1
 		n++
 		if line[i] == '}' {
 			i++
@@ -144,15 +199,38 @@ func (fl *flowReader) read(line []byte, lineNo int, path string) (*fields, ast.N
 		i++
 	}
 	if i < len(line) && (line[i] != '#' || line[i-1] != ' ') {
-		return nil, nil, false
+		return false
+	}
+	fl.n = n
+	return true
+}
+
+// nodes makes the nodes of the line scan read last, as the parser makes
+// them.
+func (fl *flowReader) nodes(lineNo int, path string) (*fields, ast.Node, bool) {
+	fl.pos = token.Position{Line: lineNo, Column: fl.brace + 1}
+	clear(fl.f.vals)
+	fl.f.path = path
+	for s := range fl.n {
+		node, ok := fl.scalar(&fl.slots[s], fl.vals[s], lineNo, fl.cols[s])
+		if !ok {
+			return nil, nil, false
+		}
+		fl.f.vals[fl.allowed[fl.keyOf[s]]] = node
 	}
 	return &fl.f, &fl.node, true
 }
 
-// scalar makes the node the parser makes of a plain scalar, typed by the
-// parser's own rule (token.New); values it would not read as text, an
-// integer or true/false go to the parser.
-func (fl *flowReader) scalar(s *flowSlot, val []byte, line, col int) (ast.Node, bool) {
+// value is the value scan found for key k of allowed (nil when none).
+func (fl *flowReader) value(k int) []byte {
+	if s := fl.slotOf[k]; s >= 0 {
+		return fl.vals[s]
+	}
+	return nil
+}
+
+// typed is the text and type of a plain scalar, as the parser types it.
+func (fl *flowReader) typed(val []byte) typedText {
 	// Values repeat (tables, gateways, devices): one string each is
 	// kept, and typed once.
 	c, known := fl.types[string(val)]
@@ -163,6 +241,14 @@ func (fl *flowReader) scalar(s *flowSlot, val []byte, line, col int) (ast.Node, 
 			fl.types[c.text] = c
 		}
 	}
+	return c
+}
+
+// scalar makes the node the parser makes of a plain scalar, typed by the
+// parser's own rule (token.New); values it would not read as text, an
+// integer or true/false go to the parser.
+func (fl *flowReader) scalar(s *flowSlot, val []byte, line, col int) (ast.Node, bool) {
+	c := fl.typed(val)
 	typ, text := c.typ, c.text
 	s.pos = token.Position{Line: line, Column: col}
 	s.tk = token.Token{Type: typ, CharacterType: token.CharacterTypeMiscellaneous, Indicator: token.NotIndicator, Value: text, Origin: text, Position: &s.pos}

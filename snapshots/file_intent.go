@@ -292,7 +292,7 @@ func (d *decoder) selectors(n ast.Node, path string) ([]netcfg.Selector, bool) {
 func (d *decoder) rules(n ast.Node) []netcfg.RuleIntent {
 	var out []netcfg.RuleIntent
 	seen := map[string]int{}
-	d.eachItem(n, "rules", ruleKeys, func(i int, item ast.Node, f *fields, clean bool) {
+	d.eachItem(n, "rules", ruleKeys, nil, func(i int, item ast.Node, f *fields, clean bool) {
 		path := f.path
 		r, ok := d.rule(f, path)
 		if !ok || !clean {

@@ -220,8 +220,11 @@ func (d *decoder) sizeHint(path string) int {
 
 // eachItem decodes the list at path (the value n), calling each with
 // every entry that is a mapping of allowed keys: the node (for messages),
-// its fields, and whether every key was usable.
-func (d *decoder) eachItem(n ast.Node, path string, allowed []string, each func(i int, item ast.Node, f *fields, clean bool)) {
+// its fields, and whether every key was usable. fast, when given, is
+// offered each one-line entry first, as scanned by the reader: it takes
+// the entry when it can decode it without nodes, and leaves to each,
+// taking nothing, every entry it does not know to be good.
+func (d *decoder) eachItem(n ast.Node, path string, allowed []string, fast func(i int, fl *flowReader) bool, each func(i int, item ast.Node, f *fields, clean bool)) {
 	r := d.regionFor(path, n)
 	if d.capped {
 		return
@@ -257,15 +260,20 @@ func (d *decoder) eachItem(n ast.Node, path string, allowed []string, each func(
 			}
 			end, endLine = nx, endLine+1
 		}
-		itemPath := index(path, i)
-		if end == next {
-			if f, item, ok := fl.read(first, lineNo, itemPath); ok {
+		if end == next && fl.scan(first) {
+			if fast != nil && fastEntries && fast(i, fl) {
+				idx.add(lineNo, off+fl.brace)
+				off, lineNo = end, endLine
+				continue
+			}
+			if f, item, ok := fl.nodes(lineNo, index(path, i)); ok {
 				idx.add(lineNo, off+fl.brace)
 				each(i, item, f, true)
 				off, lineNo = end, endLine
 				continue
 			}
 		}
+		itemPath := index(path, i)
 		idx.add(lineNo, -1)
 		item, err := d.parseEntry(d.data[off:end], lineNo)
 		if err != nil {

@@ -67,9 +67,13 @@ type shapeLimits struct {
 	// cap is the file's value cap, named in the message when nodes is
 	// what is left of it.
 	cap int
-	// checkOnly keeps nothing of the resolved rules and routes decoded
-	// (checkLoads).
+	// checkOnly keeps nothing of the routes and of the resolved rules
+	// decoded (checkLoads).
 	checkOnly bool
+	// sumKnown says the checksum line at offset sumAt is known to hold
+	// the sum of the bytes before it (checkLoads).
+	sumKnown bool
+	sumAt    int
 }
 
 var (
@@ -183,6 +187,15 @@ func countShape(name string, data []byte, lim shapeLimits) (int, error) {
 		return &FileError{File: name, Line: l, Column: c, Msg: fmt.Sprintf(format, a...)}
 	}
 	for i := 0; i < len(data); i++ {
+		if !atLineStart {
+			// Within a line most bytes change nothing counted here.
+			for i < len(data) && shapeInert[data[i]] {
+				i++
+			}
+			if i == len(data) {
+				break
+			}
+		}
 		ch := data[i]
 		if (ch < 0x20 && ch != '\n' && ch != '\t' && ch != '\r') || ch == 0x7f {
 			// YAML allows none of these raw (they can be written escaped
@@ -214,6 +227,17 @@ func countShape(name string, data []byte, lim shapeLimits) (int, error) {
 				}
 				if len(blocks) == 0 || blocks[len(blocks)-1].indent != indent {
 					blocks = append(blocks, level{indent: indent})
+				}
+				// The lines of a large list, taken whole: what they
+				// count is known (simpleEntry). Near a cap the bytes are
+				// counted one by one, for the place the cap is passed.
+				if ch == '-' {
+					if end, n, ok := simpleEntry(data, i, lim.keys); ok && len(blocks)+2 <= lim.depth && nodes+n <= lim.nodes {
+						blocks = append(blocks, level{indent: i - lineStart + 1})
+						nodes += n
+						i = end - 1
+						continue
+					}
 				}
 			}
 		}
@@ -269,6 +293,91 @@ func countShape(name string, data []byte, lim shapeLimits) (int, error) {
 	}
 	return nodes, nil
 }
+
+// simpleEntry reads, from the dash at i, a line "- {key: value, …}" of
+// plain keys and values (scan's, but values ending in neither ':' nor
+// '-'), with nothing after it but spaces. For such a line countShape
+// counts the dash, the brace, each key's colon and each comma as values,
+// nests two levels below the line's for the dash and the brace, counts
+// the commas as the flow mapping's entries and nothing else: it returns
+// where the line ends (its newline, or the end of data) and the values,
+// or false for any other line, or one of keys entries or more.
+func simpleEntry(data []byte, i, keys int) (end, nodes int, ok bool) {
+	j := i + 1
+	if j >= len(data) || data[j] != ' ' {
+		return 0, 0, false
+	}
+	for j < len(data) && data[j] == ' ' {
+		j++
+	}
+	if j >= len(data) || data[j] != '{' {
+		return 0, 0, false
+	}
+	j++
+	nodes, commas := 2, 0
+	for {
+		for j < len(data) && data[j] == ' ' {
+			j++
+		}
+		k := j
+		for j < len(data) && keyByte(data[j]) {
+			j++
+		}
+		if j == k || j+1 >= len(data) || data[j] != ':' || data[j+1] != ' ' {
+			return 0, 0, false
+		}
+		nodes++
+		for j++; j < len(data) && data[j] == ' '; j++ {
+		}
+		if j >= len(data) || !plainStart(data[j]) {
+			return 0, 0, false
+		}
+		for j < len(data) && plainByte(data[j]) {
+			j++
+		}
+		if c := data[j-1]; c == ':' || c == '-' {
+			return 0, 0, false
+		}
+		for j < len(data) && data[j] == ' ' {
+			j++
+		}
+		if j >= len(data) {
+			return 0, 0, false
+		}
+		if data[j] == '}' {
+			j++
+			break
+		}
+		if data[j] != ',' {
+			return 0, 0, false
+		}
+		nodes++
+		if commas++; commas >= keys {
+			return 0, 0, false
+		}
+		j++
+	}
+	for j < len(data) && data[j] == ' ' {
+		j++
+	}
+	if j < len(data) && data[j] != '\n' {
+		return 0, 0, false
+	}
+	return j, nodes, true
+}
+
+// shapeInert holds the bytes that, within a line, countShape has nothing
+// to do for: neither a control character nor a newline, bracket, comma,
+// colon or dash.
+var shapeInert = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= 0x20 && c != 0x7f || c == '\t' || c == '\r'
+	}
+	for _, c := range []byte("\n[]{},:-") {
+		t[c] = false
+	}
+	return t
+}()
 
 func controlMsg(ch byte) string {
 	return fmt.Sprintf("the file holds the control character 0x%02x; YAML allows it only escaped in double quotes (\"\\x%02x\")", ch, ch)

@@ -57,12 +57,19 @@ func (d *decoder) resolved(n ast.Node) *netcfg.Target {
 		t.Rules = make([]netcfg.Rule, 0, d.sizeHint("resolved.rules"))
 		t.Routes = make([]netcfg.Route, 0, d.sizeHint("resolved.routes"))
 	}
-	d.eachItem(f.vals["rules"], "resolved.rules", savedRuleKeys, func(_ int, _ ast.Node, g *fields, clean bool) {
+	d.eachItem(f.vals["rules"], "resolved.rules", savedRuleKeys, nil, func(_ int, _ ast.Node, g *fields, clean bool) {
 		if r, ok := d.savedRule(g, g.path); ok && clean && keep {
 			t.Rules = append(t.Rules, r)
 		}
 	})
-	d.eachItem(f.vals["routes"], "resolved.routes", savedRouteKeys, func(_ int, _ ast.Node, g *fields, clean bool) {
+	fast := func(_ int, fl *flowReader) bool {
+		r, ok := d.fastSavedRoute(fl)
+		if ok && keep {
+			t.Routes = append(t.Routes, r)
+		}
+		return ok
+	}
+	d.eachItem(f.vals["routes"], "resolved.routes", savedRouteKeys, fast, func(_ int, _ ast.Node, g *fields, clean bool) {
 		if r, ok := d.savedRoute(g, g.path); ok && clean && keep {
 			t.Routes = append(t.Routes, r)
 		}

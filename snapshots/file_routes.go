@@ -9,44 +9,64 @@ import (
 )
 
 func (d *decoder) routes(n ast.Node) []netcfg.RouteIntent {
-	out := make([]netcfg.RouteIntent, 0, d.sizeHint("routes"))
+	// A check keeps no route: only the keys, for finding duplicates.
+	keep := !d.lim.checkOnly
+	var out []netcfg.RouteIntent
+	if keep {
+		out = make([]netcfg.RouteIntent, 0, d.sizeHint("routes"))
+	}
 	// One route per kernel key is let through, so an earlier route the
 	// same as this one is the one under its key.
-	type taken struct{ item, at int }
+	type taken = routeTaken
 	keys := map[routeKey]taken{}
 	// Most routes are IPv4 in a table given by number: their key packs
-	// into 16 bytes, which a map finds several times faster than the
-	// whole key. A key is always in the same one of the two maps.
-	packed := make(map[[2]uint64]taken, d.sizeHint("routes"))
-	d.eachItem(n, "routes", routeKeys, func(i int, item ast.Node, f *fields, clean bool) {
-		path := f.path
-		r, ok := d.route(f, path)
-		if !ok || !clean {
-			return
-		}
-		full := identityOf(&r)
+	// into 16 bytes, which an index finds several times faster than a
+	// map of the whole key. A key is always in the same one of the two.
+	packed := newPackedIndex(d.sizeHint("routes"))
+	// add takes route r of entry i under its key. A key already taken
+	// is reported at item; from the fast decoder (item nil) the entry is
+	// refused instead, for the decoder to read and report.
+	add := func(i int, r *netcfg.RouteIntent, item ast.Node, path string) bool {
+		full := identityOf(r)
 		var t taken
 		var dup bool
 		p, isPacked := packKey(&full.routeKey)
 		if isPacked {
-			t, dup = packed[p]
+			t, dup = packed.claim(p, taken{i, len(out)})
 		} else {
 			t, dup = keys[full.routeKey]
 		}
 		if dup {
-			if identityOf(&out[t.at]) == full {
+			switch {
+			case item == nil:
+				return false
+			case !keep:
+				// checkLoads parses again keeping the routes, for the
+				// message Load gives.
+				d.fail(item, path, "the same key as routes[%d] (line %d)", t.item, d.itemLine("routes", t.item))
+			case identityOf(&out[t.at]) == full:
 				d.fail(item, path, "the same route as routes[%d] (line %d)", t.item, d.itemLine("routes", t.item))
-			} else {
+			default:
 				d.fail(item, path, "clashes with routes[%d] (line %d): a table holds one route per destination and metric; set a metric, or use another table", t.item, d.itemLine("routes", t.item))
 			}
-			return
+			return false
 		}
-		if isPacked {
-			packed[p] = taken{i, len(out)}
-		} else {
+		if !isPacked {
 			keys[full.routeKey] = taken{i, len(out)}
 		}
-		out = append(out, r)
+		if keep {
+			out = append(out, *r)
+		}
+		return true
+	}
+	fast := func(i int, fl *flowReader) bool {
+		r, ok := d.fastRoute(fl)
+		return ok && add(i, &r, nil, "")
+	}
+	d.eachItem(n, "routes", routeKeys, fast, func(i int, item ast.Node, f *fields, clean bool) {
+		if r, ok := d.route(f, f.path); ok && clean {
+			add(i, &r, item, f.path)
+		}
 	})
 	if len(out) == 0 {
 		return nil

@@ -152,8 +152,7 @@ func maskedText(s string) string {
 
 // ruleIntentFlow is an explicit rule as Marshal writes it, keys in
 // ruleKeys' order.
-func ruleIntentFlow(r *netcfg.RuleIntent) flow {
-	var f flow
+func ruleIntentFlow(f *flow, r *netcfg.RuleIntent) {
 	if r.Priority != 0 {
 		f.add("priority", num(r.Priority))
 	}
@@ -197,5 +196,4 @@ func ruleIntentFlow(r *netcfg.RuleIntent) flow {
 	if r.Goto != 0 {
 		f.add("goto", num(r.Goto))
 	}
-	return f
 }

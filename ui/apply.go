@@ -72,18 +72,17 @@ type applyResult struct {
 }
 
 // armApply is the dialog for a proposal about to be applied with a confirm
-// window: the countdown starts from the whole window, and is corrected to
-// the engine's deadline once the apply returns.
-func armApply(p *Proposal, window time.Duration) applyScreen {
-	now := time.Now()
+// window at now: the countdown starts from the whole window, and is
+// corrected to the engine's deadline once the apply returns.
+func armApply(p *Proposal, window time.Duration, now time.Time) applyScreen {
 	return applyScreen{phase: phaseArming, proposal: p, window: window, total: len(p.Plan.Ops()), now: now, deadline: now.Add(window)}
 }
 
 // resumeConfirm shows the confirm dialog for a change applied before this
-// screen existed.
-func resumeConfirm(m *Model, p *Pending) applyScreen {
-	a := applyScreen{phase: phaseConfirm, deadline: p.Deadline, now: time.Now(), outcome: &Outcome{Deadline: p.Deadline}, resumed: true}
-	a.startCode(m)
+// screen existed, found at now.
+func resumeConfirm(m *Model, p *Pending, now time.Time) applyScreen {
+	a := applyScreen{phase: phaseConfirm, deadline: p.Deadline, now: now, outcome: &Outcome{Deadline: p.Deadline}, resumed: true}
+	a.startCode(m, now)
 	return a
 }
 
@@ -96,9 +95,9 @@ var codeGrace = 300 * time.Millisecond
 var drawCode = keepcode.New
 
 // startCode, over SSH, throws away what was typed so far and draws the
-// keep code. It runs when the change is live and read back, the first
-// moment the code exists, so no key typed before can hold it.
-func (a *applyScreen) startCode(m *Model) {
+// keep code. It runs when the change is live and read back (at now), the
+// first moment the code exists, so no key typed before can hold it.
+func (a *applyScreen) startCode(m *Model, now time.Time) {
 	if m.caps.SSHClient == "" {
 		return
 	}
@@ -114,7 +113,7 @@ func (a *applyScreen) startCode(m *Model) {
 		a.codeErr = err.Error()
 		return
 	}
-	a.code, a.codeAt = code, time.Now()
+	a.code, a.codeAt = code, now
 }
 
 // help is the key help of the apply screen.
@@ -135,9 +134,10 @@ func (a *applyScreen) help(m *Model) helpKeys {
 // codeKey takes a key in the confirm dialog over SSH: the code's next
 // character counts, esc, n and ctrl+c revert now, and so does any other
 // key: it was typed blind or wrong, and either way nothing proves the
-// replies arrive.
+// replies arrive. A key carries no time: the model's clock says when it
+// came.
 func (a *applyScreen) codeKey(m *Model, msg tea.KeyPressMsg) tea.Cmd {
-	if a.code != "" && time.Since(a.codeAt) < codeGrace {
+	if a.code != "" && m.clock().Sub(a.codeAt) < codeGrace {
 		m.setFlash("a key typed before the code was shown was thrown away", true)
 		return nil
 	}
@@ -221,9 +221,9 @@ func (a *applyScreen) update(m *Model, msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		a.phase = phaseApplying
-		run, cmd := startApply(m.ctx, m.be, a.proposal, ApplyOptions{Confirm: a.window})
+		run, cmd := startApply(m.ctx, m.be, a.proposal, ApplyOptions{Confirm: a.window}, m.clock)
 		a.run = run
-		return tea.Batch(cmd, tick(a.deadline))
+		return tea.Batch(cmd, tick(a.deadline, msg.at, m.clock))
 	case progressMsg:
 		a.done, a.total = msg.done, msg.total
 		return waitApply(a.run)
@@ -243,7 +243,7 @@ func (a *applyScreen) update(m *Model, msg tea.Msg) tea.Cmd {
 			return m.reload(true)
 		}
 		a.phase, a.deadline, a.now = phaseConfirm, msg.outcome.Deadline, msg.at
-		a.startCode(m)
+		a.startCode(m, msg.at)
 		return nil
 	case tickMsg:
 		if a.phase != phaseConfirm && a.phase != phaseApplying {
@@ -251,7 +251,7 @@ func (a *applyScreen) update(m *Model, msg tea.Msg) tea.Cmd {
 		}
 		a.now = time.Time(msg)
 		if a.phase == phaseApplying {
-			return tick(a.deadline)
+			return tick(a.deadline, a.now, m.clock)
 		}
 		if !a.now.Before(a.deadline) {
 			// The watchdog reverts at the deadline on its own; asking it
@@ -260,7 +260,7 @@ func (a *applyScreen) update(m *Model, msg tea.Msg) tea.Cmd {
 			return revertCmd(m.be, "timeout")
 		}
 		// Anyone may have answered meanwhile: ask the engine each second.
-		return tea.Batch(tick(a.deadline), settledCmd(m.be))
+		return tea.Batch(tick(a.deadline, a.now, m.clock), settledCmd(m.be))
 	case settledMsg:
 		if a.phase != phaseConfirm || (msg.settled == nil && msg.err == nil) {
 			// Still waiting, or this screen's own answer is on its way.

@@ -32,6 +32,9 @@ type intentMsg struct {
 type pendingMsg struct {
 	pending *Pending
 	err     error
+	// at is when the answer came, for the countdown of a change found
+	// waiting.
+	at time.Time
 }
 
 // proposalPurpose says why a proposal was asked for.
@@ -96,7 +99,7 @@ type settledMsg struct {
 
 // armedMsg says the dialog has been on screen long enough to be drawn:
 // the apply may start.
-type armedMsg struct{}
+type armedMsg struct{ at time.Time }
 
 type historyMsg struct {
 	list []SnapshotInfo
@@ -150,10 +153,10 @@ func intentCmd(be Backend) tea.Cmd {
 	}
 }
 
-func pendingCmd(be Backend) tea.Cmd {
+func pendingCmd(be Backend, clock func() time.Time) tea.Cmd {
 	return func() tea.Msg {
 		p, err := be.Pending()
-		return pendingMsg{pending: p, err: err}
+		return pendingMsg{pending: p, err: err, at: clock()}
 	}
 }
 
@@ -201,8 +204,8 @@ type applyRun struct {
 }
 
 // startApply runs the apply in the background and returns the commands
-// that deliver its progress and its end as messages.
-func startApply(ctx context.Context, be Backend, p *Proposal, o ApplyOptions) (applyRun, tea.Cmd) {
+// that deliver its progress and its end, stamped by clock, as messages.
+func startApply(ctx context.Context, be Backend, p *Proposal, o ApplyOptions, clock func() time.Time) (applyRun, tea.Cmd) {
 	run := applyRun{progress: make(chan progressMsg, 1), done: make(chan appliedMsg, 1)}
 	start := func() tea.Msg {
 		o.Progress = func(done, total int) {
@@ -214,7 +217,7 @@ func startApply(ctx context.Context, be Backend, p *Proposal, o ApplyOptions) (a
 			run.progress <- progressMsg{done: done, total: total}
 		}
 		out, err := be.Apply(ctx, p, o)
-		run.done <- appliedMsg{outcome: out, err: err, at: time.Now()}
+		run.done <- appliedMsg{outcome: out, err: err, at: clock()}
 		close(run.done)
 		return nil
 	}
@@ -238,12 +241,14 @@ func waitApply(run applyRun) tea.Cmd {
 
 // tick drives the confirm countdown, once a second on the second of the
 // deadline, so the number shown changes exactly when a second has passed.
-func tick(deadline time.Time) tea.Cmd {
-	wait := time.Until(deadline) % time.Second
+// now is the time of the message being handled; the tick carries clock's
+// time when it fires, so that Update never reads a clock.
+func tick(deadline, now time.Time, clock func() time.Time) tea.Cmd {
+	wait := deadline.Sub(now) % time.Second
 	if wait <= 0 {
 		wait = time.Second
 	}
-	return tea.Tick(wait, func(t time.Time) tea.Msg { return tickMsg(t) })
+	return tea.Tick(wait, func(time.Time) tea.Msg { return tickMsg(clock()) })
 }
 
 func confirmCmd(be Backend) tea.Cmd {
@@ -273,8 +278,8 @@ func settledCmd(be Backend) tea.Cmd {
 // cuts the session that shows it.
 const armDelay = 100 * time.Millisecond
 
-func armedCmd() tea.Cmd {
-	return tea.Tick(armDelay, func(time.Time) tea.Msg { return armedMsg{} })
+func armedCmd(clock func() time.Time) tea.Cmd {
+	return tea.Tick(armDelay, func(time.Time) tea.Msg { return armedMsg{at: clock()} })
 }
 
 func historyCmd(be Backend) tea.Cmd {

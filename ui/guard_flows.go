@@ -53,7 +53,7 @@ func FlowLines(f *netcfg.FlowGuard, names *netcfg.Names, width, detail int, st S
 			if m.Session || m.SSH {
 				style = st.Removed.Render
 			}
-			what := netcfg.FlowEndpoint(m)
+			what := FlowEndpoint(m)
 			switch {
 			case m.Session:
 				what += " (this session)"
@@ -62,7 +62,7 @@ func FlowLines(f *netcfg.FlowGuard, names *netcfg.Names, width, detail int, st S
 			case m.Count > 1:
 				what += fmt.Sprintf(" (×%d)", m.Count)
 			}
-			add("    ", fmt.Sprintf("%s %s: %s → %s, %s", protoWord(m.IPProto), what, netcfg.HopText(m.Before, names), netcfg.HopText(m.After, names), netcfg.SafeText(m.Cause)), style)
+			add("    ", fmt.Sprintf("%s %s: %s → %s, %s", protoWord(m.IPProto), what, HopText(m.Before, names), HopText(m.After, names), netcfg.SafeText(FlowCause(m, &f.Names))), style)
 		}
 	}
 	if len(same) > 0 {
@@ -84,10 +84,10 @@ func FlowLines(f *netcfg.FlowGuard, names *netcfg.Names, width, detail int, st S
 			add("    ", fmt.Sprintf("and %d more foreign rules", len(f.Shadowed)-detail), st.Muted.Render)
 			break
 		}
-		add("    ", netcfg.SafeText(f.Shadowed[i].Message), st.Plain.Render)
+		add("    ", netcfg.SafeText(ShadowedText(&f.Shadowed[i], &f.NamesBefore, &f.Names)), st.Plain.Render)
 	}
-	if f.Note != "" {
-		add("      ", "("+f.Note+")", st.Muted.Render)
+	if note := FlowNote(f); note != "" {
+		add("      ", "("+note+")", st.Muted.Render)
 	}
 	return out
 }
@@ -95,7 +95,7 @@ func FlowLines(f *netcfg.FlowGuard, names *netcfg.Names, width, detail int, st S
 // flowName is a moved flow in the summary: its endpoint, marked when it
 // is the session or stands for several sockets.
 func flowName(m *netcfg.MovedFlow) string {
-	s := netcfg.FlowEndpoint(m)
+	s := FlowEndpoint(m)
 	if m.IPProto == netcfg.ProtoUDP {
 		s += "/udp"
 	}

@@ -15,11 +15,13 @@ func movedFlow(remote string, session, same bool, count int) netcfg.MovedFlow {
 	if session {
 		local = "192.168.10.2:22"
 	}
+	rule := netcfg.NewRule()
+	rule.Family, rule.Priority, rule.From, rule.Table = netcfg.V4, prio, netip.MustParsePrefix("192.168.10.2/32"), 13
 	return netcfg.MovedFlow{IPProto: netcfg.ProtoTCP, Local: netip.MustParseAddrPort(local), Remote: netip.MustParseAddrPort(remote),
 		Count: count, Session: session, SameWay: same,
 		Before: netcfg.Hop{Verdict: netcfg.VerdictRouted, Dev: "ts0", Table: 52},
 		After:  netcfg.Hop{Verdict: netcfg.VerdictRouted, Dev: "eno1", Gateway: netip.MustParseAddr("192.168.10.1"), Table: 13, Rule: &prio},
-		Cause:  "rule 1000: from 192.168.10.2 lookup 13"}
+		Why:    netcfg.PathCause{Kind: netcfg.CauseRule, Rule: &rule, Table: 13, Verdict: netcfg.VerdictRouted}}
 }
 
 // TestFlowLines: the session leads in the loudest style, groups show
@@ -32,7 +34,11 @@ func TestFlowLines(t *testing.T) {
 		f.MovedSockets += 3
 	}
 	f.Moved = append(f.Moved, movedFlow("192.168.10.1:50080", false, true, 1))
-	f.Shadowed = []netcfg.ShadowedRule{{Message: "rule 1000 now precedes rule 5270 (table 52) for from 192.168.10.2 to 100.64.0.1"}}
+	foreign, by := netcfg.NewRule(), netcfg.NewRule()
+	foreign.Family, foreign.Priority, foreign.Table = netcfg.V4, 5270, 52
+	by.Family, by.Priority, by.Table = netcfg.V4, 1000, 13
+	f.Shadowed = []netcfg.ShadowedRule{{Rule: foreign, By: by, Packet: netcfg.Packet{Src: netip.MustParseAddr("192.168.10.2"), Dst: netip.MustParseAddr("100.64.0.1")},
+		Before: netcfg.Hop{Verdict: netcfg.VerdictRouted, Dev: "ts0", Table: 52}, After: netcfg.Hop{Verdict: netcfg.VerdictRouted, Dev: "eno1", Table: 13}}}
 	names := netcfg.Names{}
 	st := PlainStyles()
 	lines := FlowLines(f, &names, 200, 2, st)

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"charm.land/bubbles/v2/help"
@@ -45,17 +46,22 @@ type Options struct {
 	Keys *KeyMap
 	// Context ends the background work (live updates) when cancelled.
 	Context context.Context
+	// Clock tells the time; nil is time.Now. Update never reads it for a
+	// message that carries its time (ticks, the apply's end, a change
+	// found waiting), only for a key, which carries none.
+	Clock func() time.Time
 }
 
 // Model is the root of the terminal UI. It holds one value per screen and
 // routes messages to the one on show.
 type Model struct {
-	be   Backend
-	caps Capabilities
-	ctx  context.Context
-	st   Styles
-	keys KeyMap
-	help help.Model
+	be    Backend
+	caps  Capabilities
+	ctx   context.Context
+	clock func() time.Time
+	st    Styles
+	keys  KeyMap
+	help  help.Model
 
 	width, height int
 	screen        screen
@@ -142,8 +148,12 @@ func New(o Options) Model {
 		Ellipsis: o.Styles.Muted,
 	}
 	h.ShortSeparator = " · "
+	clock := o.Clock
+	if clock == nil {
+		clock = time.Now
+	}
 	return Model{
-		be: o.Backend, caps: o.Backend.Capabilities(), ctx: ctx, st: o.Styles, keys: keys, help: h,
+		be: o.Backend, caps: o.Backend.Capabilities(), ctx: ctx, clock: clock, st: o.Styles, keys: keys, help: h,
 		width: 80, height: 24,
 	}
 }
@@ -153,7 +163,7 @@ func New(o Options) Model {
 // namespace, the intent and any change left waiting for confirmation, and
 // starts live updates.
 func (m Model) Init() tea.Cmd {
-	return tea.Sequence(recoverCmd(m.be), tea.Batch(detectCmd(m.be), intentCmd(m.be), pendingCmd(m.be), watchCmd(m.ctx, m.be)))
+	return tea.Sequence(recoverCmd(m.be), tea.Batch(detectCmd(m.be), intentCmd(m.be), pendingCmd(m.be, m.clock), watchCmd(m.ctx, m.be)))
 }
 
 // bodyHeight is what is left for a screen under the title bar and banner
@@ -333,25 +343,7 @@ func (m Model) updateKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.showHelp, m.helpOff = true, 0
 		return m, nil
 	}
-	var cmd tea.Cmd
-	switch m.screen {
-	case screenNICs:
-		cmd = m.nicsKey(msg)
-	case screenAssign:
-		cmd = m.assignKey(msg)
-	case screenPreview:
-		cmd = m.previewKey(msg)
-	case screenSnapshots:
-		cmd = m.snapshotsKey(msg)
-	case screenSnapshot:
-		cmd = m.snapshotKey(msg)
-	case screenExport:
-		cmd = m.exportKey(msg)
-	case screenRoutes:
-		cmd = m.routesKey(msg)
-	case screenForm:
-		cmd = m.formKey(msg)
-	}
+	cmd := m.page().key(&m, msg)
 	if m.tablesGen != m.edits.gen {
 		m.syncPending()
 		m.hay.built[paneTables], m.hay.built[paneRules] = false, false
@@ -373,23 +365,7 @@ func (m Model) updateKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 
 // typing reports whether keys go to a text field, where q and ? are
 // letters.
-func (m *Model) typing() bool {
-	switch m.screen {
-	case screenAssign:
-		return m.assign.focus != fieldTable && m.assign.focus != fieldSelect
-	case screenExport:
-		return m.export.asking
-	case screenNICs:
-		return m.nics.filter[m.nics.focus].typing
-	case screenSnapshots:
-		return m.snaps.filter.typing
-	case screenRoutes:
-		return m.routes.filter.typing
-	case screenForm:
-		return true
-	}
-	return false
-}
+func (m *Model) typing() bool { return m.page().typing(m) }
 
 // quit leaves, asking first when edits would be lost.
 func (m *Model) quit() tea.Cmd {
@@ -404,20 +380,7 @@ func (m *Model) quit() tea.Cmd {
 }
 
 // back goes to the screen a screen was opened from.
-func (m *Model) back() {
-	switch m.screen {
-	case screenSnapshot, screenExport:
-		m.screen = screenSnapshots
-	case screenPreview:
-		if m.preview.rollback != "" {
-			m.screen = screenSnapshots
-			return
-		}
-		m.screen = m.previewFrom
-	default:
-		m.screen = screenNICs
-	}
-}
+func (m *Model) back() { m.screen = m.page().back(m) }
 
 // View is the frame in the alternate screen. Bubble Tea v2 writes only the
 // cells that changed since the last frame.
@@ -450,35 +413,7 @@ func (m Model) frame() string {
 
 // crumbs says where the person is.
 func (m *Model) crumbs() string {
-	parts := []string{"nictab"}
-	switch m.screen {
-	case screenNICs:
-		parts = append(parts, "NICs")
-	case screenAssign:
-		parts = append(parts, "NICs", "assign "+netcfg.SafeText(m.assign.link.Name))
-	case screenPreview:
-		if m.preview.rollback != "" {
-			parts = append(parts, "snapshots", "roll back")
-		} else {
-			parts = append(parts, "NICs", "preview")
-		}
-	case screenApply:
-		parts = append(parts, "apply")
-	case screenSnapshots:
-		parts = append(parts, "snapshots")
-	case screenSnapshot:
-		parts = append(parts, "snapshots", m.snap.id)
-	case screenExport:
-		parts = append(parts, "snapshots", "export "+m.export.id)
-	case screenRoutes:
-		parts = append(parts, "tables", m.tableLabel(m.routes.table), "routes")
-	case screenForm:
-		if m.formFrom == screenRoutes {
-			parts = append(parts, "tables", m.tableLabel(m.routes.table))
-		}
-		parts = append(parts, strings.ToLower(m.form.title[:1])+m.form.title[1:])
-	}
-	return " " + strings.Join(parts, " » ")
+	return " " + strings.Join(append([]string{"nictab"}, m.page().crumbs(m)...), " » ")
 }
 
 // status is the right end of the title bar: namespace and live updates.
@@ -507,25 +442,7 @@ func (m *Model) body(w, h int) string {
 		return "\n  " + m.st.Danger.Render(" cannot read the network namespace ") + "\n\n  " +
 			netcfg.SafeText(m.loadErr.Error()) + "\n\n  " + m.st.Key.Render("r") + " try again   " + m.st.Key.Render("q") + " quit"
 	}
-	switch m.screen {
-	case screenAssign:
-		return renderAssign(m.assignView(), w, m.st)
-	case screenPreview:
-		return m.preview.view(m, w, h)
-	case screenApply:
-		return renderApply(m.apply, m.caps, w, h, m.st)
-	case screenSnapshots:
-		return renderSnapshots(m.snaps, w, h, m.st)
-	case screenSnapshot:
-		return m.snap.view(w, m.st)
-	case screenExport:
-		return m.export.view(w, m.st)
-	case screenRoutes:
-		return m.renderRoutes(w, h)
-	case screenForm:
-		return renderForm(m.form, m.checkForm(), w, h, m.st)
-	}
-	return renderNICs(m.nicsView(), w, m.st)
+	return m.page().view(m, w, h)
 }
 
 func (m *Model) nicsView() nicsView {

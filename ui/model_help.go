@@ -77,32 +77,5 @@ func (m *Model) helpKeys() helpKeys {
 	if m.ask != nil {
 		return m.keys.questionHelp()
 	}
-	switch m.screen {
-	case screenAssign:
-		return m.keys.assignHelp()
-	case screenPreview:
-		return m.keys.previewHelp()
-	case screenApply:
-		return m.apply.help(m)
-	case screenSnapshots:
-		if m.snaps.filter.typing {
-			return m.keys.filterHelp()
-		}
-		return m.keys.snapshotsHelp()
-	case screenSnapshot:
-		return m.keys.textHelp(m.keys.Diff, m.keys.Rollback, m.keys.Export)
-	case screenExport:
-		return m.keys.textHelp(m.keys.Write, m.keys.Flavor)
-	case screenRoutes:
-		if m.routes.filter.typing {
-			return m.keys.filterHelp()
-		}
-		return m.keys.routesHelp()
-	case screenForm:
-		return m.keys.formHelp()
-	}
-	if m.screen == screenNICs && m.nics.filter[m.nics.focus].typing {
-		return m.keys.filterHelp()
-	}
-	return m.keys.nicsHelp(m.caps.ReadOnly, m.nics.focus)
+	return m.page().help(m)
 }

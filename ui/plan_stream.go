@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bufio"
+	"cmp"
 	"io"
 	"slices"
 	"strings"
@@ -47,17 +48,35 @@ func plainLine(s string) bool {
 	return s != "" && !strings.ContainsAny(s, "\t\n\r")
 }
 
+// plainBytes is plainLine of b, without a string made of it.
+func plainBytes(b []byte) bool {
+	for _, c := range b {
+		if c == '\t' || c == '\n' || c == '\r' {
+			return false
+		}
+	}
+	return len(b) > 0
+}
+
 // planWriter writes a plan's lines to w as they are made, so that the
 // printout of a big plan is never one string in memory.
 type planWriter struct {
-	w   io.StringWriter
+	w   stringWriter
 	err error
 	st  Styles
+	// line is the buffer a line of a route's change or command is built
+	// in, reused for the next.
+	line []byte
 
 	added, removed, changed, command lineStyle
 }
 
-func newPlanWriter(w io.StringWriter, st Styles) *planWriter {
+type stringWriter interface {
+	io.Writer
+	io.StringWriter
+}
+
+func newPlanWriter(w stringWriter, st Styles) *planWriter {
 	return &planWriter{
 		w: w, st: st,
 		added: newLineStyle(st.Added), removed: newLineStyle(st.Removed),
@@ -69,6 +88,29 @@ func (pw *planWriter) s(str string) {
 	if pw.err == nil {
 		_, pw.err = pw.w.WriteString(str)
 	}
+}
+
+func (pw *planWriter) bytes(b []byte) {
+	if pw.err == nil {
+		_, pw.err = pw.w.Write(b)
+	}
+}
+
+// styledLine writes indent, text in the style l and a line break, in
+// one write when l renders text as prefix + text + suffix.
+func (pw *planWriter) styledLine(indent string, l *lineStyle, text []byte) {
+	if !l.fast || !plainBytes(text) {
+		pw.s(indent)
+		pw.styled(l, string(text))
+		pw.s("\n")
+		return
+	}
+	b := append(pw.line[:0], indent...)
+	b = append(b, l.pre...)
+	b = append(b, text...)
+	b = append(b, l.suf...)
+	pw.line = append(b, '\n')
+	pw.bytes(pw.line)
 }
 
 func (pw *planWriter) styled(l *lineStyle, text string) {
@@ -89,6 +131,46 @@ func (pw *planWriter) diffStyle(a netcfg.ChangeAction) *lineStyle {
 		return &pw.removed
 	}
 	return &pw.changed
+}
+
+// changesByTable returns the tables of changes, ascending, and for each
+// the positions of its changes in order: one pass over the changes and a
+// sort of their positions, where looking every change's table up among
+// the tables and walking the changes once per table took tables × changes.
+func changesByTable(changes []netcfg.Change) ([]uint32, [][]int32) {
+	var tables []uint32
+	last, one := uint32(0), true
+	for i := range changes {
+		t := changes[i].Subject().Table()
+		if i == 0 {
+			last = t
+		} else if t != last {
+			one = false
+		}
+	}
+	if len(changes) == 0 {
+		return nil, nil
+	}
+	order := make([]int32, len(changes))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	if one {
+		return []uint32{last}, [][]int32{order}
+	}
+	table := func(i int32) uint32 { return changes[i].Subject().Table() }
+	slices.SortStableFunc(order, func(a, b int32) int { return cmp.Compare(table(a), table(b)) })
+	var runs [][]int32
+	for k := 0; k < len(order); {
+		t, end := table(order[k]), k+1
+		for end < len(order) && table(order[end]) == t {
+			end++
+		}
+		tables = append(tables, t)
+		runs = append(runs, order[k:end])
+		k = end
+	}
+	return tables, runs
 }
 
 // WritePlanText writes to w what RenderPlanTextIn returns, line by line
@@ -113,7 +195,13 @@ func (pw *planWriter) plan(p *netcfg.Plan, names *netcfg.Names, namesFile, netns
 	pw.diff(p, names, "")
 	if commands && !p.Empty() {
 		pw.s("\n" + st.Title.Render("Equivalent commands") + "\n")
+		var text []byte
 		for i := range p.Changes {
+			var ok bool
+			if text, ok = p.Changes[i].AppendRouteCommand(text[:0], netns); ok && !hasControlBytes(text) {
+				pw.styledLine("  ", &pw.command, text)
+				continue
+			}
 			for _, cmd := range p.Changes[i].Commands(namesFile) {
 				pw.s("  ")
 				pw.commandText(netcfg.CommandIn(netns, cmd))
@@ -137,14 +225,10 @@ func (pw *planWriter) commandText(cmd string) {
 // show the same diff.
 func (pw *planWriter) diff(p *netcfg.Plan, names *netcfg.Names, indent string) {
 	st := pw.st
-	var tables []uint32
-	for i := range p.Changes {
-		if t := p.Changes[i].Subject().Table(); !slices.Contains(tables, t) {
-			tables = append(tables, t)
-		}
-	}
-	slices.Sort(tables)
-	for _, t := range tables {
+	tables, order := changesByTable(p.Changes)
+	var text []byte
+	lead := indent + "  "
+	for k, t := range tables {
 		head := "table " + netcfg.SafeText(names.TableLabel(t))
 		if t == netcfg.TableUnspec {
 			// Rules that end the lookup (blackhole, prohibit...) name no
@@ -152,13 +236,17 @@ func (pw *planWriter) diff(p *netcfg.Plan, names *netcfg.Names, indent string) {
 			head = "rules that look up no table"
 		}
 		pw.s("\n" + indent + st.Header.Render(head) + "\n")
-		for i := range p.Changes {
-			if c := &p.Changes[i]; c.Subject().Table() == t {
-				pw.s(indent)
-				pw.s("  ")
-				pw.styled(pw.diffStyle(c.Action), ChangeText(c, names))
-				pw.s("\n")
+		for _, i := range order[k] {
+			c := &p.Changes[i]
+			var ok bool
+			if text, ok = appendChangeText(text[:0], c, names); ok {
+				pw.styledLine(lead, pw.diffStyle(c.Action), text)
+				continue
 			}
+			pw.s(indent)
+			pw.s("  ")
+			pw.styled(pw.diffStyle(c.Action), changeTextWords(c, names))
+			pw.s("\n")
 		}
 	}
 	if len(p.Notes) > 0 {

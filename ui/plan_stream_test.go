@@ -159,7 +159,7 @@ func lipglossPlanDiff(b *strings.Builder, p *netcfg.Plan, names *netcfg.Names, i
 		b.WriteString("\n" + indent + st.Header.Render(head) + "\n")
 		for i := range p.Changes {
 			if c := &p.Changes[i]; c.Subject().Table() == t {
-				b.WriteString(indent + "  " + lipglossDiffStyle(c.Action, st).Render(ChangeText(c, names)) + "\n")
+				b.WriteString(indent + "  " + lipglossDiffStyle(c.Action, st).Render(refChangeText(c, names)) + "\n")
 			}
 		}
 	}

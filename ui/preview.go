@@ -397,9 +397,9 @@ func (m *Model) startApplying() tea.Cmd {
 	default:
 		// No comment of its own: the history's summary already says which
 		// NIC went to which table, and a rollback names its target.
-		m.apply = armApply(p.proposal, m.caps.Confirm)
+		m.apply = armApply(p.proposal, m.caps.Confirm, m.clock())
 		m.screen = screenApply
-		return armedCmd()
+		return armedCmd(m.clock)
 	}
 	return nil
 }

@@ -10,6 +10,14 @@ import (
 // RouteText is a route as a person reads it inside its table: without the
 // table, and without nictab's own protocol.
 func RouteText(r *netcfg.Route, names *netcfg.Names) string {
+	if b, ok := appendRouteText(nil, r, names); ok {
+		return string(b)
+	}
+	return routeTextWords(r, names)
+}
+
+// routeTextWords is RouteText made from RouteArgs' words, for any route.
+func routeTextWords(r *netcfg.Route, names *netcfg.Names) string {
 	args := netcfg.RouteArgs(r)
 	out := args[:0:0]
 	for i := 0; i < len(args); i++ {
@@ -69,6 +77,14 @@ func ObjectText(o netcfg.Object, names *netcfg.Names) string {
 // ChangeText is one change as a diff line: "+ route …", "- rule …",
 // "~ route old → new".
 func ChangeText(c *netcfg.Change, names *netcfg.Names) string {
+	if b, ok := appendChangeText(nil, c, names); ok {
+		return string(b)
+	}
+	return changeTextWords(c, names)
+}
+
+// changeTextWords is ChangeText made from ObjectText, for any change.
+func changeTextWords(c *netcfg.Change, names *netcfg.Names) string {
 	if c.Action == netcfg.ChangeReplace {
 		before := ObjectText(c.Before, names)
 		after := ObjectText(c.After, names)
@@ -139,6 +155,16 @@ func hasControl(s string) bool {
 	for _, c := range s {
 		if c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) {
 			return true
+		}
+	}
+	return false
+}
+
+// hasControlBytes is hasControl of b, without decoding ASCII.
+func hasControlBytes(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c >= 0x7f {
+			return hasControl(string(b))
 		}
 	}
 	return false

@@ -378,10 +378,10 @@ func RenderGuard(g netcfg.Guard, width int, st Styles) string {
 	plain := func(s string) string { return s }
 	switch g.Status {
 	case netcfg.GuardSafe:
-		para(st.OK.Render("SSH ok")+"  ", g.Message, plain)
+		para(st.OK.Render("SSH ok")+"  ", GuardMessage(&g), plain)
 		return b.String()
 	case netcfg.GuardUnknown:
-		para(st.Warning.Render("SSH ?")+"  ", g.Message, plain)
+		para(st.Warning.Render("SSH ?")+"  ", GuardMessage(&g), plain)
 		return b.String()
 	}
 	what := "MOVES"
@@ -399,7 +399,7 @@ func RenderGuard(g netcfg.Guard, width int, st Styles) string {
 		after = "replies would leave " + hopText(&g.After)
 	}
 	para("  after   ", after, func(s string) string { return st.Removed.Render(s) })
-	para("  cause   ", g.Cause, func(s string) string { return st.Warning.Render(s) })
+	para("  cause   ", GuardCause(&g), func(s string) string { return st.Warning.Render(s) })
 	b.WriteString("\n")
 	warn := "If " + g.Conn.Client.Addr().WithZone("").String() + " cannot be reached that way, this session hangs and may not come back."
 	if g.Status == netcfg.GuardBroken {

@@ -33,8 +33,8 @@ func (m *Model) updateResult(msg tea.Msg) tea.Cmd {
 			// A change from an earlier session (or another terminal)
 			// still waits: the person decides here, as if just applied.
 			m.screen = screenApply
-			m.apply = resumeConfirm(m, msg.pending)
-			return tick(msg.pending.Deadline)
+			m.apply = resumeConfirm(m, msg.pending, msg.at)
+			return tick(msg.pending.Deadline, msg.at, m.clock)
 		}
 		return nil
 	case watchStartedMsg:
@@ -106,7 +106,7 @@ func (m *Model) gotLive(msg liveMsg) tea.Cmd {
 	case m.screen != screenApply:
 		// Another nictab's apply may now wait for confirmation: it is
 		// shown as one found at start-up is.
-		cmds = append(cmds, pendingCmd(m.be))
+		cmds = append(cmds, pendingCmd(m.be, m.clock))
 	}
 	if m.live.reading {
 		m.live.again = true

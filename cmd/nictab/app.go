@@ -41,6 +41,9 @@ type app struct {
 	noColor  bool
 	// watchdogLauncher is --watchdog: auto, systemd-run or detached.
 	watchdogLauncher string
+	// priorities is the range the engine allocates rule priorities from;
+	// the zero value is netcfg.DefaultPriorities.
+	priorities netcfg.PriorityRange
 }
 
 // openKernel opens the namespace of --netns, or the host's.

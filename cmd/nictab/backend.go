@@ -209,7 +209,7 @@ func (b *tuiBackend) sshCheck(e *snapshots.Engine, p *snapshots.Proposal) (*ui.S
 	r, err := e.GuardPlan(p, cp)
 	if cp == nil {
 		if err != nil {
-			return nil, &netcfg.FlowGuard{Note: "the live connections cannot be traced: " + err.Error()}
+			return nil, &netcfg.FlowGuard{Error: err.Error()}
 		}
 		return unknownSessionCheck(&r, &p.Live.Names), &r.Flows
 	}
@@ -223,7 +223,7 @@ func (b *tuiBackend) sshCheck(e *snapshots.Engine, p *snapshots.Proposal) (*ui.S
 		// Undetermined is a danger: shown as a change whose cause names
 		// the rule nictab cannot decide.
 		Changed: g.Status == netcfg.GuardMoved || g.Status == netcfg.GuardUndetermined, Broken: g.Status == netcfg.GuardBroken, Unknown: g.Status == netcfg.GuardUnknown,
-		Culprit: g.Cause, Message: g.Message,
+		Culprit: ui.GuardCause(g), Message: ui.GuardMessage(g),
 	}, &r.Flows
 }
 
@@ -239,9 +239,9 @@ func unknownSessionCheck(r *netcfg.GuardReport, names *netcfg.Names) *ui.SSHChec
 			continue
 		}
 		return &ui.SSHCheck{
-			Client: m.Remote.Addr().String(), Before: netcfg.HopText(m.Before, names), After: netcfg.HopText(m.After, names),
-			Changed: true, Culprit: m.Cause,
-			Message: "this change moves the SSH login from " + netcfg.FlowEndpoint(&m) + ", and nictab found no SSH session of its own: if that login is yours, this session hangs",
+			Client: m.Remote.Addr().String(), Before: ui.HopText(m.Before, names), After: ui.HopText(m.After, names),
+			Changed: true, Culprit: ui.FlowCause(&m, &r.Flows.Names),
+			Message: "this change moves the SSH login from " + ui.FlowEndpoint(&m) + ", and nictab found no SSH session of its own: if that login is yours, this session hangs",
 		}
 	}
 	return nil

@@ -30,6 +30,7 @@ func (a *app) engine() (*snapshots.Engine, error) {
 		Version:       nictabVersion(),
 		Networkd:      a.netns == "" && networkdRunning(),
 		StartWatchdog: a.startWatchdog,
+		Priorities:    a.priorities,
 	})
 }
 

@@ -51,7 +51,7 @@ type changeResult struct {
 	Steps int `json:"steps,omitempty"`
 	// Deadline is when a pending change reverts unless confirmed.
 	Deadline time.Time     `json:"deadline,omitzero"`
-	Guard    *netcfg.Guard `json:"guard,omitempty"`
+	Guard    *ui.GuardJSON `json:"guard,omitempty"`
 	Plan     *planOut      `json:"plan,omitempty"`
 	// Recovered says what an interrupted earlier apply needed first.
 	Recovered string   `json:"recovered,omitempty"`
@@ -71,10 +71,10 @@ type planOut struct {
 	Summary planSummary   `json:"summary"`
 	Lines   []planLine    `json:"lines"`
 	Diff    planDiff      `json:"diff"`
-	Guard   *netcfg.Guard `json:"guard,omitempty"`
+	Guard   *ui.GuardJSON `json:"guard,omitempty"`
 	// Flows are the live connections and foreign rules the plan moves;
 	// absent when the plan changes nothing.
-	Flows *netcfg.FlowGuard `json:"flows,omitempty"`
+	Flows *ui.FlowsJSON `json:"flows,omitempty"`
 	// Verdict sums the guard up: "safe", "moves-ssh" (the SSH session
 	// moves, breaks or cannot be judged safe, or with no session found an
 	// SSH login here moves: plan --detailed-exitcode exits 5), "moves-flows" (other connections or foreign rules'
@@ -90,7 +90,7 @@ func (o *planOut) setGuard(r *netcfg.GuardReport) {
 	if r == nil {
 		return
 	}
-	o.Guard, o.Flows, o.GuardMain = r.SSH, &r.Flows, r.Main
+	o.Guard, o.Flows, o.GuardMain = ui.NewGuardJSON(r.SSH), ui.NewFlowsJSON(&r.Flows), r.Main
 	switch {
 	case r.MovesSSH():
 		o.Verdict = "moves-ssh"

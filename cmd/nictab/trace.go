@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/snapshots"
 	"github.com/nictab/nictab/ui"
 )
 
@@ -182,16 +183,13 @@ func (a *app) runTrace(dst string, f traceFlags) error {
 	if err != nil {
 		return err
 	}
-	var snap interface{ Locate(error) error }
-	var intent *netcfg.Intent
+	var planned *snapshots.Snapshot
 	if f.planned != "" {
 		// The file is read before the kernel: a file that does not parse
 		// is bad input whatever the host.
-		s, err := loadIntent(f.planned)
-		if err != nil {
+		if planned, err = loadIntent(f.planned); err != nil {
 			return err
 		}
-		snap, intent = s, &s.Intent
 	}
 	k, err := a.openKernel()
 	if err != nil {
@@ -200,11 +198,11 @@ func (a *app) runTrace(dst string, f traceFlags) error {
 	defer k.Close()
 	names := a.loadNames()
 	opts := netcfg.TraceDetectOptions()
-	if intent != nil {
-		// The plan needs what nictab owns, and the tables it manages in
-		// full, which a rule may send packets to only after the plan.
+	if planned != nil {
+		// The projection needs what nictab owns, and the tables it manages
+		// in full, which a rule may send packets to only after the plan.
 		opts.Owned = true
-		for _, t := range intent.Tables {
+		for _, t := range planned.Intent.Tables {
 			opts.Tables = append(opts.Tables, t.ID)
 		}
 	}
@@ -217,18 +215,18 @@ func (a *app) runTrace(dst string, f traceFlags) error {
 	if err != nil {
 		return packetUsage(err)
 	}
-	if intent == nil {
+	if planned == nil {
 		if f.asJSON {
 			return writeJSON(a.out, now)
 		}
 		_, err = fmt.Fprint(a.out, ui.RenderTrace(now, &live.Names, a.width(), a.styles()))
 		return err
 	}
-	planned, plannedState, err := a.tracePlanned(k, names, opts, live, *intent, snap, pkt, topts)
+	then, plannedState, err := a.tracePlanned(k, names, opts, live, planned, pkt, topts)
 	if err != nil {
 		return err
 	}
-	c := ui.CompareTraces(now, planned)
+	c := ui.CompareTraces(now, then)
 	if f.asJSON {
 		return writeJSON(a.out, c)
 	}
@@ -236,22 +234,25 @@ func (a *app) runTrace(dst string, f traceFlags) error {
 	return err
 }
 
-// tracePlanned traces pkt in the state the intent would bring: resolve,
-// plan and project, as apply would, without applying.
-func (a *app) tracePlanned(k netcfg.Kernel, names netcfg.Names, opts netcfg.DetectOptions, live netcfg.State, in netcfg.Intent,
-	snap interface{ Locate(error) error }, pkt netcfg.Packet, topts netcfg.TraceOptions) (netcfg.Path, netcfg.State, error) {
-	desired, err := netcfg.Resolve(in, live, netcfg.DefaultPriorities)
+// tracePlanned traces pkt in the state the snapshot would bring: planned
+// by the engine as apply plans it (its priorities, the objects it leaves
+// alone), and projected, without applying.
+func (a *app) tracePlanned(k netcfg.Kernel, names netcfg.Names, opts netcfg.DetectOptions, live netcfg.State, s *snapshots.Snapshot,
+	pkt netcfg.Packet, topts netcfg.TraceOptions) (netcfg.Path, netcfg.State, error) {
+	e, err := a.engine()
 	if err != nil {
-		var fe *netcfg.FieldError
-		if errors.As(err, &fe) {
-			return netcfg.Path{}, netcfg.State{}, usageError{snap.Locate(err)}
-		}
 		return netcfg.Path{}, netcfg.State{}, err
 	}
-	// Tables named by number only in the file's NICs and rules are known
-	// once it is resolved; read them too.
+	prop, err := a.propose(e, s, "")
+	if err != nil {
+		return netcfg.Path{}, netcfg.State{}, err
+	}
+	// The plan reads only the tables it changes; the trace also walks
+	// main, local, default and every table a rule sends packets to, so
+	// the plan is projected onto the state read for the trace, with the
+	// tables named by number only in the file's NICs and rules added.
 	missing := false
-	for _, t := range desired.Tables {
+	for _, t := range prop.Desired.Tables {
 		if !live.HasTable(t) {
 			opts.Tables, missing = append(opts.Tables, t), true
 		}
@@ -261,7 +262,7 @@ func (a *app) tracePlanned(k netcfg.Kernel, names netcfg.Names, opts netcfg.Dete
 			return netcfg.Path{}, netcfg.State{}, fmt.Errorf("read the routing state: %w", err)
 		}
 	}
-	after := netcfg.ProjectPlan(live, netcfg.PlanChanges(live, desired))
+	after := netcfg.ProjectPlan(live, prop.Plan)
 	p, err := netcfg.TraceWith(after, pkt, topts)
 	if err != nil {
 		return netcfg.Path{}, netcfg.State{}, packetUsage(err)

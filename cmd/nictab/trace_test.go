@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 
@@ -60,6 +62,27 @@ func TestTraceCLIPlanned(t *testing.T) {
 	}
 	if after := c.ns.Routing(); after != before {
 		t.Errorf("trace --planned changed the namespace:\n%s\nwas:\n%s", after, before)
+	}
+}
+
+// TestTraceCLIPlannedPriorities traces after a plan made with priorities
+// other than the default ones: the planned path goes through the rule at
+// the priority apply would give it.
+func TestTraceCLIPlannedPriorities(t *testing.T) {
+	c := newCLI(t)
+	file := writeFile(t, "spec.yaml", specFile)
+	var out bytes.Buffer
+	a := &app{out: &out, errOut: io.Discard, netns: c.ns.Name, stateDir: c.state,
+		priorities: netcfg.PriorityRange{Min: 5000, Max: 5999, Step: 100}}
+	if err := a.runTrace("8.8.8.8", traceFlags{from: "192.168.10.2", planned: file, asJSON: true}); err != nil {
+		t.Fatalf("trace --planned: %v", err)
+	}
+	var cmp ui.TraceCompare
+	if err := json.Unmarshal(out.Bytes(), &cmp); err != nil {
+		t.Fatalf("trace --planned --json: %v\n%s", err, out.String())
+	}
+	if cmp.Planned.Rule == nil || cmp.Planned.Rule.Priority < 5000 || cmp.Planned.Rule.Priority > 5999 || cmp.Planned.Table != 13 {
+		t.Errorf("planned path: table %d, rule %+v; want table 13 through a rule in 5000-5999", cmp.Planned.Table, cmp.Planned.Rule)
 	}
 }
 

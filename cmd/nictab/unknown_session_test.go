@@ -14,7 +14,7 @@ import (
 func TestUnknownSessionCheck(t *testing.T) {
 	var names netcfg.Names
 	login := netcfg.MovedFlow{IPProto: netcfg.ProtoTCP, Local: netip.MustParseAddrPort("192.168.20.2:22"), Remote: netip.MustParseAddrPort("198.51.100.7:50000"),
-		Count: 1, SSH: true, Before: netcfg.Hop{Verdict: netcfg.VerdictRouted, Dev: "lan0"}, After: netcfg.Hop{Verdict: netcfg.VerdictRouted, Dev: "vpn0"}, Cause: "rule 900"}
+		Count: 1, SSH: true, Before: netcfg.Hop{Verdict: netcfg.VerdictRouted, Dev: "lan0"}, After: netcfg.Hop{Verdict: netcfg.VerdictRouted, Dev: "vpn0"}, Why: netcfg.PathCause{Reason: "rule 900"}}
 	web := login
 	web.SSH, web.Local = false, netip.MustParseAddrPort("192.168.20.2:443")
 	sameWay := login

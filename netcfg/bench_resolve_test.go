@@ -1,0 +1,62 @@
+package netcfg_test
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/nictab/nictab/netcfg"
+)
+
+// resolveIntent100k is an intent of 100k routes of table 100, one
+// `{table: 100, to: …/26, via: 10.0.0.2, dev: sc0}` each, and the live
+// state it is resolved against.
+func resolveIntent100k() (netcfg.Intent, netcfg.State) {
+	const n = 100_000
+	gw := netip.MustParseAddr("10.0.0.2")
+	in := netcfg.Intent{Routes: make([]netcfg.RouteIntent, n)}
+	for i := range in.Routes {
+		a := 0x14000000 + uint32(i)<<6
+		in.Routes[i] = netcfg.RouteIntent{
+			Table: netcfg.TableRef{ID: 100}, Via: gw, Dev: "sc0",
+			To: netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)}), 26),
+		}
+	}
+	live := netcfg.State{
+		Links:    []netcfg.Link{{Index: 2, Name: "sc0", Addrs: []netcfg.Addr{{Prefix: netip.MustParsePrefix("10.0.0.1/16")}}}},
+		Complete: []uint32{100},
+		AllOwned: true,
+	}
+	return in, live
+}
+
+// BenchmarkResolve100k resolves that intent: the first half of what
+// `nictab plan -f` does after reading the file.
+func BenchmarkResolve100k(b *testing.B) {
+	in, live := resolveIntent100k()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		d, err := netcfg.Resolve(in, live, netcfg.DefaultPriorities)
+		if err != nil || len(d.Routes) != len(in.Routes) {
+			b.Fatalf("resolved %d routes, %v", len(d.Routes), err)
+		}
+	}
+}
+
+// BenchmarkProposePlan100k plans the resolved routes into an empty table,
+// the second half.
+func BenchmarkProposePlan100k(b *testing.B) {
+	in, live := resolveIntent100k()
+	d, err := netcfg.Resolve(in, live, netcfg.DefaultPriorities)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		p := netcfg.PlanChanges(live, d)
+		if len(p.Changes) != len(in.Routes) {
+			b.Fatalf("%d changes, want %d", len(p.Changes), len(in.Routes))
+		}
+	}
+}
