@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"io"
-	"slices"
 )
 
 // hintsWriter applies the app's hints to each whole line written through
@@ -16,11 +15,9 @@ type hintsWriter struct {
 	a    *app
 	w    *bufio.Writer
 	line []byte
+	out  []byte // the line rewritten, reused
+	word string // the namespace as a shell word
 }
-
-// hintTriggers are what hints looks for: a line without any of them is
-// left as it is by hints.
-var hintTriggers = [][]byte{[]byte("`nictab "), []byte("ip route "), []byte("ip rule "), []byte("ip -6 ")}
 
 func (h *hintsWriter) Write(p []byte) (int, error) {
 	n := len(p)
@@ -41,9 +38,18 @@ func (h *hintsWriter) Write(p []byte) (int, error) {
 
 func (h *hintsWriter) flushLine() error {
 	var err error
-	if slices.ContainsFunc(hintTriggers, func(t []byte) bool { return bytes.Contains(h.line, t) }) {
+	switch {
+	case bytes.Contains(h.line, []byte("`nictab ")):
 		_, err = h.w.WriteString(h.a.hints(string(h.line)))
-	} else {
+	case h.a.netns != "" && bytes.Contains(h.line, []byte("ip ")):
+		// What hints does to a line with no nictab command in it, without
+		// a string each way: a plan's printout is 200k such lines.
+		if h.word == "" {
+			h.word = shellWord(h.a.netns)
+		}
+		h.out = appendIPNetns(h.out[:0], h.line, h.word)
+		_, err = h.w.Write(h.out)
+	default:
 		_, err = h.w.Write(h.line)
 	}
 	h.line = h.line[:0]

@@ -2,7 +2,10 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
+	"math/rand/v2"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -35,6 +38,52 @@ func TestHintsWriterSameAsWhole(t *testing.T) {
 		}
 		if a.netns != "" && !strings.Contains(want, "ip -n") {
 			t.Errorf("netns %q: the hints did not act on the commands:\n%s", a.netns, want)
+		}
+	}
+}
+
+// TestIPNetnsAsRegexp: the hand-written rewrite of ip commands finds what
+// the regexp it replaced finds, on random texts made of the pieces that
+// matter (the words, the characters allowed before, near misses).
+func TestIPNetnsAsRegexp(t *testing.T) {
+	re := regexp.MustCompile(`(^|[\s:(` + "`" + `])ip (?:-6 )?(?:route|rule) `)
+	old := func(s, ns string) string {
+		return re.ReplaceAllStringFunc(s, func(m string) string {
+			i := strings.Index(m, "ip ")
+			return m[:i] + "ip -n " + ns + " " + m[i+3:]
+		})
+	}
+	pieces := []string{"ip ", "ip", "-6 ", "route ", "rule ", "route", "rules ", " ", "\t", "\n", "\v", ":", "(", "`", "x", "sip ", "ip -6 ", "ip route ", "ip rule ", "ip -6 route ", "é"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 200000 {
+		var b strings.Builder
+		for range rng.IntN(12) {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		s := b.String()
+		want := old(s, "ns1")
+		if got := string(appendIPNetns([]byte("pre"), []byte(s), "ns1")); got != "pre"+want {
+			t.Fatalf("case %d %q:\n got %q\nwant %q", i, s, got[3:], want)
+		}
+	}
+}
+
+// BenchmarkHintsWriterPlan100k: a 100k-route plan's printout (a diff line
+// and an ip command each, which names the namespace already) through the
+// hints of --netns.
+func BenchmarkHintsWriterPlan100k(b *testing.B) {
+	var text bytes.Buffer
+	for i := range 100000 {
+		fmt.Fprintf(&text, "  + 11.%d.%d.0/26 via 10.0.0.2 dev sc0 proto nictab\n    ip -n bench1 route add 11.%d.%d.0/26 via 10.0.0.2 dev sc0 table 100 proto 201 scope global\n", i>>8, i&255, i>>8, i&255)
+	}
+	a := &app{netns: "bench1", stateDir: "/tmp/state"}
+	b.SetBytes(int64(text.Len()))
+	for b.Loop() {
+		if err := a.writePlanText(io.Discard, func(w io.Writer) error {
+			_, err := w.Write(text.Bytes())
+			return err
+		}); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
