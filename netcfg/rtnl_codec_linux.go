@@ -400,7 +400,12 @@ func (c *rtnl) routesFamily(f Family, q RouteQuery, links *linkIndexer, fn func(
 	seen, past, big := 0, false, false
 	var r Route
 	var ferr error
-	err := c.dumpOnce(func() uint32 {
+	run := c.dumpOnce
+	if !q.DefaultsOnly {
+		// Read to the end whatever fn says: streamed (see dumpStream).
+		run = c.dumpStreamOnce
+	}
+	err := run(func() uint32 {
 		off, seq := c.begin(unix.RTM_GETROUTE, unix.NLM_F_REQUEST|unix.NLM_F_DUMP)
 		var h [rtmsgLen]byte
 		h[0] = afOf(f)
@@ -466,9 +471,17 @@ func (c *rtnl) dumpOnce(build func() uint32, fn func(m nlMsg) bool) error {
 	return c.dump(seq, fn)
 }
 
+// dumpStreamOnce is dumpOnce through dumpStream.
+func (c *rtnl) dumpStreamOnce(build func() uint32, fn func(m nlMsg) bool) error {
+	c.wbuf = c.wbuf[:0]
+	seq := build()
+	return c.dumpStream(seq, fn)
+}
+
 // rules returns every IPv4 and IPv6 rule, in kernel order.
 func (c *rtnl) rules() ([]Rule, error) {
 	var out []Rule
+	c.ruleDumps++
 	for _, f := range []Family{V4, V6} {
 		err := c.dumpOnce(func() uint32 {
 			off, seq := c.begin(unix.RTM_GETRULE, unix.NLM_F_REQUEST|unix.NLM_F_DUMP)

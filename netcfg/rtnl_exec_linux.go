@@ -31,6 +31,10 @@ const (
 	// NETLINK_CAP_ACK an ACK is 36 bytes and a refusal adds the kernel's
 	// reason, well under this; anything longer is not an ACK of ours.
 	ackSlot = 512
+	// maxKeptArena is the largest buffer of encoded requests a socket
+	// keeps for its next exec: an Apply's batches of 16,384 routes need
+	// about 1 MB.
+	maxKeptArena = 4 << 20
 )
 
 // Per-request ACK states of a window.
@@ -89,21 +93,41 @@ func (c *rtnl) exec(ops []Op, links *linkIndexer) ExecResult {
 	errs := map[int]error{}
 	slot := make([]int32, 0, c.window) // op index of each request of a window
 	refused := len(ops)                // lowest op refused so far
+	// Every request is encoded first, in the order of ops, and the
+	// windows are cut from the encoded requests in the order they go out.
+	//
+	// NOTE: encoding in send order (see spread) read the routes all over
+	// the plan's memory, a cache miss or more per route: 31–40 ms for
+	// 100k routes where the same encoding in their order takes 15 ms.
+	// Cut from the encoded requests (~64 bytes each), the misses are
+	// fewer and cheaper.
+	arena, off := c.arena[:0], make([]uint32, len(ops)+1)
+	seq := c.seq
+	c.wbuf, arena = arena, c.wbuf
+	for i := range ops {
+		if err := c.encodeOp(ops[i], links); err != nil {
+			state[i], errs[i] = ackRefused, err
+			refused = min(refused, i)
+		}
+		off[i+1] = uint32(len(c.wbuf))
+	}
+	c.wbuf, arena = arena, c.wbuf
+	c.seq = seq
 	for p := 0; p < len(order); {
 		c.wbuf = c.wbuf[:0]
 		slot = slot[:0]
 		first := c.seq + 1
 		for ; p < len(order) && len(slot) < c.window && len(c.wbuf) < c.sendMax; p++ {
 			i := int(order[p])
-			if i > refused {
+			if i > refused || off[i] == off[i+1] {
 				continue
 			}
-			if err := c.encodeOp(ops[i], links); err != nil {
-				c.seq-- // keep the window's sequence numbers contiguous
-				state[i], errs[i] = ackRefused, err
-				refused = min(refused, i)
-				continue
-			}
+			// The sequence numbers of a window are contiguous, in the
+			// order its requests go out.
+			c.seq++
+			at := len(c.wbuf)
+			c.wbuf = append(c.wbuf, arena[off[i]:off[i+1]]...)
+			binary.NativeEndian.PutUint32(c.wbuf[at+8:], c.seq)
 			slot = append(slot, int32(i))
 		}
 		n := len(slot)
@@ -136,6 +160,9 @@ func (c *rtnl) exec(ops []Op, links *linkIndexer) ExecResult {
 			}
 		}
 		clear(c.acks.errs[:n])
+	}
+	if cap(arena) <= maxKeptArena {
+		c.arena = arena[:0]
 	}
 	var res ExecResult
 	for res.Done < len(ops) && state[res.Done] == ackOK {

@@ -28,6 +28,9 @@ func SqueezeExecWindow(k Kernel, rcvbuf, window int) error {
 // buffer.
 func LostACKWindows(k Kernel) int { return k.(*linuxKernel).c.lostWindows }
 
+// RuleDumps says how many times k read the rules of both families.
+func RuleDumps(k Kernel) int { return k.(*linuxKernel).c.ruleDumps }
+
 // RawDump returns the payload of every message the kernel answers a dump
 // request of typ with; hdr is the request's family header.
 func RawDump(k Kernel, typ uint16, hdr []byte) ([][]byte, error) {

@@ -31,6 +31,8 @@ type rtnl struct {
 	seq  uint32
 	rbuf []byte
 	wbuf []byte
+	// arena holds the requests exec encoded, between two calls.
+	arena []byte
 	// window is how many requests exec sends before reading their ACKs,
 	// and sendMax how many bytes of requests one sendmsg may carry; both
 	// follow from the socket buffers the kernel granted.
@@ -41,6 +43,11 @@ type rtnl struct {
 	oneShot bool
 	// lostWindows counts windows whose ACKs the kernel dropped.
 	lostWindows int
+	// streamBufs are dumpStream's datagram buffers, made at its first use.
+	streamBufs [][]byte
+	// ruleDumps counts the dumps of the rules, for tests of what reads
+	// the kernel.
+	ruleDumps int
 	// mainBig4 and mainBig6 say whether the last read of main's default
 	// routes found more than mainProbe IPv4 or IPv6 routes in main.
 	mainBig4, mainBig6 bool

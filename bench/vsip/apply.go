@@ -48,27 +48,30 @@ func newEngine(ns string) (*engine, error) {
 }
 
 // plan is not timed: ip -batch has nothing like it. The plan benchmark
-// (go test -bench PlanRoutes ./netcfg/) measures it.
-func (e *engine) plan(want netcfg.Desired) (netcfg.Plan, error) {
-	live, err := netcfg.Detect(e.k, e.names(), netcfg.DetectOptions{Tables: want.Tables, Owned: true})
+// (go test -bench PlanRoutes ./netcfg/) measures it. The state is read
+// under a change monitor (netcfg.DetectWatched): the stale check
+// then reads the kernel again only if the monitor heard of a change.
+func (e *engine) plan(want netcfg.Desired) (netcfg.Plan, *netcfg.Watched, error) {
+	w, err := netcfg.DetectWatched(e.k, e.names(), netcfg.DetectOptions{Tables: want.Tables, Owned: true})
 	if err != nil {
-		return netcfg.Plan{}, err
+		return netcfg.Plan{}, nil, err
 	}
-	return netcfg.PlanChanges(live, want), nil
+	return w.Plan(want), w, nil
 }
 
 // apply plans the move to want and times netcfg.Apply of that plan.
 func (e *engine) apply(want netcfg.Desired, steps int) (float64, error) {
-	p, err := e.plan(want)
+	p, w, err := e.plan(want)
 	if err != nil {
 		return 0, err
 	}
+	defer w.Close()
 	if n := len(p.Ops()); n != steps {
 		return 0, fmt.Errorf("plan has %d steps, want %d", n, steps)
 	}
 	runtime.GC()
 	t := time.Now()
-	_, err = netcfg.Apply(e.k, p, netcfg.ApplyOptions{LoadNames: e.names})
+	_, err = netcfg.Apply(e.k, p, netcfg.ApplyOptions{LoadNames: e.names, Watched: w})
 	d := since(t)
 	if err != nil {
 		return 0, err

@@ -1,0 +1,111 @@
+//go:build linux
+
+package netcfg
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// DetectWatched reads the state as Detect does, with a change monitor
+// of the namespace opened before the first dump. Apply, given the result
+// (ApplyOptions.Watched) with a plan made from its State, skips the
+// stale check's dumps when the monitor heard of no change since.
+//
+// Only nictab's own netlink kernel has a monitor; with any other Kernel
+// the result carries none, and Apply reads the kernel again as it does
+// without one.
+func DetectWatched(k Kernel, names Names, opts DetectOptions) (*Watched, error) {
+	w := &Watched{}
+	if lk, ok := k.(*linuxKernel); ok {
+		m, err := openMonitor(lk.ns)
+		if err != nil {
+			return nil, err
+		}
+		w.on, w.quiet, w.close = lk, m.quiet, m.Close
+	}
+	s, err := Detect(k, names, opts)
+	if err != nil {
+		return nil, errors.Join(err, w.Close())
+	}
+	w.State = s
+	return w, nil
+}
+
+// monitorGroups are the notifications of whatever a State holds: links
+// and addresses besides routes and rules, because the kernel removes the
+// IPv4 routes of a link going down, or through an address removed,
+// without a notification of their own; and nexthop objects, whose
+// replacement changes what routes through them read back as.
+var monitorGroups = []uint32{
+	unix.RTNLGRP_LINK,
+	unix.RTNLGRP_IPV4_IFADDR, unix.RTNLGRP_IPV6_IFADDR,
+	unix.RTNLGRP_IPV4_ROUTE, unix.RTNLGRP_IPV6_ROUTE,
+	unix.RTNLGRP_IPV4_RULE, unix.RTNLGRP_IPV6_RULE,
+	unix.RTNLGRP_NEXTHOP,
+}
+
+// changeMonitor is a route socket subscribed to monitorGroups that is
+// never read but to learn whether anything arrived.
+type changeMonitor struct {
+	fd      int
+	changed bool
+}
+
+func openMonitor(ns netns.NsHandle) (*changeMonitor, error) {
+	fd, err := socketIn(ns, unix.NETLINK_ROUTE)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("bind change monitor: %w", err)
+	}
+	for _, g := range monitorGroups {
+		if err := unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_ADD_MEMBERSHIP, int(g)); err != nil {
+			unix.Close(fd)
+			return nil, fmt.Errorf("join rtnetlink group %d: %w", g, err)
+		}
+	}
+	return &changeMonitor{fd: fd}, nil
+}
+
+// quiet reports whether no notification has arrived since the monitor
+// was opened, and the kernel dropped none (ENOBUFS: a full buffer is a
+// change too). Once something arrived it stays false.
+//
+// NOTE: the kernel queues a notification on this socket before the
+// request that changed the object returns, so a change that a dump made
+// now would show has been announced by now.
+func (m *changeMonitor) quiet() (bool, error) {
+	if m.changed {
+		return false, nil
+	}
+	var b [16]byte
+	for {
+		_, _, err := unix.Recvfrom(m.fd, b[:], unix.MSG_DONTWAIT|unix.MSG_PEEK|unix.MSG_TRUNC)
+		switch {
+		case errors.Is(err, unix.EINTR):
+			continue
+		case errors.Is(err, unix.EAGAIN):
+			return true, nil
+		case err == nil, errors.Is(err, unix.ENOBUFS):
+			m.changed = true
+			return false, nil
+		}
+		return false, fmt.Errorf("read change monitor: %w", err)
+	}
+}
+
+func (m *changeMonitor) Close() error {
+	if m.fd >= 0 {
+		if err := unix.Close(m.fd); err != nil {
+			return fmt.Errorf("close change monitor: %w", err)
+		}
+		m.fd = -1
+	}
+	return nil
+}

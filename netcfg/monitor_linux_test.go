@@ -1,0 +1,143 @@
+//go:build linux
+
+package netcfg_test
+
+import (
+	"errors"
+	"os/exec"
+	"testing"
+
+	"github.com/nictab/nictab/netcfg"
+)
+
+// planWatched detects under a change monitor, resolves and plans in as
+// the engine does.
+func (e *engineT) planWatched(in netcfg.Intent) (netcfg.Plan, *netcfg.Watched) {
+	e.t.Helper()
+	w, err := netcfg.DetectWatched(e.k, e.names(), netcfg.DetectOptions{Tables: []uint32{13, 14}, Owned: true})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() {
+		if err := w.Close(); err != nil {
+			e.t.Error(err)
+		}
+	})
+	d, err := netcfg.Resolve(in, w.State, netcfg.DefaultPriorities)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return w.Plan(d), w
+}
+
+func (e *engineT) applyWatched(p netcfg.Plan, w *netcfg.Watched) (netcfg.ApplyResult, error) {
+	return netcfg.Apply(e.k, p, netcfg.ApplyOptions{LoadNames: e.names, Names: netcfg.NamesFile{Paths: e.paths}, Watched: w})
+}
+
+// TestApplyWatchedQuiet checks that a plan read under a change monitor
+// that heard nothing is applied without the stale check's dumps: the
+// rules are read once, by the read-back, where a plan without a monitor
+// has them read twice.
+func TestApplyWatchedQuiet(t *testing.T) {
+	e := newEngineT(t)
+	p := e.plan(specIntent())
+	n := netcfg.RuleDumps(e.k)
+	if _, err := e.apply(e.k, p); err != nil {
+		t.Fatal(err)
+	}
+	if got := netcfg.RuleDumps(e.k) - n; got != 2 {
+		t.Errorf("an apply without a monitor read the rules %d times, want 2 (stale check, read-back)", got)
+	}
+	p, w := e.planWatched(netcfg.Intent{})
+	n = netcfg.RuleDumps(e.k)
+	res, err := e.applyWatched(p, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := netcfg.RuleDumps(e.k) - n; got != 1 {
+		t.Errorf("an apply under a quiet monitor read the rules %d times, want 1 (read-back)", got)
+	}
+	if len(res.Before.OwnedRules()) != 4 || len(res.After.OwnedRules()) != 0 {
+		t.Errorf("rules of nictab's before and after: %d and %d, want 4 and 0", len(res.Before.OwnedRules()), len(res.After.OwnedRules()))
+	}
+}
+
+// TestApplyWatchedStale changes the namespace between a plan read under
+// a change monitor and its apply: the monitor hears of it, and the plan
+// is refused as without one. Taking a link down removes the IPv4 routes
+// through it without a route notification: on a link without IPv6 (whose
+// routes' removal is announced) only the monitor's link group hears of
+// it, and without it the stale plan would be applied.
+func TestApplyWatchedStale(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		noIPv6 bool // eno1 without IPv6, whose routes' removal is announced
+		change func(e *engineT)
+	}{
+		{"foreign route added", false, func(e *engineT) {
+			e.ns.IP("route", "add", "10.98.0.0/16", "via", "192.168.10.254", "dev", "eno1", "table", "13")
+		}},
+		{"foreign rule added", false, func(e *engineT) {
+			e.ns.IP("rule", "add", "pref", "500", "from", "10.1.2.3", "lookup", "100")
+		}},
+		{"link down", false, func(e *engineT) {
+			e.ns.IP("link", "set", "eno1", "down")
+		}},
+		{"IPv4-only link down", true, func(e *engineT) {
+			e.ns.IP("link", "set", "eno1", "down")
+		}},
+		{"address removed", false, func(e *engineT) {
+			e.ns.IP("addr", "del", "192.168.10.2/24", "dev", "eno1")
+		}},
+		// Not the kernel's: no monitor hears of it.
+		{"table names written", false, func(e *engineT) {
+			if err := (netcfg.NamesFile{Paths: e.paths}).Write([]netcfg.TableName{{ID: 13, Name: "other"}}); err != nil {
+				e.t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEngineT(t)
+			if c.noIPv6 {
+				if out, err := exec.Command("ip", "netns", "exec", e.ns.Name, "sysctl", "-qw", "net.ipv6.conf.eno1.disable_ipv6=1").CombinedOutput(); err != nil {
+					t.Fatalf("disable IPv6 on eno1: %v: %s", err, out)
+				}
+			}
+			// A foreign route through eno1 before the plan, which the
+			// kernel removes silently when eno1 goes down.
+			e.ns.IP("route", "add", "10.99.0.0/16", "via", "192.168.10.254", "dev", "eno1", "table", "13")
+			p, w := e.planWatched(specIntent())
+			c.change(e)
+			before := e.ns.Routing()
+			_, err := e.applyWatched(p, w)
+			var se *netcfg.StaleError
+			if !errors.As(err, &se) {
+				t.Fatalf("err = %v, want the plan refused as stale", err)
+			}
+			if after := e.ns.Routing(); after != before {
+				t.Errorf("a stale plan changed the namespace")
+			}
+		})
+	}
+}
+
+// TestApplyWatchedChangedBack changes the namespace and back between a
+// plan read under a change monitor and its apply: the monitor heard of
+// it, so the stale check reads the kernel, finds it as the plan saw it,
+// and the plan goes through.
+func TestApplyWatchedChangedBack(t *testing.T) {
+	e := newEngineT(t)
+	p, w := e.planWatched(specIntent())
+	e.ns.IP("route", "add", "10.98.0.0/16", "via", "192.168.10.254", "dev", "eno1", "table", "13")
+	e.ns.IP("route", "del", "10.98.0.0/16", "via", "192.168.10.254", "dev", "eno1", "table", "13")
+	n := netcfg.RuleDumps(e.k)
+	if _, err := e.applyWatched(p, w); err != nil {
+		t.Fatal(err)
+	}
+	if got := netcfg.RuleDumps(e.k) - n; got != 2 {
+		t.Errorf("the apply read the rules %d times, want 2 (stale check, read-back)", got)
+	}
+	if again := e.plan(specIntent()); !again.Empty() {
+		t.Errorf("second plan is not empty:\n%s", planText(again))
+	}
+}
