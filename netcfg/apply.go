@@ -36,10 +36,10 @@ type ApplyOptions struct {
 // changed: Apply takes it for the kernel's as it is.
 type Watched struct {
 	State State
-	// on is the kernel State was read from; quiet reports whether the
-	// monitor heard of no change since it opened. Both are nil without
-	// a monitor.
-	on    Kernel
+	// on reports whether a kernel works in the namespace State was read
+	// from (the one the monitor listens to); quiet whether the monitor
+	// heard of no change since it opened. Both are nil without a monitor.
+	on    func(Kernel) bool
 	quiet func() (bool, error)
 	close func() error
 	// prior is the fingerprint of State, set by Plan: the Prior of every
@@ -245,7 +245,7 @@ func ReadPrior(k Reader, names Names, plan Plan) (State, error) {
 // to the kernel's dumps as without one: the monitor only ever saves the
 // dump, it never decides that a plan is stale.
 func currentPrior(k Kernel, names Names, plan Plan, w *Watched) (State, error) {
-	if w != nil && w.quiet != nil && w.on == k && w.prior != "" && w.prior == plan.Prior &&
+	if w != nil && w.quiet != nil && w.on(k) && w.prior != "" && w.prior == plan.Prior &&
 		w.State.AllOwned && slices.Equal(names.OwnedTables(), w.State.Names.OwnedTables()) {
 		if quiet, err := w.quiet(); err == nil && quiet {
 			s := w.State

@@ -20,12 +20,22 @@ import (
 // without one.
 func DetectWatched(k Kernel, names Names, opts DetectOptions) (*Watched, error) {
 	w := &Watched{}
+	// The namespace by its inode, not the kernel value: the engine reads
+	// and writes through kernels of its own, opened one after the other
+	// in one namespace. The monitor holds the namespace alive, so its
+	// inode names no other meanwhile.
 	if lk, ok := k.(*linuxKernel); ok {
-		m, err := openMonitor(lk.ns)
-		if err != nil {
-			return nil, err
+		if id := lk.ns.UniqueId(); id != "NS(unknown)" {
+			m, err := openMonitor(lk.ns)
+			if err != nil {
+				return nil, err
+			}
+			w.quiet, w.close = m.quiet, m.Close
+			w.on = func(k Kernel) bool {
+				o, ok := k.(*linuxKernel)
+				return ok && o.ns.UniqueId() == id
+			}
 		}
-		w.on, w.quiet, w.close = lk, m.quiet, m.Close
 	}
 	s, err := Detect(k, names, opts)
 	if err != nil {

@@ -141,3 +141,31 @@ func TestApplyWatchedChangedBack(t *testing.T) {
 		t.Errorf("second plan is not empty:\n%s", planText(again))
 	}
 }
+
+// TestApplyWatchedByNamespace: the monitor vouches for the namespace it
+// listens to, whichever kernel of nictab's writes to it (the engine
+// plans and applies through kernels of its own), and for no other: a
+// plan applied through a kernel of another namespace of the same shape
+// is checked against that namespace's dumps.
+func TestApplyWatchedByNamespace(t *testing.T) {
+	e := newEngineT(t)
+	p, w := e.planWatched(specIntent())
+	same := openNS(t, e.ns)
+	n := netcfg.RuleDumps(same)
+	if _, err := netcfg.Apply(same, p, netcfg.ApplyOptions{LoadNames: e.names, Names: netcfg.NamesFile{Paths: e.paths}, Watched: w}); err != nil {
+		t.Fatal(err)
+	}
+	if got := netcfg.RuleDumps(same) - n; got != 1 {
+		t.Errorf("a second kernel of the watched namespace read the rules %d times, want 1 (read-back)", got)
+	}
+
+	a, b := newEngineT(t), newEngineT(t)
+	p, w = a.planWatched(specIntent())
+	n = netcfg.RuleDumps(b.k)
+	if _, err := netcfg.Apply(b.k, p, netcfg.ApplyOptions{LoadNames: b.names, Names: netcfg.NamesFile{Paths: b.paths}, Watched: w}); err != nil {
+		t.Fatal(err)
+	}
+	if got := netcfg.RuleDumps(b.k) - n; got != 2 {
+		t.Errorf("a kernel of another namespace read the rules %d times, want 2 (stale check, read-back): the monitor of the first vouched for it", got)
+	}
+}
