@@ -58,7 +58,7 @@ func (e *Engine) ProposeAdopting(in netcfg.Intent, comment string, adopt []netcf
 	if err != nil {
 		return nil, err
 	}
-	plan := planWith(owned, d, un)
+	plan := planWith(owned, nil, d, un)
 	plan.Prior = netcfg.Fingerprint(live)
 	plan.Tables = slices.Clone(live.Complete)
 	plan.Changes = append(changes, plan.Changes...)

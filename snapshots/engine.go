@@ -34,6 +34,13 @@ type EngineConfig struct {
 	// Boottime reads the monotonic clock deadlines are kept on
 	// (CLOCK_BOOTTIME); tests step Now without moving it.
 	Boottime func() time.Duration
+	// Watch reads the state a proposal plans from under a change monitor
+	// (netcfg.DetectWatched), which Apply then asks instead of reading
+	// the kernel again for its stale check, when it heard nothing. For
+	// a proposal applied by the process that made it, soon after (the
+	// CLI's apply and rollback); the monitor is closed by Apply or
+	// Proposal.Close.
+	Watch bool
 }
 
 // Engine runs changes as transactions: lock, journal, apply, verify, then
@@ -97,6 +104,33 @@ type Proposal struct {
 	before <-chan encodedBefore
 	// ahead is the snapshot of the change Prepare encoded.
 	ahead *pendingAhead
+	// watched is Live read under a change monitor (EngineConfig.Watch).
+	watched *netcfg.Watched
+}
+
+// Close closes the change monitor a proposal was read under, if any.
+// Apply closes it too; closing twice does nothing more.
+func (p *Proposal) Close() error {
+	if p == nil || p.watched == nil {
+		return nil
+	}
+	err := p.watched.Close()
+	p.watched = nil
+	return err
+}
+
+// detectPlanned reads the state a proposal plans from: under a change
+// monitor when the engine is configured to.
+func (e *Engine) detectPlanned(k netcfg.Kernel, names netcfg.Names, opts netcfg.DetectOptions) (netcfg.State, *netcfg.Watched, error) {
+	if !e.cfg.Watch {
+		s, err := netcfg.Detect(k, names, opts)
+		return s, nil, err
+	}
+	w, err := netcfg.DetectWatched(k, names, opts)
+	if err != nil {
+		return netcfg.State{}, nil, err
+	}
+	return w.State, w, nil
 }
 
 // Propose resolves an intent against the live state and plans the change.
@@ -126,18 +160,18 @@ func (e *Engine) Propose(in netcfg.Intent, comment string) (*Proposal, error) {
 	if err != nil {
 		return nil, err
 	}
-	live, err = netcfg.Detect(k, names, netcfg.DetectOptions{Tables: d.Tables, Owned: true})
+	live, w, err := e.detectPlanned(k, names, netcfg.DetectOptions{Tables: d.Tables, Owned: true})
 	if err != nil {
 		return nil, err
 	}
 	if d, err = netcfg.Resolve(in, live, e.cfg.Priorities); err != nil {
-		return nil, err
+		return nil, errors.Join(err, w.Close())
 	}
 	un, err := e.keepUnrecorded(live, &d)
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, w.Close())
 	}
-	return &Proposal{Live: live, Desired: d, Plan: planWith(live, d, un), Intent: in, Kind: "apply", Comment: comment, unrecorded: un}, nil
+	return &Proposal{Live: live, Desired: d, Plan: planWith(live, w, d, un), Intent: in, Kind: "apply", Comment: comment, unrecorded: un, watched: w}, nil
 }
 
 // oneRoutePerTable is in with only the first route of each table it
@@ -171,7 +205,7 @@ func (e *Engine) ProposeRollback(s *Snapshot) (*Proposal, error) {
 	}
 	defer k.Close()
 	d := TargetAsDesired(*s.Resolved)
-	live, err := netcfg.Detect(k, e.names(), netcfg.DetectOptions{Tables: d.Tables, Owned: true})
+	live, w, err := e.detectPlanned(k, e.names(), netcfg.DetectOptions{Tables: d.Tables, Owned: true})
 	if err != nil {
 		return nil, err
 	}
@@ -184,15 +218,15 @@ func (e *Engine) ProposeRollback(s *Snapshot) (*Proposal, error) {
 		}
 	}
 	if len(gone) > 0 {
-		return nil, fmt.Errorf("snapshot %s needs NIC %s, which is gone: nothing was changed", s.Meta.ID, netcfg.SafeText(fmt.Sprint(gone)))
+		return nil, errors.Join(fmt.Errorf("snapshot %s needs NIC %s, which is gone: nothing was changed", s.Meta.ID, netcfg.SafeText(fmt.Sprint(gone))), w.Close())
 	}
 	un, err := e.keepUnrecorded(live, &d)
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, w.Close())
 	}
 	return &Proposal{
-		Live: live, Desired: d, Plan: planWith(live, d, un),
-		Intent: s.Intent, Kind: "rollback", Comment: fmt.Sprintf("rollback to %s", s.Meta.ID), unrecorded: un,
+		Live: live, Desired: d, Plan: planWith(live, w, d, un),
+		Intent: s.Intent, Kind: "rollback", Comment: fmt.Sprintf("rollback to %s", s.Meta.ID), unrecorded: un, watched: w,
 	}, nil
 }
 
@@ -273,6 +307,10 @@ func (e *Engine) Apply(p *Proposal, o ApplyOptions) (*Outcome, error) {
 		return nil, errors.New("a confirm window needs a watchdog process, and none can be started here")
 	}
 	e.prepareJournal(p)
+	// The monitor is for this apply's stale check alone. Closing a socket
+	// that was only peeked at can fail only as a bad descriptor would,
+	// which says nothing about the change: it does not fail the apply.
+	defer func() { _ = p.Close() }()
 	lock, err := e.acquire()
 	if err != nil {
 		return nil, err
@@ -306,6 +344,7 @@ func (e *Engine) Apply(p *Proposal, o ApplyOptions) (*Outcome, error) {
 		LoadNames: e.names,
 		Names:     netcfg.NamesFile{Paths: e.cfg.NamePaths},
 		Progress:  o.Progress,
+		Watched:   p.watched,
 		BeforeChange: func(before netcfg.State) error {
 			// Shared with the kernel's state before the change, which Apply
 			// only reads (its undo copies what it needs): the journal of a

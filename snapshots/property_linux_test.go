@@ -140,6 +140,13 @@ func TestPropertyForeignObjects(t *testing.T) {
 	counts := map[string]int{}
 	for w := range walks {
 		r := newRig(t)
+		// Half the walks plan under a change monitor, as the CLI's apply
+		// and rollback do: the monitor must never let a stale plan by.
+		watched := w%2 == 1
+		if watched {
+			r.mod = func(c *snapshots.EngineConfig) { c.Watch = true }
+			r.e = r.engine()
+		}
 		rng := rand.New(rand.NewPCG(seed, uint64(w)))
 		fa := &foreignActor{ns: r.ns, rng: rng}
 		intents := propIntents()
@@ -173,7 +180,9 @@ func TestPropertyForeignObjects(t *testing.T) {
 			var se *netcfg.StaleError
 			switch {
 			case errors.As(err, &ce) || errors.As(err, &se):
-				if se != nil {
+				if se != nil && watched {
+					counts["refused: stale, planned under a monitor"]++
+				} else if se != nil {
 					counts["refused: stale"]++
 				} else {
 					counts["refused: conflict"]++

@@ -162,8 +162,13 @@ type unrecordedSet struct {
 
 // planWith plans live to d and refuses, as conflicts, every change it would
 // make to a route left alone as "not in history".
-func planWith(live netcfg.State, d netcfg.Desired, set *unrecordedSet) netcfg.Plan {
-	p := netcfg.PlanChanges(live, d)
+func planWith(live netcfg.State, w *netcfg.Watched, d netcfg.Desired, set *unrecordedSet) netcfg.Plan {
+	var p netcfg.Plan
+	if w != nil {
+		p = w.Plan(d) // w.State is live
+	} else {
+		p = netcfg.PlanChanges(live, d)
+	}
 	if set != nil {
 		p.Conflicts = append(p.Conflicts, set.conflicts...)
 	}

@@ -245,7 +245,7 @@ func (a *app) applyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			e, err := a.engine()
+			e, err := a.changeEngine()
 			if err != nil {
 				return err
 			}

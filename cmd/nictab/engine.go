@@ -21,8 +21,17 @@ func init() {
 }
 
 // engine opens the transaction engine on --netns and --state-dir.
-func (a *app) engine() (*snapshots.Engine, error) {
+func (a *app) engine() (*snapshots.Engine, error) { return a.newEngine(false) }
+
+// changeEngine is engine for a command that applies the proposal it
+// makes right away (apply, rollback): it plans under a change monitor,
+// which spares the apply's stale check a second read of the tables when
+// nothing changed in between.
+func (a *app) changeEngine() (*snapshots.Engine, error) { return a.newEngine(true) }
+
+func (a *app) newEngine(watch bool) (*snapshots.Engine, error) {
 	return snapshots.NewEngine(snapshots.EngineConfig{
+		Watch:         watch,
 		Netns:         a.netns,
 		StateDir:      a.stateRoot(),
 		NamePaths:     a.namePaths(),

@@ -294,7 +294,7 @@ Rules and routes nictab does not own are never touched.`,
 			if err := requireAdmin(); err != nil {
 				return err
 			}
-			e, err := a.engine()
+			e, err := a.changeEngine()
 			if err != nil {
 				return err
 			}
