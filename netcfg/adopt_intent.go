@@ -37,12 +37,14 @@ func RuleIntentOf(r *Rule) (RuleIntent, bool) {
 // has no field for).
 func RouteIntentOf(r *Route) (RouteIntent, bool) {
 	// An entry says mtu and advmss, unlocked; any other metric is beyond it.
-	rest := *r
-	rest.Metrics.Values[RTAXMTU], rest.Metrics.Values[RTAXAdvMSS] = 0, 0
-	if len(r.MultiPath) > 0 || r.Tos != 0 || r.Onlink || r.Metrics.Lock != 0 || rest.Extended() {
+	// rest gets its own metrics: r's are shared with every copy of r.
+	rest, m := *r, r.Metrics.Value()
+	m.Values[RTAXMTU], m.Values[RTAXAdvMSS] = 0, 0
+	rest.Metrics = m.Ptr()
+	if len(r.MultiPath) > 0 || r.Tos != 0 || r.Onlink || m.Lock != 0 || rest.Extended() {
 		return RouteIntent{}, false
 	}
 	sc := r.Scope
 	return RouteIntent{Table: TableRef{ID: r.Table}, Type: r.Type, To: r.Dst, Via: r.Gw, Dev: r.Dev, Src: r.Src, Scope: &sc, Metric: r.Metric,
-		MTU: r.Metrics.Values[RTAXMTU], AdvMSS: r.Metrics.Values[RTAXAdvMSS]}, true
+		MTU: r.Metrics.Get(RTAXMTU), AdvMSS: r.Metrics.Get(RTAXAdvMSS)}, true
 }

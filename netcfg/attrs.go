@@ -176,11 +176,47 @@ type Metrics struct {
 	CongCtl string
 }
 
-// IsZero reports whether no metric is set.
-func (m Metrics) IsZero() bool { return m == Metrics{} }
+// IsZero reports whether no metric is set; nil sets none.
+func (m *Metrics) IsZero() bool { return m == nil || *m == Metrics{} }
+
+// Ptr returns m boxed, or nil when no metric is set. Route.Metrics is a
+// pointer because almost no route has metrics and a Route is copied once per
+// route set alive (intent, desired, read-back, snapshot); nil is its one
+// spelling of "none", never a pointer to zero Metrics, so every place that
+// fills a Route's metrics stores them through Ptr.
+func (m Metrics) Ptr() *Metrics {
+	if m == (Metrics{}) {
+		return nil
+	}
+	return &m
+}
+
+// Value returns a copy of *m, or zero Metrics for nil, for code that edits
+// metrics before storing them back with Ptr.
+func (m *Metrics) Value() Metrics {
+	if m == nil {
+		return Metrics{}
+	}
+	return *m
+}
+
+// Get returns metric i (an RTAX_* number other than RTAXCCAlgo), 0 when
+// unset or when m is nil.
+func (m *Metrics) Get(i int) uint32 {
+	if m == nil {
+		return 0
+	}
+	return m.Values[i]
+}
+
+// MetricsEqual compares metrics by value: both none, or equal contents.
+func MetricsEqual(a, b *Metrics) bool { return a.Value() == b.Value() }
 
 // Args returns the metrics in `ip route` words, in RTAX order.
 func (m *Metrics) Args() []string {
+	if m == nil {
+		return nil
+	}
 	var a []string
 	for i := 2; i <= RTAXMax; i++ {
 		if i == RTAXCCAlgo {
@@ -446,6 +482,9 @@ func (r *Route) ExtendedAttrs() []string {
 		out = append(out, "pref")
 	}
 	for i := 2; i <= RTAXMax; i++ {
+		if r.Metrics == nil {
+			break
+		}
 		if (i == RTAXCCAlgo && r.Metrics.CongCtl != "") || (i != RTAXCCAlgo && r.Metrics.Values[i] != 0) {
 			out = append(out, MetricName(i))
 		}

@@ -58,7 +58,9 @@ func randomRoute(rng *rand.Rand) Route {
 	case 0:
 		r.MultiPath = []NextHop{{Gw: v4(), Dev: "eth0", Weight: 2}, {Dev: "table"}}
 	case 1:
-		r.Metrics.Values[RTAXMTU] = 1400
+		var m Metrics
+		m.Values[RTAXMTU] = 1400
+		r.Metrics = &m
 	case 2:
 		r.NHID = 7
 	case 3:

@@ -86,7 +86,7 @@ func RouteEqual(a, b *Route) bool {
 	return a.Table == b.Table && a.Type == b.Type && a.Dst == b.Dst && a.Gw == b.Gw &&
 		a.Dev == b.Dev && a.Src == b.Src && a.Scope == b.Scope && a.Proto == b.Proto &&
 		a.Metric == b.Metric && a.Tos == b.Tos && a.Onlink == b.Onlink &&
-		a.From == b.From && a.NHID == b.NHID && a.Metrics == b.Metrics && a.Pref == b.Pref &&
+		a.From == b.From && a.NHID == b.NHID && MetricsEqual(a.Metrics, b.Metrics) && a.Pref == b.Pref &&
 		a.Realms == b.Realms && (a.Expires == 0) == (b.Expires == 0) && encapEqual(a.Encap, b.Encap) &&
 		rawAttrsEqual(a.Unmodelled, b.Unmodelled) &&
 		slices.EqualFunc(a.MultiPath, b.MultiPath, nextHopEqual)

@@ -156,6 +156,7 @@ func ParseRoute(s string) (Route, error) {
 		return Route{}, fmt.Errorf("route %q: no destination", s)
 	}
 	var nh *NextHop
+	var metrics Metrics
 	dst := f[i]
 	for i++; i < len(f); i++ {
 		w := f[i]
@@ -239,23 +240,24 @@ func ParseRoute(s string) (Route, error) {
 				if i+1 >= len(f) {
 					return Route{}, fmt.Errorf("route %q: %s lock needs a value", s, w)
 				}
-				r.Metrics.Lock |= 1 << n
+				metrics.Lock |= 1 << n
 				i++
 				v = f[i]
 			}
 			switch {
 			case n == RTAXCCAlgo:
-				r.Metrics.CongCtl = v
+				metrics.CongCtl = v
 			case n == RTAXFeatures && v == "ecn":
-				r.Metrics.Values[n] = featureECN
+				metrics.Values[n] = featureECN
 			default:
-				err = parseUint(v, 32, &r.Metrics.Values[n])
+				err = parseUint(v, 32, &metrics.Values[n])
 			}
 		}
 		if err != nil {
 			return Route{}, fmt.Errorf("route %q: %w", s, err)
 		}
 	}
+	r.Metrics = metrics.Ptr()
 	if dst == "default" {
 		r.Dst = netip.PrefixFrom(netip.IPv4Unspecified(), 0)
 		if (r.Gw.IsValid() && r.Gw.Is6()) || (r.Src.IsValid() && r.Src.Is6()) || (len(r.MultiPath) > 0 && r.MultiPath[0].Gw.Is6()) {

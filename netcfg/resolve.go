@@ -494,7 +494,9 @@ func (r *resolver) route(i int, x *RouteIntent) {
 		return
 	}
 	rt := Route{Table: table, Type: typ, Dst: x.To.Masked(), Gw: x.Via, Dev: x.Dev, Src: x.Src, Proto: ProtoNictab, Metric: x.Metric}
-	rt.Metrics.Values[RTAXMTU], rt.Metrics.Values[RTAXAdvMSS] = x.MTU, x.AdvMSS
+	var m Metrics
+	m.Values[RTAXMTU], m.Values[RTAXAdvMSS] = x.MTU, x.AdvMSS
+	rt.Metrics = m.Ptr()
 	switch {
 	case x.Scope != nil:
 		rt.Scope = *x.Scope

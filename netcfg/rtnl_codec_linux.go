@@ -150,7 +150,7 @@ func (c *rtnl) encodeRoute(typ, flags uint16, r *Route, links *linkIndexer) erro
 		c.attrU32(unix.RTA_PRIORITY, r.Metric)
 	}
 	if !r.Metrics.IsZero() {
-		c.attr(unix.RTA_METRICS, encodeMetrics(&r.Metrics))
+		c.attr(unix.RTA_METRICS, encodeMetrics(r.Metrics))
 	}
 	if r.Family() == V6 && r.Pref != PrefMedium {
 		c.attrU8(unix.RTA_PREF, uint8(r.Pref))
@@ -239,7 +239,9 @@ func decodeRoute(data []byte, links *linkIndexer, r *Route) bool {
 				r.NHID = binary.NativeEndian.Uint32(v)
 			}
 		case unix.RTA_METRICS:
-			r.Metrics, r.Unmodelled = decodeMetrics(v, r.Unmodelled)
+			var m Metrics
+			m, r.Unmodelled = decodeMetrics(v, r.Unmodelled)
+			r.Metrics = m.Ptr()
 		case unix.RTA_PREF:
 			if len(v) == 1 {
 				r.Pref = RoutePref(v[0])

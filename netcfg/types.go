@@ -245,8 +245,9 @@ type Route struct {
 	// still reports the object's gateway and device in Gw, Dev and
 	// MultiPath so the route can be read and simulated like any other.
 	NHID uint32 `json:"nhid,omitempty"`
-	// Metrics is RTA_METRICS (mtu, advmss, congctl, …).
-	Metrics Metrics `json:"metrics,omitzero"`
+	// Metrics is RTA_METRICS (mtu, advmss, congctl, …); nil when none is
+	// set, never a pointer to zero Metrics (see Metrics.Ptr).
+	Metrics *Metrics `json:"metrics,omitzero"`
 	// Pref is the IPv6 router preference (RTA_PREF).
 	Pref RoutePref `json:"pref,omitempty"`
 	// Realms is RTA_FLOW.

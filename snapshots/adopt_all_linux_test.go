@@ -127,7 +127,10 @@ func TestAdoptEveryAttribute(t *testing.T) {
 	ures := res
 	ures.Routes = slices.Clone(res.Routes)
 	for i := range ures.Routes {
-		ures.Routes[i].Metrics.Lock &^= 1 << netcfg.RTAXRTOMin
+		// The clone shares res's metrics: edit a copy.
+		m := ures.Routes[i].Metrics.Value()
+		m.Lock &^= 1 << netcfg.RTAXRTOMin
+		ures.Routes[i].Metrics = m.Ptr()
 	}
 	unlocked.Resolved = &ures
 	if _, err := snapshots.ExportIP(&unlocked, snapshots.IPOptions{}); err == nil || !strings.Contains(err.Error(), "rto_min") {

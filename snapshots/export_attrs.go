@@ -36,7 +36,7 @@ func checkAttrsCarried(s *Snapshot, target string) error {
 			attrs = r.Opaque()
 			// NOTE: iproute2 locks rto_min whenever it writes it, so a
 			// script cannot give back an rto_min that is not locked.
-			if r.Metrics.Values[netcfg.RTAXRTOMin] != 0 && r.Metrics.Lock&(1<<netcfg.RTAXRTOMin) == 0 {
+			if r.Metrics.Get(netcfg.RTAXRTOMin) != 0 && r.Metrics.Lock&(1<<netcfg.RTAXRTOMin) == 0 {
 				attrs = append(attrs, "rto_min without lock (ip always locks it)")
 			}
 		}

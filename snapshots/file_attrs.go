@@ -197,14 +197,15 @@ func (d *decoder) savedRouteAttrs(x *numbers, r *netcfg.Route) {
 			return
 		}
 		m := &numbers{d: d, f: g, ok: clean}
+		var metrics netcfg.Metrics
 		for i := 2; i <= netcfg.RTAXMax; i++ {
 			if i != netcfg.RTAXCCAlgo {
-				m.u32(netcfg.MetricName(i), &r.Metrics.Values[i])
+				m.u32(netcfg.MetricName(i), &metrics.Values[i])
 			}
 		}
 		if g.has("congctl") {
 			s, ok := d.text(g.vals["congctl"], join(path, "congctl"))
-			r.Metrics.CongCtl, m.ok = s, m.ok && ok
+			metrics.CongCtl, m.ok = s, m.ok && ok
 		}
 		items, ok := d.list(g.vals["lock"], join(path, "lock"))
 		m.ok = m.ok && ok
@@ -218,8 +219,9 @@ func (d *decoder) savedRouteAttrs(x *numbers, r *netcfg.Route) {
 				d.fail(item, index(join(path, "lock"), i), "unknown metric %q", s)
 			}
 			m.ok = m.ok && ok && known
-			r.Metrics.Lock |= 1 << n
+			metrics.Lock |= 1 << n
 		}
+		r.Metrics = metrics.Ptr()
 		x.ok = x.ok && m.ok
 	}
 }

@@ -121,7 +121,7 @@ func fullSnapshot() *Snapshot {
 					MultiPath: []netcfg.NextHop{{Gw: netip.MustParseAddr("fe80::1"), Dev: "eno1", Weight: 1, Onlink: true}, {Gw: netip.MustParseAddr("fe80::2"), Dev: "enp2s0", Weight: 256}, {}}},
 				{Table: 14, Type: netcfg.RouteUnspec, Dst: netip.MustParsePrefix("10.0.0.0/8"), Scope: netcfg.ScopeNowhere},
 				{Table: 14, Type: netcfg.RouteType(42), Dst: netip.MustParsePrefix("::ffff:10.0.0.0/104"), Scope: netcfg.Scope(100)},
-				{Table: 15, Type: netcfg.RouteUnicast, Dst: netip.MustParsePrefix("10.20.0.0/16"), Gw: netip.MustParseAddr("10.9.0.2"), Dev: "eno1", Metrics: metrics, Realms: 2<<16 | 5, NHID: 7},
+				{Table: 15, Type: netcfg.RouteUnicast, Dst: netip.MustParsePrefix("10.20.0.0/16"), Gw: netip.MustParseAddr("10.9.0.2"), Dev: "eno1", Metrics: &metrics, Realms: 2<<16 | 5, NHID: 7},
 				{Table: 15, Type: netcfg.RouteUnicast, Dst: netip.MustParsePrefix("2001:db8:50::/48"), From: netip.MustParsePrefix("2001:db8:9::/64"), Gw: netip.MustParseAddr("fe80::1"), Dev: "eno1", Metric: 1024, Pref: netcfg.PrefLow,
 					MultiPath: []netcfg.NextHop{{Gw: netip.MustParseAddr("fe80::1"), Dev: "eno1", Weight: 3, Realms: 7, Encap: &netcfg.Encap{Type: 1, Data: []byte{8, 0, 1, 0, 0, 1, 65, 0}}, Unmodelled: []netcfg.RawAttr{{Type: 40, Name: "RTA_40", Data: []byte{}}}}}},
 				{Table: 15, Type: netcfg.RouteUnicast, Dst: netip.MustParsePrefix("10.30.0.0/16"), Dev: "eno1", Scope: netcfg.ScopeLink, Expires: 300,

@@ -56,7 +56,9 @@ func randomPlanRoute(rng *rand.Rand) *netcfg.Route {
 	case 0:
 		r.MultiPath = []netcfg.NextHop{{Gw: v4(), Dev: "eth0", Weight: 2}, {Dev: "table"}}
 	case 1:
-		r.Metrics.Values[netcfg.RTAXMTU] = 1400
+		var m netcfg.Metrics
+		m.Values[netcfg.RTAXMTU] = 1400
+		r.Metrics = &m
 	case 2:
 		r.NHID = 7
 	}

@@ -352,7 +352,9 @@ func (m *Model) pendingRoutes(table uint32) []netcfg.Route {
 			continue
 		}
 		rt := netcfg.Route{Table: table, Type: x.Type, Dst: x.To, Gw: x.Via, Dev: x.Dev, Src: x.Src, Metric: x.Metric, Proto: netcfg.ProtoNictab}
-		rt.Metrics.Values[netcfg.RTAXMTU], rt.Metrics.Values[netcfg.RTAXAdvMSS] = x.MTU, x.AdvMSS
+		var metrics netcfg.Metrics
+		metrics.Values[netcfg.RTAXMTU], metrics.Values[netcfg.RTAXAdvMSS] = x.MTU, x.AdvMSS
+		rt.Metrics = metrics.Ptr()
 		switch {
 		case x.Scope != nil:
 			rt.Scope = *x.Scope

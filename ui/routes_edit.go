@@ -33,7 +33,7 @@ const (
 func (m *Model) intentRouteMakes(x *netcfg.RouteIntent, r *netcfg.Route) bool {
 	want := netcfg.Route{Table: m.refID(x.Table), Type: x.Type, Dst: x.To, Gw: x.Via, Dev: x.Dev, Src: x.Src, Metric: x.Metric}
 	netcfg.NormalizeRoute(&want)
-	if r.Metrics.Values[netcfg.RTAXMTU] != x.MTU || r.Metrics.Values[netcfg.RTAXAdvMSS] != x.AdvMSS {
+	if r.Metrics.Get(netcfg.RTAXMTU) != x.MTU || r.Metrics.Get(netcfg.RTAXAdvMSS) != x.AdvMSS {
 		return false
 	}
 	if x.Scope != nil && *x.Scope != r.Scope {

@@ -65,7 +65,7 @@ func TestShowAndTraceNewAttributes(t *testing.T) {
 	}
 	found = false
 	for _, rv := range v.Routes {
-		if rv.Table == 180 && rv.Metrics.Values[netcfg.RTAXMTU] == 1400 && strings.Contains(rv.Text, "mtu 1400 advmss 1360") {
+		if rv.Table == 180 && rv.Metrics.Get(netcfg.RTAXMTU) == 1400 && strings.Contains(rv.Text, "mtu 1400 advmss 1360") {
 			found = true
 		}
 	}
