@@ -160,7 +160,7 @@ func (e *Engine) Propose(in netcfg.Intent, comment string) (*Proposal, error) {
 	if err != nil {
 		return nil, err
 	}
-	live, w, err := e.detectPlanned(k, names, netcfg.DetectOptions{Tables: d.Tables, Owned: true})
+	live, w, err := e.detectPlanned(k, names, netcfg.DetectOptions{Tables: d.Tables, Owned: true, Routes: e.store.latestRoutes()})
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +205,7 @@ func (e *Engine) ProposeRollback(s *Snapshot) (*Proposal, error) {
 	}
 	defer k.Close()
 	d := TargetAsDesired(*s.Resolved)
-	live, w, err := e.detectPlanned(k, e.names(), netcfg.DetectOptions{Tables: d.Tables, Owned: true})
+	live, w, err := e.detectPlanned(k, e.names(), netcfg.DetectOptions{Tables: d.Tables, Owned: true, Routes: e.store.latestRoutes()})
 	if err != nil {
 		return nil, err
 	}

@@ -82,6 +82,9 @@ type indexEntry struct {
 	// Records is the digest of the identities the snapshot records
 	// (store_digest.go); "" for entries written before it was recorded.
 	Records string `json:"records,omitempty"`
+	// Routes is how many routes the snapshot records (its resolved
+	// section); 0 for entries written before it was recorded.
+	Routes int `json:"routes,omitempty"`
 }
 
 type indexFile struct {
@@ -174,7 +177,7 @@ func listedFrom(e *indexEntry, id, path string) Listed {
 
 func entryFor(name string, st fileStamp, s *Snapshot) indexEntry {
 	return indexEntry{Name: name, Ino: st.ino, Size: st.size, Mtime: st.mtime, Ctime: st.ctim,
-		Time: s.Meta.Time, Kind: s.Meta.Kind, Comment: s.Comment, Summary: Summary(s), Intent: s.intentEnd, Records: snapshotRecords(s)}
+		Time: s.Meta.Time, Kind: s.Meta.Kind, Comment: s.Comment, Summary: Summary(s), Intent: s.intentEnd, Records: snapshotRecords(s), Routes: recordedRoutes(s)}
 }
 
 // Listing returns the history, newest first, as a listing shows it: from

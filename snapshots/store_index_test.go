@@ -278,3 +278,23 @@ func TestCommittedSnapshotIsIndexed(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexSaysHowManyRoutes: the index entry of a snapshot says how many
+// routes it records, which is what a plan's read of nictab's tables is
+// sized by; without the index the listing reads the files and says the
+// same.
+func TestIndexSaysHowManyRoutes(t *testing.T) {
+	st, dir := indexTestStore(t)
+	if got := st.latestRoutes(); got != 2 {
+		t.Errorf("latestRoutes = %d, want the newest snapshot's 2", got)
+	}
+	if err := os.Remove(filepath.Join(dir, indexName)); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.latestRoutes(); got != 2 {
+		t.Errorf("latestRoutes without an index = %d, want 2 from the files", got)
+	}
+	if got := (&Store{}).latestRoutes(); got != 0 {
+		t.Errorf("latestRoutes of no history = %d, want 0 (no guess)", got)
+	}
+}
