@@ -107,16 +107,9 @@ func plainByte(c byte) bool { return byteClass[c]&byteValue != 0 }
 
 func keyByte(c byte) bool { return byteClass[c]&byteKey != 0 }
 
-// read reads line (at lineNo) as an entry of path.
-func (fl *flowReader) read(line []byte, lineNo int, path string) (*fields, ast.Node, bool) {
-	if !fl.scan(line) {
-		return nil, nil, false
-	}
-	return fl.nodes(lineNo, path)
-}
-
-// scan splits a line into its keys and values, without typing them; it
-// refuses every line read refuses but for the values' types.
+// scan splits a line into its keys and values, without typing them
+// (nodes types them); it refuses every line that is not a one-line flow
+// mapping of plain keys and values.
 func (fl *flowReader) scan(line []byte) bool {
 	for k := range fl.slotOf {
 		fl.slotOf[k] = -1
