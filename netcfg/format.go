@@ -303,27 +303,7 @@ func appendBasicRouteCommandArgs(b []byte, verb string, r *Route) []byte {
 	b = append(b, "route "...)
 	b = append(b, verb...)
 	b = append(b, ' ')
-	if r.Type != RouteUnicast && r.Type != RouteUnspec {
-		b = appendShellQuote(b, r.Type.String())
-		b = append(b, ' ')
-	}
-	switch {
-	case r.IsDefault():
-		b = append(b, "default"...)
-	case !r.Dst.IsValid():
-		b = appendShellQuote(b, r.Dst.String())
-	default:
-		b = r.Dst.AppendTo(b)
-	}
-	if r.Tos != 0 {
-		const hex = "0123456789abcdef"
-		b = append(b, " tos 0x"...)
-		b = append(b, hex[r.Tos>>4], hex[r.Tos&0xf])
-	}
-	if r.Gw.IsValid() {
-		b = append(b, " via "...)
-		b = r.Gw.AppendTo(b)
-	}
+	b = AppendRouteHead(b, r, true)
 	if r.Dev != "" {
 		b = append(b, " dev "...)
 		b = appendShellQuote(b, r.Dev)

@@ -73,18 +73,27 @@ func (numericLabels) Proto(b []byte, p uint8) []byte   { return strconv.AppendUi
 // appendRouteString appends RouteString(r) to b.
 func appendRouteString(b []byte, r *Route) []byte { return AppendRoute(b, r, numericLabels{}) }
 
-// AppendRoute appends the route in RouteArgs' form to b without building
-// a string per field, so a million routes print or hash in one buffer.
-func AppendRoute(b []byte, r *Route, l RouteLabels) []byte {
+// AppendRouteHead appends the start of a route's words: its type unless
+// unicast, its destination, tos and gateway. quoted puts the type and an
+// invalid destination's text through ShellQuote, for a command line.
+// Every writer of a route's words without a slice of strings begins so:
+// AppendRoute, the basic ip command, ui's plan line.
+func AppendRouteHead(b []byte, r *Route, quoted bool) []byte {
+	word := func(b []byte, s string) []byte {
+		if quoted {
+			return appendShellQuote(b, s)
+		}
+		return append(b, s...)
+	}
 	if r.Type != RouteUnicast && r.Type != RouteUnspec {
-		b = append(b, r.Type.String()...)
+		b = word(b, r.Type.String())
 		b = append(b, ' ')
 	}
 	switch {
 	case r.IsDefault():
 		b = append(b, "default"...)
 	case !r.Dst.IsValid():
-		b = append(b, r.Dst.String()...)
+		b = word(b, r.Dst.String())
 	default:
 		b = r.Dst.AppendTo(b)
 	}
@@ -97,6 +106,13 @@ func AppendRoute(b []byte, r *Route, l RouteLabels) []byte {
 		b = append(b, " via "...)
 		b = r.Gw.AppendTo(b)
 	}
+	return b
+}
+
+// AppendRoute appends the route in RouteArgs' form to b without building
+// a string per field, so a million routes print or hash in one buffer.
+func AppendRoute(b []byte, r *Route, l RouteLabels) []byte {
+	b = AppendRouteHead(b, r, false)
 	if r.Dev != "" {
 		b = append(b, " dev "...)
 		b = l.Dev(b, r.Dev)

@@ -31,27 +31,7 @@ func appendRouteText(b []byte, r *netcfg.Route, names *netcfg.Names) ([]byte, bo
 		return b, false
 	}
 	start := len(b)
-	if r.Type != netcfg.RouteUnicast && r.Type != netcfg.RouteUnspec {
-		b = append(b, r.Type.String()...)
-		b = append(b, ' ')
-	}
-	switch {
-	case r.IsDefault():
-		b = append(b, "default"...)
-	case !r.Dst.IsValid():
-		b = append(b, r.Dst.String()...)
-	default:
-		b = r.Dst.AppendTo(b)
-	}
-	if r.Tos != 0 {
-		const hex = "0123456789abcdef"
-		b = append(b, " tos 0x"...)
-		b = append(b, hex[r.Tos>>4], hex[r.Tos&0xf])
-	}
-	if r.Gw.IsValid() {
-		b = append(b, " via "...)
-		b = r.Gw.AppendTo(b)
-	}
+	b = netcfg.AppendRouteHead(b, r, false)
 	if r.Dev != "" {
 		b = append(b, " dev "...)
 		b = append(b, r.Dev...)
