@@ -5,6 +5,7 @@ package netcfg_test
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -33,28 +34,45 @@ func TestExecWindowFitsReceiveBuffer(t *testing.T) {
 }
 
 // TestExecSettlesLostACKs squeezes the receive buffer far below a window of
-// ACKs, so the kernel drops most of them (ENOBUFS), and puts a route the
-// kernel refuses among them. Exec must still say exactly which ops took
-// effect: none is taken as done that is not in the kernel, and the refused
-// one is reported.
+// answers and has the kernel refuse every other route of the first window,
+// so it drops most of the refusals (ENOBUFS). Only a window's last request
+// asks for an ACK, so a request whose refusal was dropped looks taken until
+// the table is read back. Exec must still say exactly which ops took
+// effect: none is taken as done that is not in the kernel, and the first
+// refused one is reported.
 func TestExecSettlesLostACKs(t *testing.T) {
 	ns := scaleNS(t)
 	k := openScale(t, ns)
-	if err := netcfg.SqueezeExecWindow(k, 4096, 1024); err != nil {
+	const window = 1024
+	if err := netcfg.SqueezeExecWindow(k, 4096, window); err != nil {
 		t.Fatal(err)
 	}
 	routes := scaleRoutes(3_000, scaleTable)
-	routes[2_500].Gw = netip.MustParseAddr("10.1.0.1") // not on-link
+	for i := 1; i < window; i += 2 {
+		routes[i].Gw = netip.MustParseAddr("10.1.0.1") // not on-link
+	}
 	ops := make([]netcfg.Op, len(routes))
 	for i := range routes {
 		ops[i] = netcfg.Op{Kind: netcfg.OpAddRoute, Route: &routes[i]}
 	}
 	r := k.Exec(ops)
 	if netcfg.LostACKWindows(k) == 0 {
-		t.Fatal("the kernel dropped no ACK: the test proves nothing")
+		t.Fatal("the kernel dropped no answer: the test proves nothing")
 	}
-	if r.Failed == nil || r.Failed.Index != 2_500 || r.Done != 2_500 {
-		t.Fatalf("Exec = done %d, failed %v; want op 2500 refused after 2500 done", r.Done, r.Failed)
+	if r.Failed == nil || r.Failed.Index != 1 || r.Done != 1 {
+		t.Fatalf("Exec = done %d, failed %v; want op 1 refused after op 0 done", r.Done, r.Failed)
+	}
+	// The first window went out whole before its answers were read: its
+	// routes with a gateway on-link landed after the refusal.
+	var want []int
+	for _, i := range netcfg.SendOrder(ops)[:window] {
+		if i > 1 && (i%2 == 0 || i >= window) {
+			want = append(want, int(i))
+		}
+	}
+	slices.Sort(want)
+	if !slices.Equal(r.Stray, want) {
+		t.Errorf("Exec reported %d stray ops, want the %d of the first window after op 1 that the kernel took", len(r.Stray), len(want))
 	}
 	assertTableHolds(t, k, routes, r)
 	// The deletes of what landed go through the same squeezed socket.
@@ -69,6 +87,49 @@ func TestExecSettlesLostACKs(t *testing.T) {
 		t.Fatalf("deleting what landed: done %d of %d, failed %v", d.Done, len(dels), d.Failed)
 	}
 	assertTableHolds(t, k, routes, netcfg.ExecResult{})
+}
+
+// TestExecRefusalMidWindow has the kernel refuse one route in the middle
+// of a window and the route sent last, the one request that asks for an
+// ACK. The answers that place the refusals must be the kernel's own: the
+// ops before the first refusal are done, it is the one reported, and the
+// ops after it that the kernel took are stray.
+func TestExecRefusalMidWindow(t *testing.T) {
+	ns := scaleNS(t)
+	k := openScale(t, ns)
+	routes := scaleRoutes(1_000, scaleTable)
+	ops := make([]netcfg.Op, len(routes))
+	for i := range routes {
+		ops[i] = netcfg.Op{Kind: netcfg.OpAddRoute, Route: &routes[i]}
+	}
+	order := netcfg.SendOrder(ops)
+	last := int(order[len(order)-1])
+	mid := last / 2
+	if mid == 0 || mid == last {
+		t.Fatalf("send order ends at op %d: no op left before it to refuse", last)
+	}
+	routes[mid].Gw = netip.MustParseAddr("10.1.0.1") // not on-link
+	routes[last].Gw = netip.MustParseAddr("10.1.0.1")
+	r := k.Exec(ops)
+	if r.Failed == nil || r.Failed.Index != mid || r.Done != mid {
+		t.Fatalf("Exec = done %d, failed %v; want op %d refused after %d done", r.Done, r.Failed, mid, mid)
+	}
+	if !strings.Contains(r.Failed.Error(), "gateway") {
+		t.Errorf("the refusal %q does not carry the kernel's reason", r.Failed)
+	}
+	var want []int
+	for i := mid + 1; i < len(ops); i++ {
+		if i != last {
+			want = append(want, i)
+		}
+	}
+	if !slices.Equal(r.Stray, want) {
+		t.Errorf("stray = %d ops, want the %d after op %d but %d", len(r.Stray), len(want), mid, last)
+	}
+	if n := netcfg.LostACKWindows(k); n != 0 {
+		t.Errorf("%d windows lost answers", n)
+	}
+	assertTableHolds(t, k, routes, r)
 }
 
 func ruleOp(f netcfg.Family, prio uint32, from string) netcfg.Op {

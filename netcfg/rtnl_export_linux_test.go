@@ -81,3 +81,6 @@ func RawRefusal(k Kernel) ([]byte, uint16, error) {
 	}
 	return data, flags, err
 }
+
+// SendOrder is the order in which Exec sends ops, as op indices.
+func SendOrder(ops []Op) []int32 { return sendOrder(ops) }

@@ -86,8 +86,9 @@ func (c *rtnl) open() error {
 			return fmt.Errorf("netlink strict checking (kernel 4.20 or newer needed): %w", err)
 		}
 	}
-	// Pipelined writes queue one ACK per request; the receive buffer must
-	// hold a whole window of them or the kernel drops ACKs (ENOBUFS). The
+	// Pipelined writes queue an answer per refused request; the receive
+	// buffer must hold a whole window of them or the kernel drops some
+	// (ENOBUFS). The
 	// FORCE options need CAP_NET_ADMIN, which writing needs anyway; without
 	// it the buffers stay within net.core.[rw]mem_max and the window
 	// shrinks to fit what was granted.
