@@ -223,8 +223,10 @@ func (d *decoder) sizeHint(path string) int {
 // its fields, and whether every key was usable. fast, when given, is
 // offered each one-line entry first, as scanned by the reader: it takes
 // the entry when it can decode it without nodes, and leaves to each,
-// taking nothing, every entry it does not know to be good.
-func (d *decoder) eachItem(n ast.Node, path string, allowed []string, fast func(i int, fl *flowReader) bool, each func(i int, item ast.Node, f *fields, clean bool)) {
+// taking nothing, every entry it does not know to be good. A long list
+// is found and decoded by fast in two halves at once (splitScan) before
+// anything is taken, in order, here.
+func (d *decoder) eachItem(n ast.Node, path string, allowed []string, fast fastDecoder, each func(i int, item ast.Node, f *fields, clean bool)) {
 	r := d.regionFor(path, n)
 	if d.capped {
 		return
@@ -240,32 +242,48 @@ func (d *decoder) eachItem(n ast.Node, path string, allowed []string, fast func(
 	}
 	idx := &itemIndex{}
 	d.lists[path] = idx
+	if !fastEntries {
+		fast = nil
+	}
+	var spans []entrySpan
+	if fast != nil {
+		spans = d.splitScan(r, allowed, fast)
+	}
 	fl := newFlowReader(allowed)
 	off, lineNo := r.start, r.startLine
-	for i := 0; off < r.end; i++ {
-		// The entry's lines: its first, and every deeper one after it.
-		first, indent, next := lineAt(d.data, off)
-		for blankOrComment(first, indent) && next < r.end {
-			off, lineNo = next, lineNo+1
-			first, indent, next = lineAt(d.data, off)
-		}
-		if blankOrComment(first, indent) {
-			break
-		}
-		end, endLine := next, lineNo+1
-		for end < r.end {
-			l, in, nx := lineAt(d.data, end)
-			if !blankOrComment(l, in) && in <= r.indent {
+	for i := 0; ; i++ {
+		var e entrySpan
+		slot, scanned := i, false
+		if spans != nil {
+			if i == len(spans) {
 				break
 			}
-			end, endLine = nx, endLine+1
-		}
-		if end == next && fl.scan(first) {
-			if fast != nil && fastEntries && fast(i, fl) {
-				idx.add(lineNo, off+fl.brace)
-				off, lineNo = end, endLine
-				continue
+			e = spans[i]
+		} else {
+			var ok bool
+			if off >= r.end {
+				break
 			}
+			if e, ok = r.entryAt(d.data, off, lineNo, r.end); !ok {
+				break
+			}
+		}
+		off, lineNo = int(e.off), int(e.line)
+		end, endLine := int(e.end), int(e.endLine)
+		first, _, _ := lineAt(d.data, off)
+		oneLine := e.end == e.next
+		if spans == nil && oneLine && fl.scan(first) {
+			scanned, slot = true, -1
+			if fast != nil && fast.decode(slot, fl) {
+				e.brace = int32(off + fl.brace)
+			}
+		}
+		if e.brace >= 0 && fast.take(i, slot) {
+			idx.add(lineNo, int(e.brace))
+			off, lineNo = end, endLine
+			continue
+		}
+		if oneLine && (scanned || spans != nil && fl.scan(first)) {
 			if f, item, ok := fl.nodes(lineNo, index(path, i)); ok {
 				idx.add(lineNo, off+fl.brace)
 				each(i, item, f, true)

@@ -62,13 +62,12 @@ func (d *decoder) resolved(n ast.Node) *netcfg.Target {
 			t.Rules = append(t.Rules, r)
 		}
 	})
-	fast := func(_ int, fl *flowReader) bool {
-		r, ok := d.fastSavedRoute(fl)
-		if ok && keep {
-			t.Routes = append(t.Routes, r)
+	fast := &fastList[netcfg.Route]{items: t.Routes[:cap(t.Routes)], dec: d.fastSavedRoute, keep: func(_ int, r *netcfg.Route) bool {
+		if keep {
+			t.Routes = append(t.Routes, *r)
 		}
-		return ok
-	}
+		return true
+	}}
 	d.eachItem(f.vals["routes"], "resolved.routes", savedRouteKeys, fast, func(_ int, _ ast.Node, g *fields, clean bool) {
 		if r, ok := d.savedRoute(g, g.path); ok && clean && keep {
 			t.Routes = append(t.Routes, r)

@@ -59,10 +59,7 @@ func (d *decoder) routes(n ast.Node) []netcfg.RouteIntent {
 		}
 		return true
 	}
-	fast := func(i int, fl *flowReader) bool {
-		r, ok := d.fastRoute(fl)
-		return ok && add(i, &r, nil, "")
-	}
+	fast := &fastList[netcfg.RouteIntent]{items: out[:cap(out)], dec: d.fastRoute, keep: func(i int, r *netcfg.RouteIntent) bool { return add(i, r, nil, "") }}
 	d.eachItem(n, "routes", routeKeys, fast, func(i int, item ast.Node, f *fields, clean bool) {
 		if r, ok := d.route(f, f.path); ok && clean {
 			add(i, &r, item, f.path)

@@ -1,0 +1,186 @@
+package snapshots
+
+import (
+	"bytes"
+	"runtime"
+	"sync"
+)
+
+// A list of 100k one-line routes is decoded in two halves, one per core:
+// finding the entries' lines, scanning them and the fast decoders are
+// pure, and cost most of what the list costs. What is not pure stays
+// sequential and in the list's order (taking each decoded entry, its
+// duplicate check, every entry the fast decoders leave, every message),
+// so a list read in halves decodes to the same routes and fails with the
+// same first error as one read line by line (TestSplitReadsAsOneHalf
+// holds the two to each other). A list of fewer than splitMin lines is
+// read on one goroutine: starting one costs more than it saves.
+const splitMin = 4096
+
+// splitting is turned off only by the test that holds the split read to
+// the sequential one.
+var splitting = true
+
+// fastDecoder is a list's fast path (fastRoute, fastSavedRoute) over
+// slots that each hold one decoded entry.
+type fastDecoder interface {
+	// decode decodes the entry fl scanned last into slot, or into a
+	// scratch slot for -1. It reads fl and writes the slot, nothing
+	// else, so the halves of a list may call it at once.
+	decode(slot int, fl *flowReader) bool
+	// take takes the entry decoded into slot as entry i of the list;
+	// false leaves it, taking nothing, for the decoder to read.
+	take(i, slot int) bool
+	// slots is how many slots there are besides the scratch one.
+	slots() int
+	// move moves n slots from src on to dst on.
+	move(dst, src, n int)
+}
+
+// fastList is a fastDecoder whose slots are items: the decoded list's
+// own room when it keeps its entries, as take fills it in order and
+// entry i is never stored before slot i.
+type fastList[T any] struct {
+	items []T
+	one   T
+	dec   func(fl *flowReader) (T, bool)
+	keep  func(i int, r *T) bool
+}
+
+func (s *fastList[T]) at(slot int) *T {
+	if slot < 0 {
+		return &s.one
+	}
+	return &s.items[slot]
+}
+
+func (s *fastList[T]) decode(slot int, fl *flowReader) bool {
+	r, ok := s.dec(fl)
+	if ok {
+		*s.at(slot) = r
+	}
+	return ok
+}
+
+func (s *fastList[T]) take(i, slot int) bool { return s.keep(i, s.at(slot)) }
+
+func (s *fastList[T]) slots() int { return len(s.items) }
+
+func (s *fastList[T]) move(dst, src, n int) { copy(s.items[dst:], s.items[src:src+n]) }
+
+// entrySpan is one entry of a list region: its first line at off (line
+// line), the line after it at next, and the entry up to end, where line
+// endLine starts. brace is the offset of the "{" of an entry the fast
+// decoder took, -1 for any other. Offsets fit 32 bits: a file is read
+// whole into memory, and far smaller than that.
+type entrySpan struct {
+	off, next, end int32
+	line, endLine  int32
+	brace          int32
+}
+
+// entryAt finds the entry whose lines start at off, line lineNo, skipping
+// blank and comment lines before it: its first line, and every deeper (or
+// blank) line after it, before limit. False when only blank lines are
+// left.
+func (r *listRegion) entryAt(data []byte, off, lineNo, limit int) (entrySpan, bool) {
+	first, indent, next := lineAt(data, off)
+	for blankOrComment(first, indent) && next < limit {
+		off, lineNo = next, lineNo+1
+		first, indent, next = lineAt(data, off)
+	}
+	if blankOrComment(first, indent) {
+		return entrySpan{}, false
+	}
+	end, endLine := next, lineNo+1
+	for end < limit {
+		l, in, nx := lineAt(data, end)
+		if !blankOrComment(l, in) && in <= r.indent {
+			break
+		}
+		end, endLine = nx, endLine+1
+	}
+	return entrySpan{off: int32(off), next: int32(next), end: int32(end), line: int32(lineNo), endLine: int32(endLine), brace: -1}, true
+}
+
+// midEntry returns the first line at or after the middle of r that
+// starts an entry, and its line number: where the halves of r meet, as
+// an entry's lines end only where the next entry starts.
+func (r *listRegion) midEntry(data []byte) (int, int, bool) {
+	off := r.start + (r.end-r.start)/2
+	if data[off-1] != '\n' {
+		nl := bytes.IndexByte(data[off:r.end], '\n')
+		if nl < 0 {
+			return 0, 0, false
+		}
+		off += nl + 1
+	}
+	for off < r.end {
+		line, indent, next := lineAt(data, off)
+		if !blankOrComment(line, indent) && indent <= r.indent {
+			return off, r.startLine + bytes.Count(data[r.start:off], []byte{'\n'}), true
+		}
+		off = next
+	}
+	return 0, 0, false
+}
+
+// scanEntries finds the entries from off (line lineNo) to limit into
+// out, each offered to fast, into slot base+its place in out; it returns
+// how many it found.
+func (r *listRegion) scanEntries(data []byte, allowed []string, fast fastDecoder, off, lineNo, limit, base int, out []entrySpan) int {
+	fl := newFlowReader(allowed)
+	n := 0
+	for off < limit {
+		e, ok := r.entryAt(data, off, lineNo, limit)
+		if !ok {
+			break
+		}
+		if e.end == e.next {
+			first, _, _ := lineAt(data, off)
+			if fl.scan(first) && fast.decode(base+n, fl) {
+				e.brace = e.off + int32(fl.brace)
+			}
+		}
+		out[n] = e
+		n++
+		off, lineNo = int(e.end), int(e.endLine)
+	}
+	return n
+}
+
+// splitScan finds the entries of r and decodes those fast takes, in two
+// halves at once, when r is long enough to be worth it; nil otherwise,
+// and the list is read line by line. Entry i is decoded into slot i.
+func (d *decoder) splitScan(r *listRegion, allowed []string, fast fastDecoder) []entrySpan {
+	if !splitting || runtime.GOMAXPROCS(0) < 2 {
+		return nil
+	}
+	lines := bytes.Count(d.data[r.start:r.end], []byte{'\n'}) + 1
+	if lines < splitMin || fast.slots() < lines {
+		return nil
+	}
+	mid, midLine, ok := r.midEntry(d.data)
+	if !ok {
+		return nil
+	}
+	// Each half of the list has no more entries than lines: the second
+	// half's entries start where the first's lines end, and move down
+	// when some of those lines were not entries of their own.
+	spans := make([]entrySpan, lines)
+	base := midLine - r.startLine
+	var n1 int
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		n1 = r.scanEntries(d.data, allowed, fast, r.start, r.startLine, mid, 0, spans[:base])
+	}()
+	n2 := r.scanEntries(d.data, allowed, fast, mid, midLine, r.end, base, spans[base:])
+	wg.Wait()
+	if n1 < base {
+		copy(spans[n1:], spans[base:base+n2])
+		fast.move(n1, base, n2)
+	}
+	return spans[:n1+n2]
+}
