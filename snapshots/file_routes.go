@@ -11,9 +11,10 @@ import (
 func (d *decoder) routes(n ast.Node) []netcfg.RouteIntent {
 	// A check keeps no route: only the keys, for finding duplicates.
 	keep := !d.lim.checkOnly
+	hint := d.sizeHint("routes")
 	var out []netcfg.RouteIntent
 	if keep {
-		out = make([]netcfg.RouteIntent, 0, d.sizeHint("routes"))
+		out = make([]netcfg.RouteIntent, 0, hint)
 	}
 	// One route per kernel key is let through, so an earlier route the
 	// same as this one is the one under its key.
@@ -22,7 +23,9 @@ func (d *decoder) routes(n ast.Node) []netcfg.RouteIntent {
 	// Most routes are IPv4 in a table given by number: their key packs
 	// into 16 bytes, which an index finds several times faster than a
 	// map of the whole key. A key is always in the same one of the two.
-	packed := newPackedIndex(d.sizeHint("routes"))
+	// It is made at the first route taken one by one: a long list with
+	// no key twice (uniqueRoutes) needs none.
+	var packed *packedIndex
 	// add takes route r of entry i under its key. A key already taken
 	// is reported at item; from the fast decoder (item nil) the entry is
 	// refused instead, for the decoder to read and report.
@@ -31,6 +34,9 @@ func (d *decoder) routes(n ast.Node) []netcfg.RouteIntent {
 		var t taken
 		var dup bool
 		p, isPacked := packKey(&full.routeKey)
+		if isPacked && packed == nil {
+			packed = newPackedIndex(hint)
+		}
 		if isPacked {
 			t, dup = packed.claim(p, taken{i, len(out)})
 		} else {
@@ -59,7 +65,18 @@ func (d *decoder) routes(n ast.Node) []netcfg.RouteIntent {
 		}
 		return true
 	}
-	fast := &fastList[netcfg.RouteIntent]{items: out[:cap(out)], dec: d.fastRoute, keep: func(i int, r *netcfg.RouteIntent) bool { return add(i, r, nil, "") }}
+	// unique is set when a list read in halves is all fast entries with
+	// no key twice: each is then taken as it is.
+	unique := false
+	fast := &fastList[netcfg.RouteIntent]{items: out[:cap(out)], dec: d.fastRoute,
+		all: func(rs []netcfg.RouteIntent) { unique = uniqueRoutes(rs) },
+		keep: func(i int, r *netcfg.RouteIntent) bool {
+			if unique {
+				out = append(out, *r)
+				return true
+			}
+			return add(i, r, nil, "")
+		}}
 	d.eachItem(n, "routes", routeKeys, fast, func(i int, item ast.Node, f *fields, clean bool) {
 		if r, ok := d.route(f, f.path); ok && clean {
 			add(i, &r, item, f.path)

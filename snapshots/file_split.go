@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"runtime"
 	"sync"
+
+	"github.com/nictab/nictab/netcfg"
 )
 
 // A list of 100k one-line routes is decoded in two halves, one per core:
@@ -35,6 +37,9 @@ type fastDecoder interface {
 	slots() int
 	// move moves n slots from src on to dst on.
 	move(dst, src, n int)
+	// decodedAll says that slots 0 to n hold every entry of the list,
+	// before the first is taken.
+	decodedAll(n int)
 }
 
 // fastList is a fastDecoder whose slots are items: the decoded list's
@@ -45,6 +50,9 @@ type fastList[T any] struct {
 	one   T
 	dec   func(fl *flowReader) (T, bool)
 	keep  func(i int, r *T) bool
+	// all, when set, is given every entry of a list read in halves that
+	// the fast decoder took whole, before any is taken.
+	all func(items []T)
 }
 
 func (s *fastList[T]) at(slot int) *T {
@@ -67,6 +75,12 @@ func (s *fastList[T]) take(i, slot int) bool { return s.keep(i, s.at(slot)) }
 func (s *fastList[T]) slots() int { return len(s.items) }
 
 func (s *fastList[T]) move(dst, src, n int) { copy(s.items[dst:], s.items[src:src+n]) }
+
+func (s *fastList[T]) decodedAll(n int) {
+	if s.all != nil {
+		s.all(s.items[:n])
+	}
+}
 
 // entrySpan is one entry of a list region: its first line at off (line
 // line), the line after it at next, and the entry up to end, where line
@@ -182,5 +196,61 @@ func (d *decoder) splitScan(r *listRegion, allowed []string, fast fastDecoder) [
 		copy(spans[n1:], spans[base:base+n2])
 		fast.move(n1, base, n2)
 	}
-	return spans[:n1+n2]
+	spans = spans[:n1+n2]
+	for _, e := range spans {
+		if e.brace < 0 {
+			return spans
+		}
+	}
+	fast.decodedAll(len(spans))
+	return spans
+}
+
+// uniqueRoutes reports whether no two routes share a key (routeKey), as
+// two goroutines that each look for the packed keys (packKey) of one half
+// of the hashes, beside a map of the others: the sequential index costs
+// a cache miss a route. False sends the list to the sequential check,
+// which says which route is the same as which.
+func uniqueRoutes(rs []netcfg.RouteIntent) bool {
+	var other bool
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		other = uniquePacked(rs, 1)
+	}()
+	mine := uniquePacked(rs, 0)
+	if mine {
+		keys := map[routeKey]bool{}
+		for i := range rs {
+			k := routeKey{rs[i].Table.Name, rs[i].Table.ID, rs[i].To, rs[i].Metric}
+			if _, isPacked := packKey(&k); isPacked {
+				continue
+			}
+			if keys[k] {
+				mine = false
+				break
+			}
+			keys[k] = true
+		}
+	}
+	wg.Wait()
+	return mine && other
+}
+
+// uniquePacked reports whether the packed keys of rs whose mix is part
+// (0 or 1) are all different.
+func uniquePacked(rs []netcfg.RouteIntent, part uint64) bool {
+	x := newPackedIndex(len(rs)/2 + 16)
+	for i := range rs {
+		k := routeKey{rs[i].Table.Name, rs[i].Table.ID, rs[i].To, rs[i].Metric}
+		p, ok := packKey(&k)
+		if !ok || ((p[0]^p[1])*0x9e3779b97f4a7c15)>>63 != part {
+			continue
+		}
+		if _, dup := x.claim(p, routeTaken{}); dup {
+			return false
+		}
+	}
+	return true
 }
