@@ -248,6 +248,7 @@ func (d *decoder) eachItem(n ast.Node, path string, allowed []string, fast fastD
 	var spans []entrySpan
 	if fast != nil {
 		spans = d.splitScan(r, allowed, fast)
+		idx.lines, idx.offs = make([]int32, 0, len(spans)), make([]int32, 0, len(spans))
 	}
 	fl := newFlowReader(allowed)
 	off, lineNo := r.start, r.startLine
@@ -270,12 +271,15 @@ func (d *decoder) eachItem(n ast.Node, path string, allowed []string, fast fastD
 		}
 		off, lineNo = int(e.off), int(e.line)
 		end, endLine := int(e.end), int(e.endLine)
-		first, _, _ := lineAt(d.data, off)
 		oneLine := e.end == e.next
-		if spans == nil && oneLine && fl.scan(first) {
-			scanned, slot = true, -1
-			if fast != nil && fast.decode(slot, fl) {
-				e.brace = int32(off + fl.brace)
+		var first []byte
+		if spans == nil && oneLine {
+			first, _, _ = lineAt(d.data, off)
+			if scanned = fl.scan(first); scanned {
+				slot = -1
+				if fast != nil && fast.decode(slot, fl) {
+					e.brace = int32(off + fl.brace)
+				}
 			}
 		}
 		if e.brace >= 0 && fast.take(i, slot) {
@@ -283,7 +287,11 @@ func (d *decoder) eachItem(n ast.Node, path string, allowed []string, fast fastD
 			off, lineNo = end, endLine
 			continue
 		}
-		if oneLine && (scanned || spans != nil && fl.scan(first)) {
+		if oneLine && spans != nil {
+			first, _, _ = lineAt(d.data, off)
+			scanned = fl.scan(first)
+		}
+		if scanned {
 			if f, item, ok := fl.nodes(lineNo, index(path, i)); ok {
 				idx.add(lineNo, off+fl.brace)
 				each(i, item, f, true)
