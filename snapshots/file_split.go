@@ -43,8 +43,8 @@ type fastDecoder interface {
 }
 
 // fastList is a fastDecoder whose slots are items: the decoded list's
-// own room when it keeps its entries, as take fills it in order and
-// entry i is never stored before slot i.
+// own room when it keeps its entries, as take fills that room in order:
+// entry i goes to place i or before, over an entry already taken.
 type fastList[T any] struct {
 	items []T
 	one   T
