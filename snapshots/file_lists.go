@@ -224,7 +224,7 @@ func (d *decoder) sizeHint(path string) int {
 // offered each one-line entry first, as scanned by the reader: it takes
 // the entry when it can decode it without nodes, and leaves to each,
 // taking nothing, every entry it does not know to be good. A long list
-// is found and decoded by fast in two halves at once (splitScan) before
+// is found and decoded by fast in parts at once (splitScan) before
 // anything is taken, in order, here.
 func (d *decoder) eachItem(n ast.Node, path string, allowed []string, fast fastDecoder, each func(i int, item ast.Node, f *fields, clean bool)) {
 	r := d.regionFor(path, n)

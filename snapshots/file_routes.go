@@ -65,7 +65,7 @@ func (d *decoder) routes(n ast.Node) []netcfg.RouteIntent {
 		}
 		return true
 	}
-	// unique is set when a list read in halves is all fast entries with
+	// unique is set when a list read in parts is all fast entries with
 	// no key twice: each is then taken as it is.
 	unique := false
 	fast := &fastList[netcfg.RouteIntent]{items: out[:cap(out)], dec: d.fastRoute,

@@ -8,13 +8,15 @@ import (
 	"github.com/nictab/nictab/netcfg"
 )
 
-// A list of 100k one-line routes is decoded in two halves, one per core:
+// A list of 100k one-line routes is decoded in parts, on every core:
 // finding the entries' lines, scanning them and the fast decoders are
 // pure, and cost most of what the list costs. What is not pure stays
 // sequential and in the list's order (taking each decoded entry, its
 // duplicate check, every entry the fast decoders leave, every message),
-// so a list read in halves decodes to the same routes and fails with the
-// same first error as one read line by line (TestSplitReadsAsOneHalf
+// but for the search for a key given twice in a list the fast decoders
+// took whole (uniqueRoutes), which only says whether there is one. So a
+// list read in parts decodes to the same routes and fails with the same
+// first error as one read line by line (TestListInPartsReadsAsLineByLine
 // holds the two to each other). A list of fewer than splitMin lines is
 // read on one goroutine: starting one costs more than it saves.
 const splitMin = 4096
@@ -28,7 +30,7 @@ var splitting = true
 type fastDecoder interface {
 	// decode decodes the entry fl scanned last into slot, or into a
 	// scratch slot for -1. It reads fl and writes the slot, nothing
-	// else, so the halves of a list may call it at once.
+	// else, so the parts of a list may call it at once.
 	decode(slot int, fl *flowReader) bool
 	// take takes the entry decoded into slot as entry i of the list;
 	// false leaves it, taking nothing, for the decoder to read.
@@ -50,7 +52,7 @@ type fastList[T any] struct {
 	one   T
 	dec   func(fl *flowReader) (T, bool)
 	keep  func(i int, r *T) bool
-	// all, when set, is given every entry of a list read in halves that
+	// all, when set, is given every entry of a list read in parts that
 	// the fast decoder took whole, before any is taken.
 	all func(items []T)
 }
@@ -117,26 +119,25 @@ func (r *listRegion) entryAt(data []byte, off, lineNo, limit int) (entrySpan, bo
 	return entrySpan{off: int32(off), next: int32(next), end: int32(end), line: int32(lineNo), endLine: int32(endLine), brace: -1}, true
 }
 
-// midEntry returns the first line at or after the middle of r that
-// starts an entry, and its line number: where the halves of r meet, as
-// an entry's lines end only where the next entry starts.
-func (r *listRegion) midEntry(data []byte) (int, int, bool) {
-	off := r.start + (r.end-r.start)/2
+// entryFrom returns the first line at or after off (within r) that
+// starts an entry: where two parts of r meet, as an entry's lines end
+// only where the next entry starts.
+func (r *listRegion) entryFrom(data []byte, off int) (int, bool) {
 	if data[off-1] != '\n' {
 		nl := bytes.IndexByte(data[off:r.end], '\n')
 		if nl < 0 {
-			return 0, 0, false
+			return 0, false
 		}
 		off += nl + 1
 	}
 	for off < r.end {
 		line, indent, next := lineAt(data, off)
 		if !blankOrComment(line, indent) && indent <= r.indent {
-			return off, r.startLine + bytes.Count(data[r.start:off], []byte{'\n'}), true
+			return off, true
 		}
 		off = next
 	}
-	return 0, 0, false
+	return 0, false
 }
 
 // scanEntries finds the entries from off (line lineNo) to limit into
@@ -163,40 +164,66 @@ func (r *listRegion) scanEntries(data []byte, allowed []string, fast fastDecoder
 	return n
 }
 
-// splitScan finds the entries of r and decodes those fast takes, in two
-// halves at once, when r is long enough to be worth it; nil otherwise,
+// listPart is one part of a list read in parts: its lines from off, line
+// line, to end, and the entries found there.
+type listPart struct {
+	off, line, end int
+	n              int
+}
+
+// splitScan finds the entries of r and decodes those fast takes, in
+// parts at once, when r is long enough to be worth it; nil otherwise,
 // and the list is read line by line. Entry i is decoded into slot i.
+// There are twice as many parts as cores, so that a core another
+// process holds for a while leaves its share to the others.
 func (d *decoder) splitScan(r *listRegion, allowed []string, fast fastDecoder) []entrySpan {
-	if !splitting || runtime.GOMAXPROCS(0) < 2 {
+	procs := runtime.GOMAXPROCS(0)
+	if !splitting || procs < 2 {
 		return nil
 	}
 	lines := bytes.Count(d.data[r.start:r.end], []byte{'\n'}) + 1
 	if lines < splitMin || fast.slots() < lines {
 		return nil
 	}
-	mid, midLine, ok := r.midEntry(d.data)
-	if !ok {
+	n := min(2*procs, 8, 2*lines/splitMin)
+	parts := make([]listPart, 0, n)
+	off, line := r.start, r.startLine
+	for k := 1; k < n; k++ {
+		at, ok := r.entryFrom(d.data, r.start+(r.end-r.start)*k/n)
+		if !ok || at <= off {
+			continue
+		}
+		parts = append(parts, listPart{off: off, line: line, end: at})
+		off, line = at, line+bytes.Count(d.data[off:at], []byte{'\n'})
+	}
+	if len(parts) == 0 {
 		return nil
 	}
-	// Each half of the list has no more entries than lines: the second
-	// half's entries start where the first's lines end, and move down
-	// when some of those lines were not entries of their own.
+	parts = append(parts, listPart{off: off, line: line, end: r.end})
+	// A part has no more entries than lines: each part's entries start
+	// where the lines before it end, and move down when some of those
+	// lines were not entries of their own.
 	spans := make([]entrySpan, lines)
-	base := midLine - r.startLine
-	var n1 int
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		n1 = r.scanEntries(d.data, allowed, fast, r.start, r.startLine, mid, 0, spans[:base])
-	}()
-	n2 := r.scanEntries(d.data, allowed, fast, mid, midLine, r.end, base, spans[base:])
-	wg.Wait()
-	if n1 < base {
-		copy(spans[n1:], spans[base:base+n2])
-		fast.move(n1, base, n2)
+	for k := range parts {
+		p := &parts[k]
+		base := p.line - r.startLine
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.n = r.scanEntries(d.data, allowed, fast, p.off, p.line, p.end, base, spans[base:])
+		}()
 	}
-	spans = spans[:n1+n2]
+	wg.Wait()
+	total := 0
+	for _, p := range parts {
+		if base := p.line - r.startLine; total < base {
+			copy(spans[total:], spans[base:base+p.n])
+			fast.move(total, base, p.n)
+		}
+		total += p.n
+	}
+	spans = spans[:total]
 	for _, e := range spans {
 		if e.brace < 0 {
 			return spans
