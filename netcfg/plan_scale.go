@@ -286,18 +286,23 @@ func compareIdx(a, b *routeIdx) int {
 // an intent are mostly in key order already, which the sort notices.
 func keyOrder(routes []Route) ([]routeIdx, []int32) {
 	keys := make([]routeIdx, len(routes))
-	order := make([]int32, len(routes))
+	inOrder := true
 	for i := range routes {
 		keys[i] = routeIdxOf(&routes[i])
-		order[i] = int32(i)
+		inOrder = inOrder && (i == 0 || compareIdx(&keys[i-1], &keys[i]) <= 0)
 	}
-	slices.SortFunc(order, func(a, b int32) int {
-		if c := compareIdx(&keys[a], &keys[b]); c != 0 {
-			return c
+	if inOrder {
+		order := make([]int32, len(routes))
+		for i := range order {
+			order[i] = int32(i)
 		}
-		return cmp.Compare(a, b)
-	})
-	return keys, order
+		return keys, order
+	}
+	packed := make([]packedKey, len(routes))
+	for i := range keys {
+		packed[i] = packIdx(&keys[i], i)
+	}
+	return keys, orderPacked(packed, func(a, b int32) int { return compareIdx(&keys[a], &keys[b]) })
 }
 
 // matchRoutes pairs every wanted route with the live route of the same
@@ -376,26 +381,61 @@ func compareRouteKeys(a, b *Route) int {
 	return a.From.Bits() - b.From.Bits()
 }
 
-// sortRoutes sorts routes by RouteKey, as slices.SortFunc would. Routes
-// mostly come in that order already, which is checked first; otherwise
-// their positions are sorted and the routes then moved into place along
-// the permutation's cycles, each once, instead of swapping 336-byte
-// structs through the sort. Equal keys keep their order.
+// sortRoutes sorts routes by RouteKey, as slices.SortStableFunc would.
+// Routes mostly come in that order already, which is checked first;
+// otherwise packed copies of their keys are sorted (orderPacked) and the
+// routes then moved into place.
 func sortRoutes(routes []Route) {
 	if routesSorted(routes) {
 		return
 	}
-	order := make([]int32, len(routes))
-	for i := range order {
-		order[i] = int32(i)
+	packed := make([]packedKey, len(routes))
+	for i := range routes {
+		k := routeIdxOf(&routes[i])
+		packed[i] = packIdx(&k, i)
 	}
-	slices.SortFunc(order, func(a, b int32) int {
-		if c := compareRouteKeys(&routes[a], &routes[b]); c != 0 {
-			return c
+	permuteRoutes(routes, orderPacked(packed, func(a, b int32) int { return compareRouteKeys(&routes[a], &routes[b]) }))
+}
+
+// sortRoutesKeyed is sortRoutes given keyOrder(routes), which resolving
+// has computed for its clash check: the two orders differ only among
+// routes equal up to the metric (compareIdx orders source prefixes by
+// their bytes, compareRouteKeys IPv4 ones first), so only those runs are
+// sorted again. order is spent.
+func sortRoutesKeyed(routes []Route, keys []routeIdx, order []int32) {
+	inOrder := true
+	for i := 0; i < len(order); {
+		j := i + 1
+		for j < len(order) && sameIdxHead(&keys[order[j]], &keys[order[i]]) {
+			j++
 		}
-		return cmp.Compare(a, b)
-	})
-	// routes[i] is to hold what routes[order[i]] holds now.
+		if j-i > 1 {
+			slices.SortFunc(order[i:j], func(a, b int32) int {
+				if c := compareRouteKeys(&routes[a], &routes[b]); c != 0 {
+					return c
+				}
+				return cmp.Compare(a, b)
+			})
+		}
+		for ; i < j; i++ {
+			inOrder = inOrder && order[i] == int32(i)
+		}
+	}
+	if !inOrder {
+		permuteRoutes(routes, order)
+	}
+}
+
+// sameIdxHead reports whether a and b are the same key up to the metric.
+func sameIdxHead(a, b *routeIdx) bool {
+	return a.table == b.table && a.fam == b.fam && a.addrHi == b.addrHi && a.addrLo == b.addrLo &&
+		a.bits == b.bits && a.tos == b.tos && a.metric == b.metric
+}
+
+// permuteRoutes moves routes[order[i]] to routes[i] for every i along the
+// permutation's cycles, each route once, instead of swapping 248-byte
+// structs through a sort. order is spent.
+func permuteRoutes(routes []Route, order []int32) {
 	for i := range order {
 		if order[i] < 0 {
 			continue

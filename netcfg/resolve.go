@@ -177,12 +177,12 @@ func (r *resolver) run() (Desired, error) {
 	for i := range r.in.Routes {
 		r.route(i, &r.in.Routes[i])
 	}
-	r.checkRouteClashes()
+	keys, order := r.checkRouteClashes()
 	if len(r.errs) > 0 {
 		return Desired{}, errors.Join(r.errs...)
 	}
 	slices.SortFunc(r.d.Rules, func(a, b Rule) int { return CompareRules(&a, &b) })
-	sortRoutes(r.d.Routes)
+	sortRoutesKeyed(r.d.Routes, keys, order)
 	slices.SortFunc(r.d.Names, func(a, b TableName) int { return cmpU32(a.ID, b.ID) })
 	slices.Sort(r.d.Tables)
 	r.d.Tables = slices.Compact(r.d.Tables)
@@ -514,8 +514,8 @@ func (r *resolver) route(i int, x *RouteIntent) {
 // routes are compared in key order rather than through a map under
 // RouteKey, which cost 386 bytes a route at 1M routes; each clash is
 // reported at the later route, against the first of its key, in the
-// order of the routes.
-func (r *resolver) checkRouteClashes() {
+// order of the routes. It returns the routes' keyOrder, for sorting them.
+func (r *resolver) checkRouteClashes() ([]routeIdx, []int32) {
 	keys, order := keyOrder(r.d.Routes)
 	type clash struct{ first, dup int32 }
 	var clashes []clash
@@ -536,4 +536,5 @@ func (r *resolver) checkRouteClashes() {
 		}
 		r.fail(fieldErr(originField(r.origin[c.dup]), "%s clashes with %s: a table holds one route per destination and metric; give each NIC its own table, or set a metric", RouteString(b), RouteString(a)))
 	}
+	return keys, order
 }
