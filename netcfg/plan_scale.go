@@ -283,26 +283,45 @@ func compareIdx(a, b *routeIdx) int {
 
 // keyOrder returns the keys of routes and their positions sorted by key,
 // equal keys in list order. Lists read from the kernel or resolved from
-// an intent are mostly in key order already, which the sort notices.
+// an intent are mostly in key order already, which is checked first.
 func keyOrder(routes []Route) ([]routeIdx, []int32) {
+	keys, order, _ := keyRuns(routes)
+	return keys, order
+}
+
+// keyRuns is keyOrder with the runs of the order whose keys are equal up
+// to the metric, so that its users need not compare keys through order,
+// which misses the cache when the routes came scattered.
+func keyRuns(routes []Route) ([]routeIdx, []int32, []headRun) {
 	keys := make([]routeIdx, len(routes))
 	inOrder := true
 	for i := range routes {
 		keys[i] = routeIdxOf(&routes[i])
 		inOrder = inOrder && (i == 0 || compareIdx(&keys[i-1], &keys[i]) <= 0)
 	}
-	if inOrder {
-		order := make([]int32, len(routes))
-		for i := range order {
+	if !inOrder {
+		packed := make([]packedKey, len(routes))
+		for i := range keys {
+			packed[i] = packIdx(&keys[i], i)
+		}
+		order, runs := orderPacked(packed, func(a, b int32) int { return compareIdx(&keys[a], &keys[b]) })
+		return keys, order, runs
+	}
+	order := make([]int32, len(routes))
+	var runs []headRun
+	for i := 0; i < len(order); {
+		j := i + 1
+		for j < len(order) && sameIdxHead(&keys[j], &keys[i]) {
+			j++
+		}
+		if j-i > 1 {
+			runs = append(runs, headRun{int32(i), int32(j)})
+		}
+		for ; i < j; i++ {
 			order[i] = int32(i)
 		}
-		return keys, order
 	}
-	packed := make([]packedKey, len(routes))
-	for i := range keys {
-		packed[i] = packIdx(&keys[i], i)
-	}
-	return keys, orderPacked(packed, func(a, b int32) int { return compareIdx(&keys[a], &keys[b]) })
+	return keys, order, runs
 }
 
 // matchRoutes pairs every wanted route with the live route of the same
@@ -394,35 +413,29 @@ func sortRoutes(routes []Route) {
 		k := routeIdxOf(&routes[i])
 		packed[i] = packIdx(&k, i)
 	}
-	permuteRoutes(routes, orderPacked(packed, func(a, b int32) int { return compareRouteKeys(&routes[a], &routes[b]) }))
+	order, _ := orderPacked(packed, func(a, b int32) int { return compareRouteKeys(&routes[a], &routes[b]) })
+	permuteRoutes(routes, order)
 }
 
-// sortRoutesKeyed is sortRoutes given keyOrder(routes), which resolving
-// has computed for its clash check: the two orders differ only among
-// routes equal up to the metric (compareIdx orders source prefixes by
-// their bytes, compareRouteKeys IPv4 ones first), so only those runs are
+// sortRoutesKeyed is sortRoutes given keyRuns(routes), which resolving
+// has computed for its clash check: the two orders differ only within
+// runs of keys equal up to the metric (compareIdx orders source prefixes
+// by their bytes, compareRouteKeys IPv4 ones first), so only those are
 // sorted again. order is spent.
-func sortRoutesKeyed(routes []Route, keys []routeIdx, order []int32) {
-	inOrder := true
-	for i := 0; i < len(order); {
-		j := i + 1
-		for j < len(order) && sameIdxHead(&keys[order[j]], &keys[order[i]]) {
-			j++
-		}
-		if j-i > 1 {
-			slices.SortFunc(order[i:j], func(a, b int32) int {
-				if c := compareRouteKeys(&routes[a], &routes[b]); c != 0 {
-					return c
-				}
-				return cmp.Compare(a, b)
-			})
-		}
-		for ; i < j; i++ {
-			inOrder = inOrder && order[i] == int32(i)
-		}
+func sortRoutesKeyed(routes []Route, order []int32, runs []headRun) {
+	for _, r := range runs {
+		slices.SortFunc(order[r.start:r.end], func(a, b int32) int {
+			if c := compareRouteKeys(&routes[a], &routes[b]); c != 0 {
+				return c
+			}
+			return cmp.Compare(a, b)
+		})
 	}
-	if !inOrder {
-		permuteRoutes(routes, order)
+	for i, o := range order {
+		if o != int32(i) {
+			permuteRoutes(routes, order)
+			return
+		}
 	}
 }
 

@@ -47,13 +47,18 @@ const keyBytes = 27
 
 func keyByte(k *packedKey, p int) uint8 { return uint8(k[p>>3] >> (56 - 8*(p&7))) }
 
+// headRun is a run of positions in key order, start to end, whose keys
+// are equal up to the metric: where two orders that differ only in how
+// they compare source prefixes can differ, and where clashes are.
+type headRun struct{ start, end int32 }
+
 // orderPacked sorts keys, then each run of keys equal up to the metric by
-// tie (given two positions), and returns the positions in that order.
-// The keys are sorted by a radix sort on their bytes that skips the
-// bytes all keys share (table, family and most of an IPv4 address
-// usually), unless they are in order already: a list read from the
-// kernel or resolved from a sorted intent.
-func orderPacked(keys []packedKey, tie func(a, b int32) int) []int32 {
+// tie (given two positions), and returns the positions in that order
+// with those runs. The keys are sorted by a radix sort on their bytes
+// that skips the bytes all keys share (table, family and most of an IPv4
+// address usually), unless they are in order already: a list read from
+// the kernel or resolved from a sorted intent.
+func orderPacked(keys []packedKey, tie func(a, b int32) int) ([]int32, []headRun) {
 	switch {
 	case slices.IsSortedFunc(keys, comparePacked):
 	case len(keys) < 256:
@@ -62,12 +67,14 @@ func orderPacked(keys []packedKey, tie func(a, b int32) int) []int32 {
 		radixSortPacked(keys)
 	}
 	order := make([]int32, len(keys))
+	var runs []headRun
 	for i := 0; i < len(keys); {
 		j := i + 1
 		for j < len(keys) && sameHead(&keys[j], &keys[i]) {
 			j++
 		}
 		if j-i > 1 {
+			runs = append(runs, headRun{int32(i), int32(j)})
 			slices.SortFunc(keys[i:j], func(a, b packedKey) int {
 				if c := tie(a.pos(), b.pos()); c != 0 {
 					return c
@@ -79,7 +86,7 @@ func orderPacked(keys []packedKey, tie func(a, b int32) int) []int32 {
 			order[i] = keys[i].pos()
 		}
 	}
-	return order
+	return order, runs
 }
 
 // radixSortPacked sorts keys, least significant byte first, counting

@@ -42,6 +42,22 @@ func oldSortOrder(routes []Route) []int32 {
 	return order
 }
 
+// oldRouteClashes is the former clash search of checkRouteClashes: every
+// key compared with its neighbour through the whole order.
+func oldRouteClashes(keys []routeIdx, order []int32) []routeClash {
+	var clashes []routeClash
+	for k := 0; k < len(order); {
+		first, end := order[k], k+1
+		for end < len(order) && compareIdx(&keys[order[end]], &keys[first]) == 0 {
+			clashes = append(clashes, routeClash{first, order[end]})
+			end++
+		}
+		k = end
+	}
+	slices.SortFunc(clashes, func(a, b routeClash) int { return cmp.Compare(a.dup, b.dup) })
+	return clashes
+}
+
 // sortCaseRoutes returns n routes whose keys collide often: few tables,
 // IPv4, IPv6 and IPv4-mapped destinations under shared prefixes, host
 // routes of one /64, invalid prefixes, tos, metrics near both ends,
@@ -62,6 +78,9 @@ func sortCaseRoutes(rng *rand.Rand, n int) []Route {
 			// Hosts of one /64: equal in their first 8 bytes.
 			return netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 8: byte(pick(2)), 13: byte(pick(3)), 14: byte(pick(256)), 15: byte(pick(256))})
 		case 4:
+			if pick(2) == 0 {
+				return netip.AddrFrom16([16]byte{15: byte(pick(4))}) // below IPv4-mapped
+			}
 			return netip.AddrFrom16(netip.AddrFrom4([4]byte{10, 0, byte(pick(2)), byte(pick(4))}).As16())
 		default:
 			var a [16]byte
@@ -119,16 +138,17 @@ func sortCaseRoutes(rng *rand.Rand, n int) []Route {
 	return out
 }
 
-// TestPackedOrderAsBefore requires keyOrder, sortRoutes and
-// sortRoutesKeyed to put many random route sets, shuffled, sorted, or
-// sorted but for one swap, in the very order the comparison sorts they
-// replace gave.
+// TestPackedOrderAsBefore requires keyOrder, keyRuns, routeClashes,
+// sortRoutes and sortRoutesKeyed to give, for many random route sets
+// (shuffled, sorted, sorted but for one swap, or in keyOrder's order),
+// the very orders and clashes the code they replace gave.
 func TestPackedOrderAsBefore(t *testing.T) {
 	rng := rand.New(rand.NewPCG(18, 248))
 	sizes := []int{0, 1, 2, 3, 255, 256, 257, 1000, 5000}
 	for n := range 64 {
 		sizes = append(sizes, n)
 	}
+	clashes := 0
 	for c := range 600 {
 		n := sizes[c%len(sizes)]
 		if c >= 3*len(sizes) {
@@ -144,6 +164,15 @@ func TestPackedOrderAsBefore(t *testing.T) {
 				i, j := rng.IntN(n), rng.IntN(n)
 				routes[i], routes[j] = routes[j], routes[i]
 			}
+		case 3:
+			// In keyOrder's order, which is not sortRoutes' where
+			// source prefixes of both families meet.
+			_, o := oldKeyOrder(routes)
+			sorted := make([]Route, n)
+			for i, p := range o {
+				sorted[i] = routes[p]
+			}
+			routes = sorted
 		}
 
 		wantKeys, wantOrder := oldKeyOrder(routes)
@@ -151,6 +180,16 @@ func TestPackedOrderAsBefore(t *testing.T) {
 		if !slices.Equal(gotKeys, wantKeys) || !slices.Equal(gotOrder, wantOrder) {
 			t.Fatalf("case %d, %d routes: keyOrder gave %v, want %v", c, n, gotOrder, wantOrder)
 		}
+
+		runKeys, runOrder, runs := keyRuns(routes)
+		if !slices.Equal(runOrder, wantOrder) {
+			t.Fatalf("case %d, %d routes: keyRuns gave %v, want %v", c, n, runOrder, wantOrder)
+		}
+		got, want := routeClashes(runKeys, runOrder, runs), oldRouteClashes(wantKeys, wantOrder)
+		if !slices.Equal(got, want) {
+			t.Fatalf("case %d, %d routes: clashes %v, want %v", c, n, got, want)
+		}
+		clashes += len(want)
 
 		perm := oldSortOrder(routes)
 		// Each route is told apart by its position, so that the same
@@ -160,7 +199,7 @@ func TestPackedOrderAsBefore(t *testing.T) {
 		}
 		keyed := slices.Clone(routes)
 		sortRoutes(routes)
-		sortRoutesKeyed(keyed, gotKeys, gotOrder)
+		sortRoutesKeyed(keyed, runOrder, runs)
 		for i := range routes {
 			if got := int32(routes[i].Realms); got != perm[i] {
 				t.Fatalf("case %d, %d routes: sortRoutes put route %d at %d, want route %d", c, n, got, i, perm[i])
@@ -169,5 +208,8 @@ func TestPackedOrderAsBefore(t *testing.T) {
 				t.Fatalf("case %d, %d routes: sortRoutesKeyed put route %d at %d, want route %d", c, n, got, i, perm[i])
 			}
 		}
+	}
+	if clashes == 0 {
+		t.Fatal("no case had routes of one key: the clash search went untried")
 	}
 }
