@@ -178,8 +178,20 @@ func changesByTable(changes []netcfg.Change) ([]uint32, [][]int32) {
 }
 
 // WritePlanText writes to w what RenderPlanTextIn returns, line by line
-// through a buffer: what `nictab plan` and `apply` print.
+// through a buffer, a big plan in chunks made on every core: what `nictab
+// plan` and `apply` print.
 func WritePlanText(w io.Writer, p *netcfg.Plan, names *netcfg.Names, namesFile, netns string, commands bool, st Styles) error {
+	return writePlanText(w, p, names, namesFile, netns, commands, st, planWorkers(len(p.Changes)))
+}
+
+// writePlanText is WritePlanText on workers goroutines, or on the
+// caller's alone.
+func writePlanText(w io.Writer, p *netcfg.Plan, names *netcfg.Names, namesFile, netns string, commands bool, st Styles, workers int) error {
+	if workers > 1 {
+		// The chunks are bigger than the buffer would be.
+		s := newPlanSteps(p, names, namesFile, netns, commands)
+		return newPlanWriter(nil, st).writeChunked(w, s, planChunk, workers)
+	}
 	bw := bufio.NewWriterSize(w, 64<<10)
 	pw := newPlanWriter(bw, st)
 	pw.plan(p, names, namesFile, netns, commands)
