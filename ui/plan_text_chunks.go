@@ -10,8 +10,8 @@ import (
 )
 
 // NOTE: `nictab apply` prints the whole plan before its first kernel
-// write, and a plan of 100k routes is 200k lines: some 30 ms of one core.
-// Above planChunkMin changes WritePlanText formats the printout in chunks
+// write, and a plan of 100k routes is 200k lines: some 25 ms of one core.
+// From planChunkMin changes on WritePlanText formats the printout in chunks
 // of planChunk steps (a change's diff line, or its commands) on one
 // goroutine per core, and writes the chunks in order as they are done.
 // The lines are the ones plan writes, by the same methods
@@ -27,8 +27,8 @@ const (
 	// enough chunks for their handing over to cost nothing and enough
 	// that the cores finish together.
 	planChunk = 2048
-	// planWorkersMax bounds the goroutines a printout takes, which the
-	// writing in order keeps from paying off far beyond it.
+	// planWorkersMax bounds the goroutines a printout takes: the chunks
+	// are written on one, which more would wait for.
 	planWorkersMax = 4
 )
 

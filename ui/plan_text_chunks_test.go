@@ -135,6 +135,9 @@ func TestPlanTextChunkedWriteError(t *testing.T) {
 // what LineRewrite's function makes goes to raw, and a chunk handed to it
 // that ends in the middle of a line is counted in split.
 type quoteWriter struct {
+	// refuse makes LineRewrite say no, as a writer holding part of a
+	// line does: the chunks go through Write.
+	refuse  bool
 	written []byte
 	raw     bytes.Buffer
 	split   atomic.Int32
@@ -146,6 +149,9 @@ func (w *quoteWriter) Write(p []byte) (int, error) {
 }
 
 func (w *quoteWriter) LineRewrite() (func(dst, lines []byte) []byte, io.Writer) {
+	if w.refuse {
+		return nil, nil
+	}
 	return func(dst, lines []byte) []byte {
 		if len(lines) > 0 && lines[len(lines)-1] != '\n' {
 			w.split.Add(1)
@@ -169,7 +175,8 @@ func quoteLines(dst, lines []byte) []byte {
 // TestPlanTextChunkedRewrittenSameAsSequential: a LineRewriter's rewrite
 // of the chunks of a big plan, on the goroutines that make them, gives
 // what rewriting the sequential printout line by line gives, and every
-// chunk it is handed is whole lines.
+// chunk it is handed is whole lines; one that declines gets the chunks
+// through Write.
 func TestPlanTextChunkedRewrittenSameAsSequential(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 18))
 	names := &netcfg.Names{Tables: []netcfg.TableName{{ID: 13, Name: "vpn"}}}
@@ -178,11 +185,11 @@ func TestPlanTextChunkedRewrittenSameAsSequential(t *testing.T) {
 		p := randomChunkPlan(rng, n)
 		st := []Styles{PlainStyles(), DefaultStyles(true)}[round%2]
 		want := string(quoteLines(nil, []byte(RenderPlanTextIn(&p, names, "", "lab 1", true, st))))
-		for _, chunk := range []int{1, 7, planChunk} {
+		for k, chunk := range []int{1, 7, planChunk, 7} {
 			if chunk == 1 && n > 300 {
 				continue
 			}
-			w := &quoteWriter{}
+			w := &quoteWriter{refuse: k == 3}
 			var err error
 			if chunk == planChunk {
 				err = WritePlanText(w, &p, names, "", "lab 1", true, st)
@@ -194,6 +201,9 @@ func TestPlanTextChunkedRewrittenSameAsSequential(t *testing.T) {
 			}
 			if w.raw.Len() > 0 {
 				rewritten++
+			}
+			if w.refuse && w.raw.Len() > 0 {
+				t.Fatalf("%d changes: chunks rewritten by a writer that declined", n)
 			}
 			got := w.raw.String() + string(quoteLines(nil, w.written))
 			if got != want {
