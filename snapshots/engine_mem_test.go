@@ -354,5 +354,43 @@ func TestMemRecoverAtEachStep(t *testing.T) {
 	}
 }
 
+// TestMemRecoverKeepsAppliedWithoutWindow kills an apply without a
+// confirm window right after its journal says the change is applied and
+// verified. That journal does not carry the state before (recovery keeps
+// such a change and never reads it); recover must keep and record the
+// change from it, leaving the kernel as the apply made it.
+func TestMemRecoverKeepsAppliedWithoutWindow(t *testing.T) {
+	r := newMemRig(t)
+	r.apply(intentA)
+	p := r.propose(intentB)
+	snapshots.KillAfterAppliedForTest(t)
+	if _, err := r.e.Apply(p, snapshots.ApplyOptions{}); err == nil {
+		t.Fatal("the apply was not stopped after its applied journal")
+	}
+	after := r.state()
+	j, err := snapshots.JournalForTest(r.e)
+	if err != nil || j == nil {
+		t.Fatalf("journal after the kill: %v, %v", j, err)
+	}
+	if j.Phase != snapshots.PhaseApplied || j.SnapshotID == "" {
+		t.Fatalf("journal after the kill: phase %q, snapshot %q; want applied with its snapshot", j.Phase, j.SnapshotID)
+	}
+	if n := len(j.Before.Rules) + len(j.Before.Routes); n != 0 {
+		t.Errorf("the applied journal carries %d objects of the state before; recovery never reads them", n)
+	}
+	what, err := r.e.Recover()
+	if err != nil || !strings.Contains(what, "kept and recorded") {
+		t.Fatalf("recover = %q, %v; want the change kept and recorded", what, err)
+	}
+	if got := r.state(); got != after {
+		t.Fatalf("recover changed the kernel:\n%s\nwant:\n%s", got, after)
+	}
+	list, err := r.e.Store().List()
+	if err != nil || len(list) == 0 || list[0].ID != j.SnapshotID {
+		t.Fatalf("newest snapshot after recover: %v (err %v); want %s", list, err, j.SnapshotID)
+	}
+	r.noJournal()
+}
+
 func mustPrefix(s string) netip.Prefix { return netip.MustParsePrefix(s) }
 func mustAddr(s string) netip.Addr     { return netip.MustParseAddr(s) }

@@ -1,7 +1,6 @@
 package snapshots
 
 import (
-	"encoding/json"
 	"reflect"
 	"sync/atomic"
 	"time"
@@ -162,7 +161,7 @@ func (e *Engine) prepareJournal(p *Proposal) {
 	}
 	ch := make(chan encodedBefore, 1)
 	go func() {
-		b, err := json.Marshal(d)
+		b, err := marshalDesired(d)
 		ch <- encodedBefore{d: d, b: b, err: err}
 	}()
 	p.before = ch

@@ -100,7 +100,7 @@ func (j *Journal) setBefore(d netcfg.Desired) error {
 	if len(d.Routes) < encodeBeforeMin {
 		return nil
 	}
-	b, err := json.Marshal(d)
+	b, err := marshalDesired(d)
 	if err != nil {
 		return fmt.Errorf("encode the journal's state before: %w", err)
 	}

@@ -29,3 +29,10 @@ func JournalsAheadForTest() int64 { return journalsAhead.Load() }
 // AheadUsedForTest is how many changes took the id and snapshot Prepare
 // made.
 func AheadUsedForTest() int64 { return aheadUsed.Load() }
+
+// KillAfterAppliedForTest makes the next applies of the test stop right
+// after writing their applied journal, as if killed there.
+func KillAfterAppliedForTest(t interface{ Cleanup(func()) }) {
+	killedAfterApplied = func() bool { return true }
+	t.Cleanup(func() { killedAfterApplied = nil })
+}

@@ -193,6 +193,14 @@ func addThenDelete(o options, ns, name string, w writes, raw *rawConn, full netc
 			return fmt.Errorf("raw writer, delete: %w", err)
 		}
 		del.kernel = append(del.kernel, d)
+		if d, err = raw.sendQuiet(w.rawAdd); err != nil {
+			return fmt.Errorf("raw writer, add, one ACK per window: %w", err)
+		}
+		add.quiet = append(add.quiet, d)
+		if d, err = raw.sendQuiet(w.rawDel); err != nil {
+			return fmt.Errorf("raw writer, delete, one ACK per window: %w", err)
+		}
+		del.quiet = append(del.quiet, d)
 		if d, err = e.apply(full, n); err != nil {
 			return err
 		}
