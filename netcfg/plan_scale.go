@@ -366,7 +366,7 @@ func matchOrdered(live []Route, lk []routeIdx, lo []int32, wk []routeIdx, wo []i
 }
 
 // routesSorted reports whether routes are in RouteKey order, comparing
-// them in place: a Route is 336 bytes, and slices.IsSortedFunc would copy
+// them in place: a Route is 248 bytes, and slices.IsSortedFunc would copy
 // two per comparison.
 func routesSorted(routes []Route) bool {
 	for i := 1; i < len(routes); i++ {
