@@ -283,21 +283,45 @@ func compareIdx(a, b *routeIdx) int {
 
 // keyOrder returns the keys of routes and their positions sorted by key,
 // equal keys in list order. Lists read from the kernel or resolved from
-// an intent are mostly in key order already, which the sort notices.
+// an intent are mostly in key order already, which is checked first.
 func keyOrder(routes []Route) ([]routeIdx, []int32) {
+	keys, order, _ := keyRuns(routes)
+	return keys, order
+}
+
+// keyRuns is keyOrder with the runs of the order whose keys are equal up
+// to the metric, so that its users need not compare keys through order,
+// which misses the cache when the routes came scattered.
+func keyRuns(routes []Route) ([]routeIdx, []int32, []headRun) {
 	keys := make([]routeIdx, len(routes))
-	order := make([]int32, len(routes))
+	inOrder := true
 	for i := range routes {
 		keys[i] = routeIdxOf(&routes[i])
-		order[i] = int32(i)
+		inOrder = inOrder && (i == 0 || compareIdx(&keys[i-1], &keys[i]) <= 0)
 	}
-	slices.SortFunc(order, func(a, b int32) int {
-		if c := compareIdx(&keys[a], &keys[b]); c != 0 {
-			return c
+	if !inOrder {
+		packed := make([]packedKey, len(routes))
+		for i := range keys {
+			packed[i] = packIdx(&keys[i], i)
 		}
-		return cmp.Compare(a, b)
-	})
-	return keys, order
+		order, runs := orderPacked(packed, func(a, b int32) int { return compareIdx(&keys[a], &keys[b]) })
+		return keys, order, runs
+	}
+	order := make([]int32, len(routes))
+	var runs []headRun
+	for i := 0; i < len(order); {
+		j := i + 1
+		for j < len(order) && sameIdxHead(&keys[j], &keys[i]) {
+			j++
+		}
+		if j-i > 1 {
+			runs = append(runs, headRun{int32(i), int32(j)})
+		}
+		for ; i < j; i++ {
+			order[i] = int32(i)
+		}
+	}
+	return keys, order, runs
 }
 
 // matchRoutes pairs every wanted route with the live route of the same
@@ -342,7 +366,7 @@ func matchOrdered(live []Route, lk []routeIdx, lo []int32, wk []routeIdx, wo []i
 }
 
 // routesSorted reports whether routes are in RouteKey order, comparing
-// them in place: a Route is 336 bytes, and slices.IsSortedFunc would copy
+// them in place: a Route is 248 bytes, and slices.IsSortedFunc would copy
 // two per comparison.
 func routesSorted(routes []Route) bool {
 	for i := 1; i < len(routes); i++ {
@@ -376,26 +400,55 @@ func compareRouteKeys(a, b *Route) int {
 	return a.From.Bits() - b.From.Bits()
 }
 
-// sortRoutes sorts routes by RouteKey, as slices.SortFunc would. Routes
-// mostly come in that order already, which is checked first; otherwise
-// their positions are sorted and the routes then moved into place along
-// the permutation's cycles, each once, instead of swapping 336-byte
-// structs through the sort. Equal keys keep their order.
+// sortRoutes sorts routes by RouteKey, as slices.SortStableFunc would.
+// Routes mostly come in that order already, which is checked first;
+// otherwise packed copies of their keys are sorted (orderPacked) and the
+// routes then moved into place.
 func sortRoutes(routes []Route) {
 	if routesSorted(routes) {
 		return
 	}
-	order := make([]int32, len(routes))
-	for i := range order {
-		order[i] = int32(i)
+	packed := make([]packedKey, len(routes))
+	for i := range routes {
+		k := routeIdxOf(&routes[i])
+		packed[i] = packIdx(&k, i)
 	}
-	slices.SortFunc(order, func(a, b int32) int {
-		if c := compareRouteKeys(&routes[a], &routes[b]); c != 0 {
-			return c
+	order, _ := orderPacked(packed, func(a, b int32) int { return compareRouteKeys(&routes[a], &routes[b]) })
+	permuteRoutes(routes, order)
+}
+
+// sortRoutesKeyed is sortRoutes given keyRuns(routes), which resolving
+// has computed for its clash check: the two orders differ only within
+// runs of keys equal up to the metric (compareIdx orders source prefixes
+// by their bytes, compareRouteKeys IPv4 ones first), so only those are
+// sorted again. order is spent.
+func sortRoutesKeyed(routes []Route, order []int32, runs []headRun) {
+	for _, r := range runs {
+		slices.SortFunc(order[r.start:r.end], func(a, b int32) int {
+			if c := compareRouteKeys(&routes[a], &routes[b]); c != 0 {
+				return c
+			}
+			return cmp.Compare(a, b)
+		})
+	}
+	for i, o := range order {
+		if o != int32(i) {
+			permuteRoutes(routes, order)
+			return
 		}
-		return cmp.Compare(a, b)
-	})
-	// routes[i] is to hold what routes[order[i]] holds now.
+	}
+}
+
+// sameIdxHead reports whether a and b are the same key up to the metric.
+func sameIdxHead(a, b *routeIdx) bool {
+	return a.table == b.table && a.fam == b.fam && a.addrHi == b.addrHi && a.addrLo == b.addrLo &&
+		a.bits == b.bits && a.tos == b.tos && a.metric == b.metric
+}
+
+// permuteRoutes moves routes[order[i]] to routes[i] for every i along the
+// permutation's cycles, each route once, instead of swapping 248-byte
+// structs through a sort. order is spent.
+func permuteRoutes(routes []Route, order []int32) {
 	for i := range order {
 		if order[i] < 0 {
 			continue

@@ -177,12 +177,12 @@ func (r *resolver) run() (Desired, error) {
 	for i := range r.in.Routes {
 		r.route(i, &r.in.Routes[i])
 	}
-	r.checkRouteClashes()
+	order, runs := r.checkRouteClashes()
 	if len(r.errs) > 0 {
 		return Desired{}, errors.Join(r.errs...)
 	}
 	slices.SortFunc(r.d.Rules, func(a, b Rule) int { return CompareRules(&a, &b) })
-	sortRoutes(r.d.Routes)
+	sortRoutesKeyed(r.d.Routes, order, runs)
 	slices.SortFunc(r.d.Names, func(a, b TableName) int { return cmpU32(a.ID, b.ID) })
 	slices.Sort(r.d.Tables)
 	r.d.Tables = slices.Compact(r.d.Tables)
@@ -514,21 +514,10 @@ func (r *resolver) route(i int, x *RouteIntent) {
 // routes are compared in key order rather than through a map under
 // RouteKey, which cost 386 bytes a route at 1M routes; each clash is
 // reported at the later route, against the first of its key, in the
-// order of the routes.
-func (r *resolver) checkRouteClashes() {
-	keys, order := keyOrder(r.d.Routes)
-	type clash struct{ first, dup int32 }
-	var clashes []clash
-	for k := 0; k < len(order); {
-		first, end := order[k], k+1
-		for end < len(order) && compareIdx(&keys[order[end]], &keys[first]) == 0 {
-			clashes = append(clashes, clash{first, order[end]})
-			end++
-		}
-		k = end
-	}
-	slices.SortFunc(clashes, func(a, b clash) int { return cmp.Compare(a.dup, b.dup) })
-	for _, c := range clashes {
+// order of the routes. It returns the routes' keyRuns, for sorting them.
+func (r *resolver) checkRouteClashes() ([]int32, []headRun) {
+	keys, order, runs := keyRuns(r.d.Routes)
+	for _, c := range routeClashes(keys, order, runs) {
 		a, b := &r.d.Routes[c.first], &r.d.Routes[c.dup]
 		if RouteEqual(a, b) {
 			r.fail(fieldErr(originField(r.origin[c.dup]), "the route %s is planned twice", RouteString(a)))
@@ -536,4 +525,27 @@ func (r *resolver) checkRouteClashes() {
 		}
 		r.fail(fieldErr(originField(r.origin[c.dup]), "%s clashes with %s: a table holds one route per destination and metric; give each NIC its own table, or set a metric", RouteString(b), RouteString(a)))
 	}
+	return order, runs
+}
+
+// routeClash is a route (dup) with the key of an earlier one (first).
+type routeClash struct{ first, dup int32 }
+
+// routeClashes lists the routes whose key an earlier route has, given
+// keyRuns, in the order of the routes. Equal keys are equal up to the
+// metric, so only the runs are searched.
+func routeClashes(keys []routeIdx, order []int32, runs []headRun) []routeClash {
+	var clashes []routeClash
+	for _, run := range runs {
+		for k := run.start; k < run.end; {
+			first, end := order[k], k+1
+			for end < run.end && compareIdx(&keys[order[end]], &keys[first]) == 0 {
+				clashes = append(clashes, routeClash{first, order[end]})
+				end++
+			}
+			k = end
+		}
+	}
+	slices.SortFunc(clashes, func(a, b routeClash) int { return cmp.Compare(a.dup, b.dup) })
+	return clashes
 }

@@ -29,18 +29,23 @@ func benchPlan100k() netcfg.Plan {
 
 // BenchmarkWritePlanText100k is the printout of that plan, diff and
 // commands, in a namespace: 200k lines, in the plain styles (what a pipe
-// gets) and in colour.
+// gets) and in colour, as WritePlanText makes it (in chunks on every core)
+// and, for a reference taken in the same run, on one goroutine.
 func BenchmarkWritePlanText100k(b *testing.B) {
 	p := benchPlan100k()
 	names := netcfg.Names{}
 	for _, set := range []struct {
-		name string
-		st   Styles
-	}{{"plain", PlainStyles()}, {"colour", DefaultStyles(true)}} {
+		name    string
+		st      Styles
+		workers int
+	}{
+		{"plain", PlainStyles(), planWorkers(len(p.Changes))}, {"colour", DefaultStyles(true), planWorkers(len(p.Changes))},
+		{"plain-sequential", PlainStyles(), 1}, {"colour-sequential", DefaultStyles(true), 1},
+	} {
 		b.Run(set.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for range b.N {
-				if err := WritePlanText(io.Discard, &p, &names, "/etc/iproute2/rt_tables.d/nictab.conf", "pln1", true, set.st); err != nil {
+				if err := writePlanText(io.Discard, &p, &names, "/etc/iproute2/rt_tables.d/nictab.conf", "pln1", true, set.st, set.workers); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -37,23 +37,54 @@ func (h *hintsWriter) Write(p []byte) (int, error) {
 }
 
 func (h *hintsWriter) flushLine() error {
-	var err error
+	if h.word == "" && h.a.netns != "" {
+		h.word = shellWord(h.a.netns)
+	}
+	h.out = h.appendLine(h.out[:0], h.line)
+	h.line = h.line[:0]
+	_, err := h.w.Write(h.out)
+	return err
+}
+
+// appendLine appends line with the hints applied to dst; h.word is set
+// when there is a namespace. It changes nothing of h, for LineRewrite's
+// goroutines.
+func (h *hintsWriter) appendLine(dst, line []byte) []byte {
 	switch {
-	case bytes.Contains(h.line, []byte("`nictab ")):
-		_, err = h.w.WriteString(h.a.hints(string(h.line)))
-	case h.a.netns != "" && bytes.Contains(h.line, []byte("ip ")):
+	case bytes.Contains(line, []byte("`nictab ")):
+		return append(dst, h.a.hints(string(line))...)
+	case h.word != "" && bytes.Contains(line, []byte("ip ")):
 		// What hints does to a line with no nictab command in it, without
 		// a string each way: a plan's printout is 200k such lines.
-		if h.word == "" {
-			h.word = shellWord(h.a.netns)
-		}
-		h.out = appendIPNetns(h.out[:0], h.line, h.word)
-		_, err = h.w.Write(h.out)
-	default:
-		_, err = h.w.Write(h.line)
+		return appendIPNetns(dst, line, h.word)
 	}
-	h.line = h.line[:0]
-	return err
+	return append(dst, line...)
+}
+
+// LineRewrite lets ui.WritePlanText apply the hints to the chunks of a big
+// plan on the goroutines that make them: hints act on each line alone.
+func (h *hintsWriter) LineRewrite() (func(dst, lines []byte) []byte, io.Writer) {
+	if len(h.line) > 0 {
+		return nil, nil
+	}
+	if h.word == "" && h.a.netns != "" {
+		h.word = shellWord(h.a.netns)
+	}
+	return h.appendLines, h.w
+}
+
+// appendLines is appendLine of each line of lines, the last one whole or
+// not.
+func (h *hintsWriter) appendLines(dst, lines []byte) []byte {
+	for len(lines) > 0 {
+		i := bytes.IndexByte(lines, '\n') + 1
+		if i == 0 {
+			i = len(lines)
+		}
+		dst = h.appendLine(dst, lines[:i])
+		lines = lines[i:]
+	}
+	return dst
 }
 
 // Flush writes the last line, whole or not, and the buffer.

@@ -5,9 +5,14 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/netip"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/snapshots"
+	"github.com/nictab/nictab/ui"
 )
 
 // TestHintsWriterSameAsWhole: hints applied line by line as the text
@@ -84,6 +89,108 @@ func BenchmarkHintsWriterPlan100k(b *testing.B) {
 			return err
 		}); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// plan100k is the plan of 100k routes of one table, one `{table: 100, to:
+// …/26, via: 10.0.0.2, dev: sc0}` each, into an empty table.
+func plan100k() netcfg.Plan {
+	const n = 100_000
+	gw := netip.MustParseAddr("10.0.0.2")
+	routes := make([]netcfg.Route, n)
+	p := netcfg.Plan{Changes: make([]netcfg.Change, n)}
+	for i := range routes {
+		a := 0x14000000 + uint32(i)<<6
+		routes[i] = netcfg.Route{
+			Table: 100, Type: netcfg.RouteUnicast, Gw: gw, Dev: "sc0", Proto: netcfg.ProtoNictab, Scope: netcfg.ScopeUniverse,
+			Dst: netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)}), 26),
+		}
+		p.Changes[i] = netcfg.Change{Action: netcfg.ChangeAdd, After: netcfg.Object{Route: &routes[i]}, Reason: "table 100 needs it"}
+	}
+	return p
+}
+
+// BenchmarkPrintPlan100k is what `nictab --netns bench1 apply` prints of
+// that plan before its first kernel write, diff, commands and hints, to a
+// pipe (plain styles). With -cpu 1 it is made on one goroutine, as it was
+// before the chunks.
+func BenchmarkPrintPlan100k(b *testing.B) {
+	prop := &snapshots.Proposal{Plan: plan100k()}
+	a := &app{out: io.Discard, netns: "bench1", stateDir: "/tmp/state", noColor: true}
+	for b.Loop() {
+		if err := a.printPlan(prop, false, true); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// randomHintPlan is a plan of n route changes across tables, with devices
+// named like the words the hints look for, and notes and conflicts that
+// name nictab and ip commands.
+func randomHintPlan(rng *rand.Rand, n int) netcfg.Plan {
+	var p netcfg.Plan
+	devs := []string{"eth0", "ip", "route", "rule", "sc0", "a b", "`x"}
+	for i := range n {
+		r := &netcfg.Route{
+			Table: []uint32{13, 100, 254}[rng.IntN(3)], Type: netcfg.RouteUnicast, Dev: devs[rng.IntN(len(devs))],
+			Proto: netcfg.ProtoNictab, Scope: netcfg.ScopeLink,
+			Dst: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 0}), 24),
+		}
+		c := netcfg.Change{Action: netcfg.ChangeAction(1 + rng.IntN(3)), Before: netcfg.Object{Route: r}, After: netcfg.Object{Route: r}}
+		if rng.IntN(50) == 0 {
+			c = netcfg.Change{Action: netcfg.ChangeAdd, After: netcfg.Object{Name: &netcfg.TableName{ID: 13, Name: "vpn"}}}
+		}
+		p.Changes = append(p.Changes, c)
+	}
+	p.Notes = []netcfg.Note{{Text: "left as it is (`nictab snapshot save --adopt` takes it over)"}, {Text: "seen: ip route add 10.0.0.0/8 dev eth0"}}
+	if rng.IntN(2) == 0 {
+		p.Conflicts = []netcfg.Conflict{{Text: "(ip -6 rule del pref 5) failed: run `nictab recover`"}}
+	}
+	return p
+}
+
+// TestPlanHintsChunkedSameAsWhole: the printout of a plan with the hints
+// of --netns and --state-dir, big plans' made and rewritten in chunks on
+// several goroutines, is what the hints on the whole printout made on one
+// goroutine give, in plain and colour, below and above the size at which
+// the chunks begin, and through printPlan.
+func TestPlanHintsChunkedSameAsWhole(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 18))
+	const nf = "/etc/iproute2/rt_tables.d/nictab.conf"
+	names := &netcfg.Names{Tables: []netcfg.TableName{{ID: 13, Name: "vpn"}}}
+	apps := []*app{{netns: "lab 1"}, {netns: "pln1", stateDir: "/tmp/s t"}, {stateDir: "/s"}}
+	for _, n := range []int{3, 300, 4095, 4096, 9000} {
+		p := randomHintPlan(rng, n)
+		for _, a := range apps {
+			for _, st := range []ui.Styles{ui.PlainStyles(), ui.DefaultStyles(true)} {
+				plain := ui.RenderPlanTextIn(&p, names, nf, a.netns, true, st)
+				want := a.hints(plain)
+				if want == plain {
+					t.Fatalf("%d changes, netns %q, state %q: the hints changed nothing", n, a.netns, a.stateDir)
+				}
+				var out bytes.Buffer
+				if err := a.writePlanText(&out, func(w io.Writer) error {
+					return ui.WritePlanText(w, &p, names, nf, a.netns, true, st)
+				}); err != nil {
+					t.Fatal(err)
+				}
+				if out.String() != want {
+					t.Fatalf("%d changes, netns %q, state %q: the printout with hints differs", n, a.netns, a.stateDir)
+				}
+			}
+		}
+		a := &app{netns: "lab 1", stateDir: "/s", noColor: true}
+		var out bytes.Buffer
+		a.out = &out
+		prop := &snapshots.Proposal{Plan: p, Live: netcfg.State{Names: *names}}
+		if err := a.printPlan(prop, false, true); err != nil {
+			t.Fatal(err)
+		}
+		pn := ui.PlanNames(prop.Live.Names, &p)
+		want := a.hints(ui.RenderPlanTextIn(&p, &pn, netcfg.NamesFile{Paths: a.namePaths()}.TablesPath(), a.netns, true, ui.PlainStyles()))
+		if out.String() != want {
+			t.Fatalf("%d changes: printPlan differs from the hints on the whole printout", n)
 		}
 	}
 }

@@ -1,0 +1,131 @@
+package netcfg
+
+import (
+	"cmp"
+	"slices"
+)
+
+// packedKey is a route's key up to its metric as one 256-bit big-endian
+// number, its position in the low 32 bits: table (4 bytes), family (1),
+// the destination's 16 bytes, prefix length + 1 (1), tos (1), metric (4),
+// a zero byte, position (4). Routes are 248 bytes and come in file order,
+// so a comparison through them misses the cache twice; these keys sit
+// side by side, compare as compareIdx and compareRouteKeys do up to the
+// source prefix, and the position breaks every tie as a stable sort
+// would.
+type packedKey [4]uint64
+
+func packIdx(k *routeIdx, i int) packedKey {
+	return packedKey{
+		uint64(k.table)<<32 | uint64(k.fam)<<24 | k.addrHi>>40,
+		k.addrHi<<24 | k.addrLo>>40,
+		k.addrLo<<24 | uint64(uint8(k.bits+1))<<16 | uint64(k.tos)<<8 | uint64(k.metric>>24),
+		uint64(k.metric)<<40 | uint64(uint32(i)),
+	}
+}
+
+func (k *packedKey) pos() int32 { return int32(uint32(k[3])) }
+
+// sameHead reports whether a and b hold the same key up to the metric.
+func sameHead(a, b *packedKey) bool {
+	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3]>>32 == b[3]>>32
+}
+
+func comparePacked(a, b packedKey) int {
+	for i := range a {
+		if a[i] != b[i] {
+			return cmp.Compare(a[i], b[i])
+		}
+	}
+	return 0
+}
+
+// keyBytes is how many bytes of a packedKey order routes: the position
+// after them needs no pass, the sort being stable and the keys built in
+// position order.
+const keyBytes = 27
+
+func keyByte(k *packedKey, p int) uint8 { return uint8(k[p>>3] >> (56 - 8*(p&7))) }
+
+// headRun is a run of positions in key order, start to end, whose keys
+// are equal up to the metric: where two orders that differ only in how
+// they compare source prefixes can differ, and where clashes are.
+type headRun struct{ start, end int32 }
+
+// orderPacked sorts keys, then each run of keys equal up to the metric by
+// tie (given two positions), and returns the positions in that order
+// with those runs. The keys are sorted by a radix sort on their bytes
+// that skips the bytes all keys share (table, family and most of an IPv4
+// address usually), unless they are in order already: a list read from
+// the kernel or resolved from a sorted intent.
+func orderPacked(keys []packedKey, tie func(a, b int32) int) ([]int32, []headRun) {
+	switch {
+	case slices.IsSortedFunc(keys, comparePacked):
+	case len(keys) < 256:
+		slices.SortFunc(keys, comparePacked)
+	default:
+		radixSortPacked(keys)
+	}
+	order := make([]int32, len(keys))
+	var runs []headRun
+	for i := 0; i < len(keys); {
+		j := i + 1
+		for j < len(keys) && sameHead(&keys[j], &keys[i]) {
+			j++
+		}
+		if j-i > 1 {
+			runs = append(runs, headRun{int32(i), int32(j)})
+			slices.SortFunc(keys[i:j], func(a, b packedKey) int {
+				if c := tie(a.pos(), b.pos()); c != 0 {
+					return c
+				}
+				return cmp.Compare(a.pos(), b.pos())
+			})
+		}
+		for ; i < j; i++ {
+			order[i] = keys[i].pos()
+		}
+	}
+	return order, runs
+}
+
+// radixSortPacked sorts keys, least significant byte first, counting
+// every byte's values in one pass beforehand.
+func radixSortPacked(keys []packedKey) {
+	var count [keyBytes][256]uint32
+	for i := range keys {
+		k := &keys[i]
+		for p := range keyBytes {
+			count[p][keyByte(k, p)]++
+		}
+	}
+	var tmp []packedKey
+	src := keys
+	for p := keyBytes - 1; p >= 0; p-- {
+		c := &count[p]
+		if c[keyByte(&src[0], p)] == uint32(len(src)) {
+			continue // every key has the same byte here
+		}
+		if tmp == nil {
+			tmp = make([]packedKey, len(keys))
+		}
+		dst := tmp
+		if &src[0] == &tmp[0] {
+			dst = keys
+		}
+		var at uint32
+		for b := range c {
+			at, c[b] = at+c[b], at
+		}
+		for i := range src {
+			k := &src[i]
+			b := keyByte(k, p)
+			dst[c[b]] = *k
+			c[b]++
+		}
+		src = dst
+	}
+	if &src[0] != &keys[0] {
+		copy(keys, src)
+	}
+}
