@@ -12,10 +12,7 @@ import (
 // pipelined writes: the quickest way to a big table.
 func loadRoutes(tb testing.TB, k netcfg.Kernel, routes []netcfg.Route) {
 	tb.Helper()
-	ops := make([]netcfg.Op, len(routes))
-	for i := range routes {
-		ops[i] = netcfg.Op{Kind: netcfg.OpAddRoute, Route: &routes[i]}
-	}
+	ops := addRouteOps(routes)
 	if r := k.Exec(ops); r.Failed != nil {
 		tb.Fatal(r.Failed)
 	}

@@ -20,10 +20,7 @@ func TestExecWindowFitsReceiveBuffer(t *testing.T) {
 	ns := scaleNS(t)
 	k := openScale(t, ns)
 	routes := scaleRoutes(20_000, scaleTable)
-	ops := make([]netcfg.Op, len(routes))
-	for i := range routes {
-		ops[i] = netcfg.Op{Kind: netcfg.OpAddRoute, Route: &routes[i]}
-	}
+	ops := addRouteOps(routes)
 	if r := k.Exec(ops); r.Failed != nil || r.Done != len(ops) || len(r.Stray) > 0 {
 		t.Fatalf("Exec = done %d, failed %v, stray %d; want all %d done", r.Done, r.Failed, len(r.Stray), len(ops))
 	}
@@ -51,10 +48,7 @@ func TestExecSettlesLostACKs(t *testing.T) {
 	for i := 1; i < window; i += 2 {
 		routes[i].Gw = netip.MustParseAddr("10.1.0.1") // not on-link
 	}
-	ops := make([]netcfg.Op, len(routes))
-	for i := range routes {
-		ops[i] = netcfg.Op{Kind: netcfg.OpAddRoute, Route: &routes[i]}
-	}
+	ops := addRouteOps(routes)
 	r := k.Exec(ops)
 	if netcfg.LostACKWindows(k) == 0 {
 		t.Fatal("the kernel dropped no answer: the test proves nothing")
@@ -98,10 +92,7 @@ func TestExecRefusalMidWindow(t *testing.T) {
 	ns := scaleNS(t)
 	k := openScale(t, ns)
 	routes := scaleRoutes(1_000, scaleTable)
-	ops := make([]netcfg.Op, len(routes))
-	for i := range routes {
-		ops[i] = netcfg.Op{Kind: netcfg.OpAddRoute, Route: &routes[i]}
-	}
+	ops := addRouteOps(routes)
 	order := netcfg.SendOrder(ops)
 	last := int(order[len(order)-1])
 	mid := last / 2

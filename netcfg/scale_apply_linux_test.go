@@ -165,10 +165,7 @@ func TestScaleExecAccountsForEveryACK(t *testing.T) {
 	k := openScale(t, ns)
 	routes := scaleRoutes(20_000, scaleTable)
 	routes[5_000].Gw = netip.MustParseAddr("10.1.0.1")
-	ops := make([]netcfg.Op, len(routes))
-	for i := range routes {
-		ops[i] = netcfg.Op{Kind: netcfg.OpAddRoute, Route: &routes[i]}
-	}
+	ops := addRouteOps(routes)
 	r := k.Exec(ops)
 	if r.Failed == nil || r.Failed.Index != 5_000 || r.Done != 5_000 {
 		t.Fatalf("Exec = done %d, failed %v; want op 5000 refused after 5000 done", r.Done, r.Failed)

@@ -88,3 +88,12 @@ func planTo(tb testing.TB, k netcfg.Kernel, names func() netcfg.Names, table uin
 	}
 	return netcfg.PlanChanges(live, netcfg.Desired{Routes: routes, Tables: []uint32{table}})
 }
+
+// addRouteOps is an op adding each of routes, in their order.
+func addRouteOps(routes []netcfg.Route) []netcfg.Op {
+	ops := make([]netcfg.Op, len(routes))
+	for i := range routes {
+		ops[i] = netcfg.Op{Kind: netcfg.OpAddRoute, Route: &routes[i]}
+	}
+	return ops
+}
