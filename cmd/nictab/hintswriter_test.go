@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nictab/nictab/internal/benchplan"
 	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/snapshots"
 	"github.com/nictab/nictab/ui"
@@ -93,30 +94,12 @@ func BenchmarkHintsWriterPlan100k(b *testing.B) {
 	}
 }
 
-// plan100k is the plan of 100k routes of one table, one `{table: 100, to:
-// …/26, via: 10.0.0.2, dev: sc0}` each, into an empty table.
-func plan100k() netcfg.Plan {
-	const n = 100_000
-	gw := netip.MustParseAddr("10.0.0.2")
-	routes := make([]netcfg.Route, n)
-	p := netcfg.Plan{Changes: make([]netcfg.Change, n)}
-	for i := range routes {
-		a := 0x14000000 + uint32(i)<<6
-		routes[i] = netcfg.Route{
-			Table: 100, Type: netcfg.RouteUnicast, Gw: gw, Dev: "sc0", Proto: netcfg.ProtoNictab, Scope: netcfg.ScopeUniverse,
-			Dst: netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)}), 26),
-		}
-		p.Changes[i] = netcfg.Change{Action: netcfg.ChangeAdd, After: netcfg.Object{Route: &routes[i]}, Reason: "table 100 needs it"}
-	}
-	return p
-}
-
 // BenchmarkPrintPlan100k is what `nictab --netns bench1 apply` prints of
-// that plan before its first kernel write, diff, commands and hints, to a
+// benchplan.Routes100k before its first kernel write, diff, commands and hints, to a
 // pipe (plain styles). With -cpu 1 it is made on one goroutine, as it was
 // before the chunks.
 func BenchmarkPrintPlan100k(b *testing.B) {
-	prop := &snapshots.Proposal{Plan: plan100k()}
+	prop := &snapshots.Proposal{Plan: benchplan.Routes100k()}
 	a := &app{out: io.Discard, netns: "bench1", stateDir: "/tmp/state", noColor: true}
 	for b.Loop() {
 		if err := a.printPlan(prop, false, true); err != nil {
