@@ -34,14 +34,7 @@ func resolveIntent100k() (netcfg.Intent, netcfg.State) {
 // `nictab plan -f` does after reading the file.
 func BenchmarkResolve100k(b *testing.B) {
 	in, live := resolveIntent100k()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		d, err := netcfg.Resolve(in, live, netcfg.DefaultPriorities)
-		if err != nil || len(d.Routes) != len(in.Routes) {
-			b.Fatalf("resolved %d routes, %v", len(d.Routes), err)
-		}
-	}
+	benchResolve(b, in, live)
 }
 
 // BenchmarkResolve100kScattered resolves the same routes in a shuffled
@@ -51,14 +44,7 @@ func BenchmarkResolve100kScattered(b *testing.B) {
 	in, live := resolveIntent100k()
 	rng := rand.New(rand.NewPCG(18, 100))
 	rng.Shuffle(len(in.Routes), func(i, j int) { in.Routes[i], in.Routes[j] = in.Routes[j], in.Routes[i] })
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		d, err := netcfg.Resolve(in, live, netcfg.DefaultPriorities)
-		if err != nil || len(d.Routes) != len(in.Routes) {
-			b.Fatalf("resolved %d routes, %v", len(d.Routes), err)
-		}
-	}
+	benchResolve(b, in, live)
 }
 
 // BenchmarkProposePlan100k plans the resolved routes into an empty table,
@@ -75,6 +61,17 @@ func BenchmarkProposePlan100k(b *testing.B) {
 		p := netcfg.PlanChanges(live, d)
 		if len(p.Changes) != len(in.Routes) {
 			b.Fatalf("%d changes, want %d", len(p.Changes), len(in.Routes))
+		}
+	}
+}
+
+func benchResolve(b *testing.B, in netcfg.Intent, live netcfg.State) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		d, err := netcfg.Resolve(in, live, netcfg.DefaultPriorities)
+		if err != nil || len(d.Routes) != len(in.Routes) {
+			b.Fatalf("resolved %d routes, %v", len(d.Routes), err)
 		}
 	}
 }
