@@ -30,6 +30,7 @@ func quietGC() (restore func()) {
 		{Name: "/memory/classes/heap/objects:bytes"},
 		{Name: "/memory/classes/total:bytes"},
 		{Name: "/memory/classes/heap/released:bytes"},
+		{Name: "/gc/heap/live:bytes"},
 	}
 	metrics.Read(m)
 	for _, x := range m {
@@ -37,11 +38,16 @@ func quietGC() (restore func()) {
 			return func() {}
 		}
 	}
-	heap, total, released := m[0].Value.Uint64(), m[1].Value.Uint64(), m[2].Value.Uint64()
-	if heap == 0 || heap >= applyGCBudget {
+	heap, total, released, live := m[0].Value.Uint64(), m[1].Value.Uint64(), m[2].Value.Uint64(), m[3].Value.Uint64()
+	if heap == 0 || live == 0 || heap >= applyGCBudget {
 		return func() {}
 	}
-	pct := int(100 * applyGCBudget / heap)
+	// The collector's goal is a multiple of the heap its last collection
+	// found live, not of the heap now: with the garbage made since (a
+	// plan's parse leaves as much again), a percentage of the heap now
+	// brought the next collection on halfway through a 100k-route
+	// read-back, write barriers and assists doubling its time.
+	pct := int(100 * (heap + applyGCBudget - live) / live)
 	// NOTE: raised straight to pct, never through -1 to read the old
 	// value: turning the collector off waits for a collection under way
 	// to finish its marking, 50 ms after an apply that left 100k routes
