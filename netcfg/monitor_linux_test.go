@@ -62,6 +62,38 @@ func TestApplyWatchedQuiet(t *testing.T) {
 	}
 }
 
+// probeKernel calls probe before each batch of writes.
+type probeKernel struct {
+	netcfg.Kernel
+	probe func()
+}
+
+func (p *probeKernel) Exec(ops []netcfg.Op) netcfg.ExecResult {
+	p.probe()
+	return p.Kernel.Exec(ops)
+}
+
+// TestApplyWatchedClosedBeforeWriting checks that the change monitor is
+// closed once the stale check is done, before the first write: open, the
+// kernel would queue every route of the change on it.
+func TestApplyWatchedClosedBeforeWriting(t *testing.T) {
+	e := newEngineT(t)
+	p, w := e.planWatched(specIntent())
+	batches := 0
+	k := &probeKernel{Kernel: e.k, probe: func() {
+		batches++
+		if _, err := netcfg.WatchedQuiet(w); err == nil {
+			t.Errorf("the change monitor still listened when batch %d was written", batches)
+		}
+	}}
+	if _, err := netcfg.Apply(k, p, netcfg.ApplyOptions{LoadNames: e.names, Names: netcfg.NamesFile{Paths: e.paths}, Watched: w}); err != nil {
+		t.Fatal(err)
+	}
+	if batches == 0 {
+		t.Fatal("the apply wrote nothing")
+	}
+}
+
 // TestApplyWatchedStale changes the namespace between a plan read under
 // a change monitor and its apply: the monitor hears of it, and the plan
 // is refused as without one. Taking a link down removes the IPv4 routes

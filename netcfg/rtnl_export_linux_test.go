@@ -84,3 +84,7 @@ func RawRefusal(k Kernel) ([]byte, uint16, error) {
 
 // SendOrder is the order in which Exec sends ops, as op indices.
 func SendOrder(ops []Op) []int32 { return sendOrder(ops) }
+
+// WatchedQuiet asks w's change monitor whether it heard anything since it
+// opened; a closed monitor answers with an error.
+func WatchedQuiet(w *Watched) (bool, error) { return w.quiet() }
