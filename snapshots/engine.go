@@ -340,6 +340,15 @@ func (e *Engine) Apply(p *Proposal, o ApplyOptions) (*Outcome, error) {
 	// made while the kernel applies (see startPending).
 	var spec <-chan pendingBytes
 	var at time.Time
+	// Whatever the apply ends in short of its pending snapshot saved,
+	// the file staged for it goes; the error it returns says what went
+	// wrong, and a file that cannot be removed now goes at the next
+	// recovery (removeStaleTemporaries).
+	defer func() {
+		if spec != nil {
+			_ = discardPending(spec)
+		}
+	}()
 	res, err := netcfg.Apply(k, p.Plan, netcfg.ApplyOptions{
 		LoadNames: e.names,
 		Names:     netcfg.NamesFile{Paths: e.cfg.NamePaths},
@@ -374,6 +383,9 @@ func (e *Engine) Apply(p *Proposal, o ApplyOptions) (*Outcome, error) {
 			if spec == nil && !o.Unrecorded && !p.Plan.Empty() {
 				spec = e.startPending(p, before.Links, j.TxID, at)
 			}
+			if spec != nil {
+				spec = e.stagePending(spec)
+			}
 			return nil
 		},
 	})
@@ -396,7 +408,9 @@ func (e *Engine) Apply(p *Proposal, o ApplyOptions) (*Outcome, error) {
 	}
 	snap := e.snapshotAt(p, res.After, j.TxID, at)
 	j.SnapshotID = snap.Meta.ID
-	if err := e.savePending(snap, spec); err != nil {
+	err = e.savePending(snap, spec)
+	spec = nil
+	if err != nil {
 		return nil, e.undoUnrecorded(k, j, fmt.Errorf("the change could not be recorded: %w", err))
 	}
 	if o.Confirm > 0 {

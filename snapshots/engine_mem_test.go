@@ -31,6 +31,8 @@ type memRig struct {
 	e   *snapshots.Engine
 	dir string
 	np  netcfg.NamePaths
+	// wrap, when set, is what the engine's kernels are seen through.
+	wrap func(netcfg.Kernel) netcfg.Kernel
 }
 
 func newMemRig(t *testing.T) *memRig {
@@ -47,9 +49,15 @@ func (r *memRig) engine() *snapshots.Engine {
 	e, err := snapshots.NewEngine(snapshots.EngineConfig{
 		StateDir:  r.dir,
 		NamePaths: r.np,
-		Open:      r.k.Open,
-		Host:      "testhost",
-		Version:   "test",
+		Open: func() (netcfg.Kernel, error) {
+			k, err := r.k.Open()
+			if err == nil && r.wrap != nil {
+				k = r.wrap(k)
+			}
+			return k, err
+		},
+		Host:    "testhost",
+		Version: "test",
 		StartWatchdog: func(l *snapshots.Lock) error {
 			fd, err := syscall.Dup(int(l.File().Fd()))
 			if err != nil {
@@ -153,6 +161,23 @@ func sortRoutes(d string) string {
 	return strings.Join(lines, "\n")
 }
 
+// pendingFiles lists the state directory's pending directory.
+func (r *memRig) pendingFiles() []string {
+	r.t.Helper()
+	es, err := os.ReadDir(filepath.Join(r.dir, "pending"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	var out []string
+	for _, e := range es {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
 func (r *memRig) noJournal() {
 	r.t.Helper()
 	if need, err := r.e.NeedsRecovery(); need || err != nil {
@@ -204,6 +229,9 @@ func TestMemApplyAllOrNothing(t *testing.T) {
 				}
 				if after := r.state(); after != before {
 					t.Fatalf("fault at op %d: the kernel changed:\nbefore:\n%s\nafter:\n%s\nops:\n%s", i, before, after, strings.Join(r.k.Log(), "\n"))
+				}
+				if f := r.pendingFiles(); len(f) > 0 {
+					t.Fatalf("fault at op %d: the pending directory holds %q", i, f)
 				}
 				r.noJournal()
 			}
@@ -394,3 +422,93 @@ func TestMemRecoverKeepsAppliedWithoutWindow(t *testing.T) {
 
 func mustPrefix(s string) netip.Prefix { return netip.MustParsePrefix(s) }
 func mustAddr(s string) netip.Addr     { return netip.MustParseAddr(s) }
+
+// afterExecKernel runs after once its first batch of writes is done.
+type afterExecKernel struct {
+	netcfg.Kernel
+	after func()
+}
+
+func (a *afterExecKernel) Exec(ops []netcfg.Op) netcfg.ExecResult {
+	res := a.Kernel.Exec(ops)
+	if a.after != nil {
+		a.after()
+		a.after = nil
+	}
+	return res
+}
+
+// TestMemStagedPending follows the pending snapshot's file, written while
+// the kernel applies: a verified change renames it into place, and it is
+// the snapshot saved; a change that fails its verify leaves no file; one
+// left by a killed apply goes at the next recovery and the next apply.
+func TestMemStagedPending(t *testing.T) {
+	t.Run("kept", func(t *testing.T) {
+		r := newMemRig(t)
+		r.apply(intentA)
+		staged := snapshots.StagedUsedForTest()
+		out := r.apply(intentB)
+		if got := snapshots.StagedUsedForTest() - staged; got != 1 {
+			t.Errorf("%d pending snapshots were saved from a staged file; want 1", got)
+		}
+		if f := r.pendingFiles(); len(f) > 0 {
+			t.Errorf("the pending directory holds %q after the change was kept", f)
+		}
+		s, err := r.e.Store().Get(out.Snapshot.Meta.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := sortRoutes(targetDump(*s.Resolved)), r.owned(); got != want {
+			t.Errorf("the saved snapshot records:\n%s\nthe kernel holds:\n%s", got, want)
+		}
+	})
+	t.Run("verify fails", func(t *testing.T) {
+		r := newMemRig(t)
+		r.apply(intentA)
+		p := r.propose(intentB)
+		before := r.state()
+		gone := p.Plan.Target.Routes[0]
+		r.wrap = func(k netcfg.Kernel) netcfg.Kernel {
+			return &afterExecKernel{Kernel: k, after: func() {
+				if err := r.k.Foreign(netcfg.Op{Kind: netcfg.OpDelRoute, Route: &gone}); err != nil {
+					t.Error(err)
+				}
+			}}
+		}
+		r.e = r.engine()
+		_, err := r.e.Apply(p, snapshots.ApplyOptions{})
+		if err == nil || !strings.Contains(err.Error(), "verify") {
+			t.Fatalf("err = %v; want the verify to fail", err)
+		}
+		if f := r.pendingFiles(); len(f) > 0 {
+			t.Errorf("the pending directory holds %q after a failed verify", f)
+		}
+		if got := r.state(); got != before {
+			t.Errorf("the kernel after the failed verify:\n%s\nwant:\n%s", got, before)
+		}
+		r.noJournal()
+	})
+	t.Run("left by a kill", func(t *testing.T) {
+		r := newMemRig(t)
+		r.apply(intentA)
+		pending := filepath.Join(r.dir, "pending")
+		if err := os.MkdirAll(pending, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		left := filepath.Join(pending, ".261202-000000.yaml.tmp-0123456789ab")
+		for _, step := range []func() error{
+			func() error { _, err := r.e.Recover(); return err },
+			func() error { _, err := r.e.Apply(r.propose(intentB), snapshots.ApplyOptions{}); return err },
+		} {
+			if err := os.WriteFile(left, []byte("version: 1\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := step(); err != nil {
+				t.Fatal(err)
+			}
+			if f := r.pendingFiles(); len(f) > 0 {
+				t.Errorf("the pending directory holds %q", f)
+			}
+		}
+	})
+}

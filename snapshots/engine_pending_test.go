@@ -34,14 +34,21 @@ func TestPendingEncodedAheadOnlyWhenSame(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	staged, err := e.store.stagePending(ahead, b)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ch := make(chan pendingBytes, 1)
-	ch <- pendingBytes{snap: ahead, b: b}
+	ch <- pendingBytes{snap: ahead, b: b, staged: staged}
 	n := speculated.Load()
 	if err := e.savePending(read, ch); err != nil {
 		t.Fatal(err)
 	}
 	if speculated.Load() != n {
 		t.Error("the bytes encoded ahead were used for another snapshot")
+	}
+	if names, err := os.ReadDir(filepath.Join(dir, pendingDir)); err != nil || len(names) != 1 {
+		t.Errorf("the pending directory holds %v (%v); want the read-back's snapshot alone, the staged file gone", names, err)
 	}
 	got, err := os.ReadFile(filepath.Join(dir, pendingDir, "261202-060000.yaml"))
 	if err != nil {
@@ -53,6 +60,34 @@ func TestPendingEncodedAheadOnlyWhenSame(t *testing.T) {
 	}
 	if string(got) != string(want) {
 		t.Errorf("pending snapshot:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestPendingRecordsAsRead: the digest of what a snapshot saved from
+// bytes encoded ahead records, made with them, is the digest made from
+// the snapshot itself.
+func TestPendingRecordsAsRead(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	e, err := NewEngine(EngineConfig{StateDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := func() *Snapshot {
+		rs := []netcfg.Route{
+			{Table: 100, Type: netcfg.RouteUnicast, Dst: netip.MustParsePrefix("10.2.0.0/16"), Dev: "eno1", Proto: netcfg.ProtoNictab},
+			{Table: 100, Type: netcfg.RouteUnicast, Dst: netip.MustParsePrefix("10.1.0.0/16"), Dev: "eno1", Proto: netcfg.ProtoNictab},
+		}
+		rules := []netcfg.Rule{{Family: netcfg.V4, Priority: 1000, Action: netcfg.ActionLookup, Table: 100, Proto: netcfg.ProtoNictab}}
+		return &Snapshot{Version: Version, Meta: &Meta{ID: "261202-060000", Time: time.Date(2026, 12, 2, 6, 0, 0, 0, time.UTC), Kind: "apply"}, Resolved: &netcfg.Target{Rules: rules, Routes: rs}}
+	}
+	ch := e.stagePending(encodeAhead(mk()))
+	read := mk()
+	if err := e.savePending(read, ch); err != nil {
+		t.Fatal(err)
+	}
+	want := recordsDigest(read.Resolved.Rules, read.Resolved.Routes, false)
+	if read.records != want {
+		t.Errorf("records of the saved snapshot %q; want %q", read.records, want)
 	}
 }
 

@@ -347,6 +347,68 @@ func (s *Store) writePending(snap *Snapshot, b []byte) error {
 	return nil
 }
 
+// stagedPending is a pending snapshot's file written under a temporary
+// name of the pending directory (see stagePending).
+type stagedPending struct {
+	dir  *os.File
+	file *atomicfile.Staged
+}
+
+// stagePending writes b, the bytes marshalStored made of snap, synced,
+// to a temporary file of the pending directory.
+func (s *Store) stagePending(snap *Snapshot, b []byte) (*stagedPending, error) {
+	d, err := s.pendingDirFile(true)
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", pendingDir, err)
+	}
+	f, err := atomicfile.StageAt(d, snap.Meta.ID+".yaml", b, 0o600)
+	if err != nil {
+		d.Close()
+		return nil, fmt.Errorf("save snapshot: %w", err)
+	}
+	return &stagedPending{dir: d, file: f}, nil
+}
+
+// commitStaged makes the staged file the pending snapshot snap.
+func (s *Store) commitStaged(snap *Snapshot, sp *stagedPending) error {
+	defer sp.dir.Close()
+	if err := sp.file.Commit(); err != nil {
+		return fmt.Errorf("save snapshot: %w", err)
+	}
+	s.mu.Lock()
+	s.pending = snap
+	s.mu.Unlock()
+	return nil
+}
+
+func (sp *stagedPending) discard() error {
+	defer sp.dir.Close()
+	return sp.file.Discard()
+}
+
+// removeStaleTemporaries removes the temporary files an apply killed
+// while writing its pending snapshot left. Called with the lock held.
+func (s *Store) removeStaleTemporaries() error {
+	d, err := s.pendingDirFile(false)
+	if err != nil || d == nil {
+		return err
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return fmt.Errorf("list %s: %w", pendingDir, err)
+	}
+	for _, n := range names {
+		if !atomicfile.IsTemporary(n) {
+			continue
+		}
+		if err := unix.Unlinkat(int(d.Fd()), n, 0); err != nil && !errors.Is(err, unix.ENOENT) {
+			return fmt.Errorf("remove %s: %w", filepath.Join(d.Name(), n), err)
+		}
+	}
+	return nil
+}
+
 // commitPending moves a pending snapshot into the history.
 func (s *Store) commitPending(id string) error {
 	snaps, err := s.snapDirFile(true)

@@ -67,6 +67,9 @@ func (e *Engine) NeedsRecovery() (bool, error) {
 // wrote the journal is gone (or is a watchdog about to take the lock from
 // its apply, which is left alone).
 func (e *Engine) recoverLocked() (string, error) {
+	if err := e.store.removeStaleTemporaries(); err != nil {
+		return "", err
+	}
 	if j, err := e.store.readJournal(keptFile); err != nil {
 		return "", err
 	} else if j != nil {

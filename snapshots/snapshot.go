@@ -37,6 +37,9 @@ type Snapshot struct {
 	// intentEnd is where the file's intent ends (store_intent.go), for
 	// snapshots written to or read from the store; 0 otherwise.
 	intentEnd int64
+	// records is snapshotRecords of a snapshot saved from bytes encoded
+	// ahead, made with them; "" otherwise.
+	records string
 }
 
 // Meta describes a saved snapshot.

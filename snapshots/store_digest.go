@@ -86,6 +86,9 @@ func snapshotRecords(s *Snapshot) string {
 	if s == nil || s.Resolved == nil {
 		return ""
 	}
+	if s.records != "" {
+		return s.records
+	}
 	return recordsDigest(s.Resolved.Rules, s.Resolved.Routes, false)
 }
 

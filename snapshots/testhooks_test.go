@@ -22,6 +22,10 @@ func JournalForTest(e *Engine) (*Journal, error) { return e.store.readJournal(jo
 // bytes encoded while the kernel applied.
 func SpeculatedForTest() int64 { return speculated.Load() }
 
+// StagedUsedForTest is how many pending snapshots were saved by renaming
+// the file staged while the kernel applied.
+func StagedUsedForTest() int64 { return stagedUsed.Load() }
+
 // JournalsAheadForTest is how many journals were written with the state
 // before that Prepare encoded.
 func JournalsAheadForTest() int64 { return journalsAhead.Load() }
