@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/nictab/nictab/internal/prefault"
 )
 
 // RouteQuery selects the routes a dump returns. The kernel does the
@@ -72,6 +74,7 @@ func Detect(r Reader, names Names, opts DetectOptions) (State, error) {
 		// A slice grown by doubling to 100k routes (336 bytes each)
 		// copies 33 MB on the way: a third of reading the table back.
 		s.Routes = make([]Route, 0, opts.Routes)
+		prefault.Slice(s.Routes)
 	}
 	var err error
 	if s.Links, err = r.Links(); err != nil {
@@ -208,6 +211,7 @@ func readRoutesFiltered(r Reader, s *State, q RouteQuery, keep func(*Route) bool
 					// which for a 100k-route table allocates and clears
 					// five times its size (a Route is 336 bytes).
 					s.Routes = slices.Grow(s.Routes, max(len(s.Routes), 256))
+					prefault.Slice(s.Routes)
 				}
 				// Appended in place, not through a copy on the stack:
 				// the copy was as costly as the append.

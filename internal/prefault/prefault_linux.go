@@ -1,0 +1,34 @@
+//go:build linux
+
+package prefault
+
+import (
+	"os"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Slice asks the kernel to map, writable, the pages of s's backing array
+// up to its capacity, before anything writes them. It changes no byte
+// of s. It is a hint: a kernel without MADV_POPULATE_WRITE (before 5.14)
+// refuses it, and the pages are then mapped on first write as ever.
+func Slice[T any](s []T) {
+	var zero T
+	size := uintptr(cap(s)) * unsafe.Sizeof(zero)
+	if size < minBytes {
+		return
+	}
+	page := uintptr(os.Getpagesize())
+	base := unsafe.Pointer(unsafe.SliceData(s[:1]))
+	start := uintptr(base)
+	end := start + size
+	first := (start + page - 1) &^ (page - 1)
+	last := end &^ (page - 1)
+	if last <= first {
+		return
+	}
+	b := unsafe.Slice((*byte)(unsafe.Add(base, first-start)), last-first)
+	// Refused, the memory is mapped as it is written: nothing to report.
+	_ = unix.Madvise(b, unix.MADV_POPULATE_WRITE)
+}
