@@ -64,3 +64,18 @@ func BenchmarkPlanRoutes100k(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFingerprint100k fingerprints a state of 100k routes, as a
+// rollback's plan does for the live state it deletes them from.
+func BenchmarkFingerprint100k(b *testing.B) {
+	live := netcfg.State{
+		Links:    []netcfg.Link{{Index: 2, Name: "eth0", Addrs: []netcfg.Addr{{Prefix: netip.MustParsePrefix("10.0.0.1/16")}}}},
+		Routes:   planRoutes(100_000, 100),
+		Complete: []uint32{100},
+		AllOwned: true,
+	}
+	b.ReportAllocs()
+	for range b.N {
+		netcfg.Fingerprint(live)
+	}
+}
