@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+
+	"github.com/nictab/nictab/internal/prefault"
 )
 
 // Desired is the set of rules, routes and table names nictab should own
@@ -89,6 +91,7 @@ func Resolve(in Intent, live State, pr PriorityRange) (Desired, error) {
 	// several times that.
 	n := len(in.Routes) + 4*len(in.NICs)
 	r.d.Routes, r.origin = make([]Route, 0, n), make([]int32, 0, n)
+	prefault.Slice(r.d.Routes)
 	return r.run()
 }
 

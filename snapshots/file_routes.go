@@ -5,6 +5,7 @@ import (
 
 	"github.com/goccy/go-yaml/ast"
 
+	"github.com/nictab/nictab/internal/prefault"
 	"github.com/nictab/nictab/netcfg"
 )
 
@@ -15,6 +16,7 @@ func (d *decoder) routes(n ast.Node) []netcfg.RouteIntent {
 	var out []netcfg.RouteIntent
 	if keep {
 		out = make([]netcfg.RouteIntent, 0, hint)
+		prefault.Slice(out)
 	}
 	// One route per kernel key is let through, so an earlier route the
 	// same as this one is the one under its key.
