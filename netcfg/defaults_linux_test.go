@@ -63,3 +63,36 @@ func TestV6DefaultsWithAFullTable(t *testing.T) {
 		t.Errorf("with a rule before main:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// TestDefaultsLeaveAFullTableUntaken reads main's default routes with a
+// full table in main, IPv4 and IPv6: each one-shot dump takes off its
+// socket every datagram it looked at but the one it was left on, so the
+// kernel fills none past it.
+func TestDefaultsLeaveAFullTableUntaken(t *testing.T) {
+	ns := nstest.Sandbox(t)
+	var lines []string
+	for i := range 1500 {
+		lines = append(lines, fmt.Sprintf("route add 20.%d.%d.0/24 via 192.168.20.1 proto 186", i/256, i%256))
+		lines = append(lines, fmt.Sprintf("route add 2a0%d:%x::/48 via 2001:db8:20::1 proto 186", i%4+1, i))
+	}
+	ns.Batch(lines)
+	k := openNS(t, ns)
+	for _, f := range []netcfg.Family{netcfg.V4, netcfg.V6} {
+		looked, taken := netcfg.OneShotDatagrams(k)
+		n := 0
+		err := k.Routes(netcfg.RouteQuery{Family: f, Table: netcfg.TableMain, DefaultsOnly: true}, func(r *netcfg.Route) error {
+			n++
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 2 {
+			t.Errorf("%s: %d default routes read; want the sandbox's 2", f, n)
+		}
+		l, tk := netcfg.OneShotDatagrams(k)
+		if l-looked < 1 || tk-taken != l-looked-1 {
+			t.Errorf("%s: the dump looked at %d datagrams and took %d; want all but the last taken", f, l-looked, tk-taken)
+		}
+	}
+}

@@ -376,6 +376,38 @@ func (c *rtnl) routes(q RouteQuery, links *linkIndexer, fn func(r *Route) error)
 // time for IPv6 routes) are filled that are never read.
 const oneShotBuf = 8 << 10
 
+// closeOneShot closes p, a socket from c.openOneShot.
+func (p *rtnl) closeOneShot(c *rtnl) {
+	c.oneShotLooked += p.oneShotLooked
+	c.oneShotTaken += p.oneShotTaken
+	// Closing a socket only read can fail only as a bad descriptor
+	// would: nothing of the dump depends on it.
+	_ = unix.Close(p.fd)
+}
+
+// openOneShot opens a socket in c's namespace for one dump that may be
+// left early.
+//
+// NOTE: taking a datagram off a dump's socket makes the kernel fill the
+// next one, up to the size of the largest read (0.3 ms for 8 KB of a
+// full table's routes). A one-shot dump looks at each datagram first
+// (MSG_PEEK) and takes it only when it reads on past it, so the kernel
+// fills nothing past the datagram where the dump is left. Looking does
+// not fill as long as what waits on the socket is more than half its
+// receive buffer: hence the smallest buffer the kernel grants, which
+// holds one datagram of a dump, all that is ever queued on it.
+func (c *rtnl) openOneShot() (*rtnl, error) {
+	p := &rtnl{ns: c.ns, rbuf: make([]byte, oneShotBuf), oneShot: true}
+	if err := p.open(); err != nil {
+		return nil, err
+	}
+	if err := unix.SetsockoptInt(p.fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 0); err != nil {
+		unix.Close(p.fd)
+		return nil, fmt.Errorf("netlink receive buffer size: %w", err)
+	}
+	return p, nil
+}
+
 func (c *rtnl) routesFamily(f Family, q RouteQuery, links *linkIndexer, fn func(r *Route) error) error {
 	if q.DefaultsOnly && f == V6 && q.Table == TableMain && q.Proto == 0 {
 		return c.v6Defaults(links, fn)
@@ -388,11 +420,11 @@ func (c *rtnl) routesFamily(f Family, q RouteQuery, links *linkIndexer, fn func(
 		// socket that has never read fills only a page, so abandoning a
 		// full Internet table after its default routes costs a few dozen
 		// routes. It is closed after, as an abandoned dump's socket must.
-		p := &rtnl{ns: c.ns, rbuf: make([]byte, oneShotBuf), oneShot: true}
-		if err := p.open(); err != nil {
+		p, err := c.openOneShot()
+		if err != nil {
 			return err
 		}
-		defer unix.Close(p.fd)
+		defer p.closeOneShot(c)
 		c = p
 	}
 	// Main's IPv4 defaults read also tells whether main holds a full

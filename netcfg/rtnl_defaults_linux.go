@@ -64,11 +64,11 @@ func (c *rtnl) v6Defaults(links *linkIndexer, fn func(*Route) error) error {
 func (c *rtnl) v6DefaultsDump(links *linkIndexer, max int) (found []Route, big bool, err error) {
 	// A socket of its own: an abandoned dump's socket is closed after
 	// (see routesFamily).
-	p := &rtnl{ns: c.ns, rbuf: make([]byte, oneShotBuf), oneShot: true}
-	if err := p.open(); err != nil {
+	p, err := c.openOneShot()
+	if err != nil {
 		return nil, false, err
 	}
-	defer unix.Close(p.fd)
+	defer p.closeOneShot(c)
 	seen := 0
 	var r Route
 	err = p.dumpOnce(func() uint32 {

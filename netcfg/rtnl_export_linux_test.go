@@ -88,3 +88,10 @@ func SendOrder(ops []Op) []int32 { return sendOrder(ops) }
 // WatchedQuiet asks w's change monitor whether it heard anything since it
 // opened; a closed monitor answers with an error.
 func WatchedQuiet(w *Watched) (bool, error) { return w.quiet() }
+
+// OneShotDatagrams returns how many datagrams of one-shot dumps k's
+// socket looked at and took (see openOneShot).
+func OneShotDatagrams(k Kernel) (looked, taken int) {
+	c := k.(*linuxKernel).c
+	return c.oneShotLooked, c.oneShotTaken
+}

@@ -39,8 +39,13 @@ type rtnl struct {
 	window  int
 	sendMax int
 	acks    *ackRing
-	// oneShot marks a socket opened for one dump and closed after it.
+	// oneShot marks a socket opened for one dump and closed after it
+	// (openOneShot).
 	oneShot bool
+	// oneShotLooked and oneShotTaken count the datagrams of one-shot
+	// dumps looked at and taken off their sockets, for the sockets they
+	// were opened from (tests look at them).
+	oneShotLooked, oneShotTaken int
 	// lostWindows counts windows whose ACKs the kernel dropped.
 	lostWindows int
 	// streamBufs are dumpStream's datagram buffers, made at its first use.
@@ -263,9 +268,11 @@ func (c *rtnl) send() error {
 }
 
 // recv reads one datagram of netlink messages.
-func (c *rtnl) recv() ([]byte, error) {
+func (c *rtnl) recv() ([]byte, error) { return c.recvFlags(0) }
+
+func (c *rtnl) recvFlags(flags int) ([]byte, error) {
 	for {
-		n, _, err := unix.Recvfrom(c.fd, c.rbuf, 0)
+		n, _, err := unix.Recvfrom(c.fd, c.rbuf, flags)
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
@@ -391,7 +398,14 @@ func (c *rtnl) dump(seq uint32, fn func(m nlMsg) bool) error {
 	}
 	intr := false
 	for {
-		b, err := c.recv()
+		var b []byte
+		var err error
+		if c.oneShot {
+			b, err = c.recvFlags(unix.MSG_PEEK)
+			c.oneShotLooked++
+		} else {
+			b, err = c.recv()
+		}
 		if err != nil {
 			return err
 		}
@@ -428,6 +442,14 @@ func (c *rtnl) dump(seq uint32, fn func(m nlMsg) bool) error {
 				return nil // closed by its user, never read again
 			}
 			return c.reset()
+		}
+		if c.oneShot && !done {
+			// Taken only now that it is known to be wanted past: taking
+			// a datagram of a dump makes the kernel fill the next one.
+			if _, err := c.recv(); err != nil {
+				return err
+			}
+			c.oneShotTaken++
 		}
 		if done {
 			if derr != nil {
