@@ -7,7 +7,10 @@ import (
 	"testing"
 )
 
-var gcTestKeep [][]byte
+var (
+	gcTestKeep [][]byte
+	gcTestSink []byte
+)
 
 func gcCycles() uint64 {
 	m := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
@@ -32,9 +35,10 @@ func TestQuietGCHoldsOffForTheBudget(t *testing.T) {
 	gcTestKeep = alloc(40)
 	runtime.GC()
 	// As much garbage as what is live: the heap is twice the live heap.
-	garbage := alloc(40)
-	garbage = nil
-	_ = garbage
+	for range 40 {
+		gcTestSink = make([]byte, mb)
+	}
+	gcTestSink = nil
 	restore := quietGC()
 	before := gcCycles()
 	more := alloc(64)
