@@ -390,6 +390,13 @@ func (sp *stagedPending) discard() error {
 // while writing its pending snapshot left. Called with the lock held.
 func (s *Store) removeStaleTemporaries() error {
 	d, err := s.pendingDirFile(false)
+	var te *TrustError
+	if errors.As(err, &te) {
+		// nictab writes nothing in a pending directory it does not
+		// trust: none of its files can be there. Saving there fails,
+		// and says so, when an apply tries.
+		return nil
+	}
 	if err != nil || d == nil {
 		return err
 	}
