@@ -429,7 +429,7 @@ func (c *rtnl) routesFamily(f Family, q RouteQuery, links *linkIndexer, fn func(
 	}
 	// Main's IPv4 defaults read also tells whether main holds a full
 	// table (see MainIsBig): the dump goes on past them, counted but
-	// not decoded, for up to mainProbe routes.
+	// not decoded, for up to mainProbe4 routes.
 	probe := q.DefaultsOnly && f == V4 && q.Table == TableMain && q.Proto == 0
 	seen, past, big := 0, false, false
 	var r Route
@@ -458,7 +458,7 @@ func (c *rtnl) routesFamily(f Family, q RouteQuery, links *linkIndexer, fn func(
 			return true
 		}
 		if probe && m.typ == unix.RTM_NEWROUTE {
-			if seen++; seen > mainProbe {
+			if seen++; seen > mainProbe4 {
 				big = true
 				return false
 			}

@@ -54,7 +54,8 @@ type rtnl struct {
 	// the kernel.
 	ruleDumps int
 	// mainBig4 and mainBig6 say whether the last read of main's default
-	// routes found more than mainProbe IPv4 or IPv6 routes in main.
+	// routes found more than mainProbe4 IPv4 or mainProbe IPv6 routes in
+	// main.
 	mainBig4, mainBig6 bool
 }
 
