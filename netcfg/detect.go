@@ -65,6 +65,9 @@ type DetectOptions struct {
 	// Routes is about how many routes the read will find: the slice
 	// that holds them starts that large. Zero is no guess.
 	Routes int
+	// NoMainDefaults leaves out main's default routes, read otherwise
+	// when main is not among Tables (for the NICs' gateways).
+	NoMainDefaults bool
 }
 
 // Detect reads the state of the namespace behind r.
@@ -104,7 +107,7 @@ func Detect(r Reader, names Names, opts DetectOptions) (State, error) {
 	}
 	slices.Sort(tables)
 	tables = slices.Compact(tables)
-	if !slices.Contains(tables, TableMain) {
+	if !slices.Contains(tables, TableMain) && !opts.NoMainDefaults {
 		if err := readRoutes(r, &s, RouteQuery{Table: TableMain, DefaultsOnly: true}); err != nil {
 			return State{}, fmt.Errorf("list default routes: %w", err)
 		}

@@ -322,3 +322,40 @@ func TestOpenKernelUnknownNamespace(t *testing.T) {
 		t.Fatalf("err = %v, want a NamespaceError", err)
 	}
 }
+
+// TestDetectNoMainDefaults: main's default routes are read for the NICs'
+// gateways unless left out, and leaving them out leaves nothing else out.
+func TestDetectNoMainDefaults(t *testing.T) {
+	ns := nstest.Sandbox(t)
+	ns.IP("route", "add", "10.9.0.0/16", "via", "192.168.20.1", "table", "100")
+	k := openNS(t, ns)
+	names := netcfg.LoadNames(netcfg.DefaultNamePaths(ns.Name))
+	count := func(s netcfg.State) (main, t100 int) {
+		for i := range s.Routes {
+			switch s.Routes[i].Table {
+			case netcfg.TableMain:
+				main++
+			case 100:
+				t100++
+			}
+		}
+		return
+	}
+	with, err := netcfg.Detect(k, names, netcfg.DetectOptions{Tables: []uint32{100}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	without, err := netcfg.Detect(k, names, netcfg.DetectOptions{Tables: []uint32{100}, NoMainDefaults: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, n := count(with); m != 4 || n != 1 {
+		t.Errorf("read with main's defaults: %d routes of main, %d of table 100; want 4 and 1", m, n)
+	}
+	if m, n := count(without); m != 0 || n != 1 {
+		t.Errorf("read without main's defaults: %d routes of main, %d of table 100; want 0 and 1", m, n)
+	}
+	if len(without.Links) != len(with.Links) || len(without.Rules) != len(with.Rules) {
+		t.Errorf("links %d and rules %d without main's defaults; want %d and %d", len(without.Links), len(without.Rules), len(with.Links), len(with.Rules))
+	}
+}
