@@ -10,3 +10,9 @@ package prefault
 
 // minBytes is the size below which mapping ahead is not worth a call.
 const minBytes = 1 << 20
+
+// maxBytes is the size above which a slice is left to be mapped as it
+// is written: slices of a million routes (250 MB) come under the heap's
+// soft limit, where mapping one whole before the collector has freed
+// what went before raised the peak RSS of a 1M-route rollback by 60 MB.
+const maxBytes = 64 << 20

@@ -10,13 +10,14 @@ import (
 )
 
 // Slice asks the kernel to map, writable, the pages of s's backing array
-// up to its capacity, before anything writes them. It changes no byte
+// up to its capacity, before anything writes them, for a slice of 1 to
+// 64 MB. It changes no byte
 // of s. It is a hint: a kernel without MADV_POPULATE_WRITE (before 5.14)
 // refuses it, and the pages are then mapped on first write as ever.
 func Slice[T any](s []T) {
 	var zero T
 	size := uintptr(cap(s)) * unsafe.Sizeof(zero)
-	if size < minBytes {
+	if size < minBytes || size > maxBytes {
 		return
 	}
 	page := uintptr(os.Getpagesize())
