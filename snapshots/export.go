@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 // ExportError is a snapshot that cannot be exported, or a value in it that
@@ -198,7 +199,7 @@ func checkNetworkdIfName(field, name string) error {
 }
 
 // checkExportable refuses snapshots that hold nothing concrete to export.
-func checkExportable(s *Snapshot) error {
+func checkExportable(s *format.Snapshot) error {
 	if s == nil {
 		return exportErrf("no snapshot to export")
 	}
@@ -210,7 +211,7 @@ func checkExportable(s *Snapshot) error {
 
 // header returns the comment lines that name the snapshot, its host and the
 // nictab versions, with every piece of host text made inert.
-func header(s *Snapshot, what, version string) []string {
+func header(s *format.Snapshot, what, version string) []string {
 	lines := []string{what + " written by nictab " + nixComment(version) + "."}
 	if m := s.Meta; m != nil {
 		src := "From snapshot " + nixComment(m.ID)
@@ -389,7 +390,7 @@ func deviceless(t netcfg.RouteType) bool {
 // placeAll groups the snapshot's rules and routes by the NIC whose unit
 // carries them, NICs by name, rules in the kernel's order, and routes with
 // the connected ones before the defaults that go through them.
-func placeAll(s *Snapshot, u UnitNames) ([]*nicConfig, error) {
+func placeAll(s *format.Snapshot, u UnitNames) ([]*nicConfig, error) {
 	p := newPlacer(s.Resolved, s.Intent, u.RulesNIC)
 	byNIC := map[string]*nicConfig{}
 	get := func(n string) *nicConfig {
@@ -445,7 +446,7 @@ func compareRoutesForOutput(a, b *netcfg.Route) int {
 }
 
 // sortedNames returns the snapshot's table names by id.
-func sortedNames(s *Snapshot) []netcfg.TableName {
+func sortedNames(s *format.Snapshot) []netcfg.TableName {
 	names := slices.Clone(s.Resolved.Names)
 	slices.SortFunc(names, func(a, b netcfg.TableName) int { return cmp.Compare(a.ID, b.ID) })
 	return names

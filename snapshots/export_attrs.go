@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 // checkAttrsCarried refuses an export whose target cannot carry an
@@ -18,7 +19,7 @@ import (
 // refused. The
 // NixOS and systemd-networkd exports carry none of the newer attributes
 // yet.
-func checkAttrsCarried(s *Snapshot, target string) error {
+func checkAttrsCarried(s *format.Snapshot, target string) error {
 	for i := range s.Resolved.Rules {
 		r := &s.Resolved.Rules[i]
 		attrs := r.ExtendedAttrs()

@@ -7,12 +7,14 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 func TestExportNetworkdGolden(t *testing.T) {
 	for _, c := range []struct {
 		name string
-		snap func(*testing.T) *Snapshot
+		snap func(*testing.T) *format.Snapshot
 		opts NetworkdOptions
 	}{
 		{"sandbox.networkd.txt", sandboxSnapshot, NetworkdOptions{}},
@@ -66,7 +68,7 @@ func TestExportIPGolden(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name string
-		snap func(*testing.T) *Snapshot
+		snap func(*testing.T) *format.Snapshot
 	}{
 		{"sandbox.ip.sh", sandboxSnapshot},
 		{"vlan.ip.sh", vlanSnapshot},

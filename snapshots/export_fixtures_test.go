@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 // The golden files are refreshed with `go test ./snapshots -run Export -update`.
@@ -65,7 +66,7 @@ var fixTime = time.Date(2025, 3, 1, 10, 15, 0, 0, time.UTC)
 // resolveFixture builds a saved snapshot the way nictab makes one: the
 // intent resolved by netcfg.Resolve against a live state holding the NICs,
 // so rules and routes are exactly what an apply installs.
-func resolveFixture(t *testing.T, meta *Meta, comment string, tables []netcfg.TableDef, nics []fixNIC, extra []netcfg.RouteIntent) *Snapshot {
+func resolveFixture(t *testing.T, meta *format.Meta, comment string, tables []netcfg.TableDef, nics []fixNIC, extra []netcfg.RouteIntent) *format.Snapshot {
 	t.Helper()
 	in := netcfg.Intent{Tables: tables, Routes: extra}
 	var live netcfg.State
@@ -90,10 +91,10 @@ func resolveFixture(t *testing.T, meta *Meta, comment string, tables []netcfg.Ta
 	}
 	target := netcfg.Target{Rules: d.Rules, Routes: d.Routes, Names: d.Names}
 	if meta != nil {
-		meta.Addressing = addressingOf(live, target, in)
+		meta.Addressing = format.AddressingOf(live, target, in)
 	}
-	return &Snapshot{
-		Version:  Version,
+	return &format.Snapshot{
+		Version:  format.Version,
 		Comment:  comment,
 		Intent:   in,
 		Meta:     meta,
@@ -101,13 +102,13 @@ func resolveFixture(t *testing.T, meta *Meta, comment string, tables []netcfg.Ta
 	}
 }
 
-func fixMeta(id, host string, networkd bool) *Meta {
-	return &Meta{ID: id, Time: fixTime, Host: host, NictabVersion: "0.1.0", Kind: "apply", Networkd: networkd}
+func fixMeta(id, host string, networkd bool) *format.Meta {
+	return &format.Meta{ID: id, Time: fixTime, Host: host, NictabVersion: "0.1.0", Kind: "apply", Networkd: networkd}
 }
 
 // sandboxSnapshot is the sandbox's two-NIC state: eno1 to table 13 vpn,
 // enp2s0 to table 14 lan, IPv4 and IPv6.
-func sandboxSnapshot(t *testing.T) *Snapshot {
+func sandboxSnapshot(t *testing.T) *format.Snapshot {
 	var nics []fixNIC
 	for i, n := range netcfg.SandboxNICs {
 		nics = append(nics, fixNIC{
@@ -122,7 +123,7 @@ func sandboxSnapshot(t *testing.T) *Snapshot {
 }
 
 // v6OnlySnapshot is a NIC with no IPv4 address at all.
-func v6OnlySnapshot(t *testing.T) *Snapshot {
+func v6OnlySnapshot(t *testing.T) *format.Snapshot {
 	return resolveFixture(t, fixMeta("20250302T080000Z-6b01", "v6host", false), "",
 		[]netcfg.TableDef{{ID: 30, Name: "v6only"}},
 		[]fixNIC{{name: "enp3s0", addrs: []string{"2001:db8:30::2/64", "fe80::1:2/64"}, table: 30, gws: []string{"2001:db8:30::1"}}}, nil)
@@ -130,7 +131,7 @@ func v6OnlySnapshot(t *testing.T) *Snapshot {
 
 // vlanSnapshot has VLAN names (a dot: quoted in Nix), every selector, a
 // fwmark rule tied to no NIC and a blackhole route without a device.
-func vlanSnapshot(t *testing.T) *Snapshot {
+func vlanSnapshot(t *testing.T) *format.Snapshot {
 	bh := netcfg.RouteIntent{Table: netcfg.TableRef{ID: 100}, Type: netcfg.RouteBlackhole, To: netip.MustParsePrefix("10.99.0.0/16")}
 	return resolveFixture(t, fixMeta("20250303T120000Z-0100", "router", true), "VLANs to their own tables",
 		[]netcfg.TableDef{{ID: 100, Name: "vlan100"}, {ID: 200, Name: "vlan200"}},
@@ -142,7 +143,7 @@ func vlanSnapshot(t *testing.T) *Snapshot {
 
 // hostileMeta carries text that would run as Nix, shell or unit-file
 // syntax if any of it were pasted unescaped.
-func hostileMeta(networkd bool) *Meta {
+func hostileMeta(networkd bool) *format.Meta {
 	m := fixMeta("id\"${builtins.abort \"x\"}", "evil\n${builtins.abort \"x\"}\n$(reboot)", networkd)
 	m.NictabVersion = `0.1\"; abort`
 	return m
@@ -152,7 +153,7 @@ const hostileComment = "line one\n{ ... }: builtins.abort \"x\" # \\ ${builtins.
 
 // hostileNetworkdSnapshot has names systemd-networkd accepts but that mean
 // something to Nix and to a shell.
-func hostileNetworkdSnapshot(t *testing.T) *Snapshot {
+func hostileNetworkdSnapshot(t *testing.T) *format.Snapshot {
 	return resolveFixture(t, hostileMeta(true), hostileComment,
 		[]netcfg.TableDef{{ID: 13, Name: "$(reboot)"}, {ID: 14, Name: "${toString.x}"}},
 		[]fixNIC{
@@ -163,7 +164,7 @@ func hostileNetworkdSnapshot(t *testing.T) *Snapshot {
 
 // hostileScriptedSnapshot adds names with quotes, backslashes and a
 // newline, which only shell quoting carries.
-func hostileScriptedSnapshot(t *testing.T) *Snapshot {
+func hostileScriptedSnapshot(t *testing.T) *format.Snapshot {
 	return resolveFixture(t, hostileMeta(false), hostileComment,
 		[]netcfg.TableDef{{ID: 13, Name: `${builtins.abort"x"}`}, {ID: 14, Name: `a"b\c`}, {ID: 15, Name: "$(reboot)"}},
 		[]fixNIC{
@@ -178,7 +179,7 @@ func hostileScriptedSnapshot(t *testing.T) *Snapshot {
 // and IPv6 addresses from router advertisements (SLAAC) and DHCPv6, eth1
 // with a fixed address; plus a blackhole route and a fwmark rule tied to
 // no NIC.
-func dhcpSnapshot(t *testing.T) *Snapshot {
+func dhcpSnapshot(t *testing.T) *format.Snapshot {
 	bh := netcfg.RouteIntent{Table: netcfg.TableRef{ID: 60}, Type: netcfg.RouteBlackhole, To: netip.MustParsePrefix("10.77.0.0/16")}
 	s := resolveFixture(t, fixMeta("20250304T090000Z-d4c9", "laptop", true), "DHCP NIC to its own table",
 		[]netcfg.TableDef{{ID: 50, Name: "wifi"}, {ID: 60, Name: "wired"}},
@@ -192,7 +193,7 @@ func dhcpSnapshot(t *testing.T) *Snapshot {
 // hostileBuildableSnapshot has NIC names that networkd and Nix both take
 // as they are ('+', '=', '.'), for the mode that merges into the host's
 // units, which must be named after them.
-func hostileBuildableSnapshot(t *testing.T) *Snapshot {
+func hostileBuildableSnapshot(t *testing.T) *format.Snapshot {
 	return resolveFixture(t, fixMeta("20250305T000000Z-0001", "odd", true), "",
 		[]netcfg.TableDef{{ID: 70, Name: "odd"}},
 		[]fixNIC{
@@ -204,7 +205,7 @@ func hostileBuildableSnapshot(t *testing.T) *Snapshot {
 // attrsSnapshot adds to the sandbox's snapshot a rule and routes with
 // every attribute nictab models that systemd-networkd can say, so each is
 // checked by Nix in both flavours.
-func attrsSnapshot(t *testing.T) *Snapshot {
+func attrsSnapshot(t *testing.T) *format.Snapshot {
 	s := sandboxSnapshot(t)
 	r := netcfg.NewRule()
 	r.Family, r.Priority, r.Table, r.Proto = netcfg.V4, 1500, 13, netcfg.ProtoNictab

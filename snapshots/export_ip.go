@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 // IPOptions shapes the shell script export.
@@ -28,7 +29,7 @@ func ipIn(netns, cmd string) string { return netcfg.CommandIn(netns, cmd) }
 //
 // It only adds: rules and routes added since the snapshot stay. Routes come
 // before rules, so no rule ever sends traffic to a table still empty.
-func ExportIP(s *Snapshot, o IPOptions) (string, error) {
+func ExportIP(s *format.Snapshot, o IPOptions) (string, error) {
 	if err := checkExportable(s); err != nil {
 		return "", err
 	}

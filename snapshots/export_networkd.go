@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 // File is one file of an export that spans several, its path relative to
@@ -35,7 +36,7 @@ const ExportNetworkdConfPath = "networkd.conf.d/nictab-export.conf"
 // any host networkd manages: one per NIC, extending the unit that already
 // configures it, and one networkd.conf drop-in. Paths are relative to
 // /etc/systemd.
-func ExportNetworkd(s *Snapshot, o NetworkdOptions) ([]File, error) {
+func ExportNetworkd(s *format.Snapshot, o NetworkdOptions) ([]File, error) {
 	if err := checkExportable(s); err != nil {
 		return nil, err
 	}
@@ -96,8 +97,8 @@ func ExportNetworkd(s *Snapshot, o NetworkdOptions) ([]File, error) {
 func writeUnitText(b *strings.Builder, u *ndUnit) {
 	b.WriteString("\n[Match]\nName=" + u.NIC + "\n")
 	if u.Addr != nil {
-		n := u.Addr.network()
-		b.WriteString("\n# Addressing of " + nixComment(u.NIC) + " as nictab saw it: " + u.Addr.describe() + ".\n")
+		n := addrNetwork(u.Addr)
+		b.WriteString("\n# Addressing of " + nixComment(u.NIC) + " as nictab saw it: " + addrDescribe(u.Addr) + ".\n")
 		b.WriteString("[Network]\n")
 		for _, a := range n.Address {
 			b.WriteString("Address=" + a + "\n")

@@ -255,7 +255,7 @@ func TestNetworkdDynamicNIC(t *testing.T) {
 			// A lifetime makes it what DHCP or SLAAC leaves: not permanent.
 			applied.IP("addr", "add", c.addr, "dev", "wlan0", "valid_lft", "3600", "preferred_lft", "3600", "nodad")
 			snap := applyAsNictab(t, applied, in, true)
-			if a, _ := snap.Meta.addressing("wlan0"); len(a.Dynamic) != 1 || len(a.Static) != 0 {
+			if a, _ := snap.Meta.AddressingFor("wlan0"); len(a.Dynamic) != 1 || len(a.Static) != 0 {
 				t.Fatalf("recorded addressing %+v, want one dynamic address", a)
 			}
 			tables := tablesOf(snap)

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 // Flavor is the NixOS networking stack an export is written for.
@@ -70,7 +72,7 @@ type NixOptions struct {
 
 // PickFlavor returns the flavour o asks for, or the one that suits the
 // host the snapshot was taken on.
-func PickFlavor(s *Snapshot, f Flavor) (Flavor, error) {
+func PickFlavor(s *format.Snapshot, f Flavor) (Flavor, error) {
 	switch f {
 	case FlavorNetworkd, FlavorScripted:
 		return f, nil
@@ -85,7 +87,7 @@ func PickFlavor(s *Snapshot, f Flavor) (Flavor, error) {
 
 // ExportNix turns a saved snapshot into one NixOS module. It is a pure
 // function of its arguments.
-func ExportNix(s *Snapshot, o NixOptions) (string, error) {
+func ExportNix(s *format.Snapshot, o NixOptions) (string, error) {
 	if err := checkExportable(s); err != nil {
 		return "", err
 	}

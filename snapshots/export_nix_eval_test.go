@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 // nixEvalJSON evaluates a Nix expression with real Nix, offline, and
@@ -53,7 +55,7 @@ func checkUnitStoreNames(t *testing.T, nix string, v map[string]any) {
 // addressing nictab saw on the units of its own, as a person would write
 // it (fixed addresses, DHCP for a dynamic IPv4 address, DHCPv6 for a
 // dynamic /128, router advertisements for other dynamic IPv6 ones).
-func checkAddressing(t *testing.T, s *Snapshot, u UnitNames, v map[string]any) {
+func checkAddressing(t *testing.T, s *format.Snapshot, u UnitNames, v map[string]any) {
 	t.Helper()
 	nets := obj(t, obj(t, obj(t, v["systemd"], "systemd")["network"], "network")["networks"], "networks")
 	var rules, routes int
@@ -79,7 +81,7 @@ func checkAddressing(t *testing.T, s *Snapshot, u UnitNames, v map[string]any) {
 			}
 			continue
 		}
-		a, ok := s.Meta.addressing(nic)
+		a, ok := s.Meta.AddressingFor(nic)
 		if !ok {
 			t.Errorf("%s: NIC %q has no recorded addressing, yet the unit was written", unit, nic)
 			continue
@@ -234,7 +236,7 @@ func TestNixUnitsAreTheNetworkdFiles(t *testing.T) {
 	nix := nixInstantiate(t)
 	for _, c := range []struct {
 		name string
-		snap func(*testing.T) *Snapshot
+		snap func(*testing.T) *format.Snapshot
 		u    UnitNames
 	}{
 		{"sandbox", sandboxSnapshot, UnitNames{}},

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 // checkTableNames refuses names a networkd configuration cannot carry:
@@ -22,7 +23,7 @@ func checkTableNames(names []netcfg.TableName, networkd bool) error {
 	return nil
 }
 
-func writeNetworkdModule(w *nixWriter, s *Snapshot, o NixOptions) error {
+func writeNetworkdModule(w *nixWriter, s *format.Snapshot, o NixOptions) error {
 	legacy := o.NixOS.before(flatSince)
 	names := sortedNames(s)
 	if err := checkTableNames(names, true); err != nil {
@@ -73,8 +74,8 @@ func writeNetworkdUnit(w *nixWriter, u *ndUnit, legacy bool) {
 	w.open("systemd.network.networks." + w.attr("unit name", u.Name) + " = {")
 	w.line("matchConfig.Name = " + w.str("NIC name", u.NIC) + ";")
 	if u.Addr != nil {
-		n := u.Addr.network()
-		w.comment(wrapComment("Addressing of " + nixComment(u.NIC) + " as nictab saw it: " + u.Addr.describe() + ".")...)
+		n := addrNetwork(u.Addr)
+		w.comment(wrapComment("Addressing of " + nixComment(u.NIC) + " as nictab saw it: " + addrDescribe(u.Addr) + ".")...)
 		var addrs []string
 		for _, a := range n.Address {
 			addrs = append(addrs, w.str("address", a))

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 // scriptedSafeName reports whether classic NixOS networking can have a
@@ -121,7 +122,7 @@ func scriptedScript(routes []netcfg.Route, rules []netcfg.Rule) []string {
 	return lines
 }
 
-func writeScriptedModule(w *nixWriter, s *Snapshot, o NixOptions) error {
+func writeScriptedModule(w *nixWriter, s *format.Snapshot, o NixOptions) error {
 	names := sortedNames(s)
 	if err := checkTableNames(names, false); err != nil {
 		return err

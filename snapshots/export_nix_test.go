@@ -9,11 +9,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 type nixCase struct {
 	name string
-	snap func(*testing.T) *Snapshot
+	snap func(*testing.T) *format.Snapshot
 	opts NixOptions
 	// expect are strings (attribute names or values) that evaluating the
 	// module must yield verbatim: host text came through inert.

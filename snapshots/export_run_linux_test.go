@@ -13,6 +13,7 @@ import (
 
 	"github.com/nictab/nictab/internal/nstest"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 // runNIC is a veth NIC of a test namespace, its peer up beside it.
@@ -54,7 +55,7 @@ func addAddr(t *testing.T, ns *nstest.NS, dev, a string, dad bool) {
 // extra commands, if any, run as `ip ARGS…` after the apply, before the
 // snapshot is read: rules and routes with nictab's protocol and
 // attributes an intent cannot ask for, which nictab owns all the same.
-func applyAsNictab(t *testing.T, ns *nstest.NS, in netcfg.Intent, networkd bool, extra ...string) *Snapshot {
+func applyAsNictab(t *testing.T, ns *nstest.NS, in netcfg.Intent, networkd bool, extra ...string) *format.Snapshot {
 	t.Helper()
 	k, err := netcfg.OpenKernel(ns.Name)
 	if err != nil {
@@ -87,10 +88,10 @@ func applyAsNictab(t *testing.T, ns *nstest.NS, in netcfg.Intent, networkd bool,
 	}
 	o := netcfg.OwnedAsDesired(after)
 	target := netcfg.Target{Rules: o.Rules, Routes: o.Routes, Names: o.Names}
-	return &Snapshot{
-		Version:  Version,
+	return &format.Snapshot{
+		Version:  format.Version,
 		Intent:   in,
-		Meta:     &Meta{ID: "20250306T000000Z-run1", Time: fixTime, Host: "test", NictabVersion: "test", Kind: "apply", Networkd: networkd, Addressing: addressingOf(after, target, in)},
+		Meta:     &format.Meta{ID: "20250306T000000Z-run1", Time: fixTime, Host: "test", NictabVersion: "test", Kind: "apply", Networkd: networkd, Addressing: format.AddressingOf(after, target, in)},
 		Resolved: &target,
 	}
 }
@@ -172,7 +173,7 @@ func addresses(t *testing.T, ns *nstest.NS, dev string) []string {
 	return out
 }
 
-func tablesOf(s *Snapshot) []string {
+func tablesOf(s *format.Snapshot) []string {
 	var out []string
 	for _, r := range s.Resolved.Routes {
 		tb := strconv.FormatUint(uint64(r.Table), 10)

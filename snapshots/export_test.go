@@ -7,10 +7,11 @@ import (
 	"testing"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 // exportAll runs every exporter on s and returns their errors by name.
-func exportAll(s *Snapshot) map[string]error {
+func exportAll(s *format.Snapshot) map[string]error {
 	_, nd := ExportNix(s, NixOptions{Flavor: FlavorNetworkd})
 	_, nd05 := ExportNix(s, NixOptions{Flavor: FlavorNetworkd, NixOS: release2405})
 	_, sc := ExportNix(s, NixOptions{Flavor: FlavorScripted})
@@ -20,7 +21,7 @@ func exportAll(s *Snapshot) map[string]error {
 }
 
 func TestExportRefusesUnresolved(t *testing.T) {
-	s := &Snapshot{Version: Version, Intent: netcfg.Intent{NICs: []netcfg.NICIntent{{Name: "eno1", Table: netcfg.TableRef{ID: 13}}}}}
+	s := &format.Snapshot{Version: format.Version, Intent: netcfg.Intent{NICs: []netcfg.NICIntent{{Name: "eno1", Table: netcfg.TableRef{ID: 13}}}}}
 	for name, err := range exportAll(s) {
 		var ee *ExportError
 		if !errors.As(err, &ee) || !strings.Contains(err.Error(), "no resolved rules") {
@@ -33,13 +34,13 @@ func TestExportRefusesUnresolved(t *testing.T) {
 }
 
 // withRule returns the sandbox snapshot plus one rule.
-func withRule(t *testing.T, r netcfg.Rule) *Snapshot {
+func withRule(t *testing.T, r netcfg.Rule) *format.Snapshot {
 	s := sandboxSnapshot(t)
 	s.Resolved.Rules = append(s.Resolved.Rules, r)
 	return s
 }
 
-func withRoute(t *testing.T, r netcfg.Route) *Snapshot {
+func withRoute(t *testing.T, r netcfg.Route) *format.Snapshot {
 	s := sandboxSnapshot(t)
 	s.Resolved.Routes = append(s.Resolved.Routes, r)
 	return s
@@ -59,43 +60,43 @@ func TestExportRefusesWhatAFlavourCannotSay(t *testing.T) {
 	v4 := netip.MustParsePrefix
 	for _, c := range []struct {
 		name    string
-		snap    func(*testing.T) *Snapshot
+		snap    func(*testing.T) *format.Snapshot
 		refuse  []string
 		mention string
 	}{
-		{"goto rule", func(t *testing.T) *Snapshot {
+		{"goto rule", func(t *testing.T) *format.Snapshot {
 			return withRule(t, rule(func(r *netcfg.Rule) { r.Action, r.Goto, r.Table = netcfg.ActionGoto, 2000, 0 }))
 		}, []string{"networkd", "networkd-24.05", "files"}, "goto"},
-		{"l3mdev rule", func(t *testing.T) *Snapshot {
+		{"l3mdev rule", func(t *testing.T) *format.Snapshot {
 			return withRule(t, rule(func(r *netcfg.Rule) { r.L3MDev = true }))
 		}, []string{"networkd", "networkd-24.05", "files"}, "l3mdev"},
-		{"fwmark 0", func(t *testing.T) *Snapshot {
+		{"fwmark 0", func(t *testing.T) *format.Snapshot {
 			return withRule(t, rule(func(r *netcfg.Rule) { r.Mark = &netcfg.FwMark{Value: 0, Mask: 0xffffffff} }))
 		}, []string{"networkd", "networkd-24.05", "files"}, "fwmark 0"},
-		{"fwmark with a mask", func(t *testing.T) *Snapshot {
+		{"fwmark with a mask", func(t *testing.T) *format.Snapshot {
 			return withRule(t, rule(func(r *netcfg.Rule) { r.Mark = &netcfg.FwMark{Value: 0x13, Mask: 0xff} }))
 		}, []string{"networkd-24.05"}, "fwmark 0x13/0xff"},
-		{"port range", func(t *testing.T) *Snapshot {
+		{"port range", func(t *testing.T) *format.Snapshot {
 			return withRule(t, rule(func(r *netcfg.Rule) { r.DPort = &netcfg.PortRange{Start: 1000, End: 2000} }))
 		}, []string{"networkd-24.05"}, "dport 1000-2000"},
-		{"multipath route", func(t *testing.T) *Snapshot {
+		{"multipath route", func(t *testing.T) *format.Snapshot {
 			return withRoute(t, netcfg.Route{Table: 13, Type: netcfg.RouteUnicast, Dst: v4("10.9.0.0/16"), Proto: netcfg.ProtoNictab,
 				MultiPath: []netcfg.NextHop{{Gw: netip.MustParseAddr("192.168.10.1"), Dev: "eno1", Weight: 1}, {Gw: netip.MustParseAddr("192.168.20.1"), Dev: "enp2s0", Weight: 1}}})
 		}, []string{"networkd", "networkd-24.05", "files"}, "nexthop"},
-		{"route with TOS", func(t *testing.T) *Snapshot {
+		{"route with TOS", func(t *testing.T) *format.Snapshot {
 			return withRoute(t, netcfg.Route{Table: 13, Type: netcfg.RouteUnicast, Dst: v4("10.9.0.0/16"), Gw: netip.MustParseAddr("192.168.10.1"), Dev: "eno1", Tos: 0x10, Proto: netcfg.ProtoNictab})
 		}, []string{"networkd", "networkd-24.05", "files"}, "tos 0x10"},
-		{"route off every NIC", func(t *testing.T) *Snapshot {
+		{"route off every NIC", func(t *testing.T) *format.Snapshot {
 			return withRoute(t, netcfg.Route{Table: 13, Type: netcfg.RouteUnicast, Dst: v4("10.9.0.0/16"), Gw: netip.MustParseAddr("10.1.1.1"), Proto: netcfg.ProtoNictab})
 		}, []string{"networkd", "networkd-24.05", "files"}, "via 10.1.1.1"},
-		{"NIC with a quote", func(t *testing.T) *Snapshot {
+		{"NIC with a quote", func(t *testing.T) *format.Snapshot {
 			return renameNIC(sandboxSnapshot(t), "eno1", `eth"0`)
 		}, []string{"networkd", "networkd-24.05", "files"}, `eth"0`},
-		{"NIC with a glob", func(t *testing.T) *Snapshot {
+		{"NIC with a glob", func(t *testing.T) *format.Snapshot {
 			return renameNIC(sandboxSnapshot(t), "eno1", "eno*")
 		}, []string{"networkd", "networkd-24.05", "files"}, `eno*`},
 		{"table name with a quote", hostileScriptedSnapshot, []string{"networkd", "networkd-24.05", "files"}, `builtins.abort`},
-		{"iif rule, carried by all", func(t *testing.T) *Snapshot {
+		{"iif rule, carried by all", func(t *testing.T) *format.Snapshot {
 			return withRule(t, rule(func(r *netcfg.Rule) { r.IIF = "eno1" }))
 		}, nil, ""},
 	} {
@@ -126,7 +127,7 @@ func TestExportRefusesWhatAFlavourCannotSay(t *testing.T) {
 }
 
 // renameNIC gives a NIC another name everywhere in the snapshot.
-func renameNIC(s *Snapshot, from, to string) *Snapshot {
+func renameNIC(s *format.Snapshot, from, to string) *format.Snapshot {
 	for i := range s.Intent.NICs {
 		if s.Intent.NICs[i].Name == from {
 			s.Intent.NICs[i].Name = to
@@ -204,7 +205,7 @@ func TestExportLooseRules(t *testing.T) {
 	if got := findRuleNIC(nics, mark); got != "eno1" {
 		t.Errorf("with RulesNIC eno1 the rule went to %q", got)
 	}
-	bare := &Snapshot{Version: Version, Resolved: &netcfg.Target{Rules: []netcfg.Rule{mark}}}
+	bare := &format.Snapshot{Version: format.Version, Resolved: &netcfg.Target{Rules: []netcfg.Rule{mark}}}
 	if _, err := ExportNix(bare, NixOptions{Flavor: FlavorNetworkd}); err == nil || !strings.Contains(err.Error(), "--rules-nic") {
 		t.Errorf("a loose rule and no NIC: got %v, want a refusal pointing at --rules-nic", err)
 	}
@@ -242,7 +243,7 @@ func TestPickFlavorAndRelease(t *testing.T) {
 	if f, _ := PickFlavor(s, ""); f != FlavorScripted {
 		t.Errorf("a scripted host's snapshot defaults to %q", f)
 	}
-	if f, _ := PickFlavor(&Snapshot{}, ""); f != FlavorScripted {
+	if f, _ := PickFlavor(&format.Snapshot{}, ""); f != FlavorScripted {
 		t.Errorf("a snapshot without metadata defaults to %q", f)
 	}
 	if _, err := PickFlavor(s, "nm"); err == nil {

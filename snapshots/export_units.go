@@ -3,6 +3,8 @@ package snapshots
 import (
 	"net/netip"
 	"strings"
+
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 // ndUnit is one systemd-networkd unit of an export, the same for the NixOS
@@ -14,7 +16,7 @@ type ndUnit struct {
 	NIC  string
 	// Addr is the addressing the unit carries; nil when the host's
 	// configuration keeps it (merge and rules-only modes).
-	Addr   *NICAddressing
+	Addr   *format.NICAddressing
 	Rules  []ndEntry
 	Routes []ndEntry
 }
@@ -33,11 +35,11 @@ type ndNetwork struct {
 	AcceptRA bool
 }
 
-// network maps recorded addressing onto networkd's settings: fixed
+// addrNetwork maps recorded addressing onto networkd's settings: fixed
 // addresses as Address=, an IPv4 address the kernel will expire as DHCP,
 // an IPv6 /128 that expires as DHCPv6 and any other as router
 // advertisements (SLAAC).
-func (a *NICAddressing) network() ndNetwork {
+func addrNetwork(a *format.NICAddressing) ndNetwork {
 	var n ndNetwork
 	for _, p := range a.Static {
 		n.Address = append(n.Address, p.String())
@@ -65,8 +67,8 @@ func (a *NICAddressing) network() ndNetwork {
 	return n
 }
 
-// describe says in words what the addressing was.
-func (a *NICAddressing) describe() string {
+// addrDescribe says in words what the addressing was.
+func addrDescribe(a *format.NICAddressing) string {
 	var parts []string
 	if len(a.Static) > 0 {
 		parts = append(parts, "static "+prefixList(a.Static))
@@ -91,7 +93,7 @@ func prefixList(ps []netip.Prefix) string {
 // buildUnits places the snapshot's rules and routes on one unit per NIC,
 // with the addressing when the mode carries it, and checks every name a
 // unit holds.
-func buildUnits(s *Snapshot, u UnitNames, legacy, nix bool) ([]ndUnit, error) {
+func buildUnits(s *format.Snapshot, u UnitNames, legacy, nix bool) ([]ndUnit, error) {
 	nics, err := placeAll(s, u)
 	if err != nil {
 		return nil, err
@@ -112,7 +114,7 @@ func buildUnits(s *Snapshot, u UnitNames, legacy, nix bool) ([]ndUnit, error) {
 		seen[name] = c.NIC
 		un := ndUnit{Name: name, NIC: c.NIC}
 		if _, named := u.Units[c.NIC]; u.Mode == UnitsOwn && !named {
-			a, ok := s.Meta.addressing(c.NIC)
+			a, ok := s.Meta.AddressingFor(c.NIC)
 			if !ok {
 				return nil, exportErrf("the snapshot does not record how NIC %s was addressed (it was saved by an older nictab, or the NIC was missing), so a unit of nictab's own would leave it without an address; export with --rules-routes-only if the configuration gives %s its addresses on the unit %s, with --unit-prefix or --unit %s=UNIT to merge into the unit it has, or save a new snapshot with `nictab snapshot`", quoteText(c.NIC), quoteText(c.NIC), quoteText(name), readable(c.NIC))
 			}

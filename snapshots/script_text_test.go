@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 // rawControl finds a byte a terminal would act on: a C0 control other than
@@ -25,7 +26,7 @@ func rawControl(s string) (int, bool) {
 }
 
 func TestExportsHoldNoRawControlCharacters(t *testing.T) {
-	s := resolveFixture(t, func() *Meta {
+	s := resolveFixture(t, func() *format.Meta {
 		m := fixMeta("250301-101500", "host\x1b]0;pwned\x07", false)
 		return m
 	}(), "comment \x1b[2J\u0085 end",

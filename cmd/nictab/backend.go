@@ -13,6 +13,7 @@ import (
 	"github.com/nictab/nictab/internal/atomicfile"
 	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/snapshots"
+	"github.com/nictab/nictab/snapshots/format"
 	"github.com/nictab/nictab/ui"
 )
 
@@ -185,7 +186,7 @@ func (b *tuiBackend) proposal(e *snapshots.Engine, p *snapshots.Proposal, rollba
 		NamesFile: netcfg.NamesFile{Paths: b.a.namePaths()}.TablesPath(),
 	}
 	target := p.Plan.Target
-	if text, err := snapshots.Marshal(&snapshots.Snapshot{Version: snapshots.Version, Comment: p.Comment, Intent: p.Intent, Resolved: &target}); err == nil {
+	if text, err := format.Marshal(&format.Snapshot{Version: format.Version, Comment: p.Comment, Intent: p.Intent, Resolved: &target}); err == nil {
 		out.Snapshot = string(text)
 	} else {
 		out.Snapshot = "# the snapshot cannot be shown: " + err.Error()

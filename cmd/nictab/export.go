@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nictab/nictab/snapshots"
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 func init() {
@@ -47,12 +48,12 @@ func (s *exportSource) flags(c *cobra.Command, outHelp string) {
 
 // loadForExport returns the snapshot an export command was given. Every failure is
 // bad input (exit 2): an unknown id, a damaged file, no history at all.
-func (a *app) loadForExport(src *exportSource, args []string) (*snapshots.Snapshot, error) {
+func (a *app) loadForExport(src *exportSource, args []string) (*format.Snapshot, error) {
 	if src.file != "" && len(args) > 0 {
 		return nil, usagef("give a snapshot id or -f FILE, not both")
 	}
 	if src.file != "" {
-		s, err := snapshots.Load(src.file)
+		s, err := format.Load(src.file)
 		if err != nil {
 			return nil, usageError{err}
 		}
