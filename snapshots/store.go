@@ -1,8 +1,7 @@
 // Package snapshots keeps nictab's history of snapshot files on disk (the
-// store), diffs them, runs the apply transaction around netcfg (journal,
-// lock, confirm window, revert, recovery) and exports them as NixOS,
-// systemd-networkd and shell configuration. The file itself is package
-// snapshots/format.
+// store), diffs them, and runs the apply transaction around netcfg
+// (journal, lock, confirm window, revert, recovery). The file itself is
+// package snapshots/format; the exports are package snapshots/export.
 package snapshots
 
 import (

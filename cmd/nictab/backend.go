@@ -13,6 +13,7 @@ import (
 	"github.com/nictab/nictab/internal/atomicfile"
 	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/snapshots"
+	"github.com/nictab/nictab/snapshots/export"
 	"github.com/nictab/nictab/snapshots/format"
 	"github.com/nictab/nictab/ui"
 )
@@ -513,11 +514,11 @@ func (b *tuiBackend) Export(id, flavor string) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	f, err := snapshots.PickFlavor(s, snapshots.Flavor(flavor))
+	f, err := export.PickFlavor(s, export.Flavor(flavor))
 	if err != nil {
 		return "", "", err
 	}
-	text, err := snapshots.ExportNix(s, snapshots.NixOptions{Flavor: f, Version: nictabVersion()})
+	text, err := export.Nix(s, export.NixOptions{Flavor: f, Version: nictabVersion()})
 	return text, string(f), err
 }
 

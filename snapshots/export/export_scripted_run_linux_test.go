@@ -1,6 +1,6 @@
 //go:build linux
 
-package snapshots
+package export
 
 import (
 	"context"
@@ -91,7 +91,7 @@ func TestScriptedServiceInNamespaces(t *testing.T) {
 	snap := applyAsNictab(t, applied, scriptedIntent(), false)
 	tables := tablesOf(snap)
 	want := policyRouting(t, applied, tables)
-	mod, err := ExportNix(snap, NixOptions{Flavor: FlavorScripted, Version: "test"})
+	mod, err := Nix(snap, NixOptions{Flavor: FlavorScripted, Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +209,7 @@ func TestScriptedServiceHostileNames(t *testing.T) {
 	snap := applyAsNictab(t, applied, in, false)
 	tables := tablesOf(snap)
 	want := policyRouting(t, applied, tables)
-	mod, err := ExportNix(snap, NixOptions{Flavor: FlavorScripted, Version: "test"})
+	mod, err := Nix(snap, NixOptions{Flavor: FlavorScripted, Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

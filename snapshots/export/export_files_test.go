@@ -1,4 +1,4 @@
-package snapshots
+package export
 
 import (
 	"os"
@@ -23,7 +23,7 @@ func TestExportNetworkdGolden(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.opts.Version = "0.2.0"
-			files, err := ExportNetworkd(c.snap(t), c.opts)
+			files, err := Networkd(c.snap(t), c.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -75,7 +75,7 @@ func TestExportIPGolden(t *testing.T) {
 		{"hostile.ip.sh", hostileScriptedSnapshot},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := ExportIP(c.snap(t), IPOptions{Version: "0.2.0"})
+			got, err := IP(c.snap(t), IPOptions{Version: "0.2.0"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -92,7 +92,7 @@ func TestExportIPGolden(t *testing.T) {
 // as the snapshot has it, and nothing else may run.
 func TestExportIPHostileIsInert(t *testing.T) {
 	snap := hostileScriptedSnapshot(t)
-	script, err := ExportIP(snap, IPOptions{Version: "test"})
+	script, err := IP(snap, IPOptions{Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

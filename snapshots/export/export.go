@@ -1,4 +1,9 @@
-package snapshots
+// Package export turns a saved snapshot into configuration for other
+// tools: NixOS modules (networkd and scripted flavours), systemd-networkd
+// units and a POSIX shell script of ip commands. Each export is a pure
+// function of the snapshot and its options, touching no kernel and no
+// file, so it builds on any OS.
+package export
 
 import (
 	"cmp"
@@ -16,17 +21,17 @@ import (
 	"github.com/nictab/nictab/snapshots/format"
 )
 
-// ExportError is a snapshot that cannot be exported, or a value in it that
+// Error is a snapshot that cannot be exported, or a value in it that
 // the chosen format has no way to say. Export refuses rather than drop it:
 // a configuration that silently lacks a rule is worse than none.
-type ExportError struct {
+type Error struct {
 	Msg string
 }
 
-func (e *ExportError) Error() string { return e.Msg }
+func (e *Error) Error() string { return e.Msg }
 
 func exportErrf(format string, a ...any) error {
-	return &ExportError{Msg: fmt.Sprintf(format, a...)}
+	return &Error{Msg: fmt.Sprintf(format, a...)}
 }
 
 // DefaultUnitPrefix is what NixOS puts before a NIC's name when

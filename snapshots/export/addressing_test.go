@@ -1,4 +1,4 @@
-package snapshots
+package export
 
 import (
 	"net/netip"

@@ -1,4 +1,4 @@
-package snapshots
+package export
 
 import (
 	"errors"
@@ -12,23 +12,23 @@ import (
 
 // exportAll runs every exporter on s and returns their errors by name.
 func exportAll(s *format.Snapshot) map[string]error {
-	_, nd := ExportNix(s, NixOptions{Flavor: FlavorNetworkd})
-	_, nd05 := ExportNix(s, NixOptions{Flavor: FlavorNetworkd, NixOS: release2405})
-	_, sc := ExportNix(s, NixOptions{Flavor: FlavorScripted})
-	_, files := ExportNetworkd(s, NetworkdOptions{})
-	_, ip := ExportIP(s, IPOptions{})
+	_, nd := Nix(s, NixOptions{Flavor: FlavorNetworkd})
+	_, nd05 := Nix(s, NixOptions{Flavor: FlavorNetworkd, NixOS: release2405})
+	_, sc := Nix(s, NixOptions{Flavor: FlavorScripted})
+	_, files := Networkd(s, NetworkdOptions{})
+	_, ip := IP(s, IPOptions{})
 	return map[string]error{"networkd": nd, "networkd-24.05": nd05, "scripted": sc, "files": files, "ip": ip}
 }
 
 func TestExportRefusesUnresolved(t *testing.T) {
 	s := &format.Snapshot{Version: format.Version, Intent: netcfg.Intent{NICs: []netcfg.NICIntent{{Name: "eno1", Table: netcfg.TableRef{ID: 13}}}}}
 	for name, err := range exportAll(s) {
-		var ee *ExportError
+		var ee *Error
 		if !errors.As(err, &ee) || !strings.Contains(err.Error(), "no resolved rules") {
-			t.Errorf("%s: exporting an intent-only file gave %v, want an ExportError saying it holds nothing resolved", name, err)
+			t.Errorf("%s: exporting an intent-only file gave %v, want an *export.Error saying it holds nothing resolved", name, err)
 		}
 	}
-	if _, err := ExportNix(nil, NixOptions{}); err == nil {
+	if _, err := Nix(nil, NixOptions{}); err == nil {
 		t.Error("exporting nil succeeded")
 	}
 }
@@ -108,7 +108,7 @@ func TestExportRefusesWhatAFlavourCannotSay(t *testing.T) {
 					}
 					continue
 				}
-				var ee *ExportError
+				var ee *Error
 				if !errors.As(err, &ee) {
 					t.Errorf("%s: got %v, want a refusal", name, err)
 					continue
@@ -158,7 +158,7 @@ func containsStr(list []string, s string) bool {
 func TestExportCarriesInScripted(t *testing.T) {
 	s := withRoute(t, netcfg.Route{Table: 13, Type: netcfg.RouteUnicast, Dst: netip.MustParsePrefix("10.9.0.0/16"), Proto: netcfg.ProtoNictab,
 		MultiPath: []netcfg.NextHop{{Gw: netip.MustParseAddr("192.168.10.1"), Dev: "eno1", Weight: 1}, {Gw: netip.MustParseAddr("192.168.20.1"), Dev: "enp2s0", Weight: 2}}})
-	out, err := ExportNix(s, NixOptions{Flavor: FlavorScripted})
+	out, err := Nix(s, NixOptions{Flavor: FlavorScripted})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,8 +177,8 @@ func TestExportUnitNames(t *testing.T) {
 		t.Errorf("Unit(enp2s0) = %q, want the default prefix", got)
 	}
 	for _, bad := range []string{"../x", "a/b", "", "..", "x\ny"} {
-		_, err := ExportNix(sandboxSnapshot(t), NixOptions{Flavor: FlavorNetworkd, Units: UnitNames{Units: map[string]string{"eno1": bad}}})
-		var ee *ExportError
+		_, err := Nix(sandboxSnapshot(t), NixOptions{Flavor: FlavorNetworkd, Units: UnitNames{Units: map[string]string{"eno1": bad}}})
+		var ee *Error
 		if !errors.As(err, &ee) {
 			t.Errorf("unit name %q: got %v, want a refusal", bad, err)
 		}
@@ -206,10 +206,10 @@ func TestExportLooseRules(t *testing.T) {
 		t.Errorf("with RulesNIC eno1 the rule went to %q", got)
 	}
 	bare := &format.Snapshot{Version: format.Version, Resolved: &netcfg.Target{Rules: []netcfg.Rule{mark}}}
-	if _, err := ExportNix(bare, NixOptions{Flavor: FlavorNetworkd}); err == nil || !strings.Contains(err.Error(), "--rules-nic") {
+	if _, err := Nix(bare, NixOptions{Flavor: FlavorNetworkd}); err == nil || !strings.Contains(err.Error(), "--rules-nic") {
 		t.Errorf("a loose rule and no NIC: got %v, want a refusal pointing at --rules-nic", err)
 	}
-	if _, err := ExportNix(bare, NixOptions{Flavor: FlavorScripted}); err != nil {
+	if _, err := Nix(bare, NixOptions{Flavor: FlavorScripted}); err != nil {
 		t.Errorf("scripted needs no unit for rules, got %v", err)
 	}
 	// A rule from a whole prefix goes with the NIC on that prefix.

@@ -1,6 +1,6 @@
 //go:build linux
 
-package snapshots
+package export
 
 import (
 	"os"
@@ -30,7 +30,7 @@ func runInNS(t *testing.T, ns *nstest.NS, script, iproute2 string) {
 func TestExportIPRecreatesSnapshot(t *testing.T) {
 	ns := nstest.Sandbox(t)
 	snap := sandboxSnapshot(t)
-	script, err := ExportIP(snap, IPOptions{Version: "test"})
+	script, err := IP(snap, IPOptions{Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

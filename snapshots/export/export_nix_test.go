@@ -1,4 +1,4 @@
-package snapshots
+package export
 
 import (
 	"bytes"
@@ -67,7 +67,7 @@ func TestExportNixGolden(t *testing.T) {
 	for _, c := range nixCases() {
 		t.Run(c.name, func(t *testing.T) {
 			c.opts.Version = "0.2.0"
-			got, err := ExportNix(c.snap(t), c.opts)
+			got, err := Nix(c.snap(t), c.opts)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,4 +1,4 @@
-package snapshots
+package export
 
 import (
 	"slices"
@@ -21,7 +21,7 @@ type IPOptions struct {
 // ipIn is netcfg.CommandIn: an ip command for a namespace.
 func ipIn(netns, cmd string) string { return netcfg.CommandIn(netns, cmd) }
 
-// ExportIP turns a saved snapshot into a POSIX shell script of `ip`
+// IP turns a saved snapshot into a POSIX shell script of `ip`
 // commands that recreates its rules, routes and table names, exactly as
 // nictab applied them (protocol included, so nictab owns them afterwards).
 // Running it again changes nothing: routes are replaced, and each rule is
@@ -29,7 +29,7 @@ func ipIn(netns, cmd string) string { return netcfg.CommandIn(netns, cmd) }
 //
 // It only adds: rules and routes added since the snapshot stay. Routes come
 // before rules, so no rule ever sends traffic to a table still empty.
-func ExportIP(s *format.Snapshot, o IPOptions) (string, error) {
+func IP(s *format.Snapshot, o IPOptions) (string, error) {
 	if err := checkExportable(s); err != nil {
 		return "", err
 	}

@@ -1,6 +1,6 @@
 //go:build linux
 
-package snapshots
+package export
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package snapshots
+package export
 
 import (
 	"os"
@@ -32,11 +32,11 @@ func TestExportsHoldNoRawControlCharacters(t *testing.T) {
 	}(), "comment \x1b[2J\u0085 end",
 		[]netcfg.TableDef{{ID: 13, Name: "vpn"}},
 		[]fixNIC{{name: "e\x1b[31mth\u0085\x7f", addrs: []string{"192.168.10.2/24"}, table: 13, gws: []string{"192.168.10.1"}}}, nil)
-	ip, err := ExportIP(s, IPOptions{Version: "1", Netns: "lab"})
+	ip, err := IP(s, IPOptions{Version: "1", Netns: "lab"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	nix, err := ExportNix(s, NixOptions{Flavor: FlavorScripted, Version: "1"})
+	nix, err := Nix(s, NixOptions{Flavor: FlavorScripted, Version: "1"})
 	if err != nil {
 		t.Fatal(err)
 	}

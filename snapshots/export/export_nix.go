@@ -1,4 +1,4 @@
-package snapshots
+package export
 
 import (
 	"fmt"
@@ -85,9 +85,9 @@ func PickFlavor(s *format.Snapshot, f Flavor) (Flavor, error) {
 	return "", exportErrf("unknown flavour %q (want networkd or scripted)", string(f))
 }
 
-// ExportNix turns a saved snapshot into one NixOS module. It is a pure
+// Nix turns a saved snapshot into one NixOS module. It is a pure
 // function of its arguments.
-func ExportNix(s *format.Snapshot, o NixOptions) (string, error) {
+func Nix(s *format.Snapshot, o NixOptions) (string, error) {
 	if err := checkExportable(s); err != nil {
 		return "", err
 	}

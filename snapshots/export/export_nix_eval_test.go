@@ -1,4 +1,4 @@
-package snapshots
+package export
 
 import (
 	"bytes"
@@ -247,7 +247,7 @@ func TestNixUnitsAreTheNetworkdFiles(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := c.snap(t)
-			mod, err := ExportNix(s, NixOptions{Flavor: FlavorNetworkd, Units: c.u})
+			mod, err := Nix(s, NixOptions{Flavor: FlavorNetworkd, Units: c.u})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -257,7 +257,7 @@ func TestNixUnitsAreTheNetworkdFiles(t *testing.T) {
 			}
 			v := evalModule(t, nix, path)
 			nets := obj(t, obj(t, obj(t, v["systemd"], "systemd")["network"], "network")["networks"], "networks")
-			files, err := ExportNetworkd(s, NetworkdOptions{Units: c.u, Whole: true})
+			files, err := Networkd(s, NetworkdOptions{Units: c.u, Whole: true})
 			if err != nil {
 				t.Fatal(err)
 			}

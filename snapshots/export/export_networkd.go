@@ -1,4 +1,4 @@
-package snapshots
+package export
 
 import (
 	"path"
@@ -26,17 +26,17 @@ type NetworkdOptions struct {
 	Version string
 }
 
-// ExportNetworkdConfPath is where, under /etc/systemd, the export's global
+// NetworkdConfPath is where, under /etc/systemd, the export's global
 // networkd settings go: a file of its own, so that it and the drop-in of
 // `nictab persist` (NetworkdDropInPath) never overwrite or remove each
 // other.
-const ExportNetworkdConfPath = "networkd.conf.d/nictab-export.conf"
+const NetworkdConfPath = "networkd.conf.d/nictab-export.conf"
 
-// ExportNetworkd turns a saved snapshot into systemd-networkd drop-ins for
+// Networkd turns a saved snapshot into systemd-networkd drop-ins for
 // any host networkd manages: one per NIC, extending the unit that already
 // configures it, and one networkd.conf drop-in. Paths are relative to
 // /etc/systemd.
-func ExportNetworkd(s *format.Snapshot, o NetworkdOptions) ([]File, error) {
+func Networkd(s *format.Snapshot, o NetworkdOptions) ([]File, error) {
 	if err := checkExportable(s); err != nil {
 		return nil, err
 	}
@@ -70,7 +70,7 @@ func ExportNetworkd(s *format.Snapshot, o NetworkdOptions) ([]File, error) {
 		}
 		b.WriteString("RouteTable=" + strings.Join(parts, " ") + "\n")
 	}
-	files = append(files, File{Path: ExportNetworkdConfPath, Data: []byte(b.String())})
+	files = append(files, File{Path: NetworkdConfPath, Data: []byte(b.String())})
 
 	for i := range units {
 		un := &units[i]

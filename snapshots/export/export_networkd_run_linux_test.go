@@ -1,6 +1,6 @@
 //go:build linux
 
-package snapshots
+package export
 
 import (
 	"bytes"
@@ -147,7 +147,7 @@ func TestNetworkdAppliesExport(t *testing.T) {
 	}
 
 	t.Run("whole units", func(t *testing.T) {
-		files, err := ExportNetworkd(snap, NetworkdOptions{Whole: true, Version: "test"})
+		files, err := Networkd(snap, NetworkdOptions{Whole: true, Version: "test"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -156,7 +156,7 @@ func TestNetworkdAppliesExport(t *testing.T) {
 	// A host whose own units address the NICs; the default export's
 	// drop-ins extend them.
 	t.Run("drop-ins", func(t *testing.T) {
-		files, err := ExportNetworkd(snap, NetworkdOptions{Version: "test"})
+		files, err := Networkd(snap, NetworkdOptions{Version: "test"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -261,7 +261,7 @@ func TestNetworkdDynamicNIC(t *testing.T) {
 			tables := tablesOf(snap)
 			want := policyRouting(t, applied, tables)
 
-			files, err := ExportNetworkd(snap, NetworkdOptions{Whole: true, Version: "test"})
+			files, err := Networkd(snap, NetworkdOptions{Whole: true, Version: "test"})
 			if err != nil {
 				t.Fatal(err)
 			}
