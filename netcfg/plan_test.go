@@ -87,7 +87,7 @@ func stateAfter(s netcfg.State, p netcfg.Plan) netcfg.State {
 // TestPlanPriorIsFingerprint: a plan's Prior is the fingerprint of the
 // state it was made from, made aside for a large state or not.
 func TestPlanPriorIsFingerprint(t *testing.T) {
-	for _, n := range []int{10, 5000} {
+	for _, n := range []int{10, 5000, 300_000} {
 		live := netcfg.State{Routes: planRoutes(n, 100), Complete: []uint32{100}, AllOwned: true}
 		want := netcfg.Desired{Routes: planRoutes(n/2, 100), Tables: []uint32{100}}
 		p := netcfg.PlanChanges(live, want)
