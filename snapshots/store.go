@@ -180,8 +180,8 @@ func marshalStored(snap *format.Snapshot) ([]byte, error) {
 	return b, nil
 }
 
-// readIn reads name inside dir, through readCapped: at most limit bytes
-// of a regular file of this user, never through a link.
+// readIn reads name inside dir, through format.ReadCapped: at most limit
+// bytes of a regular file of this user, never through a link.
 func readIn(dir *os.File, name string, limit int64) ([]byte, error) {
 	f, err := openIn(dir, name, unix.O_RDONLY, 0)
 	if err != nil {
