@@ -1,7 +1,7 @@
 #!/bin/sh
 # parse-worst.sh: what the worst snapshot files under nictab's input caps
 # cost the real binary. It writes the shapes BenchmarkParseWorst measures
-# (snapshots/bench_parse_test.go) to a temporary directory and runs
+# (snapshots/format/bench_parse_test.go) to a temporary directory and runs
 # `nictab export ip -f FILE` on each (the file is read and parsed, then
 # refused for its content; no kernel is touched), printing the wall time
 # and peak RSS of each, the worst of -runs N (default 5). Exits non-zero
@@ -14,7 +14,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 go build -o "$tmp/nictab" ./cmd/nictab
 mkdir "$tmp/files"
-NICTAB_WORST_DIR="$tmp/files" go test -count=1 -run '^TestWriteWorstFiles$' ./snapshots/ >/dev/null
+NICTAB_WORST_DIR="$tmp/files" go test -count=1 -run '^TestWriteWorstFiles$' ./snapshots/format/ >/dev/null
 if ! [ -x /usr/bin/time ]; then
 	echo "parse-worst.sh needs /usr/bin/time (Debian: apt-get install time)" >&2
 	exit 1

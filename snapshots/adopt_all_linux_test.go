@@ -12,6 +12,7 @@ import (
 	"github.com/nictab/nictab/internal/nstest"
 	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/snapshots"
+	"github.com/nictab/nictab/snapshots/export"
 )
 
 // everyAttribute is a rule or route per modelled attribute, as nictab's
@@ -118,7 +119,7 @@ func TestAdoptEveryAttribute(t *testing.T) {
 		return x.DSCP != nil || x.FlowLabel != nil || x.SPort != nil && x.SPort.Mask != 0
 	})
 	part.Resolved = &res
-	script, err := snapshots.ExportIP(&part, snapshots.IPOptions{Version: "test"})
+	script, err := export.IP(&part, export.IPOptions{Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,8 +134,8 @@ func TestAdoptEveryAttribute(t *testing.T) {
 		ures.Routes[i].Metrics = m.Ptr()
 	}
 	unlocked.Resolved = &ures
-	if _, err := snapshots.ExportIP(&unlocked, snapshots.IPOptions{}); err == nil || !strings.Contains(err.Error(), "rto_min") {
-		t.Errorf("ExportIP with an unlocked rto_min = %v, want a refusal naming it", err)
+	if _, err := export.IP(&unlocked, export.IPOptions{}); err == nil || !strings.Contains(err.Error(), "rto_min") {
+		t.Errorf("export.IP with an unlocked rto_min = %v, want a refusal naming it", err)
 	}
 	fresh := nstest.Sandbox(t)
 	fresh.IP("nexthop", "add", "id", "7", "via", "192.168.10.1", "dev", "eno1")

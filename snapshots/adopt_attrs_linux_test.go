@@ -11,6 +11,7 @@ import (
 	"github.com/nictab/nictab/internal/nstest"
 	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/snapshots"
+	"github.com/nictab/nictab/snapshots/export"
 )
 
 // writeByCodec installs rules and routes with nictab's own codec (iproute2
@@ -151,7 +152,7 @@ func TestAdoptKeepsEveryAttribute(t *testing.T) {
 
 	// The ip export says the attributes in ip's words; NixOS refuses,
 	// naming them.
-	script, err := snapshots.ExportIP(saved, snapshots.IPOptions{Version: "test"})
+	script, err := export.IP(saved, export.IPOptions{Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,8 +161,8 @@ func TestAdoptKeepsEveryAttribute(t *testing.T) {
 			t.Errorf("the ip export lacks %q:\n%s", w, script)
 		}
 	}
-	if _, err := snapshots.ExportNix(saved, snapshots.NixOptions{}); err == nil || !strings.Contains(err.Error(), "dscp") {
-		t.Errorf("ExportNix = %v, want a refusal naming dscp", err)
+	if _, err := export.Nix(saved, export.NixOptions{}); err == nil || !strings.Contains(err.Error(), "dscp") {
+		t.Errorf("export.Nix = %v, want a refusal naming dscp", err)
 	}
 }
 

@@ -4,11 +4,8 @@ import (
 	"fmt"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/snapshots/format"
 )
-
-// KindBaseline marks the snapshot of the state before nictab's first
-// change on a host or namespace.
-const KindBaseline = "baseline"
 
 // BaselineComment is the baseline snapshot's comment.
 const BaselineComment = "before nictab"
@@ -19,7 +16,7 @@ const BaselineComment = "before nictab"
 // history reach the state before nictab. Restoring it removes every rule
 // and route nictab owns and touches nothing else. It returns nil when the
 // history already has a snapshot.
-func (e *Engine) saveBaseline(before netcfg.State) (*Snapshot, error) {
+func (e *Engine) saveBaseline(before netcfg.State) (*format.Snapshot, error) {
 	list, err := e.store.Listing()
 	if err != nil {
 		return nil, err
@@ -27,7 +24,7 @@ func (e *Engine) saveBaseline(before netcfg.State) (*Snapshot, error) {
 	if len(list) > 0 {
 		return nil, nil
 	}
-	snap := e.snapshotOf(&Proposal{Kind: KindBaseline, Comment: BaselineComment}, before, e.store.NewID())
+	snap := e.snapshotOf(&Proposal{Kind: format.KindBaseline, Comment: BaselineComment}, before, e.store.NewID())
 	if err := e.store.Save(snap); err != nil {
 		return nil, fmt.Errorf("record the state before nictab's first change: %w", err)
 	}

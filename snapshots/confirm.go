@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"time"
+
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 // ErrNothingPending means no change is waiting for confirmation.
@@ -36,7 +38,7 @@ func (e *Engine) Pending() (*Pending, error) {
 // Confirm keeps the change waiting for confirmation. It races the watchdog
 // fairly: both rename the journal, and only one rename can succeed. After
 // the deadline it refuses, whether or not the watchdog has reverted yet.
-func (e *Engine) Confirm() (*Snapshot, error) {
+func (e *Engine) Confirm() (*format.Snapshot, error) {
 	j, err := e.store.readJournal(journalFile)
 	if err != nil {
 		return nil, err

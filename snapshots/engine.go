@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 // EngineConfig wires the engine to a namespace, a state directory and the
@@ -195,7 +196,7 @@ func oneRoutePerTable(in netcfg.Intent) netcfg.Intent {
 // ProposeRollback plans the return to a snapshot's recorded rules, routes
 // and names, exactly, whatever the NICs' addresses are now. A NIC the
 // snapshot's routes need that is gone is refused.
-func (e *Engine) ProposeRollback(s *Snapshot) (*Proposal, error) {
+func (e *Engine) ProposeRollback(s *format.Snapshot) (*Proposal, error) {
 	if s.Resolved == nil || s.Meta == nil {
 		return nil, errors.New("only a saved snapshot can be rolled back to")
 	}
@@ -271,14 +272,14 @@ type ApplyOptions struct {
 type Outcome struct {
 	Result netcfg.ApplyResult
 	// Snapshot is the saved snapshot when the change was kept at once.
-	Snapshot *Snapshot
+	Snapshot *format.Snapshot
 	// Pending is set when a confirm window is open.
 	Pending *Pending
 	// Recovered describes an interrupted earlier apply that was finished or
 	// undone first.
 	Recovered string
 	// Baseline is the "before nictab" snapshot this first change recorded.
-	Baseline *Snapshot
+	Baseline *format.Snapshot
 }
 
 // Pending is a change waiting for confirmation.
@@ -334,7 +335,7 @@ func (e *Engine) Apply(p *Proposal, o ApplyOptions) (*Outcome, error) {
 		}
 	}
 	j := &Journal{Started: e.cfg.Now().UTC(), PID: os.Getpid(), Phase: PhaseApplying}
-	var baseline *Snapshot
+	var baseline *format.Snapshot
 	// The snapshot of the change is what the read-back will say, and a
 	// verified read-back says what the plan's target does: its bytes are
 	// made while the kernel applies (see startPending).
@@ -495,14 +496,14 @@ func (e *Engine) undoUnrecordedAs(k netcfg.Kernel, j *Journal, name string, caus
 	return fmt.Errorf("%w; the change was undone: %s", cause, asBefore(rep))
 }
 
-func (e *Engine) snapshotOf(p *Proposal, after netcfg.State, txid string) *Snapshot {
+func (e *Engine) snapshotOf(p *Proposal, after netcfg.State, txid string) *format.Snapshot {
 	return e.snapshotAt(p, after, txid, e.cfg.Now())
 }
 
 // snapshotAt is the snapshot of a state taken at a time: after is the
 // read-back of a change, used for nothing else once the snapshot is
 // made, so its routes are shared, not copied.
-func (e *Engine) snapshotAt(p *Proposal, after netcfg.State, txid string, at time.Time) *Snapshot {
+func (e *Engine) snapshotAt(p *Proposal, after netcfg.State, txid string, at time.Time) *format.Snapshot {
 	d := dropUnrecorded(netcfg.OwnedAsDesiredSharing(after), p.unrecorded)
 	// In the plan target's order, not the kernel's (which dumps IPv4
 	// before IPv6, and IPv6 routes in its tree's order): the record is the
@@ -523,20 +524,20 @@ func compareRouteKeys(a, b netcfg.Route) int { return a.Key().Compare(b.Key()) }
 
 // snapshotFrom is the snapshot recording resolved, with the addressing
 // of the NICs among links it uses.
-func (e *Engine) snapshotFrom(p *Proposal, resolved netcfg.Target, links []netcfg.Link, txid string, at time.Time) *Snapshot {
+func (e *Engine) snapshotFrom(p *Proposal, resolved netcfg.Target, links []netcfg.Link, txid string, at time.Time) *format.Snapshot {
 	host := e.cfg.Host
 	if host == "" {
 		host, _ = os.Hostname()
 	}
 	parent, _ := e.store.LatestID()
-	return &Snapshot{
-		Version: Version,
+	return &format.Snapshot{
+		Version: format.Version,
 		Comment: p.Comment,
 		Intent:  p.Intent,
-		Meta: &Meta{
+		Meta: &format.Meta{
 			ID: txid, Time: at.UTC().Truncate(time.Second), Host: host, NictabVersion: e.cfg.Version,
 			Parent: parent, Netns: e.cfg.Netns, Kind: p.Kind, Networkd: e.cfg.Networkd,
-			Addressing: addressingOf(netcfg.State{Links: links}, resolved, p.Intent),
+			Addressing: format.AddressingOf(netcfg.State{Links: links}, resolved, p.Intent),
 		},
 		Resolved: &resolved,
 	}

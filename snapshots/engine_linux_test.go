@@ -16,6 +16,7 @@ import (
 	"github.com/nictab/nictab/internal/nstest"
 	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/snapshots"
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 type rig struct {
@@ -128,7 +129,7 @@ func TestRollbackRestoresExactly(t *testing.T) {
 	if err != nil || len(list) != 4 {
 		t.Fatalf("history = %d entries, %v; want 4", len(list), err)
 	}
-	if k := list[3].Snapshot.Meta.Kind; k != snapshots.KindBaseline {
+	if k := list[3].Snapshot.Meta.Kind; k != format.KindBaseline {
 		t.Errorf("oldest kind = %q, want the baseline", k)
 	}
 	if list[0].Snapshot.Meta.Kind != "rollback" {
@@ -220,7 +221,7 @@ func TestConfirmWindow(t *testing.T) {
 	if after := r.ns.Routing(); after != before {
 		t.Errorf("not reverted exactly:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
-	if list, _ := r.e.Store().List(); len(list) != 1 || list[0].Snapshot.Meta.Kind != snapshots.KindBaseline {
+	if list, _ := r.e.Store().List(); len(list) != 1 || list[0].Snapshot.Meta.Kind != format.KindBaseline {
 		t.Errorf("a reverted first apply left %d snapshots; want only the baseline", len(list))
 	}
 	if _, err := r.e.Confirm(); !errors.Is(err, snapshots.ErrNothingPending) || !strings.Contains(err.Error(), "reverted") {
@@ -345,9 +346,9 @@ func TestStoreIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kind := snapshots.KindBaseline
+	kind := format.KindBaseline
 	save := func() string {
-		s := &snapshots.Snapshot{Version: 1, Meta: &snapshots.Meta{Time: now, Kind: kind}, Resolved: &netcfg.Target{}}
+		s := &format.Snapshot{Version: 1, Meta: &format.Meta{Time: now, Kind: kind}, Resolved: &netcfg.Target{}}
 		if err := st.Save(s); err != nil {
 			t.Fatal(err)
 		}
@@ -376,7 +377,7 @@ func TestStoreIDs(t *testing.T) {
 	if l, _ := st.Latest(); l == nil || l.Meta.ID != newest {
 		t.Error("prune removed the live snapshot")
 	}
-	if s, err := st.Get(ids[0]); err != nil || s.Meta.Kind != snapshots.KindBaseline || slices.Contains(removed, ids[0]) {
+	if s, err := st.Get(ids[0]); err != nil || s.Meta.Kind != format.KindBaseline || slices.Contains(removed, ids[0]) {
 		t.Errorf("prune removed the baseline: %v, removed %v", err, removed)
 	}
 	if _, err := st.Prune(0); err == nil {
@@ -399,7 +400,7 @@ func TestPendingEncodedAheadIsTheReadBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := snapshots.Marshal(out.Snapshot)
+	want, err := format.Marshal(out.Snapshot)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -488,7 +489,7 @@ func TestPreparedSnapshotOnlyWhileItHolds(t *testing.T) {
 			t.Fatal(err)
 		}
 		r.e.Prepare(p)
-		var saved *snapshots.Snapshot
+		var saved *format.Snapshot
 		if between {
 			if saved, err = r.e.SaveCurrent("in between"); err != nil {
 				t.Fatal(err)
@@ -512,7 +513,7 @@ func TestPreparedSnapshotOnlyWhileItHolds(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := snapshots.Marshal(out.Snapshot)
+		want, err := format.Marshal(out.Snapshot)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,9 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/snapshots"
-	"golang.org/x/sys/unix"
 )
 
 var (

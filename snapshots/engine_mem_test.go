@@ -14,10 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/nictab/nictab/internal/memkernel"
 	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/snapshots"
-	"golang.org/x/sys/unix"
 )
 
 // These tests run the engine on memkernel (checked against real

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 // NOTE: writing the snapshot of a change costs more than the change
@@ -33,7 +34,7 @@ import (
 // pendingBytes is a snapshot encoded for the store, or why it could not
 // be.
 type pendingBytes struct {
-	snap *Snapshot
+	snap *format.Snapshot
 	b    []byte
 	// records is snapshotRecords of snap, for its index entry.
 	records string
@@ -57,7 +58,7 @@ func (e *Engine) startPending(p *Proposal, links []netcfg.Link, txid string, at 
 }
 
 // encodeAhead encodes snap for the store in the background.
-func encodeAhead(snap *Snapshot) <-chan pendingBytes {
+func encodeAhead(snap *format.Snapshot) <-chan pendingBytes {
 	ch := make(chan pendingBytes, 1)
 	go func() {
 		b, err := marshalStored(snap)
@@ -99,12 +100,13 @@ func discardPending(spec <-chan pendingBytes) error {
 // savePending writes the pending snapshot of a verified change: the bytes
 // spec encoded when its snapshot is snap in every field, else snap
 // encoded now. spec may be nil.
-func (e *Engine) savePending(snap *Snapshot, spec <-chan pendingBytes) error {
+func (e *Engine) savePending(snap *format.Snapshot, spec <-chan pendingBytes) error {
 	var pb pendingBytes
 	if spec != nil {
 		if pb = <-spec; pb.err == nil && sameSnapshot(pb.snap, snap) {
 			speculated.Add(1)
-			snap.intentEnd, snap.records = pb.snap.intentEnd, pb.records
+			snap.SetIntentEnd(pb.snap.IntentEnd())
+			snap.SetRecords(pb.records)
 			if pb.staged != nil {
 				stagedUsed.Add(1)
 				return e.store.commitStaged(snap, pb.staged)
@@ -122,7 +124,7 @@ func (e *Engine) savePending(snap *Snapshot, spec <-chan pendingBytes) error {
 
 // sameSnapshot reports whether a and b are the same snapshot, field by
 // field, so that Marshal gives the same bytes for both.
-func sameSnapshot(a, b *Snapshot) bool {
+func sameSnapshot(a, b *format.Snapshot) bool {
 	return a.Version == b.Version && a.Comment == b.Comment &&
 		reflect.DeepEqual(a.Intent, b.Intent) && reflect.DeepEqual(a.Meta, b.Meta) &&
 		(a.Resolved == nil) == (b.Resolved == nil) &&

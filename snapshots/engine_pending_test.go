@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 // TestPendingEncodedAheadOnlyWhenSame: bytes encoded ahead for a snapshot
@@ -25,8 +26,8 @@ func TestPendingEncodedAheadOnlyWhenSame(t *testing.T) {
 	route := func(dst string) netcfg.Route {
 		return netcfg.Route{Table: 100, Type: netcfg.RouteUnicast, Dst: netip.MustParsePrefix(dst), Dev: "eno1", Proto: netcfg.ProtoNictab}
 	}
-	mk := func(routes ...netcfg.Route) *Snapshot {
-		return &Snapshot{Version: Version, Meta: &Meta{ID: "261202-060000", Time: at, Kind: "apply"}, Resolved: &netcfg.Target{Routes: routes}}
+	mk := func(routes ...netcfg.Route) *format.Snapshot {
+		return &format.Snapshot{Version: format.Version, Meta: &format.Meta{ID: "261202-060000", Time: at, Kind: "apply"}, Resolved: &netcfg.Target{Routes: routes}}
 	}
 	read := mk(route("10.1.0.0/16"))
 	ahead := mk(route("10.1.0.0/16"), route("10.2.0.0/16"))
@@ -54,7 +55,7 @@ func TestPendingEncodedAheadOnlyWhenSame(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := Marshal(read)
+	want, err := format.Marshal(read)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,13 +73,13 @@ func TestPendingRecordsAsRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mk := func() *Snapshot {
+	mk := func() *format.Snapshot {
 		rs := []netcfg.Route{
 			{Table: 100, Type: netcfg.RouteUnicast, Dst: netip.MustParsePrefix("10.2.0.0/16"), Dev: "eno1", Proto: netcfg.ProtoNictab},
 			{Table: 100, Type: netcfg.RouteUnicast, Dst: netip.MustParsePrefix("10.1.0.0/16"), Dev: "eno1", Proto: netcfg.ProtoNictab},
 		}
 		rules := []netcfg.Rule{{Family: netcfg.V4, Priority: 1000, Action: netcfg.ActionLookup, Table: 100, Proto: netcfg.ProtoNictab}}
-		return &Snapshot{Version: Version, Meta: &Meta{ID: "261202-060000", Time: time.Date(2026, 12, 2, 6, 0, 0, 0, time.UTC), Kind: "apply"}, Resolved: &netcfg.Target{Rules: rules, Routes: rs}}
+		return &format.Snapshot{Version: format.Version, Meta: &format.Meta{ID: "261202-060000", Time: time.Date(2026, 12, 2, 6, 0, 0, 0, time.UTC), Kind: "apply"}, Resolved: &netcfg.Target{Rules: rules, Routes: rs}}
 	}
 	ch := e.stagePending(encodeAhead(mk()))
 	read := mk()
@@ -86,8 +87,8 @@ func TestPendingRecordsAsRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := recordsDigest(read.Resolved.Rules, read.Resolved.Routes, false)
-	if read.records != want {
-		t.Errorf("records of the saved snapshot %q; want %q", read.records, want)
+	if read.Records() != want {
+		t.Errorf("records of the saved snapshot %q; want %q", read.Records(), want)
 	}
 }
 

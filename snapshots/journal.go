@@ -14,6 +14,7 @@ import (
 
 	"github.com/nictab/nictab/internal/atomicfile"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 // Journal phases.
@@ -137,26 +138,26 @@ func (s *Store) pendingPath(id string) string {
 const maxStateFile = 1 << 30
 
 // sealRoom is room enough for what sealJSON appends.
-const sealRoom = 1 + len(checksumPrefix) + 1 + len("sha256:") + 64 + 1 + 16
+const sealRoom = 1 + len(format.ChecksumPrefix) + 1 + len("sha256:") + 64 + 1 + 16
 
 // sealJSON appends the checksum line every state file carries, as
 // snapshots do: the sha256 of every byte before it.
 func sealJSON(b []byte) []byte {
 	b = append(b, '\n')
-	return append(b, checksumPrefix+" "+checksum(b)+"\n"...)
+	return append(b, format.ChecksumPrefix+" "+format.Checksum(b)+"\n"...)
 }
 
 // openJSON checks a state file's checksum, which is mandatory, and
 // returns the JSON before it.
 func openJSON(path string, data []byte) ([]byte, error) {
-	line, err := verifyChecksum(path, data)
+	line, err := format.VerifyChecksum(path, data)
 	if err != nil {
 		return nil, err
 	}
 	if line == 0 {
-		return nil, &FileError{File: path, Field: "checksum", Msg: "has no checksum line: nictab writes one on every file it keeps, so this one is not trusted", err: ErrChecksum}
+		return nil, format.ChecksumMissing(path, "has no checksum line: nictab writes one on every file it keeps, so this one is not trusted")
 	}
-	i := bytes.LastIndex(data, []byte("\n"+checksumPrefix))
+	i := bytes.LastIndex(data, []byte("\n"+format.ChecksumPrefix))
 	return data[:i+1], nil
 }
 
@@ -322,7 +323,7 @@ func (s *Store) pendingDirFile(create bool) (*os.File, error) {
 }
 
 // savePending writes the snapshot of a change that is not kept yet.
-func (s *Store) savePending(snap *Snapshot) error {
+func (s *Store) savePending(snap *format.Snapshot) error {
 	b, err := marshalStored(snap)
 	if err != nil {
 		return fmt.Errorf("encode snapshot: %w", err)
@@ -332,7 +333,7 @@ func (s *Store) savePending(snap *Snapshot) error {
 
 // writePending writes b, the bytes marshalStored made of snap, as the
 // pending snapshot.
-func (s *Store) writePending(snap *Snapshot, b []byte) error {
+func (s *Store) writePending(snap *format.Snapshot, b []byte) error {
 	d, err := s.pendingDirFile(true)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", pendingDir, err)
@@ -356,7 +357,7 @@ type stagedPending struct {
 
 // stagePending writes b, the bytes marshalStored made of snap, synced,
 // to a temporary file of the pending directory.
-func (s *Store) stagePending(snap *Snapshot, b []byte) (*stagedPending, error) {
+func (s *Store) stagePending(snap *format.Snapshot, b []byte) (*stagedPending, error) {
 	d, err := s.pendingDirFile(true)
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", pendingDir, err)
@@ -370,7 +371,7 @@ func (s *Store) stagePending(snap *Snapshot, b []byte) (*stagedPending, error) {
 }
 
 // commitStaged makes the staged file the pending snapshot snap.
-func (s *Store) commitStaged(snap *Snapshot, sp *stagedPending) error {
+func (s *Store) commitStaged(snap *format.Snapshot, sp *stagedPending) error {
 	defer sp.dir.Close()
 	if err := sp.file.Commit(); err != nil {
 		return fmt.Errorf("save snapshot: %w", err)

@@ -13,6 +13,7 @@ import (
 	"github.com/nictab/nictab/internal/nstest"
 	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/snapshots"
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 // foreignObjects is every rule and route of the namespace that nictab does
@@ -216,7 +217,7 @@ func TestBaselineRollback(t *testing.T) {
 	r := newRig(t)
 	before := r.ns.Routing()
 	out := r.apply(nicIntent("eno1", 13, "enp2s0", 14), "first", 0)
-	if out.Baseline == nil || out.Baseline.Meta.Kind != snapshots.KindBaseline || out.Baseline.Comment != snapshots.BaselineComment {
+	if out.Baseline == nil || out.Baseline.Meta.Kind != format.KindBaseline || out.Baseline.Comment != snapshots.BaselineComment {
 		t.Fatalf("the first change recorded no baseline: %+v", out.Baseline)
 	}
 	if again := r.apply(nicIntent("eno1", 15), "second", 0); again.Baseline != nil {
@@ -226,7 +227,7 @@ func TestBaselineRollback(t *testing.T) {
 	r.ns.IP("rule", "add", "pref", "1500", "from", "10.77.0.0/16", "lookup", "15")
 	foreign := foreignObjects(t, r.ns)
 	for _, ref := range []string{"steps", "id"} {
-		var target *snapshots.Snapshot
+		var target *format.Snapshot
 		var err error
 		if ref == "steps" {
 			target, err = r.e.Store().Back(2)

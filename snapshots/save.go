@@ -4,11 +4,12 @@ import (
 	"fmt"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 // SaveCurrent records what nictab owns now as a snapshot without changing
 // anything.
-func (e *Engine) SaveCurrent(comment string) (*Snapshot, error) {
+func (e *Engine) SaveCurrent(comment string) (*format.Snapshot, error) {
 	snap, _, err := e.saveCurrent(comment, false)
 	return snap, err
 }
@@ -17,11 +18,11 @@ func (e *Engine) SaveCurrent(comment string) (*Snapshot, error) {
 // routes of nictab's protocol that no record names ("proto nictab, not in
 // history"), so that from now on nictab manages them. It changes nothing
 // in the kernel; n is how many it took over (0: no snapshot is saved).
-func (e *Engine) AdoptUnrecorded(comment string) (snap *Snapshot, n int, err error) {
+func (e *Engine) AdoptUnrecorded(comment string) (snap *format.Snapshot, n int, err error) {
 	return e.saveCurrent(comment, true)
 }
 
-func (e *Engine) saveCurrent(comment string, adopt bool) (*Snapshot, int, error) {
+func (e *Engine) saveCurrent(comment string, adopt bool) (*format.Snapshot, int, error) {
 	lock, err := e.acquire()
 	if err != nil {
 		return nil, 0, err

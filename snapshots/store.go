@@ -1,3 +1,7 @@
+// Package snapshots keeps nictab's history of snapshot files on disk (the
+// store), diffs them, and runs the apply transaction around netcfg
+// (journal, lock, confirm window, revert, recovery). The file itself is
+// package snapshots/format; the exports are package snapshots/export.
 package snapshots
 
 import (
@@ -15,6 +19,7 @@ import (
 
 	"github.com/nictab/nictab/internal/atomicfile"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 // Store is the snapshot history of one host or namespace: one YAML file per
@@ -35,7 +40,7 @@ type Store struct {
 	// pending is the snapshot this process last wrote to pending/, so that
 	// committing it indexes it from memory: the rename moves the file's
 	// ctime, and the index entry made before it would no longer match.
-	pending *Snapshot
+	pending *format.Snapshot
 	// listed memoises listings of files the index did not cover.
 	listed map[string]listedMemo
 }
@@ -139,7 +144,7 @@ func (s *Store) idFree(id string) bool {
 
 // Save writes a snapshot durably (temporary file, fsync, rename, fsync of
 // the directory), filling in its id when it has none.
-func (s *Store) Save(snap *Snapshot) error {
+func (s *Store) Save(snap *format.Snapshot) error {
 	if snap.Meta == nil {
 		return errors.New("save snapshot: it has no metadata")
 	}
@@ -163,54 +168,54 @@ func (s *Store) Save(snap *Snapshot) error {
 
 // marshalStored encodes a snapshot for the store, refusing one the store
 // could not read back.
-func marshalStored(snap *Snapshot) ([]byte, error) {
-	b, err := Marshal(snap)
+func marshalStored(snap *format.Snapshot) ([]byte, error) {
+	b, err := format.Marshal(snap)
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > maxStoredSize {
-		return nil, fmt.Errorf("the snapshot would take %d bytes, more than the %d nictab reads back from its store", len(b), maxStoredSize)
+	if len(b) > format.MaxStoredSize {
+		return nil, fmt.Errorf("the snapshot would take %d bytes, more than the %d nictab reads back from its store", len(b), format.MaxStoredSize)
 	}
-	snap.intentEnd = intentEnd(b)
+	snap.SetIntentEnd(intentEnd(b))
 	return b, nil
 }
 
-// readIn reads name inside dir, through readCapped: at most limit bytes
-// of a regular file of this user, never through a link.
+// readIn reads name inside dir, through format.ReadCapped: at most limit
+// bytes of a regular file of this user, never through a link.
 func readIn(dir *os.File, name string, limit int64) ([]byte, error) {
 	f, err := openIn(dir, name, unix.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return readCapped(f, f.Name(), limit)
+	return format.ReadCapped(f, f.Name(), limit)
 }
 
 // loadStored reads a snapshot of the store. A stored file must carry its
 // checksum: nictab writes one on every file it stores, so a file without
 // one was not written by nictab, or was edited, and is not trusted for a
 // rollback.
-func loadStored(dir *os.File, name string) (*Snapshot, error) {
-	data, err := readIn(dir, name, maxStoredSize)
+func loadStored(dir *os.File, name string) (*format.Snapshot, error) {
+	data, err := readIn(dir, name, format.MaxStoredSize)
 	if err != nil {
 		return nil, err
 	}
 	return parseStored(filepath.Join(dir.Name(), name), data)
 }
 
-func parseStored(path string, data []byte) (*Snapshot, error) {
-	line, err := verifyChecksum(path, data)
+func parseStored(path string, data []byte) (*format.Snapshot, error) {
+	line, err := format.VerifyChecksum(path, data)
 	if err != nil {
 		return nil, err
 	}
 	if line == 0 {
-		return nil, &FileError{File: path, Field: "checksum", Msg: "has no checksum line: nictab writes one on every snapshot it stores, so this file is not trusted", err: ErrChecksum}
+		return nil, format.ChecksumMissing(path, "has no checksum line: nictab writes one on every snapshot it stores, so this file is not trusted")
 	}
-	snap, err := parseWith(path, data, storedLimits)
+	snap, err := format.ParseStored(path, data)
 	if err != nil {
 		return nil, err
 	}
-	snap.intentEnd = intentEnd(data)
+	snap.SetIntentEnd(intentEnd(data))
 	return snap, nil
 }
 
@@ -223,7 +228,7 @@ func (s *Store) Raw(e *Entry) ([]byte, error) {
 	if snaps == nil {
 		return nil, fmt.Errorf("%w: %s", ErrNoSnapshot, e.ID)
 	}
-	return readIn(snaps, e.ID+".yaml", maxStoredSize)
+	return readIn(snaps, e.ID+".yaml", format.MaxStoredSize)
 }
 
 // readDirAt lists an open directory from its start, through a fresh
@@ -244,7 +249,7 @@ func readDirAt(dir *os.File) ([]fs.DirEntry, error) {
 type Entry struct {
 	ID       string
 	Path     string
-	Snapshot *Snapshot
+	Snapshot *format.Snapshot
 	Err      error
 }
 
@@ -302,7 +307,7 @@ var ErrNoSnapshot = errors.New("no such snapshot")
 // Get returns the snapshot whose id is ref or starts with it. A reference
 // that matches several is refused with their ids; a damaged file is
 // reported as such.
-func (s *Store) Get(ref string) (*Snapshot, error) {
+func (s *Store) Get(ref string) (*format.Snapshot, error) {
 	e, err := s.Find(ref)
 	if err != nil {
 		return nil, err
@@ -364,7 +369,7 @@ func (s *Store) load(l *Listed) (*Entry, error) {
 
 // Latest returns the newest snapshot that is not damaged, or nil when there
 // is none.
-func (s *Store) Latest() (*Snapshot, error) {
+func (s *Store) Latest() (*format.Snapshot, error) {
 	return s.good(0)
 }
 
@@ -385,7 +390,7 @@ func (s *Store) LatestID() (string, error) {
 
 // Back returns the snapshot steps before the newest one (1: the one before
 // it), skipping damaged files.
-func (s *Store) Back(steps int) (*Snapshot, error) {
+func (s *Store) Back(steps int) (*format.Snapshot, error) {
 	if steps < 1 {
 		return nil, fmt.Errorf("--steps must be 1 or more, not %d", steps)
 	}
@@ -395,7 +400,7 @@ func (s *Store) Back(steps int) (*Snapshot, error) {
 // good returns the intact snapshot skip places after the newest intact
 // one, reading files in full only from the newest down to it. With skip 0
 // and an empty (or all damaged) history it returns nil, nil.
-func (s *Store) good(skip int) (*Snapshot, error) {
+func (s *Store) good(skip int) (*format.Snapshot, error) {
 	all, err := s.Listing()
 	if err != nil {
 		return nil, err
@@ -455,7 +460,7 @@ func (s *Store) Prunable(keep int) ([]string, error) {
 			continue
 		}
 		// The baseline is how rollback reaches the state before nictab.
-		if n++; n > keep && e.Snapshot.Meta.Kind != KindBaseline {
+		if n++; n > keep && e.Snapshot.Meta.Kind != format.KindBaseline {
 			ids = append(ids, e.ID)
 		}
 	}
@@ -493,7 +498,7 @@ func (s *Store) Remove(ids []string) ([]string, error) {
 
 // Summary is a snapshot in one line: "eno1→13 vpn, enp2s0→14 lan; 4 rules,
 // 6 routes".
-func Summary(s *Snapshot) string {
+func Summary(s *format.Snapshot) string {
 	names := netcfg.Names{}
 	if s.Resolved != nil {
 		names.Tables = s.Resolved.Names

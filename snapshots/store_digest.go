@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 // NOTE: a rollback, and any plan where nictab already owns routes, asks
@@ -82,12 +83,12 @@ func appendPrefix(b []byte, p netip.Prefix) []byte {
 
 // snapshotRecords is the digest of what a snapshot records, "" for one
 // that records nothing (no resolved section).
-func snapshotRecords(s *Snapshot) string {
+func snapshotRecords(s *format.Snapshot) string {
 	if s == nil || s.Resolved == nil {
 		return ""
 	}
-	if s.records != "" {
-		return s.records
+	if r := s.Records(); r != "" {
+		return r
 	}
 	return recordsDigest(s.Resolved.Rules, s.Resolved.Routes, false)
 }
@@ -111,7 +112,7 @@ func (s *Store) latestRecordsAll(live *netcfg.State) bool {
 }
 
 // recordedRoutes is how many routes a snapshot records.
-func recordedRoutes(s *Snapshot) int {
+func recordedRoutes(s *format.Snapshot) int {
 	if s == nil || s.Resolved == nil {
 		return 0
 	}

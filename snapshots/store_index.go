@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nictab/nictab/internal/atomicfile"
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 // The listing index: what `snapshot list` and the TUI's history show of
@@ -175,9 +176,9 @@ func listedFrom(e *indexEntry, id, path string) Listed {
 	return Listed{ID: id, Path: path, Time: e.Time, Kind: e.Kind, Comment: e.Comment, Summary: e.Summary, indexed: *e}
 }
 
-func entryFor(name string, st fileStamp, s *Snapshot) indexEntry {
+func entryFor(name string, st fileStamp, s *format.Snapshot) indexEntry {
 	return indexEntry{Name: name, Ino: st.ino, Size: st.size, Mtime: st.mtime, Ctime: st.ctim,
-		Time: s.Meta.Time, Kind: s.Meta.Kind, Comment: s.Comment, Summary: Summary(s), Intent: s.intentEnd, Records: snapshotRecords(s), Routes: recordedRoutes(s)}
+		Time: s.Meta.Time, Kind: s.Meta.Kind, Comment: s.Comment, Summary: Summary(s), Intent: s.IntentEnd(), Records: snapshotRecords(s), Routes: recordedRoutes(s)}
 }
 
 // Listing returns the history, newest first, as a listing shows it: from
@@ -194,7 +195,7 @@ func (s *Store) Listing() ([]Listed, error) {
 // listing lists snaps, and returns the index entries of its intact files.
 // fresh, when set, is the snapshot just written under its file name: its
 // entry is made from it rather than by reading the file back.
-func (s *Store) listing(snaps *os.File, fresh *Snapshot) ([]Listed, []indexEntry, error) {
+func (s *Store) listing(snaps *os.File, fresh *format.Snapshot) ([]Listed, []indexEntry, error) {
 	names, err := snapshotNames(snaps)
 	if err != nil {
 		return nil, nil, fmt.Errorf("list snapshots: %w", err)
@@ -218,7 +219,7 @@ func (s *Store) listing(snaps *os.File, fresh *Snapshot) ([]Listed, []indexEntry
 			}
 			continue
 		}
-		var snap *Snapshot
+		var snap *format.Snapshot
 		if fresh != nil && fresh.Meta != nil && fresh.Meta.ID == id {
 			snap = fresh
 		} else {
@@ -244,7 +245,7 @@ func (s *Store) listing(snaps *os.File, fresh *Snapshot) ([]Listed, []indexEntry
 // updateIndex brings the index in step with the directory after snap was
 // written to it. See the NOTE above for why a failure here is not an error
 // of the save.
-func (s *Store) updateIndex(snaps *os.File, snap *Snapshot) {
+func (s *Store) updateIndex(snaps *os.File, snap *format.Snapshot) {
 	_, entries, err := s.listing(snaps, snap)
 	if err != nil {
 		return

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 // indexTestStore is a store of three snapshots (the newest with two
@@ -27,7 +28,7 @@ func indexTestStore(t *testing.T) (*Store, string) {
 			res.Routes = append(res.Routes, netcfg.Route{Table: 100, Type: netcfg.RouteUnicast, Proto: netcfg.ProtoNictab, Dev: "eno1",
 				Dst: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 1, byte(j), 0}), 24)})
 		}
-		s := &Snapshot{Version: 1, Comment: comment, Meta: &Meta{Time: now, Kind: "apply"}, Resolved: res}
+		s := &format.Snapshot{Version: 1, Comment: comment, Meta: &format.Meta{Time: now, Kind: "apply"}, Resolved: res}
 		if err := st.Save(s); err != nil {
 			t.Fatal(err)
 		}
@@ -99,7 +100,7 @@ func TestListingIsTheFullListing(t *testing.T) {
 		t.Fatal(err)
 	}
 	newest.Meta.ID, newest.Comment = "261124-180000", "copied"
-	b, err := Marshal(newest)
+	b, err := format.Marshal(newest)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +211,7 @@ func TestListingFallsBackWithoutATrustedIndex(t *testing.T) {
 			}
 			sameListing(t, "listing", got, full)
 			// The next save writes a good index again.
-			if err := st.Save(&Snapshot{Version: 1, Meta: &Meta{Time: time.Now().UTC(), Kind: "save"}, Resolved: &netcfg.Target{}}); err != nil {
+			if err := st.Save(&format.Snapshot{Version: 1, Meta: &format.Meta{Time: time.Now().UTC(), Kind: "save"}, Resolved: &netcfg.Target{}}); err != nil {
 				t.Fatal(err)
 			}
 			d, err := os.Open(snapDir)
@@ -252,7 +253,7 @@ func TestFindAndLatestThroughTheListing(t *testing.T) {
 func TestCommittedSnapshotIsIndexed(t *testing.T) {
 	for _, sameStore := range []bool{true, false} {
 		st, snapDir := indexTestStore(t)
-		s := &Snapshot{Version: 1, Comment: "pending", Meta: &Meta{ID: "261124-190000", Time: time.Date(2026, 11, 24, 19, 0, 0, 0, time.UTC), Kind: "apply"}, Resolved: &netcfg.Target{}}
+		s := &format.Snapshot{Version: 1, Comment: "pending", Meta: &format.Meta{ID: "261124-190000", Time: time.Date(2026, 11, 24, 19, 0, 0, 0, time.UTC), Kind: "apply"}, Resolved: &netcfg.Target{}}
 		if err := st.savePending(s); err != nil {
 			t.Fatal(err)
 		}

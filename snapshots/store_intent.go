@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 // The terminal UI starts from the newest snapshot's intent. A snapshot of
@@ -87,7 +88,7 @@ func (s *Store) readIntent(l *Listed) (netcfg.Intent, bool) {
 	if _, err := io.ReadFull(f, head); err != nil {
 		return netcfg.Intent{}, false
 	}
-	snap, err := parseWith(fmt.Sprintf("%s (up to its snapshot: section)", l.Path), head, storedLimits)
+	snap, err := format.ParseStored(fmt.Sprintf("%s (up to its snapshot: section)", l.Path), head)
 	if err != nil {
 		return netcfg.Intent{}, false
 	}

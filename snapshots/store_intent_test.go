@@ -9,21 +9,32 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/snapshots/format"
 )
+
+// snapshotOpts compares snapshots by what they say, as the format's own
+// tests do (snapshots/format/file_roundtrip_test.go).
+var snapshotOpts = cmp.Options{
+	cmpopts.IgnoreUnexported(format.Snapshot{}),
+	cmpopts.EquateEmpty(),
+	cmp.Comparer(func(a, b netip.Addr) bool { return a == b }),
+	cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }),
+}
 
 // TestLatestIntentReadsOnlyTheIntent: the newest snapshot's intent comes
 // from the part of the file before its snapshot: section while the index
 // vouches for the file, and from the whole file, checked, once it changed.
 func TestLatestIntentReadsOnlyTheIntent(t *testing.T) {
 	st, snapDir := indexTestStore(t)
-	s := &Snapshot{Version: 1, Comment: "with intent",
+	s := &format.Snapshot{Version: 1, Comment: "with intent",
 		Intent: netcfg.Intent{Routes: []netcfg.RouteIntent{
 			{Table: netcfg.TableRef{ID: 100}, To: netip.MustParsePrefix("10.2.0.0/24"), Dev: "eno1"},
 			{Table: netcfg.TableRef{ID: 100}, To: netip.MustParsePrefix("10.2.1.0/24"), Dev: "eno1"},
 		}},
-		Meta:     &Meta{Time: time.Date(2026, 11, 24, 18, 30, 0, 0, time.UTC), Kind: "apply"},
+		Meta:     &format.Meta{Time: time.Date(2026, 11, 24, 18, 30, 0, 0, time.UTC), Kind: "apply"},
 		Resolved: &netcfg.Target{Routes: []netcfg.Route{{Table: 100, Type: netcfg.RouteUnicast, Proto: netcfg.ProtoNictab, Dev: "eno1", Dst: netip.MustParsePrefix("10.2.0.0/24")}}},
 	}
 	if err := st.Save(s); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 // The records of what nictab installed come from the newest snapshot's
@@ -47,16 +48,16 @@ func (s *Store) readResolved(l *Listed) (*netcfg.Target, bool) {
 	if err != nil || snaps == nil {
 		return nil, false
 	}
-	data, err := readIn(snaps, l.ID+".yaml", maxStoredSize)
+	data, err := readIn(snaps, l.ID+".yaml", format.MaxStoredSize)
 	if err != nil {
 		return nil, false
 	}
-	if line, err := verifyChecksum(l.Path, data); err != nil || line == 0 {
+	if line, err := format.VerifyChecksum(l.Path, data); err != nil || line == 0 {
 		return nil, false
 	}
-	version := fmt.Appendf(nil, "version: %d\n", Version)
+	version := fmt.Appendf(nil, "version: %d\n", format.Version)
 	end := intentEnd(data)
-	sum := bytes.LastIndex(data, []byte("\n"+checksumPrefix))
+	sum := bytes.LastIndex(data, []byte("\n"+format.ChecksumPrefix))
 	if !bytes.HasPrefix(data, version) || end <= 0 || sum < int(end) {
 		return nil, false
 	}
@@ -66,7 +67,7 @@ func (s *Store) readResolved(l *Listed) (*netcfg.Target, bool) {
 	start := int(end) - len(version)
 	copy(data[start:end], version)
 	tail := data[start : sum+1]
-	snap, err := parseWith(fmt.Sprintf("%s (from its snapshot: section)", l.Path), tail, storedLimits)
+	snap, err := format.ParseStored(fmt.Sprintf("%s (from its snapshot: section)", l.Path), tail)
 	if err != nil || snap.Meta == nil || snap.Resolved == nil || snap.Meta.ID != l.ID {
 		return nil, false
 	}

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 // TestLatestResolvedSameAsLatest: the records' read of the newest
@@ -17,7 +19,7 @@ func TestLatestResolvedSameAsLatest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := Parse("intent.yaml", []byte("version: 1\nroutes:\n  - {table: 100, to: 10.9.0.0/16, dev: eno1}\n  - {table: 100, to: 10.8.0.0/16, dev: eno1}\n"))
+	in, err := format.Parse("intent.yaml", []byte("version: 1\nroutes:\n  - {table: 100, to: 10.9.0.0/16, dev: eno1}\n  - {table: 100, to: 10.8.0.0/16, dev: eno1}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/snapshots"
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 func main() {
@@ -48,8 +49,8 @@ func run(dir string, small, routes int) error {
 				Gw:  netip.MustParseAddr("10.0.0.2"), Dev: "sc0",
 			})
 		}
-		s := &snapshots.Snapshot{Version: snapshots.Version, Comment: comment,
-			Meta: &snapshots.Meta{Time: now, Kind: "apply"}, Resolved: res}
+		s := &format.Snapshot{Version: format.Version, Comment: comment,
+			Meta: &format.Meta{Time: now, Kind: "apply"}, Resolved: res}
 		now = now.Add(time.Minute)
 		return st.Save(s)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/snapshots"
+	"github.com/nictab/nictab/snapshots/format"
 	"github.com/nictab/nictab/ui"
 )
 
@@ -30,11 +31,11 @@ func init() {
 const defaultConfirm = 60 * time.Second
 
 // loadIntent reads a snapshot file; its problems are bad input (exit 2).
-func loadIntent(path string) (*snapshots.Snapshot, error) {
+func loadIntent(path string) (*format.Snapshot, error) {
 	if path == "" {
 		return nil, usagef("-f FILE is required: the snapshot file to plan from")
 	}
-	s, err := snapshots.Load(path)
+	s, err := format.Load(path)
 	if err != nil {
 		return nil, usageError{err}
 	}
@@ -42,7 +43,7 @@ func loadIntent(path string) (*snapshots.Snapshot, error) {
 }
 
 // propose resolves a file's intent; resolve errors point at its lines.
-func (a *app) propose(e *snapshots.Engine, s *snapshots.Snapshot, comment string) (*snapshots.Proposal, error) {
+func (a *app) propose(e *snapshots.Engine, s *format.Snapshot, comment string) (*snapshots.Proposal, error) {
 	if comment == "" {
 		comment = s.Comment
 	}

@@ -54,7 +54,7 @@ func TestApplySpecFile(t *testing.T) {
 // names file, line and field, and the namespace byte-for-byte unchanged.
 func TestBadSnapshotFilesChangeNothing(t *testing.T) {
 	c := newCLI(t)
-	files, _ := filepath.Glob("../../snapshots/testdata/files/bad/*.yaml")
+	files, _ := filepath.Glob("../../snapshots/format/testdata/files/bad/*.yaml")
 	live, _ := filepath.Glob("testdata/bad/*.yaml")
 	files = append(files, live...)
 	if len(files) < 25 {

@@ -13,6 +13,8 @@ import (
 	"github.com/nictab/nictab/internal/atomicfile"
 	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/snapshots"
+	"github.com/nictab/nictab/snapshots/export"
+	"github.com/nictab/nictab/snapshots/format"
 	"github.com/nictab/nictab/ui"
 )
 
@@ -185,7 +187,7 @@ func (b *tuiBackend) proposal(e *snapshots.Engine, p *snapshots.Proposal, rollba
 		NamesFile: netcfg.NamesFile{Paths: b.a.namePaths()}.TablesPath(),
 	}
 	target := p.Plan.Target
-	if text, err := snapshots.Marshal(&snapshots.Snapshot{Version: snapshots.Version, Comment: p.Comment, Intent: p.Intent, Resolved: &target}); err == nil {
+	if text, err := format.Marshal(&format.Snapshot{Version: format.Version, Comment: p.Comment, Intent: p.Intent, Resolved: &target}); err == nil {
 		out.Snapshot = string(text)
 	} else {
 		out.Snapshot = "# the snapshot cannot be shown: " + err.Error()
@@ -512,11 +514,11 @@ func (b *tuiBackend) Export(id, flavor string) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	f, err := snapshots.PickFlavor(s, snapshots.Flavor(flavor))
+	f, err := export.PickFlavor(s, export.Flavor(flavor))
 	if err != nil {
 		return "", "", err
 	}
-	text, err := snapshots.ExportNix(s, snapshots.NixOptions{Flavor: f, Version: nictabVersion()})
+	text, err := export.Nix(s, export.NixOptions{Flavor: f, Version: nictabVersion()})
 	return text, string(f), err
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/snapshots"
+	"github.com/nictab/nictab/snapshots/export"
 )
 
 // Shell completion (`nictab completion bash|zsh|fish`, which ask
@@ -172,8 +173,8 @@ func (a *app) completeTables(cmd *cobra.Command, _ []string, _ string) ([]string
 // completeFlavors completes export nix --flavor.
 func completeFlavors(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 	return []string{
-		string(snapshots.FlavorNetworkd) + "\tsystemd.network options (NixOS with networkd)",
-		string(snapshots.FlavorScripted) + "\ta service that installs the rules and routes",
+		string(export.FlavorNetworkd) + "\tsystemd.network options (NixOS with networkd)",
+		string(export.FlavorScripted) + "\ta service that installs the rules and routes",
 	}, cobra.ShellCompDirectiveNoFileComp
 }
 

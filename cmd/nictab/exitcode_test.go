@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/nictab/nictab/snapshots"
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 // TestExitCodeByType: the status comes from the error's type, never its
@@ -20,7 +21,7 @@ func TestExitCodeByType(t *testing.T) {
 		{errors.New("unknown flag: --x (invalid argument)"), exitFailed},
 		{flagError{errors.New("unknown flag: --x")}, exitUsage},
 		{usagef("bad"), exitUsage},
-		{fmt.Errorf("wrapped: %w", &snapshots.FileError{File: "f", Msg: "m"}), exitUsage},
+		{fmt.Errorf("wrapped: %w", &format.FileError{File: "f", Msg: "m"}), exitUsage},
 		{&snapshots.TrustError{Path: "/x", Reason: "r"}, exitUsage},
 		{exitError{code: exitReverted}, exitReverted},
 	} {

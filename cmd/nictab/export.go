@@ -11,6 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nictab/nictab/snapshots"
+	"github.com/nictab/nictab/snapshots/export"
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 func init() {
@@ -47,12 +49,12 @@ func (s *exportSource) flags(c *cobra.Command, outHelp string) {
 
 // loadForExport returns the snapshot an export command was given. Every failure is
 // bad input (exit 2): an unknown id, a damaged file, no history at all.
-func (a *app) loadForExport(src *exportSource, args []string) (*snapshots.Snapshot, error) {
+func (a *app) loadForExport(src *exportSource, args []string) (*format.Snapshot, error) {
 	if src.file != "" && len(args) > 0 {
 		return nil, usagef("give a snapshot id or -f FILE, not both")
 	}
 	if src.file != "" {
-		s, err := snapshots.Load(src.file)
+		s, err := format.Load(src.file)
 		if err != nil {
 			return nil, usageError{err}
 		}
@@ -90,7 +92,7 @@ func (a *app) loadForExport(src *exportSource, args []string) (*snapshots.Snapsh
 // exportErr makes a refusal of the exporter bad input: the snapshot holds
 // something the format cannot say.
 func exportErr(err error) error {
-	var ee *snapshots.ExportError
+	var ee *export.Error
 	if errors.As(err, &ee) {
 		return usageError{err}
 	}
@@ -122,7 +124,7 @@ type unitFlags struct {
 
 func (u *unitFlags) flags(c *cobra.Command) {
 	u.c = c
-	c.Flags().StringVar(&u.prefix, "unit-prefix", snapshots.DefaultUnitPrefix, "merge rules and routes into the host's networkd units, named this prefix and the NIC's name (their addressing stays the host's)")
+	c.Flags().StringVar(&u.prefix, "unit-prefix", export.DefaultUnitPrefix, "merge rules and routes into the host's networkd units, named this prefix and the NIC's name (their addressing stays the host's)")
 	c.Flags().StringToStringVar(&u.units, "unit", nil, "merge one NIC's rules and routes into the host's unit UNIT: NIC=UNIT (repeatable)")
 	c.Flags().StringVar(&u.rulesNIC, "rules-nic", "", "the NIC whose unit carries rules and routes tied to no NIC")
 	c.Flags().BoolVar(&u.rulesOnly, "rules-routes-only", false, "write rules and routes only, no addressing: the host's configuration gives the NICs their addresses on units of the same names")
@@ -130,13 +132,13 @@ func (u *unitFlags) flags(c *cobra.Command) {
 
 // names says how units are named and what they carry: without
 // --unit-prefix, units of nictab's own that carry the NICs' addressing.
-func (u *unitFlags) names() snapshots.UnitNames {
-	n := snapshots.UnitNames{Prefix: u.prefix, Units: u.units, RulesNIC: u.rulesNIC}
+func (u *unitFlags) names() export.UnitNames {
+	n := export.UnitNames{Prefix: u.prefix, Units: u.units, RulesNIC: u.rulesNIC}
 	switch {
 	case u.rulesOnly:
-		n.Mode = snapshots.UnitsRulesOnly
+		n.Mode = export.UnitsRulesOnly
 	case u.c != nil && u.c.Flags().Changed("unit-prefix"):
-		n.Mode = snapshots.UnitsMerge
+		n.Mode = export.UnitsMerge
 	}
 	return n
 }
@@ -180,15 +182,15 @@ in routingPolicyRuleConfig/routeConfig up to 24.05. The default is the
 newest.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o := snapshots.NixOptions{Flavor: snapshots.Flavor(flavor), Units: units.names(), Version: nictabVersion()}
+			o := export.NixOptions{Flavor: export.Flavor(flavor), Units: units.names(), Version: nictabVersion()}
 			if nixos != "" {
-				r, err := snapshots.ParseNixOSRelease(nixos)
+				r, err := export.ParseNixOSRelease(nixos)
 				if err != nil {
 					return usageError{err}
 				}
 				o.NixOS = r
 			}
-			if _, err := snapshots.PickFlavor(nil, o.Flavor); err != nil {
+			if _, err := export.PickFlavor(nil, o.Flavor); err != nil {
 				return usageError{err}
 			}
 			s, err := a.loadForExport(&src, args)
@@ -196,11 +198,11 @@ newest.`,
 				return err
 			}
 			if flavor == "" {
-				if f, _ := snapshots.PickFlavor(s, ""); f == snapshots.FlavorScripted {
+				if f, _ := export.PickFlavor(s, ""); f == export.FlavorScripted {
 					fmt.Fprintln(a.errOut, "nictab: the snapshot was not taken under systemd-networkd, so this is the scripted flavour; with networking.useNetworkd, --flavor networkd is better (networkd has options for rules and keeps them across link changes)")
 				}
 			}
-			text, err := snapshots.ExportNix(s, o)
+			text, err := export.Nix(s, o)
 			if err != nil {
 				return exportErr(err)
 			}
@@ -244,12 +246,12 @@ line naming its path.`,
 			if err != nil {
 				return err
 			}
-			files, err := snapshots.ExportNetworkd(s, snapshots.NetworkdOptions{Units: units.names(), Whole: whole, Version: nictabVersion()})
+			files, err := export.Networkd(s, export.NetworkdOptions{Units: units.names(), Whole: whole, Version: nictabVersion()})
 			if err != nil {
 				return exportErr(err)
 			}
 			if !isDirTarget(src.out) {
-				return a.writeExport(src.out, []byte(snapshots.JoinFiles(files)), 0o644)
+				return a.writeExport(src.out, []byte(export.JoinFiles(files)), 0o644)
 			}
 			for _, f := range files {
 				p := filepath.Join(src.out, filepath.FromSlash(f.Path))
@@ -298,7 +300,7 @@ stays. Table names go to $IPROUTE2_DIR/rt_tables.d/nictab.conf
 			if err != nil {
 				return err
 			}
-			text, err := snapshots.ExportIP(s, snapshots.IPOptions{Version: nictabVersion(), Netns: exportNetns(s, a.netns)})
+			text, err := export.IP(s, export.IPOptions{Version: nictabVersion(), Netns: exportNetns(s, a.netns)})
 			if err != nil {
 				return exportErr(err)
 			}

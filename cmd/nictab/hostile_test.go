@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/nictab/nictab/snapshots"
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 // treeState is every file under dir with its mode and a hash of its
@@ -87,7 +87,7 @@ func TestHostileInputs(t *testing.T) {
 		}
 		return path(name)
 	}
-	big := sparse("big.yaml", snapshots.MaxFileSize+1)
+	big := sparse("big.yaml", format.MaxFileSize+1)
 	zeros := sparse("zeros.yaml", 17<<20)
 	// Text the YAML parser would have to read, past its cap: a comment
 	// of 2 MiB, and list entries it must parse (quoted), 1.5 MiB of them.

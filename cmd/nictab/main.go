@@ -12,6 +12,7 @@ import (
 
 	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/snapshots"
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 // Exit statuses, as SPEC.md gives them.
@@ -97,7 +98,7 @@ func exitCode(err error) int {
 		fe  flagError
 		nse *netcfg.NamespaceError
 		fde *netcfg.FieldError
-		fie *snapshots.FileError
+		fie *format.FileError
 		te  *snapshots.TrustError
 	)
 	switch {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/snapshots"
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 // fakeClock advances by step on every reading.
@@ -144,7 +145,7 @@ func TestProgressOfALongRollback(t *testing.T) {
 		name string
 		res  *netcfg.Target
 	}{{"empty", &netcfg.Target{}}, {"big", big}} {
-		snap := &snapshots.Snapshot{Version: snapshots.Version, Meta: &snapshots.Meta{Time: now, Kind: "save", Netns: c.ns.Name}, Resolved: s.res}
+		snap := &format.Snapshot{Version: format.Version, Meta: &format.Meta{Time: now, Kind: "save", Netns: c.ns.Name}, Resolved: s.res}
 		if err := st.Save(snap); err != nil {
 			t.Fatal(err)
 		}

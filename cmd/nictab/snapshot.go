@@ -11,6 +11,7 @@ import (
 
 	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/snapshots"
+	"github.com/nictab/nictab/snapshots/format"
 	"github.com/nictab/nictab/ui"
 )
 
@@ -34,7 +35,7 @@ func (a *app) snapshotCmd() *cobra.Command {
 }
 
 // snapRef turns a lookup failure into bad input (exit 2).
-func snapRef(s *snapshots.Snapshot, err error) (*snapshots.Snapshot, error) {
+func snapRef(s *format.Snapshot, err error) (*format.Snapshot, error) {
 	if errors.Is(err, snapshots.ErrNoSnapshot) {
 		return nil, usageError{err}
 	}
@@ -298,7 +299,7 @@ Rules and routes nictab does not own are never touched.`,
 			if err != nil {
 				return err
 			}
-			var target *snapshots.Snapshot
+			var target *format.Snapshot
 			if len(args) == 1 {
 				target, err = snapRef(e.Store().Get(args[0]))
 			} else {
@@ -308,7 +309,7 @@ Rules and routes nictab does not own are never touched.`,
 				return err
 			}
 			what := snapshots.Summary(target)
-			if target.Meta.Kind == snapshots.KindBaseline {
+			if target.Meta.Kind == format.KindBaseline {
 				what = "the state " + snapshots.BaselineComment + ": every rule and route nictab owns goes, nothing else is touched"
 			}
 			fmt.Fprintf(a.out, "Rolling back to %s (%s): %s\n\n", target.Meta.ID, target.Meta.Time.Local().Format("2006-01-02 15:04:05"), what)

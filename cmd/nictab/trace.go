@@ -16,7 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nictab/nictab/netcfg"
-	"github.com/nictab/nictab/snapshots"
+	"github.com/nictab/nictab/snapshots/format"
 	"github.com/nictab/nictab/ui"
 )
 
@@ -183,7 +183,7 @@ func (a *app) runTrace(dst string, f traceFlags) error {
 	if err != nil {
 		return err
 	}
-	var planned *snapshots.Snapshot
+	var planned *format.Snapshot
 	if f.planned != "" {
 		// The file is read before the kernel: a file that does not parse
 		// is bad input whatever the host.
@@ -237,7 +237,7 @@ func (a *app) runTrace(dst string, f traceFlags) error {
 // tracePlanned traces pkt in the state the snapshot would bring: planned
 // by the engine as apply plans it (its priorities, the objects it leaves
 // alone), and projected, without applying.
-func (a *app) tracePlanned(k netcfg.Kernel, names netcfg.Names, opts netcfg.DetectOptions, live netcfg.State, s *snapshots.Snapshot,
+func (a *app) tracePlanned(k netcfg.Kernel, names netcfg.Names, opts netcfg.DetectOptions, live netcfg.State, s *format.Snapshot,
 	pkt netcfg.Packet, topts netcfg.TraceOptions) (netcfg.Path, netcfg.State, error) {
 	e, err := a.engine()
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 	"syscall"
 
 	"github.com/nictab/nictab/internal/atomicfile"
-	"github.com/nictab/nictab/snapshots"
+	"github.com/nictab/nictab/snapshots/format"
 )
 
 // writeOutFile writes an exported file atomically. A file that exists
@@ -49,7 +49,7 @@ func umask() os.FileMode {
 
 // exportNetns is the namespace an exported script acts on: the one its
 // snapshot was taken in, else the one of --netns.
-func exportNetns(s *snapshots.Snapshot, flag string) string {
+func exportNetns(s *format.Snapshot, flag string) string {
 	if s.Meta != nil && s.Meta.Netns != "" {
 		return s.Meta.Netns
 	}

@@ -1,0 +1,394 @@
+package format
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+
+	"github.com/nictab/nictab/netcfg"
+)
+
+// FileError is bad input in a snapshot file, tied to where it is: the
+// file, the line and column (1-based; 0 when unknown) and the field path
+// ("nics[0].gateway").
+type FileError struct {
+	File         string
+	Line, Column int
+	Field        string
+	Msg          string
+	// err is what the error stands for beyond its text (ErrChecksum, or
+	// the *netcfg.FieldError that Locate placed), so errors.Is and
+	// errors.As see through it.
+	err error
+}
+
+// Error reads "FILE:LINE:COL: FIELD: MSG", leaving out the parts that are
+// not known, so editors and terminals can jump to the place.
+func (e *FileError) Error() string {
+	var b strings.Builder
+	if e.File != "" {
+		b.WriteString(e.File)
+	}
+	if e.Line > 0 {
+		if b.Len() > 0 {
+			b.WriteByte(':')
+		}
+		b.WriteString(strconv.Itoa(e.Line))
+		if e.Column > 0 {
+			b.WriteByte(':')
+			b.WriteString(strconv.Itoa(e.Column))
+		}
+	}
+	if b.Len() > 0 {
+		b.WriteString(": ")
+	}
+	if e.Field != "" {
+		b.WriteString(e.Field)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+func (e *FileError) Unwrap() error { return e.err }
+
+// ErrChecksum marks a file whose checksum line does not match its content:
+// it changed after nictab wrote it, by damage or by hand. The store lists
+// such files as damaged rather than trusting them for a rollback.
+var ErrChecksum = errors.New("snapshot checksum does not match its content")
+
+// filePos is a 1-based line and column.
+type filePos struct{ line, col int }
+
+// fileOrigin records where a parsed snapshot came from: its file name and
+// the position of every field path, for Locate.
+type fileOrigin struct {
+	file string
+	pos  map[string]filePos
+	// lists and data place the entries of lists read line by line
+	// (file_lists.go), which keep no position per field.
+	lists map[string]*itemIndex
+	data  []byte
+}
+
+// Load reads and parses a snapshot file.
+func Load(path string) (*Snapshot, error) {
+	data, err := ReadInput(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes a snapshot file strictly: unknown keys, wrong types,
+// missing fields, out-of-range values and duplicates are all refused. name
+// is used in messages. Every error is a *FileError; several are joined
+// with errors.Join.
+func Parse(name string, data []byte) (*Snapshot, error) {
+	return parseWith(name, data, inputLimits)
+}
+
+func parseWith(name string, data []byte, lim shapeLimits) (*Snapshot, error) {
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, &FileError{File: name, Line: 1, Column: 1, Field: "version", Msg: "the file is empty; a snapshot file starts with version: 1"}
+	}
+	sumAt := -1
+	if lim.sumKnown {
+		sumAt = lim.sumAt
+	}
+	sumLine, err := verifyChecksumAt(name, data, sumAt)
+	if err != nil {
+		return nil, err
+	}
+	if !utf8.Valid(data) {
+		line, col := posAt(data, invalidUTF8At(data))
+		return nil, &FileError{File: name, Line: line, Column: col, Msg: "the file is not valid UTF-8"}
+	}
+	if regions := findRegions(data); len(regions) > 0 && readListsByLine {
+		if s, err, read := parseLists(name, data, sumLine, lim, regions); read {
+			return s, err
+		}
+	}
+	return parseWhole(name, data, sumLine, lim)
+}
+
+// parseWhole reads the whole file through the YAML parser.
+func parseWhole(name string, data []byte, sumLine int, lim shapeLimits) (*Snapshot, error) {
+	if len(data) > lim.text {
+		return nil, &FileError{File: name, Msg: fmt.Sprintf("holds %d bytes of YAML nictab would have to parse, more than the %d it reads %s; write routes and rules one to a line: - {table: …, to: …}", len(data), lim.text, lim.note)}
+	}
+	if err := checkShape(name, data, lim); err != nil {
+		return nil, err
+	}
+	root, err := parseYAML(name, data)
+	if err != nil {
+		return nil, err
+	}
+	d := newDecoder(name, data, sumLine, lim, nil)
+	s := d.snapshot(root)
+	if len(d.errs) > 0 {
+		return nil, errors.Join(d.errs...)
+	}
+	s.origin = d.origin()
+	return s, nil
+}
+
+// checkLoads parses a file as the store will, keeping nothing of its
+// routes: Marshal reads back what it wrote only to know that it loads,
+// and a second copy of a large snapshot's routes (144 bytes a route of
+// the intent, 336 of the resolved section) would double what saving it
+// costs. sumAt is where Marshal wrote the checksum line, whose sum it
+// made of every byte before that offset: when the check finds the line
+// there, it does not hash the file again.
+//
+// Every line is read and decoded as Load reads it, with the same
+// decoders: the guarantee is that Load of these bytes succeeds. Parse
+// keeping nothing finds the same problems as Parse keeping everything,
+// but for the words of a message about duplicates (which need the first
+// entry), so a file that fails is parsed again keeping everything, for
+// the message Load would give.
+func checkLoads(data []byte, sumAt int) error {
+	lim := storedLimits
+	lim.checkOnly, lim.sumKnown, lim.sumAt = true, true, sumAt
+	if _, err := parseWith("", data, lim); err != nil {
+		_, err = parseWith("", data, storedLimits)
+		if err == nil {
+			return errors.New("the check keeping nothing refused what Load takes")
+		}
+		return err
+	}
+	return nil
+}
+
+// readListsByLine is turned off only by the test that holds the line
+// reader to the parser.
+var readListsByLine = true
+
+// parseLists reads a file whose route and rule lists findRegions found:
+// the rest of it through the YAML parser, the lists entry by entry. read
+// is false when the parser did not see a list where the scan did (the
+// file is then read whole).
+func parseLists(name string, data []byte, sumLine int, lim shapeLimits, regions []listRegion) (s *Snapshot, err error, read bool) {
+	// Depth, keys and raw control characters are checked in the whole
+	// file, as they are in a file read whole; the values the parser is
+	// given are counted outside the lists and in the entries it reads.
+	whole := lim
+	whole.nodes = math.MaxInt
+	if _, err := countShape(name, data, whole); err != nil {
+		return nil, err, true
+	}
+	rest := blankRegions(data, regions)
+	text := len(data)
+	for _, r := range regions {
+		text -= r.end - r.start
+	}
+	if text > lim.text {
+		return nil, &FileError{File: name, Msg: fmt.Sprintf("holds %d bytes of YAML outside its route and rule lists, more than the %d nictab reads %s", text, lim.text, lim.note)}, true
+	}
+	nodes, err := countShape(name, rest, lim)
+	if err != nil {
+		return nil, err, true
+	}
+	root, err := parseYAML(name, rest)
+	if err != nil {
+		return nil, err, true
+	}
+	d := newDecoder(name, data, sumLine, lim, regions)
+	d.budget, d.textLeft = lim.nodes-nodes, lim.text-text
+	s = d.snapshot(root)
+	// A list the parser did not see where the scan found it means the
+	// scan misread the file (or the decoder stopped before the lists).
+	for _, r := range d.regions {
+		if !r.claimed {
+			return nil, nil, false
+		}
+	}
+	if len(d.errs) > 0 {
+		return nil, errors.Join(d.errs...), true
+	}
+	s.origin = d.origin()
+	return s, nil, true
+}
+
+// parseYAML runs the YAML parser and returns the body of the file's one
+// document.
+func parseYAML(name string, data []byte) (ast.Node, error) {
+	// Duplicate keys are found by the decoder, which can name the field
+	// path and both lines.
+	f, err := parser.ParseBytes(data, 0, parser.AllowDuplicateMapKey())
+	if err != nil {
+		fe := &FileError{File: name, Msg: "YAML: " + err.Error()}
+		var ye yaml.Error
+		if errors.As(err, &ye) {
+			fe.Msg = "YAML: " + ye.GetMessage()
+			if tk := ye.GetToken(); tk != nil && tk.Position != nil {
+				fe.Line, fe.Column = tk.Position.Line, tk.Position.Column
+			}
+		}
+		return nil, fe
+	}
+	var body ast.Node
+	for _, doc := range f.Docs {
+		if doc == nil || doc.Body == nil {
+			continue
+		}
+		if body != nil {
+			p := nodePos(doc.Body)
+			return nil, &FileError{File: name, Line: p.line, Column: p.col, Msg: "a second YAML document: a snapshot file holds exactly one (remove the --- line)"}
+		}
+		body = doc.Body
+	}
+	if body == nil {
+		return nil, &FileError{File: name, Line: 1, Column: 1, Field: "version", Msg: "the file holds only comments; a snapshot file starts with version: 1"}
+	}
+	return body, nil
+}
+
+// ChecksumPrefix starts the checksum line. Exported for the store, which
+// seals its JSON state files with the same line.
+const ChecksumPrefix = "checksum:"
+
+// VerifyChecksum checks the checksum line, when the file has one, and
+// returns its line number (0 without one). The checksum covers every byte
+// before its line, so it needs no YAML to check: a damaged file is
+// reported as damaged, not as a syntax error somewhere in the damage.
+// Exported for the store, which checks its files and JSON state with it.
+func VerifyChecksum(name string, data []byte) (int, error) {
+	return verifyChecksumAt(name, data, -1)
+}
+
+// verifyChecksumAt is verifyChecksum for a file whose checksum line, if it
+// is found at offset sumAt, is known to hold the sum of the bytes before
+// it.
+func verifyChecksumAt(name string, data []byte, sumAt int) (int, error) {
+	// The first line that starts with the prefix.
+	start, line := -1, 1
+	if bytes.HasPrefix(data, []byte(ChecksumPrefix)) {
+		start = 0
+	} else if i := bytes.Index(data, []byte("\n"+ChecksumPrefix)); i >= 0 {
+		start = i + 1
+		line = bytes.Count(data[:start], []byte{'\n'}) + 1
+	}
+	if start < 0 {
+		return 0, nil
+	}
+	rest := data[start:]
+	text, after := rest, []byte(nil)
+	if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+		text, after = rest[:i], rest[i+1:]
+	}
+	bad := func(col int, msg string) (int, error) {
+		return line, &FileError{File: name, Line: line, Column: col, Field: "checksum", Msg: msg, err: ErrChecksum}
+	}
+	if rem := bytes.TrimSpace(after); len(rem) > 0 {
+		l, c := posAt(data, len(data)-len(after)+bytes.Index(after, rem[:1]))
+		return line, &FileError{File: name, Line: l, Column: c, Field: "checksum",
+			Msg: "nothing may follow the checksum line: it covers every byte before it (delete the checksum line if you edited the file)", err: ErrChecksum}
+	}
+	val := string(text[len(ChecksumPrefix):])
+	if i := strings.Index(val, " #"); i >= 0 {
+		val = val[:i]
+	}
+	val = strings.TrimSpace(val)
+	col := len(ChecksumPrefix) + 1 + strings.Index(string(text[len(ChecksumPrefix):]), val)
+	digits, ok := strings.CutPrefix(val, "sha256:")
+	want, err := hex.DecodeString(digits)
+	if !ok || err != nil || len(want) != sha256.Size {
+		return bad(col, fmt.Sprintf("%q is not a checksum nictab writes: want sha256: and 64 hex digits", val))
+	}
+	if start == sumAt {
+		return line, nil
+	}
+	if got := sha256.Sum256(data[:start]); !bytes.Equal(got[:], want) {
+		return bad(col, "does not match the content: the file changed after nictab wrote it (delete the checksum line if you edited it on purpose)")
+	}
+	return line, nil
+}
+
+// Checksum returns the checksum line's value for content: the sha256 of
+// every byte before the line. Exported for the store's JSON state files.
+func Checksum(content []byte) string {
+	sum := sha256.Sum256(content)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// posAt converts a byte offset into a 1-based line and column (in
+// characters, as editors count them).
+func posAt(data []byte, off int) (line, col int) {
+	off = min(max(off, 0), len(data))
+	before := data[:off]
+	line = bytes.Count(before, []byte{'\n'}) + 1
+	lineStart := bytes.LastIndexByte(before, '\n') + 1
+	return line, utf8.RuneCount(before[lineStart:]) + 1
+}
+
+func invalidUTF8At(data []byte) int {
+	for i := 0; i < len(data); {
+		r, n := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return len(data)
+}
+
+// Locate points errors found after parsing at the file: each
+// *netcfg.FieldError in err (err itself, or any member of an errors.Join)
+// becomes a *FileError with the file name and the line and column of its
+// field, or of the nearest enclosing element the file has a position for.
+// The FileError wraps the FieldError, so errors.As still finds it. Other
+// errors pass through unchanged.
+func (s *Snapshot) Locate(err error) error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		parts := j.Unwrap()
+		out := make([]error, 0, len(parts))
+		for _, p := range parts {
+			out = append(out, s.Locate(p))
+		}
+		return errors.Join(out...)
+	}
+	var fe *netcfg.FieldError
+	if !errors.As(err, &fe) || error(fe) != err {
+		return err
+	}
+	loc := &FileError{Field: fe.Field, Msg: fe.Msg, err: fe}
+	if s != nil && s.origin != nil {
+		loc.File = s.origin.file
+		for p := fe.Field; p != ""; p = parentPath(p) {
+			if at, ok := s.origin.at(p); ok {
+				loc.Line, loc.Column = at.line, at.col
+				break
+			}
+		}
+	}
+	return loc
+}
+
+// parentPath strips the last step of a field path: "nics[0].gateway[1]"
+// → "nics[0].gateway" → "nics[0]" → "nics" → "".
+func parentPath(p string) string {
+	if strings.HasSuffix(p, "]") {
+		if i := strings.LastIndexByte(p, '['); i >= 0 {
+			return p[:i]
+		}
+	}
+	if i := strings.LastIndexAny(p, ".["); i >= 0 {
+		return p[:i]
+	}
+	return ""
+}

@@ -1,0 +1,190 @@
+package format
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// listLines are route and rule entries of every shape the line reader
+// takes or leaves to the parser: plain, quoted, commented, numbers the
+// parser types differently, keys unknown or given twice, values out of
+// range, and entries that go on over several lines.
+var listLines = []string{
+	"- {table: 100, to: 11.0.0.0/24, via: 10.0.0.2, dev: sc0}",
+	"- {table: vpn, to: 11.0.1.0/24, dev: sc0, metric: 100}",
+	"- {table: 100, to: 2001:db8::/64, via: fe80::1, dev: sc0}",
+	"- {table: 100, to: ::/0, via: fe80::1, dev: sc0}",
+	"- {table: 100, to: default, via: 10.0.0.1}",
+	"- {table: 0x64, to: 11.0.2.0/24, dev: sc0}",
+	"- {table: 0100, to: 11.0.3.0/24, dev: sc0}",
+	"- {table: 100, to: 11.0.4.0/24, dev: sc0, metric: 99999999999999999999999}",
+	"- {table: 100, to: 11.0.5.0/24, dev: sc0, metric: -1}",
+	"- {table: 100, to: 11.0.6.0/24, dev: sc0, metric: 1.5}",
+	"- {table: 100, to: 11.0.7.0/24, dev: \"sc0\"}",
+	"- {table: 100, to: '11.0.8.0/24', dev: sc0}",
+	"- {table: 100, to: 11.0.9.0/24, dev: sc0}  # a comment",
+	"- {table: 100, to: 11.0.10.0/24, dev: sc0}# not a comment",
+	"- {table: 100, to: 11.0.11.0/24, dev: sc0, dev: sc1}",
+	"- {table: 100, to: 11.0.12.0/24, dev: sc0, colour: red}",
+	"- {table: 100, to: 11.0.13.0/24, devv: sc0}",
+	"- {table: 100, to: 11.0.14.0/24}",
+	"- {to: 11.0.15.0/24, dev: sc0}",
+	"- {table: 100, to: 11.0.16.0/33, dev: sc0}",
+	"- {table: 100, to: 11.0.17.1/24, dev: sc0}",
+	"- {table: 100, to: 11.0.0.0/24, via: 10.0.0.2, dev: sc0}",
+	"- {table: 100, to: 11.0.0.0/24, via: 10.0.0.3, dev: sc0}",
+	"- {table: 100, to: 11.0.18.0/24, dev: sc0, scope: link, type: unicast}",
+	"- {table: 100, to: 11.0.19.0/24, type: blackhole}",
+	"- {table: 100, to: 11.0.20.0/24, dev: null}",
+	"- {table: 100, to: 11.0.21.0/24, dev: true}",
+	"- {table: 100, to: 11.0.22.0/24, dev: ~}",
+	"- {table: 100, to: 11.0.23.0/24, dev: .inf}",
+	"- {table: 100, to: 11.0.24.0/24, via: fe80::, dev: sc0}",
+	"- {table: 100,to: 11.0.25.0/24, dev: sc0}",
+	"- {table:100, to: 11.0.26.0/24, dev: sc0}",
+	"- {table: 100, to: 11.0.27.0/24, dev: sc0,}",
+	"- {}",
+	"- {table: 100, to: 11.0.28.0/24, dev: &a sc0}",
+	"- {table: 100, to: 11.0.29.0/24, dev: !!str sc0}",
+	"-   {table: 100 , to: 11.0.30.0/24 ,  dev: sc0 }",
+	"- table: 100\n    to: 11.0.31.0/24\n    dev: sc0",
+	"- table: 100\n  # between\n    to: 11.0.32.0/24\n    dev: sc0",
+	"- {table: 100, to: 11.0.33.0/24,\n    dev: sc0}",
+	"- {table: 100, to: 11.0.34.0/24, dev: sc0\n",
+	"- [1, 2]",
+	"- 1",
+	"-",
+	"- {table: 100, to: 11.0.35.0/24, dev: \"a\\x1bb\"}",
+	"- {priority: 1000, from: 10.0.0.0/8, table: 100}",
+	"- {priority: 1000, from: 10.0.0.0/8, table: 100}",
+	"- {priority: 1001, fwmark: 0x13/0xff, table: 100}",
+	"- {priority: 1002, iif: sc0, table: vpn}",
+	"- {priority: 40000, table: 100}",
+	"- {family: inet, priority: 1003, from: 10.1.0.0/16, action: lookup, table: 100, protocol: 201}",
+	"- {table: 100, type: unicast, to: 11.1.0.0/24, via: 10.0.0.2, dev: sc0, protocol: 201, metric: 5, onlink: true}",
+	"- {table: 100, to: 11.1.1.0/24, protocol: 201, nexthops: [{via: 10.0.0.2, dev: sc0, weight: 1}, {via: 10.0.0.3, dev: sc0, weight: 2}]}",
+	"- {table: 100, to: 11.1.2.0/24, via: 10.0.0.2, dev: sc0, protocol: 201, mtu: 1400}",
+	"- {table: 100, to: 11.1.3.0/24, via: 10.0.0.2, dev: sc0, protocol: 201, tos: 8}",
+}
+
+// listFiles places every line in the lists the line reader reads, one
+// at a time and all together, at the indentations a person might use.
+func listFiles() map[string]string {
+	out := map[string]string{}
+	head := "version: 1\ncomment: lists\ntables: [{id: 100, name: vpn}]\n"
+	meta := "snapshot: {id: 261124-120000, time: 2026-11-24T12:00:00Z, kind: apply}\n"
+	for i, l := range listLines {
+		out[fmt.Sprintf("routes-%d", i)] = head + "routes:\n  " + strings.ReplaceAll(l, "\n", "\n  ") + "\n"
+		out[fmt.Sprintf("rules-%d", i)] = head + "rules:\n" + l + "\n"
+		out[fmt.Sprintf("resolved-%d", i)] = head + meta + "resolved:\n  routes:\n    " + strings.ReplaceAll(l, "\n", "\n    ") + "\n  rules:\n  " + strings.ReplaceAll(l, "\n", "\n  ") + "\n"
+	}
+	var all strings.Builder
+	for _, l := range listLines {
+		all.WriteString("  " + strings.ReplaceAll(l, "\n", "\n  ") + "\n")
+	}
+	out["all-routes"] = head + "routes:\n" + all.String() + "nics: []\n"
+	out["all-rules"] = head + "rules:\n" + all.String() + "\n# end\n"
+	out["all-resolved"] = head + meta + "resolved:\n  names: [{id: 100, name: vpn}]\n  routes:\n" + strings.ReplaceAll(all.String(), "\n  ", "\n    ")[0:] + "  rules:\n" + all.String()
+	good := ""
+	for _, l := range listLines[:3] {
+		good += "  " + l + "\n"
+	}
+	out["good"] = head + "routes:\n" + good
+	out["crlf"] = strings.ReplaceAll(head+"routes:\n"+good, "\n", "\r\n")
+	out["two-keys"] = head + "routes:\n" + good + "routes:\n" + good
+	out["in-a-string"] = "version: 1\ncomment: \"a\nroutes:\n  - {table: 100, to: 11.0.0.0/24, dev: sc0}\n  b\"\n"
+	out["flow-value"] = head + "routes: [{table: 100, to: 11.0.0.0/24, dev: sc0}]\n"
+	out["same-indent"] = head + "routes:\n" + strings.ReplaceAll(good, "\n  ", "\n")[2:] + "nics: []\n"
+	out["odd-indent"] = head + "routes:\n    " + listLines[0] + "\n  " + listLines[1] + "\n"
+	out["tab"] = head + "routes:\n\t" + listLines[0] + "\n"
+	out["comment-key"] = head + "routes: # the big list\n" + good
+	return out
+}
+
+// TestListsReadAsTheParserReads holds the line reader to the parser:
+// every file reads the same either way (the same snapshot, or the same
+// errors but for the parser's own syntax messages, which depend on what
+// surrounds them), and every field is found on the same line and column.
+func TestListsReadAsTheParserReads(t *testing.T) {
+	files := listFiles()
+	for _, dir := range []string{"good", "bad"} {
+		paths, _ := filepath.Glob(filepath.Join("testdata", "files", dir, "*.yaml"))
+		for _, p := range paths {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			files[p] = string(data)
+		}
+	}
+	fast := 0
+	for name, text := range files {
+		fast += compareReaders(t, name, []byte(text))
+	}
+	if fast < 20 {
+		t.Errorf("only %d entries were read line by line: the line reader is not being used", fast)
+	}
+}
+
+// compareReaders checks one file and returns how many entries the line
+// reader read.
+func compareReaders(t *testing.T, name string, data []byte) int {
+	t.Helper()
+	readListsByLine = false
+	whole, werr := parseWith(name, data, storedLimits)
+	readListsByLine = true
+	split, serr := parseWith(name, data, storedLimits)
+	if (werr == nil) != (serr == nil) {
+		t.Errorf("%s: whole file: %v; by lists: %v\n%s", name, werr, serr, data)
+		return 0
+	}
+	if werr != nil {
+		w, s := werr.Error(), serr.Error()
+		// The parser's syntax messages depend on what surrounds them, and
+		// its column for an entry of nothing on what follows it.
+		if w != s && !strings.Contains(w, "YAML:") && !strings.Contains(s, "YAML:") && !strings.Contains(w, "got nothing") {
+			t.Errorf("%s: errors differ\nwhole file:\n%s\nby lists:\n%s\n%s", name, w, s, data)
+		}
+		return 0
+	}
+	if diff := cmp.Diff(whole, split, snapshotOpts); diff != "" {
+		t.Errorf("%s: snapshots differ (-whole +lists):\n%s", name, diff)
+	}
+	n := 0
+	if split.origin.lists == nil {
+		return 0
+	}
+	for path, x := range split.origin.lists {
+		for i, off := range x.offs {
+			if off < 0 {
+				continue
+			}
+			n++
+			item := index(path, i)
+			for p, want := range whole.origin.pos {
+				if p != item && !strings.HasPrefix(p, item+".") {
+					continue
+				}
+				if got, ok := split.origin.at(p); !ok || got != want {
+					t.Errorf("%s: %s at %v (found %v), the parser says %v", name, p, got, ok, want)
+				}
+			}
+		}
+	}
+	return n
+}
+
+// FuzzListsReadAsTheParserReads is the same comparison on any bytes.
+func FuzzListsReadAsTheParserReads(f *testing.F) {
+	for _, text := range listFiles() {
+		f.Add([]byte(text))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		compareReaders(t, "fuzz.yaml", data)
+	})
+}

@@ -1,0 +1,283 @@
+package format
+
+import (
+	"bytes"
+	"runtime"
+	"sync"
+
+	"github.com/nictab/nictab/netcfg"
+)
+
+// A list of 100k one-line routes is decoded in parts, on every core:
+// finding the entries' lines, scanning them and the fast decoders are
+// pure, and cost most of what the list costs. What is not pure stays
+// sequential and in the list's order (taking each decoded entry, its
+// duplicate check, every entry the fast decoders leave, every message),
+// but for the search for a key given twice in a list the fast decoders
+// took whole (uniqueRoutes), which only says whether there is one. So a
+// list read in parts decodes to the same routes and fails with the same
+// first error as one read line by line (TestListInPartsReadsAsLineByLine
+// holds the two to each other). A list of fewer than splitMin lines is
+// read on one goroutine: starting one costs more than it saves.
+const splitMin = 4096
+
+// splitting is turned off only by the test that holds the split read to
+// the sequential one.
+var splitting = true
+
+// fastDecoder is a list's fast path (fastRoute, fastSavedRoute) over
+// slots that each hold one decoded entry.
+type fastDecoder interface {
+	// decode decodes the entry fl scanned last into slot, or into a
+	// scratch slot for -1. It reads fl and writes the slot, nothing
+	// else, so the parts of a list may call it at once.
+	decode(slot int, fl *flowReader) bool
+	// take takes the entry decoded into slot as entry i of the list;
+	// false leaves it, taking nothing, for the decoder to read.
+	take(i, slot int) bool
+	// slots is how many slots there are besides the scratch one.
+	slots() int
+	// move moves n slots from src on to dst on.
+	move(dst, src, n int)
+	// decodedAll says that slots 0 to n hold every entry of the list,
+	// before the first is taken.
+	decodedAll(n int)
+}
+
+// fastList is a fastDecoder whose slots are items: the decoded list's
+// own room when it keeps its entries, as take fills that room in order:
+// entry i goes to place i or before, over an entry already taken.
+type fastList[T any] struct {
+	items []T
+	one   T
+	dec   func(fl *flowReader) (T, bool)
+	keep  func(i int, r *T) bool
+	// all, when set, is given every entry of a list read in parts that
+	// the fast decoder took whole, before any is taken.
+	all func(items []T)
+}
+
+func (s *fastList[T]) at(slot int) *T {
+	if slot < 0 {
+		return &s.one
+	}
+	return &s.items[slot]
+}
+
+func (s *fastList[T]) decode(slot int, fl *flowReader) bool {
+	r, ok := s.dec(fl)
+	if ok {
+		*s.at(slot) = r
+	}
+	return ok
+}
+
+func (s *fastList[T]) take(i, slot int) bool { return s.keep(i, s.at(slot)) }
+
+func (s *fastList[T]) slots() int { return len(s.items) }
+
+func (s *fastList[T]) move(dst, src, n int) { copy(s.items[dst:], s.items[src:src+n]) }
+
+func (s *fastList[T]) decodedAll(n int) {
+	if s.all != nil {
+		s.all(s.items[:n])
+	}
+}
+
+// entrySpan is one entry of a list region: its first line at off (line
+// line), the line after it at next, and the entry up to end, where line
+// endLine starts. brace is the offset of the "{" of an entry the fast
+// decoder took, -1 for any other. Offsets fit 32 bits: a file is read
+// whole into memory, and far smaller than that.
+type entrySpan struct {
+	off, next, end int32
+	line, endLine  int32
+	brace          int32
+}
+
+// entryAt finds the entry whose lines start at off, line lineNo, skipping
+// blank and comment lines before it: its first line, and every deeper (or
+// blank) line after it, before limit. False when only blank lines are
+// left.
+func (r *listRegion) entryAt(data []byte, off, lineNo, limit int) (entrySpan, bool) {
+	first, indent, next := lineAt(data, off)
+	for blankOrComment(first, indent) && next < limit {
+		off, lineNo = next, lineNo+1
+		first, indent, next = lineAt(data, off)
+	}
+	if blankOrComment(first, indent) {
+		return entrySpan{}, false
+	}
+	end, endLine := next, lineNo+1
+	for end < limit {
+		l, in, nx := lineAt(data, end)
+		if !blankOrComment(l, in) && in <= r.indent {
+			break
+		}
+		end, endLine = nx, endLine+1
+	}
+	return entrySpan{off: int32(off), next: int32(next), end: int32(end), line: int32(lineNo), endLine: int32(endLine), brace: -1}, true
+}
+
+// entryFrom returns the first line at or after off (within r) that
+// starts an entry: where two parts of r meet, as an entry's lines end
+// only where the next entry starts.
+func (r *listRegion) entryFrom(data []byte, off int) (int, bool) {
+	if data[off-1] != '\n' {
+		nl := bytes.IndexByte(data[off:r.end], '\n')
+		if nl < 0 {
+			return 0, false
+		}
+		off += nl + 1
+	}
+	for off < r.end {
+		line, indent, next := lineAt(data, off)
+		if !blankOrComment(line, indent) && indent <= r.indent {
+			return off, true
+		}
+		off = next
+	}
+	return 0, false
+}
+
+// scanEntries finds the entries from off (line lineNo) to limit into
+// out, each offered to fast, into slot base+its place in out; it returns
+// how many it found.
+func (r *listRegion) scanEntries(data []byte, allowed []string, fast fastDecoder, off, lineNo, limit, base int, out []entrySpan) int {
+	fl := newFlowReader(allowed)
+	n := 0
+	for off < limit {
+		e, ok := r.entryAt(data, off, lineNo, limit)
+		if !ok {
+			break
+		}
+		if e.end == e.next {
+			first, _, _ := lineAt(data, off)
+			if fl.scan(first) && fast.decode(base+n, fl) {
+				e.brace = e.off + int32(fl.brace)
+			}
+		}
+		out[n] = e
+		n++
+		off, lineNo = int(e.end), int(e.endLine)
+	}
+	return n
+}
+
+// listPart is one part of a list read in parts: its lines from off, line
+// line, to end, and the entries found there.
+type listPart struct {
+	off, line, end int
+	n              int
+}
+
+// splitScan finds the entries of r and decodes those fast takes, in
+// parts at once, when r is long enough to be worth it; nil otherwise,
+// and the list is read line by line. Entry i is decoded into slot i.
+// There are twice as many parts as cores, so that a core another
+// process holds for a while leaves its share to the others.
+func (d *decoder) splitScan(r *listRegion, allowed []string, fast fastDecoder) []entrySpan {
+	procs := runtime.GOMAXPROCS(0)
+	if !splitting || procs < 2 {
+		return nil
+	}
+	lines := bytes.Count(d.data[r.start:r.end], []byte{'\n'}) + 1
+	if lines < splitMin || fast.slots() < lines {
+		return nil
+	}
+	n := min(2*procs, 8, 2*lines/splitMin)
+	parts := make([]listPart, 0, n)
+	off, line := r.start, r.startLine
+	for k := 1; k < n; k++ {
+		at, ok := r.entryFrom(d.data, r.start+(r.end-r.start)*k/n)
+		if !ok || at <= off {
+			continue
+		}
+		parts = append(parts, listPart{off: off, line: line, end: at})
+		off, line = at, line+bytes.Count(d.data[off:at], []byte{'\n'})
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	parts = append(parts, listPart{off: off, line: line, end: r.end})
+	// A part has no more entries than lines: each part's entries start
+	// where the lines before it end, and move down when some of those
+	// lines were not entries of their own.
+	spans := make([]entrySpan, lines)
+	var wg sync.WaitGroup
+	for k := range parts {
+		p := &parts[k]
+		base := p.line - r.startLine
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.n = r.scanEntries(d.data, allowed, fast, p.off, p.line, p.end, base, spans[base:])
+		}()
+	}
+	wg.Wait()
+	total := 0
+	for _, p := range parts {
+		if base := p.line - r.startLine; total < base {
+			copy(spans[total:], spans[base:base+p.n])
+			fast.move(total, base, p.n)
+		}
+		total += p.n
+	}
+	spans = spans[:total]
+	for _, e := range spans {
+		if e.brace < 0 {
+			return spans
+		}
+	}
+	fast.decodedAll(len(spans))
+	return spans
+}
+
+// uniqueRoutes reports whether no two routes share a key (routeKey), as
+// two goroutines that each look for the packed keys (packKey) of one half
+// of the hashes, beside a map of the others: the sequential index costs
+// a cache miss a route. False sends the list to the sequential check,
+// which says which route is the same as which.
+func uniqueRoutes(rs []netcfg.RouteIntent) bool {
+	var other bool
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		other = uniquePacked(rs, 1)
+	}()
+	mine := uniquePacked(rs, 0)
+	if mine {
+		keys := map[routeKey]bool{}
+		for i := range rs {
+			k := routeKey{rs[i].Table.Name, rs[i].Table.ID, rs[i].To, rs[i].Metric}
+			if _, isPacked := packKey(&k); isPacked {
+				continue
+			}
+			if keys[k] {
+				mine = false
+				break
+			}
+			keys[k] = true
+		}
+	}
+	wg.Wait()
+	return mine && other
+}
+
+// uniquePacked reports whether the packed keys of rs whose mix is part
+// (0 or 1) are all different.
+func uniquePacked(rs []netcfg.RouteIntent, part uint64) bool {
+	x := newPackedIndex(len(rs)/2 + 16)
+	for i := range rs {
+		k := routeKey{rs[i].Table.Name, rs[i].Table.ID, rs[i].To, rs[i].Metric}
+		p, ok := packKey(&k)
+		if !ok || ((p[0]^p[1])*0x9e3779b97f4a7c15)>>63 != part {
+			continue
+		}
+		if _, dup := x.claim(p, routeTaken{}); dup {
+			return false
+		}
+	}
+	return true
+}
