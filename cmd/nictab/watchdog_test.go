@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -177,6 +178,7 @@ func TestWatchdogKillTrials(t *testing.T) {
 		// Anywhere from its start to just before its deadline.
 		time.Sleep(time.Until(deadline.Add(-50*time.Millisecond - time.Duration(rng.Int64N(int64(window))))))
 		_ = syscall.Kill(pid, syscall.SIGKILL)
+		waitDead(t, pid)
 		next := []string{"foreground", "show", "snapshot list", "confirm", "recover"}[rng.IntN(5)]
 		counts[next]++
 		if next == "foreground" {
@@ -221,6 +223,25 @@ func TestWatchdogKillTrials(t *testing.T) {
 		_ = os.Remove(filepath.Join(c.stateDir(), "watchdog.json"))
 	}
 	t.Logf("%d trials: %v", trials, counts)
+}
+
+// waitDead waits until process pid is dead (gone or a zombie). SIGKILL
+// takes effect only once the process leaves an uninterruptible sleep: a
+// watchdog in the middle of a sync under a loaded disk still ran, and
+// beat, 100 ms after it was sent, and a nictab that looked then rightly
+// left its window to it.
+func waitDead(t *testing.T, pid int) {
+	t.Helper()
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return
+		}
+		if i := bytes.LastIndexByte(b, ')'); i >= 0 && i+2 < len(b) && (b[i+2] == 'Z' || b[i+2] == 'X') {
+			return
+		}
+	}
+	t.Fatalf("process %d still runs 10 s after SIGKILL", pid)
 }
 
 // TestCtrlCAtPrompt: Ctrl-C at "Keep these changes?" reverts at once and
