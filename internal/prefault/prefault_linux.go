@@ -15,10 +15,20 @@ import (
 // of s. It is a hint: a kernel without MADV_POPULATE_WRITE (before 5.14)
 // refuses it, and the pages are then mapped on first write as ever.
 func Slice[T any](s []T) {
+	if b := pages(s); b != nil {
+		// Refused, the memory is mapped as it is written: nothing to
+		// report.
+		_ = unix.Madvise(b, unix.MADV_POPULATE_WRITE)
+	}
+}
+
+// pages is the whole pages of s's backing array up to its capacity, nil
+// when s is outside the sizes Slice maps.
+func pages[T any](s []T) []byte {
 	var zero T
 	size := uintptr(cap(s)) * unsafe.Sizeof(zero)
 	if size < minBytes || size > maxBytes {
-		return
+		return nil
 	}
 	page := uintptr(os.Getpagesize())
 	base := unsafe.Pointer(unsafe.SliceData(s[:1]))
@@ -27,9 +37,7 @@ func Slice[T any](s []T) {
 	first := (start + page - 1) &^ (page - 1)
 	last := end &^ (page - 1)
 	if last <= first {
-		return
+		return nil
 	}
-	b := unsafe.Slice((*byte)(unsafe.Add(base, first-start)), last-first)
-	// Refused, the memory is mapped as it is written: nothing to report.
-	_ = unix.Madvise(b, unix.MADV_POPULATE_WRITE)
+	return unsafe.Slice((*byte)(unsafe.Add(base, first-start)), last-first)
 }
