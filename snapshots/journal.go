@@ -334,18 +334,11 @@ func (s *Store) savePending(snap *format.Snapshot) error {
 // writePending writes b, the bytes marshalStored made of snap, as the
 // pending snapshot.
 func (s *Store) writePending(snap *format.Snapshot, b []byte) error {
-	d, err := s.pendingDirFile(true)
+	sp, err := s.stagePending(snap, b)
 	if err != nil {
-		return fmt.Errorf("create %s: %w", pendingDir, err)
+		return err
 	}
-	defer d.Close()
-	if err := atomicfile.WriteFileAt(d, snap.Meta.ID+".yaml", b, 0o600); err != nil {
-		return fmt.Errorf("save snapshot: %w", err)
-	}
-	s.mu.Lock()
-	s.pending = snap
-	s.mu.Unlock()
-	return nil
+	return s.commitStaged(snap, sp)
 }
 
 // stagedPending is a pending snapshot's file written under a temporary
