@@ -45,7 +45,7 @@ func AdoptRefusals(s State) []string {
 			continue
 		}
 		if o := r.Opaque(); len(o) > 0 {
-			out = append(out, "not adopted: "+OpaqueReason(fmt.Sprintf("rule %q", SafeText(RuleString(&r))), o))
+			out = append(out, "not adopted: "+OpaqueReason(fmt.Sprintf("rule \"%s\"", RuleString(&r)), o))
 			continue
 		}
 		if r.Action == ActionLookup && !ReservedTable(r.Table) {
@@ -57,7 +57,7 @@ func AdoptRefusals(s State) []string {
 			continue
 		}
 		if o := r.Opaque(); len(o) > 0 {
-			out = append(out, "not adopted: "+OpaqueReason(fmt.Sprintf("route %q", SafeText(RouteString(&r))), o))
+			out = append(out, "not adopted: "+OpaqueReason(fmt.Sprintf("route \"%s\"", RouteString(&r)), o))
 		}
 	}
 	return out

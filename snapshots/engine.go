@@ -219,7 +219,7 @@ func (e *Engine) ProposeRollback(s *format.Snapshot) (*Proposal, error) {
 		}
 	}
 	if len(gone) > 0 {
-		return nil, errors.Join(fmt.Errorf("snapshot %s needs NIC %s, which is gone: nothing was changed", s.Meta.ID, netcfg.SafeText(fmt.Sprint(gone))), w.Close())
+		return nil, errors.Join(fmt.Errorf("snapshot %s needs NIC %s, which is gone: nothing was changed", s.Meta.ID, fmt.Sprint(gone)), w.Close())
 	}
 	un, err := e.keepUnrecorded(live, &d)
 	if err != nil {

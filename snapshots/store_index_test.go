@@ -1,6 +1,7 @@
 package snapshots
 
 import (
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -176,7 +177,7 @@ func TestListingFallsBackWithoutATrustedIndex(t *testing.T) {
 			return os.WriteFile(p, []byte(strings.Replace(string(b), "from the index", "from the index!", 1)), 0o600)
 		},
 		"version": func(p string, b []byte) error {
-			return os.WriteFile(p, []byte(strings.Replace(string(b), indexMagic+" 1 ", indexMagic+" 2 ", 1)), 0o600)
+			return os.WriteFile(p, []byte(strings.Replace(string(b), fmt.Sprintf("%s %d ", indexMagic, indexVersion), fmt.Sprintf("%s %d ", indexMagic, indexVersion+1), 1)), 0o600)
 		},
 		"truncated": func(p string, b []byte) error { return os.WriteFile(p, b[:len(b)/2], 0o600) },
 		"symlink": func(p string, b []byte) error {

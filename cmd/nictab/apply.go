@@ -464,7 +464,7 @@ func (a *app) reportOutcome(res *snapshots.TxOutcome, err error) error {
 	case "reverted":
 		return exitError{code: exitReverted, err: fmt.Errorf("reverted (%s): nictab's rules and routes were read back and are as they were before the apply", res.Detail)}
 	}
-	return fmt.Errorf("the revert is NOT complete (%s): %s — the journal is kept; `%s` finishes it", res.Result, netcfg.SafeText(res.Detail), a.nictabCmd("recover"))
+	return fmt.Errorf("the revert is NOT complete (%s): %s — the journal is kept; `%s` finishes it", res.Result, res.Detail, a.nictabCmd("recover"))
 }
 
 func (a *app) ask(prompt string) bool {

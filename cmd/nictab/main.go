@@ -79,7 +79,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	code := exitCode(err)
 	if msg := err.Error(); msg != "" {
-		fmt.Fprintf(stderr, "nictab: %s\n", a.hints(strings.TrimSpace(msg)))
+		// Errors carry the kernel's and the file's text as it is; this is
+		// where it reaches the terminal, so this is where it is escaped.
+		fmt.Fprintf(stderr, "nictab: %s\n", netcfg.SafeLines(a.hints(strings.TrimSpace(msg))))
 	}
 	var fe flagError
 	if cmd != nil && errors.As(err, &fe) {

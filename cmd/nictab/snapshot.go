@@ -74,7 +74,7 @@ twin before the original goes. The adoption is shown first.`,
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(a.out, "Snapshot %s saved: %s\n", snap.Meta.ID, snapshots.Summary(snap))
+				fmt.Fprintf(a.out, "Snapshot %s saved: %s\n", snap.Meta.ID, netcfg.SafeText(snapshots.Summary(snap)))
 				return nil
 			}
 			if err := requireAdmin(); err != nil {
@@ -95,7 +95,7 @@ twin before the original goes. The adoption is shown first.`,
 					fmt.Fprintln(a.out, "Nothing to adopt: every rule and route besides the kernel's is nictab's already.")
 					return nil
 				}
-				fmt.Fprintf(a.out, "Adopted %d rules and routes of protocol nictab that were not in the history. Snapshot %s saved: %s\n", n, snap.Meta.ID, snapshots.Summary(snap))
+				fmt.Fprintf(a.out, "Adopted %d rules and routes of protocol nictab that were not in the history. Snapshot %s saved: %s\n", n, snap.Meta.ID, netcfg.SafeText(snapshots.Summary(snap)))
 				return nil
 			}
 			return a.runApply(cmd, e, p, applyFlags{yes: yes, message: msg})
@@ -308,7 +308,7 @@ Rules and routes nictab does not own are never touched.`,
 			if err != nil {
 				return err
 			}
-			what := snapshots.Summary(target)
+			what := netcfg.SafeText(snapshots.Summary(target))
 			if target.Meta.Kind == format.KindBaseline {
 				what = "the state " + snapshots.BaselineComment + ": every rule and route nictab owns goes, nothing else is touched"
 			}
