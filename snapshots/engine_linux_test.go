@@ -348,7 +348,7 @@ func TestStoreIDs(t *testing.T) {
 	}
 	kind := format.KindBaseline
 	save := func() string {
-		s := &format.Snapshot{Version: 1, Meta: &format.Meta{Time: now, Kind: kind}, Resolved: &netcfg.Target{}}
+		s := &format.Snapshot{Version: 1, Meta: &format.Meta{Time: now, Kind: kind}, Resolved: &netcfg.Owned{}}
 		if err := st.Save(s); err != nil {
 			t.Fatal(err)
 		}
