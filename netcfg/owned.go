@@ -1,6 +1,9 @@
 package netcfg
 
-import "slices"
+import (
+	"path/filepath"
+	"slices"
+)
 
 // Owned is a set of rules, routes and table names that nictab owns: what a
 // plan leaves (Plan.Target), what a snapshot records, and the part of a
@@ -29,6 +32,18 @@ func (o *Owned) TargetTables() []uint32 {
 	return slices.Compact(out)
 }
 
+// AsState is a recorded set as if it were live: everything in it owned by
+// nictab, its names in nictab's names file.
+func (o Owned) AsState() State {
+	s := State{Rules: o.Rules, Routes: o.Routes, AllOwned: true, Complete: o.TargetTables()}
+	file := filepath.Join("rt_tables.d", OwnedNamesFile)
+	for _, n := range o.Names {
+		n.File = file
+		s.Names.Tables = append(s.Names.Tables, n)
+	}
+	return s
+}
+
 // AsDesired turns a recorded set back into a desired state for planning,
 // managing the tables it uses or names. It holds copies of o's slices.
 func (o Owned) AsDesired() Desired {
@@ -39,4 +54,11 @@ func (o Owned) AsDesired() Desired {
 	slices.Sort(d.Tables)
 	d.Tables = slices.Compact(d.Tables)
 	return d
+}
+
+// Diff is what changes from one recorded set to another, rule by rule and
+// route by route, as a plan from a to b (the same diff `nictab plan`
+// shows).
+func Diff(a, b Owned) Plan {
+	return PlanChanges(a.AsState(), b.AsDesired())
 }

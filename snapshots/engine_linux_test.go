@@ -135,7 +135,7 @@ func TestRollbackRestoresExactly(t *testing.T) {
 	if list[0].Snapshot.Meta.Kind != "rollback" {
 		t.Errorf("newest kind = %q, want rollback", list[0].Snapshot.Meta.Kind)
 	}
-	d := snapshots.Diff(*a.Snapshot.Resolved, *b.Snapshot.Resolved)
+	d := netcfg.Diff(*a.Snapshot.Resolved, *b.Snapshot.Resolved)
 	var lines []string
 	for _, c := range d.Changes {
 		lines = append(lines, c.Action.Mark()+" "+c.Subject().String())

@@ -213,7 +213,7 @@ func (a *app) snapDiffCmd() *cobra.Command {
 				}
 				to = netcfg.OwnedAsDesired(live).Owned
 			}
-			p := snapshots.Diff(*from.Resolved, to)
+			p := netcfg.Diff(*from.Resolved, to)
 			names := netcfg.Names{Tables: append(append([]netcfg.TableName{}, from.Resolved.Names...), to.Names...)}
 			fmt.Fprintf(a.out, "From %s to %s:\n", from.Meta.ID, label)
 			if p.Empty() {
