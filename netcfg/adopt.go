@@ -88,7 +88,7 @@ func AdoptPlan(live State, rules []Rule, routes []Route) Plan {
 	}
 	slices.SortFunc(t.Rules, func(a, b Rule) int { return CompareRules(&a, &b) })
 	slices.SortFunc(t.Routes, func(a, b Route) int { return a.Key().Compare(b.Key()) })
-	p.Target = Target{Rules: t.Rules, Routes: t.Routes, Names: t.Names}
+	p.Target = t.Owned
 	return p
 }
 

@@ -12,11 +12,10 @@ import (
 )
 
 // Desired is the set of rules, routes and table names nictab should own
-// after an apply.
+// after an apply, with what planning and summaries need beside it. Owned
+// has no tag, so encoding/json writes its fields as Desired's own.
 type Desired struct {
-	Rules  []Rule      `json:"rules"`
-	Routes []Route     `json:"routes"`
-	Names  []TableName `json:"names"`
+	Owned
 	// Tables are the tables the intent manages, ascending: their routes are
 	// read in full before planning.
 	Tables []uint32 `json:"tables"`

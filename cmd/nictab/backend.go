@@ -468,7 +468,7 @@ func (b *tuiBackend) DiffSnapshot(id, to string) (*ui.SnapshotDiff, error) {
 		if err != nil {
 			return nil, err
 		}
-		plan := snapshots.Diff(*s.Resolved, *t.Resolved)
+		plan := netcfg.Diff(*s.Resolved, *t.Resolved)
 		names := b.a.loadNames()
 		names.Tables = slices.Concat(t.Resolved.Names, s.Resolved.Names, names.Tables)
 		return &ui.SnapshotDiff{Changes: plan.Changes, Names: names}, nil
@@ -477,11 +477,7 @@ func (b *tuiBackend) DiffSnapshot(id, to string) (*ui.SnapshotDiff, error) {
 	if err != nil {
 		return nil, err
 	}
-	now := netcfg.Target{Rules: live.OwnedRules(), Routes: live.OwnedRoutes(), Names: live.Names.OwnedTables()}
-	for i := range now.Names {
-		now.Names[i].File = ""
-	}
-	plan := snapshots.Diff(*s.Resolved, now)
+	plan := netcfg.Diff(*s.Resolved, netcfg.OwnedAsDesired(live).Owned)
 	names := live.Names
 	names.Tables = slices.Concat(s.Resolved.Names, names.Tables)
 	return &ui.SnapshotDiff{Changes: plan.Changes, Names: names}, nil

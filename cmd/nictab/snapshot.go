@@ -198,7 +198,7 @@ func (a *app) snapDiffCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var to netcfg.Target
+			var to netcfg.Owned
 			label := "live"
 			if len(args) == 2 && args[1] != "live" {
 				s, err := snapRef(e.Store().Get(args[1]))
@@ -211,10 +211,9 @@ func (a *app) snapDiffCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				d := netcfg.OwnedAsDesired(live)
-				to = netcfg.Target{Rules: d.Rules, Routes: d.Routes, Names: d.Names}
+				to = netcfg.OwnedAsDesired(live).Owned
 			}
-			p := snapshots.Diff(*from.Resolved, to)
+			p := netcfg.Diff(*from.Resolved, to)
 			names := netcfg.Names{Tables: append(append([]netcfg.TableName{}, from.Resolved.Names...), to.Names...)}
 			fmt.Fprintf(a.out, "From %s to %s:\n", from.Meta.ID, label)
 			if p.Empty() {
