@@ -21,34 +21,11 @@ func init() {
 }
 
 // engine opens the transaction engine on --netns and --state-dir.
-func (a *app) engine() (*snapshots.Engine, error) { return a.newEngine(false) }
+func (a *app) engine() (*snapshots.Engine, error) { return a.config().Engine() }
 
 // changeEngine is engine for a command that applies the proposal it
-// makes right away (apply, rollback): it plans under a change monitor,
-// which spares the apply's stale check a second read of the tables when
-// nothing changed in between.
-func (a *app) changeEngine() (*snapshots.Engine, error) { return a.newEngine(true) }
-
-func (a *app) newEngine(watch bool) (*snapshots.Engine, error) {
-	return snapshots.NewEngine(snapshots.EngineConfig{
-		Watch:         watch,
-		Netns:         a.netns,
-		StateDir:      a.stateRoot(),
-		NamePaths:     a.namePaths(),
-		Open:          a.openKernel,
-		Version:       nictabVersion(),
-		Networkd:      a.netns == "" && networkdRunning(),
-		StartWatchdog: a.startWatchdog,
-		Priorities:    a.priorities,
-	})
-}
-
-// networkdRunning reports whether systemd-networkd manages this host's
-// links; exports default to its flavour then.
-func networkdRunning() bool {
-	_, err := os.Stat("/run/systemd/netif/state")
-	return err == nil
-}
+// makes right away (apply, rollback), planned under a change monitor.
+func (a *app) changeEngine() (*snapshots.Engine, error) { return a.config().ChangeEngine() }
 
 // startWatchdog starts `nictab __watchdog` so that it outlives the
 // terminal, the SSH connection and the login session the apply came from:

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -18,15 +18,27 @@ import (
 	"github.com/nictab/nictab/ui"
 )
 
-// tuiConfirmWindow is how long a change made in the terminal UI waits for
+// TUIConfirmWindow is how long a change made in the terminal UI waits for
 // confirmation. The UI is used over SSH on the machine it changes, so the
 // window is always open there.
-const tuiConfirmWindow = 60 * time.Second
+const TUIConfirmWindow = 60 * time.Second
+
+// TUIOptions are what the terminal UI adds to a Config.
+type TUIOptions struct {
+	// CLIArgs are the global flags that make a nictab command the UI
+	// suggests act where this one does (" --netns x"), quoted for a shell.
+	CLIArgs string
+	// Confirm is the confirm window of every change; 0 is TUIConfirmWindow.
+	Confirm time.Duration
+	// Input is the terminal the UI reads keys from, nil when there is none.
+	Input *os.File
+}
 
 // tuiBackend is the terminal UI's way to the engine, the store and the
-// kernel of --netns.
+// kernel of the Config's namespace.
 type tuiBackend struct {
-	a       *app
+	cfg     Config
+	cliArgs string
 	eng     *snapshots.Engine
 	engErr  error
 	confirm time.Duration
@@ -39,27 +51,33 @@ type tuiBackend struct {
 	pending *snapshots.Pending
 }
 
-func (a *app) newTUIBackend() *tuiBackend {
-	b := &tuiBackend{a: a, confirm: tuiConfirmWindow}
-	b.eng, b.engErr = a.engine()
+// NewTUIBackend is the terminal UI's backend over cfg. A store that cannot
+// be opened does not fail it: the UI shows the host read-only and says
+// why.
+func NewTUIBackend(cfg Config, o TUIOptions) ui.Backend {
+	b := &tuiBackend{cfg: cfg, cliArgs: o.CLIArgs, confirm: o.Confirm, input: o.Input}
+	if b.confirm == 0 {
+		b.confirm = TUIConfirmWindow
+	}
+	b.eng, b.engErr = cfg.Engine()
 	return b
 }
 
 func (b *tuiBackend) engine() (*snapshots.Engine, error) {
 	if b.engErr != nil {
-		return nil, fmt.Errorf("the snapshot store in %s cannot be used: %w", b.a.stateRoot(), b.engErr)
+		return nil, fmt.Errorf("the snapshot store in %s cannot be used: %w", b.cfg.StateRoot(), b.engErr)
 	}
 	return b.eng, nil
 }
 
 func (b *tuiBackend) Capabilities() ui.Capabilities {
-	c := ui.Capabilities{Netns: b.a.netns, CLIArgs: b.a.netnsArgs(), History: b.engErr == nil, Export: true, Confirm: b.confirm}
+	c := ui.Capabilities{Netns: b.cfg.Netns, CLIArgs: b.cliArgs, History: b.engErr == nil, Export: true, Confirm: b.confirm}
 	c.Host, _ = os.Hostname()
-	if conn, _ := sshSession(); conn.Client.IsValid() {
+	if conn, _ := SSHSession(); conn.Client.IsValid() {
 		c.SSHClient = conn.Client.Addr().WithZone("").String()
 	}
 	if in := b.input; in != nil {
-		c.FlushInput = func() error { return flushInput(in) }
+		c.FlushInput = func() error { return FlushInput(in) }
 	}
 	switch {
 	case !netcfg.CanAdmin():
@@ -67,7 +85,7 @@ func (b *tuiBackend) Capabilities() ui.Capabilities {
 		c.Reason = "no CAP_NET_ADMIN: nictab can look, not change (run it with sudo)"
 	case b.engErr != nil:
 		c.ReadOnly = true
-		c.Reason = "the state directory " + b.a.stateRoot() + " cannot be used: " + b.engErr.Error()
+		c.Reason = "the state directory " + b.cfg.StateRoot() + " cannot be used: " + b.engErr.Error()
 	}
 	return c
 }
@@ -94,12 +112,12 @@ func (b *tuiBackend) Recover() (string, error) {
 // engine's Propose does), so a route of nictab's left in a table nothing
 // uses shows in the preview, to be deleted.
 func (b *tuiBackend) Detect() (netcfg.State, error) {
-	k, err := b.a.openKernel()
+	k, err := b.cfg.OpenKernel()
 	if err != nil {
 		return netcfg.State{}, err
 	}
 	defer k.Close()
-	names := b.a.loadNames()
+	names := b.cfg.LoadNames()
 	var own []uint32
 	for _, t := range names.OwnedTables() {
 		own = append(own, t.ID)
@@ -121,12 +139,12 @@ func (b *tuiBackend) Intent() (netcfg.Intent, error) {
 		}
 	}
 	// Links, rules and names say it all; routes are not needed.
-	k, err := b.a.openKernel()
+	k, err := b.cfg.OpenKernel()
 	if err != nil {
 		return netcfg.Intent{}, err
 	}
 	defer k.Close()
-	live := netcfg.State{Names: b.a.loadNames()}
+	live := netcfg.State{Names: b.cfg.LoadNames()}
 	if live.Links, err = k.Links(); err != nil {
 		return netcfg.Intent{}, fmt.Errorf("list links: %w", err)
 	}
@@ -169,12 +187,12 @@ func (b *tuiBackend) Propose(in netcfg.Intent, adopt []netcfg.Object) (*ui.Propo
 
 // Prior reads what apply reads to refuse a stale plan, and fingerprints it.
 func (b *tuiBackend) Prior(p *ui.Proposal) (string, error) {
-	k, err := b.a.openKernel()
+	k, err := b.cfg.OpenKernel()
 	if err != nil {
 		return "", err
 	}
 	defer k.Close()
-	s, err := netcfg.ReadPrior(k, b.a.loadNames(), p.Plan)
+	s, err := netcfg.ReadPrior(k, b.cfg.LoadNames(), p.Plan)
 	if err != nil {
 		return "", err
 	}
@@ -184,7 +202,7 @@ func (b *tuiBackend) Prior(p *ui.Proposal) (string, error) {
 func (b *tuiBackend) proposal(e *snapshots.Engine, p *snapshots.Proposal, rollback string) *ui.Proposal {
 	out := &ui.Proposal{
 		Intent: p.Intent, Live: p.Live, Desired: p.Desired, Plan: p.Plan, RollbackTo: rollback, Handle: p,
-		NamesFile: netcfg.NamesFile{Paths: b.a.namePaths()}.TablesPath(),
+		NamesFile: netcfg.NamesFile{Paths: b.cfg.NamePaths()}.TablesPath(),
 	}
 	target := p.Plan.Target
 	if text, err := format.Marshal(&format.Snapshot{Version: format.Version, Comment: p.Comment, Intent: p.Intent, Resolved: &target}); err == nil {
@@ -203,7 +221,7 @@ func (b *tuiBackend) sshCheck(e *snapshots.Engine, p *snapshots.Proposal) (*ui.S
 	if p.Plan.Empty() {
 		return nil, nil
 	}
-	conn, _ := sshSession()
+	conn, _ := SSHSession()
 	var cp *netcfg.SSHConn
 	if conn.Client.IsValid() {
 		cp = &conn
@@ -469,7 +487,7 @@ func (b *tuiBackend) DiffSnapshot(id, to string) (*ui.SnapshotDiff, error) {
 			return nil, err
 		}
 		plan := snapshots.Diff(*s.Resolved, *t.Resolved)
-		names := b.a.loadNames()
+		names := b.cfg.LoadNames()
 		names.Tables = slices.Concat(t.Resolved.Names, s.Resolved.Names, names.Tables)
 		return &ui.SnapshotDiff{Changes: plan.Changes, Names: names}, nil
 	}
@@ -518,7 +536,7 @@ func (b *tuiBackend) Export(id, flavor string) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	text, err := export.Nix(s, export.NixOptions{Flavor: f, Version: nictabVersion()})
+	text, err := export.Nix(s, export.NixOptions{Flavor: f, Version: b.cfg.Version})
 	return text, string(f), err
 }
 
@@ -535,7 +553,7 @@ func (b *tuiBackend) WriteFile(path string, data []byte) error {
 // Watch turns the namespace's rtnetlink notifications into the UI's
 // change signal.
 func (b *tuiBackend) Watch(ctx context.Context) (<-chan struct{}, error) {
-	events, err := netcfg.Watch(ctx, b.a.netns, netcfg.WatchOptions{})
+	events, err := netcfg.Watch(ctx, b.cfg.Netns, netcfg.WatchOptions{})
 	if err != nil {
 		return nil, err
 	}
