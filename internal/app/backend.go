@@ -308,23 +308,14 @@ func (b *tuiBackend) History() ([]ui.SnapshotInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	list, err := e.Store().Listing()
+	rows, err := HistoryRows(e.Store())
 	if err != nil {
 		return nil, err
 	}
-	out := make([]ui.SnapshotInfo, 0, len(list))
-	live := false
-	for _, en := range list {
-		info := ui.SnapshotInfo{ID: en.ID, File: en.Path}
-		if en.Err != nil {
-			info.Damaged = en.Err.Error()
-		} else {
-			info.Time, info.Kind, info.Comment, info.Summary = en.Time, en.Kind, en.Comment, en.Summary
-			// The newest readable snapshot is what nictab last applied.
-			info.Live = !live
-			live = true
-		}
-		out = append(out, info)
+	out := make([]ui.SnapshotInfo, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, ui.SnapshotInfo{ID: r.ID, Time: r.Time, Kind: r.Kind, Comment: r.Comment, Summary: r.Summary,
+			Live: r.Live, Damaged: r.Damaged, File: r.Path})
 	}
 	return out, nil
 }
