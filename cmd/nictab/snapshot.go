@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	nictabapp "github.com/nictab/nictab/internal/app"
 	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/snapshots"
 	"github.com/nictab/nictab/snapshots/format"
@@ -107,27 +108,6 @@ twin before the original goes. The adoption is shown first.`,
 	return c
 }
 
-func (a *app) historyRows(e *snapshots.Engine) ([]ui.HistoryRow, error) {
-	entries, err := e.Store().Listing()
-	if err != nil {
-		return nil, err
-	}
-	rows := []ui.HistoryRow{}
-	liveSeen := false
-	for _, en := range entries {
-		r := ui.HistoryRow{ID: en.ID, Path: en.Path}
-		if en.Err != nil {
-			r.Damaged = en.Err.Error()
-		} else {
-			r.Time, r.Kind, r.Comment, r.Summary = en.Time, en.Kind, en.Comment, en.Summary
-			r.Live = !liveSeen
-			liveSeen = true
-		}
-		rows = append(rows, r)
-	}
-	return rows, nil
-}
-
 func (a *app) snapListCmd() *cobra.Command {
 	var asJSON bool
 	c := &cobra.Command{
@@ -140,7 +120,7 @@ func (a *app) snapListCmd() *cobra.Command {
 				return err
 			}
 			a.noticeWindow(e, "snapshot list")
-			rows, err := a.historyRows(e)
+			rows, err := nictabapp.HistoryRows(e.Store())
 			if err != nil {
 				return err
 			}
