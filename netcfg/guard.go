@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/nictab/nictab/internal/enum"
 )
 
 // SSHConn is the connection $SSH_CONNECTION describes.
@@ -67,15 +69,15 @@ const (
 	GuardUndetermined
 )
 
-var guardStatuses = enum[GuardStatus]{what: "guard status", prefix: "guard", names: map[GuardStatus]string{
+var guardStatuses = enum.Table[GuardStatus]{What: "guard status", Prefix: "guard", Names: map[GuardStatus]string{
 	GuardSafe: "safe", GuardMoved: "moved", GuardBroken: "broken", GuardUnknown: "unknown", GuardUndetermined: "undetermined",
 }}
 
-func (g GuardStatus) String() string { return guardStatuses.text(g) }
+func (g GuardStatus) String() string { return guardStatuses.Text(g) }
 
 func (g GuardStatus) MarshalText() ([]byte, error) { return []byte(g.String()), nil }
 
-func (g *GuardStatus) UnmarshalText(b []byte) error { return guardStatuses.unmarshal(g, b) }
+func (g *GuardStatus) UnmarshalText(b []byte) error { return guardStatuses.Unmarshal(g, b) }
 
 // Guard is the SSH guard's verdict on a change: the path of the replies
 // to the SSH client before and after it. It carries no wording: the
@@ -197,15 +199,15 @@ const (
 	CauseNoRule
 )
 
-var causeKinds = enum[CauseKind]{what: "cause", prefix: "cause", names: map[CauseKind]string{
+var causeKinds = enum.Table[CauseKind]{What: "cause", Prefix: "cause", Names: map[CauseKind]string{
 	CauseReason: "reason", CauseRule: "rule", CauseRoute: "route", CauseNoRule: "no-rule",
 }}
 
-func (k CauseKind) String() string { return causeKinds.text(k) }
+func (k CauseKind) String() string { return causeKinds.Text(k) }
 
 func (k CauseKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
-func (k *CauseKind) UnmarshalText(b []byte) error { return causeKinds.unmarshal(k, b) }
+func (k *CauseKind) UnmarshalText(b []byte) error { return causeKinds.Unmarshal(k, b) }
 
 // PathCause is what sends a packet elsewhere: the rules and routes that
 // decide its path after a change and before it, and what the later path

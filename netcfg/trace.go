@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+
+	"github.com/nictab/nictab/internal/enum"
 )
 
 // Packet is a packet to route: what `ip route get` takes. Only Dst is
@@ -150,17 +152,17 @@ const (
 	VerdictUndetermined
 )
 
-var verdicts = enum[Verdict]{what: "verdict", prefix: "verdict", names: map[Verdict]string{
+var verdicts = enum.Table[Verdict]{What: "verdict", Prefix: "verdict", Names: map[Verdict]string{
 	VerdictRouted: "routed", VerdictLocal: "local", VerdictBroadcast: "broadcast", VerdictBlackhole: "blackhole",
 	VerdictUnreachable: "unreachable", VerdictProhibit: "prohibit", VerdictNoRoute: "no route",
 	VerdictRefused: "refused", VerdictLoop: "loop", VerdictUndetermined: "undetermined",
 }}
 
-func (v Verdict) String() string { return verdicts.text(v) }
+func (v Verdict) String() string { return verdicts.Text(v) }
 
 func (v Verdict) MarshalText() ([]byte, error) { return []byte(v.String()), nil }
 
-func (v *Verdict) UnmarshalText(b []byte) error { return verdicts.unmarshal(v, b) }
+func (v *Verdict) UnmarshalText(b []byte) error { return verdicts.Unmarshal(v, b) }
 
 // Delivered reports whether the packet goes somewhere: out through a NIC,
 // to this host, or as a broadcast.
@@ -245,17 +247,17 @@ const (
 	StepUndetermined
 )
 
-var stepResults = enum[StepResult]{what: "step result", prefix: "step", names: map[StepResult]string{
+var stepResults = enum.Table[StepResult]{What: "step result", Prefix: "step", Names: map[StepResult]string{
 	StepNoMatch: "no match", StepGoto: "goto", StepGotoUnresolved: "goto unresolved", StepNop: "nop",
 	StepNoRoute: "no route", StepThrow: "throw", StepSuppressed: "suppressed", StepDecided: "decided",
 	StepLoop: "loop", StepUndetermined: "undetermined",
 }}
 
-func (r StepResult) String() string { return stepResults.text(r) }
+func (r StepResult) String() string { return stepResults.Text(r) }
 
 func (r StepResult) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 
-func (r *StepResult) UnmarshalText(b []byte) error { return stepResults.unmarshal(r, b) }
+func (r *StepResult) UnmarshalText(b []byte) error { return stepResults.Unmarshal(r, b) }
 
 // Step is one rule the kernel tried, in the order it tried them.
 type Step struct {
