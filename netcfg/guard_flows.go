@@ -7,24 +7,6 @@ import (
 	"time"
 )
 
-// Socket is one connected socket of the namespace, as sock_diag reports
-// it: an established TCP connection or a connected UDP socket. Its replies
-// are the packets the guard traces.
-type Socket struct {
-	// IPProto is ProtoTCP or ProtoUDP.
-	IPProto uint8          `json:"ipproto"`
-	Local   netip.AddrPort `json:"local"`
-	Remote  netip.AddrPort `json:"remote"`
-	// Dev is the device the socket is bound to (SO_BINDTODEVICE).
-	Dev  string `json:"dev,omitempty"`
-	Mark uint32 `json:"fwmark,omitempty"`
-	UID  uint32 `json:"uid"`
-	// Tos is the DS field the socket sends with, when HasTos says the
-	// kernel reported it.
-	Tos    uint8 `json:"tos,omitempty"`
-	HasTos bool  `json:"-"`
-}
-
 // SocketReader lists the connected sockets of a namespace.
 type SocketReader interface {
 	// Sockets returns at most limit established TCP and connected UDP

@@ -1,7 +1,6 @@
 package netcfg
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -9,116 +8,6 @@ import (
 
 	"github.com/nictab/nictab/internal/enum"
 )
-
-// Packet is a packet to route: what `ip route get` takes. Only Dst is
-// required.
-type Packet struct {
-	Dst netip.Addr `json:"dst"`
-	// Src is the source address. A packet sent by this host without one
-	// gets the source the kernel would choose.
-	Src netip.Addr `json:"src,omitzero"`
-	// IIF makes the packet one that arrives on that NIC, to be forwarded
-	// or delivered here, instead of one this host sends.
-	IIF string `json:"iif,omitempty"`
-	// OIF is the device a sending socket is bound to.
-	OIF  string `json:"oif,omitempty"`
-	Mark uint32 `json:"fwmark,omitempty"`
-	// UID is the user that sends the packet; nil is root for a packet this
-	// host sends, and no user at all for one that arrives.
-	UID     *uint32 `json:"uid,omitempty"`
-	IPProto uint8   `json:"ipproto,omitempty"`
-	SPort   uint16  `json:"sport,omitempty"`
-	DPort   uint16  `json:"dport,omitempty"`
-	// Tos is the DS field of the IP header (DSCP and ECN).
-	Tos uint8 `json:"tos,omitempty"`
-	// FlowLabel is an IPv6 packet's flow label.
-	FlowLabel uint32 `json:"flowlabel,omitempty"`
-	// TunID is the tunnel id a metadata-collecting tunnel gave an arriving
-	// packet; 0 for one this host sends.
-	TunID uint64 `json:"tun_id,omitempty"`
-	// Unknown lists the fields the probe does not know. A rule that
-	// selects on one of them, and on nothing that already excludes the
-	// packet, makes the answer undetermined rather than a guess. The zero
-	// value knows every field, as `ip route get` takes 0 for what it is
-	// not given.
-	Unknown PacketFields `json:"unknown,omitempty"`
-}
-
-// PacketFields is a set of a packet's fields.
-type PacketFields uint16
-
-const (
-	FieldTos PacketFields = 1 << iota
-	FieldFlowLabel
-	FieldIPProto
-	FieldSPort
-	FieldDPort
-	FieldUID
-	FieldTunID
-)
-
-var fieldNames = []struct {
-	f          PacketFields
-	name, flag string
-}{
-	{FieldTos, "dscp/tos", "--dscp or --tos"}, {FieldFlowLabel, "flowlabel", "--flowlabel"},
-	{FieldIPProto, "ipproto", "--ipproto"}, {FieldSPort, "sport", "--sport"}, {FieldDPort, "dport", "--dport"},
-	{FieldUID, "uid", "--uid"}, {FieldTunID, "tun_id", "--tun-id"},
-}
-
-// Names lists the fields of the set as `ip rule` names them.
-func (f PacketFields) Names() []string {
-	var out []string
-	for _, n := range fieldNames {
-		if f&n.f != 0 {
-			out = append(out, n.name)
-		}
-	}
-	return out
-}
-
-// Flags lists the trace flags that would give the fields of the set.
-func (f PacketFields) Flags() []string {
-	var out []string
-	for _, n := range fieldNames {
-		if f&n.f != 0 {
-			out = append(out, n.flag)
-		}
-	}
-	return out
-}
-
-func (f PacketFields) MarshalJSON() ([]byte, error) {
-	names := f.Names()
-	if names == nil {
-		names = []string{}
-	}
-	return json.Marshal(names)
-}
-
-func (f *PacketFields) UnmarshalJSON(b []byte) error {
-	var names []string
-	if err := json.Unmarshal(b, &names); err != nil {
-		return err
-	}
-	*f = 0
-	for _, s := range names {
-		i := slices.IndexFunc(fieldNames, func(n struct {
-			f          PacketFields
-			name, flag string
-		}) bool {
-			return n.name == s
-		})
-		if i < 0 {
-			return fmt.Errorf("unknown packet field %q", s)
-		}
-		*f |= fieldNames[i].f
-	}
-	return nil
-}
-
-// Family reports the family of the packet's destination.
-func (p *Packet) Family() Family { return FamilyOf(p.Dst) }
 
 // Verdict is what happens to a traced packet.
 type Verdict uint8
