@@ -2,52 +2,10 @@ package netcfg
 
 import (
 	"net/netip"
-	"strconv"
-	"strings"
 
 	"github.com/nictab/nictab/internal/enum"
+	"github.com/nictab/nictab/internal/sshsession"
 )
-
-// SSHConn is the connection $SSH_CONNECTION describes.
-type SSHConn struct {
-	Client netip.AddrPort `json:"client"`
-	Server netip.AddrPort `json:"server"`
-}
-
-// ParseSSHConn reads $SSH_CONNECTION: "client_ip client_port server_ip
-// server_port". IPv4-mapped IPv6 addresses are read as IPv4; a link-local
-// client keeps its zone (fe80::1%eth0), which names the NIC it is on.
-func ParseSSHConn(s string) (SSHConn, bool) {
-	f := strings.Fields(s)
-	if len(f) != 4 {
-		return SSHConn{}, false
-	}
-	var c SSHConn
-	for i, ap := range []*netip.AddrPort{&c.Client, &c.Server} {
-		a, err := netip.ParseAddr(f[2*i])
-		if err != nil {
-			return SSHConn{}, false
-		}
-		if a.Is4In6() {
-			a = a.Unmap()
-		}
-		p, err := strconv.ParseUint(f[2*i+1], 10, 16)
-		if err != nil || p == 0 {
-			return SSHConn{}, false
-		}
-		*ap = netip.AddrPortFrom(a, uint16(p))
-	}
-	if FamilyOf(c.Client.Addr()) != FamilyOf(c.Server.Addr()) {
-		return SSHConn{}, false
-	}
-	return c, true
-}
-
-// ParseSSHConnection reads the addresses of $SSH_CONNECTION.
-func ParseSSHConnection(s string) (client, server netip.Addr, ok bool) {
-	c, ok := ParseSSHConn(s)
-	return c.Client.Addr(), c.Server.Addr(), ok
-}
 
 // GuardStatus says what a change does to the path of an SSH session.
 type GuardStatus uint8
@@ -83,10 +41,10 @@ func (g *GuardStatus) UnmarshalText(b []byte) error { return guardStatuses.Unmar
 // to the SSH client before and after it. It carries no wording: the
 // views in ui say it (ui.GuardMessage, ui.GuardCause, ui.RenderGuard).
 type Guard struct {
-	Conn   SSHConn     `json:"connection"`
-	Status GuardStatus `json:"status"`
-	Before Path        `json:"before"`
-	After  Path        `json:"after"`
+	Conn   sshsession.Conn `json:"connection"`
+	Status GuardStatus     `json:"status"`
+	Before Path            `json:"before"`
+	After  Path            `json:"after"`
 	// CauseRule and CauseRoute are what moves or breaks the path: the
 	// rule that now decides and the route it leads to (see CauseOf); for
 	// an undetermined path, the rule that cannot be decided.
@@ -111,13 +69,13 @@ func (g *Guard) Dangerous() bool {
 // Ports are not known here; GuardConn uses them when $SSH_CONNECTION gives
 // them.
 func GuardSSH(before, after State, client, server netip.Addr) Guard {
-	return GuardConn(before, after, SSHConn{Client: netip.AddrPortFrom(client, 0), Server: netip.AddrPortFrom(server, 0)})
+	return GuardConn(before, after, sshsession.Conn{Client: netip.AddrPortFrom(client, 0), Server: netip.AddrPortFrom(server, 0)})
 }
 
 // GuardConn is GuardSSH for a whole connection: the replies are TCP from
 // the server's port to the client's, so rules that select SSH by port
 // (`sport 22 lookup main`) count.
-func GuardConn(before, after State, c SSHConn) Guard {
+func GuardConn(before, after State, c sshsession.Conn) Guard {
 	g := Guard{Conn: c, Names: after.Names}
 	pkt := Packet{Dst: c.Client.Addr(), Src: c.Server.Addr(), IPProto: ProtoTCP, SPort: c.Server.Port(), DPort: c.Client.Port(),
 		// sshd sets the DS field as IPQoS says, and an IPv6 flow label is

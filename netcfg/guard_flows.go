@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"slices"
 	"time"
+
+	"github.com/nictab/nictab/internal/sshsession"
 )
 
 // SocketReader lists the connected sockets of a namespace.
@@ -157,7 +159,7 @@ func ReplyPacket(s *Socket) Packet {
 // groupFlows folds sockets into flows: those between the same two
 // addresses, of one protocol, device, mark and owner, take the same path
 // unless a rule selects on ports, so they are traced once.
-func groupFlows(socks []Socket, session SSHConn, ports bool) []sockFlow {
+func groupFlows(socks []Socket, session sshsession.Conn, ports bool) []sockFlow {
 	type key struct {
 		proto  uint8
 		local  netip.AddrPort
@@ -217,7 +219,7 @@ func portRules(s *State) bool {
 // what leaves another way. session marks the SSH session among the
 // sockets. It stops tracing when the budget runs out and says how much it
 // left.
-func GuardFlows(before, after State, socks []Socket, total int, session SSHConn, o FlowOptions) FlowGuard {
+func GuardFlows(before, after State, socks []Socket, total int, session sshsession.Conn, o FlowOptions) FlowGuard {
 	now := o.Now
 	if now == nil {
 		now = time.Now

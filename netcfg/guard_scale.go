@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+
+	"github.com/nictab/nictab/internal/sshsession"
 )
 
 // NOTE: the guard at scale. Tracing needs every route of every table a
@@ -64,7 +66,7 @@ type GuardRun struct {
 	Before State
 	Plan   Plan
 	// SSH is the session to guard; nil when nictab does not run over SSH.
-	SSH *SSHConn
+	SSH *sshsession.Conn
 	// Sockets are the namespace's connected sockets; SocketTotal how
 	// many it has.
 	Sockets     []Socket
@@ -285,9 +287,9 @@ func RunGuard(in GuardRun) (GuardReport, error) {
 	}
 }
 
-func sessionOf(g *Guard) SSHConn {
+func sessionOf(g *Guard) sshsession.Conn {
 	if g == nil {
-		return SSHConn{}
+		return sshsession.Conn{}
 	}
 	return g.Conn
 }
@@ -295,7 +297,7 @@ func sessionOf(g *Guard) SSHConn {
 // guardSession is GuardConn, with the server's address filled in when
 // only the client is known: the session's replies come from the address
 // the host would pick for it now.
-func guardSession(before, after State, c SSHConn, observe func(Packet, *Path, *Path)) Guard {
+func guardSession(before, after State, c sshsession.Conn, observe func(Packet, *Path, *Path)) Guard {
 	if !c.Server.Addr().IsValid() {
 		p := Packet{Dst: c.Client.Addr(), IPProto: ProtoTCP}
 		if path, err := Trace(before, p); err == nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nictab/nictab/internal/sshsession"
 	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/ui"
 )
@@ -43,14 +44,14 @@ func partialOf(s netcfg.State) netcfg.State {
 // guardWorld is the home server with a big main (a more specific route
 // for the SSH client through eno1 among many through enp2s0), a
 // tailscale-like table 52 and a few live connections.
-func guardWorld(t *testing.T) (netcfg.State, []netcfg.Socket, netcfg.SSHConn) {
+func guardWorld(t *testing.T) (netcfg.State, []netcfg.Socket, sshsession.Conn) {
 	extra := "route 198.51.100.0/24 via 192.168.10.1 dev eno1\nroute 100.64.0.0/10 dev eno1 table 52\nrule pref 5270 lookup 52\ncomplete 52\n"
 	for i := range 500 {
 		extra += fmt.Sprintf("route 10.%d.%d.0/24 via 192.168.20.1 dev enp2s0\n", i>>8, i&0xff)
 	}
 	s := traceState(t, homeServer, extra)
 	s.AllOwned = true
-	ssh := netcfg.SSHConn{Client: netip.MustParseAddrPort("198.51.100.7:50000"), Server: netip.MustParseAddrPort("192.168.10.2:22")}
+	ssh := sshsession.Conn{Client: netip.MustParseAddrPort("198.51.100.7:50000"), Server: netip.MustParseAddrPort("192.168.10.2:22")}
 	socks := []netcfg.Socket{
 		{IPProto: netcfg.ProtoTCP, Local: ssh.Server, Remote: ssh.Client},
 		{IPProto: netcfg.ProtoTCP, Local: netip.MustParseAddrPort("192.168.10.2:40000"), Remote: netip.MustParseAddrPort("100.88.1.7:443")},

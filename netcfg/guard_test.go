@@ -5,40 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nictab/nictab/internal/sshsession"
 	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/ui"
 )
-
-func TestParseSSHConnection(t *testing.T) {
-	for _, c := range []struct {
-		in             string
-		client, server string
-		ok             bool
-	}{
-		{"203.0.113.5 51234 192.168.20.2 22", "203.0.113.5", "192.168.20.2", true},
-		{"2001:db8:99::5 40000 2001:db8:20::2 22", "2001:db8:99::5", "2001:db8:20::2", true},
-		{"::ffff:203.0.113.5 51234 ::ffff:192.168.20.2 22", "203.0.113.5", "192.168.20.2", true},
-		{"fe80::1%eno1 40000 fe80::2%eno1 22", "fe80::1%eno1", "fe80::2%eno1", true},
-		{"  203.0.113.5   51234 192.168.20.2 22\n", "203.0.113.5", "192.168.20.2", true},
-		{"", "", "", false},
-		{"203.0.113.5 51234 192.168.20.2", "", "", false},
-		{"203.0.113.5 51234 192.168.20.2 22 extra", "", "", false},
-		{"203.0.113.5 port 192.168.20.2 22", "", "", false},
-		{"203.0.113.5 51234 192.168.20.2 65536", "", "", false},
-		{"203.0.113.5 0 192.168.20.2 22", "", "", false},
-		{"example.org 51234 192.168.20.2 22", "", "", false},
-		{"203.0.113.5 51234 2001:db8:20::2 22", "", "", false},
-	} {
-		client, server, ok := netcfg.ParseSSHConnection(c.in)
-		if ok != c.ok || addrText(client) != c.client || addrText(server) != c.server {
-			t.Errorf("ParseSSHConnection(%q) = %s, %s, %v; want %s, %s, %v", c.in, client, server, ok, c.client, c.server, c.ok)
-		}
-	}
-	conn, ok := netcfg.ParseSSHConn("203.0.113.5 51234 192.168.20.2 2222")
-	if !ok || conn.Client.Port() != 51234 || conn.Server.Port() != 2222 {
-		t.Errorf("ParseSSHConn kept ports %v, %v", conn.Client, conn.Server)
-	}
-}
 
 func TestGuardSSH(t *testing.T) {
 	before := traceState(t, homeServer, "complete 13")
@@ -108,9 +78,9 @@ func TestGuardSSHPorts(t *testing.T) {
 		rule pref 1000 from 192.168.10.2 lookup 13
 		route default via 192.168.10.1 dev eno1 table 13
 		complete 13`)
-	conn, ok := netcfg.ParseSSHConn("203.0.113.5 51234 192.168.10.2 22")
+	conn, ok := sshsession.ParseConn("203.0.113.5 51234 192.168.10.2 22")
 	if !ok {
-		t.Fatal("ParseSSHConn failed")
+		t.Fatal("ParseConn failed")
 	}
 	if g := netcfg.GuardConn(before, after, conn); g.Status != netcfg.GuardSafe {
 		t.Errorf("with ports: %s, want safe: %s", g.Status, ui.GuardMessage(&g))

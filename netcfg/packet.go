@@ -177,3 +177,7 @@ type Socket struct {
 	Tos    uint8 `json:"tos,omitempty"`
 	HasTos bool  `json:"-"`
 }
+
+// tcpEstablished is the kernel's TCP_ESTABLISHED, the state of the
+// sockets sock_diag is asked for.
+const tcpEstablished = 0x01

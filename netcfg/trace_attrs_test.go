@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nictab/nictab/internal/sshsession"
 	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/ui"
 )
@@ -83,7 +84,7 @@ func TestTraceNewSelectors(t *testing.T) {
 func TestGuardUndeterminedIsDanger(t *testing.T) {
 	before := traceState(t, homeServer)
 	after := traceState(t, homeServer, "rule pref 180 dscp 46 blackhole")
-	conn, _ := netcfg.ParseSSHConn("203.0.113.5 51234 192.168.10.2 22")
+	conn, _ := sshsession.ParseConn("203.0.113.5 51234 192.168.10.2 22")
 	g := netcfg.GuardConn(before, after, conn)
 	if g.Status != netcfg.GuardUndetermined || !g.Dangerous() || !strings.Contains(ui.GuardMessage(&g), "rule 180") {
 		t.Errorf("dscp rule: %s, dangerous %v: %s", g.Status, g.Dangerous(), ui.GuardMessage(&g))

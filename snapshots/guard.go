@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/nictab/nictab/internal/sshsession"
 	"github.com/nictab/nictab/netcfg"
 )
 
@@ -14,7 +15,7 @@ const maxSockets = 50_000
 
 // Guard traces the replies of the SSH connection c now and after the
 // proposal, with the lookup simulator.
-func (e *Engine) Guard(p *Proposal, c netcfg.SSHConn) (netcfg.Guard, error) {
+func (e *Engine) Guard(p *Proposal, c sshsession.Conn) (netcfg.Guard, error) {
 	r, err := e.GuardPlan(p, &c)
 	if err != nil {
 		return netcfg.Guard{}, err
@@ -29,7 +30,7 @@ func (e *Engine) Guard(p *Proposal, c netcfg.SSHConn) (netcfg.Guard, error) {
 // the default table and the tables rules reach, and of main and local the
 // routes the kernel names for the packets traced (see netcfg.RunGuard).
 // With no session, no connection and no foreign rule it reads nothing.
-func (e *Engine) GuardPlan(p *Proposal, c *netcfg.SSHConn) (netcfg.GuardReport, error) {
+func (e *Engine) GuardPlan(p *Proposal, c *sshsession.Conn) (netcfg.GuardReport, error) {
 	k, err := e.cfg.Open()
 	if err != nil {
 		return netcfg.GuardReport{}, err

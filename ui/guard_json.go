@@ -3,6 +3,7 @@ package ui
 import (
 	"net/netip"
 
+	"github.com/nictab/nictab/internal/sshsession"
 	"github.com/nictab/nictab/netcfg"
 )
 
@@ -13,7 +14,7 @@ import (
 
 // GuardJSON is the SSH guard's verdict in a JSON document.
 type GuardJSON struct {
-	Conn       netcfg.SSHConn     `json:"connection"`
+	Conn       sshsession.Conn    `json:"connection"`
 	Status     netcfg.GuardStatus `json:"status"`
 	Before     netcfg.Path        `json:"before"`
 	After      netcfg.Path        `json:"after"`

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/nictab/nictab/internal/sshsession"
 	"github.com/nictab/nictab/netcfg"
 )
 
@@ -37,7 +38,7 @@ func topKeys(t *testing.T, v any) []string {
 func TestGuardJSONKeepsItsFields(t *testing.T) {
 	rule := netcfg.NewRule()
 	rule.Family, rule.Priority, rule.From, rule.Table = netcfg.V4, 1000, netip.MustParsePrefix("192.168.10.2/32"), 13
-	g := &netcfg.Guard{Conn: netcfg.SSHConn{Client: netip.MustParseAddrPort("203.0.113.5:51234")}, Status: netcfg.GuardMoved,
+	g := &netcfg.Guard{Conn: sshsession.Conn{Client: netip.MustParseAddrPort("203.0.113.5:51234")}, Status: netcfg.GuardMoved,
 		Before: netcfg.Path{Verdict: netcfg.VerdictRouted, Dev: "enp2s0"}, After: netcfg.Path{Verdict: netcfg.VerdictRouted, Dev: "eno1", Rule: &rule, Table: 13},
 		CauseRule: &rule}
 	doc := NewGuardJSON(g)

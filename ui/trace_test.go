@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nictab/nictab/internal/sshsession"
 	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/ui"
 )
@@ -160,19 +161,19 @@ func TestTraceCompareRender(t *testing.T) {
 func TestGuardRender(t *testing.T) {
 	st := ui.PlainStyles()
 	before := homeState(t)
-	conn, ok := netcfg.ParseSSHConn("203.0.113.5 51234 192.168.10.2 22")
+	conn, ok := sshsession.ParseConn("203.0.113.5 51234 192.168.10.2 22")
 	if !ok {
-		t.Fatal("ParseSSHConn")
+		t.Fatal("ParseConn")
 	}
 	for _, c := range []struct {
 		name  string
 		after netcfg.State
-		conn  netcfg.SSHConn
+		conn  sshsession.Conn
 	}{
 		{"moved", homeState(t, vpnLines...), conn},
 		{"broken", homeState(t, "rule pref 500 to 203.0.113.0/24 blackhole"), conn},
 		{"safe", homeState(t), conn},
-		{"unknown", homeState(t), netcfg.SSHConn{Client: netip.MustParseAddrPort("[fe80::1%nope0]:40000"), Server: netip.MustParseAddrPort("[fe80::2]:22")}},
+		{"unknown", homeState(t), sshsession.Conn{Client: netip.MustParseAddrPort("[fe80::1%nope0]:40000"), Server: netip.MustParseAddrPort("[fe80::2]:22")}},
 	} {
 		g := netcfg.GuardConn(before, c.after, c.conn)
 		out := ui.RenderGuard(g, 80, st)

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
+	"github.com/nictab/nictab/internal/sshsession"
 	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/snapshots"
 	"github.com/nictab/nictab/snapshots/format"
@@ -160,11 +161,11 @@ func (f *applyFlags) add(c *cobra.Command) {
 // sshConn is the SSH connection to guard: --ssh-client, else
 // $SSH_CONNECTION, else the sshd among the parent processes. ok is false
 // when nictab is not run over SSH.
-func sshConn(flag string) (netcfg.SSHConn, bool, error) {
+func sshConn(flag string) (sshsession.Conn, bool, error) {
 	if flag != "" {
 		c, err := parseSSHClient(flag)
 		if err != nil {
-			return netcfg.SSHConn{}, false, err
+			return sshsession.Conn{}, false, err
 		}
 		return c, true, nil
 	}
@@ -218,7 +219,7 @@ func (a *app) guardVerdict(e *snapshots.Engine, p *snapshots.Proposal, clientFla
 	if err != nil || p.Plan.Empty() {
 		return nil, err
 	}
-	var cp *netcfg.SSHConn
+	var cp *sshsession.Conn
 	if ok {
 		cp = &c
 	}

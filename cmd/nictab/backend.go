@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nictab/nictab/internal/atomicfile"
+	"github.com/nictab/nictab/internal/sshsession"
 	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/snapshots"
 	"github.com/nictab/nictab/snapshots/export"
@@ -204,7 +205,7 @@ func (b *tuiBackend) sshCheck(e *snapshots.Engine, p *snapshots.Proposal) (*ui.S
 		return nil, nil
 	}
 	conn, _ := sshSession()
-	var cp *netcfg.SSHConn
+	var cp *sshsession.Conn
 	if conn.Client.IsValid() {
 		cp = &conn
 	}

@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/internal/sshsession"
 )
 
 // utmpPath is where sshd writes the login records.
@@ -26,28 +26,28 @@ const utmpPath = "/run/utmp"
 // above the process that holds the terminal's other end.
 // found is set when the session came from /proc or the login records
 // rather than the environment, so nictab says where it found it.
-var sshSession = sync.OnceValues(func() (netcfg.SSHConn, *netcfg.SSHSession) {
-	if c, ok := netcfg.ParseSSHConn(os.Getenv("SSH_CONNECTION")); ok {
+var sshSession = sync.OnceValues(func() (sshsession.Conn, *sshsession.Session) {
+	if c, ok := sshsession.ParseConn(os.Getenv("SSH_CONNECTION")); ok {
 		return c, nil
 	}
 	procfs := os.DirFS("/proc")
-	if s, ok := netcfg.FindSSHSession(procfs, os.Getppid()); ok {
+	if s, ok := sshsession.Find(procfs, os.Getppid()); ok {
 		return s.Conn, &s
 	}
 	// A missing utmp (a container, a host without login records) is no
 	// error: there is just nothing to read there.
 	if utmp, err := os.ReadFile(utmpPath); err == nil {
-		if s, ok := netcfg.FindSSHLogin(procfs, utmp, os.Getpid()); ok {
+		if s, ok := sshsession.FindLogin(procfs, utmp, os.Getpid()); ok {
 			return s.Conn, &s
 		}
 	}
 	// Last, as it reads every process's open files: the terminal's other
 	// end, held in the session while nictab runs outside it
 	// (systemd-run --pty).
-	if s, ok := netcfg.FindSSHThroughPTY(procfs, os.Getpid()); ok {
+	if s, ok := sshsession.FindThroughPTY(procfs, os.Getpid()); ok {
 		return s.Conn, &s
 	}
-	return netcfg.SSHConn{}, nil
+	return sshsession.Conn{}, nil
 })
 
 // overSSH reports whether nictab runs for an SSH session.
@@ -99,25 +99,25 @@ func (a *app) targetNetNS() string {
 // and, after a comma, the server's own address the session reaches it
 // from, so the guard traces replies from the source they really have.
 // Either may carry a port (192.0.2.7:51000, [2001:db8::7]:51000).
-func parseSSHClient(s string) (netcfg.SSHConn, error) {
+func parseSSHClient(s string) (sshsession.Conn, error) {
 	client, local, hasLocal := strings.Cut(s, ",")
 	bad := func(what, v, why string) error {
 		return usagef("--ssh-client %q: the %s %q %s (the form is ADDR[,LOCAL], say 192.0.2.7 or 192.0.2.7,192.168.30.2)", s, what, v, why)
 	}
 	c, err := sshEndpoint(strings.TrimSpace(client))
 	if err != nil {
-		return netcfg.SSHConn{}, bad("client address", client, err.Error())
+		return sshsession.Conn{}, bad("client address", client, err.Error())
 	}
-	conn := netcfg.SSHConn{Client: c}
+	conn := sshsession.Conn{Client: c}
 	if !hasLocal {
 		return conn, nil
 	}
 	l, err := sshEndpoint(strings.TrimSpace(local))
 	if err != nil {
-		return netcfg.SSHConn{}, bad("local address", local, err.Error())
+		return sshsession.Conn{}, bad("local address", local, err.Error())
 	}
 	if l.Addr().Is4() != c.Addr().Is4() {
-		return netcfg.SSHConn{}, bad("local address", local, "is not of the client's family ("+c.Addr().String()+")")
+		return sshsession.Conn{}, bad("local address", local, "is not of the client's family ("+c.Addr().String()+")")
 	}
 	conn.Server = l
 	return conn, nil

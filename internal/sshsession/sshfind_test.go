@@ -1,4 +1,4 @@
-package netcfg
+package sshsession
 
 import (
 	"encoding/binary"
@@ -182,7 +182,7 @@ func TestFindSSHSession(t *testing.T) {
 					start = pid
 				}
 			}
-			s, ok := FindSSHSession(p, start)
+			s, ok := Find(p, start)
 			got := ""
 			if ok {
 				got = s.String()

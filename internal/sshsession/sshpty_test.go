@@ -1,4 +1,4 @@
-package netcfg
+package sshsession
 
 import (
 	"fmt"
@@ -85,7 +85,7 @@ func TestFindSSHThroughPTY(t *testing.T) {
 				}
 			}
 			scans := 0
-			s, ok := FindSSHThroughPTY(rootReads{p, &scans}, start)
+			s, ok := FindThroughPTY(rootReads{p, &scans}, start)
 			got := ""
 			if ok {
 				got = s.String()

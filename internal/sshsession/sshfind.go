@@ -1,4 +1,4 @@
-package netcfg
+package sshsession
 
 import (
 	"bytes"
@@ -13,11 +13,11 @@ import (
 	"strings"
 )
 
-// SSHSession is an SSH connection found without $SSH_CONNECTION: sudo's
+// Session is an SSH connection found without $SSH_CONNECTION: sudo's
 // env_reset, doas, su - and a tmux server started earlier all drop it,
 // while the sshd process serving the session is still among the parents.
-type SSHSession struct {
-	Conn SSHConn
+type Session struct {
+	Conn Conn
 	// PID and Comm name the process the connection was read from.
 	PID  int
 	Comm string
@@ -42,14 +42,14 @@ type SSHSession struct {
 	NetNS string
 }
 
-func (s SSHSession) String() string {
+func (s Session) String() string {
 	if s.PTY != "" {
 		return fmt.Sprintf("%s (above process %d, %s, which holds the other end of %s)", s.found(), s.PTYHolder, s.PTYHolderComm, s.PTY)
 	}
 	return s.found()
 }
 
-func (s SSHSession) found() string {
+func (s Session) found() string {
 	switch {
 	case s.Login != "" && s.LoginHeld:
 		return fmt.Sprintf("SSH session found in the login record of %s (held open by process %d, %s): client %s", s.Login, s.PID, s.Comm, s.Conn.Client.Addr())
@@ -70,14 +70,14 @@ type procInfo struct {
 	comm      string
 }
 
-// FindSSHSession walks the ancestry of pid in procfs (a /proc tree: "PID/stat",
+// Find walks the ancestry of pid in procfs (a /proc tree: "PID/stat",
 // "PID/fd", "PID/net/tcp", "PID/environ") up to a process named sshd or
 // sshd-session and reads the endpoints of its established TCP connection,
 // in the tables of that process's own network namespace. Failing that, the
 // nearest ancestor whose environment holds $SSH_CONNECTION gives it.
 // ok is false when neither finds a session; entries that cannot be read
 // (another user's, as non-root) are passed over, not errors.
-func FindSSHSession(procfs fs.FS, pid int) (SSHSession, bool) {
+func Find(procfs fs.FS, pid int) (Session, bool) {
 	chain := ancestry(procfs, pid)
 	for _, pi := range chain {
 		if pi.comm != "sshd" && pi.comm != "sshd-session" {
@@ -85,7 +85,7 @@ func FindSSHSession(procfs fs.FS, pid int) (SSHSession, bool) {
 		}
 		if c, ok := sshdConn(procfs, pi.pid); ok {
 			ns, _ := fs.ReadLink(procfs, path.Join(strconv.Itoa(pi.pid), "ns", "net"))
-			return SSHSession{Conn: c, PID: pi.pid, Comm: pi.comm, NetNS: ns}, true
+			return Session{Conn: c, PID: pi.pid, Comm: pi.comm, NetNS: ns}, true
 		}
 	}
 	for _, pi := range chain {
@@ -95,13 +95,13 @@ func FindSSHSession(procfs fs.FS, pid int) (SSHSession, bool) {
 		}
 		for _, kv := range bytes.Split(env, []byte{0}) {
 			if v, ok := bytes.CutPrefix(kv, []byte("SSH_CONNECTION=")); ok {
-				if c, ok := ParseSSHConn(string(v)); ok && !connClosed(procfs, pi.pid, c) {
-					return SSHSession{Conn: c, PID: pi.pid, Comm: pi.comm, FromEnviron: true}, true
+				if c, ok := ParseConn(string(v)); ok && !connClosed(procfs, pi.pid, c) {
+					return Session{Conn: c, PID: pi.pid, Comm: pi.comm, FromEnviron: true}, true
 				}
 			}
 		}
 	}
-	return SSHSession{}, false
+	return Session{}, false
 }
 
 // connClosed reports whether an environment's $SSH_CONNECTION names a
@@ -112,7 +112,7 @@ func FindSSHSession(procfs fs.FS, pid int) (SSHSession, bool) {
 // established connection. When the tables cannot be read, or nothing
 // listens there (the process was moved to another namespace than
 // sshd's), nothing tells it is over.
-func connClosed(procfs fs.FS, pid int, c SSHConn) bool {
+func connClosed(procfs fs.FS, pid int, c Conn) bool {
 	socks := tcpTables(procfs, strconv.Itoa(pid))
 	listening := false
 	for _, s := range socks {
@@ -197,11 +197,11 @@ const (
 // established one whose local port is one the namespace listens on (sshd's
 // port; an outgoing connection of the same process, say for a forwarded
 // port, has its listener at the remote end). Exactly one must qualify.
-func sshdConn(procfs fs.FS, pid int) (SSHConn, bool) {
+func sshdConn(procfs fs.FS, pid int) (Conn, bool) {
 	dir := strconv.Itoa(pid)
 	inodes := socketInodes(procfs, path.Join(dir, "fd"))
 	if len(inodes) == 0 {
-		return SSHConn{}, false
+		return Conn{}, false
 	}
 	socks := tcpTables(procfs, dir)
 	listening := map[uint16]bool{}
@@ -210,12 +210,12 @@ func sshdConn(procfs fs.FS, pid int) (SSHConn, bool) {
 			listening[s.local.Port()] = true
 		}
 	}
-	var mine, served []SSHConn
+	var mine, served []Conn
 	for _, s := range socks {
 		if s.state != tcpEstablished || !inodes[s.inode] {
 			continue
 		}
-		c := SSHConn{Client: s.remote, Server: s.local}
+		c := Conn{Client: s.remote, Server: s.local}
 		mine = append(mine, c)
 		if listening[s.local.Port()] {
 			served = append(served, c)
@@ -227,7 +227,7 @@ func sshdConn(procfs fs.FS, pid int) (SSHConn, bool) {
 	case len(served) == 0 && len(mine) == 1:
 		return mine[0], true
 	}
-	return SSHConn{}, false
+	return Conn{}, false
 }
 
 // socketInodes reads the inodes of the sockets open in an fd directory.

@@ -1,4 +1,4 @@
-package netcfg
+package sshsession
 
 import (
 	"bufio"
@@ -22,13 +22,13 @@ import (
 // host with more is not searched further.
 const maxPTYScan = 65536
 
-// FindSSHThroughPTY finds the session of pid through the holder of the
+// FindThroughPTY finds the session of pid through the holder of the
 // master side of the controlling terminal of pid or of its nearest
 // ancestor that has one, or of a terminal they hold open, when that
 // holder is not pid's ancestor: it
-// walks from the holder as FindSSHSession does. The holder is found in
+// walks from the holder as Find does. The holder is found in
 // each process's open files (/dev/ptmx) and their fdinfo's tty-index.
-func FindSSHThroughPTY(procfs fs.FS, pid int) (SSHSession, bool) {
+func FindThroughPTY(procfs fs.FS, pid int) (Session, bool) {
 	chain := ancestry(procfs, pid)
 	inChain := map[int]bool{}
 	for _, pi := range chain {
@@ -65,7 +65,7 @@ func FindSSHThroughPTY(procfs fs.FS, pid int) (SSHSession, bool) {
 		delete(seen, line)
 	}
 	if len(seen) == 0 {
-		return SSHSession{}, false
+		return Session{}, false
 	}
 	holders := ptyMasterHolders(procfs, nil, seen)
 	for _, line := range lines {
@@ -73,12 +73,12 @@ func FindSSHThroughPTY(procfs fs.FS, pid int) (SSHSession, bool) {
 		if !ok || inChain[h.pid] {
 			continue
 		}
-		if s, ok := FindSSHSession(procfs, h.pid); ok {
+		if s, ok := Find(procfs, h.pid); ok {
 			s.PTY, s.PTYHolder, s.PTYHolderComm = line, h.pid, h.comm
 			return s, true
 		}
 	}
-	return SSHSession{}, false
+	return Session{}, false
 }
 
 // ptyMasterHolders finds, for each wanted line ("pts/3"), a process that

@@ -1,4 +1,4 @@
-package netcfg_test
+package sshsession_test
 
 import (
 	"encoding/json"
@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/nictab/nictab/internal/nstest"
-	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/internal/sshsession"
 )
 
 // The test binary plays two processes of TestFindSSHSessionReal: a fake
@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 	case "sshd":
 		os.Exit(fakeSSHD(os.Args[1], os.Args[2]))
 	case "detect":
-		s, ok := netcfg.FindSSHSession(os.DirFS("/proc"), os.Getppid())
+		s, ok := sshsession.Find(os.DirFS("/proc"), os.Getppid())
 		if !ok {
 			fmt.Println("none")
 			os.Exit(0)
@@ -111,8 +111,8 @@ func TestFindSSHSessionReal(t *testing.T) {
 				t.Fatalf("fake sshd printed %q", out)
 			}
 			f := strings.Fields(lines[0])
-			want := netcfg.SSHConn{Client: unmapped(t, f[0]), Server: unmapped(t, f[1])}
-			var got netcfg.SSHSession
+			want := sshsession.Conn{Client: unmapped(t, f[0]), Server: unmapped(t, f[1])}
+			var got sshsession.Session
 			if err := json.Unmarshal([]byte(lines[1]), &got); err != nil {
 				t.Fatalf("the detection printed %q: %v", lines[1], err)
 			}

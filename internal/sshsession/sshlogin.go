@@ -1,4 +1,4 @@
-package netcfg
+package sshsession
 
 import (
 	"bytes"
@@ -117,16 +117,16 @@ func controllingPTS(procfs fs.FS, pid int) string {
 	return ptsOf(n)
 }
 
-// FindSSHLogin finds the session in the login records (the contents of
+// FindLogin finds the session in the login records (the contents of
 // /run/utmp): the record of the controlling terminal of pid or, as sudo
 // with use_pty runs a command on a terminal of its own, of the nearest
 // ancestor's; else of a terminal one of them holds open. Only the
 // client's address is known then; ok is false when no terminal on the
 // way has a remote login record.
-func FindSSHLogin(procfs fs.FS, utmp []byte, pid int) (SSHSession, bool) {
+func FindLogin(procfs fs.FS, utmp []byte, pid int) (Session, bool) {
 	records := parseUtmp(utmp)
 	if len(records) == 0 {
-		return SSHSession{}, false
+		return Session{}, false
 	}
 	chain := ancestry(procfs, pid)
 	tried := map[string]bool{}
@@ -146,12 +146,12 @@ func FindSSHLogin(procfs fs.FS, utmp []byte, pid int) (SSHSession, bool) {
 				}
 				tried[line] = true
 				if a, ok := loginClient(records, line); ok {
-					return SSHSession{Conn: SSHConn{Client: netip.AddrPortFrom(a, 0)}, PID: pi.pid, Comm: pi.comm, Login: line, LoginHeld: held}, true
+					return Session{Conn: Conn{Client: netip.AddrPortFrom(a, 0)}, PID: pi.pid, Comm: pi.comm, Login: line, LoginHeld: held}, true
 				}
 			}
 		}
 	}
-	return SSHSession{}, false
+	return Session{}, false
 }
 
 // loginClient is the client of the remote login in force on a terminal

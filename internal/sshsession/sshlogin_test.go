@@ -1,4 +1,4 @@
-package netcfg
+package sshsession
 
 import (
 	"encoding/binary"
@@ -111,7 +111,7 @@ func TestFindSSHLogin(t *testing.T) {
 					start = pid
 				}
 			}
-			s, ok := FindSSHLogin(p, utmp, start)
+			s, ok := FindLogin(p, utmp, start)
 			got := ""
 			if ok {
 				got = s.String()
@@ -121,7 +121,7 @@ func TestFindSSHLogin(t *testing.T) {
 			}
 		})
 	}
-	if _, ok := FindSSHLogin(fakeProc{fstest.MapFS{}}, nil, 1); ok {
+	if _, ok := FindLogin(fakeProc{fstest.MapFS{}}, nil, 1); ok {
 		t.Error("found a session without login records")
 	}
 }
