@@ -126,7 +126,9 @@ const (
 	ProtoICMPv6 uint8 = 58
 )
 
-func protoName(p uint8) string {
+// IPProtoName is the name `ip rule` gives an IP protocol number, else
+// the number.
+func IPProtoName(p uint8) string {
 	switch p {
 	case 0:
 		return "none"
@@ -146,7 +148,7 @@ func protoName(p uint8) string {
 // use, and numbers.
 func ParseIPProto(s string) (uint8, error) {
 	for _, p := range []uint8{ProtoICMP, ProtoTCP, ProtoUDP, ProtoICMPv6} {
-		if protoName(p) == s {
+		if IPProtoName(p) == s {
 			return p, nil
 		}
 	}
@@ -181,3 +183,6 @@ type Socket struct {
 // tcpEstablished is the kernel's TCP_ESTABLISHED, the state of the
 // sockets sock_diag is asked for.
 const tcpEstablished = 0x01
+
+// protoName is IPProtoName under the name the sock_diag code calls it by.
+func protoName(p uint8) string { return IPProtoName(p) }

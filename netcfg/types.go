@@ -1,10 +1,10 @@
 // Package netcfg reads the live policy-routing state of a network namespace,
 // turns a person's intent into the concrete rules and routes it means,
-// plans the changes between the two, applies them through netlink and
-// simulates route lookups.
+// plans the changes between the two and applies them through netlink.
 //
 // The types in this file are plain values: they import no netlink, so the
-// planner, the resolver and the lookup simulator build and test anywhere.
+// planner, the resolver and the lookup simulator (netcfg/lookup) build and
+// test anywhere.
 package netcfg
 
 import (

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nictab/nictab/internal/sshsession"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/lookup"
 	"github.com/nictab/nictab/ui"
 )
 
@@ -95,9 +96,9 @@ var vpnLines = []string{
 	"route default via 192.168.10.1 dev eno1 table 13 proto 201",
 }
 
-func trace(t *testing.T, s netcfg.State, p netcfg.Packet) netcfg.Path {
+func trace(t *testing.T, s netcfg.State, p netcfg.Packet) lookup.Path {
 	t.Helper()
-	path, err := netcfg.Trace(s, p)
+	path, err := lookup.Trace(s, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +176,7 @@ func TestGuardRender(t *testing.T) {
 		{"safe", homeState(t), conn},
 		{"unknown", homeState(t), sshsession.Conn{Client: netip.MustParseAddrPort("[fe80::1%nope0]:40000"), Server: netip.MustParseAddrPort("[fe80::2]:22")}},
 	} {
-		g := netcfg.GuardConn(before, c.after, c.conn)
+		g := lookup.GuardConn(before, c.after, c.conn)
 		out := ui.RenderGuard(g, 80, st)
 		if g.Dangerous() != strings.Contains(out, "DANGER") {
 			t.Errorf("%s: dangerous %v, rendered:\n%s", c.name, g.Dangerous(), out)
@@ -184,7 +185,7 @@ func TestGuardRender(t *testing.T) {
 	}
 	// The danger banner is styled, not only worded.
 	r := ui.DefaultStyles(true)
-	g := netcfg.GuardConn(before, homeState(t, vpnLines...), conn)
+	g := lookup.GuardConn(before, homeState(t, vpnLines...), conn)
 	if got, plain := ui.RenderGuard(g, 80, r), ui.RenderGuard(g, 80, st); got == plain && r.Danger.Render("x") != "x" {
 		t.Errorf("the danger banner is not styled")
 	}

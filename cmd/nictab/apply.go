@@ -17,6 +17,7 @@ import (
 
 	"github.com/nictab/nictab/internal/sshsession"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/lookup"
 	"github.com/nictab/nictab/snapshots"
 	"github.com/nictab/nictab/snapshots/format"
 	"github.com/nictab/nictab/ui"
@@ -95,7 +96,7 @@ func (a *app) planCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var g *netcfg.GuardReport
+			var g *lookup.GuardReport
 			if asJSON {
 				out := newPlanOut(p)
 				r, err := a.guardVerdict(e, p, sshClient)
@@ -178,7 +179,7 @@ func sshConn(flag string) (sshsession.Conn, bool, error) {
 // session. Then it lists the other live connections and the foreign
 // rules the plan moves. The Guard is nil when nictab does not run over
 // SSH.
-func (a *app) guard(e *snapshots.Engine, p *snapshots.Proposal, clientFlag string) (*netcfg.GuardReport, error) {
+func (a *app) guard(e *snapshots.Engine, p *snapshots.Proposal, clientFlag string) (*lookup.GuardReport, error) {
 	if !p.Plan.Empty() {
 		note := a.sshSessionNote()
 		if clientFlag != "" {
@@ -214,7 +215,7 @@ func (a *app) guard(e *snapshots.Engine, p *snapshots.Proposal, clientFlag strin
 
 // guardVerdict is guard without a word on the terminal: nil when the
 // plan changes nothing.
-func (a *app) guardVerdict(e *snapshots.Engine, p *snapshots.Proposal, clientFlag string) (*netcfg.GuardReport, error) {
+func (a *app) guardVerdict(e *snapshots.Engine, p *snapshots.Proposal, clientFlag string) (*lookup.GuardReport, error) {
 	c, ok, err := sshConn(clientFlag)
 	if err != nil || p.Plan.Empty() {
 		return nil, err

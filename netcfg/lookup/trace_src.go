@@ -1,16 +1,18 @@
-package netcfg
+package lookup
 
 import (
 	"math/bits"
 	"net/netip"
 	"slices"
+
+	"github.com/nictab/nictab/netcfg"
 )
 
 // secondary reports whether address i of a link is an IPv4 secondary
 // address: one in the same subnet, with the same prefix length, as an
 // address listed before it. The kernel lists primaries first and never
 // takes a secondary as a source.
-func secondary(l *Link, i int) bool {
+func secondary(l *netcfg.Link, i int) bool {
 	a := l.Addrs[i]
 	if slices.Contains(a.Flags, "secondary") {
 		return true
@@ -32,14 +34,14 @@ func secondary(l *Link, i int) bool {
 // on the same subnet as near (the gateway); failing that, the first
 // address of any device (the loopback device first) that is neither
 // link-scoped nor wider than the route allows.
-func (t *tracer) selectAddr4(dev string, near netip.Addr, scope Scope) netip.Addr {
+func (t *tracer) selectAddr4(dev string, near netip.Addr, scope netcfg.Scope) netip.Addr {
 	var first netip.Addr
 	if l, ok := t.s.Link(dev); ok {
 		for i, a := range l.Addrs {
 			if !a.Prefix.Addr().Is4() || secondary(l, i) {
 				continue
 			}
-			if min(a.Scope, ScopeHost) > scope {
+			if min(a.Scope, netcfg.ScopeHost) > scope {
 				continue
 			}
 			if !near.IsValid() || near.IsUnspecified() || a.Prefix.Masked().Contains(near) {
@@ -58,7 +60,7 @@ func (t *tracer) selectAddr4(dev string, near netip.Addr, scope Scope) netip.Add
 			if !a.Prefix.Addr().Is4() || secondary(l, i) {
 				continue
 			}
-			if a.Scope != ScopeLink && a.Scope <= scope {
+			if a.Scope != netcfg.ScopeLink && a.Scope <= scope {
 				return a.Prefix.Addr()
 			}
 		}
@@ -68,12 +70,12 @@ func (t *tracer) selectAddr4(dev string, near netip.Addr, scope Scope) netip.Add
 
 // linksInOrder returns the links in the order the kernel lists devices:
 // the loopback device first, then by index.
-func (t *tracer) linksInOrder() []*Link {
-	out := make([]*Link, 0, len(t.s.Links))
+func (t *tracer) linksInOrder() []*netcfg.Link {
+	out := make([]*netcfg.Link, 0, len(t.s.Links))
 	for i := range t.s.Links {
 		out = append(out, &t.s.Links[i])
 	}
-	slices.SortStableFunc(out, func(a, b *Link) int {
+	slices.SortStableFunc(out, func(a, b *netcfg.Link) int {
 		if a.Loopback != b.Loopback {
 			if a.Loopback {
 				return -1
@@ -96,8 +98,8 @@ func (t *tracer) isLocal4(a netip.Addr) bool {
 			}
 		}
 	}
-	res := t.lookup(TableLocal, &flow{dst: a})
-	return res.route != nil && res.route.Type == RouteLocal
+	res := t.lookup(netcfg.TableLocal, &flow{dst: a})
+	return res.route != nil && res.route.Type == netcfg.RouteLocal
 }
 
 // IPv6 address scopes as the kernel ranks them for source selection.
@@ -157,7 +159,7 @@ var orchid = netip.MustParsePrefix("2001:10::/28")
 // listed wins a tie.
 func (t *tracer) selectAddr6(dev string, dst netip.Addr) netip.Addr {
 	type cand struct {
-		a     Addr
+		a     netcfg.Addr
 		onDev bool
 	}
 	var cands []cand

@@ -1,4 +1,4 @@
-package netcfg
+package lookup
 
 import (
 	"cmp"
@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/nictab/nictab/internal/sshsession"
+	"github.com/nictab/nictab/netcfg"
 )
 
 // SocketReader lists the connected sockets of a namespace.
 type SocketReader interface {
 	// Sockets returns at most limit established TCP and connected UDP
 	// sockets, IPv4 and IPv6, and how many there were in all.
-	Sockets(limit int) ([]Socket, int, error)
+	Sockets(limit int) ([]netcfg.Socket, int, error)
 }
 
 // Hop is where a traced packet goes: enough to say that it moved.
@@ -67,12 +68,12 @@ type MovedFlow struct {
 // ShadowedRule is a rule of another program that one of the plan's new
 // rules now precedes for some of the traffic it selected.
 type ShadowedRule struct {
-	Rule Rule `json:"rule"`
+	Rule netcfg.Rule `json:"rule"`
 	// By is the rule that takes the traffic from it.
-	By     Rule   `json:"by"`
-	Packet Packet `json:"packet"`
-	Before Hop    `json:"before"`
-	After  Hop    `json:"after"`
+	By     netcfg.Rule   `json:"by"`
+	Packet netcfg.Packet `json:"packet"`
+	Before Hop           `json:"before"`
+	After  Hop           `json:"after"`
 }
 
 // FlowGuard is the guard's verdict on every live connection and every
@@ -98,8 +99,8 @@ type FlowGuard struct {
 	Error string `json:"error,omitempty"`
 	// NamesBefore and Names are the table names before and after the
 	// change, which the hops' tables are called by.
-	NamesBefore Names `json:"-"`
-	Names       Names `json:"-"`
+	NamesBefore netcfg.Names `json:"-"`
+	Names       netcfg.Names `json:"-"`
 }
 
 // Partial reports whether some sockets were left unread or some flows
@@ -126,7 +127,7 @@ type FlowOptions struct {
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
 	// Observe, when set, sees every packet traced and its two paths.
-	Observe func(p Packet, before, after *Path)
+	Observe func(p netcfg.Packet, before, after *Path)
 }
 
 // DefaultFlowOptions keep the guard well under a second on a host with
@@ -135,23 +136,23 @@ var DefaultFlowOptions = FlowOptions{Budget: 300 * time.Millisecond, MaxFlows: 2
 
 // sockFlow is one group of sockets with the packet its replies are.
 type sockFlow struct {
-	sock    Socket
+	sock    netcfg.Socket
 	count   int
 	session bool
 	ssh     bool
-	pkt     Packet
+	pkt     netcfg.Packet
 }
 
 // ReplyPacket is the packet a socket sends back: from its local address
 // and port to its peer, bound to its device, with its mark and owner.
-func ReplyPacket(s *Socket) Packet {
+func ReplyPacket(s *netcfg.Socket) netcfg.Packet {
 	uid := s.UID
-	p := Packet{Dst: s.Remote.Addr(), Src: s.Local.Addr(), OIF: s.Dev, Mark: s.Mark, UID: &uid,
+	p := netcfg.Packet{Dst: s.Remote.Addr(), Src: s.Local.Addr(), OIF: s.Dev, Mark: s.Mark, UID: &uid,
 		IPProto: s.IPProto, SPort: s.Local.Port(), DPort: s.Remote.Port(), Tos: s.Tos,
 		// The kernel hashes an IPv6 flow label per connection.
-		Unknown: FieldFlowLabel}
+		Unknown: netcfg.FieldFlowLabel}
 	if !s.HasTos {
-		p.Unknown |= FieldTos
+		p.Unknown |= netcfg.FieldTos
 	}
 	return p
 }
@@ -159,7 +160,7 @@ func ReplyPacket(s *Socket) Packet {
 // groupFlows folds sockets into flows: those between the same two
 // addresses, of one protocol, device, mark and owner, take the same path
 // unless a rule selects on ports, so they are traced once.
-func groupFlows(socks []Socket, session sshsession.Conn, ports bool) []sockFlow {
+func groupFlows(socks []netcfg.Socket, session sshsession.Conn, ports bool) []sockFlow {
 	type key struct {
 		proto  uint8
 		local  netip.AddrPort
@@ -178,10 +179,10 @@ func groupFlows(socks []Socket, session sshsession.Conn, ports bool) []sockFlow 
 		if !s.Remote.Addr().IsValid() || s.Remote.Addr().IsUnspecified() || s.Remote.Addr().IsLoopback() {
 			continue
 		}
-		isSession := s.IPProto == ProtoTCP && session.Client.IsValid() && s.Remote == session.Client &&
+		isSession := s.IPProto == netcfg.ProtoTCP && session.Client.IsValid() && s.Remote == session.Client &&
 			(!session.Server.Addr().IsValid() || s.Local == session.Server)
 		// SSH logins are listed one by one: each may be a person's.
-		isSSH := !isSession && s.IPProto == ProtoTCP &&
+		isSSH := !isSession && s.IPProto == netcfg.ProtoTCP &&
 			(s.Local.Port() == 22 || (session.Server.Port() != 0 && s.Local.Port() == session.Server.Port()))
 		k := key{s.IPProto, s.Local, s.Remote, s.Dev, s.Mark, s.UID, s.Tos}
 		if !ports && !isSession && !isSSH {
@@ -210,8 +211,8 @@ func groupFlows(socks []Socket, session sshsession.Conn, ports bool) []sockFlow 
 
 // portRules reports whether some rule of s selects on the protocol or the
 // ports.
-func portRules(s *State) bool {
-	return slices.ContainsFunc(s.Rules, func(r Rule) bool { return r.IPProto != 0 || r.SPort != nil || r.DPort != nil })
+func portRules(s *netcfg.State) bool {
+	return slices.ContainsFunc(s.Rules, func(r netcfg.Rule) bool { return r.IPProto != 0 || r.SPort != nil || r.DPort != nil })
 }
 
 // GuardFlows traces, before and after a change, the replies of every
@@ -219,7 +220,7 @@ func portRules(s *State) bool {
 // what leaves another way. session marks the SSH session among the
 // sockets. It stops tracing when the budget runs out and says how much it
 // left.
-func GuardFlows(before, after State, socks []Socket, total int, session sshsession.Conn, o FlowOptions) FlowGuard {
+func GuardFlows(before, after netcfg.State, socks []netcfg.Socket, total int, session sshsession.Conn, o FlowOptions) FlowGuard {
 	now := o.Now
 	if now == nil {
 		now = time.Now

@@ -1,4 +1,4 @@
-package netcfg_test
+package lookup_test
 
 import (
 	"fmt"
@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/lookup"
 )
 
 // naiveProject does a plan's ops one by one, each a search of the whole
@@ -135,7 +136,7 @@ func TestProjectPlanAgreesWithNaive(t *testing.T) {
 				p.Changes = append(p.Changes, netcfg.Change{Action: netcfg.ChangeReplace, Before: netcfg.Object{Rule: &old}, After: netcfg.Object{Rule: &nw}})
 			}
 		}
-		got, want := netcfg.ProjectPlan(live, p), naiveProject(live, p)
+		got, want := lookup.ProjectPlan(live, p), naiveProject(live, p)
 		// The kernel keeps a list per family, and the simulator walks one
 		// family's: only the order within a family is compared.
 		if g, w := familyOrder(got), familyOrder(want); g != w {
@@ -160,7 +161,7 @@ func TestProjectPlanAgreesWithNaive(t *testing.T) {
 // rows are the op-by-op projection, for comparison.
 func BenchmarkProjectPlan(b *testing.B) {
 	for _, n := range []int{100_000, 1 << 20} {
-		b.Run(fmt.Sprintf("routes=%d", n), func(b *testing.B) { benchProject(b, n, netcfg.ProjectPlan) })
+		b.Run(fmt.Sprintf("routes=%d", n), func(b *testing.B) { benchProject(b, n, lookup.ProjectPlan) })
 	}
 	b.Run("routes=100000/naive", func(b *testing.B) { benchProject(b, 100_000, naiveProject) })
 }

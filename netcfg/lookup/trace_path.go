@@ -1,8 +1,10 @@
-package netcfg
+package lookup
 
 import (
 	"fmt"
 	"net/netip"
+
+	"github.com/nictab/nictab/netcfg"
 )
 
 var limitedBroadcast = netip.AddrFrom4([4]byte{255, 255, 255, 255})
@@ -43,7 +45,7 @@ func (t *tracer) fail(p *Path, d decision) {
 	case d.rule == nil:
 		p.Reason = "no rule leads to a route for " + p.Packet.Dst.String()
 	case d.route != nil:
-		p.Reason = fmt.Sprintf("rule %d sends it to table %s, where the %s route %s %s it", d.rule.Priority, t.tableLabel(d.table), d.route.Type, RouteString(d.route), verdictVerb(d.verdict))
+		p.Reason = fmt.Sprintf("rule %d sends it to table %s, where the %s route %s %s it", d.rule.Priority, t.tableLabel(d.table), d.route.Type, netcfg.RouteString(d.route), verdictVerb(d.verdict))
 	default:
 		p.Reason = fmt.Sprintf("rule %d (%s) %s it", d.rule.Priority, d.rule.Action, verdictVerb(d.verdict))
 	}
@@ -75,11 +77,11 @@ func (t *tracer) routed(p *Path, d decision, dev string, gw netip.Addr) {
 	}
 	switch p.Verdict {
 	case VerdictLocal:
-		p.Reason = fmt.Sprintf("rule %d sends it to table %s, where %s makes %s an address of this host", d.rule.Priority, t.tableLabel(d.table), RouteString(d.route), p.Packet.Dst)
+		p.Reason = fmt.Sprintf("rule %d sends it to table %s, where %s makes %s an address of this host", d.rule.Priority, t.tableLabel(d.table), netcfg.RouteString(d.route), p.Packet.Dst)
 	case VerdictBroadcast:
-		p.Reason = fmt.Sprintf("rule %d sends it to table %s, where %s makes it a broadcast on %s", d.rule.Priority, t.tableLabel(d.table), RouteString(d.route), SafeText(dev))
+		p.Reason = fmt.Sprintf("rule %d sends it to table %s, where %s makes it a broadcast on %s", d.rule.Priority, t.tableLabel(d.table), netcfg.RouteString(d.route), netcfg.SafeText(dev))
 	default:
-		p.Reason = fmt.Sprintf("rule %d sends it to table %s, whose route %s takes it out of %s%s", d.rule.Priority, t.tableLabel(d.table), RouteString(d.route), SafeText(dev), via)
+		p.Reason = fmt.Sprintf("rule %d sends it to table %s, whose route %s takes it out of %s%s", d.rule.Priority, t.tableLabel(d.table), netcfg.RouteString(d.route), netcfg.SafeText(dev), via)
 	}
 }
 
@@ -98,7 +100,7 @@ func (t *tracer) output4(p *Path) {
 		}
 	}
 	if pk.OIF != "" && !t.linkUp(pk.OIF) {
-		refuse(p, ENETUNREACH, SafeText(pk.OIF)+" is down")
+		refuse(p, ENETUNREACH, netcfg.SafeText(pk.OIF)+" is down")
 		return
 	}
 	f := flow{dst: pk.Dst, src: pk.Src, iif: t.lo, oif: pk.OIF, mark: pk.Mark, uid: uidOr(pk.UID, 0),
@@ -116,9 +118,9 @@ func (t *tracer) output4(p *Path) {
 		// destination were on the link.
 		p.Verdict, p.Dev = VerdictRouted, pk.OIF
 		if !p.Src.IsValid() {
-			p.Src = t.selectAddr4(pk.OIF, netip.Addr{}, ScopeLink)
+			p.Src = t.selectAddr4(pk.OIF, netip.Addr{}, netcfg.ScopeLink)
 		}
-		p.Reason = fmt.Sprintf("no rule gives a usable route through %s, so the packet, bound to %s, leaves through it as if %s were on its link", SafeText(pk.OIF), SafeText(pk.OIF), pk.Dst)
+		p.Reason = fmt.Sprintf("no rule gives a usable route through %s, so the packet, bound to %s, leaves through it as if %s were on its link", netcfg.SafeText(pk.OIF), netcfg.SafeText(pk.OIF), pk.Dst)
 		t.checkLoopbackSrc4(p)
 		return
 	case d.err != 0:
@@ -126,7 +128,7 @@ func (t *tracer) output4(p *Path) {
 		return
 	}
 	rt := d.route
-	if rt.Type == RouteLocal {
+	if rt.Type == netcfg.RouteLocal {
 		t.routed(p, d, t.lo, netip.Addr{})
 		if !p.Src.IsValid() {
 			p.Src = rt.Src
@@ -138,7 +140,7 @@ func (t *tracer) output4(p *Path) {
 	}
 	dev, gw := routeDev(rt, d.nh), t.usedGateway(p, rt, d.nh)
 	t.routed(p, d, dev, gw)
-	if rt.Type == RouteAnycast {
+	if rt.Type == netcfg.RouteAnycast {
 		// IPv4 sends to an anycast route like to a unicast one.
 		p.Verdict = VerdictRouted
 	}
@@ -153,10 +155,10 @@ func (t *tracer) output4(p *Path) {
 
 // usedGateway is the gateway an IPv4 packet is sent to through next hop
 // nh: none when the kernel resolved the route's gateway to a local route.
-func (t *tracer) usedGateway(p *Path, rt *Route, nh int) netip.Addr {
+func (t *tracer) usedGateway(p *Path, rt *netcfg.Route, nh int) netip.Addr {
 	gw := routeGw(rt, nh)
 	if gw.IsValid() && t.gatewayIsLocal4(rt, nh) {
-		p.Notes = append(p.Notes, fmt.Sprintf("the gateway %s resolves to a local route, so the kernel sends straight to the destination on %s", gw, SafeText(routeDev(rt, nh))))
+		p.Notes = append(p.Notes, fmt.Sprintf("the gateway %s resolves to a local route, so the kernel sends straight to the destination on %s", gw, netcfg.SafeText(routeDev(rt, nh))))
 		return netip.Addr{}
 	}
 	return gw
@@ -167,7 +169,7 @@ func (t *tracer) usedGateway(p *Path, rt *Route, nh int) netip.Addr {
 func (t *tracer) checkLoopbackSrc4(p *Path) {
 	if p.Src.IsLoopback() && p.Dev != t.lo {
 		p.Verdict, p.Errno = VerdictRefused, EINVAL
-		p.Reason = fmt.Sprintf("the source %s is a loopback address and may not leave through %s", p.Src, SafeText(p.Dev))
+		p.Reason = fmt.Sprintf("the source %s is a loopback address and may not leave through %s", p.Src, netcfg.SafeText(p.Dev))
 	}
 }
 
@@ -199,7 +201,7 @@ func (t *tracer) input4(p *Path) {
 	f := flow{dst: dst, src: src, iif: pk.IIF, mark: pk.Mark, uid: 0, proto: pk.IPProto, tos: pk.Tos &^ 3, flowlabel: pk.FlowLabel & 0xfffff, tunID: pk.TunID}
 	// The ports come from the packet's TCP or UDP header; other protocols
 	// have none the kernel reads.
-	if f.proto == ProtoTCP || f.proto == ProtoUDP {
+	if f.proto == netcfg.ProtoTCP || f.proto == netcfg.ProtoUDP {
 		f.sport, f.dport = pk.SPort, pk.DPort
 	}
 	d := t.walk(&f, &p.Steps)
@@ -216,7 +218,7 @@ func (t *tracer) input4(p *Path) {
 	var dev string
 	var gw netip.Addr
 	switch d.route.Type {
-	case RouteBroadcast:
+	case netcfg.RouteBroadcast:
 		// The route back is checked towards 0.0.0.0, as the kernel does
 		// for a broadcast.
 		if why := t.validateSource4(&f, netip.IPv4Unspecified(), ""); why != "" {
@@ -224,18 +226,18 @@ func (t *tracer) input4(p *Path) {
 			return
 		}
 		dev = t.lo
-	case RouteLocal:
+	case netcfg.RouteLocal:
 		if why := t.validateSource4(&f, dst, ""); why != "" {
 			refuse(p, EINVAL, why)
 			return
 		}
 		dev = t.lo
-	case RouteUnicast, RouteUnspec:
+	case netcfg.RouteUnicast, netcfg.RouteUnspec:
 		dev, gw = routeDev(d.route, d.nh), t.usedGateway(p, d.route, d.nh)
 		if !forwards {
 			t.routed(p, d, dev, gw)
 			p.Verdict, p.Errno = VerdictRefused, EHOSTUNREACH
-			p.Reason = fmt.Sprintf("%s; but this host does not forward packets that arrive on %s (net.ipv4.conf.%s.forwarding=0), so it refuses it", p.Reason, SafeText(pk.IIF), SafeText(pk.IIF))
+			p.Reason = fmt.Sprintf("%s; but this host does not forward packets that arrive on %s (net.ipv4.conf.%s.forwarding=0), so it refuses it", p.Reason, netcfg.SafeText(pk.IIF), netcfg.SafeText(pk.IIF))
 			return
 		}
 		if why := t.validateSource4(&f, dst, dev); why != "" {
@@ -245,7 +247,7 @@ func (t *tracer) input4(p *Path) {
 	default:
 		t.fail(p, d)
 		p.Verdict, p.Errno = VerdictRefused, EINVAL
-		p.Reason = fmt.Sprintf("martian destination: the %s route %s does not forward", d.route.Type, RouteString(d.route))
+		p.Reason = fmt.Sprintf("martian destination: the %s route %s does not forward", d.route.Type, netcfg.RouteString(d.route))
 		if !forwards {
 			p.Errno = EHOSTUNREACH
 		}
@@ -268,13 +270,13 @@ func (t *tracer) validateSource4(f *flow, dst netip.Addr, oif string) string {
 		rf.proto, rf.sport, rf.dport = f.proto, f.dport, f.sport
 	}
 	d := t.walk(&rf, nil)
-	if d.err != 0 || d.route == nil || d.route.Type == RouteUnicast {
+	if d.err != 0 || d.route == nil || d.route.Type == netcfg.RouteUnicast {
 		return ""
 	}
-	if d.route.Type == RouteLocal {
-		return fmt.Sprintf("martian source: %s is an address of this host (table %s has %s)", f.src, t.tableLabel(d.table), RouteString(d.route))
+	if d.route.Type == netcfg.RouteLocal {
+		return fmt.Sprintf("martian source: %s is an address of this host (table %s has %s)", f.src, t.tableLabel(d.table), netcfg.RouteString(d.route))
 	}
-	return fmt.Sprintf("martian source: the route back to %s is %s in table %s", f.src, RouteString(d.route), t.tableLabel(d.table))
+	return fmt.Sprintf("martian source: the route back to %s is %s in table %s", f.src, netcfg.RouteString(d.route), t.tableLabel(d.table))
 }
 
 // needStrict6 reports whether an IPv6 destination must be reached through
@@ -340,6 +342,6 @@ func (t *tracer) finish6(p *Path, f *flow) {
 	default:
 		t.fail(p, d)
 		p.Verdict, p.Errno = VerdictRefused, EINVAL
-		p.Reason = fmt.Sprintf("the %s route %s is not simulated", d.route.Type, RouteString(d.route))
+		p.Reason = fmt.Sprintf("the %s route %s is not simulated", d.route.Type, netcfg.RouteString(d.route))
 	}
 }

@@ -1,4 +1,4 @@
-package netcfg_test
+package lookup_test
 
 import (
 	"errors"
@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/lookup"
 )
 
 func TestTraceHomeServer(t *testing.T) {
@@ -17,8 +18,8 @@ func TestTraceHomeServer(t *testing.T) {
 		route 192.168.10.0/24 dev eno1 table 13 src 192.168.10.2 proto 201
 		route default via 192.168.10.1 dev eno1 table 13 proto 201
 		complete 13`)
-	no, dec := netcfg.StepNoMatch, netcfg.StepDecided
-	noRoute := netcfg.StepNoRoute
+	no, dec := lookup.StepNoMatch, lookup.StepDecided
+	noRoute := lookup.StepNoRoute
 	for _, c := range []struct {
 		name string
 		s    netcfg.State
@@ -26,30 +27,30 @@ func TestTraceHomeServer(t *testing.T) {
 		want want
 	}{
 		{"main's preferred default", base, netcfg.Packet{Dst: ip("8.8.8.8")}, want{
-			verdict: netcfg.VerdictRouted, rule: 32766, table: netcfg.TableMain, route: "default via 192.168.20.1 dev enp2s0 table 254 scope global metric 100",
-			dev: "enp2s0", gw: "192.168.20.1", src: "192.168.20.2", results: []netcfg.StepResult{noRoute, dec}}},
+			verdict: lookup.VerdictRouted, rule: 32766, table: netcfg.TableMain, route: "default via 192.168.20.1 dev enp2s0 table 254 scope global metric 100",
+			dev: "enp2s0", gw: "192.168.20.1", src: "192.168.20.2", results: []lookup.StepResult{noRoute, dec}}},
 		{"the VPN NIC's own traffic goes to table 13", vpn, netcfg.Packet{Dst: ip("8.8.8.8"), Src: ip("192.168.10.2")}, want{
-			verdict: netcfg.VerdictRouted, rule: 1000, table: 13, route: "default via 192.168.10.1 dev eno1 table 13 proto 201 scope global",
-			dev: "eno1", gw: "192.168.10.1", src: "192.168.10.2", results: []netcfg.StepResult{noRoute, dec}}},
+			verdict: lookup.VerdictRouted, rule: 1000, table: 13, route: "default via 192.168.10.1 dev eno1 table 13 proto 201 scope global",
+			dev: "eno1", gw: "192.168.10.1", src: "192.168.10.2", results: []lookup.StepResult{noRoute, dec}}},
 		{"other traffic passes rule 1000 by", vpn, netcfg.Packet{Dst: ip("8.8.8.8")}, want{
-			verdict: netcfg.VerdictRouted, rule: 32766, table: netcfg.TableMain, route: "default via 192.168.20.1 dev enp2s0 table 254 scope global metric 100",
-			dev: "enp2s0", gw: "192.168.20.1", src: "192.168.20.2", results: []netcfg.StepResult{noRoute, no, dec}}},
+			verdict: lookup.VerdictRouted, rule: 32766, table: netcfg.TableMain, route: "default via 192.168.20.1 dev enp2s0 table 254 scope global metric 100",
+			dev: "enp2s0", gw: "192.168.20.1", src: "192.168.20.2", results: []lookup.StepResult{noRoute, no, dec}}},
 		{"an address of the host is local", base, netcfg.Packet{Dst: ip("192.168.10.2")}, want{
-			verdict: netcfg.VerdictLocal, rule: 0, table: netcfg.TableLocal, route: "local 192.168.10.2/32 dev eno1 table 255 scope host src 192.168.10.2",
+			verdict: lookup.VerdictLocal, rule: 0, table: netcfg.TableLocal, route: "local 192.168.10.2/32 dev eno1 table 255 scope host src 192.168.10.2",
 			dev: "lo", src: "192.168.10.2"}},
 		{"a subnet's broadcast", base, netcfg.Packet{Dst: ip("192.168.20.255")}, want{
-			verdict: netcfg.VerdictBroadcast, table: netcfg.TableLocal, route: "broadcast 192.168.20.255/32 dev enp2s0 table 255 scope link src 192.168.20.2",
+			verdict: lookup.VerdictBroadcast, table: netcfg.TableLocal, route: "broadcast 192.168.20.255/32 dev enp2s0 table 255 scope link src 192.168.20.2",
 			dev: "enp2s0", src: "192.168.20.2"}},
 		{"a source the host does not have", base, netcfg.Packet{Dst: ip("8.8.8.8"), Src: ip("192.0.2.9")}, want{
-			verdict: netcfg.VerdictRefused, errno: netcfg.ENETUNREACH}},
+			verdict: lookup.VerdictRefused, errno: lookup.ENETUNREACH}},
 		{"IPv6 default", base, netcfg.Packet{Dst: ip("2001:4860::8888")}, want{
-			verdict: netcfg.VerdictRouted, rule: 32766, table: netcfg.TableMain, route: "default via 2001:db8:20::1 dev enp2s0 table 254 metric 100",
+			verdict: lookup.VerdictRouted, rule: 32766, table: netcfg.TableMain, route: "default via 2001:db8:20::1 dev enp2s0 table 254 metric 100",
 			dev: "enp2s0", gw: "2001:db8:20::1", src: "2001:db8:20::2"}},
 		{"a forwarded packet", base, netcfg.Packet{Dst: ip("8.8.8.8"), Src: ip("192.168.10.77"), IIF: "eno1"}, want{
-			verdict: netcfg.VerdictRouted, rule: 32766, table: netcfg.TableMain, route: "default via 192.168.20.1 dev enp2s0 table 254 scope global metric 100",
+			verdict: lookup.VerdictRouted, rule: 32766, table: netcfg.TableMain, route: "default via 192.168.20.1 dev enp2s0 table 254 scope global metric 100",
 			dev: "enp2s0", gw: "192.168.20.1", src: "192.168.10.77"}},
 		{"an arriving packet from the host's own address is a martian", base, netcfg.Packet{Dst: ip("8.8.8.8"), Src: ip("192.168.20.2"), IIF: "eno1"}, want{
-			verdict: netcfg.VerdictRefused, errno: netcfg.EINVAL, src: "192.168.20.2"}},
+			verdict: lookup.VerdictRefused, errno: lookup.EINVAL, src: "192.168.20.2"}},
 	} {
 		t.Run(c.name, func(t *testing.T) { checkPath(t, mustTrace(t, c.s, c.p), c.want) })
 	}
@@ -63,13 +64,13 @@ func TestTraceGotoLoop(t *testing.T) {
 		rule pref 100 to 8.8.0.0/16 goto 200
 		rule pref 200 to 8.8.8.0/24 goto 100`)
 	p := mustTrace(t, s, netcfg.Packet{Dst: ip("8.8.8.8")})
-	checkPath(t, p, want{verdict: netcfg.VerdictLoop, errno: netcfg.EINVAL, rule: 200,
-		results: []netcfg.StepResult{netcfg.StepNoRoute, netcfg.StepGoto, netcfg.StepLoop}})
+	checkPath(t, p, want{verdict: lookup.VerdictLoop, errno: lookup.EINVAL, rule: 200,
+		results: []lookup.StepResult{lookup.StepNoRoute, lookup.StepGoto, lookup.StepLoop}})
 	if !strings.Contains(p.Reason, "jumps backwards") {
 		t.Errorf("reason %q does not say the goto jumps backwards", p.Reason)
 	}
 	// A packet the looping rules do not match is routed as usual.
-	checkPath(t, mustTrace(t, s, netcfg.Packet{Dst: ip("9.9.9.9")}), want{verdict: netcfg.VerdictRouted, rule: 32766, table: netcfg.TableMain,
+	checkPath(t, mustTrace(t, s, netcfg.Packet{Dst: ip("9.9.9.9")}), want{verdict: lookup.VerdictRouted, rule: 32766, table: netcfg.TableMain,
 		route: "default via 192.168.20.1 dev enp2s0 table 254 scope global metric 100", dev: "enp2s0", gw: "192.168.20.1", src: "192.168.20.2"})
 }
 
@@ -86,9 +87,9 @@ func TestTraceGoto(t *testing.T) {
 	// The goto skips rule 200 and lands on the first rule of priority
 	// 300, which does not match, then the second.
 	checkPath(t, mustTrace(t, s, netcfg.Packet{Dst: ip("8.8.8.8"), Src: ip("192.168.10.2")}), want{
-		verdict: netcfg.VerdictRouted, rule: 300, table: 30, route: "default via 192.168.10.1 dev eno1 table 30 scope global",
+		verdict: lookup.VerdictRouted, rule: 300, table: 30, route: "default via 192.168.10.1 dev eno1 table 30 scope global",
 		dev: "eno1", gw: "192.168.10.1", src: "192.168.10.2",
-		results: []netcfg.StepResult{netcfg.StepNoRoute, netcfg.StepGoto, netcfg.StepNoMatch, netcfg.StepDecided}})
+		results: []lookup.StepResult{lookup.StepNoRoute, lookup.StepGoto, lookup.StepNoMatch, lookup.StepDecided}})
 	// Without a rule at 500 the goto at 400 does nothing.
 	s = traceState(t, homeServer, `
 		rule pref 400 goto 500
@@ -96,9 +97,9 @@ func TestTraceGoto(t *testing.T) {
 		route default via 192.168.10.1 dev eno1 table 30
 		complete 30`)
 	checkPath(t, mustTrace(t, s, netcfg.Packet{Dst: ip("8.8.8.8")}), want{
-		verdict: netcfg.VerdictRouted, rule: 600, table: 30, route: "default via 192.168.10.1 dev eno1 table 30 scope global",
+		verdict: lookup.VerdictRouted, rule: 600, table: 30, route: "default via 192.168.10.1 dev eno1 table 30 scope global",
 		dev: "eno1", gw: "192.168.10.1", src: "192.168.10.2",
-		results: []netcfg.StepResult{netcfg.StepNoRoute, netcfg.StepGotoUnresolved, netcfg.StepDecided}})
+		results: []lookup.StepResult{lookup.StepNoRoute, lookup.StepGotoUnresolved, lookup.StepDecided}})
 }
 
 // TestTraceSuppressPrefixLength is wg-quick's pair of rules: main decides
@@ -112,16 +113,16 @@ func TestTraceSuppressPrefixLength(t *testing.T) {
 		route 10.8.0.0/24 dev wg0 scope link src 10.8.0.2
 		complete 51820`)
 	p := mustTrace(t, s, netcfg.Packet{Dst: ip("8.8.8.8")})
-	checkPath(t, p, want{verdict: netcfg.VerdictRouted, rule: 32765, table: 51820, route: "default dev wg0 table 51820 scope link",
-		dev: "wg0", src: "10.8.0.2", results: []netcfg.StepResult{netcfg.StepNoRoute, netcfg.StepSuppressed, netcfg.StepDecided}})
+	checkPath(t, p, want{verdict: lookup.VerdictRouted, rule: 32765, table: 51820, route: "default dev wg0 table 51820 scope link",
+		dev: "wg0", src: "10.8.0.2", results: []lookup.StepResult{lookup.StepNoRoute, lookup.StepSuppressed, lookup.StepDecided}})
 	if got := p.Steps[1].Route; got == nil || !got.IsDefault() || got.Table != netcfg.TableMain {
 		t.Errorf("the suppressed step shows route %v, want main's default", got)
 	}
 	// A more specific route of main is not suppressed.
-	checkPath(t, mustTrace(t, s, netcfg.Packet{Dst: ip("192.168.10.9")}), want{verdict: netcfg.VerdictRouted, rule: 32764, table: netcfg.TableMain,
+	checkPath(t, mustTrace(t, s, netcfg.Packet{Dst: ip("192.168.10.9")}), want{verdict: lookup.VerdictRouted, rule: 32764, table: netcfg.TableMain,
 		route: "192.168.10.0/24 dev eno1 table 254 scope link src 192.168.10.2", dev: "eno1", src: "192.168.10.2"})
 	// The tunnel's own packets carry the mark and skip table 51820.
-	checkPath(t, mustTrace(t, s, netcfg.Packet{Dst: ip("8.8.8.8"), Mark: 0xca6c}), want{verdict: netcfg.VerdictRouted, rule: 32766, table: netcfg.TableMain,
+	checkPath(t, mustTrace(t, s, netcfg.Packet{Dst: ip("8.8.8.8"), Mark: 0xca6c}), want{verdict: lookup.VerdictRouted, rule: 32766, table: netcfg.TableMain,
 		route: "default via 192.168.20.1 dev enp2s0 table 254 scope global metric 100", dev: "enp2s0", gw: "192.168.20.1", src: "192.168.20.2"})
 }
 
@@ -136,31 +137,31 @@ func TestTraceThrowAndFallThrough(t *testing.T) {
 		complete 20 21`)
 	// The throw route is the longest match in table 20; the lookup goes
 	// on to table 21.
-	checkPath(t, mustTrace(t, s, netcfg.Packet{Dst: ip("10.2.3.4")}), want{verdict: netcfg.VerdictRouted, rule: 200, table: 21,
+	checkPath(t, mustTrace(t, s, netcfg.Packet{Dst: ip("10.2.3.4")}), want{verdict: lookup.VerdictRouted, rule: 200, table: 21,
 		route: "10.0.0.0/8 via 192.168.20.1 dev enp2s0 table 21 scope global", dev: "enp2s0", gw: "192.168.20.1", src: "192.168.20.2",
-		results: []netcfg.StepResult{netcfg.StepNoRoute, netcfg.StepThrow, netcfg.StepDecided}})
+		results: []lookup.StepResult{lookup.StepNoRoute, lookup.StepThrow, lookup.StepDecided}})
 	// A longer prefix beats the throw route.
-	checkPath(t, mustTrace(t, s, netcfg.Packet{Dst: ip("10.1.3.4")}), want{verdict: netcfg.VerdictRouted, rule: 100, table: 20,
+	checkPath(t, mustTrace(t, s, netcfg.Packet{Dst: ip("10.1.3.4")}), want{verdict: lookup.VerdictRouted, rule: 100, table: 20,
 		route: "10.1.0.0/16 via 192.168.10.1 dev eno1 table 20 scope global", dev: "eno1", gw: "192.168.10.1", src: "192.168.10.2"})
 	// Table 22 does not exist: the rule falls through.
 	s = traceState(t, homeServer, "rule pref 100 lookup 22\ncomplete 22")
-	checkPath(t, mustTrace(t, s, netcfg.Packet{Dst: ip("8.8.8.8")}), want{verdict: netcfg.VerdictRouted, rule: 32766, table: netcfg.TableMain,
+	checkPath(t, mustTrace(t, s, netcfg.Packet{Dst: ip("8.8.8.8")}), want{verdict: lookup.VerdictRouted, rule: 32766, table: netcfg.TableMain,
 		route: "default via 192.168.20.1 dev enp2s0 table 254 scope global metric 100", dev: "enp2s0", gw: "192.168.20.1", src: "192.168.20.2",
-		results: []netcfg.StepResult{netcfg.StepNoRoute, netcfg.StepNoRoute, netcfg.StepDecided}})
+		results: []lookup.StepResult{lookup.StepNoRoute, lookup.StepNoRoute, lookup.StepDecided}})
 	// With main gone, nothing routes the packet.
 	s = traceState(t, homeServer, "-rule 32766")
-	checkPath(t, mustTrace(t, s, netcfg.Packet{Dst: ip("8.8.8.8")}), want{verdict: netcfg.VerdictNoRoute, errno: netcfg.ENETUNREACH})
+	checkPath(t, mustTrace(t, s, netcfg.Packet{Dst: ip("8.8.8.8")}), want{verdict: lookup.VerdictNoRoute, errno: lookup.ENETUNREACH})
 }
 
 func TestTraceRuleActions(t *testing.T) {
 	for _, c := range []struct {
 		action  string
-		verdict netcfg.Verdict
-		errno   netcfg.Errno
+		verdict lookup.Verdict
+		errno   lookup.Errno
 	}{
-		{"blackhole", netcfg.VerdictBlackhole, netcfg.EINVAL},
-		{"unreachable", netcfg.VerdictUnreachable, netcfg.ENETUNREACH},
-		{"prohibit", netcfg.VerdictProhibit, netcfg.EACCES},
+		{"blackhole", lookup.VerdictBlackhole, lookup.EINVAL},
+		{"unreachable", lookup.VerdictUnreachable, lookup.ENETUNREACH},
+		{"prohibit", lookup.VerdictProhibit, lookup.EACCES},
 	} {
 		s := traceState(t, homeServer, "rule pref 10 to 8.8.8.8 "+c.action)
 		checkPath(t, mustTrace(t, s, netcfg.Packet{Dst: ip("8.8.8.8")}), want{verdict: c.verdict, errno: c.errno, rule: 10})
@@ -168,7 +169,7 @@ func TestTraceRuleActions(t *testing.T) {
 		s = traceState(t, homeServer, "route "+c.action+" 8.8.8.8 metric 5")
 		errno := c.errno
 		if c.action == "unreachable" {
-			errno = netcfg.EHOSTUNREACH
+			errno = lookup.EHOSTUNREACH
 		}
 		checkPath(t, mustTrace(t, s, netcfg.Packet{Dst: ip("8.8.8.8")}), want{verdict: c.verdict, errno: errno, rule: 32766,
 			table: netcfg.TableMain, route: c.action + " 8.8.8.8/32 table 254 scope global metric 5"})
@@ -183,18 +184,18 @@ func TestTraceIPv6(t *testing.T) {
 		complete 13`)
 	// Without a source the `from` rule cannot match: the kernel picks
 	// the source after the lookup, from the NIC main leads to.
-	checkPath(t, mustTrace(t, s, netcfg.Packet{Dst: ip("2001:4860::1")}), want{verdict: netcfg.VerdictRouted, rule: 32766, table: netcfg.TableMain,
+	checkPath(t, mustTrace(t, s, netcfg.Packet{Dst: ip("2001:4860::1")}), want{verdict: lookup.VerdictRouted, rule: 32766, table: netcfg.TableMain,
 		route: "default via 2001:db8:20::1 dev enp2s0 table 254 metric 100", dev: "enp2s0", gw: "2001:db8:20::1", src: "2001:db8:20::2"})
-	checkPath(t, mustTrace(t, s, netcfg.Packet{Dst: ip("2001:4860::1"), Src: ip("2001:db8:10::2")}), want{verdict: netcfg.VerdictRouted, rule: 1000, table: 13,
+	checkPath(t, mustTrace(t, s, netcfg.Packet{Dst: ip("2001:4860::1"), Src: ip("2001:db8:10::2")}), want{verdict: lookup.VerdictRouted, rule: 1000, table: 13,
 		route: "default via 2001:db8:10::1 dev eno1 table 13 metric 1024", dev: "eno1", gw: "2001:db8:10::1", src: "2001:db8:10::2"})
-	checkPath(t, mustTrace(t, s, netcfg.Packet{Dst: ip("2001:db8:99::1"), Src: ip("2001:db8:10::2")}), want{verdict: netcfg.VerdictUnreachable,
-		errno: netcfg.EHOSTUNREACH, rule: 1000, table: 13, route: "unreachable 2001:db8:99::/48 table 13 metric 1024", src: "2001:db8:10::2"})
+	checkPath(t, mustTrace(t, s, netcfg.Packet{Dst: ip("2001:db8:99::1"), Src: ip("2001:db8:10::2")}), want{verdict: lookup.VerdictUnreachable,
+		errno: lookup.EHOSTUNREACH, rule: 1000, table: 13, route: "unreachable 2001:db8:99::/48 table 13 metric 1024", src: "2001:db8:10::2"})
 	// Bound to eno1 without a source, the lookup must leave through eno1:
 	// main's preferred default through enp2s0 does not count.
-	checkPath(t, mustTrace(t, s, netcfg.Packet{Dst: ip("2001:4860::1"), OIF: "eno1"}), want{verdict: netcfg.VerdictRouted, rule: 32766, table: netcfg.TableMain,
+	checkPath(t, mustTrace(t, s, netcfg.Packet{Dst: ip("2001:4860::1"), OIF: "eno1"}), want{verdict: lookup.VerdictRouted, rule: 32766, table: netcfg.TableMain,
 		route: "default via 2001:db8:10::1 dev eno1 table 254 metric 200", dev: "eno1", gw: "2001:db8:10::1", src: "2001:db8:10::2"})
 	// The host's own address.
-	checkPath(t, mustTrace(t, s, netcfg.Packet{Dst: ip("2001:db8:20::2")}), want{verdict: netcfg.VerdictLocal, rule: 0, table: netcfg.TableLocal,
+	checkPath(t, mustTrace(t, s, netcfg.Packet{Dst: ip("2001:db8:20::2")}), want{verdict: lookup.VerdictLocal, rule: 0, table: netcfg.TableLocal,
 		route: "local 2001:db8:20::2/128 dev enp2s0 table 255 metric 1024", dev: "lo", src: "2001:db8:20::2"})
 }
 
@@ -203,12 +204,12 @@ func TestTraceIPv6(t *testing.T) {
 func TestTraceOIFOnLink(t *testing.T) {
 	s := traceState(t, homeServer, "route blackhole 9.9.9.0/24")
 	p := mustTrace(t, s, netcfg.Packet{Dst: ip("9.9.9.9"), OIF: "eno1"})
-	checkPath(t, p, want{verdict: netcfg.VerdictRouted, dev: "eno1", src: "192.168.10.2"})
+	checkPath(t, p, want{verdict: lookup.VerdictRouted, dev: "eno1", src: "192.168.10.2"})
 	if p.Rule != nil || p.Route != nil {
 		t.Errorf("an on-link guess names rule %v and route %v", p.Rule, p.Route)
 	}
 	s = traceState(t, homeServer, "link 4 eth9 down 10.9.0.2/24")
-	checkPath(t, mustTrace(t, s, netcfg.Packet{Dst: ip("9.9.9.9"), OIF: "eth9"}), want{verdict: netcfg.VerdictRefused, errno: netcfg.ENETUNREACH})
+	checkPath(t, mustTrace(t, s, netcfg.Packet{Dst: ip("9.9.9.9"), OIF: "eth9"}), want{verdict: lookup.VerdictRefused, errno: lookup.ENETUNREACH})
 }
 
 func TestTraceSourceSelection(t *testing.T) {
@@ -255,7 +256,7 @@ func TestTraceMissingTable(t *testing.T) {
 	if !p.Steps[1].Partial {
 		t.Errorf("the lookup in table 13 is not marked partial")
 	}
-	opts := netcfg.TraceDetectOptions()
+	opts := lookup.TraceDetectOptions()
 	if !opts.RuleTables || !slices.Contains(opts.Tables, netcfg.TableMain) || !slices.Contains(opts.Tables, netcfg.TableLocal) {
 		t.Errorf("TraceDetectOptions %+v does not read the rules' tables, main and local", opts)
 	}
@@ -275,8 +276,8 @@ func TestTraceBadPacket(t *testing.T) {
 		{netcfg.Packet{Dst: ip("8.8.8.8"), OIF: "nope0"}, "oif"},
 		{netcfg.Packet{Dst: ip("8.8.8.8"), IIF: "eno1", OIF: "eno1"}, "oif"},
 	} {
-		_, err := netcfg.Trace(s, c.p)
-		var pe *netcfg.PacketError
+		_, err := lookup.Trace(s, c.p)
+		var pe *lookup.PacketError
 		if !errors.As(err, &pe) || pe.Field != c.field {
 			t.Errorf("%+v: error %v, want a PacketError on %s", c.p, err, c.field)
 		}

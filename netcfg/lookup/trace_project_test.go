@@ -1,8 +1,9 @@
 //go:build linux
 
-package netcfg_test
+package lookup_test
 
 import (
+	"net/netip"
 	"os/exec"
 	"slices"
 	"strings"
@@ -10,7 +11,20 @@ import (
 
 	"github.com/nictab/nictab/internal/nstest"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/lookup"
 )
+
+// specIntent is SPEC.md's example: eno1 to table 13 vpn, enp2s0 to 14
+// lan (netcfg's apply tests plan the same).
+func specIntent() netcfg.Intent {
+	return netcfg.Intent{
+		Tables: []netcfg.TableDef{{ID: 13, Name: "vpn"}, {ID: 14, Name: "lan"}},
+		NICs: []netcfg.NICIntent{
+			{Name: "eno1", Table: netcfg.TableRef{ID: 13}, Gateways: []netip.Addr{netip.MustParseAddr("192.168.10.1")}, Select: []netcfg.Selector{netcfg.SelectFrom}},
+			{Name: "enp2s0", Table: netcfg.TableRef{ID: 14}},
+		},
+	}
+}
 
 // TestProjectPlanKernel checks ProjectPlan against the kernel: the state it
 // predicts for SPEC.md's example is the state the kernel holds once the
@@ -24,7 +38,7 @@ func TestProjectPlanKernel(t *testing.T) {
 	}
 	defer k.Close()
 	paths := netcfg.DefaultNamePaths(ns.Name)
-	opts := netcfg.TraceDetectOptions()
+	opts := lookup.TraceDetectOptions()
 	opts.Tables = append(opts.Tables, 13, 14)
 	opts.Owned = true
 	live, err := netcfg.Detect(k, netcfg.LoadNames(paths), opts)
@@ -36,7 +50,7 @@ func TestProjectPlanKernel(t *testing.T) {
 		t.Fatal(err)
 	}
 	plan := netcfg.PlanChanges(live, d)
-	predicted := netcfg.ProjectPlan(live, plan)
+	predicted := lookup.ProjectPlan(live, plan)
 	if _, err := netcfg.Apply(k, plan, netcfg.ApplyOptions{LoadNames: func() netcfg.Names { return netcfg.LoadNames(paths) }, Names: netcfg.NamesFile{Paths: paths}}); err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +77,7 @@ func TestProjectPlanKernel(t *testing.T) {
 	} {
 		pkt := packetOf(t, args)
 		get, fib := kernelGet(t, ns, args)
-		p, err := netcfg.TraceWith(predicted, pkt, netcfg.TraceOptions{Forwarding: nsForwarding(t, ns)})
+		p, err := lookup.TraceWith(predicted, pkt, lookup.TraceOptions{Forwarding: nsForwarding(t, ns)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package netcfg
+package lookup
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/nictab/nictab/internal/sshsession"
+	"github.com/nictab/nictab/netcfg"
 )
 
 // NOTE: the guard at scale. Tracing needs every route of every table a
@@ -27,7 +28,7 @@ import (
 type RouteOracle interface {
 	// RouteGet returns the route that decides p, with its table, or nil
 	// when the kernel has none.
-	RouteGet(p Packet) (*Route, error)
+	RouteGet(p netcfg.Packet) (*netcfg.Route, error)
 }
 
 // GuardReport is the whole guard: the SSH session's path and every other
@@ -63,17 +64,17 @@ type GuardRun struct {
 	// Before is the live state: every table a rule reaches read in full,
 	// except main and local, which may hold only what Detect read of them
 	// (main's default routes and nictab's own).
-	Before State
-	Plan   Plan
+	Before netcfg.State
+	Plan   netcfg.Plan
 	// SSH is the session to guard; nil when nictab does not run over SSH.
 	SSH *sshsession.Conn
 	// Sockets are the namespace's connected sockets; SocketTotal how
 	// many it has.
-	Sockets     []Socket
+	Sockets     []netcfg.Socket
 	SocketTotal int
 	Oracle      RouteOracle
 	// ReadTable reads every route of a table (main or local).
-	ReadTable func(id uint32) ([]Route, error)
+	ReadTable func(id uint32) ([]netcfg.Route, error)
 	Flows     FlowOptions
 }
 
@@ -88,7 +89,7 @@ type packetKey struct {
 	tos          uint8
 }
 
-func keyOf(p *Packet) packetKey {
+func keyOf(p *netcfg.Packet) packetKey {
 	k := packetKey{dst: p.Dst.Unmap().WithZone(""), src: p.Src.Unmap().WithZone(""), oif: p.OIF, iif: p.IIF, mark: p.Mark, proto: p.IPProto, sport: p.SPort, dport: p.DPort, tos: p.Tos}
 	if p.UID != nil {
 		k.uid, k.hasUID = *p.UID, true
@@ -104,10 +105,10 @@ func reaches(p *Path, id uint32) bool {
 // touchesTable reports whether the plan deletes or replaces a route of
 // table id: the kernel's answer for a packet may then be the route that
 // goes.
-func touchesTable(p *Plan, id uint32) bool {
+func touchesTable(p *netcfg.Plan, id uint32) bool {
 	for i := range p.Changes {
 		c := &p.Changes[i]
-		if r := c.Subject().Route; r != nil && r.Table == id && c.Action != ChangeAdd {
+		if r := c.Subject().Route; r != nil && r.Table == id && c.Action != netcfg.ChangeAdd {
 			return true
 		}
 	}
@@ -118,9 +119,9 @@ func touchesTable(p *Plan, id uint32) bool {
 // `0: from all lookup local` in s: then every packet is looked up in local
 // before anything else, so when the kernel's answer for it comes from
 // another table, local has no route for it.
-func localFirst(s *State) bool {
-	for _, fam := range []Family{V4, V6} {
-		var first *Rule
+func localFirst(s *netcfg.State) bool {
+	for _, fam := range []netcfg.Family{netcfg.V4, netcfg.V6} {
+		var first *netcfg.Rule
 		for i := range s.Rules {
 			r := &s.Rules[i]
 			if r.Family == fam && (first == nil || r.Priority < first.Priority) {
@@ -134,19 +135,11 @@ func localFirst(s *State) bool {
 	return true
 }
 
-func withTable(complete []uint32, id uint32) []uint32 {
-	out := slices.Clone(complete)
-	if i, ok := slices.BinarySearch(out, id); !ok {
-		out = slices.Insert(out, i, id)
-	}
-	return out
-}
-
 // oracleTables are the tables the guard may take from the oracle instead
 // of reading them: main, which can be a full Internet table, and local,
 // which the kernel keeps in one trie with main until the first rule is
 // added, so reading it walks main too.
-var oracleTables = [...]uint32{TableMain, TableLocal}
+var oracleTables = [...]uint32{netcfg.TableMain, netcfg.TableLocal}
 
 // RunGuard traces the SSH session and every live connection and foreign
 // rule before and after the plan, reading main and local only as far as
@@ -169,21 +162,21 @@ func RunGuard(in GuardRun) (GuardReport, error) {
 		if err != nil {
 			return fmt.Errorf("read table %d to trace through it: %w", id, err)
 		}
-		before.Routes = slices.DeleteFunc(before.Routes, func(r Route) bool { return r.Table == id })
+		before.Routes = slices.DeleteFunc(before.Routes, func(r netcfg.Route) bool { return r.Table == id })
 		before.Routes = append(before.Routes, routes...)
-		before.Complete = withTable(before.Complete, id)
+		before.MarkComplete(id)
 		partial[id] = false
 		return nil
 	}
 	for _, id := range oracleTables {
-		if in.Oracle == nil || touchesTable(&in.Plan, id) || (id == TableLocal && !localFirst(&before)) {
+		if in.Oracle == nil || touchesTable(&in.Plan, id) || (id == netcfg.TableLocal && !localFirst(&before)) {
 			if err := readFull(id); err != nil {
 				return GuardReport{}, err
 			}
 		}
 	}
-	known := map[uint32]map[packetKey]bool{TableMain: {}, TableLocal: {}}
-	have := map[RouteKey]bool{}
+	known := map[uint32]map[packetKey]bool{netcfg.TableMain: {}, netcfg.TableLocal: {}}
+	have := map[netcfg.RouteKey]bool{}
 	for i := range before.Routes {
 		have[before.Routes[i].Key()] = true
 	}
@@ -194,19 +187,19 @@ func RunGuard(in GuardRun) (GuardReport, error) {
 			if partial[id] {
 				// Exact for every packet the oracle answered; the others
 				// are found below and asked about, or the table is read.
-				b.Complete = withTable(b.Complete, id)
+				b.MarkComplete(id)
 			}
 		}
 		after := ProjectPlan(b, in.Plan)
 		type ask struct {
-			p Packet
+			p netcfg.Packet
 			// main is set when the packet's paths reach main.
 			main bool
 		}
 		var unknown []ask
 		seen := map[packetKey]int{}
 		o := in.Flows
-		o.Observe = func(p Packet, pb, pa *Path) {
+		o.Observe = func(p netcfg.Packet, pb, pa *Path) {
 			k := keyOf(&p)
 			for _, id := range oracleTables {
 				if !partial[id] || known[id][k] || !(reaches(pb, id) || reaches(pa, id)) {
@@ -218,13 +211,13 @@ func RunGuard(in GuardRun) (GuardReport, error) {
 					seen[k] = i
 					unknown = append(unknown, ask{p: p})
 				}
-				if id == TableMain {
+				if id == netcfg.TableMain {
 					unknown[i].main = true
 				}
 			}
 		}
 		rep := GuardReport{Main: "oracle", OracleAsked: asked}
-		if !partial[TableMain] {
+		if !partial[netcfg.TableMain] {
 			rep.Main = "full"
 		}
 		if in.SSH != nil {
@@ -267,18 +260,18 @@ func RunGuard(in GuardRun) (GuardReport, error) {
 			}
 			// Local is looked up first: an answer from elsewhere means
 			// it has nothing for the packet.
-			known[TableLocal][k] = true
+			known[netcfg.TableLocal][k] = true
 			switch {
-			case r != nil && r.Table == TableMain:
-				known[TableMain][k] = true
-			case r != nil && r.Table == TableLocal:
+			case r != nil && r.Table == netcfg.TableMain:
+				known[netcfg.TableMain][k] = true
+			case r != nil && r.Table == netcfg.TableLocal:
 				// Decided in local; whether it reaches main is seen again
 				// in the next round.
 			case u.main:
 				// Another table decides it now: what main would give it
 				// after the change is not known.
-				if partial[TableMain] {
-					if err := readFull(TableMain); err != nil {
+				if partial[netcfg.TableMain] {
+					if err := readFull(netcfg.TableMain); err != nil {
 						return GuardReport{}, err
 					}
 				}
@@ -297,9 +290,9 @@ func sessionOf(g *Guard) sshsession.Conn {
 // guardSession is GuardConn, with the server's address filled in when
 // only the client is known: the session's replies come from the address
 // the host would pick for it now.
-func guardSession(before, after State, c sshsession.Conn, observe func(Packet, *Path, *Path)) Guard {
+func guardSession(before, after netcfg.State, c sshsession.Conn, observe func(netcfg.Packet, *Path, *Path)) Guard {
 	if !c.Server.Addr().IsValid() {
-		p := Packet{Dst: c.Client.Addr(), IPProto: ProtoTCP}
+		p := netcfg.Packet{Dst: c.Client.Addr(), IPProto: netcfg.ProtoTCP}
 		if path, err := Trace(before, p); err == nil {
 			if observe != nil {
 				observe(p, &path, &path)
@@ -314,15 +307,4 @@ func guardSession(before, after State, c sshsession.Conn, observe func(Packet, *
 		observe(g.Before.Packet, &g.Before, &g.After)
 	}
 	return g
-}
-
-// ReadTable reads every route of table id into s, in place of the routes
-// of it s had, and marks it read in full.
-func ReadTable(r Reader, s *State, id uint32) error {
-	s.Routes = slices.DeleteFunc(s.Routes, func(rt Route) bool { return rt.Table == id })
-	if err := readRoutesFiltered(r, s, RouteQuery{Table: id}, func(*Route) bool { return true }); err != nil {
-		return err
-	}
-	s.Complete = withTable(s.Complete, id)
-	return nil
 }

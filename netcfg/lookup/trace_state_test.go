@@ -1,4 +1,4 @@
-package netcfg_test
+package lookup_test
 
 import (
 	"net/netip"
@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/lookup"
 )
 
 // homeServer is the sandbox's dual-NIC home server as a state: eno1 (VPN,
@@ -138,9 +139,9 @@ func parseLink(t *testing.T, rest string) netcfg.Link {
 	return l
 }
 
-func mustTrace(t *testing.T, s netcfg.State, p netcfg.Packet) netcfg.Path {
+func mustTrace(t *testing.T, s netcfg.State, p netcfg.Packet) lookup.Path {
 	t.Helper()
-	path, err := netcfg.Trace(s, p)
+	path, err := lookup.Trace(s, p)
 	if err != nil {
 		t.Fatalf("trace %+v: %v", p, err)
 	}
@@ -151,18 +152,18 @@ func ip(s string) netip.Addr { return netip.MustParseAddr(s) }
 
 // want is the part of a path a case checks.
 type want struct {
-	verdict netcfg.Verdict
-	errno   netcfg.Errno
+	verdict lookup.Verdict
+	errno   lookup.Errno
 	rule    uint32 // priority of the deciding rule
 	table   uint32
 	route   string
 	dev     string
 	gw      string
 	src     string
-	results []netcfg.StepResult
+	results []lookup.StepResult
 }
 
-func checkPath(t *testing.T, p netcfg.Path, w want) {
+func checkPath(t *testing.T, p lookup.Path, w want) {
 	t.Helper()
 	if p.Verdict != w.verdict || p.Errno != w.errno {
 		t.Errorf("verdict %s errno %s, want %s %s (%s)", p.Verdict, p.Errno.Name(), w.verdict, w.errno.Name(), p.Reason)
@@ -180,7 +181,7 @@ func checkPath(t *testing.T, p netcfg.Path, w want) {
 		t.Errorf("dev %q gw %q src %q, want %q %q %q", p.Dev, addrText(p.Gateway), addrText(p.Src), w.dev, w.gw, w.src)
 	}
 	if w.results != nil {
-		var got []netcfg.StepResult
+		var got []lookup.StepResult
 		for _, s := range p.Steps {
 			got = append(got, s.Result)
 		}

@@ -1,6 +1,6 @@
 //go:build linux
 
-package netcfg_test
+package lookup_test
 
 import (
 	"os/exec"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/nictab/nictab/internal/nstest"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/lookup"
 )
 
 // traceNS makes a namespace with two NICs for the kernel subtlety tests.
@@ -35,7 +36,7 @@ func detectNS(t *testing.T, ns *nstest.NS) netcfg.State {
 		t.Fatal(err)
 	}
 	defer k.Close()
-	s, err := netcfg.Detect(k, netcfg.Names{}, netcfg.TraceDetectOptions())
+	s, err := netcfg.Detect(k, netcfg.Names{}, lookup.TraceDetectOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +60,7 @@ func TestTraceKernelMergedTables(t *testing.T) {
 	if get.Table != "" || p.Table != netcfg.TableLocal {
 		t.Errorf("kernel table %q (want none: main), simulator %d (want local)", get.Table, p.Table)
 	}
-	if get.Type != "2" || p.Verdict != netcfg.VerdictLocal || get.Dev != p.Dev || get.Prefsrc != addrText(p.Src) {
+	if get.Type != "2" || p.Verdict != lookup.VerdictLocal || get.Dev != p.Dev || get.Prefsrc != addrText(p.Src) {
 		t.Errorf("kernel %v, simulator %s", get, pathText(&p))
 	}
 	// One rule anywhere splits the tables for good, and the kernel names
@@ -171,7 +172,7 @@ func TestTraceKernelSubtleties(t *testing.T) {
 	// The blackhole stops an unbound packet.
 	get, _ := kernelGet(t, ns, "5.5.5.5")
 	p := mustTrace(t, s, netcfg.Packet{Dst: ip("5.5.5.5")})
-	if get.Err != "Invalid argument" || p.Verdict != netcfg.VerdictBlackhole || !strings.Contains(p.Reason, "blackhole") {
+	if get.Err != "Invalid argument" || p.Verdict != lookup.VerdictBlackhole || !strings.Contains(p.Reason, "blackhole") {
 		t.Errorf("kernel %v, simulator %s", get, pathText(&p))
 	}
 }

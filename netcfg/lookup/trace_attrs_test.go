@@ -1,4 +1,4 @@
-package netcfg_test
+package lookup_test
 
 import (
 	"strings"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/nictab/nictab/internal/sshsession"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/lookup"
 	"github.com/nictab/nictab/ui"
 )
 
@@ -59,7 +60,7 @@ func TestTraceNewSelectors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := mustTrace(t, s, tc.pkt)
 			if tc.rule == 0 {
-				if p.Verdict != netcfg.VerdictUndetermined || !strings.Contains(p.Reason, tc.und) || p.Rule == nil {
+				if p.Verdict != lookup.VerdictUndetermined || !strings.Contains(p.Reason, tc.und) || p.Rule == nil {
 					t.Errorf("verdict %s (%s), want undetermined with %q", p.Verdict, p.Reason, tc.und)
 				}
 				return
@@ -71,7 +72,7 @@ func TestTraceNewSelectors(t *testing.T) {
 	}
 	// l3mdev is not simulated: undetermined, not a guess.
 	v := traceState(t, homeServer, "rule pref 50 l3mdev")
-	if p := mustTrace(t, v, netcfg.Packet{Dst: ip("198.51.100.1")}); p.Verdict != netcfg.VerdictUndetermined || !strings.Contains(p.Reason, "l3mdev") {
+	if p := mustTrace(t, v, netcfg.Packet{Dst: ip("198.51.100.1")}); p.Verdict != lookup.VerdictUndetermined || !strings.Contains(p.Reason, "l3mdev") {
 		t.Errorf("l3mdev: %s (%s), want undetermined", p.Verdict, p.Reason)
 	}
 }
@@ -85,12 +86,12 @@ func TestGuardUndeterminedIsDanger(t *testing.T) {
 	before := traceState(t, homeServer)
 	after := traceState(t, homeServer, "rule pref 180 dscp 46 blackhole")
 	conn, _ := sshsession.ParseConn("203.0.113.5 51234 192.168.10.2 22")
-	g := netcfg.GuardConn(before, after, conn)
-	if g.Status != netcfg.GuardUndetermined || !g.Dangerous() || !strings.Contains(ui.GuardMessage(&g), "rule 180") {
+	g := lookup.GuardConn(before, after, conn)
+	if g.Status != lookup.GuardUndetermined || !g.Dangerous() || !strings.Contains(ui.GuardMessage(&g), "rule 180") {
 		t.Errorf("dscp rule: %s, dangerous %v: %s", g.Status, g.Dangerous(), ui.GuardMessage(&g))
 	}
 	tun := traceState(t, homeServer, "rule pref 2007 tun_id 5 blackhole")
-	if g := netcfg.GuardConn(before, tun, conn); g.Status != netcfg.GuardSafe {
+	if g := lookup.GuardConn(before, tun, conn); g.Status != lookup.GuardSafe {
 		t.Errorf("tun_id rule: %s: %s", g.Status, ui.GuardMessage(&g))
 	}
 }

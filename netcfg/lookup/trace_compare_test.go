@@ -1,4 +1,4 @@
-package netcfg_test
+package lookup_test
 
 import (
 	"encoding/json"
@@ -8,11 +8,12 @@ import (
 	"strings"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/lookup"
 )
 
 // compareTrace returns what differs between the simulator's path and the
 // kernel's answers, or "".
-func compareTrace(p *netcfg.Path, tp tracePacket, get, fib kernelAnswer) string {
+func compareTrace(p *lookup.Path, tp tracePacket, get, fib kernelAnswer) string {
 	if !p.Verdict.Delivered() {
 		switch {
 		case get.Err == "":
@@ -61,7 +62,7 @@ func compareTrace(p *netcfg.Path, tp tracePacket, get, fib kernelAnswer) string 
 	return strings.Join(diffs, "; ")
 }
 
-func typeText(p *netcfg.Path) string {
+func typeText(p *lookup.Path) string {
 	if p.Route != nil && p.Route.Type != netcfg.RouteUnicast {
 		return strconv.Itoa(int(p.Route.Type))
 	}
@@ -107,10 +108,10 @@ func (a kernelAnswer) String() string {
 	return string(b)
 }
 
-func pathText(p *netcfg.Path) string {
+func pathText(p *lookup.Path) string {
 	b, _ := json.Marshal(struct {
-		V   netcfg.Verdict
-		E   netcfg.Errno
+		V   lookup.Verdict
+		E   lookup.Errno
 		T   uint32
 		R   string
 		Dev string
@@ -128,7 +129,7 @@ func routeText(r *netcfg.Route) string {
 	return netcfg.RouteString(r)
 }
 
-func stepsText(p *netcfg.Path) string {
+func stepsText(p *lookup.Path) string {
 	var b strings.Builder
 	for _, s := range p.Steps {
 		fmt.Fprintf(&b, "  %s  → %s: %s\n", netcfg.RuleString(&s.Rule), s.Result, s.Why)

@@ -1,8 +1,11 @@
-package netcfg
+package lookup
 
 import (
+	"cmp"
 	"path/filepath"
 	"slices"
+
+	"github.com/nictab/nictab/netcfg"
 )
 
 // ProjectPlan returns the state live would be in once p is applied: each
@@ -19,12 +22,12 @@ import (
 // deletes leave a tombstone swept once at the end, and new rules are
 // merged into the rule list in one pass. The result is the same as doing
 // the ops one by one.
-func ProjectPlan(live State, p Plan) State {
+func ProjectPlan(live netcfg.State, p netcfg.Plan) netcfg.State {
 	s := live
 	s.Links = slices.Clone(live.Links)
 	s.Complete = slices.Clone(live.Complete)
 	s.Names.Tables = slices.Clone(live.Names.Tables)
-	var ops []Op
+	var ops []netcfg.Op
 	for i := range p.Changes {
 		c := &p.Changes[i]
 		if c.Subject().Name != nil {
@@ -39,24 +42,24 @@ func ProjectPlan(live State, p Plan) State {
 }
 
 // projectRoutes does the route ops to a copy of routes.
-func projectRoutes(routes []Route, ops []Op) []Route {
+func projectRoutes(routes []netcfg.Route, ops []netcfg.Op) []netcfg.Route {
 	// at is where the route of each key the ops touch is: -1 when there
 	// is none (yet, or any more); dup marks keys held by more than one
 	// route, which only a hand-built state has.
-	at := map[RouteKey]int{}
-	dup := map[RouteKey]bool{}
+	at := map[netcfg.RouteKey]int{}
+	dup := map[netcfg.RouteKey]bool{}
 	adds := 0
 	for _, o := range ops {
 		if o.Route != nil {
 			at[o.Route.Key()] = -1
-			if o.Kind != OpDelRoute {
+			if o.Kind != netcfg.OpDelRoute {
 				adds++
 			}
 		}
 	}
 	// Room for the new routes up front: growing a copy of a million
 	// routes is a second copy.
-	out := make([]Route, len(routes), len(routes)+adds)
+	out := make([]netcfg.Route, len(routes), len(routes)+adds)
 	copy(out, routes)
 	if len(at) == 0 {
 		return out
@@ -75,14 +78,14 @@ func projectRoutes(routes []Route, ops []Op) []Route {
 	var dead []bool
 	for _, o := range ops {
 		switch o.Kind {
-		case OpAddRoute, OpReplaceRoute:
+		case netcfg.OpAddRoute, netcfg.OpReplaceRoute:
 			r := *o.Route
 			r.MultiPath = slices.Clone(r.MultiPath)
 			k := r.Key()
 			// A replace takes the place of the route with the same key,
 			// as the kernel's does; an add of a key that exists would
 			// fail, and a plan never makes one.
-			if i := at[k]; i >= 0 && o.Kind == OpReplaceRoute {
+			if i := at[k]; i >= 0 && o.Kind == netcfg.OpReplaceRoute {
 				out[i] = r
 				continue
 			}
@@ -92,7 +95,7 @@ func projectRoutes(routes []Route, ops []Op) []Route {
 			} else {
 				dup[k] = true
 			}
-		case OpDelRoute:
+		case netcfg.OpDelRoute:
 			k := o.Route.Key()
 			i := at[k]
 			if i < 0 {
@@ -127,7 +130,7 @@ func projectRoutes(routes []Route, ops []Op) []Route {
 }
 
 // nextOfKey is the next live route of key k after i, or -1.
-func nextOfKey(out []Route, dead []bool, i int, k RouteKey) int {
+func nextOfKey(out []netcfg.Route, dead []bool, i int, k netcfg.RouteKey) int {
 	for j := i + 1; j < len(out); j++ {
 		if (j >= len(dead) || !dead[j]) && out[j].Key() == k {
 			return j
@@ -140,14 +143,14 @@ func nextOfKey(out []Route, dead []bool, i int, k RouteKey) int {
 // the kernel puts it: after every rule of its family with a priority not
 // above its own, so that among rules of equal priority the newest is
 // tried last.
-func projectRules(rules []Rule, ops []Op) []Rule {
-	var adds []Rule
+func projectRules(rules []netcfg.Rule, ops []netcfg.Op) []netcfg.Rule {
+	var adds []netcfg.Rule
 	delPrio := map[uint32]bool{}
 	for _, o := range ops {
 		if o.Rule == nil {
 			continue
 		}
-		if o.Kind == OpDelRule {
+		if o.Kind == netcfg.OpDelRule {
 			delPrio[o.Rule.Priority] = true
 		}
 	}
@@ -156,28 +159,28 @@ func projectRules(rules []Rule, ops []Op) []Rule {
 	byKey := map[string][]int{}
 	for i := range rules {
 		if delPrio[rules[i].Priority] {
-			k := RuleKey(&rules[i])
+			k := netcfg.RuleKey(&rules[i])
 			byKey[k] = append(byKey[k], i)
 		}
 	}
 	dead := map[int]bool{}
 	for _, o := range ops {
 		switch o.Kind {
-		case OpAddRule:
+		case netcfg.OpAddRule:
 			adds = append(adds, *o.Rule)
-		case OpDelRule:
-			k := RuleKey(o.Rule)
+		case netcfg.OpDelRule:
+			k := netcfg.RuleKey(o.Rule)
 			if is := byKey[k]; len(is) > 0 {
 				dead[is[0]] = true
 				byKey[k] = is[1:]
 				continue
 			}
-			if i := slices.IndexFunc(adds, func(r Rule) bool { return RuleEqual(&r, o.Rule) }); i >= 0 {
+			if i := slices.IndexFunc(adds, func(r netcfg.Rule) bool { return netcfg.RuleEqual(&r, o.Rule) }); i >= 0 {
 				adds = slices.Delete(adds, i, i+1)
 			}
 		}
 	}
-	kept := make([]Rule, 0, len(rules)+len(adds))
+	kept := make([]netcfg.Rule, 0, len(rules)+len(adds))
 	for i := range rules {
 		if !dead[i] {
 			kept = append(kept, rules[i])
@@ -197,8 +200,8 @@ func projectRules(rules []Rule, ops []Op) []Rule {
 
 // sortedByFamily reports whether each family's rules are in priority
 // order, as a dump from the kernel is.
-func sortedByFamily(rs []Rule) bool {
-	last := map[Family]uint32{}
+func sortedByFamily(rs []netcfg.Rule) bool {
+	last := map[netcfg.Family]uint32{}
 	for i := range rs {
 		if p, ok := last[rs[i].Family]; ok && rs[i].Priority < p {
 			return false
@@ -211,19 +214,19 @@ func sortedByFamily(rs []Rule) bool {
 // mergeRules inserts adds, in the order they are made, into rules sorted
 // per family, in one pass: each new rule lands after the last rule of its
 // family whose priority is not above its own, as insertRule puts it.
-func mergeRules(rules, adds []Rule) []Rule {
+func mergeRules(rules, adds []netcfg.Rule) []netcfg.Rule {
 	// Made one after another, adds of equal priority keep their order and
 	// a lower one goes before: a stable sort per family gives that.
-	slices.SortStableFunc(adds, func(a, b Rule) int { return cmpU32(a.Priority, b.Priority) })
-	pending := map[Family][]Rule{}
+	slices.SortStableFunc(adds, func(a, b netcfg.Rule) int { return cmp.Compare(a.Priority, b.Priority) })
+	pending := map[netcfg.Family][]netcfg.Rule{}
 	for _, r := range adds {
 		pending[r.Family] = append(pending[r.Family], r)
 	}
-	lastOf := map[Family]int{}
+	lastOf := map[netcfg.Family]int{}
 	for i := range rules {
 		lastOf[rules[i].Family] = i
 	}
-	out := make([]Rule, 0, len(rules)+len(adds))
+	out := make([]netcfg.Rule, 0, len(rules)+len(adds))
 	for i := range rules {
 		x := &rules[i]
 		q := pending[x.Family]
@@ -249,7 +252,7 @@ func mergeRules(rules, adds []Rule) []Rule {
 
 // insertRule puts r where the kernel puts a new rule: after every rule of
 // its family with a priority not above its own.
-func insertRule(rules []Rule, r Rule) []Rule {
+func insertRule(rules []netcfg.Rule, r netcfg.Rule) []netcfg.Rule {
 	at, first := -1, -1
 	for i := range rules {
 		x := &rules[i]
@@ -274,16 +277,16 @@ func insertRule(rules []Rule, r Rule) []Rule {
 }
 
 // projectName applies a change of one of nictab's table names.
-func projectName(s *State, c *Change) {
-	owned := func(t TableName) bool {
-		return filepath.Base(t.File) == OwnedNamesFile && filepath.Base(filepath.Dir(t.File)) == "rt_tables.d"
+func projectName(s *netcfg.State, c *netcfg.Change) {
+	owned := func(t netcfg.TableName) bool {
+		return filepath.Base(t.File) == netcfg.OwnedNamesFile && filepath.Base(filepath.Dir(t.File)) == "rt_tables.d"
 	}
 	id := c.Subject().Name.ID
-	s.Names.Tables = slices.DeleteFunc(s.Names.Tables, func(t TableName) bool { return t.ID == id && owned(t) })
-	if c.Action == ChangeDelete {
+	s.Names.Tables = slices.DeleteFunc(s.Names.Tables, func(t netcfg.TableName) bool { return t.ID == id && owned(t) })
+	if c.Action == netcfg.ChangeDelete {
 		return
 	}
 	n := *c.After.Name
-	n.File = filepath.Join(s.Names.Dir, "rt_tables.d", OwnedNamesFile)
+	n.File = filepath.Join(s.Names.Dir, "rt_tables.d", netcfg.OwnedNamesFile)
 	s.Names.Tables = append(s.Names.Tables, n)
 }

@@ -1,4 +1,4 @@
-package netcfg_test
+package lookup_test
 
 import (
 	"fmt"

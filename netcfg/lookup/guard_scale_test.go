@@ -1,4 +1,4 @@
-package netcfg_test
+package lookup_test
 
 import (
 	"encoding/json"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/nictab/nictab/internal/sshsession"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/lookup"
 	"github.com/nictab/nictab/ui"
 )
 
@@ -22,7 +23,7 @@ type fullOracle struct {
 
 func (o *fullOracle) RouteGet(p netcfg.Packet) (*netcfg.Route, error) {
 	o.asked++
-	path, err := netcfg.Trace(o.s, p)
+	path, err := lookup.Trace(o.s, p)
 	if err != nil || path.Route == nil || !path.Verdict.Delivered() {
 		return nil, nil
 	}
@@ -61,7 +62,7 @@ func guardWorld(t *testing.T) (netcfg.State, []netcfg.Socket, sshsession.Conn) {
 	return s, socks, ssh
 }
 
-func reportJSON(t *testing.T, r netcfg.GuardReport) string {
+func reportJSON(t *testing.T, r lookup.GuardReport) string {
 	t.Helper()
 	r.Main, r.OracleAsked = "", 0
 	b, err := json.MarshalIndent(r, "", " ")
@@ -101,16 +102,16 @@ func TestRunGuardOracleAgrees(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			plan := tc.plan(tc.live)
-			want, err := netcfg.RunGuard(netcfg.GuardRun{Before: tc.live, Plan: plan, SSH: &ssh, Sockets: socks, SocketTotal: len(socks)})
+			want, err := lookup.RunGuard(lookup.GuardRun{Before: tc.live, Plan: plan, SSH: &ssh, Sockets: socks, SocketTotal: len(socks)})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want.SSH.Status == netcfg.GuardSafe && len(want.Flows.Moved) == 0 {
+			if want.SSH.Status == lookup.GuardSafe && len(want.Flows.Moved) == 0 {
 				t.Fatalf("the world moves nothing, so it tests nothing: %s", reportJSON(t, want))
 			}
 			o := &fullOracle{s: tc.live}
 			var read []uint32
-			got, err := netcfg.RunGuard(netcfg.GuardRun{Before: partialOf(tc.live), Plan: plan, SSH: &ssh, Sockets: socks, SocketTotal: len(socks), Oracle: o,
+			got, err := lookup.RunGuard(lookup.GuardRun{Before: partialOf(tc.live), Plan: plan, SSH: &ssh, Sockets: socks, SocketTotal: len(socks), Oracle: o,
 				ReadTable: func(id uint32) ([]netcfg.Route, error) {
 					read = append(read, id)
 					return slices.DeleteFunc(slices.Clone(tc.live.Routes), func(r netcfg.Route) bool { return r.Table != id }), nil
@@ -141,11 +142,11 @@ func TestGuardFlowsBudget(t *testing.T) {
 	clock := func() time.Time { tick++; return time.Unix(0, 0).Add(time.Duration(tick) * time.Second) }
 	// The session last in the list: it is still traced first.
 	socks = append(socks[1:], socks[0])
-	g := netcfg.GuardFlows(full, netcfg.ProjectPlan(full, plan), socks, 10, ssh, netcfg.FlowOptions{Budget: 2 * time.Second, Now: clock})
+	g := lookup.GuardFlows(full, lookup.ProjectPlan(full, plan), socks, 10, ssh, lookup.FlowOptions{Budget: 2 * time.Second, Now: clock})
 	if g.Flows != 4 || g.Traced >= g.Flows || g.Sockets != 10 || g.Read != 4 || ui.FlowNote(&g) == "" {
 		t.Fatalf("flows %d traced %d sockets %d read %d note %q", g.Flows, g.Traced, g.Sockets, g.Read, ui.FlowNote(&g))
 	}
-	if !slices.ContainsFunc(g.Moved, func(m netcfg.MovedFlow) bool { return m.Session }) {
+	if !slices.ContainsFunc(g.Moved, func(m lookup.MovedFlow) bool { return m.Session }) {
 		t.Errorf("the session was not traced: %+v", g.Moved)
 	}
 }

@@ -1,12 +1,19 @@
-package netcfg
+// Package lookup simulates the kernel's route lookup over a netcfg.State
+// (the rules in order, the tables, source selection, as `ip route get`
+// answers) and, with it, guards a change: it traces the SSH session's
+// replies, every connected socket and the traffic of other programs'
+// rules before and after a plan, and says which of them move or break.
+package lookup
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
 	"strconv"
 
 	"github.com/nictab/nictab/internal/enum"
+	"github.com/nictab/nictab/netcfg"
 )
 
 // Verdict is what happens to a traced packet.
@@ -150,15 +157,15 @@ func (r *StepResult) UnmarshalText(b []byte) error { return stepResults.Unmarsha
 
 // Step is one rule the kernel tried, in the order it tried them.
 type Step struct {
-	Rule   Rule       `json:"rule"`
-	Result StepResult `json:"result"`
+	Rule   netcfg.Rule `json:"rule"`
+	Result StepResult  `json:"result"`
 	// Why explains the result in a sentence.
 	Why string `json:"why"`
 	// Table is the table a lookup rule consulted.
 	Table uint32 `json:"table,omitempty"`
 	// Route is the route the table gave, also when it was suppressed or
 	// thrown.
-	Route *Route `json:"route,omitempty"`
+	Route *netcfg.Route `json:"route,omitempty"`
 	// Partial is set when Table was not read in full: the answer may be
 	// wrong.
 	Partial bool `json:"partial,omitempty"`
@@ -167,8 +174,8 @@ type Step struct {
 // Path is the simulator's answer: every rule tried and where the packet
 // goes.
 type Path struct {
-	Packet Packet `json:"packet"`
-	Family Family `json:"family"`
+	Packet netcfg.Packet `json:"packet"`
+	Family netcfg.Family `json:"family"`
 	// Input is set for a packet that arrives on Packet.IIF.
 	Input   bool    `json:"input"`
 	Steps   []Step  `json:"steps"`
@@ -177,13 +184,13 @@ type Path struct {
 	// delivered.
 	Errno Errno `json:"errno,omitempty"`
 	// Rule is the rule that decided; nil when none did.
-	Rule  *Rule  `json:"rule,omitempty"`
-	Table uint32 `json:"table,omitempty"`
+	Rule  *netcfg.Rule `json:"rule,omitempty"`
+	Table uint32       `json:"table,omitempty"`
 	// Route is the route chosen; nil for a rule's own action and when the
 	// packet has no route.
-	Route   *Route     `json:"route,omitempty"`
-	Dev     string     `json:"dev,omitempty"`
-	Gateway netip.Addr `json:"gateway,omitzero"`
+	Route   *netcfg.Route `json:"route,omitempty"`
+	Dev     string        `json:"dev,omitempty"`
+	Gateway netip.Addr    `json:"gateway,omitzero"`
 	// Src is the packet's source: the one given, else the kernel's choice.
 	Src netip.Addr `json:"src,omitzero"`
 	// Reason says in a sentence why the packet goes where it goes.
@@ -214,8 +221,8 @@ func (e *PacketError) Error() string { return e.Field + ": " + e.Msg }
 // NOTE: Detect normally reads only the default routes of main, so that a
 // full Internet table costs nothing; a trace has to read all of main,
 // because any of its routes can be the one that wins.
-func TraceDetectOptions() DetectOptions {
-	return DetectOptions{RuleTables: true, Tables: []uint32{TableDefault, TableMain, TableLocal}}
+func TraceDetectOptions() netcfg.DetectOptions {
+	return netcfg.DetectOptions{RuleTables: true, Tables: []uint32{netcfg.TableDefault, netcfg.TableMain, netcfg.TableLocal}}
 }
 
 // Trace routes p through s as the kernel's fib lookup does (`ip route get`):
@@ -237,7 +244,7 @@ func TraceDetectOptions() DetectOptions {
 // local table's for the same address would win over it. Trace always walks
 // the tables as the rules name them and reports the table a route is in;
 // the packet goes the same way unless main shadows a local route.
-func Trace(s State, p Packet) (Path, error) {
+func Trace(s netcfg.State, p netcfg.Packet) (Path, error) {
 	return TraceWith(s, p, TraceOptions{})
 }
 
@@ -251,7 +258,7 @@ type TraceOptions struct {
 }
 
 // TraceWith is Trace with the host's settings.
-func TraceWith(s State, p Packet, o TraceOptions) (Path, error) {
+func TraceWith(s netcfg.State, p netcfg.Packet, o TraceOptions) (Path, error) {
 	if err := checkPacket(&s, &p); err != nil {
 		return Path{}, err
 	}
@@ -265,20 +272,20 @@ func TraceWith(s State, p Packet, o TraceOptions) (Path, error) {
 // traces hundreds of connections through the same state, so a Tracer
 // does that once per family.
 type Tracer struct {
-	s   State
+	s   netcfg.State
 	fam [2]*tracer
 }
 
 // NewTracer prepares s for tracing; s must not change while it is used.
-func NewTracer(s State) *Tracer { return &Tracer{s: s} }
+func NewTracer(s netcfg.State) *Tracer { return &Tracer{s: s} }
 
 // Trace is Trace(s, p) for the Tracer's state.
-func (tr *Tracer) Trace(p Packet) (Path, error) {
+func (tr *Tracer) Trace(p netcfg.Packet) (Path, error) {
 	if err := checkPacket(&tr.s, &p); err != nil {
 		return Path{}, err
 	}
 	i := 0
-	if p.Family() == V6 {
+	if p.Family() == netcfg.V6 {
 		i = 1
 	}
 	if tr.fam[i] == nil {
@@ -290,13 +297,13 @@ func (tr *Tracer) Trace(p Packet) (Path, error) {
 }
 
 // trace walks one checked packet.
-func (t *tracer) trace(p Packet) Path {
+func (t *tracer) trace(p netcfg.Packet) Path {
 	t.unknown = p.Unknown
 	path := Path{Packet: p, Family: p.Family(), Input: p.IIF != "", Steps: []Step{}}
 	switch {
-	case path.Family == V4 && path.Input:
+	case path.Family == netcfg.V4 && path.Input:
 		t.input4(&path)
-	case path.Family == V4:
+	case path.Family == netcfg.V4:
 		t.output4(&path)
 	case path.Input:
 		t.input6(&path)
@@ -310,7 +317,7 @@ func (t *tracer) trace(p Packet) Path {
 	return path
 }
 
-func checkPacket(s *State, p *Packet) error {
+func checkPacket(s *netcfg.State, p *netcfg.Packet) error {
 	if !p.Dst.IsValid() {
 		return &PacketError{Field: "destination", Msg: "a destination address is required"}
 	}
@@ -321,7 +328,7 @@ func checkPacket(s *State, p *Packet) error {
 			p.Src = netip.Addr{}
 		}
 	}
-	if p.Src.IsValid() && FamilyOf(p.Src) != p.Family() {
+	if p.Src.IsValid() && netcfg.FamilyOf(p.Src) != p.Family() {
 		return &PacketError{Field: "from", Msg: fmt.Sprintf("source %s and destination %s are of different families", p.Src, p.Dst)}
 	}
 	switch {
@@ -340,7 +347,7 @@ func checkPacket(s *State, p *Packet) error {
 			continue
 		}
 		if _, ok := s.Link(d.name); !ok {
-			return &PacketError{Field: d.field, Msg: fmt.Sprintf("no device named %q here", SafeText(d.name))}
+			return &PacketError{Field: d.field, Msg: fmt.Sprintf("no device named %q here", netcfg.SafeText(d.name))}
 		}
 	}
 	return nil
@@ -348,7 +355,7 @@ func checkPacket(s *State, p *Packet) error {
 
 // loopbackName is the name of the namespace's loopback device, which the
 // kernel uses as the input device of every packet the host sends itself.
-func loopbackName(s *State) string {
+func loopbackName(s *netcfg.State) string {
 	for i := range s.Links {
 		if s.Links[i].Loopback {
 			return s.Links[i].Name
@@ -359,11 +366,11 @@ func loopbackName(s *State) string {
 
 // tracer holds one state prepared for lookups of one family.
 type tracer struct {
-	s   *State
-	fam Family
+	s   *netcfg.State
+	fam netcfg.Family
 	// rules are the family's rules in the order the kernel walks them.
-	rules   []Rule
-	tables  map[uint32][]*Route
+	rules   []netcfg.Rule
+	tables  map[uint32][]*netcfg.Route
 	missing map[uint32]bool
 	lo      string
 	// portRules is set when some rule selects on ipproto or ports; the
@@ -371,11 +378,11 @@ type tracer struct {
 	portRules  bool
 	forwarding func(dev string) bool
 	// unknown are the packet's fields the probe does not give.
-	unknown PacketFields
+	unknown netcfg.PacketFields
 }
 
-func newTracer(s *State, fam Family) *tracer {
-	t := &tracer{s: s, fam: fam, tables: map[uint32][]*Route{}, missing: map[uint32]bool{}, lo: loopbackName(s)}
+func newTracer(s *netcfg.State, fam netcfg.Family) *tracer {
+	t := &tracer{s: s, fam: fam, tables: map[uint32][]*netcfg.Route{}, missing: map[uint32]bool{}, lo: loopbackName(s)}
 	for _, r := range s.Rules {
 		if r.Family == fam {
 			t.rules = append(t.rules, r)
@@ -388,7 +395,7 @@ func newTracer(s *State, fam Family) *tracer {
 	// priority in the order they were added, which is the order a dump
 	// returns; a stable sort keeps that order and fixes a hand-built
 	// state.
-	slices.SortStableFunc(t.rules, func(a, b Rule) int { return cmpU32(a.Priority, b.Priority) })
+	slices.SortStableFunc(t.rules, func(a, b netcfg.Rule) int { return cmp.Compare(a.Priority, b.Priority) })
 	for i := range s.Routes {
 		r := &s.Routes[i]
 		if r.Family() == fam {

@@ -1,6 +1,6 @@
 //go:build linux
 
-package netcfg_test
+package lookup_test
 
 import (
 	"bytes"
@@ -18,12 +18,13 @@ import (
 
 	"github.com/nictab/nictab/internal/nstest"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/lookup"
 )
 
 // TestTraceKernel is the differential test of the lookup simulator: random
 // rule sets and routing tables are built in a namespace, random packets are
 // routed by the kernel (`ip route get`, and `ip route get … fibmatch` for
-// the route that matched) and by netcfg.Trace on the state netcfg.Detect
+// the route that matched) and by lookup.Trace on the state netcfg.Detect
 // reads back, and the answers must agree.
 //
 // NICTAB_TRACE_CONFIGS sets the number of configurations (default 300),
@@ -55,7 +56,7 @@ func TestTraceKernel(t *testing.T) {
 
 	start := time.Now()
 	var cases, mismatches int
-	verdicts := map[netcfg.Verdict]int{}
+	verdicts := map[lookup.Verdict]int{}
 	for i := range configs {
 		s := seed + uint64(i)
 		n, m := runTraceConfig(t, ns, k, s, verdicts, mismatches < 10)
@@ -65,7 +66,7 @@ func TestTraceKernel(t *testing.T) {
 	t.Logf("%d configurations, %d packets, %d mismatches, %v; verdicts %v", configs, cases, mismatches, time.Since(start).Round(time.Millisecond), verdicts)
 	// Every kind of answer must be among the cases, or the comparison
 	// proves less than it seems to.
-	for v := netcfg.VerdictRouted; v <= netcfg.VerdictRefused; v++ {
+	for v := lookup.VerdictRouted; v <= lookup.VerdictRefused; v++ {
 		if verdicts[v] == 0 && configs >= 100 {
 			t.Errorf("no packet had the verdict %s", v)
 		}
@@ -92,7 +93,7 @@ func envInt(t *testing.T, name string, def int) int {
 }
 
 // traceOptions says what the world's sysctls say: n2 does not forward.
-var traceOptions = netcfg.TraceOptions{Forwarding: func(dev string) bool { return dev != "n2" }}
+var traceOptions = lookup.TraceOptions{Forwarding: func(dev string) bool { return dev != "n2" }}
 
 // kernelRules are the rules a namespace starts with.
 func kernelRules() []netcfg.Rule {
@@ -181,12 +182,12 @@ func applyConfig(t *testing.T, k netcfg.Kernel, cfg traceConfig) {
 
 // runTraceConfig builds one configuration and compares every packet. It
 // returns the number of packets compared and of mismatches.
-func runTraceConfig(t *testing.T, ns *nstest.NS, k netcfg.Kernel, seed uint64, verdicts map[netcfg.Verdict]int, report bool) (int, int) {
+func runTraceConfig(t *testing.T, ns *nstest.NS, k netcfg.Kernel, seed uint64, verdicts map[lookup.Verdict]int, report bool) (int, int) {
 	t.Helper()
 	r := rand.New(rand.NewPCG(seed, 0x6e69637461620a))
 	cfg := genConfig(r)
 	applyConfig(t, k, cfg)
-	state, err := netcfg.Detect(k, netcfg.Names{}, netcfg.TraceDetectOptions())
+	state, err := netcfg.Detect(k, netcfg.Names{}, lookup.TraceDetectOptions())
 	if err != nil {
 		t.Fatalf("seed %d: detect: %v", seed, err)
 	}
@@ -202,7 +203,7 @@ func runTraceConfig(t *testing.T, ns *nstest.NS, k netcfg.Kernel, seed uint64, v
 	n, bad := 0, 0
 	for i, p := range pkts {
 		get, fib := answers[2*i], answers[2*i+1]
-		path, err := netcfg.TraceWith(state, p.pkt, traceOptions)
+		path, err := lookup.TraceWith(state, p.pkt, traceOptions)
 		if err != nil {
 			t.Fatalf("seed %d: trace %s: %v", seed, p.args, err)
 		}

@@ -1,10 +1,11 @@
-package netcfg
+package lookup
 
 import (
 	"net/netip"
 
 	"github.com/nictab/nictab/internal/enum"
 	"github.com/nictab/nictab/internal/sshsession"
+	"github.com/nictab/nictab/netcfg"
 )
 
 // GuardStatus says what a change does to the path of an SSH session.
@@ -48,13 +49,13 @@ type Guard struct {
 	// CauseRule and CauseRoute are what moves or breaks the path: the
 	// rule that now decides and the route it leads to (see CauseOf); for
 	// an undetermined path, the rule that cannot be decided.
-	CauseRule  *Rule  `json:"cause_rule,omitempty"`
-	CauseRoute *Route `json:"cause_route,omitempty"`
+	CauseRule  *netcfg.Rule  `json:"cause_rule,omitempty"`
+	CauseRoute *netcfg.Route `json:"cause_route,omitempty"`
 	// TraceError is why a path could not be traced at all (GuardUnknown).
 	TraceError string `json:"trace_error,omitempty"`
 	// Names are the table names after the change, which the paths'
 	// tables are called by.
-	Names Names `json:"-"`
+	Names netcfg.Names `json:"-"`
 }
 
 // Dangerous reports whether the change moves or breaks the session's
@@ -68,24 +69,24 @@ func (g *Guard) Dangerous() bool {
 // the state after it, and says whether they would leave another way.
 // Ports are not known here; GuardConn uses them when $SSH_CONNECTION gives
 // them.
-func GuardSSH(before, after State, client, server netip.Addr) Guard {
+func GuardSSH(before, after netcfg.State, client, server netip.Addr) Guard {
 	return GuardConn(before, after, sshsession.Conn{Client: netip.AddrPortFrom(client, 0), Server: netip.AddrPortFrom(server, 0)})
 }
 
 // GuardConn is GuardSSH for a whole connection: the replies are TCP from
 // the server's port to the client's, so rules that select SSH by port
 // (`sport 22 lookup main`) count.
-func GuardConn(before, after State, c sshsession.Conn) Guard {
+func GuardConn(before, after netcfg.State, c sshsession.Conn) Guard {
 	g := Guard{Conn: c, Names: after.Names}
-	pkt := Packet{Dst: c.Client.Addr(), Src: c.Server.Addr(), IPProto: ProtoTCP, SPort: c.Server.Port(), DPort: c.Client.Port(),
+	pkt := netcfg.Packet{Dst: c.Client.Addr(), Src: c.Server.Addr(), IPProto: netcfg.ProtoTCP, SPort: c.Server.Port(), DPort: c.Client.Port(),
 		// sshd sets the DS field as IPQoS says, and an IPv6 flow label is
 		// the kernel's hash: neither is known here.
-		Unknown: FieldTos | FieldFlowLabel}
+		Unknown: netcfg.FieldTos | netcfg.FieldFlowLabel}
 	if c.Server.Port() == 0 {
-		pkt.Unknown |= FieldSPort
+		pkt.Unknown |= netcfg.FieldSPort
 	}
 	if c.Client.Port() == 0 {
-		pkt.Unknown |= FieldDPort
+		pkt.Unknown |= netcfg.FieldDPort
 	}
 	// A link-local client is reached through the NIC its zone names.
 	if z := pkt.Dst.Zone(); z != "" && pkt.Dst.IsLinkLocalUnicast() {
@@ -174,11 +175,11 @@ type PathCause struct {
 	Kind CauseKind `json:"kind"`
 	// Rule and Route decide the path after the change, in Table; WasRule
 	// and WasRoute decided it before.
-	Rule     *Rule  `json:"rule,omitempty"`
-	WasRule  *Rule  `json:"was_rule,omitempty"`
-	Route    *Route `json:"route,omitempty"`
-	WasRoute *Route `json:"was_route,omitempty"`
-	Table    uint32 `json:"table,omitempty"`
+	Rule     *netcfg.Rule  `json:"rule,omitempty"`
+	WasRule  *netcfg.Rule  `json:"was_rule,omitempty"`
+	Route    *netcfg.Route `json:"route,omitempty"`
+	WasRoute *netcfg.Route `json:"was_route,omitempty"`
+	Table    uint32        `json:"table,omitempty"`
 	// Verdict and Reason are the later path's.
 	Verdict Verdict `json:"verdict"`
 	Reason  string  `json:"reason"`
@@ -189,9 +190,9 @@ type PathCause struct {
 func CauseOf(b, a *Path) PathCause {
 	c := PathCause{Rule: a.Rule, WasRule: b.Rule, Route: a.Route, WasRoute: b.Route, Table: a.Table, Verdict: a.Verdict, Reason: a.Reason}
 	switch {
-	case a.Rule != nil && (b.Rule == nil || !RuleEqual(a.Rule, b.Rule)):
+	case a.Rule != nil && (b.Rule == nil || !netcfg.RuleEqual(a.Rule, b.Rule)):
 		c.Kind = CauseRule
-	case a.Route != nil && (b.Route == nil || !RouteEqual(a.Route, b.Route)):
+	case a.Route != nil && (b.Route == nil || !netcfg.RouteEqual(a.Route, b.Route)):
 		c.Kind = CauseRoute
 	case a.Rule == nil && b.Rule != nil:
 		c.Kind = CauseNoRule

@@ -1,14 +1,16 @@
-package netcfg
+package lookup
 
 import (
 	"cmp"
 	"slices"
+
+	"github.com/nictab/nictab/netcfg"
 )
 
 // tableResult is what one table gives for a flow.
 type tableResult struct {
 	// route is nil when the table has no route for the flow.
-	route *Route
+	route *netcfg.Route
 	nh    int
 	// err is set for a route that refuses the packet (blackhole,
 	// unreachable, prohibit).
@@ -18,13 +20,13 @@ type tableResult struct {
 }
 
 func (t *tracer) lookup(table uint32, f *flow) tableResult {
-	var cands []*Route
+	var cands []*netcfg.Route
 	for _, r := range t.tables[table] {
 		if r.Dst.Contains(f.dst) {
 			cands = append(cands, r)
 		}
 	}
-	if t.fam == V4 {
+	if t.fam == netcfg.V4 {
 		return t.lookup4(cands, f)
 	}
 	return t.lookup6(cands, f)
@@ -36,8 +38,8 @@ func (t *tracer) lookup(table uint32, f *flow) tableResult {
 // whose next hops are all down or, for a packet bound to a device, none
 // leaves through it. A route that refuses the packet ends the lookup
 // before its next hops are looked at.
-func (t *tracer) lookup4(cands []*Route, f *flow) tableResult {
-	slices.SortStableFunc(cands, func(a, b *Route) int {
+func (t *tracer) lookup4(cands []*netcfg.Route, f *flow) tableResult {
+	slices.SortStableFunc(cands, func(a, b *netcfg.Route) int {
 		if c := cmp.Compare(b.Dst.Bits(), a.Dst.Bits()); c != 0 {
 			return c
 		}
@@ -66,15 +68,15 @@ func (t *tracer) lookup4(cands []*Route, f *flow) tableResult {
 
 // rejectErr maps the route types that refuse a packet to the kernel's
 // error; throw (EAGAIN) sends the lookup on to the next rule.
-func rejectErr(typ RouteType) (err Errno, throw, reject bool) {
+func rejectErr(typ netcfg.RouteType) (err Errno, throw, reject bool) {
 	switch typ {
-	case RouteBlackhole, RouteNAT:
+	case netcfg.RouteBlackhole, netcfg.RouteNAT:
 		return EINVAL, false, true
-	case RouteUnreachable:
+	case netcfg.RouteUnreachable:
 		return EHOSTUNREACH, false, true
-	case RouteProhibit:
+	case netcfg.RouteProhibit:
 		return EACCES, false, true
-	case RouteThrow:
+	case netcfg.RouteThrow:
 		return 0, true, true
 	}
 	return 0, false, false
@@ -82,7 +84,7 @@ func rejectErr(typ RouteType) (err Errno, throw, reject bool) {
 
 // pickNextHop4 returns the first usable next hop (-1 for a route without
 // multipath).
-func (t *tracer) pickNextHop4(r *Route, f *flow) (int, bool) {
+func (t *tracer) pickNextHop4(r *netcfg.Route, f *flow) (int, bool) {
 	if len(r.MultiPath) == 0 {
 		if t.devDown(r.Dev) || (f.oif != "" && r.Dev != f.oif) {
 			return -1, false
@@ -116,10 +118,10 @@ func (t *tracer) devDown(name string) bool {
 // throw) go through the loopback device, so a lookup that must leave
 // through a given device passes over them, unlike IPv4, where such a route
 // ends the lookup whatever the device.
-func (t *tracer) lookup6(cands []*Route, f *flow) tableResult {
+func (t *tracer) lookup6(cands []*netcfg.Route, f *flow) tableResult {
 	// Routes of one prefix keep the kernel's order: by metric, and in the
 	// order added within a metric.
-	slices.SortStableFunc(cands, func(a, b *Route) int {
+	slices.SortStableFunc(cands, func(a, b *netcfg.Route) int {
 		if c := cmp.Compare(b.Dst.Bits(), a.Dst.Bits()); c != 0 {
 			return c
 		}
@@ -142,9 +144,9 @@ func (t *tracer) lookup6(cands []*Route, f *flow) tableResult {
 }
 
 // select6 picks the route of one prefix node as rt6_select does.
-func (t *tracer) select6(node []*Route, f *flow) (*Route, int) {
-	best, bestNH, bestScore := (*Route)(nil), -1, -1
-	consider := func(r *Route) {
+func (t *tracer) select6(node []*netcfg.Route, f *flow) (*netcfg.Route, int) {
+	best, bestNH, bestScore := (*netcfg.Route)(nil), -1, -1
+	consider := func(r *netcfg.Route) {
 		score, nh := t.score6(r, f)
 		if score > bestScore {
 			best, bestNH, bestScore = r, nh, score
@@ -168,7 +170,7 @@ func (t *tracer) select6(node []*Route, f *flow) (*Route, int) {
 
 // score6 is rt6_score_route: 2 for a route through the preferred device
 // (or when there is none), 0 for another, -1 when it cannot be used.
-func (t *tracer) score6(r *Route, f *flow) (int, int) {
+func (t *tracer) score6(r *netcfg.Route, f *flow) (int, int) {
 	devs := []string{r.Dev}
 	if len(r.MultiPath) > 0 {
 		devs = devs[:0]
@@ -213,17 +215,17 @@ func (t *tracer) score6(r *Route, f *flow) (int, int) {
 // and no gateway. A state does not record how a gateway was resolved, so
 // the simulator resolves it against the state it has, which agrees unless
 // the rules or local routes changed after the route was added.
-func (t *tracer) gatewayIsLocal4(rt *Route, nh int) bool {
+func (t *tracer) gatewayIsLocal4(rt *netcfg.Route, nh int) bool {
 	gw := routeGw(rt, nh)
 	if !gw.Is4() {
 		return false
 	}
-	f := flow{dst: gw, iif: t.lo, oif: routeDev(rt, nh), minScope: ScopeLink}
-	if rt.Table != TableMain {
+	f := flow{dst: gw, iif: t.lo, oif: routeDev(rt, nh), minScope: netcfg.ScopeLink}
+	if rt.Table != netcfg.TableMain {
 		if res := t.lookup(rt.Table, &f); res.route != nil && res.err == 0 && !res.throw {
-			return res.route.Type == RouteLocal
+			return res.route.Type == netcfg.RouteLocal
 		}
 	}
 	d := t.walk(&f, nil)
-	return d.err == 0 && d.route != nil && d.route.Type == RouteLocal
+	return d.err == 0 && d.route != nil && d.route.Type == netcfg.RouteLocal
 }

@@ -1,8 +1,10 @@
-package netcfg
+package lookup
 
 import (
 	"net/netip"
 	"time"
+
+	"github.com/nictab/nictab/netcfg"
 )
 
 // NOTE: a rule of another program (tailscale's 5210–5270, wg-quick's
@@ -18,8 +20,8 @@ import (
 // docAddr is the destination a probe takes when neither rule names one
 // and the foreign rule's table gives only a default route: an address of
 // the documentation ranges, which no real route is for.
-func docAddr(f Family) netip.Addr {
-	if f == V6 {
+func docAddr(f netcfg.Family) netip.Addr {
+	if f == netcfg.V6 {
 		return netip.MustParseAddr("2001:db8:5f::7")
 	}
 	return netip.MustParseAddr("198.51.100.7")
@@ -27,28 +29,28 @@ func docAddr(f Family) netip.Addr {
 
 // kernelRule reports whether r is one of the three rules the kernel
 // starts with: 0 lookup local, 32766 lookup main, 32767 lookup default.
-func kernelRule(r *Rule) bool {
+func kernelRule(r *netcfg.Rule) bool {
 	var table uint32
 	switch r.Priority {
 	case 0:
-		table = TableLocal
+		table = netcfg.TableLocal
 	case 32766:
-		table = TableMain
+		table = netcfg.TableMain
 	case 32767:
-		table = TableDefault
+		table = netcfg.TableDefault
 	default:
 		return false
 	}
-	std := NewRule()
+	std := netcfg.NewRule()
 	std.Family, std.Priority, std.Table = r.Family, r.Priority, table
-	return RuleEqualIgnoringProto(r, &std)
+	return netcfg.RuleEqualIgnoringProto(r, &std)
 }
 
 // HasForeignRules reports whether s has a rule neither nictab nor the
 // kernel made.
-func HasForeignRules(s *State) bool {
+func HasForeignRules(s *netcfg.State) bool {
 	for i := range s.Rules {
-		if r := &s.Rules[i]; r.Proto != ProtoNictab && !kernelRule(r) {
+		if r := &s.Rules[i]; r.Proto != netcfg.ProtoNictab && !kernelRule(r) {
 			return true
 		}
 	}
@@ -86,13 +88,13 @@ func hostIn(p netip.Prefix) netip.Addr {
 // probeDsts are the destinations to probe the traffic of a foreign rule
 // with: the one the rules name, else a few the foreign rule's table
 // routes, and a documentation address for its default route.
-func probeDsts(f *Rule, to netip.Prefix, s *State) []netip.Addr {
+func probeDsts(f *netcfg.Rule, to netip.Prefix, s *netcfg.State) []netip.Addr {
 	if to.IsValid() {
 		return []netip.Addr{hostIn(to)}
 	}
 	var out []netip.Addr
-	deflt := f.Action != ActionLookup || f.Table == TableMain
-	if f.Action == ActionLookup && f.Table != TableMain {
+	deflt := f.Action != netcfg.ActionLookup || f.Table == netcfg.TableMain
+	if f.Action == netcfg.ActionLookup && f.Table != netcfg.TableMain {
 		for i := range s.Routes {
 			r := &s.Routes[i]
 			if r.Table != f.Table || r.Family() != f.Family {
@@ -102,7 +104,7 @@ func probeDsts(f *Rule, to netip.Prefix, s *State) []netip.Addr {
 				deflt = true
 				continue
 			}
-			if r.Type == RouteUnicast && len(out) < 2 {
+			if r.Type == netcfg.RouteUnicast && len(out) < 2 {
 				out = append(out, hostIn(r.Dst))
 			}
 		}
@@ -116,8 +118,8 @@ func probeDsts(f *Rule, to netip.Prefix, s *State) []netip.Addr {
 // probe is a packet both rules select, or false when no packet can: the
 // selectors of f (unless it is inverted: then the new rule's alone, and
 // the trace says whether f still catches it) joined with n's.
-func probe(f, n *Rule, dst netip.Addr, s *State) (Packet, bool) {
-	p := Packet{Dst: dst}
+func probe(f, n *netcfg.Rule, dst netip.Addr, s *netcfg.State) (netcfg.Packet, bool) {
+	p := netcfg.Packet{Dst: dst}
 	from := n.From
 	iif, oif := n.IIF, n.OIF
 	mark := n.Mark
@@ -146,7 +148,7 @@ func probe(f, n *Rule, dst netip.Addr, s *State) (Packet, bool) {
 			if mark != nil && (mark.Value^f.Mark.Value)&mark.Mask&f.Mark.Mask != 0 {
 				return p, false
 			}
-			m := FwMark{Value: f.Mark.Value & f.Mark.Mask, Mask: f.Mark.Mask}
+			m := netcfg.FwMark{Value: f.Mark.Value & f.Mark.Mask, Mask: f.Mark.Mask}
 			if mark != nil {
 				m.Value |= mark.Value & mark.Mask
 			}
@@ -204,22 +206,22 @@ func probe(f, n *Rule, dst netip.Addr, s *State) (Packet, bool) {
 		p.DPort = dport.Start
 	}
 	if (p.SPort != 0 || p.DPort != 0) && p.IPProto == 0 {
-		p.IPProto = ProtoTCP
+		p.IPProto = netcfg.ProtoTCP
 	}
-	return p, FamilyOf(p.Dst) == f.Family && (!p.Src.IsValid() || FamilyOf(p.Src) == f.Family)
+	return p, netcfg.FamilyOf(p.Dst) == f.Family && (!p.Src.IsValid() || netcfg.FamilyOf(p.Src) == f.Family)
 }
 
 // shadowedRules lists the foreign rules whose traffic a new rule of the
 // plan now takes, stopping at the deadline.
-func shadowedRules(tb, ta *Tracer, before, after *State, deadline time.Time, now func() time.Time, observe func(Packet, *Path, *Path)) []ShadowedRule {
+func shadowedRules(tb, ta *Tracer, before, after *netcfg.State, deadline time.Time, now func() time.Time, observe func(netcfg.Packet, *Path, *Path)) []ShadowedRule {
 	had := map[string]bool{}
 	for i := range before.Rules {
-		had[RuleKey(&before.Rules[i])] = true
+		had[netcfg.RuleKey(&before.Rules[i])] = true
 	}
-	var added, foreign []*Rule
+	var added, foreign []*netcfg.Rule
 	for i := range after.Rules {
 		r := &after.Rules[i]
-		if r.Proto == ProtoNictab && !had[RuleKey(r)] {
+		if r.Proto == netcfg.ProtoNictab && !had[netcfg.RuleKey(r)] {
 			added = append(added, r)
 		}
 	}
@@ -228,7 +230,7 @@ func shadowedRules(tb, ta *Tracer, before, after *State, deadline time.Time, now
 	}
 	for i := range before.Rules {
 		r := &before.Rules[i]
-		if r.Proto != ProtoNictab && !kernelRule(r) {
+		if r.Proto != netcfg.ProtoNictab && !kernelRule(r) {
 			foreign = append(foreign, r)
 		}
 	}
@@ -259,11 +261,11 @@ func shadowedRules(tb, ta *Tracer, before, after *State, deadline time.Time, now
 				if errB == nil && errA == nil && observe != nil {
 					observe(p, &pb, &pa)
 				}
-				if errB != nil || errA != nil || pb.Rule == nil || !RuleEqual(pb.Rule, f) || pa.Rule == nil || RuleEqual(pa.Rule, f) {
+				if errB != nil || errA != nil || pb.Rule == nil || !netcfg.RuleEqual(pb.Rule, f) || pa.Rule == nil || netcfg.RuleEqual(pa.Rule, f) {
 					continue
 				}
 				by := *pa.Rule
-				k := [2]string{RuleKey(f), RuleKey(&by)}
+				k := [2]string{netcfg.RuleKey(f), netcfg.RuleKey(&by)}
 				if seen[k] {
 					continue
 				}

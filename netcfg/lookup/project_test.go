@@ -1,4 +1,4 @@
-package netcfg_test
+package lookup_test
 
 import (
 	"net/netip"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/lookup"
 )
 
 func vpnIntent() netcfg.Intent {
@@ -47,7 +48,7 @@ func TestProjectPlan(t *testing.T) {
 	live.AllOwned = true
 	before := ruleLines(live)
 	plan := planFor(t, live, vpnIntent())
-	after := netcfg.ProjectPlan(live, plan)
+	after := lookup.ProjectPlan(live, plan)
 
 	if !slices.Equal(ruleLines(live), before) {
 		t.Fatalf("ProjectPlan changed the live state it was given")
@@ -83,7 +84,7 @@ func TestProjectPlan(t *testing.T) {
 
 	// Planning back to nothing from the projected state projects back
 	// to live.
-	back := netcfg.ProjectPlan(after, netcfg.PlanChanges(after, netcfg.Desired{}))
+	back := lookup.ProjectPlan(after, netcfg.PlanChanges(after, netcfg.Desired{}))
 	if !slices.Equal(ruleLines(back), ruleLines(live)) || !slices.Equal(routeLines(back), routeLines(live)) {
 		t.Errorf("undoing the plan gives\n%s\n%s\nwant\n%s\n%s", strings.Join(ruleLines(back), "\n"), strings.Join(routeLines(back), "\n"),
 			strings.Join(ruleLines(live), "\n"), strings.Join(routeLines(live), "\n"))
@@ -98,7 +99,7 @@ func TestProjectPlan(t *testing.T) {
 func TestProjectPlanReplace(t *testing.T) {
 	live := traceState(t, homeServer, "complete 13 14")
 	live.AllOwned = true
-	live = netcfg.ProjectPlan(live, planFor(t, live, vpnIntent()))
+	live = lookup.ProjectPlan(live, planFor(t, live, vpnIntent()))
 	in := vpnIntent()
 	in.Tables[0].ID = 14
 	in.NICs[0].Table.ID = 14
@@ -106,7 +107,7 @@ func TestProjectPlanReplace(t *testing.T) {
 	if !slices.ContainsFunc(plan.Changes, func(c netcfg.Change) bool { return c.Action == netcfg.ChangeReplace && c.After.Rule != nil }) {
 		t.Fatalf("the plan has no rule replace: %+v", plan.Changes)
 	}
-	after := netcfg.ProjectPlan(live, plan)
+	after := lookup.ProjectPlan(live, plan)
 	got := strings.Join(ruleLines(after), "\n")
 	if !strings.Contains(got, "inet 1000:\tfrom 192.168.10.2 lookup 14 proto 201") || strings.Contains(got, "lookup 13") {
 		t.Errorf("rules after the move:\n%s", got)
@@ -142,7 +143,7 @@ func TestProjectPlanRuleOrder(t *testing.T) {
 		{Action: netcfg.ChangeAdd, After: netcfg.Object{Rule: &r6}},
 		{Action: netcfg.ChangeAdd, After: netcfg.Object{Rule: &r6first}},
 	}}
-	got := ruleLines(netcfg.ProjectPlan(live, plan))
+	got := ruleLines(lookup.ProjectPlan(live, plan))
 	want := []string{
 		"inet 0:\tfrom all lookup 255",
 		"inet 1000:\tfrom all to 10.0.0.0/8 lookup 20",
