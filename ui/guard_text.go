@@ -15,6 +15,10 @@ import (
 // functions say it, for the CLI's plan (text and --json) and the TUI's
 // warnings alike, so each sentence exists once.
 
+// The sentences here carry the kernel's text (device and table names) as
+// it is: they go into JSON as data, and each view that puts one on a
+// terminal escapes it there, once.
+
 // GuardMessage is the SSH guard's verdict in a sentence or two.
 func GuardMessage(g *lookup.Guard) string {
 	client := g.Conn.Client.Addr().WithZone("")
@@ -79,7 +83,7 @@ func incomplete(g *lookup.Guard) string {
 // replyHop is where a delivered path leaves: "through eno1 via
 // 192.168.10.1", with the source when it matters.
 func replyHop(p *lookup.Path, src bool) string {
-	s := "through " + netcfg.SafeText(p.Dev)
+	s := "through " + p.Dev
 	if p.Gateway.IsValid() {
 		s += " via " + p.Gateway.String()
 	}
@@ -135,7 +139,7 @@ func shortRoute(r *netcfg.Route) string {
 		}
 		out = append(out, args[i])
 	}
-	return netcfg.SafeText(strings.Join(out, " "))
+	return strings.Join(out, " ")
 }
 
 func routeOrNothing(r *netcfg.Route) string {
@@ -204,10 +208,10 @@ func probeText(p *netcfg.Packet) string {
 	}
 	b = append(b, "to "+p.Dst.String())
 	if p.IIF != "" {
-		b = append(b, "iif "+netcfg.SafeText(p.IIF))
+		b = append(b, "iif "+p.IIF)
 	}
 	if p.OIF != "" {
-		b = append(b, "oif "+netcfg.SafeText(p.OIF))
+		b = append(b, "oif "+p.OIF)
 	}
 	if p.Mark != 0 {
 		b = append(b, fmt.Sprintf("fwmark %#x", p.Mark))
@@ -247,7 +251,7 @@ func HopText(h lookup.Hop, names *netcfg.Names) string {
 	if !h.Verdict.Delivered() {
 		return h.Verdict.String()
 	}
-	s := netcfg.SafeText(h.Dev)
+	s := h.Dev
 	if h.Verdict == lookup.VerdictLocal {
 		s = "this host"
 	}

@@ -347,7 +347,7 @@ func checkPacket(s *netcfg.State, p *netcfg.Packet) error {
 			continue
 		}
 		if _, ok := s.Link(d.name); !ok {
-			return &PacketError{Field: d.field, Msg: fmt.Sprintf("no device named %q here", netcfg.SafeText(d.name))}
+			return &PacketError{Field: d.field, Msg: fmt.Sprintf("no device named \"%s\" here", d.name)}
 		}
 	}
 	return nil
