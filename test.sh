@@ -45,10 +45,13 @@ if [ -n "$gofmt_out" ]; then
 	exit 1
 fi
 go vet ./...
-# The snapshot file format and the exports build on any OS (the store and
-# the engine need Linux's lock and trusted directory): keep it so.
-GOOS=darwin go build ./snapshots/format ./snapshots/export
-GOOS=darwin go vet ./snapshots/format ./snapshots/export
+# The snapshot file format, the exports, the model and planner, the lookup
+# simulator and the SSH session finder build on any OS (the store and the
+# engine need Linux's lock and trusted directory, the kernel code netlink):
+# keep it so.
+darwin=(./snapshots/format ./snapshots/export ./netcfg ./netcfg/lookup ./internal/sshsession)
+GOOS=darwin go build "${darwin[@]}"
+GOOS=darwin go vet "${darwin[@]}"
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 go test -race -count=1 -timeout 15m ./...
 # The engine's core tests run on the in-memory kernel and need no root:

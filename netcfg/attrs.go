@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/nictab/nictab/internal/enum"
 )
 
 // RawAttr is a netlink attribute nictab does not model, kept verbatim so
@@ -115,18 +117,18 @@ const (
 	PrefLow    RoutePref = 3
 )
 
-var routePrefs = enum[RoutePref]{what: "route preference", names: map[RoutePref]string{
+var routePrefs = enum.Table[RoutePref]{What: "route preference", Names: map[RoutePref]string{
 	PrefMedium: "medium", PrefHigh: "high", PrefLow: "low",
-}, want: " (want low, medium or high)"}
+}, Want: " (want low, medium or high)"}
 
-func (p RoutePref) String() string { return routePrefs.text(p) }
+func (p RoutePref) String() string { return routePrefs.Text(p) }
 
 // ParseRoutePref accepts the words `ip -6 route` uses.
-func ParseRoutePref(s string) (RoutePref, error) { return routePrefs.parse(s) }
+func ParseRoutePref(s string) (RoutePref, error) { return routePrefs.Parse(s) }
 
 func (p RoutePref) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
 
-func (p *RoutePref) UnmarshalText(b []byte) error { return routePrefs.unmarshal(p, b) }
+func (p *RoutePref) UnmarshalText(b []byte) error { return routePrefs.Unmarshal(p, b) }
 
 // Metric numbers of RTA_METRICS (RTAX_*).
 const (

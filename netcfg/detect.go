@@ -196,6 +196,17 @@ func ownedTables(s *State, names Names, extra []uint32) []uint32 {
 	return slices.DeleteFunc(out, func(t uint32) bool { return ReservedTable(t) || s.HasTable(t) })
 }
 
+// ReadTable reads every route of table id into s, in place of the routes
+// of it s had, and marks it read in full.
+func ReadTable(r Reader, s *State, id uint32) error {
+	s.Routes = slices.DeleteFunc(s.Routes, func(rt Route) bool { return rt.Table == id })
+	if err := readRoutesFiltered(r, s, RouteQuery{Table: id}, func(*Route) bool { return true }); err != nil {
+		return err
+	}
+	s.MarkComplete(id)
+	return nil
+}
+
 func readRoutes(r Reader, s *State, q RouteQuery) error {
 	return readRoutesFiltered(r, s, q, func(*Route) bool { return true })
 }

@@ -17,9 +17,9 @@ func RuleArgs(r *Rule) []string {
 	if r.Not {
 		a = append(a, "not")
 	}
-	a = append(a, "from", prefixArg(r.From))
+	a = append(a, "from", PrefixArg(r.From))
 	if r.To.IsValid() {
-		a = append(a, "to", prefixArg(r.To))
+		a = append(a, "to", PrefixArg(r.To))
 	}
 	if r.Tos != 0 {
 		a = append(a, "tos", fmt.Sprintf("0x%02x", r.Tos))
@@ -53,10 +53,10 @@ func RuleArgs(r *Rule) []string {
 		a = append(a, "ipproto", strconv.Itoa(int(r.IPProto)))
 	}
 	if r.SPort != nil {
-		a = append(a, "sport", portArg(r.SPort))
+		a = append(a, "sport", PortArg(r.SPort))
 	}
 	if r.DPort != nil {
-		a = append(a, "dport", portArg(r.DPort))
+		a = append(a, "dport", PortArg(r.DPort))
 	}
 	if r.TunID != 0 {
 		a = append(a, "tun_id", strconv.FormatUint(r.TunID, 10))
@@ -88,7 +88,9 @@ func RuleArgs(r *Rule) []string {
 	return a
 }
 
-func prefixArg(p netip.Prefix) string {
+// PrefixArg is a rule's prefix as `ip rule` writes it: "all" for any
+// address, a host prefix as its address.
+func PrefixArg(p netip.Prefix) string {
 	if !p.IsValid() || (p.Bits() == 0 && p.Addr().IsUnspecified()) {
 		return "all"
 	}
@@ -98,7 +100,9 @@ func prefixArg(p netip.Prefix) string {
 	return p.String()
 }
 
-func portArg(p *PortRange) string {
+// PortArg is a rule's port range as `ip rule` writes it: "22",
+// "1000-2000", or a start and mask "4096/0xf000".
+func PortArg(p *PortRange) string {
 	if p.Mask != 0 {
 		return fmt.Sprintf("%d/0x%x", p.Start, p.Mask)
 	}

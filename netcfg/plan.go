@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/nictab/nictab/internal/enum"
 )
 
 // ChangeAction says what a change does.
@@ -18,11 +20,11 @@ const (
 	ChangeReplace
 )
 
-var changeActions = enum[ChangeAction]{what: "change action", prefix: "action", names: map[ChangeAction]string{
+var changeActions = enum.Table[ChangeAction]{What: "change action", Prefix: "action", Names: map[ChangeAction]string{
 	ChangeAdd: "add", ChangeDelete: "delete", ChangeReplace: "replace",
 }}
 
-func (a ChangeAction) String() string { return changeActions.text(a) }
+func (a ChangeAction) String() string { return changeActions.Text(a) }
 
 // Mark is the one-character sign of a diff line.
 func (a ChangeAction) Mark() string {
@@ -37,7 +39,7 @@ func (a ChangeAction) Mark() string {
 
 func (a ChangeAction) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
 
-func (a *ChangeAction) UnmarshalText(b []byte) error { return changeActions.unmarshal(a, b) }
+func (a *ChangeAction) UnmarshalText(b []byte) error { return changeActions.Unmarshal(a, b) }
 
 // Object is one thing a change adds, deletes or replaces: exactly one field
 // is set.

@@ -53,6 +53,17 @@ func (s *State) HasTable(id uint32) bool {
 	return ok
 }
 
+// MarkComplete records that every route of table id is in s.Routes. It
+// gives s a Complete of its own, so a State copied from s (the guard's
+// rounds copy one) keeps the list it had.
+func (s *State) MarkComplete(id uint32) {
+	out := slices.Clone(s.Complete)
+	if i, ok := slices.BinarySearch(out, id); !ok {
+		out = slices.Insert(out, i, id)
+	}
+	s.Complete = out
+}
+
 // TableRoutes returns the routes read for table id, in the order read.
 func (s *State) TableRoutes(id uint32) []Route {
 	var out []Route

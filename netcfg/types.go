@@ -1,15 +1,17 @@
 // Package netcfg reads the live policy-routing state of a network namespace,
 // turns a person's intent into the concrete rules and routes it means,
-// plans the changes between the two, applies them through netlink and
-// simulates route lookups.
+// plans the changes between the two and applies them through netlink.
 //
 // The types in this file are plain values: they import no netlink, so the
-// planner, the resolver and the lookup simulator build and test anywhere.
+// planner, the resolver and the lookup simulator (netcfg/lookup) build and
+// test anywhere.
 package netcfg
 
 import (
 	"net/netip"
 	"strconv"
+
+	"github.com/nictab/nictab/internal/enum"
 )
 
 // Family is an address family. Its values are the IP versions so that they
@@ -84,22 +86,22 @@ const (
 	ScopeNowhere  Scope = 255
 )
 
-var scopes = enum[Scope]{what: "scope", names: map[Scope]string{
+var scopes = enum.Table[Scope]{What: "scope", Names: map[Scope]string{
 	ScopeUniverse: "global",
 	ScopeSite:     "site",
 	ScopeLink:     "link",
 	ScopeHost:     "host",
 	ScopeNowhere:  "nowhere",
-}, aliases: map[string]Scope{"universe": ScopeUniverse}, numbers: true, want: " (want global, site, link, host, nowhere or 0–255)"}
+}, Aliases: map[string]Scope{"universe": ScopeUniverse}, Numbers: true, Want: " (want global, site, link, host, nowhere or 0–255)"}
 
-func (s Scope) String() string { return scopes.text(s) }
+func (s Scope) String() string { return scopes.Text(s) }
 
 // ParseScope accepts the names `ip` prints and plain numbers.
-func ParseScope(s string) (Scope, error) { return scopes.parse(s) }
+func ParseScope(s string) (Scope, error) { return scopes.Parse(s) }
 
 func (s Scope) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
-func (s *Scope) UnmarshalText(b []byte) error { return scopes.unmarshal(s, b) }
+func (s *Scope) UnmarshalText(b []byte) error { return scopes.Unmarshal(s, b) }
 
 // RouteType is rtm_type.
 type RouteType uint8
@@ -118,20 +120,20 @@ const (
 	RouteNAT         RouteType = 10
 )
 
-var routeTypes = enum[RouteType]{what: "route type", names: map[RouteType]string{
+var routeTypes = enum.Table[RouteType]{What: "route type", Names: map[RouteType]string{
 	RouteUnspec: "unspec", RouteUnicast: "unicast", RouteLocal: "local", RouteBroadcast: "broadcast",
 	RouteAnycast: "anycast", RouteMulticast: "multicast", RouteBlackhole: "blackhole",
 	RouteUnreachable: "unreachable", RouteProhibit: "prohibit", RouteThrow: "throw", RouteNAT: "nat",
 }}
 
-func (t RouteType) String() string { return routeTypes.text(t) }
+func (t RouteType) String() string { return routeTypes.Text(t) }
 
 // ParseRouteType accepts the names `ip route` uses.
-func ParseRouteType(s string) (RouteType, error) { return routeTypes.parse(s) }
+func ParseRouteType(s string) (RouteType, error) { return routeTypes.Parse(s) }
 
 func (t RouteType) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
 
-func (t *RouteType) UnmarshalText(b []byte) error { return routeTypes.unmarshal(t, b) }
+func (t *RouteType) UnmarshalText(b []byte) error { return routeTypes.Unmarshal(t, b) }
 
 // RuleAction is the fib rule action (frh.action).
 type RuleAction uint8
@@ -150,7 +152,7 @@ const (
 	ActionNAT RuleAction = 10
 )
 
-var ruleActions = enum[RuleAction]{what: "rule action", names: map[RuleAction]string{
+var ruleActions = enum.Table[RuleAction]{What: "rule action", Names: map[RuleAction]string{
 	ActionUnspec:      "unspec",
 	ActionLookup:      "lookup",
 	ActionGoto:        "goto",
@@ -161,14 +163,14 @@ var ruleActions = enum[RuleAction]{what: "rule action", names: map[RuleAction]st
 	ActionNAT:         "nat",
 }}
 
-func (a RuleAction) String() string { return ruleActions.text(a) }
+func (a RuleAction) String() string { return ruleActions.Text(a) }
 
 // ParseRuleAction accepts the names `ip rule` uses.
-func ParseRuleAction(s string) (RuleAction, error) { return ruleActions.parse(s) }
+func ParseRuleAction(s string) (RuleAction, error) { return ruleActions.Parse(s) }
 
 func (a RuleAction) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
 
-func (a *RuleAction) UnmarshalText(b []byte) error { return ruleActions.unmarshal(a, b) }
+func (a *RuleAction) UnmarshalText(b []byte) error { return ruleActions.Unmarshal(a, b) }
 
 // Addr is an address configured on a link, with its prefix length
 // (192.168.10.2/24).

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/nictab/nictab/internal/sshsession"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/lookup"
 )
 
 // maxSockets caps the sockets the guard reads: beyond it they are
@@ -14,10 +16,10 @@ const maxSockets = 50_000
 
 // Guard traces the replies of the SSH connection c now and after the
 // proposal, with the lookup simulator.
-func (e *Engine) Guard(p *Proposal, c netcfg.SSHConn) (netcfg.Guard, error) {
+func (e *Engine) Guard(p *Proposal, c sshsession.Conn) (lookup.Guard, error) {
 	r, err := e.GuardPlan(p, &c)
 	if err != nil {
-		return netcfg.Guard{}, err
+		return lookup.Guard{}, err
 	}
 	return *r.SSH, nil
 }
@@ -27,34 +29,34 @@ func (e *Engine) Guard(p *Proposal, c netcfg.SSHConn) (netcfg.Guard, error) {
 // connected socket of the namespace, and every foreign rule. It starts
 // from the state the plan was made from and reads only what that lacks:
 // the default table and the tables rules reach, and of main and local the
-// routes the kernel names for the packets traced (see netcfg.RunGuard).
+// routes the kernel names for the packets traced (see lookup.RunGuard).
 // With no session, no connection and no foreign rule it reads nothing.
-func (e *Engine) GuardPlan(p *Proposal, c *netcfg.SSHConn) (netcfg.GuardReport, error) {
+func (e *Engine) GuardPlan(p *Proposal, c *sshsession.Conn) (lookup.GuardReport, error) {
 	k, err := e.cfg.Open()
 	if err != nil {
-		return netcfg.GuardReport{}, err
+		return lookup.GuardReport{}, err
 	}
 	defer k.Close()
 	before := p.Live
 	var sockets []netcfg.Socket
 	total := 0
-	if sr, ok := k.(netcfg.SocketReader); ok {
+	if sr, ok := k.(lookup.SocketReader); ok {
 		sockets, total, err = sr.Sockets(maxSockets)
 		if err != nil {
-			return netcfg.GuardReport{}, fmt.Errorf("list the namespace's connections: %w", err)
+			return lookup.GuardReport{}, fmt.Errorf("list the namespace's connections: %w", err)
 		}
 	}
-	if c == nil && len(sockets) == 0 && !netcfg.HasForeignRules(&before) {
+	if c == nil && len(sockets) == 0 && !lookup.HasForeignRules(&before) {
 		// Nothing to trace: no session, no connection, no other
 		// program's rule.
-		return netcfg.GuardReport{Flows: netcfg.FlowGuard{Moved: []netcfg.MovedFlow{}, Shadowed: []netcfg.ShadowedRule{}}, Main: "none"}, nil
+		return lookup.GuardReport{Flows: lookup.FlowGuard{Moved: []lookup.MovedFlow{}, Shadowed: []lookup.ShadowedRule{}}, Main: "none"}, nil
 	}
 	// The tables read below are appended to a copy: the proposal's live
 	// state is what the apply's stale check compares with. Made only
 	// here, it costs nothing when there is nothing to trace (100k routes:
 	// 25 MB).
 	before.Routes = slices.Clone(p.Live.Routes)
-	oracle, _ := k.(netcfg.RouteOracle)
+	oracle, _ := k.(lookup.RouteOracle)
 	var need []uint32
 	for _, t := range append(append(before.RuleTables(), netcfg.TableLocal, netcfg.TableDefault), p.Plan.Tables...) {
 		// Main and local come from the oracle where there is one.
@@ -67,19 +69,19 @@ func (e *Engine) GuardPlan(p *Proposal, c *netcfg.SSHConn) (netcfg.GuardReport, 
 	}
 	for _, t := range need {
 		if err := netcfg.ReadTable(k, &before, t); err != nil {
-			return netcfg.GuardReport{}, fmt.Errorf("read table %d to trace through it: %w", t, err)
+			return lookup.GuardReport{}, fmt.Errorf("read table %d to trace through it: %w", t, err)
 		}
 	}
-	in := netcfg.GuardRun{Before: before, Plan: p.Plan, SSH: c, Flows: netcfg.DefaultFlowOptions, Oracle: oracle,
+	in := lookup.GuardRun{Before: before, Plan: p.Plan, SSH: c, Flows: lookup.DefaultFlowOptions, Oracle: oracle,
 		Sockets: sockets, SocketTotal: total,
 		ReadTable: func(id uint32) ([]netcfg.Route, error) {
 			var s netcfg.State
 			err := netcfg.ReadTable(k, &s, id)
 			return s.Routes, err
 		}}
-	r, err := netcfg.RunGuard(in)
+	r, err := lookup.RunGuard(in)
 	if err != nil {
-		return netcfg.GuardReport{}, err
+		return lookup.GuardReport{}, err
 	}
 	if c != nil && r.SSH == nil {
 		return r, errors.New("the SSH guard gave no verdict")

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/lookup"
 )
 
 // Backend is everything the terminal UI asks of the rest of nictab. The UI
@@ -120,7 +121,7 @@ type Proposal struct {
 	SSH *SSHCheck
 	// Flows are the other live connections and the foreign rules the
 	// plan moves; nil when they were not looked at.
-	Flows *netcfg.FlowGuard
+	Flows *lookup.FlowGuard
 	// RollbackTo is the snapshot a rollback proposal returns to.
 	RollbackTo string
 	// Handle is the backend's own value for this proposal.

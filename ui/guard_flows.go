@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/lookup"
 )
 
 // FlowLines are the live connections and foreign rules a plan moves, as
@@ -14,7 +15,7 @@ import (
 // goes now and after, and the foreign rules the plan's new rules now
 // precede. The SSH session comes first, in the loudest style. Nothing
 // when nothing moves.
-func FlowLines(f *netcfg.FlowGuard, names *netcfg.Names, width, detail int, st Styles) []string {
+func FlowLines(f *lookup.FlowGuard, names *netcfg.Names, width, detail int, st Styles) []string {
 	if f == nil {
 		return nil
 	}
@@ -29,7 +30,7 @@ func FlowLines(f *netcfg.FlowGuard, names *netcfg.Names, width, detail int, st S
 			}
 		}
 	}
-	var moved, same []*netcfg.MovedFlow
+	var moved, same []*lookup.MovedFlow
 	for i := range f.Moved {
 		if f.Moved[i].SameWay {
 			same = append(same, &f.Moved[i])
@@ -94,7 +95,7 @@ func FlowLines(f *netcfg.FlowGuard, names *netcfg.Names, width, detail int, st S
 
 // flowName is a moved flow in the summary: its endpoint, marked when it
 // is the session or stands for several sockets.
-func flowName(m *netcfg.MovedFlow) string {
+func flowName(m *lookup.MovedFlow) string {
 	s := FlowEndpoint(m)
 	if m.IPProto == netcfg.ProtoUDP {
 		s += "/udp"
@@ -118,7 +119,7 @@ func protoWord(p uint8) string {
 }
 
 // flowNames lists the first few flows of a summary.
-func flowNames(fs []*netcfg.MovedFlow) string {
+func flowNames(fs []*lookup.MovedFlow) string {
 	var ends []string
 	for i, m := range fs {
 		if i == 4 {

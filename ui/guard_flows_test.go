@@ -6,10 +6,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nictab/nictab/internal/sshsession"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/lookup"
 )
 
-func movedFlow(remote string, session, same bool, count int) netcfg.MovedFlow {
+func movedFlow(remote string, session, same bool, count int) lookup.MovedFlow {
 	prio := uint32(1000)
 	local := "192.168.10.2:40000"
 	if session {
@@ -17,18 +19,18 @@ func movedFlow(remote string, session, same bool, count int) netcfg.MovedFlow {
 	}
 	rule := netcfg.NewRule()
 	rule.Family, rule.Priority, rule.From, rule.Table = netcfg.V4, prio, netip.MustParsePrefix("192.168.10.2/32"), 13
-	return netcfg.MovedFlow{IPProto: netcfg.ProtoTCP, Local: netip.MustParseAddrPort(local), Remote: netip.MustParseAddrPort(remote),
+	return lookup.MovedFlow{IPProto: netcfg.ProtoTCP, Local: netip.MustParseAddrPort(local), Remote: netip.MustParseAddrPort(remote),
 		Count: count, Session: session, SameWay: same,
-		Before: netcfg.Hop{Verdict: netcfg.VerdictRouted, Dev: "ts0", Table: 52},
-		After:  netcfg.Hop{Verdict: netcfg.VerdictRouted, Dev: "eno1", Gateway: netip.MustParseAddr("192.168.10.1"), Table: 13, Rule: &prio},
-		Why:    netcfg.PathCause{Kind: netcfg.CauseRule, Rule: &rule, Table: 13, Verdict: netcfg.VerdictRouted}}
+		Before: lookup.Hop{Verdict: lookup.VerdictRouted, Dev: "ts0", Table: 52},
+		After:  lookup.Hop{Verdict: lookup.VerdictRouted, Dev: "eno1", Gateway: netip.MustParseAddr("192.168.10.1"), Table: 13, Rule: &prio},
+		Why:    lookup.PathCause{Kind: lookup.CauseRule, Rule: &rule, Table: 13, Verdict: lookup.VerdictRouted}}
 }
 
 // TestFlowLines: the session leads in the loudest style, groups show
 // their count, detail stops at its cap with "and N more", and flows that
 // only change table are summed up apart.
 func TestFlowLines(t *testing.T) {
-	f := &netcfg.FlowGuard{Moved: []netcfg.MovedFlow{movedFlow("192.168.30.5:51000", true, false, 1)}, MovedSockets: 1}
+	f := &lookup.FlowGuard{Moved: []lookup.MovedFlow{movedFlow("192.168.30.5:51000", true, false, 1)}, MovedSockets: 1}
 	for i := range 5 {
 		f.Moved = append(f.Moved, movedFlow(fmt.Sprintf("100.88.1.%d:443", i+1), false, false, 3))
 		f.MovedSockets += 3
@@ -37,8 +39,8 @@ func TestFlowLines(t *testing.T) {
 	foreign, by := netcfg.NewRule(), netcfg.NewRule()
 	foreign.Family, foreign.Priority, foreign.Table = netcfg.V4, 5270, 52
 	by.Family, by.Priority, by.Table = netcfg.V4, 1000, 13
-	f.Shadowed = []netcfg.ShadowedRule{{Rule: foreign, By: by, Packet: netcfg.Packet{Src: netip.MustParseAddr("192.168.10.2"), Dst: netip.MustParseAddr("100.64.0.1")},
-		Before: netcfg.Hop{Verdict: netcfg.VerdictRouted, Dev: "ts0", Table: 52}, After: netcfg.Hop{Verdict: netcfg.VerdictRouted, Dev: "eno1", Table: 13}}}
+	f.Shadowed = []lookup.ShadowedRule{{Rule: foreign, By: by, Packet: netcfg.Packet{Src: netip.MustParseAddr("192.168.10.2"), Dst: netip.MustParseAddr("100.64.0.1")},
+		Before: lookup.Hop{Verdict: lookup.VerdictRouted, Dev: "ts0", Table: 52}, After: lookup.Hop{Verdict: lookup.VerdictRouted, Dev: "eno1", Table: 13}}}
 	names := netcfg.Names{}
 	st := PlainStyles()
 	lines := FlowLines(f, &names, 200, 2, st)
@@ -59,7 +61,7 @@ func TestFlowLines(t *testing.T) {
 	if !strings.HasPrefix(lines[0], st.Danger.Render(" MOVES")) {
 		t.Errorf("the session's line is not the first and loudest: %q", lines[0])
 	}
-	if got := FlowLines(&netcfg.FlowGuard{}, &names, 80, 2, st); len(got) != 0 {
+	if got := FlowLines(&lookup.FlowGuard{}, &names, 80, 2, st); len(got) != 0 {
 		t.Errorf("nothing moved, yet: %q", got)
 	}
 }
@@ -67,7 +69,7 @@ func TestFlowLines(t *testing.T) {
 // TestPreviewHeaderShowsFlows: the TUI's preview names the moved
 // connections under the plan's counts, two at most, the session first.
 func TestPreviewHeaderShowsFlows(t *testing.T) {
-	f := &netcfg.FlowGuard{Moved: []netcfg.MovedFlow{movedFlow("192.168.30.5:51000", true, false, 1)}, MovedSockets: 1}
+	f := &lookup.FlowGuard{Moved: []lookup.MovedFlow{movedFlow("192.168.30.5:51000", true, false, 1)}, MovedSockets: 1}
 	for i := range 3 {
 		f.Moved = append(f.Moved, movedFlow(fmt.Sprintf("100.88.1.%d:443", i+1), false, false, 1))
 		f.MovedSockets++
@@ -96,22 +98,22 @@ func TestGuardTextEscapedOnce(t *testing.T) {
 	m.After.Dev = evil
 	m.Why.Rule.IIF = evil
 	route := netcfg.Route{Table: 13, Type: netcfg.RouteUnicast, Dst: netip.MustParsePrefix("0.0.0.0/0"), Dev: evil}
-	shadow := netcfg.ShadowedRule{Rule: *m.Why.Rule, By: *m.Why.Rule,
+	shadow := lookup.ShadowedRule{Rule: *m.Why.Rule, By: *m.Why.Rule,
 		Packet: netcfg.Packet{Src: netip.MustParseAddr("192.168.10.2"), Dst: netip.MustParseAddr("100.64.0.1"), OIF: evil},
-		Before: netcfg.Hop{Verdict: netcfg.VerdictRouted, Dev: "ts0", Table: 52}, After: netcfg.Hop{Verdict: netcfg.VerdictRouted, Dev: evil, Table: 13}}
-	f := &netcfg.FlowGuard{Moved: []netcfg.MovedFlow{m}, MovedSockets: 1, Shadowed: []netcfg.ShadowedRule{shadow}}
+		Before: lookup.Hop{Verdict: lookup.VerdictRouted, Dev: "ts0", Table: 52}, After: lookup.Hop{Verdict: lookup.VerdictRouted, Dev: evil, Table: 13}}
+	f := &lookup.FlowGuard{Moved: []lookup.MovedFlow{m}, MovedSockets: 1, Shadowed: []lookup.ShadowedRule{shadow}}
 	routeFlow := movedFlow("100.88.1.1:443", false, false, 1)
-	routeFlow.Why = netcfg.PathCause{Kind: netcfg.CauseRoute, Route: &route, Table: 13, Verdict: netcfg.VerdictRouted}
+	routeFlow.Why = lookup.PathCause{Kind: lookup.CauseRoute, Route: &route, Table: 13, Verdict: lookup.VerdictRouted}
 	f.Moved = append(f.Moved, routeFlow)
 	names := netcfg.Names{}
 	st := PlainStyles()
 
-	conn, _ := netcfg.ParseSSHConn("203.0.113.5 51234 192.168.10.2 22")
-	g := netcfg.Guard{Conn: conn, Status: netcfg.GuardMoved,
-		Before: netcfg.Path{Verdict: netcfg.VerdictRouted, Dev: "eno1"},
-		After:  netcfg.Path{Verdict: netcfg.VerdictRouted, Dev: evil, Table: 13, Route: &route, Reason: "whose route takes it out of " + evil}}
-	undetermined := netcfg.Guard{Conn: conn, Status: netcfg.GuardUndetermined, Before: g.Before,
-		After: netcfg.Path{Verdict: netcfg.VerdictUndetermined, Reason: "rule iif " + evil + " cannot be decided"}}
+	conn, _ := sshsession.ParseConn("203.0.113.5 51234 192.168.10.2 22")
+	g := lookup.Guard{Conn: conn, Status: lookup.GuardMoved,
+		Before: lookup.Path{Verdict: lookup.VerdictRouted, Dev: "eno1"},
+		After:  lookup.Path{Verdict: lookup.VerdictRouted, Dev: evil, Table: 13, Route: &route, Reason: "whose route takes it out of " + evil}}
+	undetermined := lookup.Guard{Conn: conn, Status: lookup.GuardUndetermined, Before: g.Before,
+		After: lookup.Path{Verdict: lookup.VerdictUndetermined, Reason: "rule iif " + evil + " cannot be decided"}}
 
 	views := map[string]string{
 		"flows":        strings.Join(FlowLines(f, &names, 400, 10, st), "\n"),

@@ -3,7 +3,9 @@ package ui
 import (
 	"net/netip"
 
+	"github.com/nictab/nictab/internal/sshsession"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/lookup"
 )
 
 // The guard in the JSON documents of `plan --json` and `apply --json`:
@@ -13,10 +15,10 @@ import (
 
 // GuardJSON is the SSH guard's verdict in a JSON document.
 type GuardJSON struct {
-	Conn       netcfg.SSHConn     `json:"connection"`
-	Status     netcfg.GuardStatus `json:"status"`
-	Before     netcfg.Path        `json:"before"`
-	After      netcfg.Path        `json:"after"`
+	Conn       sshsession.Conn    `json:"connection"`
+	Status     lookup.GuardStatus `json:"status"`
+	Before     lookup.Path        `json:"before"`
+	After      lookup.Path        `json:"after"`
 	Cause      string             `json:"cause,omitempty"`
 	CauseRule  *netcfg.Rule       `json:"cause_rule,omitempty"`
 	CauseRoute *netcfg.Route      `json:"cause_route,omitempty"`
@@ -24,7 +26,7 @@ type GuardJSON struct {
 }
 
 // NewGuardJSON is g as a JSON document carries it; nil for nil.
-func NewGuardJSON(g *netcfg.Guard) *GuardJSON {
+func NewGuardJSON(g *lookup.Guard) *GuardJSON {
 	if g == nil {
 		return nil
 	}
@@ -54,8 +56,8 @@ type MovedJSON struct {
 	Session bool           `json:"session,omitempty"`
 	SSH     bool           `json:"ssh,omitempty"`
 	SameWay bool           `json:"same_way,omitempty"`
-	Before  netcfg.Hop     `json:"before"`
-	After   netcfg.Hop     `json:"after"`
+	Before  lookup.Hop     `json:"before"`
+	After   lookup.Hop     `json:"after"`
 	Cause   string         `json:"cause"`
 }
 
@@ -64,14 +66,14 @@ type ShadowedJSON struct {
 	Rule    netcfg.Rule   `json:"rule"`
 	By      netcfg.Rule   `json:"by"`
 	Packet  netcfg.Packet `json:"packet"`
-	Before  netcfg.Hop    `json:"before"`
-	After   netcfg.Hop    `json:"after"`
+	Before  lookup.Hop    `json:"before"`
+	After   lookup.Hop    `json:"after"`
 	Message string        `json:"message"`
 }
 
 // NewFlowsJSON is f as a JSON document carries it; nil for nil. Lists
 // that are nil stay null.
-func NewFlowsJSON(f *netcfg.FlowGuard) *FlowsJSON {
+func NewFlowsJSON(f *lookup.FlowGuard) *FlowsJSON {
 	if f == nil {
 		return nil
 	}

@@ -7,7 +7,9 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/nictab/nictab/internal/sshsession"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/lookup"
 )
 
 // topKeys are the keys of a JSON object, in order.
@@ -37,8 +39,8 @@ func topKeys(t *testing.T, v any) []string {
 func TestGuardJSONKeepsItsFields(t *testing.T) {
 	rule := netcfg.NewRule()
 	rule.Family, rule.Priority, rule.From, rule.Table = netcfg.V4, 1000, netip.MustParsePrefix("192.168.10.2/32"), 13
-	g := &netcfg.Guard{Conn: netcfg.SSHConn{Client: netip.MustParseAddrPort("203.0.113.5:51234")}, Status: netcfg.GuardMoved,
-		Before: netcfg.Path{Verdict: netcfg.VerdictRouted, Dev: "enp2s0"}, After: netcfg.Path{Verdict: netcfg.VerdictRouted, Dev: "eno1", Rule: &rule, Table: 13},
+	g := &lookup.Guard{Conn: sshsession.Conn{Client: netip.MustParseAddrPort("203.0.113.5:51234")}, Status: lookup.GuardMoved,
+		Before: lookup.Path{Verdict: lookup.VerdictRouted, Dev: "enp2s0"}, After: lookup.Path{Verdict: lookup.VerdictRouted, Dev: "eno1", Rule: &rule, Table: 13},
 		CauseRule: &rule}
 	doc := NewGuardJSON(g)
 	if want := []string{"connection", "status", "before", "after", "cause", "cause_rule", "message"}; !slices.Equal(topKeys(t, doc), want) {
@@ -48,8 +50,8 @@ func TestGuardJSONKeepsItsFields(t *testing.T) {
 		doc.Message != "this change moves the SSH session: replies to 203.0.113.5 would leave through eno1 instead of through enp2s0: "+doc.Cause {
 		t.Errorf("cause %q\nmessage %q", doc.Cause, doc.Message)
 	}
-	f := &netcfg.FlowGuard{Sockets: 3, Read: 2, Flows: 2, Traced: 2, Moved: []netcfg.MovedFlow{{Why: netcfg.PathCause{Kind: netcfg.CauseRule, Rule: &rule}}},
-		Shadowed: []netcfg.ShadowedRule{{Rule: rule, By: rule}}}
+	f := &lookup.FlowGuard{Sockets: 3, Read: 2, Flows: 2, Traced: 2, Moved: []lookup.MovedFlow{{Why: lookup.PathCause{Kind: lookup.CauseRule, Rule: &rule}}},
+		Shadowed: []lookup.ShadowedRule{{Rule: rule, By: rule}}}
 	fd := NewFlowsJSON(f)
 	if want := []string{"sockets", "read", "flows", "traced", "moved", "moved_sockets", "shadowed", "note"}; !slices.Equal(topKeys(t, fd), want) {
 		t.Errorf("flows keys %v, want %v", topKeys(t, fd), want)
@@ -63,7 +65,7 @@ func TestGuardJSONKeepsItsFields(t *testing.T) {
 	if fd.Note != "2 of 3 sockets were read" || fd.Moved[0].Cause != "rule 1000: from 192.168.10.2 lookup 13" {
 		t.Errorf("note %q, cause %q", fd.Note, fd.Moved[0].Cause)
 	}
-	if b, _ := json.Marshal(NewFlowsJSON(&netcfg.FlowGuard{})); !bytes.Contains(b, []byte(`"moved":null`)) {
+	if b, _ := json.Marshal(NewFlowsJSON(&lookup.FlowGuard{})); !bytes.Contains(b, []byte(`"moved":null`)) {
 		t.Errorf("a nil list is no longer null: %s", b)
 	}
 }

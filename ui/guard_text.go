@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/lookup"
 )
 
 // The guard's wording. netcfg's Guard and FlowGuard carry what was found
@@ -19,21 +20,21 @@ import (
 // terminal escapes it there, once.
 
 // GuardMessage is the SSH guard's verdict in a sentence or two.
-func GuardMessage(g *netcfg.Guard) string {
+func GuardMessage(g *lookup.Guard) string {
 	client := g.Conn.Client.Addr().WithZone("")
 	switch g.Status {
-	case netcfg.GuardUnknown:
+	case lookup.GuardUnknown:
 		if g.TraceError != "" {
 			return fmt.Sprintf("the path to the SSH client %s cannot be traced: %s", client, g.TraceError)
 		}
 		return fmt.Sprintf("the simulator finds no path to the SSH client %s even now (%s), so it cannot judge this change", client, g.Before.Reason)
-	case netcfg.GuardUndetermined:
+	case lookup.GuardUndetermined:
 		return fmt.Sprintf("the path of replies to the SSH client %s cannot be determined, so this change may cut the session: %s", client, g.Undetermined().Reason)
-	case netcfg.GuardSafe:
+	case lookup.GuardSafe:
 		return fmt.Sprintf("replies to the SSH client %s keep leaving %s", client, replyHop(&g.After, false)) + incomplete(g)
 	}
 	src := g.Before.Src != g.After.Src
-	if g.Status == netcfg.GuardBroken {
+	if g.Status == lookup.GuardBroken {
 		return fmt.Sprintf("this change cuts the SSH session: replies to %s, which now leave %s, would have no way out (%s): %s", client, replyHop(&g.Before, src), g.After.Verdict, GuardCause(g)) + incomplete(g)
 	}
 	return fmt.Sprintf("this change moves the SSH session: replies to %s would leave %s instead of %s: %s", client, replyHop(&g.After, src), replyHop(&g.Before, src), GuardCause(g)) + incomplete(g)
@@ -42,37 +43,37 @@ func GuardMessage(g *netcfg.Guard) string {
 // GuardCause names what moves or breaks the session's path: the rule that
 // now decides, or the route that now wins; for an undetermined path, why
 // it cannot be decided. "" when the path neither moves nor breaks.
-func GuardCause(g *netcfg.Guard) string {
+func GuardCause(g *lookup.Guard) string {
 	switch g.Status {
-	case netcfg.GuardUndetermined:
+	case lookup.GuardUndetermined:
 		return g.Undetermined().Reason
-	case netcfg.GuardMoved, netcfg.GuardBroken:
+	case lookup.GuardMoved, lookup.GuardBroken:
 	default:
 		return ""
 	}
-	c := netcfg.CauseOf(&g.Before, &g.After)
+	c := lookup.CauseOf(&g.Before, &g.After)
 	names := &g.Names
 	switch c.Kind {
-	case netcfg.CauseRule:
+	case lookup.CauseRule:
 		was := "no rule matched before"
 		if c.WasRule != nil {
 			was = "before: rule " + ruleText(c.WasRule)
 		}
 		return fmt.Sprintf("rule %s now matches and %s (%s)", ruleText(c.Rule), causeDeed(&c, names), was)
-	case netcfg.CauseRoute:
+	case lookup.CauseRoute:
 		was := ""
 		if c.WasRoute != nil {
 			was = fmt.Sprintf(" (before: %s)", shortRoute(c.WasRoute))
 		}
 		return fmt.Sprintf("route %s now wins in table %s%s", shortRoute(c.Route), names.TableLabel(c.Table), was)
-	case netcfg.CauseNoRule:
+	case lookup.CauseNoRule:
 		return fmt.Sprintf("no rule leads to a route any more; before, rule %s sent them to %s", ruleText(c.WasRule), routeOrNothing(c.WasRoute))
 	}
 	return c.Reason
 }
 
 // incomplete warns that a verdict rests on tables not read in full.
-func incomplete(g *netcfg.Guard) string {
+func incomplete(g *lookup.Guard) string {
 	if missing := g.Missing(); len(missing) > 0 {
 		return fmt.Sprintf(" (tables %v were not read in full, so this may be wrong)", missing)
 	}
@@ -81,7 +82,7 @@ func incomplete(g *netcfg.Guard) string {
 
 // replyHop is where a delivered path leaves: "through eno1 via
 // 192.168.10.1", with the source when it matters.
-func replyHop(p *netcfg.Path, src bool) string {
+func replyHop(p *lookup.Path, src bool) string {
 	s := "through " + p.Dev
 	if p.Gateway.IsValid() {
 		s += " via " + p.Gateway.String()
@@ -93,13 +94,13 @@ func replyHop(p *netcfg.Path, src bool) string {
 }
 
 // causeDeed says what the deciding rule of a path does with the packets.
-func causeDeed(c *netcfg.PathCause, names *netcfg.Names) string {
+func causeDeed(c *lookup.PathCause, names *netcfg.Names) string {
 	switch {
 	case c.Route != nil && c.Verdict.Delivered():
 		return fmt.Sprintf("sends them to table %s (%s)", names.TableLabel(c.Table), shortRoute(c.Route))
 	case c.Route != nil:
 		return fmt.Sprintf("sends them to table %s, where %s refuses them", names.TableLabel(c.Table), shortRoute(c.Route))
-	case c.Verdict == netcfg.VerdictBlackhole:
+	case c.Verdict == lookup.VerdictBlackhole:
 		return "drops them"
 	}
 	return "refuses them"
@@ -151,14 +152,14 @@ func routeOrNothing(r *netcfg.Route) string {
 // FlowCause names, shortly, what sends a flow elsewhere: the rule that
 // now decides, or the route that now wins; names are the tables' names
 // after the change.
-func FlowCause(m *netcfg.MovedFlow, names *netcfg.Names) string {
+func FlowCause(m *lookup.MovedFlow, names *netcfg.Names) string {
 	c := &m.Why
 	switch c.Kind {
-	case netcfg.CauseRule:
+	case lookup.CauseRule:
 		return "rule " + ruleText(c.Rule)
-	case netcfg.CauseRoute:
+	case lookup.CauseRoute:
 		return fmt.Sprintf("route %s in table %s", shortRoute(c.Route), names.TableLabel(c.Table))
-	case netcfg.CauseNoRule:
+	case lookup.CauseNoRule:
 		return "no rule leads to a route"
 	}
 	return c.Reason
@@ -168,14 +169,14 @@ func FlowCause(m *netcfg.MovedFlow, names *netcfg.Names) string {
 // "rule 1000 now precedes rule 5270 (table 52) for from 192.168.10.2 to
 // 100.64.0.1: it leaves …"; before and after are the tables' names before
 // and after the change.
-func ShadowedText(s *netcfg.ShadowedRule, before, after *netcfg.Names) string {
+func ShadowedText(s *lookup.ShadowedRule, before, after *netcfg.Names) string {
 	return fmt.Sprintf("rule %d now precedes rule %d (%s) for %s: it leaves %s instead of %s",
 		s.By.Priority, s.Rule.Priority, ruleDeed(&s.Rule, after), probeText(&s.Packet), HopText(s.After, after), HopText(s.Before, before))
 }
 
 // FlowNote says what the flow guard left out, or why it could trace
 // nothing; "" when it traced everything.
-func FlowNote(f *netcfg.FlowGuard) string {
+func FlowNote(f *lookup.FlowGuard) string {
 	var left []string
 	if f.Error != "" {
 		left = append(left, "the live connections cannot be traced: "+f.Error)
@@ -246,12 +247,12 @@ func ipprotoName(p uint8) string {
 
 // HopText is where a hop leaves, as a person reads it: "tailscale0
 // (table 52)", "eno1 via 192.168.10.1 (table 13)", "unreachable".
-func HopText(h netcfg.Hop, names *netcfg.Names) string {
+func HopText(h lookup.Hop, names *netcfg.Names) string {
 	if !h.Verdict.Delivered() {
 		return h.Verdict.String()
 	}
 	s := h.Dev
-	if h.Verdict == netcfg.VerdictLocal {
+	if h.Verdict == lookup.VerdictLocal {
 		s = "this host"
 	}
 	if h.Gateway.IsValid() {
@@ -267,7 +268,7 @@ func HopText(h netcfg.Hop, names *netcfg.Names) string {
 // address with the service's port, the lower of the two: "192.168.30.5:22"
 // for an SSH login from 192.168.30.5, "100.88.1.7:443" for a connection
 // to a web server.
-func FlowEndpoint(f *netcfg.MovedFlow) string {
+func FlowEndpoint(f *lookup.MovedFlow) string {
 	port := f.Remote.Port()
 	if l := f.Local.Port(); l != 0 && (port == 0 || l < port) {
 		port = l

@@ -8,13 +8,14 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/lookup"
 )
 
 // TraceCompare is a packet's path now and after a plan, and the stable
 // JSON of `nictab trace --planned --json`.
 type TraceCompare struct {
-	Now     netcfg.Path `json:"now"`
-	Planned netcfg.Path `json:"planned"`
+	Now     lookup.Path `json:"now"`
+	Planned lookup.Path `json:"planned"`
 	// Changed is set when the packet goes another way after the plan:
 	// another verdict, device, gateway or source.
 	Changed bool `json:"changed"`
@@ -23,7 +24,7 @@ type TraceCompare struct {
 }
 
 // CompareTraces compares the path of one packet now and after a plan.
-func CompareTraces(now, planned netcfg.Path) TraceCompare {
+func CompareTraces(now, planned lookup.Path) TraceCompare {
 	c := TraceCompare{Now: now, Planned: planned}
 	c.Changed = now.Verdict != planned.Verdict || now.Errno != planned.Errno || now.Dev != planned.Dev ||
 		now.Gateway != planned.Gateway || now.Src != planned.Src
@@ -38,7 +39,7 @@ func CompareTraces(now, planned netcfg.Path) TraceCompare {
 	return c
 }
 
-func sameDecision(a, b *netcfg.Path) bool {
+func sameDecision(a, b *lookup.Path) bool {
 	switch {
 	case (a.Rule == nil) != (b.Rule == nil), (a.Route == nil) != (b.Route == nil):
 		return false
@@ -56,20 +57,20 @@ func sameDecision(a, b *netcfg.Path) bool {
 // outcomeText says where a path goes: "leaves through eno1 via
 // 192.168.10.1", "is for this host", "is dropped (blackhole, Invalid
 // argument)".
-func outcomeText(p *netcfg.Path) string {
+func outcomeText(p *lookup.Path) string {
 	switch p.Verdict {
-	case netcfg.VerdictRouted:
+	case lookup.VerdictRouted:
 		return "leaves " + hopText(p)
-	case netcfg.VerdictLocal:
+	case lookup.VerdictLocal:
 		return "is for this host"
-	case netcfg.VerdictBroadcast:
+	case lookup.VerdictBroadcast:
 		return "is a broadcast on " + p.Dev
 	}
 	return "is " + fateText(p)
 }
 
 // hopText is the way out of a routed path: "through eno1 via 192.168.10.1".
-func hopText(p *netcfg.Path) string {
+func hopText(p *lookup.Path) string {
 	s := "through " + p.Dev
 	if p.Gateway.IsValid() {
 		s += " via " + p.Gateway.String()
@@ -79,16 +80,16 @@ func hopText(p *netcfg.Path) string {
 
 // fateText is what happens to a packet that is not delivered: "dropped
 // (blackhole: Invalid argument)".
-func fateText(p *netcfg.Path) string {
-	what := map[netcfg.Verdict]string{
-		netcfg.VerdictBlackhole:   "dropped (blackhole",
-		netcfg.VerdictUnreachable: "refused (unreachable",
-		netcfg.VerdictProhibit:    "refused (prohibited",
-		netcfg.VerdictNoRoute:     "without a route (",
-		netcfg.VerdictRefused:     "refused (",
-		netcfg.VerdictLoop:        "caught in a rule loop (",
+func fateText(p *lookup.Path) string {
+	what := map[lookup.Verdict]string{
+		lookup.VerdictBlackhole:   "dropped (blackhole",
+		lookup.VerdictUnreachable: "refused (unreachable",
+		lookup.VerdictProhibit:    "refused (prohibited",
+		lookup.VerdictNoRoute:     "without a route (",
+		lookup.VerdictRefused:     "refused (",
+		lookup.VerdictLoop:        "caught in a rule loop (",
 	}[p.Verdict]
-	if p.Verdict == netcfg.VerdictUndetermined {
+	if p.Verdict == lookup.VerdictUndetermined {
 		return "undetermined: nictab does not guess (see below)"
 	}
 	if what == "" {
@@ -102,7 +103,7 @@ func fateText(p *netcfg.Path) string {
 
 // packetText is the packet as a heading: "8.8.8.8 from 192.168.10.2, sent
 // by this host (IPv4, udp dport 53)".
-func packetText(p *netcfg.Path) string {
+func packetText(p *lookup.Path) string {
 	pk := p.Packet
 	var b strings.Builder
 	b.WriteString(pk.Dst.String())
@@ -155,7 +156,7 @@ func protoLabel(p uint8) string {
 }
 
 // stepText is what one rule did, as the RESULT column says it.
-func stepText(s *netcfg.Step, names *netcfg.Names, st Styles) string {
+func stepText(s *lookup.Step, names *netcfg.Names, st Styles) string {
 	table := ""
 	if s.Table != 0 {
 		table = "table " + names.TableLabel(s.Table)
@@ -169,21 +170,21 @@ func stepText(s *netcfg.Step, names *netcfg.Names, st Styles) string {
 		partial = st.Warning.Render(" (table not read in full)")
 	}
 	switch s.Result {
-	case netcfg.StepNoMatch:
+	case lookup.StepNoMatch:
 		return st.Muted.Render("no match: " + netcfg.SafeText(s.Why))
-	case netcfg.StepGoto:
+	case lookup.StepGoto:
 		return fmt.Sprintf("goto %d", s.Rule.Goto)
-	case netcfg.StepGotoUnresolved:
+	case lookup.StepGotoUnresolved:
 		return st.Muted.Render(fmt.Sprintf("goto %d: no rule there, next rule", s.Rule.Goto))
-	case netcfg.StepNop:
+	case lookup.StepNop:
 		return st.Muted.Render("nop")
-	case netcfg.StepNoRoute:
+	case lookup.StepNoRoute:
 		return st.Muted.Render(table+": no route, next rule") + partial
-	case netcfg.StepThrow:
+	case lookup.StepThrow:
 		return st.Muted.Render(table+": "+route+", next rule") + partial
-	case netcfg.StepSuppressed:
+	case lookup.StepSuppressed:
 		return st.Muted.Render(table+": "+route+" suppressed ("+suppressText(s)+"), next rule") + partial
-	case netcfg.StepLoop:
+	case lookup.StepLoop:
 		return st.Danger.Render("goto " + strconv.FormatUint(uint64(s.Rule.Goto), 10) + " jumps backwards: a loop")
 	}
 	if s.Route != nil {
@@ -192,7 +193,7 @@ func stepText(s *netcfg.Step, names *netcfg.Names, st Styles) string {
 	return st.Title.Render(s.Rule.Action.String())
 }
 
-func suppressText(s *netcfg.Step) string {
+func suppressText(s *lookup.Step) string {
 	if s.Rule.SuppressPrefixLen >= 0 && s.Route != nil && s.Route.Dst.Bits() <= s.Rule.SuppressPrefixLen {
 		return fmt.Sprintf("/%d ≤ suppress_prefixlength %d", s.Route.Dst.Bits(), s.Rule.SuppressPrefixLen)
 	}
@@ -200,12 +201,12 @@ func suppressText(s *netcfg.Step) string {
 }
 
 // renderSteps lays out the rules tried, the deciding one marked.
-func renderSteps(p *netcfg.Path, names *netcfg.Names, st Styles) string {
+func renderSteps(p *lookup.Path, names *netcfg.Names, st Styles) string {
 	var rows [][]string
 	for i := range p.Steps {
 		s := &p.Steps[i]
 		mark := " "
-		if s.Result == netcfg.StepDecided || s.Result == netcfg.StepLoop {
+		if s.Result == lookup.StepDecided || s.Result == lookup.StepLoop {
 			mark = "→"
 		}
 		rows = append(rows, []string{mark, strconv.FormatUint(uint64(s.Rule.Priority), 10),
@@ -219,7 +220,7 @@ func renderSteps(p *netcfg.Path, names *netcfg.Names, st Styles) string {
 
 // summaryRows are the lines under "Path": the rule, table and route that
 // decided, and where the packet goes.
-func summaryRows(p *netcfg.Path, names *netcfg.Names, st Styles) [][2]string {
+func summaryRows(p *lookup.Path, names *netcfg.Names, st Styles) [][2]string {
 	var rows [][2]string
 	if p.Rule != nil {
 		rows = append(rows, [2]string{"rule", fmt.Sprintf("%d: %s", p.Rule.Priority, netcfg.SafeText(RuleText(p.Rule, names.TableName(p.Rule.Table), names)))})
@@ -232,15 +233,15 @@ func summaryRows(p *netcfg.Path, names *netcfg.Names, st Styles) [][2]string {
 		rows = append(rows, [2]string{"table", st.Muted.Render("none")}, [2]string{"route", st.Muted.Render("none")})
 	}
 	switch p.Verdict {
-	case netcfg.VerdictRouted:
+	case lookup.VerdictRouted:
 		v := netcfg.SafeText(p.Dev)
 		if p.Gateway.IsValid() {
 			v += " via " + p.Gateway.String()
 		}
 		rows = append(rows, [2]string{"leaves", st.OK.Render(v)})
-	case netcfg.VerdictLocal:
+	case lookup.VerdictLocal:
 		rows = append(rows, [2]string{"delivered", st.OK.Render("to this host")})
-	case netcfg.VerdictBroadcast:
+	case lookup.VerdictBroadcast:
 		rows = append(rows, [2]string{"broadcast", st.OK.Render("on " + netcfg.SafeText(p.Dev))})
 	default:
 		rows = append(rows, [2]string{"outcome", st.Warning.Render(fateText(p))})
@@ -254,7 +255,7 @@ func summaryRows(p *netcfg.Path, names *netcfg.Names, st Styles) [][2]string {
 
 // RenderTrace is the text of `nictab trace`: the packet, every rule the
 // kernel tries in order with what it did, and where the packet goes.
-func RenderTrace(p netcfg.Path, names *netcfg.Names, width int, st Styles) string {
+func RenderTrace(p lookup.Path, names *netcfg.Names, width int, st Styles) string {
 	var b strings.Builder
 	b.WriteString(st.Title.Render(packetText(&p)) + "\n\n")
 	b.WriteString(st.Title.Render("Rules tried") + "\n")
@@ -270,7 +271,7 @@ func RenderTrace(p netcfg.Path, names *netcfg.Names, width int, st Styles) strin
 }
 
 // footer is the reason and the caveats of a path.
-func footer(p *netcfg.Path, width int, st Styles) string {
+func footer(p *lookup.Path, width int, st Styles) string {
 	var b strings.Builder
 	// A delivered path says everything in its rows; a refused one needs
 	// its reason.
@@ -362,7 +363,7 @@ func maxWidth(rows [][2]string) int {
 // RenderGuard is the SSH guard's verdict as a person must see it before
 // applying: loud when the change moves or cuts the session, with the rule
 // or route to blame, and one quiet line when it does not.
-func RenderGuard(g netcfg.Guard, width int, st Styles) string {
+func RenderGuard(g lookup.Guard, width int, st Styles) string {
 	client := g.Conn.Client.Addr().WithZone("").String()
 	if g.Conn.Client.Port() != 0 {
 		client = g.Conn.Client.String()
@@ -380,18 +381,18 @@ func RenderGuard(g netcfg.Guard, width int, st Styles) string {
 	}
 	plain := func(s string) string { return s }
 	switch g.Status {
-	case netcfg.GuardSafe:
+	case lookup.GuardSafe:
 		para(st.OK.Render("SSH ok")+"  ", GuardMessage(&g), plain)
 		return b.String()
-	case netcfg.GuardUnknown:
+	case lookup.GuardUnknown:
 		para(st.Warning.Render("SSH ?")+"  ", GuardMessage(&g), plain)
 		return b.String()
 	}
 	what := "MOVES"
 	switch g.Status {
-	case netcfg.GuardBroken:
+	case lookup.GuardBroken:
 		what = "CUTS"
-	case netcfg.GuardUndetermined:
+	case lookup.GuardUndetermined:
 		what = "MAY CUT"
 	}
 	b.WriteString(st.Danger.Render(" DANGER: THIS CHANGE "+what+" YOUR SSH SESSION ") + "\n")
@@ -405,7 +406,7 @@ func RenderGuard(g netcfg.Guard, width int, st Styles) string {
 	para("  cause   ", GuardCause(&g), func(s string) string { return st.Warning.Render(s) })
 	b.WriteString("\n")
 	warn := "If " + g.Conn.Client.Addr().WithZone("").String() + " cannot be reached that way, this session hangs and may not come back."
-	if g.Status == netcfg.GuardBroken {
+	if g.Status == lookup.GuardBroken {
 		warn = "This session will hang and may not come back."
 	}
 	para("  ", warn+" Keep a way in that does not depend on it, and keep the confirm window on, so the change reverts by itself.", plain)

@@ -9,7 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nictab/nictab/internal/sshsession"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/lookup"
 	"github.com/nictab/nictab/ui"
 )
 
@@ -94,9 +96,9 @@ var vpnLines = []string{
 	"route default via 192.168.10.1 dev eno1 table 13 proto 201",
 }
 
-func trace(t *testing.T, s netcfg.State, p netcfg.Packet) netcfg.Path {
+func trace(t *testing.T, s netcfg.State, p netcfg.Packet) lookup.Path {
 	t.Helper()
-	path, err := netcfg.Trace(s, p)
+	path, err := lookup.Trace(s, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,21 +162,21 @@ func TestTraceCompareRender(t *testing.T) {
 func TestGuardRender(t *testing.T) {
 	st := ui.PlainStyles()
 	before := homeState(t)
-	conn, ok := netcfg.ParseSSHConn("203.0.113.5 51234 192.168.10.2 22")
+	conn, ok := sshsession.ParseConn("203.0.113.5 51234 192.168.10.2 22")
 	if !ok {
-		t.Fatal("ParseSSHConn")
+		t.Fatal("ParseConn")
 	}
 	for _, c := range []struct {
 		name  string
 		after netcfg.State
-		conn  netcfg.SSHConn
+		conn  sshsession.Conn
 	}{
 		{"moved", homeState(t, vpnLines...), conn},
 		{"broken", homeState(t, "rule pref 500 to 203.0.113.0/24 blackhole"), conn},
 		{"safe", homeState(t), conn},
-		{"unknown", homeState(t), netcfg.SSHConn{Client: netip.MustParseAddrPort("[fe80::1%nope0]:40000"), Server: netip.MustParseAddrPort("[fe80::2]:22")}},
+		{"unknown", homeState(t), sshsession.Conn{Client: netip.MustParseAddrPort("[fe80::1%nope0]:40000"), Server: netip.MustParseAddrPort("[fe80::2]:22")}},
 	} {
-		g := netcfg.GuardConn(before, c.after, c.conn)
+		g := lookup.GuardConn(before, c.after, c.conn)
 		out := ui.RenderGuard(g, 80, st)
 		if g.Dangerous() != strings.Contains(out, "DANGER") {
 			t.Errorf("%s: dangerous %v, rendered:\n%s", c.name, g.Dangerous(), out)
@@ -183,7 +185,7 @@ func TestGuardRender(t *testing.T) {
 	}
 	// The danger banner is styled, not only worded.
 	r := ui.DefaultStyles(true)
-	g := netcfg.GuardConn(before, homeState(t, vpnLines...), conn)
+	g := lookup.GuardConn(before, homeState(t, vpnLines...), conn)
 	if got, plain := ui.RenderGuard(g, 80, r), ui.RenderGuard(g, 80, st); got == plain && r.Danger.Render("x") != "x" {
 		t.Errorf("the danger banner is not styled")
 	}

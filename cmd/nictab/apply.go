@@ -16,7 +16,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	nictabapp "github.com/nictab/nictab/internal/app"
+	"github.com/nictab/nictab/internal/sshsession"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/lookup"
 	"github.com/nictab/nictab/snapshots"
 	"github.com/nictab/nictab/snapshots/format"
 	"github.com/nictab/nictab/ui"
@@ -95,7 +97,7 @@ func (a *app) planCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var g *netcfg.GuardReport
+			var g *lookup.GuardReport
 			if asJSON {
 				out := newPlanOut(p)
 				r, err := a.guardVerdict(e, p, sshClient)
@@ -161,11 +163,11 @@ func (f *applyFlags) add(c *cobra.Command) {
 // sshConn is the SSH connection to guard: --ssh-client, else
 // $SSH_CONNECTION, else the sshd among the parent processes. ok is false
 // when nictab is not run over SSH.
-func sshConn(flag string) (netcfg.SSHConn, bool, error) {
+func sshConn(flag string) (sshsession.Conn, bool, error) {
 	if flag != "" {
 		c, err := parseSSHClient(flag)
 		if err != nil {
-			return netcfg.SSHConn{}, false, err
+			return sshsession.Conn{}, false, err
 		}
 		return c, true, nil
 	}
@@ -178,7 +180,7 @@ func sshConn(flag string) (netcfg.SSHConn, bool, error) {
 // session. Then it lists the other live connections and the foreign
 // rules the plan moves. The Guard is nil when nictab does not run over
 // SSH.
-func (a *app) guard(e *snapshots.Engine, p *snapshots.Proposal, clientFlag string) (*netcfg.GuardReport, error) {
+func (a *app) guard(e *snapshots.Engine, p *snapshots.Proposal, clientFlag string) (*lookup.GuardReport, error) {
 	if !p.Plan.Empty() {
 		note := a.sshSessionNote()
 		if clientFlag != "" {
@@ -214,12 +216,12 @@ func (a *app) guard(e *snapshots.Engine, p *snapshots.Proposal, clientFlag strin
 
 // guardVerdict is guard without a word on the terminal: nil when the
 // plan changes nothing.
-func (a *app) guardVerdict(e *snapshots.Engine, p *snapshots.Proposal, clientFlag string) (*netcfg.GuardReport, error) {
+func (a *app) guardVerdict(e *snapshots.Engine, p *snapshots.Proposal, clientFlag string) (*lookup.GuardReport, error) {
 	c, ok, err := sshConn(clientFlag)
 	if err != nil || p.Plan.Empty() {
 		return nil, err
 	}
-	var cp *netcfg.SSHConn
+	var cp *sshsession.Conn
 	if ok {
 		cp = &c
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/vishvananda/netns"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/lookup"
 )
 
 // inNS runs fn on a thread inside the named namespace. Sockets made there
@@ -181,15 +182,15 @@ nics:
 // planOutput is the part of `plan --json` the guard fills in.
 type planOutput struct {
 	Verdict string            `json:"verdict"`
-	Guard   *netcfg.Guard     `json:"guard"`
-	Flows   *netcfg.FlowGuard `json:"flows"`
+	Guard   *lookup.Guard     `json:"guard"`
+	Flows   *lookup.FlowGuard `json:"flows"`
 }
 
 // checkAgainstRouteGet applies the plan and compares, for every socket,
 // what `ip route get` says of its replies before and after with what the
 // guard listed: moved exactly when the NIC or gateway changes, same way
 // when only the table does.
-func checkAgainstRouteGet(t *testing.T, c *cli, file string, conns []liveConn, f *netcfg.FlowGuard) {
+func checkAgainstRouteGet(t *testing.T, c *cli, file string, conns []liveConn, f *lookup.FlowGuard) {
 	t.Helper()
 	before := map[liveConn]string{}
 	for _, lc := range conns {
@@ -202,7 +203,7 @@ func checkAgainstRouteGet(t *testing.T, c *cli, file string, conns []liveConn, f
 		after := routeGet(t, c.ns.Name, lc)
 		hop := func(s string) string { s, _, _ = strings.Cut(s, " table"); return s }
 		wantMoved, wantSame := hop(before[lc]) != hop(after), before[lc] != after && hop(before[lc]) == hop(after)
-		i := slices.IndexFunc(f.Moved, func(m netcfg.MovedFlow) bool { return m.Local == lc.local && m.Remote == lc.remote })
+		i := slices.IndexFunc(f.Moved, func(m lookup.MovedFlow) bool { return m.Local == lc.local && m.Remote == lc.remote })
 		gotMoved, gotSame := i >= 0 && !f.Moved[i].SameWay, i >= 0 && f.Moved[i].SameWay
 		if gotMoved != wantMoved || gotSame != wantSame {
 			t.Errorf("%s %s → %s: ip route get says %q, then %q; the guard says moved %v, same way %v", lc.proto, lc.local, lc.remote, before[lc], after, gotMoved, gotSame)
@@ -250,10 +251,10 @@ func TestGuardFlowsTailscale(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || r.code != 0 {
 		t.Fatalf("plan --json: %v\n%s", err, r)
 	}
-	if out.Verdict != "moves-flows" || out.Guard == nil || out.Guard.Status != netcfg.GuardSafe || out.Flows == nil || out.Flows.MovedSockets != 2 || len(out.Flows.Shadowed) == 0 {
+	if out.Verdict != "moves-flows" || out.Guard == nil || out.Guard.Status != lookup.GuardSafe || out.Flows == nil || out.Flows.MovedSockets != 2 || len(out.Flows.Shadowed) == 0 {
 		t.Fatalf("plan --json verdict %q guard %+v flows %+v", out.Verdict, out.Guard, out.Flows)
 	}
-	i := slices.IndexFunc(out.Flows.Shadowed, func(s netcfg.ShadowedRule) bool { return s.Rule.Priority == 5270 })
+	i := slices.IndexFunc(out.Flows.Shadowed, func(s lookup.ShadowedRule) bool { return s.Rule.Priority == 5270 })
 	if i < 0 {
 		t.Fatalf("rule 5270 is not among the shadowed: %+v", out.Flows.Shadowed)
 	}
@@ -286,7 +287,7 @@ func TestGuardFlowsSessionFirst(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || r.code != exitMovesSSH {
 		t.Fatalf("plan --json --detailed-exitcode: %v\n%s", err, r)
 	}
-	if out.Verdict != "moves-ssh" || out.Guard == nil || out.Guard.Status != netcfg.GuardMoved || out.Guard.CauseRule == nil || out.Guard.CauseRule.Priority != 900 {
+	if out.Verdict != "moves-ssh" || out.Guard == nil || out.Guard.Status != lookup.GuardMoved || out.Guard.CauseRule == nil || out.Guard.CauseRule.Priority != 900 {
 		t.Fatalf("verdict %q guard %+v", out.Verdict, out.Guard)
 	}
 	if len(out.Flows.Moved) == 0 || !out.Flows.Moved[0].Session || out.Flows.Moved[0].Remote != client.local {

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/lookup"
 	"github.com/nictab/nictab/snapshots"
 	"github.com/nictab/nictab/ui"
 )
@@ -86,7 +87,7 @@ type planOut struct {
 }
 
 // setGuard puts the guard's report into the plan's document.
-func (o *planOut) setGuard(r *netcfg.GuardReport) {
+func (o *planOut) setGuard(r *lookup.GuardReport) {
 	if r == nil {
 		return
 	}

@@ -10,7 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	nictabapp "github.com/nictab/nictab/internal/app"
-	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/internal/sshsession"
 )
 
 // sshSessionNote is what nictab says of how it found the session: the
@@ -56,25 +56,25 @@ func (a *app) targetNetNS() string {
 // and, after a comma, the server's own address the session reaches it
 // from, so the guard traces replies from the source they really have.
 // Either may carry a port (192.0.2.7:51000, [2001:db8::7]:51000).
-func parseSSHClient(s string) (netcfg.SSHConn, error) {
+func parseSSHClient(s string) (sshsession.Conn, error) {
 	client, local, hasLocal := strings.Cut(s, ",")
 	bad := func(what, v, why string) error {
 		return usagef("--ssh-client %q: the %s %q %s (the form is ADDR[,LOCAL], say 192.0.2.7 or 192.0.2.7,192.168.30.2)", s, what, v, why)
 	}
 	c, err := sshEndpoint(strings.TrimSpace(client))
 	if err != nil {
-		return netcfg.SSHConn{}, bad("client address", client, err.Error())
+		return sshsession.Conn{}, bad("client address", client, err.Error())
 	}
-	conn := netcfg.SSHConn{Client: c}
+	conn := sshsession.Conn{Client: c}
 	if !hasLocal {
 		return conn, nil
 	}
 	l, err := sshEndpoint(strings.TrimSpace(local))
 	if err != nil {
-		return netcfg.SSHConn{}, bad("local address", local, err.Error())
+		return sshsession.Conn{}, bad("local address", local, err.Error())
 	}
 	if l.Addr().Is4() != c.Addr().Is4() {
-		return netcfg.SSHConn{}, bad("local address", local, "is not of the client's family ("+c.Addr().String()+")")
+		return sshsession.Conn{}, bad("local address", local, "is not of the client's family ("+c.Addr().String()+")")
 	}
 	conn.Server = l
 	return conn, nil

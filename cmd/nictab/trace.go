@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/lookup"
 	"github.com/nictab/nictab/snapshots/format"
 	"github.com/nictab/nictab/ui"
 )
@@ -197,7 +198,7 @@ func (a *app) runTrace(dst string, f traceFlags) error {
 	}
 	defer k.Close()
 	names := a.loadNames()
-	opts := netcfg.TraceDetectOptions()
+	opts := lookup.TraceDetectOptions()
 	if planned != nil {
 		// The projection needs what nictab owns, and the tables it manages
 		// in full, which a rule may send packets to only after the plan.
@@ -210,8 +211,8 @@ func (a *app) runTrace(dst string, f traceFlags) error {
 	if err != nil {
 		return fmt.Errorf("read the routing state: %w", err)
 	}
-	topts := netcfg.TraceOptions{Forwarding: a.forwarding()}
-	now, err := netcfg.TraceWith(live, pkt, topts)
+	topts := lookup.TraceOptions{Forwarding: a.forwarding()}
+	now, err := lookup.TraceWith(live, pkt, topts)
 	if err != nil {
 		return packetUsage(err)
 	}
@@ -238,14 +239,14 @@ func (a *app) runTrace(dst string, f traceFlags) error {
 // by the engine as apply plans it (its priorities, the objects it leaves
 // alone), and projected, without applying.
 func (a *app) tracePlanned(k netcfg.Kernel, names netcfg.Names, opts netcfg.DetectOptions, live netcfg.State, s *format.Snapshot,
-	pkt netcfg.Packet, topts netcfg.TraceOptions) (netcfg.Path, netcfg.State, error) {
+	pkt netcfg.Packet, topts lookup.TraceOptions) (lookup.Path, netcfg.State, error) {
 	e, err := a.engine()
 	if err != nil {
-		return netcfg.Path{}, netcfg.State{}, err
+		return lookup.Path{}, netcfg.State{}, err
 	}
 	prop, err := a.propose(e, s, "")
 	if err != nil {
-		return netcfg.Path{}, netcfg.State{}, err
+		return lookup.Path{}, netcfg.State{}, err
 	}
 	// The plan reads only the tables it changes; the trace also walks
 	// main, local, default and every table a rule sends packets to, so
@@ -259,13 +260,13 @@ func (a *app) tracePlanned(k netcfg.Kernel, names netcfg.Names, opts netcfg.Dete
 	}
 	if missing {
 		if live, err = netcfg.Detect(k, names, opts); err != nil {
-			return netcfg.Path{}, netcfg.State{}, fmt.Errorf("read the routing state: %w", err)
+			return lookup.Path{}, netcfg.State{}, fmt.Errorf("read the routing state: %w", err)
 		}
 	}
-	after := netcfg.ProjectPlan(live, prop.Plan)
-	p, err := netcfg.TraceWith(after, pkt, topts)
+	after := lookup.ProjectPlan(live, prop.Plan)
+	p, err := lookup.TraceWith(after, pkt, topts)
 	if err != nil {
-		return netcfg.Path{}, netcfg.State{}, packetUsage(err)
+		return lookup.Path{}, netcfg.State{}, packetUsage(err)
 	}
 	return p, after, nil
 }
@@ -273,7 +274,7 @@ func (a *app) tracePlanned(k netcfg.Kernel, names netcfg.Names, opts netcfg.Dete
 // packetUsage makes a packet the simulator cannot route (an unknown
 // device, mixed families) bad input.
 func packetUsage(err error) error {
-	var pe *netcfg.PacketError
+	var pe *lookup.PacketError
 	switch {
 	case !errors.As(err, &pe):
 		return err

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/lookup"
 	"github.com/nictab/nictab/ui"
 )
 
@@ -29,13 +30,13 @@ func TestTraceCLI(t *testing.T) {
 	}
 
 	r = c.run("trace", "8.8.8.8", "--from", "192.168.10.2", "--json")
-	var p netcfg.Path
+	var p lookup.Path
 	if err := json.Unmarshal([]byte(r.stdout), &p); err != nil || r.code != 0 {
 		t.Fatalf("trace --json: %v\n%v", err, r)
 	}
 	var got []struct{ Dev, Gateway string }
 	c.ns.JSON(&got, "route", "get", "8.8.8.8", "from", "192.168.10.2")
-	if len(got) != 1 || p.Verdict != netcfg.VerdictRouted || p.Table != 13 || p.Rule == nil || p.Rule.Priority != 1000 ||
+	if len(got) != 1 || p.Verdict != lookup.VerdictRouted || p.Table != 13 || p.Rule == nil || p.Rule.Priority != 1000 ||
 		got[0].Dev != p.Dev || got[0].Gateway != p.Gateway.String() {
 		t.Errorf("trace --json says %s table %d dev %s via %s; ip route get says %+v", p.Verdict, p.Table, p.Dev, p.Gateway, got)
 	}

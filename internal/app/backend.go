@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/nictab/nictab/internal/atomicfile"
+	"github.com/nictab/nictab/internal/sshsession"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/lookup"
 	"github.com/nictab/nictab/snapshots"
 	"github.com/nictab/nictab/snapshots/export"
 	"github.com/nictab/nictab/snapshots/format"
@@ -216,19 +218,19 @@ func (b *tuiBackend) proposal(e *snapshots.Engine, p *snapshots.Proposal, rollba
 // sshCheck runs the guard: the replies to the SSH client this session
 // runs for, and every other live connection and foreign rule, now and
 // after the plan, with the lookup simulator.
-func (b *tuiBackend) sshCheck(e *snapshots.Engine, p *snapshots.Proposal) (*ui.SSHCheck, *netcfg.FlowGuard) {
+func (b *tuiBackend) sshCheck(e *snapshots.Engine, p *snapshots.Proposal) (*ui.SSHCheck, *lookup.FlowGuard) {
 	if p.Plan.Empty() {
 		return nil, nil
 	}
 	conn, _ := SSHSession()
-	var cp *netcfg.SSHConn
+	var cp *sshsession.Conn
 	if conn.Client.IsValid() {
 		cp = &conn
 	}
 	r, err := e.GuardPlan(p, cp)
 	if cp == nil {
 		if err != nil {
-			return nil, &netcfg.FlowGuard{Error: err.Error()}
+			return nil, &lookup.FlowGuard{Error: err.Error()}
 		}
 		return unknownSessionCheck(&r, &p.Live.Names), &r.Flows
 	}
@@ -241,7 +243,7 @@ func (b *tuiBackend) sshCheck(e *snapshots.Engine, p *snapshots.Proposal) (*ui.S
 		Client: client, Before: pathText(&g.Before), After: pathText(&g.After),
 		// Undetermined is a danger: shown as a change whose cause names
 		// the rule nictab cannot decide.
-		Changed: g.Status == netcfg.GuardMoved || g.Status == netcfg.GuardUndetermined, Broken: g.Status == netcfg.GuardBroken, Unknown: g.Status == netcfg.GuardUnknown,
+		Changed: g.Status == lookup.GuardMoved || g.Status == lookup.GuardUndetermined, Broken: g.Status == lookup.GuardBroken, Unknown: g.Status == lookup.GuardUnknown,
 		Culprit: ui.GuardCause(g), Message: ui.GuardMessage(g),
 	}, &r.Flows
 }
@@ -249,7 +251,7 @@ func (b *tuiBackend) sshCheck(e *snapshots.Engine, p *snapshots.Proposal) (*ui.S
 // unknownSessionCheck is the TUI's warning when no session of nictab's
 // was found but the change moves an SSH login to this host, which may be
 // the one the TUI runs in; nil when it moves none.
-func unknownSessionCheck(r *netcfg.GuardReport, names *netcfg.Names) *ui.SSHCheck {
+func unknownSessionCheck(r *lookup.GuardReport, names *netcfg.Names) *ui.SSHCheck {
 	if !r.MovesSSH() {
 		return nil
 	}
@@ -268,7 +270,7 @@ func unknownSessionCheck(r *netcfg.GuardReport, names *netcfg.Names) *ui.SSHChec
 
 // pathText is where a traced reply goes: "through eno1 via 192.168.10.1
 // from 192.168.10.2", or why it goes nowhere.
-func pathText(p *netcfg.Path) string {
+func pathText(p *lookup.Path) string {
 	if !p.Verdict.Delivered() {
 		return p.Verdict.String() + ": " + p.Reason
 	}

@@ -4,7 +4,7 @@ import (
 	"os"
 	"sync"
 
-	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/internal/sshsession"
 )
 
 // utmpPath is where sshd writes the login records.
@@ -21,30 +21,30 @@ const utmpPath = "/run/utmp"
 // found is set when the session came from /proc or the login records
 // rather than the environment, so nictab says where it found it. The
 // search runs once a process: the CLI and the TUI guard the same session.
-func SSHSession() (conn netcfg.SSHConn, found *netcfg.SSHSession) { return sshSession() }
+func SSHSession() (conn sshsession.Conn, found *sshsession.Session) { return sshSession() }
 
-var sshSession = sync.OnceValues(func() (netcfg.SSHConn, *netcfg.SSHSession) {
-	if c, ok := netcfg.ParseSSHConn(os.Getenv("SSH_CONNECTION")); ok {
+var sshSession = sync.OnceValues(func() (sshsession.Conn, *sshsession.Session) {
+	if c, ok := sshsession.ParseConn(os.Getenv("SSH_CONNECTION")); ok {
 		return c, nil
 	}
 	procfs := os.DirFS("/proc")
-	if s, ok := netcfg.FindSSHSession(procfs, os.Getppid()); ok {
+	if s, ok := sshsession.Find(procfs, os.Getppid()); ok {
 		return s.Conn, &s
 	}
 	// A missing utmp (a container, a host without login records) is no
 	// error: there is just nothing to read there.
 	if utmp, err := os.ReadFile(utmpPath); err == nil {
-		if s, ok := netcfg.FindSSHLogin(procfs, utmp, os.Getpid()); ok {
+		if s, ok := sshsession.FindLogin(procfs, utmp, os.Getpid()); ok {
 			return s.Conn, &s
 		}
 	}
 	// Last, as it reads every process's open files: the terminal's other
 	// end, held in the session while nictab runs outside it
 	// (systemd-run --pty).
-	if s, ok := netcfg.FindSSHThroughPTY(procfs, os.Getpid()); ok {
+	if s, ok := sshsession.FindThroughPTY(procfs, os.Getpid()); ok {
 		return s.Conn, &s
 	}
-	return netcfg.SSHConn{}, nil
+	return sshsession.Conn{}, nil
 })
 
 // OverSSH reports whether nictab runs for an SSH session.

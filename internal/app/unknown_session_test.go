@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/lookup"
 )
 
 // TestUnknownSessionCheck: the TUI warns of a moved SSH login only when it
@@ -13,8 +14,8 @@ import (
 // login that only changes table, give no warning.
 func TestUnknownSessionCheck(t *testing.T) {
 	var names netcfg.Names
-	login := netcfg.MovedFlow{IPProto: netcfg.ProtoTCP, Local: netip.MustParseAddrPort("192.168.20.2:22"), Remote: netip.MustParseAddrPort("198.51.100.7:50000"),
-		Count: 1, SSH: true, Before: netcfg.Hop{Verdict: netcfg.VerdictRouted, Dev: "lan0"}, After: netcfg.Hop{Verdict: netcfg.VerdictRouted, Dev: "vpn0"}, Why: netcfg.PathCause{Reason: "rule 900"}}
+	login := lookup.MovedFlow{IPProto: netcfg.ProtoTCP, Local: netip.MustParseAddrPort("192.168.20.2:22"), Remote: netip.MustParseAddrPort("198.51.100.7:50000"),
+		Count: 1, SSH: true, Before: lookup.Hop{Verdict: lookup.VerdictRouted, Dev: "lan0"}, After: lookup.Hop{Verdict: lookup.VerdictRouted, Dev: "vpn0"}, Why: lookup.PathCause{Reason: "rule 900"}}
 	web := login
 	web.SSH, web.Local = false, netip.MustParseAddrPort("192.168.20.2:443")
 	sameWay := login
@@ -22,15 +23,15 @@ func TestUnknownSessionCheck(t *testing.T) {
 
 	for _, c := range []struct {
 		name  string
-		moved []netcfg.MovedFlow
+		moved []lookup.MovedFlow
 		warn  bool
 	}{
 		{"nothing moves", nil, false},
-		{"a web connection moves", []netcfg.MovedFlow{web}, false},
-		{"an SSH login changes table only", []netcfg.MovedFlow{sameWay}, false},
-		{"an SSH login moves", []netcfg.MovedFlow{web, login}, true},
+		{"a web connection moves", []lookup.MovedFlow{web}, false},
+		{"an SSH login changes table only", []lookup.MovedFlow{sameWay}, false},
+		{"an SSH login moves", []lookup.MovedFlow{web, login}, true},
 	} {
-		r := netcfg.GuardReport{Flows: netcfg.FlowGuard{Moved: c.moved}}
+		r := lookup.GuardReport{Flows: lookup.FlowGuard{Moved: c.moved}}
 		got := unknownSessionCheck(&r, &names)
 		if (got != nil) != c.warn {
 			t.Fatalf("%s: warning %+v, want one: %v", c.name, got, c.warn)
