@@ -26,15 +26,11 @@ func DetectWatched(k Kernel, names Names, opts DetectOptions) (*Watched, error) 
 	// inode names no other meanwhile.
 	if lk, ok := k.(*linuxKernel); ok {
 		if id := lk.ns.UniqueId(); id != "NS(unknown)" {
-			m, err := openMonitor(lk.ns)
+			m, err := openMonitor(lk.ns, id)
 			if err != nil {
 				return nil, err
 			}
-			w.quiet, w.close = m.quiet, m.Close
-			w.on = func(k Kernel) bool {
-				o, ok := k.(*linuxKernel)
-				return ok && o.ns.UniqueId() == id
-			}
+			w.Monitor = m
 		}
 	}
 	s, err := Detect(k, names, opts)
@@ -63,9 +59,11 @@ var monitorGroups = []uint32{
 type changeMonitor struct {
 	fd      int
 	changed bool
+	// ns is the unique id of the namespace listened to.
+	ns string
 }
 
-func openMonitor(ns netns.NsHandle) (*changeMonitor, error) {
+func openMonitor(ns netns.NsHandle, id string) (*changeMonitor, error) {
 	fd, err := socketIn(ns, unix.NETLINK_ROUTE)
 	if err != nil {
 		return nil, err
@@ -80,17 +78,24 @@ func openMonitor(ns netns.NsHandle) (*changeMonitor, error) {
 			return nil, fmt.Errorf("join rtnetlink group %d: %w", g, err)
 		}
 	}
-	return &changeMonitor{fd: fd}, nil
+	return &changeMonitor{fd: fd, ns: id}, nil
 }
 
-// quiet reports whether no notification has arrived since the monitor
+// Watches reports whether k is a kernel of nictab's in the namespace m
+// listens to, whichever of them (see DetectWatched).
+func (m *changeMonitor) Watches(k Kernel) bool {
+	o, ok := k.(*linuxKernel)
+	return ok && o.ns.UniqueId() == m.ns
+}
+
+// Quiet reports whether no notification has arrived since the monitor
 // was opened, and the kernel dropped none (ENOBUFS: a full buffer is a
 // change too). Once something arrived it stays false.
 //
 // NOTE: the kernel queues a notification on this socket before the
 // request that changed the object returns, so a change that a dump made
 // now would show has been announced by now.
-func (m *changeMonitor) quiet() (bool, error) {
+func (m *changeMonitor) Quiet() (bool, error) {
 	if m.changed {
 		return false, nil
 	}

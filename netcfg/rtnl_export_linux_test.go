@@ -87,7 +87,7 @@ func SendOrder(ops []Op) []int32 { return sendOrder(ops) }
 
 // WatchedQuiet asks w's change monitor whether it heard anything since it
 // opened; a closed monitor answers with an error.
-func WatchedQuiet(w *Watched) (bool, error) { return w.quiet() }
+func WatchedQuiet(w *Watched) (bool, error) { return w.Monitor.Quiet() }
 
 // OneShotDatagrams returns how many datagrams of one-shot dumps k's
 // socket looked at and took (see openOneShot).
