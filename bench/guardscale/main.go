@@ -29,6 +29,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nictab/nictab/internal/sandbox"
 	"github.com/nictab/nictab/netcfg"
 )
 
@@ -46,12 +47,12 @@ func main() {
 		os.Exit(2)
 	}
 	ns := *prefix
-	if err := netcfg.CreateSandbox(ns); err != nil {
+	if err := sandbox.Create(ns); err != nil {
 		fmt.Fprintln(os.Stderr, "guardscale:", err)
 		os.Exit(1)
 	}
 	cleanup := func() {
-		if err := netcfg.DeleteSandbox(ns); err != nil {
+		if err := sandbox.Delete(ns); err != nil {
 			fmt.Fprintln(os.Stderr, "guardscale: cleanup:", err)
 		}
 	}
@@ -253,7 +254,7 @@ func holdConns(ns string, n int) (func(), error) {
 			l.Close()
 		}
 	}
-	err := inNS(netcfg.SandboxGatewayNS(ns), func() error {
+	err := inNS(sandbox.GatewayNS(ns), func() error {
 		var err error
 		l, err = net.Listen("tcp", "192.168.10.1:80")
 		return err

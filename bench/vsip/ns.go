@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/nictab/nictab/internal/sandbox"
 	"github.com/nictab/nictab/netcfg"
 )
 
@@ -41,7 +42,7 @@ func (s *nsSet) deleteAll() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, n := range s.names {
-		if err := netcfg.DeleteNamedNS(n); err != nil {
+		if err := sandbox.DeleteNamedNS(n); err != nil {
 			fmt.Fprintln(os.Stderr, "vsip: cleanup:", err)
 		}
 	}

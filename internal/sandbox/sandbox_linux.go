@@ -1,6 +1,6 @@
 //go:build linux
 
-package netcfg
+package sandbox
 
 import (
 	"errors"
@@ -17,18 +17,20 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/nictab/nictab/netcfg"
 )
 
-// SandboxName is the namespace `nictab sandbox` creates.
-const SandboxName = "nictab-sandbox"
+// Name is the namespace `nictab sandbox` creates.
+const Name = "nictab-sandbox"
 
-// SandboxGatewayNS is the namespace that holds the sandbox's gateways.
-func SandboxGatewayNS(name string) string { return name + "-gw" }
+// GatewayNS is the namespace that holds the sandbox's gateways.
+func GatewayNS(name string) string { return name + "-gw" }
 
-// CreateSandbox makes the namespace name, holding SandboxNICs, and its
-// gateway namespace. Whatever it made is removed again when it fails.
-func CreateSandbox(name string) (err error) {
-	gwName := SandboxGatewayNS(name)
+// Create makes the namespace name, holding NICs, and its gateway
+// namespace. Whatever it made is removed again when it fails.
+func Create(name string) (err error) {
+	gwName := GatewayNS(name)
 	for _, n := range []string{name, gwName} {
 		if _, err := os.Stat(filepath.Join("/run/netns", n)); err == nil {
 			return fmt.Errorf("network namespace %q already exists (remove it with `ip netns del %s`, or use it with --netns %s)", n, n, name)
@@ -41,7 +43,7 @@ func CreateSandbox(name string) (err error) {
 	defer ns.Close()
 	defer func() {
 		if err != nil {
-			_ = DeleteSandbox(name)
+			_ = Delete(name)
 		}
 	}()
 	gw, err := newNamedNS(gwName)
@@ -78,7 +80,7 @@ func CreateSandbox(name string) (err error) {
 			return fmt.Errorf("set lo up: %w", err)
 		}
 	}
-	for _, n := range SandboxNICs {
+	for _, n := range NICs {
 		veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: n.Name}, PeerName: n.Peer, PeerNamespace: netlink.NsFd(int(gw))}
 		if err := h.LinkAdd(veth); err != nil {
 			return fmt.Errorf("add veth %s: %w", n.Name, err)
@@ -90,16 +92,16 @@ func CreateSandbox(name string) (err error) {
 			return err
 		}
 	}
-	k, err := OpenKernelAt(ns)
+	k, err := netcfg.OpenKernelAt(ns)
 	if err != nil {
 		return err
 	}
 	defer k.Close()
-	var ops []Op
-	for _, n := range SandboxNICs {
+	var ops []netcfg.Op
+	for _, n := range NICs {
 		ops = append(ops,
-			Op{Kind: OpAddRoute, Route: &Route{Table: TableMain, Type: RouteUnicast, Dst: netip.MustParsePrefix("0.0.0.0/0"), Gw: n.Gw4.Addr(), Dev: n.Name, Proto: ProtoDHCP, Metric: n.DefaultMetric}},
-			Op{Kind: OpAddRoute, Route: &Route{Table: TableMain, Type: RouteUnicast, Dst: netip.MustParsePrefix("::/0"), Gw: n.Gw6.Addr(), Dev: n.Name, Proto: ProtoRA, Metric: n.DefaultMetric}},
+			netcfg.Op{Kind: netcfg.OpAddRoute, Route: &netcfg.Route{Table: netcfg.TableMain, Type: netcfg.RouteUnicast, Dst: netip.MustParsePrefix("0.0.0.0/0"), Gw: n.Gw4.Addr(), Dev: n.Name, Proto: netcfg.ProtoDHCP, Metric: n.DefaultMetric}},
+			netcfg.Op{Kind: netcfg.OpAddRoute, Route: &netcfg.Route{Table: netcfg.TableMain, Type: netcfg.RouteUnicast, Dst: netip.MustParsePrefix("::/0"), Gw: n.Gw6.Addr(), Dev: n.Name, Proto: netcfg.ProtoRA, Metric: n.DefaultMetric}},
 		)
 	}
 	if res := k.Exec(ops); res.Failed != nil {
@@ -112,7 +114,7 @@ func CreateSandbox(name string) (err error) {
 // link-local address: the kernel reports carrier through a delayed work
 // queue, up to a second after both ends are up, and only then adds the
 // address. A sandbox that is still settling changes under whoever looks.
-func waitSettled(k Kernel) error {
+func waitSettled(k netcfg.Kernel) error {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		links, err := k.Links()
@@ -128,11 +130,11 @@ func waitSettled(k Kernel) error {
 				}
 			}
 		}
-		if ready >= len(SandboxNICs) {
+		if ready >= len(NICs) {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("sandbox NICs did not come up within 5s (%d of %d ready)", ready, len(SandboxNICs))
+			return fmt.Errorf("sandbox NICs did not come up within 5s (%d of %d ready)", ready, len(NICs))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -219,12 +221,12 @@ func newNamedNS(name string) (netns.NsHandle, error) {
 	return ns, nil
 }
 
-// DeleteSandbox removes the sandbox namespace, its gateway namespace and
-// the names files kept for it under /etc/netns. Parts already gone are not
-// an error.
-func DeleteSandbox(name string) error {
+// Delete removes the sandbox namespace, its gateway namespace and the
+// names files kept for it under /etc/netns. Parts already gone are not an
+// error.
+func Delete(name string) error {
 	var errs []error
-	for _, n := range []string{name, SandboxGatewayNS(name)} {
+	for _, n := range []string{name, GatewayNS(name)} {
 		if err := DeleteNamedNS(n); err != nil {
 			errs = append(errs, err)
 		}
