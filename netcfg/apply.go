@@ -27,7 +27,8 @@ type ApplyOptions struct {
 	// Progress is told about each batch of steps as it completes.
 	Progress func(done, total int)
 	// Watched is the state the plan was made from, read under a change
-	// monitor (DetectWatched); nil makes the stale check read the kernel.
+	// monitor (kernel.DetectWatched); nil makes the stale check read the
+	// kernel.
 	Watched *Watched
 }
 
@@ -381,11 +382,12 @@ func undoAll(k Kernel, undo []Op) error {
 // whether it was.
 func undoAllOrdered(k Kernel, ops []Op) error {
 	return errors.Join(execAll(k, ops, func(f *OpError) bool {
-		return (IsNotFoundErr(f.Err) && f.Op.Kind.isDelete()) || (IsExistsErr(f.Err) && !f.Op.Kind.isDelete())
+		return (IsNotFoundErr(f.Err) && f.Op.Kind.IsDelete()) || (IsExistsErr(f.Err) && !f.Op.Kind.IsDelete())
 	})...)
 }
 
-func (k OpKind) isDelete() bool { return k == OpDelRoute || k == OpDelRule }
+// IsDelete reports whether k removes an object from the kernel.
+func (k OpKind) IsDelete() bool { return k == OpDelRoute || k == OpDelRule }
 
 // UndoOps returns, for each op of Ops, the op that reverses it.
 func (c *Change) UndoOps() []Op { return c.appendUndoOps(nil) }

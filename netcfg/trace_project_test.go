@@ -10,6 +10,7 @@ import (
 
 	"github.com/nictab/nictab/internal/nstest"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 )
 
 // TestProjectPlanKernel checks ProjectPlan against the kernel: the state it
@@ -18,7 +19,7 @@ import (
 // paths `ip route get` reports afterwards.
 func TestProjectPlanKernel(t *testing.T) {
 	ns := nstest.Sandbox(t)
-	k, err := netcfg.OpenKernel(ns.Name)
+	k, err := kernel.Open(ns.Name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -332,7 +332,7 @@ func (t *tracer) selectorMismatch(r *Rule, f *flow) string {
 		}
 	}
 	if r.IPProto != 0 && t.known(FieldIPProto) && r.IPProto != f.proto {
-		return fmt.Sprintf("ipproto %s is not the packet's %s", protoName(r.IPProto), protoName(f.proto))
+		return fmt.Sprintf("ipproto %s is not the packet's %s", IPProtoName(r.IPProto), IPProtoName(f.proto))
 	}
 	if r.SPort != nil && t.known(FieldSPort) && !portMatch(r.SPort, f.sport) {
 		return fmt.Sprintf("sport %s does not hold %d", portArg(r.SPort), f.sport)
@@ -419,7 +419,9 @@ const (
 	ProtoICMPv6 uint8 = 58
 )
 
-func protoName(p uint8) string {
+// IPProtoName is the name `ip route get` gives an IP protocol number, or
+// the number.
+func IPProtoName(p uint8) string {
 	switch p {
 	case 0:
 		return "none"
@@ -439,7 +441,7 @@ func protoName(p uint8) string {
 // use, and numbers.
 func ParseIPProto(s string) (uint8, error) {
 	for _, p := range []uint8{ProtoICMP, ProtoTCP, ProtoUDP, ProtoICMPv6} {
-		if protoName(p) == s {
+		if IPProtoName(p) == s {
 			return p, nil
 		}
 	}

@@ -31,6 +31,7 @@ import (
 
 	"github.com/nictab/nictab/internal/sandbox"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 )
 
 func main() {
@@ -149,7 +150,7 @@ func run(nictab, baseline, ns string, routes, ops, runs, conns int) error {
 // fillMain adds n /24 routes to main via enp2s0's gateway, in batches so
 // that the ops of a million routes are never all in memory.
 func fillMain(ns string, n int) error {
-	k, err := netcfg.OpenKernel(ns)
+	k, err := kernel.Open(ns)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 	"github.com/nictab/nictab/ui"
 )
 
@@ -48,7 +49,7 @@ type app struct {
 
 // openKernel opens the namespace of --netns, or the host's.
 func (a *app) openKernel() (netcfg.Kernel, error) {
-	return netcfg.OpenKernel(a.netns)
+	return kernel.Open(a.netns)
 }
 
 func (a *app) namePaths() netcfg.NamePaths { return netcfg.DefaultNamePaths(a.netns) }

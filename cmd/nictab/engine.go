@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 	"github.com/nictab/nictab/snapshots"
 )
 
@@ -211,7 +211,7 @@ func (a *app) watchdogCmd() *cobra.Command {
 
 // requireAdmin refuses a change up front when the process cannot make it.
 func requireAdmin() error {
-	if !netcfg.CanAdmin() {
+	if !kernel.CanAdmin() {
 		return errors.New("changing routing needs CAP_NET_ADMIN: run nictab with sudo (nothing was changed)")
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 	"github.com/nictab/nictab/snapshots"
 	"github.com/nictab/nictab/snapshots/format"
 )
@@ -96,7 +97,7 @@ func exitCode(err error) int {
 		ee  exitError
 		ue  usageError
 		fe  flagError
-		nse *netcfg.NamespaceError
+		nse *kernel.NamespaceError
 		fde *netcfg.FieldError
 		fie *format.FileError
 		te  *snapshots.TrustError

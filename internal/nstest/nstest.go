@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/nictab/nictab/internal/sandbox"
+	"github.com/nictab/nictab/netcfg/kernel"
 )
 
 var counter atomic.Int64
@@ -52,7 +53,7 @@ func New(t testing.TB) *NS {
 		t.Fatalf("ip netns add %s: %v: %s", n.Name, err, out)
 	}
 	t.Cleanup(func() {
-		if err := sandbox.DeleteNamedNS(n.Name); err != nil {
+		if err := kernel.DeleteNamedNS(n.Name); err != nil {
 			t.Errorf("cleanup: %v", err)
 		}
 	})

@@ -5,20 +5,16 @@ package sandbox
 import (
 	"errors"
 	"fmt"
-	"io/fs"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"time"
 
-	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
-	"golang.org/x/sys/unix"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 )
 
 // Name is the namespace `nictab sandbox` creates.
@@ -36,7 +32,7 @@ func Create(name string) (err error) {
 			return fmt.Errorf("network namespace %q already exists (remove it with `ip netns del %s`, or use it with --netns %s)", n, n, name)
 		}
 	}
-	ns, err := newNamedNS(name)
+	ns, err := kernel.NewNamedNS(name)
 	if err != nil {
 		return fmt.Errorf("create network namespace %q: %w", name, err)
 	}
@@ -46,7 +42,7 @@ func Create(name string) (err error) {
 			_ = Delete(name)
 		}
 	}()
-	gw, err := newNamedNS(gwName)
+	gw, err := kernel.NewNamedNS(gwName)
 	if err != nil {
 		return fmt.Errorf("create network namespace %q: %w", gwName, err)
 	}
@@ -56,43 +52,38 @@ func Create(name string) (err error) {
 	// usable at once, so the sandbox is complete when this returns rather
 	// than a second or two later.
 	for _, h := range []netns.NsHandle{ns, gw} {
-		if err := inNS(h, noDAD); err != nil {
+		if err := kernel.InNamespace(h, noDAD); err != nil {
 			return fmt.Errorf("turn off IPv6 duplicate address detection: %w", err)
 		}
 	}
-	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
+	h, err := kernel.OpenLinkWriter(ns)
 	if err != nil {
 		return fmt.Errorf("netlink in %s: %w", name, err)
 	}
 	defer h.Close()
-	hg, err := netlink.NewHandleAt(gw, unix.NETLINK_ROUTE)
+	hg, err := kernel.OpenLinkWriter(gw)
 	if err != nil {
 		return fmt.Errorf("netlink in %s: %w", gwName, err)
 	}
 	defer hg.Close()
 
-	for _, hh := range []*netlink.Handle{h, hg} {
-		lo, err := hh.LinkByName("lo")
-		if err != nil {
-			return fmt.Errorf("find lo: %w", err)
-		}
-		if err := hh.LinkSetUp(lo); err != nil {
-			return fmt.Errorf("set lo up: %w", err)
+	for _, hh := range []*kernel.LinkWriter{h, hg} {
+		if err := hh.SetUp("lo"); err != nil {
+			return err
 		}
 	}
 	for _, n := range NICs {
-		veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: n.Name}, PeerName: n.Peer, PeerNamespace: netlink.NsFd(int(gw))}
-		if err := h.LinkAdd(veth); err != nil {
-			return fmt.Errorf("add veth %s: %w", n.Name, err)
-		}
-		if err := addrsUp(h, n.Name, n.Addr4, n.Addr6); err != nil {
+		if err := h.AddVeth(n.Name, n.Peer, gw); err != nil {
 			return err
 		}
-		if err := addrsUp(hg, n.Peer, n.Gw4, n.Gw6); err != nil {
+		if err := h.AddrsUp(n.Name, n.Addr4, n.Addr6); err != nil {
+			return err
+		}
+		if err := hg.AddrsUp(n.Peer, n.Gw4, n.Gw6); err != nil {
 			return err
 		}
 	}
-	k, err := netcfg.OpenKernelAt(ns)
+	k, err := kernel.OpenAt(ns)
 	if err != nil {
 		return err
 	}
@@ -140,56 +131,8 @@ func waitSettled(k netcfg.Kernel) error {
 	}
 }
 
-func addrsUp(h *netlink.Handle, dev string, addrs ...netip.Prefix) error {
-	l, err := h.LinkByName(dev)
-	if err != nil {
-		return fmt.Errorf("find %s: %w", dev, err)
-	}
-	for _, p := range addrs {
-		a := &netlink.Addr{IPNet: &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}}
-		if p.Addr().Is6() {
-			// Duplicate address detection would leave the address
-			// tentative, and unusable as a source, for a second or two.
-			a.Flags = unix.IFA_F_NODAD
-		}
-		if err := h.AddrAdd(l, a); err != nil {
-			return fmt.Errorf("add %s to %s: %w", p, dev, err)
-		}
-	}
-	if err := h.LinkSetUp(l); err != nil {
-		return fmt.Errorf("set %s up: %w", dev, err)
-	}
-	return nil
-}
-
-// inNS runs fn on a thread inside ns. Files under /proc/sys/net belong to
-// the namespace of the thread that opens them.
-func inNS(ns netns.NsHandle, fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer orig.Close()
-		if err := netns.Set(ns); err != nil {
-			errc <- err
-			return
-		}
-		ferr := fn()
-		if err := netns.Set(orig); err != nil {
-			// Leave the thread locked: it dies with this goroutine.
-			errc <- errors.Join(ferr, err)
-			return
-		}
-		runtime.UnlockOSThread()
-		errc <- ferr
-	}()
-	return <-errc
-}
-
+// noDAD turns off IPv6 duplicate address detection in the namespace of
+// the calling thread.
 func noDAD() error {
 	for _, k := range []string{"all", "default"} {
 		p := filepath.Join("/proc/sys/net/ipv6/conf", k, "accept_dad")
@@ -200,52 +143,15 @@ func noDAD() error {
 	return nil
 }
 
-// newNamedNS creates a namespace bound at /run/netns/name, as `ip netns
-// add` does, without moving the calling thread into it.
-func newNamedNS(name string) (netns.NsHandle, error) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		return netns.None(), err
-	}
-	defer orig.Close()
-	ns, err := netns.NewNamed(name)
-	if serr := netns.Set(orig); serr != nil {
-		panic(fmt.Sprintf("cannot return to the original network namespace: %v", serr))
-	}
-	if err != nil {
-		_ = os.Remove(filepath.Join("/run/netns", name))
-		return netns.None(), err
-	}
-	return ns, nil
-}
-
 // Delete removes the sandbox namespace, its gateway namespace and the
 // names files kept for it under /etc/netns. Parts already gone are not an
 // error.
 func Delete(name string) error {
 	var errs []error
 	for _, n := range []string{name, GatewayNS(name)} {
-		if err := DeleteNamedNS(n); err != nil {
+		if err := kernel.DeleteNamedNS(n); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// DeleteNamedNS removes /run/netns/name and the /etc/netns/name folder
-// `ip netns` keeps for it.
-func DeleteNamedNS(name string) error {
-	p := filepath.Join("/run/netns", name)
-	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
-		return os.RemoveAll(filepath.Join("/etc/netns", name))
-	}
-	if err := netns.DeleteNamed(name); err != nil {
-		return fmt.Errorf("delete network namespace %q: %w", name, err)
-	}
-	if err := os.RemoveAll(filepath.Join("/etc/netns", name)); err != nil {
-		return fmt.Errorf("remove /etc/netns/%s: %w", name, err)
-	}
-	return nil
 }

@@ -1,6 +1,6 @@
 //go:build linux
 
-package netcfg
+package kernel
 
 import (
 	"errors"
@@ -8,18 +8,21 @@ import (
 
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/nictab/nictab/netcfg"
 )
 
-// DetectWatched reads the state as Detect does, with a change monitor
-// of the namespace opened before the first dump. Apply, given the result
-// (ApplyOptions.Watched) with a plan made from its State, skips the
-// stale check's dumps when the monitor heard of no change since.
+// DetectWatched reads the state as netcfg.Detect does, with a change
+// monitor of the namespace opened before the first dump. netcfg.Apply,
+// given the result (ApplyOptions.Watched) with a plan made from its
+// State, skips the stale check's dumps when the monitor heard of no
+// change since.
 //
-// Only nictab's own netlink kernel has a monitor; with any other Kernel
-// the result carries none, and Apply reads the kernel again as it does
-// without one.
-func DetectWatched(k Kernel, names Names, opts DetectOptions) (*Watched, error) {
-	w := &Watched{}
+// Only the kernels of this package have a monitor; with any other
+// netcfg.Kernel the result carries none, and Apply reads the kernel again
+// as it does without one.
+func DetectWatched(k netcfg.Kernel, names netcfg.Names, opts netcfg.DetectOptions) (*netcfg.Watched, error) {
+	w := &netcfg.Watched{}
 	// The namespace by its inode, not the kernel value: the engine reads
 	// and writes through kernels of its own, opened one after the other
 	// in one namespace. The monitor holds the namespace alive, so its
@@ -33,7 +36,7 @@ func DetectWatched(k Kernel, names Names, opts DetectOptions) (*Watched, error) 
 			w.Monitor = m
 		}
 	}
-	s, err := Detect(k, names, opts)
+	s, err := netcfg.Detect(k, names, opts)
 	if err != nil {
 		return nil, errors.Join(err, w.Close())
 	}
@@ -83,7 +86,7 @@ func openMonitor(ns netns.NsHandle, id string) (*changeMonitor, error) {
 
 // Watches reports whether k is a kernel of nictab's in the namespace m
 // listens to, whichever of them (see DetectWatched).
-func (m *changeMonitor) Watches(k Kernel) bool {
+func (m *changeMonitor) Watches(k netcfg.Kernel) bool {
 	o, ok := k.(*linuxKernel)
 	return ok && o.ns.UniqueId() == m.ns
 }
