@@ -45,7 +45,7 @@ func AdoptRefusals(s State) []string {
 			continue
 		}
 		if o := r.Opaque(); len(o) > 0 {
-			out = append(out, "not adopted: "+OpaqueReason(fmt.Sprintf("rule %q", SafeText(RuleString(&r))), o))
+			out = append(out, "not adopted: "+OpaqueReason(fmt.Sprintf("rule \"%s\"", RuleString(&r)), o))
 			continue
 		}
 		if r.Action == ActionLookup && !ReservedTable(r.Table) {
@@ -57,7 +57,7 @@ func AdoptRefusals(s State) []string {
 			continue
 		}
 		if o := r.Opaque(); len(o) > 0 {
-			out = append(out, "not adopted: "+OpaqueReason(fmt.Sprintf("route %q", SafeText(RouteString(&r))), o))
+			out = append(out, "not adopted: "+OpaqueReason(fmt.Sprintf("route \"%s\"", RouteString(&r)), o))
 		}
 	}
 	return out
@@ -88,7 +88,7 @@ func AdoptPlan(live State, rules []Rule, routes []Route) Plan {
 	}
 	slices.SortFunc(t.Rules, func(a, b Rule) int { return CompareRules(&a, &b) })
 	slices.SortFunc(t.Routes, func(a, b Route) int { return a.Key().Compare(b.Key()) })
-	p.Target = Target{Rules: t.Rules, Routes: t.Routes, Names: t.Names}
+	p.Target = t.Owned
 	return p
 }
 

@@ -18,7 +18,7 @@ func TestPlanNeverReplacesOpaque(t *testing.T) {
 	liveRule.Unmodelled = []netcfg.RawAttr{{Type: 31, Name: "FRA_31", Data: []byte{1}}}
 	wantRule := mustRule(t, "pref 1000 from 10.9.0.1 lookup 14 proto 201")
 	live := netcfg.State{Rules: []netcfg.Rule{liveRule}, Routes: []netcfg.Route{liveRoute}, Complete: []uint32{13, 14}, AllOwned: true}
-	p := netcfg.PlanChanges(live, netcfg.Desired{Rules: []netcfg.Rule{wantRule}, Routes: []netcfg.Route{wantRoute}, Tables: []uint32{13, 14}})
+	p := netcfg.PlanChanges(live, netcfg.Desired{Owned: netcfg.Owned{Rules: []netcfg.Rule{wantRule}, Routes: []netcfg.Route{wantRoute}}, Tables: []uint32{13, 14}})
 	var texts []string
 	for _, c := range p.Conflicts {
 		texts = append(texts, c.Text)
@@ -37,7 +37,7 @@ func TestPlanNeverReplacesOpaque(t *testing.T) {
 	// Without the unknown attribute the same change is a plain replace.
 	liveRoute.Unmodelled, liveRule.Unmodelled = nil, nil
 	live = netcfg.State{Rules: []netcfg.Rule{liveRule}, Routes: []netcfg.Route{liveRoute}, Complete: []uint32{13, 14}, AllOwned: true}
-	p = netcfg.PlanChanges(live, netcfg.Desired{Rules: []netcfg.Rule{wantRule}, Routes: []netcfg.Route{wantRoute}, Tables: []uint32{13, 14}})
+	p = netcfg.PlanChanges(live, netcfg.Desired{Owned: netcfg.Owned{Rules: []netcfg.Rule{wantRule}, Routes: []netcfg.Route{wantRoute}}, Tables: []uint32{13, 14}})
 	if len(p.Conflicts) > 0 || len(p.Changes) != 2 {
 		t.Errorf("plain plan: %d conflicts, %d changes; want 0 and 2", len(p.Conflicts), len(p.Changes))
 	}

@@ -52,7 +52,7 @@ func BenchmarkPlanRoutes100k(b *testing.B) {
 				want[j].Dst = netip.PrefixFrom(want[j].Dst.Addr(), 25)
 			}
 		}
-		d := netcfg.Desired{Routes: want, Tables: []uint32{table}}
+		d := netcfg.Desired{Owned: netcfg.Owned{Routes: want}, Tables: []uint32{table}}
 		b.Run(fmt.Sprintf("changed=%d", changed), func(b *testing.B) {
 			b.ReportAllocs()
 			for range b.N {

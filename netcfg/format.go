@@ -476,6 +476,19 @@ func SafeText(s string) string {
 	return q[1 : len(q)-1]
 }
 
+// SafeLines is SafeText for text of several lines: each line is made
+// safe, and the line breaks between them are kept.
+func SafeLines(s string) string {
+	if PlainASCII(strings.ReplaceAll(s, "\n", " ")) {
+		return s
+	}
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = SafeText(l)
+	}
+	return strings.Join(lines, "\n")
+}
+
 // PlainASCII reports whether s is printable ASCII without a backslash:
 // text SafeText returns as it is, found without decoding characters.
 func PlainASCII[S string | []byte](s S) bool {

@@ -66,7 +66,7 @@ func TestIdentityIPv4(t *testing.T) {
 		if got := ns.IP("route", "show", "table", "13"); got != before {
 			t.Errorf("table 13 changed:\n%s", got)
 		}
-		p := netcfg.PlanChanges(detect13(t, k), netcfg.Desired{Tables: []uint32{13}, Routes: []netcfg.Route{*routeP(t, ours4)}})
+		p := netcfg.PlanChanges(detect13(t, k), netcfg.Desired{Owned: netcfg.Owned{Routes: []netcfg.Route{*routeP(t, ours4)}}, Tables: []uint32{13}})
 		if len(p.Conflicts) != 1 || !strings.Contains(p.Conflicts[0].Text, "10.9.0.0/16 via 192.168.20.5") || len(p.Changes) != 0 {
 			t.Errorf("plan: conflicts %v, changes %d; want one conflict naming the foreign route", p.Conflicts, len(p.Changes))
 		}
@@ -81,7 +81,7 @@ func TestIdentityIPv4(t *testing.T) {
 			t.Fatalf("after prepend table 13 has %d routes to 10.9.0.0/16, want 2", n)
 		}
 		live := detect13(t, k)
-		p := netcfg.PlanChanges(live, netcfg.Desired{Tables: []uint32{13}, Routes: []netcfg.Route{*routeP(t, ours4New)}})
+		p := netcfg.PlanChanges(live, netcfg.Desired{Owned: netcfg.Owned{Routes: []netcfg.Route{*routeP(t, ours4New)}}, Tables: []uint32{13}})
 		if len(p.Conflicts) != 1 || !strings.Contains(p.Conflicts[0].Text, "192.168.20.5") {
 			t.Errorf("plan over a prepended foreign route: conflicts %v, want one naming it", p.Conflicts)
 		}
@@ -145,7 +145,7 @@ func TestIdentityIPv6(t *testing.T) {
 			t.Fatalf("kernel row changed: want one route of protocol 201 with two next hops, got %+v", merged)
 		}
 		for _, want := range []string{ours6New, ours6} {
-			p := netcfg.PlanChanges(live, netcfg.Desired{Tables: []uint32{13}, Routes: []netcfg.Route{*routeP(t, want)}})
+			p := netcfg.PlanChanges(live, netcfg.Desired{Owned: netcfg.Owned{Routes: []netcfg.Route{*routeP(t, want)}}, Tables: []uint32{13}})
 			if len(p.Conflicts) != 1 || !strings.Contains(p.Conflicts[0].Text, "multipath") {
 				t.Errorf("plan to %q over merged siblings: conflicts %v, want one", want, p.Conflicts)
 			}

@@ -56,7 +56,7 @@ func TestPlanDeletesOwnRouteBesideEqualForeign(t *testing.T) {
 	want := theirs
 	want.Proto = ProtoNictab
 	live := State{Routes: []Route{ours, theirs}, Complete: []uint32{14}, AllOwned: true}
-	p := PlanChanges(live, Desired{Tables: []uint32{14}, Routes: []Route{want}})
+	p := PlanChanges(live, Desired{Owned: Owned{Routes: []Route{want}}, Tables: []uint32{14}})
 	if len(p.Changes) != 1 || p.Changes[0].Action != ChangeDelete || !RouteEqual(p.Changes[0].Before.Route, &ours) {
 		t.Fatalf("changes %v; want nictab's route deleted", p.Changes)
 	}

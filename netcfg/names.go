@@ -211,7 +211,7 @@ func (n *Names) readFile(file string, add func(file string, id uint64, name stri
 			continue
 		}
 		if !ok {
-			n.Warnings = append(n.Warnings, fmt.Sprintf("%s:%d: malformed line %q skipped", file, line, SafeText(sc.Text())))
+			n.Warnings = append(n.Warnings, fmt.Sprintf("%s:%d: malformed line \"%s\" skipped", file, line, sc.Text()))
 			continue
 		}
 		add(file, id, name)

@@ -179,13 +179,6 @@ func (c *Change) AppendRouteCommand(b []byte, netns string) ([]byte, bool) {
 	return ops[0].AppendCommand(b, netns), true
 }
 
-// Target is what nictab owns after a plan is applied.
-type Target struct {
-	Rules  []Rule      `json:"rules"`
-	Routes []Route     `json:"routes"`
-	Names  []TableName `json:"names"`
-}
-
 // Conflict is something in the way of a plan that nictab will not touch
 // because it does not own it.
 type Conflict struct {
@@ -207,7 +200,7 @@ type Plan struct {
 	// nictab's; Apply reads nictab's routes there, with Tables, to check
 	// the plan is current (see ReadPrior).
 	Owned     []uint32   `json:"owned_tables,omitempty"`
-	Target    Target     `json:"target"`
+	Target    Owned      `json:"target"`
 	Notes     []Note     `json:"notes,omitempty"`
 	Conflicts []Conflict `json:"conflicts,omitempty"`
 }
@@ -263,7 +256,7 @@ func OwnedAsDesiredSharing(s State) Desired {
 }
 
 func ownedAsDesired(s State, routes []Route) Desired {
-	d := Desired{Rules: s.OwnedRules(), Routes: routes, Names: s.Names.OwnedTables()}
+	d := Desired{Owned: Owned{Rules: s.OwnedRules(), Routes: routes, Names: s.Names.OwnedTables()}}
 	for i := range d.Names {
 		d.Names[i].File = ""
 	}
@@ -615,17 +608,4 @@ func Fingerprint(s State) string {
 	b = fmt.Appendf(b[:0], "complete %v owned %v\n", s.Complete, s.AllOwned)
 	h.Write(b)
 	return hex.EncodeToString(h.Sum(nil)[:16])
-}
-
-// TargetTables returns every table a target puts routes or rules in.
-func (t *Target) TargetTables() []uint32 {
-	var out []uint32
-	for _, r := range t.Routes {
-		out = append(out, r.Table)
-	}
-	for _, r := range t.Rules {
-		out = append(out, r.Table)
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
 }

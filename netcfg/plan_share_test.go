@@ -30,7 +30,7 @@ func TestPlanTargetShared(t *testing.T) {
 	}
 	link := Link{Name: "eth0", Index: 2, Up: true}
 	sorted := func(rs []Route) []Route {
-		d := Desired{Routes: rs}
+		d := Desired{Owned: Owned{Routes: rs}}
 		p := PlanChanges(State{Links: []Link{link}, Complete: []uint32{13}}, d)
 		return p.Target.Routes
 	}
@@ -62,7 +62,7 @@ func TestPlanTargetShared(t *testing.T) {
 	// target is the rest.
 	foreign := mustRoutes(t, "10.0.2.0/24 via 192.0.2.9 dev eth0 table 13 proto 4")[0]
 	want = mustRoutes(t, specs...)
-	p := PlanChanges(State{Links: []Link{link}, Routes: []Route{foreign}, Complete: []uint32{13}}, Desired{Routes: want})
+	p := PlanChanges(State{Links: []Link{link}, Routes: []Route{foreign}, Complete: []uint32{13}}, Desired{Owned: Owned{Routes: want}})
 	if len(p.Conflicts) != 1 {
 		t.Fatalf("conflicts %v, want the one route", p.Conflicts)
 	}

@@ -89,7 +89,7 @@ func stateAfter(s netcfg.State, p netcfg.Plan) netcfg.State {
 func TestPlanPriorIsFingerprint(t *testing.T) {
 	for _, n := range []int{10, 5000, 300_000} {
 		live := netcfg.State{Routes: planRoutes(n, 100), Complete: []uint32{100}, AllOwned: true}
-		want := netcfg.Desired{Routes: planRoutes(n/2, 100), Tables: []uint32{100}}
+		want := netcfg.Desired{Owned: netcfg.Owned{Routes: planRoutes(n/2, 100)}, Tables: []uint32{100}}
 		p := netcfg.PlanChanges(live, want)
 		if fp := netcfg.Fingerprint(live); p.Prior != fp || fp == "" {
 			t.Errorf("%d live routes: Prior %q, fingerprint %q", n, p.Prior, fp)

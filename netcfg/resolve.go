@@ -12,11 +12,10 @@ import (
 )
 
 // Desired is the set of rules, routes and table names nictab should own
-// after an apply.
+// after an apply, with what planning and summaries need beside it. Owned
+// has no tag, so encoding/json writes its fields as Desired's own.
 type Desired struct {
-	Rules  []Rule      `json:"rules"`
-	Routes []Route     `json:"routes"`
-	Names  []TableName `json:"names"`
+	Owned
 	// Tables are the tables the intent manages, ascending: their routes are
 	// read in full before planning.
 	Tables []uint32 `json:"tables"`
@@ -230,10 +229,10 @@ func (r *resolver) nic(i int, n NICIntent) {
 		var have []string
 		for _, l := range r.live.Links {
 			if !l.Loopback {
-				have = append(have, SafeText(l.Name))
+				have = append(have, l.Name)
 			}
 		}
-		r.fail(fieldErr(f+".name", "no NIC named %q here (NICs: %s)", SafeText(n.Name), strings.Join(have, ", ")))
+		r.fail(fieldErr(f+".name", "no NIC named \"%s\" here (NICs: %s)", n.Name, strings.Join(have, ", ")))
 		return
 	}
 	table, ok := r.table(func() string { return f + ".table" }, n.Table)
@@ -265,11 +264,11 @@ func (r *resolver) nic(i int, n NICIntent) {
 			continue
 		}
 		if !onLink(g, addrs) {
-			r.fail(fieldErr(gf, "gateway %s is outside every prefix of %s (%s)", g, SafeText(n.Name), prefixList(addrs, fam)))
+			r.fail(fieldErr(gf, "gateway %s is outside every prefix of %s (%s)", g, n.Name, prefixList(addrs, fam)))
 			continue
 		}
 		if why := gatewayProblem(g, addrs); why != "" {
-			r.fail(fieldErr(gf, "gateway %s is %s of %s: packets sent there go nowhere", g, why, SafeText(n.Name)))
+			r.fail(fieldErr(gf, "gateway %s is %s of %s: packets sent there go nowhere", g, why, n.Name))
 			continue
 		}
 		gws[fam] = g
@@ -285,7 +284,7 @@ func (r *resolver) nic(i int, n NICIntent) {
 			gws[fam] = g
 			continue
 		}
-		r.d.Notes = append(r.d.Notes, Note{Field: f + ".gateway", Text: fmt.Sprintf("%s needs a gateway: main has no %s default route through it, so table %d gets no %s default route (give one with gateway:)", SafeText(n.Name), fam, table, fam)})
+		r.d.Notes = append(r.d.Notes, Note{Field: f + ".gateway", Text: fmt.Sprintf("%s needs a gateway: main has no %s default route through it, so table %d gets no %s default route (give one with gateway:)", n.Name, fam, table, fam)})
 	}
 
 	prio, ok := r.nicPriority(f, n, link, table)
@@ -484,7 +483,7 @@ func (r *resolver) route(i int, x *RouteIntent) {
 	}
 	if x.Dev != "" {
 		if _, ok := r.live.Link(x.Dev); !ok {
-			r.fail(fieldErr(f()+".dev", "no NIC named %q here", SafeText(x.Dev)))
+			r.fail(fieldErr(f()+".dev", "no NIC named \"%s\" here", x.Dev))
 			return
 		}
 	}

@@ -42,7 +42,7 @@ func (r *resolver) rule(i int, x RuleIntent) {
 		// allows it, and a VPN tunnel comes and goes); only malformed names
 		// are refused.
 		if msg := IfNameProblem(dev.name); dev.name != "" && msg != "" {
-			r.fail(fieldErr(f+dev.field, "%q is not a valid interface name: %s", SafeText(dev.name), msg))
+			r.fail(fieldErr(f+dev.field, "\"%s\" is not a valid interface name: %s", dev.name, msg))
 			return
 		}
 	}

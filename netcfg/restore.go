@@ -85,17 +85,17 @@ func Restore(k Kernel, want Desired, opts RestoreOptions) (RestoreReport, error)
 	if err != nil {
 		return rep, fmt.Errorf("read the kernel back: %w", err)
 	}
-	rep.Left = VerifyTarget(after, desiredTarget(want))
+	rep.Left = VerifyTarget(after, keyOrdered(want.Owned))
 	rep.ForeignChanged = goneObjects(opts.Foreign, ForeignObjects(after))
 	return rep, nil
 }
 
-// desiredTarget is want as a Target, routes in key order as VerifyTarget
+// keyOrdered is a copy of o with its routes in key order, as VerifyTarget
 // expects.
-func desiredTarget(want Desired) Target {
-	t := Target{Rules: slices.Clone(want.Rules), Routes: slices.Clone(want.Routes), Names: want.Names}
-	slices.SortFunc(t.Routes, func(a, b Route) int { return a.Key().Compare(b.Key()) })
-	return t
+func keyOrdered(o Owned) Owned {
+	o = o.Clone()
+	slices.SortFunc(o.Routes, func(a, b Route) int { return a.Key().Compare(b.Key()) })
+	return o
 }
 
 // ForeignObjects lists, as `ip` text, every rule and every route of the

@@ -449,7 +449,7 @@ func checkPacket(s *State, p *Packet) error {
 			continue
 		}
 		if _, ok := s.Link(d.name); !ok {
-			return &PacketError{Field: d.field, Msg: fmt.Sprintf("no device named %q here", SafeText(d.name))}
+			return &PacketError{Field: d.field, Msg: fmt.Sprintf("no device named \"%s\" here", d.name)}
 		}
 	}
 	return nil

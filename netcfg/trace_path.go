@@ -77,9 +77,9 @@ func (t *tracer) routed(p *Path, d decision, dev string, gw netip.Addr) {
 	case VerdictLocal:
 		p.Reason = fmt.Sprintf("rule %d sends it to table %s, where %s makes %s an address of this host", d.rule.Priority, t.tableLabel(d.table), RouteString(d.route), p.Packet.Dst)
 	case VerdictBroadcast:
-		p.Reason = fmt.Sprintf("rule %d sends it to table %s, where %s makes it a broadcast on %s", d.rule.Priority, t.tableLabel(d.table), RouteString(d.route), SafeText(dev))
+		p.Reason = fmt.Sprintf("rule %d sends it to table %s, where %s makes it a broadcast on %s", d.rule.Priority, t.tableLabel(d.table), RouteString(d.route), dev)
 	default:
-		p.Reason = fmt.Sprintf("rule %d sends it to table %s, whose route %s takes it out of %s%s", d.rule.Priority, t.tableLabel(d.table), RouteString(d.route), SafeText(dev), via)
+		p.Reason = fmt.Sprintf("rule %d sends it to table %s, whose route %s takes it out of %s%s", d.rule.Priority, t.tableLabel(d.table), RouteString(d.route), dev, via)
 	}
 }
 
@@ -98,7 +98,7 @@ func (t *tracer) output4(p *Path) {
 		}
 	}
 	if pk.OIF != "" && !t.linkUp(pk.OIF) {
-		refuse(p, ENETUNREACH, SafeText(pk.OIF)+" is down")
+		refuse(p, ENETUNREACH, pk.OIF+" is down")
 		return
 	}
 	f := flow{dst: pk.Dst, src: pk.Src, iif: t.lo, oif: pk.OIF, mark: pk.Mark, uid: uidOr(pk.UID, 0),
@@ -118,7 +118,7 @@ func (t *tracer) output4(p *Path) {
 		if !p.Src.IsValid() {
 			p.Src = t.selectAddr4(pk.OIF, netip.Addr{}, ScopeLink)
 		}
-		p.Reason = fmt.Sprintf("no rule gives a usable route through %s, so the packet, bound to %s, leaves through it as if %s were on its link", SafeText(pk.OIF), SafeText(pk.OIF), pk.Dst)
+		p.Reason = fmt.Sprintf("no rule gives a usable route through %s, so the packet, bound to %s, leaves through it as if %s were on its link", pk.OIF, pk.OIF, pk.Dst)
 		t.checkLoopbackSrc4(p)
 		return
 	case d.err != 0:
@@ -156,7 +156,7 @@ func (t *tracer) output4(p *Path) {
 func (t *tracer) usedGateway(p *Path, rt *Route, nh int) netip.Addr {
 	gw := routeGw(rt, nh)
 	if gw.IsValid() && t.gatewayIsLocal4(rt, nh) {
-		p.Notes = append(p.Notes, fmt.Sprintf("the gateway %s resolves to a local route, so the kernel sends straight to the destination on %s", gw, SafeText(routeDev(rt, nh))))
+		p.Notes = append(p.Notes, fmt.Sprintf("the gateway %s resolves to a local route, so the kernel sends straight to the destination on %s", gw, routeDev(rt, nh)))
 		return netip.Addr{}
 	}
 	return gw
@@ -167,7 +167,7 @@ func (t *tracer) usedGateway(p *Path, rt *Route, nh int) netip.Addr {
 func (t *tracer) checkLoopbackSrc4(p *Path) {
 	if p.Src.IsLoopback() && p.Dev != t.lo {
 		p.Verdict, p.Errno = VerdictRefused, EINVAL
-		p.Reason = fmt.Sprintf("the source %s is a loopback address and may not leave through %s", p.Src, SafeText(p.Dev))
+		p.Reason = fmt.Sprintf("the source %s is a loopback address and may not leave through %s", p.Src, p.Dev)
 	}
 }
 
@@ -235,7 +235,7 @@ func (t *tracer) input4(p *Path) {
 		if !forwards {
 			t.routed(p, d, dev, gw)
 			p.Verdict, p.Errno = VerdictRefused, EHOSTUNREACH
-			p.Reason = fmt.Sprintf("%s; but this host does not forward packets that arrive on %s (net.ipv4.conf.%s.forwarding=0), so it refuses it", p.Reason, SafeText(pk.IIF), SafeText(pk.IIF))
+			p.Reason = fmt.Sprintf("%s; but this host does not forward packets that arrive on %s (net.ipv4.conf.%s.forwarding=0), so it refuses it", p.Reason, pk.IIF, pk.IIF)
 			return
 		}
 		if why := t.validateSource4(&f, dst, dev); why != "" {

@@ -202,7 +202,7 @@ func (t *tracer) suppressed(r *Rule, rt *Route, nh int) (string, bool) {
 			dev = routeDev(rt, 0)
 		}
 		if l, ok := t.s.Link(dev); ok && int64(l.Group) == int64(r.SuppressIfgroup) {
-			return fmt.Sprintf("its device %s is in group %d, which suppress_ifgroup excludes", SafeText(dev), l.Group), true
+			return fmt.Sprintf("its device %s is in group %d, which suppress_ifgroup excludes", dev, l.Group), true
 		}
 	}
 	return "", false
@@ -273,13 +273,13 @@ func (t *tracer) undetermined(r *Rule) string {
 	}
 	rule := strings.Replace(RuleString(r), ":\t", ": ", 1)
 	if need &= t.unknown; need != 0 {
-		return fmt.Sprintf("undetermined: rule %s selects on %s, which the probe does not give (%s)", SafeText(rule), strings.Join(need.Names(), ", "), strings.Join(need.Flags(), ", "))
+		return fmt.Sprintf("undetermined: rule %s selects on %s, which the probe does not give (%s)", rule, strings.Join(need.Names(), ", "), strings.Join(need.Flags(), ", "))
 	}
 	if r.L3MDev {
-		return fmt.Sprintf("undetermined: rule %s selects VRF traffic (l3mdev), and VRFs are not simulated", SafeText(rule))
+		return fmt.Sprintf("undetermined: rule %s selects VRF traffic (l3mdev), and VRFs are not simulated", rule)
 	}
 	if len(r.Unmodelled) > 0 {
-		return fmt.Sprintf("undetermined: rule %s carries %s, which nictab cannot simulate", SafeText(rule), RuleOpaqueText(r))
+		return fmt.Sprintf("undetermined: rule %s carries %s, which nictab cannot simulate", rule, RuleOpaqueText(r))
 	}
 	return ""
 }
@@ -288,13 +288,13 @@ func (t *tracer) undetermined(r *Rule) string {
 // or "" when every selector matches.
 func (t *tracer) selectorMismatch(r *Rule, f *flow) string {
 	if r.IIF != "" && r.IIF != f.iif {
-		return fmt.Sprintf("iif %s is not %s", SafeText(r.IIF), t.iifText(f))
+		return fmt.Sprintf("iif %s is not %s", r.IIF, t.iifText(f))
 	}
 	if r.OIF != "" && r.OIF != f.oif {
 		if f.oif == "" {
-			return fmt.Sprintf("oif %s, and the packet is not bound to a device", SafeText(r.OIF))
+			return fmt.Sprintf("oif %s, and the packet is not bound to a device", r.OIF)
 		}
-		return fmt.Sprintf("oif %s is not %s", SafeText(r.OIF), SafeText(f.oif))
+		return fmt.Sprintf("oif %s is not %s", r.OIF, f.oif)
 	}
 	if r.Mark != nil && (r.Mark.Value^f.mark)&r.Mark.Mask != 0 {
 		return fmt.Sprintf("fwmark %s does not match mark 0x%x", markText(r.Mark), f.mark)
@@ -389,9 +389,9 @@ func (t *tracer) addrMismatch(r *Rule, f *flow) string {
 
 func (t *tracer) iifText(f *flow) string {
 	if f.iif == t.lo {
-		return SafeText(f.iif) + " (the packet is sent by this host)"
+		return f.iif + " (the packet is sent by this host)"
 	}
-	return SafeText(f.iif)
+	return f.iif
 }
 
 func markText(m *FwMark) string {

@@ -4,7 +4,7 @@ import "fmt"
 
 // VerifyTarget compares what nictab owns in s with a plan's target and
 // describes every difference.
-func VerifyTarget(s State, t Target) []string {
+func VerifyTarget(s State, t Owned) []string {
 	diffs := verifyRules(s.Rules, t.Rules)
 	if d, ok := verifyRoutesInOrder(s.Routes, t.Routes); ok {
 		return append(diffs, d...)

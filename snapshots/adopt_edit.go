@@ -78,11 +78,11 @@ func adoptIn(live netcfg.State, adopt []netcfg.Object) (netcfg.State, []netcfg.C
 		case o.Rule != nil:
 			i := slices.IndexFunc(owned.Rules, func(r netcfg.Rule) bool { return netcfg.RuleEqual(&r, o.Rule) })
 			if i < 0 {
-				errs = append(errs, fmt.Errorf("rule %q to adopt is no longer there", netcfg.SafeText(netcfg.RuleString(o.Rule))))
+				errs = append(errs, fmt.Errorf("rule \"%s\" to adopt is no longer there", netcfg.RuleString(o.Rule)))
 				continue
 			}
 			r := &owned.Rules[i]
-			if msg := adoptProblem(r.Owned(), r.Proto == netcfg.ProtoKernel, r.Opaque(), fmt.Sprintf("rule %q", netcfg.SafeText(netcfg.RuleString(r)))); msg != "" {
+			if msg := adoptProblem(r.Owned(), r.Proto == netcfg.ProtoKernel, r.Opaque(), fmt.Sprintf("rule \"%s\"", netcfg.RuleString(r))); msg != "" {
 				errs = append(errs, errors.New(msg))
 				continue
 			}
@@ -91,11 +91,11 @@ func adoptIn(live netcfg.State, adopt []netcfg.Object) (netcfg.State, []netcfg.C
 		case o.Route != nil:
 			i := slices.IndexFunc(owned.Routes, func(r netcfg.Route) bool { return netcfg.RouteEqual(&r, o.Route) })
 			if i < 0 {
-				errs = append(errs, fmt.Errorf("route %q to adopt is no longer there", netcfg.SafeText(netcfg.RouteString(o.Route))))
+				errs = append(errs, fmt.Errorf("route \"%s\" to adopt is no longer there", netcfg.RouteString(o.Route)))
 				continue
 			}
 			r := &owned.Routes[i]
-			if msg := adoptProblem(r.Owned(), r.Proto == netcfg.ProtoKernel, r.Opaque(), fmt.Sprintf("route %q", netcfg.SafeText(netcfg.RouteString(r)))); msg != "" {
+			if msg := adoptProblem(r.Owned(), r.Proto == netcfg.ProtoKernel, r.Opaque(), fmt.Sprintf("route \"%s\"", netcfg.RouteString(r))); msg != "" {
 				errs = append(errs, errors.New(msg))
 				continue
 			}

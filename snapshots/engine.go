@@ -206,7 +206,7 @@ func (e *Engine) ProposeRollback(s *format.Snapshot) (*Proposal, error) {
 		return nil, err
 	}
 	defer k.Close()
-	d := TargetAsDesired(*s.Resolved)
+	d := s.Resolved.AsDesired()
 	live, w, err := e.detectPlanned(k, e.names(), netcfg.DetectOptions{Tables: d.Tables, Owned: true, Routes: e.store.latestRoutes()})
 	if err != nil {
 		return nil, err
@@ -220,7 +220,7 @@ func (e *Engine) ProposeRollback(s *format.Snapshot) (*Proposal, error) {
 		}
 	}
 	if len(gone) > 0 {
-		return nil, errors.Join(fmt.Errorf("snapshot %s needs NIC %s, which is gone: nothing was changed", s.Meta.ID, netcfg.SafeText(fmt.Sprint(gone))), w.Close())
+		return nil, errors.Join(fmt.Errorf("snapshot %s needs NIC %s, which is gone: nothing was changed", s.Meta.ID, fmt.Sprint(gone)), w.Close())
 	}
 	un, err := e.keepUnrecorded(live, &d)
 	if err != nil {
@@ -243,19 +243,6 @@ func routeDevs(r *netcfg.Route) []string {
 		}
 	}
 	return out
-}
-
-// TargetAsDesired turns a snapshot's recorded state back into a desired
-// state for planning.
-func TargetAsDesired(t netcfg.Target) netcfg.Desired {
-	d := netcfg.Desired{Rules: slices.Clone(t.Rules), Routes: slices.Clone(t.Routes), Names: slices.Clone(t.Names)}
-	d.Tables = t.TargetTables()
-	for _, n := range t.Names {
-		d.Tables = append(d.Tables, n.ID)
-	}
-	slices.Sort(d.Tables)
-	d.Tables = slices.Compact(d.Tables)
-	return d
 }
 
 // ApplyOptions are a person's choices for one apply.
@@ -505,7 +492,7 @@ func (e *Engine) snapshotOf(p *Proposal, after netcfg.State, txid string) *forma
 // read-back of a change, used for nothing else once the snapshot is
 // made, so its routes are shared, not copied.
 func (e *Engine) snapshotAt(p *Proposal, after netcfg.State, txid string, at time.Time) *format.Snapshot {
-	d := dropUnrecorded(netcfg.OwnedAsDesiredSharing(after), p.unrecorded)
+	d := dropUnrecorded(netcfg.OwnedAsDesiredSharing(after).Owned, p.unrecorded)
 	// In the plan target's order, not the kernel's (which dumps IPv4
 	// before IPv6, and IPv6 routes in its tree's order): the record is the
 	// same whatever order the kernel lists it in, and the snapshot encoded
@@ -516,7 +503,7 @@ func (e *Engine) snapshotAt(p *Proposal, after netcfg.State, txid string, at tim
 	if !slices.IsSortedFunc(d.Routes, compareRouteKeys) {
 		slices.SortStableFunc(d.Routes, compareRouteKeys)
 	}
-	return e.snapshotFrom(p, netcfg.Target{Rules: d.Rules, Routes: d.Routes, Names: d.Names}, after.Links, txid, at)
+	return e.snapshotFrom(p, d, after.Links, txid, at)
 }
 
 func compareRules(a, b netcfg.Rule) int { return netcfg.CompareRules(&a, &b) }
@@ -525,7 +512,7 @@ func compareRouteKeys(a, b netcfg.Route) int { return a.Key().Compare(b.Key()) }
 
 // snapshotFrom is the snapshot recording resolved, with the addressing
 // of the NICs among links it uses.
-func (e *Engine) snapshotFrom(p *Proposal, resolved netcfg.Target, links []netcfg.Link, txid string, at time.Time) *format.Snapshot {
+func (e *Engine) snapshotFrom(p *Proposal, resolved netcfg.Owned, links []netcfg.Link, txid string, at time.Time) *format.Snapshot {
 	host := e.cfg.Host
 	if host == "" {
 		host, _ = os.Hostname()

@@ -136,7 +136,7 @@ func TestRollbackRestoresExactly(t *testing.T) {
 	if list[0].Snapshot.Meta.Kind != "rollback" {
 		t.Errorf("newest kind = %q, want rollback", list[0].Snapshot.Meta.Kind)
 	}
-	d := snapshots.Diff(*a.Snapshot.Resolved, *b.Snapshot.Resolved)
+	d := netcfg.Diff(*a.Snapshot.Resolved, *b.Snapshot.Resolved)
 	var lines []string
 	for _, c := range d.Changes {
 		lines = append(lines, c.Action.Mark()+" "+c.Subject().String())
@@ -349,7 +349,7 @@ func TestStoreIDs(t *testing.T) {
 	}
 	kind := format.KindBaseline
 	save := func() string {
-		s := &format.Snapshot{Version: 1, Meta: &format.Meta{Time: now, Kind: kind}, Resolved: &netcfg.Target{}}
+		s := &format.Snapshot{Version: 1, Meta: &format.Meta{Time: now, Kind: kind}, Resolved: &netcfg.Owned{}}
 		if err := st.Save(s); err != nil {
 			t.Fatal(err)
 		}

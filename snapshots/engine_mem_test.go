@@ -125,7 +125,7 @@ func memDump(t *testing.T, k netcfg.Reader, proto func(uint8) bool) string {
 
 // targetDump renders a snapshot's rules and routes as memDump renders the
 // kernel's owned ones.
-func targetDump(t netcfg.Target) string {
+func targetDump(t netcfg.Owned) string {
 	rules := slices.Clone(t.Rules)
 	slices.SortStableFunc(rules, func(a, b netcfg.Rule) int {
 		if a.Family != b.Family {

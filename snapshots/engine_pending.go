@@ -52,9 +52,7 @@ var speculated atomic.Int64
 // startPending encodes, in the background, the snapshot the change of p
 // will have once verified, with the addressing of the NICs among links.
 func (e *Engine) startPending(p *Proposal, links []netcfg.Link, txid string, at time.Time) <-chan pendingBytes {
-	t := p.Plan.Target
-	d := dropUnrecorded(netcfg.Desired{Rules: t.Rules, Routes: t.Routes, Names: t.Names}, p.unrecorded)
-	return encodeAhead(e.snapshotFrom(p, netcfg.Target{Rules: d.Rules, Routes: d.Routes, Names: d.Names}, links, txid, at))
+	return encodeAhead(e.snapshotFrom(p, dropUnrecorded(p.Plan.Target, p.unrecorded), links, txid, at))
 }
 
 // encodeAhead encodes snap for the store in the background.
@@ -131,7 +129,7 @@ func sameSnapshot(a, b *format.Snapshot) bool {
 		(a.Resolved == nil || targetIdentical(a.Resolved, b.Resolved))
 }
 
-func targetIdentical(a, b *netcfg.Target) bool {
+func targetIdentical(a, b *netcfg.Owned) bool {
 	return routesIdentical(a.Routes, b.Routes) && reflect.DeepEqual(a.Rules, b.Rules) && reflect.DeepEqual(a.Names, b.Names)
 }
 

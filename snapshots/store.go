@@ -518,7 +518,7 @@ func Summary(s *format.Snapshot) string {
 		if id != 0 {
 			label = names.TableLabel(id)
 		}
-		nics = append(nics, netcfg.SafeText(n.Name)+"→"+label)
+		nics = append(nics, n.Name+"→"+label)
 	}
 	out := strings.Join(nics, ", ")
 	if s.Resolved != nil {

@@ -22,7 +22,7 @@ func TestRecordsFromTheIndexDigest(t *testing.T) {
 		return netcfg.Route{Table: 100, Type: netcfg.RouteUnicast, Dst: netip.MustParsePrefix(dst), Dev: "eno1", Proto: netcfg.ProtoNictab}
 	}
 	a, b, c := route("10.1.0.0/16"), route("2001:db8::/32"), route("10.2.0.0/16")
-	snap := &format.Snapshot{Version: format.Version, Meta: &format.Meta{ID: "261202-060000", Time: time.Now().UTC(), Kind: "apply"}, Resolved: &netcfg.Target{Routes: []netcfg.Route{a, b}}}
+	snap := &format.Snapshot{Version: format.Version, Meta: &format.Meta{ID: "261202-060000", Time: time.Now().UTC(), Kind: "apply"}, Resolved: &netcfg.Owned{Routes: []netcfg.Route{a, b}}}
 	if err := st.Save(snap); err != nil {
 		t.Fatal(err)
 	}

@@ -44,8 +44,10 @@ import (
 // is best effort: a snapshot whose index update failed is saved all the
 // same.
 const (
-	indexName    = ".index"
-	indexVersion = 1
+	indexName = ".index"
+	// indexVersion 2: summaries hold NIC names as they are (version 1
+	// held them escaped, and views now escape them).
+	indexVersion = 2
 	indexMagic   = "nictab-snapshot-index"
 	maxIndexSize = 16 << 20
 )

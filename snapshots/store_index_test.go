@@ -1,6 +1,7 @@
 package snapshots
 
 import (
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -23,7 +24,7 @@ func indexTestStore(t *testing.T) (*Store, string) {
 		t.Fatal(err)
 	}
 	for i, comment := range []string{"first", "second", "third"} {
-		res := &netcfg.Target{}
+		res := &netcfg.Owned{}
 		for j := range i {
 			res.Routes = append(res.Routes, netcfg.Route{Table: 100, Type: netcfg.RouteUnicast, Proto: netcfg.ProtoNictab, Dev: "eno1",
 				Dst: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 1, byte(j), 0}), 24)})
@@ -176,7 +177,7 @@ func TestListingFallsBackWithoutATrustedIndex(t *testing.T) {
 			return os.WriteFile(p, []byte(strings.Replace(string(b), "from the index", "from the index!", 1)), 0o600)
 		},
 		"version": func(p string, b []byte) error {
-			return os.WriteFile(p, []byte(strings.Replace(string(b), indexMagic+" 1 ", indexMagic+" 2 ", 1)), 0o600)
+			return os.WriteFile(p, []byte(strings.Replace(string(b), fmt.Sprintf("%s %d ", indexMagic, indexVersion), fmt.Sprintf("%s %d ", indexMagic, indexVersion+1), 1)), 0o600)
 		},
 		"truncated": func(p string, b []byte) error { return os.WriteFile(p, b[:len(b)/2], 0o600) },
 		"symlink": func(p string, b []byte) error {
@@ -211,7 +212,7 @@ func TestListingFallsBackWithoutATrustedIndex(t *testing.T) {
 			}
 			sameListing(t, "listing", got, full)
 			// The next save writes a good index again.
-			if err := st.Save(&format.Snapshot{Version: 1, Meta: &format.Meta{Time: time.Now().UTC(), Kind: "save"}, Resolved: &netcfg.Target{}}); err != nil {
+			if err := st.Save(&format.Snapshot{Version: 1, Meta: &format.Meta{Time: time.Now().UTC(), Kind: "save"}, Resolved: &netcfg.Owned{}}); err != nil {
 				t.Fatal(err)
 			}
 			d, err := os.Open(snapDir)
@@ -253,7 +254,7 @@ func TestFindAndLatestThroughTheListing(t *testing.T) {
 func TestCommittedSnapshotIsIndexed(t *testing.T) {
 	for _, sameStore := range []bool{true, false} {
 		st, snapDir := indexTestStore(t)
-		s := &format.Snapshot{Version: 1, Comment: "pending", Meta: &format.Meta{ID: "261124-190000", Time: time.Date(2026, 11, 24, 19, 0, 0, 0, time.UTC), Kind: "apply"}, Resolved: &netcfg.Target{}}
+		s := &format.Snapshot{Version: 1, Comment: "pending", Meta: &format.Meta{ID: "261124-190000", Time: time.Date(2026, 11, 24, 19, 0, 0, 0, time.UTC), Kind: "apply"}, Resolved: &netcfg.Owned{}}
 		if err := st.savePending(s); err != nil {
 			t.Fatal(err)
 		}

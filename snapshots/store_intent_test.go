@@ -35,7 +35,7 @@ func TestLatestIntentReadsOnlyTheIntent(t *testing.T) {
 			{Table: netcfg.TableRef{ID: 100}, To: netip.MustParsePrefix("10.2.1.0/24"), Dev: "eno1"},
 		}},
 		Meta:     &format.Meta{Time: time.Date(2026, 11, 24, 18, 30, 0, 0, time.UTC), Kind: "apply"},
-		Resolved: &netcfg.Target{Routes: []netcfg.Route{{Table: 100, Type: netcfg.RouteUnicast, Proto: netcfg.ProtoNictab, Dev: "eno1", Dst: netip.MustParsePrefix("10.2.0.0/24")}}},
+		Resolved: &netcfg.Owned{Routes: []netcfg.Route{{Table: 100, Type: netcfg.RouteUnicast, Proto: netcfg.ProtoNictab, Dev: "eno1", Dst: netip.MustParsePrefix("10.2.0.0/24")}}},
 	}
 	if err := st.Save(s); err != nil {
 		t.Fatal(err)

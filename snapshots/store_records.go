@@ -20,7 +20,7 @@ import (
 
 // latestResolved is the resolved section of the newest snapshot that is
 // not damaged, nil when there is none.
-func (s *Store) latestResolved() (*netcfg.Target, error) {
+func (s *Store) latestResolved() (*netcfg.Owned, error) {
 	all, err := s.Listing()
 	if err != nil {
 		return nil, err
@@ -43,7 +43,7 @@ func (s *Store) latestResolved() (*netcfg.Target, error) {
 
 // readResolved decodes a stored file's snapshot: and resolved: sections,
 // after checking its checksum.
-func (s *Store) readResolved(l *Listed) (*netcfg.Target, bool) {
+func (s *Store) readResolved(l *Listed) (*netcfg.Owned, bool) {
 	snaps, err := s.snapDirFile(false)
 	if err != nil || snaps == nil {
 		return nil, false

@@ -242,7 +242,7 @@ func (e *Engine) keepUnrecorded(live netcfg.State, d *netcfg.Desired) (*unrecord
 
 // dropUnrecorded leaves out of a snapshot's record what keepUnrecorded
 // kept: leaving an object alone does not make it nictab's.
-func dropUnrecorded(d netcfg.Desired, set *unrecordedSet) netcfg.Desired {
+func dropUnrecorded(d netcfg.Owned, set *unrecordedSet) netcfg.Owned {
 	if set == nil || len(set.rules)+len(set.routes) == 0 {
 		return d
 	}

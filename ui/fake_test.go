@@ -220,7 +220,7 @@ func (f *fakeBackend) Apply(_ context.Context, p *Proposal, o ApplyOptions) (*Ou
 }
 
 // withTarget is s with nictab's rules, routes and names replaced by t.
-func withTarget(s netcfg.State, t netcfg.Target) netcfg.State {
+func withTarget(s netcfg.State, t netcfg.Owned) netcfg.State {
 	c := cloneState(s)
 	c.Rules = slices.DeleteFunc(c.Rules, func(r netcfg.Rule) bool { return r.Owned() })
 	c.Rules = append(c.Rules, t.Rules...)

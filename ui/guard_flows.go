@@ -62,7 +62,7 @@ func FlowLines(f *netcfg.FlowGuard, names *netcfg.Names, width, detail int, st S
 			case m.Count > 1:
 				what += fmt.Sprintf(" (×%d)", m.Count)
 			}
-			add("    ", fmt.Sprintf("%s %s: %s → %s, %s", protoWord(m.IPProto), what, HopText(m.Before, names), HopText(m.After, names), netcfg.SafeText(FlowCause(m, &f.Names))), style)
+			add("    ", netcfg.SafeText(fmt.Sprintf("%s %s: %s → %s, %s", protoWord(m.IPProto), what, HopText(m.Before, names), HopText(m.After, names), FlowCause(m, &f.Names))), style)
 		}
 	}
 	if len(same) > 0 {

@@ -85,3 +85,51 @@ func TestPreviewHeaderShowsFlows(t *testing.T) {
 		t.Errorf("the session is not the first flow shown:\n%s", head)
 	}
 }
+
+// TestGuardTextEscapedOnce: device names holding an escape sequence reach
+// the guard's views escaped exactly once, whether they come through a hop,
+// a route, a rule's selector or the path's reason; its JSON sentences
+// carry them as they are.
+func TestGuardTextEscapedOnce(t *testing.T) {
+	const evil = "e\x1b[2J"
+	m := movedFlow("192.168.30.5:51000", true, false, 1)
+	m.After.Dev = evil
+	m.Why.Rule.IIF = evil
+	route := netcfg.Route{Table: 13, Type: netcfg.RouteUnicast, Dst: netip.MustParsePrefix("0.0.0.0/0"), Dev: evil}
+	shadow := netcfg.ShadowedRule{Rule: *m.Why.Rule, By: *m.Why.Rule,
+		Packet: netcfg.Packet{Src: netip.MustParseAddr("192.168.10.2"), Dst: netip.MustParseAddr("100.64.0.1"), OIF: evil},
+		Before: netcfg.Hop{Verdict: netcfg.VerdictRouted, Dev: "ts0", Table: 52}, After: netcfg.Hop{Verdict: netcfg.VerdictRouted, Dev: evil, Table: 13}}
+	f := &netcfg.FlowGuard{Moved: []netcfg.MovedFlow{m}, MovedSockets: 1, Shadowed: []netcfg.ShadowedRule{shadow}}
+	routeFlow := movedFlow("100.88.1.1:443", false, false, 1)
+	routeFlow.Why = netcfg.PathCause{Kind: netcfg.CauseRoute, Route: &route, Table: 13, Verdict: netcfg.VerdictRouted}
+	f.Moved = append(f.Moved, routeFlow)
+	names := netcfg.Names{}
+	st := PlainStyles()
+
+	conn, _ := netcfg.ParseSSHConn("203.0.113.5 51234 192.168.10.2 22")
+	g := netcfg.Guard{Conn: conn, Status: netcfg.GuardMoved,
+		Before: netcfg.Path{Verdict: netcfg.VerdictRouted, Dev: "eno1"},
+		After:  netcfg.Path{Verdict: netcfg.VerdictRouted, Dev: evil, Table: 13, Route: &route, Reason: "whose route takes it out of " + evil}}
+	undetermined := netcfg.Guard{Conn: conn, Status: netcfg.GuardUndetermined, Before: g.Before,
+		After: netcfg.Path{Verdict: netcfg.VerdictUndetermined, Reason: "rule iif " + evil + " cannot be decided"}}
+
+	views := map[string]string{
+		"flows":        strings.Join(FlowLines(f, &names, 400, 10, st), "\n"),
+		"guard":        RenderGuard(g, 400, st),
+		"undetermined": RenderGuard(undetermined, 400, st),
+	}
+	for what, v := range views {
+		if strings.Contains(v, "\x1b") {
+			t.Errorf("%s: an escape character reached the view:\n%q", what, v)
+		}
+		if strings.Contains(v, `\\x1b`) {
+			t.Errorf("%s: a name is escaped twice:\n%s", what, v)
+		}
+		if !strings.Contains(v, `e\x1b[2J`) {
+			t.Errorf("%s: the name is not shown escaped:\n%s", what, v)
+		}
+	}
+	if msg := GuardMessage(&g); !strings.Contains(msg, evil) {
+		t.Errorf("the guard's sentence, which JSON carries, does not hold the name as it is: %q", msg)
+	}
+}

@@ -14,6 +14,10 @@ import (
 // functions say it, for the CLI's plan (text and --json) and the TUI's
 // warnings alike, so each sentence exists once.
 
+// The sentences here carry the kernel's text (device and table names) as
+// it is: they go into JSON as data, and each view that puts one on a
+// terminal escapes it there, once.
+
 // GuardMessage is the SSH guard's verdict in a sentence or two.
 func GuardMessage(g *netcfg.Guard) string {
 	client := g.Conn.Client.Addr().WithZone("")
@@ -78,7 +82,7 @@ func incomplete(g *netcfg.Guard) string {
 // replyHop is where a delivered path leaves: "through eno1 via
 // 192.168.10.1", with the source when it matters.
 func replyHop(p *netcfg.Path, src bool) string {
-	s := "through " + netcfg.SafeText(p.Dev)
+	s := "through " + p.Dev
 	if p.Gateway.IsValid() {
 		s += " via " + p.Gateway.String()
 	}
@@ -134,7 +138,7 @@ func shortRoute(r *netcfg.Route) string {
 		}
 		out = append(out, args[i])
 	}
-	return netcfg.SafeText(strings.Join(out, " "))
+	return strings.Join(out, " ")
 }
 
 func routeOrNothing(r *netcfg.Route) string {
@@ -203,10 +207,10 @@ func probeText(p *netcfg.Packet) string {
 	}
 	b = append(b, "to "+p.Dst.String())
 	if p.IIF != "" {
-		b = append(b, "iif "+netcfg.SafeText(p.IIF))
+		b = append(b, "iif "+p.IIF)
 	}
 	if p.OIF != "" {
-		b = append(b, "oif "+netcfg.SafeText(p.OIF))
+		b = append(b, "oif "+p.OIF)
 	}
 	if p.Mark != 0 {
 		b = append(b, fmt.Sprintf("fwmark %#x", p.Mark))
@@ -246,7 +250,7 @@ func HopText(h netcfg.Hop, names *netcfg.Names) string {
 	if !h.Verdict.Delivered() {
 		return h.Verdict.String()
 	}
-	s := netcfg.SafeText(h.Dev)
+	s := h.Dev
 	if h.Verdict == netcfg.VerdictLocal {
 		s = "this host"
 	}

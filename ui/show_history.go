@@ -36,9 +36,9 @@ func RenderHistory(rows []HistoryRow, loc *time.Location, st Styles) string {
 		if r.Live {
 			id += " " + st.OK.Render("*")
 		}
-		what := r.Summary
+		what := netcfg.SafeText(r.Summary)
 		if r.Comment != "" {
-			what = netcfg.SafeText(r.Comment) + st.Muted.Render(" — "+r.Summary)
+			what = netcfg.SafeText(r.Comment) + st.Muted.Render(" — "+what)
 		}
 		out = append(out, []string{id, r.Time.In(loc).Format("2006-01-02 15:04:05"), r.Kind, what})
 	}

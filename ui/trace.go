@@ -50,6 +50,9 @@ func sameDecision(a, b *netcfg.Path) bool {
 	return a.Table == b.Table
 }
 
+// outcomeText and hopText carry device names as they are: a comparison's
+// Summary is data (trace --json); its view escapes it.
+
 // outcomeText says where a path goes: "leaves through eno1 via
 // 192.168.10.1", "is for this host", "is dropped (blackhole, Invalid
 // argument)".
@@ -60,14 +63,14 @@ func outcomeText(p *netcfg.Path) string {
 	case netcfg.VerdictLocal:
 		return "is for this host"
 	case netcfg.VerdictBroadcast:
-		return "is a broadcast on " + netcfg.SafeText(p.Dev)
+		return "is a broadcast on " + p.Dev
 	}
 	return "is " + fateText(p)
 }
 
 // hopText is the way out of a routed path: "through eno1 via 192.168.10.1".
 func hopText(p *netcfg.Path) string {
-	s := "through " + netcfg.SafeText(p.Dev)
+	s := "through " + p.Dev
 	if p.Gateway.IsValid() {
 		s += " via " + p.Gateway.String()
 	}
@@ -331,7 +334,7 @@ func RenderTraceCompare(c TraceCompare, now, planned *netcfg.Names, width int, s
 		}
 	}
 	b.WriteString("\n")
-	summary := c.Summary
+	summary := netcfg.SafeText(c.Summary)
 	style := st.OK
 	if c.Changed {
 		style = st.Warning

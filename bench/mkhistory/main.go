@@ -41,7 +41,7 @@ func run(dir string, small, routes int) error {
 		return err
 	}
 	save := func(n int, comment string) error {
-		res := &netcfg.Target{Routes: make([]netcfg.Route, 0, n)}
+		res := &netcfg.Owned{Routes: make([]netcfg.Route, 0, n)}
 		for i := range n {
 			res.Routes = append(res.Routes, netcfg.Route{
 				Table: 100, Type: netcfg.RouteUnicast, Proto: netcfg.ProtoNictab,

@@ -108,7 +108,7 @@ func benchApply(o options, set *nsSet) ([]row, error) {
 		return nil, err
 	}
 	w := writes{addLines, delLines, rawAdd, rawDel}
-	if err := addThenDelete(o, ns, "routes", w, raw, netcfg.Desired{Routes: routes, Tables: []uint32{100}}, len(routes), &add, &del); err != nil {
+	if err := addThenDelete(o, ns, "routes", w, raw, netcfg.Desired{Owned: netcfg.Owned{Routes: routes}, Tables: []uint32{100}}, len(routes), &add, &del); err != nil {
 		return nil, err
 	}
 	return []row{add, del}, nil
@@ -139,7 +139,7 @@ func benchRules(o options, set *nsSet) ([]row, error) {
 	defer raw.close()
 	rawAdd, rawDel := raw.rawRules(rules)
 	w := writes{addLines, delLines, rawAdd, rawDel}
-	if err := addThenDelete(o, ns, "rules", w, raw, netcfg.Desired{Rules: rules, Tables: []uint32{100}}, len(rules), &add, &del); err != nil {
+	if err := addThenDelete(o, ns, "rules", w, raw, netcfg.Desired{Owned: netcfg.Owned{Rules: rules}, Tables: []uint32{100}}, len(rules), &add, &del); err != nil {
 		return nil, err
 	}
 	return []row{add, del}, nil

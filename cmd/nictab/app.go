@@ -2,12 +2,10 @@ package main
 
 import (
 	"io"
-	"os"
-	"path/filepath"
 	"runtime/debug"
 
+	nictabapp "github.com/nictab/nictab/internal/app"
 	"github.com/nictab/nictab/netcfg"
-	"github.com/nictab/nictab/netcfg/kernel"
 	"github.com/nictab/nictab/ui"
 )
 
@@ -47,42 +45,30 @@ type app struct {
 	priorities netcfg.PriorityRange
 }
 
+// config is what the flags chose, for the application code the CLI and
+// the terminal UI share.
+func (a *app) config() nictabapp.Config {
+	return nictabapp.Config{
+		Netns:         a.netns,
+		StateDir:      a.stateDir,
+		Priorities:    a.priorities,
+		Version:       nictabVersion(),
+		StartWatchdog: a.startWatchdog,
+	}
+}
+
 // openKernel opens the namespace of --netns, or the host's.
-func (a *app) openKernel() (netcfg.Kernel, error) {
-	return kernel.Open(a.netns)
-}
+func (a *app) openKernel() (netcfg.Kernel, error) { return a.config().OpenKernel() }
 
-func (a *app) namePaths() netcfg.NamePaths { return netcfg.DefaultNamePaths(a.netns) }
+func (a *app) namePaths() netcfg.NamePaths { return a.config().NamePaths() }
 
-func (a *app) loadNames() netcfg.Names { return netcfg.LoadNames(a.namePaths()) }
+func (a *app) loadNames() netcfg.Names { return a.config().LoadNames() }
 
-// stateBase is the state directory before a namespace's own folder:
-// --state-dir, else /var/lib/nictab as root and $XDG_STATE_HOME/nictab
-// otherwise.
-func (a *app) stateBase() string {
-	if a.stateDir != "" {
-		return a.stateDir
-	}
-	if os.Geteuid() == 0 {
-		return "/var/lib/nictab"
-	}
-	x := os.Getenv("XDG_STATE_HOME")
-	if x == "" {
-		home, _ := os.UserHomeDir()
-		x = filepath.Join(home, ".local", "state")
-	}
-	return filepath.Join(x, "nictab")
-}
+// stateBase is the state directory before a namespace's own folder.
+func (a *app) stateBase() string { return a.config().StateBase() }
 
-// stateRoot is where snapshots and the journal live. A named namespace gets
-// a folder of its own, under --state-dir too: its history is not the
-// host's, and a rollback must never take another namespace's snapshot.
-func (a *app) stateRoot() string {
-	if a.netns != "" {
-		return filepath.Join(a.stateBase(), "netns", a.netns)
-	}
-	return a.stateBase()
-}
+// stateRoot is where snapshots and the journal live.
+func (a *app) stateRoot() string { return a.config().StateRoot() }
 
 func (a *app) styles() ui.Styles {
 	return ui.OutputStyles(a.out, a.noColor)

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
+	nictabapp "github.com/nictab/nictab/internal/app"
 	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/netcfg/kernel"
 	"github.com/nictab/nictab/snapshots"
@@ -169,7 +170,7 @@ func sshConn(flag string) (netcfg.SSHConn, bool, error) {
 		}
 		return c, true, nil
 	}
-	c, _ := sshSession()
+	c, _ := nictabapp.SSHSession()
 	return c, c.Client.IsValid(), nil
 }
 
@@ -337,7 +338,7 @@ func (a *app) runApply(cmd *cobra.Command, e *snapshots.Engine, p *snapshots.Pro
 	}
 	// Over SSH (or for the client --ssh-client names) keeping needs the
 	// code that proves the replies arrive.
-	needCode := overSSH() || f.sshClient != ""
+	needCode := nictabapp.OverSSH() || f.sshClient != ""
 	return a.confirmWindow(cmd.Context(), e, out, appliedText(&p.Plan, out.Result.Steps), needCode, intr)
 }
 
@@ -369,7 +370,7 @@ func (a *app) confirmFor(cmd *cobra.Command, movesSSH bool, f applyFlags) (time.
 		return 0, usagef("this change moves or cuts your SSH session, so it needs a confirm window: drop --confirm 0, or add --force; nothing was changed")
 	case movesSSH && !explicit:
 		window = defaultConfirm
-	case !explicit && overSSH() && isTerminal(a.stdin):
+	case !explicit && nictabapp.OverSSH() && isTerminal(a.stdin):
 		window = defaultConfirm
 	}
 	return window, nil
@@ -465,7 +466,7 @@ func (a *app) reportOutcome(res *snapshots.TxOutcome, err error) error {
 	case "reverted":
 		return exitError{code: exitReverted, err: fmt.Errorf("reverted (%s): nictab's rules and routes were read back and are as they were before the apply", res.Detail)}
 	}
-	return fmt.Errorf("the revert is NOT complete (%s): %s — the journal is kept; `%s` finishes it", res.Result, netcfg.SafeText(res.Detail), a.nictabCmd("recover"))
+	return fmt.Errorf("the revert is NOT complete (%s): %s — the journal is kept; `%s` finishes it", res.Result, res.Detail, a.nictabCmd("recover"))
 }
 
 func (a *app) ask(prompt string) bool {

@@ -30,7 +30,7 @@ func TestPlanDiffText(t *testing.T) {
 		Routes:   []netcfg.Route{kept, gone, route("0.0.0.0/0", "192.168.10.1", "eno1")},
 		Complete: []uint32{13}, AllOwned: true,
 	}
-	want := netcfg.Desired{Rules: []netcfg.Rule{rule}, Routes: []netcfg.Route{kept, route("0.0.0.0/0", "192.168.10.254", "eno1")}, Tables: []uint32{13}}
+	want := netcfg.Desired{Owned: netcfg.Owned{Rules: []netcfg.Rule{rule}, Routes: []netcfg.Route{kept, route("0.0.0.0/0", "192.168.10.254", "eno1")}}, Tables: []uint32{13}}
 	p := &snapshots.Proposal{Live: live, Desired: want, Plan: netcfg.PlanChanges(live, want)}
 	out := newPlanOut(p)
 	if out.Summary.Delete+out.Summary.Change == 0 || len(out.Lines) != len(p.Plan.Changes) {

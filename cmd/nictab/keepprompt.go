@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	nictabapp "github.com/nictab/nictab/internal/app"
 	"github.com/nictab/nictab/internal/keepcode"
 )
 
@@ -85,20 +86,11 @@ func codeTerminal(f *os.File) (restore func(), err error) {
 		return nil, fmt.Errorf("set the terminal to read single keys: %w", err)
 	}
 	restore = func() { _ = unix.IoctlSetTermios(fd, unix.TCSETS, old) }
-	if err := flushInput(f); err != nil {
+	if err := nictabapp.FlushInput(f); err != nil {
 		restore()
 		return nil, err
 	}
 	return restore, nil
-}
-
-// flushInput throws away what was typed on the terminal f and not yet
-// read (tcflush TCIFLUSH).
-func flushInput(f *os.File) error {
-	if err := unix.IoctlSetInt(int(f.Fd()), unix.TCFLSH, unix.TCIFLUSH); err != nil {
-		return fmt.Errorf("discard what was typed before the code was shown: %w", err)
-	}
-	return nil
 }
 
 // keepCodePrompt readies the terminal for the keep code, throws away what

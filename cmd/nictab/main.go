@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	nictabapp "github.com/nictab/nictab/internal/app"
 	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/netcfg/kernel"
 	"github.com/nictab/nictab/snapshots"
@@ -80,7 +81,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	code := exitCode(err)
 	if msg := err.Error(); msg != "" {
-		fmt.Fprintf(stderr, "nictab: %s\n", a.hints(strings.TrimSpace(msg)))
+		// Errors carry the kernel's and the file's text as it is; this is
+		// where it reaches the terminal, so this is where it is escaped.
+		fmt.Fprintf(stderr, "nictab: %s\n", netcfg.SafeLines(a.hints(strings.TrimSpace(msg))))
 	}
 	var fe flagError
 	if cmd != nil && errors.As(err, &fe) {
@@ -105,7 +108,8 @@ func exitCode(err error) int {
 	switch {
 	case errors.As(err, &ee):
 		return ee.code
-	case errors.As(err, &ue), errors.As(err, &fe), errors.As(err, &nse), errors.As(err, &fde), errors.As(err, &fie), errors.As(err, &te):
+	case errors.As(err, &ue), errors.As(err, &fe), errors.As(err, &nse), errors.As(err, &fde), errors.As(err, &fie), errors.As(err, &te),
+		errors.Is(err, nictabapp.ErrUnknownLauncher):
 		return exitUsage
 	}
 	return exitFailed
@@ -162,7 +166,7 @@ Run without a command for the terminal UI. Try it safely first:
 	pf.StringVar(&a.netns, "netns", "", "work inside the named network namespace (see `ip netns list`)")
 	pf.StringVar(&a.stateDir, "state-dir", "", "where snapshots and the journal live (default /var/lib/nictab as root, $XDG_STATE_HOME/nictab otherwise)")
 	pf.BoolVar(&a.noColor, "no-color", false, "no colour in output (NO_COLOR is honoured too)")
-	pf.StringVar(&a.watchdogLauncher, "watchdog", launcherAuto, "how a confirm window's watchdog is started: auto (systemd-run where systemd is PID 1), systemd-run, detached")
+	pf.StringVar(&a.watchdogLauncher, "watchdog", nictabapp.LauncherAuto, "how a confirm window's watchdog is started: auto (systemd-run where systemd is PID 1), systemd-run, detached")
 	_ = pf.MarkHidden("watchdog")
 	_ = root.RegisterFlagCompletionFunc("netns", completeNetns)
 

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nictab/nictab/internal/atomicfile"
+	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/snapshots"
 )
 
@@ -113,7 +114,7 @@ func (a *app) persistStatus(pp persistPaths) error {
 	}
 	if e, err := a.engine(); err == nil {
 		if s, err := e.Store().Latest(); err == nil && s != nil {
-			fmt.Fprintf(a.out, "newest snapshot: %s (%s)\n", s.Meta.ID, snapshots.Summary(s))
+			fmt.Fprintf(a.out, "newest snapshot: %s (%s)\n", s.Meta.ID, netcfg.SafeText(snapshots.Summary(s)))
 		}
 	}
 	return a.networkdCheck(pp, false)

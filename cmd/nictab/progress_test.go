@@ -135,7 +135,7 @@ func TestProgressOfALongRollback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	big := &netcfg.Target{}
+	big := &netcfg.Owned{}
 	for i := range n {
 		big.Routes = append(big.Routes, netcfg.Route{Table: 100, Type: netcfg.RouteUnicast, Proto: netcfg.ProtoNictab, Dev: "eno1",
 			Dst: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(100 + i>>8), byte(i), 0}), 24)})
@@ -143,8 +143,8 @@ func TestProgressOfALongRollback(t *testing.T) {
 	saved := map[string]string{}
 	for _, s := range []struct {
 		name string
-		res  *netcfg.Target
-	}{{"empty", &netcfg.Target{}}, {"big", big}} {
+		res  *netcfg.Owned
+	}{{"empty", &netcfg.Owned{}}, {"big", big}} {
 		snap := &format.Snapshot{Version: format.Version, Meta: &format.Meta{Time: now, Kind: "save", Netns: c.ns.Name}, Resolved: s.res}
 		if err := st.Save(snap); err != nil {
 			t.Fatal(err)

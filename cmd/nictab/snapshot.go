@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	nictabapp "github.com/nictab/nictab/internal/app"
 	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/snapshots"
 	"github.com/nictab/nictab/snapshots/format"
@@ -74,7 +75,7 @@ twin before the original goes. The adoption is shown first.`,
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(a.out, "Snapshot %s saved: %s\n", snap.Meta.ID, snapshots.Summary(snap))
+				fmt.Fprintf(a.out, "Snapshot %s saved: %s\n", snap.Meta.ID, netcfg.SafeText(snapshots.Summary(snap)))
 				return nil
 			}
 			if err := requireAdmin(); err != nil {
@@ -95,7 +96,7 @@ twin before the original goes. The adoption is shown first.`,
 					fmt.Fprintln(a.out, "Nothing to adopt: every rule and route besides the kernel's is nictab's already.")
 					return nil
 				}
-				fmt.Fprintf(a.out, "Adopted %d rules and routes of protocol nictab that were not in the history. Snapshot %s saved: %s\n", n, snap.Meta.ID, snapshots.Summary(snap))
+				fmt.Fprintf(a.out, "Adopted %d rules and routes of protocol nictab that were not in the history. Snapshot %s saved: %s\n", n, snap.Meta.ID, netcfg.SafeText(snapshots.Summary(snap)))
 				return nil
 			}
 			return a.runApply(cmd, e, p, applyFlags{yes: yes, message: msg})
@@ -105,27 +106,6 @@ twin before the original goes. The adoption is shown first.`,
 	c.Flags().BoolVar(&adopt, "adopt", false, "take rules and routes configured by hand into nictab's ownership first")
 	c.Flags().BoolVarP(&yes, "yes", "y", false, `answer "adopt?" with yes`)
 	return c
-}
-
-func (a *app) historyRows(e *snapshots.Engine) ([]ui.HistoryRow, error) {
-	entries, err := e.Store().Listing()
-	if err != nil {
-		return nil, err
-	}
-	rows := []ui.HistoryRow{}
-	liveSeen := false
-	for _, en := range entries {
-		r := ui.HistoryRow{ID: en.ID, Path: en.Path}
-		if en.Err != nil {
-			r.Damaged = en.Err.Error()
-		} else {
-			r.Time, r.Kind, r.Comment, r.Summary = en.Time, en.Kind, en.Comment, en.Summary
-			r.Live = !liveSeen
-			liveSeen = true
-		}
-		rows = append(rows, r)
-	}
-	return rows, nil
 }
 
 func (a *app) snapListCmd() *cobra.Command {
@@ -140,7 +120,7 @@ func (a *app) snapListCmd() *cobra.Command {
 				return err
 			}
 			a.noticeWindow(e, "snapshot list")
-			rows, err := a.historyRows(e)
+			rows, err := nictabapp.HistoryRows(e.Store())
 			if err != nil {
 				return err
 			}
@@ -198,7 +178,7 @@ func (a *app) snapDiffCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var to netcfg.Target
+			var to netcfg.Owned
 			label := "live"
 			if len(args) == 2 && args[1] != "live" {
 				s, err := snapRef(e.Store().Get(args[1]))
@@ -211,10 +191,9 @@ func (a *app) snapDiffCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				d := netcfg.OwnedAsDesired(live)
-				to = netcfg.Target{Rules: d.Rules, Routes: d.Routes, Names: d.Names}
+				to = netcfg.OwnedAsDesired(live).Owned
 			}
-			p := snapshots.Diff(*from.Resolved, to)
+			p := netcfg.Diff(*from.Resolved, to)
 			names := netcfg.Names{Tables: append(append([]netcfg.TableName{}, from.Resolved.Names...), to.Names...)}
 			fmt.Fprintf(a.out, "From %s to %s:\n", from.Meta.ID, label)
 			if p.Empty() {
@@ -308,7 +287,7 @@ Rules and routes nictab does not own are never touched.`,
 			if err != nil {
 				return err
 			}
-			what := snapshots.Summary(target)
+			what := netcfg.SafeText(snapshots.Summary(target))
 			if target.Meta.Kind == format.KindBaseline {
 				what = "the state " + snapshots.BaselineComment + ": every rule and route nictab owns goes, nothing else is touched"
 			}

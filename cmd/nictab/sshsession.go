@@ -6,55 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	"golang.org/x/sys/unix"
 
+	nictabapp "github.com/nictab/nictab/internal/app"
 	"github.com/nictab/nictab/netcfg"
 )
-
-// utmpPath is where sshd writes the login records.
-const utmpPath = "/run/utmp"
-
-// sshSession is the SSH session nictab runs for: $SSH_CONNECTION, else
-// the connection of the sshd process among its parents, which sudo's
-// env_reset, doas, su - and a tmux server started earlier leave in place,
-// else an ancestor's environment (unless it names a connection that is
-// over: a screen or tmux server attached from a later login), else the
-// login record of the terminal, or of one an ancestor holds open (the
-// login a screen or tmux server is attached from), else the session
-// above the process that holds the terminal's other end.
-// found is set when the session came from /proc or the login records
-// rather than the environment, so nictab says where it found it.
-var sshSession = sync.OnceValues(func() (netcfg.SSHConn, *netcfg.SSHSession) {
-	if c, ok := netcfg.ParseSSHConn(os.Getenv("SSH_CONNECTION")); ok {
-		return c, nil
-	}
-	procfs := os.DirFS("/proc")
-	if s, ok := netcfg.FindSSHSession(procfs, os.Getppid()); ok {
-		return s.Conn, &s
-	}
-	// A missing utmp (a container, a host without login records) is no
-	// error: there is just nothing to read there.
-	if utmp, err := os.ReadFile(utmpPath); err == nil {
-		if s, ok := netcfg.FindSSHLogin(procfs, utmp, os.Getpid()); ok {
-			return s.Conn, &s
-		}
-	}
-	// Last, as it reads every process's open files: the terminal's other
-	// end, held in the session while nictab runs outside it
-	// (systemd-run --pty).
-	if s, ok := netcfg.FindSSHThroughPTY(procfs, os.Getpid()); ok {
-		return s.Conn, &s
-	}
-	return netcfg.SSHConn{}, nil
-})
-
-// overSSH reports whether nictab runs for an SSH session.
-func overSSH() bool {
-	c, _ := sshSession()
-	return c.Client.IsValid()
-}
 
 // sshSessionNote is what nictab says of how it found the session: the
 // process or login record it read it from, and whether that sshd works in
@@ -62,7 +19,7 @@ func overSSH() bool {
 // sudo or doas on a terminal where the environment tells nothing, that
 // it found none.
 func (a *app) sshSessionNote() string {
-	c, found := sshSession()
+	c, found := nictabapp.SSHSession()
 	switch {
 	case found != nil:
 		note := found.String() + "\n"

@@ -11,11 +11,12 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
+	nictabapp "github.com/nictab/nictab/internal/app"
 	"github.com/nictab/nictab/ui"
 )
 
 func (a *app) tuiCmd() *cobra.Command {
-	confirm := tuiConfirmWindow
+	confirm := nictabapp.TUIConfirmWindow
 	c := &cobra.Command{
 		Use:   "tui [--confirm DURATION]",
 		Short: "The terminal UI (the default when no command is given)",
@@ -34,7 +35,7 @@ gone by then. --confirm sets its length (default 60s).`,
 			return a.runTUIWith(cmd.Context(), confirm)
 		},
 	}
-	c.Flags().DurationVar(&confirm, "confirm", tuiConfirmWindow, "how long a change waits for confirmation before it is reverted")
+	c.Flags().DurationVar(&confirm, "confirm", nictabapp.TUIConfirmWindow, "how long a change waits for confirmation before it is reverted")
 	return c
 }
 
@@ -56,7 +57,7 @@ func ttyFile(v any) (*os.File, bool) {
 }
 
 // runTUI starts the terminal UI with the default confirm window.
-func (a *app) runTUI(ctx context.Context) error { return a.runTUIWith(ctx, tuiConfirmWindow) }
+func (a *app) runTUI(ctx context.Context) error { return a.runTUIWith(ctx, nictabapp.TUIConfirmWindow) }
 
 // runTUIWith starts the terminal UI. When stdin or stdout is not a
 // terminal (a pipe, a script, cron) it prints what `nictab show` prints
@@ -72,9 +73,7 @@ func (a *app) runTUIWith(ctx context.Context, confirm time.Duration) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	be := a.newTUIBackend()
-	be.confirm = confirm
-	be.input = in
+	be := nictabapp.NewTUIBackend(a.config(), nictabapp.TUIOptions{CLIArgs: a.netnsArgs(), Confirm: confirm, Input: in})
 	m := ui.New(ui.Options{Backend: be, Styles: ui.TerminalStyles(a.noColor), Context: ctx})
 	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out))
 	if _, err := p.Run(); err != nil {

@@ -3,6 +3,8 @@ package main
 import (
 	"io"
 	"testing"
+
+	nictabapp "github.com/nictab/nictab/internal/app"
 )
 
 // TestTUIExportDefaultIsTheCLIs: the TUI's export opens in the flavour
@@ -16,7 +18,7 @@ func TestTUIExportDefaultIsTheCLIs(t *testing.T) {
 		t.Fatal(r)
 	}
 	a := &app{stdin: nil, out: io.Discard, errOut: io.Discard, netns: c.ns.Name, stateDir: c.state}
-	text, flavor, err := a.newTUIBackend().Export(id, "")
+	text, flavor, err := nictabapp.NewTUIBackend(a.config(), nictabapp.TUIOptions{}).Export(id, "")
 	if err != nil {
 		t.Fatal(err)
 	}

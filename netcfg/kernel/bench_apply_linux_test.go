@@ -78,7 +78,7 @@ func planWatchedTo(tb testing.TB, k netcfg.Kernel, names func() netcfg.Names, ta
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return w.Plan(netcfg.Desired{Routes: routes, Tables: []uint32{table}}), w
+	return w.Plan(netcfg.Desired{Owned: netcfg.Owned{Routes: routes}, Tables: []uint32{table}}), w
 }
 
 // BenchmarkExecRoutes100k is the write path alone: Exec of 100k route adds

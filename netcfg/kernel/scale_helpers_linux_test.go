@@ -87,7 +87,7 @@ func planTo(tb testing.TB, k netcfg.Kernel, names func() netcfg.Names, table uin
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return netcfg.PlanChanges(live, netcfg.Desired{Routes: routes, Tables: []uint32{table}})
+	return netcfg.PlanChanges(live, netcfg.Desired{Owned: netcfg.Owned{Routes: routes}, Tables: []uint32{table}})
 }
 
 // addRouteOps is an op adding each of routes, in their order.

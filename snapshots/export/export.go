@@ -273,7 +273,7 @@ type placer struct {
 	loose    string
 }
 
-func newPlacer(t *netcfg.Target, in netcfg.Intent, rulesNIC string) *placer {
+func newPlacer(t *netcfg.Owned, in netcfg.Intent, rulesNIC string) *placer {
 	p := &placer{nics: map[string]bool{}, addrNIC: map[string]string{}, tableNIC: map[uint32]string{}}
 	for _, n := range in.NICs {
 		p.nics[n.Name] = true

@@ -27,7 +27,7 @@ func checkAttrsCarried(s *format.Snapshot, target string) error {
 			attrs = r.Opaque()
 		}
 		if len(attrs) > 0 {
-			return exportErrf("rule %q has %s, which the %s export cannot carry; nothing was written", netcfg.SafeText(netcfg.RuleString(r)), strings.Join(attrs, ", "), target)
+			return exportErrf("rule \"%s\" has %s, which the %s export cannot carry; nothing was written", netcfg.RuleString(r), strings.Join(attrs, ", "), target)
 		}
 	}
 	for i := range s.Resolved.Routes {
@@ -42,7 +42,7 @@ func checkAttrsCarried(s *format.Snapshot, target string) error {
 			}
 		}
 		if len(attrs) > 0 {
-			return exportErrf("route %q has %s, which the %s export cannot carry; nothing was written", netcfg.SafeText(netcfg.RouteString(r)), strings.Join(attrs, ", "), target)
+			return exportErrf("route \"%s\" has %s, which the %s export cannot carry; nothing was written", netcfg.RouteString(r), strings.Join(attrs, ", "), target)
 		}
 	}
 	return nil

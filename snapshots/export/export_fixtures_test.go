@@ -90,7 +90,7 @@ func resolveFixture(t *testing.T, meta *format.Meta, comment string, tables []ne
 	if err != nil {
 		t.Fatalf("resolve fixture: %v", err)
 	}
-	target := netcfg.Target{Rules: d.Rules, Routes: d.Routes, Names: d.Names}
+	target := d.Owned
 	if meta != nil {
 		meta.Addressing = format.AddressingOf(live, target, in)
 	}

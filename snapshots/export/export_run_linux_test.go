@@ -88,7 +88,7 @@ func applyAsNictab(t *testing.T, ns *nstest.NS, in netcfg.Intent, networkd bool,
 		t.Fatal(err)
 	}
 	o := netcfg.OwnedAsDesired(after)
-	target := netcfg.Target{Rules: o.Rules, Routes: o.Routes, Names: o.Names}
+	target := o.Owned
 	return &format.Snapshot{
 		Version:  format.Version,
 		Intent:   in,

@@ -205,7 +205,7 @@ func TestExportLooseRules(t *testing.T) {
 	if got := findRuleNIC(nics, mark); got != "eno1" {
 		t.Errorf("with RulesNIC eno1 the rule went to %q", got)
 	}
-	bare := &format.Snapshot{Version: format.Version, Resolved: &netcfg.Target{Rules: []netcfg.Rule{mark}}}
+	bare := &format.Snapshot{Version: format.Version, Resolved: &netcfg.Owned{Rules: []netcfg.Rule{mark}}}
 	if _, err := Nix(bare, NixOptions{Flavor: FlavorNetworkd}); err == nil || !strings.Contains(err.Error(), "--rules-nic") {
 		t.Errorf("a loose rule and no NIC: got %v, want a refusal pointing at --rules-nic", err)
 	}

@@ -90,7 +90,7 @@ func bigSaved(n int) *Snapshot {
 		panic(err)
 	}
 	s.Meta = &Meta{ID: "261124-120000", Kind: "apply", Time: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)}
-	s.Resolved = &netcfg.Target{}
+	s.Resolved = &netcfg.Owned{}
 	for _, r := range s.Intent.Routes {
 		s.Resolved.Routes = append(s.Resolved.Routes, netcfg.Route{Table: r.Table.ID, Type: netcfg.RouteUnicast, Dst: r.To, Gw: r.Via, Dev: r.Dev, Proto: netcfg.ProtoNictab})
 	}

@@ -29,7 +29,7 @@ type NICAddressing struct {
 // AddressingOf records the addressing of the NICs a target and its intent
 // concern, by name, as the live state holds them. Exported for the
 // engine, which records it in the Meta of the snapshot it saves.
-func AddressingOf(live netcfg.State, t netcfg.Target, in netcfg.Intent) []NICAddressing {
+func AddressingOf(live netcfg.State, t netcfg.Owned, in netcfg.Intent) []NICAddressing {
 	want := map[string]bool{}
 	for _, n := range in.NICs {
 		want[n.Name] = true

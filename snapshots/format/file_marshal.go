@@ -193,7 +193,7 @@ func writeIntent(w *bytes.Buffer, in *netcfg.Intent) (known span, ok bool) {
 
 // writeResolved writes the resolved section; known is the span of its
 // routes' lines when they are known to load (simpleSavedRoutes).
-func writeResolved(w *bytes.Buffer, t *netcfg.Target) (known span, ok bool) {
+func writeResolved(w *bytes.Buffer, t *netcfg.Owned) (known span, ok bool) {
 	if len(t.Names) == 0 && len(t.Rules) == 0 && len(t.Routes) == 0 {
 		w.WriteString("resolved: {}\n")
 		return known, false

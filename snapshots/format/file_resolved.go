@@ -30,12 +30,12 @@ const (
 	maxInt32 = 1<<31 - 1
 )
 
-func (d *decoder) resolved(n ast.Node) *netcfg.Target {
+func (d *decoder) resolved(n ast.Node) *netcfg.Owned {
 	f, _ := d.mapping(n, "resolved", resolvedKeys...)
 	if f == nil {
 		return nil
 	}
-	t := &netcfg.Target{}
+	t := &netcfg.Owned{}
 	items, _ := d.list(f.vals["names"], "resolved.names")
 	for i, item := range items {
 		path := index("resolved.names", i)

@@ -111,7 +111,7 @@ func fullSnapshot() *Snapshot {
 			Host: "gw-1.example.net", NictabVersion: "0.1.0", Parent: "20261124T170000Z-0000",
 			Netns: "nictab-sandbox", Kind: "apply", Networkd: true,
 		},
-		Resolved: &netcfg.Target{
+		Resolved: &netcfg.Owned{
 			Names: []netcfg.TableName{{ID: 13, Name: "vpn"}, {ID: 4294967295, Name: "top"}},
 			Rules: []netcfg.Rule{rule, v6rule, unspecRule, dscpRule, flowRule, flowRule2, natRule},
 			Routes: []netcfg.Route{
@@ -139,7 +139,7 @@ func defaultSnapshot() *Snapshot {
 		Version:  Version,
 		Intent:   netcfg.Intent{NICs: []netcfg.NICIntent{{Name: "eno1", Table: netcfg.TableRef{ID: 13}}}},
 		Meta:     &Meta{ID: "a", Time: time.Unix(0, 0).UTC()},
-		Resolved: &netcfg.Target{Rules: []netcfg.Rule{r}, Routes: []netcfg.Route{{Type: netcfg.RouteUnicast, Dst: netip.MustParsePrefix("10.0.0.0/8")}}},
+		Resolved: &netcfg.Owned{Rules: []netcfg.Rule{r}, Routes: []netcfg.Route{{Type: netcfg.RouteUnicast, Dst: netip.MustParsePrefix("10.0.0.0/8")}}},
 	}
 }
 
@@ -152,7 +152,7 @@ func TestMarshalRoundTrip(t *testing.T) {
 		{"full", fullSnapshot(), "saved-full.yaml"},
 		{"defaults", defaultSnapshot(), "saved-defaults.yaml"},
 		{"intent only", &Snapshot{Version: Version, Intent: netcfg.Intent{Tables: []netcfg.TableDef{{ID: 13}}}}, ""},
-		{"owns nothing", &Snapshot{Version: Version, Meta: &Meta{ID: "b", Time: time.Unix(1, 0).UTC(), Kind: "rollback"}, Resolved: &netcfg.Target{}}, ""},
+		{"owns nothing", &Snapshot{Version: Version, Meta: &Meta{ID: "b", Time: time.Unix(1, 0).UTC(), Kind: "rollback"}, Resolved: &netcfg.Owned{}}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := Marshal(tc.s)

@@ -205,7 +205,7 @@ func TestMarshalRefuses(t *testing.T) {
 		{"nil", nil, "no snapshot"},
 		{"future version", &Snapshot{Version: 2}, "version 2"},
 		{"meta without time", &Snapshot{Meta: &Meta{ID: "x"}}, "snapshot.time: missing"},
-		{"route without destination", &Snapshot{Resolved: &netcfg.Target{Routes: []netcfg.Route{{Table: 13}}}}, "resolved.routes[0].to: missing"},
+		{"route without destination", &Snapshot{Resolved: &netcfg.Owned{Routes: []netcfg.Route{{Table: 13}}}}, "resolved.routes[0].to: missing"},
 		{"bad interface name", &Snapshot{Intent: netcfg.Intent{NICs: []netcfg.NICIntent{{Name: "a/b", Table: netcfg.TableRef{ID: 13}}}}}, "not a valid interface name"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

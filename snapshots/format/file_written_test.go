@@ -93,7 +93,7 @@ func TestWrittenListsLoadAsWritten(t *testing.T) {
 	simple, saved := 0, 0
 	for range 2000 {
 		ri, rt := randomIntentRoute(rnd), randomSavedRoute(rnd)
-		s := &Snapshot{Intent: netcfg.Intent{Routes: []netcfg.RouteIntent{ri}}, Meta: meta, Resolved: &netcfg.Target{Routes: []netcfg.Route{rt}}}
+		s := &Snapshot{Intent: netcfg.Intent{Routes: []netcfg.RouteIntent{ri}}, Meta: meta, Resolved: &netcfg.Owned{Routes: []netcfg.Route{rt}}}
 		out, err := Marshal(s)
 		isSimple, isSaved := simpleRoutes(s.Intent.Routes), simpleSavedRoutes(s.Resolved.Routes)
 		if isSimple {

@@ -28,7 +28,7 @@ type Snapshot struct {
 	Meta *Meta
 	// Resolved is what nictab owned after the apply: exactly what a
 	// rollback restores. Nil on files a person writes.
-	Resolved *netcfg.Target
+	Resolved *netcfg.Owned
 
 	// origin is where Parse read the snapshot, so Locate can point errors
 	// found later (by Resolve) at lines of the file. Nil for a snapshot

@@ -1,8 +1,7 @@
-package main
+package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -19,15 +18,27 @@ import (
 	"github.com/nictab/nictab/ui"
 )
 
-// tuiConfirmWindow is how long a change made in the terminal UI waits for
+// TUIConfirmWindow is how long a change made in the terminal UI waits for
 // confirmation. The UI is used over SSH on the machine it changes, so the
 // window is always open there.
-const tuiConfirmWindow = 60 * time.Second
+const TUIConfirmWindow = 60 * time.Second
+
+// TUIOptions are what the terminal UI adds to a Config.
+type TUIOptions struct {
+	// CLIArgs are the global flags that make a nictab command the UI
+	// suggests act where this one does (" --netns x"), quoted for a shell.
+	CLIArgs string
+	// Confirm is the confirm window of every change; 0 is TUIConfirmWindow.
+	Confirm time.Duration
+	// Input is the terminal the UI reads keys from, nil when there is none.
+	Input *os.File
+}
 
 // tuiBackend is the terminal UI's way to the engine, the store and the
-// kernel of --netns.
+// kernel of the Config's namespace.
 type tuiBackend struct {
-	a       *app
+	cfg     Config
+	cliArgs string
 	eng     *snapshots.Engine
 	engErr  error
 	confirm time.Duration
@@ -40,27 +51,33 @@ type tuiBackend struct {
 	pending *snapshots.Pending
 }
 
-func (a *app) newTUIBackend() *tuiBackend {
-	b := &tuiBackend{a: a, confirm: tuiConfirmWindow}
-	b.eng, b.engErr = a.engine()
+// NewTUIBackend is the terminal UI's backend over cfg. A store that cannot
+// be opened does not fail it: the UI shows the host read-only and says
+// why.
+func NewTUIBackend(cfg Config, o TUIOptions) ui.Backend {
+	b := &tuiBackend{cfg: cfg, cliArgs: o.CLIArgs, confirm: o.Confirm, input: o.Input}
+	if b.confirm == 0 {
+		b.confirm = TUIConfirmWindow
+	}
+	b.eng, b.engErr = cfg.Engine()
 	return b
 }
 
 func (b *tuiBackend) engine() (*snapshots.Engine, error) {
 	if b.engErr != nil {
-		return nil, fmt.Errorf("the snapshot store in %s cannot be used: %w", b.a.stateRoot(), b.engErr)
+		return nil, fmt.Errorf("the snapshot store in %s cannot be used: %w", b.cfg.StateRoot(), b.engErr)
 	}
 	return b.eng, nil
 }
 
 func (b *tuiBackend) Capabilities() ui.Capabilities {
-	c := ui.Capabilities{Netns: b.a.netns, CLIArgs: b.a.netnsArgs(), History: b.engErr == nil, Export: true, Confirm: b.confirm}
+	c := ui.Capabilities{Netns: b.cfg.Netns, CLIArgs: b.cliArgs, History: b.engErr == nil, Export: true, Confirm: b.confirm}
 	c.Host, _ = os.Hostname()
-	if conn, _ := sshSession(); conn.Client.IsValid() {
+	if conn, _ := SSHSession(); conn.Client.IsValid() {
 		c.SSHClient = conn.Client.Addr().WithZone("").String()
 	}
 	if in := b.input; in != nil {
-		c.FlushInput = func() error { return flushInput(in) }
+		c.FlushInput = func() error { return FlushInput(in) }
 	}
 	switch {
 	case !kernel.CanAdmin():
@@ -68,7 +85,7 @@ func (b *tuiBackend) Capabilities() ui.Capabilities {
 		c.Reason = "no CAP_NET_ADMIN: nictab can look, not change (run it with sudo)"
 	case b.engErr != nil:
 		c.ReadOnly = true
-		c.Reason = "the state directory " + b.a.stateRoot() + " cannot be used: " + b.engErr.Error()
+		c.Reason = "the state directory " + b.cfg.StateRoot() + " cannot be used: " + b.engErr.Error()
 	}
 	return c
 }
@@ -95,12 +112,12 @@ func (b *tuiBackend) Recover() (string, error) {
 // engine's Propose does), so a route of nictab's left in a table nothing
 // uses shows in the preview, to be deleted.
 func (b *tuiBackend) Detect() (netcfg.State, error) {
-	k, err := b.a.openKernel()
+	k, err := b.cfg.OpenKernel()
 	if err != nil {
 		return netcfg.State{}, err
 	}
 	defer k.Close()
-	names := b.a.loadNames()
+	names := b.cfg.LoadNames()
 	var own []uint32
 	for _, t := range names.OwnedTables() {
 		own = append(own, t.ID)
@@ -122,12 +139,12 @@ func (b *tuiBackend) Intent() (netcfg.Intent, error) {
 		}
 	}
 	// Links, rules and names say it all; routes are not needed.
-	k, err := b.a.openKernel()
+	k, err := b.cfg.OpenKernel()
 	if err != nil {
 		return netcfg.Intent{}, err
 	}
 	defer k.Close()
-	live := netcfg.State{Names: b.a.loadNames()}
+	live := netcfg.State{Names: b.cfg.LoadNames()}
 	if live.Links, err = k.Links(); err != nil {
 		return netcfg.Intent{}, fmt.Errorf("list links: %w", err)
 	}
@@ -170,12 +187,12 @@ func (b *tuiBackend) Propose(in netcfg.Intent, adopt []netcfg.Object) (*ui.Propo
 
 // Prior reads what apply reads to refuse a stale plan, and fingerprints it.
 func (b *tuiBackend) Prior(p *ui.Proposal) (string, error) {
-	k, err := b.a.openKernel()
+	k, err := b.cfg.OpenKernel()
 	if err != nil {
 		return "", err
 	}
 	defer k.Close()
-	s, err := netcfg.ReadPrior(k, b.a.loadNames(), p.Plan)
+	s, err := netcfg.ReadPrior(k, b.cfg.LoadNames(), p.Plan)
 	if err != nil {
 		return "", err
 	}
@@ -185,7 +202,7 @@ func (b *tuiBackend) Prior(p *ui.Proposal) (string, error) {
 func (b *tuiBackend) proposal(e *snapshots.Engine, p *snapshots.Proposal, rollback string) *ui.Proposal {
 	out := &ui.Proposal{
 		Intent: p.Intent, Live: p.Live, Desired: p.Desired, Plan: p.Plan, RollbackTo: rollback, Handle: p,
-		NamesFile: netcfg.NamesFile{Paths: b.a.namePaths()}.TablesPath(),
+		NamesFile: netcfg.NamesFile{Paths: b.cfg.NamePaths()}.TablesPath(),
 	}
 	target := p.Plan.Target
 	if text, err := format.Marshal(&format.Snapshot{Version: format.Version, Comment: p.Comment, Intent: p.Intent, Resolved: &target}); err == nil {
@@ -204,7 +221,7 @@ func (b *tuiBackend) sshCheck(e *snapshots.Engine, p *snapshots.Proposal) (*ui.S
 	if p.Plan.Empty() {
 		return nil, nil
 	}
-	conn, _ := sshSession()
+	conn, _ := SSHSession()
 	var cp *netcfg.SSHConn
 	if conn.Client.IsValid() {
 		cp = &conn
@@ -266,130 +283,6 @@ func pathText(p *netcfg.Path) string {
 	return s
 }
 
-func (b *tuiBackend) Apply(ctx context.Context, p *ui.Proposal, o ui.ApplyOptions) (*ui.Outcome, error) {
-	e, err := b.engine()
-	if err != nil {
-		return nil, err
-	}
-	sp, ok := p.Handle.(*snapshots.Proposal)
-	if !ok {
-		return nil, errors.New("this plan was not made by this nictab")
-	}
-	c := *sp
-	if o.Comment != "" && c.Comment == "" {
-		c.Comment = o.Comment
-	}
-	out, err := e.Apply(&c, snapshots.ApplyOptions{Confirm: o.Confirm, Progress: o.Progress})
-	if err != nil {
-		return nil, err
-	}
-	res := &ui.Outcome{Steps: out.Result.Steps}
-	if out.Result.NamesNote != "" {
-		res.Notes = append(res.Notes, out.Result.NamesNote)
-	}
-	if out.Recovered != "" {
-		res.Notes = append(res.Notes, "an interrupted earlier apply was recovered first: "+out.Recovered)
-	}
-	if out.Snapshot != nil && out.Snapshot.Meta != nil {
-		res.SnapshotID = out.Snapshot.Meta.ID
-	}
-	if out.Pending != nil {
-		res.Deadline = out.Pending.Deadline
-		res.SnapshotID = out.Pending.SnapshotID
-		b.mu.Lock()
-		b.pending = out.Pending
-		b.mu.Unlock()
-	}
-	return res, nil
-}
-
-func (b *tuiBackend) Confirm() (*ui.Settled, error) {
-	e, err := b.engine()
-	if err != nil {
-		return nil, err
-	}
-	snap, err := e.Confirm()
-	if errors.Is(err, snapshots.ErrNothingPending) {
-		return b.ended(e)
-	}
-	if err != nil {
-		return nil, err
-	}
-	s := &ui.Settled{Result: "kept"}
-	if snap != nil && snap.Meta != nil {
-		s.SnapshotID = snap.Meta.ID
-	}
-	return s, nil
-}
-
-// Revert asks the watchdog to revert now and waits for it. When the change
-// had ended already (kept from another terminal, reverted at the
-// deadline), the engine's record of it says how.
-func (b *tuiBackend) Revert() (*ui.Settled, error) {
-	e, err := b.engine()
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	o, err := e.RevertBecause(ctx, "reverted from the terminal UI")
-	if errors.Is(err, snapshots.ErrNothingPending) {
-		return b.ended(e)
-	}
-	if err != nil {
-		return nil, err
-	}
-	// A confirm elsewhere can win the race with this revert.
-	return settledOf(o, o.Result == "kept", b.known()), nil
-}
-
-// Settled looks whether the change this UI knows still waits; once it is
-// gone, the engine's record says how it ended.
-func (b *tuiBackend) Settled() (*ui.Settled, error) {
-	p := b.known()
-	if p == nil || b.engErr != nil {
-		return nil, nil
-	}
-	cur, err := b.eng.Pending()
-	if err != nil {
-		return nil, err
-	}
-	if cur != nil && cur.TxID == p.TxID {
-		return nil, nil
-	}
-	return b.ended(b.eng)
-}
-
-// ended is how the change this UI knows ended, once it no longer waits. A
-// keep or revert still running elsewhere is waited for.
-func (b *tuiBackend) ended(e *snapshots.Engine) (*ui.Settled, error) {
-	p := b.known()
-	if p == nil {
-		return nil, snapshots.ErrNothingPending
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	o, err := e.Wait(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	return settledOf(o, true, p), nil
-}
-
-func (b *tuiBackend) known() *snapshots.Pending {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.pending
-}
-
-func settledOf(o *snapshots.TxOutcome, elsewhere bool, p *snapshots.Pending) *ui.Settled {
-	s := &ui.Settled{Result: o.Result, Elsewhere: elsewhere, Detail: o.Detail}
-	if o.Result == "kept" && p != nil {
-		s.SnapshotID = p.SnapshotID
-	}
-	return s
-}
-
 func (b *tuiBackend) Pending() (*ui.Pending, error) {
 	e, err := b.engine()
 	if err != nil {
@@ -416,23 +309,14 @@ func (b *tuiBackend) History() ([]ui.SnapshotInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	list, err := e.Store().Listing()
+	rows, err := HistoryRows(e.Store())
 	if err != nil {
 		return nil, err
 	}
-	out := make([]ui.SnapshotInfo, 0, len(list))
-	live := false
-	for _, en := range list {
-		info := ui.SnapshotInfo{ID: en.ID, File: en.Path}
-		if en.Err != nil {
-			info.Damaged = en.Err.Error()
-		} else {
-			info.Time, info.Kind, info.Comment, info.Summary = en.Time, en.Kind, en.Comment, en.Summary
-			// The newest readable snapshot is what nictab last applied.
-			info.Live = !live
-			live = true
-		}
-		out = append(out, info)
+	out := make([]ui.SnapshotInfo, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, ui.SnapshotInfo{ID: r.ID, Time: r.Time, Kind: r.Kind, Comment: r.Comment, Summary: r.Summary,
+			Live: r.Live, Damaged: r.Damaged, File: r.Path})
 	}
 	return out, nil
 }
@@ -469,8 +353,8 @@ func (b *tuiBackend) DiffSnapshot(id, to string) (*ui.SnapshotDiff, error) {
 		if err != nil {
 			return nil, err
 		}
-		plan := snapshots.Diff(*s.Resolved, *t.Resolved)
-		names := b.a.loadNames()
+		plan := netcfg.Diff(*s.Resolved, *t.Resolved)
+		names := b.cfg.LoadNames()
 		names.Tables = slices.Concat(t.Resolved.Names, s.Resolved.Names, names.Tables)
 		return &ui.SnapshotDiff{Changes: plan.Changes, Names: names}, nil
 	}
@@ -478,11 +362,7 @@ func (b *tuiBackend) DiffSnapshot(id, to string) (*ui.SnapshotDiff, error) {
 	if err != nil {
 		return nil, err
 	}
-	now := netcfg.Target{Rules: live.OwnedRules(), Routes: live.OwnedRoutes(), Names: live.Names.OwnedTables()}
-	for i := range now.Names {
-		now.Names[i].File = ""
-	}
-	plan := snapshots.Diff(*s.Resolved, now)
+	plan := netcfg.Diff(*s.Resolved, netcfg.OwnedAsDesired(live).Owned)
 	names := live.Names
 	names.Tables = slices.Concat(s.Resolved.Names, names.Tables)
 	return &ui.SnapshotDiff{Changes: plan.Changes, Names: names}, nil
@@ -519,7 +399,7 @@ func (b *tuiBackend) Export(id, flavor string) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	text, err := export.Nix(s, export.NixOptions{Flavor: f, Version: nictabVersion()})
+	text, err := export.Nix(s, export.NixOptions{Flavor: f, Version: b.cfg.Version})
 	return text, string(f), err
 }
 
@@ -536,7 +416,7 @@ func (b *tuiBackend) WriteFile(path string, data []byte) error {
 // Watch turns the namespace's rtnetlink notifications into the UI's
 // change signal.
 func (b *tuiBackend) Watch(ctx context.Context) (<-chan struct{}, error) {
-	events, err := kernel.Watch(ctx, b.a.netns, kernel.WatchOptions{})
+	events, err := kernel.Watch(ctx, b.cfg.Netns, kernel.WatchOptions{})
 	if err != nil {
 		return nil, err
 	}
