@@ -70,12 +70,12 @@ done
 	"${asnobody[@]}" ./memkernel.test -test.run '^(TestFaultsAndWindows|TestForeignBetweenCalls|TestUnmodelledRefused)$' -test.count=1
 )
 # A short bounded fuzz of every kernel-message decoder (the seed corpus is
-# in netcfg/testdata/fuzz; run one longer by hand with -fuzztime 10m).
+# in netcfg/kernel/testdata/fuzz; run one longer by hand with -fuzztime 10m).
 # NOTE: the budget is a count, not a duration: Go 1.26's fuzz coordinator
 # can report a bare "context deadline exceeded" failure when a duration
 # runs out while a worker is mid-call on a loaded machine (golang/go#75804,
 # fixed in Go 1.27). A count has no deadline to race; a real finding still
-# fails and writes its input under netcfg/testdata/fuzz.
+# fails and writes its input under netcfg/kernel/testdata/fuzz.
 for target in FuzzDecodeRoute FuzzDecodeRule FuzzDecodeMultipath FuzzDecodeLink FuzzDecodeAddr FuzzParseErr FuzzEachMsg; do
-	go test -run '^$' -fuzz "^${target}\$" -fuzztime 60000x ./netcfg/
+	go test -run '^$' -fuzz "^${target}\$" -fuzztime 60000x ./netcfg/kernel/
 done

@@ -27,7 +27,8 @@ type ApplyOptions struct {
 	// Progress is told about each batch of steps as it completes.
 	Progress func(done, total int)
 	// Watched is the state the plan was made from, read under a change
-	// monitor (DetectWatched); nil makes the stale check read the kernel.
+	// monitor (kernel.DetectWatched); nil makes the stale check read the
+	// kernel.
 	Watched *Watched
 }
 
@@ -36,15 +37,26 @@ type ApplyOptions struct {
 // changed: Apply takes it for the kernel's as it is.
 type Watched struct {
 	State State
-	// on reports whether a kernel works in the namespace State was read
-	// from (the one the monitor listens to); quiet whether the monitor
-	// heard of no change since it opened. Both are nil without a monitor.
-	on    func(Kernel) bool
-	quiet func() (bool, error)
-	close func() error
+	// Monitor listens to the namespace State was read from; nil without
+	// one.
+	Monitor ChangeMonitor
 	// prior is the fingerprint of State, set by Plan: the Prior of every
 	// plan made from State.
 	prior string
+}
+
+// ChangeMonitor listens to one namespace's changes of links, addresses,
+// routes, rules and nexthop objects. The kernel package opens one
+// (kernel.DetectWatched); Apply asks it whether the stale check's dumps
+// can be skipped.
+type ChangeMonitor interface {
+	// Watches reports whether k works in the namespace the monitor
+	// listens to.
+	Watches(k Kernel) bool
+	// Quiet reports whether the monitor heard of no change since it
+	// opened.
+	Quiet() (bool, error)
+	Close() error
 }
 
 // Plan is PlanChanges from w.State. Apply, given w, recognises the plan
@@ -58,10 +70,10 @@ func (w *Watched) Plan(want Desired) Plan {
 
 // Close closes the change monitor.
 func (w *Watched) Close() error {
-	if w == nil || w.close == nil {
+	if w == nil || w.Monitor == nil {
 		return nil
 	}
-	return w.close()
+	return w.Monitor.Close()
 }
 
 // ApplyResult describes an apply that went through and was verified.
@@ -253,9 +265,9 @@ func ReadPrior(k Reader, names Names, plan Plan) (State, error) {
 // to the kernel's dumps as without one: the monitor only ever saves the
 // dump, it never decides that a plan is stale.
 func currentPrior(k Kernel, names Names, plan Plan, w *Watched) (State, error) {
-	if w != nil && w.quiet != nil && w.on(k) && w.prior != "" && w.prior == plan.Prior &&
+	if w != nil && w.Monitor != nil && w.Monitor.Watches(k) && w.prior != "" && w.prior == plan.Prior &&
 		w.State.AllOwned && slices.Equal(names.OwnedTables(), w.State.Names.OwnedTables()) {
-		if quiet, err := w.quiet(); err == nil && quiet {
+		if quiet, err := w.Monitor.Quiet(); err == nil && quiet {
 			s := w.State
 			s.Names = names
 			return s, nil
@@ -370,11 +382,12 @@ func undoAll(k Kernel, undo []Op) error {
 // whether it was.
 func undoAllOrdered(k Kernel, ops []Op) error {
 	return errors.Join(execAll(k, ops, func(f *OpError) bool {
-		return (IsNotFoundErr(f.Err) && f.Op.Kind.isDelete()) || (IsExistsErr(f.Err) && !f.Op.Kind.isDelete())
+		return (IsNotFoundErr(f.Err) && f.Op.Kind.IsDelete()) || (IsExistsErr(f.Err) && !f.Op.Kind.IsDelete())
 	})...)
 }
 
-func (k OpKind) isDelete() bool { return k == OpDelRoute || k == OpDelRule }
+// IsDelete reports whether k removes an object from the kernel.
+func (k OpKind) IsDelete() bool { return k == OpDelRoute || k == OpDelRule }
 
 // UndoOps returns, for each op of Ops, the op that reverses it.
 func (c *Change) UndoOps() []Op { return c.appendUndoOps(nil) }

@@ -12,11 +12,12 @@ import (
 
 	"github.com/nictab/nictab/internal/nstest"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 )
 
 func openNS(t *testing.T, ns *nstest.NS) netcfg.Kernel {
 	t.Helper()
-	k, err := netcfg.OpenKernel(ns.Name)
+	k, err := kernel.Open(ns.Name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,8 +317,8 @@ func TestDetectDefaultsOnlyIgnoresOtherRoutes(t *testing.T) {
 
 func TestOpenKernelUnknownNamespace(t *testing.T) {
 	nstest.RequireRoot(t)
-	_, err := netcfg.OpenKernel("nictab-no-such-ns")
-	var nse *netcfg.NamespaceError
+	_, err := kernel.Open("nictab-no-such-ns")
+	var nse *kernel.NamespaceError
 	if err == nil || !errors.As(err, &nse) {
 		t.Fatalf("err = %v, want a NamespaceError", err)
 	}

@@ -179,10 +179,3 @@ type Socket struct {
 	Tos    uint8 `json:"tos,omitempty"`
 	HasTos bool  `json:"-"`
 }
-
-// tcpEstablished is the kernel's TCP_ESTABLISHED, the state of the
-// sockets sock_diag is asked for.
-const tcpEstablished = 0x01
-
-// protoName is IPProtoName under the name the sock_diag code calls it by.
-func protoName(p uint8) string { return IPProtoName(p) }

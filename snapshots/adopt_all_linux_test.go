@@ -11,6 +11,7 @@ import (
 
 	"github.com/nictab/nictab/internal/nstest"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 	"github.com/nictab/nictab/snapshots"
 	"github.com/nictab/nictab/snapshots/export"
 )
@@ -140,7 +141,7 @@ func TestAdoptEveryAttribute(t *testing.T) {
 	fresh := nstest.Sandbox(t)
 	fresh.IP("nexthop", "add", "id", "7", "via", "192.168.10.1", "dev", "eno1")
 	runScript(t, fresh, script)
-	k, err := netcfg.OpenKernel(fresh.Name)
+	k, err := kernel.Open(fresh.Name)
 	if err != nil {
 		t.Fatal(err)
 	}

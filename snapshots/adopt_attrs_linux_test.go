@@ -10,6 +10,7 @@ import (
 
 	"github.com/nictab/nictab/internal/nstest"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 	"github.com/nictab/nictab/snapshots"
 	"github.com/nictab/nictab/snapshots/export"
 )
@@ -18,7 +19,7 @@ import (
 // 6.1 cannot make a dscp rule), as a person's tool would: protocol static.
 func writeByCodec(t *testing.T, ns *nstest.NS, rules, routes []string) {
 	t.Helper()
-	k, err := netcfg.OpenKernel(ns.Name)
+	k, err := kernel.Open(ns.Name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +52,7 @@ func writeByCodec(t *testing.T, ns *nstest.NS, rules, routes []string) {
 // left out: adoption changes the protocol and nothing else.
 func kernelText(t *testing.T, ns *nstest.NS) string {
 	t.Helper()
-	k, err := netcfg.OpenKernel(ns.Name)
+	k, err := kernel.Open(ns.Name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +208,7 @@ func TestAdoptLeavesOpaqueAlone(t *testing.T) {
 	e, err := snapshots.NewEngine(snapshots.EngineConfig{
 		Netns: r.ns.Name, StateDir: r.dir, NamePaths: netcfg.DefaultNamePaths(r.ns.Name), Host: "testhost", Version: "test",
 		Open: func() (netcfg.Kernel, error) {
-			k, err := netcfg.OpenKernel(r.ns.Name)
+			k, err := kernel.Open(r.ns.Name)
 			return injecting{Kernel: k, pref: 2007}, err
 		},
 	})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 	"github.com/nictab/nictab/snapshots/format"
 )
 
@@ -36,7 +37,7 @@ type EngineConfig struct {
 	// (CLOCK_BOOTTIME); tests step Now without moving it.
 	Boottime func() time.Duration
 	// Watch reads the state a proposal plans from under a change monitor
-	// (netcfg.DetectWatched), which Apply then asks instead of reading
+	// (kernel.DetectWatched), which Apply then asks instead of reading
 	// the kernel again for its stale check, when it heard nothing. For
 	// a proposal applied by the process that made it, soon after (the
 	// CLI's apply and rollback); the monitor is closed by Apply or
@@ -127,7 +128,7 @@ func (e *Engine) detectPlanned(k netcfg.Kernel, names netcfg.Names, opts netcfg.
 		s, err := netcfg.Detect(k, names, opts)
 		return s, nil, err
 	}
-	w, err := netcfg.DetectWatched(k, names, opts)
+	w, err := kernel.DetectWatched(k, names, opts)
 	if err != nil {
 		return netcfg.State{}, nil, err
 	}

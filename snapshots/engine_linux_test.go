@@ -15,6 +15,7 @@ import (
 
 	"github.com/nictab/nictab/internal/nstest"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 	"github.com/nictab/nictab/snapshots"
 	"github.com/nictab/nictab/snapshots/format"
 )
@@ -44,7 +45,7 @@ func (r *rig) engine() *snapshots.Engine {
 		Netns:     r.ns.Name,
 		StateDir:  r.dir,
 		NamePaths: netcfg.DefaultNamePaths(r.ns.Name),
-		Open:      func() (netcfg.Kernel, error) { return netcfg.OpenKernel(r.ns.Name) },
+		Open:      func() (netcfg.Kernel, error) { return kernel.Open(r.ns.Name) },
 		Host:      "testhost",
 		Version:   "test",
 		StartWatchdog: func(l *snapshots.Lock) error {
@@ -290,7 +291,7 @@ func TestRecoverInterruptedApply(t *testing.T) {
 	before := r.ns.Routing()
 	// Half of a change made by hand, with the journal an apply writes
 	// before its first step.
-	k, err := netcfg.OpenKernel(r.ns.Name)
+	k, err := kernel.Open(r.ns.Name)
 	if err != nil {
 		t.Fatal(err)
 	}

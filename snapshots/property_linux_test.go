@@ -15,6 +15,7 @@ import (
 
 	"github.com/nictab/nictab/internal/nstest"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 	"github.com/nictab/nictab/snapshots"
 )
 
@@ -325,7 +326,7 @@ func checkVerified(t *testing.T, r *rig, in netcfg.Intent, fail func(string, ...
 // journalOf is the journal an apply of p writes before its first change.
 func journalOf(t *testing.T, r *rig, p *snapshots.Proposal) *snapshots.Journal {
 	t.Helper()
-	k, err := netcfg.OpenKernel(r.ns.Name)
+	k, err := kernel.Open(r.ns.Name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nictab/nictab/internal/nstest"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 	"github.com/nictab/nictab/snapshots"
 	"github.com/nictab/nictab/snapshots/format"
 )
@@ -173,7 +174,7 @@ func TestReproRecoverTellsTheTruth(t *testing.T) {
 	r := newRig(t)
 	r.apply(nicIntent("eno1", 13), "A", 0)
 	r.ns.IP("-6", "route", "add", "default", "via", "2001:db8:10::9", "dev", "eno1", "table", "13", "proto", "static", "metric", "2048")
-	k, err := netcfg.OpenKernel(r.ns.Name)
+	k, err := kernel.Open(r.ns.Name)
 	if err != nil {
 		t.Fatal(err)
 	}

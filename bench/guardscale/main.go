@@ -29,7 +29,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nictab/nictab/internal/sandbox"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 )
 
 func main() {
@@ -46,12 +48,12 @@ func main() {
 		os.Exit(2)
 	}
 	ns := *prefix
-	if err := netcfg.CreateSandbox(ns); err != nil {
+	if err := sandbox.Create(ns); err != nil {
 		fmt.Fprintln(os.Stderr, "guardscale:", err)
 		os.Exit(1)
 	}
 	cleanup := func() {
-		if err := netcfg.DeleteSandbox(ns); err != nil {
+		if err := sandbox.Delete(ns); err != nil {
 			fmt.Fprintln(os.Stderr, "guardscale: cleanup:", err)
 		}
 	}
@@ -148,7 +150,7 @@ func run(nictab, baseline, ns string, routes, ops, runs, conns int) error {
 // fillMain adds n /24 routes to main via enp2s0's gateway, in batches so
 // that the ops of a million routes are never all in memory.
 func fillMain(ns string, n int) error {
-	k, err := netcfg.OpenKernel(ns)
+	k, err := kernel.Open(ns)
 	if err != nil {
 		return err
 	}
@@ -253,7 +255,7 @@ func holdConns(ns string, n int) (func(), error) {
 			l.Close()
 		}
 	}
-	err := inNS(netcfg.SandboxGatewayNS(ns), func() error {
+	err := inNS(sandbox.GatewayNS(ns), func() error {
 		var err error
 		l, err = net.Listen("tcp", "192.168.10.1:80")
 		return err

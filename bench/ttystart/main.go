@@ -26,7 +26,7 @@ import (
 	"time"
 
 	"github.com/nictab/nictab/internal/pty"
-	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 )
 
 func main() {
@@ -50,11 +50,11 @@ var opt struct{ state, ns, only string }
 func run(bin string, runs int, term string, noColor bool) error {
 	ns := opt.ns
 	if err := makeNS(ns); err != nil {
-		_ = netcfg.DeleteNamedNS(ns)
+		_ = kernel.DeleteNamedNS(ns)
 		return err
 	}
 	defer func() {
-		if err := netcfg.DeleteNamedNS(ns); err != nil {
+		if err := kernel.DeleteNamedNS(ns); err != nil {
 			fmt.Fprintln(os.Stderr, "ttystart: cleanup:", err)
 		}
 	}()

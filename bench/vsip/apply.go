@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 )
 
 // timeIP runs `ip -n ns -batch file` and returns how long it took.
@@ -39,7 +40,7 @@ type engine struct {
 }
 
 func newEngine(ns string) (*engine, error) {
-	k, err := netcfg.OpenKernel(ns)
+	k, err := kernel.Open(ns)
 	if err != nil {
 		return nil, err
 	}
@@ -49,10 +50,10 @@ func newEngine(ns string) (*engine, error) {
 
 // plan is not timed: ip -batch has nothing like it. The plan benchmark
 // (go test -bench PlanRoutes ./netcfg/) measures it. The state is read
-// under a change monitor (netcfg.DetectWatched): the stale check
+// under a change monitor (kernel.DetectWatched): the stale check
 // then reads the kernel again only if the monitor heard of a change.
 func (e *engine) plan(want netcfg.Desired) (netcfg.Plan, *netcfg.Watched, error) {
-	w, err := netcfg.DetectWatched(e.k, e.names(), netcfg.DetectOptions{Tables: want.Tables, Owned: true})
+	w, err := kernel.DetectWatched(e.k, e.names(), netcfg.DetectOptions{Tables: want.Tables, Owned: true})
 	if err != nil {
 		return netcfg.Plan{}, nil, err
 	}

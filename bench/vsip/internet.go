@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nictab/nictab/internal/pty"
+	"github.com/nictab/nictab/netcfg/kernel"
 
 	"golang.org/x/sys/unix"
 
@@ -65,7 +66,7 @@ func seedNS(set *nsSet, suffix string) (string, error) {
 // loadV6 adds n IPv6 /48s of 2000::/3 to main via enp2s0's gateway,
 // scattered as a BGP feed's are, through nictab's pipelined codec.
 func loadV6(ns string, n int) error {
-	k, err := netcfg.OpenKernel(ns)
+	k, err := kernel.Open(ns)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/nictab/nictab/internal/pty"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 )
 
 // keysPerRun is how many keystrokes (down and up in turn) one
@@ -125,7 +126,7 @@ func benchKeys(o options, set *nsSet) ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
-	k, err := netcfg.OpenKernel(many)
+	k, err := kernel.Open(many)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 )
 
 // nsSet is the namespaces one run of the benchmark made, so that they can
@@ -41,7 +42,7 @@ func (s *nsSet) deleteAll() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, n := range s.names {
-		if err := netcfg.DeleteNamedNS(n); err != nil {
+		if err := kernel.DeleteNamedNS(n); err != nil {
 			fmt.Fprintln(os.Stderr, "vsip: cleanup:", err)
 		}
 	}
@@ -121,7 +122,7 @@ func (g *routeGen) routes(n int) []netcfg.Route {
 // load adds n routes of g to ns through nictab's pipelined codec, in
 // chunks so that a million routes never sit in memory at once.
 func load(ns string, g *routeGen, n int) error {
-	k, err := netcfg.OpenKernel(ns)
+	k, err := kernel.Open(ns)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	nictabapp "github.com/nictab/nictab/internal/app"
 	"github.com/nictab/nictab/internal/sshsession"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 	"github.com/nictab/nictab/netcfg/lookup"
 	"github.com/nictab/nictab/snapshots"
 	"github.com/nictab/nictab/snapshots/format"
@@ -511,7 +512,7 @@ func (a *app) confirmCmd() *cobra.Command {
 // noticeWindow has the engine look at an open confirm window whose
 // watchdog may be gone, and says loudly what it found or did.
 func (a *app) noticeWindow(e *snapshots.Engine, who string) {
-	msg, err := e.CheckWindow(who, netcfg.CanAdmin())
+	msg, err := e.CheckWindow(who, kernel.CanAdmin())
 	if err != nil {
 		fmt.Fprintf(a.errOut, "WARNING: %v\n", err)
 	}

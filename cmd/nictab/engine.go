@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	nictabapp "github.com/nictab/nictab/internal/app"
-	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 	"github.com/nictab/nictab/snapshots"
 )
 
@@ -75,7 +75,7 @@ func (a *app) watchdogCmd() *cobra.Command {
 
 // requireAdmin refuses a change up front when the process cannot make it.
 func requireAdmin() error {
-	if !netcfg.CanAdmin() {
+	if !kernel.CanAdmin() {
 		return errors.New("changing routing needs CAP_NET_ADMIN: run nictab with sudo (nothing was changed)")
 	}
 	return nil

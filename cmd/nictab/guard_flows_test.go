@@ -14,7 +14,7 @@ import (
 
 	"github.com/vishvananda/netns"
 
-	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/internal/sandbox"
 	"github.com/nictab/nictab/netcfg/lookup"
 )
 
@@ -152,7 +152,7 @@ func noRPFilter(t *testing.T, ns string, devs ...string) {
 // ts0 (a veth to the gateway namespace, where 100.88.1.7 is a tailnet
 // peer), table 52 with 100.64.0.0/10 through it, and the rules 5210–5270.
 func tailscaleLike(t *testing.T, c *cli) string {
-	gw := netcfg.SandboxGatewayNS(c.ns.Name)
+	gw := sandbox.GatewayNS(c.ns.Name)
 	ipIn(t, c.ns.Name, "link", "add", "ts0", "type", "veth", "peer", "name", "ts0p", "netns", gw)
 	ipIn(t, c.ns.Name, "addr", "add", "100.101.1.2/32", "dev", "ts0")
 	ipIn(t, c.ns.Name, "link", "set", "ts0", "up")
@@ -268,7 +268,7 @@ func TestGuardFlowsTailscale(t *testing.T) {
 // first, marked, exits 5 with --detailed-exitcode, and says so in --json.
 func TestGuardFlowsSessionFirst(t *testing.T) {
 	c := newCLI(t)
-	gw := netcfg.SandboxGatewayNS(c.ns.Name)
+	gw := sandbox.GatewayNS(c.ns.Name)
 	listen(t, c.ns.Name, "tcp", "192.168.20.2:22")
 	listen(t, gw, "tcp", "192.168.10.1:443")
 	other := dial(t, c.ns.Name, "tcp", "192.168.20.2:0", "192.168.10.1:443")
@@ -303,7 +303,7 @@ func TestGuardFlowsSessionFirst(t *testing.T) {
 // the kernel as it was.
 func TestGuardFlowsUnknownSession(t *testing.T) {
 	c := newCLI(t)
-	gw := netcfg.SandboxGatewayNS(c.ns.Name)
+	gw := sandbox.GatewayNS(c.ns.Name)
 	listen(t, c.ns.Name, "tcp", "192.168.20.2:22")
 	client := dial(t, gw, "tcp", "192.168.20.1:0", "192.168.20.2:22")
 	danger := writeFile(t, "danger.yaml", dangerFile)
@@ -338,7 +338,7 @@ func TestGuardFlowsUnknownSession(t *testing.T) {
 // 32764 as the one the new rule now precedes.
 func TestGuardFlowsWireGuard(t *testing.T) {
 	c := newCLI(t)
-	gw := netcfg.SandboxGatewayNS(c.ns.Name)
+	gw := sandbox.GatewayNS(c.ns.Name)
 	ipIn(t, c.ns.Name, "link", "add", "wg0", "type", "veth", "peer", "name", "wg0p", "netns", gw)
 	ipIn(t, c.ns.Name, "addr", "add", "10.200.0.2/32", "dev", "wg0")
 	ipIn(t, c.ns.Name, "link", "set", "wg0", "up")

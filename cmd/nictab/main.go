@@ -12,6 +12,7 @@ import (
 
 	nictabapp "github.com/nictab/nictab/internal/app"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 	"github.com/nictab/nictab/snapshots"
 	"github.com/nictab/nictab/snapshots/format"
 )
@@ -99,7 +100,7 @@ func exitCode(err error) int {
 		ee  exitError
 		ue  usageError
 		fe  flagError
-		nse *netcfg.NamespaceError
+		nse *kernel.NamespaceError
 		fde *netcfg.FieldError
 		fie *format.FileError
 		te  *snapshots.TrustError

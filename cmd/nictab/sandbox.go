@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/internal/sandbox"
 )
 
 func (a *app) sandboxCmd() *cobra.Command {
@@ -32,7 +32,7 @@ Without --keep both namespaces, and the snapshots made in them, are removed
 when nictab exits, also on Ctrl-C or a lost SSH session; with --state-dir
 the snapshots go there and stay (nictab removes only the temporary
 directory it made itself). With --keep they
-stay, for:  nictab --netns %[1]s …`, netcfg.SandboxName),
+stay, for:  nictab --netns %[1]s …`, sandbox.Name),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if os.Geteuid() != 0 {
 				return usagef("sandbox needs root to create network namespaces: run it with sudo")
@@ -44,7 +44,7 @@ stay, for:  nictab --netns %[1]s …`, netcfg.SandboxName),
 		},
 	}
 	c.Flags().BoolVar(&keep, "keep", false, "leave the namespaces in place on exit")
-	c.Flags().StringVar(&name, "name", netcfg.SandboxName, "name of the sandbox namespace (its gateways live in NAME-gw)")
+	c.Flags().StringVar(&name, "name", sandbox.Name, "name of the sandbox namespace (its gateways live in NAME-gw)")
 	return c
 }
 
@@ -65,7 +65,7 @@ func (a *app) runSandbox(ctx context.Context, name string, keep bool, args []str
 		inner.stateDir = tmpState
 	}
 	stateBase := inner.stateBase()
-	if err := netcfg.CreateSandbox(name); err != nil {
+	if err := sandbox.Create(name); err != nil {
 		if tmpState != "" {
 			err = errors.Join(err, os.RemoveAll(tmpState))
 		}
@@ -79,7 +79,7 @@ func (a *app) runSandbox(ctx context.Context, name string, keep bool, args []str
 		if tmpState != "" {
 			rm = os.RemoveAll(tmpState)
 		}
-		return errors.Join(netcfg.DeleteSandbox(name), rm)
+		return errors.Join(sandbox.Delete(name), rm)
 	}
 	defer func() {
 		if cerr := cleanup(); cerr != nil {

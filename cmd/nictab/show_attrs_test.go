@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 	"github.com/nictab/nictab/ui"
 )
 
@@ -16,7 +17,7 @@ import (
 // get when given it.
 func TestShowAndTraceNewAttributes(t *testing.T) {
 	c := newCLI(t)
-	k, err := netcfg.OpenKernel(c.ns.Name)
+	k, err := kernel.Open(c.ns.Name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +108,7 @@ func TestShowAndTraceNewAttributes(t *testing.T) {
 func TestSSHGuardUndetermined(t *testing.T) {
 	c := newCLI(t)
 	c.env = []string{"SSH_CONNECTION=198.51.100.7 51000 192.168.20.2 22"}
-	k, err := netcfg.OpenKernel(c.ns.Name)
+	k, err := kernel.Open(c.ns.Name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nictab/nictab/internal/pty"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 )
 
 // openPty returns a new pseudo-terminal of w×h: the master to read what
@@ -92,7 +93,7 @@ func TestTUIStartupWithBigUnrelatedTable(t *testing.T) {
 	}
 	empty := measure()
 
-	k, err := netcfg.OpenKernel(c.ns.Name)
+	k, err := kernel.Open(c.ns.Name)
 	if err != nil {
 		t.Fatal(err)
 	}

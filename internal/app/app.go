@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 	"github.com/nictab/nictab/snapshots"
 )
 
@@ -32,7 +33,7 @@ type Config struct {
 
 // OpenKernel opens the namespace of Netns, or the host's.
 func (c Config) OpenKernel() (netcfg.Kernel, error) {
-	return netcfg.OpenKernel(c.Netns)
+	return kernel.Open(c.Netns)
 }
 
 // NamePaths are the files table and protocol names are read from and

@@ -12,6 +12,7 @@ import (
 	"github.com/nictab/nictab/internal/atomicfile"
 	"github.com/nictab/nictab/internal/sshsession"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 	"github.com/nictab/nictab/netcfg/lookup"
 	"github.com/nictab/nictab/snapshots"
 	"github.com/nictab/nictab/snapshots/export"
@@ -81,7 +82,7 @@ func (b *tuiBackend) Capabilities() ui.Capabilities {
 		c.FlushInput = func() error { return FlushInput(in) }
 	}
 	switch {
-	case !netcfg.CanAdmin():
+	case !kernel.CanAdmin():
 		c.ReadOnly = true
 		c.Reason = "no CAP_NET_ADMIN: nictab can look, not change (run it with sudo)"
 	case b.engErr != nil:
@@ -94,7 +95,7 @@ func (b *tuiBackend) Capabilities() ui.Capabilities {
 // Recover runs only where it can change something, and only when a
 // journal is left that no running nictab (a watchdog) is handling.
 func (b *tuiBackend) Recover() (string, error) {
-	if b.engErr != nil || !netcfg.CanAdmin() {
+	if b.engErr != nil || !kernel.CanAdmin() {
 		return "", nil
 	}
 	need, err := b.eng.NeedsRecovery()
@@ -291,7 +292,7 @@ func (b *tuiBackend) Pending() (*ui.Pending, error) {
 	}
 	// A window whose watchdog died is reverted past its deadline here, as
 	// the watchdog would have; before it, the UI is told loudly.
-	msg, err := e.CheckWindow("tui", netcfg.CanAdmin())
+	msg, err := e.CheckWindow("tui", kernel.CanAdmin())
 	if err != nil {
 		return nil, err
 	}
@@ -417,7 +418,7 @@ func (b *tuiBackend) WriteFile(path string, data []byte) error {
 // Watch turns the namespace's rtnetlink notifications into the UI's
 // change signal.
 func (b *tuiBackend) Watch(ctx context.Context) (<-chan struct{}, error) {
-	events, err := netcfg.Watch(ctx, b.cfg.Netns, netcfg.WatchOptions{})
+	events, err := kernel.Watch(ctx, b.cfg.Netns, kernel.WatchOptions{})
 	if err != nil {
 		return nil, err
 	}

@@ -22,6 +22,7 @@ import (
 	"syscall"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 )
 
 // Kernel is one in-memory namespace. It is safe for concurrent use (the
@@ -116,7 +117,7 @@ func (k *Kernel) Received() int {
 func (k *Kernel) FailAt(n int, errno syscall.Errno) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.faults[n] = &netcfg.KernelError{Errno: errno}
+	k.faults[n] = &kernel.Error{Errno: errno}
 }
 
 // Links returns every link with its addresses, ordered by index.
@@ -314,7 +315,7 @@ func (k *Kernel) apply(o netcfg.Op) error {
 }
 
 func kerr(errno syscall.Errno, msg string) error {
-	return &netcfg.KernelError{Errno: errno, Msg: msg}
+	return &kernel.Error{Errno: errno, Msg: msg}
 }
 
 func (k *Kernel) linkIndex(name string) (int, bool) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nictab/nictab/internal/memkernel"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 	"golang.org/x/sys/unix"
 )
 
@@ -87,7 +88,7 @@ func TestUnmodelledRefused(t *testing.T) {
 	if res.Failed == nil || res.Failed.Err == nil {
 		t.Fatal("an IPv6 multipath route was accepted")
 	}
-	var ke *netcfg.KernelError
+	var ke *kernel.Error
 	if errors.As(res.Failed.Err, &ke) {
 		t.Errorf("refused as if by the kernel (%v); want memkernel's own refusal", ke)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/nictab/nictab/internal/memkernel"
 	"github.com/nictab/nictab/internal/nstest"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 )
 
 var oracleSeeds = flag.Int("oracle.seeds", 4, "random op sequences TestOracle runs, 150 steps each")
@@ -25,7 +26,7 @@ func TestOracle(t *testing.T) {
 	for seed := uint64(1); seed <= uint64(*oracleSeeds); seed++ {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			ns := nstest.Sandbox(t)
-			kern, err := netcfg.OpenKernel(ns.Name)
+			kern, err := kernel.Open(ns.Name)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -74,7 +75,7 @@ func result(r netcfg.ExecResult) string {
 // errName is what is compared of an error: the errno, or for errors the
 // executor makes itself, the text.
 func errName(err error) string {
-	var ke *netcfg.KernelError
+	var ke *kernel.Error
 	if errors.As(err, &ke) {
 		return "errno " + ke.Errno.Error()
 	}

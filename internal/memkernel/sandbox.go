@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"net/netip"
 
+	"github.com/nictab/nictab/internal/sandbox"
 	"github.com/nictab/nictab/netcfg"
 )
 
-// Sandbox returns a namespace shaped like netcfg.CreateSandbox's: lo,
-// and each of netcfg.SandboxNICs up with its addresses, the routes the
+// Sandbox returns a namespace shaped like sandbox.Create's: lo,
+// and each of sandbox.NICs up with its addresses, the routes the
 // kernel adds for them, and main's default routes through the gateways.
 func Sandbox() *Kernel {
 	k := New()
@@ -21,7 +22,7 @@ func Sandbox() *Kernel {
 		}})
 	k.addLocal("lo", netip.MustParsePrefix("127.0.0.1/8"))
 	k.addLocal("lo", netip.MustParsePrefix("::1/128"))
-	for i, n := range netcfg.SandboxNICs {
+	for i, n := range sandbox.NICs {
 		ll := netip.MustParsePrefix(fmt.Sprintf("fe80::2%d/64", i))
 		k.AddLink(netcfg.Link{Name: n.Name, Kind: "veth", OperState: "up", Up: true, Carrier: true,
 			MAC: fmt.Sprintf("02:00:00:00:00:%02x", i+2), MTU: 1500,
@@ -34,7 +35,7 @@ func Sandbox() *Kernel {
 		k.addLocal(n.Name, n.Addr6)
 		k.addLocal(n.Name, ll)
 	}
-	for _, n := range netcfg.SandboxNICs {
+	for _, n := range sandbox.NICs {
 		k.mustForeign(
 			netcfg.Op{Kind: netcfg.OpAddRoute, Route: &netcfg.Route{Table: netcfg.TableMain, Type: netcfg.RouteUnicast, Dst: netip.MustParsePrefix("0.0.0.0/0"), Gw: n.Gw4.Addr(), Dev: n.Name, Proto: netcfg.ProtoDHCP, Metric: n.DefaultMetric}},
 			netcfg.Op{Kind: netcfg.OpAddRoute, Route: &netcfg.Route{Table: netcfg.TableMain, Type: netcfg.RouteUnicast, Dst: netip.MustParsePrefix("::/0"), Gw: n.Gw6.Addr(), Dev: n.Name, Proto: netcfg.ProtoRA, Metric: n.DefaultMetric}},

@@ -12,7 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/internal/sandbox"
+	"github.com/nictab/nictab/netcfg/kernel"
 )
 
 var counter atomic.Int64
@@ -52,7 +53,7 @@ func New(t testing.TB) *NS {
 		t.Fatalf("ip netns add %s: %v: %s", n.Name, err, out)
 	}
 	t.Cleanup(func() {
-		if err := netcfg.DeleteNamedNS(n.Name); err != nil {
+		if err := kernel.DeleteNamedNS(n.Name); err != nil {
 			t.Errorf("cleanup: %v", err)
 		}
 	})
@@ -67,11 +68,11 @@ func Sandbox(t testing.TB) *NS {
 	t.Helper()
 	RequireRoot(t)
 	n := &NS{Name: uniqueName("ns"), t: t}
-	if err := netcfg.CreateSandbox(n.Name); err != nil {
+	if err := sandbox.Create(n.Name); err != nil {
 		t.Fatalf("create sandbox: %v", err)
 	}
 	t.Cleanup(func() {
-		if err := netcfg.DeleteSandbox(n.Name); err != nil {
+		if err := sandbox.Delete(n.Name); err != nil {
 			t.Errorf("cleanup: %v", err)
 		}
 	})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nictab/nictab/internal/nstest"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 	"github.com/nictab/nictab/netcfg/lookup"
 )
 
@@ -32,7 +33,7 @@ func specIntent() netcfg.Intent {
 // paths `ip route get` reports afterwards.
 func TestProjectPlanKernel(t *testing.T) {
 	ns := nstest.Sandbox(t)
-	k, err := netcfg.OpenKernel(ns.Name)
+	k, err := kernel.Open(ns.Name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nictab/nictab/internal/nstest"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 	"github.com/nictab/nictab/netcfg/lookup"
 )
 
@@ -31,7 +32,7 @@ func traceNS(t *testing.T, lines ...string) (*nstest.NS, netcfg.State) {
 
 func detectNS(t *testing.T, ns *nstest.NS) netcfg.State {
 	t.Helper()
-	k, err := netcfg.OpenKernel(ns.Name)
+	k, err := kernel.Open(ns.Name)
 	if err != nil {
 		t.Fatal(err)
 	}

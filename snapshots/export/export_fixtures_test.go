@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nictab/nictab/internal/sandbox"
 	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/snapshots/format"
 )
@@ -110,7 +111,7 @@ func fixMeta(id, host string, networkd bool) *format.Meta {
 // enp2s0 to table 14 lan, IPv4 and IPv6.
 func sandboxSnapshot(t *testing.T) *format.Snapshot {
 	var nics []fixNIC
-	for i, n := range netcfg.SandboxNICs {
+	for i, n := range sandbox.NICs {
 		nics = append(nics, fixNIC{
 			name:  n.Name,
 			addrs: []string{n.Addr4.String(), n.Addr6.String()},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nictab/nictab/internal/nstest"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 	"github.com/nictab/nictab/snapshots/format"
 )
 
@@ -57,7 +58,7 @@ func addAddr(t *testing.T, ns *nstest.NS, dev, a string, dad bool) {
 // attributes an intent cannot ask for, which nictab owns all the same.
 func applyAsNictab(t *testing.T, ns *nstest.NS, in netcfg.Intent, networkd bool, extra ...string) *format.Snapshot {
 	t.Helper()
-	k, err := netcfg.OpenKernel(ns.Name)
+	k, err := kernel.Open(ns.Name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,6 @@
 //go:build linux
 
-package netcfg_test
+package kernel_test
 
 import (
 	"errors"
@@ -8,13 +8,14 @@ import (
 	"testing"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 )
 
 // planWatched detects under a change monitor, resolves and plans in as
 // the engine does.
 func (e *engineT) planWatched(in netcfg.Intent) (netcfg.Plan, *netcfg.Watched) {
 	e.t.Helper()
-	w, err := netcfg.DetectWatched(e.k, e.names(), netcfg.DetectOptions{Tables: []uint32{13, 14}, Owned: true})
+	w, err := kernel.DetectWatched(e.k, e.names(), netcfg.DetectOptions{Tables: []uint32{13, 14}, Owned: true})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -41,20 +42,20 @@ func (e *engineT) applyWatched(p netcfg.Plan, w *netcfg.Watched) (netcfg.ApplyRe
 func TestApplyWatchedQuiet(t *testing.T) {
 	e := newEngineT(t)
 	p := e.plan(specIntent())
-	n := netcfg.RuleDumps(e.k)
+	n := kernel.RuleDumps(e.k)
 	if _, err := e.apply(e.k, p); err != nil {
 		t.Fatal(err)
 	}
-	if got := netcfg.RuleDumps(e.k) - n; got != 2 {
+	if got := kernel.RuleDumps(e.k) - n; got != 2 {
 		t.Errorf("an apply without a monitor read the rules %d times, want 2 (stale check, read-back)", got)
 	}
 	p, w := e.planWatched(netcfg.Intent{})
-	n = netcfg.RuleDumps(e.k)
+	n = kernel.RuleDumps(e.k)
 	res, err := e.applyWatched(p, w)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := netcfg.RuleDumps(e.k) - n; got != 1 {
+	if got := kernel.RuleDumps(e.k) - n; got != 1 {
 		t.Errorf("an apply under a quiet monitor read the rules %d times, want 1 (read-back)", got)
 	}
 	if len(res.Before.OwnedRules()) != 4 || len(res.After.OwnedRules()) != 0 {
@@ -82,7 +83,7 @@ func TestApplyWatchedClosedBeforeWriting(t *testing.T) {
 	batches := 0
 	k := &probeKernel{Kernel: e.k, probe: func() {
 		batches++
-		if _, err := netcfg.WatchedQuiet(w); err == nil {
+		if _, err := kernel.WatchedQuiet(w); err == nil {
 			t.Errorf("the change monitor still listened when batch %d was written", batches)
 		}
 	}}
@@ -162,11 +163,11 @@ func TestApplyWatchedChangedBack(t *testing.T) {
 	p, w := e.planWatched(specIntent())
 	e.ns.IP("route", "add", "10.98.0.0/16", "via", "192.168.10.254", "dev", "eno1", "table", "13")
 	e.ns.IP("route", "del", "10.98.0.0/16", "via", "192.168.10.254", "dev", "eno1", "table", "13")
-	n := netcfg.RuleDumps(e.k)
+	n := kernel.RuleDumps(e.k)
 	if _, err := e.applyWatched(p, w); err != nil {
 		t.Fatal(err)
 	}
-	if got := netcfg.RuleDumps(e.k) - n; got != 2 {
+	if got := kernel.RuleDumps(e.k) - n; got != 2 {
 		t.Errorf("the apply read the rules %d times, want 2 (stale check, read-back)", got)
 	}
 	if again := e.plan(specIntent()); !again.Empty() {
@@ -183,21 +184,21 @@ func TestApplyWatchedByNamespace(t *testing.T) {
 	e := newEngineT(t)
 	p, w := e.planWatched(specIntent())
 	same := openNS(t, e.ns)
-	n := netcfg.RuleDumps(same)
+	n := kernel.RuleDumps(same)
 	if _, err := netcfg.Apply(same, p, netcfg.ApplyOptions{LoadNames: e.names, Names: netcfg.NamesFile{Paths: e.paths}, Watched: w}); err != nil {
 		t.Fatal(err)
 	}
-	if got := netcfg.RuleDumps(same) - n; got != 1 {
+	if got := kernel.RuleDumps(same) - n; got != 1 {
 		t.Errorf("a second kernel of the watched namespace read the rules %d times, want 1 (read-back)", got)
 	}
 
 	a, b := newEngineT(t), newEngineT(t)
 	p, w = a.planWatched(specIntent())
-	n = netcfg.RuleDumps(b.k)
+	n = kernel.RuleDumps(b.k)
 	if _, err := netcfg.Apply(b.k, p, netcfg.ApplyOptions{LoadNames: b.names, Names: netcfg.NamesFile{Paths: b.paths}, Watched: w}); err != nil {
 		t.Fatal(err)
 	}
-	if got := netcfg.RuleDumps(b.k) - n; got != 2 {
+	if got := kernel.RuleDumps(b.k) - n; got != 2 {
 		t.Errorf("a kernel of another namespace read the rules %d times, want 2 (stale check, read-back): the monitor of the first vouched for it", got)
 	}
 }

@@ -1,6 +1,6 @@
 //go:build linux
 
-package netcfg
+package kernel
 
 import (
 	"encoding/binary"
@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nictab/nictab/netcfg"
 )
 
 // fakeDumper answers route dump requests on the far end of a socket pair
@@ -19,7 +21,7 @@ import (
 // changes under the dump.
 type fakeDumper struct {
 	fd             int
-	first, settled []Route
+	first, settled []netcfg.Route
 	// dumps is counted by the serving goroutine and read by the test.
 	dumps atomic.Int32
 }
@@ -33,7 +35,7 @@ func (f *fakeDumper) serve(t *testing.T, links *linkIndexer) {
 		}
 		seq := binary.NativeEndian.Uint32(buf[8:])
 		fam := buf[nlHdrLen]
-		var rs []Route
+		var rs []netcfg.Route
 		var flags uint16 = unix.NLM_F_MULTI
 		if fam == unix.AF_INET {
 			n := f.dumps.Add(1)
@@ -75,9 +77,11 @@ type pairReader struct {
 	links linkIndexer
 }
 
-func (p *pairReader) Links() ([]Link, error) { return []Link{{Index: 2, Name: "eth0"}}, nil }
-func (p *pairReader) Rules() ([]Rule, error) { return nil, nil }
-func (p *pairReader) Routes(q RouteQuery, fn func(*Route) error) error {
+func (p *pairReader) Links() ([]netcfg.Link, error) {
+	return []netcfg.Link{{Index: 2, Name: "eth0"}}, nil
+}
+func (p *pairReader) Rules() ([]netcfg.Rule, error) { return nil, nil }
+func (p *pairReader) Routes(q netcfg.RouteQuery, fn func(*netcfg.Route) error) error {
 	return p.c.routes(q, &p.links, fn)
 }
 
@@ -91,8 +95,8 @@ func TestInterruptedDumpIsReadAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	links := linkIndexer{byName: map[string]int{"eth0": 2}, byIndex: map[int]string{2: "eth0"}}
-	route := func(dst string) Route {
-		return Route{Table: 13, Type: RouteUnicast, Dst: netip.MustParsePrefix(dst), Gw: netip.MustParseAddr("10.0.0.1"), Dev: "eth0", Proto: ProtoNictab}
+	route := func(dst string) netcfg.Route {
+		return netcfg.Route{Table: 13, Type: netcfg.RouteUnicast, Dst: netip.MustParsePrefix(dst), Gw: netip.MustParseAddr("10.0.0.1"), Dev: "eth0", Proto: netcfg.ProtoNictab}
 	}
 	f := &fakeDumper{fd: pair[1]}
 	for i := range 10 {
@@ -112,18 +116,18 @@ func TestInterruptedDumpIsReadAgain(t *testing.T) {
 
 	// The codec streams the first dump, then says it was interrupted.
 	var streamed int
-	err = c.routes(RouteQuery{Table: 13, Family: V4}, &links, func(*Route) error { streamed++; return nil })
-	if !errors.Is(err, ErrDumpInterrupted) || streamed != len(f.first) {
+	err = c.routes(netcfg.RouteQuery{Table: 13, Family: netcfg.V4}, &links, func(*netcfg.Route) error { streamed++; return nil })
+	if !errors.Is(err, netcfg.ErrDumpInterrupted) || streamed != len(f.first) {
 		t.Fatalf("first dump: %d routes, err %v; want %d routes and ErrDumpInterrupted", streamed, err, len(f.first))
 	}
 
 	// Detection reads again and keeps only the settled table.
 	f.dumps.Store(0)
-	s, err := Detect(&pairReader{c: c, links: links}, Names{}, DetectOptions{Tables: []uint32{13}})
+	s, err := netcfg.Detect(&pairReader{c: c, links: links}, netcfg.Names{}, netcfg.DetectOptions{Tables: []uint32{13}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []Route
+	var got []netcfg.Route
 	for _, r := range s.Routes {
 		if r.Table == 13 {
 			got = append(got, r)
@@ -132,7 +136,7 @@ func TestInterruptedDumpIsReadAgain(t *testing.T) {
 	if n := f.dumps.Load(); n < 2 {
 		t.Errorf("table 13 was dumped %d times; the interrupted dump was not read again", n)
 	}
-	if !slices.EqualFunc(got, f.settled, func(a, b Route) bool { return RouteEqual(&a, &b) }) {
+	if !slices.EqualFunc(got, f.settled, func(a, b netcfg.Route) bool { return netcfg.RouteEqual(&a, &b) }) {
 		t.Errorf("detection kept %d routes of table 13, want the %d of the settled table: %v", len(got), len(f.settled), got)
 	}
 }

@@ -1,6 +1,6 @@
 //go:build linux
 
-package netcfg_test
+package kernel_test
 
 import (
 	"net/netip"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/nictab/nictab/internal/nstest"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 )
 
 // The scale tests and benchmarks share one shape of namespace: a veth pair
@@ -66,7 +67,7 @@ func v4At(a uint32) netip.Addr {
 
 func openScale(tb testing.TB, ns *nstest.NS) netcfg.Kernel {
 	tb.Helper()
-	k, err := netcfg.OpenKernel(ns.Name)
+	k, err := kernel.Open(ns.Name)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -1,6 +1,6 @@
 //go:build linux
 
-package netcfg
+package kernel
 
 import (
 	"errors"
@@ -8,36 +8,35 @@ import (
 
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/nictab/nictab/netcfg"
 )
 
-// DetectWatched reads the state as Detect does, with a change monitor
-// of the namespace opened before the first dump. Apply, given the result
-// (ApplyOptions.Watched) with a plan made from its State, skips the
-// stale check's dumps when the monitor heard of no change since.
+// DetectWatched reads the state as netcfg.Detect does, with a change
+// monitor of the namespace opened before the first dump. netcfg.Apply,
+// given the result (ApplyOptions.Watched) with a plan made from its
+// State, skips the stale check's dumps when the monitor heard of no
+// change since.
 //
-// Only nictab's own netlink kernel has a monitor; with any other Kernel
-// the result carries none, and Apply reads the kernel again as it does
-// without one.
-func DetectWatched(k Kernel, names Names, opts DetectOptions) (*Watched, error) {
-	w := &Watched{}
+// Only the kernels of this package have a monitor; with any other
+// netcfg.Kernel the result carries none, and Apply reads the kernel again
+// as it does without one.
+func DetectWatched(k netcfg.Kernel, names netcfg.Names, opts netcfg.DetectOptions) (*netcfg.Watched, error) {
+	w := &netcfg.Watched{}
 	// The namespace by its inode, not the kernel value: the engine reads
 	// and writes through kernels of its own, opened one after the other
 	// in one namespace. The monitor holds the namespace alive, so its
 	// inode names no other meanwhile.
 	if lk, ok := k.(*linuxKernel); ok {
 		if id := lk.ns.UniqueId(); id != "NS(unknown)" {
-			m, err := openMonitor(lk.ns)
+			m, err := openMonitor(lk.ns, id)
 			if err != nil {
 				return nil, err
 			}
-			w.quiet, w.close = m.quiet, m.Close
-			w.on = func(k Kernel) bool {
-				o, ok := k.(*linuxKernel)
-				return ok && o.ns.UniqueId() == id
-			}
+			w.Monitor = m
 		}
 	}
-	s, err := Detect(k, names, opts)
+	s, err := netcfg.Detect(k, names, opts)
 	if err != nil {
 		return nil, errors.Join(err, w.Close())
 	}
@@ -63,9 +62,11 @@ var monitorGroups = []uint32{
 type changeMonitor struct {
 	fd      int
 	changed bool
+	// ns is the unique id of the namespace listened to.
+	ns string
 }
 
-func openMonitor(ns netns.NsHandle) (*changeMonitor, error) {
+func openMonitor(ns netns.NsHandle, id string) (*changeMonitor, error) {
 	fd, err := socketIn(ns, unix.NETLINK_ROUTE)
 	if err != nil {
 		return nil, err
@@ -80,17 +81,24 @@ func openMonitor(ns netns.NsHandle) (*changeMonitor, error) {
 			return nil, fmt.Errorf("join rtnetlink group %d: %w", g, err)
 		}
 	}
-	return &changeMonitor{fd: fd}, nil
+	return &changeMonitor{fd: fd, ns: id}, nil
 }
 
-// quiet reports whether no notification has arrived since the monitor
+// Watches reports whether k is a kernel of nictab's in the namespace m
+// listens to, whichever of them (see DetectWatched).
+func (m *changeMonitor) Watches(k netcfg.Kernel) bool {
+	o, ok := k.(*linuxKernel)
+	return ok && o.ns.UniqueId() == m.ns
+}
+
+// Quiet reports whether no notification has arrived since the monitor
 // was opened, and the kernel dropped none (ENOBUFS: a full buffer is a
 // change too). Once something arrived it stays false.
 //
 // NOTE: the kernel queues a notification on this socket before the
 // request that changed the object returns, so a change that a dump made
 // now would show has been announced by now.
-func (m *changeMonitor) quiet() (bool, error) {
+func (m *changeMonitor) Quiet() (bool, error) {
 	if m.changed {
 		return false, nil
 	}

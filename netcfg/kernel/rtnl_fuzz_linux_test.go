@@ -1,21 +1,32 @@
 //go:build linux
 
-package netcfg
+package kernel
 
 import (
 	"encoding/binary"
 	"net/netip"
+	"strconv"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nictab/nictab/netcfg"
 )
 
 // The seed corpus of these targets (testdata/fuzz/Fuzz*) holds messages
 // captured from the kernel in a namespace by TestFuzzCorpusFromKernel
-// (go test -run TestFuzzCorpusFromKernel -update-corpus ./netcfg/).
+// (go test -run TestFuzzCorpusFromKernel -update-corpus ./netcfg/kernel/).
 // Links and addresses are seeded too (FuzzDecodeLink, FuzzDecodeAddr).
 // test.sh runs each target for a few seconds; run one longer by hand with
-// go test -run '^$' -fuzz '^FuzzDecodeRoute$' -fuzztime 10m ./netcfg/.
+// go test -run '^$' -fuzz '^FuzzDecodeRoute$' -fuzztime 10m ./netcfg/kernel/.
+
+// numericLabels writes tables and protocols as numbers and devices as
+// they are, as netcfg's RouteString does.
+type numericLabels struct{}
+
+func (numericLabels) Dev(b []byte, dev string) []byte  { return append(b, dev...) }
+func (numericLabels) Table(b []byte, id uint32) []byte { return strconv.AppendUint(b, uint64(id), 10) }
+func (numericLabels) Proto(b []byte, p uint8) []byte   { return strconv.AppendUint(b, uint64(p), 10) }
 
 var fuzzLinks = &linkIndexer{
 	byName:  map[string]int{"lo": 1, "a0": 2, "a1": 3},
@@ -27,12 +38,12 @@ var fuzzLinks = &linkIndexer{
 // as itself.
 func FuzzDecodeRoute(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var r Route
+		var r netcfg.Route
 		if !decodeRoute(b, fuzzLinks, &r) {
 			return
 		}
-		_ = RouteString(&r)
-		_ = AppendRoute(nil, &r, numericLabels{})
+		_ = netcfg.RouteString(&r)
+		_ = netcfg.AppendRoute(nil, &r, numericLabels{})
 		_ = r.Opaque()
 		if len(r.Opaque()) > 0 || !r.Dst.IsValid() || r.NHID != 0 || r.Dead || r.LinkDown {
 			return
@@ -44,14 +55,14 @@ func FuzzDecodeRoute(f *testing.F) {
 		if err := c.encodeRoute(unix.RTM_NEWROUTE, 0, &r, fuzzLinks); err != nil {
 			return
 		}
-		var back Route
+		var back netcfg.Route
 		if !decodeRoute(c.wbuf[nlHdrLen:], fuzzLinks, &back) {
-			t.Fatalf("route %s: its own encoding does not decode", RouteString(&r))
+			t.Fatalf("route %s: its own encoding does not decode", netcfg.RouteString(&r))
 		}
 		want := r
 		normalizeForWire(&want)
-		if !RouteEqual(&back, &want) {
-			t.Fatalf("route %s reads back as %s", RouteString(&want), RouteString(&back))
+		if !netcfg.RouteEqual(&back, &want) {
+			t.Fatalf("route %s reads back as %s", netcfg.RouteString(&want), netcfg.RouteString(&back))
 		}
 	})
 }
@@ -60,15 +71,15 @@ func FuzzDecodeRoute(f *testing.F) {
 // because the wire cannot say it: a table id above 255 goes in RTA_TABLE
 // either way, type 0 is written as unicast, a next hop weight is 1–256,
 // and a source prefix of length 0 is no source prefix.
-func normalizeForWire(r *Route) {
-	if r.Type == RouteUnspec {
-		r.Type = RouteUnicast
+func normalizeForWire(r *netcfg.Route) {
+	if r.Type == netcfg.RouteUnspec {
+		r.Type = netcfg.RouteUnicast
 	}
 	if r.From.IsValid() && r.From.Bits() == 0 {
 		r.From = netip.Prefix{}
 	}
-	if r.Family() == V4 {
-		r.Pref = PrefMedium
+	if r.Family() == netcfg.V4 {
+		r.Pref = netcfg.PrefMedium
 	}
 }
 
@@ -80,8 +91,8 @@ func FuzzDecodeRule(f *testing.F) {
 		if !ok {
 			return
 		}
-		_ = RuleString(&r)
-		_ = RuleKey(&r)
+		_ = netcfg.RuleString(&r)
+		_ = netcfg.RuleKey(&r)
 		if len(r.Unmodelled) > 0 || r.Unresolved || !wireRule(&r) {
 			return
 		}
@@ -89,10 +100,10 @@ func FuzzDecodeRule(f *testing.F) {
 		c.encodeRule(unix.RTM_NEWRULE, 0, &r)
 		back, ok := decodeRule(c.wbuf[nlHdrLen:])
 		if !ok {
-			t.Fatalf("rule %s: its own encoding does not decode", RuleString(&r))
+			t.Fatalf("rule %s: its own encoding does not decode", netcfg.RuleString(&r))
 		}
-		if !RuleEqual(&back, &r) {
-			t.Fatalf("rule %s reads back as %s", RuleString(&r), RuleString(&back))
+		if !netcfg.RuleEqual(&back, &r) {
+			t.Fatalf("rule %s reads back as %s", netcfg.RuleString(&r), netcfg.RuleString(&back))
 		}
 	})
 }
@@ -101,20 +112,20 @@ func FuzzDecodeRule(f *testing.F) {
 // codec writes as it was read; fuzzed headers can say things (a source
 // length without a source, a table in the header and none in FRA_TABLE)
 // that no kernel sends and nictab never writes.
-func wireRule(r *Rule) bool {
+func wireRule(r *netcfg.Rule) bool {
 	if r.From.IsValid() != (r.From.IsValid() && r.From.Bits() > 0) || r.To.IsValid() != (r.To.IsValid() && r.To.Bits() > 0) {
 		return false
 	}
-	if r.From.IsValid() && FamilyOf(r.From.Addr()) != r.Family || r.To.IsValid() && FamilyOf(r.To.Addr()) != r.Family {
+	if r.From.IsValid() && netcfg.FamilyOf(r.From.Addr()) != r.Family || r.To.IsValid() && netcfg.FamilyOf(r.To.Addr()) != r.Family {
 		return false
 	}
-	if r.Action == ActionLookup && r.Table == 0 || r.Action != ActionGoto && r.Goto != 0 {
+	if r.Action == netcfg.ActionLookup && r.Table == 0 || r.Action != netcfg.ActionGoto && r.Goto != 0 {
 		return false
 	}
 	if r.SuppressPrefixLen < -1 || r.SuppressIfgroup < -1 {
 		return false
 	}
-	for _, p := range []*PortRange{r.SPort, r.DPort} {
+	for _, p := range []*netcfg.PortRange{r.SPort, r.DPort} {
 		if p != nil && p.Mask != 0 && p.Start != p.End {
 			return false
 		}
@@ -158,7 +169,7 @@ func FuzzEachMsg(f *testing.F) {
 			}
 			switch m.typ {
 			case unix.RTM_NEWROUTE:
-				var r Route
+				var r netcfg.Route
 				decodeRoute(m.data, fuzzLinks, &r)
 			case unix.RTM_NEWRULE:
 				decodeRule(m.data)
@@ -180,7 +191,7 @@ func FuzzDecodeLink(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		l, _, ok := decodeLink(b)
 		if ok {
-			_ = SafeText(l.Name + l.Alias + l.Kind + l.MAC + l.OperState)
+			_ = netcfg.SafeText(l.Name + l.Alias + l.Kind + l.MAC + l.OperState)
 		}
 	})
 }

@@ -1,6 +1,6 @@
 //go:build linux
 
-package netcfg_test
+package kernel_test
 
 import (
 	"fmt"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/nictab/nictab/internal/nstest"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 )
 
 // v6Defaults returns main's IPv6 default routes as DefaultsOnly reads
@@ -78,7 +79,7 @@ func TestDefaultsLeaveAFullTableUntaken(t *testing.T) {
 	ns.Batch(lines)
 	k := openNS(t, ns)
 	for _, f := range []netcfg.Family{netcfg.V4, netcfg.V6} {
-		looked, taken := netcfg.OneShotDatagrams(k)
+		looked, taken := kernel.OneShotDatagrams(k)
 		n := 0
 		err := k.Routes(netcfg.RouteQuery{Family: f, Table: netcfg.TableMain, DefaultsOnly: true}, func(r *netcfg.Route) error {
 			n++
@@ -90,7 +91,7 @@ func TestDefaultsLeaveAFullTableUntaken(t *testing.T) {
 		if n != 2 {
 			t.Errorf("%s: %d default routes read; want the sandbox's 2", f, n)
 		}
-		l, tk := netcfg.OneShotDatagrams(k)
+		l, tk := kernel.OneShotDatagrams(k)
 		if l-looked < 1 || tk-taken != l-looked-1 {
 			t.Errorf("%s: the dump looked at %d datagrams and took %d; want all but the last taken", f, l-looked, tk-taken)
 		}

@@ -1,6 +1,6 @@
 //go:build linux
 
-package netcfg
+package kernel
 
 import (
 	"encoding/binary"
@@ -10,6 +10,8 @@ import (
 	"slices"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nictab/nictab/netcfg"
 )
 
 const (
@@ -43,8 +45,8 @@ const (
 	familyAddrV4      = 4
 )
 
-func afOf(f Family) uint8 {
-	if f == V6 {
+func afOf(f netcfg.Family) uint8 {
+	if f == netcfg.V6 {
 		return unix.AF_INET6
 	}
 	return unix.AF_INET
@@ -91,7 +93,7 @@ func (l *linkIndexer) index(name string) (int, error) {
 
 // encodeRoute appends a route request to wbuf; it takes the next sequence
 // number.
-func (c *rtnl) encodeRoute(typ, flags uint16, r *Route, links *linkIndexer) error {
+func (c *rtnl) encodeRoute(typ, flags uint16, r *netcfg.Route, links *linkIndexer) error {
 	off, _ := c.begin(typ, flags)
 	var h [rtmsgLen]byte
 	h[0] = afOf(r.Family())
@@ -107,7 +109,7 @@ func (c *rtnl) encodeRoute(typ, flags uint16, r *Route, links *linkIndexer) erro
 	h[6] = uint8(r.Scope)
 	h[7] = uint8(r.Type)
 	if h[7] == 0 {
-		h[7] = uint8(RouteUnicast)
+		h[7] = uint8(netcfg.RouteUnicast)
 	}
 	if r.Onlink {
 		binary.NativeEndian.PutUint32(h[8:], rtnhFOnlink)
@@ -126,12 +128,12 @@ func (c *rtnl) encodeRoute(typ, flags uint16, r *Route, links *linkIndexer) erro
 		c.attrU32(rtaNHID, r.NHID)
 	}
 	if r.Gw.IsValid() && r.NHID == 0 {
-		if FamilyOf(r.Gw) == r.Family() {
+		if netcfg.FamilyOf(r.Gw) == r.Family() {
 			c.attrAddr(unix.RTA_GATEWAY, r.Gw)
 		} else {
 			// An IPv4 route through an IPv6 next hop (RFC 5549).
 			v := append([]byte{0, 0}, addrBytes(r.Gw)...)
-			binary.NativeEndian.PutUint16(v, uint16(afOf(FamilyOf(r.Gw))))
+			binary.NativeEndian.PutUint16(v, uint16(afOf(netcfg.FamilyOf(r.Gw))))
 			c.attr(rtaVia, v)
 		}
 	}
@@ -152,7 +154,7 @@ func (c *rtnl) encodeRoute(typ, flags uint16, r *Route, links *linkIndexer) erro
 	if !r.Metrics.IsZero() {
 		c.attr(unix.RTA_METRICS, encodeMetrics(r.Metrics))
 	}
-	if r.Family() == V6 && r.Pref != PrefMedium {
+	if r.Family() == netcfg.V6 && r.Pref != netcfg.PrefMedium {
 		c.attrU8(unix.RTA_PREF, uint8(r.Pref))
 	}
 	if r.Realms != 0 {
@@ -201,7 +203,7 @@ func (c *rtnl) encodeRoute(typ, flags uint16, r *Route, links *linkIndexer) erro
 
 // decodeRoute fills r from an RTM_NEWROUTE message. It reports false for
 // messages that are not routes of a table (cached clones).
-func decodeRoute(data []byte, links *linkIndexer, r *Route) bool {
+func decodeRoute(data []byte, links *linkIndexer, r *netcfg.Route) bool {
 	if len(data) < rtmsgLen {
 		return false
 	}
@@ -213,11 +215,11 @@ func decodeRoute(data []byte, links *linkIndexer, r *Route) bool {
 	if fam != unix.AF_INET && fam != unix.AF_INET6 {
 		return false
 	}
-	*r = Route{
+	*r = netcfg.Route{
 		Table:    uint32(data[4]),
 		Proto:    data[5],
-		Scope:    Scope(data[6]),
-		Type:     RouteType(data[7]),
+		Scope:    netcfg.Scope(data[6]),
+		Type:     netcfg.RouteType(data[7]),
 		Tos:      data[3],
 		Onlink:   flags&rtnhFOnlink != 0,
 		Dead:     flags&rtnhFDead != 0,
@@ -239,12 +241,12 @@ func decodeRoute(data []byte, links *linkIndexer, r *Route) bool {
 				r.NHID = binary.NativeEndian.Uint32(v)
 			}
 		case unix.RTA_METRICS:
-			var m Metrics
+			var m netcfg.Metrics
 			m, r.Unmodelled = decodeMetrics(v, r.Unmodelled)
 			r.Metrics = m.Ptr()
 		case unix.RTA_PREF:
 			if len(v) == 1 {
-				r.Pref = RoutePref(v[0])
+				r.Pref = netcfg.RoutePref(v[0])
 			}
 		case unix.RTA_FLOW:
 			if len(v) == 4 {
@@ -299,7 +301,7 @@ func decodeRoute(data []byte, links *linkIndexer, r *Route) bool {
 		}
 	})
 	if hasEncap {
-		r.Encap = &Encap{Type: encapType, Data: slices.Clone(encap)}
+		r.Encap = &netcfg.Encap{Type: encapType, Data: slices.Clone(encap)}
 	}
 	return true
 }
@@ -307,14 +309,14 @@ func decodeRoute(data []byte, links *linkIndexer, r *Route) bool {
 // decodeMultipath reads RTA_MULTIPATH: struct rtnexthop records, each
 // followed by its attributes and padded to 4 bytes, except that the last
 // may end unpadded.
-func decodeMultipath(b []byte, links *linkIndexer) []NextHop {
-	var out []NextHop
+func decodeMultipath(b []byte, links *linkIndexer) []netcfg.NextHop {
+	var out []netcfg.NextHop
 	for len(b) >= rtnhLen {
 		l := int(binary.NativeEndian.Uint16(b))
 		if l < rtnhLen || l > len(b) {
 			break
 		}
-		nh := NextHop{
+		nh := netcfg.NextHop{
 			Onlink:   b[2]&rtnhFOnlink != 0,
 			Dead:     b[2]&rtnhFDead != 0,
 			LinkDown: b[2]&rtnhFLinkDn != 0,
@@ -347,7 +349,7 @@ func decodeMultipath(b []byte, links *linkIndexer) []NextHop {
 			}
 		})
 		if hasEncap {
-			nh.Encap = &Encap{Type: encapType, Data: slices.Clone(encap)}
+			nh.Encap = &netcfg.Encap{Type: encapType, Data: slices.Clone(encap)}
 		}
 		out = append(out, nh)
 		b = b[min((l+3)&^3, len(b)):]
@@ -356,10 +358,10 @@ func decodeMultipath(b []byte, links *linkIndexer) []NextHop {
 }
 
 // routes streams the routes matching q. r is reused between calls.
-func (c *rtnl) routes(q RouteQuery, links *linkIndexer, fn func(r *Route) error) error {
-	fams := []Family{V4, V6}
+func (c *rtnl) routes(q netcfg.RouteQuery, links *linkIndexer, fn func(r *netcfg.Route) error) error {
+	fams := []netcfg.Family{netcfg.V4, netcfg.V6}
 	if q.Family != 0 {
-		fams = []Family{q.Family}
+		fams = []netcfg.Family{q.Family}
 	}
 	for _, f := range fams {
 		if err := c.routesFamily(f, q, links, fn); err != nil {
@@ -408,12 +410,12 @@ func (c *rtnl) openOneShot() (*rtnl, error) {
 	return p, nil
 }
 
-func (c *rtnl) routesFamily(f Family, q RouteQuery, links *linkIndexer, fn func(r *Route) error) error {
-	if q.DefaultsOnly && f == V6 && q.Table == TableMain && q.Proto == 0 {
+func (c *rtnl) routesFamily(f netcfg.Family, q netcfg.RouteQuery, links *linkIndexer, fn func(r *netcfg.Route) error) error {
+	if q.DefaultsOnly && f == netcfg.V6 && q.Table == netcfg.TableMain && q.Proto == 0 {
 		return c.v6Defaults(links, fn)
 	}
 	orig := c
-	if q.DefaultsOnly && f == V4 && !c.oneShot {
+	if q.DefaultsOnly && f == netcfg.V4 && !c.oneShot {
 		// NOTE: the kernel fills the first datagram of a dump while the
 		// request is sent, as large as the largest read the socket has
 		// seen (32 KB, ~500 routes, once it has dumped anything). A
@@ -430,9 +432,9 @@ func (c *rtnl) routesFamily(f Family, q RouteQuery, links *linkIndexer, fn func(
 	// Main's IPv4 defaults read also tells whether main holds a full
 	// table (see MainIsBig): the dump goes on past them, counted but
 	// not decoded, for up to mainProbe4 routes.
-	probe := q.DefaultsOnly && f == V4 && q.Table == TableMain && q.Proto == 0
+	probe := q.DefaultsOnly && f == netcfg.V4 && q.Table == netcfg.TableMain && q.Proto == 0
 	seen, past, big := 0, false, false
-	var r Route
+	var r netcfg.Route
 	var ferr error
 	run := c.dumpOnce
 	if !q.DefaultsOnly {
@@ -454,7 +456,7 @@ func (c *rtnl) routesFamily(f Family, q RouteQuery, links *linkIndexer, fn func(
 		// What is not a default is passed over on its prefix length,
 		// without decoding it. (IPv4's 0.0.0.0/8 comes before 0.0.0.0/0:
 		// its dump is left below, on the first other address.)
-		if q.DefaultsOnly && f == V6 && len(m.data) >= rtmsgLen && m.data[1] != 0 {
+		if q.DefaultsOnly && f == netcfg.V6 && len(m.data) >= rtmsgLen && m.data[1] != 0 {
 			return true
 		}
 		if probe && m.typ == unix.RTM_NEWROUTE {
@@ -472,7 +474,7 @@ func (c *rtnl) routesFamily(f Family, q RouteQuery, links *linkIndexer, fn func(
 		if q.Table != 0 && r.Table != q.Table {
 			return true
 		}
-		if q.DefaultsOnly && f == V4 && r.Dst.Addr() != netip.IPv4Unspecified() {
+		if q.DefaultsOnly && f == netcfg.V4 && r.Dst.Addr() != netip.IPv4Unspecified() {
 			past = true
 			return probe
 		}
@@ -513,10 +515,10 @@ func (c *rtnl) dumpStreamOnce(build func() uint32, fn func(m nlMsg) bool) error 
 }
 
 // rules returns every IPv4 and IPv6 rule, in kernel order.
-func (c *rtnl) rules() ([]Rule, error) {
-	var out []Rule
+func (c *rtnl) rules() ([]netcfg.Rule, error) {
+	var out []netcfg.Rule
 	c.ruleDumps++
-	for _, f := range []Family{V4, V6} {
+	for _, f := range []netcfg.Family{netcfg.V4, netcfg.V6} {
 		err := c.dumpOnce(func() uint32 {
 			off, seq := c.begin(unix.RTM_GETRULE, unix.NLM_F_REQUEST|unix.NLM_F_DUMP)
 			var h [fibHdrLen]byte

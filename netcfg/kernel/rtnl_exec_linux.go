@@ -1,6 +1,6 @@
 //go:build linux
 
-package netcfg
+package kernel
 
 import (
 	"encoding/binary"
@@ -11,6 +11,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nictab/nictab/netcfg"
 )
 
 const (
@@ -90,7 +92,7 @@ func newAckRing(n int) *ackRing {
 // After a refusal, only the ops before the refused one that are still
 // unsent go out (those of a run sent backwards), so that every op before
 // the refusal has an answer and the result is exact.
-func (c *rtnl) exec(ops []Op, links *linkIndexer) ExecResult {
+func (c *rtnl) exec(ops []netcfg.Op, links *linkIndexer) netcfg.ExecResult {
 	if c.acks == nil {
 		c.acks = newAckRing(c.window)
 	}
@@ -175,12 +177,12 @@ func (c *rtnl) exec(ops []Op, links *linkIndexer) ExecResult {
 	if cap(arena) <= maxKeptArena {
 		c.arena = arena[:0]
 	}
-	var res ExecResult
+	var res netcfg.ExecResult
 	for res.Done < len(ops) && state[res.Done] == ackOK {
 		res.Done++
 	}
 	if res.Done < len(ops) {
-		res.Failed = &OpError{Index: res.Done, Op: ops[res.Done], Err: errs[res.Done]}
+		res.Failed = &netcfg.OpError{Index: res.Done, Op: ops[res.Done], Err: errs[res.Done]}
 		for i := res.Done + 1; i < len(ops); i++ {
 			if state[i] == ackOK {
 				res.Stray = append(res.Stray, i)
@@ -210,13 +212,13 @@ func (c *rtnl) exec(ops []Op, links *linkIndexer) ExecResult {
 // spread, 0.44–0.49 in a multiplicative scatter; deleting them up to 1.5
 // times slower in key order (0.45–0.72 against 0.30–0.36 s at load 6,
 // closer in quieter runs).
-func sendOrder(ops []Op) []int32 {
+func sendOrder(ops []netcfg.Op) []int32 {
 	order := make([]int32, len(ops))
 	for i := range order {
 		order[i] = int32(i)
 	}
 	for i := 0; i < len(ops); {
-		if k := ops[i].Kind; (k == OpAddRoute || k == OpDelRoute) && spreadable(ops[i].Route) {
+		if k := ops[i].Kind; (k == netcfg.OpAddRoute || k == netcfg.OpDelRoute) && spreadable(ops[i].Route) {
 			j := i + 1
 			for j < len(ops) && ops[j].Kind == k && spreadable(ops[j].Route) && ops[j].Route.Table == ops[i].Route.Table &&
 				ops[j].Route.Gw.IsValid() == ops[i].Route.Gw.IsValid() {
@@ -226,16 +228,16 @@ func sendOrder(ops []Op) []int32 {
 			i = j
 			continue
 		}
-		if ops[i].Kind != OpAddRule {
+		if ops[i].Kind != netcfg.OpAddRule {
 			i++
 			continue
 		}
 		var last [2]int64 // per family, the priority of the run's last rule
 		last[0], last[1] = -1, -1
 		j := i
-		for ; j < len(ops) && ops[j].Kind == OpAddRule; j++ {
+		for ; j < len(ops) && ops[j].Kind == netcfg.OpAddRule; j++ {
 			f := 0
-			if ops[j].Rule.Family == V6 {
+			if ops[j].Rule.Family == netcfg.V6 {
 				f = 1
 			}
 			if int64(ops[j].Rule.Priority) <= last[f] {
@@ -254,7 +256,7 @@ func sendOrder(ops []Op) []int32 {
 // puts before every route through a gateway, and one without a gateway
 // needs none. A multipath route or one through a nexthop object may need
 // routes beside it, and keeps its place.
-func spreadable(r *Route) bool { return len(r.MultiPath) == 0 && r.NHID == 0 }
+func spreadable(r *netcfg.Route) bool { return len(r.MultiPath) == 0 && r.NHID == 0 }
 
 // spread permutes a run of indices so that neighbours go far apart: the
 // k-th sent is run[k·step mod n], step near n/φ and prime to n.
@@ -282,19 +284,19 @@ func gcd(a, b int) int {
 	return a
 }
 
-func (c *rtnl) encodeOp(o Op, links *linkIndexer) error {
+func (c *rtnl) encodeOp(o netcfg.Op, links *linkIndexer) error {
 	const req = unix.NLM_F_REQUEST | unix.NLM_F_ACK
 	switch o.Kind {
-	case OpAddRoute:
+	case netcfg.OpAddRoute:
 		return c.encodeRoute(unix.RTM_NEWROUTE, req|unix.NLM_F_CREATE|unix.NLM_F_EXCL, o.Route, links)
-	case OpReplaceRoute:
+	case netcfg.OpReplaceRoute:
 		return c.encodeRoute(unix.RTM_NEWROUTE, req|unix.NLM_F_CREATE|unix.NLM_F_REPLACE, o.Route, links)
-	case OpDelRoute:
+	case netcfg.OpDelRoute:
 		return c.encodeRoute(unix.RTM_DELROUTE, req, o.Route, links)
-	case OpAddRule:
+	case netcfg.OpAddRule:
 		c.encodeRule(unix.RTM_NEWRULE, req|unix.NLM_F_CREATE|unix.NLM_F_EXCL, o.Rule)
 		return nil
-	case OpDelRule:
+	case netcfg.OpDelRule:
 		c.encodeRule(unix.RTM_DELRULE, req, o.Rule)
 		return nil
 	}
@@ -369,11 +371,11 @@ func (c *rtnl) takeAcks(first uint32, n, got int) int {
 // first; an op whose ACK is missing took effect when the kernel now holds
 // what it added, or no longer holds what it deleted, which a read-back of
 // its table (or of the rules) tells.
-func (c *rtnl) settleLost(first uint32, slot []int32, all []Op, links *linkIndexer, lost error) error {
+func (c *rtnl) settleLost(first uint32, slot []int32, all []netcfg.Op, links *linkIndexer, lost error) error {
 	c.lostWindows++
 	r := c.acks
 	n := len(slot)
-	ops := make([]Op, n)
+	ops := make([]netcfg.Op, n)
 	for k, i := range slot {
 		ops[k] = all[i]
 	}
@@ -399,9 +401,9 @@ func (c *rtnl) settleLost(first uint32, slot []int32, all []Op, links *linkIndex
 			rulesToo = true
 		}
 	}
-	have := map[RouteKey][]Route{}
+	have := map[netcfg.RouteKey][]netcfg.Route{}
 	for t := range tables {
-		err := c.routes(RouteQuery{Table: t}, links, func(rt *Route) error {
+		err := c.routes(netcfg.RouteQuery{Table: t}, links, func(rt *netcfg.Route) error {
 			cp := *rt
 			cp.MultiPath = slices.Clone(rt.MultiPath)
 			have[rt.Key()] = append(have[rt.Key()], cp)
@@ -418,7 +420,7 @@ func (c *rtnl) settleLost(first uint32, slot []int32, all []Op, links *linkIndex
 			return fmt.Errorf("ACKs were lost (%v) and the rules could not be read back: %w", lost, err)
 		}
 		for i := range rs {
-			haveRule[RuleKey(&rs[i])] = true
+			haveRule[netcfg.RuleKey(&rs[i])] = true
 		}
 	}
 	for k := range n {
@@ -428,11 +430,11 @@ func (c *rtnl) settleLost(first uint32, slot []int32, all []Op, links *linkIndex
 		o := ops[k]
 		var present bool
 		if o.Route != nil {
-			present = slices.ContainsFunc(have[o.Route.Key()], func(h Route) bool { return RouteEqual(&h, o.Route) })
+			present = slices.ContainsFunc(have[o.Route.Key()], func(h netcfg.Route) bool { return netcfg.RouteEqual(&h, o.Route) })
 		} else {
-			present = haveRule[RuleKey(o.Rule)]
+			present = haveRule[netcfg.RuleKey(o.Rule)]
 		}
-		if present == !o.Kind.isDelete() {
+		if present == !o.Kind.IsDelete() {
 			r.state[k] = ackOK
 		} else {
 			r.state[k] = ackRefused

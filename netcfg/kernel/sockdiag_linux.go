@@ -1,6 +1,6 @@
 //go:build linux
 
-package netcfg
+package kernel
 
 import (
 	"encoding/binary"
@@ -9,6 +9,8 @@ import (
 	"net/netip"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nictab/nictab/netcfg"
 )
 
 // sock_diag's inet_diag (linux/inet_diag.h): a request is struct
@@ -20,7 +22,7 @@ const (
 	inetDiagTos      = 5  // INET_DIAG_TOS
 	inetDiagTclass   = 6  // INET_DIAG_TCLASS
 	inetDiagMark     = 15 // INET_DIAG_MARK, given to CAP_NET_ADMIN only
-
+	tcpEstablished   = 1  // TCP_ESTABLISHED, the state of a connected UDP socket too
 )
 
 // NOTE: the sockets come from NETLINK_SOCK_DIAG rather than
@@ -34,7 +36,7 @@ const (
 // Sockets lists the established TCP connections and connected UDP
 // sockets of the namespace, IPv4 and IPv6; it stops keeping them after
 // limit but counts them all.
-func (k *linuxKernel) Sockets(limit int) ([]Socket, int, error) {
+func (k *linuxKernel) Sockets(limit int) ([]netcfg.Socket, int, error) {
 	fd, err := socketIn(k.ns, unix.NETLINK_SOCK_DIAG)
 	if err != nil {
 		return nil, 0, fmt.Errorf("sock_diag: %w", err)
@@ -45,19 +47,19 @@ func (k *linuxKernel) Sockets(limit int) ([]Socket, int, error) {
 			return nil, 0, err
 		}
 	}
-	var out []Socket
+	var out []netcfg.Socket
 	total := 0
 	buf := make([]byte, 1<<16)
 	for _, fam := range []uint8{unix.AF_INET, unix.AF_INET6} {
-		for _, proto := range []uint8{ProtoTCP, ProtoUDP} {
-			n, err := k.diagDump(fd, buf, fam, proto, func(s Socket) {
+		for _, proto := range []uint8{netcfg.ProtoTCP, netcfg.ProtoUDP} {
+			n, err := k.diagDump(fd, buf, fam, proto, func(s netcfg.Socket) {
 				if len(out) < limit {
 					out = append(out, s)
 				}
 			})
 			total += n
 			if err != nil {
-				return nil, 0, fmt.Errorf("sock_diag dump of %s sockets: %w", protoName(proto), err)
+				return nil, 0, fmt.Errorf("sock_diag dump of %s sockets: %w", netcfg.IPProtoName(proto), err)
 			}
 		}
 	}
@@ -65,7 +67,7 @@ func (k *linuxKernel) Sockets(limit int) ([]Socket, int, error) {
 }
 
 // diagDump runs one inet_diag dump and calls fn for each socket.
-func (k *linuxKernel) diagDump(fd int, buf []byte, fam, proto uint8, fn func(Socket)) (int, error) {
+func (k *linuxKernel) diagDump(fd int, buf []byte, fam, proto uint8, fn func(netcfg.Socket)) (int, error) {
 	req := make([]byte, nlHdrLen+inetDiagReqLen)
 	binary.NativeEndian.PutUint32(req[0:], uint32(len(req)))
 	binary.NativeEndian.PutUint16(req[4:], sockDiagByFamily)
@@ -114,9 +116,9 @@ func (k *linuxKernel) diagDump(fd int, buf []byte, fam, proto uint8, fn func(Soc
 }
 
 // decodeDiag reads one struct inet_diag_msg and its attributes.
-func (k *linuxKernel) decodeDiag(b []byte, proto uint8) (Socket, bool) {
+func (k *linuxKernel) decodeDiag(b []byte, proto uint8) (netcfg.Socket, bool) {
 	if len(b) < inetDiagMsgLen {
-		return Socket{}, false
+		return netcfg.Socket{}, false
 	}
 	fam := b[0]
 	addr := func(off int) netip.Addr {
@@ -125,7 +127,7 @@ func (k *linuxKernel) decodeDiag(b []byte, proto uint8) (Socket, bool) {
 		}
 		return netip.AddrFrom16([16]byte(b[off : off+16])).Unmap()
 	}
-	s := Socket{IPProto: proto,
+	s := netcfg.Socket{IPProto: proto,
 		Local:  netip.AddrPortFrom(addr(8), binary.BigEndian.Uint16(b[4:])),
 		Remote: netip.AddrPortFrom(addr(24), binary.BigEndian.Uint16(b[6:])),
 		UID:    binary.NativeEndian.Uint32(b[64:]),
@@ -135,7 +137,7 @@ func (k *linuxKernel) decodeDiag(b []byte, proto uint8) (Socket, bool) {
 		if !ok {
 			// Bound to a device that is gone: its replies go nowhere
 			// the guard can judge.
-			return Socket{}, false
+			return netcfg.Socket{}, false
 		}
 		s.Dev = dev
 	}

@@ -1,6 +1,6 @@
 //go:build linux
 
-package netcfg
+package kernel
 
 import (
 	"errors"
@@ -11,6 +11,8 @@ import (
 
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/nictab/nictab/netcfg"
 )
 
 // NamespaceError means a named network namespace could not be opened.
@@ -38,9 +40,9 @@ type linuxKernel struct {
 	links linkIndexer
 }
 
-// OpenKernel opens the network namespace called name through
+// Open opens the network namespace called name through
 // /run/netns/NAME, or the namespace nictab runs in when name is empty.
-func OpenKernel(name string) (Kernel, error) {
+func Open(name string) (netcfg.Kernel, error) {
 	ns := netns.None()
 	if name != "" {
 		if strings.ContainsRune(name, '/') || name == "." || name == ".." {
@@ -58,20 +60,20 @@ func OpenKernel(name string) (Kernel, error) {
 			return nil, &NamespaceError{Name: name, Err: fs.ErrPermission}
 		}
 	}
-	return openKernelAt(ns)
+	return openAt(ns)
 }
 
-// OpenKernelAt opens the namespace behind an open handle. The handle is
+// OpenAt opens the namespace behind an open handle. The handle is
 // duplicated; the caller keeps its own.
-func OpenKernelAt(ns netns.NsHandle) (Kernel, error) {
+func OpenAt(ns netns.NsHandle) (netcfg.Kernel, error) {
 	fd, err := unix.Dup(int(ns))
 	if err != nil {
 		return nil, fmt.Errorf("dup namespace handle: %w", err)
 	}
-	return openKernelAt(netns.NsHandle(fd))
+	return openAt(netns.NsHandle(fd))
 }
 
-func openKernelAt(ns netns.NsHandle) (Kernel, error) {
+func openAt(ns netns.NsHandle) (netcfg.Kernel, error) {
 	k := &linuxKernel{ns: ns}
 	var err error
 	if k.c, err = openRtnl(ns); err != nil {
@@ -89,9 +91,9 @@ func (k *linuxKernel) Close() error {
 	return nil
 }
 
-func (k *linuxKernel) Links() ([]Link, error) {
+func (k *linuxKernel) Links() ([]netcfg.Link, error) {
 	var (
-		ll      []Link
+		ll      []netcfg.Link
 		masters map[int]int
 		al      []addrOf
 		err     error
@@ -107,7 +109,7 @@ func (k *linuxKernel) Links() ([]Link, error) {
 		}
 		ll, masters, al, err = c.linksAndAddrs()
 		c.Close()
-		if !errors.Is(err, ErrDumpInterrupted) {
+		if !errors.Is(err, netcfg.ErrDumpInterrupted) {
 			break
 		}
 	}
@@ -119,7 +121,7 @@ func (k *linuxKernel) Links() ([]Link, error) {
 		k.links.byName[l.Name] = l.Index
 		k.links.byIndex[l.Index] = l.Name
 	}
-	slices.SortFunc(ll, func(a, b Link) int { return a.Index - b.Index })
+	slices.SortFunc(ll, func(a, b netcfg.Link) int { return a.Index - b.Index })
 	byIndex := make(map[int]int, len(ll))
 	for i := range ll {
 		byIndex[ll[i].Index] = i
@@ -164,21 +166,21 @@ func (k *linuxKernel) ensureLinks() error {
 	return err
 }
 
-func (k *linuxKernel) Rules() ([]Rule, error) {
+func (k *linuxKernel) Rules() ([]netcfg.Rule, error) {
 	var (
-		rs  []Rule
+		rs  []netcfg.Rule
 		err error
 	)
 	for range 10 {
 		rs, err = k.c.rules()
-		if !errors.Is(err, ErrDumpInterrupted) {
+		if !errors.Is(err, netcfg.ErrDumpInterrupted) {
 			break
 		}
 	}
 	return rs, err
 }
 
-func (k *linuxKernel) Routes(q RouteQuery, fn func(*Route) error) error {
+func (k *linuxKernel) Routes(q netcfg.RouteQuery, fn func(*netcfg.Route) error) error {
 	if err := k.ensureLinks(); err != nil {
 		return err
 	}
@@ -189,14 +191,14 @@ func (k *linuxKernel) Routes(q RouteQuery, fn func(*Route) error) error {
 // a full table in main (more than a few dozen IPv4 or IPv6 routes).
 func (k *linuxKernel) MainIsBig() bool { return k.c.mainBig4 || k.c.mainBig6 }
 
-func (k *linuxKernel) Exec(ops []Op) ExecResult {
+func (k *linuxKernel) Exec(ops []netcfg.Op) netcfg.ExecResult {
 	// Links change between calls (a NIC may be renamed or removed), so
 	// names are looked up afresh for every batch.
 	if _, err := k.Links(); err != nil {
 		if len(ops) == 0 {
-			return ExecResult{}
+			return netcfg.ExecResult{}
 		}
-		return ExecResult{Failed: &OpError{Index: 0, Op: ops[0], Err: fmt.Errorf("list links: %w", err)}}
+		return netcfg.ExecResult{Failed: &netcfg.OpError{Index: 0, Op: ops[0], Err: fmt.Errorf("list links: %w", err)}}
 	}
 	return k.c.exec(ops, &k.links)
 }

@@ -1,19 +1,20 @@
 //go:build linux
 
-package netcfg_test
+package kernel_test
 
 import (
 	"testing"
 	"time"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 )
 
 // BenchmarkApplyRoutes100k adds 100k routes to an empty table through
 // netcfg.Apply (stale check, pipelined writes with an ACK each, read-back
 // and verify), then deletes them the same way. add-s and del-s are the
 // two halves; ns/op is both. In watched, each plan is read under a change
-// monitor (netcfg.DetectWatched), which spares the stale check its dumps;
+// monitor (kernel.DetectWatched), which spares the stale check its dumps;
 // in dump, the stale check reads the kernel again.
 func BenchmarkApplyRoutes100k(b *testing.B) {
 	for _, watched := range []bool{true, false} {
@@ -40,7 +41,7 @@ func BenchmarkApplyRoutes100k(b *testing.B) {
 					} else {
 						p = planTo(b, k, names, table, want)
 					}
-					rd := netcfg.RuleDumps(k)
+					rd := kernel.RuleDumps(k)
 					b.StartTimer()
 					t0 := time.Now()
 					if _, err := netcfg.Apply(k, p, opts); err != nil {
@@ -50,7 +51,7 @@ func BenchmarkApplyRoutes100k(b *testing.B) {
 					b.StopTimer()
 					// A namespace just made is not quiet at once (DAD
 					// ends): such an apply reads the rules twice.
-					dumped += netcfg.RuleDumps(k) - rd - 1
+					dumped += kernel.RuleDumps(k) - rd - 1
 					if err := opts.Watched.Close(); err != nil {
 						b.Fatal(err)
 					}
@@ -70,10 +71,10 @@ func BenchmarkApplyRoutes100k(b *testing.B) {
 }
 
 // planWatchedTo is planTo reading the live state under a change monitor
-// (netcfg.DetectWatched, Watched.Plan).
+// (kernel.DetectWatched, Watched.Plan).
 func planWatchedTo(tb testing.TB, k netcfg.Kernel, names func() netcfg.Names, table uint32, routes []netcfg.Route) (netcfg.Plan, *netcfg.Watched) {
 	tb.Helper()
-	w, err := netcfg.DetectWatched(k, names(), netcfg.DetectOptions{Tables: []uint32{table}, Owned: true})
+	w, err := kernel.DetectWatched(k, names(), netcfg.DetectOptions{Tables: []uint32{table}, Owned: true})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -1,6 +1,6 @@
 //go:build linux
 
-package netcfg
+package kernel
 
 import (
 	"encoding/binary"
@@ -9,10 +9,12 @@ import (
 	"strconv"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nictab/nictab/netcfg"
 )
 
 // encodeRule appends a rule request to wbuf.
-func (c *rtnl) encodeRule(typ, flags uint16, r *Rule) uint32 {
+func (c *rtnl) encodeRule(typ, flags uint16, r *netcfg.Rule) uint32 {
 	off, seq := c.begin(typ, flags)
 	var h [fibHdrLen]byte
 	h[0] = afOf(r.Family)
@@ -48,10 +50,10 @@ func (c *rtnl) encodeRule(typ, flags uint16, r *Rule) uint32 {
 		c.attrU32(unix.FRA_FWMARK, r.Mark.Value)
 		c.attrU32(unix.FRA_FWMASK, r.Mark.Mask)
 	}
-	if r.Action == ActionLookup && r.Table != 0 {
+	if r.Action == netcfg.ActionLookup && r.Table != 0 {
 		c.attrU32(unix.FRA_TABLE, r.Table)
 	}
-	if r.Action == ActionGoto {
+	if r.Action == netcfg.ActionGoto {
 		c.attrU32(unix.FRA_GOTO, r.Goto)
 	}
 	if r.SuppressPrefixLen >= 0 {
@@ -74,7 +76,7 @@ func (c *rtnl) encodeRule(typ, flags uint16, r *Rule) uint32 {
 	}
 	for _, p := range []struct {
 		typ uint16
-		r   *PortRange
+		r   *netcfg.PortRange
 	}{{fraSPort, r.SPort}, {fraDPort, r.DPort}} {
 		if p.r != nil {
 			var b [4]byte
@@ -85,7 +87,7 @@ func (c *rtnl) encodeRule(typ, flags uint16, r *Rule) uint32 {
 	}
 	for _, p := range []struct {
 		typ uint16
-		r   *PortRange
+		r   *netcfg.PortRange
 	}{{fraSPortMask, r.SPort}, {fraDPortMask, r.DPort}} {
 		if p.r != nil && p.r.Mask != 0 {
 			c.attr(p.typ, binary.NativeEndian.AppendUint16(nil, p.r.Mask))
@@ -115,23 +117,23 @@ func (c *rtnl) encodeRule(typ, flags uint16, r *Rule) uint32 {
 }
 
 // decodeRule parses an RTM_NEWRULE message.
-func decodeRule(data []byte) (Rule, bool) {
+func decodeRule(data []byte) (netcfg.Rule, bool) {
 	if len(data) < fibHdrLen {
-		return Rule{}, false
+		return netcfg.Rule{}, false
 	}
 	fam := data[0]
 	if fam != unix.AF_INET && fam != unix.AF_INET6 {
-		return Rule{}, false
+		return netcfg.Rule{}, false
 	}
-	r := NewRule()
-	r.Family = V4
+	r := netcfg.NewRule()
+	r.Family = netcfg.V4
 	if fam == unix.AF_INET6 {
-		r.Family = V6
+		r.Family = netcfg.V6
 	}
 	dstLen, srcLen := int(data[1]), int(data[2])
 	r.Tos = data[3]
 	r.Table = uint32(data[4])
-	r.Action = RuleAction(data[7])
+	r.Action = netcfg.RuleAction(data[7])
 	rflags := binary.NativeEndian.Uint32(data[8:])
 	r.Not = rflags&fibRuleInv != 0
 	r.Unresolved = rflags&fibRuleUnresolved != 0
@@ -178,7 +180,7 @@ func decodeRule(data []byte) (Rule, bool) {
 			r.L3MDev = len(v) > 0 && v[0] != 0
 		case fraUIDRange:
 			if len(v) >= 8 {
-				r.UIDRange = &UIDRange{Start: binary.NativeEndian.Uint32(v), End: binary.NativeEndian.Uint32(v[4:])}
+				r.UIDRange = &netcfg.UIDRange{Start: binary.NativeEndian.Uint32(v), End: binary.NativeEndian.Uint32(v[4:])}
 			}
 		case fraIPProto:
 			if len(v) > 0 {
@@ -186,7 +188,7 @@ func decodeRule(data []byte) (Rule, bool) {
 			}
 		case fraSPort, fraDPort:
 			if len(v) >= 4 {
-				p := &PortRange{Start: binary.NativeEndian.Uint16(v), End: binary.NativeEndian.Uint16(v[2:])}
+				p := &netcfg.PortRange{Start: binary.NativeEndian.Uint16(v), End: binary.NativeEndian.Uint16(v[2:])}
 				if typ == fraSPort {
 					r.SPort = p
 				} else {
@@ -207,7 +209,7 @@ func decodeRule(data []byte) (Rule, bool) {
 			}
 		case fraDSCP:
 			if len(v) >= 1 {
-				r.DSCP = &DSCPMatch{Value: v[0]}
+				r.DSCP = &netcfg.DSCPMatch{Value: v[0]}
 			}
 		case fraDSCPMask:
 			if len(v) >= 1 {
@@ -215,7 +217,7 @@ func decodeRule(data []byte) (Rule, bool) {
 			}
 		case fraFlowLabel:
 			if len(v) >= 4 {
-				r.FlowLabel = &FlowLabel{Value: binary.BigEndian.Uint32(v)}
+				r.FlowLabel = &netcfg.FlowLabel{Value: binary.BigEndian.Uint32(v)}
 			}
 		case fraFlowMask:
 			if len(v) >= 4 {
@@ -271,9 +273,9 @@ func decodeRule(data []byte) (Rule, bool) {
 		if !hasMask {
 			mask = 0xffffffff
 		}
-		r.Mark = &FwMark{Value: mark, Mask: mask}
+		r.Mark = &netcfg.FwMark{Value: mark, Mask: mask}
 	}
-	if r.Action != ActionLookup {
+	if r.Action != netcfg.ActionLookup {
 		r.Table = 0
 	}
 	return r, true
@@ -281,12 +283,12 @@ func decodeRule(data []byte) (Rule, bool) {
 
 // rawAttr keeps an attribute nictab does not model, named as the kernel's
 // headers name it.
-func rawAttr(prefix string, names map[uint16]string, typ uint16, v []byte) RawAttr {
+func rawAttr(prefix string, names map[uint16]string, typ uint16, v []byte) netcfg.RawAttr {
 	n, ok := names[typ]
 	if !ok {
 		n = prefix + "_" + strconv.Itoa(int(typ))
 	}
-	return RawAttr{Type: typ, Name: n, Data: slices.Clone(v)}
+	return netcfg.RawAttr{Type: typ, Name: n, Data: slices.Clone(v)}
 }
 
 // ruleAttrNames and routeAttrNames name the kernel's attributes (uapi
@@ -305,25 +307,25 @@ var routeAttrNames = map[uint16]string{
 
 // decodeMetrics reads the nested RTAX_* attributes of RTA_METRICS; a
 // metric it cannot read goes to raw, verbatim.
-func decodeMetrics(b []byte, raw []RawAttr) (Metrics, []RawAttr) {
-	var m Metrics
+func decodeMetrics(b []byte, raw []netcfg.RawAttr) (netcfg.Metrics, []netcfg.RawAttr) {
+	var m netcfg.Metrics
 	forAttrs(b, func(typ uint16, v []byte) {
 		switch {
-		case typ == RTAXCCAlgo:
+		case typ == netcfg.RTAXCCAlgo:
 			m.CongCtl = cString(v)
-		case typ == RTAXLock && len(v) == 4:
+		case typ == netcfg.RTAXLock && len(v) == 4:
 			m.Lock = binary.NativeEndian.Uint32(v)
-		case typ > RTAXLock && typ <= RTAXMax && len(v) == 4:
+		case typ > netcfg.RTAXLock && typ <= netcfg.RTAXMax && len(v) == 4:
 			m.Values[typ] = binary.NativeEndian.Uint32(v)
 		default:
-			raw = append(raw, RawAttr{Type: typ, Name: "RTAX_" + strconv.Itoa(int(typ)), Data: slices.Clone(v)})
+			raw = append(raw, netcfg.RawAttr{Type: typ, Name: "RTAX_" + strconv.Itoa(int(typ)), Data: slices.Clone(v)})
 		}
 	})
 	return m, raw
 }
 
 // encodeMetrics writes m as the payload of RTA_METRICS.
-func encodeMetrics(m *Metrics) []byte {
+func encodeMetrics(m *netcfg.Metrics) []byte {
 	var out []byte
 	put := func(typ uint16, v []byte) {
 		var ah [4]byte
@@ -337,12 +339,12 @@ func encodeMetrics(m *Metrics) []byte {
 	}
 	u32 := func(v uint32) []byte { return binary.NativeEndian.AppendUint32(nil, v) }
 	if m.Lock != 0 {
-		put(RTAXLock, u32(m.Lock))
+		put(netcfg.RTAXLock, u32(m.Lock))
 	}
-	for i := RTAXLock + 1; i <= RTAXMax; i++ {
-		if i == RTAXCCAlgo {
+	for i := netcfg.RTAXLock + 1; i <= netcfg.RTAXMax; i++ {
+		if i == netcfg.RTAXCCAlgo {
 			if m.CongCtl != "" {
-				put(RTAXCCAlgo, append([]byte(m.CongCtl), 0))
+				put(netcfg.RTAXCCAlgo, append([]byte(m.CongCtl), 0))
 			}
 			continue
 		}

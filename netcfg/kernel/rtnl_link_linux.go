@@ -1,6 +1,6 @@
 //go:build linux
 
-package netcfg
+package kernel
 
 import (
 	"encoding/binary"
@@ -9,6 +9,8 @@ import (
 	"net/netip"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nictab/nictab/netcfg"
 )
 
 // Links and addresses go through nictab's codec too, so that every message
@@ -24,18 +26,18 @@ var operStates = [...]string{"unknown", "notpresent", "down", "lowerlayerdown", 
 
 // decodeLink reads an RTM_NEWLINK message. master is the index of the
 // link's master device, 0 for none.
-func decodeLink(data []byte) (l Link, master int, ok bool) {
+func decodeLink(data []byte) (l netcfg.Link, master int, ok bool) {
 	if len(data) < ifinfoLen {
-		return Link{}, 0, false
+		return netcfg.Link{}, 0, false
 	}
 	flags := binary.NativeEndian.Uint32(data[8:])
-	l = Link{
+	l = netcfg.Link{
 		Index:     int(int32(binary.NativeEndian.Uint32(data[4:]))),
 		Up:        flags&unix.IFF_UP != 0,
 		Carrier:   flags&unix.IFF_LOWER_UP != 0,
 		Loopback:  flags&unix.IFF_LOOPBACK != 0,
 		OperState: operStates[0],
-		Addrs:     []Addr{},
+		Addrs:     []netcfg.Addr{},
 	}
 	forAttrs(data[ifinfoLen:], func(typ uint16, v []byte) {
 		u32 := func() uint32 {
@@ -80,9 +82,9 @@ func decodeLink(data []byte) (l Link, master int, ok bool) {
 // decodeAddr reads an RTM_NEWADDR message: the link's index and the
 // address. IPv4 reports the local address in IFA_LOCAL and, when it has a
 // peer, the peer in IFA_ADDRESS; the address is then the local one alone.
-func decodeAddr(data []byte) (int, Addr, bool) {
+func decodeAddr(data []byte) (int, netcfg.Addr, bool) {
 	if len(data) < ifaddrLen {
-		return 0, Addr{}, false
+		return 0, netcfg.Addr{}, false
 	}
 	fam, plen, scope := data[0], int(data[1]), data[3]
 	flags := uint32(data[2])
@@ -108,20 +110,20 @@ func decodeAddr(data []byte) (int, Addr, bool) {
 		}
 	}
 	if !a.IsValid() || (fam != unix.AF_INET && fam != unix.AF_INET6) || (fam == unix.AF_INET) != a.Is4() {
-		return 0, Addr{}, false
+		return 0, netcfg.Addr{}, false
 	}
 	p := netip.PrefixFrom(a, plen)
 	if !p.IsValid() {
-		return 0, Addr{}, false
+		return 0, netcfg.Addr{}, false
 	}
 	// An address without IFA_F_PERMANENT came from DHCP, SLAAC or a
 	// privacy extension and goes away by itself.
-	return index, Addr{Prefix: p, Scope: Scope(scope), Flags: addrFlags(int(flags)), Dynamic: flags&unix.IFA_F_PERMANENT == 0}, true
+	return index, netcfg.Addr{Prefix: p, Scope: netcfg.Scope(scope), Flags: addrFlags(int(flags)), Dynamic: flags&unix.IFA_F_PERMANENT == 0}, true
 }
 
 // linksAndAddrs dumps every link and address, once.
-func (c *rtnl) linksAndAddrs() ([]Link, map[int]int, []addrOf, error) {
-	var links []Link
+func (c *rtnl) linksAndAddrs() ([]netcfg.Link, map[int]int, []addrOf, error) {
+	var links []netcfg.Link
 	masters := map[int]int{}
 	var addrs []addrOf
 	err := c.dumpOnce(func() uint32 {
@@ -164,5 +166,5 @@ func (c *rtnl) linksAndAddrs() ([]Link, map[int]int, []addrOf, error) {
 
 type addrOf struct {
 	index int
-	addr  Addr
+	addr  netcfg.Addr
 }

@@ -1,6 +1,6 @@
 //go:build linux
 
-package netcfg_test
+package kernel_test
 
 import (
 	"context"
@@ -10,12 +10,12 @@ import (
 	"time"
 
 	"github.com/nictab/nictab/internal/nstest"
-	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 )
 
 // next waits for one event, failing the test after a second: the TUI
 // promises that changes by others show within one.
-func next(t *testing.T, ch <-chan netcfg.WatchEvent) netcfg.WatchEvent {
+func next(t *testing.T, ch <-chan kernel.WatchEvent) kernel.WatchEvent {
 	t.Helper()
 	select {
 	case ev, ok := <-ch:
@@ -26,29 +26,29 @@ func next(t *testing.T, ch <-chan netcfg.WatchEvent) netcfg.WatchEvent {
 	case <-time.After(time.Second):
 		t.Fatal("no event within a second")
 	}
-	return netcfg.WatchEvent{}
+	return kernel.WatchEvent{}
 }
 
 func TestWatchSeesEveryKind(t *testing.T) {
 	ns := nstest.New(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ch, err := netcfg.Watch(ctx, ns.Name, netcfg.WatchOptions{})
+	ch, err := kernel.Watch(ctx, ns.Name, kernel.WatchOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	steps := []struct {
 		name string
 		args []string
-		want func(netcfg.WatchEvent) bool
+		want func(kernel.WatchEvent) bool
 	}{
-		{"link", []string{"link", "add", "d0", "type", "veth", "peer", "name", "d0p"}, func(e netcfg.WatchEvent) bool { return e.Links }},
-		{"address", []string{"addr", "add", "10.9.0.1/24", "dev", "d0"}, func(e netcfg.WatchEvent) bool { return e.Addrs }},
-		{"link up", []string{"link", "set", "d0p", "up"}, func(e netcfg.WatchEvent) bool { return e.Links }},
-		{"link up", []string{"link", "set", "d0", "up"}, func(e netcfg.WatchEvent) bool { return e.Links }},
-		{"route", []string{"route", "add", "10.10.0.0/16", "via", "10.9.0.2", "table", "77"}, func(e netcfg.WatchEvent) bool { return e.Routes }},
-		{"rule", []string{"rule", "add", "from", "10.9.0.1", "lookup", "77", "pref", "500"}, func(e netcfg.WatchEvent) bool { return e.Rules }},
-		{"rule del", []string{"rule", "del", "pref", "500"}, func(e netcfg.WatchEvent) bool { return e.Rules }},
+		{"link", []string{"link", "add", "d0", "type", "veth", "peer", "name", "d0p"}, func(e kernel.WatchEvent) bool { return e.Links }},
+		{"address", []string{"addr", "add", "10.9.0.1/24", "dev", "d0"}, func(e kernel.WatchEvent) bool { return e.Addrs }},
+		{"link up", []string{"link", "set", "d0p", "up"}, func(e kernel.WatchEvent) bool { return e.Links }},
+		{"link up", []string{"link", "set", "d0", "up"}, func(e kernel.WatchEvent) bool { return e.Links }},
+		{"route", []string{"route", "add", "10.10.0.0/16", "via", "10.9.0.2", "table", "77"}, func(e kernel.WatchEvent) bool { return e.Routes }},
+		{"rule", []string{"rule", "add", "from", "10.9.0.1", "lookup", "77", "pref", "500"}, func(e kernel.WatchEvent) bool { return e.Rules }},
+		{"rule del", []string{"rule", "del", "pref", "500"}, func(e kernel.WatchEvent) bool { return e.Rules }},
 	}
 	for _, s := range steps {
 		ns.IP(s.args...)
@@ -71,7 +71,7 @@ func TestWatchCoalescesBursts(t *testing.T) {
 	ns := nstest.New(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ch, err := netcfg.Watch(ctx, ns.Name, netcfg.WatchOptions{Quiet: 100 * time.Millisecond, MaxDelay: 300 * time.Millisecond})
+	ch, err := kernel.Watch(ctx, ns.Name, kernel.WatchOptions{Quiet: 100 * time.Millisecond, MaxDelay: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ collect:
 func TestWatchEndsWithContext(t *testing.T) {
 	ns := nstest.New(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	ch, err := netcfg.Watch(ctx, ns.Name, netcfg.WatchOptions{})
+	ch, err := kernel.Watch(ctx, ns.Name, kernel.WatchOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,8 +127,8 @@ func TestWatchEndsWithContext(t *testing.T) {
 
 func TestWatchUnknownNamespace(t *testing.T) {
 	nstest.RequireRoot(t)
-	_, err := netcfg.Watch(context.Background(), "nictab-no-such-ns", netcfg.WatchOptions{})
-	var nse *netcfg.NamespaceError
+	_, err := kernel.Watch(context.Background(), "nictab-no-such-ns", kernel.WatchOptions{})
+	var nse *kernel.NamespaceError
 	if err == nil || !errors.As(err, &nse) {
 		t.Fatalf("want a NamespaceError, got %v", err)
 	}

@@ -1,18 +1,20 @@
 //go:build linux
 
-package netcfg
+package kernel
 
 import (
 	"fmt"
 	"net/netip"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nictab/nictab/netcfg"
 )
 
 // SqueezeExecWindow gives k's route socket a receive buffer of rcvbuf
 // bytes and a window of window requests, so that tests can make the kernel
 // drop ACKs, as a window sized wrongly would.
-func SqueezeExecWindow(k Kernel, rcvbuf, window int) error {
+func SqueezeExecWindow(k netcfg.Kernel, rcvbuf, window int) error {
 	lk, ok := k.(*linuxKernel)
 	if !ok {
 		return fmt.Errorf("%T is not the netlink kernel", k)
@@ -26,14 +28,14 @@ func SqueezeExecWindow(k Kernel, rcvbuf, window int) error {
 
 // LostACKWindows says how many windows of k lost ACKs to a full receive
 // buffer.
-func LostACKWindows(k Kernel) int { return k.(*linuxKernel).c.lostWindows }
+func LostACKWindows(k netcfg.Kernel) int { return k.(*linuxKernel).c.lostWindows }
 
 // RuleDumps says how many times k read the rules of both families.
-func RuleDumps(k Kernel) int { return k.(*linuxKernel).c.ruleDumps }
+func RuleDumps(k netcfg.Kernel) int { return k.(*linuxKernel).c.ruleDumps }
 
 // RawDump returns the payload of every message the kernel answers a dump
 // request of typ with; hdr is the request's family header.
-func RawDump(k Kernel, typ uint16, hdr []byte) ([][]byte, error) {
+func RawDump(k netcfg.Kernel, typ uint16, hdr []byte) ([][]byte, error) {
 	c := k.(*linuxKernel).c
 	var out [][]byte
 	err := c.dumpOnce(func() uint32 {
@@ -50,14 +52,14 @@ func RawDump(k Kernel, typ uint16, hdr []byte) ([][]byte, error) {
 
 // RawRefusal sends a route the kernel refuses (a gateway no table can
 // reach) and returns the NLMSG_ERROR payload and message flags it answers.
-func RawRefusal(k Kernel) ([]byte, uint16, error) {
+func RawRefusal(k netcfg.Kernel) ([]byte, uint16, error) {
 	lk := k.(*linuxKernel)
 	if err := lk.ensureLinks(); err != nil {
 		return nil, 0, err
 	}
 	c := lk.c
 	c.wbuf = c.wbuf[:0]
-	r := Route{Table: 77, Type: RouteUnicast, Dst: netip.MustParsePrefix("10.77.0.0/16"), Gw: netip.MustParseAddr("192.0.2.1"), Dev: "lo"}
+	r := netcfg.Route{Table: 77, Type: netcfg.RouteUnicast, Dst: netip.MustParsePrefix("10.77.0.0/16"), Gw: netip.MustParseAddr("192.0.2.1"), Dev: "lo"}
 	if err := c.encodeRoute(unix.RTM_NEWROUTE, unix.NLM_F_REQUEST|unix.NLM_F_ACK|unix.NLM_F_CREATE|unix.NLM_F_EXCL, &r, &lk.links); err != nil {
 		return nil, 0, err
 	}
@@ -83,15 +85,15 @@ func RawRefusal(k Kernel) ([]byte, uint16, error) {
 }
 
 // SendOrder is the order in which Exec sends ops, as op indices.
-func SendOrder(ops []Op) []int32 { return sendOrder(ops) }
+func SendOrder(ops []netcfg.Op) []int32 { return sendOrder(ops) }
 
 // WatchedQuiet asks w's change monitor whether it heard anything since it
 // opened; a closed monitor answers with an error.
-func WatchedQuiet(w *Watched) (bool, error) { return w.quiet() }
+func WatchedQuiet(w *netcfg.Watched) (bool, error) { return w.Monitor.Quiet() }
 
 // OneShotDatagrams returns how many datagrams of one-shot dumps k's
 // socket looked at and took (see openOneShot).
-func OneShotDatagrams(k Kernel) (looked, taken int) {
+func OneShotDatagrams(k netcfg.Kernel) (looked, taken int) {
 	c := k.(*linuxKernel).c
 	return c.oneShotLooked, c.oneShotTaken
 }

@@ -1,12 +1,14 @@
 //go:build linux
 
-package netcfg
+package kernel
 
 import (
 	"errors"
 	"fmt"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nictab/nictab/netcfg"
 )
 
 // streamBufs and streamBufLen are the datagram buffers of a streamed
@@ -111,7 +113,7 @@ func (c *rtnl) dumpStream(seq uint32, fn func(m nlMsg) bool) error {
 	case derr != nil:
 		return derr
 	case intr:
-		return ErrDumpInterrupted
+		return netcfg.ErrDumpInterrupted
 	}
 	return nil
 }

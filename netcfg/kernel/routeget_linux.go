@@ -1,6 +1,6 @@
 //go:build linux
 
-package netcfg
+package kernel
 
 import (
 	"encoding/binary"
@@ -8,6 +8,8 @@ import (
 	"fmt"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nictab/nictab/netcfg"
 )
 
 // Route attributes of a lookup request that x/sys/unix does not name.
@@ -24,7 +26,7 @@ const (
 // the guard's oracle for main: the one route of a full Internet table
 // that matters for a packet, without reading the table. nil when the
 // kernel finds no route.
-func (k *linuxKernel) RouteGet(p Packet) (*Route, error) {
+func (k *linuxKernel) RouteGet(p netcfg.Packet) (*netcfg.Route, error) {
 	if p.IIF != "" {
 		return nil, errors.New("route get: only packets this host sends are asked")
 	}
@@ -36,7 +38,7 @@ func (k *linuxKernel) RouteGet(p Packet) (*Route, error) {
 	}
 	off, seq := c.begin(unix.RTM_GETROUTE, unix.NLM_F_REQUEST)
 	fam := uint8(unix.AF_INET)
-	if p.Family() == V6 {
+	if p.Family() == netcfg.V6 {
 		fam = unix.AF_INET6
 	}
 	var hdr [12]byte
@@ -67,7 +69,7 @@ func (k *linuxKernel) RouteGet(p Packet) (*Route, error) {
 	}
 	if p.IPProto != 0 {
 		c.attrU8(rtaIPProto, p.IPProto)
-		if p.IPProto == ProtoTCP || p.IPProto == ProtoUDP {
+		if p.IPProto == netcfg.ProtoTCP || p.IPProto == netcfg.ProtoUDP {
 			var b [2]byte
 			binary.BigEndian.PutUint16(b[:], p.SPort)
 			c.attr(rtaSPort, b[:])
@@ -85,7 +87,7 @@ func (k *linuxKernel) RouteGet(p Packet) (*Route, error) {
 			return nil, err
 		}
 		var (
-			rt    Route
+			rt    netcfg.Route
 			found bool
 			rerr  error
 			mine  bool
@@ -109,7 +111,7 @@ func (k *linuxKernel) RouteGet(p Packet) (*Route, error) {
 		if !mine {
 			continue
 		}
-		var ke *KernelError
+		var ke *Error
 		if errors.As(rerr, &ke) && (ke.Errno == unix.ENETUNREACH || ke.Errno == unix.EHOSTUNREACH || ke.Errno == unix.EACCES || ke.Errno == unix.EINVAL) {
 			return nil, nil
 		}

@@ -1,6 +1,6 @@
 //go:build linux
 
-package netcfg_test
+package kernel_test
 
 import (
 	"encoding/binary"
@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 	"golang.org/x/sys/unix"
 )
 
@@ -29,25 +30,25 @@ func TestFuzzCorpusFromKernel(t *testing.T) {
 	rtm := make([]byte, unix.SizeofRtMsg)
 	for _, fam := range []byte{unix.AF_INET, unix.AF_INET6} {
 		rtm[0] = fam
-		msgs, err := netcfg.RawDump(k, unix.RTM_GETROUTE, rtm)
+		msgs, err := kernel.RawDump(k, unix.RTM_GETROUTE, rtm)
 		if err != nil {
 			t.Fatal(err)
 		}
 		seeds["FuzzDecodeRoute"] = append(seeds["FuzzDecodeRoute"], msgs...)
 		frh := make([]byte, 12)
 		frh[0] = fam
-		rules, err := netcfg.RawDump(k, unix.RTM_GETRULE, frh)
+		rules, err := kernel.RawDump(k, unix.RTM_GETRULE, frh)
 		if err != nil {
 			t.Fatal(err)
 		}
 		seeds["FuzzDecodeRule"] = append(seeds["FuzzDecodeRule"], rules...)
 	}
-	links, err := netcfg.RawDump(k, unix.RTM_GETLINK, make([]byte, unix.SizeofIfInfomsg))
+	links, err := kernel.RawDump(k, unix.RTM_GETLINK, make([]byte, unix.SizeofIfInfomsg))
 	if err != nil {
 		t.Fatal(err)
 	}
 	seeds["FuzzDecodeLink"] = links
-	addrs, err := netcfg.RawDump(k, unix.RTM_GETADDR, make([]byte, unix.SizeofIfAddrmsg))
+	addrs, err := kernel.RawDump(k, unix.RTM_GETADDR, make([]byte, unix.SizeofIfAddrmsg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +60,7 @@ func TestFuzzCorpusFromKernel(t *testing.T) {
 			}
 		})
 	}
-	errMsg, flags, err := netcfg.RawRefusal(k)
+	errMsg, flags, err := kernel.RawRefusal(k)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,6 @@
 //go:build linux
 
-package netcfg
+package kernel
 
 import (
 	"cmp"
@@ -9,6 +9,8 @@ import (
 	"slices"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nictab/nictab/netcfg"
 )
 
 // mainProbe is how many routes of main are read for its default routes
@@ -42,7 +44,7 @@ var errLookupUnsure = errors.New("the lookup did not answer with a default route
 // lose to it; when an answer is not a default route of main (a rule
 // before main sent the lookup elsewhere, a route more specific than ::/0
 // covers ::), the whole dump is read after all.
-func (c *rtnl) v6Defaults(links *linkIndexer, fn func(*Route) error) error {
+func (c *rtnl) v6Defaults(links *linkIndexer, fn func(*netcfg.Route) error) error {
 	found, big, err := c.v6DefaultsDump(links, mainProbe)
 	if err != nil {
 		return err
@@ -67,7 +69,7 @@ func (c *rtnl) v6Defaults(links *linkIndexer, fn func(*Route) error) error {
 
 // v6DefaultsDump reads main's IPv6 default routes from a dump of main,
 // giving up (big) after max routes unless max is negative.
-func (c *rtnl) v6DefaultsDump(links *linkIndexer, max int) (found []Route, big bool, err error) {
+func (c *rtnl) v6DefaultsDump(links *linkIndexer, max int) (found []netcfg.Route, big bool, err error) {
 	// A socket of its own: an abandoned dump's socket is closed after
 	// (see routesFamily).
 	p, err := c.openOneShot()
@@ -76,13 +78,13 @@ func (c *rtnl) v6DefaultsDump(links *linkIndexer, max int) (found []Route, big b
 	}
 	defer p.closeOneShot(c)
 	seen := 0
-	var r Route
+	var r netcfg.Route
 	err = p.dumpOnce(func() uint32 {
 		off, seq := p.begin(unix.RTM_GETROUTE, unix.NLM_F_REQUEST|unix.NLM_F_DUMP)
 		var h [rtmsgLen]byte
 		h[0] = unix.AF_INET6
 		p.wbuf = append(p.wbuf, h[:]...)
-		p.attrU32(unix.RTA_TABLE, TableMain)
+		p.attrU32(unix.RTA_TABLE, netcfg.TableMain)
 		p.end(off)
 		return seq
 	}, func(m nlMsg) bool {
@@ -93,7 +95,7 @@ func (c *rtnl) v6DefaultsDump(links *linkIndexer, max int) (found []Route, big b
 			big = true
 			return false
 		}
-		if m.data[1] != 0 || !decodeRoute(m.data, links, &r) || r.Table != TableMain {
+		if m.data[1] != 0 || !decodeRoute(m.data, links, &r) || r.Table != netcfg.TableMain {
 			return true
 		}
 		cp := r
@@ -112,7 +114,7 @@ func (c *rtnl) v6DefaultsDump(links *linkIndexer, max int) (found []Route, big b
 
 // v6DefaultsLookup asks, for every link but lo, which default route of
 // main the kernel uses to send through it.
-func (c *rtnl) v6DefaultsLookup(links *linkIndexer) ([]Route, error) {
+func (c *rtnl) v6DefaultsLookup(links *linkIndexer) ([]netcfg.Route, error) {
 	idx := make([]int, 0, len(links.byIndex))
 	for i, name := range links.byIndex {
 		if name != "lo" {
@@ -120,8 +122,8 @@ func (c *rtnl) v6DefaultsLookup(links *linkIndexer) ([]Route, error) {
 		}
 	}
 	slices.Sort(idx)
-	var found []Route
-	var r Route
+	var found []netcfg.Route
+	var r netcfg.Route
 	for _, i := range idx {
 		var unsure bool
 		err := c.dumpOnce(func() uint32 {
@@ -140,11 +142,11 @@ func (c *rtnl) v6DefaultsLookup(links *linkIndexer) ([]Route, error) {
 			if m.typ != unix.RTM_NEWROUTE {
 				return true
 			}
-			if !decodeRoute(m.data, links, &r) || r.Table != TableMain || !r.IsDefault() || r.Family() != V6 {
+			if !decodeRoute(m.data, links, &r) || r.Table != netcfg.TableMain || !r.IsDefault() || r.Family() != netcfg.V6 {
 				unsure = true
 				return true
 			}
-			if !slices.ContainsFunc(found, func(f Route) bool { return RouteEqual(&f, &r) }) {
+			if !slices.ContainsFunc(found, func(f netcfg.Route) bool { return netcfg.RouteEqual(&f, &r) }) {
 				cp := r
 				cp.MultiPath = slices.Clone(r.MultiPath)
 				found = append(found, cp)
@@ -161,6 +163,6 @@ func (c *rtnl) v6DefaultsLookup(links *linkIndexer) ([]Route, error) {
 		}
 	}
 	// In the order a dump lists them.
-	slices.SortStableFunc(found, func(a, b Route) int { return cmp.Compare(a.Metric, b.Metric) })
+	slices.SortStableFunc(found, func(a, b netcfg.Route) int { return cmp.Compare(a.Metric, b.Metric) })
 	return found, nil
 }

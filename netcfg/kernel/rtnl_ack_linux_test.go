@@ -1,6 +1,6 @@
 //go:build linux
 
-package netcfg_test
+package kernel_test
 
 import (
 	"fmt"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/nictab/nictab/internal/nstest"
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 )
 
 // TestExecWindowFitsReceiveBuffer writes 20k routes with the window the
@@ -25,7 +26,7 @@ func TestExecWindowFitsReceiveBuffer(t *testing.T) {
 		t.Fatalf("Exec = done %d, failed %v, stray %d; want all %d done", r.Done, r.Failed, len(r.Stray), len(ops))
 	}
 	assertTableHolds(t, k, routes, netcfg.ExecResult{Done: len(routes)})
-	if n := netcfg.LostACKWindows(k); n != 0 {
+	if n := kernel.LostACKWindows(k); n != 0 {
 		t.Errorf("%d windows lost ACKs", n)
 	}
 }
@@ -41,7 +42,7 @@ func TestExecSettlesLostACKs(t *testing.T) {
 	ns := scaleNS(t)
 	k := openScale(t, ns)
 	const window = 1024
-	if err := netcfg.SqueezeExecWindow(k, 4096, window); err != nil {
+	if err := kernel.SqueezeExecWindow(k, 4096, window); err != nil {
 		t.Fatal(err)
 	}
 	routes := scaleRoutes(3_000, scaleTable)
@@ -50,7 +51,7 @@ func TestExecSettlesLostACKs(t *testing.T) {
 	}
 	ops := addRouteOps(routes)
 	r := k.Exec(ops)
-	if netcfg.LostACKWindows(k) == 0 {
+	if kernel.LostACKWindows(k) == 0 {
 		t.Fatal("the kernel dropped no answer: the test proves nothing")
 	}
 	if r.Failed == nil || r.Failed.Index != 1 || r.Done != 1 {
@@ -59,7 +60,7 @@ func TestExecSettlesLostACKs(t *testing.T) {
 	// The first window went out whole before its answers were read: its
 	// routes with a gateway on-link landed after the refusal.
 	var want []int
-	for _, i := range netcfg.SendOrder(ops)[:window] {
+	for _, i := range kernel.SendOrder(ops)[:window] {
 		if i > 1 && (i%2 == 0 || i >= window) {
 			want = append(want, int(i))
 		}
@@ -93,7 +94,7 @@ func TestExecRefusalMidWindow(t *testing.T) {
 	k := openScale(t, ns)
 	routes := scaleRoutes(1_000, scaleTable)
 	ops := addRouteOps(routes)
-	order := netcfg.SendOrder(ops)
+	order := kernel.SendOrder(ops)
 	last := int(order[len(order)-1])
 	mid := last / 2
 	if mid == 0 || mid == last {
@@ -117,7 +118,7 @@ func TestExecRefusalMidWindow(t *testing.T) {
 	if !slices.Equal(r.Stray, want) {
 		t.Errorf("stray = %d ops, want the %d after op %d but %d", len(r.Stray), len(want), mid, last)
 	}
-	if n := netcfg.LostACKWindows(k); n != 0 {
+	if n := kernel.LostACKWindows(k); n != 0 {
 		t.Errorf("%d windows lost answers", n)
 	}
 	assertTableHolds(t, k, routes, r)

@@ -1,6 +1,6 @@
 //go:build linux
 
-package netcfg
+package kernel
 
 import (
 	"encoding/binary"
@@ -12,6 +12,8 @@ import (
 
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/nictab/nictab/netcfg"
 )
 
 // rtnl is a raw NETLINK_ROUTE socket in one network namespace.
@@ -320,21 +322,21 @@ func eachMsg(b []byte, fn func(m nlMsg) error) error {
 	return nil
 }
 
-// KernelError is a refusal from the kernel, with the reason it gave in an
+// Error is a refusal from the kernel, with the reason it gave in an
 // extended ACK when it gave one.
-type KernelError struct {
+type Error struct {
 	Errno syscall.Errno
 	Msg   string
 }
 
-func (e *KernelError) Error() string {
+func (e *Error) Error() string {
 	if e.Msg != "" {
 		return e.Msg + " (" + e.Errno.Error() + ")"
 	}
 	return e.Errno.Error()
 }
 
-func (e *KernelError) Unwrap() error { return e.Errno }
+func (e *Error) Unwrap() error { return e.Errno }
 
 // parseErr decodes an NLMSG_ERROR payload; nil means an ACK.
 func parseErr(data []byte, flags uint16) error {
@@ -345,7 +347,7 @@ func parseErr(data []byte, flags uint16) error {
 	if code == 0 {
 		return nil
 	}
-	ke := &KernelError{Errno: syscall.Errno(-code)}
+	ke := &Error{Errno: syscall.Errno(-code)}
 	if flags&unix.NLM_F_ACK_TLVS != 0 && len(data) >= 4+nlHdrLen {
 		// With CAP_ACK only the original header is echoed, then TLVs.
 		skip := 4 + nlHdrLen
@@ -457,7 +459,7 @@ func (c *rtnl) dump(seq uint32, fn func(m nlMsg) bool) error {
 				return derr
 			}
 			if intr {
-				return ErrDumpInterrupted
+				return netcfg.ErrDumpInterrupted
 			}
 			return nil
 		}
