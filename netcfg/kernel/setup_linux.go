@@ -111,9 +111,37 @@ func InNamespace(ns netns.NsHandle, fn func() error) error {
 	return <-errc
 }
 
+// shareRunNetns makes /run/netns a shared mount of its own, as `ip netns
+// add` does before its first namespace. Without it, the first `ip netns
+// add` after nictab made a namespace bind-mounts /run/netns over itself and
+// hides that namespace's mount beneath: its file can then be neither
+// unmounted nor removed (EBUSY), and the namespace outlives its owner.
+func shareRunNetns() error {
+	const dir = "/run/netns"
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("make %s: %w", dir, err)
+	}
+	for bound := false; ; bound = true {
+		err := unix.Mount("", dir, "none", unix.MS_SHARED|unix.MS_REC, "")
+		if err == nil {
+			return nil
+		}
+		// EINVAL: not a mount point yet. Make it one, once.
+		if !errors.Is(err, unix.EINVAL) || bound {
+			return fmt.Errorf("make %s a shared mount: %w", dir, err)
+		}
+		if err := unix.Mount(dir, dir, "none", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("bind %s on itself: %w", dir, err)
+		}
+	}
+}
+
 // NewNamedNS creates a namespace bound at /run/netns/name, as `ip netns
 // add` does, without moving the calling thread into it.
 func NewNamedNS(name string) (netns.NsHandle, error) {
+	if err := shareRunNetns(); err != nil {
+		return netns.None(), err
+	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	orig, err := netns.Get()
