@@ -6,67 +6,24 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nictab/nictab/internal/nstest"
+	"github.com/nictab/nictab/internal/enginetest"
 	"github.com/nictab/nictab/netcfg"
 )
-
-// specIntent is SPEC.md's example: eno1 to table 13 vpn, enp2s0 to 14 lan.
-func specIntent() netcfg.Intent {
-	return netcfg.Intent{
-		Tables: []netcfg.TableDef{{ID: 13, Name: "vpn"}, {ID: 14, Name: "lan"}},
-		NICs: []netcfg.NICIntent{
-			{Name: "eno1", Table: netcfg.TableRef{ID: 13}, Gateways: []netip.Addr{netip.MustParseAddr("192.168.10.1")}, Select: []netcfg.Selector{netcfg.SelectFrom}},
-			{Name: "enp2s0", Table: netcfg.TableRef{ID: 14}},
-		},
-	}
-}
-
-type engineT struct {
-	t     *testing.T
-	ns    *nstest.NS
-	k     netcfg.Kernel
-	paths netcfg.NamePaths
-}
-
-func newEngineT(t *testing.T) *engineT {
-	ns := nstest.Sandbox(t)
-	return &engineT{t: t, ns: ns, k: openNS(t, ns), paths: netcfg.DefaultNamePaths(ns.Name)}
-}
-
-func (e *engineT) names() netcfg.Names { return netcfg.LoadNames(e.paths) }
-
-// plan detects, resolves and plans in as the engine does.
-func (e *engineT) plan(in netcfg.Intent) netcfg.Plan {
-	e.t.Helper()
-	live, err := netcfg.Detect(e.k, e.names(), netcfg.DetectOptions{Tables: []uint32{13, 14}, Owned: true})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	d, err := netcfg.Resolve(in, live, netcfg.DefaultPriorities)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return netcfg.PlanChanges(live, d)
-}
-
-func (e *engineT) apply(k netcfg.Kernel, p netcfg.Plan) (netcfg.ApplyResult, error) {
-	return netcfg.Apply(k, p, netcfg.ApplyOptions{LoadNames: e.names, Names: netcfg.NamesFile{Paths: e.paths}})
-}
 
 // TestApplySpecExample is the engine's "done when": SPEC.md's file applied
 // in a namespace like the sandbox gives the rules and routes `ip` shows,
 // keeps a hand-made route, and a second plan is empty.
 func TestApplySpecExample(t *testing.T) {
-	e := newEngineT(t)
-	e.ns.IP("route", "add", "10.99.0.0/16", "via", "192.168.10.254", "dev", "eno1", "table", "13")
-	res, err := e.apply(e.k, e.plan(specIntent()))
+	e := enginetest.New(t)
+	e.NS.IP("route", "add", "10.99.0.0/16", "via", "192.168.10.254", "dev", "eno1", "table", "13")
+	res, err := e.Apply(e.K, e.Plan(enginetest.SpecIntent()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Steps != 12 {
 		t.Errorf("steps = %d, want 12 (4 rules, 8 routes)", res.Steps)
 	}
-	rules := e.ns.IP("rule", "show") + e.ns.IP("-6", "rule", "show")
+	rules := e.NS.IP("rule", "show") + e.NS.IP("-6", "rule", "show")
 	for _, want := range []string{
 		"1000:\tfrom 192.168.10.2 lookup vpn proto nictab",
 		"1010:\tfrom 192.168.20.2 lookup lan proto nictab",
@@ -77,7 +34,7 @@ func TestApplySpecExample(t *testing.T) {
 			t.Errorf("ip rule lacks %q:\n%s", want, rules)
 		}
 	}
-	t13 := e.ns.IP("route", "show", "table", "13") + e.ns.IP("-6", "route", "show", "table", "13")
+	t13 := e.NS.IP("route", "show", "table", "13") + e.NS.IP("-6", "route", "show", "table", "13")
 	for _, want := range []string{
 		"default via 192.168.10.1 dev eno1 proto nictab",
 		"192.168.10.0/24 dev eno1 proto nictab scope link src 192.168.10.2",
@@ -89,14 +46,14 @@ func TestApplySpecExample(t *testing.T) {
 			t.Errorf("table 13 lacks %q:\n%s", want, t13)
 		}
 	}
-	if again := e.plan(specIntent()); !again.Empty() {
-		t.Errorf("second plan is not empty:\n%s", planText(again))
+	if again := e.Plan(enginetest.SpecIntent()); !again.Empty() {
+		t.Errorf("second plan is not empty:\n%s", enginetest.PlanText(again))
 	}
 	// Removing everything again leaves only the hand-made route.
-	if _, err := e.apply(e.k, e.plan(netcfg.Intent{})); err != nil {
+	if _, err := e.Apply(e.K, e.Plan(netcfg.Intent{})); err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.TrimSpace(e.ns.IP("route", "show", "table", "13")); got != "10.99.0.0/16 via 192.168.10.254 dev eno1" {
+	if got := strings.TrimSpace(e.NS.IP("route", "show", "table", "13")); got != "10.99.0.0/16 via 192.168.10.254 dev eno1" {
 		t.Errorf("table 13 after removing nictab's routes: %q", got)
 	}
 }
@@ -128,23 +85,23 @@ func (f *faultKernel) Exec(ops []netcfg.Op) netcfg.ExecResult {
 // TestApplyFailsAtEveryStep makes step k fail for every k of the plan and
 // checks that the namespace, names included, is exactly as before.
 func TestApplyFailsAtEveryStep(t *testing.T) {
-	e := newEngineT(t)
-	before := e.ns.Routing()
-	p := e.plan(specIntent())
+	e := enginetest.New(t)
+	before := e.NS.Routing()
+	p := e.Plan(enginetest.SpecIntent())
 	n := len(p.Ops())
 	if n < 10 {
 		t.Fatalf("plan has only %d steps", n)
 	}
 	for k := range n {
-		_, err := e.apply(&faultKernel{Kernel: e.k, failAt: k}, p)
+		_, err := e.Apply(&faultKernel{Kernel: e.K, failAt: k}, p)
 		var ae *netcfg.ApplyError
 		if !errors.As(err, &ae) || !errors.Is(err, errInjected) || ae.Step != k+1 || ae.UndoErr != nil {
 			t.Fatalf("fail at step %d: err = %v", k+1, err)
 		}
-		if after := e.ns.Routing(); after != before {
+		if after := e.NS.Routing(); after != before {
 			t.Fatalf("after a failure at step %d of %d the namespace differs:\nbefore:\n%s\nafter:\n%s", k+1, n, before, after)
 		}
-		if names := e.names(); names.TableName(13) != "" {
+		if names := e.Names(); names.TableName(13) != "" {
 			t.Fatalf("after a failure at step %d the name of table 13 stayed: %q", k+1, names.TableName(13))
 		}
 	}
@@ -153,11 +110,11 @@ func TestApplyFailsAtEveryStep(t *testing.T) {
 // TestApplyKernelRefuses puts a route whose gateway is not on-link in the
 // middle of a plan: the kernel refuses it, and everything before is undone.
 func TestApplyKernelRefuses(t *testing.T) {
-	e := newEngineT(t)
-	before := e.ns.Routing()
-	in := specIntent()
+	e := enginetest.New(t)
+	before := e.NS.Routing()
+	in := enginetest.SpecIntent()
 	in.Routes = []netcfg.RouteIntent{{Table: netcfg.TableRef{ID: 13}, To: netip.MustParsePrefix("10.50.0.0/16"), Via: netip.MustParseAddr("10.99.99.1"), Dev: "eno1"}}
-	_, err := e.apply(e.k, e.plan(in))
+	_, err := e.Apply(e.K, e.Plan(in))
 	var ae *netcfg.ApplyError
 	if !errors.As(err, &ae) || ae.UndoErr != nil || ae.Step < 2 {
 		t.Fatalf("err = %v, want a refusal after the first step, undone", err)
@@ -165,7 +122,7 @@ func TestApplyKernelRefuses(t *testing.T) {
 	if !strings.Contains(err.Error(), "10.50.0.0/16 via 10.99.99.1") {
 		t.Errorf("the error does not name the route: %v", err)
 	}
-	if after := e.ns.Routing(); after != before {
+	if after := e.NS.Routing(); after != before {
 		t.Errorf("namespace changed:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 }
@@ -180,16 +137,16 @@ func TestApplyStale(t *testing.T) {
 		"addr added":  {"addr", "add", "192.168.10.3/24", "dev", "eno1"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			e := newEngineT(t)
-			p := e.plan(specIntent())
-			e.ns.IP(change...)
-			before := e.ns.Routing()
-			_, err := e.apply(e.k, p)
+			e := enginetest.New(t)
+			p := e.Plan(enginetest.SpecIntent())
+			e.NS.IP(change...)
+			before := e.NS.Routing()
+			_, err := e.Apply(e.K, p)
 			var se *netcfg.StaleError
 			if !errors.As(err, &se) {
 				t.Fatalf("err = %v, want the plan refused as stale", err)
 			}
-			if after := e.ns.Routing(); after != before {
+			if after := e.NS.Routing(); after != before {
 				t.Errorf("a stale plan changed the namespace")
 			}
 		})
@@ -220,14 +177,14 @@ func (l *lossyKernel) Exec(ops []netcfg.Op) netcfg.ExecResult {
 }
 
 func TestApplyVerifyCatchesMismatch(t *testing.T) {
-	e := newEngineT(t)
-	before := e.ns.Routing()
-	p := e.plan(specIntent())
-	_, err := e.apply(&lossyKernel{Kernel: e.k, drop: 3}, p)
+	e := enginetest.New(t)
+	before := e.NS.Routing()
+	p := e.Plan(enginetest.SpecIntent())
+	_, err := e.Apply(&lossyKernel{Kernel: e.K, drop: 3}, p)
 	if err == nil || !strings.Contains(err.Error(), "verify") {
 		t.Fatalf("err = %v, want a verify failure", err)
 	}
-	if after := e.ns.Routing(); after != before {
+	if after := e.NS.Routing(); after != before {
 		t.Errorf("namespace changed after a failed verify:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 }
@@ -235,15 +192,15 @@ func TestApplyVerifyCatchesMismatch(t *testing.T) {
 // TestApplyConflictRefused: an unowned route where nictab would put its own
 // stops the apply before anything happens.
 func TestApplyConflictRefused(t *testing.T) {
-	e := newEngineT(t)
-	e.ns.IP("route", "add", "default", "via", "192.168.10.254", "dev", "eno1", "table", "13")
-	before := e.ns.Routing()
-	_, err := e.apply(e.k, e.plan(specIntent()))
+	e := enginetest.New(t)
+	e.NS.IP("route", "add", "default", "via", "192.168.10.254", "dev", "eno1", "table", "13")
+	before := e.NS.Routing()
+	_, err := e.Apply(e.K, e.Plan(enginetest.SpecIntent()))
 	var ce *netcfg.ConflictError
 	if !errors.As(err, &ce) {
 		t.Fatalf("err = %v, want a conflict", err)
 	}
-	if after := e.ns.Routing(); after != before {
+	if after := e.NS.Routing(); after != before {
 		t.Errorf("namespace changed")
 	}
 }
@@ -256,15 +213,15 @@ func (roNames) Write([]netcfg.TableName) error {
 }
 
 func TestApplyReadOnlyNames(t *testing.T) {
-	e := newEngineT(t)
-	res, err := netcfg.Apply(e.k, e.plan(specIntent()), netcfg.ApplyOptions{LoadNames: e.names, Names: roNames{netcfg.NamesFile{Paths: e.paths}}})
+	e := enginetest.New(t)
+	res, err := netcfg.Apply(e.K, e.Plan(enginetest.SpecIntent()), netcfg.ApplyOptions{LoadNames: e.Names, Names: roNames{netcfg.NamesFile{Paths: e.Paths}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(res.NamesNote, "nictab export nix") {
 		t.Errorf("names note = %q, want a pointer to the Nix export", res.NamesNote)
 	}
-	if !strings.Contains(e.ns.IP("rule", "show"), "lookup 13") {
+	if !strings.Contains(e.NS.IP("rule", "show"), "lookup 13") {
 		t.Errorf("the routing change did not go through")
 	}
 }

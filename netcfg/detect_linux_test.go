@@ -10,20 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nictab/nictab/internal/enginetest"
 	"github.com/nictab/nictab/internal/nstest"
 	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/netcfg/kernel"
 )
-
-func openNS(t *testing.T, ns *nstest.NS) netcfg.Kernel {
-	t.Helper()
-	k, err := kernel.Open(ns.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { k.Close() })
-	return k
-}
 
 // ipRule is a rule as `ip -j rule` prints it.
 type ipRule struct {
@@ -140,7 +131,7 @@ func TestDetectMatchesIP(t *testing.T) {
 	// A table no rule refers to is not read.
 	ns.IP("route", "add", "10.77.0.0/16", "dev", "eno1", "table", "100")
 
-	k := openNS(t, ns)
+	k := enginetest.Open(t, ns)
 	names := netcfg.LoadNames(netcfg.DefaultNamePaths(ns.Name))
 	s, err := netcfg.Detect(k, names, netcfg.DetectOptions{RuleTables: true, Owned: true})
 	if err != nil {
@@ -275,7 +266,7 @@ func TestDetectNamesSeenByIP(t *testing.T) {
 	if !strings.Contains(out, "lookup vpn") || !strings.Contains(out, "proto nictab") {
 		t.Errorf("ip -n %s rule show: %q, want the names nictab wrote", ns.Name, out)
 	}
-	k := openNS(t, ns)
+	k := enginetest.Open(t, ns)
 	s, err := netcfg.Detect(k, netcfg.LoadNames(paths), netcfg.DetectOptions{RuleTables: true})
 	if err != nil {
 		t.Fatal(err)
@@ -295,7 +286,7 @@ func TestDetectDefaultsOnlyIgnoresOtherRoutes(t *testing.T) {
 	}
 	lines = append(lines, "route add 0.0.0.0/8 via 192.168.20.1", "route add 0.0.0.0/1 via 192.168.20.1 metric 5")
 	ns.Batch(lines)
-	k := openNS(t, ns)
+	k := enginetest.Open(t, ns)
 	var got []string
 	err := k.Routes(netcfg.RouteQuery{Table: netcfg.TableMain, DefaultsOnly: true}, func(r *netcfg.Route) error {
 		got = append(got, netcfg.RouteString(r))
@@ -329,7 +320,7 @@ func TestOpenKernelUnknownNamespace(t *testing.T) {
 func TestDetectNoMainDefaults(t *testing.T) {
 	ns := nstest.Sandbox(t)
 	ns.IP("route", "add", "10.9.0.0/16", "via", "192.168.20.1", "table", "100")
-	k := openNS(t, ns)
+	k := enginetest.Open(t, ns)
 	names := netcfg.LoadNames(netcfg.DefaultNamePaths(ns.Name))
 	count := func(s netcfg.State) (main, t100 int) {
 		for i := range s.Routes {

@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/nictab/nictab/internal/enginetest"
 	"github.com/nictab/nictab/internal/nstest"
 	"github.com/nictab/nictab/netcfg"
 )
@@ -16,7 +17,7 @@ func identityNS(t *testing.T) (*nstest.NS, netcfg.Kernel) {
 	ns := nstest.Sandbox(t)
 	ns.IP("route", "add", "192.168.20.0/24", "dev", "enp2s0", "table", "13", "proto", "kernel", "scope", "link")
 	ns.IP("-6", "route", "add", "2001:db8:20::/64", "dev", "enp2s0", "table", "13", "proto", "kernel")
-	return ns, openNS(t, ns)
+	return ns, enginetest.Open(t, ns)
 }
 
 func exec1(k netcfg.Kernel, kind netcfg.OpKind, r *netcfg.Route) error {
@@ -181,7 +182,7 @@ func TestIdentityIPv6(t *testing.T) {
 // foreign rule with the same selector alone.
 func TestIdentityRules(t *testing.T) {
 	ns := nstest.Sandbox(t)
-	k := openNS(t, ns)
+	k := enginetest.Open(t, ns)
 	r := netcfg.NewRule()
 	r.Family, r.Priority, r.Table, r.Proto = netcfg.V4, 1500, 13, netcfg.ProtoNictab
 	ns.IP("rule", "add", "pref", "1500", "lookup", "13", "proto", "static")

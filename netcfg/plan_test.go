@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/nictab/nictab/internal/enginetest"
 	"github.com/nictab/nictab/netcfg"
 )
 
@@ -26,7 +27,7 @@ func TestPlanCases(t *testing.T) {
 			live, _ := readTextState(t, filepath.Join(dir, "live.txt"))
 			_, want := readTextState(t, filepath.Join(dir, "desired.txt"))
 			p := netcfg.PlanChanges(live, want)
-			got := planText(p)
+			got := enginetest.PlanText(p)
 			golden := filepath.Join(dir, "plan.txt")
 			if *update {
 				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
@@ -44,7 +45,7 @@ func TestPlanCases(t *testing.T) {
 			// plan is a fixed point once applied.
 			after := stateAfter(live, p)
 			if again := netcfg.PlanChanges(after, want); !again.Empty() {
-				t.Errorf("a second plan after applying is not empty:\n%s", planText(again))
+				t.Errorf("a second plan after applying is not empty:\n%s", enginetest.PlanText(again))
 			}
 			if diffs := netcfg.VerifyTarget(after, p.Target); len(diffs) > 0 {
 				t.Errorf("target does not match the state after the plan: %v", diffs)

@@ -7,13 +7,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nictab/nictab/internal/enginetest"
 	"github.com/nictab/nictab/netcfg"
 )
 
 // selectorIntent is the spec's intent with explicit rules carrying each
 // selector and action an entry can say beyond the classic ones.
 func selectorIntent() netcfg.Intent {
-	in := specIntent()
+	in := enginetest.SpecIntent()
 	t13 := netcfg.TableRef{ID: 13}
 	in.Rules = []netcfg.RuleIntent{
 		{Priority: 1100, Not: true, From: netip.MustParsePrefix("10.8.0.0/24"), DSCP: &netcfg.DSCPMatch{Value: 8, Mask: 0x38}, TunID: 1<<63 + 7, Table: t13},
@@ -31,12 +32,12 @@ func selectorIntent() netcfg.Intent {
 // a namespace, and the kernel gives back every attribute, read with
 // nictab's decoder and, for what iproute2 6.1 knows, with `ip -j rule`.
 func TestSelectorRulesApplied(t *testing.T) {
-	e := newEngineT(t)
-	p := e.plan(selectorIntent())
-	if _, err := e.apply(e.k, p); err != nil {
+	e := enginetest.New(t)
+	p := e.Plan(selectorIntent())
+	if _, err := e.Apply(e.K, p); err != nil {
 		t.Fatal(err)
 	}
-	live, err := e.k.Rules()
+	live, err := e.K.Rules()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +63,7 @@ func TestSelectorRulesApplied(t *testing.T) {
 	// iproute2 6.1 reads not, tos, tun_id, goto and nop (not dscp,
 	// flowlabel or port masks).
 	var ipRules []map[string]any
-	e.ns.JSON(&ipRules, "rule", "show")
+	e.NS.JSON(&ipRules, "rule", "show")
 	seen := map[float64]map[string]any{}
 	for _, r := range ipRules {
 		seen[r["priority"].(float64)] = r
@@ -87,8 +88,8 @@ func TestSelectorRulesApplied(t *testing.T) {
 			t.Errorf("ip -j rule %v is unresolved", prio)
 		}
 	}
-	if again := e.plan(selectorIntent()); !again.Empty() {
-		t.Errorf("second plan is not empty:\n%s", planText(again))
+	if again := e.Plan(selectorIntent()); !again.Empty() {
+		t.Errorf("second plan is not empty:\n%s", enginetest.PlanText(again))
 	}
 }
 
@@ -96,7 +97,7 @@ func TestSelectorRulesApplied(t *testing.T) {
 // is one this kernel refuses too, so the checks are not stricter than the
 // kernel without reason.
 func TestKernelRefusesWhatResolveRefuses(t *testing.T) {
-	e := newEngineT(t)
+	e := enginetest.New(t)
 	rule := func(s string) *netcfg.Rule {
 		r := mustRule(t, s)
 		return &r
@@ -118,14 +119,14 @@ func TestKernelRefusesWhatResolveRefuses(t *testing.T) {
 		"tos with ECN bits":   rule("pref 1305 from all tos 0x11 lookup 13"),
 		"IPv4 tos above 0x1e": rule("pref 1306 from all tos 0x20 lookup 13"),
 	} {
-		if res := e.k.Exec([]netcfg.Op{{Kind: netcfg.OpAddRule, Rule: r}}); res.Failed == nil {
+		if res := e.K.Exec([]netcfg.Op{{Kind: netcfg.OpAddRule, Rule: r}}); res.Failed == nil {
 			t.Errorf("%s: the kernel took %s", name, netcfg.RuleString(r))
 		}
 	}
 	// What resolve lets through at the edges the kernel takes.
 	v6Tos := rule("-6 pref 1307 from all tos 0xfc lookup 13")
 	edge := rule("pref 1308 from all tun_id 18446744073709551615 lookup 13")
-	if res := e.k.Exec([]netcfg.Op{{Kind: netcfg.OpAddRule, Rule: v6Tos}, {Kind: netcfg.OpAddRule, Rule: edge}}); res.Failed != nil {
+	if res := e.K.Exec([]netcfg.Op{{Kind: netcfg.OpAddRule, Rule: v6Tos}, {Kind: netcfg.OpAddRule, Rule: edge}}); res.Failed != nil {
 		t.Errorf("the kernel refused: %v", res.Failed)
 	}
 }
@@ -134,12 +135,12 @@ func TestKernelRefusesWhatResolveRefuses(t *testing.T) {
 // iproute2 6.1 takes "sport 4096/0xf000" without an error and makes a
 // rule for port 4096 alone.
 func TestIP61DropsPortMask(t *testing.T) {
-	e := newEngineT(t)
-	if out, err := e.ns.IPErr("rule", "add", "pref", "1400", "ipproto", "tcp", "sport", "4096/0xf000", "lookup", "13"); err != nil {
+	e := enginetest.New(t)
+	if out, err := e.NS.IPErr("rule", "add", "pref", "1400", "ipproto", "tcp", "sport", "4096/0xf000", "lookup", "13"); err != nil {
 		// A newer iproute2 knows masks: then the note is only careful.
 		t.Skipf("this ip knows port masks or refuses them: %v %s", err, out)
 	}
-	rules, err := e.k.Rules()
+	rules, err := e.K.Rules()
 	if err != nil {
 		t.Fatal(err)
 	}

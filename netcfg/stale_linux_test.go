@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nictab/nictab/internal/enginetest"
 	"github.com/nictab/nictab/netcfg"
 )
 
@@ -18,31 +19,31 @@ import (
 // it is.
 func TestApplyStaleOwnedElsewhere(t *testing.T) {
 	t.Run("changed where the plan saw one", func(t *testing.T) {
-		e := newEngineT(t)
-		e.ns.IP("route", "add", "10.77.0.0/24", "dev", "eno1", "table", "77", "proto", "201")
-		p := e.plan(specIntent())
+		e := enginetest.New(t)
+		e.NS.IP("route", "add", "10.77.0.0/24", "dev", "eno1", "table", "77", "proto", "201")
+		p := e.Plan(enginetest.SpecIntent())
 		if !slices.Contains(p.Owned, 77) {
 			t.Fatalf("the plan's owned tables are %v, want 77 among them", p.Owned)
 		}
-		e.ns.IP("route", "del", "10.77.0.0/24", "dev", "eno1", "table", "77", "proto", "201")
-		before := e.ns.Routing()
-		_, err := e.apply(e.k, p)
+		e.NS.IP("route", "del", "10.77.0.0/24", "dev", "eno1", "table", "77", "proto", "201")
+		before := e.NS.Routing()
+		_, err := e.Apply(e.K, p)
 		var se *netcfg.StaleError
 		if !errors.As(err, &se) {
 			t.Fatalf("err = %v, want the plan refused as stale", err)
 		}
-		if after := e.ns.Routing(); after != before {
+		if after := e.NS.Routing(); after != before {
 			t.Errorf("a stale plan changed the namespace")
 		}
 	})
 	t.Run("appeared where the plan saw none", func(t *testing.T) {
-		e := newEngineT(t)
-		p := e.plan(specIntent())
-		e.ns.IP("route", "add", "10.88.0.0/24", "dev", "eno1", "table", "88", "proto", "201")
-		if _, err := e.apply(e.k, p); err != nil {
+		e := enginetest.New(t)
+		p := e.Plan(enginetest.SpecIntent())
+		e.NS.IP("route", "add", "10.88.0.0/24", "dev", "eno1", "table", "88", "proto", "201")
+		if _, err := e.Apply(e.K, p); err != nil {
 			t.Fatalf("apply: %v", err)
 		}
-		if got := e.ns.IP("route", "show", "table", "88"); !strings.Contains(got, "10.88.0.0/24") {
+		if got := e.NS.IP("route", "show", "table", "88"); !strings.Contains(got, "10.88.0.0/24") {
 			t.Errorf("table 88 after the apply: %q, want the route left as it was", got)
 		}
 	})

@@ -100,27 +100,3 @@ func readTextState(t *testing.T, path string) (netcfg.State, netcfg.Desired) {
 	d.Tables = slices.Compact(d.Tables)
 	return s, d
 }
-
-// planText is a plan as the golden files of testdata/plan hold it: one
-// line per change, then the kernel ops in order, then notes and conflicts.
-func planText(p netcfg.Plan) string {
-	var b strings.Builder
-	for _, c := range p.Changes {
-		if c.Action == netcfg.ChangeReplace {
-			fmt.Fprintf(&b, "~ %s => %s\n", c.Before, c.After)
-		} else {
-			fmt.Fprintf(&b, "%s %s\n", c.Action.Mark(), c.Subject())
-		}
-	}
-	b.WriteString("-- ops\n")
-	for _, o := range p.Ops() {
-		b.WriteString(o.Command() + "\n")
-	}
-	for _, n := range p.Notes {
-		b.WriteString("note: " + n.Text + "\n")
-	}
-	for _, c := range p.Conflicts {
-		b.WriteString("conflict: " + c.Text + "\n")
-	}
-	return b.String()
-}

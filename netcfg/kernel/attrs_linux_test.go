@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nictab/nictab/internal/enginetest"
 	"github.com/nictab/nictab/internal/nstest"
 	"github.com/nictab/nictab/netcfg"
 )
@@ -21,7 +22,7 @@ func attrNS(t *testing.T) (*nstest.NS, netcfg.Kernel, []netcfg.Rule, []netcfg.Ro
 	ns := nstest.New(t)
 	ns.Veth("a0", "a1", "10.9.0.1/24", "2001:db8:9::1/64")
 	ns.IP("nexthop", "add", "id", "7", "via", "10.9.0.2", "dev", "a0")
-	k := openNS(t, ns)
+	k := enginetest.Open(t, ns)
 	rule := func(s string) netcfg.Rule {
 		t.Helper()
 		r, err := netcfg.ParseRule(s)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nictab/nictab/internal/enginetest"
 	"github.com/nictab/nictab/internal/nstest"
 	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/netcfg/kernel"
@@ -47,7 +48,7 @@ func TestV6DefaultsWithAFullTable(t *testing.T) {
 		lines = append(lines, fmt.Sprintf("route add 2a0%d:%x::/48 via 2001:db8:20::1 proto 186", i%4+1, i))
 	}
 	ns.Batch(lines)
-	k := openNS(t, ns)
+	k := enginetest.Open(t, ns)
 	got, want := v6Defaults(t, k)
 	if !strings.Contains(want, "default via 2001:db8:20::1 dev enp2s0") || !strings.Contains(want, "default via 2001:db8:10::1 dev eno1") {
 		t.Fatalf("the sandbox's IPv6 default routes are not in main:\n%s", want)
@@ -77,7 +78,7 @@ func TestDefaultsLeaveAFullTableUntaken(t *testing.T) {
 		lines = append(lines, fmt.Sprintf("route add 2a0%d:%x::/48 via 2001:db8:20::1 proto 186", i%4+1, i))
 	}
 	ns.Batch(lines)
-	k := openNS(t, ns)
+	k := enginetest.Open(t, ns)
 	for _, f := range []netcfg.Family{netcfg.V4, netcfg.V6} {
 		looked, taken := kernel.OneShotDatagrams(k)
 		n := 0

@@ -3,29 +3,17 @@
 package lookup_test
 
 import (
-	"net/netip"
 	"os/exec"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/nictab/nictab/internal/enginetest"
 	"github.com/nictab/nictab/internal/nstest"
 	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/netcfg/kernel"
 	"github.com/nictab/nictab/netcfg/lookup"
 )
-
-// specIntent is SPEC.md's example: eno1 to table 13 vpn, enp2s0 to 14
-// lan (netcfg's apply tests plan the same).
-func specIntent() netcfg.Intent {
-	return netcfg.Intent{
-		Tables: []netcfg.TableDef{{ID: 13, Name: "vpn"}, {ID: 14, Name: "lan"}},
-		NICs: []netcfg.NICIntent{
-			{Name: "eno1", Table: netcfg.TableRef{ID: 13}, Gateways: []netip.Addr{netip.MustParseAddr("192.168.10.1")}, Select: []netcfg.Selector{netcfg.SelectFrom}},
-			{Name: "enp2s0", Table: netcfg.TableRef{ID: 14}},
-		},
-	}
-}
 
 // TestProjectPlanKernel checks ProjectPlan against the kernel: the state it
 // predicts for SPEC.md's example is the state the kernel holds once the
@@ -46,7 +34,7 @@ func TestProjectPlanKernel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := netcfg.Resolve(specIntent(), live, netcfg.DefaultPriorities)
+	d, err := netcfg.Resolve(enginetest.SpecIntent(), live, netcfg.DefaultPriorities)
 	if err != nil {
 		t.Fatal(err)
 	}
