@@ -40,9 +40,17 @@ func showNS(set *nsSet, suffix string) (string, error) {
 // timeCmd runs a command with its output thrown away and returns its wall
 // time.
 func timeCmd(name string, args ...string) (float64, error) {
+	d, _, err := timeCmdCPU(name, args...)
+	return d, err
+}
+
+// timeCmdCPU is timeCmd that also returns the CPU time the command spent
+// in user space (from its rusage): its own work, apart from what the
+// kernel did on its behalf.
+func timeCmdCPU(name string, args ...string) (wall, user float64, err error) {
 	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer devnull.Close()
 	var errb strings.Builder
@@ -52,9 +60,9 @@ func timeCmd(name string, args ...string) (float64, error) {
 	err = cmd.Run()
 	d := since(t)
 	if err != nil {
-		return 0, fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, errb.String())
+		return 0, 0, fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, errb.String())
 	}
-	return d, nil
+	return d, cmd.ProcessState.UserTime().Seconds(), nil
 }
 
 // peakRSS runs a command under /usr/bin/time and returns its peak RSS in
