@@ -34,9 +34,9 @@ const (
 	// reason, well under this; anything longer is not an ACK of ours.
 	ackSlot = 512
 	// maxKeptArena is the largest buffer of encoded requests a socket
-	// keeps for its next exec: an Apply's batches of 16,384 routes need
-	// about 1 MB.
-	maxKeptArena = 4 << 20
+	// keeps for its next exec: an Apply's batches of 131,072 routes need
+	// about 8 MB.
+	maxKeptArena = 16 << 20
 )
 
 // Per-request ACK states of a window.
