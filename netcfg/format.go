@@ -480,15 +480,21 @@ func SafeText(s string) string {
 	return q[1 : len(q)-1]
 }
 
-// SafeLines is SafeText for text of several lines: each line is made
-// safe, and the line breaks between them are kept.
+// SafeLines is SafeText for a message of several lines: what lies between
+// its line breaks and tabs is made safe, and the breaks and tabs are kept,
+// as a terminal shows them and they move nothing. (A rule's text, in many
+// messages, holds a tab: RuleString.)
 func SafeLines(s string) string {
-	if PlainASCII(strings.ReplaceAll(s, "\n", " ")) {
+	if PlainASCII(strings.NewReplacer("\n", " ", "\t", " ").Replace(s)) {
 		return s
 	}
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
-		lines[i] = SafeText(l)
+		cells := strings.Split(l, "\t")
+		for j, c := range cells {
+			cells[j] = SafeText(c)
+		}
+		lines[i] = strings.Join(cells, "\t")
 	}
 	return strings.Join(lines, "\n")
 }

@@ -100,3 +100,18 @@ func TestSafeText(t *testing.T) {
 		}
 	}
 }
+
+// TestSafeLines: a message keeps its line breaks and tabs (a rule's text
+// holds one), and everything else a terminal would act on is escaped, once.
+func TestSafeLines(t *testing.T) {
+	for in, want := range map[string]string{
+		"priority 1000 is taken: 1000:\tfrom all lookup main": "priority 1000 is taken: 1000:\tfrom all lookup main",
+		"plan failed\n  step 3: ip route add …":               "plan failed\n  step 3: ip route add …",
+		"no NIC named e\x1b[2J\nhere\tnow":                    `no NIC named e\x1b[2J` + "\nhere\tnow",
+		"bell\a\ttab":                                         `bell\a` + "\ttab",
+	} {
+		if got := netcfg.SafeLines(in); got != want {
+			t.Errorf("SafeLines(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
