@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/nictab/nictab/internal/timeline"
 )
 
 // NameStore writes nictab's table names; NamesFile is the real one.
@@ -155,11 +157,13 @@ func Apply(k Kernel, plan Plan, opts ApplyOptions) (ApplyResult, error) {
 	if err := opts.Watched.Close(); err != nil {
 		return ApplyResult{}, err
 	}
+	timeline.Mark("stale check")
 	if opts.BeforeChange != nil {
 		if err := opts.BeforeChange(before); err != nil {
 			return ApplyResult{}, err
 		}
 	}
+	timeline.Mark("journal written")
 	res := ApplyResult{Before: before}
 
 	var saved Saved
@@ -208,12 +212,15 @@ func Apply(k Kernel, plan Plan, opts ApplyOptions) (ApplyResult, error) {
 		}
 		return nil
 	}
+	timeline.Mark("ops made")
 	if err := execProgress(k, ops, undo, opts.Progress); err != nil {
 		err.UndoErr = errors.Join(checkUndo(err.UndoErr), undoNames())
 		return ApplyResult{}, err
 	}
 
+	timeline.Mark("kernel writes")
 	after, err := readBack(k, opts.LoadNames(), plan, before)
+	timeline.Mark("read back")
 	if err == nil {
 		if diffs := VerifyTarget(after, plan.Target); len(diffs) > 0 {
 			err = fmt.Errorf("the kernel does not hold what the plan wanted: %s", strings.Join(diffs, "; "))
@@ -223,6 +230,7 @@ func Apply(k Kernel, plan Plan, opts ApplyOptions) (ApplyResult, error) {
 		uerr := checkUndo(undoAll(k, undo))
 		return ApplyResult{}, &ApplyError{Err: fmt.Errorf("verify: %w", err), UndoErr: errors.Join(uerr, undoNames())}
 	}
+	timeline.Mark("verified")
 	res.After = after
 	return res, nil
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/nictab/nictab/internal/timeline"
 	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/netcfg/kernel"
 	"github.com/nictab/nictab/snapshots/format"
@@ -151,6 +152,7 @@ func (e *Engine) Propose(in netcfg.Intent, comment string) (*Proposal, error) {
 	if err != nil {
 		return nil, err
 	}
+	timeline.Mark("links, rules and names read")
 	// The tables are what the first pass is for, and one route of each
 	// table names them all: 100k routes are resolved once, not twice. A
 	// problem found is reported from the whole intent, so that it names
@@ -162,17 +164,21 @@ func (e *Engine) Propose(in netcfg.Intent, comment string) (*Proposal, error) {
 	if err != nil {
 		return nil, err
 	}
+	timeline.Mark("tables named")
 	live, w, err := e.detectPlanned(k, names, netcfg.DetectOptions{Tables: d.Tables, Owned: true, Routes: e.store.latestRoutes()})
 	if err != nil {
 		return nil, err
 	}
+	timeline.Mark("tables read")
 	if d, err = netcfg.Resolve(in, live, e.cfg.Priorities); err != nil {
 		return nil, errors.Join(err, w.Close())
 	}
+	timeline.Mark("intent resolved")
 	un, err := e.keepUnrecorded(live, &d)
 	if err != nil {
 		return nil, errors.Join(err, w.Close())
 	}
+	timeline.Mark("history compared")
 	return &Proposal{Live: live, Desired: d, Plan: planWith(live, w, d, un), Intent: in, Kind: "apply", Comment: comment, unrecorded: un, watched: w}, nil
 }
 
@@ -211,6 +217,7 @@ func (e *Engine) ProposeRollback(s *format.Snapshot) (*Proposal, error) {
 	if err != nil {
 		return nil, err
 	}
+	timeline.Mark("tables read")
 	var gone []string
 	for _, r := range d.Routes {
 		for _, dev := range routeDevs(&r) {
@@ -226,6 +233,7 @@ func (e *Engine) ProposeRollback(s *format.Snapshot) (*Proposal, error) {
 	if err != nil {
 		return nil, errors.Join(err, w.Close())
 	}
+	timeline.Mark("history compared")
 	return &Proposal{
 		Live: live, Desired: d, Plan: planWith(live, w, d, un),
 		Intent: s.Intent, Kind: "rollback", Comment: fmt.Sprintf("rollback to %s", s.Meta.ID), unrecorded: un, watched: w,
@@ -417,6 +425,7 @@ func (e *Engine) Apply(p *Proposal, o ApplyOptions) (*Outcome, error) {
 	if killedAfterApplied != nil && killedAfterApplied() {
 		return nil, errors.New("killed (test)")
 	}
+	timeline.Mark("snapshot saved")
 	if o.Confirm == 0 {
 		if err := e.keep(j); err != nil {
 			return nil, e.undoUnrecorded(k, j, err)

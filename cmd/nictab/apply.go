@@ -17,6 +17,7 @@ import (
 
 	nictabapp "github.com/nictab/nictab/internal/app"
 	"github.com/nictab/nictab/internal/sshsession"
+	"github.com/nictab/nictab/internal/timeline"
 	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/netcfg/kernel"
 	"github.com/nictab/nictab/netcfg/lookup"
@@ -246,10 +247,12 @@ func (a *app) applyCmd() *cobra.Command {
 			if err := requireAdmin(); err != nil {
 				return err
 			}
+			timeline.Mark("flags")
 			s, err := loadIntent(file)
 			if err != nil {
 				return err
 			}
+			timeline.Mark("file parsed")
 			e, err := a.changeEngine()
 			if err != nil {
 				return err
@@ -258,6 +261,7 @@ func (a *app) applyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			timeline.Mark("plan made")
 			return a.runApply(cmd, e, p, f)
 		},
 	}
@@ -279,6 +283,7 @@ func (a *app) runApply(cmd *cobra.Command, e *snapshots.Engine, p *snapshots.Pro
 	if err := a.printPlan(p, false, true); err != nil {
 		return err
 	}
+	timeline.Mark("plan printed")
 	if len(p.Plan.Conflicts) > 0 {
 		return errors.New("the plan has conflicts; nothing was changed")
 	}
@@ -289,6 +294,7 @@ func (a *app) runApply(cmd *cobra.Command, e *snapshots.Engine, p *snapshots.Pro
 	if err != nil {
 		return err
 	}
+	timeline.Mark("guard")
 	window, err := a.confirmFor(cmd, g != nil && g.MovesSSH(), f)
 	if err != nil {
 		return err
@@ -318,6 +324,7 @@ func (a *app) runApply(cmd *cobra.Command, e *snapshots.Engine, p *snapshots.Pro
 		Progress: prog.update,
 	})
 	prog.finish()
+	timeline.Mark("kept")
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	nictabapp "github.com/nictab/nictab/internal/app"
+	"github.com/nictab/nictab/internal/timeline"
 	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/netcfg/kernel"
 	"github.com/nictab/nictab/snapshots"
@@ -57,7 +58,9 @@ func (e exitError) Unwrap() error { return e.err }
 var atExit []func()
 
 func main() {
+	timeline.Mark("start-up")
 	code := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	timeline.Mark("outcome printed")
 	for _, f := range atExit {
 		f()
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	nictabapp "github.com/nictab/nictab/internal/app"
+	"github.com/nictab/nictab/internal/timeline"
 	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/snapshots"
 	"github.com/nictab/nictab/snapshots/format"
@@ -292,10 +293,12 @@ Rules and routes nictab does not own are never touched.`,
 				what = "the state " + snapshots.BaselineComment + ": every rule and route nictab owns goes, nothing else is touched"
 			}
 			fmt.Fprintf(a.out, "Rolling back to %s (%s): %s\n\n", target.Meta.ID, target.Meta.Time.Local().Format("2006-01-02 15:04:05"), what)
+			timeline.Mark("snapshot read")
 			p, err := e.ProposeRollback(target)
 			if err != nil {
 				return err
 			}
+			timeline.Mark("plan made")
 			if f.message != "" {
 				p.Comment = f.message
 			}
