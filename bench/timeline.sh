@@ -6,7 +6,8 @@
 # network namespace made for it and deleted after it. Prints, per phase,
 # the median of the time since the mark before and since the start.
 #
-# Usage: sudo bench/timeline.sh [ROUTES [RUNS]]
+# Usage: sudo bench/timeline.sh [ROUTES [RUNS]]   (NICTAB=BINARY times that
+# binary, built with -tags profile, instead of one built from this tree)
 set -euo pipefail
 
 routes="${1:-100000}"
@@ -25,7 +26,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-go build -tags profile -o "$work/nictab" ./cmd/nictab
+if [ -n "${NICTAB:-}" ]; then
+	cp "$NICTAB" "$work/nictab"
+else
+	go build -tags profile -o "$work/nictab" ./cmd/nictab
+fi
 ip netns add "$ns"
 ip -n "$ns" link add sc0 type veth peer name sc1
 ip -n "$ns" link set sc0 up
