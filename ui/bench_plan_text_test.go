@@ -13,7 +13,16 @@ import (
 // gets) and in colour, as WritePlanText makes it (in chunks on every core)
 // and, for a reference taken in the same run, on one goroutine.
 func BenchmarkWritePlanText100k(b *testing.B) {
-	p := benchplan.Routes100k()
+	benchmarkWritePlanText(b, benchplan.Routes100k())
+}
+
+// BenchmarkWritePlanTextDeleted100k is BenchmarkWritePlanText100k of the
+// plan that deletes those routes (a rollback's).
+func BenchmarkWritePlanTextDeleted100k(b *testing.B) {
+	benchmarkWritePlanText(b, benchplan.RoutesDeleted100k())
+}
+
+func benchmarkWritePlanText(b *testing.B, p netcfg.Plan) {
 	names := netcfg.Names{}
 	for _, set := range []struct {
 		name    string

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"bufio"
 	"cmp"
 	"io"
 	"slices"
@@ -61,6 +60,12 @@ type planWriter struct {
 	text []byte
 
 	added, removed, changed, command lineStyle
+
+	// chunk and memo are set on the writers of a chunked printout: the
+	// chunk it makes, and the memo that writes most route changes' lines
+	// into it.
+	chunk *chunkOut
+	memo  *routeMemo
 }
 
 type stringWriter interface {
@@ -181,22 +186,12 @@ func WritePlanText(w io.Writer, p *netcfg.Plan, names *netcfg.Names, namesFile, 
 // writePlanText is WritePlanText on workers goroutines, or on the
 // caller's alone.
 func writePlanText(w io.Writer, p *netcfg.Plan, names *netcfg.Names, namesFile, netns string, commands bool, st Styles, workers int) error {
-	if workers > 1 {
-		// The chunks are bigger than the buffer would be.
-		s := newPlanSteps(p, names, namesFile, netns, commands)
-		return newPlanWriter(nil, st).writeChunked(w, s, planChunk, workers)
-	}
-	bw := bufio.NewWriterSize(w, 64<<10)
-	pw := newPlanWriter(bw, st)
-	pw.plan(p, names, namesFile, netns, commands)
-	if pw.err != nil {
-		return pw.err
-	}
-	return bw.Flush()
+	s := newPlanSteps(p, names, namesFile, netns, commands)
+	return newPlanWriter(nil, st).writeChunked(w, s, planChunk, workers)
 }
 
 func (pw *planWriter) plan(p *netcfg.Plan, names *netcfg.Names, namesFile, netns string, commands bool) {
-	pw.planHead(p)
+	pw.planHead(p, PlanCounts(p))
 	pw.diff(p, names, "")
 	if commands && !p.Empty() {
 		pw.commandsHead()
@@ -207,12 +202,12 @@ func (pw *planWriter) plan(p *netcfg.Plan, names *netcfg.Names, namesFile, netns
 }
 
 // planHead is the plan's first line: its counts, or that it has none.
-func (pw *planWriter) planHead(p *netcfg.Plan) {
+func (pw *planWriter) planHead(p *netcfg.Plan, counts string) {
 	st := pw.st
 	if p.Empty() && len(p.Conflicts) == 0 {
 		pw.s(st.OK.Render("No changes.") + " The live state already matches.\n")
 	} else {
-		pw.s(st.Title.Render("Plan: "+PlanCounts(p)) + "\n")
+		pw.s(st.Title.Render("Plan: "+counts) + "\n")
 	}
 }
 
@@ -222,6 +217,9 @@ func (pw *planWriter) commandsHead() {
 
 // commandLines writes the commands of a change, a line each.
 func (pw *planWriter) commandLines(c *netcfg.Change, namesFile, netns string) {
+	if pw.memo != nil && pw.memo.commandLine(c) {
+		return
+	}
 	var ok bool
 	if pw.text, ok = c.AppendRouteCommand(pw.text[:0], netns); ok && !hasControlBytes(pw.text) {
 		pw.styledLine("", &pw.command, pw.text)
@@ -269,6 +267,9 @@ func (pw *planWriter) tableHead(t uint32, names *netcfg.Names, indent string) {
 
 // changeLine writes a change's line of the diff.
 func (pw *planWriter) changeLine(c *netcfg.Change, names *netcfg.Names, indent string) {
+	if pw.memo != nil && indent == "" && pw.memo.diffLine(c) {
+		return
+	}
 	var ok bool
 	if pw.text, ok = appendChangeText(pw.text[:0], c, names); ok {
 		pw.styledLine(indent, pw.diffStyle(c.Action), pw.text)

@@ -38,12 +38,24 @@ const (
 // on the goroutines that make them rather than all on its own.
 type LineRewriter interface {
 	io.Writer
-	// LineRewrite returns a function, safe to call on several goroutines
-	// at once, that appends to dst whole lines rewritten as Write would
-	// rewrite them, and the writer to write what it returns to in place
-	// of Write; or nil, nil when the next line written would not be
-	// rewritten on its own (Write holds part of a line).
-	LineRewrite() (rewrite func(dst, lines []byte) []byte, raw io.Writer)
+	// LineRewrite returns the rewrite, with a nil Rewrite when the next
+	// line written would not be rewritten on its own (Write holds part of
+	// a line).
+	LineRewrite() LineRewrite
+}
+
+// LineRewrite is how a LineRewriter's lines can be rewritten apart.
+type LineRewrite struct {
+	// Rewrite, safe to call on several goroutines at once, appends to
+	// dst whole lines rewritten as Write would rewrite them.
+	Rewrite func(dst, lines []byte) []byte
+	// Raw is the writer to write what Rewrite returns to in place of
+	// Write.
+	Raw io.Writer
+	// Needles are strings one of which each line Rewrite changes holds:
+	// a line that holds none goes to Raw as it is. An empty needle is in
+	// every line.
+	Needles []string
 }
 
 // planWorkers is how many goroutines format a plan of n changes.
@@ -76,13 +88,59 @@ type planSteps struct {
 	namesFile, netns string
 	commands         bool
 	tables           []uint32
-	order            [][]int32
+	// order is, for each table, the positions of its changes; nil when
+	// the plan's changes are of one table: all of them in order.
+	order  [][]int32
+	counts string
 }
 
+// newPlanSteps looks at each change once for its table and its action,
+// where changesByTable and the counts of the plan's head looked at each
+// on their own: the changes of a big plan are tens of megabytes, read
+// from memory each time.
 func newPlanSteps(p *netcfg.Plan, names *netcfg.Names, namesFile, netns string, commands bool) *planSteps {
 	s := &planSteps{p: p, names: names, namesFile: namesFile, netns: netns, commands: commands && !p.Empty()}
-	s.tables, s.order = changesByTable(p.Changes)
+	var add, del, repl int
+	one := true
+	for i := range p.Changes {
+		c := &p.Changes[i]
+		switch c.Action {
+		case netcfg.ChangeAdd:
+			add++
+		case netcfg.ChangeDelete:
+			del++
+		case netcfg.ChangeReplace:
+			repl++
+		}
+		if one && i > 0 && c.Subject().Table() != p.Changes[0].Subject().Table() {
+			one = false
+		}
+	}
+	s.counts = planCounts(add, del, repl)
+	switch {
+	case len(p.Changes) == 0:
+	case one:
+		s.tables = []uint32{p.Changes[0].Subject().Table()}
+	default:
+		s.tables, s.order = changesByTable(p.Changes)
+	}
 	return s
+}
+
+// run is the positions of the changes of the k-th table.
+func (s *planSteps) run(k int) []int32 {
+	if s.order == nil {
+		return nil
+	}
+	return s.order[k]
+}
+
+// runLen is the number of changes of the k-th table.
+func (s *planSteps) runLen(k int) int {
+	if s.order == nil {
+		return len(s.p.Changes)
+	}
+	return len(s.order[k])
 }
 
 func (s *planSteps) len() int {
@@ -99,7 +157,7 @@ func (s *planSteps) len() int {
 func (pw *planWriter) writeSteps(s *planSteps, a, b int) {
 	n := len(s.p.Changes)
 	if a == 0 {
-		pw.planHead(s.p)
+		pw.planHead(s.p, s.counts)
 	}
 	if a < n {
 		pw.diffSteps(s, a, min(b, n))
@@ -122,32 +180,97 @@ func (pw *planWriter) writeSteps(s *planSteps, a, b int) {
 // changes.
 func (pw *planWriter) diffSteps(s *planSteps, a, b int) {
 	k, base := 0, 0 // the table of step a, and the step its run starts at
-	for base+len(s.order[k]) <= a {
-		base += len(s.order[k])
+	for base+s.runLen(k) <= a {
+		base += s.runLen(k)
 		k++
 	}
 	for a < b {
-		run := s.order[k]
+		n := s.runLen(k)
 		if a == base {
 			pw.tableHead(s.tables[k], s.names, "")
 		}
-		end := min(len(run), b-base)
-		for _, i := range run[a-base : end] {
-			pw.changeLine(&s.p.Changes[i], s.names, "")
+		end := min(n, b-base)
+		if run := s.run(k); run != nil {
+			for _, i := range run[a-base : end] {
+				pw.changeLine(&s.p.Changes[i], s.names, "")
+			}
+		} else {
+			for i := a - base; i < end; i++ {
+				pw.changeLine(&s.p.Changes[i], s.names, "")
+			}
 		}
 		a = base + end
-		base += len(run)
+		base += n
 		k++
 	}
 }
 
+// chunkOut is a chunk as it is made: in out the lines ready to write,
+// and with a rewrite, in pending the lines made since that it has still
+// to see.
+type chunkOut struct {
+	out, pending bytesWriter
+	rewrite      func(dst, lines []byte) []byte
+}
+
+// ready has the rewrite take the pending lines into out, and returns out,
+// to append lines to that need no rewrite.
+func (c *chunkOut) ready() *bytesWriter {
+	if len(c.pending.b) > 0 {
+		c.out.b = c.rewrite(c.out.b, c.pending.b)
+		c.pending.b = c.pending.b[:0]
+	}
+	return &c.out
+}
+
+// chunkWriter is a copy of pw that makes chunks of s, to be rewritten by
+// rw, in buffers of its own.
+func (pw *planWriter) chunkWriter(s *planSteps, rw LineRewrite) *planWriter {
+	cw := *pw
+	cw.line, cw.text, cw.err = nil, nil, nil
+	cw.chunk = &chunkOut{rewrite: rw.Rewrite}
+	cw.w = &cw.chunk.out
+	if rw.Rewrite != nil {
+		cw.w = &cw.chunk.pending
+	}
+	cw.memo = newRouteMemo(&cw, s.names, s.netns, rw.Needles, rw.Rewrite != nil)
+	return &cw
+}
+
+// makeChunk makes steps [a, b) in buf and returns them.
+func (pw *planWriter) makeChunk(s *planSteps, a, b int, buf []byte) []byte {
+	pw.chunk.out.b = buf[:0]
+	pw.writeSteps(s, a, b)
+	return pw.chunk.ready().b
+}
+
 // writeChunked writes the steps to w in chunks of chunk steps, made on
-// workers goroutines into buffers of their own. At most 2 × workers chunks
-// are made and not yet written, so that a slow reader of the printout
-// holds up its making rather than the whole printout piling up in memory.
+// workers goroutines into buffers of their own, or with one worker on the
+// caller's. At most 2 × workers chunks are made and not yet written, so
+// that a slow reader of the printout holds up its making rather than the
+// whole printout piling up in memory.
 func (pw *planWriter) writeChunked(w io.Writer, s *planSteps, chunk, workers int) error {
 	steps := s.len()
 	chunks := max(1, (steps+chunk-1)/chunk) // a plan of no change has a head
+	var rw LineRewrite
+	if lw, ok := w.(LineRewriter); ok {
+		if rw = lw.LineRewrite(); rw.Rewrite != nil {
+			w = rw.Raw
+		}
+	}
+	// Room for a chunk of 100-byte lines, so that it seldom grows.
+	size := min(100*chunk, 100*steps+512)
+	if workers <= 1 || chunks == 1 {
+		cw := pw.chunkWriter(s, rw)
+		buf := make([]byte, 0, size)
+		for i := range chunks {
+			buf = cw.makeChunk(s, i*chunk, min((i+1)*chunk, steps), buf)
+			if _, err := w.Write(buf); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	ahead := 2 * workers
 	// Chunk i goes through slot i % ahead: chunks i and i + ahead are
 	// never both made and unwritten, since making one takes a token
@@ -162,25 +285,11 @@ func (pw *planWriter) writeChunked(w io.Writer, s *planSteps, chunk, workers int
 	}
 	free := make(chan []byte, ahead)
 	quit := make(chan struct{})
-	var rewrite func(dst, lines []byte) []byte
-	if lw, ok := w.(LineRewriter); ok {
-		if f, raw := lw.LineRewrite(); f != nil {
-			rewrite, w = f, raw
-		}
-	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
-			cw := *pw
-			cw.line, cw.text, cw.err = nil, nil, nil
-			// With a rewrite the chunk is made in made, which stays
-			// here, and rewritten into out, which is written.
-			var out, made bytesWriter
-			cw.w = &out
-			if rewrite != nil {
-				cw.w = &made
-			}
+			cw := pw.chunkWriter(s, rw)
 			for {
 				select {
 				case <-tokens:
@@ -191,22 +300,13 @@ func (pw *planWriter) writeChunked(w io.Writer, s *planSteps, chunk, workers int
 				if i >= chunks {
 					return
 				}
+				var buf []byte
 				select {
-				case out.b = <-free:
-					out.b = out.b[:0]
+				case buf = <-free:
 				default:
-					// Room for a chunk of 100-byte lines, so that it
-					// seldom grows.
-					out.b = make([]byte, 0, 100*chunk)
+					buf = make([]byte, 0, size)
 				}
-				made.b = made.b[:0]
-				cw.writeSteps(s, i*chunk, min((i+1)*chunk, steps))
-				if rewrite != nil {
-					// Every step ends its last line, so a chunk is
-					// whole lines.
-					out.b = rewrite(out.b, made.b)
-				}
-				slots[i%ahead] <- out.b
+				slots[i%ahead] <- cw.makeChunk(s, i*chunk, min((i+1)*chunk, steps), buf)
 			}
 		})
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"sync/atomic"
 	"testing"
@@ -148,16 +147,16 @@ func (w *quoteWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (w *quoteWriter) LineRewrite() (func(dst, lines []byte) []byte, io.Writer) {
+func (w *quoteWriter) LineRewrite() LineRewrite {
 	if w.refuse {
-		return nil, nil
+		return LineRewrite{}
 	}
-	return func(dst, lines []byte) []byte {
+	return LineRewrite{Rewrite: func(dst, lines []byte) []byte {
 		if len(lines) > 0 && lines[len(lines)-1] != '\n' {
 			w.split.Add(1)
 		}
 		return quoteLines(dst, lines)
-	}, &w.raw
+	}, Raw: &w.raw, Needles: []string{""}}
 }
 
 func quoteLines(dst, lines []byte) []byte {

@@ -113,6 +113,10 @@ func PlanNames(live netcfg.Names, p *netcfg.Plan) netcfg.Names {
 // PlanCounts is "3 to add, 1 to change, 2 to delete".
 func PlanCounts(p *netcfg.Plan) string {
 	add, del, repl := p.Counts()
+	return planCounts(add, del, repl)
+}
+
+func planCounts(add, del, repl int) string {
 	return fmt.Sprintf("%d to add, %d to change, %d to delete", add, repl, del)
 }
 

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+
+	"github.com/nictab/nictab/ui"
 )
 
 // hintsWriter applies the app's hints to each whole line written through
@@ -63,14 +65,21 @@ func (h *hintsWriter) appendLine(dst, line []byte) []byte {
 
 // LineRewrite lets ui.WritePlanText apply the hints to the chunks of a big
 // plan on the goroutines that make them: hints act on each line alone.
-func (h *hintsWriter) LineRewrite() (func(dst, lines []byte) []byte, io.Writer) {
+// A line holds one of the needles for the hints to change it: a "`nictab "
+// or, in a namespace, an ip command they put the namespace in
+// (TestHintsNeedles).
+func (h *hintsWriter) LineRewrite() ui.LineRewrite {
 	if len(h.line) > 0 {
-		return nil, nil
+		return ui.LineRewrite{}
 	}
 	if h.word == "" && h.a.netns != "" {
 		h.word = shellWord(h.a.netns)
 	}
-	return h.appendLines, h.w
+	needles := []string{"`nictab "}
+	if h.word != "" {
+		needles = append(needles, "ip route ", "ip rule ", "ip -6 route ", "ip -6 rule ")
+	}
+	return ui.LineRewrite{Rewrite: h.appendLines, Raw: h.w, Needles: needles}
 }
 
 // appendLines is appendLine of each line of lines, the last one whole or

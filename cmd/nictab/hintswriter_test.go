@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -74,6 +76,38 @@ func TestIPNetnsAsRegexp(t *testing.T) {
 	}
 }
 
+// TestHintsNeedles: a line that holds none of the needles LineRewrite
+// gives is left as it is by the hints, on random lines made of the pieces
+// the hints look for and near misses, in a namespace and out of one; and
+// the needles are in lines the hints change.
+func TestHintsNeedles(t *testing.T) {
+	pieces := []string{"ip ", "ip", "-6 ", "route ", "rule ", "route", " ", "\t", "\n", ":", "(", "`", "`nictab ", "`nictab", "nictab ", "x", "ip route ", "ip -6 rule ", "ip -n x route ", "é"}
+	rng := rand.New(rand.NewPCG(3, 18))
+	for _, a := range []*app{{netns: "lab 1"}, {stateDir: "/tmp/s"}, {netns: "x ip route y", stateDir: "/s"}} {
+		h := &hintsWriter{a: a, w: bufio.NewWriter(io.Discard)}
+		rw := h.LineRewrite()
+		changed := 0
+		for range 100000 {
+			var b strings.Builder
+			for range rng.IntN(10) {
+				b.WriteString(pieces[rng.IntN(len(pieces))])
+			}
+			line := strings.ReplaceAll(b.String(), "\n", " ") + "\n"
+			got := string(rw.Rewrite(nil, []byte(line)))
+			if got == line {
+				continue
+			}
+			changed++
+			if !slices.ContainsFunc(rw.Needles, func(n string) bool { return strings.Contains(line, n) }) {
+				t.Fatalf("netns %q, state %q: %q holds none of the needles %q, and the hints make it %q", a.netns, a.stateDir, line, rw.Needles, got)
+			}
+		}
+		if changed == 0 {
+			t.Errorf("netns %q, state %q: the hints changed no line", a.netns, a.stateDir)
+		}
+	}
+}
+
 // BenchmarkHintsWriterPlan100k: a 100k-route plan's printout (a diff line
 // and an ip command each, which names the namespace already) through the
 // hints of --netns.
@@ -99,7 +133,17 @@ func BenchmarkHintsWriterPlan100k(b *testing.B) {
 // pipe (plain styles). With -cpu 1 it is made on one goroutine, as it was
 // before the chunks.
 func BenchmarkPrintPlan100k(b *testing.B) {
-	prop := &snapshots.Proposal{Plan: benchplan.Routes100k()}
+	benchmarkPrintPlan(b, benchplan.Routes100k())
+}
+
+// BenchmarkPrintPlanDeleted100k is BenchmarkPrintPlan100k of the plan of
+// the rollback that deletes those routes.
+func BenchmarkPrintPlanDeleted100k(b *testing.B) {
+	benchmarkPrintPlan(b, benchplan.RoutesDeleted100k())
+}
+
+func benchmarkPrintPlan(b *testing.B, p netcfg.Plan) {
+	prop := &snapshots.Proposal{Plan: p}
 	a := &app{out: io.Discard, netns: "bench1", stateDir: "/tmp/state", noColor: true}
 	for b.Loop() {
 		if err := a.printPlan(prop, false, true); err != nil {
@@ -142,7 +186,9 @@ func TestPlanHintsChunkedSameAsWhole(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4, 18))
 	const nf = "/etc/iproute2/rt_tables.d/nictab.conf"
 	names := &netcfg.Names{Tables: []netcfg.TableName{{ID: 13, Name: "vpn"}}}
-	apps := []*app{{netns: "lab 1"}, {netns: "pln1", stateDir: "/tmp/s t"}, {stateDir: "/s"}}
+	// A namespace whose name holds an ip command has the hints rewrite
+	// every command line.
+	apps := []*app{{netns: "lab 1"}, {netns: "pln1", stateDir: "/tmp/s t"}, {stateDir: "/s"}, {netns: "x ip route y"}}
 	for _, n := range []int{3, 300, 4095, 4096, 9000} {
 		p := randomHintPlan(rng, n)
 		for _, a := range apps {

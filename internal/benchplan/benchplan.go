@@ -26,3 +26,15 @@ func Routes100k() netcfg.Plan {
 	}
 	return p
 }
+
+// RoutesDeleted100k is the plan of the `nictab rollback` that takes
+// Routes100k's routes away again: each one deleted, as read from the
+// kernel.
+func RoutesDeleted100k() netcfg.Plan {
+	p := Routes100k()
+	for i := range p.Changes {
+		c := &p.Changes[i]
+		c.Action, c.Before, c.After, c.Reason = netcfg.ChangeDelete, c.After, netcfg.Object{}, "not in the snapshot"
+	}
+	return p
+}
