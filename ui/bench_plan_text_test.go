@@ -2,6 +2,7 @@ package ui
 
 import (
 	"io"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/nictab/nictab/internal/benchplan"
@@ -20,6 +21,21 @@ func BenchmarkWritePlanText100k(b *testing.B) {
 // plan that deletes those routes (a rollback's).
 func BenchmarkWritePlanTextDeleted100k(b *testing.B) {
 	benchmarkWritePlanText(b, benchplan.RoutesDeleted100k())
+}
+
+// BenchmarkWritePlanTextScattered100k is BenchmarkWritePlanTextDeleted100k
+// with the routes in memory in another order than the plan's, as a plan
+// made from the kernel's dump and the snapshot's routes has them: each
+// route read is then a miss of the caches.
+func BenchmarkWritePlanTextScattered100k(b *testing.B) {
+	p := benchplan.RoutesDeleted100k()
+	routes := make([]netcfg.Route, len(p.Changes))
+	at := rand.New(rand.NewPCG(1, 2)).Perm(len(routes))
+	for i := range p.Changes {
+		routes[at[i]] = *p.Changes[i].Before.Route
+		p.Changes[i].Before.Route = &routes[at[i]]
+	}
+	benchmarkWritePlanText(b, p)
 }
 
 func benchmarkWritePlanText(b *testing.B, p netcfg.Plan) {

@@ -217,9 +217,6 @@ func (pw *planWriter) commandsHead() {
 
 // commandLines writes the commands of a change, a line each.
 func (pw *planWriter) commandLines(c *netcfg.Change, namesFile, netns string) {
-	if pw.memo != nil && pw.memo.commandLine(c) {
-		return
-	}
 	var ok bool
 	if pw.text, ok = c.AppendRouteCommand(pw.text[:0], netns); ok && !hasControlBytes(pw.text) {
 		pw.styledLine("", &pw.command, pw.text)
@@ -267,9 +264,6 @@ func (pw *planWriter) tableHead(t uint32, names *netcfg.Names, indent string) {
 
 // changeLine writes a change's line of the diff.
 func (pw *planWriter) changeLine(c *netcfg.Change, names *netcfg.Names, indent string) {
-	if pw.memo != nil && indent == "" && pw.memo.diffLine(c) {
-		return
-	}
 	var ok bool
 	if pw.text, ok = appendChangeText(pw.text[:0], c, names); ok {
 		pw.styledLine(indent, pw.diffStyle(c.Action), pw.text)

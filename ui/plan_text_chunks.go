@@ -3,6 +3,7 @@ package ui
 import (
 	"io"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -92,39 +93,112 @@ type planSteps struct {
 	// the plan's changes are of one table: all of them in order.
 	order  [][]int32
 	counts string
+	// digest and kinds are what routeMemo writes route lines from.
+	digest []uint64
+	kinds  []netcfg.Route
 }
 
-// newPlanSteps looks at each change once for its table and its action,
-// where changesByTable and the counts of the plan's head looked at each
-// on their own: the changes of a big plan are tens of megabytes, read
-// from memory each time.
+// newPlanSteps looks at each change once for its table, its action and
+// its digest, where changesByTable and the counts of the plan's head
+// looked at each on their own: the changes of a big plan and their routes
+// are tens of megabytes, read from memory each time. A big plan is
+// looked at in parts on every core.
 func newPlanSteps(p *netcfg.Plan, names *netcfg.Names, namesFile, netns string, commands bool) *planSteps {
+	return newPlanStepsIn(p, names, namesFile, netns, commands, planWorkers(len(p.Changes)))
+}
+
+// stepsPart is what newPlanStepsIn finds in a part of the changes.
+type stepsPart struct {
+	lo, hi         int
+	add, del, repl int
+	// one is whether the part's changes are all of the plan's first
+	// change's table.
+	one   bool
+	kinds []netcfg.Route
+}
+
+// newPlanStepsIn is newPlanSteps in parts parts, each on a goroutine.
+func newPlanStepsIn(p *netcfg.Plan, names *netcfg.Names, namesFile, netns string, commands bool, parts int) *planSteps {
 	s := &planSteps{p: p, names: names, namesFile: namesFile, netns: netns, commands: commands && !p.Empty()}
+	n := len(p.Changes)
+	s.digest = make([]uint64, n)
+	parts = max(1, min(parts, n))
+	ps := make([]stepsPart, parts)
+	var wg sync.WaitGroup
+	for j := range ps {
+		ps[j].lo, ps[j].hi = j*n/parts, (j+1)*n/parts
+		if j > 0 {
+			wg.Go(func() { s.scan(&ps[j]) })
+		}
+	}
+	s.scan(&ps[0])
+	wg.Wait()
 	var add, del, repl int
 	one := true
-	for i := range p.Changes {
-		c := &p.Changes[i]
-		switch c.Action {
-		case netcfg.ChangeAdd:
-			add++
-		case netcfg.ChangeDelete:
-			del++
-		case netcfg.ChangeReplace:
-			repl++
-		}
-		if one && i > 0 && c.Subject().Table() != p.Changes[0].Subject().Table() {
-			one = false
-		}
+	for j := range ps {
+		part := &ps[j]
+		add, del, repl, one = add+part.add, del+part.del, repl+part.repl, one && part.one
+		s.mergeKinds(part)
 	}
 	s.counts = planCounts(add, del, repl)
 	switch {
-	case len(p.Changes) == 0:
+	case n == 0:
 	case one:
 		s.tables = []uint32{p.Changes[0].Subject().Table()}
 	default:
 		s.tables, s.order = changesByTable(p.Changes)
 	}
 	return s
+}
+
+func (s *planSteps) scan(part *stepsPart) {
+	part.one = true
+	t := uint32(0)
+	if part.hi > part.lo {
+		t = s.p.Changes[0].Subject().Table()
+	}
+	for i := part.lo; i < part.hi; i++ {
+		c := &s.p.Changes[i]
+		s.digest[i] = digestOf(c, &part.kinds)
+		switch c.Action {
+		case netcfg.ChangeAdd:
+			part.add++
+		case netcfg.ChangeDelete:
+			part.del++
+		case netcfg.ChangeReplace:
+			part.repl++
+		}
+		if part.one && c.Subject().Table() != t {
+			part.one = false
+		}
+	}
+}
+
+// mergeKinds adds a part's kinds to the plan's and has its digest name
+// them there.
+func (s *planSteps) mergeKinds(part *stepsPart) {
+	var to [memoKinds]int
+	same := true
+	for k := range part.kinds {
+		to[k] = slices.IndexFunc(s.kinds, func(r netcfg.Route) bool { return sameButDst(&r, &part.kinds[k]) })
+		if to[k] < 0 && len(s.kinds) < memoKinds {
+			to[k] = len(s.kinds)
+			s.kinds = append(s.kinds, part.kinds[k])
+		}
+		same = same && to[k] == k
+	}
+	if same {
+		return
+	}
+	for i := part.lo; i < part.hi; i++ {
+		if d := s.digest[i]; d != 0 {
+			if k := to[uint8(d>>32)]; k < 0 {
+				s.digest[i] = 0
+			} else {
+				s.digest[i] = d&^(0xff<<32) | uint64(k)<<32
+			}
+		}
+	}
 }
 
 // run is the positions of the changes of the k-th table.
@@ -172,7 +246,9 @@ func (pw *planWriter) writeSteps(s *planSteps, a, b int) {
 		pw.commandsHead()
 	}
 	for i := max(a, n) - n; i < b-n; i++ {
-		pw.commandLines(&s.p.Changes[i], s.namesFile, s.netns)
+		if !pw.memo.commandLine(i) {
+			pw.commandLines(&s.p.Changes[i], s.namesFile, s.netns)
+		}
 	}
 }
 
@@ -192,11 +268,15 @@ func (pw *planWriter) diffSteps(s *planSteps, a, b int) {
 		end := min(n, b-base)
 		if run := s.run(k); run != nil {
 			for _, i := range run[a-base : end] {
-				pw.changeLine(&s.p.Changes[i], s.names, "")
+				if !pw.memo.diffLine(int(i)) {
+					pw.changeLine(&s.p.Changes[i], s.names, "")
+				}
 			}
 		} else {
 			for i := a - base; i < end; i++ {
-				pw.changeLine(&s.p.Changes[i], s.names, "")
+				if !pw.memo.diffLine(i) {
+					pw.changeLine(&s.p.Changes[i], s.names, "")
+				}
 			}
 		}
 		a = base + end
@@ -233,7 +313,7 @@ func (pw *planWriter) chunkWriter(s *planSteps, rw LineRewrite) *planWriter {
 	if rw.Rewrite != nil {
 		cw.w = &cw.chunk.pending
 	}
-	cw.memo = newRouteMemo(&cw, s.names, s.netns, rw.Needles, rw.Rewrite != nil)
+	cw.memo = newRouteMemo(&cw, s, rw.Needles, rw.Rewrite != nil)
 	return &cw
 }
 

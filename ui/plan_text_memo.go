@@ -15,41 +15,69 @@ import (
 // destination: one gateway, one device, one table. A route change's diff
 // line and its command are the text before the destination, the
 // destination, and the text after it, and only the middle changes from
-// one route to the next. routeMemo makes the line of the first route of
-// each kind through changeLine's and commandLines' own appenders, keeps
-// what surrounds the destination, and writes the next routes of that kind
-// as those two pieces around their destination: half the time of the
-// printout went into writing the gateway, device, table, protocol and
-// scope again on every line and looking at every byte for what needs
-// escaping. What it writes is what the appenders write
-// (TestPlanTextMemoSameAsSequential).
+// one route to the next. newPlanSteps, in the one pass it makes over the
+// changes, sorts the routes into kinds that differ only in their IPv4
+// destination (sameButDst) and keeps each change's kind and destination
+// in a word of digest. routeMemo makes the line of the first route of each
+// kind through changeLine's and commandLines' own appenders, keeps what
+// surrounds the destination, and writes the other routes of that kind as
+// those two pieces around the destination in their digest, without
+// reading the route again: the routes of a plan read from the kernel lie
+// all over memory, and reading each again for the diff and again for the
+// commands cost more than writing their lines. What it writes is what the
+// appenders write (TestPlanTextMemoSameAsSequential).
 
-// memoWays is how many kinds of route each of the memo's lines keeps: a
-// plan that alternates between a few gateways, devices or families finds
-// each of them still there.
-const memoWays = 4
+// memoKinds bounds the kinds of route a plan's digest tells apart, and so
+// how long finding a route's kind may take; the routes past them are
+// written as before.
+const memoKinds = 16
+
+// digestOf is change c's word of digest: 0, or its kind among kinds
+// (added to them when new), its destination's address and length and the
+// bit that says it has one.
+func digestOf(c *netcfg.Change, kinds *[]netcfg.Route) uint64 {
+	r := memoRoute(c)
+	if r == nil || !r.Dst.Addr().Is4() {
+		return 0
+	}
+	k := -1
+	for j := range *kinds {
+		if sameButDst(&(*kinds)[j], r) {
+			k = j
+			break
+		}
+	}
+	if k < 0 {
+		if len(*kinds) == memoKinds {
+			return 0
+		}
+		k = len(*kinds)
+		key := *r
+		key.MultiPath, key.Unmodelled, key.Metrics, key.Encap = nil, nil, nil, nil
+		*kinds = append(*kinds, key)
+	}
+	a := r.Dst.Addr().As4()
+	return 1<<63 | uint64(r.Dst.Bits())<<40 | uint64(k)<<32 | uint64(binary.BigEndian.Uint32(a[:]))
+}
 
 // routeMemo is one goroutine's memo of the lines of route changes: the
-// diff line and the command of each action.
+// diff line and the command of each action and kind.
 type routeMemo struct {
-	pw    *planWriter
-	names *netcfg.Names
-	netns string
+	pw *planWriter
+	s  *planSteps
 	// needles are the strings a line must hold for the rewrite the lines
 	// go through to change it; clean is whether there is no rewrite.
 	needles []string
 	clean   bool
-	// diff and cmd are indexed by the change's action: add, delete
-	// (replaced routes go the appenders' way).
-	diff, cmd [2][memoWays]memoLine
-	next      [2][2]int // the way a miss replaces next, of diff and cmd
+	// diff and cmd are indexed by the change's action (add, delete:
+	// replaced routes go the appenders' way), then by kind.
+	diff, cmd [2][memoKinds]memoLine
 }
 
-// memoLine is the line of the routes that are key but for their
-// destination: head, the destination, tail.
+// memoLine is the line of the routes of a kind: head, the destination,
+// tail.
 type memoLine struct {
 	set bool
-	key netcfg.Route
 	// ok is whether the line is made so; when not, the appenders write
 	// such routes.
 	ok bool
@@ -59,8 +87,8 @@ type memoLine struct {
 	head, tail []byte
 }
 
-func newRouteMemo(pw *planWriter, names *netcfg.Names, netns string, needles []string, rewrite bool) *routeMemo {
-	return &routeMemo{pw: pw, names: names, netns: netns, needles: needles, clean: !rewrite}
+func newRouteMemo(pw *planWriter, s *planSteps, needles []string, rewrite bool) *routeMemo {
+	return &routeMemo{pw: pw, s: s, needles: needles, clean: !rewrite}
 }
 
 // memoIndex is the memo's slot for a change's action, or -1.
@@ -79,6 +107,9 @@ func memoIndex(a netcfg.ChangeAction) int {
 // destination that is an address and not the default (whose text is a
 // word).
 func memoRoute(c *netcfg.Change) *netcfg.Route {
+	if memoIndex(c.Action) < 0 {
+		return nil
+	}
 	s := c.Subject()
 	r := s.Route
 	if r == nil || s.Rule != nil || s.Name != nil || !r.Dst.IsValid() || r.Dst.Bits() == 0 || !netcfg.BasicRoute(r) {
@@ -98,40 +129,38 @@ func sameButDst(a, b *netcfg.Route) bool {
 		netcfg.FamilyOf(a.Dst.Addr()) == netcfg.FamilyOf(b.Dst.Addr()) && a.Dst.Addr().Is4() == b.Dst.Addr().Is4()
 }
 
-// find is the way of ways that holds r's kind, making it when none does.
-func (m *routeMemo) find(ways *[memoWays]memoLine, next *int, r *netcfg.Route, build func(l *memoLine, r *netcfg.Route)) *memoLine {
-	for i := range ways {
-		if l := &ways[i]; l.set && sameButDst(&l.key, r) {
-			return l
-		}
+// line is the memo's line of ways for change i, made from the change
+// when it is the first of its kind; nil when the memo cannot write it.
+func (m *routeMemo) line(ways *[2][memoKinds]memoLine, i int, d uint64, build func(l *memoLine, c *netcfg.Change, r *netcfg.Route)) *memoLine {
+	c := &m.s.p.Changes[i]
+	l := &ways[memoIndex(c.Action)][uint8(d>>32)]
+	if !l.set {
+		l.set = true
+		build(l, c, c.Subject().Route)
 	}
-	l := &ways[*next]
-	*next = (*next + 1) % memoWays
-	l.set, l.key, l.ok, l.raw = true, *r, false, false
-	l.key.MultiPath, l.key.Unmodelled, l.key.Metrics, l.key.Encap = nil, nil, nil, nil
-	l.head, l.tail = l.head[:0], l.tail[:0]
-	build(l, r)
+	if !l.ok {
+		return nil
+	}
 	return l
 }
 
-// diffLine writes c's diff line and reports whether it could.
-func (m *routeMemo) diffLine(c *netcfg.Change) bool {
-	k := memoIndex(c.Action)
-	r := memoRoute(c)
-	if k < 0 || r == nil {
+// diffLine writes change i's diff line and reports whether it could.
+func (m *routeMemo) diffLine(i int) bool {
+	d := m.s.digest[i]
+	if d == 0 {
 		return false
 	}
-	l := m.find(&m.diff[k], &m.next[0][k], r, func(l *memoLine, r *netcfg.Route) { m.makeDiff(l, c, r) })
-	if !l.ok {
+	l := m.line(&m.diff, i, d, m.makeDiff)
+	if l == nil {
 		return false
 	}
-	m.write(l, r.Dst)
+	m.write(l, d)
 	return true
 }
 
 func (m *routeMemo) makeDiff(l *memoLine, c *netcfg.Change, r *netcfg.Route) {
 	st := m.pw.diffStyle(c.Action)
-	text, ok := appendChangeText(nil, c, m.names)
+	text, ok := appendChangeText(nil, c, m.s.names)
 	if !ok || !st.fast {
 		return
 	}
@@ -139,30 +168,29 @@ func (m *routeMemo) makeDiff(l *memoLine, c *netcfg.Change, r *netcfg.Route) {
 	m.split(l, text, head, r.Dst, "  "+st.pre, st.suf)
 }
 
-// commandLine writes c's command and reports whether it could.
-func (m *routeMemo) commandLine(c *netcfg.Change) bool {
-	k := memoIndex(c.Action)
-	r := memoRoute(c)
-	if k < 0 || r == nil {
+// commandLine writes change i's command and reports whether it could.
+func (m *routeMemo) commandLine(i int) bool {
+	d := m.s.digest[i]
+	if d == 0 {
 		return false
 	}
-	l := m.find(&m.cmd[k], &m.next[1][k], r, func(l *memoLine, r *netcfg.Route) { m.makeCommand(l, c, r) })
-	if !l.ok {
+	l := m.line(&m.cmd, i, d, m.makeCommand)
+	if l == nil {
 		return false
 	}
-	m.write(l, r.Dst)
+	m.write(l, d)
 	return true
 }
 
 func (m *routeMemo) makeCommand(l *memoLine, c *netcfg.Change, r *netcfg.Route) {
 	st := &m.pw.command
-	text, ok := c.AppendRouteCommand(nil, m.netns)
+	text, ok := c.AppendRouteCommand(nil, m.s.netns)
 	if !ok || hasControlBytes(text) || !st.fast {
 		return
 	}
 	head := "ip "
-	if m.netns != "" {
-		head += "-n " + netcfg.ShellQuote(m.netns) + " "
+	if m.s.netns != "" {
+		head += "-n " + netcfg.ShellQuote(m.s.netns) + " "
 	}
 	if netcfg.FamilyOf(r.Dst.Addr()) == netcfg.V6 {
 		head += "-6 "
@@ -213,19 +241,19 @@ func (m *routeMemo) untouched(head, tail []byte) bool {
 	return true
 }
 
-// write writes l's line for the destination dst: where nothing can
-// rewrite it, straight to the chunk's lines ready to write.
-func (m *routeMemo) write(l *memoLine, dst netip.Prefix) {
+// write writes l's line for the destination in digest word d: where
+// nothing can rewrite it, straight to the chunk's lines ready to write.
+func (m *routeMemo) write(l *memoLine, d uint64) {
 	pw := m.pw
 	if l.raw {
 		out := pw.chunk.ready()
 		b := append(out.b, l.head...)
-		b = appendPrefix(b, dst)
+		b = appendPrefix4(b, uint32(d), int(d>>40)&63)
 		out.b = append(b, l.tail...)
 		return
 	}
 	b := append(pw.line[:0], l.head...)
-	b = appendPrefix(b, dst)
+	b = appendPrefix4(b, uint32(d), int(d>>40)&63)
 	pw.line = append(b, l.tail...)
 	pw.bytes(pw.line)
 }
@@ -252,6 +280,14 @@ func appendPrefix(b []byte, p netip.Prefix) []byte {
 		return p.AppendTo(b)
 	}
 	v := a.As4()
+	return appendPrefix4(b, binary.BigEndian.Uint32(v[:]), p.Bits())
+}
+
+// appendPrefix4 is appendPrefix of the IPv4 prefix of address a and
+// length bits.
+func appendPrefix4(b []byte, a uint32, bits int) []byte {
+	var v [4]byte
+	binary.BigEndian.PutUint32(v[:], a)
 	// Four words of a byte and its dot, then the length's: the words
 	// may write past the text, never past 20 bytes.
 	b = slices.Grow(b, 20)
@@ -263,7 +299,6 @@ func appendPrefix(b []byte, p netip.Prefix) []byte {
 		i += int(dottedLen[o])
 	}
 	s[i-1] = '/'
-	bits := p.Bits()
 	binary.LittleEndian.PutUint32(s[i:], dotted[bits])
 	i += int(dottedLen[bits]) - 1
 	return b[:n+i]

@@ -46,7 +46,8 @@ func randomDst(rng *rand.Rand, fam int) netip.Prefix {
 // what it keeps, with replaced routes, rules and names among them, in
 // one table or several.
 func randomMemoPlan(rng *rand.Rand, n int) netcfg.Plan {
-	kinds := make([]*netcfg.Route, 1+rng.IntN(6))
+	// Now and then more kinds than the digest tells apart.
+	kinds := make([]*netcfg.Route, []int{1 + rng.IntN(6), 3 * memoKinds}[rng.IntN(4)/3])
 	for i := range kinds {
 		kinds[i] = randomPlanRoute(rng)
 		if i == 0 || rng.IntN(3) == 0 {
@@ -192,6 +193,16 @@ func TestPlanTextMemoSameAsSequential(t *testing.T) {
 					t.Fatal(err)
 				}
 				got = buf.Bytes()
+				// And with the changes looked at in parts, whose kinds
+				// are merged, in chunks of a few steps.
+				parts, chunk := 2+rng.IntN(3), 1+rng.IntN(64)
+				var parted bytes.Buffer
+				if err := newPlanWriter(nil, st).writeChunked(&parted, newPlanStepsIn(&p, withNames, nf, netns, commands, parts), chunk, 2); err != nil {
+					t.Fatal(err)
+				}
+				if parted.String() != want {
+					t.Fatalf("round %d, %d changes in %d parts, chunks of %d: the printout differs", round, n, parts, chunk)
+				}
 			} else {
 				w := &needleWriter{needles: needles}
 				want = string(w.rewrite(nil, []byte(plain)))
@@ -241,7 +252,10 @@ func TestPlanTextMemoTaken(t *testing.T) {
 			}
 			cw := newPlanWriter(nil, st).chunkWriter(s, rw)
 			cw.makeChunk(s, 0, s.len(), nil)
-			for _, ways := range [][memoWays]memoLine{cw.memo.diff[0], cw.memo.diff[1], cw.memo.cmd[0], cw.memo.cmd[1]} {
+			if len(s.kinds) != 1 || slices.Contains(s.digest, 0) {
+				t.Fatalf("needles %q: %d kinds of route, and routes without a digest", tc.needles, len(s.kinds))
+			}
+			for _, ways := range [][memoKinds]memoLine{cw.memo.diff[0], cw.memo.diff[1], cw.memo.cmd[0], cw.memo.cmd[1]} {
 				if !ways[0].ok || ways[1].set {
 					t.Fatalf("needles %q: the memo did not write the lines of one kind of route: %+v", tc.needles, ways)
 				}
