@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 )
 
 // loadRoutes fills the namespace behind k with routes through the codec's
@@ -103,5 +104,46 @@ func BenchmarkDetectStartup(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkDumpDiscard100k is the kernel's own share of reading a
+// 100k-route table: the dump received and thrown away, nothing decoded.
+func BenchmarkDumpDiscard100k(b *testing.B) {
+	ns := scaleNS(b)
+	k := openScale(b, ns)
+	const table = 100
+	loadRoutes(b, k, scaleRoutes(100_000, table))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		n, err := kernel.DiscardDump(k, table)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n != 100_000 {
+			b.Fatalf("dumped %d routes, want 100000", n)
+		}
+	}
+}
+
+// BenchmarkReadBack100k reads a 100k-route table as Apply's read-back
+// does: into a slice presized for it, main's default routes left out.
+func BenchmarkReadBack100k(b *testing.B) {
+	ns := scaleNS(b)
+	k := openScale(b, ns)
+	const table = 100
+	loadRoutes(b, k, scaleRoutes(100_000, table))
+	names := scaleNames(ns)()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		s, err := netcfg.Detect(k, names, netcfg.DetectOptions{Tables: []uint32{table}, Routes: 100_000, NoMainDefaults: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(s.Routes) != 100_000 {
+			b.Fatalf("read %d routes, want 100000", len(s.Routes))
+		}
 	}
 }
