@@ -3,7 +3,10 @@
 package kernel_test
 
 import (
+	"runtime/debug"
 	"testing"
+
+	"github.com/nictab/nictab/internal/prefault"
 
 	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/netcfg/kernel"
@@ -145,5 +148,50 @@ func BenchmarkReadBack100k(b *testing.B) {
 		if len(s.Routes) != 100_000 {
 			b.Fatalf("read %d routes, want 100000", len(s.Routes))
 		}
+	}
+}
+
+// BenchmarkReadBackFresh100k is BenchmarkReadBack100k on memory the
+// process has not touched yet, as a command's read-back is: the heap is
+// handed back to the kernel before each read, so that the slice's pages
+// are mapped anew. "inline" maps them before the dumps, "during" as
+// Detect does, beside them, and "before" is the slice Apply maps while
+// the kernel writes (DetectOptions.Into), mapped by the time of the read.
+func BenchmarkReadBackFresh100k(b *testing.B) {
+	ns := scaleNS(b)
+	k := openScale(b, ns)
+	const table = 100
+	loadRoutes(b, k, scaleRoutes(100_000, table))
+	names := scaleNames(ns)()
+	for _, how := range []string{"inline", "during", "before"} {
+		b.Run(how, func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				b.StopTimer()
+				debug.FreeOSMemory()
+				opts := netcfg.DetectOptions{Tables: []uint32{table}, NoMainDefaults: true}
+				var into []netcfg.Route
+				if how == "before" {
+					into = make([]netcfg.Route, 0, 100_000)
+					prefault.Slice(into)
+				}
+				b.StartTimer()
+				switch how {
+				case "inline":
+					into = make([]netcfg.Route, 0, 100_000)
+					prefault.Slice(into)
+				case "during":
+					opts.Routes = 100_000
+				}
+				opts.Into = into
+				s, err := netcfg.Detect(k, names, opts)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(s.Routes) != 100_000 {
+					b.Fatalf("read %d routes, want 100000", len(s.Routes))
+				}
+			}
+		})
 	}
 }
