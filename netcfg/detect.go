@@ -83,19 +83,7 @@ func Detect(r Reader, names Names, opts DetectOptions) (State, error) {
 		// A slice grown by doubling to 100k routes (336 bytes each)
 		// copies 33 MB on the way: a third of reading the table back.
 		s.Routes = make([]Route, 0, opts.Routes)
-		// NOTE: mapping the slice's pages (26 MB for 100k routes) took
-		// 15–30 ms before the first dump was sent. Mapped on another
-		// goroutine, it runs on the other core while the kernel dumps
-		// the links, rules and tables inside this goroutine's
-		// receives, ahead of the decoded routes that fill it:
-		// mapping a page changes none of its bytes, so writes may
-		// come before, during or after it.
-		mapped := make(chan struct{})
-		go func(rs []Route) {
-			defer close(mapped)
-			prefault.Slice(rs)
-		}(s.Routes)
-		defer func() { <-mapped }()
+		prefault.Slice(s.Routes)
 	}
 	var err error
 	if s.Links, err = r.Links(); err != nil {
