@@ -468,7 +468,7 @@ func appliedJournal(j *Journal) *Journal {
 		return j
 	}
 	c := *j
-	c.Before, c.beforeJSON, c.Foreign = netcfg.Desired{}, nil, nil
+	c.Before, c.beforeJSON, c.beforeRef, c.Foreign = netcfg.Desired{}, nil, nil, nil
 	return &c
 }
 

@@ -36,8 +36,9 @@ import (
 type pendingBytes struct {
 	snap *format.Snapshot
 	b    []byte
-	// records is snapshotRecords of snap, for its index entry.
-	records string
+	// records is snapshotRecords of snap, and before resolvedDigest of
+	// its resolved state, for its index entry.
+	records, before string
 	// staged is b written as the pending file under a temporary name;
 	// nil until stagePending, or when it failed (the file is then written
 	// as before, and any error reported there).
@@ -63,6 +64,7 @@ func encodeAhead(snap *format.Snapshot) <-chan pendingBytes {
 		pb := pendingBytes{snap: snap, b: b, err: err}
 		if err == nil {
 			pb.records = snapshotRecords(snap)
+			pb.before = resolvedDigest(snap.Resolved)
 		}
 		ch <- pb
 	}()
@@ -105,6 +107,7 @@ func (e *Engine) savePending(snap *format.Snapshot, spec <-chan pendingBytes) er
 			speculated.Add(1)
 			snap.SetIntentEnd(pb.snap.IntentEnd())
 			snap.SetRecords(pb.records)
+			e.store.knowBefore(snap.Meta.ID, pb.before)
 			if pb.staged != nil {
 				stagedUsed.Add(1)
 				return e.store.commitStaged(snap, pb.staged)
@@ -136,9 +139,12 @@ func targetIdentical(a, b *netcfg.Owned) bool {
 // encodedBefore is what nictab owned in a proposal's live state, encoded
 // for the journal.
 type encodedBefore struct {
-	d   netcfg.Desired
-	b   []byte
-	err error
+	d netcfg.Desired
+	b []byte
+	// digest is stateDigest of b, for a state large enough to be named
+	// by the journal (journal_ref.go).
+	digest string
+	err    error
 }
 
 // stagedUsed counts the pending snapshots saved by renaming the file
@@ -215,25 +221,46 @@ func (e *Engine) prepareJournal(p *Proposal) {
 		return
 	}
 	d := netcfg.OwnedAsDesiredSharing(p.Live)
-	if len(d.Routes) < encodeBeforeMin {
+	if len(d.Routes) < min(encodeBeforeMin, referBeforeMin) {
 		return
 	}
 	ch := make(chan encodedBefore, 1)
 	go func() {
-		b, err := marshalDesired(d)
-		ch <- encodedBefore{d: d, b: b, err: err}
+		eb := encodedBefore{d: d}
+		// Its empty lists nil, as a snapshot's resolved state is encoded
+		// for the digest (canonEmpty): the journal reads back the same.
+		eb.b, eb.err = marshalDesired(canonEmpty(d))
+		if eb.err == nil && len(d.Routes) >= referBeforeMin {
+			// Encoded again for the digest only when the kernel listed
+			// it in another order than a snapshot's.
+			c := eb.b
+			if !canonical(canonEmpty(d)) {
+				c, eb.err = beforeEncoding(d)
+			}
+			if eb.err == nil {
+				eb.digest = stateDigest(c)
+			}
+		}
+		ch <- eb
 	}()
 	p.before = ch
 }
 
 // setJournalBefore sets the journal's state before, d: with the encoding
-// Prepare made when it encoded that same state, else encoded now.
+// Prepare made when it encoded that same state, else encoded now. When
+// that encoding is, by its digest, the newest snapshot's resolved state,
+// the journal names the snapshot instead (journal_ref.go).
 func (e *Engine) setJournalBefore(j *Journal, p *Proposal, d netcfg.Desired) error {
 	if ch := p.before; ch != nil {
 		p.before = nil
 		if eb := <-ch; eb.err == nil && desiredIdentical(&eb.d, &d) {
 			journalsAhead.Add(1)
-			j.Before, j.beforeJSON = d, eb.b
+			if ref, ok := e.store.latestBeforeRef(eb.digest); eb.digest != "" && ok {
+				journalsByRef.Add(1)
+				j.Before, j.beforeJSON, j.beforeRef, j.beforeLoaded = d, nil, &ref, true
+				return nil
+			}
+			j.Before, j.beforeJSON, j.beforeRef = d, eb.b, nil
 			return nil
 		}
 	}

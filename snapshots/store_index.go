@@ -88,6 +88,10 @@ type indexEntry struct {
 	// Routes is how many routes the snapshot records (its resolved
 	// section); 0 for entries written before it was recorded.
 	Routes int `json:"routes,omitempty"`
+	// Before is resolvedDigest of the snapshot's resolved state: a
+	// journal whose state before has it may name the snapshot instead
+	// (journal_ref.go); "" for a small one, or one indexed before.
+	Before string `json:"before,omitempty"`
 }
 
 type indexFile struct {
@@ -178,9 +182,36 @@ func listedFrom(e *indexEntry, id, path string) Listed {
 	return Listed{ID: id, Path: path, Time: e.Time, Kind: e.Kind, Comment: e.Comment, Summary: e.Summary, indexed: *e}
 }
 
-func entryFor(name string, st fileStamp, s *format.Snapshot) indexEntry {
-	return indexEntry{Name: name, Ino: st.ino, Size: st.size, Mtime: st.mtime, Ctime: st.ctim,
-		Time: s.Meta.Time, Kind: s.Meta.Kind, Comment: s.Comment, Summary: Summary(s), Intent: s.IntentEnd(), Records: snapshotRecords(s), Routes: recordedRoutes(s)}
+func (st *Store) entryFor(name string, fs fileStamp, s *format.Snapshot) indexEntry {
+	return indexEntry{Name: name, Ino: fs.ino, Size: fs.size, Mtime: fs.mtime, Ctime: fs.ctim,
+		Time: s.Meta.Time, Kind: s.Meta.Kind, Comment: s.Comment, Summary: Summary(s), Intent: s.IntentEnd(), Records: snapshotRecords(s), Routes: recordedRoutes(s),
+		Before: st.beforeDigest(s)}
+}
+
+// knowBefore records resolvedDigest of snapshot id's resolved state,
+// made while the kernel applied, for its index entry.
+func (st *Store) knowBefore(id, digest string) {
+	if digest == "" {
+		return
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.befores == nil {
+		st.befores = map[string]string{}
+	}
+	st.befores[id] = digest
+}
+
+// beforeDigest is resolvedDigest of s's resolved state, as knowBefore
+// recorded it or made now.
+func (st *Store) beforeDigest(s *format.Snapshot) string {
+	st.mu.Lock()
+	d, ok := st.befores[s.Meta.ID]
+	st.mu.Unlock()
+	if ok {
+		return d
+	}
+	return resolvedDigest(s.Resolved)
 }
 
 // Listing returns the history, newest first, as a listing shows it: from
@@ -233,7 +264,7 @@ func (s *Store) listing(snaps *os.File, fresh *format.Snapshot) ([]Listed, []ind
 			}
 			snap = en.Snapshot
 		}
-		ie := entryFor(name, st, snap)
+		ie := s.entryFor(name, st, snap)
 		out = append(out, listedFrom(&ie, id, path))
 		s.memo(name, st, stOK, out[len(out)-1], ie)
 		if stOK {

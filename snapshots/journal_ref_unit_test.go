@@ -1,0 +1,134 @@
+package snapshots
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"net/netip"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nictab/nictab/netcfg"
+)
+
+// TestDigestDesiredAsMarshal: the digest made while encoding, spilling
+// the bytes as it goes, is the digest of marshalDesired's bytes, for
+// states of few routes and of many more than a spill holds.
+func TestDigestDesiredAsMarshal(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 18))
+	for i, n := range []int{0, 1, 20, 700, 3000} {
+		d := netcfg.Desired{Tables: []uint32{13, 100}}
+		for range n {
+			d.Routes = append(d.Routes, jsonTestRoute(rng))
+		}
+		if i%2 == 0 {
+			ru := netcfg.NewRule()
+			ru.Priority, ru.Table = 1000, 13
+			d.Rules = append(d.Rules, ru)
+		}
+		b, err := marshalDesired(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := digestDesired(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := stateDigest(b); got != want {
+			t.Errorf("%d routes (%d bytes): digest %s, of the encoding %s", n, len(b), got, want)
+		}
+	}
+}
+
+// TestJournalBeforeForms: a journal holding its state before and one
+// naming a snapshot both read back as written; a name that is not a
+// snapshot's is refused.
+func TestJournalBeforeForms(t *testing.T) {
+	d := netcfg.Desired{Tables: []uint32{100}}
+	for i := range encodeBeforeMin + 1 {
+		d.Routes = append(d.Routes, netcfg.Route{Table: 100, Type: netcfg.RouteUnicast, Dst: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), 32), Dev: "eno1", Proto: netcfg.ProtoNictab})
+	}
+	base := Journal{TxID: "261202-060000", Started: time.Date(2026, 12, 2, 6, 0, 0, 0, time.UTC), PID: 7, Phase: PhaseApplying,
+		Tables: []uint32{100}, Foreign: []string{`route "before":{} 10.9.0.0/16`}}
+	held := base
+	if err := held.setBefore(d); err != nil {
+		t.Fatal(err)
+	}
+	named := base
+	named.Before, named.beforeRef, named.beforeLoaded = d, &beforeRef{ID: "261202-055959", Digest: "sha256:ab"}, true
+	for _, c := range []struct {
+		name string
+		j    *Journal
+	}{{"held", &held}, {"named", &named}} {
+		b, err := c.j.encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got Journal
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if !reflect.DeepEqual(got.beforeRef, c.j.beforeRef) || got.TxID != c.j.TxID || !slices.Equal(got.Foreign, c.j.Foreign) {
+			t.Errorf("%s: read back %+v", c.name, got)
+		}
+		if c.j.beforeRef == nil && !desiredIdentical(&got.Before, &d) {
+			t.Errorf("%s: the state before did not read back", c.name)
+		}
+		if c.j.beforeRef != nil && (len(got.Before.Routes) != 0 || got.beforeLoaded) {
+			t.Errorf("%s: a named state before reads as %d routes, loaded %v", c.name, len(got.Before.Routes), got.beforeLoaded)
+		}
+	}
+	for _, bad := range []string{`"snapshot"`, `"snapshot x"`, `"snapshot ../x sha256:ab"`, `"x sha256:ab"`, `"snapshot x md5:ab"`} {
+		var j Journal
+		if err := json.Unmarshal([]byte(`{"txid":"t","before":`+bad+`}`), &j); err == nil {
+			t.Errorf("before %s was read as %+v", bad, j.beforeRef)
+		}
+	}
+}
+
+// TestBeforeEncodingOrderFree: the kernel's order and a snapshot's give
+// one encoding, and a state already in a snapshot's order is encoded
+// from its own arrays.
+func TestBeforeEncodingOrderFree(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 18))
+	var d netcfg.Desired
+	seen := map[netcfg.RouteKey]bool{}
+	for len(d.Routes) < 200 {
+		// One route per identity, as a kernel holds them.
+		if r := jsonTestRoute(rng); !seen[r.Key()] {
+			seen[r.Key()] = true
+			d.Routes = append(d.Routes, r)
+		}
+	}
+	for i := range 5 {
+		ru := netcfg.NewRule()
+		ru.Family, ru.Priority, ru.Table = []netcfg.Family{netcfg.V4, netcfg.V6}[i%2], uint32(1000+10*(i/2)), 13
+		d.Rules = append(d.Rules, ru)
+	}
+	slices.SortStableFunc(d.Rules, func(a, b netcfg.Rule) int { return int(a.Family) - int(b.Family) })
+	shuffled := d
+	shuffled.Routes = slices.Clone(d.Routes)
+	rng.Shuffle(len(shuffled.Routes), func(i, j int) {
+		shuffled.Routes[i], shuffled.Routes[j] = shuffled.Routes[j], shuffled.Routes[i]
+	})
+	a, err := beforeEncoding(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := beforeEncoding(shuffled)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(a) != string(b) {
+		t.Errorf("two orders of one state encode differently:\n%.200s\n%.200s", a, b)
+	}
+	c := canonEmpty(canonOrder(d))
+	if !canonical(c) || canonical(shuffled) {
+		t.Errorf("canonical: of the sorted %v, of the shuffled %v", canonical(c), canonical(shuffled))
+	}
+	if strings.Contains(string(a), `"notes":[]`) {
+		t.Error("an empty list encoded as one")
+	}
+}
