@@ -39,6 +39,8 @@ type pendingBytes struct {
 	// records is snapshotRecords of snap, and before resolvedDigest of
 	// its resolved state, for its index entry.
 	records, before string
+	// links are the links snap's addressing was made from.
+	links []netcfg.Link
 	// staged is b written as the pending file under a temporary name;
 	// nil until stagePending, or when it failed (the file is then written
 	// as before, and any error reported there).
@@ -53,15 +55,15 @@ var speculated atomic.Int64
 // startPending encodes, in the background, the snapshot the change of p
 // will have once verified, with the addressing of the NICs among links.
 func (e *Engine) startPending(p *Proposal, links []netcfg.Link, txid string, at time.Time) <-chan pendingBytes {
-	return encodeAhead(e.snapshotFrom(p, dropUnrecorded(p.Plan.Target, p.unrecorded), links, txid, at))
+	return encodeAhead(e.snapshotFrom(p, dropUnrecorded(p.Plan.Target, p.unrecorded), links, txid, at), links)
 }
 
 // encodeAhead encodes snap for the store in the background.
-func encodeAhead(snap *format.Snapshot) <-chan pendingBytes {
+func encodeAhead(snap *format.Snapshot, links []netcfg.Link) <-chan pendingBytes {
 	ch := make(chan pendingBytes, 1)
 	go func() {
 		b, err := marshalStored(snap)
-		pb := pendingBytes{snap: snap, b: b, err: err}
+		pb := pendingBytes{snap: snap, b: b, links: links, err: err}
 		if err == nil {
 			pb.records = snapshotRecords(snap)
 			pb.before = resolvedDigest(snap.Resolved)
@@ -101,9 +103,20 @@ func discardPending(spec <-chan pendingBytes) error {
 // spec encoded when its snapshot is snap in every field, else snap
 // encoded now. spec may be nil.
 func (e *Engine) savePending(snap *format.Snapshot, spec <-chan pendingBytes) error {
-	var pb pendingBytes
+	var pb *pendingBytes
 	if spec != nil {
-		if pb = <-spec; pb.err == nil && sameSnapshot(pb.snap, snap) {
+		got := <-spec
+		pb = &got
+	}
+	return e.savePendingFrom(snap, pb, false)
+}
+
+// savePendingFrom is savePending of what spec sent, pb (nil for
+// nothing). borrowed says snap's addressing is pb's (snapshotAhead): right
+// when snap is pb's snapshot, and made again from pb's links when not.
+func (e *Engine) savePendingFrom(snap *format.Snapshot, pb *pendingBytes, borrowed bool) error {
+	if pb != nil {
+		if pb.err == nil && sameSnapshot(pb.snap, snap) {
 			speculated.Add(1)
 			snap.SetIntentEnd(pb.snap.IntentEnd())
 			snap.SetRecords(pb.records)
@@ -113,6 +126,9 @@ func (e *Engine) savePending(snap *format.Snapshot, spec <-chan pendingBytes) er
 				return e.store.commitStaged(snap, pb.staged)
 			}
 			return e.store.writePending(snap, pb.b)
+		}
+		if borrowed {
+			snap.Meta.Addressing = format.AddressingOf(netcfg.State{Links: pb.links}, *snap.Resolved, snap.Intent)
 		}
 		if pb.staged != nil {
 			if err := pb.staged.discard(); err != nil {

@@ -114,7 +114,7 @@ func canonEmpty(d netcfg.Desired) netcfg.Desired {
 }
 
 // canonOrder is d with its rules, routes and names in the order a
-// snapshot records them (snapshotAt), sorted copies where they are not:
+// snapshot records them (snapshotAhead), sorted copies where they are not:
 // the kernel lists IPv4 before IPv6 and rules by family. The state
 // before is the same set in any order.
 func canonOrder(d netcfg.Desired) netcfg.Desired {

@@ -1,0 +1,37 @@
+package snapshots
+
+import (
+	"net/netip"
+	"slices"
+	"testing"
+
+	"github.com/nictab/nictab/netcfg"
+)
+
+func benchRoutes100k() []netcfg.Route {
+	rs := make([]netcfg.Route, 0, 100_000)
+	for i := range 100_000 {
+		rs = append(rs, netcfg.Route{Table: 100, Type: netcfg.RouteUnicast,
+			Dst: netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(1 + i>>16), byte(i >> 8), byte(i), 0}), 24),
+			Gw:  netip.MustParseAddr("10.0.0.2"), Dev: "sc0", Proto: netcfg.ProtoNictab})
+	}
+	return rs
+}
+
+func BenchmarkRoutesSortedCheck100k(b *testing.B) {
+	rs := benchRoutes100k()
+	b.Run("IsSortedFunc", func(b *testing.B) {
+		for b.Loop() {
+			if !slices.IsSortedFunc(rs, compareRouteKeys) {
+				b.Fatal("not sorted")
+			}
+		}
+	})
+	b.Run("inKeyOrder", func(b *testing.B) {
+		for b.Loop() {
+			if !routesInKeyOrder(rs) {
+				b.Fatal("not sorted")
+			}
+		}
+	})
+}
