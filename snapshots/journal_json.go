@@ -17,14 +17,15 @@ import (
 // 0.11 s, in the way of a rollback's first write. Every other route goes
 // through encoding/json.
 func marshalDesired(d netcfg.Desired) ([]byte, error) {
-	return appendDesired(nil, d, nil)
+	return appendDesired(nil, d, nil, nil)
 }
 
 // appendDesired appends marshalDesired's bytes of d to out. With spill,
 // the bytes gathered are handed to it whenever they pass spillAt, and
 // out starts again from empty: a digest of a million routes' state need
-// not hold its 130 MB (digestDesired).
-func appendDesired(out []byte, d netcfg.Desired, spill func([]byte)) ([]byte, error) {
+// not hold its 130 MB (digestDesired). With order, the routes are
+// written in that order of their indices.
+func appendDesired(out []byte, d netcfg.Desired, spill func([]byte), order []int32) ([]byte, error) {
 	if d.Routes == nil {
 		b, err := json.Marshal(d)
 		return append(out, b...), err
@@ -54,6 +55,9 @@ func appendDesired(out []byte, d netcfg.Desired, spill func([]byte)) ([]byte, er
 			out = append(out, ',')
 		}
 		r := &d.Routes[i]
+		if order != nil {
+			r = &d.Routes[order[i]]
+		}
 		if basicJSONRoute(r) {
 			out = appendRouteJSON(out, r)
 		} else {
@@ -75,11 +79,11 @@ func appendDesired(out []byte, d netcfg.Desired, spill func([]byte)) ([]byte, er
 // spillAt is how many bytes appendDesired gathers before it spills them.
 const spillAt = 64 << 10
 
-// digestDesired is stateDigest(marshalDesired(d)), made without holding
-// the encoding whole.
-func digestDesired(d netcfg.Desired) (string, error) {
+// digestDesired is stateDigest(marshalDesired(d)), with d's routes in
+// order when it is given, made without holding the encoding whole.
+func digestDesired(d netcfg.Desired, order []int32) (string, error) {
 	h := sha256.New()
-	out, err := appendDesired(make([]byte, 0, spillAt+4096), d, func(b []byte) { h.Write(b) })
+	out, err := appendDesired(make([]byte, 0, spillAt+4096), d, func(b []byte) { h.Write(b) }, order)
 	if err != nil {
 		return "", err
 	}

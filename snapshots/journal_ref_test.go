@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -272,4 +273,64 @@ func TestMemRefJournalWritten(t *testing.T) {
 		t.Errorf("after the undone apply:\n%s\nwant:\n%s", got, stateA)
 	}
 	r.noJournal()
+}
+
+// TestMemRandomTransitionsNamed runs TestMemRandomTransitions' walks with
+// every journal that can name a snapshot as its state before doing so:
+// the reverts of confirm windows then read the state before back from
+// the snapshot's file.
+func TestMemRandomTransitionsNamed(t *testing.T) {
+	snapshots.ReferBeforeMinForTest(t, 1)
+	n := snapshots.JournalsByRefForTest()
+	count := map[string]int{}
+	for w := range uint64(*memWalks) {
+		t.Run(fmt.Sprint("seed", *memSeed+w), func(t *testing.T) { memWalk(t, *memSeed+w, count) })
+	}
+	if snapshots.JournalsByRefForTest() == n {
+		t.Error("no journal of the walks named a snapshot")
+	}
+	t.Logf("%d journals named a snapshot; steps: %v", snapshots.JournalsByRefForTest()-n, count)
+}
+
+// TestMemRefJournalNewestMoved: when the snapshot Prepare found to hold
+// the state before is no longer the newest once the apply holds its lock,
+// the journal holds the state itself, and a kill is recovered from it.
+func TestMemRefJournalNewestMoved(t *testing.T) {
+	snapshots.ReferBeforeMinForTest(t, 1)
+	r := newMemRig(t)
+	r.apply(intentA)
+	stateA := r.state()
+	p := r.propose(intentB)
+	r.e.Prepare(p)
+	snap, err := r.e.Store().Latest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap.Meta.ID = r.e.Store().NewID()
+	snap.Resolved = &netcfg.Owned{}
+	if err := r.e.Store().Save(snap); err != nil {
+		t.Fatal(err)
+	}
+	n := snapshots.JournalsByRefForTest()
+	snapshots.KillAfterAppliedForTest(t)
+	var seen []byte
+	r.wrap = func(k netcfg.Kernel) netcfg.Kernel {
+		return &afterExecKernel{Kernel: k, after: func() {
+			if seen == nil {
+				seen = r.journalBytes()
+			}
+		}}
+	}
+	if _, err := r.e.Apply(p, snapshots.ApplyOptions{Confirm: time.Minute}); err == nil {
+		t.Fatal("the apply was not stopped after its applied journal")
+	}
+	if snapshots.JournalsByRefForTest() != n || namesSnapshot(seen) || !strings.Contains(string(seen), "192.168.10.0/24") {
+		t.Fatalf("journal written during the change:\n%s", seen)
+	}
+	if _, err := r.e.Recover(); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.state(); got != stateA {
+		t.Errorf("recovered:\n%s\nwant:\n%s", got, stateA)
+	}
 }

@@ -32,7 +32,7 @@ func TestDigestDesiredAsMarshal(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := digestDesired(d)
+		got, err := digestDesired(d, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -124,9 +124,17 @@ func TestBeforeEncodingOrderFree(t *testing.T) {
 	if string(a) != string(b) {
 		t.Errorf("two orders of one state encode differently:\n%.200s\n%.200s", a, b)
 	}
-	c := canonEmpty(canonOrder(d))
-	if !canonical(c) || canonical(shuffled) {
-		t.Errorf("canonical: of the sorted %v, of the shuffled %v", canonical(c), canonical(shuffled))
+	for _, x := range []netcfg.Desired{d, shuffled} {
+		got, err := beforeDigest(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != stateDigest(a) {
+			t.Errorf("beforeDigest %s, the encoding's %s", got, stateDigest(a))
+		}
+	}
+	if _, order := canonOrderOf(canonOrder(shuffled)); order != nil {
+		t.Error("a state in a snapshot's order is ordered again")
 	}
 	if strings.Contains(string(a), `"notes":[]`) {
 		t.Error("an empty list encoded as one")

@@ -64,11 +64,11 @@ func JournalsByRefForTest() int64 { return journalsByRef.Load() }
 // as an apply does, when that snapshot's index entry gives the digest of
 // j.Before; it reports whether it did.
 func NameBeforeForTest(e *Engine, j *Journal) bool {
-	b, err := beforeEncoding(j.Before)
+	dg, err := beforeDigest(j.Before)
 	if err != nil {
 		return false
 	}
-	ref, ok := e.store.latestBeforeRef(stateDigest(b))
+	ref, ok := e.store.latestBeforeRef(dg)
 	if ok {
 		j.beforeRef, j.beforeLoaded = &ref, true
 	}
