@@ -35,3 +35,36 @@ func BenchmarkRoutesSortedCheck100k(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkJournalBefore100k: what Prepare does for a rollback's
+// journal of 100k routes: encode the state whole, or digest it as it is
+// encoded.
+func BenchmarkJournalBefore100k(b *testing.B) {
+	d := netcfg.Desired{Owned: netcfg.Owned{Routes: benchRoutes100k()}, Tables: []uint32{100}}
+	b.Run("encode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := marshalDesired(canonEmpty(d)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encode+digest", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			enc, err := marshalDesired(canonEmpty(d))
+			if err != nil {
+				b.Fatal(err)
+			}
+			_ = stateDigest(enc)
+		}
+	})
+	b.Run("beforeDigest", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := beforeDigest(d); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
