@@ -2,9 +2,11 @@ package snapshots
 
 import (
 	"net/netip"
+	"os"
 	"slices"
 	"testing"
 
+	"github.com/nictab/nictab/internal/atomicfile"
 	"github.com/nictab/nictab/netcfg"
 )
 
@@ -63,6 +65,31 @@ func BenchmarkJournalBefore100k(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := beforeDigest(d); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkWriteIndex: the index of a short history replaced with and
+// without its syncs.
+func BenchmarkWriteIndex(b *testing.B) {
+	dir, err := os.Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer dir.Close()
+	data := make([]byte, 2048)
+	b.Run("synced", func(b *testing.B) {
+		for b.Loop() {
+			if err := atomicfile.WriteFileAt(dir, indexName, data, 0o600); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("replaceUnsynced", func(b *testing.B) {
+		for b.Loop() {
+			if err := replaceUnsynced(dir, indexName, data); err != nil {
 				b.Fatal(err)
 			}
 		}
