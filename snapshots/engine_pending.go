@@ -243,7 +243,9 @@ func (e *Engine) prepareJournal(p *Proposal) {
 	ch := make(chan encodedBefore, 1)
 	go func() {
 		eb := encodedBefore{d: d}
-		if len(d.Routes) >= referBeforeMin {
+		// Only when the newest snapshot's entry gives a digest to match
+		// (an index written before they were recorded gives none).
+		if cand, _ := e.store.latestBeforeRef(""); cand.Digest != "" && len(d.Routes) >= referBeforeMin {
 			// The digest first, made without holding the encoding
 			// (130 MB for 1M routes): when it is the newest snapshot's,
 			// as it nearly always is, the journal names that snapshot and

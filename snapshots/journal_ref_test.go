@@ -334,3 +334,30 @@ func TestMemRefJournalNewestMoved(t *testing.T) {
 		t.Errorf("recovered:\n%s\nwant:\n%s", got, stateA)
 	}
 }
+
+// TestMemRefJournalOldIndex: an index that gives no digest of the newest
+// snapshot's state (written by an older nictab) leaves the journal
+// holding its state before, as it did.
+func TestMemRefJournalOldIndex(t *testing.T) {
+	snapshots.ReferBeforeMinForTest(t, 1)
+	r := newMemRig(t)
+	r.apply(intentA)
+	if err := snapshots.ForgetIndexDigestsForTest(r.e); err != nil {
+		t.Fatal(err)
+	}
+	r.e = r.engine()
+	p := r.propose(intentB)
+	r.e.Prepare(p)
+	n := snapshots.JournalsByRefForTest()
+	if _, err := r.e.Apply(p, snapshots.ApplyOptions{Confirm: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	j, err := snapshots.JournalForTest(r.e)
+	if err != nil || j == nil || j.BeforeRefForTest() != "" || snapshots.JournalsByRefForTest() != n || len(j.Before.Routes) == 0 {
+		t.Fatalf("journal %+v, %v; want it holding its state before", j, err)
+	}
+	if _, err := r.e.Revert(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r.noJournal()
+}
