@@ -153,12 +153,12 @@ func targetIdentical(a, b *netcfg.Owned) bool {
 }
 
 // encodedBefore is what nictab owned in a proposal's live state, encoded
-// for the journal.
+// for the journal, or nil b when its digest found a snapshot holding it.
 type encodedBefore struct {
 	d netcfg.Desired
 	b []byte
-	// digest is stateDigest of b, for a state large enough to be named
-	// by the journal (journal_ref.go).
+	// digest is beforeDigest of d, when the newest snapshot's index entry
+	// gives one to match (journal_ref.go).
 	digest string
 	err    error
 }
