@@ -1,7 +1,6 @@
 package snapshots
 
 import (
-	"encoding/json"
 	"math/rand/v2"
 	"net/netip"
 	"reflect"
@@ -67,7 +66,7 @@ func TestJournalBeforeForms(t *testing.T) {
 			t.Fatal(err)
 		}
 		var got Journal
-		if err := json.Unmarshal(b, &got); err != nil {
+		if err := got.decodeState(b); err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
 		if !reflect.DeepEqual(got.beforeRef, c.j.beforeRef) || got.TxID != c.j.TxID || !slices.Equal(got.Foreign, c.j.Foreign) {
@@ -82,7 +81,7 @@ func TestJournalBeforeForms(t *testing.T) {
 	}
 	for _, bad := range []string{`"snapshot"`, `"snapshot x"`, `"snapshot ../x sha256:ab"`, `"x sha256:ab"`, `"snapshot x md5:ab"`} {
 		var j Journal
-		if err := json.Unmarshal([]byte(`{"txid":"t","before":`+bad+`}`), &j); err == nil {
+		if err := j.decodeState([]byte(`{"txid":"t","before":` + bad + `}`)); err == nil {
 			t.Errorf("before %s was read as %+v", bad, j.beforeRef)
 		}
 	}

@@ -1,6 +1,7 @@
 package snapshots
 
 import (
+	"encoding/json"
 	"net/netip"
 	"os"
 	"slices"
@@ -90,6 +91,37 @@ func BenchmarkWriteIndex(b *testing.B) {
 	b.Run("replaceUnsynced", func(b *testing.B) {
 		for b.Loop() {
 			if err := replaceUnsynced(dir, indexName, data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkDecodeJournal100k: a journal holding a state before of 100k
+// routes decoded as Journal, which also reads one naming a snapshot, and
+// as the plain struct.
+func BenchmarkDecodeJournal100k(b *testing.B) {
+	j := &Journal{TxID: "261202-060000", Phase: PhaseApplying}
+	if err := j.setBefore(netcfg.Desired{Owned: netcfg.Owned{Routes: benchRoutes100k()}, Tables: []uint32{100}}); err != nil {
+		b.Fatal(err)
+	}
+	enc, err := j.encode()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("Journal", func(b *testing.B) {
+		for b.Loop() {
+			var got Journal
+			if err := got.decodeState(enc); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("plain", func(b *testing.B) {
+		type plain Journal
+		for b.Loop() {
+			var got plain
+			if err := json.Unmarshal(enc, &got); err != nil {
 				b.Fatal(err)
 			}
 		}
