@@ -274,13 +274,16 @@ func (e *Engine) prepareJournal(p *Proposal) {
 func (e *Engine) setJournalBefore(j *Journal, p *Proposal, d netcfg.Desired) error {
 	if ch := p.before; ch != nil {
 		p.before = nil
-		if eb := <-ch; eb.err == nil && desiredIdentical(&eb.d, &d) {
-			if ref, ok := e.store.latestBeforeRef(eb.digest); eb.digest != "" && ok {
+		eb := <-ch
+		if eb.err == nil && eb.digest != "" && desiredSameSet(&eb.d, &d) {
+			if ref, ok := e.store.latestBeforeRef(eb.digest); ok {
 				journalsAhead.Add(1)
 				journalsByRef.Add(1)
 				j.Before, j.beforeJSON, j.beforeRef, j.beforeLoaded = d, nil, &ref, true
 				return nil
 			}
+		}
+		if eb.err == nil && desiredIdentical(&eb.d, &d) {
 			if eb.b != nil {
 				journalsAhead.Add(1)
 				j.Before, j.beforeJSON, j.beforeRef = d, eb.b, nil

@@ -249,3 +249,64 @@ func (s *Store) journalNames() (map[string]bool, error) {
 	}
 	return names, nil
 }
+
+// desiredSameSet reports whether a and b are one state before, as a
+// journal naming a snapshot holds it: desiredIdentical, but for routes
+// that may come in runs of one table and family in another order. The
+// kernel read for a plan lists nictab's routes table by table, the one
+// an apply reads first family by family; both give one digest
+// (canonOrder), so a journal naming the snapshot holds either.
+func desiredSameSet(a, b *netcfg.Desired) bool {
+	if routesIdentical(a.Routes, b.Routes) {
+		return desiredIdentical(a, b)
+	}
+	x, y := *a, *b
+	x.Routes, y.Routes = nil, nil
+	return sameRuns(a.Routes, b.Routes) && desiredIdentical(&x, &y)
+}
+
+// sameRuns reports whether a and b are the same runs of routes of one
+// table and family, each run routesIdentical, in any order of the runs.
+// Lists where a table and family make more than one run are not
+// compared (false).
+func sameRuns(a, b []netcfg.Route) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	ra, ok := routeRuns(a)
+	if !ok {
+		return false
+	}
+	rb, ok := routeRuns(b)
+	if !ok || len(ra) != len(rb) {
+		return false
+	}
+	for k, x := range ra {
+		if y, ok := rb[k]; !ok || !routesIdentical(x, y) {
+			return false
+		}
+	}
+	return true
+}
+
+type runKey struct {
+	table uint32
+	v6    bool
+}
+
+func routeRuns(rs []netcfg.Route) (map[runKey][]netcfg.Route, bool) {
+	m := map[runKey][]netcfg.Route{}
+	start := 0
+	for i := 1; i <= len(rs); i++ {
+		if i < len(rs) && rs[i].Table == rs[start].Table && rs[i].Dst.Addr().Is6() == rs[start].Dst.Addr().Is6() {
+			continue
+		}
+		k := runKey{rs[start].Table, rs[start].Dst.Addr().Is6()}
+		if _, dup := m[k]; dup {
+			return nil, false
+		}
+		m[k] = rs[start:i]
+		start = i
+	}
+	return m, true
+}

@@ -139,3 +139,35 @@ func TestBeforeEncodingOrderFree(t *testing.T) {
 		t.Error("an empty list encoded as one")
 	}
 }
+
+// TestSameRuns: runs of one table and family in another order are the
+// same set; a route moved within a run, a changed one, or a table and
+// family in two runs are not.
+func TestSameRuns(t *testing.T) {
+	r := func(table uint32, dst string) netcfg.Route {
+		return netcfg.Route{Table: table, Type: netcfg.RouteUnicast, Dst: netip.MustParsePrefix(dst), Dev: "eno1", Proto: netcfg.ProtoNictab}
+	}
+	a := []netcfg.Route{r(13, "10.0.0.0/24"), r(13, "10.0.1.0/24"), r(13, "2001:db8::/64"), r(100, "10.1.0.0/24"), r(100, "2001:db8:1::/64")}
+	b := []netcfg.Route{r(13, "10.0.0.0/24"), r(13, "10.0.1.0/24"), r(100, "10.1.0.0/24"), r(13, "2001:db8::/64"), r(100, "2001:db8:1::/64")}
+	if !sameRuns(a, b) || !desiredSameSet(&netcfg.Desired{Owned: netcfg.Owned{Routes: a}}, &netcfg.Desired{Owned: netcfg.Owned{Routes: b}}) {
+		t.Error("runs in another order are not the same set")
+	}
+	da, _ := beforeDigest(netcfg.Desired{Owned: netcfg.Owned{Routes: a}})
+	db, _ := beforeDigest(netcfg.Desired{Owned: netcfg.Owned{Routes: b}})
+	if da != db {
+		t.Error("runs in another order digest differently")
+	}
+	within := slices.Clone(a)
+	within[0], within[1] = within[1], within[0]
+	changed := slices.Clone(b)
+	changed[4].Metric = 7
+	split := []netcfg.Route{r(13, "10.0.0.0/24"), r(100, "10.1.0.0/24"), r(13, "10.0.1.0/24"), r(13, "2001:db8::/64"), r(100, "2001:db8:1::/64")}
+	for name, c := range map[string][]netcfg.Route{"moved within a run": within, "changed": changed, "a run split": split, "shorter": a[:4]} {
+		if sameRuns(a, c) {
+			t.Errorf("%s: taken as the same set", name)
+		}
+	}
+	if desiredSameSet(&netcfg.Desired{Owned: netcfg.Owned{Routes: a}, Tables: []uint32{13}}, &netcfg.Desired{Owned: netcfg.Owned{Routes: b}, Tables: []uint32{100}}) {
+		t.Error("states of other tables taken as one")
+	}
+}
