@@ -257,12 +257,9 @@ func (s *Store) journalNames() (map[string]bool, error) {
 // an apply reads first family by family; both give one digest
 // (canonOrder), so a journal naming the snapshot holds either.
 func desiredSameSet(a, b *netcfg.Desired) bool {
-	if routesIdentical(a.Routes, b.Routes) {
-		return desiredIdentical(a, b)
-	}
 	x, y := *a, *b
 	x.Routes, y.Routes = nil, nil
-	return sameRuns(a.Routes, b.Routes) && desiredIdentical(&x, &y)
+	return desiredIdentical(&x, &y) && (routesIdentical(a.Routes, b.Routes) || sameRuns(a.Routes, b.Routes))
 }
 
 // sameRuns reports whether a and b are the same runs of routes of one
