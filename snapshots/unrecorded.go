@@ -145,7 +145,11 @@ func (s *Store) otherRecords(rec *records) error {
 			return err
 		}
 		if j != nil {
-			rec.add(j.Before.Rules, j.Before.Routes)
+			// A state before that cannot be read back counts for nothing
+			// here: recovery refuses it, and says why.
+			if s.resolveBefore(j) == nil {
+				rec.add(j.Before.Rules, j.Before.Routes)
+			}
 		}
 	}
 	return nil
