@@ -260,6 +260,12 @@ func (d *decoder) eachItem(n ast.Node, path string, allowed []string, fast fastD
 		if spans == nil {
 			fast.prepare(0, fast.slots())
 		}
+		if spans != nil && fast.takeAll(len(spans)) {
+			for _, e := range spans {
+				idx.add(int(e.line), int(e.brace))
+			}
+			return
+		}
 	}
 	fl := newFlowReader(allowed)
 	off, lineNo := r.start, r.startLine

@@ -66,8 +66,8 @@ func (d *decoder) routes(n ast.Node) []netcfg.RouteIntent {
 		return true
 	}
 	// unique is set when a list read in parts is all fast entries with
-	// no key twice (hashes): each is then taken as it is, where it was
-	// decoded.
+	// no key twice (hashes): they are then taken all at once, where they
+	// were decoded.
 	unique := false
 	room := out[:cap(out)]
 	var hashes *keyHashes
@@ -76,17 +76,15 @@ func (d *decoder) routes(n ast.Node) []netcfg.RouteIntent {
 		claim:  func(slot int, r *netcfg.RouteIntent) { hashes.set(slot, r) },
 		onMove: func(dst, src, n int) { copy(hashes.h[dst:], hashes.h[src:src+n]) },
 		all:    func(rs []netcfg.RouteIntent) { unique = hashes.distinct(len(rs)) },
-		keep: func(i int, r *netcfg.RouteIntent) bool {
-			if unique {
-				if n := len(out); n < len(room) && r == &room[n] {
-					out = out[:n+1]
-				} else {
-					out = append(out, *r)
-				}
-				return true
+		whole: func(n int) bool {
+			if !unique || len(out) != 0 || n > len(room) {
+				return false
 			}
-			return add(i, r, nil, "")
-		}}
+			out = room[:n]
+			return true
+		},
+		keep: func(i int, r *netcfg.RouteIntent) bool { return add(i, r, nil, "") },
+	}
 	d.eachItem(n, "routes", routeKeys, fast, func(i int, item ast.Node, f *fields, clean bool) {
 		if r, ok := d.route(f, f.path); ok && clean {
 			add(i, &r, item, f.path)

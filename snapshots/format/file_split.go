@@ -43,6 +43,9 @@ type fastDecoder interface {
 	// take takes the entry decoded into slot as entry i of the list;
 	// false leaves it, taking nothing, for the decoder to read.
 	take(i, slot int) bool
+	// takeAll takes the n entries decodedAll was told of, each as it
+	// is, or reports false and takes none, for take to take one by one.
+	takeAll(n int) bool
 	// slots is how many slots there are besides the scratch one.
 	slots() int
 	// move moves n slots from src on to dst on.
@@ -68,8 +71,10 @@ type fastList[T any] struct {
 	// onMove, when set, is told of every move of slots.
 	onMove func(dst, src, n int)
 	// all, when set, is given every entry of a list read in parts that
-	// the fast decoder took whole, before any is taken.
-	all func(items []T)
+	// the fast decoder took whole, before any is taken; whole, when set,
+	// then takes them all at once, or reports false.
+	all   func(items []T)
+	whole func(n int) bool
 }
 
 func (s *fastList[T]) at(slot int) *T {
@@ -97,6 +102,8 @@ func (s *fastList[T]) inParts(n int) {
 func (s *fastList[T]) prepare(lo, hi int) { prefault.Slice(s.items[lo:hi:hi]) }
 
 func (s *fastList[T]) take(i, slot int) bool { return s.keep(i, s.at(slot)) }
+
+func (s *fastList[T]) takeAll(n int) bool { return s.whole != nil && s.whole(n) }
 
 func (s *fastList[T]) slots() int { return len(s.items) }
 
