@@ -350,29 +350,36 @@ func decimal32(v []byte) (uint32, bool) {
 
 // parseIPv4 reads the dotted quads netip.ParseAddr reads as IPv4: four
 // decimals of 0–255, no leading zeros. It refuses everything else,
-// which goes to netip.
+// which goes to netip. Each field is read as at most three digits, or a
+// lone zero, with no test per byte but the digit's: it reads every
+// route's destination.
 func parseIPv4(v []byte) (netip.Addr, bool) {
 	var a [4]byte
-	field, digits, val := 0, 0, 0
-	for i := 0; i <= len(v); i++ {
-		if i == len(v) || v[i] == '.' {
-			if digits == 0 || field > 3 {
+	i := 0
+	for f := range 4 {
+		if f > 0 {
+			if i >= len(v) || v[i] != '.' {
 				return netip.Addr{}, false
 			}
-			a[field] = byte(val)
-			field, digits, val = field+1, 0, 0
-			continue
+			i++
 		}
-		c := v[i]
-		if c < '0' || c > '9' || digits > 0 && val == 0 {
+		if i >= len(v) || v[i]-'0' > 9 {
 			return netip.Addr{}, false
 		}
-		val, digits = val*10+int(c-'0'), digits+1
+		val := uint(v[i] - '0')
+		i++
+		if val != 0 {
+			for n := 1; n < 3 && i < len(v) && v[i]-'0' <= 9; n++ {
+				val = val*10 + uint(v[i]-'0')
+				i++
+			}
+		}
 		if val > 255 {
 			return netip.Addr{}, false
 		}
+		a[f] = byte(val)
 	}
-	if field != 4 {
+	if i != len(v) {
 		return netip.Addr{}, false
 	}
 	return netip.AddrFrom4(a), true

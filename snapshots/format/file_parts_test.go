@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"net/netip"
 	"strings"
 	"testing"
 )
@@ -231,6 +232,28 @@ func TestKeyHashesDistinct(t *testing.T) {
 			if got := x.distinct(n); got != want {
 				t.Errorf("n %d, twice %v: got %v, want %v", n, twice, got, want)
 			}
+		}
+	}
+}
+
+// TestParseIPv4AsNetip holds parseIPv4 to netip.ParseAddr: the same
+// address for every dotted quad it reads, and a refusal for every text
+// netip does not read as IPv4 (netip's errors it leaves to netip).
+func TestParseIPv4AsNetip(t *testing.T) {
+	rng := rand.New(rand.NewPCG(18, 6))
+	const alphabet = "0123456789...x:/"
+	for n := range 200_000 {
+		b := make([]byte, rng.IntN(4+n%16))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		if n%3 == 0 {
+			b = fmt.Appendf(nil, "%d.%d.%d.%d", rng.IntN(300), rng.IntN(300), rng.IntN(300), rng.IntN(1000))
+		}
+		got, ok := parseIPv4(b)
+		want, err := netip.ParseAddr(string(b))
+		if ok != (err == nil && want.Is4()) || ok && got != want {
+			t.Fatalf("%q: got %v %v, netip %v %v", b, got, ok, want, err)
 		}
 	}
 }
