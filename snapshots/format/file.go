@@ -104,6 +104,7 @@ func parseWith(name string, data []byte, lim shapeLimits) (*Snapshot, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, &FileError{File: name, Line: 1, Column: 1, Field: "version", Msg: "the file is empty; a snapshot file starts with version: 1"}
 	}
+	shape := wholeShape(name, data, lim)
 	sumAt := -1
 	if lim.sumKnown {
 		sumAt = lim.sumAt
@@ -117,7 +118,7 @@ func parseWith(name string, data []byte, lim shapeLimits) (*Snapshot, error) {
 		return nil, &FileError{File: name, Line: line, Column: col, Msg: "the file is not valid UTF-8"}
 	}
 	if regions := findRegions(data); len(regions) > 0 && readListsByLine {
-		if s, err, read := parseLists(name, data, sumLine, lim, regions); read {
+		if s, err, read := parseLists(name, data, sumLine, lim, regions, shape); read {
 			return s, err
 		}
 	}
@@ -176,19 +177,18 @@ func checkLoads(data []byte, sumAt int) error {
 // reader to the parser.
 var readListsByLine = true
 
-// parseLists reads a file whose route and rule lists findRegions found:
-// the rest of it through the YAML parser, the lists entry by entry. read
-// is false when the parser did not see a list where the scan did (the
-// file is then read whole).
-func parseLists(name string, data []byte, sumLine int, lim shapeLimits, regions []listRegion) (s *Snapshot, err error, read bool) {
-	// Depth, keys and raw control characters are checked in the whole
-	// file, as they are in a file read whole; the values the parser is
-	// given are counted outside the lists and in the entries it reads.
-	//
-	// NOTE: that check reads every byte (6 ms of a 100k-route file), and
-	// what follows it is pure and bounded by its own caps: it runs on
-	// the other core meanwhile, and its error, when it finds one, is the
-	// one returned, as when it ran first.
+// wholeShape starts the check parseLists makes of the whole file: depth,
+// keys and raw control characters, as in a file read whole (the values
+// the parser is given are counted outside the lists and in the entries
+// it reads).
+//
+// NOTE: that check reads every byte (6 ms of a 100k-route file), and
+// what comes before its verdict is pure and bounded by caps of its own:
+// it runs on the other core from the start, beside the checksum, the
+// UTF-8 check, the search for the lists and their reading, and its error,
+// when it finds one, is the one returned after those, as when it ran
+// between them. A file read whole drops it and checks its own shape.
+func wholeShape(name string, data []byte, lim shapeLimits) <-chan error {
 	whole := lim
 	whole.nodes = math.MaxInt
 	shape := make(chan error, 1)
@@ -196,6 +196,14 @@ func parseLists(name string, data []byte, sumLine int, lim shapeLimits, regions 
 		_, err := countShape(name, data, whole)
 		shape <- err
 	}()
+	return shape
+}
+
+// parseLists reads a file whose route and rule lists findRegions found:
+// the rest of it through the YAML parser, the lists entry by entry. read
+// is false when the parser did not see a list where the scan did (the
+// file is then read whole). shape is wholeShape's verdict.
+func parseLists(name string, data []byte, sumLine int, lim shapeLimits, regions []listRegion, shape <-chan error) (s *Snapshot, err error, read bool) {
 	s, err, read = parseListsChecked(name, data, sumLine, lim, regions)
 	if shapeErr := <-shape; shapeErr != nil {
 		return nil, shapeErr, true
