@@ -225,8 +225,8 @@ func (p *Plan) NamesChanged() bool {
 
 // Counts returns how many changes add, delete and replace.
 func (p *Plan) Counts() (add, del, repl int) {
-	for _, c := range p.Changes {
-		switch c.Action {
+	for i := range p.Changes {
+		switch p.Changes[i].Action {
 		case ChangeAdd:
 			add++
 		case ChangeDelete:

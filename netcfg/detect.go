@@ -65,6 +65,10 @@ type DetectOptions struct {
 	// Routes is about how many routes the read will find: the slice
 	// that holds them starts that large. Zero is no guess.
 	Routes int
+	// Into, when it has room, is the slice the routes are appended to,
+	// in place of one Routes would make; its pages are mapped already
+	// or being mapped.
+	Into []Route
 	// NoMainDefaults leaves out main's default routes, read otherwise
 	// when main is not among Tables (for the NICs' gateways).
 	NoMainDefaults bool
@@ -73,7 +77,9 @@ type DetectOptions struct {
 // Detect reads the state of the namespace behind r.
 func Detect(r Reader, names Names, opts DetectOptions) (State, error) {
 	s := State{Names: names}
-	if opts.Routes > 0 {
+	if cap(opts.Into) > 0 {
+		s.Routes = opts.Into[:0]
+	} else if opts.Routes > 0 {
 		// A slice grown by doubling to 100k routes (336 bytes each)
 		// copies 33 MB on the way: a third of reading the table back.
 		s.Routes = make([]Route, 0, opts.Routes)

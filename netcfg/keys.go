@@ -67,6 +67,9 @@ func (k RouteKey) Compare(o RouteKey) int {
 	return k.From.Bits() - o.From.Bits()
 }
 
+// CompareRouteKeys is a.Key().Compare(b.Key()) without the two keys.
+func CompareRouteKeys(a, b *Route) int { return compareRouteKeys(a, b) }
+
 func cmpU32(a, b uint32) int {
 	switch {
 	case a < b:

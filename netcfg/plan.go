@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/nictab/nictab/internal/prefault"
 )
 
 // OwnedAsDesired returns what nictab owns in s as a desired state: planning
@@ -160,8 +162,8 @@ func PlanChanges(live State, want Desired) Plan {
 
 	// Routes, matched by key through a merge of both lists in key order:
 	// at 100k routes, maps under RouteKey were most of the plan's time.
-	lk, lo := keyOrder(live.Routes)
-	wk, wo := keyOrder(want.Routes)
+	lk, lo, liveStrict := keyOrderStrict(live.Routes)
+	wk, wo, wantStrict := keyOrderStrict(want.Routes)
 	match, wanted := matchOrdered(live.Routes, lk, lo, wk, wo)
 	foreignAt, ownedAt := routeSharers(live.Routes, lk, lo, wk, wo)
 	// The changes are written into one slice in their final order, sized
@@ -181,6 +183,7 @@ func PlanChanges(live State, want Desired) Plan {
 		}
 	}
 	changes := make([]Change, 0, len(nameAdds)+adds+len(ruleAdds)+len(ruleDels)+dels+len(nameDels)+16)
+	prefault.Slice(changes)
 	changes = append(changes, nameAdds...)
 	addsAt := len(changes)
 	// The target is want's routes less those refused or left alone; most
@@ -188,7 +191,11 @@ func PlanChanges(live State, want Desired) Plan {
 	// of holding a second copy (336 bytes a route), which the changes
 	// point into already.
 	kept := 0
-	wantSorted := routesSorted(want.Routes)
+	wantSorted := wantStrict || routesSorted(want.Routes)
+	// addsInOrder says the adds, taken in want's order, are in the order
+	// their sort gives (connected routes first): the sort is then skipped,
+	// as pdqsort would have left them (a sorted list is not moved).
+	addsInOrder, addGw := wantSorted, false
 	share := wantSorted
 	if !share {
 		p.Target.Routes = make([]Route, 0, len(want.Routes))
@@ -239,6 +246,12 @@ func PlanChanges(live State, want Desired) Plan {
 		case !RouteEqual(l, w):
 			changes = append(changes, Change{Action: ChangeReplace, Before: Object{Route: l}, After: Object{Route: w}, Reason: "changed"})
 		}
+		if len(changes) > addsAt && changes[len(changes)-1].After.Route == w {
+			if gw := hasGateway(w); gw != addGw {
+				addsInOrder = addsInOrder && gw
+				addGw = true
+			}
+		}
 		if share && kept != i {
 			// A route was left out: from here on the target is a copy.
 			share = false
@@ -253,12 +266,17 @@ func PlanChanges(live State, want Desired) Plan {
 		// Capped, so that an append to either never writes into the other.
 		p.Target.Routes = want.Routes[:kept:kept]
 	}
-	slices.SortFunc(changes[addsAt:], func(a, b Change) int { return compareRouteOrder(a.After.Route, b.After.Route, false) })
+	if !addsInOrder {
+		slices.SortFunc(changes[addsAt:], func(a, b Change) int { return compareRouteOrder(a.After.Route, b.After.Route, false) })
+	}
 	slices.SortStableFunc(ruleAdds, func(a, b Change) int { return CompareRules(a.After.Rule, b.After.Rule) })
 	changes = append(changes, ruleAdds...)
 	changes = append(changes, ruleDels...)
 	delsAt := len(changes)
 	changes = append(changes, earlyDels...)
+	// As addsInOrder, for the deletes: gateway routes first, then in key
+	// order, which a live list strictly in key order already is.
+	delsInOrder, delConnected := len(earlyDels) == 0 && liveStrict, false
 	for i := range live.Routes {
 		l := &live.Routes[i]
 		if l.Owned() && !wanted[i] {
@@ -271,9 +289,15 @@ func PlanChanges(live State, want Desired) Plan {
 				continue
 			}
 			changes = append(changes, Change{Action: ChangeDelete, Before: Object{Route: l}, Reason: "no longer wanted"})
+			if connected := !hasGateway(l); connected != delConnected {
+				delsInOrder = delsInOrder && connected
+				delConnected = true
+			}
 		}
 	}
-	slices.SortFunc(changes[delsAt:], func(a, b Change) int { return compareRouteOrder(a.Before.Route, b.Before.Route, true) })
+	if !delsInOrder {
+		slices.SortFunc(changes[delsAt:], func(a, b Change) int { return compareRouteOrder(a.Before.Route, b.Before.Route, true) })
+	}
 	if changes = append(changes, nameDels...); len(changes) > 0 {
 		// An empty plan's list stays nil, as it encodes.
 		p.Changes = changes
@@ -290,7 +314,7 @@ func PlanChanges(live State, want Desired) Plan {
 // compareRouteOrder puts routes without a gateway (connected routes) before
 // routes with one, or after them when deleting.
 func compareRouteOrder(a, b *Route, deleting bool) int {
-	ga, gb := a.Gw.IsValid() || len(a.MultiPath) > 0, b.Gw.IsValid() || len(b.MultiPath) > 0
+	ga, gb := hasGateway(a), hasGateway(b)
 	if ga != gb {
 		if ga == deleting {
 			return -1
@@ -299,6 +323,8 @@ func compareRouteOrder(a, b *Route, deleting bool) int {
 	}
 	return compareRouteKeys(a, b)
 }
+
+func hasGateway(r *Route) bool { return r.Gw.IsValid() || len(r.MultiPath) > 0 }
 
 // selectorKey is a rule without priority, action, table and protocol: what
 // it matches.

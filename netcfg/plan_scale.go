@@ -5,8 +5,11 @@ import (
 	"cmp"
 	"encoding/binary"
 	"hash"
+	"net/netip"
 	"slices"
 	"strconv"
+
+	"github.com/nictab/nictab/internal/prefault"
 )
 
 // NOTE: planning, fingerprinting and verifying touch every route of the
@@ -79,6 +82,11 @@ func appendRouteString(b []byte, r *Route) []byte { return AppendRoute(b, r, num
 // Every writer of a route's words without a slice of strings begins so:
 // AppendRoute, the basic ip command, ui's plan line.
 func AppendRouteHead(b []byte, r *Route, quoted bool) []byte {
+	return appendGw(appendRouteDst(b, r, quoted), r)
+}
+
+// appendRouteDst is what AppendRouteHead writes before the gateway.
+func appendRouteDst(b []byte, r *Route, quoted bool) []byte {
 	word := func(b []byte, s string) []byte {
 		if quoted {
 			return appendShellQuote(b, s)
@@ -102,6 +110,10 @@ func AppendRouteHead(b []byte, r *Route, quoted bool) []byte {
 		b = append(b, " tos 0x"...)
 		b = append(b, hex[r.Tos>>4], hex[r.Tos&0xf])
 	}
+	return b
+}
+
+func appendGw(b []byte, r *Route) []byte {
 	if r.Gw.IsValid() {
 		b = append(b, " via "...)
 		b = r.Gw.AppendTo(b)
@@ -112,7 +124,11 @@ func AppendRouteHead(b []byte, r *Route, quoted bool) []byte {
 // AppendRoute appends the route in RouteArgs' form to b without building
 // a string per field, so a million routes print or hash in one buffer.
 func AppendRoute(b []byte, r *Route, l RouteLabels) []byte {
-	b = AppendRouteHead(b, r, false)
+	return appendRouteTail(AppendRouteHead(b, r, false), r, l)
+}
+
+// appendRouteTail is what AppendRoute writes after AppendRouteHead.
+func appendRouteTail(b []byte, r *Route, l RouteLabels) []byte {
 	if r.Dev != "" {
 		b = append(b, " dev "...)
 		b = l.Dev(b, r.Dev)
@@ -126,7 +142,7 @@ func AppendRoute(b []byte, r *Route, l RouteLabels) []byte {
 	fam := r.Family()
 	if fam == V4 {
 		b = append(b, " scope "...)
-		b = append(b, r.Scope.String()...)
+		b = appendScope(b, r.Scope)
 	}
 	if r.Src.IsValid() {
 		b = append(b, " src "...)
@@ -170,14 +186,29 @@ func AppendRoute(b []byte, r *Route, l RouteLabels) []byte {
 	return b
 }
 
+// The names of the scopes nearly every route has, looked up once:
+// Scope.String is a map lookup, 100k of them in a fingerprint.
+var universeText, linkText = ScopeUniverse.String(), ScopeLink.String()
+
+func appendScope(b []byte, s Scope) []byte {
+	switch s {
+	case ScopeUniverse:
+		return append(b, universeText...)
+	case ScopeLink:
+		return append(b, linkText...)
+	}
+	return append(b, s.String()...)
+}
+
 // hashRouteStrings writes "route " + RouteString(r) + "\n" for every route
 // to h, the lines in byte order.
 func hashRouteStrings(h hash.Hash, routes []Route) {
-	arena := make([]byte, 0, len(routes)*64)
+	arena := make([]byte, 0, routeStringsSize(routes))
 	spans := make([]strSpan, len(routes))
+	var tails routeTails
 	for i := range routes {
 		off := len(arena)
-		arena = appendRouteString(arena, &routes[i])
+		arena = tails.appendRouteString(arena, &routes[i])
 		var p [8]byte
 		copy(p[:], arena[off:])
 		spans[i] = strSpan{pre: binary.BigEndian.Uint64(p[:]), off: uint32(off), end: uint32(len(arena))}
@@ -194,6 +225,66 @@ func hashRouteStrings(h hash.Hash, routes []Route) {
 		buf = append(buf, '\n')
 	}
 	h.Write(buf)
+}
+
+// routeStringsSize is about the bytes of the strings of routes, from
+// those of a few of them, and a little over: an arena grown by doubling
+// copied what it held each time (a route's string is 70 bytes and more,
+// and the arena was sized at 64 a route).
+func routeStringsSize(routes []Route) int {
+	const sample = 64
+	if len(routes) <= sample {
+		return len(routes) * 128
+	}
+	var buf [256]byte
+	n := 0
+	for i := range sample {
+		n += len(appendRouteString(buf[:0], &routes[i*(len(routes)/sample)]))
+	}
+	return len(routes)/sample*n*9/8 + 4096
+}
+
+// routeTails holds the text of the last few routes after their
+// destination: the routes of a table mostly differ in that alone, and
+// writing the rest (gateway, device, table, protocol, scope, metric) was
+// half of a fingerprint's time.
+type routeTails struct {
+	keys  [4]tailKey
+	texts [4][]byte
+	n     int
+}
+
+// tailKey is every field what appendRouteTail and appendGw write depends
+// on, for a route without next hops or extras.
+type tailKey struct {
+	gw, src      netip.Addr
+	dev          string
+	table        uint32
+	metric       uint32
+	proto        uint8
+	scope        Scope
+	fam          Family
+	onlink, used bool
+}
+
+// appendRouteString is appendRouteString(b, r).
+func (t *routeTails) appendRouteString(b []byte, r *Route) []byte {
+	if len(r.MultiPath) > 0 || r.hasExtras() {
+		return appendRouteString(b, r)
+	}
+	k := tailKey{gw: r.Gw, src: r.Src, dev: r.Dev, table: r.Table, metric: r.Metric, proto: r.Proto, scope: r.Scope, fam: r.Family(), onlink: r.Onlink, used: true}
+	b = appendRouteDst(b, r, false)
+	for i := range t.keys {
+		if t.keys[i] == k {
+			return append(b, t.texts[i]...)
+		}
+	}
+	i := t.n % len(t.keys)
+	t.n++
+	start := len(b)
+	b = appendRouteTail(appendGw(b, r), r, numericLabels{})
+	t.keys[i], t.texts[i] = k, append(t.texts[i][:0], b[start:]...)
+	return b
 }
 
 // strSpan is one string of an arena with its first 8 bytes, big-endian
@@ -289,11 +380,25 @@ func keyOrder(routes []Route) ([]routeIdx, []int32) {
 	return keys, order
 }
 
+// keyOrderStrict is keyOrder, and reports whether routes are in strictly
+// ascending key order as they are: then no two share a key up to the
+// metric, where alone compareIdx and compareRouteKeys can disagree, and
+// routesSorted(routes) holds without comparing them again.
+func keyOrderStrict(routes []Route) ([]routeIdx, []int32, bool) {
+	keys, order, runs := keyRuns(routes)
+	strict := len(runs) == 0
+	for i := 0; strict && i < len(order); i++ {
+		strict = order[i] == int32(i)
+	}
+	return keys, order, strict
+}
+
 // keyRuns is keyOrder with the runs of the order whose keys are equal up
 // to the metric, so that its users need not compare keys through order,
 // which misses the cache when the routes came scattered.
 func keyRuns(routes []Route) ([]routeIdx, []int32, []headRun) {
 	keys := make([]routeIdx, len(routes))
+	prefault.Slice(keys)
 	inOrder := true
 	for i := range routes {
 		keys[i] = routeIdxOf(&routes[i])

@@ -427,9 +427,13 @@ func (r *resolver) route(i int, x *RouteIntent) {
 		return
 	}
 	rt := Route{Table: table, Type: typ, Dst: x.To.Masked(), Gw: x.Via, Dev: x.Dev, Src: x.Src, Proto: ProtoNictab, Metric: x.Metric}
-	var m Metrics
-	m.Values[RTAXMTU], m.Values[RTAXAdvMSS] = x.MTU, x.AdvMSS
-	rt.Metrics = m.Ptr()
+	if x.MTU != 0 || x.AdvMSS != 0 {
+		// Only then: Ptr's Metrics escapes, an allocation per route even
+		// when it returns nil.
+		var m Metrics
+		m.Values[RTAXMTU], m.Values[RTAXAdvMSS] = x.MTU, x.AdvMSS
+		rt.Metrics = m.Ptr()
+	}
 	switch {
 	case x.Scope != nil:
 		rt.Scope = *x.Scope

@@ -36,8 +36,11 @@ import (
 type pendingBytes struct {
 	snap *format.Snapshot
 	b    []byte
-	// records is snapshotRecords of snap, for its index entry.
-	records string
+	// records is snapshotRecords of snap, and before resolvedDigest of
+	// its resolved state, for its index entry.
+	records, before string
+	// links are the links snap's addressing was made from.
+	links []netcfg.Link
 	// staged is b written as the pending file under a temporary name;
 	// nil until stagePending, or when it failed (the file is then written
 	// as before, and any error reported there).
@@ -52,17 +55,18 @@ var speculated atomic.Int64
 // startPending encodes, in the background, the snapshot the change of p
 // will have once verified, with the addressing of the NICs among links.
 func (e *Engine) startPending(p *Proposal, links []netcfg.Link, txid string, at time.Time) <-chan pendingBytes {
-	return encodeAhead(e.snapshotFrom(p, dropUnrecorded(p.Plan.Target, p.unrecorded), links, txid, at))
+	return encodeAhead(e.snapshotFrom(p, dropUnrecorded(p.Plan.Target, p.unrecorded), links, txid, at), links)
 }
 
 // encodeAhead encodes snap for the store in the background.
-func encodeAhead(snap *format.Snapshot) <-chan pendingBytes {
+func encodeAhead(snap *format.Snapshot, links []netcfg.Link) <-chan pendingBytes {
 	ch := make(chan pendingBytes, 1)
 	go func() {
 		b, err := marshalStored(snap)
-		pb := pendingBytes{snap: snap, b: b, err: err}
+		pb := pendingBytes{snap: snap, b: b, links: links, err: err}
 		if err == nil {
 			pb.records = snapshotRecords(snap)
+			pb.before = resolvedDigest(snap.Resolved)
 		}
 		ch <- pb
 	}()
@@ -99,17 +103,32 @@ func discardPending(spec <-chan pendingBytes) error {
 // spec encoded when its snapshot is snap in every field, else snap
 // encoded now. spec may be nil.
 func (e *Engine) savePending(snap *format.Snapshot, spec <-chan pendingBytes) error {
-	var pb pendingBytes
+	var pb *pendingBytes
 	if spec != nil {
-		if pb = <-spec; pb.err == nil && sameSnapshot(pb.snap, snap) {
+		got := <-spec
+		pb = &got
+	}
+	return e.savePendingFrom(snap, pb, false)
+}
+
+// savePendingFrom is savePending of what spec sent, pb (nil for
+// nothing). borrowed says snap's addressing is pb's (snapshotAhead): right
+// when snap is pb's snapshot, and made again from pb's links when not.
+func (e *Engine) savePendingFrom(snap *format.Snapshot, pb *pendingBytes, borrowed bool) error {
+	if pb != nil {
+		if pb.err == nil && sameSnapshot(pb.snap, snap) {
 			speculated.Add(1)
 			snap.SetIntentEnd(pb.snap.IntentEnd())
 			snap.SetRecords(pb.records)
+			e.store.knowBefore(snap.Meta.ID, pb.before)
 			if pb.staged != nil {
 				stagedUsed.Add(1)
 				return e.store.commitStaged(snap, pb.staged)
 			}
 			return e.store.writePending(snap, pb.b)
+		}
+		if borrowed {
+			snap.Meta.Addressing = format.AddressingOf(netcfg.State{Links: pb.links}, *snap.Resolved, snap.Intent)
 		}
 		if pb.staged != nil {
 			if err := pb.staged.discard(); err != nil {
@@ -134,11 +153,14 @@ func targetIdentical(a, b *netcfg.Owned) bool {
 }
 
 // encodedBefore is what nictab owned in a proposal's live state, encoded
-// for the journal.
+// for the journal, or nil b when its digest found a snapshot holding it.
 type encodedBefore struct {
-	d   netcfg.Desired
-	b   []byte
-	err error
+	d netcfg.Desired
+	b []byte
+	// digest is beforeDigest of d, when the newest snapshot's index entry
+	// gives one to match (journal_ref.go).
+	digest string
+	err    error
 }
 
 // stagedUsed counts the pending snapshots saved by renaming the file
@@ -215,26 +237,60 @@ func (e *Engine) prepareJournal(p *Proposal) {
 		return
 	}
 	d := netcfg.OwnedAsDesiredSharing(p.Live)
-	if len(d.Routes) < encodeBeforeMin {
+	if len(d.Routes) < min(encodeBeforeMin, referBeforeMin) {
 		return
 	}
 	ch := make(chan encodedBefore, 1)
 	go func() {
-		b, err := marshalDesired(d)
-		ch <- encodedBefore{d: d, b: b, err: err}
+		eb := encodedBefore{d: d}
+		// Only when the newest snapshot's entry gives a digest to match
+		// (an index written before they were recorded gives none).
+		if cand, _ := e.store.latestBeforeRef(""); cand.Digest != "" && len(d.Routes) >= referBeforeMin {
+			// The digest first, made without holding the encoding
+			// (130 MB for 1M routes): when it is the newest snapshot's,
+			// as it nearly always is, the journal names that snapshot and
+			// the state is not encoded at all. Apply checks again, under
+			// its lock, that the snapshot is still the newest.
+			if dg, err := beforeDigest(d); err == nil {
+				eb.digest = dg
+				if _, ok := e.store.latestBeforeRef(dg); ok {
+					ch <- eb
+					return
+				}
+			}
+		}
+		// Its empty lists nil, as a snapshot's resolved state is encoded
+		// for the digest (canonEmpty): the journal reads back the same.
+		eb.b, eb.err = marshalDesired(canonEmpty(d))
+		ch <- eb
 	}()
 	p.before = ch
 }
 
 // setJournalBefore sets the journal's state before, d: with the encoding
-// Prepare made when it encoded that same state, else encoded now.
+// Prepare made when it encoded that same state, else encoded now. When
+// that encoding is, by its digest, the newest snapshot's resolved state,
+// the journal names the snapshot instead (journal_ref.go).
 func (e *Engine) setJournalBefore(j *Journal, p *Proposal, d netcfg.Desired) error {
 	if ch := p.before; ch != nil {
 		p.before = nil
-		if eb := <-ch; eb.err == nil && desiredIdentical(&eb.d, &d) {
-			journalsAhead.Add(1)
-			j.Before, j.beforeJSON = d, eb.b
-			return nil
+		eb := <-ch
+		if eb.err == nil && eb.digest != "" && desiredSameSet(&eb.d, &d) {
+			if ref, ok := e.store.latestBeforeRef(eb.digest); ok {
+				journalsAhead.Add(1)
+				journalsByRef.Add(1)
+				j.Before, j.beforeJSON, j.beforeRef, j.beforeLoaded = d, nil, &ref, true
+				return nil
+			}
+		}
+		if eb.err == nil && desiredIdentical(&eb.d, &d) {
+			if eb.b != nil {
+				journalsAhead.Add(1)
+				j.Before, j.beforeJSON, j.beforeRef = d, eb.b, nil
+				return nil
+			}
+			// Not encoded ahead: the snapshot it was found to be is no
+			// longer the newest.
 		}
 	}
 	return j.setBefore(d)

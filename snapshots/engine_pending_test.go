@@ -81,7 +81,7 @@ func TestPendingRecordsAsRead(t *testing.T) {
 		rules := []netcfg.Rule{{Family: netcfg.V4, Priority: 1000, Action: netcfg.ActionLookup, Table: 100, Proto: netcfg.ProtoNictab}}
 		return &format.Snapshot{Version: format.Version, Meta: &format.Meta{ID: "261202-060000", Time: time.Date(2026, 12, 2, 6, 0, 0, 0, time.UTC), Kind: "apply"}, Resolved: &netcfg.Owned{Rules: rules, Routes: rs}}
 	}
-	ch := e.stagePending(encodeAhead(mk()))
+	ch := e.stagePending(encodeAhead(mk(), nil))
 	read := mk()
 	if err := e.savePending(read, ch); err != nil {
 		t.Fatal(err)
@@ -196,4 +196,68 @@ func TestIdenticalSeesEveryField(t *testing.T) {
 	if routesIdentical([]netcfg.Route{x}, []netcfg.Route{y}) {
 		t.Error("routesIdentical does not see a change inside Metrics")
 	}
+}
+
+// TestBorrowedAddressingOnlyWhenSame: the read-back's snapshot takes the
+// addressing of the one encoded ahead only when the links are the same,
+// and the file saved holds the read-back's own addressing when the two
+// snapshots differ (here a route through another NIC).
+func TestBorrowedAddressingOnlyWhenSame(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	e, err := NewEngine(EngineConfig{StateDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 2, 6, 0, 0, 0, time.UTC)
+	links := []netcfg.Link{
+		{Index: 2, Name: "eno1", Addrs: []netcfg.Addr{{Prefix: netip.MustParsePrefix("192.168.10.2/24")}}},
+		{Index: 3, Name: "enp2s0", Addrs: []netcfg.Addr{{Prefix: netip.MustParsePrefix("192.168.20.2/24")}}},
+	}
+	route := func(dst, dev string) netcfg.Route {
+		return netcfg.Route{Table: 100, Type: netcfg.RouteUnicast, Dst: netip.MustParsePrefix(dst), Dev: dev, Proto: netcfg.ProtoNictab}
+	}
+	p := &Proposal{Kind: "apply"}
+	aheadOwned := netcfg.Owned{Routes: []netcfg.Route{route("10.1.0.0/16", "eno1")}}
+	for _, c := range []struct {
+		name   string
+		routes []netcfg.Route
+		links  []netcfg.Link
+		borrow bool
+	}{
+		{"same", aheadOwned.Routes, links, true},
+		{"another NIC", []netcfg.Route{route("10.1.0.0/16", "eno1"), route("10.2.0.0/16", "enp2s0")}, links, true},
+		{"other links", aheadOwned.Routes, links[:1], false},
+	} {
+		ahead := e.snapshotFrom(p, aheadOwned, links, "261202-060000", at)
+		pb := <-encodeAhead(ahead, links)
+		after := netcfg.State{Links: c.links, Routes: c.routes}
+		snap, borrowed := e.snapshotAhead(p, after, "261202-060000", at, &pb)
+		if borrowed != c.borrow {
+			t.Errorf("%s: borrowed %v, want %v", c.name, borrowed, c.borrow)
+		}
+		if err := e.savePendingFrom(snap, &pb, borrowed); err != nil {
+			t.Fatal(err)
+		}
+		want := format.AddressingOf(netcfg.State{Links: c.links}, netcfg.Owned{Routes: c.routes}, p.Intent)
+		if !reflect.DeepEqual(snap.Meta.Addressing, want) {
+			t.Errorf("%s: addressing %+v, want %+v", c.name, snap.Meta.Addressing, want)
+		}
+		loaded, err := loadStored(mustPendingDir(t, e), "261202-060000.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(loaded.Meta.Addressing, want) {
+			t.Errorf("%s: saved addressing %+v, want %+v", c.name, loaded.Meta.Addressing, want)
+		}
+	}
+}
+
+func mustPendingDir(t *testing.T, e *Engine) *os.File {
+	t.Helper()
+	d, err := e.store.pendingDirFile(false)
+	if err != nil || d == nil {
+		t.Fatalf("pending directory: %v", err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
 }

@@ -59,12 +59,26 @@ type Journal struct {
 	// large: an apply writes its journal twice, and a rollback of 100k
 	// routes spent 0.15 s encoding them each time.
 	beforeJSON []byte
+	// beforeRef, when set, names the snapshot that holds Before, and the
+	// journal is written so (journal_ref.go). beforeLoaded says Before
+	// holds that state: set by whoever wrote such a journal, and once
+	// resolveBefore has read it back.
+	beforeRef    *beforeRef
+	beforeLoaded bool
 }
 
-// encode is the journal's JSON, with Before as beforeJSON says when set.
+// encode is the journal's JSON, with Before as beforeJSON says when set,
+// or naming the snapshot beforeRef names.
 func (j *Journal) encode() ([]byte, error) {
 	type plain Journal
-	if j.beforeJSON == nil {
+	before := j.beforeJSON
+	if j.beforeRef != nil {
+		var err error
+		if before, err = json.Marshal(j.beforeRef.text()); err != nil {
+			return nil, err
+		}
+	}
+	if before == nil {
 		return json.Marshal((*plain)(j))
 	}
 	// The journal with an empty Before, which is then put in as encoded:
@@ -73,7 +87,7 @@ func (j *Journal) encode() ([]byte, error) {
 	// and right after its key, which no value of a field before it (an
 	// id, a time, a phase, a boot id, quoted and escaped) can hold.
 	c := *j
-	c.Before, c.beforeJSON = netcfg.Desired{}, nil
+	c.Before, c.beforeJSON, c.beforeRef = netcfg.Desired{}, nil, nil
 	b, err := json.Marshal((*plain)(&c))
 	if err != nil {
 		return nil, err
@@ -89,15 +103,62 @@ func (j *Journal) encode() ([]byte, error) {
 	at += len(`"before":`)
 	// With room for the checksum line, which sealJSON appends: growing
 	// 13 MB (100k routes) to add it cost a copy and a clear of each write.
-	out := make([]byte, 0, len(b)+len(j.beforeJSON)+sealRoom)
-	out = append(append(append(out, b[:at]...), j.beforeJSON...), b[at+len(zero):]...)
+	out := make([]byte, 0, len(b)+len(before)+sealRoom)
+	out = append(append(append(out, b[:at]...), before...), b[at+len(zero):]...)
 	return out, nil
+}
+
+// decodeState reads a journal whose state before is either the state
+// itself or, as a string, the snapshot that holds it (see
+// journal_ref.go). A journal holding its state is decoded as it always
+// was: through a json.Unmarshaler its 13 MB (100k routes) would be
+// scanned three times.
+func (j *Journal) decodeState(b []byte) error {
+	type plain Journal
+	if !bytes.Contains(b, []byte(`"before":"`)) && !bytes.Contains(b, []byte(`"before": "`)) {
+		j.beforeRef, j.beforeLoaded = nil, false
+		return json.Unmarshal(b, (*plain)(j))
+	}
+	var in struct {
+		*plain
+		// Shadows plain's Before, being less deeply nested.
+		Before beforeField `json:"before"`
+	}
+	in.plain = (*plain)(j)
+	in.Before.d = &j.Before
+	if err := json.Unmarshal(b, &in); err != nil {
+		return err
+	}
+	j.beforeRef, j.beforeLoaded = in.Before.ref, false
+	return nil
+}
+
+// beforeField is a journal's "before" as it is read.
+type beforeField struct {
+	d   *netcfg.Desired
+	ref *beforeRef
+}
+
+func (f *beforeField) UnmarshalJSON(b []byte) error {
+	if len(b) == 0 || b[0] != '"' {
+		return json.Unmarshal(b, f.d)
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	r, err := parseBeforeRef(s)
+	if err != nil {
+		return err
+	}
+	f.ref = &r
+	return nil
 }
 
 // setBefore sets the journal's Before, encoded once for every write of
 // the journal when it holds many routes.
 func (j *Journal) setBefore(d netcfg.Desired) error {
-	j.Before, j.beforeJSON = d, nil
+	j.Before, j.beforeJSON, j.beforeRef = d, nil, nil
 	if len(d.Routes) < encodeBeforeMin {
 		return nil
 	}
@@ -204,7 +265,12 @@ func (s *Store) readState(name string, v any) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("%s is damaged: %w", s.jpath(name), err)
 	}
-	if err := json.Unmarshal(body, v); err != nil {
+	if d, ok := v.(interface{ decodeState([]byte) error }); ok {
+		err = d.decodeState(body)
+	} else {
+		err = json.Unmarshal(body, v)
+	}
+	if err != nil {
 		return false, fmt.Errorf("%s is damaged: %w", s.jpath(name), err)
 	}
 	return true, nil

@@ -151,6 +151,9 @@ func renameJournal(s *Store, from, to string) error {
 // revert brings what nictab owns back to what it owned before j's apply,
 // doing all it safely can, and reads the kernel back.
 func (e *Engine) revert(k netcfg.Kernel, j *Journal) (netcfg.RestoreReport, error) {
+	if err := e.store.resolveBefore(j); err != nil {
+		return netcfg.RestoreReport{}, err
+	}
 	tables := slices.Concat(j.Tables, j.Before.Tables)
 	return netcfg.Restore(k, j.Before, netcfg.RestoreOptions{
 		Tables: tables, LoadNames: e.names, Names: netcfg.NamesFile{Paths: e.cfg.NamePaths}, Foreign: j.Foreign,

@@ -43,6 +43,9 @@ type Store struct {
 	pending *format.Snapshot
 	// listed memoises listings of files the index did not cover.
 	listed map[string]listedMemo
+	// befores holds the index digests of resolved states (knowBefore)
+	// made while the kernel applied, by snapshot id.
+	befores map[string]string
 }
 
 // idLayout makes ids that sort by time and are short to type:
@@ -477,10 +480,17 @@ func (s *Store) Remove(ids []string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	named, err := s.journalNames()
+	if err != nil {
+		return nil, fmt.Errorf("remove snapshots: %w", err)
+	}
 	var removed []string
 	for _, id := range ids {
 		if latest != nil && latest.Meta.ID == id {
 			return removed, fmt.Errorf("remove snapshot %s: it is the newest, the live state; it is never removed", id)
+		}
+		if named[id] {
+			return removed, fmt.Errorf("remove snapshot %s: the journal of an unfinished change holds it as the state before that change; it is removed only once the change is kept or undone (`nictab recover`)", id)
 		}
 		if strings.ContainsAny(id, "/\x00") || id == "" || strings.HasPrefix(id, ".") {
 			return removed, fmt.Errorf("remove snapshot %q: not a snapshot id", id)

@@ -106,7 +106,7 @@ func (s *Store) latestRecordsAll(live *netcfg.State) bool {
 			continue
 		}
 		d := all[i].indexed.Records
-		return strings.HasPrefix(d, "sha256:") && d == recordsDigest(live.Rules, live.Routes, true)
+		return strings.HasPrefix(d, "sha256:") && d == ownedRecordsDigest(live)
 	}
 	return false
 }

@@ -15,8 +15,15 @@ func WriteBeatForTest(e *Engine, pid int) error {
 	return e.store.writeState(watchdogFile, st)
 }
 
-// JournalForTest reads the journal under its plain name.
-func JournalForTest(e *Engine) (*Journal, error) { return e.store.readJournal(journalFile) }
+// JournalForTest reads the journal under its plain name, with the state
+// before read from the snapshot it names, if it names one.
+func JournalForTest(e *Engine) (*Journal, error) {
+	j, err := e.store.readJournal(journalFile)
+	if err == nil && j != nil {
+		err = e.store.resolveBefore(j)
+	}
+	return j, err
+}
 
 // SpeculatedForTest is how many pending snapshots were written from the
 // bytes encoded while the kernel applied.
@@ -39,4 +46,58 @@ func AheadUsedForTest() int64 { return aheadUsed.Load() }
 func KillAfterAppliedForTest(t interface{ Cleanup(func()) }) {
 	killedAfterApplied = func() bool { return true }
 	t.Cleanup(func() { killedAfterApplied = nil })
+}
+
+// ReferBeforeMinForTest lets journals of states of n routes or more name
+// the snapshot that holds their state before, for the rest of the test.
+func ReferBeforeMinForTest(t interface{ Cleanup(func()) }, n int) {
+	old := referBeforeMin
+	referBeforeMin = n
+	t.Cleanup(func() { referBeforeMin = old })
+}
+
+// JournalsByRefForTest is how many journals were written naming a
+// snapshot as their state before.
+func JournalsByRefForTest() int64 { return journalsByRef.Load() }
+
+// NameBeforeForTest makes j name the newest snapshot as its state before,
+// as an apply does, when that snapshot's index entry gives the digest of
+// j.Before; it reports whether it did.
+func NameBeforeForTest(e *Engine, j *Journal) bool {
+	dg, err := beforeDigest(j.Before)
+	if err != nil {
+		return false
+	}
+	ref, ok := e.store.latestBeforeRef(dg)
+	if ok {
+		j.beforeRef, j.beforeLoaded = &ref, true
+	}
+	return ok
+}
+
+// BeforeRefForTest is the id of the snapshot j names as its state
+// before, "" when it holds that state itself.
+func (j *Journal) BeforeRefForTest() string {
+	if j.beforeRef == nil {
+		return ""
+	}
+	return j.beforeRef.ID
+}
+
+// ForgetIndexDigestsForTest rewrites the index as a nictab that records
+// no digests of resolved states would have left it.
+func ForgetIndexDigestsForTest(e *Engine) error {
+	snaps, err := e.store.snapDirFile(false)
+	if err != nil || snaps == nil {
+		return err
+	}
+	var entries []indexEntry
+	for _, ie := range readIndex(snaps) {
+		ie.Before = ""
+		entries = append(entries, *ie)
+	}
+	e.store.mu.Lock()
+	e.store.befores, e.store.listed = nil, nil
+	e.store.mu.Unlock()
+	return writeIndex(snaps, entries)
 }

@@ -1,6 +1,9 @@
 package snapshots
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -142,10 +145,69 @@ func (s *Store) otherRecords(rec *records) error {
 			return err
 		}
 		if j != nil {
-			rec.add(j.Before.Rules, j.Before.Routes)
+			// A state before that cannot be read back counts for nothing
+			// here: recovery refuses it, and says why.
+			if s.resolveBefore(j) == nil {
+				rec.add(j.Before.Rules, j.Before.Routes)
+			}
 		}
 	}
 	return nil
+}
+
+// ownedRecordsDigest is recordsDigest(live.Rules, live.Routes, true),
+// made in one pass over the routes without a copy of their keys when
+// nictab's routes are in key order already, as a table read from the
+// kernel mostly is, and hashed in large writes rather than one per route:
+// a rollback of 100k routes compared its live state with the history in
+// 15–19 ms, nearly all of it there. Routes out of order fall back to
+// recordsDigest.
+func ownedRecordsDigest(live *netcfg.State) string {
+	rk := make([]string, 0, len(live.Rules))
+	for i := range live.Rules {
+		if live.Rules[i].Owned() {
+			rk = append(rk, netcfg.RuleKey(&live.Rules[i]))
+		}
+	}
+	slices.Sort(rk)
+	rk = slices.Compact(rk)
+	h := sha256.New()
+	var b []byte
+	for _, k := range rk {
+		b = binary.AppendUvarint(b[:0], uint64(len(k)))
+		h.Write(append(b, k...))
+	}
+	h.Write([]byte{0xff})
+	const chunk = 64 << 10
+	b = make([]byte, 0, chunk+128)
+	var prev *netcfg.Route
+	for i := range live.Routes {
+		r := &live.Routes[i]
+		if !r.Owned() {
+			continue
+		}
+		if prev != nil {
+			c := netcfg.CompareRouteKeys(prev, r)
+			if c > 0 {
+				return recordsDigest(live.Rules, live.Routes, true)
+			}
+			if c == 0 {
+				continue
+			}
+		}
+		prev = r
+		b = binary.BigEndian.AppendUint32(b, r.Table)
+		b = appendPrefix(b, r.Dst)
+		b = append(b, r.Tos)
+		b = binary.BigEndian.AppendUint32(b, r.Metric)
+		b = appendPrefix(b, r.From)
+		if len(b) >= chunk {
+			h.Write(b)
+			b = b[:0]
+		}
+	}
+	h.Write(b)
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
 // unrecordedSet is what a proposal found with nictab's protocol but in no
@@ -212,8 +274,11 @@ func (e *Engine) keepUnrecorded(live netcfg.State, d *netcfg.Desired) (*unrecord
 	added := false
 	for i := range live.Routes {
 		r := &live.Routes[i]
+		if !r.Owned() || rec.all {
+			continue
+		}
 		k := r.Key()
-		if !r.Owned() || rec.hasRoute(k) {
+		if rec.hasRoute(k) {
 			continue
 		}
 		set.routes[k] = true

@@ -3,9 +3,13 @@
 package kernel_test
 
 import (
+	"runtime/debug"
 	"testing"
 
+	"github.com/nictab/nictab/internal/prefault"
+
 	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/netcfg/kernel"
 )
 
 // loadRoutes fills the namespace behind k with routes through the codec's
@@ -100,6 +104,88 @@ func BenchmarkDetectStartup(b *testing.B) {
 				}
 				if g, ok := s.Gateway(scaleDev, netcfg.V4); !ok || g.String() != scaleGw {
 					b.Fatalf("gateway of %s: %v %v", scaleDev, g, ok)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkDumpDiscard100k is the kernel's own share of reading a
+// 100k-route table: the dump received and thrown away, nothing decoded.
+func BenchmarkDumpDiscard100k(b *testing.B) {
+	ns := scaleNS(b)
+	k := openScale(b, ns)
+	const table = 100
+	loadRoutes(b, k, scaleRoutes(100_000, table))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		n, err := kernel.DiscardDump(k, table)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n != 100_000 {
+			b.Fatalf("dumped %d routes, want 100000", n)
+		}
+	}
+}
+
+// BenchmarkReadBack100k reads a 100k-route table as Apply's read-back
+// does: into a slice presized for it, main's default routes left out.
+func BenchmarkReadBack100k(b *testing.B) {
+	ns := scaleNS(b)
+	k := openScale(b, ns)
+	const table = 100
+	loadRoutes(b, k, scaleRoutes(100_000, table))
+	names := scaleNames(ns)()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		s, err := netcfg.Detect(k, names, netcfg.DetectOptions{Tables: []uint32{table}, Routes: 100_000, NoMainDefaults: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(s.Routes) != 100_000 {
+			b.Fatalf("read %d routes, want 100000", len(s.Routes))
+		}
+	}
+}
+
+// BenchmarkReadBackFresh100k is BenchmarkReadBack100k on memory the
+// process has not touched yet, as a command's read-back is: the heap is
+// handed back to the kernel before each read, so that the slice's pages
+// are mapped anew. "detect" is Detect making and mapping the slice
+// (DetectOptions.Routes), "before" the slice Apply maps while the kernel
+// writes (DetectOptions.Into), mapped by the time of the read.
+func BenchmarkReadBackFresh100k(b *testing.B) {
+	ns := scaleNS(b)
+	k := openScale(b, ns)
+	const table = 100
+	loadRoutes(b, k, scaleRoutes(100_000, table))
+	names := scaleNames(ns)()
+	for _, how := range []string{"detect", "before"} {
+		b.Run(how, func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				b.StopTimer()
+				debug.FreeOSMemory()
+				opts := netcfg.DetectOptions{Tables: []uint32{table}, NoMainDefaults: true}
+				var into []netcfg.Route
+				if how == "before" {
+					into = make([]netcfg.Route, 0, 100_000)
+					prefault.Slice(into)
+				}
+				b.StartTimer()
+				if how == "detect" {
+					opts.Routes = 100_000
+				}
+				opts.Into = into
+				s, err := netcfg.Detect(k, names, opts)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(s.Routes) != 100_000 {
+					b.Fatalf("read %d routes, want 100000", len(s.Routes))
 				}
 			}
 		})

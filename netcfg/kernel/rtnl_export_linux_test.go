@@ -97,3 +97,42 @@ func OneShotDatagrams(k netcfg.Kernel) (looked, taken int) {
 	c := k.(*linuxKernel).c
 	return c.oneShotLooked, c.oneShotTaken
 }
+
+// DiscardDump dumps table's IPv4 routes and throws every datagram away
+// unread, as the kernel's own share of a dump: it returns how many
+// RTM_NEWROUTE messages came.
+func DiscardDump(k netcfg.Kernel, table uint32) (int, error) {
+	c := k.(*linuxKernel).c
+	c.wbuf = c.wbuf[:0]
+	off, seq := c.begin(unix.RTM_GETROUTE, unix.NLM_F_REQUEST|unix.NLM_F_DUMP)
+	var h [rtmsgLen]byte
+	h[0] = unix.AF_INET
+	c.wbuf = append(c.wbuf, h[:]...)
+	c.attrU32(unix.RTA_TABLE, table)
+	c.end(off)
+	if err := c.send(); err != nil {
+		return 0, err
+	}
+	b := make([]byte, streamBufLen)
+	n := 0
+	for {
+		l, err := c.recvInto(b)
+		if err != nil {
+			return n, err
+		}
+		done := false
+		_ = eachMsg(b[:l], func(m nlMsg) error {
+			switch {
+			case m.seq != seq:
+			case m.typ == unix.NLMSG_DONE || m.typ == unix.NLMSG_ERROR:
+				done = true
+			default:
+				n++
+			}
+			return nil
+		})
+		if done {
+			return n, nil
+		}
+	}
+}

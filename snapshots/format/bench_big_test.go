@@ -2,6 +2,8 @@ package format
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,6 +21,42 @@ func bigFile(n int) []byte {
 		fmt.Fprintf(&b, "  - {table: 100, to: %d.%d.%d.0/24, via: 10.0.0.2, dev: sc0}\n", 11+i>>16, byte(i>>8), byte(i))
 	}
 	return []byte(b.String())
+}
+
+// timelineFile is the file bench/timeline.sh applies: n /24 routes spread
+// over 1.0.0.0–221.255.255.0 by a multiplicative scatter, one {table, to,
+// via, dev} line each.
+func timelineFile(n int) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "version: 1\ncomment: %d routes\nroutes:\n", n)
+	const span = 220 * 65536
+	for i, c := 0, 0; c < n; i++ {
+		a := 16777216 + (i*2654435761%span)*256
+		o1, o2, o3 := a/16777216, a/65536%256, a/256%256
+		if o1 == 10 || o1 == 127 {
+			continue
+		}
+		fmt.Fprintf(&b, "  - {table: 100, to: %d.%d.%d.0/24, via: 10.0.0.2, dev: sc0}\n", o1, o2, o3)
+		c++
+	}
+	return []byte(b.String())
+}
+
+// BenchmarkLoad100k is the "file parsed" phase of `apply -f` on
+// bench/timeline.sh's file: Load, reading the file included.
+func BenchmarkLoad100k(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "routes.yaml")
+	if err := os.WriteFile(path, timelineFile(100_000), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	cpu := cpuClock(b)
+	for b.Loop() {
+		if _, err := Load(path); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cpu()
 }
 
 func BenchmarkParseBig(b *testing.B) {

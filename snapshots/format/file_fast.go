@@ -78,105 +78,106 @@ var (
 	skFast   = keySetOf(savedRouteKeys, "table", "type", "to", "via", "dev", "src", "scope", "protocol", "metric", "tos", "onlink")
 )
 
-// fastRoute decodes a route of the intent as route does, when it can.
-func (d *decoder) fastRoute(fl *flowReader) (netcfg.RouteIntent, bool) {
-	var r netcfg.RouteIntent
+// fastRoute decodes a route of the intent as route does, when it can,
+// into r; r holds nothing to read when it cannot.
+func (d *decoder) fastRoute(fl *flowReader, r *netcfg.RouteIntent) bool {
+	*r = netcfg.RouteIntent{}
 	if !fl.only(rkFast) {
-		return r, false
+		return false
 	}
 	tbl, to := fl.value(rkTable), fl.value(rkTo)
 	if tbl == nil || to == nil {
-		return r, false
+		return false
 	}
 	var ok bool
 	if r.Table, ok = fl.tableRef(tbl); !ok {
-		return r, false
+		return false
 	}
 	if r.To, ok = fl.prefix(to, true); !ok {
-		return r, false
+		return false
 	}
 	r.To = r.To.Masked()
 	if v := fl.value(rkVia); v != nil {
 		if r.Via, ok = fl.hostAddr(v); !ok {
-			return r, false
+			return false
 		}
 	}
 	if v := fl.value(rkSrc); v != nil {
 		if r.Src, ok = fl.hostAddr(v); !ok {
-			return r, false
+			return false
 		}
 	}
 	if v := fl.value(rkDev); v != nil {
 		if r.Dev, ok = fl.ifName(v); !ok {
-			return r, false
+			return false
 		}
 	}
 	if v := fl.value(rkMetric); v != nil {
 		if r.Metric, ok = decimal32(v); !ok {
-			return r, false
+			return false
 		}
 	}
 	fam := netcfg.FamilyOf(r.To.Addr())
 	if r.Via.IsValid() && fam == netcfg.V6 && netcfg.FamilyOf(r.Via) == netcfg.V4 ||
 		r.Src.IsValid() && netcfg.FamilyOf(r.Src) != fam ||
 		!r.Via.IsValid() && r.Dev == "" {
-		return r, false
+		return false
 	}
-	return r, true
+	return true
 }
 
 // fastSavedRoute decodes a route of the resolved section as savedRoute
-// does, when it can.
-func (d *decoder) fastSavedRoute(fl *flowReader) (netcfg.Route, bool) {
-	r := netcfg.Route{Type: netcfg.RouteUnicast}
+// does, when it can, into r.
+func (d *decoder) fastSavedRoute(fl *flowReader, r *netcfg.Route) bool {
+	*r = netcfg.Route{Type: netcfg.RouteUnicast}
 	if !fl.only(skFast) {
-		return r, false
+		return false
 	}
 	tbl, to := fl.value(skTable), fl.value(skTo)
 	if tbl == nil || to == nil {
-		return r, false
+		return false
 	}
 	var ok bool
 	if r.Table, ok = decimal32(tbl); !ok {
-		return r, false
+		return false
 	}
 	if v := fl.value(skType); v != nil {
 		t, good := fl.text(v)
 		if !good || t.typ != token.StringType && t.typ != token.BoolType {
-			return r, false
+			return false
 		}
 		typ, err := netcfg.ParseRouteType(t.text)
 		if err != nil {
-			return r, false
+			return false
 		}
 		r.Type = typ
 	}
 	if r.Dst, ok = fl.prefix(to, false); !ok {
-		return r, false
+		return false
 	}
 	if v := fl.value(skVia); v != nil {
 		if r.Gw, ok = fl.addr(v, false); !ok {
-			return r, false
+			return false
 		}
 	}
 	if v := fl.value(skDev); v != nil {
 		if r.Dev, ok = fl.ifName(v); !ok {
-			return r, false
+			return false
 		}
 	}
 	if v := fl.value(skSrc); v != nil {
 		if r.Src, ok = fl.addr(v, false); !ok {
-			return r, false
+			return false
 		}
 	}
 	if v := fl.value(skScope); v != nil {
 		t, good := fl.text(v)
 		if !good {
-			return r, false
+			return false
 		}
 		sc, err := netcfg.ParseScope(t.text)
 		if err != nil {
-			return r, false
+			return false
 		}
 		r.Scope = sc
 	}
@@ -187,24 +188,24 @@ func (d *decoder) fastSavedRoute(fl *flowReader) (netcfg.Route, bool) {
 		if v := fl.value(n.k); v != nil {
 			x, good := decimal32(v)
 			if !good || x > 255 {
-				return r, false
+				return false
 			}
 			*n.dst = uint8(x)
 		}
 	}
 	if v := fl.value(skMetric); v != nil {
 		if r.Metric, ok = decimal32(v); !ok {
-			return r, false
+			return false
 		}
 	}
 	if v := fl.value(skOnlink); v != nil {
 		t, good := fl.text(v)
 		if !good || t.typ != token.BoolType {
-			return r, false
+			return false
 		}
 		r.Onlink = t.text == "true" || t.text == "True" || t.text == "TRUE"
 	}
-	return r, true
+	return true
 }
 
 // text is a value as the decoder's text gets it, and its type; false for
@@ -235,16 +236,46 @@ func (fl *flowReader) tableRef(v []byte) (netcfg.TableRef, bool) {
 
 // ifName is ifName's.
 func (fl *flowReader) ifName(v []byte) (string, bool) {
+	if m := &fl.lastDev; m.text != nil && bytes.Equal(v, m.text) {
+		return m.name, true
+	}
 	t, ok := fl.text(v)
 	if !ok || netcfg.IfNameProblem(t.text) != "" {
 		return "", false
 	}
+	fl.lastDev = lastDev{v, t.text}
 	return t.text, true
+}
+
+// lastDev and lastAddr are the last value ifName and addr took, and what
+// they made of it: the routes of a list mostly go through one gateway and
+// one device, and reading them again was a fifth of a route's time. text
+// is the line's own bytes, which stay as they are while the file is read.
+type lastDev struct {
+	text []byte
+	name string
+}
+
+type lastAddr struct {
+	text   []byte
+	strict bool
+	a      netip.Addr
 }
 
 // addr is addr's: an address, no prefix, no zone, and when strict no
 // IPv4-mapped IPv6 address.
 func (fl *flowReader) addr(v []byte, strict bool) (netip.Addr, bool) {
+	if m := &fl.lastAddr; m.text != nil && m.strict == strict && bytes.Equal(v, m.text) {
+		return m.a, true
+	}
+	a, ok := fl.parseAddr(v, strict)
+	if ok {
+		fl.lastAddr = lastAddr{v, strict, a}
+	}
+	return a, ok
+}
+
+func (fl *flowReader) parseAddr(v []byte, strict bool) (netip.Addr, bool) {
 	if a, ok := parseIPv4(v); ok {
 		return a, true
 	}
@@ -319,29 +350,36 @@ func decimal32(v []byte) (uint32, bool) {
 
 // parseIPv4 reads the dotted quads netip.ParseAddr reads as IPv4: four
 // decimals of 0–255, no leading zeros. It refuses everything else,
-// which goes to netip.
+// which goes to netip. Each field is read as at most three digits, or a
+// lone zero, with no test per byte but the digit's: it reads every
+// route's destination.
 func parseIPv4(v []byte) (netip.Addr, bool) {
 	var a [4]byte
-	field, digits, val := 0, 0, 0
-	for i := 0; i <= len(v); i++ {
-		if i == len(v) || v[i] == '.' {
-			if digits == 0 || field > 3 {
+	i := 0
+	for f := range 4 {
+		if f > 0 {
+			if i >= len(v) || v[i] != '.' {
 				return netip.Addr{}, false
 			}
-			a[field] = byte(val)
-			field, digits, val = field+1, 0, 0
-			continue
+			i++
 		}
-		c := v[i]
-		if c < '0' || c > '9' || digits > 0 && val == 0 {
+		if i >= len(v) || v[i]-'0' > 9 {
 			return netip.Addr{}, false
 		}
-		val, digits = val*10+int(c-'0'), digits+1
+		val := uint(v[i] - '0')
+		i++
+		if val != 0 {
+			for n := 1; n < 3 && i < len(v) && v[i]-'0' <= 9; n++ {
+				val = val*10 + uint(v[i]-'0')
+				i++
+			}
+		}
 		if val > 255 {
 			return netip.Addr{}, false
 		}
+		a[f] = byte(val)
 	}
-	if field != 4 {
+	if i != len(v) {
 		return netip.Addr{}, false
 	}
 	return netip.AddrFrom4(a), true

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/nictab/nictab/netcfg"
 )
 
 // fastLines are route entries at the edges of what the fast decoders
@@ -161,7 +163,7 @@ func TestFastDecodersTakeTheCommonRoutes(t *testing.T) {
 		if !fl.scan([]byte(l)) {
 			t.Fatalf("%q not scanned", l)
 		}
-		if _, ok := d.fastRoute(fl); !ok {
+		if !d.fastRoute(fl, new(netcfg.RouteIntent)) {
 			t.Errorf("%q is left to the node decoder", l)
 		}
 	}
@@ -174,7 +176,7 @@ func TestFastDecodersTakeTheCommonRoutes(t *testing.T) {
 		if !fl.scan([]byte(l)) {
 			t.Fatalf("%q not scanned", l)
 		}
-		if _, ok := d.fastSavedRoute(fl); !ok {
+		if !d.fastSavedRoute(fl, new(netcfg.Route)) {
 			t.Errorf("%q is left to the node decoder", l)
 		}
 	}

@@ -33,6 +33,9 @@ type flowReader struct {
 	slotOf []int
 	// guess is the key each position had on the last line scanned.
 	guess []int
+	// The last values the fast decoders read (file_fast.go).
+	lastDev  lastDev
+	lastAddr lastAddr
 }
 
 type typedText struct {

@@ -27,12 +27,14 @@ import (
 
 // listRegion is a block list of routes or rules found by scanning lines:
 // the key at keyLine (1-based) and keyCol, and the list's lines in
-// data[start:end], which begin at line startLine.
+// data[start:end], which begin at line startLine and hold newlines
+// line breaks.
 type listRegion struct {
 	path            string
 	keyLine, keyCol int
 	start, end      int
 	startLine       int
+	newlines        int
 	indent          int
 	claimed         bool
 }
@@ -94,8 +96,9 @@ func findRegions(data []byte) []listRegion {
 			key := string(line[:bytes.IndexByte(line, ':')])
 			if r, ok := scanList(data, next, lineNo+1, 0); ok {
 				r.path, r.keyLine, r.keyCol = key, lineNo, 1
+				r.newlines = bytes.Count(data[r.start:r.end], []byte{'\n'})
 				out = append(out, r)
-				off, lineNo = r.end, r.startLine+bytes.Count(data[r.start:r.end], []byte{'\n'})
+				off, lineNo = r.end, r.startLine+r.newlines
 				continue
 			}
 		case keyLineIs(line, 0, "resolved"):
@@ -130,8 +133,9 @@ func scanResolved(data []byte, off, lineNo int) (int, int, []listRegion) {
 			key := string(line[indent:bytes.IndexByte(line, ':')])
 			if r, ok := scanList(data, next, lineNo+1, indent); ok {
 				r.path, r.keyLine, r.keyCol = "resolved."+key, lineNo, indent+1
+				r.newlines = bytes.Count(data[r.start:r.end], []byte{'\n'})
 				out = append(out, r)
-				off, lineNo = r.end, r.startLine+bytes.Count(data[r.start:r.end], []byte{'\n'})
+				off, lineNo = r.end, r.startLine+r.newlines
 				continue
 			}
 		}
@@ -183,11 +187,15 @@ func scanList(data []byte, off, lineNo, keyIndent int) (listRegion, bool) {
 // blankRegions returns data with the lines of every region emptied, so
 // that the parser reads the rest at the same line numbers.
 func blankRegions(data []byte, regions []listRegion) []byte {
-	out := make([]byte, 0, len(data))
+	size := len(data)
+	for _, r := range regions {
+		size -= r.end - r.start - r.newlines
+	}
+	out := make([]byte, 0, size)
 	at := 0
 	for _, r := range regions {
 		out = append(out, data[at:r.start]...)
-		for range bytes.Count(data[r.start:r.end], []byte{'\n'}) {
+		for range r.newlines {
 			out = append(out, '\n')
 		}
 		at = r.end
@@ -213,7 +221,7 @@ func (d *decoder) regionFor(path string, n ast.Node) *listRegion {
 // make for them: the lines of its region.
 func (d *decoder) sizeHint(path string) int {
 	if r := d.regions[path]; r != nil {
-		return bytes.Count(d.data[r.start:r.end], []byte{'\n'}) + 1
+		return r.newlines + 1
 	}
 	return 0
 }
@@ -249,6 +257,15 @@ func (d *decoder) eachItem(n ast.Node, path string, allowed []string, fast fastD
 	if fast != nil {
 		spans = d.splitScan(r, allowed, fast)
 		idx.lines, idx.offs = make([]int32, 0, len(spans)), make([]int32, 0, len(spans))
+		if spans == nil {
+			fast.prepare(0, fast.slots())
+		}
+		if spans != nil && fast.takeAll(len(spans)) {
+			for _, e := range spans {
+				idx.add(int(e.line), int(e.brace))
+			}
+			return
+		}
 	}
 	fl := newFlowReader(allowed)
 	off, lineNo := r.start, r.startLine

@@ -5,7 +5,6 @@ import (
 
 	"github.com/goccy/go-yaml/ast"
 
-	"github.com/nictab/nictab/internal/prefault"
 	"github.com/nictab/nictab/netcfg"
 )
 
@@ -57,7 +56,6 @@ func (d *decoder) resolved(n ast.Node) *netcfg.Owned {
 	if keep {
 		t.Rules = make([]netcfg.Rule, 0, d.sizeHint("resolved.rules"))
 		t.Routes = make([]netcfg.Route, 0, d.sizeHint("resolved.routes"))
-		prefault.Slice(t.Routes)
 	}
 	d.eachItem(f.vals["rules"], "resolved.rules", savedRuleKeys, nil, func(_ int, _ ast.Node, g *fields, clean bool) {
 		if r, ok := d.savedRule(g, g.path); ok && clean && keep {

@@ -5,7 +5,6 @@ import (
 
 	"github.com/goccy/go-yaml/ast"
 
-	"github.com/nictab/nictab/internal/prefault"
 	"github.com/nictab/nictab/netcfg"
 )
 
@@ -16,7 +15,6 @@ func (d *decoder) routes(n ast.Node) []netcfg.RouteIntent {
 	var out []netcfg.RouteIntent
 	if keep {
 		out = make([]netcfg.RouteIntent, 0, hint)
-		prefault.Slice(out)
 	}
 	// One route per kernel key is let through, so an earlier route the
 	// same as this one is the one under its key.
@@ -26,7 +24,7 @@ func (d *decoder) routes(n ast.Node) []netcfg.RouteIntent {
 	// into 16 bytes, which an index finds several times faster than a
 	// map of the whole key. A key is always in the same one of the two.
 	// It is made at the first route taken one by one: a long list with
-	// no key twice (uniqueRoutes) needs none.
+	// no key twice (keyHashes) needs none.
 	var packed *packedIndex
 	// add takes route r of entry i under its key. A key already taken
 	// is reported at item; from the fast decoder (item nil) the entry is
@@ -68,17 +66,25 @@ func (d *decoder) routes(n ast.Node) []netcfg.RouteIntent {
 		return true
 	}
 	// unique is set when a list read in parts is all fast entries with
-	// no key twice: each is then taken as it is.
+	// no key twice (hashes): they are then taken all at once, where they
+	// were decoded.
 	unique := false
-	fast := &fastList[netcfg.RouteIntent]{items: out[:cap(out)], dec: d.fastRoute,
-		all: func(rs []netcfg.RouteIntent) { unique = uniqueRoutes(rs) },
-		keep: func(i int, r *netcfg.RouteIntent) bool {
-			if unique {
-				out = append(out, *r)
-				return true
+	room := out[:cap(out)]
+	var hashes *keyHashes
+	fast := &fastList[netcfg.RouteIntent]{items: room, dec: d.fastRoute,
+		parts:  func(n int) { hashes = newKeyHashes(n) },
+		claim:  func(slot int, r *netcfg.RouteIntent) { hashes.set(slot, r) },
+		onMove: func(dst, src, n int) { copy(hashes.h[dst:], hashes.h[src:src+n]) },
+		all:    func(rs []netcfg.RouteIntent) { unique = hashes.distinct(len(rs)) },
+		whole: func(n int) bool {
+			if !unique || len(out) != 0 || n > len(room) {
+				return false
 			}
-			return add(i, r, nil, "")
-		}}
+			out = room[:n]
+			return true
+		},
+		keep: func(i int, r *netcfg.RouteIntent) bool { return add(i, r, nil, "") },
+	}
 	d.eachItem(n, "routes", routeKeys, fast, func(i int, item ast.Node, f *fields, clean bool) {
 		if r, ok := d.route(f, f.path); ok && clean {
 			add(i, &r, item, f.path)

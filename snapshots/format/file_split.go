@@ -5,7 +5,7 @@ import (
 	"runtime"
 	"sync"
 
-	"github.com/nictab/nictab/netcfg"
+	"github.com/nictab/nictab/internal/prefault"
 )
 
 // A list of 100k one-line routes is decoded in parts, on every core:
@@ -14,10 +14,11 @@ import (
 // sequential and in the list's order (taking each decoded entry, its
 // duplicate check, every entry the fast decoders leave, every message),
 // but for the search for a key given twice in a list the fast decoders
-// took whole (uniqueRoutes), which only says whether there is one. So a
-// list read in parts decodes to the same routes and fails with the same
-// first error as one read line by line (TestListInPartsReadsAsLineByLine
-// holds the two to each other). A list of fewer than splitMin lines is
+// took whole, which each part hashes as it decodes (keyHashes) and which
+// only says whether there is one. So a list read in parts decodes to the
+// same routes and fails with the same first error as one read line by
+// line (TestListInPartsReadsAsLineByLine and TestHostileListsInParts
+// hold the two to each other). A list of fewer than splitMin lines is
 // read on one goroutine: starting one costs more than it saves.
 const splitMin = 4096
 
@@ -30,11 +31,21 @@ var splitting = true
 type fastDecoder interface {
 	// decode decodes the entry fl scanned last into slot, or into a
 	// scratch slot for -1. It reads fl and writes the slot, nothing
-	// else, so the parts of a list may call it at once.
+	// else but what claim shares, so the parts of a list may call it at
+	// once; a slot it refuses holds nothing to read.
 	decode(slot int, fl *flowReader) bool
+	// inParts says the list is read in parts, into n slots, before any
+	// part starts.
+	inParts(n int)
+	// prepare maps the memory of slots lo to hi, which are about to be
+	// filled (internal/prefault).
+	prepare(lo, hi int)
 	// take takes the entry decoded into slot as entry i of the list;
 	// false leaves it, taking nothing, for the decoder to read.
 	take(i, slot int) bool
+	// takeAll takes the n entries decodedAll was told of, each as it
+	// is, or reports false and takes none, for take to take one by one.
+	takeAll(n int) bool
 	// slots is how many slots there are besides the scratch one.
 	slots() int
 	// move moves n slots from src on to dst on.
@@ -50,11 +61,20 @@ type fastDecoder interface {
 type fastList[T any] struct {
 	items []T
 	one   T
-	dec   func(fl *flowReader) (T, bool)
+	dec   func(fl *flowReader, r *T) bool
 	keep  func(i int, r *T) bool
+	// parts, when set, is told that the list is read in parts, into n
+	// slots; claim is then given each entry the fast decoder took, by
+	// the part that decoded it, at once with the other parts.
+	parts func(n int)
+	claim func(slot int, r *T)
+	// onMove, when set, is told of every move of slots.
+	onMove func(dst, src, n int)
 	// all, when set, is given every entry of a list read in parts that
-	// the fast decoder took whole, before any is taken.
-	all func(items []T)
+	// the fast decoder took whole, before any is taken; whole, when set,
+	// then takes them all at once, or reports false.
+	all   func(items []T)
+	whole func(n int) bool
 }
 
 func (s *fastList[T]) at(slot int) *T {
@@ -65,18 +85,34 @@ func (s *fastList[T]) at(slot int) *T {
 }
 
 func (s *fastList[T]) decode(slot int, fl *flowReader) bool {
-	r, ok := s.dec(fl)
-	if ok {
-		*s.at(slot) = r
+	r := s.at(slot)
+	ok := s.dec(fl, r)
+	if ok && slot >= 0 && s.claim != nil {
+		s.claim(slot, r)
 	}
 	return ok
 }
 
+func (s *fastList[T]) inParts(n int) {
+	if s.parts != nil {
+		s.parts(n)
+	}
+}
+
+func (s *fastList[T]) prepare(lo, hi int) { prefault.Slice(s.items[lo:hi:hi]) }
+
 func (s *fastList[T]) take(i, slot int) bool { return s.keep(i, s.at(slot)) }
+
+func (s *fastList[T]) takeAll(n int) bool { return s.whole != nil && s.whole(n) }
 
 func (s *fastList[T]) slots() int { return len(s.items) }
 
-func (s *fastList[T]) move(dst, src, n int) { copy(s.items[dst:], s.items[src:src+n]) }
+func (s *fastList[T]) move(dst, src, n int) {
+	copy(s.items[dst:], s.items[src:src+n])
+	if s.onMove != nil {
+		s.onMove(dst, src, n)
+	}
+}
 
 func (s *fastList[T]) decodedAll(n int) {
 	if s.all != nil {
@@ -181,7 +217,7 @@ func (d *decoder) splitScan(r *listRegion, allowed []string, fast fastDecoder) [
 	if !splitting || procs < 2 {
 		return nil
 	}
-	lines := bytes.Count(d.data[r.start:r.end], []byte{'\n'}) + 1
+	lines := r.newlines + 1
 	if lines < splitMin || fast.slots() < lines {
 		return nil
 	}
@@ -204,13 +240,21 @@ func (d *decoder) splitScan(r *listRegion, allowed []string, fast fastDecoder) [
 	// where the lines before it end, and move down when some of those
 	// lines were not entries of their own.
 	spans := make([]entrySpan, lines)
+	fast.inParts(lines)
 	var wg sync.WaitGroup
 	for k := range parts {
 		p := &parts[k]
 		base := p.line - r.startLine
+		top := lines
+		if k+1 < len(parts) {
+			top = parts[k+1].line - r.startLine
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// Each part maps the room it fills, so that both cores take
+			// the page faults of fresh memory.
+			fast.prepare(base, top)
 			p.n = r.scanEntries(d.data, allowed, fast, p.off, p.line, p.end, base, spans[base:])
 		}()
 	}
@@ -231,53 +275,4 @@ func (d *decoder) splitScan(r *listRegion, allowed []string, fast fastDecoder) [
 	}
 	fast.decodedAll(len(spans))
 	return spans
-}
-
-// uniqueRoutes reports whether no two routes share a key (routeKey), as
-// two goroutines that each look for the packed keys (packKey) of one half
-// of the hashes, beside a map of the others: the sequential index costs
-// a cache miss a route. False sends the list to the sequential check,
-// which says which route is the same as which.
-func uniqueRoutes(rs []netcfg.RouteIntent) bool {
-	var other bool
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		other = uniquePacked(rs, 1)
-	}()
-	mine := uniquePacked(rs, 0)
-	if mine {
-		keys := map[routeKey]bool{}
-		for i := range rs {
-			k := routeKey{rs[i].Table.Name, rs[i].Table.ID, rs[i].To, rs[i].Metric}
-			if _, isPacked := packKey(&k); isPacked {
-				continue
-			}
-			if keys[k] {
-				mine = false
-				break
-			}
-			keys[k] = true
-		}
-	}
-	wg.Wait()
-	return mine && other
-}
-
-// uniquePacked reports whether the packed keys of rs whose mix is part
-// (0 or 1) are all different.
-func uniquePacked(rs []netcfg.RouteIntent, part uint64) bool {
-	x := newPackedIndex(len(rs)/2 + 16)
-	for i := range rs {
-		k := routeKey{rs[i].Table.Name, rs[i].Table.ID, rs[i].To, rs[i].Metric}
-		p, ok := packKey(&k)
-		if !ok || ((p[0]^p[1])*0x9e3779b97f4a7c15)>>63 != part {
-			continue
-		}
-		if _, dup := x.claim(p, routeTaken{}); dup {
-			return false
-		}
-	}
-	return true
 }
