@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -63,6 +64,14 @@ func (a *app) propose(e *snapshots.Engine, s *format.Snapshot, comment string) (
 	return p, nil
 }
 
+// printQuietGCMin is the number of changes from which printPlan holds
+// the collector off (printGCPercent) while it prints: a printout of
+// 100k changes takes 10 ms, one of 4096 under 1 ms.
+const (
+	printQuietGCMin = 4096
+	printGCPercent  = 1000
+)
+
 func (a *app) printPlan(p *snapshots.Proposal, asJSON, commands bool) error {
 	if asJSON {
 		return a.writeJSON(newPlanOut(p))
@@ -70,6 +79,21 @@ func (a *app) printPlan(p *snapshots.Proposal, asJSON, commands bool) error {
 	names := ui.PlanNames(p.Live.Names, &p.Plan)
 	file := netcfg.NamesFile{Paths: a.namePaths()}.TablesPath()
 	st := a.styles()
+	// NOTE: while a big plan prints, Prepare's encodings fill new memory
+	// on the other core, and a collection they bring on stopped the
+	// printout for 10–20 ms: its worker spun waiting to scan the stack of
+	// a goroutine held in page faults, the printout's goroutines waiting
+	// for a core. The collector is held off for the printout's few
+	// milliseconds and put back as it was after; the collection comes
+	// after it (the apply's peak RSS stayed the same, 159–162 MB).
+	if len(p.Plan.Changes) >= printQuietGCMin {
+		// Never lower, nor turn on, what GOGC chose.
+		old := debug.SetGCPercent(printGCPercent)
+		defer debug.SetGCPercent(old)
+		if old < 0 || old > printGCPercent {
+			debug.SetGCPercent(old)
+		}
+	}
 	return a.writePlanText(a.out, func(w io.Writer) error {
 		return ui.WritePlanText(w, &p.Plan, &names, file, a.netns, commands, st)
 	})
