@@ -75,3 +75,24 @@ func benchResolve(b *testing.B, in netcfg.Intent, live netcfg.State) {
 		}
 	}
 }
+
+// BenchmarkResolve100kTimeline resolves the routes of bench/timeline.sh:
+// `{table: 100, to: A.B.C.0/24, via: 10.0.0.2, dev: sc0}`, /24s spread
+// evenly over 1.0.0.0–221.255.255.0, in file order: the "intent resolved"
+// phase of `nictab apply -f`.
+func BenchmarkResolve100kTimeline(b *testing.B) {
+	in, live := resolveIntent100k()
+	const span = 220 * 65536
+	in.Routes = in.Routes[:0]
+	for i := 0; len(in.Routes) < 100_000; i++ {
+		a := uint32(16777216 + (uint64(i)*2654435761%span)*256)
+		if o1 := a >> 24; o1 == 10 || o1 == 127 {
+			continue
+		}
+		in.Routes = append(in.Routes, netcfg.RouteIntent{
+			Table: netcfg.TableRef{ID: 100}, Via: netip.MustParseAddr("10.0.0.2"), Dev: "sc0",
+			To: netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), 0}), 24),
+		})
+	}
+	benchResolve(b, in, live)
+}

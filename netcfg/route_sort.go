@@ -129,3 +129,35 @@ func radixSortPacked(keys []packedKey) {
 		copy(keys, src)
 	}
 }
+
+// orderKeys returns the positions of keys sorted by key, equal keys in
+// position order, with the runs of that order whose keys are equal up to
+// the metric.
+func orderKeys(keys []routeIdx) ([]int32, []headRun) {
+	inOrder := true
+	for i := 1; inOrder && i < len(keys); i++ {
+		inOrder = compareIdx(&keys[i-1], &keys[i]) <= 0
+	}
+	if !inOrder {
+		packed := make([]packedKey, len(keys))
+		for i := range keys {
+			packed[i] = packIdx(&keys[i], i)
+		}
+		return orderPacked(packed, func(a, b int32) int { return compareIdx(&keys[a], &keys[b]) })
+	}
+	order := make([]int32, len(keys))
+	var runs []headRun
+	for i := 0; i < len(order); {
+		j := i + 1
+		for j < len(order) && sameIdxHead(&keys[j], &keys[i]) {
+			j++
+		}
+		if j-i > 1 {
+			runs = append(runs, headRun{int32(i), int32(j)})
+		}
+		for ; i < j; i++ {
+			order[i] = int32(i)
+		}
+	}
+	return order, runs
+}
