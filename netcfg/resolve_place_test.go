@@ -77,7 +77,14 @@ func TestPlaceRoutesAsBuilt(t *testing.T) {
 		Names: Names{Tables: []TableName{{ID: 300, Name: "far"}}},
 	}
 	link := ScopeLink
+	defer func(n uintptr) { placeMaxBytes = n }(placeMaxBytes)
 	for c := range 400 {
+		// Every other case past the size placed straight into sorted
+		// slots: built in file order and moved as before.
+		placeMaxBytes = 64 << 20
+		if c%2 == 1 {
+			placeMaxBytes = 0
+		}
 		in := randomRouteIntent(rng, c, &link)
 		a, errA := resolveWith(in, live, (*resolver).placeRoutes)
 		b, errB := resolveWith(in, live, placeRoutesBuilt)
