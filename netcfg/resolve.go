@@ -76,7 +76,6 @@ func newResolver(in Intent, live State, pr PriorityRange) *resolver {
 	// Room for every route's key: growing a slice of 100k of them by
 	// doubling copies several times that.
 	r.keys = make([]routeIdx, 0, len(in.Routes)+4*len(in.NICs))
-	r.pend = make([]pendRoute, 0, len(in.Routes))
 	prefault.Slice(r.keys)
 	return r
 }
@@ -90,13 +89,14 @@ type resolver struct {
 	used  map[uint32]bool // priorities allocated in this resolve
 	names map[string]uint32
 	// The desired routes are numbered in the order they are found: the
-	// NICs' routes, in d.Routes until finish, then the intent's own, in
-	// pend. keys[p] is route p's key. origin[p] is where in the intent
-	// NIC route p came from, as originField reads it: a string per route
-	// would be 100k of them for the error that names one.
-	origin []int32
-	pend   []pendRoute
-	keys   []routeIdx
+	// NICs' routes, in d.Routes until finish, then the intent's own but
+	// those refused, whose positions skipped lists. keys[p] is route p's
+	// key. origin[p] is where in the intent NIC route p came from, as
+	// originField reads it: a string per route would be 100k of them for
+	// the error that names one.
+	origin  []int32
+	skipped []int32
+	keys    []routeIdx
 	// devOK is the last device a route named that is known to exist:
 	// the routes of a file mostly name one.
 	devOK string
@@ -416,35 +416,42 @@ func IfNameProblem(s string) string {
 }
 
 func (r *resolver) route(i int, x *RouteIntent) {
+	if !r.intentRouteKey(i, x) {
+		r.skipped = append(r.skipped, int32(i))
+	}
+}
+
+// intentRouteKey checks routes[i] and adds its key, or fails.
+func (r *resolver) intentRouteKey(i int, x *RouteIntent) bool {
 	// The field is named only for an error.
 	f := func() string { return fmt.Sprintf("routes[%d]", i) }
 	table, ok := r.table(func() string { return f() + ".table" }, x.Table)
 	if !ok {
-		return
+		return false
 	}
 	if !x.To.IsValid() {
 		r.fail(fieldErr(f()+".to", "a route needs a destination (to: 10.0.0.0/8, or to: default)"))
-		return
+		return false
 	}
 	if x.Via.IsValid() && FamilyOf(x.Via) != FamilyOf(x.To.Addr()) && FamilyOf(x.To.Addr()) == V6 {
 		r.fail(fieldErr(f()+".via", "an IPv6 route cannot go via the IPv4 address %s", x.Via))
-		return
+		return false
 	}
 	if x.Dev != "" && x.Dev != r.devOK {
 		if _, ok := r.live.Link(x.Dev); !ok {
 			r.fail(fieldErr(f()+".dev", "no NIC named \"%s\" here", x.Dev))
-			return
+			return false
 		}
 		r.devOK = x.Dev
 	}
 	if (x.Type == RouteUnspec || x.Type == RouteUnicast) && !x.Via.IsValid() && x.Dev == "" {
 		r.fail(fieldErr(f(), "a unicast route needs via: or dev:"))
-		return
+		return false
 	}
 	// The route itself is made once, where it goes in the sorted list
 	// (placeRoutes); here only its key.
 	var rt Route
 	intentRoute(&rt, x, table, false)
-	r.pend = append(r.pend, pendRoute{at: int32(i), table: table})
 	r.keys = append(r.keys, routeIdxOf(&rt))
+	return true
 }

@@ -23,13 +23,6 @@ import (
 // s of CPU against 3.7 s. A variable, so that a test takes both ways.
 var placeMaxBytes uintptr = 64 << 20
 
-// pendRoute is an intent route that passed every check: routes[at] of the
-// intent, in table.
-type pendRoute struct {
-	at    int32
-	table uint32
-}
-
 // intentRoute makes *dst, a zero Route, the desired route of x in table,
 // normalised; its metrics only when metrics is set (the key has none, and
 // making them allocates). Only the fields a route of an intent sets are
@@ -67,8 +60,7 @@ func (r *resolver) placeAt(dst *Route, p int32) {
 		*dst = r.d.Routes[p]
 		return
 	}
-	pr := &r.pend[p-int32(len(r.d.Routes))]
-	intentRoute(dst, &r.in.Routes[pr.at], pr.table, true)
+	intentRoute(dst, &r.in.Routes[r.originOf(p)], r.keys[p].table, true)
 }
 
 // routeAt is desired route p.
@@ -78,12 +70,20 @@ func (r *resolver) routeAt(p int32) Route {
 	return rt
 }
 
-// originOf is where in the intent desired route p came from.
+// originOf is where in the intent desired route p came from: the intent's
+// routes follow the NICs' in order, less those refused (skipped).
 func (r *resolver) originOf(p int32) int32 {
 	if p < int32(len(r.origin)) {
 		return r.origin[p]
 	}
-	return r.pend[p-int32(len(r.origin))].at
+	i := p - int32(len(r.origin))
+	for _, s := range r.skipped {
+		if s > i {
+			break
+		}
+		i++
+	}
+	return i
 }
 
 // placeRoutes refuses two desired routes with the same key, as

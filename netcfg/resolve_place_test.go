@@ -17,9 +17,10 @@ import (
 func placeRoutesBuilt(r *resolver) []Route {
 	routes := slices0(r.d.Routes)
 	origin := slices0(r.origin)
-	for _, p := range r.pend {
-		routes = append(routes, oldIntentRoute(&r.in.Routes[p.at], p.table))
-		origin = append(origin, p.at)
+	for p := int32(len(r.d.Routes)); p < int32(len(r.keys)); p++ {
+		at := r.originOf(p)
+		routes = append(routes, oldIntentRoute(&r.in.Routes[at], r.keys[p].table))
+		origin = append(origin, at)
 	}
 	keys, order, runs := keyRuns(routes)
 	for _, c := range routeClashes(keys, order, runs) {
