@@ -68,7 +68,7 @@ func AdoptRefusals(s State) []string {
 // same route with nictab's protocol (one atomic replace), each rule gets an
 // owned twin before the original is deleted.
 func AdoptPlan(live State, rules []Rule, routes []Route) Plan {
-	p := Plan{Prior: Fingerprint(live), Tables: slices.Clone(live.Complete), Owned: ownedElsewhere(&live)}
+	p := Plan{Prior: PriorOf(Fingerprint(live)), Tables: slices.Clone(live.Complete), Owned: ownedElsewhere(&live)}
 	for _, t := range AdoptRefusals(live) {
 		p.Notes = append(p.Notes, Note{Text: t})
 	}

@@ -99,3 +99,24 @@ func BenchmarkPlanDeleteAll100k(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkWatchedPlanDeleteAll100k is BenchmarkPlanDeleteAll100k as the
+// CLI's rollback plans, from a Watched state: the Prior is not made
+// until read, and a quiet monitor's apply never reads it.
+func BenchmarkWatchedPlanDeleteAll100k(b *testing.B) {
+	const n, table = 100_000, 100
+	live := netcfg.State{
+		Links:    []netcfg.Link{{Index: 2, Name: "eth0", Addrs: []netcfg.Addr{{Prefix: netip.MustParsePrefix("10.0.0.1/16")}}}},
+		Routes:   planRoutes(n, table),
+		Complete: []uint32{table},
+		AllOwned: true,
+	}
+	d := netcfg.Desired{Tables: []uint32{table}}
+	b.ReportAllocs()
+	for range b.N {
+		w := &netcfg.Watched{State: live}
+		if p := w.Plan(d); len(p.Changes) != n {
+			b.Fatalf("%d changes, want %d", len(p.Changes), n)
+		}
+	}
+}

@@ -193,7 +193,7 @@ type Plan struct {
 	Changes []Change `json:"changes"`
 	// Prior is the fingerprint of the live state the plan was made from;
 	// Apply refuses the plan when the kernel no longer matches it.
-	Prior string `json:"prior"`
+	Prior Prior `json:"prior"`
 	// Tables are the tables whose routes were read in full to plan; Apply
 	// reads the same ones to check for staleness and to verify.
 	Tables []uint32 `json:"tables"`

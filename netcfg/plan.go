@@ -63,6 +63,13 @@ func ownedAsDesired(s State, routes []Route) Desired {
 // has its new table filled and its rule switched before table 13 empties.
 func PlanChanges(live State, want Desired) Plan {
 	prior := fingerprintAside(live)
+	p := planChanges(live, want)
+	p.Prior = PriorOf(prior())
+	return p
+}
+
+// planChanges is PlanChanges without the plan's Prior.
+func planChanges(live State, want Desired) Plan {
 	p := Plan{Tables: slices.Clone(live.Complete), Owned: ownedElsewhere(&live), Notes: slices.Clone(want.Notes)}
 	var (
 		nameAdds, nameDels []Change
@@ -307,7 +314,6 @@ func PlanChanges(live State, want Desired) Plan {
 	if !wantSorted {
 		sortRoutes(p.Target.Routes)
 	}
-	p.Prior = prior()
 	return p
 }
 

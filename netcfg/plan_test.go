@@ -92,8 +92,8 @@ func TestPlanPriorIsFingerprint(t *testing.T) {
 		live := netcfg.State{Routes: planRoutes(n, 100), Complete: []uint32{100}, AllOwned: true}
 		want := netcfg.Desired{Owned: netcfg.Owned{Routes: planRoutes(n/2, 100)}, Tables: []uint32{100}}
 		p := netcfg.PlanChanges(live, want)
-		if fp := netcfg.Fingerprint(live); p.Prior != fp || fp == "" {
-			t.Errorf("%d live routes: Prior %q, fingerprint %q", n, p.Prior, fp)
+		if fp := netcfg.Fingerprint(live); p.Prior.String() != fp || fp == "" {
+			t.Errorf("%d live routes: Prior %q, fingerprint %q", n, p.Prior.String(), fp)
 		}
 	}
 }

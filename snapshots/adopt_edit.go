@@ -59,7 +59,7 @@ func (e *Engine) ProposeAdopting(in netcfg.Intent, comment string, adopt []netcf
 		return nil, err
 	}
 	plan := planWith(owned, nil, d, un)
-	plan.Prior = netcfg.Fingerprint(live)
+	plan.Prior = netcfg.PriorOf(netcfg.Fingerprint(live))
 	plan.Tables = slices.Clone(live.Complete)
 	plan.Changes = append(changes, plan.Changes...)
 	return &Proposal{Live: live, Desired: d, Plan: plan, Intent: in, Kind: "apply", Comment: comment, unrecorded: un}, nil

@@ -94,7 +94,7 @@ func (p *previewScreen) gotPrior(msg priorMsg) {
 	switch {
 	case msg.err != nil:
 		p.stale, p.staleWhy = true, "the live state cannot be read again: "+firstLine(msg.err.Error())
-	case msg.fp != p.proposal.Plan.Prior:
+	case msg.fp != p.proposal.Plan.Prior.String():
 		p.stale, p.staleWhy = true, "the live state changed since it was made"
 	}
 }
@@ -121,7 +121,7 @@ func (p *previewScreen) header(width int, st Styles) []string {
 	if pl.Empty() {
 		counts = st.OK.Render("No changes:") + " the live state already matches"
 	}
-	out = append(out, " "+counts+st.Muted.Render("   plan of "+shortPrior(pl.Prior)))
+	out = append(out, " "+counts+st.Muted.Render("   plan of "+shortPrior(pl.Prior.String())))
 	if p.rollback != "" {
 		out = append(out, strings.Split(" "+hang("Back to snapshot "+p.rollback+": exactly the rules, routes and names it recorded", max(width-2, 10), 1, st.Title), "\n")...)
 	}
