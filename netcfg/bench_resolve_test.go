@@ -75,3 +75,30 @@ func benchResolve(b *testing.B, in netcfg.Intent, live netcfg.State) {
 		}
 	}
 }
+
+// BenchmarkResolve100kTimeline resolves the routes of bench/timeline.sh:
+// `{table: 100, to: A.B.C.0/24, via: 10.0.0.2, dev: sc0}`, /24s spread
+// evenly over 1.0.0.0–221.255.255.0, in file order: the "intent resolved"
+// phase of `nictab apply -f`.
+func BenchmarkResolve100kTimeline(b *testing.B) { benchResolveTimeline(b, 100_000) }
+
+// BenchmarkResolve1MTimeline is the same with 1M routes, past the sizes
+// internal/prefault maps ahead.
+func BenchmarkResolve1MTimeline(b *testing.B) { benchResolveTimeline(b, 1_000_000) }
+
+func benchResolveTimeline(b *testing.B, n int) {
+	in, live := resolveIntent100k()
+	const span = 220 * 65536
+	in.Routes = make([]netcfg.RouteIntent, 0, n)
+	for i := 0; len(in.Routes) < n; i++ {
+		a := uint32(16777216 + (uint64(i)*2654435761%span)*256)
+		if o1 := a >> 24; o1 == 10 || o1 == 127 {
+			continue
+		}
+		in.Routes = append(in.Routes, netcfg.RouteIntent{
+			Table: netcfg.TableRef{ID: 100}, Via: netip.MustParseAddr("10.0.0.2"), Dev: "sc0",
+			To: netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), 0}), 24),
+		})
+	}
+	benchResolve(b, in, live)
+}

@@ -18,6 +18,9 @@ type RouteQuery struct {
 	// after them: the kernel dumps an IPv4 table in key order, so 0.0.0.0/0
 	// comes first and a full Internet table in main costs one datagram.
 	DefaultsOnly bool
+	// Except are tables whose routes the caller throws away: a Reader
+	// may pass over them without decoding them, or pass them on.
+	Except []uint32
 }
 
 // ErrDumpInterrupted means the kernel marked a dump inconsistent because
@@ -161,7 +164,7 @@ func readOwned(r Reader, s *State, names Names, extra []uint32) error {
 		return readOwnedIn(r, s, ownedTables(s, names, extra))
 	}
 	// Owned routes of tables already read in full are in s already.
-	err := readRoutesFiltered(r, s, RouteQuery{Proto: ProtoNictab}, func(rt *Route) bool {
+	err := readRoutesFiltered(r, s, RouteQuery{Proto: ProtoNictab, Except: s.Complete}, func(rt *Route) bool {
 		return !s.HasTable(rt.Table)
 	})
 	if err != nil {

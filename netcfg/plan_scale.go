@@ -399,33 +399,10 @@ func keyOrderStrict(routes []Route) ([]routeIdx, []int32, bool) {
 func keyRuns(routes []Route) ([]routeIdx, []int32, []headRun) {
 	keys := make([]routeIdx, len(routes))
 	prefault.Slice(keys)
-	inOrder := true
 	for i := range routes {
 		keys[i] = routeIdxOf(&routes[i])
-		inOrder = inOrder && (i == 0 || compareIdx(&keys[i-1], &keys[i]) <= 0)
 	}
-	if !inOrder {
-		packed := make([]packedKey, len(routes))
-		for i := range keys {
-			packed[i] = packIdx(&keys[i], i)
-		}
-		order, runs := orderPacked(packed, func(a, b int32) int { return compareIdx(&keys[a], &keys[b]) })
-		return keys, order, runs
-	}
-	order := make([]int32, len(routes))
-	var runs []headRun
-	for i := 0; i < len(order); {
-		j := i + 1
-		for j < len(order) && sameIdxHead(&keys[j], &keys[i]) {
-			j++
-		}
-		if j-i > 1 {
-			runs = append(runs, headRun{int32(i), int32(j)})
-		}
-		for ; i < j; i++ {
-			order[i] = int32(i)
-		}
-	}
+	order, runs := orderKeys(keys)
 	return keys, order, runs
 }
 

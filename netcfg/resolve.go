@@ -1,7 +1,6 @@
 package netcfg
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -67,14 +66,18 @@ func NormalizeRoute(r *Route) {
 // means against live, as SPEC.md's "Semantics" section says. Every problem
 // found is returned, each as a *FieldError, joined.
 func Resolve(in Intent, live State, pr PriorityRange) (Desired, error) {
-	r := resolver{in: in, live: live, pr: pr, used: map[uint32]bool{}, names: map[string]uint32{}}
-	// Room for the explicit routes and a few per NIC: a Route is 336
-	// bytes, and growing a slice of 100k of them by doubling copies
-	// several times that.
-	n := len(in.Routes) + 4*len(in.NICs)
-	r.d.Routes, r.origin = make([]Route, 0, n), make([]int32, 0, n)
-	prefault.Slice(r.d.Routes)
-	return r.run()
+	r := newResolver(in, live, pr)
+	r.collect()
+	return r.finish((*resolver).placeRoutes)
+}
+
+func newResolver(in Intent, live State, pr PriorityRange) *resolver {
+	r := &resolver{in: in, live: live, pr: pr, used: map[uint32]bool{}, names: map[string]uint32{}}
+	// Room for every route's key: growing a slice of 100k of them by
+	// doubling copies several times that.
+	r.keys = make([]routeIdx, 0, len(in.Routes)+4*len(in.NICs))
+	prefault.Slice(r.keys)
+	return r
 }
 
 type resolver struct {
@@ -85,10 +88,18 @@ type resolver struct {
 	d     Desired
 	used  map[uint32]bool // priorities allocated in this resolve
 	names map[string]uint32
-	// origin[i] is where in the intent desired route i came from, as
+	// The desired routes are numbered in the order they are found: the
+	// NICs' routes, in d.Routes until finish, then the intent's own but
+	// those refused, whose positions skipped lists. keys[p] is route p's
+	// key. origin[p] is where in the intent NIC route p came from, as
 	// originField reads it: a string per route would be 100k of them for
 	// the error that names one.
-	origin []int32
+	origin  []int32
+	skipped []int32
+	keys    []routeIdx
+	// devOK is the last device a route named that is known to exist:
+	// the routes of a file mostly name one.
+	devOK string
 	// gotos are the explicit goto rules, checked once every rule has its
 	// priority.
 	gotos []gotoRule
@@ -100,6 +111,7 @@ func (r *resolver) addRoute(from int32, rt *Route) {
 	r.d.Routes = append(r.d.Routes, *rt)
 	NormalizeRoute(&r.d.Routes[len(r.d.Routes)-1])
 	r.origin = append(r.origin, from)
+	r.keys = append(r.keys, routeIdxOf(&r.d.Routes[len(r.d.Routes)-1]))
 }
 
 // originOfNIC is the origin of the routes of nics[i]; routes[i]'s is i.
@@ -115,7 +127,8 @@ func originField(o int32) string {
 
 func (r *resolver) fail(err *FieldError) { r.errs = append(r.errs, err) }
 
-func (r *resolver) run() (Desired, error) {
+// collect resolves every part of the intent, its routes up to their keys.
+func (r *resolver) collect() {
 	ids := map[uint32]int{}
 	for i, t := range r.in.Tables {
 		f := fmt.Sprintf("tables[%d]", i)
@@ -162,12 +175,17 @@ func (r *resolver) run() (Desired, error) {
 	for i := range r.in.Routes {
 		r.route(i, &r.in.Routes[i])
 	}
-	order, runs := r.checkRouteClashes()
+}
+
+// finish checks and sorts the routes collect found, through place, and
+// the rest of the desired state.
+func (r *resolver) finish(place func(*resolver) []Route) (Desired, error) {
+	routes := place(r)
 	if len(r.errs) > 0 {
 		return Desired{}, errors.Join(r.errs...)
 	}
+	r.d.Routes = routes
 	slices.SortFunc(r.d.Rules, func(a, b Rule) int { return CompareRules(&a, &b) })
-	sortRoutesKeyed(r.d.Routes, order, runs)
 	slices.SortFunc(r.d.Names, func(a, b TableName) int { return cmpU32(a.ID, b.ID) })
 	slices.Sort(r.d.Tables)
 	r.d.Tables = slices.Compact(r.d.Tables)
@@ -398,91 +416,42 @@ func IfNameProblem(s string) string {
 }
 
 func (r *resolver) route(i int, x *RouteIntent) {
+	if !r.intentRouteKey(i, x) {
+		r.skipped = append(r.skipped, int32(i))
+	}
+}
+
+// intentRouteKey checks routes[i] and adds its key, or fails.
+func (r *resolver) intentRouteKey(i int, x *RouteIntent) bool {
 	// The field is named only for an error.
 	f := func() string { return fmt.Sprintf("routes[%d]", i) }
 	table, ok := r.table(func() string { return f() + ".table" }, x.Table)
 	if !ok {
-		return
+		return false
 	}
 	if !x.To.IsValid() {
 		r.fail(fieldErr(f()+".to", "a route needs a destination (to: 10.0.0.0/8, or to: default)"))
-		return
+		return false
 	}
 	if x.Via.IsValid() && FamilyOf(x.Via) != FamilyOf(x.To.Addr()) && FamilyOf(x.To.Addr()) == V6 {
 		r.fail(fieldErr(f()+".via", "an IPv6 route cannot go via the IPv4 address %s", x.Via))
-		return
+		return false
 	}
-	if x.Dev != "" {
+	if x.Dev != "" && x.Dev != r.devOK {
 		if _, ok := r.live.Link(x.Dev); !ok {
 			r.fail(fieldErr(f()+".dev", "no NIC named \"%s\" here", x.Dev))
-			return
+			return false
 		}
+		r.devOK = x.Dev
 	}
-	typ := x.Type
-	if typ == RouteUnspec {
-		typ = RouteUnicast
-	}
-	if typ == RouteUnicast && !x.Via.IsValid() && x.Dev == "" {
+	if (x.Type == RouteUnspec || x.Type == RouteUnicast) && !x.Via.IsValid() && x.Dev == "" {
 		r.fail(fieldErr(f(), "a unicast route needs via: or dev:"))
-		return
+		return false
 	}
-	rt := Route{Table: table, Type: typ, Dst: x.To.Masked(), Gw: x.Via, Dev: x.Dev, Src: x.Src, Proto: ProtoNictab, Metric: x.Metric}
-	if x.MTU != 0 || x.AdvMSS != 0 {
-		// Only then: Ptr's Metrics escapes, an allocation per route even
-		// when it returns nil.
-		var m Metrics
-		m.Values[RTAXMTU], m.Values[RTAXAdvMSS] = x.MTU, x.AdvMSS
-		rt.Metrics = m.Ptr()
-	}
-	switch {
-	case x.Scope != nil:
-		rt.Scope = *x.Scope
-	case typ == RouteUnicast && !x.Via.IsValid():
-		// As `ip route add` does: a route without a gateway is on-link.
-		rt.Scope = ScopeLink
-	default:
-		rt.Scope = ScopeUniverse
-	}
-	r.addRoute(int32(i), &rt)
-}
-
-// checkRouteClashes refuses two desired routes with the same key: the
-// kernel keeps only one route per table, destination, tos and metric. The
-// routes are compared in key order rather than through a map under
-// RouteKey, which cost 386 bytes a route at 1M routes; each clash is
-// reported at the later route, against the first of its key, in the
-// order of the routes. It returns the routes' keyRuns, for sorting them.
-func (r *resolver) checkRouteClashes() ([]int32, []headRun) {
-	keys, order, runs := keyRuns(r.d.Routes)
-	for _, c := range routeClashes(keys, order, runs) {
-		a, b := &r.d.Routes[c.first], &r.d.Routes[c.dup]
-		if RouteEqual(a, b) {
-			r.fail(fieldErr(originField(r.origin[c.dup]), "the route %s is planned twice", RouteString(a)))
-			continue
-		}
-		r.fail(fieldErr(originField(r.origin[c.dup]), "%s clashes with %s: a table holds one route per destination and metric; give each NIC its own table, or set a metric", RouteString(b), RouteString(a)))
-	}
-	return order, runs
-}
-
-// routeClash is a route (dup) with the key of an earlier one (first).
-type routeClash struct{ first, dup int32 }
-
-// routeClashes lists the routes whose key an earlier route has, given
-// keyRuns, in the order of the routes. Equal keys are equal up to the
-// metric, so only the runs are searched.
-func routeClashes(keys []routeIdx, order []int32, runs []headRun) []routeClash {
-	var clashes []routeClash
-	for _, run := range runs {
-		for k := run.start; k < run.end; {
-			first, end := order[k], k+1
-			for end < run.end && compareIdx(&keys[order[end]], &keys[first]) == 0 {
-				clashes = append(clashes, routeClash{first, order[end]})
-				end++
-			}
-			k = end
-		}
-	}
-	slices.SortFunc(clashes, func(a, b routeClash) int { return cmp.Compare(a.dup, b.dup) })
-	return clashes
+	// The route itself is made once, where it goes in the sorted list
+	// (placeRoutes); here only its key.
+	var rt Route
+	intentRoute(&rt, x, table, false)
+	r.keys = append(r.keys, routeIdxOf(&rt))
+	return true
 }

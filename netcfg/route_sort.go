@@ -90,29 +90,36 @@ func orderPacked(keys []packedKey, tie func(a, b int32) int) ([]int32, []headRun
 }
 
 // radixSortPacked sorts keys, least significant byte first, counting
-// every byte's values in one pass beforehand.
+// in one pass beforehand the values of the bytes that differ between
+// keys: those are found first, by xor against the first key, as
+// counting all 27 bytes of every key cost more than the passes.
 func radixSortPacked(keys []packedKey) {
-	var count [keyBytes][256]uint32
+	var diff packedKey
 	for i := range keys {
-		k := &keys[i]
-		for p := range keyBytes {
-			count[p][keyByte(k, p)]++
+		for w := range diff {
+			diff[w] |= keys[i][w] ^ keys[0][w]
 		}
 	}
-	var tmp []packedKey
-	src := keys
-	for p := keyBytes - 1; p >= 0; p-- {
-		c := &count[p]
-		if c[keyByte(&src[0], p)] == uint32(len(src)) {
-			continue // every key has the same byte here
+	var vary []int
+	for p := range keyBytes {
+		if keyByte(&diff, p) != 0 {
+			vary = append(vary, p)
 		}
-		if tmp == nil {
-			tmp = make([]packedKey, len(keys))
+	}
+	if len(vary) == 0 {
+		return
+	}
+	count := make([][256]uint32, len(vary))
+	for i := range keys {
+		k := &keys[i]
+		for j, p := range vary {
+			count[j][keyByte(k, p)]++
 		}
-		dst := tmp
-		if &src[0] == &tmp[0] {
-			dst = keys
-		}
+	}
+	tmp := make([]packedKey, len(keys))
+	src, dst := keys, tmp
+	for j := len(vary) - 1; j >= 0; j-- {
+		p, c := vary[j], &count[j]
 		var at uint32
 		for b := range c {
 			at, c[b] = at+c[b], at
@@ -123,9 +130,41 @@ func radixSortPacked(keys []packedKey) {
 			dst[c[b]] = *k
 			c[b]++
 		}
-		src = dst
+		src, dst = dst, src
 	}
 	if &src[0] != &keys[0] {
 		copy(keys, src)
 	}
+}
+
+// orderKeys returns the positions of keys sorted by key, equal keys in
+// position order, with the runs of that order whose keys are equal up to
+// the metric.
+func orderKeys(keys []routeIdx) ([]int32, []headRun) {
+	inOrder := true
+	for i := 1; inOrder && i < len(keys); i++ {
+		inOrder = compareIdx(&keys[i-1], &keys[i]) <= 0
+	}
+	if !inOrder {
+		packed := make([]packedKey, len(keys))
+		for i := range keys {
+			packed[i] = packIdx(&keys[i], i)
+		}
+		return orderPacked(packed, func(a, b int32) int { return compareIdx(&keys[a], &keys[b]) })
+	}
+	order := make([]int32, len(keys))
+	var runs []headRun
+	for i := 0; i < len(order); {
+		j := i + 1
+		for j < len(order) && sameIdxHead(&keys[j], &keys[i]) {
+			j++
+		}
+		if j-i > 1 {
+			runs = append(runs, headRun{int32(i), int32(j)})
+		}
+		for ; i < j; i++ {
+			order[i] = int32(i)
+		}
+	}
+	return order, runs
 }

@@ -6,10 +6,37 @@ import "fmt"
 // describes every difference.
 func VerifyTarget(s State, t Owned) []string {
 	diffs := verifyRules(s.Rules, t.Rules)
+	if routesAsWanted(s.Routes, t.Routes) {
+		return diffs
+	}
 	if d, ok := verifyRoutesInOrder(s.Routes, t.Routes); ok {
 		return append(diffs, d...)
 	}
 	return append(diffs, verifyRoutes(s.Routes, t.Routes)...)
+}
+
+// routesAsWanted reports whether nictab's routes among live are, in
+// their order, each equal to the wanted route of its place, the wanted
+// ones in strictly rising key order: the merge of verifyRoutesInOrder
+// then finds nothing, and this finds it so without making a key of
+// either side (RouteEqual compares every field of the key).
+//
+// NOTE: the read-back after a good apply is such a table. Making and
+// comparing the live side's keys was half of its verify: 6.4–7.0 ms for
+// 100k routes.
+func routesAsWanted(live, want []Route) bool {
+	i := 0
+	for j := range live {
+		h := &live[j]
+		if !h.Owned() {
+			continue
+		}
+		if i == len(want) || !RouteEqual(h, &want[i]) || (i > 0 && compareRouteKeys(&want[i-1], &want[i]) >= 0) {
+			return false
+		}
+		i++
+	}
+	return i == len(want)
 }
 
 // verifyRoutes describes the differences between nictab's routes among

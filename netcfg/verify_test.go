@@ -120,3 +120,91 @@ func BenchmarkVerifyTarget100k(b *testing.B) {
 		}
 	}
 }
+
+// TestRoutesAsWantedFindsOnlyNothing holds VerifyTarget's shortcut to
+// the merge and the matching it stands in for: on random tables, read
+// back as wanted or with random mismatches (a route changed, gone, added,
+// moved, or doubled, on either side), VerifyTarget reports exactly what
+// the merge, or where it cannot run the matching, reports, and the
+// shortcut answers only where both report nothing.
+func TestRoutesAsWantedFindsOnlyNothing(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	short := 0
+	for round := range 2000 {
+		live := randomRoutes(rng, rng.IntN(40))
+		if rng.IntN(4) > 0 {
+			keySort(live)
+		}
+		var want []Route
+		for _, r := range live {
+			if r.Owned() {
+				want = append(want, r)
+			}
+		}
+		if rng.IntN(4) > 0 {
+			want = slices.Clone(want)
+			for range 1 + rng.IntN(2) {
+				mismatch(rng, &live, &want)
+			}
+		}
+		old, ok := verifyRoutesInOrder(live, want)
+		if !ok {
+			old = verifyRoutes(live, want)
+		}
+		if m := verifyRoutes(live, want); len(m) != len(old) {
+			t.Fatalf("round %d: the merge found %q, the matching %q", round, old, m)
+		}
+		got := VerifyTarget(State{Routes: live}, Owned{Routes: want})
+		if !slices.Equal(got, old) {
+			t.Fatalf("round %d: VerifyTarget found\n%q\nthe merge or the matching\n%q", round, got, old)
+		}
+		if routesAsWanted(live, want) {
+			short++
+			if len(old) > 0 {
+				t.Fatalf("round %d: taken as wanted, with differences %q", round, old)
+			}
+		}
+	}
+	if short < 200 {
+		t.Errorf("only %d of 2000 rounds took the shortcut: the test says little", short)
+	}
+}
+
+// mismatch makes one random difference between live and want.
+func mismatch(rng *rand.Rand, live, want *[]Route) {
+	side := live
+	if rng.IntN(2) == 0 {
+		side = want
+	}
+	rs := *side
+	other := randomRoutes(rng, 1)[0]
+	other.Proto = ProtoNictab
+	if len(rs) == 0 {
+		*side = append(rs, other)
+		return
+	}
+	i := rng.IntN(len(rs))
+	switch rng.IntN(9) {
+	case 0:
+		rs[i].Dev += "x"
+	case 1:
+		m := Metrics{}
+		m.Values[2] = 1400
+		rs[i].Metrics = m.Ptr()
+	case 2:
+		rs[i].Unmodelled = append(slices.Clone(rs[i].Unmodelled), RawAttr{Type: 99, Name: "RTA_99", Data: []byte{1}})
+	case 3:
+		rs[i].Expires = 30
+	case 4:
+		rs[i].Proto = ProtoKernel
+	case 5:
+		*side = slices.Delete(rs, i, i+1)
+	case 6:
+		*side = slices.Insert(rs, i, other)
+	case 7:
+		*side = slices.Insert(rs, i, rs[i])
+	case 8:
+		j := rng.IntN(len(rs))
+		rs[i], rs[j] = rs[j], rs[i]
+	}
+}

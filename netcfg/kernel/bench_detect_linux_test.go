@@ -191,3 +191,28 @@ func BenchmarkReadBackFresh100k(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRollbackRead100k reads a 100k-route table of nictab's as a
+// rollback's plan does: the table in full and nictab's routes in every
+// other, into a slice sized from the newest snapshot, in memory the
+// process has not touched yet.
+func BenchmarkRollbackRead100k(b *testing.B) {
+	ns := scaleNS(b)
+	k := openScale(b, ns)
+	const table = 100
+	loadRoutes(b, k, scaleRoutes(100_000, table))
+	names := scaleNames(ns)()
+	b.ReportAllocs()
+	for range b.N {
+		b.StopTimer()
+		debug.FreeOSMemory()
+		b.StartTimer()
+		s, err := netcfg.Detect(k, names, netcfg.DetectOptions{Tables: []uint32{table}, Owned: true, Routes: 100_000})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(s.Routes) != 100_000 {
+			b.Fatalf("read %d routes, want 100000", len(s.Routes))
+		}
+	}
+}

@@ -468,6 +468,11 @@ func (c *rtnl) routesFamily(f netcfg.Family, q netcfg.RouteQuery, links *linkInd
 				return true
 			}
 		}
+		// A table the caller throws away is passed over on rtm_table;
+		// ids from 256 up are there as RT_TABLE_COMPAT, and decoded.
+		if len(q.Except) > 0 && len(m.data) >= rtmsgLen && m.data[4] != unix.RT_TABLE_COMPAT && slices.Contains(q.Except, uint32(m.data[4])) {
+			return true
+		}
 		if m.typ != unix.RTM_NEWROUTE || !decodeRoute(m.data, links, &r) {
 			return true
 		}
