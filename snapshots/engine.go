@@ -53,6 +53,9 @@ type Engine struct {
 	cfg    EngineConfig
 	store  *Store
 	bootID string
+	// guardRead is the guard's kernel and sockets, read ahead by
+	// StartGuard.
+	guardRead chan guardRead
 }
 
 // NewEngine opens the store of cfg.StateDir.

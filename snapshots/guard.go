@@ -24,6 +24,44 @@ func (e *Engine) Guard(p *Proposal, c sshsession.Conn) (lookup.Guard, error) {
 	return *r.SSH, nil
 }
 
+// guardRead is what the guard reads of the kernel before it looks at the
+// plan: the namespace's connections.
+type guardRead struct {
+	k       netcfg.Kernel
+	sockets []netcfg.Socket
+	total   int
+	err     error
+}
+
+func (e *Engine) readGuard() guardRead {
+	k, err := e.cfg.Open()
+	if err != nil {
+		return guardRead{err: err}
+	}
+	g := guardRead{k: k}
+	if sr, ok := k.(lookup.SocketReader); ok {
+		g.sockets, g.total, err = sr.Sockets(maxSockets)
+		if err != nil {
+			g.err = fmt.Errorf("list the namespace's connections: %w", err)
+		}
+	}
+	return g
+}
+
+// StartGuard reads the namespace's connections for the next GuardPlan
+// on another goroutine, so that sock_diag's walk of the socket tables
+// (~5 ms, even in an empty namespace) runs while the plan is made. Call
+// it from the goroutine that calls GuardPlan, and only when GuardPlan
+// follows: the kernel it opens is closed there.
+func (e *Engine) StartGuard() {
+	if e.guardRead != nil {
+		return
+	}
+	ch := make(chan guardRead, 1)
+	e.guardRead = ch
+	go func() { ch <- e.readGuard() }()
+}
+
 // GuardPlan runs the whole guard on a proposal: the SSH session c (nil
 // when nictab does not run over SSH), every established connection and
 // connected socket of the namespace, and every foreign rule. It starts
@@ -32,20 +70,21 @@ func (e *Engine) Guard(p *Proposal, c sshsession.Conn) (lookup.Guard, error) {
 // routes the kernel names for the packets traced (see lookup.RunGuard).
 // With no session, no connection and no foreign rule it reads nothing.
 func (e *Engine) GuardPlan(p *Proposal, c *sshsession.Conn) (lookup.GuardReport, error) {
-	k, err := e.cfg.Open()
-	if err != nil {
-		return lookup.GuardReport{}, err
+	var g guardRead
+	if e.guardRead != nil {
+		g = <-e.guardRead
+		e.guardRead = nil
+	} else {
+		g = e.readGuard()
 	}
-	defer k.Close()
+	if g.k != nil {
+		defer g.k.Close()
+	}
+	if g.err != nil {
+		return lookup.GuardReport{}, g.err
+	}
+	k, sockets, total := g.k, g.sockets, g.total
 	before := p.Live
-	var sockets []netcfg.Socket
-	total := 0
-	if sr, ok := k.(lookup.SocketReader); ok {
-		sockets, total, err = sr.Sockets(maxSockets)
-		if err != nil {
-			return lookup.GuardReport{}, fmt.Errorf("list the namespace's connections: %w", err)
-		}
-	}
 	if c == nil && len(sockets) == 0 && !lookup.HasForeignRules(&before) {
 		// Nothing to trace: no session, no connection, no other
 		// program's rule.

@@ -279,6 +279,7 @@ Rules and routes nictab does not own are never touched.`,
 			if err != nil {
 				return err
 			}
+			startGuard(e)
 			var target *format.Snapshot
 			if len(args) == 1 {
 				target, err = snapRef(e.Store().Get(args[0]))
