@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"hash"
 	"net/netip"
 	"slices"
 	"strings"
@@ -24,9 +25,10 @@ import (
 // the newest snapshot's record, and nothing else need be read; any other
 // case reads the records as before.
 
-// recordsDigest is the sha256 of the set of identities of rules and
-// routes, whatever their order: their keys sorted, duplicates once.
-func recordsDigest(rules []netcfg.Rule, routes []netcfg.Route, owned bool) string {
+// newRecordsHash is the sha256 of a records digest with the rules' part
+// written: their keys sorted, duplicates once, each after its length, and
+// then 0xff; the routes' part follows.
+func newRecordsHash(rules []netcfg.Rule, owned bool) hash.Hash {
 	rk := make([]string, 0, len(rules))
 	for i := range rules {
 		if !owned || rules[i].Owned() {
@@ -35,6 +37,20 @@ func recordsDigest(rules []netcfg.Rule, routes []netcfg.Route, owned bool) strin
 	}
 	slices.Sort(rk)
 	rk = slices.Compact(rk)
+	h := sha256.New()
+	var b []byte
+	for _, k := range rk {
+		b = binary.AppendUvarint(b[:0], uint64(len(k)))
+		h.Write(append(b, k...))
+	}
+	h.Write([]byte{0xff})
+	return h
+}
+
+// recordsDigest is the sha256 of the set of identities of rules and
+// routes, whatever their order: their keys sorted, duplicates once.
+func recordsDigest(rules []netcfg.Rule, routes []netcfg.Route, owned bool) string {
+	h := newRecordsHash(rules, owned)
 	keys := make([]netcfg.RouteKey, 0, len(routes))
 	for i := range routes {
 		if !owned || routes[i].Owned() {
@@ -46,13 +62,7 @@ func recordsDigest(rules []netcfg.Rule, routes []netcfg.Route, owned bool) strin
 		slices.SortFunc(keys, cmp)
 	}
 	keys = slices.Compact(keys)
-	h := sha256.New()
 	var b []byte
-	for _, k := range rk {
-		b = binary.AppendUvarint(b[:0], uint64(len(k)))
-		h.Write(append(b, k...))
-	}
-	h.Write([]byte{0xff})
 	for _, k := range keys {
 		b = binary.BigEndian.AppendUint32(b[:0], k.Table)
 		b = appendPrefix(b, k.Dst)

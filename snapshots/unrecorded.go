@@ -1,7 +1,6 @@
 package snapshots
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -163,23 +162,9 @@ func (s *Store) otherRecords(rec *records) error {
 // 15–19 ms, nearly all of it there. Routes out of order fall back to
 // recordsDigest.
 func ownedRecordsDigest(live *netcfg.State) string {
-	rk := make([]string, 0, len(live.Rules))
-	for i := range live.Rules {
-		if live.Rules[i].Owned() {
-			rk = append(rk, netcfg.RuleKey(&live.Rules[i]))
-		}
-	}
-	slices.Sort(rk)
-	rk = slices.Compact(rk)
-	h := sha256.New()
-	var b []byte
-	for _, k := range rk {
-		b = binary.AppendUvarint(b[:0], uint64(len(k)))
-		h.Write(append(b, k...))
-	}
-	h.Write([]byte{0xff})
+	h := newRecordsHash(live.Rules, true)
 	const chunk = 64 << 10
-	b = make([]byte, 0, chunk+128)
+	b := make([]byte, 0, chunk+128)
 	var prev *netcfg.Route
 	for i := range live.Routes {
 		r := &live.Routes[i]
