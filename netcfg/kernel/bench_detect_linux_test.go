@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 	"testing"
 
+	"github.com/nictab/nictab/internal/nstest"
 	"github.com/nictab/nictab/internal/prefault"
 
 	"github.com/nictab/nictab/netcfg"
@@ -14,6 +15,18 @@ import (
 
 // loadRoutes fills the namespace behind k with routes through the codec's
 // pipelined writes: the quickest way to a big table.
+// benchTable is the table the 100k-route benchmarks read.
+const benchTable = 100
+
+// kernelWith100k is a scale namespace whose benchTable holds 100k
+// routes, and a kernel opened in it.
+func kernelWith100k(b *testing.B) (netcfg.Kernel, *nstest.NS) {
+	ns := scaleNS(b)
+	k := openScale(b, ns)
+	loadRoutes(b, k, scaleRoutes(100_000, benchTable))
+	return k, ns
+}
+
 func loadRoutes(tb testing.TB, k netcfg.Kernel, routes []netcfg.Route) {
 	tb.Helper()
 	ops := addRouteOps(routes)
@@ -25,10 +38,8 @@ func loadRoutes(tb testing.TB, k netcfg.Kernel, routes []netcfg.Route) {
 // BenchmarkDetectTable100k reads a 100k-route table in full, as planning
 // and verifying do.
 func BenchmarkDetectTable100k(b *testing.B) {
-	ns := scaleNS(b)
-	k := openScale(b, ns)
-	const table = 100
-	loadRoutes(b, k, scaleRoutes(100_000, table))
+	k, ns := kernelWith100k(b)
+	const table = benchTable
 	names := scaleNames(ns)()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -46,10 +57,8 @@ func BenchmarkDetectTable100k(b *testing.B) {
 // BenchmarkStreamTable100k streams a 100k-route table without keeping it,
 // as `nictab show --table` does.
 func BenchmarkStreamTable100k(b *testing.B) {
-	ns := scaleNS(b)
-	k := openScale(b, ns)
-	const table = 100
-	loadRoutes(b, k, scaleRoutes(100_000, table))
+	k, _ := kernelWith100k(b)
+	const table = benchTable
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
@@ -113,10 +122,8 @@ func BenchmarkDetectStartup(b *testing.B) {
 // BenchmarkDumpDiscard100k is the kernel's own share of reading a
 // 100k-route table: the dump received and thrown away, nothing decoded.
 func BenchmarkDumpDiscard100k(b *testing.B) {
-	ns := scaleNS(b)
-	k := openScale(b, ns)
-	const table = 100
-	loadRoutes(b, k, scaleRoutes(100_000, table))
+	k, _ := kernelWith100k(b)
+	const table = benchTable
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
@@ -133,10 +140,8 @@ func BenchmarkDumpDiscard100k(b *testing.B) {
 // BenchmarkReadBack100k reads a 100k-route table as Apply's read-back
 // does: into a slice presized for it, main's default routes left out.
 func BenchmarkReadBack100k(b *testing.B) {
-	ns := scaleNS(b)
-	k := openScale(b, ns)
-	const table = 100
-	loadRoutes(b, k, scaleRoutes(100_000, table))
+	k, ns := kernelWith100k(b)
+	const table = benchTable
 	names := scaleNames(ns)()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -158,10 +163,8 @@ func BenchmarkReadBack100k(b *testing.B) {
 // (DetectOptions.Routes), "before" the slice Apply maps while the kernel
 // writes (DetectOptions.Into), mapped by the time of the read.
 func BenchmarkReadBackFresh100k(b *testing.B) {
-	ns := scaleNS(b)
-	k := openScale(b, ns)
-	const table = 100
-	loadRoutes(b, k, scaleRoutes(100_000, table))
+	k, ns := kernelWith100k(b)
+	const table = benchTable
 	names := scaleNames(ns)()
 	for _, how := range []string{"detect", "before"} {
 		b.Run(how, func(b *testing.B) {
@@ -197,10 +200,8 @@ func BenchmarkReadBackFresh100k(b *testing.B) {
 // other, into a slice sized from the newest snapshot, in memory the
 // process has not touched yet.
 func BenchmarkRollbackRead100k(b *testing.B) {
-	ns := scaleNS(b)
-	k := openScale(b, ns)
-	const table = 100
-	loadRoutes(b, k, scaleRoutes(100_000, table))
+	k, ns := kernelWith100k(b)
+	const table = benchTable
 	names := scaleNames(ns)()
 	b.ReportAllocs()
 	for range b.N {
