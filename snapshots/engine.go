@@ -107,6 +107,9 @@ type Proposal struct {
 	// unrecorded is what the plan leaves alone as "proto nictab, not in
 	// history" (see keepUnrecorded); the snapshot does not record it.
 	unrecorded *unrecordedSet
+	// digest is what nictab owns in Live and its digest, made from when
+	// Live was read.
+	digest *liveDigest
 	// before is what Prepare encoded of Live for the journal.
 	before <-chan encodedBefore
 	// ahead is the snapshot of the change Prepare encoded.
@@ -174,6 +177,7 @@ func (e *Engine) Propose(in netcfg.Intent, comment string) (*Proposal, error) {
 		return nil, err
 	}
 	timeline.Mark("tables read")
+	dg := e.digestLive(live)
 	if d, err = netcfg.Resolve(in, live, e.cfg.Priorities); err != nil {
 		return nil, errors.Join(err, w.Close())
 	}
@@ -183,7 +187,7 @@ func (e *Engine) Propose(in netcfg.Intent, comment string) (*Proposal, error) {
 		return nil, errors.Join(err, w.Close())
 	}
 	timeline.Mark("history compared")
-	return &Proposal{Live: live, Desired: d, Plan: planWith(live, w, d, un), Intent: in, Kind: "apply", Comment: comment, unrecorded: un, watched: w}, nil
+	return &Proposal{Live: live, Desired: d, Plan: planWith(live, w, d, un), Intent: in, Kind: "apply", Comment: comment, unrecorded: un, watched: w, digest: dg}, nil
 }
 
 // oneRoutePerTable is in with only the first route of each table it
@@ -222,6 +226,7 @@ func (e *Engine) ProposeRollback(s *format.Snapshot) (*Proposal, error) {
 		return nil, err
 	}
 	timeline.Mark("tables read")
+	dg := e.digestLive(live)
 	var gone []string
 	for _, r := range d.Routes {
 		for _, dev := range routeDevs(&r) {
@@ -240,7 +245,7 @@ func (e *Engine) ProposeRollback(s *format.Snapshot) (*Proposal, error) {
 	timeline.Mark("history compared")
 	return &Proposal{
 		Live: live, Desired: d, Plan: planWith(live, w, d, un),
-		Intent: s.Intent, Kind: "rollback", Comment: fmt.Sprintf("rollback to %s", s.Meta.ID), unrecorded: un, watched: w,
+		Intent: s.Intent, Kind: "rollback", Comment: fmt.Sprintf("rollback to %s", s.Meta.ID), unrecorded: un, watched: w, digest: dg,
 	}, nil
 }
 
