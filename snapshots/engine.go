@@ -364,11 +364,12 @@ func (e *Engine) Apply(p *Proposal, o ApplyOptions) (*Outcome, error) {
 			// Shared with the kernel's state before the change, which Apply
 			// only reads (its undo copies what it needs): the journal of a
 			// rollback of 100k routes holds no second copy of them.
-			if err := e.setJournalBefore(j, p, netcfg.OwnedAsDesiredSharing(before)); err != nil {
+			d, foreign := p.journalBefore(before)
+			if err := e.setJournalBefore(j, p, d); err != nil {
 				return err
 			}
 			j.Tables = before.Complete
-			j.Foreign = netcfg.ForeignObjects(before)
+			j.Foreign = foreign
 			if !o.Unrecorded && !p.Plan.Empty() {
 				var err error
 				if baseline, err = e.saveBaseline(before); err != nil {

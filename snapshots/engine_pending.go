@@ -2,6 +2,7 @@ package snapshots
 
 import (
 	"reflect"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -232,12 +233,14 @@ func (e *Engine) aheadHolds(a *pendingAhead, now time.Time) bool {
 }
 
 // liveDigest is what nictab owns in a proposal's live state, as the
-// journal's state before, and its beforeDigest, made in the background
+// journal's state before, its beforeDigest and its foreign objects, made in the background
 // from the moment that state is read. Read d and digest once done is
 // closed; a proposal copied (the terminal UI applies a copy) shares it.
 type liveDigest struct {
 	done chan struct{}
 	d    netcfg.Desired
+	// foreign is netcfg.ForeignObjects of the live state.
+	foreign []string
 	// digest is beforeDigest of d, "" when the newest snapshot's index
 	// entry gave none to match, d has too few routes to be named by a
 	// journal, or the digest failed (the state is encoded then).
@@ -255,7 +258,7 @@ func (e *Engine) digestLive(live netcfg.State) *liveDigest {
 	ld := &liveDigest{done: make(chan struct{})}
 	go func() {
 		defer close(ld.done)
-		ld.d = netcfg.OwnedAsDesiredSharing(live)
+		ld.d, ld.foreign = netcfg.OwnedAsDesiredSharing(live), netcfg.ForeignObjects(live)
 		if len(ld.d.Routes) < referBeforeMin {
 			return
 		}
@@ -308,6 +311,32 @@ func (e *Engine) prepareJournal(p *Proposal) {
 	p.before = ch
 }
 
+// journalBefore is the journal's state before and foreign objects:
+// netcfg.OwnedAsDesiredSharing and netcfg.ForeignObjects of before. When
+// before is the proposal's live state itself (read under a monitor that
+// heard nothing: its rules, routes and complete tables the same arrays,
+// its names the same) they are taken from its liveDigest, made of that
+// state, rather than walking 100k routes twice more (1.5 ms), when the
+// journal waits for that digest anyway.
+func (p *Proposal) journalBefore(before netcfg.State) (netcfg.Desired, []string) {
+	if ld := p.digest; ld != nil && p.before != nil && sameArray(before.Routes, p.Live.Routes) && sameArray(before.Rules, p.Live.Rules) &&
+		sameArray(before.Complete, p.Live.Complete) && slices.Equal(before.Names.OwnedTables(), p.Live.Names.OwnedTables()) {
+		<-ld.done
+		beforeFromLive.Add(1)
+		return ld.d, ld.foreign
+	}
+	return netcfg.OwnedAsDesiredSharing(before), netcfg.ForeignObjects(before)
+}
+
+// beforeFromLive counts the journals whose state before was taken from
+// the proposal's liveDigest (tests look at it).
+var beforeFromLive atomic.Int64
+
+// sameArray reports whether a and b are the same elements of one array.
+func sameArray[T any](a, b []T) bool {
+	return len(a) == len(b) && (a == nil) == (b == nil) && (len(a) == 0 || &a[0] == &b[0])
+}
+
 // setJournalBefore sets the journal's state before, d: with the encoding
 // Prepare made when it encoded that same state, else encoded now. When
 // that encoding is, by its digest, the newest snapshot's resolved state,
@@ -352,6 +381,11 @@ func sameMetrics(a, b *netcfg.Metrics) bool {
 func routesIdentical(a, b []netcfg.Route) bool {
 	if len(a) != len(b) || (a == nil) != (b == nil) {
 		return false
+	}
+	// The same routes, as reflect.DeepEqual finds too: the state before
+	// a change read under a monitor that heard nothing is the proposal's.
+	if len(a) > 0 && &a[0] == &b[0] {
+		return true
 	}
 	for i := range a {
 		x, y := &a[i], &b[i]
