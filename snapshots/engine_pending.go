@@ -42,6 +42,9 @@ type pendingBytes struct {
 	records, before string
 	// links are the links snap's addressing was made from.
 	links []netcfg.Link
+	// inKeyOrder says snap's routes are in the order a snapshot of the
+	// read-back has them (routesInKeyOrder).
+	inKeyOrder bool
 	// staged is b written as the pending file under a temporary name;
 	// nil until stagePending, or when it failed (the file is then written
 	// as before, and any error reported there).
@@ -68,6 +71,7 @@ func encodeAhead(snap *format.Snapshot, links []netcfg.Link) <-chan pendingBytes
 		if err == nil {
 			pb.records = snapshotRecords(snap)
 			pb.before = resolvedDigest(snap.Resolved)
+			pb.inKeyOrder = snap.Resolved != nil && routesInKeyOrder(snap.Resolved.Routes)
 		}
 		ch <- pb
 	}()
@@ -388,21 +392,42 @@ func routesIdentical(a, b []netcfg.Route) bool {
 		return true
 	}
 	for i := range a {
-		x, y := &a[i], &b[i]
-		if x.Table != y.Table || x.Type != y.Type || x.Dst != y.Dst || x.Gw != y.Gw || x.Dev != y.Dev ||
-			x.Src != y.Src || x.Scope != y.Scope || x.Proto != y.Proto || x.Metric != y.Metric ||
-			x.Tos != y.Tos || x.Onlink != y.Onlink || x.From != y.From || x.NHID != y.NHID ||
-			!sameMetrics(x.Metrics, y.Metrics) || x.Pref != y.Pref || x.Realms != y.Realms || x.Expires != y.Expires ||
-			x.Dead != y.Dead || x.LinkDown != y.LinkDown {
+		if !routeIdentical(&a[i], &b[i]) {
 			return false
-		}
-		if x.MultiPath != nil || y.MultiPath != nil || x.Encap != nil || y.Encap != nil || x.Unmodelled != nil || y.Unmodelled != nil {
-			if !reflect.DeepEqual(x.MultiPath, y.MultiPath) || !reflect.DeepEqual(x.Encap, y.Encap) || !reflect.DeepEqual(x.Unmodelled, y.Unmodelled) {
-				return false
-			}
 		}
 	}
 	return true
+}
+
+// routeIdentical is reflect.DeepEqual of two routes.
+func routeIdentical(x, y *netcfg.Route) bool {
+	if x.Table != y.Table || x.Type != y.Type || x.Dst != y.Dst || x.Gw != y.Gw || x.Dev != y.Dev ||
+		x.Src != y.Src || x.Scope != y.Scope || x.Proto != y.Proto || x.Metric != y.Metric ||
+		x.Tos != y.Tos || x.Onlink != y.Onlink || x.From != y.From || x.NHID != y.NHID ||
+		!sameMetrics(x.Metrics, y.Metrics) || x.Pref != y.Pref || x.Realms != y.Realms || x.Expires != y.Expires ||
+		x.Dead != y.Dead || x.LinkDown != y.LinkDown {
+		return false
+	}
+	if x.MultiPath != nil || y.MultiPath != nil || x.Encap != nil || y.Encap != nil || x.Unmodelled != nil || y.Unmodelled != nil {
+		return reflect.DeepEqual(x.MultiPath, y.MultiPath) && reflect.DeepEqual(x.Encap, y.Encap) && reflect.DeepEqual(x.Unmodelled, y.Unmodelled)
+	}
+	return true
+}
+
+// ownedRoutesAre reports whether nictab's routes among live are, in
+// their order, routesIdentical to want.
+func ownedRoutesAre(live, want []netcfg.Route) bool {
+	i := 0
+	for j := range live {
+		if !live[j].Owned() {
+			continue
+		}
+		if i == len(want) || !routeIdentical(&live[j], &want[i]) {
+			return false
+		}
+		i++
+	}
+	return i == len(want)
 }
 
 // desiredIdentical is reflect.DeepEqual of two desired states.
