@@ -547,17 +547,17 @@ func (e *Engine) snapshotAhead(p *Proposal, after netcfg.State, txid string, at 
 }
 
 // NOTE: a verified read-back of 100k routes holds nictab's routes as the
-// snapshot encoded ahead does, in its order. Finding its routes (a walk),
-// their tables (another), checking their order (a third) and then
-// comparing them with the snapshot's (a fourth) took 8–12 ms after
-// "verified"; one walk that compares them where they lie says the same:
-// routes each identical to one of a list in key order, in that order,
-// are that list, which snapshotAhead would have made.
+// snapshot encoded ahead does, in its order. Finding them (a walk),
+// their tables (another), checking their order (a third) and comparing
+// them with the snapshot's (a fourth) took 8–12 ms after "verified".
+// One walk that compares each of them, where it lies, with the route of
+// its place in the snapshot's list, which is in key order, finds the
+// same: they are that list, already in the order sorting would give.
 //
-// aheadRoutes is the routes of after's snapshot taken as those of the
-// snapshot pb encoded ahead, when they are the same in every field and
-// order: nictab's routes among after, none unrecorded, each
-// routesIdentical to pb's in turn, pb's in key order.
+// aheadRoutes is the routes of after's snapshot, taken as those of the
+// snapshot pb encoded ahead when they are the same in every field and
+// in order: none of nictab's routes unrecorded, each of them among
+// after routeIdentical to pb's of its place, pb's in key order.
 func aheadRoutes(p *Proposal, after netcfg.State, pb *pendingBytes) ([]netcfg.Route, bool) {
 	if pb == nil || pb.err != nil || !pb.inKeyOrder || pb.snap == nil || pb.snap.Resolved == nil || len(pb.snap.Resolved.Routes) == 0 ||
 		(p.unrecorded != nil && len(p.unrecorded.routes) > 0) {

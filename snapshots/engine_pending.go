@@ -237,9 +237,10 @@ func (e *Engine) aheadHolds(a *pendingAhead, now time.Time) bool {
 }
 
 // liveDigest is what nictab owns in a proposal's live state, as the
-// journal's state before, its beforeDigest and its foreign objects, made in the background
-// from the moment that state is read. Read d and digest once done is
-// closed; a proposal copied (the terminal UI applies a copy) shares it.
+// journal's state before, with its beforeDigest and the state's foreign
+// objects, made in the background from the moment that state is read.
+// Its fields are read once done is closed; copies of a proposal (the
+// terminal UI applies a copy) share it.
 type liveDigest struct {
 	done chan struct{}
 	d    netcfg.Desired
@@ -415,7 +416,7 @@ func routeIdentical(x, y *netcfg.Route) bool {
 }
 
 // ownedRoutesAre reports whether nictab's routes among live are, in
-// their order, routesIdentical to want.
+// their order, each routeIdentical to the route of its place in want.
 func ownedRoutesAre(live, want []netcfg.Route) bool {
 	i := 0
 	for j := range live {
