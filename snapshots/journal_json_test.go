@@ -94,6 +94,14 @@ func TestMarshalDesiredAsEncodingJSON(t *testing.T) {
 		}
 		for range rng.IntN(20) {
 			r := jsonTestRoute(rng)
+			// Half the states in runs of one type and scope, as a table
+			// holds them, the device changing or not from one to the next.
+			if n := len(d.Routes); i%2 == 0 && n > 0 {
+				r.Type, r.Scope = d.Routes[n-1].Type, d.Routes[n-1].Scope
+				if rng.IntN(2) == 0 {
+					r.Dev = d.Routes[n-1].Dev
+				}
+			}
 			if basicJSONRoute(&r) {
 				basic++
 			}

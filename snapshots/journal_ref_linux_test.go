@@ -17,11 +17,18 @@ import (
 // from a snapshot of 1,200 routes of several kinds (IPv4 and IPv6,
 // gateways, sources, metrics, MTU) writes a journal naming that
 // snapshot, and both a confirm window's revert and a recovery after a
-// kill bring the kernel back from the snapshot's file, exactly.
+// kill bring the kernel back from the snapshot's file, exactly. Read
+// under a change monitor, as the CLI reads, the journal's state before
+// is the one the proposal's digest was made of.
 func TestRefJournalRevertsOnTheKernel(t *testing.T) {
-	for _, how := range []string{"revert", "recover after a kill"} {
+	for _, how := range []string{"revert", "recover after a kill", "revert, watched"} {
 		t.Run(how, func(t *testing.T) {
 			r := newRig(t)
+			watched := how == "revert, watched"
+			if watched {
+				r.mod = func(c *snapshots.EngineConfig) { c.Watch = true }
+				r.e = r.engine()
+			}
 			in := nicIntent("eno1", 13)
 			for i := range 1200 {
 				ri := netcfg.RouteIntent{Table: netcfg.TableRef{ID: 100}, Dev: "eno1"}
@@ -46,21 +53,25 @@ func TestRefJournalRevertsOnTheKernel(t *testing.T) {
 				t.Fatal(err)
 			}
 			r.e.Prepare(p)
-			n := snapshots.JournalsByRefForTest()
-			if how != "revert" {
+			n, live := snapshots.JournalsByRefForTest(), snapshots.BeforeFromLiveForTest()
+			killed := how == "recover after a kill"
+			if killed {
 				snapshots.KillAfterAppliedForTest(t)
 			}
 			_, err = r.e.Apply(p, snapshots.ApplyOptions{Confirm: time.Minute})
-			if how == "revert" && err != nil || how != "revert" && err == nil {
+			if !killed && err != nil || killed && err == nil {
 				t.Fatalf("apply: %v", err)
 			}
 			if snapshots.JournalsByRefForTest() != n+1 {
 				t.Fatal("the journal does not name the snapshot of 1200 routes")
 			}
+			if got := snapshots.BeforeFromLiveForTest() - live; got != map[bool]int64{true: 1}[watched] {
+				t.Errorf("%d journals took their state before from the proposal's digest", got)
+			}
 			if r.ns.Routing() == routing {
 				t.Fatal("the change is not live")
 			}
-			if how == "revert" {
+			if !killed {
 				res, err := r.e.Revert(context.Background())
 				if err != nil || res.Result != "reverted" {
 					t.Fatalf("revert = %+v, %v", res, err)

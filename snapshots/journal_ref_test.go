@@ -361,3 +361,33 @@ func TestMemRefJournalOldIndex(t *testing.T) {
 	}
 	r.noJournal()
 }
+
+// TestMemRefJournalCopiesShareDigest: copies of one proposal, as the
+// terminal UI applies them, share the digest of its live state made when
+// it was read: a copy whose apply failed and was undone, and then
+// another, each write a journal naming the newest snapshot.
+func TestMemRefJournalCopiesShareDigest(t *testing.T) {
+	snapshots.ReferBeforeMinForTest(t, 1)
+	r := newMemRig(t)
+	r.apply(intentA)
+	stateA := r.state()
+	p := r.propose(intentB)
+	first, second := *p, *p
+	r.k.FailAt(r.k.Received()+2, unix.ENOBUFS)
+	n := snapshots.JournalsByRefForTest()
+	_, err := r.e.Apply(&first, snapshots.ApplyOptions{})
+	var ae *netcfg.ApplyError
+	if !errors.As(err, &ae) || ae.UndoErr != nil {
+		t.Fatalf("failed apply: %v", err)
+	}
+	if got := r.state(); got != stateA {
+		t.Fatalf("after the undone apply:\n%s\nwant:\n%s", got, stateA)
+	}
+	if _, err := r.e.Apply(&second, snapshots.ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := snapshots.JournalsByRefForTest() - n; got != 2 {
+		t.Errorf("%d journals named a snapshot; want both", got)
+	}
+	r.noJournal()
+}

@@ -56,6 +56,10 @@ func ReferBeforeMinForTest(t interface{ Cleanup(func()) }, n int) {
 	t.Cleanup(func() { referBeforeMin = old })
 }
 
+// BeforeFromLiveForTest is how many journals took their state before
+// from the digest made of their proposal's live state.
+func BeforeFromLiveForTest() int64 { return beforeFromLive.Load() }
+
 // JournalsByRefForTest is how many journals were written naming a
 // snapshot as their state before.
 func JournalsByRefForTest() int64 { return journalsByRef.Load() }
