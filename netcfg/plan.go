@@ -169,16 +169,18 @@ func planChanges(live State, want Desired) Plan {
 
 	// Routes, matched by key through a merge of both lists in key order:
 	// at 100k routes, maps under RouteKey were most of the plan's time.
-	lk, lo, liveStrict := keyOrderStrict(live.Routes)
-	wk, wo, wantStrict := keyOrderStrict(want.Routes)
-	match, wanted := matchOrdered(live.Routes, lk, lo, wk, wo)
-	foreignAt, ownedAt := routeSharers(live.Routes, lk, lo, wk, wo)
+	lk, liveStrict := keyed(live.Routes)
+	wk, wantStrict := keyed(want.Routes)
+	match, foreignAt, ownedAt, wanted := matchKeyed(&lk, &wk)
 	// The changes are written into one slice in their final order, sized
 	// for every change but route replaces: a wanted route no live route
 	// matches is at most an add, a live one of nictab's no wanted route
 	// matches at most a delete. At 1M routes, growing the list of adds and
 	// joining the lists after copied 72 bytes a change several times.
 	adds, dels := 0, 0
+	if match == nil {
+		adds = len(want.Routes)
+	}
 	for _, j := range match {
 		if j < 0 {
 			adds++
@@ -211,13 +213,16 @@ func planChanges(live State, want Desired) Plan {
 	var needsItTable uint32
 	for i := range want.Routes {
 		w := &want.Routes[i]
-		var l *Route
-		if j := match[i]; j >= 0 {
-			l = &live.Routes[j]
-		}
-		var foreign *Route
-		if j := foreignAt[i]; j >= 0 {
-			foreign = &live.Routes[j]
+		var l, foreign *Route
+		owned := 0
+		if match != nil {
+			if j := match[i]; j >= 0 {
+				l = &live.Routes[j]
+			}
+			if j := foreignAt[i]; j >= 0 {
+				foreign = &live.Routes[j]
+			}
+			owned = int(ownedAt[i])
 		}
 		if foreign != nil && RouteEqualIgnoringProto(foreign, w) && !(l != nil && l.Owned() && RouteEqual(l, w)) {
 			p.Notes = append(p.Notes, Note{Text: fmt.Sprintf("route %q already exists and nictab does not own it; left as it is (`nictab snapshot save --adopt` takes it over)", RouteString(foreign))})
@@ -228,7 +233,7 @@ func planChanges(live State, want Desired) Plan {
 			}
 			continue
 		}
-		if c := identityConflict(w, l, foreign, int(ownedAt[i])); c != "" {
+		if c := identityConflict(w, l, foreign, owned); c != "" {
 			p.Conflicts = append(p.Conflicts, Conflict{Text: c})
 			continue
 		}
