@@ -280,6 +280,8 @@ func (a *app) applyCmd() *cobra.Command {
 				return err
 			}
 			timeline.Mark("flags")
+			gc := holdCollector(file)
+			defer gc.release()
 			s, err := loadIntent(file)
 			if err != nil {
 				return err
@@ -289,6 +291,7 @@ func (a *app) applyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			gc.fits(e.Store().NewestRoutes())
 			startGuard(e)
 			p, err := a.propose(e, s, f.message)
 			if err != nil {

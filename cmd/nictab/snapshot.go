@@ -289,6 +289,11 @@ Rules and routes nictab does not own are never touched.`,
 			if err != nil {
 				return err
 			}
+			routes := 0
+			if target.Resolved != nil {
+				routes = len(target.Resolved.Routes)
+			}
+			defer holdCollector("", routes, e.Store().NewestRoutes()).release()
 			what := netcfg.SafeText(snapshots.Summary(target))
 			if target.Meta.Kind == format.KindBaseline {
 				what = "the state " + snapshots.BaselineComment + ": every rule and route nictab owns goes, nothing else is touched"

@@ -32,26 +32,9 @@ func Hold(budget uint64) (restore func()) {
 	if !held.TryLock() {
 		return func() {}
 	}
-	// runtime/metrics, not ReadMemStats: no stop of the world.
-	m := []metrics.Sample{
-		{Name: "/memory/classes/heap/objects:bytes"},
-		{Name: "/memory/classes/total:bytes"},
-		{Name: "/memory/classes/heap/released:bytes"},
-		{Name: "/gc/heap/live:bytes"},
-	}
-	metrics.Read(m)
-	for _, x := range m {
-		if x.Value.Kind() != metrics.KindUint64 {
-			held.Unlock()
-			return func() {}
-		}
-	}
-	heap, total, released, live := m[0].Value.Uint64(), m[1].Value.Uint64(), m[2].Value.Uint64(), m[3].Value.Uint64()
-	// Before the first collection nothing was found live: the heap is.
-	if live == 0 {
-		live = heap
-	}
-	if heap == 0 || heap >= budget {
+	heap, live, ok := heapNow()
+	total, okTotal := inUse()
+	if !ok || !okTotal || heap == 0 || heap >= budget {
 		held.Unlock()
 		return func() {}
 	}
@@ -63,7 +46,7 @@ func Hold(budget uint64) (restore func()) {
 		return func() {}
 	}
 	limit := debug.SetMemoryLimit(-1)
-	if want := int64(total-released) + int64(budget); want < limit {
+	if want := int64(total) + int64(budget); want < limit {
 		debug.SetMemoryLimit(want)
 	}
 	return func() {
@@ -71,4 +54,39 @@ func Hold(budget uint64) (restore func()) {
 		debug.SetMemoryLimit(limit)
 		held.Unlock()
 	}
+}
+
+// heapNow returns the bytes of heap objects and what the last collection
+// found live (the heap itself before the first one), read from
+// runtime/metrics: unlike ReadMemStats, no stop of the world.
+func heapNow() (heap, live uint64, ok bool) {
+	m := []metrics.Sample{
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/gc/heap/live:bytes"},
+	}
+	metrics.Read(m)
+	for _, x := range m {
+		if x.Value.Kind() != metrics.KindUint64 {
+			return 0, 0, false
+		}
+	}
+	heap, live = m[0].Value.Uint64(), m[1].Value.Uint64()
+	if live == 0 {
+		live = heap
+	}
+	return heap, live, true
+}
+
+// inUse is the memory the runtime holds from the kernel and has not
+// handed back.
+func inUse() (uint64, bool) {
+	m := []metrics.Sample{
+		{Name: "/memory/classes/total:bytes"},
+		{Name: "/memory/classes/heap/released:bytes"},
+	}
+	metrics.Read(m)
+	if m[0].Value.Kind() != metrics.KindUint64 || m[1].Value.Kind() != metrics.KindUint64 {
+		return 0, false
+	}
+	return m[0].Value.Uint64() - m[1].Value.Uint64(), true
 }

@@ -1,9 +1,11 @@
 package gcquiet
 
 import (
+	"math"
 	"runtime"
 	"runtime/debug"
 	"testing"
+	"time"
 )
 
 // gcPercent reads the collector's percentage without changing it.
@@ -64,5 +66,42 @@ func TestHoldLeavesTheCollectorOff(t *testing.T) {
 	defer restore()
 	if p := gcPercent(); p != -1 {
 		t.Errorf("GC percent under a hold with the collector off is %d, want -1 kept", p)
+	}
+}
+
+func TestHoldFirstLastsUntilTheFirstCollection(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	runtime.GC()
+	restore := HoldFirst(256 << 20)
+	defer restore()
+	if p := gcPercent(); p <= 100 {
+		t.Fatalf("GC percent under HoldFirst of 256 MB is %d, want more than 100", p)
+	}
+	// While it is in force, a burst's hold does nothing.
+	inner := Hold(1 << 30)
+	if p := debug.SetMemoryLimit(-1); p != math.MaxInt64 {
+		t.Errorf("a hold inside HoldFirst set a memory limit of %d", p)
+	}
+	inner()
+	runtime.GC()
+	// The pace comes back from the finalizer goroutine, after the
+	// collection.
+	deadline := time.Now().Add(5 * time.Second)
+	for gcPercent() != 100 && time.Now().Before(deadline) {
+		runtime.Gosched()
+		time.Sleep(time.Millisecond)
+	}
+	if p := gcPercent(); p != 100 {
+		t.Fatalf("GC percent after the first collection is %d, want 100 back", p)
+	}
+	// And with it the holds of bursts.
+	again := Hold(256 << 20)
+	if p := gcPercent(); p <= 100 {
+		t.Errorf("GC percent under a hold after HoldFirst's collection is %d, want more than 100", p)
+	}
+	again()
+	restore() // a second put back changes nothing
+	if p := gcPercent(); p != 100 {
+		t.Errorf("GC percent after restore is %d, want 100", p)
 	}
 }
