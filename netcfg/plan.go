@@ -169,9 +169,7 @@ func planChanges(live State, want Desired) Plan {
 
 	// Routes, matched by key through a merge of both lists in key order:
 	// at 100k routes, maps under RouteKey were most of the plan's time.
-	lk, liveStrict := keyed(live.Routes)
-	wk, wantStrict := keyed(want.Routes)
-	match, foreignAt, ownedAt, wanted := matchKeyed(&lk, &wk)
+	match, foreignAt, ownedAt, wanted, liveStrict, wantStrict := matchPlanned(live.Routes, want.Routes)
 	// The changes are written into one slice in their final order, sized
 	// for every change but route replaces: a wanted route no live route
 	// matches is at most an add, a live one of nictab's no wanted route

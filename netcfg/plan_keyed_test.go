@@ -116,17 +116,29 @@ func TestMatchKeyedAsBefore(t *testing.T) {
 		}
 		kept := []keyedRoutes{{routes: live, keys: lk, order: lo}, gl}
 		wkept := []keyedRoutes{{routes: want, keys: wk, order: wo}, gw}
-		for _, l := range kept {
-			for _, w := range wkept {
-				m, f, o, wd := matchKeyed(&l, &w)
-				if m == nil {
-					m, f, o = unmatched(len(want))
-				}
-				if !slices.Equal(m, match) || !slices.Equal(f, foreign) || !slices.Equal(o, owned) || !slices.Equal(wd, wanted) {
-					t.Fatalf("case %d (%d live, %d wanted, strict %v %v): matchKeyed gave\n%v %v %v %v\nwant\n%v %v %v %v", c, len(live), len(want), ls, ws, m, f, o, wd, match, foreign, owned, wanted)
-				}
+		check := func(how string, m, f, o []int32, wd []bool) {
+			t.Helper()
+			if m == nil {
+				m, f, o = unmatched(len(want))
+			}
+			if !slices.Equal(m, match) || !slices.Equal(f, foreign) || !slices.Equal(o, owned) || !slices.Equal(wd, wanted) {
+				t.Fatalf("case %d (%d live, %d wanted, strict %v %v): %s gave\n%v %v %v %v\nwant\n%v %v %v %v", c, len(live), len(want), ls, ws, how, m, f, o, wd, match, foreign, owned, wanted)
 			}
 		}
+		for _, l := range kept {
+			for _, w := range wkept {
+				m, f, o, wd, ordered := matchKeyed(&l, &w)
+				if !ordered {
+					t.Fatalf("case %d: matchKeyed of lists with their key orders says they are out of order", c)
+				}
+				check("matchKeyed", m, f, o, wd)
+			}
+		}
+		m, f, o, wd, pls, pws := matchPlanned(live, want)
+		if pls != ls || pws != ws {
+			t.Fatalf("case %d: matchPlanned says strict %v, %v; keyOrderStrict %v, %v", c, pls, pws, ls, ws)
+		}
+		check("matchPlanned", m, f, o, wd)
 		for _, j := range match {
 			if j >= 0 {
 				shared++

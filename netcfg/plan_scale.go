@@ -429,7 +429,7 @@ func strictlyKeyed(routes []Route) bool {
 	prev := routeIdxOf(&routes[0])
 	for i := 1; i < len(routes); i++ {
 		k := routeIdxOf(&routes[i])
-		if compareIdx(&prev, &k) >= 0 || sameIdxHead(&prev, &k) {
+		if !strictlyBefore(&prev, &k) {
 			return false
 		}
 		prev = k
@@ -437,13 +437,19 @@ func strictlyKeyed(routes []Route) bool {
 	return true
 }
 
+// strictlyBefore reports whether a comes before b and is not the same
+// key up to the metric.
+func strictlyBefore(a, b *routeIdx) bool { return compareIdx(a, b) < 0 && !sameIdxHead(a, b) }
+
 // keyCursor walks a keyedRoutes in key order: pos is the position of the
-// route it is at, key its key.
+// route it is at, key its key. Over a list without keys, disordered says
+// it has passed two routes not strictly in key order.
 type keyCursor struct {
-	k   *keyedRoutes
-	i   int
-	pos int32
-	key routeIdx
+	k          *keyedRoutes
+	i          int
+	pos        int32
+	key        routeIdx
+	disordered bool
 }
 
 func newKeyCursor(k *keyedRoutes) keyCursor {
@@ -459,19 +465,44 @@ func (c *keyCursor) next() {
 		return
 	}
 	if c.k.order == nil {
-		c.pos, c.key = int32(c.i), routeIdxOf(&c.k.routes[c.i])
+		k := routeIdxOf(&c.k.routes[c.i])
+		if c.i > 0 && !strictlyBefore(&c.key, &k) {
+			c.disordered = true
+		}
+		c.pos, c.key = int32(c.i), k
 		return
 	}
 	c.pos = c.k.order[c.i]
 	c.key = c.k.keys[c.pos]
 }
 
+// matchPlanned is matchKeyed of live and want with their key orders, and
+// reports whether each is strictly in key order as it is (keyed's
+// report). Both are first taken to be, the usual case, which needs one
+// pass over each and no keys kept; when one is not, its keys are sorted
+// and the merge made again. BenchmarkProposePlan100k (GOGC=off, medians
+// of 7 alternated runs): 8.96 → 6.97 ms against a check of both orders
+// before the merge, a pass over 25 MB of routes of its own.
+func matchPlanned(live, want []Route) (match, foreign, owned []int32, wanted []bool, liveStrict, wantStrict bool) {
+	lk, wk := keyedRoutes{routes: live}, keyedRoutes{routes: want}
+	match, foreign, owned, wanted, ordered := matchKeyed(&lk, &wk)
+	if ordered {
+		return match, foreign, owned, wanted, true, true
+	}
+	lk, liveStrict = keyed(live)
+	wk, wantStrict = keyed(want)
+	match, foreign, owned, wanted, _ = matchKeyed(&lk, &wk)
+	return match, foreign, owned, wanted, liveStrict, wantStrict
+}
+
 // matchKeyed is matchOrdered and routeSharers in one merge of the two
 // lists: match, wanted, foreign and owned as those give them, except that
 // match, foreign and owned are nil when no live route has the key of a
 // wanted one (match and foreign all -1, owned all 0), as when a table is
-// filled from empty: 1.2 MB at 100k routes, not written.
-func matchKeyed(lk, wk *keyedRoutes) (match, foreign, owned []int32, wanted []bool) {
+// filled from empty: 1.2 MB at 100k routes, not written. ordered is false
+// when a list without keys was found not strictly in key order: then the
+// rest is wrong.
+func matchKeyed(lk, wk *keyedRoutes) (match, foreign, owned []int32, wanted []bool, ordered bool) {
 	live := lk.routes
 	wanted = make([]bool, len(live))
 	l, w := newKeyCursor(lk), newKeyCursor(wk)
@@ -504,8 +535,17 @@ func matchKeyed(lk, wk *keyedRoutes) (match, foreign, owned []int32, wanted []bo
 				match[w.pos], foreign[w.pos], owned[w.pos] = partner, f, n
 			}
 		}
+		if w.disordered || l.disordered {
+			return nil, nil, nil, nil, false
+		}
 	}
-	return match, foreign, owned, wanted
+	if lk.order == nil {
+		// The rest of live, for its order.
+		for l.ok() && !l.disordered {
+			l.next()
+		}
+	}
+	return match, foreign, owned, wanted, !l.disordered
 }
 
 // unmatched is matchKeyed's match, foreign and owned for n wanted routes
