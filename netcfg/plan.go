@@ -70,6 +70,20 @@ func PlanChanges(live State, want Desired) Plan {
 
 // planChanges is PlanChanges without the plan's Prior.
 func planChanges(live State, want Desired) Plan {
+	if streamMatchable(live.Routes, want.Routes) {
+		if p, ok := planChangesBy(live, want, true); ok {
+			return p
+		}
+	}
+	p, _ := planChangesBy(live, want, false)
+	return p
+}
+
+// planChangesBy is planChanges. With stream, each wanted route is
+// matched as the plan comes to it (streamMatch), which holds only when
+// both lists of routes are strictly in key order: it reports false
+// otherwise, and the plan is to be made again without.
+func planChangesBy(live State, want Desired, stream bool) (Plan, bool) {
 	p := Plan{Tables: slices.Clone(live.Complete), Owned: ownedElsewhere(&live), Notes: slices.Clone(want.Notes)}
 	var (
 		nameAdds, nameDels []Change
@@ -169,24 +183,43 @@ func planChanges(live State, want Desired) Plan {
 
 	// Routes, matched by key through a merge of both lists in key order:
 	// at 100k routes, maps under RouteKey were most of the plan's time.
-	match, foreignAt, ownedAt, wanted, liveStrict, wantStrict := matchPlanned(live.Routes, want.Routes)
+	var (
+		match, foreignAt, ownedAt []int32
+		wanted                    []bool
+		liveStrict, wantStrict    = true, true
+		sm                        *streamMatch
+	)
 	// The changes are written into one slice in their final order, sized
 	// for every change but route replaces: a wanted route no live route
 	// matches is at most an add, a live one of nictab's no wanted route
 	// matches at most a delete. At 1M routes, growing the list of adds and
 	// joining the lists after copied 72 bytes a change several times.
+	// Matched as the plan goes, a wanted route is counted as an add and a
+	// live one of nictab's as a delete, which is more by at most the few
+	// live routes.
 	adds, dels := 0, 0
-	if match == nil {
+	if stream {
+		sm = newStreamMatch(live.Routes)
 		adds = len(want.Routes)
-	}
-	for _, j := range match {
-		if j < 0 {
-			adds++
+		for i := range live.Routes {
+			if live.Routes[i].Owned() {
+				dels++
+			}
 		}
-	}
-	for i := range live.Routes {
-		if !wanted[i] && live.Routes[i].Owned() {
-			dels++
+	} else {
+		match, foreignAt, ownedAt, wanted, liveStrict, wantStrict = matchPlanned(live.Routes, want.Routes)
+		if match == nil {
+			adds = len(want.Routes)
+		}
+		for _, j := range match {
+			if j < 0 {
+				adds++
+			}
+		}
+		for i := range live.Routes {
+			if !wanted[i] && live.Routes[i].Owned() {
+				dels++
+			}
 		}
 	}
 	changes := make([]Change, 0, len(nameAdds)+adds+len(ruleAdds)+len(ruleDels)+dels+len(nameDels)+16)
@@ -213,7 +246,9 @@ func planChanges(live State, want Desired) Plan {
 		w := &want.Routes[i]
 		var l, foreign *Route
 		owned := 0
-		if match != nil {
+		if sm != nil {
+			l, foreign, owned = sm.at(w)
+		} else if match != nil {
 			if j := match[i]; j >= 0 {
 				l = &live.Routes[j]
 			}
@@ -272,6 +307,12 @@ func planChanges(live State, want Desired) Plan {
 		}
 		kept++
 	}
+	if sm != nil {
+		var ordered bool
+		if wanted, ordered = sm.finish(); !ordered {
+			return Plan{}, false
+		}
+	}
 	if share {
 		// Capped, so that an append to either never writes into the other.
 		p.Target.Routes = want.Routes[:kept:kept]
@@ -317,7 +358,7 @@ func planChanges(live State, want Desired) Plan {
 	if !wantSorted {
 		sortRoutes(p.Target.Routes)
 	}
-	return p
+	return p, true
 }
 
 // compareRouteOrder puts routes without a gateway (connected routes) before

@@ -2,6 +2,8 @@ package netcfg
 
 import (
 	"math/rand/v2"
+	"net/netip"
+	"reflect"
 	"slices"
 	"testing"
 )
@@ -68,8 +70,11 @@ func keyedCases(rng *rand.Rand, c int) (live, want []Route) {
 			}
 			w := live[i]
 			w.Proto = ProtoNictab
-			if rng.IntN(5) == 0 {
+			switch rng.IntN(5) {
+			case 0:
 				w.Metric++
+			case 1:
+				w.Gw = netip.MustParseAddr("10.0.0.9")
 			}
 			want = append(want, w)
 		}
@@ -148,4 +153,43 @@ func TestMatchKeyedAsBefore(t *testing.T) {
 	if stricts == 0 || shared == 0 {
 		t.Fatalf("%d strict live lists and %d matched routes: a path went untried", stricts, shared)
 	}
+}
+
+// TestStreamPlanAsKeyed requires a plan whose routes are matched as it
+// goes (streamMatch) to be the plan matched beforehand, whenever the
+// former holds, for lists of routes in and out of key order, with
+// routes of other owners, changed and missing ones.
+func TestStreamPlanAsKeyed(t *testing.T) {
+	rng := rand.New(rand.NewPCG(18, 1501))
+	held, refused, remarks, replaces := 0, 0, 0, 0
+	for c := range 400 {
+		live, want := keyedCases(rng, c)
+		if c%3 == 1 && len(live) > 0 {
+			// Few live routes, as when a table is filled.
+			live = live[:rng.IntN(min(len(live), 8))]
+		}
+		tables := []uint32{0, 1, 100, 254, 1 << 24, 4294967295}
+		ls := State{Routes: live, Complete: tables, AllOwned: true}
+		d := Desired{Owned: Owned{Routes: want}, Tables: tables}
+		byStream, ok := planChangesBy(ls, d, true)
+		keyed, _ := planChangesBy(ls, d, false)
+		if !ok {
+			refused++
+			continue
+		}
+		held++
+		remarks += len(keyed.Notes) + len(keyed.Conflicts)
+		for _, ch := range keyed.Changes {
+			if ch.Action == ChangeReplace {
+				replaces++
+			}
+		}
+		if !reflect.DeepEqual(byStream, keyed) {
+			t.Fatalf("case %d (%d live, %d wanted): plans differ:\nstream %+v\nkeyed  %+v", c, len(live), len(want), byStream, keyed)
+		}
+	}
+	if held == 0 || refused == 0 || remarks == 0 || replaces == 0 {
+		t.Fatalf("stream held %d times, refused %d; %d notes and conflicts, %d replaces: a path went untried", held, refused, remarks, replaces)
+	}
+	t.Logf("stream held %d times, refused %d; %d notes and conflicts, %d replaces", held, refused, remarks, replaces)
 }
