@@ -100,34 +100,6 @@ func deleteConflict(l *Route) string {
 	return ""
 }
 
-// routeSharers returns, for each wanted route, the first live route of its
-// identity that nictab does not own (-1 for none) and how many live routes
-// of its identity nictab owns: a merge of both lists in key order, as
-// matchRoutes does, of lists whose keyOrder is known.
-func routeSharers(live []Route, lk []routeIdx, lo []int32, wk []routeIdx, wo []int32) (foreign, owned []int32) {
-	foreign = make([]int32, len(wk))
-	owned = make([]int32, len(wk))
-	i := 0
-	for j := 0; j < len(wo); {
-		k := &wk[wo[j]]
-		for i < len(lo) && compareIdx(&lk[lo[i]], k) < 0 {
-			i++
-		}
-		f, n := int32(-1), int32(0)
-		for i2 := i; i2 < len(lo) && compareIdx(&lk[lo[i2]], k) == 0; i2++ {
-			if live[lo[i2]].Owned() {
-				n++
-			} else if f < 0 {
-				f = lo[i2]
-			}
-		}
-		for ; j < len(wo) && compareIdx(&wk[wo[j]], k) == 0; j++ {
-			foreign[wo[j]], owned[wo[j]] = f, n
-		}
-	}
-	return foreign, owned
-}
-
 func identityWords(r *Route) string {
 	if r.Family() == V4 {
 		return "table, destination, tos and priority"

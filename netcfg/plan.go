@@ -70,6 +70,20 @@ func PlanChanges(live State, want Desired) Plan {
 
 // planChanges is PlanChanges without the plan's Prior.
 func planChanges(live State, want Desired) Plan {
+	if streamMatchable(live.Routes, want.Routes) {
+		if p, ok := planChangesBy(live, want, true); ok {
+			return p
+		}
+	}
+	p, _ := planChangesBy(live, want, false)
+	return p
+}
+
+// planChangesBy is planChanges. With stream, each wanted route is
+// matched as the plan comes to it (streamMatch), which holds only when
+// both lists of routes are strictly in key order: it reports false
+// otherwise, and the plan is to be made again without.
+func planChangesBy(live State, want Desired, stream bool) (Plan, bool) {
 	p := Plan{Tables: slices.Clone(live.Complete), Owned: ownedElsewhere(&live), Notes: slices.Clone(want.Notes)}
 	var (
 		nameAdds, nameDels []Change
@@ -169,24 +183,43 @@ func planChanges(live State, want Desired) Plan {
 
 	// Routes, matched by key through a merge of both lists in key order:
 	// at 100k routes, maps under RouteKey were most of the plan's time.
-	lk, lo, liveStrict := keyOrderStrict(live.Routes)
-	wk, wo, wantStrict := keyOrderStrict(want.Routes)
-	match, wanted := matchOrdered(live.Routes, lk, lo, wk, wo)
-	foreignAt, ownedAt := routeSharers(live.Routes, lk, lo, wk, wo)
+	var (
+		match, foreignAt, ownedAt []int32
+		wanted                    []bool
+		liveStrict, wantStrict    = true, true
+		sm                        *streamMatch
+	)
 	// The changes are written into one slice in their final order, sized
 	// for every change but route replaces: a wanted route no live route
 	// matches is at most an add, a live one of nictab's no wanted route
 	// matches at most a delete. At 1M routes, growing the list of adds and
 	// joining the lists after copied 72 bytes a change several times.
+	// Matched as the plan goes, a wanted route is counted as an add and a
+	// live one of nictab's as a delete, which is more by at most the few
+	// live routes.
 	adds, dels := 0, 0
-	for _, j := range match {
-		if j < 0 {
-			adds++
+	if stream {
+		sm = newStreamMatch(live.Routes)
+		adds = len(want.Routes)
+		for i := range live.Routes {
+			if live.Routes[i].Owned() {
+				dels++
+			}
 		}
-	}
-	for i := range live.Routes {
-		if !wanted[i] && live.Routes[i].Owned() {
-			dels++
+	} else {
+		match, foreignAt, ownedAt, wanted, liveStrict, wantStrict = matchPlanned(live.Routes, want.Routes)
+		if match == nil {
+			adds = len(want.Routes)
+		}
+		for _, j := range match {
+			if j < 0 {
+				adds++
+			}
+		}
+		for i := range live.Routes {
+			if !wanted[i] && live.Routes[i].Owned() {
+				dels++
+			}
 		}
 	}
 	changes := make([]Change, 0, len(nameAdds)+adds+len(ruleAdds)+len(ruleDels)+dels+len(nameDels)+16)
@@ -211,13 +244,18 @@ func planChanges(live State, want Desired) Plan {
 	var needsItTable uint32
 	for i := range want.Routes {
 		w := &want.Routes[i]
-		var l *Route
-		if j := match[i]; j >= 0 {
-			l = &live.Routes[j]
-		}
-		var foreign *Route
-		if j := foreignAt[i]; j >= 0 {
-			foreign = &live.Routes[j]
+		var l, foreign *Route
+		owned := 0
+		if sm != nil {
+			l, foreign, owned = sm.at(w)
+		} else if match != nil {
+			if j := match[i]; j >= 0 {
+				l = &live.Routes[j]
+			}
+			if j := foreignAt[i]; j >= 0 {
+				foreign = &live.Routes[j]
+			}
+			owned = int(ownedAt[i])
 		}
 		if foreign != nil && RouteEqualIgnoringProto(foreign, w) && !(l != nil && l.Owned() && RouteEqual(l, w)) {
 			p.Notes = append(p.Notes, Note{Text: fmt.Sprintf("route %q already exists and nictab does not own it; left as it is (`nictab snapshot save --adopt` takes it over)", RouteString(foreign))})
@@ -228,7 +266,7 @@ func planChanges(live State, want Desired) Plan {
 			}
 			continue
 		}
-		if c := identityConflict(w, l, foreign, int(ownedAt[i])); c != "" {
+		if c := identityConflict(w, l, foreign, owned); c != "" {
 			p.Conflicts = append(p.Conflicts, Conflict{Text: c})
 			continue
 		}
@@ -268,6 +306,12 @@ func planChanges(live State, want Desired) Plan {
 			p.Target.Routes = append(p.Target.Routes, *w)
 		}
 		kept++
+	}
+	if sm != nil {
+		var ordered bool
+		if wanted, ordered = sm.finish(); !ordered {
+			return Plan{}, false
+		}
 	}
 	if share {
 		// Capped, so that an append to either never writes into the other.
@@ -314,7 +358,7 @@ func planChanges(live State, want Desired) Plan {
 	if !wantSorted {
 		sortRoutes(p.Target.Routes)
 	}
-	return p
+	return p, true
 }
 
 // compareRouteOrder puts routes without a gateway (connected routes) before

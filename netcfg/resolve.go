@@ -77,6 +77,7 @@ func newResolver(in Intent, live State, pr PriorityRange) *resolver {
 	// doubling copies several times that.
 	r.keys = make([]routeIdx, 0, len(in.Routes)+4*len(in.NICs))
 	prefault.Slice(r.keys)
+	r.tmplOf = make([]int32, 0, len(in.Routes))
 	return r
 }
 
@@ -103,6 +104,11 @@ type resolver struct {
 	// gotos are the explicit goto rules, checked once every rule has its
 	// priority.
 	gotos []gotoRule
+	// tmpls are the attributes the intent's routes share (routeTemplate);
+	// tmplOf[i] is the one of the i-th intent route collected, -1 for
+	// none.
+	tmpls  []routeTemplate
+	tmplOf []int32
 }
 
 // addRoute appends rt, normalised, to the desired routes; from is where
@@ -453,5 +459,10 @@ func (r *resolver) intentRouteKey(i int, x *RouteIntent) bool {
 	var rt Route
 	intentRoute(&rt, x, table, false)
 	r.keys = append(r.keys, routeIdxOf(&rt))
+	t := int32(-1)
+	if x.MTU == 0 && x.AdvMSS == 0 {
+		t = r.template(&rt)
+	}
+	r.tmplOf = append(r.tmplOf, t)
 	return true
 }

@@ -2,6 +2,8 @@ package netcfg
 
 import (
 	"cmp"
+	"encoding/binary"
+	"net/netip"
 	"slices"
 	"unsafe"
 
@@ -54,13 +56,74 @@ func intentRoute(dst *Route, x *RouteIntent, table uint32, metrics bool) {
 	NormalizeRoute(dst)
 }
 
+// NOTE: placing the routes in key order reads their intent entries at
+// random, 150 bytes each over 15 MB for 100k routes, a cache and TLB miss
+// a route: 8–11 ms of `nictab apply -f`'s resolve. The routes of a file
+// mostly differ only in what their keys hold (destination, table,
+// metric); the rest, as intentRoute makes it, is kept once per set of
+// attributes, and a route is then placed from its key and its template.
+// bench/timeline.sh's 100k routes (7 alternated runs, medians): placing
+// 7.1 → 4.8 ms, collecting 3.7 → 4.5 ms.
+
+// routeTemplate is what intentRoute makes of an intent route without
+// metrics besides its table, destination and metric, which its key holds.
+type routeTemplate struct {
+	gw, src netip.Addr
+	dev     string
+	typ     RouteType
+	scope   Scope
+}
+
+// maxTemplates is the most templates a resolve keeps: past it, routes
+// are placed from their intent entries. A variable, so that a test takes
+// both ways.
+var maxTemplates = 1024
+
+// template returns the index of rt's template in r.tmpls, made if need
+// be, or -1 once there are maxTemplates. The last few made are searched:
+// a file's routes come in runs of the same attributes.
+func (r *resolver) template(rt *Route) int32 {
+	t := routeTemplate{gw: rt.Gw, src: rt.Src, dev: rt.Dev, typ: rt.Type, scope: rt.Scope}
+	for i := len(r.tmpls) - 1; i >= 0 && i >= len(r.tmpls)-4; i-- {
+		if r.tmpls[i] == t {
+			return int32(i)
+		}
+	}
+	if len(r.tmpls) >= maxTemplates {
+		return -1
+	}
+	r.tmpls = append(r.tmpls, t)
+	return int32(len(r.tmpls) - 1)
+}
+
+// dst is the destination k is the key of.
+func (k *routeIdx) dst() netip.Prefix {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], k.addrHi)
+	binary.BigEndian.PutUint64(b[8:], k.addrLo)
+	a := netip.AddrFrom16(b)
+	if k.fam == 4 {
+		a = a.Unmap()
+	}
+	return netip.PrefixFrom(a, int(k.bits))
+}
+
 // placeAt sets *dst to desired route p.
 func (r *resolver) placeAt(dst *Route, p int32) {
-	if n := int32(len(r.d.Routes)); p < n {
+	n := int32(len(r.d.Routes))
+	if p < n {
 		*dst = r.d.Routes[p]
 		return
 	}
-	intentRoute(dst, &r.in.Routes[r.originOf(p)], r.keys[p].table, true)
+	k := &r.keys[p]
+	if t := r.tmplOf[p-n]; t >= 0 {
+		// The fields intentRoute writes, and only those.
+		tp := &r.tmpls[t]
+		dst.Table, dst.Type, dst.Dst, dst.Gw, dst.Dev, dst.Src = k.table, tp.typ, k.dst(), tp.gw, tp.dev, tp.src
+		dst.Proto, dst.Metric, dst.Scope = ProtoNictab, k.metric, tp.scope
+		return
+	}
+	intentRoute(dst, &r.in.Routes[r.originOf(p)], k.table, true)
 }
 
 // routeAt is desired route p.

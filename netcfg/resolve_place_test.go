@@ -78,13 +78,19 @@ func TestPlaceRoutesAsBuilt(t *testing.T) {
 		Names: Names{Tables: []TableName{{ID: 300, Name: "far"}}},
 	}
 	link := ScopeLink
-	defer func(n uintptr) { placeMaxBytes = n }(placeMaxBytes)
+	defer func(n uintptr, t int) { placeMaxBytes, maxTemplates = n, t }(placeMaxBytes, maxTemplates)
 	for c := range 400 {
 		// Every other case past the size placed straight into sorted
 		// slots: built in file order and moved as before.
 		placeMaxBytes = 64 << 20
 		if c%2 == 1 {
 			placeMaxBytes = 0
+		}
+		// Some routes placed from templates and the others from their
+		// intent entries, or all from templates.
+		maxTemplates = 1024
+		if c%3 == 1 {
+			maxTemplates = 2
 		}
 		in := randomRouteIntent(rng, c, &link)
 		a, errA := resolveWith(in, live, (*resolver).placeRoutes)

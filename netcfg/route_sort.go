@@ -146,11 +146,15 @@ func orderKeys(keys []routeIdx) ([]int32, []headRun) {
 		inOrder = compareIdx(&keys[i-1], &keys[i]) <= 0
 	}
 	if !inOrder {
+		tie := func(a, b int32) int { return compareIdx(&keys[a], &keys[b]) }
+		if order, runs, ok := orderNarrow(keys, tie); ok {
+			return order, runs
+		}
 		packed := make([]packedKey, len(keys))
 		for i := range keys {
 			packed[i] = packIdx(&keys[i], i)
 		}
-		return orderPacked(packed, func(a, b int32) int { return compareIdx(&keys[a], &keys[b]) })
+		return orderPacked(packed, tie)
 	}
 	order := make([]int32, len(keys))
 	var runs []headRun
@@ -167,4 +171,96 @@ func orderKeys(keys []routeIdx) ([]int32, []headRun) {
 		}
 	}
 	return order, runs
+}
+
+// narrowBytes is the most key bytes that may differ between keys for
+// orderNarrow to sort them.
+const narrowBytes = 4
+
+// orderNarrow is orderPacked(packed keys, tie) for keys that differ in at
+// most narrowBytes of their packed bytes, as the routes of one table and
+// family of one prefix length do (an IPv4 /24 of each other differ in
+// three): those bytes and the position make one uint64, and the radix
+// sort moves 8 bytes a key instead of 32, through a quarter of the fresh
+// memory. It reports false, having allocated nothing, for other keys.
+//
+// NOTE: BenchmarkResolve100kTimeline (GOGC=off, fresh memory each time,
+// medians of 7 alternated runs on a loaded machine): 22.1 → 21.2 ms and
+// 36.4 → 31.6 MB a resolve.
+func orderNarrow(keys []routeIdx, tie func(a, b int32) int) ([]int32, []headRun, bool) {
+	if len(keys) < 256 || int64(len(keys)) > 1<<32 {
+		return nil, nil, false
+	}
+	first := packIdx(&keys[0], 0)
+	var diff packedKey
+	for i := range keys {
+		k := packIdx(&keys[i], 0)
+		for w := range diff {
+			diff[w] |= k[w] ^ first[w]
+		}
+	}
+	var vary [narrowBytes]int
+	n := 0
+	for p := range keyBytes {
+		if keyByte(&diff, p) == 0 {
+			continue
+		}
+		if n == narrowBytes {
+			return nil, nil, false
+		}
+		vary[n] = p
+		n++
+	}
+	narrow := make([]uint64, len(keys))
+	var count [narrowBytes][256]uint32
+	for i := range keys {
+		k := packIdx(&keys[i], 0)
+		var v uint64
+		for j, p := range vary[:n] {
+			b := keyByte(&k, p)
+			count[j][b]++
+			v = v<<8 | uint64(b)
+		}
+		narrow[i] = v<<32 | uint64(uint32(i))
+	}
+	if n > 0 {
+		tmp := make([]uint64, len(keys))
+		src, dst := narrow, tmp
+		for j := n - 1; j >= 0; j-- {
+			c, shift := &count[j], 32+8*uint(n-1-j)
+			var at uint32
+			for b := range c {
+				at, c[b] = at+c[b], at
+			}
+			for _, v := range src {
+				b := uint8(v >> shift)
+				dst[c[b]] = v
+				c[b]++
+			}
+			src, dst = dst, src
+		}
+		narrow = src
+	}
+	order := make([]int32, len(keys))
+	var runs []headRun
+	for i := 0; i < len(narrow); {
+		j := i + 1
+		for j < len(narrow) && narrow[j]>>32 == narrow[i]>>32 {
+			j++
+		}
+		for k := i; k < j; k++ {
+			order[k] = int32(uint32(narrow[k]))
+		}
+		if j-i > 1 {
+			runs = append(runs, headRun{int32(i), int32(j)})
+			slices.SortFunc(order[i:j], func(a, b int32) int {
+				if c := tie(a, b); c != 0 {
+					return c
+				}
+				return cmp.Compare(a, b)
+			})
+		}
+		i = j
+	}
+	return order, runs, true
 }

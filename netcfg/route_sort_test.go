@@ -138,6 +138,40 @@ func sortCaseRoutes(rng *rand.Rand, n int) []Route {
 	return out
 }
 
+// narrowCaseRoutes returns n routes of one table that differ in a few
+// bytes of their keys, as orderNarrow sorts them: IPv4 /24s under few
+// first octets, some with a metric of 100 or a source prefix, copies of
+// earlier routes, and now and then (one case in four) a route of another
+// table or family, which makes too many bytes differ.
+func narrowCaseRoutes(rng *rand.Rand, n int) []Route {
+	pick := rng.IntN
+	wide := pick(4) == 0
+	out := make([]Route, n)
+	for i := range out {
+		if i > 0 && pick(8) == 0 {
+			out[i] = out[pick(i)]
+			out[i].Gw = netip.AddrFrom4([4]byte{10, 0, 0, byte(pick(3))})
+			continue
+		}
+		r := Route{
+			Table: 100, Type: RouteUnicast, Proto: ProtoNictab, Dev: "sc0",
+			Dst: netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(1 + pick(3)), byte(pick(256)), byte(pick(256)), 0}), 24),
+			Gw:  netip.MustParseAddr("10.0.0.2"),
+		}
+		if pick(16) == 0 {
+			r.Metric = 100
+		}
+		if pick(16) == 0 {
+			r.From = netip.PrefixFrom(netip.AddrFrom4([4]byte{192, 168, byte(pick(2)), 0}), 24)
+		}
+		if wide && pick(64) == 0 {
+			r.Table = 101
+		}
+		out[i] = r
+	}
+	return out
+}
+
 // TestPackedOrderAsBefore requires keyOrder, keyRuns, routeClashes,
 // sortRoutes and sortRoutesKeyed to give, for many random route sets
 // (shuffled, sorted, sorted but for one swap, or in keyOrder's order),
@@ -155,6 +189,9 @@ func TestPackedOrderAsBefore(t *testing.T) {
 			n = rng.IntN(3000)
 		}
 		routes := sortCaseRoutes(rng, n)
+		if c%3 == 2 {
+			routes = narrowCaseRoutes(rng, n)
+		}
 		switch c % 4 {
 		case 1:
 			slices.SortStableFunc(routes, func(a, b Route) int { return compareRouteKeys(&a, &b) })
