@@ -255,9 +255,23 @@ func readRoutesFiltered(r Reader, s *State, q RouteQuery, keep func(*Route) bool
 
 func tablesOf(rs []Route) []uint32 {
 	var out []uint32
-	for _, r := range rs {
-		out = append(out, r.Table)
+	for i := range rs {
+		out = appendTable(out, rs[i].Table)
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// appendTable appends t to a list of tables that is to be sorted and
+// compacted, unless it ends with t already.
+//
+// NOTE: routes come grouped by table (a dump lists a table's routes
+// together, and so does a plan's target): adding a table only where it
+// changes leaves one entry to sort for a 100k-route table, not 100k.
+// The sort of 100k was 1.5–4 ms of every read-back.
+func appendTable(out []uint32, t uint32) []uint32 {
+	if n := len(out); n > 0 && out[n-1] == t {
+		return out
+	}
+	return append(out, t)
 }
