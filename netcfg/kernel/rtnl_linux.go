@@ -55,6 +55,9 @@ type rtnl struct {
 	// ruleDumps counts the dumps of the rules, for tests of what reads
 	// the kernel.
 	ruleDumps int
+	// tablesDumps and tablesLeft count the dumps of routesOfTables and
+	// those of them left over budget, for tests.
+	tablesDumps, tablesLeft int
 	// mainBig4 and mainBig6 say whether the last read of main's default
 	// routes found more than mainProbe4 IPv4 or mainProbe IPv6 routes in
 	// main.
