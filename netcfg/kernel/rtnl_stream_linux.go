@@ -138,8 +138,15 @@ func (c *rtnl) streamDump(seq uint32, fn func(m nlMsg) bool, leave bool) error {
 		free <- d.b[:cap(d.b)]
 	}
 	if stop && leave {
-		// Whatever the dump still had queued goes with the socket.
-		return c.reset()
+		// Whatever the dump still had queued goes with the socket. What
+		// was read of a dump the kernel marked interrupted is read again.
+		if err := c.reset(); err != nil {
+			return err
+		}
+		if intr {
+			return netcfg.ErrDumpInterrupted
+		}
+		return nil
 	}
 	switch {
 	case derr != nil:
