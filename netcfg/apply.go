@@ -307,7 +307,7 @@ func ownedElsewhere(s *State) []uint32 {
 	var out []uint32
 	for i := range s.Routes {
 		if r := &s.Routes[i]; r.Owned() && !s.HasTable(r.Table) {
-			out = append(out, r.Table)
+			out = appendTable(out, r.Table)
 		}
 	}
 	slices.Sort(out)

@@ -22,11 +22,11 @@ func (o Owned) Clone() Owned {
 // TargetTables returns every table the set puts routes or rules in.
 func (o *Owned) TargetTables() []uint32 {
 	var out []uint32
-	for _, r := range o.Routes {
-		out = append(out, r.Table)
+	for i := range o.Routes {
+		out = appendTable(out, o.Routes[i].Table)
 	}
-	for _, r := range o.Rules {
-		out = append(out, r.Table)
+	for i := range o.Rules {
+		out = appendTable(out, o.Rules[i].Table)
 	}
 	slices.Sort(out)
 	return slices.Compact(out)

@@ -217,3 +217,37 @@ func BenchmarkRollbackRead100k(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDetectPlanBigMain reads what a plan over a 100k-route table
+// of nictab's reads (the table in full, nictab's routes elsewhere) in a
+// namespace whose main holds a full Internet table (1M routes), beside
+// the same without it: main is left after its default routes, and the
+// full table costs nothing.
+func BenchmarkDetectPlanBigMain(b *testing.B) {
+	for _, big := range []bool{false, true} {
+		b.Run(map[bool]string{false: "main empty", true: "main=1M"}[big], func(b *testing.B) {
+			k, ns := kernelWith100k(b)
+			if big {
+				const chunk = 100_000
+				all := scaleRoutes(1_100_000, netcfg.TableMain)[100_000:]
+				for i := range all {
+					all[i].Proto = 186 // a BGP daemon's
+				}
+				for s := 0; s < len(all); s += chunk {
+					loadRoutes(b, k, all[s:s+chunk])
+				}
+			}
+			names := scaleNames(ns)()
+			b.ResetTimer()
+			for range b.N {
+				s, err := netcfg.Detect(k, names, netcfg.DetectOptions{Tables: []uint32{benchTable}, Owned: true, Routes: 100_000})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(s.Routes) != 100_000 {
+					b.Fatalf("read %d routes, want 100000", len(s.Routes))
+				}
+			}
+		})
+	}
+}

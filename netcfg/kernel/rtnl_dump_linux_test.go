@@ -140,3 +140,36 @@ func TestInterruptedDumpIsReadAgain(t *testing.T) {
 		t.Errorf("detection kept %d routes of table 13, want the %d of the settled table: %v", len(got), len(f.settled), got)
 	}
 }
+
+// TestLeftDumpInterruptedIsReadAgain checks that a dump of every table
+// left over budget (routesOfTables) after messages the kernel marked
+// interrupted says it was interrupted, not over budget: what it read
+// before it was left is read again.
+func TestLeftDumpInterruptedIsReadAgain(t *testing.T) {
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := linkIndexer{byName: map[string]int{"eth0": 2}, byIndex: map[int]string{2: "eth0"}}
+	f := &fakeDumper{fd: pair[1]}
+	for i := range 10 {
+		f.first = append(f.first, netcfg.Route{Table: 13, Type: netcfg.RouteUnicast, Dst: netip.PrefixFrom(netip.AddrFrom4([4]byte{20, 0, byte(i), 0}), 24), Dev: "eth0", Proto: 186})
+	}
+	done := make(chan struct{})
+	go func() { f.serve(t, &links); close(done) }()
+	c := &rtnl{ns: -1, fd: pair[0], rbuf: make([]byte, 1<<16)}
+	var kept int
+	// Routes of table 13, protocol 186: passed over, past a budget of 2.
+	err = c.routesOfTables(netcfg.V4, []uint32{99}, netcfg.ProtoNictab, 2, &links, func(*netcfg.Route) error { kept++; return nil })
+	// Leaving the dump replaced the socket pair's end with a socket of
+	// the test's own namespace, closed here: the dumper ends.
+	unix.Close(pair[1])
+	<-done
+	c.Close()
+	if !errors.Is(err, netcfg.ErrDumpInterrupted) || kept != 0 {
+		t.Errorf("left dump: %d routes kept, err %v; want none and ErrDumpInterrupted", kept, err)
+	}
+	if c.tablesLeft != 0 {
+		t.Errorf("an interrupted dump counted as left over budget")
+	}
+}

@@ -33,6 +33,13 @@ func LostACKWindows(k netcfg.Kernel) int { return k.(*linuxKernel).c.lostWindows
 // RuleDumps says how many times k read the rules of both families.
 func RuleDumps(k netcfg.Kernel) int { return k.(*linuxKernel).c.ruleDumps }
 
+// TablesDumps says how many one-dump reads of tables and nictab's routes
+// k made (RoutesOfTables), and how many of them it left over budget.
+func TablesDumps(k netcfg.Kernel) (dumps, left int) {
+	c := k.(*linuxKernel).c
+	return c.tablesDumps, c.tablesLeft
+}
+
 // RawDump returns the payload of every message the kernel answers a dump
 // request of typ with; hdr is the request's family header.
 func RawDump(k netcfg.Kernel, typ uint16, hdr []byte) ([][]byte, error) {

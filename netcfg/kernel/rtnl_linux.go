@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/netip"
 	"runtime"
+	"sync"
 	"syscall"
 
 	"github.com/vishvananda/netns"
@@ -32,7 +33,10 @@ type rtnl struct {
 	pid  uint32
 	seq  uint32
 	rbuf []byte
-	wbuf []byte
+	// pooled is rbuf's place in rbufs, to hand it back on Close; nil
+	// for a buffer of the socket's own or borrowed.
+	pooled *[]byte
+	wbuf   []byte
 	// arena holds the requests exec encoded, between two calls.
 	arena []byte
 	// window is how many requests exec sends before reading their ACKs,
@@ -55,6 +59,9 @@ type rtnl struct {
 	// ruleDumps counts the dumps of the rules, for tests of what reads
 	// the kernel.
 	ruleDumps int
+	// tablesDumps and tablesLeft count the dumps of routesOfTables and
+	// those of them left over budget, for tests.
+	tablesDumps, tablesLeft int
 	// mainBig4 and mainBig6 say whether the last read of main's default
 	// routes found more than mainProbe4 IPv4 or mainProbe IPv6 routes in
 	// main.
@@ -64,7 +71,35 @@ type rtnl struct {
 // openRtnl opens a route socket inside ns (netns.None() for the current
 // namespace). The handle is duplicated so the caller may close its own.
 func openRtnl(ns netns.NsHandle) (*rtnl, error) {
-	c := &rtnl{ns: -1, rbuf: make([]byte, 1<<20)}
+	b := rbufs.Get().(*[]byte)
+	c, err := openRtnlWith(ns, *b)
+	if err != nil {
+		rbufs.Put(b)
+		return nil, err
+	}
+	c.pooled = b
+	return c, nil
+}
+
+// rbufLen is the size of a route socket's read buffer: a datagram of a
+// dump whose messages are large (a link's, with many VFs) fits.
+const rbufLen = 1 << 20
+
+// rbufs are the read buffers of closed route sockets.
+//
+// NOTE: a command opens a kernel for each of its steps, one after the
+// other, and read the links through a socket of its own each time. A
+// megabyte made for each was 0.3–0.4 ms of opening a kernel in a loop,
+// and 1–10 ms in a command right after it had read a large file (the
+// collector then runs); handed on, it is made once.
+var rbufs = sync.Pool{New: func() any {
+	b := make([]byte, rbufLen)
+	return &b
+}}
+
+// openRtnlWith is openRtnl with rbuf as the socket's read buffer.
+func openRtnlWith(ns netns.NsHandle, rbuf []byte) (*rtnl, error) {
+	c := &rtnl{ns: -1, rbuf: rbuf}
 	if ns.IsOpen() {
 		fd, err := unix.Dup(int(ns))
 		if err != nil {
@@ -190,6 +225,11 @@ func (c *rtnl) Close() error {
 	if c.ns.IsOpen() {
 		c.ns.Close()
 		c.ns = -1
+	}
+	if c.pooled != nil {
+		c.rbuf = nil
+		rbufs.Put(c.pooled)
+		c.pooled = nil
 	}
 	return nil
 }

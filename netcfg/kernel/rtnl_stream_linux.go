@@ -28,6 +28,18 @@ const (
 // NOTE: a 100k-route table is about 300 datagrams; its dump costs the
 // kernel some 50 ms and decoding and keeping its routes 25–30 ms more.
 func (c *rtnl) dumpStream(seq uint32, fn func(m nlMsg) bool) error {
+	return c.streamDump(seq, fn, false)
+}
+
+// dumpStreamLeaving is dumpStream for a dump that fn may leave: fn
+// returning false stops the reads within a datagram or two, and the
+// socket is replaced, as dump does, so that the kernel fills no more of
+// the dump.
+func (c *rtnl) dumpStreamLeaving(seq uint32, fn func(m nlMsg) bool) error {
+	return c.streamDump(seq, fn, true)
+}
+
+func (c *rtnl) streamDump(seq uint32, fn func(m nlMsg) bool, leave bool) error {
 	if err := c.send(); err != nil {
 		return err
 	}
@@ -46,10 +58,23 @@ func (c *rtnl) dumpStream(seq uint32, fn func(m nlMsg) bool) error {
 		free <- b
 	}
 	full := make(chan datagram, streamBufs)
+	// quit tells the reader that the dump is left: the kernel keeps a
+	// datagram of an unfinished dump queued, so a read under way ends.
+	quit := make(chan struct{})
 	go func() {
 		defer close(full)
 		for {
-			b := <-free
+			select {
+			case <-quit:
+				return
+			default:
+			}
+			var b []byte
+			select {
+			case b = <-free:
+			case <-quit:
+				return
+			}
 			n, err := c.recvInto(b)
 			if err != nil {
 				full <- datagram{err: err}
@@ -100,6 +125,9 @@ func (c *rtnl) dumpStream(seq uint32, fn func(m nlMsg) bool) error {
 			default:
 				if !stop && !fn(m) {
 					stop = true
+					if leave {
+						close(quit)
+					}
 				}
 			}
 			return nil
@@ -108,6 +136,17 @@ func (c *rtnl) dumpStream(seq uint32, fn func(m nlMsg) bool) error {
 			derr = err
 		}
 		free <- d.b[:cap(d.b)]
+	}
+	if stop && leave {
+		// Whatever the dump still had queued goes with the socket. What
+		// was read of a dump the kernel marked interrupted is read again.
+		if err := c.reset(); err != nil {
+			return err
+		}
+		if intr {
+			return netcfg.ErrDumpInterrupted
+		}
+		return nil
 	}
 	switch {
 	case derr != nil:
