@@ -36,6 +36,9 @@ type decoder struct {
 	textLeft int
 	// capped is set when an entry passed a cap: nothing more is read.
 	capped bool
+	// runs are the lines of the lists read in parts that the check of
+	// the whole file may skip (lineRun).
+	runs []lineRun
 }
 
 func newDecoder(name string, data []byte, sumLine int, lim shapeLimits, regions []listRegion) *decoder {

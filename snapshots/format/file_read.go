@@ -180,6 +180,14 @@ func checkShape(name string, data []byte, lim shapeLimits) error {
 
 // countShape is checkShape, returning the values it counted.
 func countShape(name string, data []byte, lim shapeLimits) (int, error) {
+	return countShapeSkipping(name, data, lim, nil)
+}
+
+// countShapeSkipping is countShape reading, of each run of lines (sorted
+// by where they start), the first and the last only: the verdict is the
+// same, but the values are not counted in full, so it is for a check
+// with no value cap.
+func countShapeSkipping(name string, data []byte, lim shapeLimits, runs []lineRun) (int, error) {
 	type level struct{ indent, keys int }
 	var blocks []level // the open block levels, by indentation
 	var flows []int    // keys of each open flow collection
@@ -239,6 +247,15 @@ func countShape(name string, data []byte, lim shapeLimits) (int, error) {
 						blocks = append(blocks, level{indent: i - lineStart + 1})
 						nodes += n
 						i = end - 1
+						for len(runs) > 0 && runs[0].first < lineStart {
+							runs = runs[1:]
+						}
+						if len(runs) > 0 && runs[0].first == lineStart && runs[0].last > lineStart {
+							// On to the newline before the run's last
+							// line: the lines between leave blocks as
+							// this one did.
+							i = runs[0].last - 2
+						}
 						continue
 					}
 				}
