@@ -266,6 +266,8 @@ func parseLists(name string, data []byte, sumLine int, lim shapeLimits, regions 
 
 // parseListsChecked is parseLists but for the check of the whole file.
 func parseListsChecked(name string, data []byte, sumLine int, lim shapeLimits, regions []listRegion, runs *[]lineRun) (s *Snapshot, err error, read bool) {
+	d := newDecoder(name, data, sumLine, lim, regions)
+	d.mapAhead()
 	rest := blankRegions(data, regions)
 	text := len(data)
 	for _, r := range regions {
@@ -282,7 +284,6 @@ func parseListsChecked(name string, data []byte, sumLine int, lim shapeLimits, r
 	if err != nil {
 		return nil, err, true
 	}
-	d := newDecoder(name, data, sumLine, lim, regions)
 	d.budget, d.textLeft = lim.nodes-nodes, lim.text-text
 	s = d.snapshot(root)
 	*runs = d.runs
