@@ -15,7 +15,9 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
 
 	"github.com/nictab/nictab/netcfg"
 )
@@ -268,7 +270,7 @@ func parseLists(name string, data []byte, sumLine int, lim shapeLimits, regions 
 func parseListsChecked(name string, data []byte, sumLine int, lim shapeLimits, regions []listRegion, runs *[]lineRun) (s *Snapshot, err error, read bool) {
 	d := newDecoder(name, data, sumLine, lim, regions)
 	d.mapAhead()
-	rest := blankRegions(data, regions)
+	rest, shifts := cutRegions(data, regions)
 	text := len(data)
 	for _, r := range regions {
 		text -= r.end - r.start
@@ -278,9 +280,10 @@ func parseListsChecked(name string, data []byte, sumLine int, lim shapeLimits, r
 	}
 	nodes, err := countShape(name, rest, lim)
 	if err != nil {
+		shifts.place(err)
 		return nil, err, true
 	}
-	root, err := parseYAML(name, rest)
+	root, err := parseTokens(name, shifts.tokens(rest))
 	if err != nil {
 		return nil, err, true
 	}
@@ -304,9 +307,15 @@ func parseListsChecked(name string, data []byte, sumLine int, lim shapeLimits, r
 // parseYAML runs the YAML parser and returns the body of the file's one
 // document.
 func parseYAML(name string, data []byte) (ast.Node, error) {
+	return parseTokens(name, lexer.Tokenize(string(data)))
+}
+
+// parseTokens is parseYAML of the tokens of a file, as the lexer made
+// them (parser.ParseBytes).
+func parseTokens(name string, tokens token.Tokens) (ast.Node, error) {
 	// Duplicate keys are found by the decoder, which can name the field
 	// path and both lines.
-	f, err := parser.ParseBytes(data, 0, parser.AllowDuplicateMapKey())
+	f, err := parser.Parse(tokens, 0, parser.AllowDuplicateMapKey())
 	if err != nil {
 		fe := &FileError{File: name, Msg: "YAML: " + err.Error()}
 		var ye yaml.Error

@@ -18,8 +18,9 @@ import (
 // routes is 100k lines of "- {table: …, to: …}", and a saved snapshot
 // holds them twice (intent and resolved). The YAML parser costs about
 // 14 KB and 20 µs a route, so those lists are read here instead, one entry
-// at a time: the rest of the file, with the lists' lines left empty (line
-// numbers stay), goes to the YAML parser as before, and each entry is
+// at a time: the rest of the file, without the lists' lines (what the
+// parser reads placed back at the file's lines), goes to the YAML parser
+// as before, and each entry is
 // either a one-line flow mapping of plain scalars, read by a scanner that
 // hands the decoder the same nodes the parser would, or anything else,
 // which goes to the parser on its own. Memory is then the decoded entries
@@ -184,23 +185,72 @@ func scanList(data []byte, off, lineNo, keyIndent int) (listRegion, bool) {
 	return r, r.indent >= 0
 }
 
-// blankRegions returns data with the lines of every region emptied, so
-// that the parser reads the rest at the same line numbers.
-func blankRegions(data []byte, regions []listRegion) []byte {
+// cutRegions returns data without the lines of every region, and the
+// lines cut, for placing what is read of the rest where it is in data.
+//
+// NOTE: the rest was given to the parser with each region's lines left
+// empty, for its lines to keep their numbers: the lexer took 1.4 ms over
+// the 100k empty lines of a 100k-route file, and 10 µs over the rest
+// without them.
+func cutRegions(data []byte, regions []listRegion) ([]byte, lineShifts) {
 	size := len(data)
 	for _, r := range regions {
-		size -= r.end - r.start - r.newlines
+		size -= r.end - r.start
 	}
 	out := make([]byte, 0, size)
-	at := 0
+	shifts := make(lineShifts, 0, len(regions))
+	at, cut := 0, 0
 	for _, r := range regions {
 		out = append(out, data[at:r.start]...)
-		for range r.newlines {
-			out = append(out, '\n')
-		}
+		shifts = append(shifts, lineShift{from: r.startLine - cut, add: r.newlines})
+		cut += r.newlines
 		at = r.end
 	}
-	return append(out, data[at:]...)
+	return append(out, data[at:]...), shifts
+}
+
+// lineShift says that the lines of what cutRegions left, from line from
+// on, are add lines further down in the file (what one region held).
+type lineShift struct{ from, add int }
+
+type lineShifts []lineShift
+
+// line is where line l of what cutRegions left is in the file.
+func (s lineShifts) line(l int) int {
+	out := l
+	for _, sh := range s {
+		if l < sh.from {
+			break
+		}
+		out += sh.add
+	}
+	return out
+}
+
+// place moves the line of the *FileError err (found in what cutRegions
+// left) to the file's.
+func (s lineShifts) place(err error) {
+	var fe *FileError
+	if errors.As(err, &fe) && fe.Line > 0 {
+		fe.Line = s.line(fe.Line)
+	}
+}
+
+// tokens are the lexer's tokens of rest (what cutRegions left), placed
+// at their lines in the file.
+func (s lineShifts) tokens(rest []byte) token.Tokens {
+	tokens := lexer.Tokenize(string(rest))
+	if len(s) == 0 {
+		return tokens
+	}
+	moved := map[*token.Position]bool{}
+	for _, tk := range tokens {
+		if p := tk.Position; p != nil && !moved[p] {
+			p.Line = s.line(p.Line)
+			moved[p] = true
+		}
+	}
+	return tokens
 }
 
 // regionFor returns the region holding the list at path when the parser

@@ -2,11 +2,13 @@ package format
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/goccy/go-yaml/ast"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -187,4 +189,114 @@ func FuzzListsReadAsTheParserReads(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		compareReaders(t, "fuzz.yaml", data)
 	})
+}
+
+// blankRegions returns data with the lines of every region emptied, so
+// that the parser reads the rest at the same line numbers: the oracle
+// cutRegions is held to.
+func blankRegions(data []byte, regions []listRegion) []byte {
+	size := len(data)
+	for _, r := range regions {
+		size -= r.end - r.start - r.newlines
+	}
+	out := make([]byte, 0, size)
+	at := 0
+	for _, r := range regions {
+		out = append(out, data[at:r.start]...)
+		for range r.newlines {
+			out = append(out, '\n')
+		}
+		at = r.end
+	}
+	return append(out, data[at:]...)
+}
+
+// TestCutRegionsReadsAsBlanked holds the rest of a file given to the
+// parser without its lists' lines (cutRegions), placed back at the file's
+// lines, to the rest with those lines left empty: the same values counted
+// or the same shape error, and the same tree, node for node and at the
+// same places, or the same parser error.
+func TestCutRegionsReadsAsBlanked(t *testing.T) {
+	files := map[string]string{
+		"flow after":       "version: 1\nroutes:\n  - {table: 1, to: x}\n  - {table: 2}\nrules: [\n",
+		"quote after":      "version: 1\nroutes:\n  - {table: 1}\ncomment: \"abc\n",
+		"in a quote":       "version: 1\ncomment: \"abc\nroutes:\n  - {a: b}\n  - {c: d}\nend\"\n",
+		"in a flow":        "version: 1\ntables: [\nroutes:\n  - {a: b}\n]\n",
+		"bad after":        "version: 1\nroutes:\n  - {a: b}\n  - {c: d}\nx: : y\n",
+		"tab after":        "version: 1\nroutes:\n  - {a: b}\n\tkey: 1\n",
+		"second document":  "routes:\n  - {a: b}\n---\nversion: 1\n",
+		"at the end":       "version: 1\nroutes:\n  - {a: b}\n  - {c: d}",
+		"key again":        "version: 1\nroutes:\n  - {a: b}\n\n  - {c: d}\nversion: 2\nrules:\n  - {x: 1}\n# c\nroutes: []\n",
+		"resolved":         "version: 1\nresolved:\n  routes:\n    - {table: 1}\n    - {table: 2}\n  tables: [{id: 1, name: a}]\n  rules:\n    - {priority: 1}\nsnapshot: {id: x}\n",
+		"deep after":       "version: 1\nroutes:\n  - {a: b}\nx: " + strings.Repeat("[", MaxDepth+1) + "\n",
+		"control after":    "version: 1\nroutes:\n  - {a: b}\nx: \x01\n",
+		"block scalar":     "version: 1\ncomment: |\n  a\nroutes:\n  - {a: b}\n  - c\nnext: |\n  b\n\n  c\n",
+		"alias after":      "version: 1\nroutes:\n  - &a {a: b}\nx: *a\ny: *b\n",
+		"only the list":    "routes:\n  - {a: b}\n",
+		"comments between": "version: 1\nrules:\n  # c\n  - {priority: 1}\n\n  - {priority: 2}\n# end\nroutes:\n  - {table: 1}\n",
+	}
+	rng := rand.New(rand.NewPCG(18, 5))
+	for n := range 6 {
+		lines := []string{hostileLines[rng.IntN(len(hostileLines))], hostileLines[rng.IntN(len(hostileLines))]}
+		files[fmt.Sprintf("hostile-%d", n)] = string(longHostileFile(rng, []string{"routes", "resolved"}[n%2], lines)) + "tail: [1, 2\n"
+	}
+	for name, text := range files {
+		data := []byte(text)
+		regions := findRegions(data)
+		if len(regions) == 0 {
+			if !strings.HasPrefix(name, "hostile") {
+				t.Errorf("%s: no list found", name)
+			}
+			continue
+		}
+		blanked := blankRegions(data, regions)
+		rest, shifts := cutRegions(data, regions)
+		wantN, wantErr := countShape(name, blanked, inputLimits)
+		gotN, gotErr := countShape(name, rest, inputLimits)
+		shifts.place(gotErr)
+		if wantN != gotN || fmt.Sprint(wantErr) != fmt.Sprint(gotErr) {
+			t.Errorf("%s: shape of the blanked rest %d, %v; of the cut rest %d, %v", name, wantN, wantErr, gotN, gotErr)
+		}
+		want, wantErr := parseYAML(name, blanked)
+		got, gotErr := parseTokens(name, shifts.tokens(rest))
+		if fmt.Sprint(wantErr) != fmt.Sprint(gotErr) {
+			t.Errorf("%s: blanked: %v\ncut: %v", name, wantErr, gotErr)
+			continue
+		}
+		// A list the parser does not see as the value of its key (one
+		// within a quoted text) leaves the file to be read whole
+		// (regionFor), whatever the rest reads as.
+		w, g := dumpTree(want), dumpTree(got)
+		seen := true
+		for _, r := range regions {
+			key := r.path[strings.LastIndexByte(r.path, '.')+1:]
+			seen = seen && strings.Contains(w, fmt.Sprintf("String %q %d:%d\n", key, r.keyLine, r.keyCol))
+		}
+		if w != g && seen {
+			t.Errorf("%s: trees differ\nblanked:\n%s\ncut:\n%s", name, w, g)
+		}
+		if name == "in a quote" && seen {
+			t.Errorf("%s: the parser saw a list within a quoted text", name)
+		}
+	}
+}
+
+// dumpTree writes every node of a tree with its token and place.
+func dumpTree(n ast.Node) string {
+	var b strings.Builder
+	if n != nil {
+		ast.Walk(treeDump{&b}, n)
+	}
+	return b.String()
+}
+
+type treeDump struct{ b *strings.Builder }
+
+func (d treeDump) Visit(n ast.Node) ast.Visitor {
+	fmt.Fprintf(d.b, "%v %q", n.Type(), n.String())
+	if tk := n.GetToken(); tk != nil && tk.Position != nil {
+		fmt.Fprintf(d.b, " %d:%d", tk.Position.Line, tk.Position.Column)
+	}
+	d.b.WriteByte('\n')
+	return d
 }
