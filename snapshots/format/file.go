@@ -108,6 +108,14 @@ func parseWith(name string, data []byte, lim shapeLimits) (*Snapshot, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, &FileError{File: name, Line: 1, Column: 1, Field: "version", Msg: "the file is empty; a snapshot file starts with version: 1"}
 	}
+	// The lists are found first, so that the room of a long one is
+	// mapped beside the checks of the whole file (mapAhead).
+	var regions []listRegion
+	var ahead map[string]*roomAhead
+	if readListsByLine {
+		regions = findRegions(data)
+		ahead = mapAhead(regions, lim)
+	}
 	sumAt := -1
 	if lim.sumKnown {
 		sumAt = lim.sumAt
@@ -120,8 +128,8 @@ func parseWith(name string, data []byte, lim shapeLimits) (*Snapshot, error) {
 		line, col := posAt(data, invalidUTF8At(data))
 		return nil, &FileError{File: name, Line: line, Column: col, Msg: "the file is not valid UTF-8"}
 	}
-	if regions := findRegions(data); len(regions) > 0 && readListsByLine {
-		if s, err, read := parseLists(name, data, sumLine, lim, regions); read {
+	if len(regions) > 0 {
+		if s, err, read := parseLists(name, data, sumLine, lim, regions, ahead); read {
 			return s, err
 		}
 	}
@@ -247,13 +255,13 @@ func readInParts(regions []listRegion) bool {
 // file is then read whole). The shape check of the whole file runs
 // beside the rest (wholeShape), or after the lists when they are read in
 // parts (wholeShapeSkipping); its error comes first.
-func parseLists(name string, data []byte, sumLine int, lim shapeLimits, regions []listRegion) (s *Snapshot, err error, read bool) {
+func parseLists(name string, data []byte, sumLine int, lim shapeLimits, regions []listRegion, ahead map[string]*roomAhead) (s *Snapshot, err error, read bool) {
 	var shape <-chan error
 	if !readInParts(regions) {
 		shape = wholeShape(name, data, lim)
 	}
 	var runs []lineRun
-	s, err, read = parseListsChecked(name, data, sumLine, lim, regions, &runs)
+	s, err, read = parseListsChecked(name, data, sumLine, lim, regions, ahead, &runs)
 	var shapeErr error
 	if shape != nil {
 		shapeErr = <-shape
@@ -267,9 +275,11 @@ func parseLists(name string, data []byte, sumLine int, lim shapeLimits, regions 
 }
 
 // parseListsChecked is parseLists but for the check of the whole file.
-func parseListsChecked(name string, data []byte, sumLine int, lim shapeLimits, regions []listRegion, runs *[]lineRun) (s *Snapshot, err error, read bool) {
+func parseListsChecked(name string, data []byte, sumLine int, lim shapeLimits, regions []listRegion, ahead map[string]*roomAhead, runs *[]lineRun) (s *Snapshot, err error, read bool) {
 	d := newDecoder(name, data, sumLine, lim, regions)
-	d.mapAhead()
+	if ahead != nil {
+		d.ahead = ahead
+	}
 	rest, shifts := cutRegions(data, regions)
 	text := len(data)
 	for _, r := range regions {

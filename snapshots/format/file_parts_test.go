@@ -311,7 +311,7 @@ func TestShapeSkippingAsWhole(t *testing.T) {
 		data := longHostileFile(rng, section, lines)
 		regions := findRegions(data)
 		var runs []lineRun
-		_, _, read := parseListsChecked("x.yaml", data, 0, inputLimits, regions, &runs)
+		_, _, read := parseListsChecked("x.yaml", data, 0, inputLimits, regions, nil, &runs)
 		if !read {
 			continue
 		}
