@@ -235,6 +235,23 @@ func TestKeyHashesDistinct(t *testing.T) {
 			}
 		}
 	}
+	// Hashes that all fall in one group, as the sort of a large group
+	// reads them, and two that differ in their top bit only.
+	for _, twice := range []bool{false, true} {
+		one := &keyHashes{h: make([]uint64, 5000)}
+		for i := range one.h {
+			one.h[i] = 0x5a5a<<48 | uint64(i)*7919
+		}
+		if twice {
+			one.h[4321] = one.h[17]
+		}
+		if got := one.distinct(len(one.h)); got == twice {
+			t.Errorf("one group, twice %v: distinct %v", twice, got)
+		}
+	}
+	if x := (&keyHashes{h: []uint64{0x1234, 1<<63 | 0x1234}}); !x.distinct(2) {
+		t.Error("two hashes apart in their top bit found alike")
+	}
 }
 
 // TestParseIPv4AsNetip holds parseIPv4 to netip.ParseAddr: the same
