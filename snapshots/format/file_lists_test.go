@@ -1,6 +1,7 @@
 package format
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -299,4 +300,82 @@ func (d treeDump) Visit(n ast.Node) ast.Visitor {
 	}
 	d.b.WriteByte('\n')
 	return d
+}
+
+// scanListByLine is scanList as it was, line by line with lineAt: the
+// oracle scanList is held to. It finds the block list that is the value
+// of a key at keyIndent whose next line starts at off: its entries at
+// one indentation (the key's own, or deeper), each with the deeper lines
+// that continue it. It ends before the first line at the key's
+// indentation or less that is not an entry; any other shape is not a
+// block list, and left to the parser.
+func scanListByLine(data []byte, off, lineNo, keyIndent int) (listRegion, bool) {
+	r := listRegion{start: off, startLine: lineNo, indent: -1}
+	end := off
+	for off < len(data) {
+		line, indent, next := lineAt(data, off)
+		switch {
+		case blankOrComment(line, indent):
+		case r.indent < 0:
+			if indent < keyIndent || !isEntry(line, indent) || blankOrComment(line, min(indent+2, len(line))) {
+				return r, false
+			}
+			r.indent = indent
+			end = next
+		case indent > r.indent:
+			end = next
+		case indent == r.indent && isEntry(line, indent):
+			// The parser takes the line after a bare "-" as its value,
+			// whatever its indentation: such a list is left to it.
+			if blankOrComment(line, min(indent+2, len(line))) {
+				return r, false
+			}
+			end = next
+		case indent <= keyIndent:
+			r.end = end
+			return r, true
+		default:
+			return r, false
+		}
+		off = next
+	}
+	r.end = end
+	return r, r.indent >= 0
+}
+
+// TestScanListAsByLine holds scanList, which takes the entry lines of a
+// long list without lineAt and counts line breaks as it goes, to the
+// scan it stands for: the same regions, and as many line breaks as they
+// hold.
+func TestScanListAsByLine(t *testing.T) {
+	rng := rand.New(rand.NewPCG(18, 6))
+	var files [][]byte
+	for n := range 30 {
+		lines := []string{hostileLines[rng.IntN(len(hostileLines))], hostileLines[rng.IntN(len(hostileLines))], "  - x\r", "- \r", "-  #", "    deeper", "  -\t{a: b}", "x: 1"}
+		files = append(files, longHostileFile(rng, []string{"routes", "resolved"}[n%2], lines[rng.IntN(len(lines)):]))
+	}
+	for _, tail := range []string{"", "  - {a: b}", "  - {a: b}\r", "  - ", "  -", "  # c", "x: 1\n"} {
+		files = append(files, []byte("version: 1\nroutes:\n  - {a: b}\n  - {c: d}\n"+tail))
+	}
+	for i, data := range files {
+		for off := 0; off < len(data); {
+			line, indent, next := lineAt(data, off)
+			if keyLineIs(line, indent, "routes") {
+				for _, keyIndent := range []int{0, indent} {
+					got, gotOK := scanList(data, next, 2, keyIndent)
+					want, wantOK := scanListByLine(data, next, 2, keyIndent)
+					if gotOK != wantOK || gotOK && (got.start != want.start || got.end != want.end || got.indent != want.indent) {
+						t.Errorf("file %d, line at %d: %+v %v, by line %+v %v", i, off, got, gotOK, want, wantOK)
+					}
+					if !gotOK {
+						continue
+					}
+					if n := bytes.Count(data[got.start:got.end], []byte{'\n'}); got.newlines != n {
+						t.Errorf("file %d: %d line breaks counted, %d in the region", i, got.newlines, n)
+					}
+				}
+			}
+			off = next
+		}
+	}
 }
