@@ -345,44 +345,42 @@ func (d *decoder) eachItem(n ast.Node, path string, allowed []string, fast fastD
 	if !fastEntries {
 		fast = nil
 	}
-	var spans []entrySpan
+	// split is set when the list was read in parts (splitScan), which
+	// decoded entry i into slot i when braces[i] is not -1.
+	var braces []int32
+	split := false
 	if fast != nil {
-		spans = d.splitScan(r, allowed, fast)
-		idx.lines, idx.offs = make([]int32, 0, len(spans)), make([]int32, 0, len(spans))
-		if spans == nil {
+		placed := d.splitScan(r, allowed, fast)
+		if placed == nil {
 			fast.prepare(0, fast.slots())
-		}
-		if spans != nil && fast.takeAll(len(spans)) {
-			for _, e := range spans {
-				idx.add(int(e.line), int(e.brace))
+		} else {
+			if fast.takeAll(len(placed.lines)) {
+				*idx = *placed
+				return
 			}
-			return
+			split, braces = true, placed.offs
 		}
+		idx.lines, idx.offs = make([]int32, 0, len(braces)), make([]int32, 0, len(braces))
 	}
 	fl := newFlowReader(allowed)
 	off, lineNo := r.start, r.startLine
 	for i := 0; ; i++ {
-		var e entrySpan
 		slot, scanned := i, false
-		if spans != nil {
-			if i == len(spans) {
-				break
-			}
-			e = spans[i]
-		} else {
-			var ok bool
-			if off >= r.end {
-				break
-			}
-			if e, ok = r.entryAt(d.data, off, lineNo, r.end); !ok {
-				break
-			}
+		if split && i == len(braces) || off >= r.end {
+			break
+		}
+		e, ok := r.entryAt(d.data, off, lineNo, r.end)
+		if !ok {
+			break
+		}
+		if split {
+			e.brace = braces[i]
 		}
 		off, lineNo = int(e.off), int(e.line)
 		end, endLine := int(e.end), int(e.endLine)
 		oneLine := e.end == e.next
 		var first []byte
-		if spans == nil && oneLine {
+		if !split && oneLine {
 			first, _, _ = lineAt(d.data, off)
 			if scanned = fl.scan(first); scanned {
 				slot = -1
@@ -396,7 +394,7 @@ func (d *decoder) eachItem(n ast.Node, path string, allowed []string, fast fastD
 			off, lineNo = end, endLine
 			continue
 		}
-		if oneLine && spans != nil {
+		if oneLine && split {
 			first, _, _ = lineAt(d.data, off)
 			scanned = fl.scan(first)
 		}
