@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"runtime"
 	"slices"
 	"strconv"
@@ -87,11 +88,21 @@ type fileOrigin struct {
 
 // Load reads and parses a snapshot file.
 func Load(path string) (*Snapshot, error) {
+	// The collector is held off from before the read, sized by what stat
+	// says: the room the file is read into would otherwise start a
+	// collection, which then marks beside the parse (quietLoad).
+	//
+	// NOTE: held after the read, `apply -f` of 100k routes ran its first
+	// collection on the 6 MB of the read (GODEBUG=gctrace=1): its
+	// "file parsed" phase took 33.9 ms against 29.4 held before (medians
+	// of 11 alternated runs, on a loaded machine).
+	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Size() <= MaxFileSize {
+		defer quietLoad(int(fi.Size()))()
+	}
 	data, err := ReadInput(path)
 	if err != nil {
 		return nil, err
 	}
-	defer quietLoad(len(data))()
 	return Parse(path, data)
 }
 
