@@ -7,13 +7,18 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
 
 	"github.com/nictab/nictab/netcfg"
 )
@@ -83,11 +88,21 @@ type fileOrigin struct {
 
 // Load reads and parses a snapshot file.
 func Load(path string) (*Snapshot, error) {
+	// The collector is held off from before the read, sized by what stat
+	// says: the room the file is read into would otherwise start a
+	// collection, which then marks beside the parse (quietLoad).
+	//
+	// NOTE: held after the read, `apply -f` of 100k routes ran its first
+	// collection on the 6 MB of the read (GODEBUG=gctrace=1): its
+	// "file parsed" phase took 33.9 ms against 29.4 held before (medians
+	// of 11 alternated runs, on a loaded machine).
+	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Size() <= MaxFileSize {
+		defer quietLoad(int(fi.Size()))()
+	}
 	data, err := ReadInput(path)
 	if err != nil {
 		return nil, err
 	}
-	defer quietLoad(len(data))()
 	return Parse(path, data)
 }
 
@@ -104,7 +119,14 @@ func parseWith(name string, data []byte, lim shapeLimits) (*Snapshot, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, &FileError{File: name, Line: 1, Column: 1, Field: "version", Msg: "the file is empty; a snapshot file starts with version: 1"}
 	}
-	shape := wholeShape(name, data, lim)
+	// The lists are found first, so that the room of a long one is
+	// mapped beside the checks of the whole file (mapAhead).
+	var regions []listRegion
+	var ahead map[string]*roomAhead
+	if readListsByLine {
+		regions = findRegions(data)
+		ahead = mapAhead(regions, lim)
+	}
 	sumAt := -1
 	if lim.sumKnown {
 		sumAt = lim.sumAt
@@ -117,8 +139,8 @@ func parseWith(name string, data []byte, lim shapeLimits) (*Snapshot, error) {
 		line, col := posAt(data, invalidUTF8At(data))
 		return nil, &FileError{File: name, Line: line, Column: col, Msg: "the file is not valid UTF-8"}
 	}
-	if regions := findRegions(data); len(regions) > 0 && readListsByLine {
-		if s, err, read := parseLists(name, data, sumLine, lim, regions, shape); read {
+	if len(regions) > 0 {
+		if s, err, read := parseLists(name, data, sumLine, lim, regions, ahead); read {
 			return s, err
 		}
 	}
@@ -189,31 +211,91 @@ var readListsByLine = true
 // when it finds one, is the one returned after those, as when it ran
 // between them. A file read whole drops it and checks its own shape.
 func wholeShape(name string, data []byte, lim shapeLimits) <-chan error {
-	whole := lim
-	whole.nodes = math.MaxInt
 	shape := make(chan error, 1)
 	go func() {
-		_, err := countShape(name, data, whole)
+		_, err := countShape(name, data, wholeLimits(lim))
 		shape <- err
 	}()
 	return shape
 }
 
+func wholeLimits(lim shapeLimits) shapeLimits {
+	lim.nodes = math.MaxInt
+	return lim
+}
+
+// wholeShapeSkipping is wholeShape's check for a file whose long lists
+// were read in parts, made after them: of the lines the parts found
+// countShape takes whole (runs), it reads the first and the last of each
+// run (countShapeSkipping).
+//
+// NOTE: run beside the parts, the check read every byte of the file
+// again, on the core they needed: 5-6 ms of CPU of a 100k-route file
+// (simpleEntry was a tenth of its CPU samples). Made after them, it costs
+// what the rest of the file does, and the parts took 8.5 ms instead of
+// 9.5 (minimum of 15 runs on a loaded machine).
+func wholeShapeSkipping(name string, data []byte, lim shapeLimits, runs []lineRun) error {
+	slices.SortFunc(runs, func(a, b lineRun) int { return a.first - b.first })
+	_, err := countShapeSkipping(name, data, wholeLimits(lim), runs)
+	return err
+}
+
+// partsRead reports whether long lists are read in parts.
+func partsRead() bool {
+	return splitting && fastEntries && readListsByLine && runtime.GOMAXPROCS(0) >= 2
+}
+
+// readInParts reports whether a list of regions is long enough to be read
+// in parts by a fast decoder (splitScan): the shape check of the whole
+// file then waits for the parts, which find the lines it may skip.
+func readInParts(regions []listRegion) bool {
+	if !partsRead() {
+		return false
+	}
+	for _, r := range regions {
+		if (r.path == "routes" || r.path == "resolved.routes") && r.newlines+1 >= splitMin {
+			return true
+		}
+	}
+	return false
+}
+
 // parseLists reads a file whose route and rule lists findRegions found:
 // the rest of it through the YAML parser, the lists entry by entry. read
 // is false when the parser did not see a list where the scan did (the
-// file is then read whole). shape is wholeShape's verdict.
-func parseLists(name string, data []byte, sumLine int, lim shapeLimits, regions []listRegion, shape <-chan error) (s *Snapshot, err error, read bool) {
-	s, err, read = parseListsChecked(name, data, sumLine, lim, regions)
-	if shapeErr := <-shape; shapeErr != nil {
+// file is then read whole). The shape check of the whole file runs
+// beside the rest (wholeShape), or after the lists when they are read in
+// parts (wholeShapeSkipping); its error comes first.
+func parseLists(name string, data []byte, sumLine int, lim shapeLimits, regions []listRegion, ahead map[string]*roomAhead) (s *Snapshot, err error, read bool) {
+	var shape <-chan error
+	if lim.checkOnly || !readInParts(regions) {
+		// A check keeps no route, so has no room to read a list in
+		// parts into (splitScan), and no runs to skip: checked after
+		// its lists, Marshal's read-back of 100k routes took 63 ms
+		// instead of 50-55 (BenchmarkMarshalBig's snapshot).
+		shape = wholeShape(name, data, lim)
+	}
+	var runs []lineRun
+	s, err, read = parseListsChecked(name, data, sumLine, lim, regions, ahead, &runs)
+	var shapeErr error
+	if shape != nil {
+		shapeErr = <-shape
+	} else {
+		shapeErr = wholeShapeSkipping(name, data, lim, runs)
+	}
+	if shapeErr != nil {
 		return nil, shapeErr, true
 	}
 	return s, err, read
 }
 
 // parseListsChecked is parseLists but for the check of the whole file.
-func parseListsChecked(name string, data []byte, sumLine int, lim shapeLimits, regions []listRegion) (s *Snapshot, err error, read bool) {
-	rest := blankRegions(data, regions)
+func parseListsChecked(name string, data []byte, sumLine int, lim shapeLimits, regions []listRegion, ahead map[string]*roomAhead, runs *[]lineRun) (s *Snapshot, err error, read bool) {
+	d := newDecoder(name, data, sumLine, lim, regions)
+	if ahead != nil {
+		d.ahead = ahead
+	}
+	rest, shifts := cutRegions(data, regions)
 	text := len(data)
 	for _, r := range regions {
 		text -= r.end - r.start
@@ -223,15 +305,16 @@ func parseListsChecked(name string, data []byte, sumLine int, lim shapeLimits, r
 	}
 	nodes, err := countShape(name, rest, lim)
 	if err != nil {
+		shifts.place(err)
 		return nil, err, true
 	}
-	root, err := parseYAML(name, rest)
+	root, err := parseTokens(name, shifts.tokens(rest))
 	if err != nil {
 		return nil, err, true
 	}
-	d := newDecoder(name, data, sumLine, lim, regions)
 	d.budget, d.textLeft = lim.nodes-nodes, lim.text-text
 	s = d.snapshot(root)
+	*runs = d.runs
 	// A list the parser did not see where the scan found it means the
 	// scan misread the file (or the decoder stopped before the lists).
 	for _, r := range d.regions {
@@ -249,9 +332,15 @@ func parseListsChecked(name string, data []byte, sumLine int, lim shapeLimits, r
 // parseYAML runs the YAML parser and returns the body of the file's one
 // document.
 func parseYAML(name string, data []byte) (ast.Node, error) {
+	return parseTokens(name, lexer.Tokenize(string(data)))
+}
+
+// parseTokens is parseYAML of the tokens of a file, as the lexer made
+// them (parser.ParseBytes).
+func parseTokens(name string, tokens token.Tokens) (ast.Node, error) {
 	// Duplicate keys are found by the decoder, which can name the field
 	// path and both lines.
-	f, err := parser.ParseBytes(data, 0, parser.AllowDuplicateMapKey())
+	f, err := parser.Parse(tokens, 0, parser.AllowDuplicateMapKey())
 	if err != nil {
 		fe := &FileError{File: name, Msg: "YAML: " + err.Error()}
 		var ye yaml.Error

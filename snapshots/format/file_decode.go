@@ -36,11 +36,16 @@ type decoder struct {
 	textLeft int
 	// capped is set when an entry passed a cap: nothing more is read.
 	capped bool
+	// runs are the lines of the lists read in parts that the check of
+	// the whole file may skip (lineRun).
+	runs []lineRun
+	// ahead is the room of the long lists, by path (mapAhead).
+	ahead map[string]*roomAhead
 }
 
 func newDecoder(name string, data []byte, sumLine int, lim shapeLimits, regions []listRegion) *decoder {
 	d := &decoder{file: name, pos: map[string]filePos{}, checksumLine: sumLine, data: data,
-		regions: map[string]*listRegion{}, lists: map[string]*itemIndex{}, lim: lim, budget: lim.nodes, textLeft: lim.text}
+		regions: map[string]*listRegion{}, lists: map[string]*itemIndex{}, ahead: map[string]*roomAhead{}, lim: lim, budget: lim.nodes, textLeft: lim.text}
 	for i := range regions {
 		if _, dup := d.regions[regions[i].path]; !dup {
 			d.regions[regions[i].path] = &regions[i]

@@ -21,7 +21,9 @@ type flowReader struct {
 	pos     token.Position
 	slots   []flowSlot
 	types   map[string]typedText
-	brace   int
+	// dash and brace are where the line scanned last has its "-" and
+	// its "{".
+	dash, brace int
 
 	// What scan found on the line: n values, the key (an index into
 	// allowed) and the column of each, and for each key of allowed the
@@ -114,6 +116,59 @@ func keyByte(c byte) bool { return byteClass[c]&byteKey != 0 }
 // (nodes types them); it refuses every line that is not a one-line flow
 // mapping of plain keys and values.
 func (fl *flowReader) scan(line []byte) bool {
+	i, n, _, ok := fl.scanFlow(line)
+	if !ok {
+		return false
+	}
+	for i < len(line) && line[i] == ' ' {
+		i++
+	}
+	if i < len(line) && (line[i] != '#' || line[i-1] != ' ') {
+		return false
+	}
+	fl.n = n
+	return true
+}
+
+// scanIn is scan of the line that starts rest, which goes on past the
+// line's end: the scan stops at the line's newline as at the end of the
+// line scan is given, as no byte it takes is a newline or a carriage
+// return. It returns where the next line starts (the end of rest when
+// none does), and whether the line is one countShape takes whole
+// (simpleEntry): no comment, no carriage return, no value ending in '-'.
+// Found so, a line costs no search for its end.
+func (fl *flowReader) scanIn(rest []byte) (next int, simple, ok bool) {
+	i, n, dashVal, ok := fl.scanFlow(rest)
+	if !ok {
+		return 0, false, false
+	}
+	for i < len(rest) && rest[i] == ' ' {
+		i++
+	}
+	switch {
+	case i == len(rest):
+		next, simple = i, !dashVal
+	case rest[i] == '\n':
+		next, simple = i+1, !dashVal
+	case rest[i] == '\r' && (i+1 == len(rest) || rest[i+1] == '\n'):
+		// scan's line ends before a carriage return at its end.
+		next = min(i+2, len(rest))
+	case rest[i] == '#' && rest[i-1] == ' ':
+		if nl := bytes.IndexByte(rest[i:], '\n'); nl >= 0 {
+			next = i + nl + 1
+		} else {
+			next = len(rest)
+		}
+	default:
+		return 0, false, false
+	}
+	fl.n = n
+	return next, simple, true
+}
+
+// scanFlow is scan up to the closing brace: it returns the offset after
+// it, the values found, and whether one of them ends in '-'.
+func (fl *flowReader) scanFlow(line []byte) (end, found int, dashVal, ok bool) {
 	for k := range fl.slotOf {
 		fl.slotOf[k] = -1
 	}
@@ -123,12 +178,13 @@ func (fl *flowReader) scan(line []byte) bool {
 		i++
 	}
 	if !bytes.HasPrefix(line[i:], []byte("- ")) {
-		return false
+		return 0, 0, false, false
 	}
+	fl.dash = i
 	for i += 2; i < len(line) && line[i] == ' '; i++ {
 	}
 	if i == len(line) || line[i] != '{' {
-		return false
+		return 0, 0, false, false
 	}
 	fl.brace = i
 	n := 0
@@ -141,32 +197,35 @@ func (fl *flowReader) scan(line []byte) bool {
 			i++
 		}
 		if i == k || i+1 >= len(line) || line[i] != ':' || line[i+1] != ' ' {
-			return false
+			return 0, 0, false, false
 		}
 		key := line[k:i]
 		for i++; i < len(line) && line[i] == ' '; i++ {
 		}
 		v := i
 		if i == len(line) || !plainStart(line[i]) {
-			return false
+			return 0, 0, false, false
 		}
 		for i < len(line) && plainByte(line[i]) {
 			i++
 		}
 		val := line[v:i]
-		if val[len(val)-1] == ':' {
-			return false
+		switch val[len(val)-1] {
+		case ':':
+			return 0, 0, false, false
+		case '-':
+			dashVal = true
 		}
 		for i < len(line) && line[i] == ' ' {
 			i++
 		}
 		if i == len(line) || (line[i] != ',' && line[i] != '}') {
-			return false
+			return 0, 0, false, false
 		}
 		// The lines of a list mostly give the same keys in the same
 		// order: the key the last line had here is tried first.
 		if n == len(fl.allowed) {
-			return false // a key given twice
+			return 0, 0, false, false // a key given twice
 		}
 		j := -1
 		if g := fl.guess[n]; g >= 0 && string(key) == fl.allowed[g] {
@@ -181,7 +240,7 @@ func (fl *flowReader) scan(line []byte) bool {
 		}
 		fl.guess[n] = j
 		if j < 0 || fl.slotOf[j] >= 0 {
-			return false
+			return 0, 0, false, false
 		}
 		fl.slotOf[j], fl.keyOf[n], fl.vals[n], fl.cols[n] = n, j, val, v+1
 		n++
@@ -191,14 +250,7 @@ func (fl *flowReader) scan(line []byte) bool {
 		}
 		i++
 	}
-	for i < len(line) && line[i] == ' ' {
-		i++
-	}
-	if i < len(line) && (line[i] != '#' || line[i-1] != ' ') {
-		return false
-	}
-	fl.n = n
-	return true
+	return i, n, dashVal, true
 }
 
 // nodes makes the nodes of the line scan read last, as the parser makes

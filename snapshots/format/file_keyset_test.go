@@ -22,3 +22,17 @@ func TestPackedIndexFindsEveryKey(t *testing.T) {
 		t.Errorf("%d keys in %d slots", len(x.keys), len(x.slots))
 	}
 }
+
+// BenchmarkKeyHashesDistinct checks the hashes of 100k routes with no key
+// twice, as a list read in parts is checked.
+func BenchmarkKeyHashesDistinct(b *testing.B) {
+	x := &keyHashes{h: make([]uint64, 100_000)}
+	for i := range x.h {
+		x.h[i] = uint64(i)*0x9E3779B97F4A7C15 ^ uint64(i)<<17
+	}
+	for b.Loop() {
+		if !x.distinct(len(x.h)) {
+			b.Fatal("a hash twice")
+		}
+	}
+}

@@ -1,12 +1,15 @@
 package format
 
 import (
+	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/goccy/go-yaml/ast"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -187,4 +190,192 @@ func FuzzListsReadAsTheParserReads(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		compareReaders(t, "fuzz.yaml", data)
 	})
+}
+
+// blankRegions returns data with the lines of every region emptied, so
+// that the parser reads the rest at the same line numbers: the oracle
+// cutRegions is held to.
+func blankRegions(data []byte, regions []listRegion) []byte {
+	size := len(data)
+	for _, r := range regions {
+		size -= r.end - r.start - r.newlines
+	}
+	out := make([]byte, 0, size)
+	at := 0
+	for _, r := range regions {
+		out = append(out, data[at:r.start]...)
+		for range r.newlines {
+			out = append(out, '\n')
+		}
+		at = r.end
+	}
+	return append(out, data[at:]...)
+}
+
+// TestCutRegionsReadsAsBlanked holds the rest of a file given to the
+// parser without its lists' lines (cutRegions), placed back at the file's
+// lines, to the rest with those lines left empty: the same values counted
+// or the same shape error, and the same tree, node for node and at the
+// same places, or the same parser error.
+func TestCutRegionsReadsAsBlanked(t *testing.T) {
+	files := map[string]string{
+		"flow after":       "version: 1\nroutes:\n  - {table: 1, to: x}\n  - {table: 2}\nrules: [\n",
+		"quote after":      "version: 1\nroutes:\n  - {table: 1}\ncomment: \"abc\n",
+		"in a quote":       "version: 1\ncomment: \"abc\nroutes:\n  - {a: b}\n  - {c: d}\nend\"\n",
+		"in a flow":        "version: 1\ntables: [\nroutes:\n  - {a: b}\n]\n",
+		"bad after":        "version: 1\nroutes:\n  - {a: b}\n  - {c: d}\nx: : y\n",
+		"tab after":        "version: 1\nroutes:\n  - {a: b}\n\tkey: 1\n",
+		"second document":  "routes:\n  - {a: b}\n---\nversion: 1\n",
+		"at the end":       "version: 1\nroutes:\n  - {a: b}\n  - {c: d}",
+		"key again":        "version: 1\nroutes:\n  - {a: b}\n\n  - {c: d}\nversion: 2\nrules:\n  - {x: 1}\n# c\nroutes: []\n",
+		"resolved":         "version: 1\nresolved:\n  routes:\n    - {table: 1}\n    - {table: 2}\n  tables: [{id: 1, name: a}]\n  rules:\n    - {priority: 1}\nsnapshot: {id: x}\n",
+		"deep after":       "version: 1\nroutes:\n  - {a: b}\nx: " + strings.Repeat("[", MaxDepth+1) + "\n",
+		"control after":    "version: 1\nroutes:\n  - {a: b}\nx: \x01\n",
+		"block scalar":     "version: 1\ncomment: |\n  a\nroutes:\n  - {a: b}\n  - c\nnext: |\n  b\n\n  c\n",
+		"alias after":      "version: 1\nroutes:\n  - &a {a: b}\nx: *a\ny: *b\n",
+		"only the list":    "routes:\n  - {a: b}\n",
+		"comments between": "version: 1\nrules:\n  # c\n  - {priority: 1}\n\n  - {priority: 2}\n# end\nroutes:\n  - {table: 1}\n",
+	}
+	rng := rand.New(rand.NewPCG(18, 5))
+	for n := range 6 {
+		lines := []string{hostileLines[rng.IntN(len(hostileLines))], hostileLines[rng.IntN(len(hostileLines))]}
+		files[fmt.Sprintf("hostile-%d", n)] = string(longHostileFile(rng, []string{"routes", "resolved"}[n%2], lines)) + "tail: [1, 2\n"
+	}
+	for name, text := range files {
+		data := []byte(text)
+		regions := findRegions(data)
+		if len(regions) == 0 {
+			if !strings.HasPrefix(name, "hostile") {
+				t.Errorf("%s: no list found", name)
+			}
+			continue
+		}
+		blanked := blankRegions(data, regions)
+		rest, shifts := cutRegions(data, regions)
+		wantN, wantErr := countShape(name, blanked, inputLimits)
+		gotN, gotErr := countShape(name, rest, inputLimits)
+		shifts.place(gotErr)
+		if wantN != gotN || fmt.Sprint(wantErr) != fmt.Sprint(gotErr) {
+			t.Errorf("%s: shape of the blanked rest %d, %v; of the cut rest %d, %v", name, wantN, wantErr, gotN, gotErr)
+		}
+		want, wantErr := parseYAML(name, blanked)
+		got, gotErr := parseTokens(name, shifts.tokens(rest))
+		if fmt.Sprint(wantErr) != fmt.Sprint(gotErr) {
+			t.Errorf("%s: blanked: %v\ncut: %v", name, wantErr, gotErr)
+			continue
+		}
+		// A list the parser does not see as the value of its key (one
+		// within a quoted text) leaves the file to be read whole
+		// (regionFor), whatever the rest reads as.
+		w, g := dumpTree(want), dumpTree(got)
+		seen := true
+		for _, r := range regions {
+			key := r.path[strings.LastIndexByte(r.path, '.')+1:]
+			seen = seen && strings.Contains(w, fmt.Sprintf("String %q %d:%d\n", key, r.keyLine, r.keyCol))
+		}
+		if w != g && seen {
+			t.Errorf("%s: trees differ\nblanked:\n%s\ncut:\n%s", name, w, g)
+		}
+		if name == "in a quote" && seen {
+			t.Errorf("%s: the parser saw a list within a quoted text", name)
+		}
+	}
+}
+
+// dumpTree writes every node of a tree with its token and place.
+func dumpTree(n ast.Node) string {
+	var b strings.Builder
+	if n != nil {
+		ast.Walk(treeDump{&b}, n)
+	}
+	return b.String()
+}
+
+type treeDump struct{ b *strings.Builder }
+
+func (d treeDump) Visit(n ast.Node) ast.Visitor {
+	fmt.Fprintf(d.b, "%v %q", n.Type(), n.String())
+	if tk := n.GetToken(); tk != nil && tk.Position != nil {
+		fmt.Fprintf(d.b, " %d:%d", tk.Position.Line, tk.Position.Column)
+	}
+	d.b.WriteByte('\n')
+	return d
+}
+
+// scanListByLine is scanList as it was, line by line with lineAt: the
+// oracle scanList is held to. It finds the block list that is the value
+// of a key at keyIndent whose next line starts at off: its entries at
+// one indentation (the key's own, or deeper), each with the deeper lines
+// that continue it. It ends before the first line at the key's
+// indentation or less that is not an entry; any other shape is not a
+// block list, and left to the parser.
+func scanListByLine(data []byte, off, lineNo, keyIndent int) (listRegion, bool) {
+	r := listRegion{start: off, startLine: lineNo, indent: -1}
+	end := off
+	for off < len(data) {
+		line, indent, next := lineAt(data, off)
+		switch {
+		case blankOrComment(line, indent):
+		case r.indent < 0:
+			if indent < keyIndent || !isEntry(line, indent) || blankOrComment(line, min(indent+2, len(line))) {
+				return r, false
+			}
+			r.indent = indent
+			end = next
+		case indent > r.indent:
+			end = next
+		case indent == r.indent && isEntry(line, indent):
+			// The parser takes the line after a bare "-" as its value,
+			// whatever its indentation: such a list is left to it.
+			if blankOrComment(line, min(indent+2, len(line))) {
+				return r, false
+			}
+			end = next
+		case indent <= keyIndent:
+			r.end = end
+			return r, true
+		default:
+			return r, false
+		}
+		off = next
+	}
+	r.end = end
+	return r, r.indent >= 0
+}
+
+// TestScanListAsByLine holds scanList, which takes the entry lines of a
+// long list without lineAt and counts line breaks as it goes, to the
+// scan it stands for: the same regions, and as many line breaks as they
+// hold.
+func TestScanListAsByLine(t *testing.T) {
+	rng := rand.New(rand.NewPCG(18, 6))
+	var files [][]byte
+	for n := range 30 {
+		lines := []string{hostileLines[rng.IntN(len(hostileLines))], hostileLines[rng.IntN(len(hostileLines))], "  - x\r", "- \r", "-  #", "    deeper", "  -\t{a: b}", "x: 1"}
+		files = append(files, longHostileFile(rng, []string{"routes", "resolved"}[n%2], lines[rng.IntN(len(lines)):]))
+	}
+	for _, tail := range []string{"", "  - {a: b}", "  - {a: b}\r", "  - ", "  -", "  # c", "x: 1\n"} {
+		files = append(files, []byte("version: 1\nroutes:\n  - {a: b}\n  - {c: d}\n"+tail))
+	}
+	for i, data := range files {
+		for off := 0; off < len(data); {
+			line, indent, next := lineAt(data, off)
+			if keyLineIs(line, indent, "routes") {
+				for _, keyIndent := range []int{0, indent} {
+					got, gotOK := scanList(data, next, 2, keyIndent)
+					want, wantOK := scanListByLine(data, next, 2, keyIndent)
+					if gotOK != wantOK || gotOK && (got.start != want.start || got.end != want.end || got.indent != want.indent) {
+						t.Errorf("file %d, line at %d: %+v %v, by line %+v %v", i, off, got, gotOK, want, wantOK)
+					}
+					if !gotOK {
+						continue
+					}
+					if n := bytes.Count(data[got.start:got.end], []byte{'\n'}); got.newlines != n {
+						t.Errorf("file %d: %d line breaks counted, %d in the region", i, got.newlines, n)
+					}
+				}
+			}
+			off = next
+		}
+	}
 }

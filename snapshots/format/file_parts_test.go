@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -139,8 +140,8 @@ func TestDuplicatesAcrossParts(t *testing.T) {
 }
 
 // TestShapeErrorComesFirst: the whole file's shape check runs beside the
-// rest of the read, and its error is still the one reported when the
-// list holds other problems too.
+// rest of the read, or after the parts of a long list, and its error is
+// still the one reported when the list holds other problems too.
 func TestShapeErrorComesFirst(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("version: 1\nroutes:\n")
@@ -234,6 +235,23 @@ func TestKeyHashesDistinct(t *testing.T) {
 			}
 		}
 	}
+	// Hashes that all fall in one group, as the sort of a large group
+	// reads them, and two that differ in their top bit only.
+	for _, twice := range []bool{false, true} {
+		one := &keyHashes{h: make([]uint64, 5000)}
+		for i := range one.h {
+			one.h[i] = 0x5a5a<<48 | uint64(i)*7919
+		}
+		if twice {
+			one.h[4321] = one.h[17]
+		}
+		if got := one.distinct(len(one.h)); got == twice {
+			t.Errorf("one group, twice %v: distinct %v", twice, got)
+		}
+	}
+	if x := (&keyHashes{h: []uint64{0x1234, 1<<63 | 0x1234}}); !x.distinct(2) {
+		t.Error("two hashes apart in their top bit found alike")
+	}
 }
 
 // TestParseIPv4AsNetip holds parseIPv4 to netip.ParseAddr: the same
@@ -254,6 +272,78 @@ func TestParseIPv4AsNetip(t *testing.T) {
 		want, err := netip.ParseAddr(string(b))
 		if ok != (err == nil && want.Is4()) || ok && got != want {
 			t.Fatalf("%q: got %v %v, netip %v %v", b, got, ok, want, err)
+		}
+	}
+}
+
+// TestScanInIsScan holds scanIn, which scans a line in place in the
+// file, to scan of the line lineAt cuts out: the same verdict and the
+// same values, the next line where lineAt finds it, and "simple" exactly
+// when countShape takes the line whole (simpleEntry) up to its newline.
+func TestScanInIsScan(t *testing.T) {
+	lines := append(append([]string{}, hostileLines...), fastLines...)
+	lines = append(lines, "- {a: b} ", "- {dev: x-}", "- {dev: x--, to: y}", "  - {table: 1}  # c\r", "- {table: 1}\r\r", "- {table: 1}\r x", "- {table: 1", "- {table:")
+	tails := []string{"", "\n", "\r\n", "\n  - {table: 2}\n", "\r", " \r\n", "\r \n", "# c\n", " # c\r\n"}
+	for _, l := range lines {
+		for _, tail := range tails {
+			data := []byte(l + tail)
+			want, got := newFlowReader(routeKeys), newFlowReader(routeKeys)
+			line, _, next := lineAt(data, 0)
+			wantOK := want.scan(line)
+			gotNext, simple, gotOK := got.scanIn(data)
+			name := fmt.Sprintf("%q", data)
+			if wantOK != gotOK {
+				t.Errorf("%s: scan %v, scanIn %v", name, wantOK, gotOK)
+				continue
+			}
+			if !wantOK {
+				continue
+			}
+			if gotNext != next {
+				t.Errorf("%s: next line at %d, lineAt says %d", name, gotNext, next)
+			}
+			if want.n != got.n || want.brace != got.brace || want.dash != got.dash || fmt.Sprint(want.vals[:want.n], want.keyOf[:want.n], want.cols[:want.n], want.slotOf) != fmt.Sprint(got.vals[:got.n], got.keyOf[:got.n], got.cols[:got.n], got.slotOf) {
+				t.Errorf("%s: scanned differently", name)
+			}
+			end, _, ok := simpleEntry(data, got.dash, MaxKeys)
+			whole := ok && (end == len(data) || data[end] == '\n') && end+1 >= gotNext
+			if simple != whole {
+				t.Errorf("%s: simple %v, countShape takes it whole %v", name, simple, whole)
+			}
+		}
+	}
+}
+
+// TestShapeSkippingAsWhole holds the check of the whole file made after
+// the parts, which skips the runs of lines they found, to the check of
+// every line: the same verdict on the hostile lists, and under depth
+// caps where the lines of a run are, or are not, taken whole.
+func TestShapeSkippingAsWhole(t *testing.T) {
+	rng := rand.New(rand.NewPCG(18, 4))
+	extra := []string{"- {table: 100, to: 11.0.0.0/24, dev: sc0} # [", "- {table: 100, to: 11.0.0.0/24, dev: sc0} # ]", "   ", "  \r", "# at the left", "- {table: 100, to: 11.0.0.0/24, dev: sc0} # \x03"}
+	pool := append(append([]string{}, hostileLines...), extra...)
+	for n := range 40 {
+		section := []string{"routes", "resolved"}[n%2]
+		lines := []string{pool[rng.IntN(len(pool))], pool[rng.IntN(len(pool))]}
+		data := longHostileFile(rng, section, lines)
+		regions := findRegions(data)
+		var runs []lineRun
+		_, _, read := parseListsChecked("x.yaml", data, 0, inputLimits, regions, nil, &runs)
+		if !read {
+			continue
+		}
+		if len(runs) == 0 && readInParts(regions) {
+			t.Errorf("%d: no runs found in a list read in parts", n)
+		}
+		slices.SortFunc(runs, func(a, b lineRun) int { return a.first - b.first })
+		for _, depth := range []int{3, 4, 5, MaxDepth} {
+			lim := wholeLimits(inputLimits)
+			lim.depth = depth
+			_, want := countShape("x.yaml", data, lim)
+			_, got := countShapeSkipping("x.yaml", data, lim, runs)
+			if fmt.Sprint(want) != fmt.Sprint(got) {
+				t.Errorf("%d, depth %d: every line: %v; skipping: %v", n, depth, want, got)
+			}
 		}
 	}
 }

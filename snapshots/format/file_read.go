@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"runtime"
 	"syscall"
 )
 
@@ -107,10 +108,10 @@ func describeOpenErr(err error) string {
 	return err.Error()
 }
 
-// ReadCapped reads an open file that must be regular and at most limit
-// bytes, both checked on the open file before reading and again while
-// reading (a file may grow). Exported for the store, which opens its
-// files itself, relative to its trusted directory.
+// ReadCapped reads an open file, from its start, that must be regular
+// and at most limit bytes, both checked on the open file before reading
+// and again while reading (a file may grow). Exported for the store,
+// which opens its files itself, relative to its trusted directory.
 func ReadCapped(f *os.File, name string, limit int64) ([]byte, error) {
 	fi, err := f.Stat()
 	if err != nil {
@@ -128,13 +129,13 @@ func ReadCapped(f *os.File, name string, limit int64) ([]byte, error) {
 	// Room for what stat said, and a byte to see the file grew: ReadAll
 	// would grow its buffer by doubling, twice the file in passing.
 	data := make([]byte, fi.Size()+1)
-	n, err := io.ReadFull(f, data)
+	n, err := readFull(f, data)
 	switch err {
 	case io.EOF, io.ErrUnexpectedEOF:
 		data, err = data[:n], nil
 	case nil:
 		var more []byte
-		more, err = io.ReadAll(io.LimitReader(f, limit+1-int64(n)))
+		more, err = io.ReadAll(io.NewSectionReader(f, int64(n), limit+1-int64(n)))
 		data = append(data[:n], more...)
 	}
 	if err != nil {
@@ -144,6 +145,50 @@ func ReadCapped(f *os.File, name string, limit int64) ([]byte, error) {
 		return nil, &FileError{File: name, Msg: fmt.Sprintf("grew past %d bytes while being read (%s)", limit, limitNote(limit))}
 	}
 	return bytes.TrimPrefix(data, []byte("\ufeff")), nil
+}
+
+// splitReadMin is the size from which readFull reads a file in two
+// halves at once.
+const splitReadMin = 2 << 20
+
+// readFull is io.ReadFull of f from its start into data, by pread: a
+// large file in two halves at once.
+//
+// NOTE: most of what a read of a large file costs is the kernel mapping
+// the fresh pages it copies into, a fault a page. Read in one, a 6.2 MB
+// file of 100k routes took 2.6-2.8 ms; in halves at once, 1.9-2.1
+// (medians of 25 runs, twice, on a loaded machine).
+func readFull(f *os.File, data []byte) (int, error) {
+	if len(data) < splitReadMin || runtime.GOMAXPROCS(0) < 2 {
+		return io.ReadFull(io.NewSectionReader(f, 0, int64(len(data))), data)
+	}
+	half := len(data) / 2
+	var n2 int
+	var err2 error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		n2, err2 = f.ReadAt(data[half:], int64(half))
+	}()
+	n1, err1 := f.ReadAt(data[:half], 0)
+	<-done
+	switch {
+	case n1 < half:
+		// The file ends in the first half (it shrank since stat).
+		if err1 == nil || err1 == io.EOF {
+			err1 = io.ErrUnexpectedEOF
+			if n1 == 0 {
+				err1 = io.EOF
+			}
+		}
+		return n1, err1
+	case n2 < len(data)-half:
+		if err2 == nil || err2 == io.EOF {
+			err2 = io.ErrUnexpectedEOF
+		}
+		return half + n2, err2
+	}
+	return len(data), nil
 }
 
 func limitNote(limit int64) string {
@@ -180,6 +225,14 @@ func checkShape(name string, data []byte, lim shapeLimits) error {
 
 // countShape is checkShape, returning the values it counted.
 func countShape(name string, data []byte, lim shapeLimits) (int, error) {
+	return countShapeSkipping(name, data, lim, nil)
+}
+
+// countShapeSkipping is countShape reading, of each run of lines (sorted
+// by where they start), the first and the last only: the verdict is the
+// same, but the values are not counted in full, so it is for a check
+// with no value cap.
+func countShapeSkipping(name string, data []byte, lim shapeLimits, runs []lineRun) (int, error) {
 	type level struct{ indent, keys int }
 	var blocks []level // the open block levels, by indentation
 	var flows []int    // keys of each open flow collection
@@ -239,6 +292,15 @@ func countShape(name string, data []byte, lim shapeLimits) (int, error) {
 						blocks = append(blocks, level{indent: i - lineStart + 1})
 						nodes += n
 						i = end - 1
+						for len(runs) > 0 && runs[0].first < lineStart {
+							runs = runs[1:]
+						}
+						if len(runs) > 0 && runs[0].first == lineStart && runs[0].last > lineStart {
+							// On to the newline before the run's last
+							// line: the lines between leave blocks as
+							// this one did.
+							i = runs[0].last - 2
+						}
 						continue
 					}
 				}

@@ -53,16 +53,17 @@ func (d *decoder) resolved(n ast.Node) *netcfg.Owned {
 		}
 	}
 	keep := !d.lim.checkOnly
+	var mapped <-chan struct{}
 	if keep {
 		t.Rules = make([]netcfg.Rule, 0, d.sizeHint("resolved.rules"))
-		t.Routes = make([]netcfg.Route, 0, d.sizeHint("resolved.routes"))
+		t.Routes, mapped = roomFor[netcfg.Route](d, "resolved.routes", d.sizeHint("resolved.routes"))
 	}
 	d.eachItem(f.vals["rules"], "resolved.rules", savedRuleKeys, nil, func(_ int, _ ast.Node, g *fields, clean bool) {
 		if r, ok := d.savedRule(g, g.path); ok && clean && keep {
 			t.Rules = append(t.Rules, r)
 		}
 	})
-	fast := &fastList[netcfg.Route]{items: t.Routes[:cap(t.Routes)], dec: d.fastSavedRoute, keep: func(_ int, r *netcfg.Route) bool {
+	fast := &fastList[netcfg.Route]{items: t.Routes[:cap(t.Routes)], dec: d.fastSavedRoute, mapped: mapped, keep: func(_ int, r *netcfg.Route) bool {
 		if keep {
 			t.Routes = append(t.Routes, *r)
 		}

@@ -13,8 +13,9 @@ func (d *decoder) routes(n ast.Node) []netcfg.RouteIntent {
 	keep := !d.lim.checkOnly
 	hint := d.sizeHint("routes")
 	var out []netcfg.RouteIntent
+	var mapped <-chan struct{}
 	if keep {
-		out = make([]netcfg.RouteIntent, 0, hint)
+		out, mapped = roomFor[netcfg.RouteIntent](d, "routes", hint)
 	}
 	// One route per kernel key is let through, so an earlier route the
 	// same as this one is the one under its key.
@@ -71,7 +72,7 @@ func (d *decoder) routes(n ast.Node) []netcfg.RouteIntent {
 	unique := false
 	room := out[:cap(out)]
 	var hashes *keyHashes
-	fast := &fastList[netcfg.RouteIntent]{items: room, dec: d.fastRoute,
+	fast := &fastList[netcfg.RouteIntent]{items: room, dec: d.fastRoute, mapped: mapped,
 		parts:  func(n int) { hashes = newKeyHashes(n) },
 		claim:  func(slot int, r *netcfg.RouteIntent) { hashes.set(slot, r) },
 		onMove: func(dst, src, n int) { copy(hashes.h[dst:], hashes.h[src:src+n]) },
