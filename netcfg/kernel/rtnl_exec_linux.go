@@ -118,9 +118,6 @@ func (c *rtnl) exec(ops []netcfg.Op, links *linkIndexer) netcfg.ExecResult {
 			refused = min(refused, i)
 		}
 		off[i+1] = uint32(len(c.wbuf))
-		if i == 0 {
-			c.wbuf = slices.Grow(c.wbuf, arenaRoom(len(ops), len(c.wbuf)))
-		}
 	}
 	c.wbuf, arena = arena, c.wbuf
 	c.seq = seq
@@ -194,17 +191,6 @@ func (c *rtnl) exec(ops []netcfg.Op, links *linkIndexer) netcfg.ExecResult {
 	}
 	return res
 }
-
-// arenaRoom is the room to make, after the first of n requests took
-// first bytes, for the others: as much again each, with some to spare
-// for the larger ones (an IPv6 route is 24 bytes more than an IPv4 one).
-//
-// NOTE: grown by appends, the arena of 100k route requests (6.4 MB)
-// was allocated and copied five times over as it doubled, 31 MB of
-// fresh memory in all: a quarter of what a 100k-route rollback
-// allocates, each page costing 2-3 µs at its first write on the
-// machines nictab was measured on.
-func arenaRoom(n, first int) int { return (n - 1) * (first + first/4) }
 
 // sendOrder returns the order in which ops are sent: as given, except that
 // a run of rule additions whose priorities rise within each family is sent
