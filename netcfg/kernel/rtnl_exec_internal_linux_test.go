@@ -26,3 +26,24 @@ func TestReserveArenaHoldsTheRestAtTheirAverage(t *testing.T) {
 		}
 	}
 }
+
+// TestSpreadSendsEveryStepth holds spread to its definition, the k-th
+// sent being run[k·step mod n], for runs of many lengths.
+func TestSpreadSendsEveryStepth(t *testing.T) {
+	for _, n := range []int{3, 4, 5, 10, 97, 100, 1000, 16384, 100_000, 131_072} {
+		run := make([]int32, n)
+		for i := range run {
+			run[i] = int32(3 * i)
+		}
+		spread(run)
+		step := n * 618 / 1000
+		for gcd(step, n) != 1 {
+			step++
+		}
+		for k := range run {
+			if want := int32(3 * (k * step % n)); run[k] != want {
+				t.Fatalf("n=%d: sent %d-th is %d, want %d", n, k, run[k], want)
+			}
+		}
+	}
+}
