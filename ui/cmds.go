@@ -146,6 +146,11 @@ func detectCmd(be Backend) tea.Cmd {
 	}
 }
 
+// intentAfterFrame is how long after the namespace is read at start-up
+// the intent is: more than the renderer takes to put out the frame drawn
+// from the namespace (it draws at most 60 a second).
+const intentAfterFrame = 25 * time.Millisecond
+
 func intentCmd(be Backend) tea.Cmd {
 	return func() tea.Msg {
 		in, err := be.Intent()

@@ -349,3 +349,16 @@ func TestFlowRuleSelectors(t *testing.T) {
 		}
 	}
 }
+
+// TestFlowEditTypedBeforeTheIntent: keys typed before the newest
+// snapshot's intent is read wait for it: e on an explicit rule of
+// nictab's opens its form, as it does once the intent is in.
+func TestFlowEditTypedBeforeTheIntent(t *testing.T) {
+	f := managed(t)
+	f.intentGate = make(chan struct{})
+	m := finish(t, run(t, f, 120, 40, false, wait("enp2s0"), press(tea.KeyTab), press(tea.KeyTab), keys("jjjjje"),
+		do(func() { close(f.intentGate) }), wait("Edit rule 1100")))
+	if m.screen != screenForm {
+		t.Fatalf("screen %v, want the rule's form", m.screen)
+	}
+}

@@ -46,6 +46,8 @@ type fakeBackend struct {
 	// outcome is how the last change that waited ended.
 	outcome *Settled
 	written map[string][]byte
+	// intentGate, when set, holds Intent until it is closed.
+	intentGate chan struct{}
 }
 
 func pfx(s string) netip.Prefix { return netip.MustParsePrefix(s) }
@@ -140,6 +142,9 @@ func cloneState(s netcfg.State) netcfg.State {
 }
 
 func (f *fakeBackend) Intent() (netcfg.Intent, error) {
+	if f.intentGate != nil {
+		<-f.intentGate
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.base, nil

@@ -284,3 +284,30 @@ func TestFlowRecoversFirst(t *testing.T) {
 		t.Fatalf("calls %v: recover must come before anything is read", f.calls)
 	}
 }
+
+// TestFlowPreviewWaitsForTheIntent: an edit and a preview typed before
+// the newest snapshot's intent is read are made from it once it is, not
+// from none (which would plan the removal of what nictab manages beside
+// the edit).
+func TestFlowPreviewWaitsForTheIntent(t *testing.T) {
+	f := newFake()
+	f.base = netcfg.Intent{Tables: []netcfg.TableDef{{ID: 14, Name: "lan"}}, NICs: []netcfg.NICIntent{{Name: "enp2s0", Table: netcfg.TableRef{ID: 14}}}}
+	f.intentGate = make(chan struct{})
+	// Typed before the intent is read, the keys wait for it.
+	steps := []step{wait("enp2s0"), keys("a13"), press(tea.KeyTab), keys("vpn"), press(tea.KeyEnter), keys("p"), do(func() { close(f.intentGate) }),
+		wait("to add"), keys("a"), wait("applied to"), keys("y"), wait("Kept")}
+	finish(t, run(t, f, 80, 24, false, steps...))
+	if len(f.applied) != 1 {
+		t.Fatalf("applied %d changes, want 1", len(f.applied))
+	}
+	want := netcfg.Intent{
+		Tables: []netcfg.TableDef{{ID: 13, Name: "vpn"}, {ID: 14, Name: "lan"}},
+		NICs:   []netcfg.NICIntent{{Name: "eno1", Table: netcfg.TableRef{ID: 13}}, {Name: "enp2s0", Table: netcfg.TableRef{ID: 14}}},
+	}
+	got := f.applied[0]
+	slices.SortFunc(got.Tables, func(a, b netcfg.TableDef) int { return int(a.ID) - int(b.ID) })
+	slices.SortFunc(got.NICs, func(a, b netcfg.NICIntent) int { return strings.Compare(a.Name, b.Name) })
+	if !intentEqual(got, want) {
+		t.Fatalf("applied intent %+v, want %+v: the preview planned from no intent", got, want)
+	}
+}

@@ -78,7 +78,15 @@ type Model struct {
 	hay       nicsHay
 	base      netcfg.Intent
 	baseErr   error
-	edits     edits
+	// baseRead says the intent was read once (base holds it, or baseErr
+	// says why not); until then a preview waits for it (previewWaits):
+	// planned from an empty base, it would remove all nictab manages.
+	baseRead, previewWaits bool
+	// intentAsked says the intent was asked for at start-up; heldKeys
+	// are the keys typed before it was read (holdsKey).
+	intentAsked bool
+	heldKeys    []tea.KeyPressMsg
+	edits       edits
 	// liveTables are the tables of show as read; show adds those only
 	// the edits make. tablesGen is the edits value they were added for.
 	liveTables []TableView
@@ -160,10 +168,10 @@ func New(o Options) Model {
 
 // Init first brings back to a whole state a host an interrupted apply left
 // between two, so that what the screen shows is real; then it reads the
-// namespace, the intent and any change left waiting for confirmation, and
-// starts live updates.
+// namespace and any change left waiting for confirmation, and starts live
+// updates. The intent is read once the namespace is (see gotState).
 func (m Model) Init() tea.Cmd {
-	return tea.Sequence(recoverCmd(m.be), tea.Batch(detectCmd(m.be), intentCmd(m.be), pendingCmd(m.be, m.clock), watchCmd(m.ctx, m.be)))
+	return tea.Sequence(recoverCmd(m.be), tea.Batch(detectCmd(m.be), pendingCmd(m.be, m.clock), watchCmd(m.ctx, m.be)))
 }
 
 // bodyHeight is what is left for a screen under the title bar and banner
@@ -252,13 +260,48 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.relayout()
 		return m, nil
 	case tea.KeyPressMsg:
-		if utf8.RuneCountInString(msg.Text) > 1 {
-			return m.updateRunes(msg)
+		if m.holdsKey(msg) {
+			m.heldKeys = append(m.heldKeys, msg)
+			return m, nil
 		}
-		return m.updateKey(msg)
+		return m.updateKeyPress(msg)
 	}
 	cmd := m.updateResult(msg)
 	return m, cmd
+}
+
+func (m Model) updateKeyPress(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	if utf8.RuneCountInString(msg.Text) > 1 {
+		return m.updateRunes(msg)
+	}
+	return m.updateKey(msg)
+}
+
+// holdsKey reports whether a key is kept until the intent is read at
+// start-up (see gotState), so that an edit begun at once starts from what
+// nictab manages: every key but quit's, outside the confirm dialog and a
+// question, which take their keys as they come.
+func (m *Model) holdsKey(msg tea.KeyPressMsg) bool {
+	return !m.baseRead && m.screen != screenApply && m.ask == nil && !key.Matches(msg, m.keys.Quit)
+}
+
+// replayHeldKeys hands the keys held until the intent was read to the
+// screens, in order. Held keys meet no confirm dialog opened meanwhile (a
+// change found waiting at start-up): one takes only keys typed once it
+// is on the screen and armed.
+func (m *Model) replayHeldKeys() tea.Cmd {
+	held := m.heldKeys
+	m.heldKeys = nil
+	var cmds []tea.Cmd
+	for _, k := range held {
+		if m.screen == screenApply || m.ask != nil {
+			break
+		}
+		next, cmd := m.updateKeyPress(k)
+		*m = next.(Model)
+		cmds = append(cmds, cmd)
+	}
+	return tea.Batch(cmds...)
 }
 
 // relayout fits the screens' scroll positions to the terminal.

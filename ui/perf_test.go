@@ -35,6 +35,7 @@ func loaded(st netcfg.State) Model {
 	m := New(Options{Backend: f, Styles: testStyles(true)})
 	next, _ := m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
 	next, _ = next.Update(stateMsg{state: st})
+	next, _ = next.Update(intentMsg{intent: f.base})
 	return next.(Model)
 }
 

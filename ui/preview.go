@@ -45,6 +45,8 @@ type previewScreen struct {
 }
 
 // openPreview plans the edits.
+// Before the intent is read it waits for it (see intentMsg): planned from
+// none, the edits would be all nictab manages.
 func (m *Model) openPreview() tea.Cmd {
 	in := m.intent()
 	m.preview = previewScreen{loading: true, intent: in, vp: m.preview.vp}
@@ -53,6 +55,10 @@ func (m *Model) openPreview() tea.Cmd {
 	}
 	m.screen = screenPreview
 	m.preview.resize(m, m.width, m.bodyHeight())
+	if !m.baseRead {
+		m.previewWaits = true
+		return nil
+	}
 	return proposeCmd(m.be, in, m.edits.adoptions(), forPreview)
 }
 
