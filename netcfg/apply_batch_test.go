@@ -36,7 +36,7 @@ func TestExecProgressHandsWholeRuns(t *testing.T) {
 		}
 		k := &execSizes{}
 		var reports []int
-		if err := execProgress(k, ops, ops, func(done, total int) { reports = append(reports, done) }); err != nil {
+		if err := execProgress(k, ops, func() []Op { return ops }, func(done, total int) { reports = append(reports, done) }); err != nil {
 			t.Fatal(err)
 		}
 		if !slices.Equal(k.sizes, c.sizes) {
