@@ -198,10 +198,13 @@ func oneRoutePerTable(in netcfg.Intent) netcfg.Intent {
 	}
 	seen := map[netcfg.TableRef]bool{}
 	var routes []netcfg.RouteIntent
-	for _, r := range in.Routes {
-		if !seen[r.Table] {
-			seen[r.Table] = true
-			routes = append(routes, r)
+	for i := range in.Routes {
+		// A file lists a table's routes together: a route of the table
+		// before it is seen already, without a look in the map (100k
+		// look-ups were 1.6 ms).
+		if t := in.Routes[i].Table; (i == 0 || t != in.Routes[i-1].Table) && !seen[t] {
+			seen[t] = true
+			routes = append(routes, in.Routes[i])
 		}
 	}
 	in.Routes = routes
