@@ -90,6 +90,9 @@ type ApplyResult struct {
 	// After is the read-back: the plan's tables and nictab's routes
 	// elsewhere, without main's default routes.
 	After State
+	// AfterIsTarget says nictab's routes in After are, in their order,
+	// each RouteIdentical to the plan target's route of its place.
+	AfterIsTarget bool
 	// Steps is the number of kernel writes.
 	Steps int
 	// NamesNote is set when the table names could not be written (a
@@ -228,7 +231,8 @@ func Apply(k Kernel, plan Plan, opts ApplyOptions) (ApplyResult, error) {
 	after, err := readBack(k, opts.LoadNames(), plan, before, into)
 	timeline.Mark("read back")
 	if err == nil {
-		if diffs := VerifyTarget(after, plan.Target); len(diffs) > 0 {
+		var diffs []string
+		if diffs, res.AfterIsTarget = verifyTarget(after, plan.Target); len(diffs) > 0 {
 			err = fmt.Errorf("the kernel does not hold what the plan wanted: %s", strings.Join(diffs, "; "))
 		}
 	}

@@ -5,14 +5,21 @@ import "fmt"
 // VerifyTarget compares what nictab owns in s with a plan's target and
 // describes every difference.
 func VerifyTarget(s State, t Owned) []string {
-	diffs := verifyRules(s.Rules, t.Rules)
-	if routesAsWanted(s.Routes, t.Routes) {
-		return diffs
+	diffs, _ := verifyTarget(s, t)
+	return diffs
+}
+
+// verifyTarget is VerifyTarget, and whether nictab's routes among s are,
+// in their order, each RouteIdentical to the target's of its place.
+func verifyTarget(s State, t Owned) (diffs []string, identical bool) {
+	diffs = verifyRules(s.Rules, t.Rules)
+	if ok, same := routesAsWanted(s.Routes, t.Routes); ok {
+		return diffs, same
 	}
 	if d, ok := verifyRoutesInOrder(s.Routes, t.Routes); ok {
-		return append(diffs, d...)
+		return append(diffs, d...), false
 	}
-	return append(diffs, verifyRoutes(s.Routes, t.Routes)...)
+	return append(diffs, verifyRoutes(s.Routes, t.Routes)...), false
 }
 
 // routesAsWanted reports whether nictab's routes among live are, in
@@ -24,19 +31,25 @@ func VerifyTarget(s State, t Owned) []string {
 // NOTE: the read-back after a good apply is such a table. Making and
 // comparing the live side's keys was half of its verify: 6.4–7.0 ms for
 // 100k routes.
-func routesAsWanted(live, want []Route) bool {
+//
+// identical is whether each of them is also RouteIdentical to it, as the
+// snapshot of the read-back needs them to be to take the target's routes
+// (snapshots): found in the same walk, the routes read once.
+func routesAsWanted(live, want []Route) (ok, identical bool) {
 	i := 0
+	identical = true
 	for j := range live {
 		h := &live[j]
 		if !h.Owned() {
 			continue
 		}
 		if i == len(want) || !RouteEqual(h, &want[i]) || (i > 0 && compareRouteKeys(&want[i-1], &want[i]) >= 0) {
-			return false
+			return false, false
 		}
+		identical = identical && RouteIdentical(h, &want[i])
 		i++
 	}
-	return i == len(want)
+	return i == len(want), identical && i == len(want)
 }
 
 // verifyRoutes describes the differences between nictab's routes among

@@ -421,7 +421,7 @@ func (e *Engine) Apply(p *Proposal, o ApplyOptions) (*Outcome, error) {
 		got := <-spec
 		pb, spec = &got, nil
 	}
-	snap, borrowed := e.snapshotAhead(p, res.After, j.TxID, at, pb)
+	snap, borrowed := e.snapshotAhead(p, res.After, res.AfterIsTarget, j.TxID, at, pb)
 	j.SnapshotID = snap.Meta.ID
 	err = e.savePendingFrom(snap, pb, borrowed)
 	if err != nil {
@@ -511,7 +511,7 @@ func (e *Engine) undoUnrecordedAs(k netcfg.Kernel, j *Journal, name string, caus
 }
 
 func (e *Engine) snapshotOf(p *Proposal, after netcfg.State, txid string) *format.Snapshot {
-	snap, _ := e.snapshotAhead(p, after, txid, e.cfg.Now(), nil)
+	snap, _ := e.snapshotAhead(p, after, false, txid, e.cfg.Now(), nil)
 	return snap
 }
 
@@ -522,9 +522,9 @@ func (e *Engine) snapshotOf(p *Proposal, after netcfg.State, txid string) *forma
 // from it (AddressingOf walks every route: 2–20 ms for 100k), and
 // borrowed says so: right if the two snapshots are the same, which
 // savePendingFrom checks, and made again there if they are not.
-func (e *Engine) snapshotAhead(p *Proposal, after netcfg.State, txid string, at time.Time, pb *pendingBytes) (_ *format.Snapshot, borrowed bool) {
+func (e *Engine) snapshotAhead(p *Proposal, after netcfg.State, afterIsTarget bool, txid string, at time.Time, pb *pendingBytes) (_ *format.Snapshot, borrowed bool) {
 	var d netcfg.Owned
-	if routes, ok := aheadRoutes(p, after, pb); ok {
+	if routes, ok := aheadRoutes(p, after, afterIsTarget, pb); ok {
 		rest := after
 		rest.Routes = nil
 		d = dropUnrecorded(netcfg.OwnedAsDesiredSharing(rest).Owned, p.unrecorded)
@@ -561,12 +561,19 @@ func (e *Engine) snapshotAhead(p *Proposal, after netcfg.State, txid string, at 
 // snapshot pb encoded ahead when they are the same in every field and
 // in order: none of nictab's routes unrecorded, each of them among
 // after routeIdentical to pb's of its place, pb's in key order.
-func aheadRoutes(p *Proposal, after netcfg.State, pb *pendingBytes) ([]netcfg.Route, bool) {
+//
+// afterIsTarget is the verify's finding that after's routes of nictab's
+// are so to the plan's target (netcfg.ApplyResult.AfterIsTarget): when
+// pb's routes are the target's own, the walk is not made a second time.
+func aheadRoutes(p *Proposal, after netcfg.State, afterIsTarget bool, pb *pendingBytes) ([]netcfg.Route, bool) {
 	if pb == nil || pb.err != nil || !pb.inKeyOrder || pb.snap == nil || pb.snap.Resolved == nil || len(pb.snap.Resolved.Routes) == 0 ||
 		(p.unrecorded != nil && len(p.unrecorded.routes) > 0) {
 		return nil, false
 	}
 	want := pb.snap.Resolved.Routes
+	if afterIsTarget && sameArray(want, p.Plan.Target.Routes) {
+		return want, true
+	}
 	return want, ownedRoutesAre(after.Routes, want)
 }
 

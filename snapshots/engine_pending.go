@@ -371,16 +371,6 @@ func (e *Engine) setJournalBefore(j *Journal, p *Proposal, d netcfg.Desired) err
 	return j.setBefore(d)
 }
 
-// sameMetrics is reflect.DeepEqual of two *Metrics: both nil, or equal
-// contents. Unlike netcfg.MetricsEqual it tells nil from a pointer to zero
-// Metrics, which no route should hold but DeepEqual would not overlook.
-func sameMetrics(a, b *netcfg.Metrics) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return *a == *b
-}
-
 // routesIdentical is reflect.DeepEqual of two route lists, field by field
 // without reflection where it can (100k routes: 5 ms, not 160).
 func routesIdentical(a, b []netcfg.Route) bool {
@@ -393,37 +383,22 @@ func routesIdentical(a, b []netcfg.Route) bool {
 		return true
 	}
 	for i := range a {
-		if !routeIdentical(&a[i], &b[i]) {
+		if !netcfg.RouteIdentical(&a[i], &b[i]) {
 			return false
 		}
 	}
 	return true
 }
 
-// routeIdentical is reflect.DeepEqual of two routes.
-func routeIdentical(x, y *netcfg.Route) bool {
-	if x.Table != y.Table || x.Type != y.Type || x.Dst != y.Dst || x.Gw != y.Gw || x.Dev != y.Dev ||
-		x.Src != y.Src || x.Scope != y.Scope || x.Proto != y.Proto || x.Metric != y.Metric ||
-		x.Tos != y.Tos || x.Onlink != y.Onlink || x.From != y.From || x.NHID != y.NHID ||
-		!sameMetrics(x.Metrics, y.Metrics) || x.Pref != y.Pref || x.Realms != y.Realms || x.Expires != y.Expires ||
-		x.Dead != y.Dead || x.LinkDown != y.LinkDown {
-		return false
-	}
-	if x.MultiPath != nil || y.MultiPath != nil || x.Encap != nil || y.Encap != nil || x.Unmodelled != nil || y.Unmodelled != nil {
-		return reflect.DeepEqual(x.MultiPath, y.MultiPath) && reflect.DeepEqual(x.Encap, y.Encap) && reflect.DeepEqual(x.Unmodelled, y.Unmodelled)
-	}
-	return true
-}
-
 // ownedRoutesAre reports whether nictab's routes among live are, in
-// their order, each routeIdentical to the route of its place in want.
+// their order, each netcfg.RouteIdentical to the route of its place in want.
 func ownedRoutesAre(live, want []netcfg.Route) bool {
 	i := 0
 	for j := range live {
 		if !live[j].Owned() {
 			continue
 		}
-		if i == len(want) || !routeIdentical(&live[j], &want[i]) {
+		if i == len(want) || !netcfg.RouteIdentical(&live[j], &want[i]) {
 			return false
 		}
 		i++

@@ -231,7 +231,7 @@ func TestBorrowedAddressingOnlyWhenSame(t *testing.T) {
 		ahead := e.snapshotFrom(p, aheadOwned, links, "261202-060000", at)
 		pb := <-encodeAhead(ahead, links)
 		after := netcfg.State{Links: c.links, Routes: c.routes}
-		snap, borrowed := e.snapshotAhead(p, after, "261202-060000", at, &pb)
+		snap, borrowed := e.snapshotAhead(p, after, false, "261202-060000", at, &pb)
 		if borrowed != c.borrow {
 			t.Errorf("%s: borrowed %v, want %v", c.name, borrowed, c.borrow)
 		}

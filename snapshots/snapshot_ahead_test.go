@@ -109,14 +109,14 @@ func TestSnapshotAheadAsFromReadBack(t *testing.T) {
 			routes = slices.Insert(routes, k, r)
 		}
 		after := netcfg.State{Links: links, Routes: routes}
-		if _, ok := aheadRoutes(p, after, &pb); ok {
+		if _, ok := aheadRoutes(p, after, false, &pb); ok {
 			taken[what]++
 		}
-		got, _ := e.snapshotAhead(p, after, "261204-010000", at, &pb)
+		got, _ := e.snapshotAhead(p, after, false, "261204-010000", at, &pb)
 		// The read-back alone, on a copy: its snapshot is sorted in place.
 		alone := after
 		alone.Routes = slices.Clone(routes)
-		want, _ := e.snapshotAhead(p, alone, "261204-010000", at, nil)
+		want, _ := e.snapshotAhead(p, alone, false, "261204-010000", at, nil)
 		if !reflect.DeepEqual(got.Resolved, want.Resolved) {
 			t.Fatalf("trial %d (%s): with the snapshot encoded ahead\n%+v\nfrom the read-back alone\n%+v", trial, what, got.Resolved.Routes, want.Resolved.Routes)
 		}
