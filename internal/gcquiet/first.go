@@ -24,19 +24,8 @@ import (
 // the budget early in the parse: the first collection comes then, and
 // the pace and the inner holds are as without this one after it.
 func HoldFirst(budget uint64) (restore func()) {
-	if !held.TryLock() {
-		return func() {}
-	}
-	heap, live, ok := heapNow()
-	if !ok || heap == 0 {
-		held.Unlock()
-		return func() {}
-	}
-	pct := int(100 * (heap + budget - min(live, heap)) / live)
-	old := debug.SetGCPercent(pct)
-	if old < 0 || old >= pct {
-		debug.SetGCPercent(old)
-		held.Unlock()
+	old, ok := raisePercent(budget, 0)
+	if !ok {
 		return func() {}
 	}
 	var once sync.Once

@@ -29,20 +29,12 @@ var held sync.Mutex
 // collection under way to finish its marking, 50 ms after an apply that
 // left 100k routes of garbage.
 func Hold(budget uint64) (restore func()) {
-	if !held.TryLock() {
+	total, ok := inUse()
+	if !ok {
 		return func() {}
 	}
-	heap, live, ok := heapNow()
-	total, okTotal := inUse()
-	if !ok || !okTotal || heap == 0 || heap >= budget {
-		held.Unlock()
-		return func() {}
-	}
-	pct := int(100 * (heap + budget - min(live, heap)) / live)
-	old := debug.SetGCPercent(pct)
-	if old < 0 || old >= pct {
-		debug.SetGCPercent(old)
-		held.Unlock()
+	old, ok := raisePercent(budget, budget)
+	if !ok {
 		return func() {}
 	}
 	limit := debug.SetMemoryLimit(-1)
@@ -54,6 +46,31 @@ func Hold(budget uint64) (restore func()) {
 		debug.SetMemoryLimit(limit)
 		held.Unlock()
 	}
+}
+
+// raisePercent takes the hold and raises the collector's percentage so
+// that about budget more bytes can be allocated before the next
+// collection, returning the percentage it replaced. It takes nothing and
+// reports false when another hold is in force, the heap cannot be read or
+// is at least maxHeap (0: any size), the goal is already that high, or
+// the collector is off.
+func raisePercent(budget, maxHeap uint64) (old int, ok bool) {
+	if !held.TryLock() {
+		return 0, false
+	}
+	heap, live, ok := heapNow()
+	if !ok || heap == 0 || (maxHeap > 0 && heap >= maxHeap) {
+		held.Unlock()
+		return 0, false
+	}
+	pct := int(100 * (heap + budget - min(live, heap)) / live)
+	old = debug.SetGCPercent(pct)
+	if old < 0 || old >= pct {
+		debug.SetGCPercent(old)
+		held.Unlock()
+		return 0, false
+	}
+	return old, true
 }
 
 // heapNow returns the bytes of heap objects and what the last collection
