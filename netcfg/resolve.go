@@ -78,6 +78,7 @@ func newResolver(in Intent, live State, pr PriorityRange) *resolver {
 	r.keys = make([]routeIdx, 0, len(in.Routes)+4*len(in.NICs))
 	prefault.Slice(r.keys)
 	r.tmplOf = make([]int32, 0, len(in.Routes))
+	r.placed = mapPlaced(len(in.Routes) + 4*len(in.NICs))
 	return r
 }
 
@@ -109,6 +110,9 @@ type resolver struct {
 	// none.
 	tmpls  []routeTemplate
 	tmplOf []int32
+	// placed is the room placeRoutes fills, made and mapped ahead
+	// (mapPlaced).
+	placed []Route
 }
 
 // addRoute appends rt, normalised, to the desired routes; from is where

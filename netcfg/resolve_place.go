@@ -161,7 +161,12 @@ func (r *resolver) placeRoutes() []Route {
 	// No desired route has a source prefix, so a run of keys equal up to
 	// the metric is a clash: where the orders of compareIdx and
 	// compareRouteKeys could differ, nothing is placed.
-	out := make([]Route, len(order))
+	var out []Route
+	if len(order) <= cap(r.placed) {
+		out = r.placed[:len(order)]
+	} else {
+		out = make([]Route, len(order))
+	}
 	if uintptr(len(out))*unsafe.Sizeof(Route{}) > placeMaxBytes {
 		for p := range out {
 			r.placeAt(&out[p], int32(p))
@@ -169,11 +174,25 @@ func (r *resolver) placeRoutes() []Route {
 		permuteRoutes(out, order)
 		return out
 	}
-	prefault.Slice(out)
 	for k, p := range order {
 		r.placeAt(&out[k], p)
 	}
 	return out
+}
+
+// mapPlaced returns the room for n placed routes, its pages mapped on
+// another goroutine while the keys are collected and sorted, or nil when
+// n routes are past placeMaxBytes (placed in file order, as written).
+//
+// NOTE: mapping the 24 MB of 100k routes where they were placed was 5–6 ms
+// of a resolve of 16, with the other core idle.
+func mapPlaced(n int) []Route {
+	if uintptr(n)*unsafe.Sizeof(Route{}) > placeMaxBytes {
+		return nil
+	}
+	rs := make([]Route, 0, n)
+	go prefault.Slice(rs)
+	return rs
 }
 
 // checkClashes refuses two desired routes with the same key: the kernel
