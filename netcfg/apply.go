@@ -228,11 +228,12 @@ func Apply(k Kernel, plan Plan, opts ApplyOptions) (ApplyResult, error) {
 	}
 
 	timeline.Mark("kernel writes")
-	after, err := readBack(k, opts.LoadNames(), plan, before, into)
+	walk := newWantedWalk(plan.Target.Routes)
+	after, err := readBack(k, opts.LoadNames(), plan, before, into, walk.walk)
 	timeline.Mark("read back")
 	if err == nil {
 		var diffs []string
-		if diffs, res.AfterIsTarget = verifyTarget(after, plan.Target); len(diffs) > 0 {
+		if diffs, res.AfterIsTarget = verifyTarget(after, plan.Target, walk); len(diffs) > 0 {
 			err = fmt.Errorf("the kernel does not hold what the plan wanted: %s", strings.Join(diffs, "; "))
 		}
 	}
@@ -327,14 +328,14 @@ func ownedElsewhere(s *State) []uint32 {
 // the tables read here, so they hold every route of nictab's that before
 // did not show elsewhere. That dump would fill every route of a
 // 100k-route table a second time (50 ms).
-func readBack(k Kernel, names Names, plan Plan, before State, into []Route) (State, error) {
+func readBack(k Kernel, names Names, plan Plan, before State, into []Route, reading func([]Route)) (State, error) {
 	tables := mergeTables(plan.Tables, plan.Target.TargetTables())
 	elsewhere := slices.DeleteFunc(ownedElsewhere(&before), func(t uint32) bool { return slices.Contains(tables, t) })
 	// Main's default routes are not nictab's (it writes no route in
 	// main), and nothing of the result looks at what is not nictab's:
 	// with a full table in main their probe was a millisecond of kernel
 	// time.
-	after, err := Detect(k, names, DetectOptions{Tables: tables, OwnedIn: elsewhere, Into: into, NoMainDefaults: true})
+	after, err := Detect(k, names, DetectOptions{Tables: tables, OwnedIn: elsewhere, Into: into, NoMainDefaults: true, Reading: reading})
 	after.AllOwned = before.AllOwned
 	return after, err
 }

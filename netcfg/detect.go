@@ -75,11 +75,23 @@ type DetectOptions struct {
 	// NoMainDefaults leaves out main's default routes, read otherwise
 	// when main is not among Tables (for the NICs' gateways).
 	NoMainDefaults bool
+	// Reading, when set, is given the routes read so far every
+	// readingEvery routes, at the end of each read, and when a read
+	// starts again from where it began (fewer routes than before): a
+	// check of the routes runs as the kernel sends the rest. The routes
+	// it was given are as the result holds them, but those past the
+	// length of a later call.
+	Reading func(routes []Route)
 }
 
+// readingEvery is how many routes are read between two calls of
+// DetectOptions.Reading.
+const readingEvery = 512
+
 // Detect reads the state of the namespace behind r.
-func Detect(r Reader, names Names, opts DetectOptions) (State, error) {
-	s := State{Names: names}
+func Detect(r Reader, names Names, opts DetectOptions) (st State, err error) {
+	s := State{Names: names, reading: opts.Reading}
+	defer func() { st.reading = nil }()
 	if cap(opts.Into) > 0 {
 		s.Routes = opts.Into[:0]
 	} else if opts.Routes > 0 {
@@ -88,7 +100,6 @@ func Detect(r Reader, names Names, opts DetectOptions) (State, error) {
 		s.Routes = make([]Route, 0, opts.Routes)
 		prefault.Slice(s.Routes)
 	}
-	var err error
 	if s.Links, err = r.Links(); err != nil {
 		return State{}, fmt.Errorf("list links: %w", err)
 	}
@@ -240,19 +251,33 @@ func readRoutes(r Reader, s *State, q RouteQuery) error {
 func readRoutesFiltered(r Reader, s *State, q RouteQuery, keep func(*Route) bool) error {
 	base := len(s.Routes)
 	var err error
-	for range 10 {
+	for try := range 10 {
 		s.Routes = s.Routes[:base]
+		if try > 0 {
+			s.tellReading()
+		}
 		err = r.Routes(q, func(rt *Route) error {
 			if keep(rt) {
 				appendRoute(&s.Routes, rt)
+				if s.reading != nil && (len(s.Routes)-base)%readingEvery == 0 {
+					s.reading(s.Routes)
+				}
 			}
 			return nil
 		})
+		s.tellReading()
 		if !errors.Is(err, ErrDumpInterrupted) {
 			return err
 		}
 	}
 	return err
+}
+
+// tellReading gives DetectOptions.Reading the routes read so far.
+func (s *State) tellReading() {
+	if s.reading != nil {
+		s.reading(s.Routes)
+	}
 }
 
 // appendRoute appends a copy of rt, which a Reader reuses, to *rs.

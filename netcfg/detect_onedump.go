@@ -62,8 +62,11 @@ func readTablesAndOwned(r Reader, s *State, tables []uint32) (bool, error) {
 	}
 	base := len(s.Routes)
 	var err error
-	for range 10 {
+	for try := range 10 {
 		s.Routes = s.Routes[:base]
+		if try > 0 {
+			s.tellReading()
+		}
 		err = tablesAndOwnedOnce(r, tr, s, tables)
 		if !errors.Is(err, ErrDumpInterrupted) {
 			break
@@ -71,9 +74,9 @@ func readTablesAndOwned(r Reader, s *State, tables []uint32) (bool, error) {
 	}
 	if err != nil {
 		s.Routes = s.Routes[:base]
-		return false, err
 	}
-	return true, nil
+	s.tellReading()
+	return err == nil, err
 }
 
 // perFamily holds a family's routes and another's, IPv4 first.

@@ -25,6 +25,8 @@ type State struct {
 	// (see ReadPrior).
 	AllOwned bool  `json:"all_owned"`
 	Names    Names `json:"names"`
+	// reading is DetectOptions.Reading while Detect reads into the state.
+	reading func([]Route)
 }
 
 // Link returns the link with the given name.
