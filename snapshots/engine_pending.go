@@ -59,13 +59,28 @@ var speculated atomic.Int64
 // startPending encodes, in the background, the snapshot the change of p
 // will have once verified, with the addressing of the NICs among links.
 func (e *Engine) startPending(p *Proposal, links []netcfg.Link, txid string, at time.Time) <-chan pendingBytes {
-	return encodeAhead(e.snapshotFrom(p, dropUnrecorded(p.Plan.Target, p.unrecorded), links, txid, at), links)
+	resolved := dropUnrecorded(p.Plan.Target, p.unrecorded)
+	snap := e.snapshotWith(p, resolved, nil, txid, at)
+	return encodeAheadAfter(snap, links, func() {
+		// A walk of every route: 3 ms of 100k before the plan printed,
+		// made with the bytes instead.
+		snap.Meta.Addressing = format.AddressingOf(netcfg.State{Links: links}, resolved, p.Intent)
+	})
 }
 
 // encodeAhead encodes snap for the store in the background.
 func encodeAhead(snap *format.Snapshot, links []netcfg.Link) <-chan pendingBytes {
+	return encodeAheadAfter(snap, links, nil)
+}
+
+// encodeAheadAfter is encodeAhead of snap once finish, when set, has
+// finished it on the same goroutine.
+func encodeAheadAfter(snap *format.Snapshot, links []netcfg.Link, finish func()) <-chan pendingBytes {
 	ch := make(chan pendingBytes, 1)
 	go func() {
+		if finish != nil {
+			finish()
+		}
 		b, err := marshalStored(snap)
 		pb := pendingBytes{snap: snap, b: b, links: links, err: err}
 		if err == nil {
