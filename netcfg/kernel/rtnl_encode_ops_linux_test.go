@@ -125,6 +125,42 @@ func oneFieldOff(rng *rand.Rand, r *netcfg.Route) {
 	}
 }
 
+// sendOrderByFirst is sendOrder as each op of a run of routes compared
+// with the run's first: the oracle of the runs found op by op.
+func sendOrderByFirst(ops []netcfg.Op) []int32 {
+	order := make([]int32, len(ops))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	for i := 0; i < len(ops); {
+		if k := ops[i].Kind; (k == netcfg.OpAddRoute || k == netcfg.OpDelRoute) && spreadable(ops[i].Route) {
+			j := i + 1
+			for j < len(ops) && ops[j].Kind == k && spreadable(ops[j].Route) && ops[j].Route.Table == ops[i].Route.Table &&
+				ops[j].Route.Gw.IsValid() == ops[i].Route.Gw.IsValid() && ops[j].Route.Family() == ops[i].Route.Family() {
+				j++
+			}
+			spread(order[i:j])
+			i = j
+			continue
+		}
+		if ops[i].Kind != netcfg.OpAddRule {
+			i++
+			continue
+		}
+		j := i
+		for j < len(ops) && ops[j].Kind == netcfg.OpAddRule {
+			j++
+		}
+		// Rule runs are not this test's: sendOrder's own order of them.
+		copy(order[i:j], sendOrder(ops[i:j]))
+		for k := i; k < j; k++ {
+			order[k] += int32(i)
+		}
+		i = j
+	}
+	return order
+}
+
 // TestEncodeOpsAsOneByOne holds encodeOps, which makes most route
 // requests from the one before, to the requests encodeOp makes of each
 // op alone: byte for byte, sequence numbers included, the same ops
@@ -137,7 +173,11 @@ func TestEncodeOpsAsOneByOne(t *testing.T) {
 		c := &rtnl{seq: uint32(rng.IntN(1 << 20))}
 		seq := c.seq
 		refused := map[int]bool{}
-		arena, off := c.encodeOps(ops, fuzzLinks, func(i int, err error) { refused[i] = true })
+		runs := make([]bool, len(ops))
+		arena, off := c.encodeOps(ops, fuzzLinks, runs, func(i int, err error) { refused[i] = true })
+		if got, want := sendOrderOfRuns(ops, runs), sendOrderByFirst(ops); !slices.Equal(got, want) {
+			t.Fatalf("round %d: the runs found while encoding send the ops in the order %v, each op compared with its run's first %v", round, got, want)
+		}
 		if c.seq != seq {
 			t.Fatalf("round %d: encodeOps left the sequence at %d, not %d", round, c.seq, seq)
 		}
