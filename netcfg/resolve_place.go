@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"slices"
+	"sync"
 	"unsafe"
 
 	"github.com/nictab/nictab/internal/prefault"
@@ -174,11 +175,29 @@ func (r *resolver) placeRoutes() []Route {
 		permuteRoutes(out, order)
 		return out
 	}
-	for k, p := range order {
-		r.placeAt(&out[k], p)
+	place := func(lo, hi int) {
+		for k := lo; k < hi; k++ {
+			r.placeAt(&out[k], order[k])
+		}
 	}
+	if len(order) < placeSplitMin {
+		place(0, len(order))
+		return out
+	}
+	// Placing reads the keys and the intent and writes only its slot: a
+	// half on each core. The other core is idle here but for mapPlaced.
+	mid := len(order) / 2
+	var wg sync.WaitGroup
+	wg.Go(func() { place(mid, len(order)) })
+	place(0, mid)
+	wg.Wait()
 	return out
 }
+
+// placeSplitMin is the number of routes from which placeRoutes places
+// them in two halves at once: 100k took 3 ms on one core. A variable,
+// so that a test takes both ways.
+var placeSplitMin = 16384
 
 // mapPlaced returns the room for n placed routes, its pages mapped on
 // another goroutine while the keys are collected and sorted, or nil when

@@ -78,13 +78,18 @@ func TestPlaceRoutesAsBuilt(t *testing.T) {
 		Names: Names{Tables: []TableName{{ID: 300, Name: "far"}}},
 	}
 	link := ScopeLink
-	defer func(n uintptr, t int) { placeMaxBytes, maxTemplates = n, t }(placeMaxBytes, maxTemplates)
+	defer func(n uintptr, t, s int) { placeMaxBytes, maxTemplates, placeSplitMin = n, t, s }(placeMaxBytes, maxTemplates, placeSplitMin)
 	for c := range 400 {
 		// Every other case past the size placed straight into sorted
 		// slots: built in file order and moved as before.
 		placeMaxBytes = 64 << 20
 		if c%2 == 1 {
 			placeMaxBytes = 0
+		}
+		// Placed in two halves at once, or on one core.
+		placeSplitMin = 1 << 30
+		if c%4 < 2 {
+			placeSplitMin = 2
 		}
 		// Some routes placed from templates and the others from their
 		// intent entries, or all from templates.
