@@ -116,6 +116,9 @@ func PlanCounts(p *netcfg.Plan) string {
 	return planCounts(add, del, repl)
 }
 
+// PlanCountsOf is PlanCounts of a plan with these counts.
+func PlanCountsOf(add, del, repl int) string { return planCounts(add, del, repl) }
+
 func planCounts(add, del, repl int) string {
 	return fmt.Sprintf("%d to add, %d to change, %d to delete", add, repl, del)
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nictab/nictab/netcfg"
 	"github.com/nictab/nictab/ui"
 )
 
@@ -228,4 +230,24 @@ func bigIntent(nic string, table, n int) string {
 		fmt.Fprintf(&b, "  - {table: %d, to: 10.%d.%d.0/24, dev: %s}\n", table, 100+i/256, i%256, nic)
 	}
 	return b.String()
+}
+
+// TestAppliedTextCountsAsThePlan holds the outcome's counts, made in one
+// walk, to the plan's own (the question's) and to its table names.
+func TestAppliedTextCountsAsThePlan(t *testing.T) {
+	r := &netcfg.Route{Table: 100, Dst: netip.MustParsePrefix("10.0.0.0/24"), Dev: "eth0"}
+	n := &netcfg.TableName{ID: 100, Name: "vpn"}
+	old := &netcfg.TableName{ID: 101, Name: "old"}
+	p := netcfg.Plan{Changes: []netcfg.Change{
+		{Action: netcfg.ChangeAdd, After: netcfg.Object{Route: r}},
+		{Action: netcfg.ChangeAdd, After: netcfg.Object{Name: n}},
+		{Action: netcfg.ChangeDelete, Before: netcfg.Object{Name: old}},
+		{Action: netcfg.ChangeDelete, Before: netcfg.Object{Route: r}},
+		{Action: netcfg.ChangeReplace, Before: netcfg.Object{Route: r}, After: netcfg.Object{Route: r}},
+		{Action: netcfg.ChangeReplace, Before: netcfg.Object{Name: old}, After: netcfg.Object{Name: n}},
+	}}
+	want := "Applied 6 changes (" + ui.PlanCounts(&p) + "): 3 kernel writes, 3 table names"
+	if got := appliedText(&p, 3); got != want {
+		t.Errorf("appliedText = %q; want %q", got, want)
+	}
 }
