@@ -222,8 +222,12 @@ func planChangesBy(live State, want Desired, stream bool) (Plan, bool) {
 			}
 		}
 	}
-	changes := make([]Change, 0, len(nameAdds)+adds+len(ruleAdds)+len(ruleDels)+dels+len(nameDels)+16)
-	prefault.Slice(changes)
+	need := len(nameAdds) + adds + len(ruleAdds) + len(ruleDels) + dels + len(nameDels) + 16
+	changes := want.changes.take(need)
+	if changes == nil {
+		changes = make([]Change, 0, need)
+		prefault.Slice(changes)
+	}
 	changes = append(changes, nameAdds...)
 	addsAt := len(changes)
 	// The target is want's routes less those refused or left alone; most

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/nictab/nictab/internal/prefault"
 )
@@ -24,6 +25,24 @@ type Desired struct {
 	// NICs records, per NIC of the intent, the table and the gateways that
 	// were used, for summaries.
 	NICs []NICPlan `json:"nics,omitempty"`
+	// changes is room for the changes of the first plan made from it,
+	// mapped while it was resolved (mapChanges); nil for none.
+	changes *changeRoom
+}
+
+// changeRoom is room for a plan's changes, taken once.
+type changeRoom struct {
+	taken atomic.Bool
+	s     []Change
+}
+
+// take returns the room, empty, when it holds n changes and was not
+// taken before; nil otherwise.
+func (c *changeRoom) take(n int) []Change {
+	if c == nil || n > cap(c.s) || !c.taken.CompareAndSwap(false, true) {
+		return nil
+	}
+	return c.s[:0]
 }
 
 // NICPlan is how one NIC of an intent was resolved.
@@ -68,7 +87,13 @@ func NormalizeRoute(r *Route) {
 func Resolve(in Intent, live State, pr PriorityRange) (Desired, error) {
 	r := newResolver(in, live, pr)
 	r.collect()
-	return r.finish((*resolver).placeRoutes)
+	d, err := r.finish((*resolver).placeRoutes)
+	if err == nil && d.changes != nil {
+		// Mapped while the plan starts: it writes the room from its
+		// start, slower than the kernel maps it.
+		go prefault.Slice(d.changes.s)
+	}
+	return d, err
 }
 
 func newResolver(in Intent, live State, pr PriorityRange) *resolver {
@@ -78,7 +103,7 @@ func newResolver(in Intent, live State, pr PriorityRange) *resolver {
 	r.keys = make([]routeIdx, 0, len(in.Routes)+4*len(in.NICs))
 	prefault.Slice(r.keys)
 	r.tmplOf = make([]int32, 0, len(in.Routes))
-	r.placed = mapPlaced(len(in.Routes) + 4*len(in.NICs))
+	r.placed, r.d.changes = mapPlaced(len(in.Routes)+4*len(in.NICs), live)
 	return r
 }
 

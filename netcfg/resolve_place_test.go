@@ -6,7 +6,9 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"reflect"
+	"sync"
 	"testing"
+	"unsafe"
 )
 
 // placeRoutesBuilt is how Resolve made its routes before placeRoutes:
@@ -218,4 +220,51 @@ func randomRouteIntent(rng *rand.Rand, c int, link *Scope) Intent {
 		}
 	}
 	return in
+}
+
+// TestChangeRoomTakenOnce holds the room Resolve maps for a plan's
+// changes to its one plan: plans made from copies of one Desired, one
+// after the other and at once, are the same plan, each in changes of its
+// own.
+func TestChangeRoomTakenOnce(t *testing.T) {
+	live := State{Links: []Link{{Index: 2, Name: "sc0", Addrs: []Addr{{Prefix: netip.MustParsePrefix("10.0.0.1/16")}}}}}
+	var in Intent
+	for i := range 20000 {
+		a := netip.AddrFrom4([4]byte{byte(1 + i>>16), byte(i >> 8), byte(i), 0})
+		in.Routes = append(in.Routes, RouteIntent{Table: TableRef{ID: 100}, To: netip.PrefixFrom(a, 24), Via: netip.MustParseAddr("10.0.0.2"), Dev: "sc0"})
+	}
+	d, err := Resolve(in, live, DefaultPriorities)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.changes == nil {
+		t.Fatal("Resolve made no room for the plan of 20000 routes: the test says nothing")
+	}
+	room := unsafe.SliceData(d.changes.s[:1])
+	plans := make([]Plan, 4)
+	var wg sync.WaitGroup
+	for i := range plans {
+		wg.Go(func() { plans[i] = PlanChanges(live, d) })
+	}
+	wg.Wait()
+	inRoom := 0
+	for i := range plans {
+		if len(plans[i].Changes) != 20000 {
+			t.Fatalf("plan %d: %d changes, want 20000", i, len(plans[i].Changes))
+		}
+		if !reflect.DeepEqual(plans[i].Changes, plans[0].Changes) {
+			t.Fatalf("plan %d differs from plan 0", i)
+		}
+		if unsafe.SliceData(plans[i].Changes) == room {
+			inRoom++
+		}
+		for j := range i {
+			if unsafe.SliceData(plans[i].Changes) == unsafe.SliceData(plans[j].Changes) {
+				t.Fatalf("plans %d and %d share their changes", j, i)
+			}
+		}
+	}
+	if inRoom != 1 {
+		t.Errorf("%d plans took the room; want 1", inRoom)
+	}
 }
