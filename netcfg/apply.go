@@ -175,9 +175,21 @@ func Apply(k Kernel, plan Plan, opts ApplyOptions) (ApplyResult, error) {
 	timeline.Mark("journal written")
 	res := ApplyResult{Before: before}
 
+	// The writes, and whether names change, in one walk over the changes.
+	ops := plan.ops.take(len(plan.Changes))
+	if ops == nil {
+		ops = make([]Op, 0, len(plan.Changes))
+	}
+	namesChange := false
+	for i := range plan.Changes {
+		c := &plan.Changes[i]
+		ops = c.appendOps(ops)
+		namesChange = namesChange || (c.Action == ChangeDelete && c.Before.Name != nil) || (c.Action != ChangeDelete && c.After.Name != nil)
+	}
+
 	var saved Saved
 	namesWritten := false
-	if opts.Names != nil && plan.NamesChanged() {
+	if opts.Names != nil && namesChange {
 		saved, err = opts.Names.Save()
 		if err == nil {
 			err = opts.Names.Write(plan.Target.Names)
@@ -201,10 +213,6 @@ func Apply(k Kernel, plan Plan, opts ApplyOptions) (ApplyResult, error) {
 		return nil
 	}
 
-	ops := make([]Op, 0, len(plan.Changes))
-	for i := range plan.Changes {
-		ops = plan.Changes[i].appendOps(ops)
-	}
 	res.Steps = len(ops)
 	undo := func() []Op { return planUndoOps(&plan, len(ops)) }
 	// An undo's error codes do not say what the kernel holds ("exists" may

@@ -204,6 +204,9 @@ type Plan struct {
 	Target    Owned      `json:"target"`
 	Notes     []Note     `json:"notes,omitempty"`
 	Conflicts []Conflict `json:"conflicts,omitempty"`
+	// ops is room for the kernel writes of the first apply of the plan,
+	// mapped as the plan is printed; nil for none.
+	ops *room[Op]
 }
 
 // Empty reports whether the plan changes nothing.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/nictab/nictab/internal/prefault"
 )
@@ -26,23 +27,49 @@ type Desired struct {
 	// were used, for summaries.
 	NICs []NICPlan `json:"nics,omitempty"`
 	// changes is room for the changes of the first plan made from it,
-	// mapped while it was resolved (mapChanges); nil for none.
-	changes *changeRoom
+	// mapped while it was resolved (mapPlaced); nil for none.
+	changes *room[Change]
 }
 
-// changeRoom is room for a plan's changes, taken once.
-type changeRoom struct {
+// room is a slice made and mapped ahead of the work that fills it, for
+// the first to take it: copies of what holds it share it.
+type room[T any] struct {
 	taken atomic.Bool
-	s     []Change
+	s     []T
 }
 
-// take returns the room, empty, when it holds n changes and was not
-// taken before; nil otherwise.
-func (c *changeRoom) take(n int) []Change {
-	if c == nil || n > cap(c.s) || !c.taken.CompareAndSwap(false, true) {
+// roomMin and roomMax bound the rooms made ahead: below, the work maps
+// its own in no time; above, a million routes' worth would be mapped
+// before the collector can free what went before (see prefault).
+const (
+	roomMin = 1 << 20
+	roomMax = 64 << 20
+)
+
+// newRoom returns room for n values of T, or nil when that is outside
+// roomMin to roomMax.
+func newRoom[T any](n int) *room[T] {
+	var zero T
+	if size := uintptr(n) * unsafe.Sizeof(zero); size < roomMin || size > roomMax {
 		return nil
 	}
-	return c.s[:0]
+	return &room[T]{s: make([]T, 0, n)}
+}
+
+// mapAhead maps the room's pages on another goroutine.
+func (r *room[T]) mapAhead() {
+	if r != nil {
+		go prefault.Slice(r.s)
+	}
+}
+
+// take returns the room, empty, when it holds n values and was not taken
+// before; nil otherwise.
+func (r *room[T]) take(n int) []T {
+	if r == nil || n > cap(r.s) || !r.taken.CompareAndSwap(false, true) {
+		return nil
+	}
+	return r.s[:0]
 }
 
 // NICPlan is how one NIC of an intent was resolved.
@@ -88,10 +115,10 @@ func Resolve(in Intent, live State, pr PriorityRange) (Desired, error) {
 	r := newResolver(in, live, pr)
 	r.collect()
 	d, err := r.finish((*resolver).placeRoutes)
-	if err == nil && d.changes != nil {
+	if err == nil {
 		// Mapped while the plan starts: it writes the room from its
 		// start, slower than the kernel maps it.
-		go prefault.Slice(d.changes.s)
+		d.changes.mapAhead()
 	}
 	return d, err
 }

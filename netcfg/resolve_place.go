@@ -211,12 +211,11 @@ var placeSplitMin = 16384
 // plan's changes where it was made, 1.6 ms of a plan of 6. Mapped with
 // the routes' room, it held back the half of the routes placed on the
 // other core.
-func mapPlaced(n int, live State) ([]Route, *changeRoom) {
+func mapPlaced(n int, live State) ([]Route, *room[Change]) {
 	var rs []Route
 	if uintptr(n)*unsafe.Sizeof(Route{}) <= placeMaxBytes {
 		rs = make([]Route, 0, n)
 	}
-	var room *changeRoom
 	// At most an add for each route wanted and a delete for each of
 	// nictab's live ones (see planChangesBy), and a few more.
 	c := n + 64
@@ -225,23 +224,11 @@ func mapPlaced(n int, live State) ([]Route, *changeRoom) {
 			c++
 		}
 	}
-	if size := uintptr(c) * unsafe.Sizeof(Change{}); size >= changeRoomMin && size <= changeRoomMax {
-		room = &changeRoom{s: make([]Change, 0, c)}
-	}
 	if rs != nil {
 		go prefault.Slice(rs)
 	}
-	return rs, room
+	return rs, newRoom[Change](c)
 }
-
-// changeRoomMin and changeRoomMax bound the room mapPlaced makes for a
-// plan's changes: below, a plan maps its own in no time; above, the
-// changes of 1M routes would be mapped before the collector can free
-// what went before (see prefault).
-const (
-	changeRoomMin = 1 << 20
-	changeRoomMax = 64 << 20
-)
 
 // checkClashes refuses two desired routes with the same key: the kernel
 // keeps only one route per table, destination, tos and metric. The
