@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/nictab/nictab/internal/prefault"
 	"github.com/nictab/nictab/internal/timeline"
 )
 
@@ -229,7 +228,7 @@ func Apply(k Kernel, plan Plan, opts ApplyOptions) (ApplyResult, error) {
 		return nil
 	}
 	timeline.Mark("ops made")
-	into := mapReadBack(plan, before)
+	into := readBackRoom(plan, before)
 	if err := execProgress(k, ops, undo, opts.Progress); err != nil {
 		err.UndoErr = errors.Join(checkUndo(err.UndoErr), undoNames())
 		return ApplyResult{}, err
@@ -329,7 +328,7 @@ func ownedElsewhere(s *State) []uint32 {
 // readBack reads what verify compares with the plan's target: the
 // plan's tables and the target's in full, and nictab's routes in every
 // other table before held some in. The routes go into into (see
-// mapReadBack).
+// readBackRoom).
 //
 // NOTE: not the dump of every table that finding nictab's routes
 // anywhere can need (see readOwned, ReadPrior): the plan wrote only in
@@ -348,16 +347,16 @@ func readBack(k Kernel, names Names, plan Plan, before State, into []Route, read
 	return after, err
 }
 
-// mapReadBack returns the slice readBack keeps the routes it reads in,
-// as large as it will need, and maps its pages on another goroutine
-// while the kernel writes.
+// readBackRoom returns the slice readBack keeps the routes it reads in,
+// as large as it will need.
 //
-// NOTE: mapping the 26 MB of a 100k-route read-back is 10–30 ms of the
-// kernel's page clearing. During the writes the process waits in
-// sendmsg on one core; on the other the pages cost no time of the
-// apply's, where inside the read-back they competed with decoding.
-// Mapping a page changes none of its bytes: nothing waits for it.
-func mapReadBack(plan Plan, before State) []Route {
+// NOTE: its pages are left to the read to map. Mapped on the other core
+// while the kernel wrote (26 MB for 100k routes), they cost the writes
+// more than they saved the read: in A/B (11 pairs) the kernel writes of
+// an apply -f took 125.2 ms so and 117.3 without, the read-back 26.9 and
+// 29.0. Fresh pages taken beside the kernel's own allocations for each
+// route slow them.
+func readBackRoom(plan Plan, before State) []Route {
 	// About what the read finds: the target's routes, and the routes of
 	// others as before.
 	n := len(plan.Target.Routes)
@@ -366,9 +365,7 @@ func mapReadBack(plan Plan, before State) []Route {
 			n++
 		}
 	}
-	rs := make([]Route, 0, n)
-	go prefault.Slice(rs)
-	return rs
+	return make([]Route, 0, n)
 }
 
 // execBatch is how many ops go to the executor between progress reports:

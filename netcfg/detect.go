@@ -69,8 +69,7 @@ type DetectOptions struct {
 	// that holds them starts that large. Zero is no guess.
 	Routes int
 	// Into, when it has room, is the slice the routes are appended to,
-	// in place of one Routes would make; its pages are mapped already
-	// or being mapped.
+	// in place of the one Routes would make and map.
 	Into []Route
 	// NoMainDefaults leaves out main's default routes, read otherwise
 	// when main is not among Tables (for the NICs' gateways).
