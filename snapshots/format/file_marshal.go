@@ -12,6 +12,7 @@ import (
 	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/token"
 
+	"github.com/nictab/nictab/internal/prefault"
 	"github.com/nictab/nictab/netcfg"
 )
 
@@ -51,6 +52,15 @@ func marshalText(s *Snapshot) (out []byte, sumAt int, skip []span) {
 		n += len(s.Resolved.Routes) + len(s.Resolved.Rules)
 	}
 	w.Grow(4096 + 96*n)
+	// NOTE: the pages of about what the entries take (72 bytes each in
+	// a snapshot of 100k routes) are mapped first, in one call: an
+	// apply encodes its snapshot while the kernel writes, and a page
+	// taken one at a time on the other core then slowed the writes (in
+	// A/B, 11 and 15 pairs: kernel writes 125.2 -> 123.0 ms and 122.1 ->
+	// 120.0, read back 31.1 -> 29.6 and 31.2 -> 30.4).
+	if b := w.AvailableBuffer(); cap(b) > 0 {
+		prefault.Slice(b[:0:min(cap(b), 4096+80*n)])
+	}
 	fmt.Fprintf(&w, "version: %d\n", Version)
 	if s.Comment != "" {
 		fmt.Fprintf(&w, "comment: %s\n", str(s.Comment))
