@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/nictab/nictab/internal/prefault"
 	"github.com/nictab/nictab/netcfg"
 )
 
@@ -33,6 +34,13 @@ func newPackedIndex(n int) *packedIndex {
 		size *= 2
 	}
 	return &packedIndex{seed: maphash.MakeSeed(), slots: make([]uint32, size), keys: make([][2]uint64, 0, n), vals: make([]routeTaken, 0, n)}
+}
+
+// mapAll maps the pages of the index's room, each part in one call.
+func (x *packedIndex) mapAll() {
+	prefault.Slice(x.slots)
+	prefault.Slice(x.keys)
+	prefault.Slice(x.vals)
 }
 
 // claim returns the route already under k, or puts t under it.

@@ -53,6 +53,12 @@ func simpleDev(dev string, known map[string]bool) bool {
 func simpleRoutes(rs []netcfg.RouteIntent) bool {
 	known := map[string]bool{}
 	packed := newPackedIndex(len(rs))
+	// NOTE: mapped ahead rather than a page at a time as it fills:
+	// Marshal's check of 100k routes fills it on the other core while an
+	// apply's kernel writes run, which fresh pages taken one by one there
+	// slow (see marshalText). In A/B (15 pairs) kernel writes went 119.2
+	// -> 116.5 ms, the apply 206 -> 203.
+	packed.mapAll()
 	named := map[routeKey]struct{}{}
 	for i := range rs {
 		r := &rs[i]
