@@ -216,18 +216,23 @@ func mapPlaced(n int, live State) ([]Route, *room[Change]) {
 	if uintptr(n)*unsafe.Sizeof(Route{}) <= placeMaxBytes {
 		rs = make([]Route, 0, n)
 	}
-	// At most an add for each route wanted and a delete for each of
-	// nictab's live ones (see planChangesBy), and a few more.
-	c := n + 64
-	for i := range live.Routes {
-		if live.Routes[i].Owned() {
-			c++
-		}
-	}
 	if rs != nil {
 		go prefault.Slice(rs)
 	}
-	return rs, newRoom[Change](c)
+	// At most an add for each route wanted and a delete for each of
+	// nictab's live ones (see planChangesBy), and a few more. The live
+	// routes are counted only for a room the wanted ones fill: live may
+	// hold a full table of main's.
+	var changes *room[Change]
+	if c := n + 64; uintptr(c)*unsafe.Sizeof(Change{}) >= roomMin {
+		for i := range live.Routes {
+			if live.Routes[i].Owned() {
+				c++
+			}
+		}
+		changes = newRoom[Change](c)
+	}
+	return rs, changes
 }
 
 // checkClashes refuses two desired routes with the same key: the kernel
