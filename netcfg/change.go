@@ -204,9 +204,26 @@ type Plan struct {
 	Target    Owned      `json:"target"`
 	Notes     []Note     `json:"notes,omitempty"`
 	Conflicts []Conflict `json:"conflicts,omitempty"`
-	// ops is room for the kernel writes of the first apply of the plan,
-	// mapped as the plan is printed; nil for none.
+	// ops is room for the kernel writes of the first apply of the plan
+	// (MapWrites); nil for none.
 	ops *room[Op]
+}
+
+// MapWrites makes the room of the kernel writes of the plan's first
+// apply and maps its pages on another goroutine, for an apply that is to
+// come: while its plan prints, say. Copies of the plan share the room;
+// an apply of one of them made before takes none.
+//
+// NOTE: Apply made its 100k writes in 2.4 MB of fresh memory before the
+// first: 2.3-2.9 ms, 0.7 with the room mapped ahead.
+func (p *Plan) MapWrites() {
+	if p.ops != nil {
+		return
+	}
+	// A change is one write but a rule's replace (two): a few replaced
+	// rules grow the list past the room.
+	p.ops = newRoom[Op](len(p.Changes) + 64)
+	p.ops.mapAhead()
 }
 
 // Empty reports whether the plan changes nothing.

@@ -357,9 +357,6 @@ func planChangesBy(live State, want Desired, stream bool) (Plan, bool) {
 		// An empty plan's list stays nil, as it encodes.
 		p.Changes = changes
 	}
-	// A change is one write but a rule's replace (two).
-	p.ops = newRoom[Op](len(changes) + len(ruleAdds))
-	p.ops.mapAhead()
 	slices.SortFunc(p.Target.Rules, func(a, b Rule) int { return CompareRules(&a, &b) })
 	// The target keeps want's order, found sorted or not above.
 	if !wantSorted {

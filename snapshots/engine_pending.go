@@ -220,6 +220,7 @@ const aheadLate = 2 * time.Second
 // prepared before; preparing twice does nothing more.
 func (e *Engine) Prepare(p *Proposal) {
 	e.prepareJournal(p)
+	p.Plan.MapWrites()
 	if p.ahead != nil || p.Plan.Empty() || len(p.Plan.Conflicts) > 0 {
 		return
 	}
