@@ -183,7 +183,7 @@ func Apply(k Kernel, plan Plan, opts ApplyOptions) (ApplyResult, error) {
 	for i := range plan.Changes {
 		c := &plan.Changes[i]
 		ops = c.appendOps(ops)
-		namesChange = namesChange || (c.Action == ChangeDelete && c.Before.Name != nil) || (c.Action != ChangeDelete && c.After.Name != nil)
+		namesChange = namesChange || c.Subject().Name != nil
 	}
 
 	var saved Saved

@@ -405,7 +405,7 @@ func appliedText(p *netcfg.Plan, steps int) string {
 		case netcfg.ChangeReplace:
 			repl++
 		}
-		if (c.Action == netcfg.ChangeDelete && c.Before.Name != nil) || (c.Action != netcfg.ChangeDelete && c.After.Name != nil) {
+		if c.Subject().Name != nil {
 			names++
 		}
 	}
